@@ -1,0 +1,85 @@
+/**
+ * The app factory: one place that assembles middleware, routes, the OpenAPI
+ * document and error handling. The Worker (src/index.ts), the tests and the
+ * spec generator all build the app here, so they cannot drift apart.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import { HTTPException } from 'hono/http-exception';
+import { getPath } from 'hono/utils/url';
+import { authenticate } from './auth/middleware';
+import { createDb } from './db/client';
+import type { AppEnv } from './env';
+import { publicPath, routingPath } from './http/openapi';
+import { problemResponse } from './http/problem';
+import { createRouter } from './http/router';
+import { idempotency } from './middleware/idempotency';
+import { jsonBody } from './middleware/json-body';
+import { requestId } from './middleware/request-id';
+import { PROBLEMS } from './lib/problems';
+import { hostsRouter } from './routes/hosts/hosts.index';
+import { API_VERSION, healthRouter } from './routes/health/health.index';
+import { tenantsRouter } from './routes/tenants/tenants.index';
+import { vmsRouter } from './routes/vms/vms.index';
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
+
+  app.use('*', requestId());
+  app.use('*', async function apiHeaders(c, next) {
+    c.set('db', createDb(c.env.DB));
+    await next();
+    // Responses may carry tenant metadata: never cache them in shared caches.
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
+  });
+  app.use('/v1/*', jsonBody());
+  app.use('/v1/admin/*', authenticate(), idempotency());
+
+  const v1 = createRouter().route('/', healthRouter).route('/', hostsRouter).route('/', tenantsRouter).route('/', vmsRouter);
+  app.route('/v1', v1);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'principalToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A JWS (EdDSA or ES256) signed by the principal\'s own key: `kid` = RFC 7638 thumbprint, `iss` = `sub` = principal id, `aud` = `custodes`, `exp` ≤ 15 min after `iat`, single-use `jti`.',
+  });
+  app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API' }));
+
+  app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${c.req.path}; see /docs.`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      const code = error.status === 413 ? 'payload_too_large' : error.status === 415 ? 'unsupported_media_type' : 'invalid_request';
+      return problemResponse(c, PROBLEMS[code].status === error.status ? code : 'invalid_request', error.message);
+    }
+    console.error(`[${c.get('requestId')}]`, error);
+    return problemResponse(c, 'internal_error', 'An unexpected error occurred; quote the requestId when reporting it.');
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+export function openApiDocument(app: App) {
+  const document = app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'Custodes API',
+      version: API_VERSION,
+      description:
+        'A cloud provider control plane in which the provider\'s own administrators are watched. Provider admins provision; only tenant-held keys reach guest contents. Errors are RFC 9457 problem+json with a stable `code`.',
+    },
+    servers: [{ url: 'http://127.0.0.1:8787', description: 'Local (npm start)' }],
+    tags: [
+      { name: 'health', description: 'Liveness.' },
+      { name: 'hosts', description: 'Provider capacity (admin).' },
+      { name: 'tenants', description: 'Tenants, their owner keys and quota slices (admin).' },
+      { name: 'vms', description: 'VM provisioning: placement, resize, migration (admin). No route reaches guest contents.' },
+    ],
+  });
+  document.paths = Object.fromEntries(Object.entries(document.paths ?? {}).map(([path, item]) => [publicPath(path), item]));
+  return document;
+}

@@ -1,0 +1,64 @@
+/**
+ * HTTP face of authentication and authorization: bearer extraction (RFC 6750),
+ * token verification, role checks. 401 and 403 carry `WWW-Authenticate` as
+ * RFC 6750 §3 asks, plus a problem body with a stable `code`.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env';
+import { problemResponse } from '../http/problem';
+import { claimTokenId } from '../services/token-replays';
+import { findRegisteredKey, type PrincipalType } from './principals';
+import type { AdminRole } from './roles';
+import { verifyPrincipalToken } from './token';
+
+export const DEFAULT_AUDIENCE = 'custodes';
+
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async function authenticateMiddleware(c, next) {
+    const header = c.req.header('Authorization') ?? '';
+    const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
+    if (!match) {
+      return problemResponse(c, 'token_missing', 'Send Authorization: Bearer <JWS> signed by your registered key.', undefined, {
+        'WWW-Authenticate': 'Bearer realm="custodes"',
+      });
+    }
+    const db = c.get('db');
+    const result = await verifyPrincipalToken(match[1]!, {
+      audience: c.env.API_AUDIENCE || DEFAULT_AUDIENCE,
+      lookupKey: (kid) => findRegisteredKey(db, c.env.BOOTSTRAP_ADMIN_JWK, kid),
+      claimJti: (principalId, jti, expiresAt) => claimTokenId(db, principalId, jti, expiresAt),
+    });
+    if (!result.ok) {
+      const { code, detail } = result.error;
+      return problemResponse(c, code, detail, undefined, {
+        'WWW-Authenticate': `Bearer realm="custodes", error="invalid_token", error_description="${code}"`,
+      });
+    }
+    c.set('principal', result.value);
+    return next();
+  };
+}
+
+/** Admits admins holding at least one of `roles`. */
+export function requireAdminRole(...roles: AdminRole[]): MiddlewareHandler<AppEnv> {
+  return async function requireAdminRoleMiddleware(c, next) {
+    const principal = c.get('principal');
+    if (principal.type !== 'admin') return forbidden(c, 'principal_type_not_allowed', 'admin', principal.type);
+    if (!roles.some((role) => principal.roles.includes(role))) {
+      return problemResponse(
+        c,
+        'missing_role',
+        `${principal.id} needs one of the roles ${roles.join(', ')}.`,
+        { requiredRoles: roles },
+        { 'WWW-Authenticate': 'Bearer realm="custodes", error="insufficient_scope"' },
+      );
+    }
+    return next();
+  };
+}
+
+function forbidden(c: Parameters<MiddlewareHandler<AppEnv>>[0], code: 'principal_type_not_allowed', want: PrincipalType, got: PrincipalType) {
+  return problemResponse(c, code, `This route is for ${want} principals; the token belongs to a ${got}.`, undefined, {
+    'WWW-Authenticate': 'Bearer realm="custodes", error="insufficient_scope"',
+  });
+}

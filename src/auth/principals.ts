@@ -1,0 +1,97 @@
+/**
+ * Who may present a token: the registry that maps a key id (RFC 7638
+ * thumbprint) to a principal and its public JWK. The server never holds a
+ * private key of any principal (DESIGN §2).
+ *
+ * Bootstrap admins come from env `BOOTSTRAP_ADMIN_JWK` (a JWKS); their ids are
+ * `adm_bootstrap`, `adm_bootstrap2`, … in key order and they hold every role
+ * (DESIGN §7). Everyone else is a row in D1.
+ */
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { eq, and } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { admins, tenants } from '../db/schema';
+import { ADMIN_ROLES, type AdminRole } from './roles';
+
+export type PrincipalType = 'admin' | 'tenant';
+
+/** A registered public key and the principal it authenticates. */
+export interface RegisteredKey {
+  type: PrincipalType;
+  id: string;
+  kid: string;
+  jwk: JWK;
+  /** Admin roles; empty for tenants. */
+  roles: readonly AdminRole[];
+}
+
+/** A principal authenticated by a verified token. */
+export interface Principal extends RegisteredKey {
+  jti: string;
+  scopes: readonly string[];
+  /** VM ids the token is limited to, when the token says so. */
+  vms?: readonly string[];
+  expiresAt: number;
+}
+
+/** Public members only: a stored or echoed JWK must never carry private material. */
+export function publicJwk(jwk: JWK): JWK {
+  const { kty, crv, x, y, n, e } = jwk;
+  return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined)) as JWK;
+}
+
+export const thumbprint = (jwk: JWK): Promise<string> => calculateJwkThumbprint(publicJwk(jwk), 'sha256');
+
+export const bootstrapAdminId = (position: number): string =>
+  position === 0 ? 'adm_bootstrap' : `adm_bootstrap${position + 1}`;
+
+const bootstrapCache = new Map<string, Promise<Map<string, RegisteredKey>>>();
+
+/** Parses the bootstrap JWKS once per isolate (the env string is the cache key). */
+export function bootstrapAdmins(jwks: string | undefined): Promise<Map<string, RegisteredKey>> {
+  if (!jwks) return Promise.resolve(new Map());
+  let cached = bootstrapCache.get(jwks);
+  if (!cached) {
+    cached = parseBootstrapAdmins(jwks);
+    bootstrapCache.set(jwks, cached);
+  }
+  return cached;
+}
+
+async function parseBootstrapAdmins(jwks: string): Promise<Map<string, RegisteredKey>> {
+  const parsed = JSON.parse(jwks) as { keys?: JWK[] } | JWK;
+  const keys = 'keys' in parsed && Array.isArray(parsed.keys) ? parsed.keys : [parsed as JWK];
+  const byKid = new Map<string, RegisteredKey>();
+  for (const [position, key] of keys.entries()) {
+    const jwk = publicJwk(key);
+    const kid = await thumbprint(jwk);
+    byKid.set(kid, { type: 'admin', id: bootstrapAdminId(position), kid, jwk, roles: ADMIN_ROLES });
+  }
+  return byKid;
+}
+
+/** Finds the principal that owns `kid`, or null when the key is unknown or revoked. */
+export async function findRegisteredKey(
+  db: Database,
+  bootstrapJwks: string | undefined,
+  kid: string,
+): Promise<RegisteredKey | null> {
+  const bootstrap = (await bootstrapAdmins(bootstrapJwks)).get(kid);
+  if (bootstrap) return bootstrap;
+
+  const [admin] = await db
+    .select({ id: admins.id, jwk: admins.jwk, roles: admins.roles })
+    .from(admins)
+    .where(and(eq(admins.kid, kid), eq(admins.state, 'active')))
+    .limit(1);
+  if (admin) {
+    return { type: 'admin', id: admin.id, kid, jwk: JSON.parse(admin.jwk), roles: JSON.parse(admin.roles) };
+  }
+  const [tenant] = await db
+    .select({ id: tenants.id, jwk: tenants.ownerJwk })
+    .from(tenants)
+    .where(and(eq(tenants.ownerKid, kid), eq(tenants.state, 'active')))
+    .limit(1);
+  if (tenant) return { type: 'tenant', id: tenant.id, kid, jwk: JSON.parse(tenant.jwk), roles: [] };
+  return null;
+}

@@ -1,0 +1,146 @@
+/**
+ * Verification of self-signed principal tokens (DESIGN §2), following the JWT
+ * BCP, RFC 8725:
+ *  - §3.1  the algorithm comes from an allowlist (EdDSA, ES256), never from the
+ *          token alone: `none` and every HMAC are refused before any key is used,
+ *          which also defeats the "HS256 signed with the public key" confusion;
+ *  - §3.1  the key's own type must match that algorithm (Ed25519 ↔ EdDSA, P-256 ↔ ES256);
+ *  - §3.9  `aud` must name this API;
+ *  - §3.10 `jti` is single-use while the token lives (replay defence);
+ * and DESIGN §2: `iss` = `sub` = the key's principal, `exp` required, lifetime ≤ 15 min.
+ *
+ * The function is free of HTTP and of storage: key lookup and jti bookkeeping
+ * are passed in, so the whole rejection matrix is unit-testable.
+ */
+import { decodeProtectedHeader, errors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { fail, ok, type Result } from '../lib/result';
+import type { Principal, RegisteredKey } from './principals';
+
+export const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'] as const;
+type AllowedAlgorithm = (typeof ALLOWED_ALGORITHMS)[number];
+
+export const MAX_TOKEN_LIFETIME_SECONDS = 15 * 60;
+
+export type TokenProblem =
+  | 'token_malformed'
+  | 'token_algorithm_not_allowed'
+  | 'token_key_unknown'
+  | 'token_signature_invalid'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'token_lifetime_too_long'
+  | 'token_audience_invalid'
+  | 'token_claims_invalid'
+  | 'token_replayed';
+
+export interface VerifyTokenOptions {
+  audience: string;
+  lookupKey: (kid: string) => Promise<RegisteredKey | null>;
+  /** Records `jti` as used until `expiresAt`; false when it was already used. */
+  claimJti: (principalId: string, jti: string, expiresAt: number) => Promise<boolean>;
+  /** Seconds since the epoch; injectable for tests. */
+  now?: number;
+  /** Tolerated clock skew for `exp`, `nbf` and `iat`. */
+  clockToleranceSeconds?: number;
+}
+
+const keyCache = new Map<string, CryptoKey>();
+const KEY_CACHE_LIMIT = 1024;
+
+/** Imported keys are cached by thumbprint: the kid names the key's content, so it cannot go stale. */
+async function importVerificationKey(registered: RegisteredKey, alg: AllowedAlgorithm): Promise<CryptoKey | null> {
+  const cacheKey = `${alg}:${registered.kid}`;
+  const cached = keyCache.get(cacheKey);
+  if (cached) return cached;
+  if (expectedAlgorithm(registered.jwk) !== alg) return null;
+  const key = (await importJWK(registered.jwk, alg)) as CryptoKey;
+  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(cacheKey, key);
+  return key;
+}
+
+export function expectedAlgorithm(jwk: JWK): AllowedAlgorithm | null {
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
+  return null;
+}
+
+export async function verifyPrincipalToken(
+  token: string,
+  options: VerifyTokenOptions,
+): Promise<Result<Principal, TokenProblem>> {
+  const { audience, lookupKey, claimJti, now = Math.floor(Date.now() / 1000), clockToleranceSeconds = 30 } = options;
+
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    if (token.split('.').length !== 3) throw new Error('not three segments');
+    header = decodeProtectedHeader(token);
+  } catch {
+    return fail('token_malformed', 'The bearer token is not a compact JWS (RFC 7515 §7.1).');
+  }
+  const alg = header.alg;
+  if (!ALLOWED_ALGORITHMS.includes(alg as AllowedAlgorithm)) {
+    return fail('token_algorithm_not_allowed', `Algorithm ${JSON.stringify(alg ?? null)} is not allowed; use EdDSA or ES256.`);
+  }
+  if (typeof header.kid !== 'string' || header.kid.length === 0) {
+    return fail('token_malformed', 'The JWS header must carry the kid of a registered key.');
+  }
+  const registered = await lookupKey(header.kid);
+  if (!registered) return fail('token_key_unknown', `No active principal has key id ${header.kid}.`);
+  const key = await importVerificationKey(registered, alg as AllowedAlgorithm);
+  if (!key) return fail('token_algorithm_not_allowed', `Key ${header.kid} cannot be used with ${alg}.`);
+
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: [alg as AllowedAlgorithm],
+      audience,
+      requiredClaims: ['iss', 'sub', 'exp', 'iat', 'jti'],
+      clockTolerance: clockToleranceSeconds,
+      currentDate: new Date(now * 1000),
+    }));
+  } catch (error) {
+    return joseFailure(error);
+  }
+
+  const { iss, sub, exp, iat, jti } = payload as Required<Pick<JWTPayload, 'iss' | 'sub' | 'exp' | 'iat' | 'jti'>>;
+  if (iss !== registered.id || sub !== registered.id) {
+    return fail('token_claims_invalid', `iss and sub must both be ${registered.id}, the owner of key ${registered.kid}.`);
+  }
+  if (iat > now + clockToleranceSeconds) return fail('token_not_yet_valid', 'The token was issued in the future (iat).');
+  if (exp - iat > MAX_TOKEN_LIFETIME_SECONDS) {
+    return fail(
+      'token_lifetime_too_long',
+      `exp - iat is ${exp - iat} s; the maximum is ${MAX_TOKEN_LIFETIME_SECONDS} s.`,
+    );
+  }
+  const scope = payload.scope ?? '';
+  const vms = payload.vms;
+  if (typeof scope !== 'string' || (vms !== undefined && !(Array.isArray(vms) && vms.every((v) => typeof v === 'string')))) {
+    return fail('token_claims_invalid', 'scope must be a space-separated string and vms an array of VM ids.');
+  }
+  if (!(await claimJti(registered.id, jti, exp))) {
+    return fail('token_replayed', `Token ${jti} was already used; mint a new token for every request.`);
+  }
+  return ok({
+    ...registered,
+    jti,
+    scopes: scope.split(' ').filter(Boolean),
+    ...(vms ? { vms: vms as string[] } : {}),
+    expiresAt: exp,
+  });
+}
+
+function joseFailure(error: unknown): { ok: false; error: { code: TokenProblem; detail: string } } {
+  if (error instanceof errors.JWTExpired) return fail('token_expired', 'The token has expired (exp); mint a new one.');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return fail('token_not_yet_valid', 'The token is not valid yet (nbf).');
+    if (error.claim === 'aud') return fail('token_audience_invalid', 'The token audience (aud) does not name this API.');
+    return fail('token_claims_invalid', `Claim ${error.claim}: ${error.reason}.`);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return fail('token_signature_invalid', 'The token signature does not verify against the registered key.');
+  }
+  if (error instanceof errors.JOSEError) return fail('token_malformed', error.message);
+  throw error;
+}

@@ -1,0 +1,118 @@
+/**
+ * The D1 schema. Capacity figures (a host's allocation, a tenant's usage) are
+ * derived from `vms` with SUM() rather than stored as counters: a counter is
+ * one more thing a concurrent writer can get wrong, and the guarded INSERT /
+ * UPDATE statements in the services re-derive them atomically anyway.
+ *
+ * Every mutable resource carries `revision`, bumped on each write; it is the
+ * ETag and the guard for optimistic concurrency (`WHERE revision = ?`).
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+const timestamps = {
+  createdAt: text('created_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+  updatedAt: text('updated_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+};
+
+export const hosts = sqliteTable(
+  'hosts',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    vcpus: integer('vcpus').notNull(),
+    memoryMiB: integer('memory_mib').notNull(),
+    diskGiB: integer('disk_gib').notNull(),
+    /** active: takes placements; draining/drained: takes none (see services/hosts drain). */
+    state: text('state', { enum: ['active', 'draining', 'drained'] }).notNull().default('active'),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('hosts_name_uq').on(t.name)],
+);
+
+export const tenants = sqliteTable(
+  'tenants',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    ownerKid: text('owner_kid').notNull(),
+    /** The owner's public JWK, canonical JSON. The private half never reaches us. */
+    ownerJwk: text('owner_jwk').notNull(),
+    quotaVcpus: integer('quota_vcpus').notNull(),
+    quotaMemoryMiB: integer('quota_memory_mib').notNull(),
+    quotaDiskGiB: integer('quota_disk_gib').notNull(),
+    state: text('state', { enum: ['active', 'suspended'] }).notNull().default('active'),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('tenants_name_uq').on(t.name), uniqueIndex('tenants_owner_kid_uq').on(t.ownerKid)],
+);
+
+export const vms = sqliteTable(
+  'vms',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    hostId: text('host_id')
+      .notNull()
+      .references(() => hosts.id),
+    name: text('name').notNull(),
+    vcpus: integer('vcpus').notNull(),
+    memoryMiB: integer('memory_mib').notNull(),
+    state: text('state', { enum: ['running', 'stopped', 'paused'] }).notNull().default('running'),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('vms_tenant_name_uq').on(t.tenantId, t.name), index('vms_host_idx').on(t.hostId)],
+);
+
+/**
+ * Admins registered after bootstrap (the bootstrap admins live in env, DESIGN §7).
+ * `roles` is a JSON array of role names.
+ */
+export const admins = sqliteTable(
+  'admins',
+  {
+    id: text('id').primaryKey(),
+    kid: text('kid').notNull(),
+    jwk: text('jwk').notNull(),
+    roles: text('roles').notNull(),
+    state: text('state', { enum: ['active', 'revoked'] }).notNull().default('active'),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('admins_kid_uq').on(t.kid)],
+);
+
+/** Seen token ids, kept until the token expires: RFC 8725 §3.10 / DESIGN §2 replay defence. */
+export const tokenReplays = sqliteTable(
+  'token_replays',
+  {
+    principalId: text('principal_id').notNull(),
+    jti: text('jti').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principalId, t.jti] }), index('token_replays_exp_idx').on(t.expiresAt)],
+);
+
+/**
+ * Stored responses for `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header).
+ * A row is claimed (`state = 'pending'`) before the handler runs so that a
+ * concurrent duplicate gets 409 instead of executing twice.
+ */
+export const idempotencyRecords = sqliteTable(
+  'idempotency_records',
+  {
+    principalId: text('principal_id').notNull(),
+    key: text('key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    state: text('state', { enum: ['pending', 'complete'] }).notNull(),
+    status: integer('status'),
+    headers: text('headers'),
+    body: text('body'),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principalId, t.key] }), index('idempotency_exp_idx').on(t.expiresAt)],
+);

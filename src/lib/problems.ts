@@ -1,0 +1,72 @@
+/**
+ * The catalogue of error codes. RFC 9457 problem details: `type` is a stable
+ * URN per code, `title` never varies for a code, `detail` explains this
+ * occurrence. Clients switch on `code`; it is part of the API contract, so a
+ * code is never renamed, only added.
+ */
+export const PROBLEMS = {
+  // 400 — the request itself is wrong
+  invalid_request: { status: 400, title: 'The request does not match the schema' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  invalid_page_token: { status: 400, title: 'The page token is not valid for this list' },
+  invalid_idempotency_key: { status: 400, title: 'The Idempotency-Key header is not valid' },
+  // 401 — who are you?
+  token_missing: { status: 401, title: 'A bearer token is required' },
+  token_malformed: { status: 401, title: 'The bearer token is not a compact JWS' },
+  token_algorithm_not_allowed: { status: 401, title: 'The token algorithm is not allowed' },
+  token_key_unknown: { status: 401, title: 'The token key id is not registered' },
+  token_signature_invalid: { status: 401, title: 'The token signature does not verify' },
+  token_expired: { status: 401, title: 'The token has expired' },
+  token_not_yet_valid: { status: 401, title: 'The token is not yet valid' },
+  token_lifetime_too_long: { status: 401, title: 'The token lifetime exceeds the maximum' },
+  token_audience_invalid: { status: 401, title: 'The token audience is not this API' },
+  token_claims_invalid: { status: 401, title: 'The token claims are invalid' },
+  token_replayed: { status: 401, title: 'The token has already been used' },
+  // 403 — you may not
+  missing_role: { status: 403, title: 'The principal lacks the required role' },
+  principal_type_not_allowed: { status: 403, title: 'This principal type may not use this route' },
+  // 404 / 405
+  not_found: { status: 404, title: 'The resource does not exist' },
+  route_not_found: { status: 404, title: 'No such route' },
+  method_not_allowed: { status: 405, title: 'The method is not allowed on this route' },
+  // 409 — the state of the world says no
+  name_taken: { status: 409, title: 'The name is already in use' },
+  no_capacity: { status: 409, title: 'No host has room for this request' },
+  quota_exceeded: { status: 409, title: 'The tenant quota does not allow this' },
+  capacity_conflict: { status: 409, title: 'The change conflicts with current allocations' },
+  resource_in_use: { status: 409, title: 'The resource still has dependents' },
+  invalid_state: { status: 409, title: 'The resource is not in a state that allows this' },
+  idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
+  // 412 / 413 / 415 / 422
+  precondition_failed: { status: 412, title: 'The resource has changed since it was read' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
+  // 5xx
+  internal_error: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export const problemType = (code: ProblemCode): string => `urn:custodes:problem:${code}`;
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  requestId: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+export function problemDocument(
+  code: ProblemCode,
+  detail: string,
+  requestId: string,
+  extensions: Record<string, unknown> = {},
+): ProblemDocument {
+  const { status, title } = PROBLEMS[code];
+  return { ...extensions, type: problemType(code), title, status, detail, code, requestId };
+}

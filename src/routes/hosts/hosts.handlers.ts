@@ -1,0 +1,48 @@
+import type { RouteHandler } from '@hono/zod-openapi';
+import type { AppEnv } from '../../env';
+import { etag, expectedRevision } from '../../http/etag';
+import { decodePageRequest, encodePage } from '../../http/pagination';
+import { failureResponse } from '../../http/problem';
+import * as drain from '../../services/drain';
+import * as hosts from '../../services/hosts';
+import type * as routes from './hosts.routes';
+
+export const createHost: RouteHandler<typeof routes.createHost, AppEnv> = async (c) => {
+  const result = await hosts.createHost(c.get('db'), c.req.valid('json'));
+  if (!result.ok) return failureResponse(c, result.error);
+  const host = result.value;
+  return c.json(host, 201, { ETag: etag(host.revision), Location: `/v1/admin/hosts/${host.id}` });
+};
+
+export const listHosts: RouteHandler<typeof routes.listHosts, AppEnv> = async (c) => {
+  const request = decodePageRequest('hosts', c.req.valid('query'));
+  if (!request.ok) return failureResponse(c, request.error);
+  const { items, nextPageToken } = encodePage('hosts', await hosts.listHosts(c.get('db'), request.value));
+  return c.json({ hosts: items, nextPageToken }, 200);
+};
+
+export const getHost: RouteHandler<typeof routes.getHost, AppEnv> = async (c) => {
+  const result = await hosts.getHost(c.get('db'), c.req.valid('param').host);
+  if (!result.ok) return failureResponse(c, result.error);
+  return c.json(result.value, 200, { ETag: etag(result.value.revision) });
+};
+
+export const patchHost: RouteHandler<typeof routes.patchHost, AppEnv> = async (c) => {
+  const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
+  const result = await hosts.updateHost(c.get('db'), c.req.valid('param').host, c.req.valid('json'), ifMatch);
+  if (!result.ok) return failureResponse(c, result.error);
+  return c.json(result.value, 200, { ETag: etag(result.value.revision) });
+};
+
+export const deleteHost: RouteHandler<typeof routes.deleteHost, AppEnv> = async (c) => {
+  const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
+  const result = await hosts.deleteHost(c.get('db'), c.req.valid('param').host, ifMatch);
+  if (!result.ok) return failureResponse(c, result.error);
+  return c.body(null, 204);
+};
+
+export const drainHost: RouteHandler<typeof routes.drainHost, AppEnv> = async (c) => {
+  const result = await drain.drainHost(c.get('db'), c.req.valid('param').host);
+  if (!result.ok) return failureResponse(c, result.error);
+  return c.json(result.value, 200);
+};

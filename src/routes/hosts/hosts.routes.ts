@@ -1,0 +1,79 @@
+import { z } from '@hono/zod-openapi';
+import { METADATA_READERS } from '../../auth/roles';
+import { adminRoute, ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../http/openapi';
+import { PageQuerySchema } from '../../http/pagination';
+import { CreateHostBody, DrainReportSchema, HostListSchema, HostParams, HostSchema, PatchHostBody } from './hosts.schemas';
+
+const tags = ['hosts'];
+
+export const createHost = adminRoute({
+  method: 'post',
+  path: '/admin/hosts',
+  tags,
+  summary: 'Register a host',
+  roles: ['provisioner'],
+  request: { headers: IdempotencyHeaders, body: jsonRequestBody(CreateHostBody) },
+  responses: {
+    201: { ...jsonContent(HostSchema, 'The new host.'), headers: z.object({ ETag: ETagHeader, Location: z.string() }) },
+    ...problemResponses(409, 413, 415, 422),
+  },
+});
+
+export const listHosts = adminRoute({
+  method: 'get',
+  path: '/admin/hosts',
+  tags,
+  summary: 'List hosts',
+  roles: METADATA_READERS,
+  request: { query: PageQuerySchema },
+  responses: { 200: jsonContent(HostListSchema, 'One page of hosts, oldest first.'), ...problemResponses() },
+});
+
+export const getHost = adminRoute({
+  method: 'get',
+  path: '/admin/hosts/{host}',
+  tags,
+  summary: 'Get a host and its allocation',
+  roles: METADATA_READERS,
+  request: { params: HostParams },
+  responses: {
+    200: { ...jsonContent(HostSchema, 'The host.'), headers: z.object({ ETag: ETagHeader }) },
+    ...problemResponses(404),
+  },
+});
+
+export const patchHost = adminRoute({
+  method: 'patch',
+  path: '/admin/hosts/{host}',
+  tags,
+  summary: 'Resize, rename or return a host to service',
+  description: 'Shrinking below what is allocated is refused with `capacity_conflict`.',
+  roles: ['provisioner'],
+  request: { params: HostParams, headers: IfMatchHeaders, body: jsonRequestBody(PatchHostBody) },
+  responses: {
+    200: { ...jsonContent(HostSchema, 'The updated host.'), headers: z.object({ ETag: ETagHeader }) },
+    ...problemResponses(404, 409, 412, 413, 415),
+  },
+});
+
+export const deleteHost = adminRoute({
+  method: 'delete',
+  path: '/admin/hosts/{host}',
+  tags,
+  summary: 'Remove an empty host',
+  roles: ['provisioner'],
+  request: { params: HostParams, headers: IfMatchHeaders },
+  responses: { 204: { description: 'Removed.' }, ...problemResponses(404, 409, 412) },
+});
+
+export const drainHost = adminRoute({
+  method: 'post',
+  path: '/admin/hosts/{host}:drain',
+  tags,
+  summary: 'Drain a host',
+  description:
+    'Stops new placements and live-migrates every VM to other hosts. VMs that fit nowhere are reported as `stranded`; the host becomes `drained` once empty.',
+  roles: ['operator'],
+  request: { params: HostParams, headers: IdempotencyHeaders },
+  responses: { 200: jsonContent(DrainReportSchema, 'What moved and what could not.'), ...problemResponses(404, 409, 422) },
+});

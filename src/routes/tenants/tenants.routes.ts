@@ -1,0 +1,67 @@
+import { z } from '@hono/zod-openapi';
+import { METADATA_READERS } from '../../auth/roles';
+import { adminRoute, ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../http/openapi';
+import { PageQuerySchema } from '../../http/pagination';
+import { CreateTenantBody, PatchTenantBody, TenantListSchema, TenantParams, TenantSchema } from './tenants.schemas';
+
+const tags = ['tenants'];
+
+export const createTenant = adminRoute({
+  method: 'post',
+  path: '/admin/tenants',
+  tags,
+  summary: 'Create a tenant with its owner key and quota slice',
+  roles: ['provisioner'],
+  request: { headers: IdempotencyHeaders, body: jsonRequestBody(CreateTenantBody) },
+  responses: {
+    201: { ...jsonContent(TenantSchema, 'The new tenant.'), headers: z.object({ ETag: ETagHeader, Location: z.string() }) },
+    ...problemResponses(409, 413, 415, 422),
+  },
+});
+
+export const listTenants = adminRoute({
+  method: 'get',
+  path: '/admin/tenants',
+  tags,
+  summary: 'List tenants',
+  roles: METADATA_READERS,
+  request: { query: PageQuerySchema },
+  responses: { 200: jsonContent(TenantListSchema, 'One page of tenants, oldest first.'), ...problemResponses() },
+});
+
+export const getTenant = adminRoute({
+  method: 'get',
+  path: '/admin/tenants/{tenant}',
+  tags,
+  summary: 'Get a tenant, its quota and usage',
+  roles: METADATA_READERS,
+  request: { params: TenantParams },
+  responses: {
+    200: { ...jsonContent(TenantSchema, 'The tenant.'), headers: z.object({ ETag: ETagHeader }) },
+    ...problemResponses(404),
+  },
+});
+
+export const patchTenant = adminRoute({
+  method: 'patch',
+  path: '/admin/tenants/{tenant}',
+  tags,
+  summary: 'Rename a tenant or change its quota',
+  description: 'A quota below current usage is refused with `capacity_conflict`.',
+  roles: ['provisioner'],
+  request: { params: TenantParams, headers: IfMatchHeaders, body: jsonRequestBody(PatchTenantBody) },
+  responses: {
+    200: { ...jsonContent(TenantSchema, 'The updated tenant.'), headers: z.object({ ETag: ETagHeader }) },
+    ...problemResponses(404, 409, 412, 413, 415),
+  },
+});
+
+export const deleteTenant = adminRoute({
+  method: 'delete',
+  path: '/admin/tenants/{tenant}',
+  tags,
+  summary: 'Delete a tenant without VMs',
+  roles: ['provisioner'],
+  request: { params: TenantParams, headers: IfMatchHeaders },
+  responses: { 204: { description: 'Deleted.' }, ...problemResponses(404, 409, 412) },
+});

@@ -1,0 +1,79 @@
+import { z } from '@hono/zod-openapi';
+import { METADATA_READERS } from '../../auth/roles';
+import { adminRoute, ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../http/openapi';
+import { PageQuerySchema } from '../../http/pagination';
+import { TenantParams } from '../tenants/tenants.schemas';
+import { CreateVmBody, MigrateVmBody, MigrationSchema, PatchVmBody, VmListQuery, VmListSchema, VmParams, VmSchema } from './vms.schemas';
+
+const tags = ['vms'];
+
+export const createVm = adminRoute({
+  method: 'post',
+  path: '/admin/tenants/{tenant}/vms',
+  tags,
+  summary: 'Create a VM for a tenant',
+  description: 'Places the VM on the active host with the most free memory that has room. No room: `no_capacity`; over the tenant slice: `quota_exceeded`.',
+  roles: ['provisioner'],
+  request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreateVmBody) },
+  responses: {
+    201: { ...jsonContent(VmSchema, 'The placed VM.'), headers: z.object({ ETag: ETagHeader, Location: z.string() }) },
+    ...problemResponses(404, 409, 413, 415, 422),
+  },
+});
+
+export const listVms = adminRoute({
+  method: 'get',
+  path: '/admin/vms',
+  tags,
+  summary: 'List VMs (placement metadata only)',
+  roles: METADATA_READERS,
+  request: { query: PageQuerySchema.extend(VmListQuery.shape) },
+  responses: { 200: jsonContent(VmListSchema, 'One page of VMs, oldest first.'), ...problemResponses() },
+});
+
+export const getVm = adminRoute({
+  method: 'get',
+  path: '/admin/vms/{vm}',
+  tags,
+  summary: 'Get a VM\'s placement and size',
+  roles: METADATA_READERS,
+  request: { params: VmParams },
+  responses: {
+    200: { ...jsonContent(VmSchema, 'The VM.'), headers: z.object({ ETag: ETagHeader }) },
+    ...problemResponses(404),
+  },
+});
+
+export const patchVm = adminRoute({
+  method: 'patch',
+  path: '/admin/vms/{vm}',
+  tags,
+  summary: 'Resize or rename a VM',
+  roles: ['provisioner'],
+  request: { params: VmParams, headers: IfMatchHeaders, body: jsonRequestBody(PatchVmBody) },
+  responses: {
+    200: { ...jsonContent(VmSchema, 'The resized VM.'), headers: z.object({ ETag: ETagHeader }) },
+    ...problemResponses(404, 409, 412, 413, 415),
+  },
+});
+
+export const deleteVm = adminRoute({
+  method: 'delete',
+  path: '/admin/vms/{vm}',
+  tags,
+  summary: 'Delete a VM',
+  roles: ['provisioner'],
+  request: { params: VmParams, headers: IfMatchHeaders },
+  responses: { 204: { description: 'Deleted; its capacity is free again.' }, ...problemResponses(404, 412) },
+});
+
+export const migrateVm = adminRoute({
+  method: 'post',
+  path: '/admin/vms/{vm}:migrate',
+  tags,
+  summary: 'Live-migrate a VM to another host',
+  description: 'The target must be active and have room (`no_capacity` otherwise).',
+  roles: ['operator'],
+  request: { params: VmParams, headers: IdempotencyHeaders, body: { required: false, content: { 'application/json': { schema: MigrateVmBody } } } },
+  responses: { 200: jsonContent(MigrationSchema, 'The VM on its new host.'), ...problemResponses(404, 409, 413, 415, 422) },
+});

@@ -1,0 +1,41 @@
+/**
+ * Capacity arithmetic shared by placement, resize, migration and quotas.
+ * Allocation is always derived from the `vms` table (see db/schema.ts), in SQL
+ * fragments so that the guards run inside the very statement that writes.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+
+export interface Resources {
+  vcpus: number;
+  memoryMiB: number;
+}
+
+/** vCPUs / MiB already placed on host `hostId`, optionally not counting VM `exceptVm`. */
+export const hostAllocated = (column: 'vcpus' | 'memory_mib', hostId: SQL | string, exceptVm?: string): SQL =>
+  sql`(SELECT coalesce(sum(${sql.raw(column)}), 0) FROM vms WHERE host_id = ${hostId}${exceptVm ? sql` AND id <> ${exceptVm}` : sql``})`;
+
+/** vCPUs / MiB used by tenant `tenantId`, optionally not counting VM `exceptVm`. */
+export const tenantUsed = (column: 'vcpus' | 'memory_mib', tenantId: SQL | string, exceptVm?: string): SQL =>
+  sql`(SELECT coalesce(sum(${sql.raw(column)}), 0) FROM vms WHERE tenant_id = ${tenantId}${exceptVm ? sql` AND id <> ${exceptVm}` : sql``})`;
+
+export interface FitOptions {
+  /** A VM whose current allocation is not counted (it is the one being resized or moved). */
+  exceptVm?: string;
+  /** Only an active host takes new VMs; a VM resized in place may stay on a draining one. */
+  requireActive?: boolean;
+}
+
+/** True (as SQL) when host `hostId` has room for `demand`. */
+export function hostFits(hostId: string, demand: Resources, options: FitOptions = {}): SQL {
+  const { exceptVm, requireActive = true } = options;
+  return sql`EXISTS (
+  SELECT 1 FROM hosts h WHERE h.id = ${hostId}${requireActive ? sql` AND h.state = 'active'` : sql``}
+    AND ${hostAllocated('vcpus', sql`h.id`, exceptVm)} + ${demand.vcpus} <= h.vcpus
+    AND ${hostAllocated('memory_mib', sql`h.id`, exceptVm)} + ${demand.memoryMiB} <= h.memory_mib)`;
+}
+
+/** True (as SQL) when tenant `tenantId` is active and its quota covers `demand` (besides VM `exceptVm`). */
+export const tenantFits = (tenantId: string, demand: Resources, exceptVm?: string): SQL => sql`EXISTS (
+  SELECT 1 FROM tenants t WHERE t.id = ${tenantId} AND t.state = 'active'
+    AND ${tenantUsed('vcpus', sql`t.id`, exceptVm)} + ${demand.vcpus} <= t.quota_vcpus
+    AND ${tenantUsed('memory_mib', sql`t.id`, exceptVm)} + ${demand.memoryMiB} <= t.quota_memory_mib)`;

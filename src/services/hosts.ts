@@ -1,0 +1,159 @@
+/**
+ * Hosts: the provider's physical capacity. A host's allocation is derived from
+ * the VMs placed on it; shrinking or deleting a host is guarded in the same
+ * statement against what is placed there.
+ */
+import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
+import { isUniqueViolation, nextRevision, type Database } from '../db/client';
+import { hosts, vms } from '../db/schema';
+import { newId } from '../lib/ids';
+import { toPage, type Page, type PageRequest } from '../lib/page';
+import { fail, ok, type Result } from '../lib/result';
+import { hostAllocated } from './capacity';
+import type { HostCapacity } from './placement';
+
+export interface HostInput {
+  name: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+export interface HostPatch extends Partial<HostInput> {
+  /** Only `active` may be set by hand: it returns a drained host to service. */
+  state?: 'active';
+}
+
+export interface HostView extends HostInput {
+  id: string;
+  state: 'active' | 'draining' | 'drained';
+  allocated: { vcpus: number; memoryMiB: number; vms: number };
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const hostWithAllocation = {
+  ...getTableColumns(hosts),
+  allocatedVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
+  allocatedMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
+  vmCount: sql<number>`count(${vms.id})`,
+};
+
+function selectHosts(db: Database, where?: SQL) {
+  return db.select(hostWithAllocation).from(hosts).leftJoin(vms, eq(vms.hostId, hosts.id)).where(where).groupBy(hosts.id);
+}
+
+type HostRow = Awaited<ReturnType<typeof selectHosts>>[number];
+
+function toView(row: HostRow): HostView {
+  const { allocatedVcpus, allocatedMemoryMiB, vmCount, ...host } = row;
+  return { ...host, allocated: { vcpus: allocatedVcpus, memoryMiB: allocatedMemoryMiB, vms: vmCount } };
+}
+
+export async function createHost(db: Database, input: HostInput): Promise<Result<HostView, 'name_taken'>> {
+  const id = newId('hst');
+  try {
+    await db.insert(hosts).values({ id, ...input });
+  } catch (error) {
+    if (isUniqueViolation(error)) return fail('name_taken', `A host named ${JSON.stringify(input.name)} already exists.`);
+    throw error;
+  }
+  return ok((await findHost(db, id))!);
+}
+
+export async function findHost(db: Database, id: string): Promise<HostView | null> {
+  const [row] = await selectHosts(db, eq(hosts.id, id));
+  return row ? toView(row) : null;
+}
+
+export async function getHost(db: Database, id: string): Promise<Result<HostView, 'not_found'>> {
+  const host = await findHost(db, id);
+  return host ? ok(host) : fail('not_found', `Host ${id} does not exist.`);
+}
+
+export async function listHosts(db: Database, page: PageRequest): Promise<Page<HostView>> {
+  const rows = await selectHosts(db, page.after ? gt(hosts.id, page.after) : undefined)
+    .orderBy(asc(hosts.id))
+    .limit(page.limit + 1);
+  return toPage(rows.map(toView), page.limit);
+}
+
+/** Free capacity of every host, for placement. */
+export async function hostCapacities(db: Database): Promise<HostCapacity[]> {
+  const rows = await selectHosts(db);
+  return rows.map((h) => ({
+    id: h.id,
+    state: h.state,
+    free: { vcpus: h.vcpus - h.allocatedVcpus, memoryMiB: h.memoryMiB - h.allocatedMemoryMiB },
+  }));
+}
+
+export async function updateHost(
+  db: Database,
+  id: string,
+  patch: HostPatch,
+  expectedRevision?: number,
+): Promise<Result<HostView, 'not_found' | 'precondition_failed' | 'capacity_conflict' | 'name_taken'>> {
+  const guards = [eq(hosts.id, id)];
+  if (expectedRevision !== undefined) guards.push(eq(hosts.revision, expectedRevision));
+  if (patch.vcpus !== undefined) guards.push(sql`${hostAllocated('vcpus', id)} <= ${patch.vcpus}`);
+  if (patch.memoryMiB !== undefined) guards.push(sql`${hostAllocated('memory_mib', id)} <= ${patch.memoryMiB}`);
+  let changes: number;
+  try {
+    const result = await db
+      .update(hosts)
+      .set({ ...patch, ...nextRevision(hosts.revision) })
+      .where(and(...guards));
+    changes = result.meta.changes;
+  } catch (error) {
+    if (isUniqueViolation(error)) return fail('name_taken', `A host named ${JSON.stringify(patch.name)} already exists.`);
+    throw error;
+  }
+  const host = await findHost(db, id);
+  if (!host) return fail('not_found', `Host ${id} does not exist.`);
+  if (changes === 1) return ok(host);
+  if (expectedRevision !== undefined && host.revision !== expectedRevision) {
+    return fail('precondition_failed', `Host ${id} is at revision ${host.revision}, not ${expectedRevision}.`, {
+      currentRevision: host.revision,
+    });
+  }
+  return fail('capacity_conflict', `Host ${id} has ${host.allocated.vcpus} vCPUs and ${host.allocated.memoryMiB} MiB allocated; it cannot shrink below that.`, {
+    allocated: host.allocated,
+  });
+}
+
+export async function deleteHost(
+  db: Database,
+  id: string,
+  expectedRevision?: number,
+): Promise<Result<{ id: string }, 'not_found' | 'precondition_failed' | 'resource_in_use'>> {
+  const guards = [eq(hosts.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE host_id = ${id})`];
+  if (expectedRevision !== undefined) guards.push(eq(hosts.revision, expectedRevision));
+  const result = await db.delete(hosts).where(and(...guards));
+  if (result.meta.changes === 1) return ok({ id });
+  const host = await findHost(db, id);
+  if (!host) return fail('not_found', `Host ${id} does not exist.`);
+  if (expectedRevision !== undefined && host.revision !== expectedRevision) {
+    return fail('precondition_failed', `Host ${id} is at revision ${host.revision}, not ${expectedRevision}.`);
+  }
+  return fail('resource_in_use', `Host ${id} still runs ${host.allocated.vms} VMs; drain it first.`, { vms: host.allocated.vms });
+}
+
+/** Stops new placements on a host (state `draining`), keeping whatever runs there. */
+export async function cordonHost(db: Database, id: string): Promise<Result<HostView, 'not_found'>> {
+  await db
+    .update(hosts)
+    .set({ state: 'draining', ...nextRevision(hosts.revision) })
+    .where(and(eq(hosts.id, id), eq(hosts.state, 'active')));
+  return getHost(db, id);
+}
+
+/** Marks a draining host `drained` once nothing runs on it. */
+export async function completeDrain(db: Database, id: string): Promise<HostView | null> {
+  await db
+    .update(hosts)
+    .set({ state: 'drained', ...nextRevision(hosts.revision) })
+    .where(and(eq(hosts.id, id), eq(hosts.state, 'draining'), sql`NOT EXISTS (SELECT 1 FROM vms WHERE host_id = ${id})`));
+  return findHost(db, id);
+}

@@ -1,0 +1,178 @@
+/**
+ * Tenants: an owner public key (the tenant's root of trust; its private half
+ * never reaches the provider) and a quota slice. Usage is derived from the
+ * tenant's VMs, and a quota cannot be cut below it.
+ */
+import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
+import type { JWK } from 'jose';
+import { isUniqueViolation, nextRevision, type Database } from '../db/client';
+import { tenants, vms } from '../db/schema';
+import { findRegisteredKey, publicJwk, thumbprint } from '../auth/principals';
+import { newId } from '../lib/ids';
+import { toPage, type Page, type PageRequest } from '../lib/page';
+import { fail, ok, type Result } from '../lib/result';
+import { tenantUsed } from './capacity';
+
+export interface Quota {
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+export interface TenantInput {
+  name: string;
+  ownerKey: JWK;
+  quota: Quota;
+}
+
+export interface TenantPatch {
+  name?: string;
+  quota?: Partial<Quota>;
+}
+
+export interface TenantView {
+  id: string;
+  name: string;
+  ownerKid: string;
+  ownerKey: JWK;
+  quota: Quota;
+  usage: { vcpus: number; memoryMiB: number; vms: number };
+  state: 'active' | 'suspended';
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const tenantWithUsage = {
+  ...getTableColumns(tenants),
+  usedVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
+  usedMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
+  vmCount: sql<number>`count(${vms.id})`,
+};
+
+function selectTenants(db: Database, where?: SQL) {
+  return db.select(tenantWithUsage).from(tenants).leftJoin(vms, eq(vms.tenantId, tenants.id)).where(where).groupBy(tenants.id);
+}
+
+function toView(row: Awaited<ReturnType<typeof selectTenants>>[number]): TenantView {
+  return {
+    id: row.id,
+    name: row.name,
+    ownerKid: row.ownerKid,
+    ownerKey: JSON.parse(row.ownerJwk),
+    quota: { vcpus: row.quotaVcpus, memoryMiB: row.quotaMemoryMiB, diskGiB: row.quotaDiskGiB },
+    usage: { vcpus: row.usedVcpus, memoryMiB: row.usedMemoryMiB, vms: row.vmCount },
+    state: row.state,
+    revision: row.revision,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export async function createTenant(
+  db: Database,
+  bootstrapJwks: string | undefined,
+  input: TenantInput,
+): Promise<Result<TenantView, 'name_taken' | 'resource_in_use'>> {
+  const ownerKey = publicJwk(input.ownerKey);
+  const ownerKid = await thumbprint(ownerKey);
+  // One key, one principal: otherwise a token would be ambiguous about who signed it.
+  if (await findRegisteredKey(db, bootstrapJwks, ownerKid)) {
+    return fail('resource_in_use', `Key ${ownerKid} already belongs to a principal; each tenant needs its own key.`);
+  }
+  const id = newId('ten');
+  try {
+    await db.insert(tenants).values({
+      id,
+      name: input.name,
+      ownerKid,
+      ownerJwk: JSON.stringify(ownerKey),
+      quotaVcpus: input.quota.vcpus,
+      quotaMemoryMiB: input.quota.memoryMiB,
+      quotaDiskGiB: input.quota.diskGiB,
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      return String((error as Error).message + (error as Error).cause).includes('owner_kid')
+        ? fail('resource_in_use', `Key ${ownerKid} already belongs to a tenant.`)
+        : fail('name_taken', `A tenant named ${JSON.stringify(input.name)} already exists.`);
+    }
+    throw error;
+  }
+  return ok((await findTenant(db, id))!);
+}
+
+export async function findTenant(db: Database, id: string): Promise<TenantView | null> {
+  const [row] = await selectTenants(db, eq(tenants.id, id));
+  return row ? toView(row) : null;
+}
+
+export async function getTenant(db: Database, id: string): Promise<Result<TenantView, 'not_found'>> {
+  const tenant = await findTenant(db, id);
+  return tenant ? ok(tenant) : fail('not_found', `Tenant ${id} does not exist.`);
+}
+
+export async function listTenants(db: Database, page: PageRequest): Promise<Page<TenantView>> {
+  const rows = await selectTenants(db, page.after ? gt(tenants.id, page.after) : undefined)
+    .orderBy(asc(tenants.id))
+    .limit(page.limit + 1);
+  return toPage(rows.map(toView), page.limit);
+}
+
+export async function updateTenant(
+  db: Database,
+  id: string,
+  patch: TenantPatch,
+  expectedRevision?: number,
+): Promise<Result<TenantView, 'not_found' | 'precondition_failed' | 'capacity_conflict' | 'name_taken'>> {
+  const { quota = {} } = patch;
+  const guards = [eq(tenants.id, id)];
+  if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
+  if (quota.vcpus !== undefined) guards.push(sql`${tenantUsed('vcpus', id)} <= ${quota.vcpus}`);
+  if (quota.memoryMiB !== undefined) guards.push(sql`${tenantUsed('memory_mib', id)} <= ${quota.memoryMiB}`);
+  let changes: number;
+  try {
+    const result = await db
+      .update(tenants)
+      .set({
+        name: patch.name,
+        quotaVcpus: quota.vcpus,
+        quotaMemoryMiB: quota.memoryMiB,
+        quotaDiskGiB: quota.diskGiB,
+        ...nextRevision(tenants.revision),
+      })
+      .where(and(...guards));
+    changes = result.meta.changes;
+  } catch (error) {
+    if (isUniqueViolation(error)) return fail('name_taken', `A tenant named ${JSON.stringify(patch.name)} already exists.`);
+    throw error;
+  }
+  const tenant = await findTenant(db, id);
+  if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
+  if (changes === 1) return ok(tenant);
+  if (expectedRevision !== undefined && tenant.revision !== expectedRevision) {
+    return fail('precondition_failed', `Tenant ${id} is at revision ${tenant.revision}, not ${expectedRevision}.`, {
+      currentRevision: tenant.revision,
+    });
+  }
+  return fail('capacity_conflict', `Tenant ${id} uses ${tenant.usage.vcpus} vCPUs and ${tenant.usage.memoryMiB} MiB; its quota cannot go below that.`, {
+    usage: tenant.usage,
+  });
+}
+
+export async function deleteTenant(
+  db: Database,
+  id: string,
+  expectedRevision?: number,
+): Promise<Result<{ id: string }, 'not_found' | 'precondition_failed' | 'resource_in_use'>> {
+  const guards = [eq(tenants.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE tenant_id = ${id})`];
+  if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
+  const result = await db.delete(tenants).where(and(...guards));
+  if (result.meta.changes === 1) return ok({ id });
+  const tenant = await findTenant(db, id);
+  if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
+  if (expectedRevision !== undefined && tenant.revision !== expectedRevision) {
+    return fail('precondition_failed', `Tenant ${id} is at revision ${tenant.revision}, not ${expectedRevision}.`);
+  }
+  return fail('resource_in_use', `Tenant ${id} still has ${tenant.usage.vms} VMs; delete them first.`, { vms: tenant.usage.vms });
+}

@@ -1,0 +1,241 @@
+/**
+ * VM provisioning: placement, resize, migration, deletion. Every capacity
+ * decision is made twice: first on a read (to pick a host and to explain a
+ * refusal), then inside the guarded write itself (`hostFits`, `tenantFits`,
+ * `revision = ?`), so concurrent requests can never over-commit a host or a
+ * quota. A lost race costs a retry, bounded by MAX_ATTEMPTS.
+ *
+ * Nothing here touches guest memory or disks: provisioning is all an admin
+ * can do to a VM.
+ */
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
+import { isUniqueViolation, nextRevision, type Database } from '../db/client';
+import { vms } from '../db/schema';
+import { newId } from '../lib/ids';
+import { toPage, type Page, type PageRequest } from '../lib/page';
+import type { ProblemCode } from '../lib/problems';
+import { fail, ok, type Result } from '../lib/result';
+import { hostFits, tenantFits, type Resources } from './capacity';
+import { findHost, hostCapacities } from './hosts';
+import { rankHosts } from './placement';
+import { findTenant } from './tenants';
+
+const MAX_ATTEMPTS = 4;
+
+export interface VmInput extends Resources {
+  name: string;
+}
+
+export interface VmView extends VmInput {
+  id: string;
+  tenant: string;
+  host: string;
+  state: 'running' | 'stopped' | 'paused';
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toView(row: typeof vms.$inferSelect): VmView {
+  const { tenantId, hostId, ...rest } = row;
+  return { ...rest, tenant: tenantId, host: hostId };
+}
+
+export async function findVm(db: Database, id: string): Promise<VmView | null> {
+  const [row] = await db.select().from(vms).where(eq(vms.id, id));
+  return row ? toView(row) : null;
+}
+
+export async function getVm(db: Database, id: string): Promise<Result<VmView, 'not_found'>> {
+  const vm = await findVm(db, id);
+  return vm ? ok(vm) : fail('not_found', `VM ${id} does not exist.`);
+}
+
+export interface VmFilter {
+  tenant?: string;
+  host?: string;
+}
+
+export async function listVms(db: Database, page: PageRequest, filter: VmFilter = {}): Promise<Page<VmView>> {
+  const where: SQL[] = [];
+  if (page.after) where.push(gt(vms.id, page.after));
+  if (filter.tenant) where.push(eq(vms.tenantId, filter.tenant));
+  if (filter.host) where.push(eq(vms.hostId, filter.host));
+  const rows = await db
+    .select()
+    .from(vms)
+    .where(and(...where))
+    .orderBy(asc(vms.id))
+    .limit(page.limit + 1);
+  return toPage(rows.map(toView), page.limit);
+}
+
+type QuotaCheck = Result<unknown, 'not_found' | 'invalid_state' | 'quota_exceeded'>;
+
+/** Explains, from a fresh read, whether tenant `tenantId` can take `extra` more resources. */
+async function checkQuota(db: Database, tenantId: string, extra: Resources): Promise<QuotaCheck> {
+  const tenant = await findTenant(db, tenantId);
+  if (!tenant) return fail('not_found', `Tenant ${tenantId} does not exist.`);
+  if (tenant.state !== 'active') return fail('invalid_state', `Tenant ${tenantId} is ${tenant.state}.`);
+  const { quota, usage } = tenant;
+  if (usage.vcpus + extra.vcpus > quota.vcpus || usage.memoryMiB + extra.memoryMiB > quota.memoryMiB) {
+    return fail(
+      'quota_exceeded',
+      `Tenant ${tenantId} would use ${usage.vcpus + extra.vcpus}/${quota.vcpus} vCPUs and ${usage.memoryMiB + extra.memoryMiB}/${quota.memoryMiB} MiB.`,
+      { quota, usage, requested: extra },
+    );
+  }
+  return ok(tenant);
+}
+
+const noCapacity = (demand: Resources) =>
+  fail('no_capacity', `No active host has ${demand.vcpus} vCPUs and ${demand.memoryMiB} MiB free.`, { requested: demand });
+
+export async function createVm(
+  db: Database,
+  tenantId: string,
+  input: VmInput,
+): Promise<Result<VmView, 'not_found' | 'invalid_state' | 'quota_exceeded' | 'no_capacity' | 'name_taken'>> {
+  const demand = { vcpus: input.vcpus, memoryMiB: input.memoryMiB };
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const quota = await checkQuota(db, tenantId, demand);
+    if (!quota.ok) return quota;
+    const [host] = rankHosts(await hostCapacities(db), demand);
+    if (!host) return noCapacity(demand);
+
+    const id = newId('vm');
+    try {
+      const inserted = await db.run(sql`
+        INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib)
+        SELECT ${id}, ${tenantId}, ${host.id}, ${input.name}, ${input.vcpus}, ${input.memoryMiB}
+        WHERE ${hostFits(host.id, demand)} AND ${tenantFits(tenantId, demand)}`);
+      if (inserted.meta.changes === 1) return ok((await findVm(db, id))!);
+    } catch (error) {
+      if (isUniqueViolation(error)) return fail('name_taken', `Tenant ${tenantId} already has a VM named ${JSON.stringify(input.name)}.`);
+      throw error;
+    }
+    // Another request took the room between read and write: look again.
+  }
+  return noCapacity(demand);
+}
+
+export interface VmPatch {
+  name?: string;
+  vcpus?: number;
+  memoryMiB?: number;
+}
+
+type WriteFailure = 'not_found' | 'precondition_failed';
+
+/**
+ * Runs `write` against the VM's current revision until it applies (`ok(true)`),
+ * the VM vanishes, or the caller's expected revision no longer holds. `ok(false)`
+ * from `write` means its revision guard lost a race: read again and retry.
+ * Returns the VM as it was before the write.
+ */
+async function writeAtRevision<E extends ProblemCode>(
+  db: Database,
+  id: string,
+  expectedRevision: number | undefined,
+  write: (vm: VmView) => Promise<Result<boolean, E>>,
+): Promise<Result<VmView, E | WriteFailure>> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const vm = await findVm(db, id);
+    if (!vm) return fail('not_found', `VM ${id} does not exist.`);
+    if (expectedRevision !== undefined && vm.revision !== expectedRevision) {
+      return fail('precondition_failed', `VM ${id} is at revision ${vm.revision}, not ${expectedRevision}.`, {
+        currentRevision: vm.revision,
+      });
+    }
+    const written = await write(vm);
+    if (!written.ok) return written;
+    if (written.value) return ok(vm);
+  }
+  return fail('precondition_failed', `VM ${id} kept changing; retry.`);
+}
+
+const atRevision = (vm: VmView) => and(eq(vms.id, vm.id), eq(vms.revision, vm.revision));
+
+type ResizeFailure = WriteFailure | 'quota_exceeded' | 'no_capacity' | 'invalid_state' | 'name_taken';
+
+export async function resizeVm(
+  db: Database,
+  id: string,
+  patch: VmPatch,
+  expectedRevision?: number,
+): Promise<Result<VmView, ResizeFailure>> {
+  const resized = await writeAtRevision<ResizeFailure>(db, id, expectedRevision, async (vm) => {
+    const demand = { vcpus: patch.vcpus ?? vm.vcpus, memoryMiB: patch.memoryMiB ?? vm.memoryMiB };
+    const growth = { vcpus: demand.vcpus - vm.vcpus, memoryMiB: demand.memoryMiB - vm.memoryMiB };
+    if (growth.vcpus > 0 || growth.memoryMiB > 0) {
+      const quota = await checkQuota(db, vm.tenant, { vcpus: Math.max(0, growth.vcpus), memoryMiB: Math.max(0, growth.memoryMiB) });
+      if (!quota.ok) return quota;
+    }
+    try {
+      const result = await db
+        .update(vms)
+        .set({ ...patch, ...nextRevision(vms.revision) })
+        .where(and(atRevision(vm), hostFits(vm.host, demand, { exceptVm: vm.id, requireActive: false }), tenantFits(vm.tenant, demand, vm.id)));
+      if (result.meta.changes === 1) return ok(true);
+    } catch (error) {
+      if (isUniqueViolation(error)) return fail('name_taken', `Tenant ${vm.tenant} already has a VM named ${JSON.stringify(patch.name)}.`);
+      throw error;
+    }
+    const host = await findHost(db, vm.host);
+    if (host && (host.allocated.vcpus - vm.vcpus + demand.vcpus > host.vcpus || host.allocated.memoryMiB - vm.memoryMiB + demand.memoryMiB > host.memoryMiB)) {
+      return fail('no_capacity', `Host ${vm.host} has no room to grow VM ${id}; migrate it first.`, { requested: demand });
+    }
+    return ok(false);
+  });
+  return resized.ok ? ok((await findVm(db, id))!) : resized;
+}
+
+export interface MigrationResult {
+  vm: VmView;
+  from: string;
+  to: string;
+}
+
+/** Moves a VM to `targetHost`, or to the best other host when none is named. */
+export async function migrateVm(
+  db: Database,
+  id: string,
+  targetHost?: string,
+): Promise<Result<MigrationResult, WriteFailure | 'no_capacity' | 'invalid_state'>> {
+  const moved = await writeAtRevision<WriteFailure | 'no_capacity' | 'invalid_state'>(db, id, undefined, async (vm) => {
+    const demand = { vcpus: vm.vcpus, memoryMiB: vm.memoryMiB };
+    if (targetHost !== undefined) {
+      if (targetHost === vm.host) return fail('invalid_state', `VM ${id} already runs on ${targetHost}.`);
+      const target = await findHost(db, targetHost);
+      if (!target) return fail('not_found', `Host ${targetHost} does not exist.`);
+      if (target.state !== 'active') return fail('invalid_state', `Host ${targetHost} is ${target.state} and takes no VMs.`);
+    }
+    const candidates = targetHost ? [targetHost] : rankHosts(await hostCapacities(db), demand, new Set([vm.host])).map((h) => h.id);
+    for (const candidate of candidates.slice(0, MAX_ATTEMPTS)) {
+      const result = await db
+        .update(vms)
+        .set({ hostId: candidate, ...nextRevision(vms.revision) })
+        .where(and(atRevision(vm), hostFits(candidate, demand)));
+      if (result.meta.changes === 1) return ok(true);
+      if ((await findVm(db, id))?.revision !== vm.revision) return ok(false);
+    }
+    return targetHost
+      ? fail('no_capacity', `Host ${targetHost} has no room for ${demand.vcpus} vCPUs and ${demand.memoryMiB} MiB.`, { requested: demand })
+      : noCapacity(demand);
+  });
+  if (!moved.ok) return moved;
+  const vm = (await findVm(db, id))!;
+  return ok({ vm, from: moved.value.host, to: vm.host });
+}
+
+export async function deleteVm(
+  db: Database,
+  id: string,
+  expectedRevision?: number,
+): Promise<Result<{ id: string }, WriteFailure>> {
+  const deleted = await writeAtRevision<WriteFailure>(db, id, expectedRevision, async (vm) => {
+    const result = await db.delete(vms).where(atRevision(vm));
+    return ok(result.meta.changes === 1);
+  });
+  return deleted.ok ? ok({ id }) : deleted;
+}

@@ -1,0 +1,101 @@
+/**
+ * Test client: drives the real app (the same factory the Worker exports) with
+ * the miniflare env, and mints a fresh principal token for every request, as
+ * the CLI does.
+ */
+import { env } from 'cloudflare:test';
+import { SignJWT, exportJWK, generateKeyPair, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { createApp } from '../../src/app';
+
+export const app = createApp();
+
+export interface Signer {
+  id: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+  kid: string;
+}
+
+export async function signerFromPrivateJwk(id: string, privateJwk: JWK): Promise<Signer> {
+  const { d: _d, ...publicJwk } = privateJwk;
+  return { id, privateJwk, publicJwk, kid: await calculateJwkThumbprint(publicJwk, 'sha256') };
+}
+
+export async function newSigner(id: string, alg: 'EdDSA' | 'ES256' = 'EdDSA'): Promise<Signer> {
+  const { privateKey } = await generateKeyPair(alg, { crv: alg === 'EdDSA' ? 'Ed25519' : undefined, extractable: true });
+  return signerFromPrivateJwk(id, await exportJWK(privateKey));
+}
+
+const bootstrapJwks = JSON.parse(env.TEST_BOOTSTRAP_PRIVATE_JWKS) as JWK[];
+export const admin = await signerFromPrivateJwk('adm_bootstrap', bootstrapJwks[0]!);
+export const admin2 = await signerFromPrivateJwk('adm_bootstrap2', bootstrapJwks[1]!);
+
+export interface TokenOptions {
+  alg?: string;
+  kid?: string;
+  claims?: Record<string, unknown>;
+  lifetime?: number;
+  iatOffset?: number;
+}
+
+export async function mintToken(signer: Signer, options: TokenOptions = {}): Promise<string> {
+  const { alg = signer.privateJwk.kty === 'EC' ? 'ES256' : 'EdDSA', kid = signer.kid, claims = {}, lifetime = 300, iatOffset = 0 } = options;
+  const iat = Math.floor(Date.now() / 1000) + iatOffset;
+  const key = await importJWK(signer.privateJwk, alg);
+  return new SignJWT({ scope: '', ...claims })
+    .setProtectedHeader({ alg, kid, typ: 'JWT' })
+    .setIssuer(signer.id)
+    .setSubject(signer.id)
+    .setAudience('custodes')
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + lifetime)
+    .setJti(crypto.randomUUID())
+    .sign(key);
+}
+
+export interface CallOptions {
+  as?: Signer | null;
+  token?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const { as = admin, token, body, rawBody, headers = {} } = options;
+  const init: RequestInit = { method, headers: { ...headers } };
+  const h = init.headers as Record<string, string>;
+  const bearer = token ?? (as ? await mintToken(as) : undefined);
+  if (bearer) h.Authorization = `Bearer ${bearer}`;
+  if (body !== undefined || rawBody !== undefined) {
+    init.body = rawBody ?? JSON.stringify(body);
+    h['Content-Type'] ??= 'application/json';
+  }
+  return app.request(path, init, env);
+}
+
+/** Calls and parses JSON, failing the test with the problem document on an unexpected status. */
+export async function expectStatus<T = any>(response: Promise<Response> | Response, status: number): Promise<T> {
+  const res = await response;
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+let counter = 0;
+/** A name unique within the test run (tests share one database). */
+export const unique = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+
+export const createHost = (spec: { vcpus?: number; memoryMiB?: number; diskGiB?: number; name?: string } = {}) =>
+  expectStatus(call('POST', '/v1/admin/hosts', { body: { name: unique('host'), vcpus: 32, memoryMiB: 65536, diskGiB: 1000, ...spec } }), 201);
+
+export async function createTenant(quota: { vcpus?: number; memoryMiB?: number; diskGiB?: number } = {}) {
+  const owner = await newSigner('pending');
+  const tenant = await expectStatus(
+    call('POST', '/v1/admin/tenants', {
+      body: { name: unique('tenant'), ownerKey: owner.publicJwk, quota: { vcpus: 64, memoryMiB: 131072, diskGiB: 1000, ...quota } },
+    }),
+    201,
+  );
+  return { tenant, owner: { ...owner, id: tenant.id as string } };
+}

@@ -1,0 +1,10 @@
+// Bindings the tests see: the Worker's own plus the test-only ones from vitest.config.ts.
+declare namespace Cloudflare {
+  interface Env {
+    DB: D1Database;
+    API_AUDIENCE?: string;
+    BOOTSTRAP_ADMIN_JWK?: string;
+    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+    TEST_BOOTSTRAP_PRIVATE_JWKS: string;
+  }
+}

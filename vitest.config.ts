@@ -1,0 +1,30 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { exportJWK, generateKeyPair } from 'jose';
+import { defineConfig } from 'vitest/config';
+
+/** Two bootstrap admins, made fresh for each run: tests sign with the private halves. */
+async function testAdminKeys() {
+  const keys = await Promise.all(
+    [0, 1].map(async () => exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)),
+  );
+  const publicKeys = keys.map(({ d: _d, ...pub }) => pub);
+  return { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: publicKeys }), TEST_BOOTSTRAP_PRIVATE_JWKS: JSON.stringify(keys) };
+}
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          ...(await testAdminKeys()),
+          TEST_MIGRATIONS: await readD1Migrations('./drizzle'),
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['./test/support/apply-migrations.ts'],
+  },
+});

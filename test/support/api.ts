@@ -42,15 +42,8 @@ export async function mintToken(signer: Signer, options: TokenOptions = {}): Pro
   const { alg = signer.privateJwk.kty === 'EC' ? 'ES256' : 'EdDSA', kid = signer.kid, claims = {}, lifetime = 300, iatOffset = 0 } = options;
   const iat = Math.floor(Date.now() / 1000) + iatOffset;
   const key = await importJWK(signer.privateJwk, alg);
-  return new SignJWT({ scope: '', ...claims })
-    .setProtectedHeader({ alg, kid, typ: 'JWT' })
-    .setIssuer(signer.id)
-    .setSubject(signer.id)
-    .setAudience('custodes')
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + lifetime)
-    .setJti(crypto.randomUUID())
-    .sign(key);
+  const payload = { iss: signer.id, sub: signer.id, aud: 'custodes', iat, exp: iat + lifetime, jti: crypto.randomUUID(), scope: '' };
+  return new SignJWT({ ...payload, ...claims }).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
 }
 
 export interface CallOptions {

@@ -1,4 +1,9 @@
-import { applyD1Migrations, env } from 'cloudflare:test';
+import { applyD1Migrations, env, reset } from 'cloudflare:test';
+import { beforeEach } from 'vitest';
 
-// Idempotent: applyD1Migrations records what it applied.
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// Every test starts from an empty, migrated database, so expectations about
+// placement and lists can be exact.
+beforeEach(async () => {
+  await reset();
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+});

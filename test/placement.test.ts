@@ -1,0 +1,95 @@
+/** Placement and capacity. Each test starts from an empty database (test/support/apply-migrations.ts). */
+import { describe, expect, it } from 'vitest';
+import { call, createHost, createTenant, expectStatus, unique } from './support/api';
+
+const createVm = (tenant: string, vcpus: number, memoryMiB: number) =>
+  call('POST', `/v1/admin/tenants/${tenant}/vms`, { body: { name: unique('vm'), vcpus, memoryMiB } });
+
+describe('VM placement', () => {
+  it('spreads VMs across hosts and never over-commits one', async () => {
+    const big = await createHost({ vcpus: 16, memoryMiB: 32768 });
+    const small = await createHost({ vcpus: 16, memoryMiB: 16384 });
+    const { tenant } = await createTenant({ vcpus: 1000, memoryMiB: 1_000_000 });
+
+    // Most free memory first: big (32768) then small (16384 < 32768-12288=20480? no: 20480 > 16384) → big again.
+    const a = await expectStatus(createVm(tenant.id, 8, 12288), 201);
+    expect(a.host).toBe(big.id);
+    const b = await expectStatus(createVm(tenant.id, 4, 12288), 201);
+    expect(b.host).toBe(big.id); // big has 20480 free > small's 16384
+    const c = await expectStatus(createVm(tenant.id, 8, 12288), 201);
+    expect(c.host).toBe(small.id); // big has 8192 left, too little
+    // Now: big 4 vCPU / 8192 MiB free, small 8 vCPU / 4096 MiB free.
+    const d = await expectStatus(createVm(tenant.id, 8, 4096), 201);
+    expect(d.host).toBe(small.id); // big lacks vCPUs
+    const none = await expectStatus(createVm(tenant.id, 5, 1024), 409);
+    expect(none).toMatchObject({ code: 'no_capacity', requested: { vcpus: 5, memoryMiB: 1024 } });
+
+    const hostsNow = await expectStatus(call('GET', `/v1/admin/hosts/${big.id}`), 200);
+    expect(hostsNow.allocated).toEqual({ vcpus: 12, memoryMiB: 24576, vms: 2 });
+    const smallNow = await expectStatus(call('GET', `/v1/admin/hosts/${small.id}`), 200);
+    expect(smallNow.allocated).toEqual({ vcpus: 16, memoryMiB: 16384, vms: 2 });
+    for (const host of [hostsNow, smallNow]) {
+      expect(host.allocated.vcpus).toBeLessThanOrEqual(host.vcpus);
+      expect(host.allocated.memoryMiB).toBeLessThanOrEqual(host.memoryMiB);
+    }
+  });
+
+  it('keeps capacity under 24 concurrent creations', async () => {
+    const host = await createHost({ vcpus: 40, memoryMiB: 40 * 1024 });
+    const { tenant } = await createTenant({ vcpus: 1000, memoryMiB: 1_000_000 });
+    const results = await Promise.all(Array.from({ length: 24 }, () => createVm(tenant.id, 4, 1024)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(14);
+    const after = await expectStatus(call('GET', `/v1/admin/hosts/${host.id}`), 200);
+    expect(after.allocated).toEqual({ vcpus: 40, memoryMiB: 10240, vms: 10 });
+  });
+
+  it('does not place on draining hosts', async () => {
+    const host = await createHost({ vcpus: 64, memoryMiB: 65536 });
+    const { tenant } = await createTenant();
+    await expectStatus(call('POST', `/v1/admin/hosts/${host.id}:drain`), 200);
+    expect(await expectStatus(createVm(tenant.id, 32, 1024), 409)).toMatchObject({ code: 'no_capacity' });
+    await expectStatus(call('PATCH', `/v1/admin/hosts/${host.id}`, { body: { state: 'active' } }), 200);
+    expect((await expectStatus(createVm(tenant.id, 32, 1024), 201)).host).toBe(host.id);
+  });
+});
+
+describe('quotas', () => {
+  it('refuses VMs beyond the tenant slice and reports usage', async () => {
+    await createHost({ vcpus: 64, memoryMiB: 65536 });
+    const { tenant } = await createTenant({ vcpus: 4, memoryMiB: 4096 });
+    await expectStatus(createVm(tenant.id, 2, 2048), 201);
+    await expectStatus(createVm(tenant.id, 2, 1024), 201);
+    const over = await expectStatus(createVm(tenant.id, 1, 128), 409);
+    expect(over).toMatchObject({ code: 'quota_exceeded', quota: { vcpus: 4 }, usage: { vcpus: 4 }, requested: { vcpus: 1 } });
+    const memOver = await expectStatus(createVm(tenant.id, 0 + 1, 2048), 409);
+    expect(memOver.code).toBe('quota_exceeded');
+
+    const view = await expectStatus(call('GET', `/v1/admin/tenants/${tenant.id}`), 200);
+    expect(view.usage).toEqual({ vcpus: 4, memoryMiB: 3072, vms: 2 });
+  });
+
+  it('refuses to cut a quota below usage, and a resize beyond it', async () => {
+    await createHost({ vcpus: 64, memoryMiB: 65536 });
+    const { tenant } = await createTenant({ vcpus: 8, memoryMiB: 8192 });
+    const vm = await expectStatus(createVm(tenant.id, 4, 4096), 201);
+    const shrink = await expectStatus(call('PATCH', `/v1/admin/tenants/${tenant.id}`, { body: { quota: { vcpus: 2 } } }), 409);
+    expect(shrink).toMatchObject({ code: 'capacity_conflict', usage: { vcpus: 4 } });
+    const grow = await expectStatus(call('PATCH', `/v1/admin/vms/${vm.id}`, { body: { vcpus: 9 } }), 409);
+    expect(grow.code).toBe('quota_exceeded');
+    const ok = await expectStatus(call('PATCH', `/v1/admin/vms/${vm.id}`, { body: { vcpus: 8, memoryMiB: 8192 } }), 200);
+    expect(ok).toMatchObject({ vcpus: 8, memoryMiB: 8192, revision: 2 });
+    await expectStatus(call('PATCH', `/v1/admin/tenants/${tenant.id}`, { body: { quota: { vcpus: 8 } } }), 200);
+  });
+
+  it('refuses deleting a tenant that still has VMs', async () => {
+    await createHost({ vcpus: 8, memoryMiB: 8192 });
+    const { tenant } = await createTenant();
+    const vm = await expectStatus(createVm(tenant.id, 1, 512), 201);
+    expect(await expectStatus(call('DELETE', `/v1/admin/tenants/${tenant.id}`), 409)).toMatchObject({ code: 'resource_in_use' });
+    await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 204);
+    await expectStatus(call('DELETE', `/v1/admin/tenants/${tenant.id}`), 204);
+    await expectStatus(call('GET', `/v1/admin/tenants/${tenant.id}`), 404);
+  });
+});

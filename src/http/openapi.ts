@@ -85,6 +85,8 @@ export const publicPath = (path: string): string => path.replace(/\/~([a-z][A-Za
 const internalPath = (path: string): string => path.replace(/}:([a-z][A-Za-z]*)$/, '}/~$1');
 
 export interface AdminRouteConfig extends Omit<RouteConfig, 'middleware' | 'security'> {
+  /** Required: SDK generators name methods after it. */
+  operationId: string;
   /** The principal needs at least one of these roles. */
   roles: readonly AdminRole[];
 }

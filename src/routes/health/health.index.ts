@@ -5,8 +5,10 @@ import { createRouter } from '../../http/router';
 export const API_VERSION = '0.1.0';
 
 const health = createRoute({
+  operationId: 'getHealth',
   method: 'get',
   path: '/health',
+  security: [],
   tags: ['health'],
   summary: 'Liveness',
   description: 'Answers without authentication or storage access: the baseline of `npm run bench`.',

@@ -7,6 +7,7 @@ import { CreateHostBody, DrainReportSchema, HostListSchema, HostParams, HostSche
 const tags = ['hosts'];
 
 export const createHost = adminRoute({
+  operationId: 'createHost',
   method: 'post',
   path: '/admin/hosts',
   tags,
@@ -20,6 +21,7 @@ export const createHost = adminRoute({
 });
 
 export const listHosts = adminRoute({
+  operationId: 'listHosts',
   method: 'get',
   path: '/admin/hosts',
   tags,
@@ -30,6 +32,7 @@ export const listHosts = adminRoute({
 });
 
 export const getHost = adminRoute({
+  operationId: 'getHost',
   method: 'get',
   path: '/admin/hosts/{host}',
   tags,
@@ -43,6 +46,7 @@ export const getHost = adminRoute({
 });
 
 export const patchHost = adminRoute({
+  operationId: 'patchHost',
   method: 'patch',
   path: '/admin/hosts/{host}',
   tags,
@@ -57,6 +61,7 @@ export const patchHost = adminRoute({
 });
 
 export const deleteHost = adminRoute({
+  operationId: 'deleteHost',
   method: 'delete',
   path: '/admin/hosts/{host}',
   tags,
@@ -67,6 +72,7 @@ export const deleteHost = adminRoute({
 });
 
 export const drainHost = adminRoute({
+  operationId: 'drainHost',
   method: 'post',
   path: '/admin/hosts/{host}:drain',
   tags,

@@ -7,6 +7,7 @@ import { CreateTenantBody, PatchTenantBody, TenantListSchema, TenantParams, Tena
 const tags = ['tenants'];
 
 export const createTenant = adminRoute({
+  operationId: 'createTenant',
   method: 'post',
   path: '/admin/tenants',
   tags,
@@ -20,6 +21,7 @@ export const createTenant = adminRoute({
 });
 
 export const listTenants = adminRoute({
+  operationId: 'listTenants',
   method: 'get',
   path: '/admin/tenants',
   tags,
@@ -30,6 +32,7 @@ export const listTenants = adminRoute({
 });
 
 export const getTenant = adminRoute({
+  operationId: 'getTenant',
   method: 'get',
   path: '/admin/tenants/{tenant}',
   tags,
@@ -43,6 +46,7 @@ export const getTenant = adminRoute({
 });
 
 export const patchTenant = adminRoute({
+  operationId: 'patchTenant',
   method: 'patch',
   path: '/admin/tenants/{tenant}',
   tags,
@@ -57,6 +61,7 @@ export const patchTenant = adminRoute({
 });
 
 export const deleteTenant = adminRoute({
+  operationId: 'deleteTenant',
   method: 'delete',
   path: '/admin/tenants/{tenant}',
   tags,

@@ -8,6 +8,7 @@ import { CreateVmBody, MigrateVmBody, MigrationSchema, PatchVmBody, VmListQuery,
 const tags = ['vms'];
 
 export const createVm = adminRoute({
+  operationId: 'createVm',
   method: 'post',
   path: '/admin/tenants/{tenant}/vms',
   tags,
@@ -22,6 +23,7 @@ export const createVm = adminRoute({
 });
 
 export const listVms = adminRoute({
+  operationId: 'listVms',
   method: 'get',
   path: '/admin/vms',
   tags,
@@ -32,6 +34,7 @@ export const listVms = adminRoute({
 });
 
 export const getVm = adminRoute({
+  operationId: 'getVm',
   method: 'get',
   path: '/admin/vms/{vm}',
   tags,
@@ -45,6 +48,7 @@ export const getVm = adminRoute({
 });
 
 export const patchVm = adminRoute({
+  operationId: 'patchVm',
   method: 'patch',
   path: '/admin/vms/{vm}',
   tags,
@@ -58,6 +62,7 @@ export const patchVm = adminRoute({
 });
 
 export const deleteVm = adminRoute({
+  operationId: 'deleteVm',
   method: 'delete',
   path: '/admin/vms/{vm}',
   tags,
@@ -68,6 +73,7 @@ export const deleteVm = adminRoute({
 });
 
 export const migrateVm = adminRoute({
+  operationId: 'migrateVm',
   method: 'post',
   path: '/admin/vms/{vm}:migrate',
   tags,

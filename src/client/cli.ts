@@ -1,0 +1,352 @@
+/**
+ * `custodes`: the command line for Custodes. Keys live in files you own; every
+ * API call signs a fresh single-use token with them. Tables for people,
+ * `--json` for scripts; every API error is printed with its code, detail,
+ * request id and, where one helps, a hint.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { JWK } from 'jose';
+import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys';
+import { CustodesApiError, CustodesClient, type Problem } from './sdk';
+
+const DEFAULT_URL = 'http://127.0.0.1:8787';
+const LOCAL_ADMIN_KEY = '.custodes/bootstrap-admin.jwk';
+
+const USAGE = `custodes — the Custodes cloud API from the command line
+
+Keys and tokens
+  custodes keygen --out FILE [--alg EdDSA|ES256] [--force]
+  custodes token --key FILE --iss ID [--scope "a b"] [--vms vm_1,vm_2] [--ttl 300] [--aud custodes]
+
+Provider administration (admin key)
+  custodes admin hosts   create --name N --vcpus N --memory-mib N --disk-gib N
+  custodes admin hosts   list | get ID | drain ID | delete ID
+  custodes admin hosts   update ID [--name N] [--vcpus N] [--memory-mib N] [--disk-gib N] [--activate]
+  custodes admin tenants create --name N --owner-key FILE --vcpus N --memory-mib N --disk-gib N
+  custodes admin tenants list | get ID | delete ID
+  custodes admin tenants update ID [--name N] [--vcpus N] [--memory-mib N] [--disk-gib N]
+  custodes admin vms     create --tenant ID --name N --vcpus N --memory-mib N
+  custodes admin vms     list [--tenant ID] [--host ID] | get ID | delete ID
+  custodes admin vms     resize ID [--vcpus N] [--memory-mib N] | migrate ID [--host ID]
+
+Common options
+  --url URL        API base URL (default ${DEFAULT_URL}, or $CUSTODES_URL)
+  --key FILE       private JWK signing the requests (default $CUSTODES_KEY, else ${LOCAL_ADMIN_KEY})
+  --iss ID         principal id owning the key (default $CUSTODES_PRINCIPAL, else adm_bootstrap)
+  --json           print the API's JSON instead of a table
+  --page-size N    items per page for list commands; --all follows every page
+`;
+
+const OPTIONS = {
+  url: { type: 'string' },
+  key: { type: 'string' },
+  iss: { type: 'string' },
+  json: { type: 'boolean' },
+  out: { type: 'string' },
+  alg: { type: 'string' },
+  force: { type: 'boolean' },
+  scope: { type: 'string' },
+  vms: { type: 'string' },
+  ttl: { type: 'string' },
+  aud: { type: 'string' },
+  name: { type: 'string' },
+  vcpus: { type: 'string' },
+  'memory-mib': { type: 'string' },
+  'disk-gib': { type: 'string' },
+  'owner-key': { type: 'string' },
+  tenant: { type: 'string' },
+  host: { type: 'string' },
+  activate: { type: 'boolean' },
+  'page-size': { type: 'string' },
+  'page-token': { type: 'string' },
+  all: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+type Flags = ReturnType<typeof parseFlags>['values'];
+
+function parseFlags(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+/** A usage error: printed with a pointer to --help, exit code 2. */
+class UsageError extends Error {}
+
+function readJwk(path: string, what: string): JWK {
+  if (!existsSync(path)) {
+    const hint = path === LOCAL_ADMIN_KEY ? ' Run `npm start` once: it creates the local bootstrap admin keys.' : '';
+    throw new UsageError(`${what} ${path} does not exist.${hint}`);
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as JWK;
+  } catch {
+    throw new UsageError(`${what} ${path} is not a JSON Web Key.`);
+  }
+}
+
+function int(flags: Flags, name: keyof Flags, required = true): number | undefined {
+  const raw = flags[name];
+  if (raw === undefined) {
+    if (required) throw new UsageError(`--${name} is required.`);
+    return undefined;
+  }
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw new UsageError(`--${name} must be a whole number, not ${JSON.stringify(raw)}.`);
+  return Number(raw);
+}
+
+function str(flags: Flags, name: keyof Flags): string {
+  const value = flags[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required.`);
+  return value;
+}
+
+function client(flags: Flags): CustodesClient {
+  const keyPath = flags.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY;
+  const principal = flags.iss ?? process.env.CUSTODES_PRINCIPAL ?? 'adm_bootstrap';
+  return new CustodesClient({
+    baseUrl: flags.url ?? process.env.CUSTODES_URL ?? DEFAULT_URL,
+    key: readJwk(keyPath, 'Key file'),
+    principal,
+    audience: flags.aud,
+  });
+}
+
+/** Prints rows as an aligned table. */
+function table(rows: object[], columns: [header: string, cell: (row: any) => unknown][]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((row) => columns.map(([, cell]) => String(cell(row) ?? '')));
+  const widths = columns.map(([header], i) => Math.max(header.length, ...cells.map((c) => c[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns.map(([h]) => h)), ...cells.map(line)].join('\n');
+}
+
+const HOST_COLUMNS: [string, (h: any) => unknown][] = [
+  ['ID', (h) => h.id],
+  ['NAME', (h) => h.name],
+  ['STATE', (h) => h.state],
+  ['VCPUS', (h) => `${h.allocated.vcpus}/${h.vcpus}`],
+  ['MEMORY MiB', (h) => `${h.allocated.memoryMiB}/${h.memoryMiB}`],
+  ['DISK GiB', (h) => h.diskGiB],
+  ['VMS', (h) => h.allocated.vms],
+];
+const TENANT_COLUMNS: [string, (t: any) => unknown][] = [
+  ['ID', (t) => t.id],
+  ['NAME', (t) => t.name],
+  ['STATE', (t) => t.state],
+  ['VCPUS', (t) => `${t.usage.vcpus}/${t.quota.vcpus}`],
+  ['MEMORY MiB', (t) => `${t.usage.memoryMiB}/${t.quota.memoryMiB}`],
+  ['DISK GiB', (t) => t.quota.diskGiB],
+  ['VMS', (t) => t.usage.vms],
+  ['OWNER KID', (t) => t.ownerKid],
+];
+const VM_COLUMNS: [string, (v: any) => unknown][] = [
+  ['ID', (v) => v.id],
+  ['NAME', (v) => v.name],
+  ['TENANT', (v) => v.tenant],
+  ['HOST', (v) => v.host],
+  ['STATE', (v) => v.state],
+  ['VCPUS', (v) => v.vcpus],
+  ['MEMORY MiB', (v) => v.memoryMiB],
+];
+
+type Columns = [string, (row: any) => unknown][];
+
+/** Output of one command: JSON for scripts, a table or a sentence for people. */
+interface Output {
+  json: unknown;
+  text: string;
+}
+
+const one = (item: object, columns: Columns): Output => ({ json: item, text: table([item], columns) });
+
+async function list<K extends string>(
+  flags: Flags,
+  key: K,
+  fetchPage: (page: { pageSize?: number; pageToken?: string }) => Promise<Record<K, object[]> & { nextPageToken?: string }>,
+  columns: Columns,
+): Promise<Output> {
+  const items: object[] = [];
+  let pageToken = flags['page-token'];
+  let next: string | undefined;
+  do {
+    const page = await fetchPage({ pageSize: int(flags, 'page-size', false), pageToken });
+    items.push(...page[key]);
+    next = page.nextPageToken;
+    pageToken = next;
+  } while (flags.all && next);
+  const more = next && !flags.all ? `\n(more: --page-token ${next}, or --all)` : '';
+  return { json: { [key]: items, ...(next && !flags.all ? { nextPageToken: next } : {}) }, text: table(items, columns) + more };
+}
+
+function positional(args: string[], index: number, what: string): string {
+  const value = args[index];
+  if (!value) throw new UsageError(`Missing ${what}.`);
+  return value;
+}
+
+async function admin(args: string[], flags: Flags): Promise<Output> {
+  const [resource, verb] = args;
+  const api = client(flags);
+  const id = () => positional(args, 2, `${resource} id`);
+  switch (`${resource} ${verb}`) {
+    case 'hosts create':
+      return one(
+        await api.hosts.create({ name: str(flags, 'name'), vcpus: int(flags, 'vcpus')!, memoryMiB: int(flags, 'memory-mib')!, diskGiB: int(flags, 'disk-gib')! }),
+        HOST_COLUMNS,
+      );
+    case 'hosts list':
+      return list(flags, 'hosts', (p) => api.hosts.list(p), HOST_COLUMNS);
+    case 'hosts get':
+      return one(await api.hosts.get(id()), HOST_COLUMNS);
+    case 'hosts update':
+      return one(
+        await api.hosts.update(id(), {
+          name: flags.name,
+          vcpus: int(flags, 'vcpus', false),
+          memoryMiB: int(flags, 'memory-mib', false),
+          diskGiB: int(flags, 'disk-gib', false),
+          ...(flags.activate ? { state: 'active' as const } : {}),
+        }),
+        HOST_COLUMNS,
+      );
+    case 'hosts drain': {
+      const report = await api.hosts.drain(id());
+      const moved = report.migrated.map((m) => `  moved ${m.vm}: ${m.from} → ${m.to}`);
+      const stuck = report.stranded.map((s) => `  stranded ${s.vm}: ${s.reason}`);
+      return { json: report, text: [`Host ${report.host.id} is ${report.host.state}.`, ...moved, ...stuck].join('\n') };
+    }
+    case 'hosts delete':
+      await api.hosts.delete(id());
+      return { json: { deleted: args[2] }, text: `Deleted host ${args[2]}.` };
+    case 'tenants create': {
+      const ownerKey = publicKeyOf(readJwk(str(flags, 'owner-key'), 'Owner key file'));
+      const quota = { vcpus: int(flags, 'vcpus')!, memoryMiB: int(flags, 'memory-mib')!, diskGiB: int(flags, 'disk-gib')! };
+      return one(await api.tenants.create({ name: str(flags, 'name'), ownerKey, quota }), TENANT_COLUMNS);
+    }
+    case 'tenants list':
+      return list(flags, 'tenants', (p) => api.tenants.list(p), TENANT_COLUMNS);
+    case 'tenants get':
+      return one(await api.tenants.get(id()), TENANT_COLUMNS);
+    case 'tenants update': {
+      const quota = { vcpus: int(flags, 'vcpus', false), memoryMiB: int(flags, 'memory-mib', false), diskGiB: int(flags, 'disk-gib', false) };
+      const hasQuota = Object.values(quota).some((v) => v !== undefined);
+      return one(await api.tenants.update(id(), { name: flags.name, ...(hasQuota ? { quota } : {}) }), TENANT_COLUMNS);
+    }
+    case 'tenants delete':
+      await api.tenants.delete(id());
+      return { json: { deleted: args[2] }, text: `Deleted tenant ${args[2]}.` };
+    case 'vms create':
+      return one(
+        await api.vms.create(str(flags, 'tenant'), { name: str(flags, 'name'), vcpus: int(flags, 'vcpus')!, memoryMiB: int(flags, 'memory-mib')! }),
+        VM_COLUMNS,
+      );
+    case 'vms list':
+      return list(flags, 'vms', (p) => api.vms.list({ ...p, tenant: flags.tenant, host: flags.host }), VM_COLUMNS);
+    case 'vms get':
+      return one(await api.vms.get(id()), VM_COLUMNS);
+    case 'vms resize':
+      return one(await api.vms.resize(id(), { vcpus: int(flags, 'vcpus', false), memoryMiB: int(flags, 'memory-mib', false) }), VM_COLUMNS);
+    case 'vms migrate': {
+      const moved = await api.vms.migrate(id(), flags.host);
+      return { json: moved, text: `Migrated ${moved.vm.id}: ${moved.from} → ${moved.to}.` };
+    }
+    case 'vms delete':
+      await api.vms.delete(id());
+      return { json: { deleted: args[2] }, text: `Deleted VM ${args[2]}.` };
+    default:
+      throw new UsageError(`Unknown command: admin ${args.join(' ')}`.trim());
+  }
+}
+
+async function keygen(flags: Flags): Promise<Output> {
+  const out = str(flags, 'out');
+  if (existsSync(out) && !flags.force) throw new UsageError(`${out} exists; pass --force to replace it (the old key is lost).`);
+  const alg = (flags.alg ?? 'EdDSA') as SigningAlgorithm;
+  if (alg !== 'EdDSA' && alg !== 'ES256') throw new UsageError('--alg must be EdDSA or ES256.');
+  const key = await generatePrincipalKey(alg);
+  writeFileSync(out, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+  const publicJwk = publicKeyOf(key);
+  const kid = await keyId(key);
+  return {
+    json: { kid, publicJwk, privateKeyFile: out },
+    text: `Wrote the private key to ${out} (keep it; it never leaves your machine).\nkid: ${kid}\npublic JWK: ${JSON.stringify(publicJwk)}`,
+  };
+}
+
+async function token(flags: Flags): Promise<Output> {
+  const ttl = int(flags, 'ttl', false) ?? 300;
+  if (ttl > 900) throw new UsageError('--ttl may be at most 900 seconds (15 minutes): the API refuses longer-lived tokens.');
+  const jwt = await mintToken({
+    key: readJwk(flags.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY, 'Key file'),
+    principal: flags.iss ?? process.env.CUSTODES_PRINCIPAL ?? str(flags, 'iss'),
+    audience: flags.aud,
+    scope: flags.scope?.split(/[\s,]+/).filter(Boolean),
+    vms: flags.vms?.split(',').filter(Boolean),
+    ttlSeconds: ttl,
+  });
+  return { json: { token: jwt }, text: jwt };
+}
+
+/** Hints for problems a person can fix from the command line. */
+const HINTS: Record<string, string> = {
+  token_key_unknown: 'The key is not registered with this API. Check --key, or restart with the keys `npm start` created.',
+  token_claims_invalid: 'Is --iss the id of the principal that owns --key?',
+  token_expired: 'Check this machine\'s clock.',
+  token_not_yet_valid: 'Check this machine\'s clock.',
+  missing_role: 'Ask a security admin for the role, or use another admin key.',
+  no_capacity: 'Add a host (`custodes admin hosts create`) or drain fewer.',
+  quota_exceeded: 'Raise the tenant quota (`custodes admin tenants update ID --vcpus N`).',
+  precondition_failed: 'Someone changed it meanwhile: read it again and retry.',
+};
+
+function describeProblem(problem: Problem): string {
+  const lines = [`error: ${problem.title} (${problem.code})`];
+  const errors = problem.errors as { path: string; message: string }[] | undefined;
+  // A validation problem's detail repeats its errors; list them one per line instead.
+  lines.push(...(errors ? errors.map((e) => `  - ${e.path}: ${e.message}`) : [`  ${problem.detail}`]));
+  if (HINTS[problem.code]) lines.push(`hint: ${HINTS[problem.code]}`);
+  lines.push(`request id: ${problem.requestId}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(argv);
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: flags, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (flags.help || !command) {
+    process.stdout.write(USAGE);
+    return command || flags.help ? 0 : 2;
+  }
+  try {
+    const output =
+      command === 'keygen' ? await keygen(flags)
+      : command === 'token' ? await token(flags)
+      : command === 'admin' ? await admin(rest, flags)
+      : (() => { throw new UsageError(`Unknown command: ${command}`); })();
+    process.stdout.write(`${flags.json ? JSON.stringify(output.json, null, 2) : output.text}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\nRun \`custodes --help\` for usage.\n`);
+      return 2;
+    }
+    if (error instanceof CustodesApiError) {
+      process.stderr.write(`${flags.json ? JSON.stringify(error.problem, null, 2) : describeProblem(error.problem)}\n`);
+      return 1;
+    }
+    const cause = (error as { cause?: { code?: string } }).cause;
+    if (cause?.code === 'ECONNREFUSED' || (error as Error).message === 'fetch failed') {
+      const url = flags.url ?? process.env.CUSTODES_URL ?? DEFAULT_URL;
+      process.stderr.write(`error: cannot reach ${url}. Is the API running? Start it with \`npm start\`.\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

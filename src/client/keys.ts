@@ -1,0 +1,52 @@
+/**
+ * Principal keys on the client side. Private keys stay in files the user owns;
+ * only public JWKs and their RFC 7638 thumbprints ever go to the API.
+ */
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+
+export type SigningAlgorithm = 'EdDSA' | 'ES256';
+
+export async function generatePrincipalKey(alg: SigningAlgorithm = 'EdDSA'): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(alg, { crv: alg === 'EdDSA' ? 'Ed25519' : 'P-256', extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, kid: await keyId(jwk), alg };
+}
+
+/** The public members of a JWK (drops `d` and metadata). */
+export function publicKeyOf(jwk: JWK): JWK {
+  const { kty, crv, x, y } = jwk;
+  return y === undefined ? { kty, crv, x } : { kty, crv, x, y };
+}
+
+/** RFC 7638 thumbprint of the public key: the `kid` the API knows the key by. */
+export const keyId = (jwk: JWK): Promise<string> => calculateJwkThumbprint(publicKeyOf(jwk), 'sha256');
+
+export const algorithmOf = (jwk: JWK): SigningAlgorithm => (jwk.kty === 'EC' ? 'ES256' : 'EdDSA');
+
+export interface TokenRequest {
+  /** The principal's private JWK. */
+  key: JWK;
+  /** Principal id: `adm_…`, `ten_…` or `tsk_…`. */
+  principal: string;
+  audience?: string;
+  scope?: readonly string[];
+  vms?: readonly string[];
+  /** Seconds; the API refuses more than 900. */
+  ttlSeconds?: number;
+}
+
+/** A single-use token (fresh `jti`): mint one per request. */
+export async function mintToken(request: TokenRequest): Promise<string> {
+  const { key, principal, audience = 'custodes', scope = [], vms, ttlSeconds = 300 } = request;
+  const alg = algorithmOf(key);
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ scope: scope.join(' '), ...(vms?.length ? { vms } : {}) })
+    .setProtectedHeader({ alg, kid: await keyId(key), typ: 'JWT' })
+    .setIssuer(principal)
+    .setSubject(principal)
+    .setAudience(audience)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ttlSeconds)
+    .setJti(crypto.randomUUID())
+    .sign(await importJWK(key, alg));
+}

@@ -26,5 +26,6 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['./test/support/apply-migrations.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -1,0 +1,59 @@
+/**
+ * The published contract: every registered route is documented, every admin
+ * operation declares its auth problems, and no admin route can reach guest
+ * memory or disk contents (DESIGN §1, §3).
+ */
+import { describe, expect, it } from 'vitest';
+import { createApp, openApiDocument } from '../src/app';
+import { publicPath } from '../src/http/openapi';
+
+const app = createApp();
+const document = openApiDocument(app);
+const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
+
+const operations = Object.entries(document.paths ?? {}).flatMap(([path, item]) =>
+  METHODS.filter((m) => (item as Record<string, unknown>)[m]).map((method) => ({
+    path,
+    method,
+    op: (item as Record<string, any>)[method],
+  })),
+);
+
+describe('OpenAPI document', () => {
+  it('documents every registered /v1 route', () => {
+    const documented = new Set(operations.map(({ method, path }) => `${method.toUpperCase()} ${path}`));
+    const registered = app.routes
+      .filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL' && !r.path.endsWith('*'))
+      .map((r) => `${r.method} ${publicPath(r.path.replace(/:(\w+)/g, '{$1}'))}`);
+    expect(registered.length).toBeGreaterThan(10);
+    for (const route of registered) expect(documented, route).toContain(route);
+  });
+
+  it('gives every operation an operationId and declares 401/403 on authenticated ones', () => {
+    const ids = operations.map((o) => o.op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { path, op } of operations.filter((o) => o.path.startsWith('/v1/admin'))) {
+      expect(op.security, path).toEqual([{ principalToken: [] }]);
+      expect(Object.keys(op.responses), path).toEqual(expect.arrayContaining(['400', '401', '403']));
+      expect(op.description, path).toMatch(/Requires an admin token with role/);
+    }
+  });
+
+  it('has no admin route to guest memory or disk contents', () => {
+    const contentWords = /memory\/|pages|blocks|disks\/|snapshot|envelope|contents?\b|console|exec/i;
+    const adminOps = operations.filter((o) => o.path.startsWith('/v1/admin'));
+    expect(adminOps.length).toBeGreaterThan(10);
+    for (const { path, method, op } of adminOps) {
+      expect(path, `${method} ${path}`).not.toMatch(contentWords);
+      const schemas = JSON.stringify([op.requestBody ?? {}, op.responses]);
+      expect(schemas, `${method} ${path}`).not.toMatch(/envelope|ciphertext|plaintext/i);
+    }
+  });
+
+  it('serves the same document live', async () => {
+    const { env } = await import('cloudflare:test');
+    const res = await app.request('/openapi.json', {}, env);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(document)));
+  });
+});

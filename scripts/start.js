@@ -99,6 +99,6 @@ Bootstrap admins (every role; the two-person rule needs both):
   adm_bootstrap   key ${ADMIN_KEY_FILES[0]}
   adm_bootstrap2  key ${ADMIN_KEY_FILES[1]}
 Try a first authenticated call:
-  npx custodes admin hosts list --key ${ADMIN_KEY_FILES[0]} --iss adm_bootstrap
+  npx custodes admin hosts list --key ${ADMIN_KEY_FILES[0]} --iss adm_bootstrap${url === 'http://127.0.0.1:8787' ? '' : ` --url ${url}`}
 `);
 }

@@ -36,6 +36,11 @@ export interface VmView extends VmInput {
   updatedAt: string;
 }
 
+/** The `RETURNING` list that yields a VmView straight from a raw statement. */
+const VM_VIEW_COLUMNS = sql.raw(
+  'id, tenant_id AS tenant, host_id AS host, name, vcpus, memory_mib AS memoryMiB, state, revision, created_at AS createdAt, updated_at AS updatedAt',
+);
+
 function toView(row: typeof vms.$inferSelect): VmView {
   const { tenantId, hostId, ...rest } = row;
   return { ...rest, tenant: tenantId, host: hostId };
@@ -97,24 +102,28 @@ export async function createVm(
   input: VmInput,
 ): Promise<Result<VmView, 'not_found' | 'invalid_state' | 'quota_exceeded' | 'no_capacity' | 'name_taken'>> {
   const demand = { vcpus: input.vcpus, memoryMiB: input.memoryMiB };
+  // Optimistic: pick a host and let the guarded INSERT decide. Reads that only
+  // explain a refusal (quota, tenant state) happen when the INSERT refuses.
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const quota = await checkQuota(db, tenantId, demand);
-    if (!quota.ok) return quota;
     const [host] = rankHosts(await hostCapacities(db), demand);
-    if (!host) return noCapacity(demand);
-
-    const id = newId('vm');
+    if (!host) {
+      const quota = await checkQuota(db, tenantId, demand);
+      return quota.ok ? noCapacity(demand) : quota;
+    }
     try {
-      const inserted = await db.run(sql`
+      const [created] = await db.all<VmView>(sql`
         INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib)
-        SELECT ${id}, ${tenantId}, ${host.id}, ${input.name}, ${input.vcpus}, ${input.memoryMiB}
-        WHERE ${hostFits(host.id, demand)} AND ${tenantFits(tenantId, demand)}`);
-      if (inserted.meta.changes === 1) return ok((await findVm(db, id))!);
+        SELECT ${newId('vm')}, ${tenantId}, ${host.id}, ${input.name}, ${input.vcpus}, ${input.memoryMiB}
+        WHERE ${hostFits(host.id, demand)} AND ${tenantFits(tenantId, demand)}
+        RETURNING ${VM_VIEW_COLUMNS}`);
+      if (created) return ok(created);
     } catch (error) {
       if (isUniqueViolation(error)) return fail('name_taken', `Tenant ${tenantId} already has a VM named ${JSON.stringify(input.name)}.`);
       throw error;
     }
-    // Another request took the room between read and write: look again.
+    const quota = await checkQuota(db, tenantId, demand);
+    if (!quota.ok) return quota;
+    // Quota is fine, so another request took the host's room between read and write: look again.
   }
   return noCapacity(demand);
 }

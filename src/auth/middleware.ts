@@ -7,11 +7,13 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { problemResponse } from '../http/problem';
 import { claimTokenId } from '../services/token-replays';
-import { findRegisteredKey, type PrincipalType } from './principals';
+import { findRegisteredKey } from './principals';
 import type { AdminRole } from './roles';
 import { verifyPrincipalToken } from './token';
 
 export const DEFAULT_AUDIENCE = 'custodes';
+
+const INSUFFICIENT_SCOPE = { 'WWW-Authenticate': 'Bearer realm="custodes", error="insufficient_scope"' };
 
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticateMiddleware(c, next) {
@@ -43,22 +45,14 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
 export function requireAdminRole(...roles: AdminRole[]): MiddlewareHandler<AppEnv> {
   return async function requireAdminRoleMiddleware(c, next) {
     const principal = c.get('principal');
-    if (principal.type !== 'admin') return forbidden(c, 'principal_type_not_allowed', 'admin', principal.type);
+    if (principal.type !== 'admin') {
+      const detail = `This route is for admins; the token belongs to a ${principal.type}.`;
+      return problemResponse(c, 'principal_type_not_allowed', detail, undefined, INSUFFICIENT_SCOPE);
+    }
     if (!roles.some((role) => principal.roles.includes(role))) {
-      return problemResponse(
-        c,
-        'missing_role',
-        `${principal.id} needs one of the roles ${roles.join(', ')}.`,
-        { requiredRoles: roles },
-        { 'WWW-Authenticate': 'Bearer realm="custodes", error="insufficient_scope"' },
-      );
+      const detail = `${principal.id} needs one of the roles ${roles.join(', ')}.`;
+      return problemResponse(c, 'missing_role', detail, { requiredRoles: roles }, INSUFFICIENT_SCOPE);
     }
     return next();
   };
-}
-
-function forbidden(c: Parameters<MiddlewareHandler<AppEnv>>[0], code: 'principal_type_not_allowed', want: PrincipalType, got: PrincipalType) {
-  return problemResponse(c, code, `This route is for ${want} principals; the token belongs to a ${got}.`, undefined, {
-    'WWW-Authenticate': 'Bearer realm="custodes", error="insufficient_scope"',
-  });
 }

@@ -9,6 +9,7 @@ import { hosts, vms } from '../db/schema';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
+import { staleRevision } from './revisions';
 import { hostAllocated } from './capacity';
 import type { HostCapacity } from './placement';
 
@@ -113,11 +114,8 @@ export async function updateHost(
   const host = await findHost(db, id);
   if (!host) return fail('not_found', `Host ${id} does not exist.`);
   if (changes === 1) return ok(host);
-  if (expectedRevision !== undefined && host.revision !== expectedRevision) {
-    return fail('precondition_failed', `Host ${id} is at revision ${host.revision}, not ${expectedRevision}.`, {
-      currentRevision: host.revision,
-    });
-  }
+  const stale = staleRevision(`Host ${id}`, host, expectedRevision);
+  if (stale) return stale;
   return fail('capacity_conflict', `Host ${id} has ${host.allocated.vcpus} vCPUs and ${host.allocated.memoryMiB} MiB allocated; it cannot shrink below that.`, {
     allocated: host.allocated,
   });
@@ -134,9 +132,8 @@ export async function deleteHost(
   if (result.meta.changes === 1) return ok({ id });
   const host = await findHost(db, id);
   if (!host) return fail('not_found', `Host ${id} does not exist.`);
-  if (expectedRevision !== undefined && host.revision !== expectedRevision) {
-    return fail('precondition_failed', `Host ${id} is at revision ${host.revision}, not ${expectedRevision}.`);
-  }
+  const stale = staleRevision(`Host ${id}`, host, expectedRevision);
+  if (stale) return stale;
   return fail('resource_in_use', `Host ${id} still runs ${host.allocated.vms} VMs; drain it first.`, { vms: host.allocated.vms });
 }
 

@@ -11,6 +11,7 @@ import { findRegisteredKey, publicJwk, thumbprint } from '../auth/principals';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
+import { staleRevision } from './revisions';
 import { tenantUsed } from './capacity';
 
 export interface Quota {
@@ -150,11 +151,8 @@ export async function updateTenant(
   const tenant = await findTenant(db, id);
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
   if (changes === 1) return ok(tenant);
-  if (expectedRevision !== undefined && tenant.revision !== expectedRevision) {
-    return fail('precondition_failed', `Tenant ${id} is at revision ${tenant.revision}, not ${expectedRevision}.`, {
-      currentRevision: tenant.revision,
-    });
-  }
+  const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
+  if (stale) return stale;
   return fail('capacity_conflict', `Tenant ${id} uses ${tenant.usage.vcpus} vCPUs and ${tenant.usage.memoryMiB} MiB; its quota cannot go below that.`, {
     usage: tenant.usage,
   });
@@ -171,8 +169,7 @@ export async function deleteTenant(
   if (result.meta.changes === 1) return ok({ id });
   const tenant = await findTenant(db, id);
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
-  if (expectedRevision !== undefined && tenant.revision !== expectedRevision) {
-    return fail('precondition_failed', `Tenant ${id} is at revision ${tenant.revision}, not ${expectedRevision}.`);
-  }
+  const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
+  if (stale) return stale;
   return fail('resource_in_use', `Tenant ${id} still has ${tenant.usage.vms} VMs; delete them first.`, { vms: tenant.usage.vms });
 }

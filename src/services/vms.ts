@@ -15,6 +15,7 @@ import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
 import type { ProblemCode } from '../lib/problems';
 import { fail, ok, type Result } from '../lib/result';
+import { staleRevision } from './revisions';
 import { hostFits, tenantFits, type Resources } from './capacity';
 import { findHost, hostCapacities } from './hosts';
 import { rankHosts } from './placement';
@@ -151,11 +152,8 @@ async function writeAtRevision<E extends ProblemCode>(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const vm = await findVm(db, id);
     if (!vm) return fail('not_found', `VM ${id} does not exist.`);
-    if (expectedRevision !== undefined && vm.revision !== expectedRevision) {
-      return fail('precondition_failed', `VM ${id} is at revision ${vm.revision}, not ${expectedRevision}.`, {
-        currentRevision: vm.revision,
-      });
-    }
+    const stale = staleRevision(`VM ${id}`, vm, expectedRevision);
+    if (stale) return stale;
     const written = await write(vm);
     if (!written.ok) return written;
     if (written.value) return ok(vm);

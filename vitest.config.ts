@@ -2,13 +2,18 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { exportJWK, generateKeyPair } from 'jose';
 import { defineConfig } from 'vitest/config';
 
-/** Two bootstrap admins, made fresh for each run: tests sign with the private halves. */
+/** Two bootstrap admins and an audit key, made fresh for each run: tests sign with the private halves. */
 async function testAdminKeys() {
   const keys = await Promise.all(
     [0, 1].map(async () => exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)),
   );
   const publicKeys = keys.map(({ d: _d, ...pub }) => pub);
-  return { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: publicKeys }), TEST_BOOTSTRAP_PRIVATE_JWKS: JSON.stringify(keys) };
+  const auditKey = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
+  return {
+    BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: publicKeys }),
+    TEST_BOOTSTRAP_PRIVATE_JWKS: JSON.stringify(keys),
+    AUDIT_SIGNING_JWK: JSON.stringify(auditKey),
+  };
 }
 
 export default defineConfig({

@@ -7,14 +7,12 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
-import { authenticate } from './auth/middleware';
 import { createDb } from './db/client';
 import type { AppEnv } from './env';
 import { publicPath, routingPath } from './http/openapi';
 import { problemResponse } from './http/problem';
 import { createRouter } from './http/router';
-import { idempotency } from './middleware/idempotency';
-import { jsonBody } from './middleware/json-body';
+import { auditRequests } from './middleware/audit';
 import { requestId } from './middleware/request-id';
 import { PROBLEMS } from './lib/problems';
 import { hostsRouter } from './routes/hosts/hosts.index';
@@ -33,8 +31,7 @@ export function createApp() {
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
     c.res.headers.set('X-Content-Type-Options', 'nosniff');
   });
-  app.use('/v1/*', jsonBody());
-  app.use('/v1/admin/*', authenticate(), idempotency());
+  app.use('/v1/*', auditRequests());
 
   const v1 = createRouter().route('/', healthRouter).route('/', hostsRouter).route('/', tenantsRouter).route('/', vmsRouter);
   app.route('/v1', v1);

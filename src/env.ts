@@ -1,14 +1,18 @@
 import type { Database } from './db/client';
 import type { Principal } from './auth/principals';
+import type { AuditLogSequencer } from './audit/sequencer';
+import type { RequestAudit } from './middleware/audit';
 
 /** Worker bindings (wrangler.toml, `.dev.vars`). */
 export interface Env {
   DB: D1Database;
+  /** One AuditLogSequencer per log (src/audit/sequencer.ts). */
+  AUDIT_LOG: DurableObjectNamespace<AuditLogSequencer>;
   /** Expected `aud` of every token (DESIGN §2). Default `custodes`. */
   API_AUDIENCE?: string;
   /** Public JWKS of the bootstrap admins, `adm_bootstrap`, `adm_bootstrap2`, … in key order. */
   BOOTSTRAP_ADMIN_JWK?: string;
-  /** Private JWK that signs audit records and checkpoints (used from the audit-log issue on). */
+  /** Private Ed25519 JWK that signs audit records and checkpoints. */
   AUDIT_SIGNING_JWK?: string;
 }
 
@@ -16,6 +20,9 @@ export interface AppVariables {
   requestId: string;
   db: Database;
   principal: Principal;
+  audit: RequestAudit;
+  /** The problem code of an error response, for the audit record's `reason`. */
+  problemCode: string;
 }
 
 export interface AppEnv {

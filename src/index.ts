@@ -5,6 +5,8 @@
 import { createApp } from './app';
 import type { Env } from './env';
 
+export { AuditLogSequencer } from './audit/sequencer';
+
 const app = createApp();
 
 export default {

@@ -36,14 +36,14 @@ describe('migration and drain', () => {
     const refuge = await createHost({ vcpus: 4, memoryMiB: 4096 });
 
     const report = await expectStatus(call('POST', `/v1/admin/hosts/${source.id}:drain`), 200);
-    expect(report.migrated).toEqual([{ vm: vms[1].id, from: source.id, to: refuge.id }]);
+    expect(report.migrated).toEqual([{ vm: vms[1].id, tenant: tenant.id, from: source.id, to: refuge.id }]);
     expect(report.stranded).toHaveLength(1);
     expect(report.stranded[0].vm).toBe(vms[0].id);
     expect(report.host).toMatchObject({ state: 'draining', allocated: { vms: 1 } });
 
     const bigger = await createHost({ vcpus: 32, memoryMiB: 32768 });
     const again = await expectStatus(call('POST', `/v1/admin/hosts/${source.id}:drain`), 200);
-    expect(again.migrated).toEqual([{ vm: vms[0].id, from: source.id, to: bigger.id }]);
+    expect(again.migrated).toEqual([{ vm: vms[0].id, tenant: tenant.id, from: source.id, to: bigger.id }]);
     expect(again.host).toMatchObject({ state: 'drained', allocated: { vms: 0 } });
     await expectStatus(call('DELETE', `/v1/admin/hosts/${source.id}`), 204);
   });

@@ -109,7 +109,7 @@ export class CustodesClient {
       this.request<Host>('PATCH', `/v1/admin/hosts/${encodeURIComponent(id)}`, patch),
     delete: (id: string) => this.request<void>('DELETE', `/v1/admin/hosts/${encodeURIComponent(id)}`),
     drain: (id: string) =>
-      this.request<{ host: Host; migrated: { vm: string; from: string; to: string }[]; stranded: { vm: string; reason: string }[] }>(
+      this.request<{ host: Host; migrated: { vm: string; tenant: string; from: string; to: string }[]; stranded: { vm: string; reason: string }[] }>(
         'POST',
         `/v1/admin/hosts/${encodeURIComponent(id)}:drain`,
       ),

@@ -116,3 +116,72 @@ export const idempotencyRecords = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.principalId, t.key] }), index('idempotency_exp_idx').on(t.expiresAt)],
 );
+
+// ---------------------------------------------------------------------------
+// Audit log (DESIGN §5). One log per tenant (`tenants/<id>`) and one for the
+// provider (`provider`). Appends are sequenced by the AuditLogSequencer
+// Durable Object, which commits data change + record + tree nodes + head in
+// one D1 batch.
+
+/** The head of each log: its size, root, right-edge frontier and latest signed checkpoint. */
+export const auditLogs = sqliteTable('audit_logs', {
+  log: text('log').primaryKey(),
+  size: integer('size').notNull(),
+  /** Hex SHA-256 root of the first `size` records. */
+  root: text('root').notNull(),
+  /** JSON array of hex subtree hashes along the right edge (merkle.ts Frontier). */
+  frontier: text('frontier').notNull(),
+  /** C2SP signed note over (origin, size, root). */
+  checkpoint: text('checkpoint').notNull(),
+  updatedAt: text('updated_at').notNull(),
+});
+
+export const auditRecords = sqliteTable(
+  'audit_records',
+  {
+    log: text('log').notNull(),
+    index: integer('idx').notNull(),
+    /** Compact JWS; its payload (RFC 8785 JSON) is the Merkle leaf. */
+    jws: text('jws').notNull(),
+    // Copies of record fields, for filtering without parsing every JWS.
+    time: text('time').notNull(),
+    action: text('action').notNull(),
+    actorId: text('actor_id'),
+    outcome: text('outcome').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.log, t.index] }), index('audit_records_actor_idx').on(t.log, t.actorId)],
+);
+
+/** Every complete, aligned subtree hash: node (level, idx) covers leaves [idx·2^level, (idx+1)·2^level). */
+export const auditNodes = sqliteTable(
+  'audit_nodes',
+  {
+    log: text('log').notNull(),
+    level: integer('level').notNull(),
+    index: integer('idx').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.log, t.level, t.index] })],
+);
+
+/** Audit signing keys, current and retired: old records stay verifiable after a rotation. */
+export const auditKeys = sqliteTable('audit_keys', {
+  kid: text('kid').primaryKey(),
+  publicJwk: text('public_jwk').notNull(),
+  state: text('state', { enum: ['active', 'retired'] }).notNull(),
+  activatedAt: text('activated_at').notNull(),
+  retiredAt: text('retired_at'),
+});
+
+/**
+ * Assertions inside a D1 batch. `INSERT INTO write_assertions VALUES (label,
+ * expected, changes())` aborts the whole batch (a trigger RAISEs) when the
+ * previous statement changed an unexpected number of rows, and otherwise
+ * stores nothing (RAISE(IGNORE)). It is how a guarded write and its audit
+ * record commit together or not at all. The trigger is in drizzle/0002.
+ */
+export const writeAssertions = sqliteTable('write_assertions', {
+  label: text('label').notNull(),
+  expected: integer('expected').notNull(),
+  actual: integer('actual').notNull(),
+});

@@ -4,7 +4,10 @@
  * convention, and the admin route factory that binds roles to routes.
  */
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
-import { requireAdminRole } from '../auth/middleware';
+import { authenticate, requireAdminRole } from '../auth/middleware';
+import { auditScope } from '../middleware/audit';
+import { idempotency } from '../middleware/idempotency';
+import { jsonBody } from '../middleware/json-body';
 import type { AdminRole } from '../auth/roles';
 import { PROBLEMS, type ProblemCode } from '../lib/problems';
 import { PROBLEM_CONTENT_TYPE } from './problem';
@@ -87,18 +90,37 @@ const internalPath = (path: string): string => path.replace(/}:([a-z][A-Za-z]*)$
 export interface AdminRouteConfig extends Omit<RouteConfig, 'middleware' | 'security'> {
   /** Required: SDK generators name methods after it. */
   operationId: string;
+  /** The audit record's action, e.g. `host.create`. */
+  action: string;
   /** The principal needs at least one of these roles. */
   roles: readonly AdminRole[];
 }
 
-/** An admin route: documented with its roles, guarded by them at run time. */
-export function adminRoute<const R extends AdminRouteConfig>({ roles, ...config }: R) {
+/**
+ * An admin route: documented with its roles and guarded by them. Its
+ * middleware runs in this order: audit scope (so even a refused request is
+ * recorded under the right action and log), authentication, role, body
+ * checks, idempotency.
+ */
+export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ...config }: R) {
   return createRoute({
     ...config,
     path: internalPath(config.path) as R['path'],
-    tags: config.tags,
-    description: `${config.description ?? ''}\n\nRequires an admin token with role ${roles.map((r) => `\`${r}\``).join(' or ')}.`.trim(),
+    description: `${config.description ?? ''}\n\nRequires an admin token with role ${roles.map((r) => `\`${r}\``).join(' or ')}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [requireAdminRole(...roles)] as const,
+    middleware: [auditScope({ action }), authenticate(), requireAdminRole(...roles), jsonBody(), idempotency()] as const,
+  });
+}
+
+/** A route anyone may call; still audited. */
+export function publicRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: string }>({
+  action,
+  ...config
+}: R) {
+  return createRoute({
+    ...config,
+    description: `${config.description ?? ''}\n\nNo token needed. Audited as \`${action}\`.`.trim(),
+    security: [],
+    middleware: [auditScope({ action })] as const,
   });
 }

@@ -26,6 +26,7 @@ export function problemResponse(
   headers: Record<string, string> = {},
 ): ProblemResponse {
   const body = problemDocument(code, detail, c.get('requestId') ?? 'unknown', extensions);
+  c.set('problemCode', code);
   return c.body(JSON.stringify(body), PROBLEMS[code].status as ContentfulStatusCode, {
     ...headers,
     'Content-Type': PROBLEM_CONTENT_TYPE,

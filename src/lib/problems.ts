@@ -44,6 +44,7 @@ export const PROBLEMS = {
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
   // 5xx
   internal_error: { status: 500, title: 'Internal error' },
+  audit_unavailable: { status: 503, title: 'The audit log is unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

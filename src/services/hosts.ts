@@ -4,7 +4,8 @@
  * statement against what is placed there.
  */
 import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
-import { isUniqueViolation, nextRevision, type Database } from '../db/client';
+import { expectChanges, write, type Commit } from '../audit/commit';
+import { nextRevision, type Database } from '../db/client';
 import { hosts, vms } from '../db/schema';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
@@ -52,13 +53,12 @@ function toView(row: HostRow): HostView {
   return { ...host, allocated: { vcpus: allocatedVcpus, memoryMiB: allocatedMemoryMiB, vms: vmCount } };
 }
 
-export async function createHost(db: Database, input: HostInput): Promise<Result<HostView, 'name_taken'>> {
+export async function createHost(db: Database, commit: Commit, input: HostInput): Promise<Result<HostView, 'name_taken'>> {
   const id = newId('hst');
-  try {
-    await db.insert(hosts).values({ id, ...input });
-  } catch (error) {
-    if (isUniqueViolation(error)) return fail('name_taken', `A host named ${JSON.stringify(input.name)} already exists.`);
-    throw error;
+  const committed = await commit([write(db.insert(hosts).values({ id, ...input }))], { target: { type: 'host', id } });
+  if (!committed.ok) {
+    if (committed.rejected === 'unique') return fail('name_taken', `A host named ${JSON.stringify(input.name)} already exists.`);
+    throw new Error(committed.message);
   }
   return ok((await findHost(db, id))!);
 }
@@ -92,6 +92,7 @@ export async function hostCapacities(db: Database): Promise<HostCapacity[]> {
 
 export async function updateHost(
   db: Database,
+  commit: Commit,
   id: string,
   patch: HostPatch,
   expectedRevision?: number,
@@ -100,20 +101,15 @@ export async function updateHost(
   if (expectedRevision !== undefined) guards.push(eq(hosts.revision, expectedRevision));
   if (patch.vcpus !== undefined) guards.push(sql`${hostAllocated('vcpus', id)} <= ${patch.vcpus}`);
   if (patch.memoryMiB !== undefined) guards.push(sql`${hostAllocated('memory_mib', id)} <= ${patch.memoryMiB}`);
-  let changes: number;
-  try {
-    const result = await db
-      .update(hosts)
-      .set({ ...patch, ...nextRevision(hosts.revision) })
-      .where(and(...guards));
-    changes = result.meta.changes;
-  } catch (error) {
-    if (isUniqueViolation(error)) return fail('name_taken', `A host named ${JSON.stringify(patch.name)} already exists.`);
-    throw error;
-  }
+  const update = db
+    .update(hosts)
+    .set({ ...patch, ...nextRevision(hosts.revision) })
+    .where(and(...guards));
+  const committed = await commit([write(update), expectChanges('host.update')], { details: { patch: { ...patch } } });
+  if (!committed.ok && committed.rejected === 'unique') return fail('name_taken', `A host named ${JSON.stringify(patch.name)} already exists.`);
   const host = await findHost(db, id);
   if (!host) return fail('not_found', `Host ${id} does not exist.`);
-  if (changes === 1) return ok(host);
+  if (committed.ok) return ok(host);
   const stale = staleRevision(`Host ${id}`, host, expectedRevision);
   if (stale) return stale;
   return fail('capacity_conflict', `Host ${id} has ${host.allocated.vcpus} vCPUs and ${host.allocated.memoryMiB} MiB allocated; it cannot shrink below that.`, {
@@ -123,34 +119,17 @@ export async function updateHost(
 
 export async function deleteHost(
   db: Database,
+  commit: Commit,
   id: string,
   expectedRevision?: number,
 ): Promise<Result<{ id: string }, 'not_found' | 'precondition_failed' | 'resource_in_use'>> {
   const guards = [eq(hosts.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE host_id = ${id})`];
   if (expectedRevision !== undefined) guards.push(eq(hosts.revision, expectedRevision));
-  const result = await db.delete(hosts).where(and(...guards));
-  if (result.meta.changes === 1) return ok({ id });
+  const committed = await commit([write(db.delete(hosts).where(and(...guards))), expectChanges('host.delete')]);
+  if (committed.ok) return ok({ id });
   const host = await findHost(db, id);
   if (!host) return fail('not_found', `Host ${id} does not exist.`);
   const stale = staleRevision(`Host ${id}`, host, expectedRevision);
   if (stale) return stale;
   return fail('resource_in_use', `Host ${id} still runs ${host.allocated.vms} VMs; drain it first.`, { vms: host.allocated.vms });
-}
-
-/** Stops new placements on a host (state `draining`), keeping whatever runs there. */
-export async function cordonHost(db: Database, id: string): Promise<Result<HostView, 'not_found'>> {
-  await db
-    .update(hosts)
-    .set({ state: 'draining', ...nextRevision(hosts.revision) })
-    .where(and(eq(hosts.id, id), eq(hosts.state, 'active')));
-  return getHost(db, id);
-}
-
-/** Marks a draining host `drained` once nothing runs on it. */
-export async function completeDrain(db: Database, id: string): Promise<HostView | null> {
-  await db
-    .update(hosts)
-    .set({ state: 'drained', ...nextRevision(hosts.revision) })
-    .where(and(eq(hosts.id, id), eq(hosts.state, 'draining'), sql`NOT EXISTS (SELECT 1 FROM vms WHERE host_id = ${id})`));
-  return findHost(db, id);
 }

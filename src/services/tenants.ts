@@ -5,7 +5,9 @@
  */
 import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
 import type { JWK } from 'jose';
-import { isUniqueViolation, nextRevision, type Database } from '../db/client';
+import { expectChanges, write, type Commit } from '../audit/commit';
+import { tenantLog } from '../audit/logs';
+import { nextRevision, type Database } from '../db/client';
 import { tenants, vms } from '../db/schema';
 import { findRegisteredKey, publicJwk, thumbprint } from '../auth/principals';
 import { newId } from '../lib/ids';
@@ -72,6 +74,7 @@ function toView(row: Awaited<ReturnType<typeof selectTenants>>[number]): TenantV
 
 export async function createTenant(
   db: Database,
+  commit: Commit,
   bootstrapJwks: string | undefined,
   input: TenantInput,
 ): Promise<Result<TenantView, 'name_taken' | 'resource_in_use'>> {
@@ -82,23 +85,22 @@ export async function createTenant(
     return fail('resource_in_use', `Key ${ownerKid} already belongs to a principal; each tenant needs its own key.`);
   }
   const id = newId('ten');
-  try {
-    await db.insert(tenants).values({
-      id,
-      name: input.name,
-      ownerKid,
-      ownerJwk: JSON.stringify(ownerKey),
-      quotaVcpus: input.quota.vcpus,
-      quotaMemoryMiB: input.quota.memoryMiB,
-      quotaDiskGiB: input.quota.diskGiB,
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) {
-      return String((error as Error).message + (error as Error).cause).includes('owner_kid')
-        ? fail('resource_in_use', `Key ${ownerKid} already belongs to a tenant.`)
-        : fail('name_taken', `A tenant named ${JSON.stringify(input.name)} already exists.`);
-    }
-    throw error;
+  const insert = db.insert(tenants).values({
+    id,
+    name: input.name,
+    ownerKid,
+    ownerJwk: JSON.stringify(ownerKey),
+    quotaVcpus: input.quota.vcpus,
+    quotaMemoryMiB: input.quota.memoryMiB,
+    quotaDiskGiB: input.quota.diskGiB,
+  });
+  // The tenant's own log opens with its creation.
+  const committed = await commit([write(insert)], { log: tenantLog(id), target: { type: 'tenant', id }, details: { ownerKid } });
+  if (!committed.ok) {
+    if (committed.rejected !== 'unique') throw new Error(committed.message);
+    return committed.message.includes('owner_kid')
+      ? fail('resource_in_use', `Key ${ownerKid} already belongs to a tenant.`)
+      : fail('name_taken', `A tenant named ${JSON.stringify(input.name)} already exists.`);
   }
   return ok((await findTenant(db, id))!);
 }
@@ -122,6 +124,7 @@ export async function listTenants(db: Database, page: PageRequest): Promise<Page
 
 export async function updateTenant(
   db: Database,
+  commit: Commit,
   id: string,
   patch: TenantPatch,
   expectedRevision?: number,
@@ -131,26 +134,21 @@ export async function updateTenant(
   if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
   if (quota.vcpus !== undefined) guards.push(sql`${tenantUsed('vcpus', id)} <= ${quota.vcpus}`);
   if (quota.memoryMiB !== undefined) guards.push(sql`${tenantUsed('memory_mib', id)} <= ${quota.memoryMiB}`);
-  let changes: number;
-  try {
-    const result = await db
-      .update(tenants)
-      .set({
-        name: patch.name,
-        quotaVcpus: quota.vcpus,
-        quotaMemoryMiB: quota.memoryMiB,
-        quotaDiskGiB: quota.diskGiB,
-        ...nextRevision(tenants.revision),
-      })
-      .where(and(...guards));
-    changes = result.meta.changes;
-  } catch (error) {
-    if (isUniqueViolation(error)) return fail('name_taken', `A tenant named ${JSON.stringify(patch.name)} already exists.`);
-    throw error;
-  }
+  const update = db
+    .update(tenants)
+    .set({
+      name: patch.name,
+      quotaVcpus: quota.vcpus,
+      quotaMemoryMiB: quota.memoryMiB,
+      quotaDiskGiB: quota.diskGiB,
+      ...nextRevision(tenants.revision),
+    })
+    .where(and(...guards));
+  const committed = await commit([write(update), expectChanges('tenant.update')], { details: { patch: { ...patch, quota: { ...quota } } } });
+  if (!committed.ok && committed.rejected === 'unique') return fail('name_taken', `A tenant named ${JSON.stringify(patch.name)} already exists.`);
   const tenant = await findTenant(db, id);
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
-  if (changes === 1) return ok(tenant);
+  if (committed.ok) return ok(tenant);
   const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
   if (stale) return stale;
   return fail('capacity_conflict', `Tenant ${id} uses ${tenant.usage.vcpus} vCPUs and ${tenant.usage.memoryMiB} MiB; its quota cannot go below that.`, {
@@ -160,13 +158,14 @@ export async function updateTenant(
 
 export async function deleteTenant(
   db: Database,
+  commit: Commit,
   id: string,
   expectedRevision?: number,
 ): Promise<Result<{ id: string }, 'not_found' | 'precondition_failed' | 'resource_in_use'>> {
   const guards = [eq(tenants.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE tenant_id = ${id})`];
   if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
-  const result = await db.delete(tenants).where(and(...guards));
-  if (result.meta.changes === 1) return ok({ id });
+  const committed = await commit([write(db.delete(tenants).where(and(...guards))), expectChanges('tenant.delete')]);
+  if (committed.ok) return ok({ id });
   const tenant = await findTenant(db, id);
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
   const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);

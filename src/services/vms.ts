@@ -9,7 +9,8 @@
  * can do to a VM.
  */
 import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
-import { isUniqueViolation, nextRevision, type Database } from '../db/client';
+import { expectChanges, write, type Commit } from '../audit/commit';
+import { nextRevision, type Database } from '../db/client';
 import { vms } from '../db/schema';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
@@ -99,6 +100,7 @@ const noCapacity = (demand: Resources) =>
 
 export async function createVm(
   db: Database,
+  commit: Commit,
   tenantId: string,
   input: VmInput,
 ): Promise<Result<VmView, 'not_found' | 'invalid_state' | 'quota_exceeded' | 'no_capacity' | 'name_taken'>> {
@@ -111,17 +113,15 @@ export async function createVm(
       const quota = await checkQuota(db, tenantId, demand);
       return quota.ok ? noCapacity(demand) : quota;
     }
-    try {
-      const [created] = await db.all<VmView>(sql`
-        INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib)
-        SELECT ${newId('vm')}, ${tenantId}, ${host.id}, ${input.name}, ${input.vcpus}, ${input.memoryMiB}
-        WHERE ${hostFits(host.id, demand)} AND ${tenantFits(tenantId, demand)}
-        RETURNING ${VM_VIEW_COLUMNS}`);
-      if (created) return ok(created);
-    } catch (error) {
-      if (isUniqueViolation(error)) return fail('name_taken', `Tenant ${tenantId} already has a VM named ${JSON.stringify(input.name)}.`);
-      throw error;
-    }
+    const id = newId('vm');
+    const insert = sql`
+      INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib)
+      SELECT ${id}, ${tenantId}, ${host.id}, ${input.name}, ${input.vcpus}, ${input.memoryMiB}
+      WHERE ${hostFits(host.id, demand)} AND ${tenantFits(tenantId, demand)}
+      RETURNING ${VM_VIEW_COLUMNS}`;
+    const committed = await commit([write(insert), expectChanges('vm.create')], { target: { type: 'vm', id }, details: { host: host.id } });
+    if (committed.ok) return ok(committed.rows[0]![0] as unknown as VmView);
+    if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${tenantId} already has a VM named ${JSON.stringify(input.name)}.`);
     const quota = await checkQuota(db, tenantId, demand);
     if (!quota.ok) return quota;
     // Quota is fine, so another request took the host's room between read and write: look again.
@@ -138,23 +138,23 @@ export interface VmPatch {
 type WriteFailure = 'not_found' | 'precondition_failed';
 
 /**
- * Runs `write` against the VM's current revision until it applies (`ok(true)`),
+ * Runs `tryWrite` against the VM's current revision until it applies (`ok(true)`),
  * the VM vanishes, or the caller's expected revision no longer holds. `ok(false)`
- * from `write` means its revision guard lost a race: read again and retry.
+ * from `tryWrite` means its revision guard lost a race: read again and retry.
  * Returns the VM as it was before the write.
  */
 async function writeAtRevision<E extends ProblemCode>(
   db: Database,
   id: string,
   expectedRevision: number | undefined,
-  write: (vm: VmView) => Promise<Result<boolean, E>>,
+  tryWrite: (vm: VmView) => Promise<Result<boolean, E>>,
 ): Promise<Result<VmView, E | WriteFailure>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const vm = await findVm(db, id);
     if (!vm) return fail('not_found', `VM ${id} does not exist.`);
     const stale = staleRevision(`VM ${id}`, vm, expectedRevision);
     if (stale) return stale;
-    const written = await write(vm);
+    const written = await tryWrite(vm);
     if (!written.ok) return written;
     if (written.value) return ok(vm);
   }
@@ -167,6 +167,7 @@ type ResizeFailure = WriteFailure | 'quota_exceeded' | 'no_capacity' | 'invalid_
 
 export async function resizeVm(
   db: Database,
+  commit: Commit,
   id: string,
   patch: VmPatch,
   expectedRevision?: number,
@@ -178,16 +179,14 @@ export async function resizeVm(
       const quota = await checkQuota(db, vm.tenant, { vcpus: Math.max(0, growth.vcpus), memoryMiB: Math.max(0, growth.memoryMiB) });
       if (!quota.ok) return quota;
     }
-    try {
-      const result = await db
-        .update(vms)
-        .set({ ...patch, ...nextRevision(vms.revision) })
-        .where(and(atRevision(vm), hostFits(vm.host, demand, { exceptVm: vm.id, requireActive: false }), tenantFits(vm.tenant, demand, vm.id)));
-      if (result.meta.changes === 1) return ok(true);
-    } catch (error) {
-      if (isUniqueViolation(error)) return fail('name_taken', `Tenant ${vm.tenant} already has a VM named ${JSON.stringify(patch.name)}.`);
-      throw error;
-    }
+    const update = db
+      .update(vms)
+      .set({ ...patch, ...nextRevision(vms.revision) })
+      .where(and(atRevision(vm), hostFits(vm.host, demand, { exceptVm: vm.id, requireActive: false }), tenantFits(vm.tenant, demand, vm.id)));
+    const details = { from: { vcpus: vm.vcpus, memoryMiB: vm.memoryMiB, name: vm.name }, to: { ...demand, name: patch.name ?? vm.name } };
+    const committed = await commit([write(update), expectChanges('vm.resize')], { details });
+    if (committed.ok) return ok(true);
+    if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${vm.tenant} already has a VM named ${JSON.stringify(patch.name)}.`);
     const host = await findHost(db, vm.host);
     if (host && (host.allocated.vcpus - vm.vcpus + demand.vcpus > host.vcpus || host.allocated.memoryMiB - vm.memoryMiB + demand.memoryMiB > host.memoryMiB)) {
       return fail('no_capacity', `Host ${vm.host} has no room to grow VM ${id}; migrate it first.`, { requested: demand });
@@ -206,6 +205,7 @@ export interface MigrationResult {
 /** Moves a VM to `targetHost`, or to the best other host when none is named. */
 export async function migrateVm(
   db: Database,
+  commit: Commit,
   id: string,
   targetHost?: string,
 ): Promise<Result<MigrationResult, WriteFailure | 'no_capacity' | 'invalid_state'>> {
@@ -219,11 +219,12 @@ export async function migrateVm(
     }
     const candidates = targetHost ? [targetHost] : rankHosts(await hostCapacities(db), demand, new Set([vm.host])).map((h) => h.id);
     for (const candidate of candidates.slice(0, MAX_ATTEMPTS)) {
-      const result = await db
+      const update = db
         .update(vms)
         .set({ hostId: candidate, ...nextRevision(vms.revision) })
         .where(and(atRevision(vm), hostFits(candidate, demand)));
-      if (result.meta.changes === 1) return ok(true);
+      const committed = await commit([write(update), expectChanges('vm.migrate')], { details: { from: vm.host, to: candidate } });
+      if (committed.ok) return ok(true);
       if ((await findVm(db, id))?.revision !== vm.revision) return ok(false);
     }
     return targetHost
@@ -237,12 +238,13 @@ export async function migrateVm(
 
 export async function deleteVm(
   db: Database,
+  commit: Commit,
   id: string,
   expectedRevision?: number,
 ): Promise<Result<{ id: string }, WriteFailure>> {
   const deleted = await writeAtRevision<WriteFailure>(db, id, expectedRevision, async (vm) => {
-    const result = await db.delete(vms).where(atRevision(vm));
-    return ok(result.meta.changes === 1);
+    const committed = await commit([write(db.delete(vms).where(atRevision(vm))), expectChanges('vm.delete')]);
+    return ok(committed.ok);
   });
   return deleted.ok ? ok({ id }) : deleted;
 }

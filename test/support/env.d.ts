@@ -2,6 +2,8 @@
 declare namespace Cloudflare {
   interface Env {
     DB: D1Database;
+    AUDIT_LOG: DurableObjectNamespace<import('../../src/audit/sequencer').AuditLogSequencer>;
+    AUDIT_SIGNING_JWK: string;
     API_AUDIENCE?: string;
     BOOTSTRAP_ADMIN_JWK?: string;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];

@@ -1,17 +1,17 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { jsonContent } from '../../http/openapi';
+import { z } from '@hono/zod-openapi';
+import { jsonContent, publicRoute } from '../../http/openapi';
 import { createRouter } from '../../http/router';
 
 export const API_VERSION = '0.1.0';
 
-const health = createRoute({
+const health = publicRoute({
   operationId: 'getHealth',
+  action: 'health.read',
   method: 'get',
   path: '/health',
-  security: [],
   tags: ['health'],
   summary: 'Liveness',
-  description: 'Answers without authentication or storage access: the baseline of `npm run bench`.',
+  description: 'Answers without authentication; like every /v1 request it leaves an audit record (provider log).',
   responses: {
     200: jsonContent(z.object({ status: z.literal('ok'), version: z.string() }).openapi('Health'), 'The Worker is up.'),
   },

@@ -8,7 +8,7 @@ import * as hosts from '../../services/hosts';
 import type * as routes from './hosts.routes';
 
 export const createHost: RouteHandler<typeof routes.createHost, AppEnv> = async (c) => {
-  const result = await hosts.createHost(c.get('db'), c.req.valid('json'));
+  const result = await hosts.createHost(c.get('db'), c.get('audit').commit, c.req.valid('json'));
   if (!result.ok) return failureResponse(c, result.error);
   const host = result.value;
   return c.json(host, 201, { ETag: etag(host.revision), Location: `/v1/admin/hosts/${host.id}` });
@@ -29,20 +29,20 @@ export const getHost: RouteHandler<typeof routes.getHost, AppEnv> = async (c) =>
 
 export const patchHost: RouteHandler<typeof routes.patchHost, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await hosts.updateHost(c.get('db'), c.req.valid('param').host, c.req.valid('json'), ifMatch);
+  const result = await hosts.updateHost(c.get('db'), c.get('audit').commit, c.req.valid('param').host, c.req.valid('json'), ifMatch);
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 200, { ETag: etag(result.value.revision) });
 };
 
 export const deleteHost: RouteHandler<typeof routes.deleteHost, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await hosts.deleteHost(c.get('db'), c.req.valid('param').host, ifMatch);
+  const result = await hosts.deleteHost(c.get('db'), c.get('audit').commit, c.req.valid('param').host, ifMatch);
   if (!result.ok) return failureResponse(c, result.error);
   return c.body(null, 204);
 };
 
 export const drainHost: RouteHandler<typeof routes.drainHost, AppEnv> = async (c) => {
-  const result = await drain.drainHost(c.get('db'), c.req.valid('param').host);
+  const result = await drain.drainHost(c.get('db'), c.get('audit').commit, c.req.valid('param').host);
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 200);
 };

@@ -8,6 +8,7 @@ const tags = ['hosts'];
 
 export const createHost = adminRoute({
   operationId: 'createHost',
+  action: 'host.create',
   method: 'post',
   path: '/admin/hosts',
   tags,
@@ -22,6 +23,7 @@ export const createHost = adminRoute({
 
 export const listHosts = adminRoute({
   operationId: 'listHosts',
+  action: 'host.list',
   method: 'get',
   path: '/admin/hosts',
   tags,
@@ -33,6 +35,7 @@ export const listHosts = adminRoute({
 
 export const getHost = adminRoute({
   operationId: 'getHost',
+  action: 'host.read',
   method: 'get',
   path: '/admin/hosts/{host}',
   tags,
@@ -47,6 +50,7 @@ export const getHost = adminRoute({
 
 export const patchHost = adminRoute({
   operationId: 'patchHost',
+  action: 'host.update',
   method: 'patch',
   path: '/admin/hosts/{host}',
   tags,
@@ -62,6 +66,7 @@ export const patchHost = adminRoute({
 
 export const deleteHost = adminRoute({
   operationId: 'deleteHost',
+  action: 'host.delete',
   method: 'delete',
   path: '/admin/hosts/{host}',
   tags,
@@ -73,6 +78,7 @@ export const deleteHost = adminRoute({
 
 export const drainHost = adminRoute({
   operationId: 'drainHost',
+  action: 'host.drain',
   method: 'post',
   path: '/admin/hosts/{host}:drain',
   tags,

@@ -49,7 +49,7 @@ export const HostListSchema = z.object({ hosts: z.array(HostSchema), nextPageTok
 export const DrainReportSchema = z
   .object({
     host: HostSchema,
-    migrated: z.array(z.object({ vm: z.string(), from: z.string(), to: z.string() })),
+    migrated: z.array(z.object({ vm: z.string(), tenant: z.string(), from: z.string(), to: z.string() })),
     stranded: z.array(z.object({ vm: z.string(), reason: z.string() })),
   })
   .openapi('DrainReport');

@@ -7,7 +7,7 @@ import * as tenants from '../../services/tenants';
 import type * as routes from './tenants.routes';
 
 export const createTenant: RouteHandler<typeof routes.createTenant, AppEnv> = async (c) => {
-  const result = await tenants.createTenant(c.get('db'), c.env.BOOTSTRAP_ADMIN_JWK, c.req.valid('json'));
+  const result = await tenants.createTenant(c.get('db'), c.get('audit').commit, c.env.BOOTSTRAP_ADMIN_JWK, c.req.valid('json'));
   if (!result.ok) return failureResponse(c, result.error);
   const tenant = result.value;
   return c.json(tenant, 201, { ETag: etag(tenant.revision), Location: `/v1/admin/tenants/${tenant.id}` });
@@ -28,14 +28,14 @@ export const getTenant: RouteHandler<typeof routes.getTenant, AppEnv> = async (c
 
 export const patchTenant: RouteHandler<typeof routes.patchTenant, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await tenants.updateTenant(c.get('db'), c.req.valid('param').tenant, c.req.valid('json'), ifMatch);
+  const result = await tenants.updateTenant(c.get('db'), c.get('audit').commit, c.req.valid('param').tenant, c.req.valid('json'), ifMatch);
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 200, { ETag: etag(result.value.revision) });
 };
 
 export const deleteTenant: RouteHandler<typeof routes.deleteTenant, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await tenants.deleteTenant(c.get('db'), c.req.valid('param').tenant, ifMatch);
+  const result = await tenants.deleteTenant(c.get('db'), c.get('audit').commit, c.req.valid('param').tenant, ifMatch);
   if (!result.ok) return failureResponse(c, result.error);
   return c.body(null, 204);
 };

@@ -8,6 +8,7 @@ const tags = ['tenants'];
 
 export const createTenant = adminRoute({
   operationId: 'createTenant',
+  action: 'tenant.create',
   method: 'post',
   path: '/admin/tenants',
   tags,
@@ -22,6 +23,7 @@ export const createTenant = adminRoute({
 
 export const listTenants = adminRoute({
   operationId: 'listTenants',
+  action: 'tenant.list',
   method: 'get',
   path: '/admin/tenants',
   tags,
@@ -33,6 +35,7 @@ export const listTenants = adminRoute({
 
 export const getTenant = adminRoute({
   operationId: 'getTenant',
+  action: 'tenant.read',
   method: 'get',
   path: '/admin/tenants/{tenant}',
   tags,
@@ -47,6 +50,7 @@ export const getTenant = adminRoute({
 
 export const patchTenant = adminRoute({
   operationId: 'patchTenant',
+  action: 'tenant.update',
   method: 'patch',
   path: '/admin/tenants/{tenant}',
   tags,
@@ -62,6 +66,7 @@ export const patchTenant = adminRoute({
 
 export const deleteTenant = adminRoute({
   operationId: 'deleteTenant',
+  action: 'tenant.delete',
   method: 'delete',
   path: '/admin/tenants/{tenant}',
   tags,

@@ -7,7 +7,7 @@ import * as vms from '../../services/vms';
 import type * as routes from './vms.routes';
 
 export const createVm: RouteHandler<typeof routes.createVm, AppEnv> = async (c) => {
-  const result = await vms.createVm(c.get('db'), c.req.valid('param').tenant, c.req.valid('json'));
+  const result = await vms.createVm(c.get('db'), c.get('audit').commit, c.req.valid('param').tenant, c.req.valid('json'));
   if (!result.ok) return failureResponse(c, result.error);
   const vm = result.value;
   return c.json(vm, 201, { ETag: etag(vm.revision), Location: `/v1/admin/vms/${vm.id}` });
@@ -31,20 +31,20 @@ export const getVm: RouteHandler<typeof routes.getVm, AppEnv> = async (c) => {
 
 export const patchVm: RouteHandler<typeof routes.patchVm, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await vms.resizeVm(c.get('db'), c.req.valid('param').vm, c.req.valid('json'), ifMatch);
+  const result = await vms.resizeVm(c.get('db'), c.get('audit').commit, c.req.valid('param').vm, c.req.valid('json'), ifMatch);
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 200, { ETag: etag(result.value.revision) });
 };
 
 export const deleteVm: RouteHandler<typeof routes.deleteVm, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await vms.deleteVm(c.get('db'), c.req.valid('param').vm, ifMatch);
+  const result = await vms.deleteVm(c.get('db'), c.get('audit').commit, c.req.valid('param').vm, ifMatch);
   if (!result.ok) return failureResponse(c, result.error);
   return c.body(null, 204);
 };
 
 export const migrateVm: RouteHandler<typeof routes.migrateVm, AppEnv> = async (c) => {
-  const result = await vms.migrateVm(c.get('db'), c.req.valid('param').vm, c.req.valid('json').host);
+  const result = await vms.migrateVm(c.get('db'), c.get('audit').commit, c.req.valid('param').vm, c.req.valid('json').host);
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 200);
 };

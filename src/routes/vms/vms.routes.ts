@@ -9,6 +9,7 @@ const tags = ['vms'];
 
 export const createVm = adminRoute({
   operationId: 'createVm',
+  action: 'vm.create',
   method: 'post',
   path: '/admin/tenants/{tenant}/vms',
   tags,
@@ -24,6 +25,7 @@ export const createVm = adminRoute({
 
 export const listVms = adminRoute({
   operationId: 'listVms',
+  action: 'vm.list',
   method: 'get',
   path: '/admin/vms',
   tags,
@@ -35,6 +37,7 @@ export const listVms = adminRoute({
 
 export const getVm = adminRoute({
   operationId: 'getVm',
+  action: 'vm.read',
   method: 'get',
   path: '/admin/vms/{vm}',
   tags,
@@ -49,6 +52,7 @@ export const getVm = adminRoute({
 
 export const patchVm = adminRoute({
   operationId: 'patchVm',
+  action: 'vm.resize',
   method: 'patch',
   path: '/admin/vms/{vm}',
   tags,
@@ -63,6 +67,7 @@ export const patchVm = adminRoute({
 
 export const deleteVm = adminRoute({
   operationId: 'deleteVm',
+  action: 'vm.delete',
   method: 'delete',
   path: '/admin/vms/{vm}',
   tags,
@@ -74,6 +79,7 @@ export const deleteVm = adminRoute({
 
 export const migrateVm = adminRoute({
   operationId: 'migrateVm',
+  action: 'vm.migrate',
   method: 'post',
   path: '/admin/vms/{vm}:migrate',
   tags,

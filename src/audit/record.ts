@@ -1,0 +1,72 @@
+/**
+ * The audit record (DESIGN §5): canonical JSON (RFC 8785) signed as a compact
+ * JWS whose payload bytes are the Merkle leaf. `regions` is filled by content
+ * access (memory pages, disk blocks): exactly what was read or written, with
+ * each version and its ciphertext SHA-256, so exposure and recovery can be
+ * computed from the log alone.
+ */
+import { canonicalJson, type JsonValue } from './canonical-json';
+import { signBytes, type AuditSigningKey } from './signing-key';
+
+export type ActorType = 'admin' | 'tenant' | 'toolstack' | 'anonymous';
+export type Outcome = 'allowed' | 'denied' | 'failed';
+
+export interface Actor {
+  type: ActorType;
+  id: string | null;
+  kid: string | null;
+  jti: string | null;
+  ip: string | null;
+}
+
+export interface Target {
+  type: string;
+  id: string;
+}
+
+export interface Region {
+  space: 'memory' | 'disk';
+  /** VM id (memory) or disk id. */
+  resource: string;
+  index: number;
+  version: number;
+  /** `sha256:` + hex of the envelope bytes. */
+  digest: string;
+  access: 'read' | 'write';
+}
+
+/** What a request contributes; the sequencer adds `v`, `log`, `index` and `time`. */
+export interface RecordDraft {
+  requestId: string;
+  actor: Actor;
+  action: string;
+  target: Target | null;
+  outcome: Outcome;
+  /** Problem code for denied/failed outcomes. */
+  reason: string | null;
+  request: { method: string; path: string };
+  /** HTTP status, for requests recorded after their response was formed (reads, denials, failures). */
+  status?: number;
+  regions?: Region[];
+  details?: { [key: string]: JsonValue };
+}
+
+export interface AuditRecord extends RecordDraft {
+  v: 1;
+  log: string;
+  index: number;
+  time: string;
+}
+
+export const JWS_TYPE = 'custodes-audit+json';
+
+const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+
+/** Signs a record; returns the compact JWS and its payload (the leaf bytes). */
+export async function signRecord(record: AuditRecord, key: AuditSigningKey): Promise<{ jws: string; payload: Uint8Array }> {
+  const payload = new TextEncoder().encode(canonicalJson(record as unknown as JsonValue));
+  const header = b64url(new TextEncoder().encode(JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: JWS_TYPE })));
+  const signingInput = `${header}.${b64url(payload)}`;
+  const signature = await signBytes(key, new TextEncoder().encode(signingInput));
+  return { jws: `${signingInput}.${b64url(signature)}`, payload };
+}

@@ -1,0 +1,182 @@
+/**
+ * AuditLogSequencer: one Durable Object per log, the single writer of that
+ * log's tail. It gives every append the next index, signs the record, extends
+ * the Merkle frontier, signs a checkpoint, and commits the request's data
+ * writes + record + new tree nodes + head in ONE D1 batch (DESIGN §5).
+ *
+ * Why an explicit queue: a Durable Object's input gates do not serialize
+ * requests across awaits of D1, so a counter read lazily and bumped after an
+ * await forks indexes under concurrency. Here appends wait in `#queue`, and a
+ * single drain loop takes everything queued so far as one group commit: the
+ * batch costs one D1 round trip however many appends it carries.
+ *
+ * If a group's batch fails, its members are retried one by one, so a write
+ * whose own guard fails is rejected alone and nothing of it is recorded. The
+ * head update is itself guarded (`size = old size`), so even two live
+ * instances of this object could not fork the log.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env';
+import { expectChanges, rejection, type CommitResult, type WriteStatement } from './commit';
+import { logOrigin } from './logs';
+import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from './merkle';
+import { checkpointBody, formatSignedNote } from './note';
+import { signRecord, type AuditRecord, type RecordDraft } from './record';
+import { auditSigningKey, NOTE_KEY_NAME, signBytes, type AuditSigningKey } from './signing-key';
+
+export interface AppendEntry {
+  draft: RecordDraft;
+  writes: WriteStatement[];
+}
+
+interface Pending {
+  entry: AppendEntry;
+  resolve: (result: CommitResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Head {
+  frontier: Frontier;
+}
+
+/** Most appends one batch carries (D1 batches are bounded; so is the latency of the first waiter). */
+const MAX_GROUP = 32;
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
+
+export class AuditLogSequencer extends DurableObject<Env> {
+  #queue: Pending[] = [];
+  #draining = false;
+  #head: Head | null = null;
+  #log = '';
+
+  /** Appends one record (and its writes) to `log`; resolves once committed and covered by a checkpoint. */
+  append(log: string, entry: AppendEntry): Promise<CommitResult> {
+    this.#log = log;
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0, MAX_GROUP);
+        try {
+          await this.#commitGroup(group);
+        } catch (error) {
+          for (const member of group) member.reject(error);
+          this.#head = null; // re-read the head before the next commit
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #commitGroup(group: Pending[]): Promise<void> {
+    const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
+    const head = this.#head ?? (await this.#loadHead());
+    try {
+      const results = await this.#commit(head, group.map((m) => m.entry), key);
+      group.forEach((member, i) => member.resolve(results[i]!));
+      return;
+    } catch (error) {
+      if (group.length === 1) {
+        const rejected = rejection(String((error as Error).message ?? error));
+        if (!rejected) throw error;
+        // The writes were refused. The head may also have moved under us: re-read it.
+        this.#head = await this.#loadHead();
+        group[0]!.resolve(rejected);
+        return;
+      }
+    }
+    // Some member's writes were refused: commit one at a time so only it fails.
+    this.#head = await this.#loadHead();
+    for (const member of group) await this.#commitGroup([member]);
+  }
+
+  /** Commits entries in order after `head`; on success advances the in-memory head. */
+  async #commit(head: Head, entries: AppendEntry[], key: AuditSigningKey): Promise<CommitResult[]> {
+    const log = this.#log;
+    const time = new Date().toISOString();
+    const start = head.frontier.size;
+    const signed = await Promise.all(
+      entries.map((entry, i) => {
+        const record: AuditRecord = { v: 1, log, index: start + i, time, ...entry.draft };
+        return signRecord(record, key).then((s) => ({ ...s, record }));
+      }),
+    );
+
+    const db = this.env.DB;
+    const statements: D1PreparedStatement[] = [];
+    const writeRanges: [number, number][] = [];
+    let frontier = head.frontier;
+    for (const [i, entry] of entries.entries()) {
+      const { jws, payload, record } = signed[i]!;
+      const step = appendLeaf(frontier, leafHash(payload));
+      frontier = step.frontier;
+      const first = statements.length;
+      for (const w of entry.writes) statements.push(db.prepare(w.sql).bind(...w.params));
+      writeRanges.push([first, statements.length]);
+      statements.push(
+        db
+          .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .bind(log, record.index, jws, time, record.action, record.actor.id, record.outcome),
+        insertNodes(db, log, step.completed),
+      );
+    }
+    const root = frontierRoot(frontier);
+    const checkpoint = await signCheckpoint(log, frontier.size, root, key);
+    const assertion = expectChanges('audit head');
+    statements.push(
+      db
+        .prepare('UPDATE audit_logs SET size = ?, root = ?, frontier = ?, checkpoint = ?, updated_at = ? WHERE log = ? AND size = ?')
+        .bind(frontier.size, hex(root), JSON.stringify(frontier.hashes.map(hex)), checkpoint, time, log, start),
+      db.prepare(assertion.sql).bind(...assertion.params),
+    );
+
+    const results = await db.batch(statements);
+    this.#head = { frontier };
+    return entries.map((_, i) => {
+      const [from, to] = writeRanges[i]!;
+      return {
+        ok: true,
+        log,
+        auditIndex: start + i,
+        rows: results.slice(from, to).map((r) => (r.results ?? []) as Record<string, unknown>[]),
+      };
+    });
+  }
+
+  async #loadHead(): Promise<Head> {
+    const db = this.env.DB;
+    const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
+    // A new log starts with a signed checkpoint of the empty tree.
+    const emptyCheckpoint = await signCheckpoint(this.#log, 0, EMPTY_ROOT, key);
+    await db
+      .prepare('INSERT INTO audit_logs (log, size, root, frontier, checkpoint, updated_at) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .bind(this.#log, hex(EMPTY_ROOT), '[]', emptyCheckpoint, new Date().toISOString())
+      .run();
+    const row = await db.prepare('SELECT size, frontier FROM audit_logs WHERE log = ?').bind(this.#log).first<{ size: number; frontier: string }>();
+    const head = { frontier: { size: row!.size, hashes: (JSON.parse(row!.frontier) as string[]).map(unhex) } };
+    this.#head = head;
+    return head;
+  }
+}
+
+function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {
+  const values = nodes.map(() => '(?, ?, ?, ?)').join(', ');
+  return db
+    .prepare(`INSERT INTO audit_nodes (log, level, idx, hash) VALUES ${values}`)
+    .bind(...nodes.flatMap((n) => [log, n.level, n.index, hex(n.hash)]));
+}
+
+export async function signCheckpoint(log: string, size: number, root: Uint8Array, key: AuditSigningKey): Promise<string> {
+  const body = checkpointBody({ origin: logOrigin(log), size, root });
+  const signature = await signBytes(key, new TextEncoder().encode(body));
+  return formatSignedNote(body, [{ name: NOTE_KEY_NAME, keyId: key.noteKeyId, signature }]);
+}

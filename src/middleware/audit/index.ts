@@ -1,0 +1,122 @@
+/**
+ * Every /v1 request leaves exactly one signed audit record (DESIGN §5).
+ *
+ * `auditScope` (per route, before authentication) names the action and the
+ * target, and picks the log: the tenant's when the request names a tenant's
+ * resource — so an admin's denied attempt on a tenant's VM lands in that
+ * tenant's log — else the provider's. A handler whose request changes data
+ * calls `audit.commit(writes)`: the writes and the record commit together. If
+ * the handler did not commit (a read, a denial, a failure), `auditRequests`
+ * appends the record after the response is formed and before it is sent.
+ * Either way the record is covered by a signed checkpoint before the client
+ * sees the response; if it cannot be written, the response is withheld.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv, Env } from '../../env';
+import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../../audit/commit';
+import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
+import type { Actor, Outcome, RecordDraft, Target } from '../../audit/record';
+import { problemResponse } from '../../http/problem';
+
+/** Response header naming the record a request produced: `log=<log>; index=<n>`. */
+export const AUDIT_HEADER = 'Custodes-Audit';
+
+export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
+  return env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log)).append(log, { draft, writes });
+}
+
+export class RequestAudit {
+  action = 'route.unknown';
+  target: Target | null = null;
+  log = PROVIDER_LOG;
+  /** Set once this request's record is in the log. */
+  recorded: { log: string; index: number } | null = null;
+
+  constructor(private readonly c: Context<AppEnv>) {}
+
+  actor(): Actor {
+    const principal = this.c.get('principal');
+    const ip = this.c.req.header('CF-Connecting-IP') ?? null;
+    if (principal) return { type: principal.type, id: principal.id, kid: principal.kid, jti: principal.jti, ip };
+    return { type: 'anonymous', id: null, kid: null, jti: null, ip };
+  }
+
+  draft(outcome: Outcome, reason: string | null, options: CommitOptions = {}): RecordDraft {
+    return {
+      requestId: this.c.get('requestId'),
+      actor: this.actor(),
+      action: this.action,
+      target: options.target ?? this.target,
+      outcome,
+      reason,
+      request: { method: this.c.req.method, path: this.c.req.path },
+      ...(options.regions ? { regions: options.regions } : {}),
+      ...(options.details ? { details: options.details } : {}),
+    };
+  }
+
+  /** Commits `writes` with this request's record (outcome `allowed`). */
+  readonly commit: Commit = async (writes, options = {}) => {
+    if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
+    const log = options.log ?? this.log;
+    const result = await appendToLog(this.c.env, log, this.draft('allowed', null, options), writes);
+    if (result.ok) this.recorded = { log, index: result.auditIndex };
+    return result;
+  };
+}
+
+function outcomeOf(status: number): Outcome {
+  if (status < 400) return 'allowed';
+  if (status === 401 || status === 403 || status === 404) return 'denied';
+  return 'failed';
+}
+
+export function auditRequests(): MiddlewareHandler<AppEnv> {
+  return async function auditRequestsMiddleware(c, next) {
+    const audit = new RequestAudit(c);
+    c.set('audit', audit);
+    await next();
+    if (!audit.recorded) {
+      const status = c.res.status;
+      try {
+        const draft = { ...audit.draft(outcomeOf(status), c.get('problemCode') ?? null), status };
+        const result = await appendToLog(c.env, audit.log, draft);
+        if (!result.ok) throw new Error(result.message);
+        audit.recorded = { log: audit.log, index: result.auditIndex };
+      } catch (error) {
+        // No record, no response: a read must not escape the log.
+        console.error(`[${c.get('requestId')}] audit append failed`, error);
+        c.res = problemResponse(c, 'audit_unavailable', 'The audit log could not record this request; nothing was returned. Retry.');
+        return;
+      }
+    }
+    c.res.headers.set(AUDIT_HEADER, `log=${audit.recorded.log}; index=${audit.recorded.index}`);
+  };
+}
+
+export interface ScopeOptions {
+  /** e.g. `host.create`, `vm.migrate`. */
+  action: string;
+}
+
+/** Names the action, and resolves target and log from the route's path parameters. */
+export function auditScope({ action }: ScopeOptions): MiddlewareHandler<AppEnv> {
+  return async function auditScopeMiddleware(c, next) {
+    const audit = c.get('audit');
+    audit.action = action;
+    const { host, tenant, vm } = c.req.param() as Record<string, string | undefined>;
+    const db = c.env.DB;
+    if (vm) {
+      audit.target = { type: 'vm', id: vm };
+      const owner = await db.prepare('SELECT tenant_id FROM vms WHERE id = ?').bind(vm).first<string>('tenant_id');
+      if (owner) audit.log = tenantLog(owner);
+    } else if (tenant) {
+      audit.target = { type: 'tenant', id: tenant };
+      // Only existing tenants have logs: a made-up id must not mint one.
+      if (await db.prepare('SELECT 1 AS x FROM tenants WHERE id = ?').bind(tenant).first('x')) audit.log = tenantLog(tenant);
+    } else if (host) {
+      audit.target = { type: 'host', id: host };
+    }
+    return next();
+  };
+}

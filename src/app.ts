@@ -15,6 +15,8 @@ import { createRouter } from './http/router';
 import { auditRequests } from './middleware/audit';
 import { requestId } from './middleware/request-id';
 import { PROBLEMS } from './lib/problems';
+import { auditRouter } from './routes/audit/audit.index';
+import { signingKeys } from './audit/reader';
 import { hostsRouter } from './routes/hosts/hosts.index';
 import { API_VERSION, healthRouter } from './routes/health/health.index';
 import { tenantsRouter } from './routes/tenants/tenants.index';
@@ -33,7 +35,7 @@ export function createApp() {
   });
   app.use('/v1/*', auditRequests());
 
-  const v1 = createRouter().route('/', healthRouter).route('/', hostsRouter).route('/', tenantsRouter).route('/', vmsRouter);
+  const v1 = createRouter().route('/', healthRouter).route('/', hostsRouter).route('/', tenantsRouter).route('/', vmsRouter).route('/', auditRouter);
   app.route('/v1', v1);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'principalToken', {
@@ -44,6 +46,8 @@ export function createApp() {
       'A JWS (EdDSA or ES256) signed by the principal\'s own key: `kid` = RFC 7638 thumbprint, `iss` = `sub` = principal id, `aud` = `custodes`, `exp` ≤ 15 min after `iat`, single-use `jti`.',
   });
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
+  // Record-signing keys, current and retired (RFC 7517 JWKS).
+  app.get('/.well-known/jwks.json', async (c) => c.json(await signingKeys(c.env), 200, { 'Cache-Control': 'public, max-age=300' }));
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API' }));
 
   app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${c.req.path}; see /docs.`));
@@ -75,6 +79,7 @@ export function openApiDocument(app: App) {
       { name: 'hosts', description: 'Provider capacity (admin).' },
       { name: 'tenants', description: 'Tenants, their owner keys and quota slices (admin).' },
       { name: 'vms', description: 'VM provisioning: placement, resize, migration (admin). No route reaches guest contents.' },
+      { name: 'audit', description: 'Signed, Merkle-logged records of every request; checkpoints and proofs for offline verification.' },
     ],
   });
   document.paths = Object.fromEntries(Object.entries(document.paths ?? {}).map(([path, item]) => [publicPath(path), item]));

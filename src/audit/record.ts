@@ -8,7 +8,7 @@
 import { canonicalJson, type JsonValue } from './canonical-json';
 import { signBytes, type AuditSigningKey } from './signing-key';
 
-export type ActorType = 'admin' | 'tenant' | 'toolstack' | 'anonymous';
+export type ActorType = 'admin' | 'tenant' | 'toolstack' | 'anonymous' | 'system';
 export type Outcome = 'allowed' | 'denied' | 'failed';
 
 export interface Actor {

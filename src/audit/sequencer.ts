@@ -18,11 +18,10 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { expectChanges, rejection, type CommitResult, type WriteStatement } from './commit';
-import { logOrigin } from './logs';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from './merkle';
-import { checkpointBody, formatSignedNote } from './note';
+import { signCheckpoint } from './checkpoint';
 import { signRecord, type AuditRecord, type RecordDraft } from './record';
-import { auditSigningKey, NOTE_KEY_NAME, signBytes, type AuditSigningKey } from './signing-key';
+import { auditSigningKey, type AuditSigningKey } from './signing-key';
 
 export interface AppendEntry {
   draft: RecordDraft;
@@ -88,8 +87,10 @@ export class AuditLogSequencer extends DurableObject<Env> {
       if (group.length === 1) {
         const rejected = rejection(String((error as Error).message ?? error));
         if (!rejected) throw error;
-        // The writes were refused. The head may also have moved under us: re-read it.
-        this.#head = await this.#loadHead();
+        // Either the member's own guard refused, or the head's did: the log moved under
+        // this object (another instance, or a repair). Re-read; retry once if it moved.
+        const fresh = await this.#loadHead();
+        if (!sameHead(fresh, head)) return this.#commitGroup(group);
         group[0]!.resolve(rejected);
         return;
       }
@@ -168,15 +169,13 @@ export class AuditLogSequencer extends DurableObject<Env> {
   }
 }
 
+function sameHead(a: Head, b: Head): boolean {
+  return a.frontier.size === b.frontier.size && a.frontier.hashes.every((h, i) => hex(h) === hex(b.frontier.hashes[i] ?? new Uint8Array()));
+}
+
 function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {
   const values = nodes.map(() => '(?, ?, ?, ?)').join(', ');
   return db
     .prepare(`INSERT INTO audit_nodes (log, level, idx, hash) VALUES ${values}`)
     .bind(...nodes.flatMap((n) => [log, n.level, n.index, hex(n.hash)]));
-}
-
-export async function signCheckpoint(log: string, size: number, root: Uint8Array, key: AuditSigningKey): Promise<string> {
-  const body = checkpointBody({ origin: logOrigin(log), size, root });
-  const signature = await signBytes(key, new TextEncoder().encode(body));
-  return formatSignedNote(body, [{ name: NOTE_KEY_NAME, keyId: key.noteKeyId, signature }]);
 }

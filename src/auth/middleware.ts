@@ -56,3 +56,19 @@ export function requireAdminRole(...roles: AdminRole[]): MiddlewareHandler<AppEn
     return next();
   };
 }
+
+/**
+ * Admits the tenant's own principals: its owner, or (later) a toolstack of it
+ * whose token carries `scope`. Anyone else gets 404, not 403, so that tenant
+ * ids cannot be probed (DESIGN §3).
+ */
+export function requireTenantAccess(scope: string): MiddlewareHandler<AppEnv> {
+  return async function requireTenantAccessMiddleware(c, next) {
+    const principal = c.get('principal');
+    const tenant = c.req.param('tenant');
+    const own = principal.type === 'tenant' && principal.id === tenant;
+    if (!own) return problemResponse(c, 'not_found', `Tenant ${tenant} does not exist or is not yours.`);
+    void scope; // owners hold every tenant scope; toolstack ceilings arrive with toolstacks
+    return next();
+  };
+}

@@ -4,7 +4,7 @@
  * convention, and the admin route factory that binds roles to routes.
  */
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
-import { authenticate, requireAdminRole } from '../auth/middleware';
+import { authenticate, requireAdminRole, requireTenantAccess } from '../auth/middleware';
 import { auditScope } from '../middleware/audit';
 import { idempotency } from '../middleware/idempotency';
 import { jsonBody } from '../middleware/json-body';
@@ -122,5 +122,23 @@ export function publicRoute<const R extends Omit<RouteConfig, 'middleware' | 'se
     description: `${config.description ?? ''}\n\nNo token needed. Audited as \`${action}\`.`.trim(),
     security: [],
     middleware: [auditScope({ action })] as const,
+  });
+}
+
+export interface TenantRouteConfig extends Omit<RouteConfig, 'middleware' | 'security'> {
+  operationId: string;
+  action: string;
+  /** The tenant scope a toolstack token needs (owners hold them all). */
+  scope: string;
+}
+
+/** A tenant route (`/tenants/{tenant}/...`): only that tenant's own principals; others get 404. */
+export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, ...config }: R) {
+  return createRoute({
+    ...config,
+    path: internalPath(config.path) as R['path'],
+    description: `${config.description ?? ''}\n\nRequires the tenant owner's token or a toolstack token with scope \`${scope}\`. Audited as \`${action}\`.`.trim(),
+    security: [{ principalToken: [] }],
+    middleware: [auditScope({ action }), authenticate(), requireTenantAccess(scope), jsonBody(), idempotency()] as const,
   });
 }

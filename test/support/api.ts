@@ -92,3 +92,31 @@ export async function createTenant(quota: { vcpus?: number; memoryMiB?: number; 
   );
   return { tenant, owner: { ...owner, id: tenant.id as string } };
 }
+
+/** The audit API as the offline verifier sees it, read as `as`. */
+export function auditSource(log: string, as: Signer) {
+  const base = log === 'provider' ? '/v1/admin/audit' : `/v1/${log}/audit`;
+  const text = async (path: string, signer: Signer | null = as) => {
+    const res = await call('GET', path, { as: signer });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.text();
+  };
+  return {
+    logKey: () => text('/v1/audit/log-key', null),
+    jwks: async () => JSON.parse(await text('/.well-known/jwks.json', null)),
+    checkpoint: () => text(`${base}/checkpoint`),
+    records: async (from: number, limit: number) => JSON.parse(await text(`${base}/records?from=${from}&limit=${limit}`)),
+    consistency: async (from: number, to: number) => JSON.parse(await text(`${base}/proofs/consistency?from=${from}&to=${to}`)),
+  };
+}
+
+/** The record a response names in its Custodes-Audit header, decoded (unverified) from D1. */
+export async function recordOf(res: Response): Promise<{ log: string; index: number; record: any }> {
+  const header = res.headers.get('Custodes-Audit');
+  const match = /^log=(\S+); index=(\d+)$/.exec(header ?? '');
+  if (!match) throw new Error(`no Custodes-Audit header on ${res.status} response`);
+  const [, log, index] = match;
+  const row = await env.DB.prepare('SELECT jws FROM audit_records WHERE log = ? AND idx = ?').bind(log, Number(index)).first<string>('jws');
+  if (!row) throw new Error(`record ${log}#${index} is not in D1`);
+  return { log: log!, index: Number(index), record: JSON.parse(Buffer.from(row.split('.')[1]!, 'base64url').toString('utf8')) };
+}

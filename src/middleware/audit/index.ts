@@ -12,18 +12,16 @@
  * sees the response; if it cannot be written, the response is withheld.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AppEnv, Env } from '../../env';
-import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../../audit/commit';
+import type { AppEnv } from '../../env';
+import { appendToLog } from '../../audit/append';
+import type { Commit, CommitOptions } from '../../audit/commit';
+import { ensureSigningKeyRegistered } from '../../audit/keys';
 import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
 import type { Actor, Outcome, RecordDraft, Target } from '../../audit/record';
 import { problemResponse } from '../../http/problem';
 
 /** Response header naming the record a request produced: `log=<log>; index=<n>`. */
 export const AUDIT_HEADER = 'Custodes-Audit';
-
-export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
-  return env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log)).append(log, { draft, writes });
-}
 
 export class RequestAudit {
   action = 'route.unknown';
@@ -49,7 +47,8 @@ export class RequestAudit {
       target: options.target ?? this.target,
       outcome,
       reason,
-      request: { method: this.c.req.method, path: this.c.req.path },
+      // The path as sent (c.req.path is the routing path, which differs for custom methods).
+      request: { method: this.c.req.method, path: new URL(this.c.req.url).pathname },
       ...(options.regions ? { regions: options.regions } : {}),
       ...(options.details ? { details: options.details } : {}),
     };
@@ -75,6 +74,7 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
   return async function auditRequestsMiddleware(c, next) {
     const audit = new RequestAudit(c);
     c.set('audit', audit);
+    await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: c.req.path } });
     await next();
     if (!audit.recorded) {
       const status = c.res.status;

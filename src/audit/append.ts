@@ -1,0 +1,8 @@
+/** Appending to a log: through that log's sequencer (src/audit/sequencer.ts). */
+import type { Env } from '../env';
+import type { CommitResult, WriteStatement } from './commit';
+import type { RecordDraft } from './record';
+
+export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
+  return env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log)).append(log, { draft, writes });
+}

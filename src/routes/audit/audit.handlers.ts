@@ -1,0 +1,46 @@
+import type { Context } from 'hono';
+import type { z } from '@hono/zod-openapi';
+import type { AppEnv } from '../../env';
+import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
+import { listRecords, logHead, proveConsistency, proveInclusion } from '../../audit/reader';
+import { auditSigningKey } from '../../audit/signing-key';
+import { failureResponse } from '../../http/problem';
+import type { ConsistencyQuery, InclusionQuery, RecordsQuery } from './audit.routes';
+
+type AuditContext = Context<AppEnv>;
+
+/** Tenant routes name their log in the path; the rest read the provider log. */
+const logOf = (c: AuditContext): string => {
+  const tenant = c.req.param('tenant');
+  return tenant ? tenantLog(tenant) : PROVIDER_LOG;
+};
+
+// The tenant and provider variants share these handlers, so the validated
+// query is read with its schema's type rather than the route's.
+const query = <S extends z.ZodType>(c: AuditContext) => c.req.valid('query' as never) as z.output<S>;
+
+export async function getCheckpoint(c: AuditContext) {
+  const head = await logHead(c.env, logOf(c));
+  return c.text(head.checkpoint, 200);
+}
+
+export async function listAuditRecords(c: AuditContext) {
+  const { from, limit } = query<typeof RecordsQuery>(c);
+  return c.json(await listRecords(c.env, logOf(c), from, limit), 200);
+}
+
+export async function getInclusionProof(c: AuditContext) {
+  const { index, size } = query<typeof InclusionQuery>(c);
+  const result = await proveInclusion(c.env, logOf(c), index, size);
+  return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
+}
+
+export async function getConsistencyProof(c: AuditContext) {
+  const { from, to } = query<typeof ConsistencyQuery>(c);
+  const result = await proveConsistency(c.env, logOf(c), from, to);
+  return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
+}
+
+export async function getLogKey(c: AuditContext) {
+  return c.text((await auditSigningKey(c.env.AUDIT_SIGNING_JWK)).vkey, 200);
+}

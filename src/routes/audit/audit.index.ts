@@ -1,0 +1,12 @@
+import { createRouter } from '../../http/router';
+import * as handlers from './audit.handlers';
+import { logKey, providerAudit, tenantAudit } from './audit.routes';
+
+export const auditRouter = createRouter().openapi(logKey, handlers.getLogKey);
+for (const routes of [tenantAudit, providerAudit]) {
+  auditRouter
+    .openapi(routes.checkpoint, handlers.getCheckpoint)
+    .openapi(routes.records, handlers.listAuditRecords)
+    .openapi(routes.inclusion, handlers.getInclusionProof)
+    .openapi(routes.consistency, handlers.getConsistencyProof);
+}

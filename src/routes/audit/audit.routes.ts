@@ -1,0 +1,102 @@
+/**
+ * Audit log routes (DESIGN §5, §8), the same shapes for a tenant's log
+ * (`/tenants/{tenant}/audit/...`, the tenant's own principals) and for the
+ * provider log (`/admin/audit/...`, auditors and security admins).
+ */
+import { z, type RouteConfig } from '@hono/zod-openapi';
+import { adminRoute, jsonContent, problemResponses, publicRoute, tenantRoute } from '../../http/openapi';
+import { TenantParams } from '../tenants/tenants.schemas';
+
+const tags = ['audit'];
+const AUDITORS = ['auditor', 'security'] as const;
+
+const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const RecordsQuery = z.object({
+  from: Index.default(0).openapi({ description: 'First record index.' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ description: 'Records per page, 1–1000.' }),
+});
+export const InclusionQuery = z.object({ index: Index, size: Index.min(1) });
+export const ConsistencyQuery = z.object({ from: Index, to: Index });
+
+const RecordPage = z
+  .object({
+    records: z.array(z.object({ index: z.number().int(), jws: z.string().openapi({ description: 'Compact JWS (EdDSA); its payload, RFC 8785 JSON, is the Merkle leaf.' }) })),
+    next: z.number().int().optional().openapi({ description: '`from` for the next page; absent at the current end of the log.' }),
+  })
+  .openapi('AuditRecordPage');
+const InclusionProof = z
+  .object({ index: z.number().int(), size: z.number().int(), proof: z.array(z.string()).openapi({ description: 'Hex SHA-256 hashes, RFC 9162 §2.1.3.' }) })
+  .openapi('InclusionProof');
+const ConsistencyProof = z
+  .object({ from: z.number().int(), to: z.number().int(), proof: z.array(z.string()).openapi({ description: 'Hex SHA-256 hashes, RFC 9162 §2.1.4.' }) })
+  .openapi('ConsistencyProof');
+const checkpointResponse = {
+  description: 'C2SP tlog-checkpoint signed note (Ed25519); verify with the key at /v1/audit/log-key.',
+  content: { 'text/plain': { schema: z.string() } },
+};
+
+function routesFor(kind: 'tenant' | 'provider') {
+  const base = kind === 'tenant' ? '/tenants/{tenant}/audit' : '/admin/audit';
+  const prefix = kind === 'tenant' ? 'Tenant' : 'Provider';
+  const params = kind === 'tenant' ? { params: TenantParams } : {};
+  // One definition, two audiences: the route objects are typed loosely (RouteConfig) and
+  // the shared handlers read their validated query with its schema's type.
+  const guard = (config: Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: string }): RouteConfig =>
+    kind === 'tenant' ? tenantRoute({ ...config, scope: 'audit:read' }) : adminRoute({ ...config, roles: AUDITORS });
+  return {
+    checkpoint: guard({
+      operationId: `get${prefix}AuditCheckpoint`,
+      action: 'audit.checkpoint.read',
+      method: 'get',
+      path: `${base}/checkpoint`,
+      tags,
+      summary: `Latest signed checkpoint of the ${kind} log`,
+      request: { ...params },
+      responses: { 200: checkpointResponse, ...problemResponses(404) },
+    }),
+    records: guard({
+      operationId: `list${prefix}AuditRecords`,
+      action: 'audit.records.read',
+      method: 'get',
+      path: `${base}/records`,
+      tags,
+      summary: `Signed records of the ${kind} log, in index order`,
+      request: { ...params, query: RecordsQuery },
+      responses: { 200: jsonContent(RecordPage, 'One page of records.'), ...problemResponses(404) },
+    }),
+    inclusion: guard({
+      operationId: `get${prefix}AuditInclusionProof`,
+      action: 'audit.proof.read',
+      method: 'get',
+      path: `${base}/proofs/inclusion`,
+      tags,
+      summary: 'Inclusion proof of one record in a tree size',
+      request: { ...params, query: InclusionQuery },
+      responses: { 200: jsonContent(InclusionProof, 'The proof.'), ...problemResponses(404) },
+    }),
+    consistency: guard({
+      operationId: `get${prefix}AuditConsistencyProof`,
+      action: 'audit.proof.read',
+      method: 'get',
+      path: `${base}/proofs/consistency`,
+      tags,
+      summary: 'Consistency proof between two tree sizes',
+      request: { ...params, query: ConsistencyQuery },
+      responses: { 200: jsonContent(ConsistencyProof, 'The proof.'), ...problemResponses(404) },
+    }),
+  };
+}
+
+export const tenantAudit = routesFor('tenant');
+export const providerAudit = routesFor('provider');
+
+export const logKey = publicRoute({
+  operationId: 'getAuditLogKey',
+  action: 'audit.key.read',
+  method: 'get',
+  path: '/audit/log-key',
+  tags,
+  summary: 'The checkpoint verifier key (C2SP vkey)',
+  responses: { 200: { description: '`<name>+<key id>+<base64 key>`', content: { 'text/plain': { schema: z.string() } } } },
+});

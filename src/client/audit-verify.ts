@@ -26,9 +26,16 @@ import {
 } from '../audit/merkle';
 import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/note';
 
+export interface PublicJwk {
+  kid?: string;
+  kty?: string;
+  crv?: string;
+  x?: string;
+}
+
 export interface AuditSource {
   logKey(): Promise<string>;
-  jwks(): Promise<{ keys: { kid?: string; kty?: string; crv?: string; x?: string }[] }>;
+  jwks(): Promise<{ keys: PublicJwk[] }>;
   checkpoint(): Promise<string>;
   records(from: number, limit: number): Promise<{ records: { index: number; jws: string }[]; next?: number }>;
   /** Absent for offline bundles: the saved root is then checked by recomputation alone. */
@@ -51,7 +58,7 @@ export interface VerifyOptions {
   /** Check every record's JWS signature (default true). */
   checkSignatures?: boolean;
   /** Verifies many JWS at once (the CLI passes a multi-core one); returns the positions that failed. */
-  verifyJwsBatch?: (jws: string[], keys: Map<string, KeyObject>) => Promise<number[]>;
+  verifyJwsBatch?: (jws: string[], jwks: PublicJwk[]) => Promise<number[]>;
   pageSize?: number;
 }
 
@@ -167,10 +174,11 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   }
 
   if (checkSignatures) {
-    const keys = keyMap(await source.jwks());
+    const jwks = (await source.jwks()).keys;
     const jwsList = records.map((r) => r.jws);
+    const keys = keyMap({ keys: jwks });
     const bad = options.verifyJwsBatch
-      ? await options.verifyJwsBatch(jwsList, keys)
+      ? await options.verifyJwsBatch(jwsList, jwks)
       : jwsList.flatMap((jws, i) => (verifyJws(jws, keys) ? [] : [i]));
     if (bad.length > 0) return failure(`record ${bad[0]}: the signature does not verify against the published audit keys (${bad.length} bad in all)`);
   }

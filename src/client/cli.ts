@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { JWK } from 'jose';
 import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys';
+import { auditApi, auditTail, auditVerify, TAIL_COLUMNS } from './audit-cli';
 import { CustodesApiError, CustodesClient, type Problem } from './sdk';
 
 const DEFAULT_URL = 'http://127.0.0.1:8787';
@@ -29,6 +30,12 @@ Provider administration (admin key)
   custodes admin vms     create --tenant ID --name N --vcpus N --memory-mib N
   custodes admin vms     list [--tenant ID] [--host ID] | get ID | delete ID
   custodes admin vms     resize ID [--vcpus N] [--memory-mib N] | migrate ID [--host ID]
+
+Audit logs (tenant owner key, or an admin key with --provider)
+  custodes audit verify --tenant ID --key OWNER_KEY [--state FILE] [--save-bundle DIR] [--skip-signatures]
+  custodes audit verify --provider [--state FILE]
+  custodes audit verify --bundle DIR [--state FILE]          (no network at all)
+  custodes audit tail   --tenant ID --key OWNER_KEY [--actor ID] [--action A] [--outcome allowed|denied|failed] [--limit 50]
 
 Common options
   --url URL        API base URL (default ${DEFAULT_URL}, or $CUSTODES_URL)
@@ -61,6 +68,15 @@ const OPTIONS = {
   'page-size': { type: 'string' },
   'page-token': { type: 'string' },
   all: { type: 'boolean' },
+  provider: { type: 'boolean' },
+  state: { type: 'string' },
+  bundle: { type: 'string' },
+  'save-bundle': { type: 'string' },
+  'skip-signatures': { type: 'boolean' },
+  actor: { type: 'string' },
+  action: { type: 'string' },
+  outcome: { type: 'string' },
+  limit: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -101,9 +117,12 @@ function str(flags: Flags, name: keyof Flags): string {
   return value;
 }
 
-function client(flags: Flags): CustodesClient {
+/** An API client signing as --key/--iss; `asTenantOwner` defaults --iss to --tenant (tenant commands). */
+function client(flags: Flags, asTenantOwner = false): CustodesClient {
+  const tenantOwner = asTenantOwner && flags.tenant && !flags.provider ? flags.tenant : undefined;
+  if (tenantOwner && !flags.key && !process.env.CUSTODES_KEY) throw new UsageError('--key OWNER_KEY is required with --tenant.');
   const keyPath = flags.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY;
-  const principal = flags.iss ?? process.env.CUSTODES_PRINCIPAL ?? 'adm_bootstrap';
+  const principal = flags.iss ?? tenantOwner ?? process.env.CUSTODES_PRINCIPAL ?? 'adm_bootstrap';
   return new CustodesClient({
     baseUrl: flags.url ?? process.env.CUSTODES_URL ?? DEFAULT_URL,
     key: readJwk(keyPath, 'Key file'),
@@ -259,6 +278,42 @@ async function admin(args: string[], flags: Flags): Promise<Output> {
   }
 }
 
+/** The log an audit command reads: a tenant's or, with --provider, the provider's. */
+function auditLogOf(flags: Flags): string {
+  if (flags.provider) return 'provider';
+  if (flags.tenant) return `tenants/${flags.tenant}`;
+  throw new UsageError('Name the log: --tenant ID (with its owner key) or --provider.');
+}
+
+/** Set when `audit verify` fails: the command printed why and exits 1. */
+class VerificationFailed extends Error {}
+
+async function audit(args: string[], flags: Flags): Promise<Output> {
+  const [verb] = args;
+  if (verb === 'verify') {
+    const log = flags.bundle ? 'bundle' : auditLogOf(flags);
+    const statePath = flags.state ?? `.custodes/audit-state/${log.replace('/', '_')}.json`;
+    const result = await auditVerify({
+      log,
+      api: flags.bundle ? undefined : auditApi(client(flags, true), log),
+      statePath,
+      bundle: flags.bundle,
+      saveBundle: flags['save-bundle'],
+      checkSignatures: !flags['skip-signatures'],
+    });
+    if (!result.ok) throw new VerificationFailed(flags.json ? JSON.stringify(result.json, null, 2) : result.text);
+    return result;
+  }
+  if (verb === 'tail') {
+    const limit = int(flags, 'limit', false) ?? 50;
+    const outcome = flags.outcome;
+    if (outcome && !['allowed', 'denied', 'failed'].includes(outcome)) throw new UsageError('--outcome is allowed, denied or failed.');
+    const records = await auditTail(auditApi(client(flags, true), auditLogOf(flags)), { actor: flags.actor, action: flags.action, outcome, limit });
+    return { json: { records }, text: table(records, TAIL_COLUMNS) };
+  }
+  throw new UsageError(`Unknown command: audit ${args.join(' ')}`.trim());
+}
+
 async function keygen(flags: Flags): Promise<Output> {
   const out = str(flags, 'out');
   if (existsSync(out) && !flags.force) throw new UsageError(`${out} exists; pass --force to replace it (the old key is lost).`);
@@ -329,10 +384,15 @@ export async function main(argv: string[]): Promise<number> {
       command === 'keygen' ? await keygen(flags)
       : command === 'token' ? await token(flags)
       : command === 'admin' ? await admin(rest, flags)
+      : command === 'audit' ? await audit(rest, flags)
       : (() => { throw new UsageError(`Unknown command: ${command}`); })();
     process.stdout.write(`${flags.json ? JSON.stringify(output.json, null, 2) : output.text}\n`);
     return 0;
   } catch (error) {
+    if (error instanceof VerificationFailed) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
     if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\nRun \`custodes --help\` for usage.\n`);
       return 2;

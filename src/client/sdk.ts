@@ -76,7 +76,13 @@ export class CustodesClient {
     this.baseUrl = (options.baseUrl ?? 'http://127.0.0.1:8787').replace(/\/$/, '');
   }
 
+  /** The API's JSON answer, or `CustodesApiError` with the problem document. */
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const text = await this.requestText(method, path, body, headers);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  async requestText(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<string> {
     const { key, principal, audience, scope, fetch: doFetch = fetch } = this.#options;
     const token = await mintToken({ key, principal, audience, scope });
     const init: RequestInit = { method, headers: { Authorization: `Bearer ${token}`, ...headers } };
@@ -98,7 +104,7 @@ export class CustodesClient {
       }
       throw new CustodesApiError(problem);
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    return text;
   }
 
   readonly hosts = {
@@ -133,6 +139,31 @@ export class CustodesClient {
     migrate: (id: string, host?: string) =>
       this.request<{ vm: Vm; from: string; to: string }>('POST', `/v1/admin/vms/${encodeURIComponent(id)}:migrate`, host ? { host } : {}),
     delete: (id: string) => this.request<void>('DELETE', `/v1/admin/vms/${encodeURIComponent(id)}`),
+  };
+}
+
+/** The base path of a log's audit routes: `provider` or `tenants/<id>`. */
+const auditBase = (log: string): string => (log === 'provider' ? '/v1/admin/audit' : `/v1/${log}/audit`);
+
+export interface AuditApi {
+  logKey(): Promise<string>;
+  jwks(): Promise<{ keys: { kid?: string; kty?: string; crv?: string; x?: string }[] }>;
+  checkpoint(): Promise<string>;
+  records(from: number, limit: number): Promise<{ records: { index: number; jws: string }[]; next?: number }>;
+  consistency(from: number, to: number): Promise<{ from: number; to: number; proof: string[] }>;
+  inclusion(index: number, size: number): Promise<{ index: number; size: number; proof: string[] }>;
+}
+
+/** One log's audit API (satisfies the offline verifier's AuditSource). */
+export function auditApi(client: CustodesClient, log: string): AuditApi {
+  const base = auditBase(log);
+  return {
+    logKey: () => client.requestText('GET', '/v1/audit/log-key'),
+    jwks: () => client.request('GET', '/.well-known/jwks.json'),
+    checkpoint: () => client.requestText('GET', `${base}/checkpoint`),
+    records: (from, limit) => client.request('GET', `${base}/records${query({ from, limit })}`),
+    consistency: (from, to) => client.request('GET', `${base}/proofs/consistency${query({ from, to })}`),
+    inclusion: (index, size) => client.request('GET', `${base}/proofs/inclusion${query({ index, size })}`),
   };
 }
 

@@ -1,0 +1,136 @@
+/**
+ * `custodes audit verify` and `custodes audit tail`. Verification trusts only
+ * the log key and the checkpoint saved by the previous run (the state file);
+ * `--bundle DIR` verifies a downloaded copy with no network at all, and
+ * `--save-bundle DIR` writes such a copy while verifying online.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyAuditLog, type AuditSource, type VerifierState } from './audit-verify';
+import { verifyJwsInParallel } from './parallel-verify';
+import { auditApi, type AuditApi } from './sdk';
+
+export interface AuditCommandContext {
+  /** The log: `tenants/<id>` or `provider`. */
+  log: string;
+  api?: AuditApi;
+  statePath: string;
+  bundle?: string;
+  saveBundle?: string;
+  checkSignatures: boolean;
+}
+
+const BUNDLE_FILES = { logKey: 'log-key.txt', jwks: 'jwks.json', checkpoint: 'checkpoint.txt', records: 'records.jsonl', meta: 'bundle.json' };
+
+function bundleSource(dir: string): AuditSource & { log: string } {
+  const read = (name: string) => {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new Error(`the bundle lacks ${path}`);
+    return readFileSync(path, 'utf8');
+  };
+  const records = read(BUNDLE_FILES.records)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { index: number; jws: string });
+  return {
+    log: (JSON.parse(read(BUNDLE_FILES.meta)) as { log: string }).log,
+    logKey: async () => read(BUNDLE_FILES.logKey),
+    jwks: async () => JSON.parse(read(BUNDLE_FILES.jwks)),
+    checkpoint: async () => read(BUNDLE_FILES.checkpoint),
+    records: async (from, limit) => ({ records: records.filter((r) => r.index >= from).slice(0, limit) }),
+  };
+}
+
+/** Wraps an online source so that what was fetched can be written out as a bundle. */
+function recording(source: AuditApi) {
+  const seen = { logKey: '', jwks: '', checkpoint: '', records: [] as { index: number; jws: string }[] };
+  const wrapped: AuditSource = {
+    logKey: async () => (seen.logKey = await source.logKey()),
+    jwks: async () => {
+      const jwks = await source.jwks();
+      seen.jwks = JSON.stringify(jwks, null, 2);
+      return jwks;
+    },
+    checkpoint: async () => (seen.checkpoint = await source.checkpoint()),
+    records: async (from, limit) => {
+      const page = await source.records(from, limit);
+      seen.records.push(...page.records);
+      return page;
+    },
+    consistency: (from, to) => source.consistency(from, to),
+  };
+  return { wrapped, seen };
+}
+
+export async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; text: string; ok: boolean }> {
+  const started = performance.now();
+  let source: AuditSource;
+  let log = ctx.log;
+  let seen: ReturnType<typeof recording>['seen'] | undefined;
+  if (ctx.bundle) {
+    const bundle = bundleSource(ctx.bundle);
+    source = bundle;
+    log = bundle.log;
+  } else {
+    const rec = recording(ctx.api!);
+    source = rec.wrapped;
+    seen = rec.seen;
+  }
+  const state = existsSync(ctx.statePath) ? (JSON.parse(readFileSync(ctx.statePath, 'utf8')) as VerifierState) : undefined;
+  const result = await verifyAuditLog(source, { log, state, checkSignatures: ctx.checkSignatures, verifyJwsBatch: verifyJwsInParallel });
+  if (!result.ok) {
+    return { ok: false, json: { ok: false, log, error: result.error }, text: `FAILED: ${log}: ${result.error}` };
+  }
+  const seconds = (performance.now() - started) / 1000;
+  mkdirSync(join(ctx.statePath, '..'), { recursive: true });
+  writeFileSync(ctx.statePath, `${JSON.stringify(result.state, null, 2)}\n`);
+  if (ctx.saveBundle && seen) {
+    mkdirSync(ctx.saveBundle, { recursive: true });
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.meta), JSON.stringify({ log }, null, 2));
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.logKey), seen.logKey);
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.jwks), seen.jwks);
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.checkpoint), seen.checkpoint);
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.records), seen.records.slice(0, result.checkpoint.size).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+  const { size, root } = result.checkpoint;
+  const rootHex = Buffer.from(root).toString('hex');
+  const since = result.previousSize === null ? 'first verification: the checkpoint is now pinned' : `consistent with the saved checkpoint at ${result.previousSize} records`;
+  const how = ctx.checkSignatures ? 'every record signature, ' : '';
+  return {
+    ok: true,
+    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: ctx.statePath, seconds },
+    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.\nSaved the checkpoint to ${ctx.statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
+  };
+}
+
+export interface TailFilter {
+  actor?: string;
+  action?: string;
+  outcome?: string;
+  limit: number;
+}
+
+export async function auditTail(api: AuditApi, filter: TailFilter) {
+  const size = Number((await api.checkpoint()).split('\n')[1]);
+  const records: Record<string, any>[] = [];
+  for (let from = Math.max(0, size - filter.limit); from < size; ) {
+    const page = await api.records(from, Math.min(1000, size - from));
+    if (page.records.length === 0) break;
+    for (const { jws } of page.records) records.push(JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')));
+    from += page.records.length;
+  }
+  const matches = (pattern: string | undefined, value: string | null | undefined) => !pattern || (value ?? '').includes(pattern);
+  return records.filter((r) => matches(filter.actor, r.actor?.id ?? r.actor?.type) && matches(filter.action, r.action) && (!filter.outcome || r.outcome === filter.outcome));
+}
+
+export const TAIL_COLUMNS: [string, (r: any) => unknown][] = [
+  ['INDEX', (r) => r.index],
+  ['TIME', (r) => r.time],
+  ['ACTOR', (r) => (r.actor.id ? `${r.actor.id}` : r.actor.type)],
+  ['ACTION', (r) => r.action],
+  ['TARGET', (r) => (r.target ? `${r.target.type}/${r.target.id}` : '')],
+  ['OUTCOME', (r) => r.outcome],
+  ['REASON', (r) => r.reason ?? ''],
+];
+
+export { auditApi };

@@ -1,0 +1,49 @@
+/**
+ * Bench-only baseline: the same VM-create request as the real API — same
+ * token verification, same placement and guarded INSERT from the same service
+ * code — but its writes go straight to D1 in one batch, with no audit record,
+ * no tree and no checkpoint. `npm run bench` compares the two.
+ */
+import { Hono } from 'hono';
+import { authenticate } from '../src/auth/middleware';
+import { rejection, type Commit } from '../src/audit/commit';
+import { createDb } from '../src/db/client';
+import type { AppEnv } from '../src/env';
+import { requestId } from '../src/middleware/request-id';
+import { createVm } from '../src/services/vms';
+
+const app = new Hono<AppEnv>();
+app.use('*', requestId());
+app.use('*', async (c, next) => {
+  c.set('db', createDb(c.env.DB));
+  await next();
+});
+
+app.post('/seed', async (c) => {
+  const { host, tenant } = await c.req.json<{ host: string; tenant: string }>();
+  await c.env.DB.batch([
+    c.env.DB.prepare("INSERT INTO hosts (id, name, vcpus, memory_mib, disk_gib) VALUES (?, ?, 1000000, 1000000000, 1000)").bind(host, host),
+    c.env.DB.prepare(
+      "INSERT INTO tenants (id, name, owner_kid, owner_jwk, quota_vcpus, quota_memory_mib, quota_disk_gib) VALUES (?, ?, ?, '{}', 1000000, 1000000000, 1000)",
+    ).bind(tenant, tenant, tenant),
+  ]);
+  return c.body(null, 204);
+});
+
+app.post('/v1/admin/tenants/:tenant/vms', authenticate(), async (c) => {
+  const db = c.env.DB;
+  const unaudited: Commit = async (writes) => {
+    try {
+      const results = await db.batch(writes.map((w) => db.prepare(w.sql).bind(...w.params)));
+      return { ok: true, auditIndex: -1, log: '', rows: results.map((r) => (r.results ?? []) as Record<string, unknown>[]) };
+    } catch (error) {
+      const refused = rejection(String((error as Error).message));
+      if (refused) return refused;
+      throw error;
+    }
+  };
+  const result = await createVm(c.get('db'), unaudited, c.req.param('tenant'), await c.req.json());
+  return result.ok ? c.json(result.value, 201) : c.json(result.error, 409);
+});
+
+export default app;

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench`: starts private local instances (own ports, own fresh D1s),
+ * drives them with concurrent clients (autocannon) and prints throughput and
+ * latency, each with a ratio to its reference, then measures offline audit
+ * verification and proof sizes. The report is also written to bench/RESULTS.md.
+ *
+ *  - API: GET /v1/health, authenticated GET /v1/admin/hosts, POST VM create — ratios to health.
+ *  - Audit: audited appends/s on one tenant at 16 and 64 clients; p50/p99 of the audited
+ *    VM create against the same write by an unaudited baseline Worker (bench/baseline-worker.ts).
+ *  - Verification: records/s for the checkpoint path (recompute the root, check one note)
+ *    and for the full check (every JWS, all cores), next to this machine's Ed25519 verify rate.
+ *  - Proof sizes at 10^3, 10^4, 10^5 records.
+ *
+ * Every authenticated request carries its own freshly minted token (jti is single-use).
+ * Options (env): BENCH_REQUESTS (per scenario, default 3000).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/merkle';
+import { verifyAuditLog, type AuditSource } from '../src/client/audit-verify';
+import { verifyJwsInParallel } from '../src/client/parallel-verify';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
+const DIR = '.bench';
+const wrangler = 'node_modules/.bin/wrangler';
+const ENV = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+
+interface Principal {
+  id: string;
+  jwk: JWK;
+  kid: string;
+  key: CryptoKey;
+}
+
+async function newPrincipal(id: string): Promise<Principal> {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { id, jwk, kid: await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, 'sha256'), key: (await importJWK(jwk, 'EdDSA')) as CryptoKey };
+}
+
+async function mintTokens(p: Principal, count: number): Promise<string[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const claims = { iss: p.id, sub: p.id, aud: 'custodes', iat: now, exp: now + 900, jti: crypto.randomUUID(), scope: '' };
+    tokens.push(await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: p.kid }).sign(p.key));
+  }
+  return tokens;
+}
+
+const publicOf = ({ kty, crv, x }: JWK) => ({ kty, crv, x });
+
+async function startWorker(name: string, port: number, vars: Record<string, string>, config?: string): Promise<{ url: string; child: ChildProcess }> {
+  // Absolute: wrangler resolves some paths against the config file's folder.
+  const state = resolve(DIR, name);
+  const varsFile = resolve(DIR, `${name}.vars`);
+  writeFileSync(varsFile, Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
+  const configArgs = config ? ['--config', config] : [];
+  const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...configArgs], { env: ENV, encoding: 'utf8' });
+  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}`);
+  const child = spawn(
+    wrangler,
+    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--env-file', varsFile, '--log-level', 'error', '--show-interactive-dev-session=false', ...configArgs],
+    { env: ENV, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      await fetch(`${url}/v1/health`);
+      return { url, child };
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  child.kill();
+  throw new Error(`${name} did not start`);
+}
+
+async function api(url: string, tokens: string[], method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${tokens.pop()}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text.startsWith('{') ? JSON.parse(text) : text;
+}
+
+interface Figures {
+  title: string;
+  connections: number;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  unexpected: number;
+}
+
+function load(title: string, connections: number, options: autocannon.Options): Promise<Figures> {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections, amount: REQUESTS, ...options }, (error, r) => {
+      if (error) return reject(error);
+      resolve({ title, connections, requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, unexpected: r.non2xx + r.errors + r.timeouts });
+    });
+  });
+}
+
+/** autocannon requests that each carry a fresh token; `body(n)` gives the n-th JSON body. */
+function signedRequests(tokens: string[], method: string, path: (n: number) => string, body?: (n: number) => unknown): autocannon.Request[] {
+  let n = 0;
+  return [
+    {
+      method: method as autocannon.Request['method'],
+      setupRequest: (req) => {
+        const i = n++;
+        return {
+          ...req,
+          path: path(i),
+          headers: { ...req.headers, authorization: `Bearer ${tokens.pop()}`, 'content-type': 'application/json' },
+          ...(body ? { body: JSON.stringify(body(i)) } : {}),
+        };
+      },
+    },
+  ];
+}
+
+function ed25519VerifyRate(): number {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const data = Buffer.from('x'.repeat(600));
+  const signature = sign(null, data, privateKey);
+  const key = createPublicKey({ key: publicKey.export({ format: 'jwk' }), format: 'jwk' });
+  let count = 0;
+  const start = performance.now();
+  while (performance.now() - start < 1000) {
+    for (let i = 0; i < 100; i++) verify(null, data, key, signature);
+    count += 100;
+  }
+  return count / ((performance.now() - start) / 1000);
+}
+
+function proofSizes() {
+  const rows: string[] = [];
+  for (const n of [1_000, 10_000, 100_000]) {
+    let frontier: Frontier = EMPTY_FRONTIER;
+    const store = new Map<string, Hash>();
+    for (let i = 0; i < n; i++) {
+      const step = appendLeaf(frontier, leafHash(Buffer.from(`record ${i}`)));
+      frontier = step.frontier;
+      for (const node of step.completed) store.set(`${node.level}:${node.index}`, node.hash);
+    }
+    const source = (level: number, index: number) => store.get(`${level}:${index}`)!;
+    const inclusion = inclusionProof(Math.floor(n / 3), n, source).length;
+    const consistency = consistencyProof(Math.floor(n / 3), n, source).length;
+    rows.push(`| ${n.toLocaleString('en')} | ${inclusion} | ${inclusion * 32} | ${consistency} | ${consistency * 32} |`);
+  }
+  return rows;
+}
+
+const fmt = (r: Figures, base?: Figures) =>
+  `| ${r.title} | ${r.connections} | ${r.requests} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${base ? (r.rps / base.rps).toFixed(2) : '—'} | ${base ? (r.p50 / Math.max(base.p50, 1)).toFixed(2) : '—'} | ${r.unexpected} |`;
+
+rmSync(DIR, { recursive: true, force: true });
+mkdirSync(DIR, { recursive: true });
+const admin = await newPrincipal('adm_bootstrap');
+const auditKey = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as JWK;
+const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
+const main = await startWorker('main', 8799, vars);
+const baseline = await startWorker('baseline', 8798, vars, 'bench/wrangler.baseline.toml');
+try {
+  const setup = await mintTokens(admin, 200);
+  for (let i = 0; i < 8; i++) await api(main.url, setup, 'POST', '/v1/admin/hosts', { name: `bench-host-${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
+  const tenants: { id: string; owner: Principal }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const owner = await newPrincipal('pending');
+    const t = await api(main.url, setup, 'POST', '/v1/admin/tenants', { name: `bench-tenant-${i}`, ownerKey: publicOf(owner.jwk), quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 } });
+    tenants.push({ id: t.id, owner: { ...owner, id: t.id } });
+  }
+  await fetch(`${baseline.url}/seed`, { method: 'POST', body: JSON.stringify({ host: 'hst_baseline', tenant: 'ten_baseline' }) });
+  await api(baseline.url, setup, 'POST', '/v1/admin/tenants/ten_baseline/vms', { name: 'probe', vcpus: 1, memoryMiB: 128 }); // fails loudly if misconfigured
+
+  const vmBody = (n: number) => ({ name: `vm-${n}`, vcpus: 1, memoryMiB: 128 });
+  const apiRuns: Figures[] = [];
+  apiRuns.push(await load('GET /v1/health', 16, { url: `${main.url}/v1/health` }));
+  apiRuns.push(await load('GET /v1/admin/hosts', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'GET', () => '/v1/admin/hosts') }));
+  apiRuns.push(await load('POST VM create', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[0]!.id}/vms`, vmBody) }));
+
+  const auditRuns: Figures[] = [];
+  auditRuns.push(await load('unaudited baseline VM create', 16, { url: baseline.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', vmBody) }));
+  auditRuns.push(await load('audited VM create, one tenant', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[1]!.id}/vms`, vmBody) }));
+  auditRuns.push(await load('audited VM create, one tenant', 64, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 400), 'POST', () => `/v1/admin/tenants/${tenants[2]!.id}/vms`, (n) => vmBody(n + 100000)) }));
+
+  // Offline verification over the busiest tenant log, downloaded once.
+  const owner = tenants[2]!.owner;
+  const log = `tenants/${owner.id}`;
+  const ownerTokens = await mintTokens(owner, 200);
+  const note = await api(main.url, ownerTokens, 'GET', `/v1/${log}/audit/checkpoint`);
+  const size = Number(String(note).split('\n')[1]);
+  const records: { index: number; jws: string }[] = [];
+  while (records.length < size) records.push(...(await api(main.url, ownerTokens, 'GET', `/v1/${log}/audit/records?from=${records.length}&limit=1000`)).records);
+  const logKey = String(await api(main.url, ownerTokens, 'GET', '/v1/audit/log-key'));
+  const jwks = await api(main.url, ownerTokens, 'GET', '/.well-known/jwks.json');
+  const offline: AuditSource = {
+    logKey: async () => logKey,
+    jwks: async () => jwks,
+    checkpoint: async () => note,
+    records: async (from, limit) => ({ records: records.slice(from, from + limit) }),
+  };
+  const time = async (checkSignatures: boolean) => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      const result = await verifyAuditLog(offline, { log, checkSignatures, verifyJwsBatch: verifyJwsInParallel });
+      if (!result.ok) throw new Error(result.error);
+      best = Math.min(best, performance.now() - start);
+    }
+    return size / (best / 1000);
+  };
+  const checkpointPath = await time(false);
+  const fullPath = await time(true);
+  const perCore = ed25519VerifyRate();
+  const cores = os.availableParallelism();
+
+  const [base16, audited16, audited64] = auditRuns as [Figures, Figures, Figures];
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const report = [
+    '# Benchmark results',
+    '',
+    `Run ${new Date().toISOString()} by \`npm run bench\` on ${cores} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}.`,
+    `Local \`wrangler dev\` (workerd + embedded D1), ${REQUESTS} requests per scenario; client, Worker and D1 share the machine. Every authenticated request carries its own freshly minted token (single-use \`jti\`), and every /v1 request — health included — appends a signed audit record covered by a signed checkpoint before it returns.`,
+    '',
+    '## API (ratios to health)',
+    '',
+    '| scenario | clients | requests | req/s | p50 ms | p99 ms | req/s ÷ health | p50 ÷ health | non-2xx/errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...apiRuns.map((r) => fmt(r, apiRuns[0])),
+    '',
+    '## Audited appends (ratios to the unaudited baseline Worker doing the same write)',
+    '',
+    '| scenario | clients | requests | req/s | p50 ms | p99 ms | req/s ÷ baseline | p50 ÷ baseline | non-2xx/errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+    fmt(base16),
+    fmt(audited16, base16),
+    fmt(audited64, base16),
+    '',
+    `Targets: ≥ 100 audited appends/s per tenant (${audited16.rps.toFixed(0)} at 16 clients, ${audited64.rps.toFixed(0)} at 64); audited p50 ≤ 2× baseline (${(audited16.p50 / Math.max(base16.p50, 1)).toFixed(2)}×; p99 ${(audited16.p99 / Math.max(base16.p99, 1)).toFixed(2)}×).`,
+    '',
+    '## Offline verification',
+    '',
+    `${size.toLocaleString('en')} records of one tenant log, verified in memory (best of 3).`,
+    '',
+    '| check | records/s | reference |',
+    '|---|---|---|',
+    `| checkpoint path: recompute the root, verify one signed note | ${checkpointPath.toFixed(0)} | target ≥ 20,000 |`,
+    `| full: also every record's JWS, on ${cores} cores | ${fullPath.toFixed(0)} | ${(fullPath / (perCore * cores)).toFixed(2)} × (${perCore.toFixed(0)} Ed25519 verifies/s per core × ${cores} cores); target ≥ 0.8 × |`,
+    '',
+    '## Proof sizes',
+    '',
+    '| records | inclusion hashes | bytes | consistency hashes | bytes |',
+    '|---|---|---|---|---|',
+    ...proofSizes(),
+    '',
+  ].join('\n');
+  console.log(report);
+  writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
+  if ([...apiRuns, ...auditRuns].some((r) => r.unexpected > 0)) {
+    console.error('Some requests failed: the figures above are not comparable.');
+    process.exitCode = 1;
+  }
+} finally {
+  main.child.kill();
+  baseline.child.kill();
+}

@@ -152,17 +152,21 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
     }
   }
 
-  // 2. Every record up to the checkpoint's size, in order.
+  // 2. Every record up to the checkpoint's size, in order; each payload is decoded
+  // once, both to check what it claims and to extend the tree (3, 4).
   const records: VerifiedRecord[] = [];
+  let frontier: Frontier = EMPTY_FRONTIER;
+  let previousRoot: Hash | null = previous?.size === 0 ? frontierRoot(frontier) : null;
   while (records.length < checkpoint.size) {
     const page = await source.records(records.length, Math.min(pageSize, checkpoint.size - records.length));
     if (page.records.length === 0) return failure(`record ${records.length} is missing (the checkpoint covers ${checkpoint.size})`);
     for (const { index, jws } of page.records) {
       if (records.length >= checkpoint.size) break;
       if (index !== records.length) return failure(`record ${records.length} is missing (got index ${index} in its place)`);
+      const payload = fromB64url(jws.slice(jws.indexOf('.') + 1, jws.lastIndexOf('.')));
       let record: Record<string, any>;
       try {
-        record = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'));
+        record = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
       } catch {
         return failure(`record ${index}: the JWS payload is not JSON`);
       }
@@ -170,27 +174,19 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
         return failure(`record ${index}: it says it is record ${record.index} of ${record.log} (moved or reordered)`);
       }
       records.push({ index, jws, record });
+      frontier = appendLeaf(frontier, leafHash(payload)).frontier;
+      if (previous && frontier.size === previous.size) previousRoot = frontierRoot(frontier);
     }
   }
 
-  if (checkSignatures) {
-    const jwks = (await source.jwks()).keys;
-    const jwsList = records.map((r) => r.jws);
-    const keys = keyMap({ keys: jwks });
-    const bad = options.verifyJwsBatch
-      ? await options.verifyJwsBatch(jwsList, jwks)
-      : jwsList.flatMap((jws, i) => (verifyJws(jws, keys) ? [] : [i]));
-    if (bad.length > 0) return failure(`record ${bad[0]}: the signature does not verify against the published audit keys (${bad.length} bad in all)`);
-  }
+  // Signatures are the expensive part: check them (on other cores, when given a
+  // parallel checker) while this thread finishes the tree.
+  const signatureCheck = checkSignatures ? checkRecordSignatures(source, records, options.verifyJwsBatch) : null;
 
-  // 3. The leaves hash to the checkpoint's root; 4. the saved checkpoint is a prefix.
-  let frontier: Frontier = EMPTY_FRONTIER;
-  let previousRoot: Hash | null = previous?.size === 0 ? frontierRoot(frontier) : null;
-  for (const { jws } of records) {
-    frontier = appendLeaf(frontier, leafHash(fromB64url(jws.split('.')[1]!))).frontier;
-    if (previous && frontier.size === previous.size) previousRoot = frontierRoot(frontier);
-  }
   const root = frontierRoot(frontier);
+  // A bad signature names the culprit record; report it before the root mismatch it causes.
+  const bad = signatureCheck ? await signatureCheck : [];
+  if (bad.length > 0) return failure(`record ${bad[0]}: the signature does not verify against the published audit keys (${bad.length} bad in all)`);
   if (!equalHashes(root, checkpoint.root)) {
     return failure(`the records do not hash to the checkpoint root ${hex(checkpoint.root)}: a record was edited, reordered or removed`);
   }
@@ -205,4 +201,12 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
     }
   }
   return { ok: true, checkpoint, records, state: { log, vkey: vkeyText, checkpoint: note }, previousSize: previous?.size ?? null };
+}
+
+async function checkRecordSignatures(source: AuditSource, records: VerifiedRecord[], batch: VerifyOptions['verifyJwsBatch']): Promise<number[]> {
+  const jwks = (await source.jwks()).keys;
+  const jwsList = records.map((r) => r.jws);
+  if (batch) return batch(jwsList, jwks);
+  const keys = keyMap({ keys: jwks });
+  return jwsList.flatMap((jws, i) => (verifyJws(jws, keys) ? [] : [i]));
 }

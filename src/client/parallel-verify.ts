@@ -17,14 +17,27 @@ for (const k of workerData.jwks) {
     keys.set(k.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: k.x }, format: 'jwk' }));
   }
 }
+// Records share a handful of headers: resolve each header to its key once.
+const keyByHeader = new Map();
+const keyFor = (h) => {
+  if (!keyByHeader.has(h)) {
+    let key = null;
+    try {
+      const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+      key = (header.alg === 'EdDSA' && keys.get(header.kid)) || null;
+    } catch {}
+    keyByHeader.set(h, key);
+  }
+  return keyByHeader.get(h);
+};
 const bad = [];
 workerData.jws.forEach((jws, i) => {
-  const [h, p, s] = jws.split('.');
+  const firstDot = jws.indexOf('.');
+  const lastDot = jws.lastIndexOf('.');
   let ok = false;
   try {
-    const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
-    const key = header.alg === 'EdDSA' && keys.get(header.kid);
-    ok = !!key && verify(null, Buffer.from(h + '.' + p), key, Buffer.from(s, 'base64url'));
+    const key = keyFor(jws.slice(0, firstDot));
+    ok = !!key && verify(null, Buffer.from(jws.slice(0, lastDot)), key, Buffer.from(jws.slice(lastDot + 1), 'base64url'));
   } catch {}
   if (!ok) bad.push(workerData.offset + i);
 });

@@ -66,7 +66,12 @@ export const vms = sqliteTable(
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },
-  (t) => [uniqueIndex('vms_tenant_name_uq').on(t.tenantId, t.name), index('vms_host_idx').on(t.hostId)],
+  (t) => [
+    uniqueIndex('vms_tenant_name_uq').on(t.tenantId, t.name),
+    // Covering indexes: the capacity SUM()s (services/capacity.ts) read only these.
+    index('vms_host_alloc_idx').on(t.hostId, t.vcpus, t.memoryMiB),
+    index('vms_tenant_alloc_idx').on(t.tenantId, t.vcpus, t.memoryMiB),
+  ],
 );
 
 /**

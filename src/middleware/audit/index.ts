@@ -99,6 +99,36 @@ export interface ScopeOptions {
   action: string;
 }
 
+/**
+ * Which log a path names costs a read; the answers barely change, so each
+ * isolate remembers them: a VM never changes tenant, and a tenant that existed
+ * a minute ago may keep receiving records for that minute after deletion.
+ */
+const ownerOfVm = new Map<string, string>();
+const knownTenants = new Map<string, number>();
+const CACHE_LIMIT = 10_000;
+const TENANT_TTL_MS = 60_000;
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+}
+
+async function vmOwner(db: D1Database, vm: string): Promise<string | null> {
+  const cached = ownerOfVm.get(vm);
+  if (cached) return cached;
+  const owner = await db.prepare('SELECT tenant_id FROM vms WHERE id = ?').bind(vm).first<string>('tenant_id');
+  if (owner) remember(ownerOfVm, vm, owner);
+  return owner;
+}
+
+async function tenantExists(db: D1Database, tenant: string): Promise<boolean> {
+  if ((knownTenants.get(tenant) ?? 0) > Date.now()) return true;
+  const exists = !!(await db.prepare('SELECT 1 AS x FROM tenants WHERE id = ?').bind(tenant).first('x'));
+  if (exists) remember(knownTenants, tenant, Date.now() + TENANT_TTL_MS);
+  return exists;
+}
+
 /** Names the action, and resolves target and log from the route's path parameters. */
 export function auditScope({ action }: ScopeOptions): MiddlewareHandler<AppEnv> {
   return async function auditScopeMiddleware(c, next) {
@@ -108,12 +138,12 @@ export function auditScope({ action }: ScopeOptions): MiddlewareHandler<AppEnv> 
     const db = c.env.DB;
     if (vm) {
       audit.target = { type: 'vm', id: vm };
-      const owner = await db.prepare('SELECT tenant_id FROM vms WHERE id = ?').bind(vm).first<string>('tenant_id');
+      const owner = await vmOwner(db, vm);
       if (owner) audit.log = tenantLog(owner);
     } else if (tenant) {
       audit.target = { type: 'tenant', id: tenant };
       // Only existing tenants have logs: a made-up id must not mint one.
-      if (await db.prepare('SELECT 1 AS x FROM tenants WHERE id = ?').bind(tenant).first('x')) audit.log = tenantLog(tenant);
+      if (await tenantExists(db, tenant)) audit.log = tenantLog(tenant);
     } else if (host) {
       audit.target = { type: 'host', id: host };
     }

@@ -30,6 +30,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    // test/node runs on Node's own runner (npm run test:node): it needs worker threads and the file system.
+    exclude: ['test/node/**'],
     setupFiles: ['./test/support/apply-migrations.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
   },

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyAuditLog, type AuditSource, type VerifierState } from './audit-verify';
-import { verifyJwsInParallel } from './parallel-verify';
+import { parallelRecordChecker } from './parallel-verify';
 import { auditApi, type AuditApi } from './sdk';
 
 export interface AuditCommandContext {
@@ -77,7 +77,7 @@ export async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unk
     seen = rec.seen;
   }
   const state = existsSync(ctx.statePath) ? (JSON.parse(readFileSync(ctx.statePath, 'utf8')) as VerifierState) : undefined;
-  const result = await verifyAuditLog(source, { log, state, checkSignatures: ctx.checkSignatures, verifyJwsBatch: verifyJwsInParallel });
+  const result = await verifyAuditLog(source, { log, state, checkSignatures: ctx.checkSignatures, checkRecords: parallelRecordChecker() });
   if (!result.ok) {
     return { ok: false, json: { ok: false, log, error: result.error }, text: `FAILED: ${log}: ${result.error}` };
   }

@@ -57,20 +57,53 @@ export interface VerifyOptions {
   vkey?: string;
   /** Check every record's JWS signature (default true). */
   checkSignatures?: boolean;
-  /** Verifies many JWS at once (the CLI passes a multi-core one); returns the positions that failed. */
-  verifyJwsBatch?: (jws: string[], jwks: PublicJwk[]) => Promise<number[]>;
+  /** Checks the records' payloads and signatures; the CLI passes a multi-core one (parallel-verify.ts). */
+  checkRecords?: RecordChecker;
   pageSize?: number;
 }
 
-export interface VerifiedRecord {
-  index: number;
-  jws: string;
-  record: Record<string, any>;
+/** What checking a run of records yields (records at positions 0…n−1 of `log`). */
+export interface RecordCheck {
+  /** Merkle leaf hash of each record's payload, in order. */
+  leaves: Uint8Array[];
+  /** The first payload that is not what its position says (another log or index, or not JSON). */
+  claimError: string | null;
+  /** Positions whose signature does not verify (empty when signatures are not checked). */
+  badSignatures: number[];
 }
 
+/** Checks records; `jwks` null means skip signatures. `offset` is the position of jws[0]. */
+export type RecordChecker = (jws: string[], options: { log: string; jwks: PublicJwk[] | null; offset?: number }) => Promise<RecordCheck>;
+
 export type VerifyResult =
-  | { ok: true; checkpoint: Checkpoint; records: VerifiedRecord[]; state: VerifierState; previousSize: number | null }
+  | { ok: true; checkpoint: Checkpoint; size: number; state: VerifierState; previousSize: number | null }
   | { ok: false; error: string };
+
+/** The reference checker, on this thread. parallel-verify.ts does the same on every core. */
+export const checkRecordsHere: RecordChecker = async (jwsList, { log, jwks, offset = 0 }) => {
+  const keys = jwks ? keyMap({ keys: jwks }) : null;
+  const leaves: Uint8Array[] = [];
+  const badSignatures: number[] = [];
+  let claimError: string | null = null;
+  jwsList.forEach((jws, i) => {
+    const position = offset + i;
+    const payload = fromB64url(jws.slice(jws.indexOf('.') + 1, jws.lastIndexOf('.')));
+    leaves.push(leafHash(payload));
+    if (claimError === null) {
+      let claims: { log?: unknown; index?: unknown } | null = null;
+      try {
+        claims = JSON.parse(Buffer.from(payload).toString('utf8'));
+      } catch {
+        claimError = `record ${position}: the JWS payload is not JSON`;
+      }
+      if (claims && (claims.log !== log || claims.index !== position)) {
+        claimError = `record ${position}: it says it is record ${String(claims.index)} of ${String(claims.log)} (moved or reordered)`;
+      }
+    }
+    if (keys && !verifyJws(jws, keys)) badSignatures.push(position);
+  });
+  return { leaves, claimError, badSignatures };
+};
 
 const hex = (h: Uint8Array) => Buffer.from(h).toString('hex');
 const fromB64url = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
@@ -152,42 +185,34 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
     }
   }
 
-  // 2. Every record up to the checkpoint's size, in order; each payload is decoded
-  // once, both to check what it claims and to extend the tree (3, 4).
-  const records: VerifiedRecord[] = [];
-  let frontier: Frontier = EMPTY_FRONTIER;
-  let previousRoot: Hash | null = previous?.size === 0 ? frontierRoot(frontier) : null;
-  while (records.length < checkpoint.size) {
-    const page = await source.records(records.length, Math.min(pageSize, checkpoint.size - records.length));
-    if (page.records.length === 0) return failure(`record ${records.length} is missing (the checkpoint covers ${checkpoint.size})`);
+  // 2. Every record up to the checkpoint's size, in order.
+  const jwsList: string[] = [];
+  while (jwsList.length < checkpoint.size) {
+    const page = await source.records(jwsList.length, Math.min(pageSize, checkpoint.size - jwsList.length));
+    if (page.records.length === 0) return failure(`record ${jwsList.length} is missing (the checkpoint covers ${checkpoint.size})`);
     for (const { index, jws } of page.records) {
-      if (records.length >= checkpoint.size) break;
-      if (index !== records.length) return failure(`record ${records.length} is missing (got index ${index} in its place)`);
-      const payload = fromB64url(jws.slice(jws.indexOf('.') + 1, jws.lastIndexOf('.')));
-      let record: Record<string, any>;
-      try {
-        record = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
-      } catch {
-        return failure(`record ${index}: the JWS payload is not JSON`);
-      }
-      if (record.log !== log || record.index !== index) {
-        return failure(`record ${index}: it says it is record ${record.index} of ${record.log} (moved or reordered)`);
-      }
-      records.push({ index, jws, record });
-      frontier = appendLeaf(frontier, leafHash(payload)).frontier;
-      if (previous && frontier.size === previous.size) previousRoot = frontierRoot(frontier);
+      if (jwsList.length >= checkpoint.size) break;
+      if (index !== jwsList.length) return failure(`record ${jwsList.length} is missing (got index ${index} in its place)`);
+      jwsList.push(jws);
     }
   }
 
-  // Signatures are the expensive part: check them (on other cores, when given a
-  // parallel checker) while this thread finishes the tree.
-  const signatureCheck = checkSignatures ? checkRecordSignatures(source, records, options.verifyJwsBatch) : null;
-
-  const root = frontierRoot(frontier);
+  // Each payload must name this log and its own index, and (optionally) carry a valid signature.
+  const jwks = checkSignatures ? (await source.jwks()).keys : null;
+  const checked = await (options.checkRecords ?? checkRecordsHere)(jwsList, { log, jwks });
+  if (checked.claimError) return failure(checked.claimError);
   // A bad signature names the culprit record; report it before the root mismatch it causes.
-  const bad = signatureCheck ? await signatureCheck : [];
+  const bad = checked.badSignatures;
   if (bad.length > 0) return failure(`record ${bad[0]}: the signature does not verify against the published audit keys (${bad.length} bad in all)`);
-  if (!equalHashes(root, checkpoint.root)) {
+
+  // 3. The leaves hash to the checkpoint's root; 4. the saved checkpoint is a prefix.
+  let frontier: Frontier = EMPTY_FRONTIER;
+  let previousRoot: Hash | null = previous?.size === 0 ? frontierRoot(frontier) : null;
+  for (const leaf of checked.leaves) {
+    frontier = appendLeaf(frontier, leaf).frontier;
+    if (previous && frontier.size === previous.size) previousRoot = frontierRoot(frontier);
+  }
+  if (!equalHashes(frontierRoot(frontier), checkpoint.root)) {
     return failure(`the records do not hash to the checkpoint root ${hex(checkpoint.root)}: a record was edited, reordered or removed`);
   }
   if (previous && previousRoot && !equalHashes(previousRoot, previous.root)) {
@@ -200,13 +225,5 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
       return failure(`the server's consistency proof from ${previous.size} to ${checkpoint.size} does not verify`);
     }
   }
-  return { ok: true, checkpoint, records, state: { log, vkey: vkeyText, checkpoint: note }, previousSize: previous?.size ?? null };
-}
-
-async function checkRecordSignatures(source: AuditSource, records: VerifiedRecord[], batch: VerifyOptions['verifyJwsBatch']): Promise<number[]> {
-  const jwks = (await source.jwks()).keys;
-  const jwsList = records.map((r) => r.jws);
-  if (batch) return batch(jwsList, jwks);
-  const keys = keyMap({ keys: jwks });
-  return jwsList.flatMap((jws, i) => (verifyJws(jws, keys) ? [] : [i]));
+  return { ok: true, checkpoint, size: checkpoint.size, state: { log, vkey: vkeyText, checkpoint: note }, previousSize: previous?.size ?? null };
 }

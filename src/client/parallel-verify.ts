@@ -9,7 +9,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { PublicJwk, RecordCheck, RecordChecker } from './audit-verify';
+import { checkRecordsHere, type PublicJwk, type RecordCheck, type RecordChecker } from './audit-verify';
+
+/** Below this many records, or with no signatures to check, starting threads costs more than it saves. */
+const PARALLEL_THRESHOLD = 1000;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -81,7 +84,9 @@ function runSlice(jws: string[], jwks: PublicJwk[] | null, log: string, offset: 
 }
 
 export function parallelRecordChecker(threads = availableParallelism()): RecordChecker {
-  return async function checkRecordsInParallel(jwsList, { log, jwks, offset = 0 }): Promise<RecordCheck> {
+  return async function checkRecordsInParallel(jwsList, options): Promise<RecordCheck> {
+    const { log, jwks, offset = 0 } = options;
+    if (!jwks || jwsList.length < PARALLEL_THRESHOLD || threads < 2) return checkRecordsHere(jwsList, options);
     const chunk = Math.max(1, Math.ceil(jwsList.length / threads));
     const starts: number[] = [];
     for (let start = 0; start < jwsList.length; start += chunk) starts.push(start);

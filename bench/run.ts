@@ -19,6 +19,7 @@ import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/merkle';
@@ -190,6 +191,29 @@ async function verificationRate(log: string, source: AuditSource, size: number, 
   return size / (best / 1000);
 }
 
+/** Raw Ed25519 verifies/s with every core verifying at once (SMT siblings share a core's units). */
+async function ed25519VerifyRateAllCores(threads: number): Promise<number> {
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    const { generateKeyPairSync, sign, verify } = require('node:crypto');
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const data = Buffer.from('x'.repeat(600));
+    const signature = sign(null, data, privateKey);
+    let count = 0;
+    const start = performance.now();
+    while (performance.now() - start < 1000) { for (let i = 0; i < 100; i++) verify(null, data, publicKey, signature); count += 100; }
+    parentPort.postMessage(count / ((performance.now() - start) / 1000));
+  `;
+  const rates = await Promise.all(
+    Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
+      const worker = new Worker(source, { eval: true });
+      worker.once('message', (rate: number) => { resolve(rate); void worker.terminate(); });
+      worker.once('error', reject);
+    })),
+  );
+  return rates.reduce((a, b) => a + b, 0);
+}
+
 function proofSizes() {
   const rows: string[] = [];
   for (const n of [1_000, 10_000, 100_000]) {
@@ -265,6 +289,7 @@ try {
   const syntheticFullPath = await verificationRate(synthetic.log, synthetic.source, SYNTHETIC, true);
   const perCore = ed25519VerifyRate();
   const cores = os.availableParallelism();
+  const allCores = await ed25519VerifyRateAllCores(cores);
 
   const [base16, audited16, audited64] = auditRuns as [Figures, Figures, Figures];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -292,14 +317,14 @@ try {
     '',
     '## Offline verification',
     '',
-    `The benchmark's own busiest tenant log (downloaded once) and a ${SYNTHETIC.toLocaleString('en')}-record log signed the same way in this process; verified in memory, best of 3. This machine verifies ${perCore.toFixed(0)} Ed25519 signatures/s per core (node:crypto, measured in this run) × ${cores} cores = ${(perCore * cores).toFixed(0)}/s.`,
+    `The benchmark's own busiest tenant log (downloaded once) and a ${SYNTHETIC.toLocaleString('en')}-record log signed the same way in this process; verified in memory, best of 3. This machine verifies ${perCore.toFixed(0)} Ed25519 signatures/s on one core (node:crypto, measured in this run), so ${(perCore * cores).toFixed(0)}/s nominally on ${cores} cores; with all ${cores} verifying at once it measures ${allCores.toFixed(0)}/s (${(allCores / (perCore * cores)).toFixed(2)} of nominal: the cores share execution units).`,
     '',
     '| log | check | records/s | reference |',
     '|---|---|---|---|',
     `| ${size.toLocaleString('en')} records | checkpoint path: recompute the root, verify one signed note | ${checkpointPath.toFixed(0)} | target ≥ 20,000 |`,
     `| ${size.toLocaleString('en')} records | full: also every record's JWS, on ${cores} cores | ${fullPath.toFixed(0)} | ${(fullPath / (perCore * cores)).toFixed(2)} × the machine's verify rate; target ≥ 0.8 × |`,
     `| ${SYNTHETIC.toLocaleString('en')} records | checkpoint path | ${syntheticCheckpointPath.toFixed(0)} | target ≥ 20,000 |`,
-    `| ${SYNTHETIC.toLocaleString('en')} records | full, on ${cores} cores | ${syntheticFullPath.toFixed(0)} | ${(syntheticFullPath / (perCore * cores)).toFixed(2)} × the machine's verify rate; target ≥ 0.8 × |`,
+    `| ${SYNTHETIC.toLocaleString('en')} records | full, on ${cores} cores | ${syntheticFullPath.toFixed(0)} | ${(syntheticFullPath / (perCore * cores)).toFixed(2)} × nominal (one-core rate × ${cores}); ${(syntheticFullPath / allCores).toFixed(2)} × the measured all-core rate; target ≥ 0.8 × |`,
     '',
     '## Proof sizes',
     '',

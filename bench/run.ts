@@ -255,6 +255,9 @@ try {
   await api(baseline.url, setup, 'POST', '/v1/admin/tenants/ten_baseline/vms', { name: 'probe', vcpus: 1, memoryMiB: 128 }); // fails loudly if misconfigured
 
   const vmBody = (n: number) => ({ name: `vm-${n}`, vcpus: 1, memoryMiB: 128 });
+  // Warm up both Workers (compilation, first Durable Object instances) before measuring.
+  await load('warm-up', 16, { url: `${main.url}/v1/health`, amount: 300 });
+  await load('warm-up', 16, { url: baseline.url, amount: 100, requests: signedRequests(await mintTokens(admin, 300), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', (n) => vmBody(n + 900000)) });
   const apiRuns: Figures[] = [];
   apiRuns.push(await load('GET /v1/health', 16, { url: `${main.url}/v1/health` }));
   apiRuns.push(await load('GET /v1/admin/hosts', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'GET', () => '/v1/admin/hosts') }));

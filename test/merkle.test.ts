@@ -8,7 +8,6 @@ import {
   appendLeaf,
   consistencyProof,
   EMPTY_FRONTIER,
-  frontierNodes,
   frontierRoot,
   inclusionProof,
   leafHash,
@@ -127,7 +126,6 @@ describe('RFC 9162 Merkle tree (transparency-dev vectors)', () => {
       const { source, frontier } = buildTree(many.slice(0, size));
       const root = rootOf(many.slice(0, size));
       expect(hex(frontierRoot(frontier))).toBe(hex(root));
-      expect(frontierNodes(size).map((n) => hex(source(n.level, n.index)))).toEqual(frontier.hashes.map(hex));
       for (const index of [0, Math.floor(size / 3), size - 1]) {
         const proof = inclusionProof(index, size, source);
         expect(verifyInclusion(many[index]!, index, size, proof, root)).toBe(true);

@@ -92,20 +92,6 @@ export function frontierRoot(frontier: Frontier): Hash {
   return root;
 }
 
-/** The complete subtrees that make up a tree of `size` leaves, as node coordinates. */
-export function frontierNodes(size: number): { level: number; index: number }[] {
-  const nodes: { level: number; index: number }[] = [];
-  let start = 0;
-  for (let level = Math.floor(Math.log2(Math.max(size, 1))); level >= 0 && start < size; level--) {
-    const width = 2 ** level;
-    if (size - start >= width) {
-      nodes.push({ level, index: start / width });
-      start += width;
-    }
-  }
-  return nodes;
-}
-
 // ---------------------------------------------------------------------------
 // Proofs (RFC 9162 §2.1.3.1 and §2.1.4.1), over stored complete subtrees.
 

@@ -31,8 +31,6 @@ export interface RecordPage {
   next?: number;
 }
 
-export const MAX_RECORDS_PAGE = 1000;
-
 export async function listRecords(env: Env, log: string, from: number, limit: number): Promise<RecordPage> {
   const { results } = await env.DB.prepare('SELECT idx AS "index", jws FROM audit_records WHERE log = ? AND idx >= ? ORDER BY idx LIMIT ?')
     .bind(log, from, limit + 1)

@@ -17,7 +17,8 @@ const PARALLEL_THRESHOLD = 1000;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash, createPublicKey, verify } = require('node:crypto');
-const { jws: list, jwks, log, offset } = workerData;
+const { jws: packed, jwks, log, offset } = workerData;
+const list = Buffer.from(packed).toString('utf8').split('\\n');
 const keys = new Map();
 for (const k of jwks || []) {
   if (k.kid && k.kty === 'OKP' && k.crv === 'Ed25519' && k.x) {
@@ -73,8 +74,10 @@ interface Slice {
 }
 
 function runSlice(jws: string[], jwks: PublicJwk[] | null, log: string, offset: number): Promise<Slice> {
+  // One transferred buffer instead of thousands of cloned strings (JWS never contain a newline).
+  const packed = new Uint8Array(Buffer.from(jws.join('\n'))).buffer;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { jws, jwks, log, offset } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { jws: packed, jwks, log, offset }, transferList: [packed] });
     worker.once('message', (slice: Slice) => {
       resolve(slice);
       void worker.terminate();

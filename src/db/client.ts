@@ -6,14 +6,6 @@ import * as schema from './schema';
 export const createDb = (d1: D1Database) => drizzle(d1, { schema });
 export type Database = ReturnType<typeof createDb>;
 
-/** SQLite reports unique-index violations as `UNIQUE constraint failed: table.column`. */
-export function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (e.message.includes('UNIQUE constraint failed')) return true;
-  }
-  return false;
-}
-
 /** The `updated_at` format of db/schema.ts, evaluated by SQLite. */
 export const NOW = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 

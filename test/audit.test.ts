@@ -48,6 +48,20 @@ describe('every request is audited', () => {
     }
   });
 
+  it("lets a tenant read only its own log, and an admin only the provider's", async () => {
+    const a = await createTenant();
+    const b = await createTenant();
+    expect((await call('GET', `/v1/tenants/${a.tenant.id}/audit/checkpoint`, { as: a.owner })).status).toBe(200);
+    const other = await expectStatus(call('GET', `/v1/tenants/${a.tenant.id}/audit/records`, { as: b.owner }), 404);
+    expect(other.code).toBe('not_found');
+    expect((await expectStatus(call('GET', `/v1/tenants/${a.tenant.id}/audit/checkpoint`), 404)).code).toBe('not_found'); // even an admin
+    expect((await expectStatus(call('GET', '/v1/admin/audit/checkpoint', { as: a.owner }), 403)).code).toBe('principal_type_not_allowed');
+    expect((await expectStatus(call('GET', `/v1/tenants/${a.tenant.id}/audit/checkpoint`, { as: null }), 401)).code).toBe('token_missing');
+    // Each refusal is itself in tenant a's log.
+    const { results } = await env.DB.prepare("SELECT outcome FROM audit_records WHERE log = ? AND outcome = 'denied'").bind(`tenants/${a.tenant.id}`).all();
+    expect(results).toHaveLength(3);
+  });
+
   it('records unknown routes and malformed requests too', async () => {
     const res = await call('GET', '/v1/no-such-thing', { as: null });
     expect(res.status).toBe(404);

@@ -58,17 +58,18 @@ export function requireAdminRole(...roles: AdminRole[]): MiddlewareHandler<AppEn
 }
 
 /**
- * Admits the tenant's own principals: its owner, or (later) a toolstack of it
- * whose token carries `scope`. Anyone else gets 404, not 403, so that tenant
- * ids cannot be probed (DESIGN §3).
+ * Admits the tenant's own principals. Today that is its owner, who holds every
+ * tenant scope; toolstack principals do not exist yet, so no token carries a
+ * narrower scope to check. Anyone else gets 404, not 403, so that tenant ids
+ * cannot be probed (DESIGN §3).
  */
-export function requireTenantAccess(scope: string): MiddlewareHandler<AppEnv> {
-  return async function requireTenantAccessMiddleware(c, next) {
+export function requireTenantOwner(): MiddlewareHandler<AppEnv> {
+  return async function requireTenantOwnerMiddleware(c, next) {
     const principal = c.get('principal');
     const tenant = c.req.param('tenant');
-    const own = principal.type === 'tenant' && principal.id === tenant;
-    if (!own) return problemResponse(c, 'not_found', `Tenant ${tenant} does not exist or is not yours.`);
-    void scope; // owners hold every tenant scope; toolstack ceilings arrive with toolstacks
+    if (principal.type !== 'tenant' || principal.id !== tenant) {
+      return problemResponse(c, 'not_found', `Tenant ${tenant} does not exist or is not yours.`);
+    }
     return next();
   };
 }

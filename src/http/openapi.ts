@@ -4,7 +4,7 @@
  * convention, and the admin route factory that binds roles to routes.
  */
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
-import { authenticate, requireAdminRole, requireTenantAccess } from '../auth/middleware';
+import { authenticate, requireAdminRole, requireTenantOwner } from '../auth/middleware';
 import { auditScope } from '../middleware/audit';
 import { idempotency } from '../middleware/idempotency';
 import { jsonBody } from '../middleware/json-body';
@@ -139,6 +139,6 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires the tenant owner's token or a toolstack token with scope \`${scope}\`. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(), requireTenantAccess(scope), jsonBody(), idempotency()] as const,
+    middleware: [auditScope({ action }), authenticate(), requireTenantOwner(), jsonBody(), idempotency()] as const,
   });
 }

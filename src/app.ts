@@ -14,7 +14,6 @@ import { problemResponse } from './http/problem';
 import { createRouter } from './http/router';
 import { auditRequests } from './middleware/audit';
 import { requestId } from './middleware/request-id';
-import { PROBLEMS } from './lib/problems';
 import { auditRouter } from './routes/audit/audit.index';
 import { signingKeys } from './audit/reader';
 import { hostsRouter } from './routes/hosts/hosts.index';
@@ -45,16 +44,18 @@ export function createApp() {
     description:
       'A JWS (EdDSA or ES256) signed by the principal\'s own key: `kid` = RFC 7638 thumbprint, `iss` = `sub` = principal id, `aud` = `custodes`, `exp` ≤ 15 min after `iat`, single-use `jti`.',
   });
-  app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
+  let document: ReturnType<typeof openApiDocument> | undefined; // built once, on first request
+  app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(app))));
   // Record-signing keys, current and retired (RFC 7517 JWKS).
   app.get('/.well-known/jwks.json', async (c) => c.json(await signingKeys(c.env), 200, { 'Cache-Control': 'public, max-age=300' }));
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API' }));
 
-  app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${c.req.path}; see /docs.`));
+  app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}; see /docs.`));
   app.onError((error, c) => {
+    // Hono's own request errors (its validators' 400/415, body limits' 413) as problems too.
     if (error instanceof HTTPException) {
       const code = error.status === 413 ? 'payload_too_large' : error.status === 415 ? 'unsupported_media_type' : 'invalid_request';
-      return problemResponse(c, PROBLEMS[code].status === error.status ? code : 'invalid_request', error.message);
+      return problemResponse(c, code, error.message);
     }
     console.error(`[${c.get('requestId')}]`, error);
     return problemResponse(c, 'internal_error', 'An unexpected error occurred; quote the requestId when reporting it.');

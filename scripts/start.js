@@ -15,6 +15,9 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 
 const HOST = process.env.CUSTODES_HOST ?? '127.0.0.1';
 const PORT = process.env.CUSTODES_PORT ?? '8787';
+/** Where the local D1 lives; a second instance (the end-to-end test) uses its own. */
+const STATE = process.env.CUSTODES_STATE;
+const persist = STATE ? ['--persist-to', STATE] : [];
 const ADMIN_KEY_FILES = ['.custodes/bootstrap-admin.jwk', '.custodes/bootstrap-admin-2.jwk'];
 const wrangler = 'node_modules/.bin/wrangler';
 
@@ -53,7 +56,7 @@ async function ensureDevKeys() {
 }
 
 function applyMigrations() {
-  const result = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], {
+  const result = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
     encoding: 'utf8',
@@ -84,7 +87,7 @@ console.log(created ? 'Created dev keys: .dev.vars and .custodes/bootstrap-admin
 applyMigrations();
 
 const url = `http://${HOST}:${PORT}`;
-const child = spawn(wrangler, ['dev', '--ip', HOST, '--port', PORT, '--show-interactive-dev-session=false'], {
+const child = spawn(wrangler, ['dev', '--ip', HOST, '--port', PORT, '--show-interactive-dev-session=false', ...persist], {
   stdio: ['ignore', 'inherit', 'inherit'],
   // No Request.cf download: the emulator needs no real edge metadata (and may be offline).
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },

@@ -30,7 +30,7 @@ app.post('/seed', async (c) => {
   return c.body(null, 204);
 });
 
-app.post('/v1/admin/tenants/:tenant/vms', authenticate(), async (c) => {
+app.post('/v1/admin/tenants/:tenant/vms', authenticate({ consumeJti: 'now' }), async (c) => {
   const db = c.env.DB;
   const unaudited: Commit = async (writes) => {
     try {

@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:test';
 import { SignJWT, base64url } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { admin, call, mintToken, newSigner } from './support/api';
+import { admin, call, expectStatus, mintToken, newSigner } from './support/api';
 
 const HOSTS = '/v1/admin/hosts';
 
@@ -110,6 +110,18 @@ describe('token verification', () => {
     const token = await mintToken(admin);
     expect((await call('GET', HOSTS, { token })).status).toBe(200);
     await expectRejected(token, 401, 'token_replayed');
+  });
+
+  it('consumes a jti with the audit record: a replayed mutation changes nothing and is recorded as denied', async () => {
+    const token = await mintToken(admin);
+    const body = { name: 'replay-host', vcpus: 1, memoryMiB: 1024, diskGiB: 1 };
+    const [first, second] = await Promise.all([call('POST', '/v1/admin/hosts', { token, body }), call('POST', '/v1/admin/hosts', { token, body: { ...body, name: 'replay-host-2' } })]);
+    expect([first.status, second.status].sort()).toEqual([201, 401]);
+    const refused = first.status === 401 ? first : second;
+    expect((await refused.json<any>()).code).toBe('token_replayed');
+    expect((await expectStatus(call('GET', HOSTS), 200)).hosts).toHaveLength(1);
+    const { results } = await env.DB.prepare("SELECT outcome FROM audit_records WHERE action = 'host.create' ORDER BY idx").all<{ outcome: string }>();
+    expect(results.map((r) => r.outcome).sort()).toEqual(['allowed', 'denied']);
   });
 
   it('rejects iss that does not own the key', async () => {

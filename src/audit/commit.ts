@@ -42,12 +42,13 @@ export interface CommitOptions {
 
 export type CommitResult =
   | { ok: true; auditIndex: number; log: string; rows: Record<string, unknown>[][] }
-  | { ok: false; rejected: 'assertion' | 'unique' | 'constraint'; message: string };
+  | { ok: false; rejected: 'assertion' | 'unique' | 'constraint' | 'replay'; message: string };
 
 export type Commit = (writes: WriteStatement[], options?: CommitOptions) => Promise<CommitResult>;
 
 /** Classifies a batch failure caused by the writes themselves. */
 export function rejection(message: string): Extract<CommitResult, { ok: false }> | null {
+  if (message.includes('token replayed')) return { ok: false, rejected: 'replay', message };
   if (message.includes('write assertion failed')) return { ok: false, rejected: 'assertion', message };
   if (message.includes('UNIQUE constraint failed')) return { ok: false, rejected: 'unique', message };
   if (/constraint failed/i.test(message)) return { ok: false, rejected: 'constraint', message };

@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { problemResponse } from '../http/problem';
-import { claimTokenId } from '../services/token-replays';
+import { claimTokenId, pruneTokenIds } from '../services/token-replays';
 import { findRegisteredKey } from './principals';
 import type { AdminRole } from './roles';
 import { verifyPrincipalToken } from './token';
@@ -15,7 +15,20 @@ export const DEFAULT_AUDIENCE = 'custodes';
 
 const INSUFFICIENT_SCOPE = { 'WWW-Authenticate': 'Bearer realm="custodes", error="insufficient_scope"' };
 
-export function authenticate(): MiddlewareHandler<AppEnv> {
+export const REPLAY_CHALLENGE = 'Bearer realm="custodes", error="invalid_token", error_description="token_replayed"';
+
+export interface AuthenticateOptions {
+  /**
+   * When the token's jti is consumed: `now` (a D1 write before the handler), or
+   * `with-audit-record`, in the batch that writes the request's audit record
+   * (middleware/audit). The API uses the latter: one write fewer per request,
+   * and a replayed token's request is refused as a whole, record included.
+   */
+  consumeJti?: 'now' | 'with-audit-record';
+}
+
+export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
+  const { consumeJti = 'now' } = options;
   return async function authenticateMiddleware(c, next) {
     const header = c.req.header('Authorization') ?? '';
     const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
@@ -28,8 +41,9 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const result = await verifyPrincipalToken(match[1]!, {
       audience: c.env.API_AUDIENCE || DEFAULT_AUDIENCE,
       lookupKey: (kid) => findRegisteredKey(db, c.env.BOOTSTRAP_ADMIN_JWK, kid),
-      claimJti: (principalId, jti, expiresAt) => claimTokenId(db, principalId, jti, expiresAt),
+      claimJti: consumeJti === 'now' ? (principalId, jti, expiresAt) => claimTokenId(db, principalId, jti, expiresAt) : undefined,
     });
+    if (consumeJti === 'with-audit-record') await pruneTokenIds(db);
     if (!result.ok) {
       const { code, detail } = result.error;
       return problemResponse(c, code, detail, undefined, {

@@ -36,8 +36,12 @@ export type TokenProblem =
 export interface VerifyTokenOptions {
   audience: string;
   lookupKey: (kid: string) => Promise<RegisteredKey | null>;
-  /** Records `jti` as used until `expiresAt`; false when it was already used. */
-  claimJti: (principalId: string, jti: string, expiresAt: number) => Promise<boolean>;
+  /**
+   * Records `jti` as used until `expiresAt`; false when it was already used.
+   * Omitted when the caller consumes the jti later, atomically with the
+   * request's audit record (auth/middleware.ts).
+   */
+  claimJti?: (principalId: string, jti: string, expiresAt: number) => Promise<boolean>;
   /** Seconds since the epoch; injectable for tests. */
   now?: number;
   /** Tolerated clock skew for `exp`, `nbf` and `iat`. */
@@ -119,7 +123,7 @@ export async function verifyPrincipalToken(
   if (typeof scope !== 'string' || (vms !== undefined && !(Array.isArray(vms) && vms.every((v) => typeof v === 'string')))) {
     return fail('token_claims_invalid', 'scope must be a space-separated string and vms an array of VM ids.');
   }
-  if (!(await claimJti(registered.id, jti, exp))) {
+  if (claimJti && !(await claimJti(registered.id, jti, exp))) {
     return fail('token_replayed', `Token ${jti} was already used; mint a new token for every request.`);
   }
   return ok({

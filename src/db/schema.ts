@@ -190,3 +190,13 @@ export const writeAssertions = sqliteTable('write_assertions', {
   expected: integer('expected').notNull(),
   actual: integer('actual').notNull(),
 });
+
+/**
+ * The same device for token ids: `INSERT INTO replay_assertions VALUES
+ * (changes())` right after the jti insert aborts the batch — the request's
+ * audit record with it — when the jti was already used. The trigger is in
+ * drizzle/0005.
+ */
+export const replayAssertions = sqliteTable('replay_assertions', {
+  actual: integer('actual').notNull(),
+});

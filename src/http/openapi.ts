@@ -87,6 +87,9 @@ export const routingPath = (path: string): string => path.replace(CUSTOM_METHOD_
 export const publicPath = (path: string): string => path.replace(/\/~([a-z][A-Za-z]*)$/, ':$1');
 const internalPath = (path: string): string => path.replace(/}:([a-z][A-Za-z]*)$/, '}/~$1');
 
+/** Every /v1 route is audited, so its token's jti is consumed with the audit record. */
+const AUDITED = { consumeJti: 'with-audit-record' } as const;
+
 export interface AdminRouteConfig extends Omit<RouteConfig, 'middleware' | 'security'> {
   /** Required: SDK generators name methods after it. */
   operationId: string;
@@ -108,7 +111,7 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ..
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires an admin token with role ${roles.map((r) => `\`${r}\``).join(' or ')}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(), requireAdminRole(...roles), jsonBody(), idempotency()] as const,
+    middleware: [auditScope({ action }), authenticate(AUDITED), requireAdminRole(...roles), jsonBody(), idempotency()] as const,
   });
 }
 
@@ -139,6 +142,6 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires the tenant owner's token or a toolstack token with scope \`${scope}\`. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(), requireTenantOwner(), jsonBody(), idempotency()] as const,
+    middleware: [auditScope({ action }), authenticate(AUDITED), requireTenantOwner(), jsonBody(), idempotency()] as const,
   });
 }

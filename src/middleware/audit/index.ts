@@ -14,14 +14,29 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env';
 import { appendToLog } from '../../audit/append';
-import type { Commit, CommitOptions } from '../../audit/commit';
+import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../../audit/commit';
 import { ensureSigningKeyRegistered } from '../../audit/keys';
 import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
 import type { Actor, Outcome, RecordDraft, Target } from '../../audit/record';
+import { REPLAY_CHALLENGE } from '../../auth/middleware';
 import { problemResponse } from '../../http/problem';
+import { tokenIdClaim } from '../../services/token-replays';
 
 /** Response header naming the record a request produced: `log=<log>; index=<n>`. */
 export const AUDIT_HEADER = 'Custodes-Audit';
+
+/** Thrown from `commit` when the request's token was already used: the handler's work is void. */
+export class TokenReplayed extends Error {
+  constructor() {
+    super('token replayed');
+    this.name = 'TokenReplayed';
+  }
+}
+
+export const replayedResponse = (c: Context<AppEnv>) =>
+  problemResponse(c, 'token_replayed', 'This token was already used; mint a new token for every request.', undefined, {
+    'WWW-Authenticate': REPLAY_CHALLENGE,
+  });
 
 export class RequestAudit {
   action = 'route.unknown';
@@ -29,6 +44,8 @@ export class RequestAudit {
   log = PROVIDER_LOG;
   /** Set once this request's record is in the log. */
   recorded: { log: string; index: number } | null = null;
+  /** Whether the token's jti has been consumed (or found already used). */
+  #tokenSettled = false;
 
   constructor(private readonly c: Context<AppEnv>) {}
 
@@ -54,12 +71,29 @@ export class RequestAudit {
     };
   }
 
+  /**
+   * Appends this request's record, with `writes` and the consumption of its
+   * token's jti (auth/middleware.ts, `with-audit-record`) in the same batch.
+   */
+  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
+    const principal = this.c.get('principal');
+    const claim = principal && !this.#tokenSettled ? tokenIdClaim(principal.id, principal.jti, principal.expiresAt) : [];
+    const result = await appendToLog(this.c.env, log, draft, [...claim, ...writes]);
+    if (result.ok) {
+      this.#tokenSettled = true;
+      this.recorded = { log, index: result.auditIndex };
+      return { ...result, rows: result.rows.slice(claim.length) }; // the caller's rows only
+    } else if (result.rejected === 'replay') {
+      this.#tokenSettled = true; // the denial is recorded without claiming again
+    }
+    return result;
+  }
+
   /** Commits `writes` with this request's record (outcome `allowed`). */
   readonly commit: Commit = async (writes, options = {}) => {
     if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
-    const log = options.log ?? this.log;
-    const result = await appendToLog(this.c.env, log, this.draft('allowed', null, options), writes);
-    if (result.ok) this.recorded = { log, index: result.auditIndex };
+    const result = await this.append(options.log ?? this.log, this.draft('allowed', null, options), writes);
+    if (!result.ok && result.rejected === 'replay') throw new TokenReplayed();
     return result;
   };
 }
@@ -77,12 +111,14 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
     await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: c.req.path } });
     await next();
     if (!audit.recorded) {
-      const status = c.res.status;
       try {
-        const draft = { ...audit.draft(outcomeOf(status), c.get('problemCode') ?? null), status };
-        const result = await appendToLog(c.env, audit.log, draft);
+        let result = await audit.append(audit.log, { ...audit.draft(outcomeOf(c.res.status), c.get('problemCode') ?? null), status: c.res.status });
+        if (!result.ok && result.rejected === 'replay') {
+          // A replayed token: whatever the handler produced is withheld; the refusal is what gets recorded.
+          c.res = replayedResponse(c);
+          result = await audit.append(audit.log, { ...audit.draft('denied', 'token_replayed'), status: 401 });
+        }
         if (!result.ok) throw new Error(result.message);
-        audit.recorded = { log: audit.log, index: result.auditIndex };
       } catch (error) {
         // No record, no response: a read must not escape the log.
         console.error(`[${c.get('requestId')}] audit append failed`, error);
@@ -90,7 +126,8 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
         return;
       }
     }
-    c.res.headers.set(AUDIT_HEADER, `log=${audit.recorded.log}; index=${audit.recorded.index}`);
+    const { log, index } = audit.recorded!;
+    c.res.headers.set(AUDIT_HEADER, `log=${log}; index=${index}`);
   };
 }
 

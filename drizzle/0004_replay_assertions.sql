@@ -1,0 +1,3 @@
+CREATE TABLE `replay_assertions` (
+	`actual` integer NOT NULL
+);

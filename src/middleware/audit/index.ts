@@ -108,7 +108,7 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
   return async function auditRequestsMiddleware(c, next) {
     const audit = new RequestAudit(c);
     c.set('audit', audit);
-    await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: c.req.path } });
+    await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: new URL(c.req.url).pathname } });
     await next();
     if (!audit.recorded) {
       try {

@@ -144,7 +144,8 @@ export function verifyJws(jws: string, keys: Map<string, KeyObject>): boolean {
     return false;
   }
   const key = typeof kid === 'string' ? keys.get(kid) : undefined;
-  return !!key && verifySignature(null, Buffer.from(`${header}.${payload}`), key, fromB64url(signature));
+  // A compact JWS is ASCII, so latin1 encodes the signing input exactly (and faster than UTF-8).
+  return !!key && verifySignature(null, Buffer.from(`${header}.${payload}`, 'latin1'), key, fromB64url(signature));
 }
 
 export function keyMap(jwks: Awaited<ReturnType<AuditSource['jwks']>>): Map<string, KeyObject> {

@@ -59,7 +59,7 @@ list.forEach((jws, i) => {
     let ok = false;
     try {
       const key = keyFor(jws.slice(0, firstDot));
-      ok = !!key && verify(null, Buffer.from(jws.slice(0, lastDot)), key, Buffer.from(jws.slice(lastDot + 1), 'base64url'));
+      ok = !!key && verify(null, Buffer.from(jws.slice(0, lastDot), 'latin1'), key, Buffer.from(jws.slice(lastDot + 1), 'base64url'));
     } catch {}
     if (!ok) badSignatures.push(position);
   }

@@ -9,6 +9,7 @@ import {
   appendLeaf,
   consistencyProof,
   EMPTY_FRONTIER,
+  FrontierBuilder,
   frontierRoot,
   inclusionProof,
   leafHash,
@@ -127,6 +128,9 @@ describe('RFC 9162 Merkle tree (transparency-dev vectors)', () => {
       const { source, frontier } = buildTree(many.slice(0, size));
       const root = rootOf(many.slice(0, size));
       expect(hex(frontierRoot(frontier))).toBe(hex(root));
+      const builder = new FrontierBuilder();
+      many.slice(0, size).forEach((leaf) => builder.push(leaf));
+      expect(hex(builder.root())).toBe(hex(root));
       for (const index of [0, Math.floor(size / 3), size - 1]) {
         const proof = inclusionProof(index, size, source);
         expect(verifyInclusion(many[index]!, index, size, proof, root)).toBe(true);

@@ -85,6 +85,26 @@ export function appendLeaf(frontier: Frontier, leaf: Hash): { frontier: Frontier
   return { frontier: { size: frontier.size + 1, hashes }, completed };
 }
 
+/**
+ * Appends many leaves in place (no copy per leaf), for verifiers that rebuild
+ * a whole log; the log itself uses the immutable `appendLeaf`.
+ */
+export class FrontierBuilder {
+  readonly hashes: Hash[] = [];
+  size = 0;
+
+  push(leaf: Hash): void {
+    let hash = leaf;
+    for (let index = this.size; odd(index); index = half(index)) hash = nodeHash(this.hashes.pop()!, hash);
+    this.hashes.push(hash);
+    this.size++;
+  }
+
+  root(): Hash {
+    return frontierRoot(this);
+  }
+}
+
 export function frontierRoot(frontier: Frontier): Hash {
   if (frontier.size === 0) return EMPTY_ROOT;
   let root = frontier.hashes[frontier.hashes.length - 1]!;

@@ -14,16 +14,7 @@
  * Runs on Node (the CLI) and in workerd (the tests) alike: node:crypto only.
  */
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import {
-  appendLeaf,
-  EMPTY_FRONTIER,
-  equalHashes,
-  frontierRoot,
-  leafHash,
-  verifyConsistency,
-  type Frontier,
-  type Hash,
-} from '../audit/merkle';
+import { equalHashes, FrontierBuilder, leafHash, verifyConsistency, type Hash } from '../audit/merkle';
 import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/note';
 
 export interface PublicJwk {
@@ -207,13 +198,13 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   if (bad.length > 0) return failure(`record ${bad[0]}: the signature does not verify against the published audit keys (${bad.length} bad in all)`);
 
   // 3. The leaves hash to the checkpoint's root; 4. the saved checkpoint is a prefix.
-  let frontier: Frontier = EMPTY_FRONTIER;
-  let previousRoot: Hash | null = previous?.size === 0 ? frontierRoot(frontier) : null;
+  const tree = new FrontierBuilder();
+  let previousRoot: Hash | null = previous?.size === 0 ? tree.root() : null;
   for (const leaf of checked.leaves) {
-    frontier = appendLeaf(frontier, leaf).frontier;
-    if (previous && frontier.size === previous.size) previousRoot = frontierRoot(frontier);
+    tree.push(leaf);
+    if (previous && tree.size === previous.size) previousRoot = tree.root();
   }
-  if (!equalHashes(frontierRoot(frontier), checkpoint.root)) {
+  if (!equalHashes(tree.root(), checkpoint.root)) {
     return failure(`the records do not hash to the checkpoint root ${hex(checkpoint.root)}: a record was edited, reordered or removed`);
   }
   if (previous && previousRoot && !equalHashes(previousRoot, previous.root)) {

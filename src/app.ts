@@ -9,7 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
 import { createDb } from './db/client';
 import type { AppEnv } from './env';
-import { publicPath, routingPath } from './http/openapi';
+import { publicPath, requestPath, routingPath } from './http/openapi';
 import { problemResponse } from './http/problem';
 import { createRouter } from './http/router';
 import { auditRequests, replayedResponse, TokenReplayed } from './middleware/audit';
@@ -50,7 +50,7 @@ export function createApp() {
   app.get('/.well-known/jwks.json', async (c) => c.json(await signingKeys(c.env), 200, { 'Cache-Control': 'public, max-age=300' }));
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API' }));
 
-  app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}; see /docs.`));
+  app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${requestPath(c)}; see /docs.`));
   app.onError((error, c) => {
     if (error instanceof TokenReplayed) return replayedResponse(c);
     // Hono's own request errors (its validators' 400/415, body limits' 413) as problems too.

@@ -14,7 +14,8 @@ export interface AuditCommandContext {
   /** The log: `tenants/<id>` or `provider`. */
   log: string;
   api?: AuditApi;
-  statePath: string;
+  /** Where the last accepted checkpoint is kept; by default one file per log. */
+  statePath?: string;
   bundle?: string;
   saveBundle?: string;
   checkSignatures: boolean;
@@ -76,14 +77,16 @@ export async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unk
     source = rec.wrapped;
     seen = rec.seen;
   }
-  const state = existsSync(ctx.statePath) ? (JSON.parse(readFileSync(ctx.statePath, 'utf8')) as VerifierState) : undefined;
+  // Known only now for a bundle, which names its log itself.
+  const statePath = ctx.statePath ?? defaultStatePath(log);
+  const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as VerifierState) : undefined;
   const result = await verifyAuditLog(source, { log, state, checkSignatures: ctx.checkSignatures, checkRecords: parallelRecordChecker() });
   if (!result.ok) {
     return { ok: false, json: { ok: false, log, error: result.error }, text: `FAILED: ${log}: ${result.error}` };
   }
   const seconds = (performance.now() - started) / 1000;
-  mkdirSync(join(ctx.statePath, '..'), { recursive: true });
-  writeFileSync(ctx.statePath, `${JSON.stringify(result.state, null, 2)}\n`);
+  mkdirSync(join(statePath, '..'), { recursive: true });
+  writeFileSync(statePath, `${JSON.stringify(result.state, null, 2)}\n`);
   if (ctx.saveBundle && seen) {
     mkdirSync(ctx.saveBundle, { recursive: true });
     writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.meta), JSON.stringify({ log }, null, 2));
@@ -98,10 +101,12 @@ export async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unk
   const how = ctx.checkSignatures ? 'every record signature, ' : '';
   return {
     ok: true,
-    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: ctx.statePath, seconds },
-    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.\nSaved the checkpoint to ${ctx.statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
+    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds },
+    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
   };
 }
+
+export const defaultStatePath = (log: string): string => `.custodes/audit-state/${log.replace('/', '_')}.json`;
 
 export interface TailFilter {
   actor?: string;

@@ -291,12 +291,11 @@ class VerificationFailed extends Error {}
 async function audit(args: string[], flags: Flags): Promise<Output> {
   const [verb] = args;
   if (verb === 'verify') {
-    const log = flags.bundle ? 'bundle' : auditLogOf(flags);
-    const statePath = flags.state ?? `.custodes/audit-state/${log.replace('/', '_')}.json`;
+    const log = flags.bundle ? '' : auditLogOf(flags); // a bundle names its own log
     const result = await auditVerify({
       log,
       api: flags.bundle ? undefined : auditApi(client(flags, true), log),
-      statePath,
+      statePath: flags.state,
       bundle: flags.bundle,
       saveBundle: flags['save-bundle'],
       checkSignatures: !flags['skip-signatures'],

@@ -4,6 +4,7 @@
  * convention, and the admin route factory that binds roles to routes.
  */
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { authenticate, requireAdminRole, requireTenantOwner } from '../auth/middleware';
 import { auditScope } from '../middleware/audit';
 import { idempotency } from '../middleware/idempotency';
@@ -86,6 +87,9 @@ const CUSTOM_METHOD_REQUEST = /^(.*\/[^/:~]+):([a-z][A-Za-z]*)$/;
 export const routingPath = (path: string): string => path.replace(CUSTOM_METHOD_REQUEST, '$1/~$2');
 export const publicPath = (path: string): string => path.replace(/\/~([a-z][A-Za-z]*)$/, ':$1');
 const internalPath = (path: string): string => path.replace(/}:([a-z][A-Za-z]*)$/, '}/~$1');
+
+/** The path as the client sent it (`c.req.path` is the routing path, which differs for custom methods). */
+export const requestPath = (c: Context): string => new URL(c.req.url).pathname;
 
 /** Every /v1 route is audited, so its token's jti is consumed with the audit record. */
 const AUDITED = { consumeJti: 'with-audit-record' } as const;

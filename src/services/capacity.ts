@@ -10,13 +10,17 @@ export interface Resources {
   memoryMiB: number;
 }
 
-/** vCPUs / MiB already placed on host `hostId`, optionally not counting VM `exceptVm`. */
-export const hostAllocated = (column: 'vcpus' | 'memory_mib', hostId: SQL | string, exceptVm?: string): SQL =>
-  sql`(SELECT coalesce(sum(${sql.raw(column)}), 0) FROM vms WHERE host_id = ${hostId}${exceptVm ? sql` AND id <> ${exceptVm}` : sql``})`;
+type Column = 'vcpus' | 'memory_mib';
 
-/** vCPUs / MiB used by tenant `tenantId`, optionally not counting VM `exceptVm`. */
-export const tenantUsed = (column: 'vcpus' | 'memory_mib', tenantId: SQL | string, exceptVm?: string): SQL =>
-  sql`(SELECT coalesce(sum(${sql.raw(column)}), 0) FROM vms WHERE tenant_id = ${tenantId}${exceptVm ? sql` AND id <> ${exceptVm}` : sql``})`;
+/** SUM of `column` over the VMs whose `owner` column is `id`, optionally not counting VM `exceptVm`. */
+const summed = (owner: 'host_id' | 'tenant_id', column: Column, id: SQL | string, exceptVm?: string): SQL =>
+  sql`(SELECT coalesce(sum(${sql.raw(column)}), 0) FROM vms WHERE ${sql.raw(owner)} = ${id}${exceptVm ? sql` AND id <> ${exceptVm}` : sql``})`;
+
+/** vCPUs / MiB already placed on host `hostId`. */
+export const hostAllocated = (column: Column, hostId: SQL | string, exceptVm?: string): SQL => summed('host_id', column, hostId, exceptVm);
+
+/** vCPUs / MiB used by tenant `tenantId`. */
+export const tenantUsed = (column: Column, tenantId: SQL | string, exceptVm?: string): SQL => summed('tenant_id', column, tenantId, exceptVm);
 
 export interface FitOptions {
   /** A VM whose current allocation is not counted (it is the one being resized or moved). */

@@ -19,6 +19,7 @@ import { ensureSigningKeyRegistered } from '../../audit/keys';
 import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
 import type { Actor, Outcome, RecordDraft, Target } from '../../audit/record';
 import { REPLAY_CHALLENGE } from '../../auth/middleware';
+import { requestPath } from '../../http/openapi';
 import { problemResponse } from '../../http/problem';
 import { tokenIdClaim } from '../../services/token-replays';
 
@@ -64,8 +65,7 @@ export class RequestAudit {
       target: options.target ?? this.target,
       outcome,
       reason,
-      // The path as sent (c.req.path is the routing path, which differs for custom methods).
-      request: { method: this.c.req.method, path: new URL(this.c.req.url).pathname },
+      request: { method: this.c.req.method, path: requestPath(this.c) },
       ...(options.regions ? { regions: options.regions } : {}),
       ...(options.details ? { details: options.details } : {}),
     };
@@ -108,7 +108,7 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
   return async function auditRequestsMiddleware(c, next) {
     const audit = new RequestAudit(c);
     c.set('audit', audit);
-    await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: new URL(c.req.url).pathname } });
+    await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: requestPath(c) } });
     await next();
     if (!audit.recorded) {
       try {

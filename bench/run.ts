@@ -18,16 +18,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/merkle';
-import { signCheckpoint } from '../src/audit/checkpoint';
-import { frontierRoot } from '../src/audit/merkle';
-import { signRecord, type AuditRecord } from '../src/audit/record';
-import { auditSigningKey } from '../src/audit/signing-key';
-import { verifyAuditLog, type AuditSource } from '../src/client/audit-verify';
-import { parallelRecordChecker } from '../src/client/parallel-verify';
+import type { AuditSource } from '../src/client/audit-verify';
+import { verificationReport } from './verify';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const DIR = '.bench';
@@ -134,80 +129,6 @@ function signedRequests(tokens: string[], method: string, path: (n: number) => s
   ];
 }
 
-/**
- * This machine's raw Ed25519 verify rate on the very signing inputs being
- * verified (record-sized messages), on one core and on all cores at once: the
- * physical limit the full verification is compared with.
- */
-async function ed25519VerifyRates(source: AuditSource, threads: number): Promise<{ oneCore: number; allCores: number }> {
-  const { records } = await source.records(0, 500);
-  const jwks = (await source.jwks()).keys;
-  const workerSource = `
-    const { parentPort, workerData } = require('node:worker_threads');
-    const { createPublicKey, verify } = require('node:crypto');
-    const key = createPublicKey({ key: workerData.jwk, format: 'jwk' });
-    const samples = workerData.jws.map((j) => {
-      const l = j.lastIndexOf('.');
-      return [Buffer.from(j.slice(0, l), 'latin1'), Buffer.from(j.slice(l + 1), 'base64url')];
-    });
-    let count = 0;
-    const start = performance.now();
-    while (performance.now() - start < 1000) { for (const [d, s] of samples) verify(null, d, key, s); count += samples.length; }
-    parentPort.postMessage(count / ((performance.now() - start) / 1000));
-  `;
-  const run = (n: number) =>
-    Promise.all(
-      Array.from({ length: n }, () => new Promise<number>((resolve, reject) => {
-        const worker = new Worker(workerSource, { eval: true, workerData: { jws: records.map((r) => r.jws), jwk: jwks[0] } });
-        worker.once('message', (rate: number) => { resolve(rate); void worker.terminate(); });
-        worker.once('error', reject);
-      })),
-    ).then((rates) => rates.reduce((a, b) => a + b, 0));
-  return { oneCore: await run(1), allCores: await run(threads) };
-}
-
-/** A log of `n` records signed exactly as the sequencer signs them, built in this process. */
-async function syntheticLog(n: number, auditKey: JWK): Promise<{ log: string; source: AuditSource }> {
-  const key = await auditSigningKey(JSON.stringify(auditKey));
-  const log = 'tenants/ten_synthetic';
-  const time = new Date().toISOString();
-  let frontier: Frontier = EMPTY_FRONTIER;
-  const records: { index: number; jws: string }[] = [];
-  for (let index = 0; index < n; index++) {
-    const record: AuditRecord = {
-      v: 1, log, index, time, requestId: `req_${index}`,
-      actor: { type: 'admin', id: 'adm_bootstrap', kid: admin.kid, jti: crypto.randomUUID(), ip: null },
-      action: 'vm.create', target: { type: 'vm', id: `vm_${index}` }, outcome: 'allowed', reason: null,
-      request: { method: 'POST', path: '/v1/admin/tenants/ten_synthetic/vms' },
-    };
-    const { jws, payload } = await signRecord(record, key);
-    frontier = appendLeaf(frontier, leafHash(payload)).frontier;
-    records.push({ index, jws });
-  }
-  const note = await signCheckpoint(log, n, frontierRoot(frontier), key);
-  return {
-    log,
-    source: {
-      logKey: async () => key.vkey,
-      jwks: async () => ({ keys: [key.publicJwk] }),
-      checkpoint: async () => note,
-      records: async (from, limit) => ({ records: records.slice(from, from + limit) }),
-    },
-  };
-}
-
-/** Best-of-3 records/s of a full verification. */
-async function verificationRate(log: string, source: AuditSource, size: number, checkSignatures: boolean): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const start = performance.now();
-    const result = await verifyAuditLog(source, { log, checkSignatures, checkRecords: parallelRecordChecker() });
-    if (!result.ok) throw new Error(result.error);
-    best = Math.min(best, performance.now() - start);
-  }
-  return size / (best / 1000);
-}
-
 function proofSizes() {
   const rows: string[] = [];
   for (const n of [1_000, 10_000, 100_000]) {
@@ -278,14 +199,8 @@ try {
     checkpoint: async () => note,
     records: async (from, limit) => ({ records: records.slice(from, from + limit) }),
   };
-  const checkpointPath = await verificationRate(log, offline, size, false);
-  const fullPath = await verificationRate(log, offline, size, true);
-  const SYNTHETIC = 20_000;
-  const synthetic = await syntheticLog(SYNTHETIC, auditKey);
-  const syntheticCheckpointPath = await verificationRate(synthetic.log, synthetic.source, SYNTHETIC, false);
-  const syntheticFullPath = await verificationRate(synthetic.log, synthetic.source, SYNTHETIC, true);
+  const verification = await verificationReport(auditKey, [{ log, size, source: offline }]);
   const cores = os.availableParallelism();
-  const { oneCore: perCore, allCores } = await ed25519VerifyRates(synthetic.source, cores);
 
   const [base16, audited16, audited64] = auditRuns as [Figures, Figures, Figures];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -311,16 +226,7 @@ try {
     '',
     `Targets: ≥ 100 audited appends/s per tenant (${audited16.rps.toFixed(0)} at 16 clients, ${audited64.rps.toFixed(0)} at 64); audited p50 ≤ 2× baseline (${(audited16.p50 / Math.max(base16.p50, 1)).toFixed(2)}×; p99 ${(audited16.p99 / Math.max(base16.p99, 1)).toFixed(2)}×).`,
     '',
-    '## Offline verification',
-    '',
-    `The benchmark's own busiest tenant log (downloaded once) and a ${SYNTHETIC.toLocaleString('en')}-record log signed the same way in this process; verified in memory, best of 3. On the records' own signing inputs this machine verifies ${perCore.toFixed(0)} Ed25519 signatures/s on one core (node:crypto, measured in this run), so ${(perCore * cores).toFixed(0)}/s nominally on ${cores} cores; with all ${cores} verifying at once it measures ${allCores.toFixed(0)}/s (${(allCores / (perCore * cores)).toFixed(2)} of nominal).`,
-    '',
-    '| log | check | records/s | reference |',
-    '|---|---|---|---|',
-    `| ${size.toLocaleString('en')} records | checkpoint path: recompute the root, verify one signed note | ${checkpointPath.toFixed(0)} | target ≥ 20,000 |`,
-    `| ${size.toLocaleString('en')} records | full: also every record's JWS, on ${cores} cores | ${fullPath.toFixed(0)} | ${(fullPath / (perCore * cores)).toFixed(2)} × the machine's verify rate; target ≥ 0.8 × |`,
-    `| ${SYNTHETIC.toLocaleString('en')} records | checkpoint path | ${syntheticCheckpointPath.toFixed(0)} | target ≥ 20,000 |`,
-    `| ${SYNTHETIC.toLocaleString('en')} records | full, on ${cores} cores | ${syntheticFullPath.toFixed(0)} | ${(syntheticFullPath / (perCore * cores)).toFixed(2)} × nominal (one-core rate × ${cores}); ${(syntheticFullPath / allCores).toFixed(2)} × the measured all-core rate; target ≥ 0.8 × |`,
+    ...verification,
     '',
     '## Proof sizes',
     '',

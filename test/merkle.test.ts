@@ -9,6 +9,7 @@ import {
   appendLeaf,
   consistencyProof,
   EMPTY_FRONTIER,
+  EMPTY_ROOT,
   FrontierBuilder,
   frontierRoot,
   inclusionProof,
@@ -122,6 +123,12 @@ describe('RFC 9162 Merkle tree (transparency-dev vectors)', () => {
     }
   });
 
+  it('refuses a subtree that would not be aligned', () => {
+    const builder = new FrontierBuilder();
+    builder.push(leafHash(new Uint8Array()));
+    expect(() => builder.pushSubtree(EMPTY_ROOT, 1)).toThrow(RangeError);
+  });
+
   it('agrees with itself on larger trees, fetching O(log n) nodes per proof', () => {
     const many = Array.from({ length: 1000 }, (_, i) => leafHash(new TextEncoder().encode(`leaf ${i}`)));
     for (const size of [1, 2, 3, 7, 64, 65, 513, 1000]) {
@@ -131,6 +138,11 @@ describe('RFC 9162 Merkle tree (transparency-dev vectors)', () => {
       const builder = new FrontierBuilder();
       many.slice(0, size).forEach((leaf) => builder.push(leaf));
       expect(hex(builder.root())).toBe(hex(root));
+      // Aligned 8-leaf subtrees first, then the remaining leaves one by one: the same root.
+      const chunked = new FrontierBuilder();
+      for (let start = 0; start + 8 <= size; start += 8) chunked.pushSubtree(rootOf(many.slice(start, start + 8)), 3);
+      many.slice(chunked.size, size).forEach((leaf) => chunked.push(leaf));
+      expect(hex(chunked.root())).toBe(hex(root));
       for (const index of [0, Math.floor(size / 3), size - 1]) {
         const proof = inclusionProof(index, size, source);
         expect(verifyInclusion(many[index]!, index, size, proof, root)).toBe(true);

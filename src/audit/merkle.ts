@@ -94,14 +94,32 @@ export class FrontierBuilder {
   size = 0;
 
   push(leaf: Hash): void {
-    let hash = leaf;
-    for (let index = this.size; odd(index); index = half(index)) hash = nodeHash(this.hashes.pop()!, hash);
+    this.pushSubtree(leaf, 0);
+  }
+
+  /**
+   * Appends 2^level leaves at once, given the hash of their complete subtree
+   * (parallel verifiers hash aligned chunks on every core). The tree's size
+   * must be a multiple of 2^level, so the subtree is aligned.
+   */
+  pushSubtree(subtree: Hash, level: number): void {
+    const span = 2 ** level;
+    if (this.size % span !== 0) throw new RangeError(`a level-${level} subtree cannot start at leaf ${this.size}`);
+    let hash = subtree;
+    for (let index = this.size / span; odd(index); index = half(index)) hash = nodeHash(this.hashes.pop()!, hash);
     this.hashes.push(hash);
-    this.size++;
+    this.size += span;
   }
 
   root(): Hash {
     return frontierRoot(this);
+  }
+
+  copy(): FrontierBuilder {
+    const copy = new FrontierBuilder();
+    copy.hashes.push(...this.hashes);
+    copy.size = this.size;
+    return copy;
   }
 }
 

@@ -61,6 +61,12 @@ export interface RecordCheck {
   claimError: string | null;
   /** Positions whose signature does not verify (empty when signatures are not checked). */
   badSignatures: number[];
+  /**
+   * Optional head start on the tree: hashes of the complete aligned level-`level`
+   * subtrees over the first leaves, in order (a parallel checker hashes them on
+   * every core). Only for checks of a whole log (offset 0).
+   */
+  subtrees?: { level: number; hashes: Hash[] };
 }
 
 /** Checks records; `jwks` null means skip signatures. `offset` is the position of jws[0]. */
@@ -147,6 +153,23 @@ export function keyMap(jwks: Awaited<ReturnType<AuditSource['jwks']>>): Map<stri
   return keys;
 }
 
+/**
+ * Roots of the first `size` leaves for each of `sizes` (ascending), in one pass:
+ * whole subtrees (the checker's precomputed ones, or else single leaves) on one
+ * builder, and each prefix's ragged end on a copy of it.
+ */
+function prefixRoots({ leaves, subtrees }: RecordCheck, sizes: number[]): Hash[] {
+  const { level, hashes } = subtrees ?? { level: 0, hashes: leaves };
+  const span = 2 ** level;
+  const tree = new FrontierBuilder();
+  return sizes.map((size) => {
+    while (tree.size / span < hashes.length && tree.size + span <= size) tree.pushSubtree(hashes[tree.size / span]!, level);
+    const prefix = tree.copy();
+    for (let i = prefix.size; i < size; i++) prefix.push(leaves[i]!);
+    return prefix.root();
+  });
+}
+
 export async function verifyAuditLog(source: AuditSource, options: VerifyOptions): Promise<VerifyResult> {
   const { log, state, checkSignatures = true, pageSize = 1000 } = options;
   const origin = `custodes/${log}`;
@@ -198,16 +221,11 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   if (bad.length > 0) return failure(`record ${bad[0]}: the signature does not verify against the published audit keys (${bad.length} bad in all)`);
 
   // 3. The leaves hash to the checkpoint's root; 4. the saved checkpoint is a prefix.
-  const tree = new FrontierBuilder();
-  let previousRoot: Hash | null = previous?.size === 0 ? tree.root() : null;
-  for (const leaf of checked.leaves) {
-    tree.push(leaf);
-    if (previous && tree.size === previous.size) previousRoot = tree.root();
-  }
-  if (!equalHashes(tree.root(), checkpoint.root)) {
+  const [previousRoot, root] = prefixRoots(checked, [previous?.size ?? 0, checkpoint.size]) as [Hash, Hash];
+  if (!equalHashes(root, checkpoint.root)) {
     return failure(`the records do not hash to the checkpoint root ${hex(checkpoint.root)}: a record was edited, reordered or removed`);
   }
-  if (previous && previousRoot && !equalHashes(previousRoot, previous.root)) {
+  if (previous && !equalHashes(previousRoot, previous.root)) {
     return failure(`the log was rewritten: its first ${previous.size} records no longer hash to the saved checkpoint's root`);
   }
   if (previous && source.consistency && previous.size > 0 && previous.size < checkpoint.size) {

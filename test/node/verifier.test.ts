@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { signCheckpoint } from '../../src/audit/checkpoint';
-import { appendLeaf, EMPTY_FRONTIER, frontierRoot, leafHash, type Frontier } from '../../src/audit/merkle';
+import { appendLeaf, EMPTY_FRONTIER, frontierRoot, leafHash, rootOf, type Frontier } from '../../src/audit/merkle';
 import { signRecord, type AuditRecord } from '../../src/audit/record';
 import { auditSigningKey } from '../../src/audit/signing-key';
-import { checkRecordsHere } from '../../src/client/audit-verify';
+import { checkRecordsHere, verifyAuditLog, type AuditSource } from '../../src/client/audit-verify';
 import { main } from '../../src/client/cli';
 import { parallelRecordChecker } from '../../src/client/parallel-verify';
 
@@ -73,11 +73,47 @@ describe('record checkers', () => {
         assert.deepEqual(parallel.badSignatures, reference.badSignatures);
         assert.equal(parallel.claimError, reference.claimError);
         assert.deepEqual(parallel.leaves.map((l) => Buffer.from(l).toString('hex')), reference.leaves.map((l) => Buffer.from(l).toString('hex')));
+        if (jwks) {
+          // Each complete aligned chunk's subtree root, as RFC 9162 computes it from the leaves.
+          const { level, hashes } = parallel.subtrees!;
+          assert.equal(hashes.length, Math.floor(list.length / 2 ** level));
+          hashes.forEach((hash, i) => {
+            const span = 2 ** level;
+            assert.equal(Buffer.from(hash).toString('hex'), Buffer.from(rootOf(reference.leaves.slice(i * span, (i + 1) * span))).toString('hex'));
+          });
+        }
       }
     }
     assert.deepEqual((await parallelRecordChecker(2)(tampered, { log, jwks: [built.key.publicJwk] })).badSignatures, [1000]);
     const swapped = [jws[1]!, jws[0]!, ...jws.slice(2)];
     assert.match((await parallelRecordChecker(2)(swapped, { log, jwks: [built.key.publicJwk] })).claimError ?? '', /record 0: it says it is record 1/);
+  });
+
+  it('the parallel checker\'s subtrees give the reference verdicts, against a saved checkpoint mid-chunk', async () => {
+    const built = await makeLog(1100);
+    const payloadOf = (jws: string) => new Uint8Array(Buffer.from(jws.split('.')[1]!, 'base64url'));
+    const sourceOf = (records: { index: number; jws: string }[], checkpoint: string): AuditSource => ({
+      logKey: async () => built.key.vkey,
+      jwks: async () => ({ keys: [built.key.publicJwk] }),
+      checkpoint: async () => checkpoint,
+      records: async (from, limit) => ({ records: records.slice(from, from + limit) }),
+    });
+    const rootAt = (records: { jws: string }[], size: number) => rootOf(records.slice(0, size).map((r) => leafHash(payloadOf(r.jws))));
+    const state = { log, vkey: built.key.vkey, checkpoint: await signCheckpoint(log, 700, rootAt(built.records, 700), built.key) };
+
+    // Record 600 rewritten and the whole log re-signed: consistent in itself, not with the saved 700.
+    const rewritten = [...built.records];
+    const claims = JSON.parse(Buffer.from(payloadOf(rewritten[600]!.jws)).toString());
+    rewritten[600] = { index: 600, jws: (await signRecord({ ...claims, action: 'vm.delete' }, built.key)).jws };
+    const rewrittenCheckpoint = await signCheckpoint(log, 1100, rootAt(rewritten, 1100), built.key);
+
+    for (const checkRecords of [checkRecordsHere, parallelRecordChecker(2)]) {
+      const good = await verifyAuditLog(sourceOf(built.records, built.checkpoint), { log, state, checkRecords });
+      assert.equal(good.ok, true, good.ok ? '' : good.error);
+      const bad = await verifyAuditLog(sourceOf(rewritten, rewrittenCheckpoint), { log, state, checkRecords });
+      assert.equal(bad.ok, false);
+      assert.match(bad.ok ? '' : bad.error, /the log was rewritten: its first 700 records/);
+    }
   });
 });
 

@@ -20,6 +20,12 @@ import { hostsRouter } from './routes/hosts/hosts.index';
 import { API_VERSION, healthRouter } from './routes/health/health.index';
 import { tenantsRouter } from './routes/tenants/tenants.index';
 import { vmsRouter } from './routes/vms/vms.index';
+import { disksRouter } from './routes/disks/disks.index';
+import { keysRouter } from './routes/keys/keys.index';
+import { memoryRouter } from './routes/memory/memory.index';
+import { snapshotsRouter } from './routes/snapshots/snapshots.index';
+import { tenantVmsRouter } from './routes/tenant-vms/tenant-vms.index';
+import { toolstacksRouter } from './routes/toolstacks/toolstacks.index';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
@@ -34,7 +40,18 @@ export function createApp() {
   });
   app.use('/v1/*', auditRequests());
 
-  const v1 = createRouter().route('/', healthRouter).route('/', hostsRouter).route('/', tenantsRouter).route('/', vmsRouter).route('/', auditRouter);
+  const v1 = createRouter()
+    .route('/', healthRouter)
+    .route('/', hostsRouter)
+    .route('/', tenantsRouter)
+    .route('/', vmsRouter)
+    .route('/', toolstacksRouter)
+    .route('/', tenantVmsRouter)
+    .route('/', memoryRouter)
+    .route('/', disksRouter)
+    .route('/', snapshotsRouter)
+    .route('/', keysRouter)
+    .route('/', auditRouter);
   app.route('/v1', v1);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'principalToken', {
@@ -81,6 +98,12 @@ export function openApiDocument(app: App) {
       { name: 'hosts', description: 'Provider capacity (admin).' },
       { name: 'tenants', description: 'Tenants, their owner keys and quota slices (admin).' },
       { name: 'vms', description: 'VM provisioning: placement, resize, migration (admin). No route reaches guest contents.' },
+      { name: 'toolstacks', description: 'Tenant-held keys with a scope ceiling: the only way to guest contents (tenant owner).' },
+      { name: 'tenant vms', description: 'The tenant\'s own view of its VMs: list, power control, self-service create.' },
+      { name: 'memory', description: 'Guest memory pages as client-encrypted envelopes, with retained versions.' },
+      { name: 'disks', description: 'Tenant disks and their blocks, as client-encrypted envelopes.' },
+      { name: 'snapshots', description: 'Server-side snapshots and restores, by reference to ciphertext versions.' },
+      { name: 'keys', description: 'Opaque wrapped data keys (JWE) the provider cannot open.' },
       { name: 'audit', description: 'Signed, Merkle-logged records of every request; checkpoints and proofs for offline verification.' },
     ],
   });

@@ -67,7 +67,7 @@ describe('quotas', () => {
     expect(memOver.code).toBe('quota_exceeded');
 
     const view = await expectStatus(call('GET', `/v1/admin/tenants/${tenant.id}`), 200);
-    expect(view.usage).toEqual({ vcpus: 4, memoryMiB: 3072, vms: 2 });
+    expect(view.usage).toEqual({ vcpus: 4, memoryMiB: 3072, vms: 2, diskGiB: 0 });
   });
 
   it('refuses to cut a quota below usage, and a resize beyond it', async () => {

@@ -8,7 +8,7 @@ import type { AppEnv } from '../env';
 import { problemResponse } from '../http/problem';
 import { claimTokenId, pruneTokenIds } from '../services/token-replays';
 import { findRegisteredKey } from './principals';
-import type { AdminRole } from './roles';
+import type { AdminRole, TenantScope } from './roles';
 import { verifyPrincipalToken } from './token';
 
 export const DEFAULT_AUDIENCE = 'custodes';
@@ -71,18 +71,34 @@ export function requireAdminRole(...roles: AdminRole[]): MiddlewareHandler<AppEn
   };
 }
 
+/** What a tenant route demands: a tenant scope, or the owner itself (toolstack management). */
+export type TenantAccess = TenantScope | 'owner';
+
 /**
- * Admits the tenant's own principals. Today that is its owner, who holds every
- * tenant scope; toolstack principals do not exist yet, so no token carries a
- * narrower scope to check. Anyone else gets 404, not 403, so that tenant ids
- * cannot be probed (DESIGN §3).
+ * Admits the tenant's own principals: its owner, who holds every scope, and
+ * its toolstacks, whose token must carry `access` (403 `missing_scope`) and,
+ * on a VM's routes, name that VM when the token is limited to some
+ * (403 `vm_not_allowed`). Anyone else — admins, other tenants and their
+ * toolstacks — gets 404, not 403, so tenant ids cannot be probed (DESIGN §3).
  */
-export function requireTenantOwner(): MiddlewareHandler<AppEnv> {
-  return async function requireTenantOwnerMiddleware(c, next) {
+export function requireTenantPrincipal(access: TenantAccess): MiddlewareHandler<AppEnv> {
+  return async function requireTenantPrincipalMiddleware(c, next) {
     const principal = c.get('principal');
     const tenant = c.req.param('tenant');
-    if (principal.type !== 'tenant' || principal.id !== tenant) {
+    if (principal.tenant === undefined || principal.tenant !== tenant) {
       return problemResponse(c, 'not_found', `Tenant ${tenant} does not exist or is not yours.`);
+    }
+    if (principal.type === 'toolstack') {
+      if (access === 'owner') {
+        return problemResponse(c, 'principal_type_not_allowed', 'Only the tenant owner may do this, not a toolstack.', undefined, INSUFFICIENT_SCOPE);
+      }
+      if (!principal.scopes.includes(access)) {
+        return problemResponse(c, 'missing_scope', `This needs scope ${access}; the token has "${principal.scopes.join(' ')}".`, { requiredScope: access }, INSUFFICIENT_SCOPE);
+      }
+    }
+    const vm = c.req.param('vm');
+    if (vm && principal.vms && !principal.vms.includes(vm)) {
+      return problemResponse(c, 'vm_not_allowed', `The token is limited to VMs ${principal.vms.join(', ')}.`, undefined, INSUFFICIENT_SCOPE);
     }
     return next();
   };

@@ -10,10 +10,10 @@
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { eq, and } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { admins, tenants } from '../db/schema';
+import { admins, tenants, toolstacks } from '../db/schema';
 import { ADMIN_ROLES, type AdminRole } from './roles';
 
-export type PrincipalType = 'admin' | 'tenant';
+export type PrincipalType = 'admin' | 'tenant' | 'toolstack';
 
 /** A registered public key and the principal it authenticates. */
 export interface RegisteredKey {
@@ -21,8 +21,12 @@ export interface RegisteredKey {
   id: string;
   kid: string;
   jwk: JWK;
-  /** Admin roles; empty for tenants. */
+  /** Admin roles; empty for tenants and toolstacks. */
   roles: readonly AdminRole[];
+  /** The tenant a tenant owner or toolstack acts for. */
+  tenant?: string;
+  /** A toolstack's ceiling: the scopes and VMs its tokens may ask for (VMs null: all of the tenant's). */
+  ceiling?: { scopes: readonly string[]; vms: readonly string[] | null };
 }
 
 /** A principal authenticated by a verified token. */
@@ -92,6 +96,16 @@ export async function findRegisteredKey(
     .from(tenants)
     .where(and(eq(tenants.ownerKid, kid), eq(tenants.state, 'active')))
     .limit(1);
-  if (tenant) return { type: 'tenant', id: tenant.id, kid, jwk: JSON.parse(tenant.jwk), roles: [] };
+  if (tenant) return { type: 'tenant', id: tenant.id, kid, jwk: JSON.parse(tenant.jwk), roles: [], tenant: tenant.id };
+  // Looked up on every request, so a revocation takes effect on the very next one.
+  const [toolstack] = await db
+    .select({ id: toolstacks.id, tenant: toolstacks.tenantId, jwk: toolstacks.jwk, scopes: toolstacks.scopes, vms: toolstacks.vms })
+    .from(toolstacks)
+    .where(and(eq(toolstacks.kid, kid), eq(toolstacks.state, 'active')))
+    .limit(1);
+  if (toolstack) {
+    const ceiling = { scopes: JSON.parse(toolstack.scopes) as string[], vms: toolstack.vms ? (JSON.parse(toolstack.vms) as string[]) : null };
+    return { type: 'toolstack', id: toolstack.id, kid, jwk: JSON.parse(toolstack.jwk), roles: [], tenant: toolstack.tenant, ceiling };
+  }
   return null;
 }

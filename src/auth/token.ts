@@ -31,6 +31,7 @@ export type TokenProblem =
   | 'token_lifetime_too_long'
   | 'token_audience_invalid'
   | 'token_claims_invalid'
+  | 'token_scope_exceeds_ceiling'
   | 'token_replayed';
 
 export interface VerifyTokenOptions {
@@ -123,14 +124,25 @@ export async function verifyPrincipalToken(
   if (typeof scope !== 'string' || (vms !== undefined && !(Array.isArray(vms) && vms.every((v) => typeof v === 'string')))) {
     return fail('token_claims_invalid', 'scope must be a space-separated string and vms an array of VM ids.');
   }
+  const scopes = scope.split(' ').filter(Boolean);
+  if (registered.ceiling) {
+    const beyond = scopes.filter((s) => !registered.ceiling!.scopes.includes(s));
+    if (beyond.length > 0) {
+      return fail('token_scope_exceeds_ceiling', `Toolstack ${registered.id} may not ask for ${beyond.join(', ')}; its ceiling is "${registered.ceiling.scopes.join(' ')}".`);
+    }
+    const allowedVms = registered.ceiling.vms;
+    const outside = allowedVms && vms ? (vms as string[]).filter((vm) => !allowedVms.includes(vm)) : [];
+    if (outside.length > 0) return fail('token_scope_exceeds_ceiling', `Toolstack ${registered.id} is limited to VMs ${allowedVms!.join(', ')}; not ${outside.join(', ')}.`);
+  }
   if (claimJti && !(await claimJti(registered.id, jti, exp))) {
     return fail('token_replayed', `Token ${jti} was already used; mint a new token for every request.`);
   }
   return ok({
     ...registered,
     jti,
-    scopes: scope.split(' ').filter(Boolean),
-    ...(vms ? { vms: vms as string[] } : {}),
+    scopes,
+    // A toolstack limited to some VMs is limited to them whether or not its token says so.
+    ...(vms ? { vms: vms as string[] } : registered.ceiling?.vms ? { vms: registered.ceiling.vms } : {}),
     expiresAt: exp,
   });
 }

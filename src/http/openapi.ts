@@ -5,7 +5,7 @@
  */
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { authenticate, requireAdminRole, requireTenantOwner } from '../auth/middleware';
+import { authenticate, requireAdminRole, requireTenantPrincipal, type TenantAccess } from '../auth/middleware';
 import { auditScope } from '../middleware/audit';
 import { idempotency } from '../middleware/idempotency';
 import { jsonBody } from '../middleware/json-body';
@@ -135,17 +135,20 @@ export function publicRoute<const R extends Omit<RouteConfig, 'middleware' | 'se
 export interface TenantRouteConfig extends Omit<RouteConfig, 'middleware' | 'security'> {
   operationId: string;
   action: string;
-  /** The tenant scope a toolstack token needs (owners hold them all). */
-  scope: string;
+  /** The tenant scope a toolstack token needs (owners hold them all), or `owner` for the owner alone. */
+  scope: TenantAccess;
+  /** Largest accepted body (default 1 MiB); content routes carry up to 256 envelopes. */
+  maxBodyBytes?: number;
 }
 
 /** A tenant route (`/tenants/{tenant}/...`): only that tenant's own principals; others get 404. */
-export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, ...config }: R) {
+export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, maxBodyBytes, ...config }: R) {
+  const who = scope === 'owner' ? 'the tenant owner\'s token (not a toolstack\'s)' : `the tenant owner's token or a toolstack token with scope \`${scope}\``;
   return createRoute({
     ...config,
     path: internalPath(config.path) as R['path'],
-    description: `${config.description ?? ''}\n\nRequires the tenant owner's token or a toolstack token with scope \`${scope}\`. Audited as \`${action}\`.`.trim(),
+    description: `${config.description ?? ''}\n\nRequires ${who}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(AUDITED), requireTenantOwner(), jsonBody(), idempotency()] as const,
+    middleware: [auditScope({ action }), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes }), idempotency()] as const,
   });
 }

@@ -10,6 +10,8 @@ export const PROBLEMS = {
   malformed_json: { status: 400, title: 'The request body is not valid JSON' },
   invalid_page_token: { status: 400, title: 'The page token is not valid for this list' },
   invalid_idempotency_key: { status: 400, title: 'The Idempotency-Key header is not valid' },
+  invalid_envelope: { status: 400, title: 'An envelope does not have the shape of DESIGN §4' },
+  index_out_of_range: { status: 400, title: 'A page or block index is outside the resource' },
   // 401 — who are you?
   token_missing: { status: 401, title: 'A bearer token is required' },
   token_malformed: { status: 401, title: 'The bearer token is not a compact JWS' },
@@ -22,9 +24,12 @@ export const PROBLEMS = {
   token_audience_invalid: { status: 401, title: 'The token audience is not this API' },
   token_claims_invalid: { status: 401, title: 'The token claims are invalid' },
   token_replayed: { status: 401, title: 'The token has already been used' },
+  token_scope_exceeds_ceiling: { status: 401, title: 'The token asks for more than its toolstack may have' },
   // 403 — you may not
   missing_role: { status: 403, title: 'The principal lacks the required role' },
   principal_type_not_allowed: { status: 403, title: 'This principal type may not use this route' },
+  missing_scope: { status: 403, title: 'The token lacks the required scope' },
+  vm_not_allowed: { status: 403, title: 'The token is limited to other VMs' },
   // 404 / 405
   not_found: { status: 404, title: 'The resource does not exist' },
   route_not_found: { status: 404, title: 'No such route' },

@@ -43,3 +43,10 @@ export const tenantFits = (tenantId: string, demand: Resources, exceptVm?: strin
   SELECT 1 FROM tenants t WHERE t.id = ${tenantId} AND t.state = 'active'
     AND ${tenantUsed('vcpus', sql`t.id`, exceptVm)} + ${demand.vcpus} <= t.quota_vcpus
     AND ${tenantUsed('memory_mib', sql`t.id`, exceptVm)} + ${demand.memoryMiB} <= t.quota_memory_mib)`;
+
+/** GiB of disks held by tenant `tenantId` (disks are sized against the slice, not placed on hosts). */
+export const tenantDiskUsed = (tenantId: SQL | string): SQL => sql`(SELECT coalesce(sum(size_gib), 0) FROM disks WHERE tenant_id = ${tenantId})`;
+
+/** True (as SQL) when tenant `tenantId` is active and its disk slice has `sizeGiB` more to give. */
+export const tenantDiskFits = (tenantId: string, sizeGiB: number): SQL => sql`EXISTS (
+  SELECT 1 FROM tenants t WHERE t.id = ${tenantId} AND t.state = 'active' AND ${tenantDiskUsed(sql`t.id`)} + ${sizeGiB} <= t.quota_disk_gib)`;

@@ -8,13 +8,13 @@ import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../audit/commit';
 import { tenantLog } from '../audit/logs';
 import { nextRevision, type Database } from '../db/client';
-import { tenants, vms } from '../db/schema';
+import { tenants, toolstacks, vms, wrappedKeys } from '../db/schema';
 import { findRegisteredKey, publicJwk, thumbprint } from '../auth/principals';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
 import { staleRevision } from './revisions';
-import { tenantUsed } from './capacity';
+import { tenantDiskUsed, tenantUsed } from './capacity';
 
 export interface Quota {
   vcpus: number;
@@ -39,7 +39,7 @@ export interface TenantView {
   ownerKid: string;
   ownerKey: JWK;
   quota: Quota;
-  usage: { vcpus: number; memoryMiB: number; vms: number };
+  usage: { vcpus: number; memoryMiB: number; vms: number; diskGiB: number };
   state: 'active' | 'suspended';
   revision: number;
   createdAt: string;
@@ -51,6 +51,7 @@ const tenantWithUsage = {
   usedVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
   usedMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
   vmCount: sql<number>`count(${vms.id})`,
+  usedDiskGiB: sql<number>`${tenantDiskUsed(sql`${tenants.id}`)}`,
 };
 
 function selectTenants(db: Database, where?: SQL) {
@@ -64,7 +65,7 @@ function toView(row: Awaited<ReturnType<typeof selectTenants>>[number]): TenantV
     ownerKid: row.ownerKid,
     ownerKey: JSON.parse(row.ownerJwk),
     quota: { vcpus: row.quotaVcpus, memoryMiB: row.quotaMemoryMiB, diskGiB: row.quotaDiskGiB },
-    usage: { vcpus: row.usedVcpus, memoryMiB: row.usedMemoryMiB, vms: row.vmCount },
+    usage: { vcpus: row.usedVcpus, memoryMiB: row.usedMemoryMiB, vms: row.vmCount, diskGiB: row.usedDiskGiB },
     state: row.state,
     revision: row.revision,
     createdAt: row.createdAt,
@@ -134,6 +135,7 @@ export async function updateTenant(
   if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
   if (quota.vcpus !== undefined) guards.push(sql`${tenantUsed('vcpus', id)} <= ${quota.vcpus}`);
   if (quota.memoryMiB !== undefined) guards.push(sql`${tenantUsed('memory_mib', id)} <= ${quota.memoryMiB}`);
+  if (quota.diskGiB !== undefined) guards.push(sql`${tenantDiskUsed(id)} <= ${quota.diskGiB}`);
   const update = db
     .update(tenants)
     .set({
@@ -151,7 +153,7 @@ export async function updateTenant(
   if (committed.ok) return ok(tenant);
   const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
   if (stale) return stale;
-  return fail('capacity_conflict', `Tenant ${id} uses ${tenant.usage.vcpus} vCPUs and ${tenant.usage.memoryMiB} MiB; its quota cannot go below that.`, {
+  return fail('capacity_conflict', `Tenant ${id} uses ${tenant.usage.vcpus} vCPUs, ${tenant.usage.memoryMiB} MiB and ${tenant.usage.diskGiB} GiB of disk; its quota cannot go below that.`, {
     usage: tenant.usage,
   });
 }
@@ -162,13 +164,22 @@ export async function deleteTenant(
   id: string,
   expectedRevision?: number,
 ): Promise<Result<{ id: string }, 'not_found' | 'precondition_failed' | 'resource_in_use'>> {
-  const guards = [eq(tenants.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE tenant_id = ${id})`];
+  const guards = [eq(tenants.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE tenant_id = ${id})`, sql`NOT EXISTS (SELECT 1 FROM disks WHERE tenant_id = ${id})`];
   if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
-  const committed = await commit([write(db.delete(tenants).where(and(...guards))), expectChanges('tenant.delete')]);
+  // The tenant's keys go with it (its audit log keeps their history); a failed guard rolls these back too.
+  const committed = await commit([
+    write(db.delete(toolstacks).where(eq(toolstacks.tenantId, id))),
+    write(db.delete(wrappedKeys).where(eq(wrappedKeys.tenantId, id))),
+    write(db.delete(tenants).where(and(...guards))),
+    expectChanges('tenant.delete'),
+  ]);
   if (committed.ok) return ok({ id });
   const tenant = await findTenant(db, id);
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
   const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
   if (stale) return stale;
-  return fail('resource_in_use', `Tenant ${id} still has ${tenant.usage.vms} VMs; delete them first.`, { vms: tenant.usage.vms });
+  return fail('resource_in_use', `Tenant ${id} still has VMs or disks (${tenant.usage.vms} VMs, ${tenant.usage.diskGiB} GiB of disks); delete them first.`, {
+    vms: tenant.usage.vms,
+    diskGiB: tenant.usage.diskGiB,
+  });
 }

@@ -8,7 +8,7 @@
  * Nothing here touches guest memory or disks: provisioning is all an admin
  * can do to a VM.
  */
-import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../audit/commit';
 import { nextRevision, type Database } from '../db/client';
 import { vms } from '../db/schema';
@@ -61,6 +61,8 @@ export async function getVm(db: Database, id: string): Promise<Result<VmView, 'n
 export interface VmFilter {
   tenant?: string;
   host?: string;
+  /** Only these VMs (a VM-limited token). */
+  only?: readonly string[];
 }
 
 export async function listVms(db: Database, page: PageRequest, filter: VmFilter = {}): Promise<Page<VmView>> {
@@ -68,6 +70,7 @@ export async function listVms(db: Database, page: PageRequest, filter: VmFilter 
   if (page.after) where.push(gt(vms.id, page.after));
   if (filter.tenant) where.push(eq(vms.tenantId, filter.tenant));
   if (filter.host) where.push(eq(vms.hostId, filter.host));
+  if (filter.only) where.push(inArray(vms.id, [...filter.only]));
   const rows = await db
     .select()
     .from(vms)
@@ -247,4 +250,29 @@ export async function deleteVm(
     return ok(committed.ok);
   });
   return deleted.ok ? ok({ id }) : deleted;
+}
+
+export type PowerAction = 'start' | 'stop' | 'pause';
+
+/** The states each power action may start from, and where it leads (the tenant's own control, `vm:control`). */
+const POWER: Record<PowerAction, { from: VmView['state'][]; to: VmView['state'] }> = {
+  start: { from: ['stopped', 'paused'], to: 'running' },
+  stop: { from: ['running', 'paused'], to: 'stopped' },
+  pause: { from: ['running'], to: 'paused' },
+};
+
+export async function powerVm(
+  db: Database,
+  commit: Commit,
+  id: string,
+  action: PowerAction,
+): Promise<Result<VmView, WriteFailure | 'invalid_state'>> {
+  const { from, to } = POWER[action];
+  const changed = await writeAtRevision<WriteFailure | 'invalid_state'>(db, id, undefined, async (vm) => {
+    if (!from.includes(vm.state)) return fail('invalid_state', `VM ${id} is ${vm.state}; ${action} needs it ${from.join(' or ')}.`, { state: vm.state });
+    const update = db.update(vms).set({ state: to, ...nextRevision(vms.revision) }).where(atRevision(vm));
+    const committed = await commit([write(update), expectChanges(`vm.${action}`)], { details: { from: vm.state, to } });
+    return ok(committed.ok);
+  });
+  return changed.ok ? ok((await findVm(db, id))!) : changed;
 }

@@ -17,7 +17,7 @@ import { appendToLog } from '../../audit/append';
 import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../../audit/commit';
 import { ensureSigningKeyRegistered } from '../../audit/keys';
 import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
-import type { Actor, Outcome, RecordDraft, Target } from '../../audit/record';
+import type { Actor, Outcome, RecordDraft, Region, Target } from '../../audit/record';
 import { REPLAY_CHALLENGE } from '../../auth/middleware';
 import { requestPath } from '../../http/openapi';
 import { problemResponse } from '../../http/problem';
@@ -43,6 +43,8 @@ export class RequestAudit {
   action = 'route.unknown';
   target: Target | null = null;
   log = PROVIDER_LOG;
+  /** Regions a read returned (content routes set it before responding), for the record the middleware appends. */
+  regions: Region[] | null = null;
   /** Set once this request's record is in the log. */
   recorded: { log: string; index: number } | null = null;
   /** Whether the token's jti has been consumed (or found already used). */
@@ -66,7 +68,7 @@ export class RequestAudit {
       outcome,
       reason,
       request: { method: this.c.req.method, path: requestPath(this.c) },
-      ...(options.regions ? { regions: options.regions } : {}),
+      ...(options.regions ? { regions: options.regions } : this.regions && outcome === 'allowed' ? { regions: this.regions } : {}),
       ...(options.details ? { details: options.details } : {}),
     };
   }
@@ -138,10 +140,10 @@ export interface ScopeOptions {
 
 /**
  * Which log a path names costs a read; the answers barely change, so each
- * isolate remembers them: a VM never changes tenant, and a tenant that existed
- * a minute ago may keep receiving records for that minute after deletion.
+ * isolate remembers them: a resource never changes tenant, and a tenant that
+ * existed a minute ago may keep receiving records for that minute after deletion.
  */
-const ownerOfVm = new Map<string, string>();
+const ownerOf = new Map<string, string>();
 const knownTenants = new Map<string, number>();
 const CACHE_LIMIT = 10_000;
 const TENANT_TTL_MS = 60_000;
@@ -151,11 +153,21 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   cache.set(key, value);
 }
 
-async function vmOwner(db: D1Database, vm: string): Promise<string | null> {
-  const cached = ownerOfVm.get(vm);
+/** Path parameters that name a tenant-owned resource, most specific first, and the table that knows its owner. */
+const OWNED_RESOURCES = [
+  ['vm', 'vms'],
+  ['disk', 'disks'],
+  ['snapshot', 'snapshots'],
+  ['toolstack', 'toolstacks'],
+  ['key', 'wrapped_keys'],
+] as const;
+
+async function resourceOwner(db: D1Database, table: string, id: string): Promise<string | null> {
+  const key = `${table}/${id}`;
+  const cached = ownerOf.get(key);
   if (cached) return cached;
-  const owner = await db.prepare('SELECT tenant_id FROM vms WHERE id = ?').bind(vm).first<string>('tenant_id');
-  if (owner) remember(ownerOfVm, vm, owner);
+  const owner = await db.prepare(`SELECT tenant_id FROM ${table} WHERE id = ?`).bind(id).first<string>('tenant_id');
+  if (owner) remember(ownerOf, key, owner);
   return owner;
 }
 
@@ -166,23 +178,30 @@ async function tenantExists(db: D1Database, tenant: string): Promise<boolean> {
   return exists;
 }
 
-/** Names the action, and resolves target and log from the route's path parameters. */
+/**
+ * Names the action, and resolves target and log from the route's path
+ * parameters. A resource's own tenant wins over the tenant in the path: when
+ * tenant A's token reaches for B's VM, the attempt lands in B's log.
+ */
 export function auditScope({ action }: ScopeOptions): MiddlewareHandler<AppEnv> {
   return async function auditScopeMiddleware(c, next) {
     const audit = c.get('audit');
     audit.action = action;
-    const { host, tenant, vm } = c.req.param() as Record<string, string | undefined>;
+    const params = c.req.param() as Record<string, string | undefined>;
     const db = c.env.DB;
-    if (vm) {
-      audit.target = { type: 'vm', id: vm };
-      const owner = await vmOwner(db, vm);
+    const owned = OWNED_RESOURCES.find(([param]) => params[param]);
+    if (owned) {
+      const [param, table] = owned;
+      audit.target = { type: param, id: params[param]! };
+      const owner = await resourceOwner(db, table, params[param]!);
       if (owner) audit.log = tenantLog(owner);
-    } else if (tenant) {
-      audit.target = { type: 'tenant', id: tenant };
+      else if (params.tenant && (await tenantExists(db, params.tenant))) audit.log = tenantLog(params.tenant);
+    } else if (params.tenant) {
+      audit.target = { type: 'tenant', id: params.tenant };
       // Only existing tenants have logs: a made-up id must not mint one.
-      if (await tenantExists(db, tenant)) audit.log = tenantLog(tenant);
-    } else if (host) {
-      audit.target = { type: 'host', id: host };
+      if (await tenantExists(db, params.tenant)) audit.log = tenantLog(params.tenant);
+    } else if (params.host) {
+      audit.target = { type: 'host', id: params.host };
     }
     return next();
   };

@@ -42,7 +42,7 @@ export const TenantSchema = z
     ownerKid: z.string().openapi({ description: 'RFC 7638 thumbprint of the owner key.' }),
     ownerKey: z.record(z.string(), z.unknown()).openapi({ description: 'The owner public JWK.' }),
     quota: z.object({ vcpus: z.number().int(), memoryMiB: z.number().int(), diskGiB: z.number().int() }),
-    usage: z.object({ vcpus: z.number().int(), memoryMiB: z.number().int(), vms: z.number().int() }),
+    usage: z.object({ vcpus: z.number().int(), memoryMiB: z.number().int(), vms: z.number().int(), diskGiB: z.number().int() }),
     state: z.enum(['active', 'suspended']),
     revision: z.number().int(),
     createdAt: z.string(),

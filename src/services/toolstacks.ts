@@ -74,8 +74,7 @@ export async function createToolstack(
   const scopes = [...new Set(input.scopes)];
   const insert = db
     .insert(toolstacks)
-    .values({ id, tenantId: tenant, name: input.name, kid, jwk: JSON.stringify(key), scopes: JSON.stringify(scopes), vms: vms ? JSON.stringify(vms) : null })
-    .returning();
+    .values({ id, tenantId: tenant, name: input.name, kid, jwk: JSON.stringify(key), scopes: JSON.stringify(scopes), vms: vms ? JSON.stringify(vms) : null });
   const committed = await commit([write(insert)], { target: { type: 'toolstack', id }, details: { kid, scopes, vms } });
   if (!committed.ok) {
     if (committed.rejected !== 'unique') throw new Error(committed.message);
@@ -83,7 +82,7 @@ export async function createToolstack(
       ? fail('resource_in_use', `Key ${kid} already belongs to a toolstack.`)
       : fail('name_taken', `This tenant already has a toolstack named ${JSON.stringify(input.name)}.`);
   }
-  return ok(toView(committed.rows[0]![0] as unknown as typeof toolstacks.$inferSelect));
+  return getToolstack(db, tenant, id) as Promise<Result<ToolstackView, never>>;
 }
 
 export async function listToolstacks(db: Database, tenant: string, page: PageRequest): Promise<Page<ToolstackView>> {

@@ -26,11 +26,11 @@ const toView = (row: typeof wrappedKeys.$inferSelect): WrappedKeyView => ({ id: 
 
 export async function storeWrappedKey(db: Database, commit: Commit, tenant: string, input: { name: string; wrapped: string }): Promise<Result<WrappedKeyView, 'name_taken'>> {
   const id = newId('key');
-  const committed = await commit([write(db.insert(wrappedKeys).values({ id, tenantId: tenant, name: input.name, wrapped: input.wrapped }).returning())], {
+  const committed = await commit([write(db.insert(wrappedKeys).values({ id, tenantId: tenant, name: input.name, wrapped: input.wrapped }))], {
     target: { type: 'key', id },
     details: { name: input.name },
   });
-  if (committed.ok) return ok(toView(committed.rows[0]![0] as unknown as typeof wrappedKeys.$inferSelect));
+  if (committed.ok) return getWrappedKey(db, tenant, id) as Promise<Result<WrappedKeyView, never>>;
   if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${tenant} already has a key named ${JSON.stringify(input.name)}.`);
   throw new Error(committed.message);
 }

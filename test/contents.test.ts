@@ -1,0 +1,146 @@
+/**
+ * Guest memory, disks, snapshots and wrapped keys (issue 4 items 3–5): the
+ * provider stores envelopes of exactly the DESIGN §4 shape, keeps every
+ * version, and each record lists the exact pages and versions touched with
+ * the digests of the envelopes returned.
+ */
+import { describe, expect, it } from 'vitest';
+import { call, expectStatus, mintToken, recordOf } from './support/api';
+import { fakeEnvelope, newToolstack, sha256Digest, tenantWithVm } from './support/tenant';
+
+describe('memory pages', () => {
+  it('writes versions and reads them back; the records list exact pages, versions and digests', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const tsk = await newToolstack(tenant.id, owner, ['memory:read', 'memory:write']);
+    const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    const [a, b, c] = [fakeEnvelope(), fakeEnvelope(), fakeEnvelope()];
+    const written = await call('PUT', pagesPath, { token: await mintToken(tsk, { claims: { scope: 'memory:write' } }), body: { pages: [{ index: 0, envelope: a }, { index: 7, envelope: b }] } });
+    const body = await expectStatus(written, 200);
+    expect(body.pages).toEqual([
+      { index: 0, version: 1, digest: await sha256Digest(a) },
+      { index: 7, version: 1, digest: await sha256Digest(b) },
+    ]);
+    const writeRecord = await recordOf(written);
+    expect(writeRecord.index).toBe(body.auditIndex);
+    expect(writeRecord.record).toMatchObject({ action: 'vm.memory.write', actor: { type: 'toolstack', id: tsk.id } });
+    expect(writeRecord.record.regions).toEqual(body.pages.map((p: any) => ({ space: 'memory', resource: vm.id, index: p.index, version: p.version, digest: p.digest, access: 'write' })));
+
+    await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: c }] } }), 200);
+    const read = await call('GET', `${pagesPath}?start=0&count=8`, { token: await mintToken(tsk, { claims: { scope: 'memory:read' } }) });
+    const pages = (await expectStatus(read, 200)).pages;
+    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([[0, 2, c], [7, 1, b]]);
+    const readRecord = (await recordOf(read)).record;
+    expect(readRecord.action).toBe('vm.memory.read');
+    // The digests in the record are those of the envelopes actually returned.
+    expect(readRecord.regions).toEqual(await Promise.all(pages.map(async (p: any) => ({ space: 'memory', resource: vm.id, index: p.index, version: p.version, digest: await sha256Digest(p.envelope), access: 'read' }))));
+
+    const old = await call('GET', `${pagesPath}/0/versions/1`, { as: owner });
+    expect((await expectStatus(old, 200)).envelope).toBe(a);
+    expect((await recordOf(old)).record.regions).toEqual([{ space: 'memory', resource: vm.id, index: 0, version: 1, digest: await sha256Digest(a), access: 'read' }]);
+    expect((await expectStatus(call('GET', `${pagesPath}/0/versions/3`, { as: owner }), 404)).code).toBe('not_found');
+  });
+
+  it('answers malformed batches with 4xx problems and stores nothing', async () => {
+    const { tenant, owner, vm } = await tenantWithVm(128); // 32768 pages
+    const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    const bad = (envelope: string) => ({ pages: [{ index: 1, envelope }] });
+    const good = fakeEnvelope();
+    const wrongVersion = Buffer.from(good, 'base64');
+    wrongVersion[0] = 0x02;
+    const cases: [unknown, number, string][] = [
+      [{ pages: [{ index: 32768, envelope: good }] }, 400, 'index_out_of_range'],
+      [{ pages: Array.from({ length: 257 }, (_, index) => ({ index, envelope: good })) }, 400, 'invalid_request'],
+      [{ pages: [] }, 400, 'invalid_request'],
+      [{ pages: [{ index: 1, envelope: good }, { index: 1, envelope: good }] }, 400, 'invalid_request'],
+      [bad(good.slice(0, -4)), 400, 'invalid_request'],
+      [bad(`${good.slice(0, -4)}!!!=`), 400, 'invalid_envelope'],
+      [bad(wrongVersion.toString('base64')), 400, 'invalid_envelope'],
+      [{ pages: [{ index: -1, envelope: good }] }, 400, 'invalid_request'],
+      [{ pages: [{ index: 1.5, envelope: good }] }, 400, 'invalid_request'],
+      [{ pages: [{ index: 1, envelope: good, extra: 1 }] }, 400, 'invalid_request'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await call('PUT', pagesPath, { as: owner, body });
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(status);
+      expect(((await res.json()) as { code: string }).code).toBe(code);
+    }
+    expect((await expectStatus(call('GET', `${pagesPath}?start=32760&count=9`, { as: owner }), 400)).code).toBe('index_out_of_range');
+    expect((await expectStatus(call('GET', `${pagesPath}?start=0&count=257`, { as: owner }), 400)).code).toBe('invalid_request');
+    expect((await expectStatus(call('GET', `${pagesPath}?start=0&count=256`, { as: owner }), 200)).pages).toEqual([]);
+  });
+
+  it('takes a full batch of 256 pages', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const pages = Array.from({ length: 256 }, (_, index) => ({ index, envelope: fakeEnvelope() }));
+    const body = await expectStatus(call('PUT', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`, { as: owner, body: { pages } }), 200);
+    expect(body.pages).toHaveLength(256);
+    const read = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=256`, { as: owner }), 200);
+    expect(read.pages.map((p: any) => p.envelope)).toEqual(pages.map((p) => p.envelope));
+  });
+});
+
+describe('disks', () => {
+  it('are created within the slice, attached, and hold versioned blocks', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const disks = `/v1/tenants/${tenant.id}/disks`;
+    const disk = await expectStatus(call('POST', disks, { as: owner, body: { name: 'data', sizeGiB: 10 } }), 201);
+    expect(disk).toMatchObject({ tenant: tenant.id, sizeGiB: 10, vm: null });
+    expect((await expectStatus(call('POST', disks, { as: owner, body: { name: 'big', sizeGiB: 991 } }), 409)).code).toBe('quota_exceeded');
+    expect((await expectStatus(call('GET', `/v1/admin/tenants/${tenant.id}`), 200)).usage.diskGiB).toBe(10);
+
+    const attached = await expectStatus(call('POST', `${disks}/${disk.id}:attach`, { as: owner, body: { vm: vm.id } }), 200);
+    expect(attached.vm).toBe(vm.id);
+    expect((await expectStatus(call('DELETE', `${disks}/${disk.id}`, { as: owner }), 409)).code).toBe('resource_in_use');
+
+    const envelope = fakeEnvelope();
+    const blocks = `${disks}/${disk.id}/blocks`;
+    const last = 10 * 262144 - 1;
+    const written = await call('PUT', blocks, { as: owner, body: { pages: [{ index: last, envelope }] } });
+    expect((await expectStatus(written, 200)).pages).toEqual([{ index: last, version: 1, digest: await sha256Digest(envelope) }]);
+    expect((await recordOf(written)).record.regions[0]).toMatchObject({ space: 'disk', resource: disk.id, index: last, access: 'write' });
+    expect((await expectStatus(call('PUT', blocks, { as: owner, body: { pages: [{ index: last + 1, envelope }] } }), 400)).code).toBe('index_out_of_range');
+    const read = await expectStatus(call('GET', `${blocks}?start=${last}&count=1`, { as: owner }), 200);
+    expect(read.pages[0].envelope).toBe(envelope);
+
+    await expectStatus(call('POST', `${disks}/${disk.id}:detach`, { as: owner }), 200);
+    expect(await (await call('DELETE', `${disks}/${disk.id}`, { as: owner })).status).toBe(204);
+  });
+});
+
+describe('snapshots', () => {
+  it('capture current versions by reference and restore them as new versions', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    const [a, b, later] = [fakeEnvelope(), fakeEnvelope(), fakeEnvelope()];
+    await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: a }, { index: 1, envelope: b }] } }), 200);
+    const snapshot = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { as: owner, body: { vm: vm.id, name: 'before' } }), 201);
+    expect(snapshot).toMatchObject({ vm: vm.id, pages: 2, disks: [] });
+    await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: later }, { index: 2, envelope: later }] } }), 200);
+
+    const restore = `/v1/tenants/${tenant.id}/snapshots/${snapshot.id}:restore`;
+    expect((await expectStatus(call('POST', restore, { as: owner }), 409)).code).toBe('invalid_state'); // running
+    await expectStatus(call('POST', `/v1/tenants/${tenant.id}/vms/${vm.id}:stop`, { as: owner }), 200);
+    const restored = await call('POST', restore, { as: owner });
+    const result = await expectStatus(restored, 200);
+    expect(result.pages.map((p: any) => [p.index, p.version])).toEqual([[0, 3], [1, 2]]);
+    expect((await recordOf(restored)).record.regions.map((r: any) => [r.index, r.version, r.access])).toEqual([[0, 3, 'write'], [1, 2, 'write']]);
+    const pages = (await expectStatus(call('GET', `${pagesPath}?start=0&count=3`, { as: owner }), 200)).pages;
+    // Page 2 was written after the snapshot: unwritten again.
+    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([[0, 3, a], [1, 2, b]]);
+    const list = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/snapshots?vm=${vm.id}`, { as: owner }), 200);
+    expect(list.snapshots.map((s: any) => s.id)).toEqual([snapshot.id]);
+  });
+});
+
+describe('wrapped keys', () => {
+  it('are stored and returned verbatim, at most 4 KiB', async () => {
+    const { tenant, owner } = await tenantWithVm();
+    const keys = `/v1/tenants/${tenant.id}/keys`;
+    const wrapped = 'eyJhbGciOiJBMjU2S1ciLCJlbmMiOiJBMjU2R0NNIn0.abc.def.ghi.jkl';
+    const key = await expectStatus(call('POST', keys, { as: owner, body: { name: 'dek-1', wrapped } }), 201);
+    expect((await expectStatus(call('GET', `${keys}/${key.id}`, { as: owner }), 200)).wrapped).toBe(wrapped);
+    expect((await expectStatus(call('POST', keys, { as: owner, body: { name: 'dek-2', wrapped: 'x'.repeat(4097) } }), 400)).code).toBe('invalid_request');
+    expect((await expectStatus(call('POST', keys, { as: owner, body: { name: 'dek-1', wrapped } }), 409)).code).toBe('name_taken');
+    expect((await call('DELETE', `${keys}/${key.id}`, { as: owner })).status).toBe(204);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Client-side page encryption (DESIGN §4). The provider only ever sees
+ *
+ *     envelope = 0x01 | key-id (16) | nonce (12) | AES-256-GCM(page) + tag (16)
+ *
+ * with additional data `custodes/v1|<tenant>|<vm-or-disk>|<space>|<index>|<key-id hex>`
+ * (UTF-8; ids never contain `|`), so a page moved to another index, VM, disk
+ * or tenant fails authentication on decrypt (NIST SP 800-38D §5.2.1.1's
+ * additional authenticated data). Nonces are random 96-bit values: at 2^32
+ * pages per data key the collision bound of SP 800-38D §8.3 still holds, and
+ * the SDK rotates data keys long before that.
+ *
+ * WebCrypto only, so the same code runs in Node, workerd and browsers.
+ */
+export const PAGE_BYTES = 4096;
+export const ENVELOPE_VERSION = 0x01;
+export const KEY_ID_BYTES = 16;
+export const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES;
+export const ENVELOPE_BYTES = HEADER_BYTES + PAGE_BYTES + TAG_BYTES;
+
+export type Space = 'memory' | 'disk';
+
+/** Where a page lives: bound into its ciphertext. */
+export interface PageAddress {
+  tenant: string;
+  /** VM id (memory) or disk id. */
+  resource: string;
+  space: Space;
+  index: number;
+}
+
+/** An AES-256-GCM data key and its 16-byte id (which names its wrapped copy at the provider). */
+export interface DataKey {
+  id: Uint8Array;
+  key: CryptoKey;
+}
+
+export class EnvelopeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvelopeError';
+  }
+}
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+export const keyIdHex = (id: Uint8Array): string => hex(id);
+
+function additionalData(address: PageAddress, keyId: Uint8Array): Uint8Array {
+  const { tenant, resource, space, index } = address;
+  return new TextEncoder().encode(['custodes/v1', tenant, resource, space, String(index), hex(keyId)].join('|'));
+}
+
+export async function newDataKey(): Promise<DataKey & { raw: Uint8Array }> {
+  const raw = crypto.getRandomValues(new Uint8Array(32));
+  return { id: crypto.getRandomValues(new Uint8Array(KEY_ID_BYTES)), key: await importDataKey(raw), raw };
+}
+
+export const importDataKey = (raw: Uint8Array): Promise<CryptoKey> =>
+  crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+
+export async function encryptPage(plaintext: Uint8Array, address: PageAddress, dataKey: DataKey): Promise<Uint8Array> {
+  if (plaintext.length !== PAGE_BYTES) throw new EnvelopeError(`a page is ${PAGE_BYTES} bytes, not ${plaintext.length}`);
+  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  const sealed = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv: nonce, additionalData: additionalData(address, dataKey.id) as Uint8Array<ArrayBuffer>, tagLength: TAG_BYTES * 8 },
+    dataKey.key,
+    plaintext as Uint8Array<ArrayBuffer>,
+  );
+  const envelope = new Uint8Array(ENVELOPE_BYTES);
+  envelope[0] = ENVELOPE_VERSION;
+  envelope.set(dataKey.id, 1);
+  envelope.set(nonce, 1 + KEY_ID_BYTES);
+  envelope.set(new Uint8Array(sealed), HEADER_BYTES);
+  return envelope;
+}
+
+/** The id of the data key an envelope was sealed with (to fetch and unwrap it). */
+export function envelopeKeyId(envelope: Uint8Array): Uint8Array {
+  if (envelope.length !== ENVELOPE_BYTES || envelope[0] !== ENVELOPE_VERSION) throw new EnvelopeError(`not a version-1 envelope of ${ENVELOPE_BYTES} bytes`);
+  return envelope.slice(1, 1 + KEY_ID_BYTES);
+}
+
+/** Decrypts and authenticates; throws EnvelopeError if the page was altered, moved or sealed under another key. */
+export async function decryptPage(envelope: Uint8Array, address: PageAddress, dataKey: DataKey): Promise<Uint8Array> {
+  const keyId = envelopeKeyId(envelope);
+  if (hex(keyId) !== hex(dataKey.id)) throw new EnvelopeError(`sealed under data key ${hex(keyId)}, not ${hex(dataKey.id)}`);
+  try {
+    const opened = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: envelope.slice(1 + KEY_ID_BYTES, HEADER_BYTES), additionalData: additionalData(address, keyId) as Uint8Array<ArrayBuffer>, tagLength: TAG_BYTES * 8 },
+      dataKey.key,
+      envelope.slice(HEADER_BYTES),
+    );
+    return new Uint8Array(opened);
+  } catch {
+    const { tenant, resource, space, index } = address;
+    throw new EnvelopeError(`${space} page ${index} of ${resource} (${tenant}) does not authenticate: altered, moved from elsewhere, or not ours`);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Arbitrary byte ranges of guest memory or a disk, over 4 KiB encrypted pages:
+ * split into pages, read-modify-write the partial ones at either end, seal
+ * each page client-side (envelope.ts) and send up to 64 per call; on read,
+ * open each page and zero-fill the unwritten ones (DESIGN §3). Data keys are
+ * wrapped under the keystore's KEK and parked with the provider (keystore.ts).
+ *
+ * `verifyFresh` closes the gap AES-GCM leaves: a provider could serve an
+ * older, authentic version of a page. With it, each page read is checked
+ * against the newest write of that page in the tenant's own audit log, which
+ * the caller has verified (audit-verify.ts).
+ */
+import type { ApiClient } from './api';
+import {
+  decryptPage,
+  encryptPage,
+  envelopeKeyId,
+  keyIdHex,
+  newDataKey,
+  PAGE_BYTES,
+  type DataKey,
+  type PageAddress,
+  type Space,
+} from './envelope';
+import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './keystore';
+
+/** Pages per call: the API takes up to 256; 64 keeps a request near 350 KiB. */
+export const BATCH_PAGES = 64;
+
+export interface ContentTarget {
+  tenant: string;
+  space: Space;
+  /** VM id (memory) or disk id. */
+  resource: string;
+}
+
+/** The newest write of each page, as the verified audit log tells it. */
+export type LatestWrites = Map<number, { version: number; digest: string }>;
+
+export class StaleVersionError extends Error {
+  constructor(readonly index: number, readonly served: number, readonly latest: number) {
+    super(`page ${index}: the provider served version ${served}, but the audit log's latest write is version ${latest}`);
+    this.name = 'StaleVersionError';
+  }
+}
+
+interface StoredPage {
+  index: number;
+  version: number;
+  digest: string;
+  envelope: string;
+}
+
+export class GuestContents {
+  private readonly keys = new Map<string, DataKey>();
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly keystore: Keystore,
+    /** Called when a new data key becomes current, to persist the keystore. */
+    private readonly onKeystoreChange?: (keystore: Keystore) => void,
+  ) {}
+
+  async write(target: ContentTarget, offset: number, data: Uint8Array): Promise<{ pages: number; auditIndexes: number[] }> {
+    if (data.length === 0) return { pages: 0, auditIndexes: [] };
+    const first = Math.floor(offset / PAGE_BYTES);
+    const last = Math.floor((offset + data.length - 1) / PAGE_BYTES);
+    // Partial pages at either end keep the bytes around the range.
+    const edges = new Map<number, Uint8Array>();
+    for (const index of new Set([first, last])) {
+      const partial = index === first ? offset % PAGE_BYTES !== 0 : (offset + data.length) % PAGE_BYTES !== 0;
+      if (partial) edges.set(index, (await this.readPages(target, index, 1)).get(index) ?? new Uint8Array(PAGE_BYTES));
+    }
+    const dataKey = await this.currentDataKey(target.tenant);
+    const auditIndexes: number[] = [];
+    for (let batchStart = first; batchStart <= last; batchStart += BATCH_PAGES) {
+      const pages: { index: number; envelope: string }[] = [];
+      for (let index = batchStart; index <= Math.min(last, batchStart + BATCH_PAGES - 1); index++) {
+        const page = edges.get(index) ?? new Uint8Array(PAGE_BYTES);
+        const pageStart = index * PAGE_BYTES;
+        const from = Math.max(offset, pageStart);
+        const to = Math.min(offset + data.length, pageStart + PAGE_BYTES);
+        page.set(data.subarray(from - offset, to - offset), from - pageStart);
+        const envelope = await encryptPage(page, this.address(target, index), dataKey);
+        pages.push({ index, envelope: Buffer.from(envelope).toString('base64') });
+      }
+      auditIndexes.push(await this.putPages(target, pages));
+    }
+    return { pages: last - first + 1, auditIndexes };
+  }
+
+  async read(target: ContentTarget, offset: number, length: number, options: { latest?: LatestWrites } = {}): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    const first = Math.floor(offset / PAGE_BYTES);
+    const last = Math.floor((offset + length - 1) / PAGE_BYTES);
+    for (let batchStart = first; batchStart <= last; batchStart += BATCH_PAGES) {
+      const count = Math.min(BATCH_PAGES, last - batchStart + 1);
+      const pages = await this.readPages(target, batchStart, count, options.latest);
+      for (const [index, page] of pages) {
+        const pageStart = index * PAGE_BYTES;
+        const from = Math.max(offset, pageStart);
+        const to = Math.min(offset + length, pageStart + PAGE_BYTES);
+        out.set(page.subarray(from - pageStart, to - pageStart), from - offset);
+      }
+    }
+    return out; // unwritten pages stay zero
+  }
+
+  private address = (target: ContentTarget, index: number): PageAddress => ({ tenant: target.tenant, resource: target.resource, space: target.space, index });
+
+  /** Decrypted written pages of [start, start+count), by index. */
+  private async readPages(target: ContentTarget, start: number, count: number, latest?: LatestWrites): Promise<Map<number, Uint8Array>> {
+    const stored = await this.getPages(target, start, count);
+    const pages = new Map<number, Uint8Array>();
+    for (const page of stored) {
+      const newest = latest?.get(page.index);
+      if (newest && (newest.version !== page.version || newest.digest !== page.digest)) throw new StaleVersionError(page.index, page.version, newest.version);
+      const envelope = new Uint8Array(Buffer.from(page.envelope, 'base64'));
+      pages.set(page.index, await decryptPage(envelope, this.address(target, page.index), await this.dataKey(target.tenant, envelopeKeyId(envelope))));
+    }
+    if (latest) {
+      // A page the log says was written must not come back as absent.
+      for (let index = start; index < start + count; index++) {
+        if (latest.has(index) && !pages.has(index)) throw new StaleVersionError(index, 0, latest.get(index)!.version);
+      }
+    }
+    return pages;
+  }
+
+  private async getPages(target: ContentTarget, start: number, count: number): Promise<StoredPage[]> {
+    const query = { start, count };
+    if (target.space === 'memory') {
+      const { data } = await this.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource }, query } });
+      return data!.pages;
+    }
+    const { data } = await this.api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query } });
+    return data!.pages;
+  }
+
+  private async putPages(target: ContentTarget, pages: { index: number; envelope: string }[]): Promise<number> {
+    if (target.space === 'memory') {
+      const { data } = await this.api.PUT('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource } }, body: { pages } });
+      return data!.auditIndex;
+    }
+    const { data } = await this.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource } }, body: { pages } });
+    return data!.auditIndex;
+  }
+
+  /** The data key new pages are sealed with: the keystore's current one, or a new one wrapped and parked with the provider. */
+  private async currentDataKey(tenant: string): Promise<DataKey> {
+    if (this.keystore.currentDataKey) return this.dataKey(tenant, Uint8Array.from(Buffer.from(this.keystore.currentDataKey, 'hex')));
+    const fresh = await newDataKey();
+    const wrapped = await wrapDataKey(this.keystore, fresh.id, fresh.raw);
+    await this.api.POST('/v1/tenants/{tenant}/keys', { params: { path: { tenant } }, body: { name: wrappedKeyName(fresh.id), wrapped } });
+    this.keystore.currentDataKey = keyIdHex(fresh.id);
+    this.onKeystoreChange?.(this.keystore);
+    const key = { id: fresh.id, key: fresh.key };
+    this.keys.set(keyIdHex(fresh.id), key);
+    return key;
+  }
+
+  /** Fetches and unwraps a data key by id (once per process). */
+  private async dataKey(tenant: string, id: Uint8Array): Promise<DataKey> {
+    const cached = this.keys.get(keyIdHex(id));
+    if (cached) return cached;
+    const name = wrappedKeyName(id);
+    let pageToken: string | undefined;
+    do {
+      const { data } = await this.api.GET('/v1/tenants/{tenant}/keys', { params: { path: { tenant }, query: { pageSize: 100, ...(pageToken ? { pageToken } : {}) } } });
+      const found = data!.keys.find((k) => k.name === name);
+      if (found) {
+        const key = await unwrapDataKey(this.keystore, id, found.wrapped);
+        this.keys.set(keyIdHex(id), key);
+        return key;
+      }
+      pageToken = data!.nextPageToken;
+    } while (pageToken);
+    throw new Error(`data key ${name} is not stored with the provider; was it written with another keystore?`);
+  }
+}

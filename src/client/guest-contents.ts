@@ -179,3 +179,24 @@ export class GuestContents {
     throw new Error(`data key ${name} is not stored with the provider; was it written with another keystore?`);
   }
 }
+
+/**
+ * The newest write of each page of `target`, from the records of the tenant's
+ * log — which the caller has verified first (verifyAuditLog), so the provider
+ * cannot have left a write out.
+ */
+export function latestWritesFromLog(records: readonly { jws: string }[], target: ContentTarget): LatestWrites {
+  const latest: LatestWrites = new Map();
+  for (const { jws } of records) {
+    const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as {
+      outcome: string;
+      regions?: { space: string; resource: string; index: number; version: number; digest: string; access: string }[];
+    };
+    if (record.outcome !== 'allowed') continue;
+    for (const region of record.regions ?? []) {
+      if (region.access !== 'write' || region.space !== target.space || region.resource !== target.resource) continue;
+      if ((latest.get(region.index)?.version ?? 0) < region.version) latest.set(region.index, { version: region.version, digest: region.digest });
+    }
+  }
+  return latest;
+}

@@ -1,0 +1,88 @@
+/**
+ * Client-side encryption (issue 4 item 7) and the SDK's byte-range helpers
+ * (item 8), against the real app: envelopes round-trip; a flipped bit, a page
+ * moved to another index and a page moved to another VM fail to decrypt; a
+ * provider serving an older (authentic) version is caught by --verify-fresh.
+ */
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { createApiClient } from '../src/client/api';
+import { verifyAuditLog } from '../src/client/audit-verify';
+import { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type PageAddress } from '../src/client/envelope';
+import { GuestContents, latestWritesFromLog, StaleVersionError } from '../src/client/guest-contents';
+import { newKeystore } from '../src/client/keystore';
+import { app, auditSource, call, expectStatus } from './support/api';
+import { tenantWithVm } from './support/tenant';
+
+const address: PageAddress = { tenant: 'ten_A', resource: 'vm_A', space: 'memory', index: 3 };
+
+describe('envelopes', () => {
+  it('round-trip, and reject a flipped bit, another index, another VM and another key', async () => {
+    const key = await newDataKey();
+    const page = crypto.getRandomValues(new Uint8Array(PAGE_BYTES));
+    const envelope = await encryptPage(page, address, key);
+    expect(envelope.length).toBe(4141);
+    expect(envelope[0]).toBe(1);
+    expect(await decryptPage(envelope, address, key)).toEqual(page);
+    const flipped = envelope.slice();
+    flipped[2000]! ^= 0x01;
+    await expect(decryptPage(flipped, address, key)).rejects.toThrow(EnvelopeError);
+    await expect(decryptPage(envelope, { ...address, index: 4 }, key)).rejects.toThrow(EnvelopeError);
+    await expect(decryptPage(envelope, { ...address, resource: 'vm_B' }, key)).rejects.toThrow(EnvelopeError);
+    await expect(decryptPage(envelope, { ...address, tenant: 'ten_B' }, key)).rejects.toThrow(EnvelopeError);
+    await expect(decryptPage(envelope, address, await newDataKey())).rejects.toThrow(/sealed under data key/);
+  });
+});
+
+describe('guest contents through the SDK', () => {
+  async function setup() {
+    const { tenant, owner, vm } = await tenantWithVm();
+    let serve: ((request: Request) => Promise<Response>) | null = null;
+    const fetchApp = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      return (serve ?? ((r: Request) => app.request(r, undefined, env)))(request);
+    };
+    const api = createApiClient({ baseUrl: 'http://custodes.test', key: owner.privateJwk, principal: tenant.id, fetch: fetchApp as typeof fetch });
+    const contents = new GuestContents(api, await newKeystore());
+    return { tenant, owner, vm, contents, target: { tenant: tenant.id, space: 'memory' as const, resource: vm.id }, intercept: (f: typeof serve) => (serve = f) };
+  }
+
+  it('writes and reads arbitrary byte ranges; unwritten pages read as zeros', async () => {
+    const { tenant, owner, vm, contents, target } = await setup();
+    const data = new TextEncoder().encode('canary: the TLS key lives here. '.repeat(400)); // 12.8 KB across 4 pages
+    const written = await contents.write(target, 5000, data);
+    expect(written.pages).toBe(4);
+    expect(await contents.read(target, 5000, data.length)).toEqual(data);
+    const around = await contents.read(target, 0, 5000 + data.length + 100);
+    expect(around.subarray(0, 5000).every((b) => b === 0)).toBe(true);
+    expect(around.subarray(5000, 5000 + data.length)).toEqual(data);
+    // The provider holds ciphertext only, and a data key wrapped under the tenant's KEK.
+    const stored = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=8`, { as: owner }), 200);
+    for (const page of stored.pages) expect(Buffer.from(page.envelope, 'base64').toString('latin1')).not.toContain('canary');
+    const keys = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/keys`, { as: owner }), 200);
+    expect(keys.keys).toHaveLength(1);
+    expect(keys.keys[0].wrapped.split('.')).toHaveLength(5); // compact JWE
+  });
+
+  it('--verify-fresh catches a provider serving an older version of a page', async () => {
+    const { tenant, owner, vm, contents, target, intercept } = await setup();
+    await contents.write(target, 0, new TextEncoder().encode('version one'));
+    await contents.write(target, 0, new TextEncoder().encode('version two'));
+    const source = auditSource(`tenants/${tenant.id}`, owner);
+    const verified = await verifyAuditLog(source, { log: `tenants/${tenant.id}` });
+    expect(verified.ok).toBe(true);
+    const { records } = await source.records(0, 1000);
+    const latest = latestWritesFromLog(records, target);
+    expect(new TextDecoder().decode((await contents.read(target, 0, 11, { latest })))).toBe('version two');
+
+    // A provider that answers with page 0's first version: authentic ciphertext, stale content.
+    const old = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages/0/versions/1`, { as: owner }), 200);
+    intercept(async (request) => {
+      const response = await app.request(request, undefined, env);
+      if (request.method !== 'GET' || !new URL(request.url).pathname.endsWith('/memory/pages')) return response;
+      return Response.json({ pages: [old] });
+    });
+    expect(new TextDecoder().decode(await contents.read(target, 0, 11))).toBe('version one'); // AES-GCM alone cannot tell
+    await expect(contents.read(target, 0, 11, { latest })).rejects.toThrow(StaleVersionError);
+  });
+});

@@ -10,6 +10,7 @@ import type { JWK } from 'jose';
 import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys';
 import { auditApi, auditTail, auditVerify, TAIL_COLUMNS } from './audit-cli';
 import { CustodesApiError, CustodesClient, type Problem } from './sdk';
+import { contentCommand, diskCommand, keyInit, snapshotCommand, toolstackCommand, vmCommand, type TenantContext } from './tenant-cli';
 
 const DEFAULT_URL = 'http://127.0.0.1:8787';
 const LOCAL_ADMIN_KEY = '.custodes/bootstrap-admin.jwk';
@@ -30,6 +31,17 @@ Provider administration (admin key)
   custodes admin vms     create --tenant ID --name N --vcpus N --memory-mib N
   custodes admin vms     list [--tenant ID] [--host ID] | get ID | delete ID
   custodes admin vms     resize ID [--vcpus N] [--memory-mib N] | migrate ID [--host ID]
+
+Tenant side (--tenant ID --key OWNER_KEY; or --iss tsk_… --key TOOLSTACK_KEY for a toolstack)
+  custodes key init [--keystore FILE]                         (default .custodes/keystore.json)
+  custodes toolstack create --name N --public-key FILE --scope "memory:read memory:write" [--vms vm_1,vm_2]
+  custodes toolstack list | revoke ID
+  custodes vm list | start ID | stop ID | pause ID
+  custodes mem  write --vm V --offset N --file F
+  custodes mem  read  --vm V --offset N --length L [--out F] [--verify-fresh]
+  custodes disk create --name N --size-gib N | list | attach ID --vm V
+  custodes disk write --disk D --offset N --file F | read --disk D --offset N --length L [--out F] [--verify-fresh]
+  custodes snapshot create --vm V --name N | list [--vm V] | restore ID
 
 Audit logs (tenant owner key, or an admin key with --provider)
   custodes audit verify --tenant ID --key OWNER_KEY [--state FILE] [--save-bundle DIR] [--skip-signatures]
@@ -77,6 +89,15 @@ const OPTIONS = {
   action: { type: 'string' },
   outcome: { type: 'string' },
   limit: { type: 'string' },
+  keystore: { type: 'string' },
+  'public-key': { type: 'string' },
+  vm: { type: 'string' },
+  disk: { type: 'string' },
+  offset: { type: 'string' },
+  length: { type: 'string' },
+  file: { type: 'string' },
+  'size-gib': { type: 'string' },
+  'verify-fresh': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -313,6 +334,71 @@ async function audit(args: string[], flags: Flags): Promise<Output> {
   throw new UsageError(`Unknown command: audit ${args.join(' ')}`.trim());
 }
 
+/** Who a tenant command acts for and signs as. */
+function tenantContext(flags: Flags): TenantContext {
+  const tenant = str(flags, 'tenant');
+  const keyPath = flags.key ?? process.env.CUSTODES_KEY;
+  if (!keyPath) throw new UsageError('--key is required: the tenant owner\'s key, or a toolstack\'s with --iss tsk_….');
+  return {
+    url: flags.url ?? process.env.CUSTODES_URL ?? DEFAULT_URL,
+    key: readJwk(keyPath, 'Key file'),
+    tenant,
+    principal: flags.iss ?? tenant,
+    vms: flags.vms?.split(',').filter(Boolean),
+    keystorePath: flags.keystore,
+  };
+}
+
+async function tenantCommand(command: string, args: string[], flags: Flags): Promise<Output> {
+  const [verb] = args;
+  const id = () => positional(args, 1, `${command} id`);
+  if (command === 'key') {
+    if (verb !== 'init') throw new UsageError(`Unknown command: key ${args.join(' ')}`.trim());
+    return keyInit(flags.keystore);
+  }
+  const ctx = tenantContext(flags);
+  switch (`${command} ${verb}`) {
+    case 'toolstack create':
+      return toolstackCommand(ctx, 'create', { name: str(flags, 'name'), publicKeyFile: str(flags, 'public-key'), scopes: str(flags, 'scope').split(/[\s,]+/).filter(Boolean), vms: flags.vms?.split(',').filter(Boolean) });
+    case 'toolstack list':
+      return toolstackCommand(ctx, 'list', {});
+    case 'toolstack revoke':
+      return toolstackCommand(ctx, 'revoke', { id: id() });
+    case 'vm list':
+      return vmCommand(ctx, 'list');
+    case 'vm start':
+    case 'vm stop':
+    case 'vm pause':
+      return vmCommand(ctx, verb!, id());
+    case 'mem write':
+    case 'mem read':
+    case 'disk write':
+    case 'disk read': {
+      const space = command === 'mem' ? 'memory' : 'disk';
+      const resource = str(flags, space === 'memory' ? 'vm' : 'disk');
+      const offset = int(flags, 'offset', false) ?? 0;
+      if (verb === 'write') return contentCommand(ctx, 'write', { space, resource, offset, file: str(flags, 'file') });
+      return contentCommand(ctx, 'read', { space, resource, offset, length: int(flags, 'length')!, out: flags.out, verifyFresh: flags['verify-fresh'] });
+    }
+    case 'disk create':
+      return diskCommand(ctx, 'create', { name: str(flags, 'name'), sizeGiB: int(flags, 'size-gib')! });
+    case 'disk list':
+      return diskCommand(ctx, 'list', {});
+    case 'disk attach':
+      return diskCommand(ctx, 'attach', { id: id(), vm: str(flags, 'vm') });
+    case 'snapshot create':
+      return snapshotCommand(ctx, 'create', { vm: str(flags, 'vm'), name: str(flags, 'name') });
+    case 'snapshot list':
+      return snapshotCommand(ctx, 'list', { vm: flags.vm });
+    case 'snapshot restore':
+      return snapshotCommand(ctx, 'restore', { id: id() });
+    default:
+      throw new UsageError(`Unknown command: ${command} ${args.join(' ')}`.trim());
+  }
+}
+
+const TENANT_COMMANDS = new Set(['key', 'toolstack', 'vm', 'mem', 'disk', 'snapshot']);
+
 async function keygen(flags: Flags): Promise<Output> {
   const out = str(flags, 'out');
   if (existsSync(out) && !flags.force) throw new UsageError(`${out} exists; pass --force to replace it (the old key is lost).`);
@@ -352,6 +438,9 @@ const HINTS: Record<string, string> = {
   no_capacity: 'Add a host (`custodes admin hosts create`) or drain fewer.',
   quota_exceeded: 'Raise the tenant quota (`custodes admin tenants update ID --vcpus N`).',
   precondition_failed: 'Someone changed it meanwhile: read it again and retry.',
+  missing_scope: 'Give the toolstack that scope (its ceiling) or use the owner key.',
+  token_scope_exceeds_ceiling: 'The toolstack\'s ceiling does not include that scope; the owner can register one that does.',
+  index_out_of_range: 'The VM\'s memory (or the disk) is smaller than offset + length.',
 };
 
 function describeProblem(problem: Problem): string {
@@ -384,6 +473,7 @@ export async function main(argv: string[]): Promise<number> {
       : command === 'token' ? await token(flags)
       : command === 'admin' ? await admin(rest, flags)
       : command === 'audit' ? await audit(rest, flags)
+      : TENANT_COMMANDS.has(command) ? await tenantCommand(command, rest, flags)
       : (() => { throw new UsageError(`Unknown command: ${command}`); })();
     process.stdout.write(`${flags.json ? JSON.stringify(output.json, null, 2) : output.text}\n`);
     return 0;

@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { compactDecrypt, importJWK } from 'jose';
+import { mintToken } from '../../src/client/keys';
 
 const PORT = '8791';
 const state = mkdtempSync(join(tmpdir(), 'custodes-start-'));
@@ -28,7 +30,26 @@ after(() => {
     // already gone
   }
   rmSync(state, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 });
+
+const work = mkdtempSync(join(tmpdir(), 'custodes-canary-'));
+const url = `http://127.0.0.1:${PORT}`;
+
+/** Runs the CLI as a user would; fails the test with its output on a non-zero exit. */
+function custodes(...args: string[]): string {
+  const run = spawnSync(process.execPath, ['bin/custodes.js', ...args, '--url', url], { encoding: 'utf8' });
+  assert.equal(run.status, 0, `custodes ${args.join(' ')}\n${run.stdout}${run.stderr}`);
+  return run.stdout;
+}
+
+/** Every file under `dir`, recursively: the whole local D1 state. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
 
 async function printedCommand(): Promise<string> {
   for (let i = 0; i < 600; i++) {
@@ -52,5 +73,52 @@ describe('npm start', () => {
     const health = await fetch(`http://127.0.0.1:${PORT}/v1/health`);
     assert.equal(health.status, 200);
     assert.match(health.headers.get('Custodes-Audit') ?? '', /^log=provider; index=\d+$/);
+  });
+
+  it('a canary written through the CLI never reaches the database in the clear, and reads back exactly', { timeout: 150_000 }, async () => {
+    await printedCommand(); // the server is up
+    const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];
+    const ownerKey = join(work, 'owner.jwk');
+    custodes('keygen', '--out', ownerKey);
+    custodes('admin', 'hosts', 'create', '--name', 'canary-host', '--vcpus', '8', '--memory-mib', '8192', '--disk-gib', '100', ...admin);
+    const tenant = JSON.parse(custodes('admin', 'tenants', 'create', '--name', 'canary-tenant', '--owner-key', ownerKey, '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '10', '--json', ...admin)).id;
+    const vm = JSON.parse(custodes('admin', 'vms', 'create', '--tenant', tenant, '--name', 'canary-vm', '--vcpus', '1', '--memory-mib', '128', '--json', ...admin)).id;
+    const keystore = join(work, 'keystore.json');
+    custodes('key', 'init', '--keystore', keystore);
+
+    const canary = `CANARY-${crypto.randomUUID()}`;
+    const file = Buffer.concat([Buffer.from('header '), Buffer.from(`${canary} `.repeat(300)), Buffer.from(' trailer')]); // ~13 KB, 4 pages
+    const input = join(work, 'secret.bin');
+    writeFileSync(input, file);
+    const owner = ['--tenant', tenant, '--key', ownerKey, '--keystore', keystore];
+    assert.match(custodes('mem', 'write', '--vm', vm, '--offset', '10000', '--file', input, ...owner), /Wrote \d+ bytes \(4 pages, encrypted here\)/);
+    const output = join(work, 'back.bin');
+    custodes('mem', 'read', '--vm', vm, '--offset', '10000', '--length', String(file.length), '--out', output, '--verify-fresh', ...owner);
+    assert.deepEqual(readFileSync(output), file);
+
+    // The data key, as only the tenant can see it: unwrapped with the keystore's KEK.
+    const ownerJwk = JSON.parse(readFileSync(ownerKey, 'utf8'));
+    const keys = await (await fetch(`${url}/v1/tenants/${tenant}/keys`, { headers: { Authorization: `Bearer ${await mintToken({ key: ownerJwk, principal: tenant })}` } })).json() as { keys: { wrapped: string }[] };
+    const { kek } = JSON.parse(readFileSync(keystore, 'utf8'));
+    const dataKey = Buffer.from((await compactDecrypt(keys.keys[0]!.wrapped, await importJWK(kek, 'A256KW'))).plaintext);
+    assert.equal(dataKey.length, 32);
+    const kekBytes = Buffer.from(kek.k, 'base64url');
+
+    const files = filesUnder(state);
+    assert.ok(files.some((f) => f.endsWith('.sqlite')), `no D1 database under ${state}: ${files.join(', ')}`);
+    const needles: [string, Buffer][] = [
+      ['canary', Buffer.from(canary)],
+      ['canary (base64)', Buffer.from(Buffer.from(canary).toString('base64').slice(0, 24))],
+      ['data key', dataKey],
+      ['data key (base64)', Buffer.from(dataKey.toString('base64').slice(0, 24))],
+      ['data key (base64url)', Buffer.from(dataKey.toString('base64url').slice(0, 24))],
+      ['data key (hex)', Buffer.from(dataKey.toString('hex'))],
+      ['KEK', kekBytes],
+      ['KEK (base64url)', Buffer.from(kek.k)],
+    ];
+    for (const path of files) {
+      const bytes = readFileSync(path);
+      for (const [what, needle] of needles) assert.equal(bytes.includes(needle), false, `${what} found in ${path}`);
+    }
   });
 });

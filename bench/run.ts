@@ -186,7 +186,7 @@ try {
 
   // Encrypted, audited memory vs the baseline's plaintext pages in D1 (sequential, one client).
   const contentOwner = tenants[0]!.owner;
-  const contentVm = await api(main.url, setup, 'POST', `/v1/admin/tenants/${contentOwner.id}/vms`, { name: 'bench-memory', vcpus: 1, memoryMiB: 4 * CONTENT_MIB });
+  const contentVm = await api(main.url, setup, 'POST', `/v1/admin/tenants/${contentOwner.id}/vms`, { name: 'bench-memory', vcpus: 1, memoryMiB: Math.max(128, 4 * CONTENT_MIB) });
   const encrypted = await encryptedThroughput(main.url, contentOwner, contentVm.id);
   const plain = await baselineThroughput(baseline.url);
 

@@ -121,4 +121,52 @@ describe('npm start', () => {
       for (const [what, needle] of needles) assert.equal(bytes.includes(needle), false, `${what} found in ${path}`);
     }
   });
+
+  it('the tenant CLI manages toolstacks, VMs, disks and snapshots', { timeout: 150_000 }, async () => {
+    await printedCommand();
+    const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];
+    const ownerKey = join(work, 'owner-2.jwk');
+    custodes('keygen', '--out', ownerKey);
+    custodes('admin', 'hosts', 'create', '--name', 'cli-host', '--vcpus', '8', '--memory-mib', '8192', '--disk-gib', '100', ...admin);
+    const tenant = JSON.parse(custodes('admin', 'tenants', 'create', '--name', 'cli-tenant', '--owner-key', ownerKey, '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '10', '--json', ...admin)).id;
+    const vm = JSON.parse(custodes('admin', 'vms', 'create', '--tenant', tenant, '--name', 'cli-vm', '--vcpus', '1', '--memory-mib', '128', '--json', ...admin)).id;
+    const keystore = join(work, 'keystore-2.json');
+    custodes('key', 'init', '--keystore', keystore);
+    const owner = ['--tenant', tenant, '--key', ownerKey, '--keystore', keystore];
+
+    // A toolstack limited to memory reads and writes of this VM does the content work.
+    const tskKey = join(work, 'toolstack.jwk');
+    custodes('keygen', '--out', tskKey);
+    const toolstack = JSON.parse(custodes('toolstack', 'create', '--name', 'ops', '--public-key', tskKey, '--scope', 'memory:read memory:write keys vm:read', '--vms', vm, '--json', ...owner)).id;
+    assert.match(custodes('toolstack', 'list', ...owner), new RegExp(`${toolstack}\\s+ops\\s+active`));
+    const asToolstack = ['--tenant', tenant, '--key', tskKey, '--iss', toolstack, '--keystore', keystore];
+    assert.match(custodes('vm', 'list', ...asToolstack), new RegExp(`${vm}\\s+cli-vm\\s+running`));
+    const input = join(work, 'page.bin');
+    writeFileSync(input, Buffer.from('written by the toolstack'));
+    custodes('mem', 'write', '--vm', vm, '--offset', '4096', '--file', input, ...asToolstack);
+
+    // The owner stops the VM, snapshots it, the toolstack overwrites, the owner restores.
+    assert.match(custodes('vm', 'stop', vm, ...owner), /stopped/);
+    const snapshot = JSON.parse(custodes('snapshot', 'create', '--vm', vm, '--name', 'golden', '--json', ...owner)).id;
+    assert.match(custodes('snapshot', 'list', ...owner), new RegExp(`${snapshot}\\s+golden`));
+    writeFileSync(input, Buffer.from('overwritten afterwards!!'));
+    custodes('mem', 'write', '--vm', vm, '--offset', '4096', '--file', input, ...asToolstack);
+    assert.match(custodes('snapshot', 'restore', snapshot, ...owner), /1 pages written as new versions/);
+    const output = join(work, 'page-back.bin');
+    custodes('mem', 'read', '--vm', vm, '--offset', '4096', '--length', '24', '--out', output, '--verify-fresh', ...owner);
+    assert.equal(readFileSync(output, 'utf8'), 'written by the toolstack');
+
+    // Disks: create, attach, write and read blocks.
+    const disk = JSON.parse(custodes('disk', 'create', '--name', 'data', '--size-gib', '1', '--json', ...owner)).id;
+    assert.match(custodes('disk', 'attach', disk, '--vm', vm, ...owner), new RegExp(`${disk}\\s+data\\s+1\\s+${vm}`));
+    custodes('disk', 'write', '--disk', disk, '--offset', '100', '--file', input, ...owner);
+    custodes('disk', 'read', '--disk', disk, '--offset', '100', '--length', '24', '--out', output, ...owner);
+    assert.equal(readFileSync(output, 'utf8'), 'overwritten afterwards!!');
+
+    // Revoked, the toolstack is refused at once, with the code and a readable message.
+    custodes('toolstack', 'revoke', toolstack, ...owner);
+    const refused = spawnSync(process.execPath, ['bin/custodes.js', 'vm', 'list', ...asToolstack, '--url', url], { encoding: 'utf8' });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /token_key_unknown/);
+  });
 });

@@ -22,7 +22,7 @@ import { tenantsRouter } from './routes/tenants/tenants.index';
 import { vmsRouter } from './routes/vms/vms.index';
 import { disksRouter } from './routes/disks/disks.index';
 import { keysRouter } from './routes/keys/keys.index';
-import { memoryRouter } from './routes/memory/memory.index';
+import { contentsRouter } from './routes/contents/contents.index';
 import { snapshotsRouter } from './routes/snapshots/snapshots.index';
 import { tenantVmsRouter } from './routes/tenant-vms/tenant-vms.index';
 import { toolstacksRouter } from './routes/toolstacks/toolstacks.index';
@@ -47,7 +47,7 @@ export function createApp() {
     .route('/', vmsRouter)
     .route('/', toolstacksRouter)
     .route('/', tenantVmsRouter)
-    .route('/', memoryRouter)
+    .route('/', contentsRouter)
     .route('/', disksRouter)
     .route('/', snapshotsRouter)
     .route('/', keysRouter)

@@ -3,7 +3,6 @@ import type { AppEnv } from '../../env';
 import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse } from '../../http/problem';
 import * as disks from '../../services/disks';
-import { readPages, readVersion, writePages } from '../memory/contents.handlers';
 import type * as routes from './disks.routes';
 
 export const createDisk: RouteHandler<typeof routes.createDisk, AppEnv> = async (c) => {
@@ -44,20 +43,4 @@ export const detachDisk: RouteHandler<typeof routes.detachDisk, AppEnv> = async 
   const { tenant, disk } = c.req.valid('param');
   const result = await disks.attachDisk(c.get('db'), c.get('audit').commit, tenant, disk, null);
   return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
-};
-
-export const writeDiskBlocks: RouteHandler<typeof routes.writeDiskBlocks, AppEnv> = async (c) => {
-  const { tenant, disk } = c.req.valid('param');
-  return writePages(c, 'disk', tenant, disk, c.req.valid('json').pages) as never;
-};
-
-export const readDiskBlocks: RouteHandler<typeof routes.readDiskBlocks, AppEnv> = async (c) => {
-  const { tenant, disk } = c.req.valid('param');
-  const { start, count } = c.req.valid('query');
-  return readPages(c, 'disk', tenant, disk, start, count) as never;
-};
-
-export const readDiskBlockVersion: RouteHandler<typeof routes.readDiskBlockVersion, AppEnv> = async (c) => {
-  const { tenant, disk, index, version } = c.req.valid('param');
-  return readVersion(c, 'disk', tenant, disk, index, version) as never;
 };

@@ -8,7 +8,4 @@ export const disksRouter = createRouter()
   .openapi(routes.getDisk, handlers.getDisk)
   .openapi(routes.deleteDisk, handlers.deleteDisk)
   .openapi(routes.attachDisk, handlers.attachDisk)
-  .openapi(routes.detachDisk, handlers.detachDisk)
-  .openapi(routes.writeDiskBlocks, handlers.writeDiskBlocks)
-  .openapi(routes.readDiskBlocks, handlers.readDiskBlocks)
-  .openapi(routes.readDiskBlockVersion, handlers.readDiskBlockVersion);
+  .openapi(routes.detachDisk, handlers.detachDisk);

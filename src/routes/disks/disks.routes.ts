@@ -1,11 +1,10 @@
 /**
  * Tenant disks (DESIGN §3, §8): created within the slice, attached to one VM
- * at a time, and their blocks read and written exactly like memory pages.
+ * at a time. Their blocks are in routes/contents, with memory pages.
  */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses, tenantRoute } from '../../http/openapi';
 import { PageQuerySchema } from '../../http/pagination';
-import { CONTENT_BODY_BYTES, PageRangeQuery, PagesSchema, StoredPageSchema, VersionParamsShape, WritePagesBody, WrittenPagesSchema } from '../memory/pages.schemas';
 import { TenantParams } from '../tenants/tenants.schemas';
 import { AttachDiskBody, CreateDiskBody, DiskListSchema, DiskParams, DiskSchema } from './disks.schemas';
 
@@ -82,42 +81,4 @@ export const detachDisk = tenantRoute({
   scope: 'disk:write',
   request: { params: DiskParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(DiskSchema, 'The detached disk.'), ...problemResponses(404, 409, 422) },
-});
-
-export const writeDiskBlocks = tenantRoute({
-  operationId: 'writeDiskBlocks',
-  action: 'disk.blocks.write',
-  method: 'put',
-  path: '/tenants/{tenant}/disks/{disk}/blocks',
-  tags,
-  summary: 'Write disk blocks (client-encrypted envelopes)',
-  description: 'As memory pages: each block written becomes a new retained version.',
-  scope: 'disk:write',
-  maxBodyBytes: CONTENT_BODY_BYTES,
-  request: { params: DiskParams, headers: IdempotencyHeaders, body: jsonRequestBody(WritePagesBody) },
-  responses: { 200: jsonContent(WrittenPagesSchema, 'The new version of each block.'), ...problemResponses(404, 409, 412, 413, 415, 422) },
-});
-
-export const readDiskBlocks = tenantRoute({
-  operationId: 'readDiskBlocks',
-  action: 'disk.blocks.read',
-  method: 'get',
-  path: '/tenants/{tenant}/disks/{disk}/blocks',
-  tags,
-  summary: 'Read a range of disk blocks (current versions)',
-  scope: 'disk:read',
-  request: { params: DiskParams, query: PageRangeQuery },
-  responses: { 200: jsonContent(PagesSchema, 'The written blocks of the range.'), ...problemResponses(404) },
-});
-
-export const readDiskBlockVersion = tenantRoute({
-  operationId: 'readDiskBlockVersion',
-  action: 'disk.blocks.read',
-  method: 'get',
-  path: '/tenants/{tenant}/disks/{disk}/blocks/{index}/versions/{version}',
-  tags,
-  summary: 'Read an exact past version of a disk block',
-  scope: 'disk:read',
-  request: { params: DiskParams.extend(VersionParamsShape) },
-  responses: { 200: jsonContent(StoredPageSchema, 'That version of the block.'), ...problemResponses(404) },
 });

@@ -6,7 +6,7 @@ import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses, tenantRoute } from '../../http/openapi';
 import { nextPageTokenSchema, PageQuerySchema } from '../../http/pagination';
 import { Name } from '../hosts/hosts.schemas';
-import { Digest } from '../memory/pages.schemas';
+import { Digest } from '../contents/contents.schemas';
 import { TenantId, TenantParams } from '../tenants/tenants.schemas';
 import { VmId } from '../vms/vms.schemas';
 

@@ -1,0 +1,60 @@
+/**
+ * Guest contents (DESIGN §3, §8): memory pages of a VM and blocks of a disk,
+ * one set of routes per space with the same shapes and rules — batched
+ * writes, range reads, exact past versions — for the tenant's own principals
+ * only. The records list every page and version read or written, with its
+ * ciphertext digest.
+ */
+import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses, tenantRoute } from '../../http/openapi';
+import { DiskParams } from '../disks/disks.schemas';
+import { TenantVmParams } from '../tenant-vms/tenant-vms.routes';
+import { CONTENT_BODY_BYTES, PageRangeQuery, PagesSchema, StoredPageSchema, VersionParamsShape, WritePagesBody, WrittenPagesSchema } from './contents.schemas';
+
+function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk' }>({ base, kind }: S) {
+  const memory = kind === 'memory';
+  const [page, what] = memory ? ['page', 'memory pages'] : ['block', 'disk blocks'];
+  const params = memory ? TenantVmParams : DiskParams;
+  const tags = [memory ? 'memory' : 'disks'];
+  const action = (verb: 'read' | 'write') => (memory ? `vm.memory.${verb}` : `disk.blocks.${verb}`);
+  const name = memory ? 'MemoryPages' : 'DiskBlocks';
+  return {
+    write: tenantRoute({
+      operationId: `write${name}`,
+      action: action('write'),
+      method: 'put',
+      path: base as S['base'],
+      tags,
+      summary: `Write ${what} (client-encrypted envelopes)`,
+      description: `Each ${page} written becomes a new retained version. An index beyond the ${memory ? 'VM\'s memory' : 'disk'}: \`index_out_of_range\`; a malformed envelope: \`invalid_envelope\`.`,
+      scope: memory ? 'memory:write' : 'disk:write',
+      maxBodyBytes: CONTENT_BODY_BYTES,
+      request: { params, headers: IdempotencyHeaders, body: jsonRequestBody(WritePagesBody) },
+      responses: { 200: jsonContent(WrittenPagesSchema, `The new version of each ${page}.`), ...problemResponses(404, 409, 412, 413, 415, 422) },
+    }),
+    read: tenantRoute({
+      operationId: `read${name}`,
+      action: action('read'),
+      method: 'get',
+      path: base as S['base'],
+      tags,
+      summary: `Read a range of ${what} (current versions)`,
+      scope: memory ? 'memory:read' : 'disk:read',
+      request: { params, query: PageRangeQuery },
+      responses: { 200: jsonContent(PagesSchema, `The written ${page}s of the range.`), ...problemResponses(404) },
+    }),
+    readVersion: tenantRoute({
+      operationId: memory ? 'readMemoryPageVersion' : 'readDiskBlockVersion',
+      action: action('read'),
+      method: 'get',
+      path: `${base}/{index}/versions/{version}` as `${S['base']}/{index}/versions/{version}`,
+      tags,
+      summary: `Read an exact past version of a ${memory ? 'memory page' : 'disk block'}`,
+      scope: memory ? 'memory:read' : 'disk:read',
+      request: { params: params.extend(VersionParamsShape) },
+      responses: { 200: jsonContent(StoredPageSchema, `That version of the ${page}.`), ...problemResponses(404) },
+    }),
+  };
+}
+
+export const memory = contentRoutes({ base: '/tenants/{tenant}/vms/{vm}/memory/pages', kind: 'memory' });
+export const diskBlocks = contentRoutes({ base: '/tenants/{tenant}/disks/{disk}/blocks', kind: 'disk' });

@@ -14,84 +14,17 @@
  * Every authenticated request carries its own freshly minted token (jti is single-use).
  * Options (env): BENCH_REQUESTS (per scenario, default 3000).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/merkle';
 import type { AuditSource } from '../src/client/audit-verify';
-import { baselineThroughput, CONTENT_MIB, encryptedThroughput } from './contents';
+import { contentsReport, measureContents } from './contents';
 import { verificationReport } from './verify';
+import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, type Principal } from './workers';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
-const DIR = '.bench';
-const wrangler = 'node_modules/.bin/wrangler';
-const ENV = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
-
-interface Principal {
-  id: string;
-  jwk: JWK;
-  kid: string;
-  key: CryptoKey;
-}
-
-async function newPrincipal(id: string): Promise<Principal> {
-  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  const jwk = await exportJWK(privateKey);
-  return { id, jwk, kid: await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, 'sha256'), key: (await importJWK(jwk, 'EdDSA')) as CryptoKey };
-}
-
-async function mintTokens(p: Principal, count: number): Promise<string[]> {
-  const now = Math.floor(Date.now() / 1000);
-  const tokens: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const claims = { iss: p.id, sub: p.id, aud: 'custodes', iat: now, exp: now + 900, jti: crypto.randomUUID(), scope: '' };
-    tokens.push(await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: p.kid }).sign(p.key));
-  }
-  return tokens;
-}
-
-const publicOf = ({ kty, crv, x }: JWK) => ({ kty, crv, x });
-
-async function startWorker(name: string, port: number, vars: Record<string, string>, config?: string): Promise<{ url: string; child: ChildProcess }> {
-  // Absolute: wrangler resolves some paths against the config file's folder.
-  const state = resolve(DIR, name);
-  const varsFile = resolve(DIR, `${name}.vars`);
-  writeFileSync(varsFile, Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
-  const configArgs = config ? ['--config', config] : [];
-  const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...configArgs], { env: ENV, encoding: 'utf8' });
-  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}`);
-  const child = spawn(
-    wrangler,
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--env-file', varsFile, '--log-level', 'error', '--show-interactive-dev-session=false', ...configArgs],
-    { env: ENV, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      await fetch(`${url}/v1/health`);
-      return { url, child };
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  child.kill();
-  throw new Error(`${name} did not start`);
-}
-
-async function api(url: string, tokens: string[], method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${tokens.pop()}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text.startsWith('{') ? JSON.parse(text) : text;
-}
-
 interface Figures {
   title: string;
   connections: number;
@@ -185,10 +118,7 @@ try {
   auditRuns.push(await load('audited VM create, one tenant', 64, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 400), 'POST', () => `/v1/admin/tenants/${tenants[2]!.id}/vms`, (n) => vmBody(n + 100000)) }));
 
   // Encrypted, audited memory vs the baseline's plaintext pages in D1 (sequential, one client).
-  const contentOwner = tenants[0]!.owner;
-  const contentVm = await api(main.url, setup, 'POST', `/v1/admin/tenants/${contentOwner.id}/vms`, { name: 'bench-memory', vcpus: 1, memoryMiB: Math.max(128, 4 * CONTENT_MIB) });
-  const encrypted = await encryptedThroughput(main.url, contentOwner, contentVm.id);
-  const plain = await baselineThroughput(baseline.url);
+  const { encrypted, plain } = await measureContents(main.url, baseline.url, setup, tenants[0]!.owner);
 
   // Offline verification over the busiest tenant log, downloaded once.
   const owner = tenants[2]!.owner;
@@ -233,16 +163,7 @@ try {
     '',
     `Targets: ≥ 100 audited appends/s per tenant (${audited16.rps.toFixed(0)} at 16 clients, ${audited64.rps.toFixed(0)} at 64); audited p50 ≤ 2× baseline (${(audited16.p50 / Math.max(base16.p50, 1)).toFixed(2)}×; p99 ${(audited16.p99 / Math.max(base16.p99, 1)).toFixed(2)}×).`,
     '',
-    '## Guest memory throughput (encrypted and audited, against the baseline storing plaintext)',
-    '',
-    `${CONTENT_MIB} MiB written then read back in 64-page batches by one client, sequentially. Encrypted: through the SDK (AES-256-GCM in the client, a fresh token per request, each batch an audit record with every page's version and digest). Baseline: the bench-only Worker storing the same bytes in D1 in the same batches, with no auth, audit or encryption.`,
-    '',
-    '| path | write MiB/s | read MiB/s | write ÷ baseline | read ÷ baseline |',
-    '|---|---|---|---|---|',
-    `| baseline: plaintext pages in D1 | ${plain.write.toFixed(2)} | ${plain.read.toFixed(2)} | — | — |`,
-    `| encrypted, audited (SDK) | ${encrypted.write.toFixed(2)} | ${encrypted.read.toFixed(2)} | ${(encrypted.write / plain.write).toFixed(2)} | ${(encrypted.read / plain.read).toFixed(2)} |`,
-    '',
-    'Target: the encrypted, audited path at ≥ 0.5× the baseline\'s MiB/s.',
+    ...contentsReport(encrypted, plain),
     '',
     ...verification,
     '',

@@ -55,6 +55,7 @@ describe('memory pages', () => {
       [bad(good.slice(0, -4)), 400, 'invalid_request'],
       [bad(`${good.slice(0, -4)}!!!=`), 400, 'invalid_envelope'],
       [bad(wrongVersion.toString('base64')), 400, 'invalid_envelope'],
+      [bad(`${good.slice(0, -3)}B==`), 400, 'invalid_envelope'], // non-canonical: stray bits in the last character
       [{ pages: [{ index: -1, envelope: good }] }, 400, 'invalid_request'],
       [{ pages: [{ index: 1.5, envelope: good }] }, 400, 'invalid_request'],
       [{ pages: [{ index: 1, envelope: good, extra: 1 }] }, 400, 'invalid_request'],

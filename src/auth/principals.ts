@@ -8,9 +8,8 @@
  * (DESIGN §7). Everyone else is a row in D1.
  */
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { eq, and } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { admins, tenants, toolstacks } from '../db/schema';
 import { ADMIN_ROLES, type AdminRole } from './roles';
 
 export type PrincipalType = 'admin' | 'tenant' | 'toolstack';
@@ -83,29 +82,18 @@ export async function findRegisteredKey(
   const bootstrap = (await bootstrapAdmins(bootstrapJwks)).get(kid);
   if (bootstrap) return bootstrap;
 
-  const [admin] = await db
-    .select({ id: admins.id, jwk: admins.jwk, roles: admins.roles })
-    .from(admins)
-    .where(and(eq(admins.kid, kid), eq(admins.state, 'active')))
-    .limit(1);
-  if (admin) {
-    return { type: 'admin', id: admin.id, kid, jwk: JSON.parse(admin.jwk), roles: JSON.parse(admin.roles) };
-  }
-  const [tenant] = await db
-    .select({ id: tenants.id, jwk: tenants.ownerJwk })
-    .from(tenants)
-    .where(and(eq(tenants.ownerKid, kid), eq(tenants.state, 'active')))
-    .limit(1);
-  if (tenant) return { type: 'tenant', id: tenant.id, kid, jwk: JSON.parse(tenant.jwk), roles: [], tenant: tenant.id };
-  // Looked up on every request, so a revocation takes effect on the very next one.
-  const [toolstack] = await db
-    .select({ id: toolstacks.id, tenant: toolstacks.tenantId, jwk: toolstacks.jwk, scopes: toolstacks.scopes, vms: toolstacks.vms })
-    .from(toolstacks)
-    .where(and(eq(toolstacks.kid, kid), eq(toolstacks.state, 'active')))
-    .limit(1);
-  if (toolstack) {
-    const ceiling = { scopes: JSON.parse(toolstack.scopes) as string[], vms: toolstack.vms ? (JSON.parse(toolstack.vms) as string[]) : null };
-    return { type: 'toolstack', id: toolstack.id, kid, jwk: JSON.parse(toolstack.jwk), roles: [], tenant: toolstack.tenant, ceiling };
-  }
-  return null;
+  // One round trip for the three registries (a kid is unique across them: createTenant and
+  // createToolstack refuse a key any principal holds). Looked up on every request, so a
+  // revocation takes effect on the very next one.
+  const [row] = await db.all<{ type: PrincipalType; id: string; jwk: string; roles: string | null; tenant: string | null; scopes: string | null; vms: string | null }>(sql`
+    SELECT 'admin' AS type, id, jwk, roles, NULL AS tenant, NULL AS scopes, NULL AS vms FROM admins WHERE kid = ${kid} AND state = 'active'
+    UNION ALL SELECT 'tenant', id, owner_jwk, NULL, id, NULL, NULL FROM tenants WHERE owner_kid = ${kid} AND state = 'active'
+    UNION ALL SELECT 'toolstack', id, jwk, NULL, tenant_id, scopes, vms FROM toolstacks WHERE kid = ${kid} AND state = 'active'
+    LIMIT 1`);
+  if (!row) return null;
+  const jwk = JSON.parse(row.jwk) as JWK;
+  if (row.type === 'admin') return { type: 'admin', id: row.id, kid, jwk, roles: JSON.parse(row.roles!) };
+  if (row.type === 'tenant') return { type: 'tenant', id: row.id, kid, jwk, roles: [], tenant: row.tenant! };
+  const ceiling = { scopes: JSON.parse(row.scopes!) as string[], vms: row.vms ? (JSON.parse(row.vms) as string[]) : null };
+  return { type: 'toolstack', id: row.id, kid, jwk, roles: [], tenant: row.tenant!, ceiling };
 }

@@ -10,6 +10,7 @@
  * against the newest write of that page in the tenant's own audit log, which
  * the caller has verified (audit-verify.ts).
  */
+import { inParallel } from '../lib/parallel';
 import type { ApiClient } from './api';
 import {
   decryptPage,
@@ -26,6 +27,8 @@ import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './key
 
 /** Pages per call: the API takes up to 256; 64 keeps a request near 350 KiB. */
 export const BATCH_PAGES = 64;
+/** Batches in flight by default: enough to overlap sealing, sending and the server's work. */
+export const IN_FLIGHT = 4;
 
 export interface ContentTarget {
   tenant: string;
@@ -59,6 +62,8 @@ export class GuestContents {
     private readonly keystore: Keystore,
     /** Called when a new data key becomes current, to persist the keystore. */
     private readonly onKeystoreChange?: (keystore: Keystore) => void,
+    /** Batches in flight at once. */
+    private readonly inFlight = IN_FLIGHT,
   ) {}
 
   async write(target: ContentTarget, offset: number, data: Uint8Array): Promise<{ pages: number; auditIndexes: number[] }> {
@@ -72,20 +77,24 @@ export class GuestContents {
       if (partial) edges.set(index, (await this.readPages(target, index, 1)).get(index) ?? new Uint8Array(PAGE_BYTES));
     }
     const dataKey = await this.currentDataKey(target.tenant);
-    const auditIndexes: number[] = [];
-    for (let batchStart = first; batchStart <= last; batchStart += BATCH_PAGES) {
-      const pages: { index: number; envelope: string }[] = [];
-      for (let index = batchStart; index <= Math.min(last, batchStart + BATCH_PAGES - 1); index++) {
-        const page = edges.get(index) ?? new Uint8Array(PAGE_BYTES);
-        const pageStart = index * PAGE_BYTES;
-        const from = Math.max(offset, pageStart);
-        const to = Math.min(offset + data.length, pageStart + PAGE_BYTES);
-        page.set(data.subarray(from - offset, to - offset), from - pageStart);
-        const envelope = await encryptPage(page, this.address(target, index), dataKey);
-        pages.push({ index, envelope: Buffer.from(envelope).toString('base64') });
-      }
-      auditIndexes.push(await this.putPages(target, pages));
-    }
+    const batches: number[] = [];
+    for (let batchStart = first; batchStart <= last; batchStart += BATCH_PAGES) batches.push(batchStart);
+    // Batches are disjoint, so several may be in flight: sealing one overlaps sending another.
+    const auditIndexes = await inParallel(batches, this.inFlight, async (batchStart) => {
+      const indexes = Array.from({ length: Math.min(last, batchStart + BATCH_PAGES - 1) - batchStart + 1 }, (_, i) => batchStart + i);
+      const pages = await Promise.all(
+        indexes.map(async (index) => {
+          const page = edges.get(index) ?? new Uint8Array(PAGE_BYTES);
+          const pageStart = index * PAGE_BYTES;
+          const from = Math.max(offset, pageStart);
+          const to = Math.min(offset + data.length, pageStart + PAGE_BYTES);
+          page.set(data.subarray(from - offset, to - offset), from - pageStart);
+          const envelope = await encryptPage(page, this.address(target, index), dataKey);
+          return { index, envelope: Buffer.from(envelope).toString('base64') };
+        }),
+      );
+      return this.putPages(target, pages);
+    });
     return { pages: last - first + 1, auditIndexes };
   }
 
@@ -94,16 +103,17 @@ export class GuestContents {
     if (length === 0) return out;
     const first = Math.floor(offset / PAGE_BYTES);
     const last = Math.floor((offset + length - 1) / PAGE_BYTES);
-    for (let batchStart = first; batchStart <= last; batchStart += BATCH_PAGES) {
-      const count = Math.min(BATCH_PAGES, last - batchStart + 1);
-      const pages = await this.readPages(target, batchStart, count, options.latest);
+    const batches: number[] = [];
+    for (let batchStart = first; batchStart <= last; batchStart += BATCH_PAGES) batches.push(batchStart);
+    await inParallel(batches, this.inFlight, async (batchStart) => {
+      const pages = await this.readPages(target, batchStart, Math.min(BATCH_PAGES, last - batchStart + 1), options.latest);
       for (const [index, page] of pages) {
         const pageStart = index * PAGE_BYTES;
         const from = Math.max(offset, pageStart);
         const to = Math.min(offset + length, pageStart + PAGE_BYTES);
         out.set(page.subarray(from - pageStart, to - pageStart), from - offset);
       }
-    }
+    });
     return out; // unwritten pages stay zero
   }
 
@@ -116,9 +126,13 @@ export class GuestContents {
     for (const page of stored) {
       const newest = latest?.get(page.index);
       if (newest && (newest.version !== page.version || newest.digest !== page.digest)) throw new StaleVersionError(page.index, page.version, newest.version);
-      const envelope = new Uint8Array(Buffer.from(page.envelope, 'base64'));
-      pages.set(page.index, await decryptPage(envelope, this.address(target, page.index), await this.dataKey(target.tenant, envelopeKeyId(envelope))));
     }
+    await Promise.all(
+      stored.map(async (page) => {
+        const envelope = new Uint8Array(Buffer.from(page.envelope, 'base64'));
+        pages.set(page.index, await decryptPage(envelope, this.address(target, page.index), await this.dataKey(target.tenant, envelopeKeyId(envelope))));
+      }),
+    );
     if (latest) {
       // A page the log says was written must not come back as absent.
       for (let index = start; index < start + count; index++) {

@@ -35,18 +35,30 @@ export interface TokenRequest {
   ttlSeconds?: number;
 }
 
+/** Each private JWK imported once, with its kid: a client mints a token per request. */
+const signers = new WeakMap<JWK, Promise<{ kid: string; key: CryptoKey | Uint8Array }>>();
+function signerOf(jwk: JWK, alg: SigningAlgorithm) {
+  let signer = signers.get(jwk);
+  if (!signer) {
+    signer = Promise.all([keyId(jwk), importJWK(jwk, alg)]).then(([kid, key]) => ({ kid, key }));
+    signers.set(jwk, signer);
+  }
+  return signer;
+}
+
 /** A single-use token (fresh `jti`): mint one per request. */
 export async function mintToken(request: TokenRequest): Promise<string> {
   const { key, principal, audience = 'custodes', scope = [], vms, ttlSeconds = 300 } = request;
   const alg = algorithmOf(key);
+  const signer = await signerOf(key, alg);
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ scope: scope.join(' '), ...(vms?.length ? { vms } : {}) })
-    .setProtectedHeader({ alg, kid: await keyId(key), typ: 'JWT' })
+    .setProtectedHeader({ alg, kid: signer.kid, typ: 'JWT' })
     .setIssuer(principal)
     .setSubject(principal)
     .setAudience(audience)
     .setIssuedAt(now)
     .setExpirationTime(now + ttlSeconds)
     .setJti(crypto.randomUUID())
-    .sign(await importJWK(key, alg));
+    .sign(signer.key);
 }

@@ -13,7 +13,7 @@
  * version aborts the batch and this one retries with fresh numbers.
  */
 import { createHash } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../audit/commit';
 import type { Region } from '../audit/record';
 import type { Database } from '../db/client';
@@ -58,17 +58,19 @@ export interface StoredPage extends PageVersion {
   envelope: string;
 }
 
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/**
+ * Canonical padded base64 of exactly ENVELOPE_BYTES: 4141 = 3·1380 + 1, so
+ * 1380 full quads, then one byte as two characters whose second carries 4
+ * zero bits (A, Q, g or w) and `==`. Anything else is not an envelope.
+ */
+const CANONICAL_ENVELOPE = new RegExp(`^[A-Za-z0-9+/]{${ENVELOPE_BASE64_LENGTH - 3}}[AQgw]==$`);
 
 /** `sha256:` + hex of the envelope bytes, or why the text is not an envelope. */
 export function envelopeDigest(envelope: string): Result<string, 'invalid_envelope'> {
-  if (envelope.length !== ENVELOPE_BASE64_LENGTH || !BASE64.test(envelope)) {
-    return fail('invalid_envelope', `An envelope is ${ENVELOPE_BYTES} bytes, sent as ${ENVELOPE_BASE64_LENGTH} characters of padded base64.`);
+  if (!CANONICAL_ENVELOPE.test(envelope)) {
+    return fail('invalid_envelope', `An envelope is ${ENVELOPE_BYTES} bytes, sent as ${ENVELOPE_BASE64_LENGTH} characters of canonical padded base64.`);
   }
   const bytes = Buffer.from(envelope, 'base64');
-  if (bytes.length !== ENVELOPE_BYTES || bytes.toString('base64') !== envelope) {
-    return fail('invalid_envelope', `An envelope is ${ENVELOPE_BYTES} bytes in canonical padded base64.`);
-  }
   if (bytes[0] !== ENVELOPE_VERSION) return fail('invalid_envelope', `Envelope format byte is 0x${bytes[0]!.toString(16).padStart(2, '0')}; only 0x01 exists.`);
   return ok(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
 }
@@ -92,7 +94,7 @@ const MAX_ATTEMPTS = 4;
 export async function writePages(
   db: Database,
   commit: Commit,
-  resource: ContentResource,
+  resource: ContentResource & { latest?: Map<number, number> },
   pages: PageWrite[],
 ): Promise<Result<{ pages: PageVersion[]; auditIndex: number }, 'index_out_of_range' | 'invalid_request' | 'invalid_envelope' | 'not_found' | 'precondition_failed'>> {
   const indexes = pages.map((p) => p.index);
@@ -105,7 +107,8 @@ export async function writePages(
     digests.push(digest.value);
   }
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const latest = await latestVersions(db, resource, indexes);
+    // The resource lookup read the latest versions already; after a lost race, read them again.
+    const latest = attempt === 0 && resource.latest ? resource.latest : await latestVersions(db, resource, indexes);
     const written = pages.map((p, i) => ({ index: p.index, version: (latest.get(p.index) ?? 0) + 1, digest: digests[i]!, envelope: p.envelope }));
     const rows = JSON.stringify(written);
     const insert = sql`
@@ -114,9 +117,11 @@ export async function writePages(
              json_extract(j.value, '$.digest'), json_extract(j.value, '$.envelope')
       FROM json_each(${rows}) j
       WHERE EXISTS (SELECT 1 FROM ${resourceTable(resource.space)} WHERE id = ${resource.id} AND tenant_id = ${resource.tenant})`;
+    // Only (index, version) pairs: the envelopes travel to D1 once, in the insert above.
     const heads = sql`
       INSERT INTO content_heads (space, resource_id, idx, version)
-      SELECT ${resource.space}, ${resource.id}, json_extract(j.value, '$.index'), json_extract(j.value, '$.version') FROM json_each(${rows}) j
+      SELECT ${resource.space}, ${resource.id}, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
+      FROM json_each(${JSON.stringify(written.map((w) => [w.index, w.version]))}) j
       WHERE true ON CONFLICT (space, resource_id, idx) DO UPDATE SET version = excluded.version`;
     const regions: Region[] = written.map(({ index, version, digest }) => ({ space: resource.space, resource: resource.id, index, version, digest, access: 'write' }));
     const committed = await commit([write(insert), expectChanges(`${resource.space}.write`, written.length), write(heads)], { regions });
@@ -135,24 +140,6 @@ async function latestVersions(db: Database, resource: ContentResource, indexes: 
     WHERE space = ${resource.space} AND resource_id = ${resource.id} AND idx IN (SELECT value FROM json_each(${JSON.stringify(indexes)}))
     GROUP BY idx`);
   return new Map(rows.map((r) => [r.idx, r.version]));
-}
-
-/** The current version of each written page in [start, start+count); unwritten pages are left out. */
-export async function readPages(
-  db: Database,
-  resource: ContentResource,
-  start: number,
-  count: number,
-): Promise<Result<{ pages: StoredPage[]; regions: Region[] }, 'index_out_of_range' | 'invalid_request'>> {
-  if (start + count > resource.pages) {
-    return fail('index_out_of_range', `${resource.id} has ${resource.pages} pages; ${start}+${count} reaches past the end.`, { pages: resource.pages });
-  }
-  const pages = await db.all<StoredPage>(sql`
-    SELECT h.idx AS "index", v.version, v.digest, v.envelope
-    FROM content_heads h JOIN content_versions v USING (space, resource_id, idx, version)
-    WHERE h.space = ${resource.space} AND h.resource_id = ${resource.id} AND h.idx >= ${start} AND h.idx < ${start + count}
-    ORDER BY h.idx`);
-  return ok({ pages, regions: readRegions(resource, pages) });
 }
 
 /** One exact version of one page. */
@@ -174,26 +161,76 @@ export async function readVersion(
 const readRegions = (resource: ContentResource, pages: StoredPage[]): Region[] =>
   pages.map(({ index, version, digest }) => ({ space: resource.space, resource: resource.id, index, version, digest, access: 'read' }));
 
+interface ResourceRow {
+  pages: number;
+  vm: string | null;
+  latest: string;
+}
+
+/** The resource's size and attachment, and the latest version of pages `latestOf`, in one statement. */
+function resourceQuery(tenant: string, space: Space, id: string, latestOf: number[]): SQL {
+  const latest = sql`(SELECT json_group_array(json_array(idx, v)) FROM (
+    SELECT idx, MAX(version) AS v FROM content_versions
+    WHERE space = ${space} AND resource_id = ${id} AND idx IN (SELECT value FROM json_each(${JSON.stringify(latestOf)})) GROUP BY idx))`;
+  return space === 'memory'
+    ? sql`SELECT memory_mib * ${PAGES_PER_MIB} AS pages, id AS vm, ${latest} AS latest FROM vms WHERE id = ${id} AND tenant_id = ${tenant}`
+    : sql`SELECT size_gib * ${PAGES_PER_GIB} AS pages, vm_id AS vm, ${latest} AS latest FROM disks WHERE id = ${id} AND tenant_id = ${tenant}`;
+}
+
+type Resolved = Result<ContentResource & { latest: Map<number, number> }, 'not_found' | 'vm_not_allowed'>;
+
+function resolveResource(row: ResourceRow | undefined, tenant: string, space: Space, id: string, allowedVms?: readonly string[]): Resolved {
+  if (!row) return fail('not_found', `${space === 'memory' ? 'VM' : 'Disk'} ${id} does not exist in tenant ${tenant}.`);
+  if (space === 'disk' && allowedVms && !(row.vm && allowedVms.includes(row.vm))) {
+    return fail('vm_not_allowed', `The token is limited to VMs ${allowedVms.join(', ')}; disk ${id} is not attached to one of them.`);
+  }
+  return ok({ space, id, tenant, pages: row.pages, latest: new Map(JSON.parse(row.latest) as [number, number][]) });
+}
+
 /**
  * A VM's memory or a disk, if it is `tenant`'s; `allowedVms` (a VM-limited
- * token) further restricts disks to those attached to one of those VMs.
+ * token) further restricts disks to those attached to one of those VMs. With
+ * `latestOf`, the same round trip also reads the latest version of those
+ * pages (for a write's numbering).
  */
 export async function contentResource(
   db: Database,
   tenant: string,
   space: Space,
   id: string,
-  allowedVms?: readonly string[],
-): Promise<Result<ContentResource, 'not_found' | 'vm_not_allowed'>> {
-  if (space === 'memory') {
-    const [vm] = await db.all<{ memoryMiB: number }>(sql`SELECT memory_mib AS memoryMiB FROM vms WHERE id = ${id} AND tenant_id = ${tenant}`);
-    if (!vm) return fail('not_found', `VM ${id} does not exist in tenant ${tenant}.`);
-    return ok({ space, id, tenant, pages: vm.memoryMiB * PAGES_PER_MIB });
+  options: { allowedVms?: readonly string[]; latestOf?: number[] } = {},
+): Promise<Resolved> {
+  const [row] = await db.all<ResourceRow>(resourceQuery(tenant, space, id, options.latestOf ?? []));
+  return resolveResource(row, tenant, space, id, options.allowedVms);
+}
+
+/** The current version of each written page in [start, start+count), with the resource check, in one round trip. */
+export async function readRange(
+  db: Database,
+  tenant: string,
+  space: Space,
+  id: string,
+  range: { start: number; count: number; allowedVms?: readonly string[] },
+): Promise<Result<{ pages: StoredPage[]; regions: Region[] }, 'not_found' | 'vm_not_allowed' | 'index_out_of_range' | 'invalid_request'>> {
+  const { start, count, allowedVms } = range;
+  const statements = [
+    resourceQuery(tenant, space, id, []),
+    sql`SELECT h.idx AS "index", v.version, v.digest, v.envelope
+        FROM content_heads h JOIN content_versions v USING (space, resource_id, idx, version)
+        WHERE h.space = ${space} AND h.resource_id = ${id} AND h.idx >= ${start} AND h.idx < ${start + count}
+        ORDER BY h.idx`,
+  ].map((query) => {
+    const { sql: text, params } = write(query);
+    return db.$client.prepare(text).bind(...params);
+  });
+  // One round trip for both reads (a read-only D1 batch).
+  const [resourceRows, pageRows] = await db.$client.batch(statements);
+  const row = resourceRows!.results[0] as ResourceRow | undefined;
+  const pages = pageRows!.results as StoredPage[];
+  const resource = resolveResource(row, tenant, space, id, allowedVms);
+  if (!resource.ok) return resource;
+  if (start + count > resource.value.pages) {
+    return fail('index_out_of_range', `${id} has ${resource.value.pages} pages; ${start}+${count} reaches past the end.`, { pages: resource.value.pages });
   }
-  const [disk] = await db.all<{ sizeGiB: number; vm: string | null }>(sql`SELECT size_gib AS sizeGiB, vm_id AS vm FROM disks WHERE id = ${id} AND tenant_id = ${tenant}`);
-  if (!disk) return fail('not_found', `Disk ${id} does not exist in tenant ${tenant}.`);
-  if (allowedVms && !(disk.vm && allowedVms.includes(disk.vm))) {
-    return fail('vm_not_allowed', `The token is limited to VMs ${allowedVms.join(', ')}; disk ${id} is not attached to one of them.`);
-  }
-  return ok({ space, id, tenant, pages: disk.sizeGiB * PAGES_PER_GIB });
+  return ok({ pages, regions: readRegions(resource.value, pages) });
 }

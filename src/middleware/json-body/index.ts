@@ -25,7 +25,8 @@ export function jsonBody(options: JsonBodyOptions = {}): MiddlewareHandler<AppEn
 
     // Read once, bounded: Content-Length may be absent (chunked) or lie.
     const text = await c.req.text();
-    if (new TextEncoder().encode(text).byteLength > maxBytes) return tooLarge();
+    // UTF-8 takes 1–3 bytes per UTF-16 unit: count exactly only when the bounds straddle the limit.
+    if (text.length > maxBytes || (text.length * 3 > maxBytes && new TextEncoder().encode(text).byteLength > maxBytes)) return tooLarge();
     if (text.length === 0) return next();
 
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();

@@ -18,22 +18,22 @@ const valid = <K extends keyof Validated>(c: Context<AppEnv>, target: K): Valida
 
 export function contentHandlers(space: contents.Space) {
   const resourceParam = space === 'memory' ? 'vm' : 'disk';
-  const resourceOf = async (c: Context<AppEnv>) => {
+  const resourceOf = async (c: Context<AppEnv>, latestOf?: number[]) => {
     const param = valid(c, 'param');
-    return contents.contentResource(c.get('db'), String(param.tenant), space, String(param[resourceParam]), c.get('principal').vms);
+    return contents.contentResource(c.get('db'), String(param.tenant), space, String(param[resourceParam]), { allowedVms: c.get('principal').vms, latestOf });
   };
   return {
     async write(c: Context<AppEnv>) {
-      const resource = await resourceOf(c);
+      const { pages } = valid(c, 'json');
+      const resource = await resourceOf(c, pages.map((p) => p.index));
       if (!resource.ok) return failureResponse(c, resource.error);
-      const result = await contents.writePages(c.get('db'), c.get('audit').commit, resource.value, valid(c, 'json').pages);
+      const result = await contents.writePages(c.get('db'), c.get('audit').commit, resource.value, pages);
       return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
     },
     async read(c: Context<AppEnv>) {
-      const resource = await resourceOf(c);
-      if (!resource.ok) return failureResponse(c, resource.error);
+      const param = valid(c, 'param');
       const { start, count } = valid(c, 'query');
-      const result = await contents.readPages(c.get('db'), resource.value, start, count);
+      const result = await contents.readRange(c.get('db'), String(param.tenant), space, String(param[resourceParam]), { start, count, allowedVms: c.get('principal').vms });
       if (!result.ok) return failureResponse(c, result.error);
       // The record appended after this response lists exactly these versions.
       c.get('audit').regions = result.value.regions;

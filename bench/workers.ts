@@ -1,0 +1,74 @@
+/**
+ * What the benchmarks share: private local Workers (own ports, own fresh D1s
+ * under .bench/), principals with their keys, and signed API calls.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+
+export const DIR = '.bench';
+const wrangler = 'node_modules/.bin/wrangler';
+const ENV = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+
+export interface Principal {
+  id: string;
+  jwk: JWK;
+  kid: string;
+  key: CryptoKey;
+}
+
+export async function newPrincipal(id: string): Promise<Principal> {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { id, jwk, kid: await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, 'sha256'), key: (await importJWK(jwk, 'EdDSA')) as CryptoKey };
+}
+
+export async function mintTokens(p: Principal, count: number): Promise<string[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const claims = { iss: p.id, sub: p.id, aud: 'custodes', iat: now, exp: now + 900, jti: crypto.randomUUID(), scope: '' };
+    tokens.push(await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: p.kid }).sign(p.key));
+  }
+  return tokens;
+}
+
+export const publicOf = ({ kty, crv, x }: JWK) => ({ kty, crv, x });
+
+export async function startWorker(name: string, port: number, vars: Record<string, string>, config?: string): Promise<{ url: string; child: ChildProcess }> {
+  // Absolute: wrangler resolves some paths against the config file's folder.
+  const state = resolve(DIR, name);
+  const varsFile = resolve(DIR, `${name}.vars`);
+  writeFileSync(varsFile, Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
+  const configArgs = config ? ['--config', config] : [];
+  const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...configArgs], { env: ENV, encoding: 'utf8' });
+  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}`);
+  const child = spawn(
+    wrangler,
+    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--env-file', varsFile, '--log-level', process.env.BENCH_LOG ?? 'error', '--show-interactive-dev-session=false', ...configArgs],
+    { env: ENV, stdio: ['ignore', process.env.BENCH_LOG ? 'inherit' : 'ignore', 'inherit'] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      await fetch(`${url}/v1/health`);
+      return { url, child };
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  child.kill();
+  throw new Error(`${name} did not start`);
+}
+
+export async function api(url: string, tokens: string[], method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${tokens.pop()}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text.startsWith('{') ? JSON.parse(text) : text;
+}

@@ -12,7 +12,7 @@ import type { AppEnv } from './env';
 import { publicPath, requestPath, routingPath } from './http/openapi';
 import { problemResponse } from './http/problem';
 import { createRouter } from './http/router';
-import { auditRequests, replayedResponse, TokenReplayed } from './middleware/audit';
+import { auditRequests, refusedResponse, TokenRefused } from './middleware/audit';
 import { requestId } from './middleware/request-id';
 import { auditRouter } from './routes/audit/audit.index';
 import { signingKeys } from './audit/reader';
@@ -69,7 +69,7 @@ export function createApp() {
 
   app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${requestPath(c)}; see /docs.`));
   app.onError((error, c) => {
-    if (error instanceof TokenReplayed) return replayedResponse(c);
+    if (error instanceof TokenRefused) return refusedResponse(c, error.reason);
     // Hono's own request errors (its validators' 400/415, body limits' 413) as problems too.
     if (error instanceof HTTPException) {
       const code = error.status === 413 ? 'payload_too_large' : error.status === 415 ? 'unsupported_media_type' : 'invalid_request';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../src/client/audit-verify';
 import { auditSource, call, expectStatus, mintToken, recordOf } from './support/api';
-import { newToolstack, tenantWithVm } from './support/tenant';
+import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';
 
 describe('toolstacks', () => {
   it('are registered, listed and revoked by the owner only', async () => {
@@ -60,15 +60,23 @@ describe('toolstacks', () => {
 
   it('revocation fails the next request; the earlier records still verify', async () => {
     const { tenant, owner, vm } = await tenantWithVm();
-    const tsk = await newToolstack(tenant.id, owner, ['vm:read']);
+    const tsk = await newToolstack(tenant.id, owner, ['vm:read', 'memory:write']);
     const before = await call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}`, { token: await mintToken(tsk, { claims: { scope: 'vm:read' } }) });
     expect(before.status).toBe(200);
     const earlier = await recordOf(before);
     expect(earlier.record.actor).toMatchObject({ type: 'toolstack', id: tsk.id });
     const revoked = await expectStatus(call('DELETE', `/v1/tenants/${tenant.id}/toolstacks/${tsk.id}`, { as: owner }), 200);
     expect(revoked.state).toBe('revoked');
+    // Its key is cached by this isolate since the request above: the audit batch refuses it all the same.
     const after = await call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}`, { token: await mintToken(tsk, { claims: { scope: 'vm:read' } }) });
     expect((await expectStatus(after, 401)).code).toBe('token_key_unknown');
+    expect((await recordOf(after)).record).toMatchObject({ outcome: 'denied', reason: 'token_key_unknown', actor: { id: tsk.id } });
+    const write = await call('PUT', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`, {
+      token: await mintToken(tsk, { claims: { scope: 'memory:write' } }),
+      body: { pages: [{ index: 0, envelope: fakeEnvelope() }] },
+    });
+    expect((await expectStatus(write, 401)).code).toBe('token_key_unknown');
+    expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=1`, { as: owner }), 200)).pages).toEqual([]);
     const verified = await verifyAuditLog(auditSource(`tenants/${tenant.id}`, owner), { log: `tenants/${tenant.id}` });
     expect(verified.ok, verified.ok ? '' : verified.error).toBe(true);
   });

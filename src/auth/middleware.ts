@@ -40,7 +40,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     const db = c.get('db');
     const result = await verifyPrincipalToken(match[1]!, {
       audience: c.env.API_AUDIENCE || DEFAULT_AUDIENCE,
-      lookupKey: (kid) => findRegisteredKey(db, c.env.BOOTSTRAP_ADMIN_JWK, kid),
+      lookupKey: (kid) => findRegisteredKey(db, c.env.BOOTSTRAP_ADMIN_JWK, kid, { cached: consumeJti === 'with-audit-record' }),
       claimJti: consumeJti === 'now' ? (principalId, jti, expiresAt) => claimTokenId(db, principalId, jti, expiresAt) : undefined,
     });
     if (consumeJti === 'with-audit-record') await pruneTokenIds(db);

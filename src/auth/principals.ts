@@ -9,6 +9,7 @@
  */
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { sql } from 'drizzle-orm';
+import type { WriteStatement } from '../audit/commit';
 import type { Database } from '../db/client';
 import { ADMIN_ROLES, type AdminRole } from './roles';
 
@@ -26,6 +27,12 @@ export interface RegisteredKey {
   tenant?: string;
   /** A toolstack's ceiling: the scopes and VMs its tokens may ask for (VMs null: all of the tenant's). */
   ceiling?: { scopes: readonly string[]; vms: readonly string[] | null };
+  /**
+   * For keys registered in D1: the statement that, in the request's audit
+   * batch, aborts it unless the key's row is still exactly what was read
+   * (db/schema.ts `principal_assertions`). Bootstrap admins live in env: none.
+   */
+  stillValid?: WriteStatement;
 }
 
 /** A principal authenticated by a verified token. */
@@ -73,18 +80,35 @@ async function parseBootstrapAdmins(jwks: string): Promise<Map<string, Registere
   return byKid;
 }
 
-/** Finds the principal that owns `kid`, or null when the key is unknown or revoked. */
+/**
+ * Keys found in D1, per isolate. A cached key may have been revoked or changed
+ * since; its `stillValid` assertion, in the request's audit batch, refuses the
+ * request then, and the entry is forgotten (`forgetRegisteredKey`).
+ */
+const keyCache = new Map<string, { key: RegisteredKey; until: number }>();
+const KEY_CACHE_TTL_MS = 5 * 60_000;
+const KEY_CACHE_LIMIT = 10_000;
+
+export const forgetRegisteredKey = (kid: string): void => void keyCache.delete(kid);
+
+/**
+ * Finds the principal that owns `kid`, or null when the key is unknown or
+ * revoked. `cached`: may answer from the isolate cache (authentication, whose
+ * audit batch re-checks the row); registration checks always read D1.
+ */
 export async function findRegisteredKey(
   db: Database,
   bootstrapJwks: string | undefined,
   kid: string,
+  options: { cached?: boolean } = {},
 ): Promise<RegisteredKey | null> {
   const bootstrap = (await bootstrapAdmins(bootstrapJwks)).get(kid);
   if (bootstrap) return bootstrap;
+  const hit = options.cached ? keyCache.get(kid) : undefined;
+  if (hit && hit.until > Date.now()) return hit.key;
 
   // One round trip for the three registries (a kid is unique across them: createTenant and
-  // createToolstack refuse a key any principal holds). Looked up on every request, so a
-  // revocation takes effect on the very next one.
+  // createToolstack refuse a key any principal holds).
   const [row] = await db.all<{ type: PrincipalType; id: string; jwk: string; roles: string | null; tenant: string | null; scopes: string | null; vms: string | null }>(sql`
     SELECT 'admin' AS type, id, jwk, roles, NULL AS tenant, NULL AS scopes, NULL AS vms FROM admins WHERE kid = ${kid} AND state = 'active'
     UNION ALL SELECT 'tenant', id, owner_jwk, NULL, id, NULL, NULL FROM tenants WHERE owner_kid = ${kid} AND state = 'active'
@@ -92,8 +116,20 @@ export async function findRegisteredKey(
     LIMIT 1`);
   if (!row) return null;
   const jwk = JSON.parse(row.jwk) as JWK;
-  if (row.type === 'admin') return { type: 'admin', id: row.id, kid, jwk, roles: JSON.parse(row.roles!) };
-  if (row.type === 'tenant') return { type: 'tenant', id: row.id, kid, jwk, roles: [], tenant: row.tenant! };
-  const ceiling = { scopes: JSON.parse(row.scopes!) as string[], vms: row.vms ? (JSON.parse(row.vms) as string[]) : null };
-  return { type: 'toolstack', id: row.id, kid, jwk, roles: [], tenant: row.tenant!, ceiling };
+  const assert = (query: string, ...params: unknown[]): WriteStatement => ({ sql: `INSERT INTO principal_assertions (actual) ${query}`, params });
+  let key: RegisteredKey;
+  if (row.type === 'admin') {
+    const stillValid = assert("SELECT count(*) FROM admins WHERE kid = ? AND state = 'active' AND roles = ?", kid, row.roles);
+    key = { type: 'admin', id: row.id, kid, jwk, roles: JSON.parse(row.roles!), stillValid };
+  } else if (row.type === 'tenant') {
+    const stillValid = assert("SELECT count(*) FROM tenants WHERE owner_kid = ? AND state = 'active'", kid);
+    key = { type: 'tenant', id: row.id, kid, jwk, roles: [], tenant: row.tenant!, stillValid };
+  } else {
+    const stillValid = assert("SELECT count(*) FROM toolstacks WHERE kid = ? AND state = 'active' AND scopes = ? AND vms IS ?", kid, row.scopes, row.vms);
+    const ceiling = { scopes: JSON.parse(row.scopes!) as string[], vms: row.vms ? (JSON.parse(row.vms) as string[]) : null };
+    key = { type: 'toolstack', id: row.id, kid, jwk, roles: [], tenant: row.tenant!, ceiling, stillValid };
+  }
+  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(kid, { key, until: Date.now() + KEY_CACHE_TTL_MS });
+  return key;
 }

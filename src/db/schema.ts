@@ -320,3 +320,16 @@ export const writeAssertions = sqliteTable('write_assertions', {
 export const replayAssertions = sqliteTable('replay_assertions', {
   actual: integer('actual').notNull(),
 });
+
+/**
+ * The same device for principals: authentication reads a principal's key from
+ * an isolate cache, and the request's audit batch re-checks in D1 that the
+ * key's row is still what was read (active, same roles, scopes and VMs):
+ * `INSERT INTO principal_assertions SELECT count(*) …` aborts the batch — the
+ * request's writes and record with it — when it is not. A revocation thus
+ * takes effect on the very next request without a key read on every request.
+ * The trigger is in drizzle/0008.
+ */
+export const principalAssertions = sqliteTable('principal_assertions', {
+  actual: integer('actual').notNull(),
+});

@@ -89,6 +89,10 @@ function checkIndexes(resource: ContentResource, indexes: number[]): Result<true
 }
 
 const MAX_ATTEMPTS = 4;
+/** 5 fixed parameters + 4 per row ≤ 100 (D1's limit per statement). */
+const ROWS_PER_INSERT = 23;
+
+const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /** Writes a batch of pages as new versions, with the record listing each one. */
 export async function writePages(
@@ -110,21 +114,24 @@ export async function writePages(
     // The resource lookup read the latest versions already; after a lost race, read them again.
     const latest = attempt === 0 && resource.latest ? resource.latest : await latestVersions(db, resource, indexes);
     const written = pages.map((p, i) => ({ index: p.index, version: (latest.get(p.index) ?? 0) + 1, digest: digests[i]!, envelope: p.envelope }));
-    const rows = JSON.stringify(written);
-    const insert = sql`
-      INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope)
-      SELECT ${resource.space}, ${resource.id}, json_extract(j.value, '$.index'), json_extract(j.value, '$.version'), ${resource.tenant},
-             json_extract(j.value, '$.digest'), json_extract(j.value, '$.envelope')
-      FROM json_each(${rows}) j
-      WHERE EXISTS (SELECT 1 FROM ${resourceTable(resource.space)} WHERE id = ${resource.id} AND tenant_id = ${resource.tenant})`;
-    // Only (index, version) pairs: the envelopes travel to D1 once, in the insert above.
+    // Envelopes bound as plain parameters (no JSON for SQLite to parse), in chunks that keep
+    // each statement under D1's 100 bound parameters; each chunk's row count is asserted.
+    const inserts = chunks(written, ROWS_PER_INSERT).flatMap((chunk) => [
+      write(sql`
+        INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope)
+        SELECT ${resource.space}, ${resource.id}, column1, column2, ${resource.tenant}, column3, column4
+        FROM (VALUES ${sql.join(chunk.map((w) => sql`(${w.index}, ${w.version}, ${w.digest}, ${w.envelope})`), sql`, `)})
+        WHERE EXISTS (SELECT 1 FROM ${resourceTable(resource.space)} WHERE id = ${resource.id} AND tenant_id = ${resource.tenant})`),
+      expectChanges(`${resource.space}.write`, chunk.length),
+    ]);
+    // Heads from (index, version) pairs only.
     const heads = sql`
       INSERT INTO content_heads (space, resource_id, idx, version)
       SELECT ${resource.space}, ${resource.id}, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
       FROM json_each(${JSON.stringify(written.map((w) => [w.index, w.version]))}) j
       WHERE true ON CONFLICT (space, resource_id, idx) DO UPDATE SET version = excluded.version`;
     const regions: Region[] = written.map(({ index, version, digest }) => ({ space: resource.space, resource: resource.id, index, version, digest, access: 'write' }));
-    const committed = await commit([write(insert), expectChanges(`${resource.space}.write`, written.length), write(heads)], { regions });
+    const committed = await commit([...inserts, write(heads)], { regions });
     const result = written.map(({ index, version, digest }) => ({ index, version, digest }));
     if (committed.ok) return ok({ pages: result, auditIndex: committed.auditIndex });
     if (committed.rejected === 'assertion') return fail('not_found', `${resource.id} no longer exists.`);

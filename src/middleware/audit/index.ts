@@ -22,22 +22,35 @@ import { REPLAY_CHALLENGE } from '../../auth/middleware';
 import { requestPath } from '../../http/openapi';
 import { problemResponse } from '../../http/problem';
 import { tokenIdClaim } from '../../services/token-replays';
+import { forgetRegisteredKey } from '../../auth/principals';
 
 /** Response header naming the record a request produced: `log=<log>; index=<n>`. */
 export const AUDIT_HEADER = 'Custodes-Audit';
 
-/** Thrown from `commit` when the request's token was already used: the handler's work is void. */
-export class TokenReplayed extends Error {
-  constructor() {
-    super('token replayed');
-    this.name = 'TokenReplayed';
+/** Why a token is refused only in its request's audit batch (see `RequestAudit.append`). */
+export type LateRefusal = 'replay' | 'principal';
+
+/**
+ * Thrown from `commit` when the request's audit batch refuses its token —
+ * already used, or its key revoked or changed since it was read — so the
+ * handler's work is void.
+ */
+export class TokenRefused extends Error {
+  constructor(readonly reason: LateRefusal) {
+    super(reason === 'replay' ? 'token replayed' : 'principal changed');
+    this.name = 'TokenRefused';
   }
 }
 
-export const replayedResponse = (c: Context<AppEnv>) =>
-  problemResponse(c, 'token_replayed', 'This token was already used; mint a new token for every request.', undefined, {
-    'WWW-Authenticate': REPLAY_CHALLENGE,
-  });
+export const refusedResponse = (c: Context<AppEnv>, reason: LateRefusal) =>
+  reason === 'replay'
+    ? problemResponse(c, 'token_replayed', 'This token was already used; mint a new token for every request.', undefined, { 'WWW-Authenticate': REPLAY_CHALLENGE })
+    : problemResponse(c, 'token_key_unknown', 'The token\'s key was revoked or changed while this request ran; nothing was done.', undefined, {
+        'WWW-Authenticate': 'Bearer realm="custodes", error="invalid_token", error_description="token_key_unknown"',
+      });
+
+const isLateRefusal = (result: CommitResult): result is Extract<CommitResult, { ok: false }> & { rejected: LateRefusal } =>
+  !result.ok && (result.rejected === 'replay' || result.rejected === 'principal');
 
 export class RequestAudit {
   action = 'route.unknown';
@@ -74,19 +87,26 @@ export class RequestAudit {
   }
 
   /**
-   * Appends this request's record, with `writes` and the consumption of its
-   * token's jti (auth/middleware.ts, `with-audit-record`) in the same batch.
+   * Appends this request's record with `writes`, and in the same batch the
+   * token's checks: its jti is consumed (auth/middleware.ts,
+   * `with-audit-record`) and its key's row is asserted unchanged since
+   * authentication read it (possibly from cache: auth/principals.ts).
    */
   async append(log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
     const principal = this.c.get('principal');
-    const claim = principal && !this.#tokenSettled ? tokenIdClaim(principal.id, principal.jti, principal.expiresAt) : [];
-    const result = await appendToLog(this.c.env, log, draft, [...claim, ...writes]);
+    const checks =
+      principal && !this.#tokenSettled
+        ? [...tokenIdClaim(principal.id, principal.jti, principal.expiresAt), ...(principal.stillValid ? [principal.stillValid] : [])]
+        : [];
+    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes]);
     if (result.ok) {
       this.#tokenSettled = true;
       this.recorded = { log, index: result.auditIndex };
-      return { ...result, rows: result.rows.slice(claim.length) }; // the caller's rows only
-    } else if (result.rejected === 'replay') {
-      this.#tokenSettled = true; // the denial is recorded without claiming again
+      return { ...result, rows: result.rows.slice(checks.length) }; // the caller's rows only
+    }
+    if (isLateRefusal(result)) {
+      this.#tokenSettled = true; // the denial is recorded without the checks
+      if (result.rejected === 'principal') forgetRegisteredKey(principal.kid);
     }
     return result;
   }
@@ -95,7 +115,7 @@ export class RequestAudit {
   readonly commit: Commit = async (writes, options = {}) => {
     if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
     const result = await this.append(options.log ?? this.log, this.draft('allowed', null, options), writes);
-    if (!result.ok && result.rejected === 'replay') throw new TokenReplayed();
+    if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
     return result;
   };
 }
@@ -115,10 +135,11 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
     if (!audit.recorded) {
       try {
         let result = await audit.append(audit.log, { ...audit.draft(outcomeOf(c.res.status), c.get('problemCode') ?? null), status: c.res.status });
-        if (!result.ok && result.rejected === 'replay') {
-          // A replayed token: whatever the handler produced is withheld; the refusal is what gets recorded.
-          c.res = replayedResponse(c);
-          result = await audit.append(audit.log, { ...audit.draft('denied', 'token_replayed'), status: 401 });
+        if (isLateRefusal(result)) {
+          // A replayed token or a revoked key: whatever the handler produced is withheld; the refusal is what gets recorded.
+          c.res = refusedResponse(c, result.rejected);
+          const code = result.rejected === 'replay' ? 'token_replayed' : 'token_key_unknown';
+          result = await audit.append(audit.log, { ...audit.draft('denied', code), status: 401 });
         }
         if (!result.ok) throw new Error(result.message);
       } catch (error) {

@@ -1,0 +1,3 @@
+CREATE TABLE `principal_assertions` (
+	`actual` integer NOT NULL
+);

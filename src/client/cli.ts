@@ -10,6 +10,7 @@ import type { JWK } from 'jose';
 import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys';
 import { auditApi, auditTail, auditVerify, TAIL_COLUMNS } from './audit-cli';
 import { CustodesApiError, CustodesClient, type Problem } from './sdk';
+import { table } from './table';
 import { contentCommand, diskCommand, keyInit, snapshotCommand, toolstackCommand, vmCommand, type TenantContext } from './tenant-cli';
 
 const DEFAULT_URL = 'http://127.0.0.1:8787';
@@ -150,15 +151,6 @@ function client(flags: Flags, asTenantOwner = false): CustodesClient {
     principal,
     audience: flags.aud,
   });
-}
-
-/** Prints rows as an aligned table. */
-function table(rows: object[], columns: [header: string, cell: (row: any) => unknown][]): string {
-  if (rows.length === 0) return '(none)';
-  const cells = rows.map((row) => columns.map(([, cell]) => String(cell(row) ?? '')));
-  const widths = columns.map(([header], i) => Math.max(header.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns.map(([h]) => h)), ...cells.map(line)].join('\n');
 }
 
 const HOST_COLUMNS: [string, (h: any) => unknown][] = [

@@ -15,6 +15,7 @@ import { GuestContents, latestWritesFromLog, type ContentTarget } from './guest-
 import { DEFAULT_KEYSTORE, initKeystore, loadKeystore, saveKeystore } from './keystore-file';
 import { publicKeyOf } from './keys';
 import { parallelRecordChecker } from './parallel-verify';
+import { table } from './table';
 
 export interface TenantContext {
   url: string;
@@ -57,14 +58,6 @@ export function tenantApi(ctx: TenantContext, command: string, extraScopes: stri
     principal: ctx.principal,
     ...(toolstack ? { scope: [...(SCOPES[command] ?? []), ...extraScopes], vms: ctx.vms } : {}),
   });
-}
-
-function table(rows: object[], columns: [string, (row: any) => unknown][]): string {
-  if (rows.length === 0) return '(none)';
-  const cells = rows.map((row) => columns.map(([, cell]) => String(cell(row) ?? '')));
-  const widths = columns.map(([header], i) => Math.max(header.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns.map(([h]) => h)), ...cells.map(line)].join('\n');
 }
 
 const VM_COLUMNS: [string, (v: any) => unknown][] = [

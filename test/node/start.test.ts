@@ -43,6 +43,19 @@ function custodes(...args: string[]): string {
   return run.stdout;
 }
 
+/** Through the admin CLI: a host, a tenant owned by a fresh key, a VM; and the tenant's keystore. */
+function provisionTenant(name: string) {
+  const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];
+  const ownerKey = join(work, `${name}-owner.jwk`);
+  custodes('keygen', '--out', ownerKey);
+  custodes('admin', 'hosts', 'create', '--name', `${name}-host`, '--vcpus', '8', '--memory-mib', '8192', '--disk-gib', '100', ...admin);
+  const tenant = JSON.parse(custodes('admin', 'tenants', 'create', '--name', `${name}-tenant`, '--owner-key', ownerKey, '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '10', '--json', ...admin)).id as string;
+  const vm = JSON.parse(custodes('admin', 'vms', 'create', '--tenant', tenant, '--name', `${name}-vm`, '--vcpus', '1', '--memory-mib', '128', '--json', ...admin)).id as string;
+  const keystore = join(work, `${name}-keystore.json`);
+  custodes('key', 'init', '--keystore', keystore);
+  return { ownerKey, tenant, vm, keystore, owner: ['--tenant', tenant, '--key', ownerKey, '--keystore', keystore] };
+}
+
 /** Every file under `dir`, recursively: the whole local D1 state. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -77,20 +90,12 @@ describe('npm start', () => {
 
   it('a canary written through the CLI never reaches the database in the clear, and reads back exactly', { timeout: 150_000 }, async () => {
     await printedCommand(); // the server is up
-    const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];
-    const ownerKey = join(work, 'owner.jwk');
-    custodes('keygen', '--out', ownerKey);
-    custodes('admin', 'hosts', 'create', '--name', 'canary-host', '--vcpus', '8', '--memory-mib', '8192', '--disk-gib', '100', ...admin);
-    const tenant = JSON.parse(custodes('admin', 'tenants', 'create', '--name', 'canary-tenant', '--owner-key', ownerKey, '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '10', '--json', ...admin)).id;
-    const vm = JSON.parse(custodes('admin', 'vms', 'create', '--tenant', tenant, '--name', 'canary-vm', '--vcpus', '1', '--memory-mib', '128', '--json', ...admin)).id;
-    const keystore = join(work, 'keystore.json');
-    custodes('key', 'init', '--keystore', keystore);
+    const { ownerKey, tenant, vm, keystore, owner } = provisionTenant('canary');
 
     const canary = `CANARY-${crypto.randomUUID()}`;
     const file = Buffer.concat([Buffer.from('header '), Buffer.from(`${canary} `.repeat(300)), Buffer.from(' trailer')]); // ~13 KB, 4 pages
     const input = join(work, 'secret.bin');
     writeFileSync(input, file);
-    const owner = ['--tenant', tenant, '--key', ownerKey, '--keystore', keystore];
     assert.match(custodes('mem', 'write', '--vm', vm, '--offset', '10000', '--file', input, ...owner), /Wrote \d+ bytes \(4 pages, encrypted here\)/);
     const output = join(work, 'back.bin');
     custodes('mem', 'read', '--vm', vm, '--offset', '10000', '--length', String(file.length), '--out', output, '--verify-fresh', ...owner);
@@ -124,15 +129,7 @@ describe('npm start', () => {
 
   it('the tenant CLI manages toolstacks, VMs, disks and snapshots', { timeout: 150_000 }, async () => {
     await printedCommand();
-    const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];
-    const ownerKey = join(work, 'owner-2.jwk');
-    custodes('keygen', '--out', ownerKey);
-    custodes('admin', 'hosts', 'create', '--name', 'cli-host', '--vcpus', '8', '--memory-mib', '8192', '--disk-gib', '100', ...admin);
-    const tenant = JSON.parse(custodes('admin', 'tenants', 'create', '--name', 'cli-tenant', '--owner-key', ownerKey, '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '10', '--json', ...admin)).id;
-    const vm = JSON.parse(custodes('admin', 'vms', 'create', '--tenant', tenant, '--name', 'cli-vm', '--vcpus', '1', '--memory-mib', '128', '--json', ...admin)).id;
-    const keystore = join(work, 'keystore-2.json');
-    custodes('key', 'init', '--keystore', keystore);
-    const owner = ['--tenant', tenant, '--key', ownerKey, '--keystore', keystore];
+    const { tenant, vm, keystore, owner } = provisionTenant('cli');
 
     // A toolstack limited to memory reads and writes of this VM does the content work.
     const tskKey = join(work, 'toolstack.jwk');

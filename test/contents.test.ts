@@ -70,6 +70,20 @@ describe('memory pages', () => {
     expect((await expectStatus(call('GET', `${pagesPath}?start=0&count=256`, { as: owner }), 200)).pages).toEqual([]);
   });
 
+  it('replays a retried write with the same Idempotency-Key instead of writing new versions', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const path = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    const body = { pages: [{ index: 3, envelope: fakeEnvelope() }] };
+    const first = await expectStatus(call('PUT', path, { as: owner, body, headers: { 'Idempotency-Key': 'write-1' } }), 200);
+    const retry = await call('PUT', path, { as: owner, body, headers: { 'Idempotency-Key': 'write-1' } });
+    expect(retry.headers.get('Idempotent-Replayed')).toBe('true');
+    expect(await expectStatus(retry, 200)).toEqual(first);
+    const other = await call('PUT', path, { as: owner, body: { pages: [{ index: 3, envelope: fakeEnvelope() }] }, headers: { 'Idempotency-Key': 'write-1' } });
+    expect((await expectStatus(other, 422)).code).toBe('idempotency_key_reused');
+    const pages = await expectStatus(call('GET', `${path}?start=3&count=1`, { as: owner }), 200);
+    expect(pages.pages.map((p: any) => p.version)).toEqual([1]);
+  });
+
   it('takes a full batch of 256 pages', async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const pages = Array.from({ length: 256 }, (_, index) => ({ index, envelope: fakeEnvelope() }));

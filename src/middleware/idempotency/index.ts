@@ -1,5 +1,6 @@
 /**
- * `Idempotency-Key` on POST: a retry with the same key and body gets the stored
+ * `Idempotency-Key` on POST and PUT (a page write makes new versions, so it is
+ * not idempotent by itself): a retry with the same key and body gets the stored
  * response plus `Idempotent-Replayed: true`; the same key with another body is
  * 422; a retry racing the original is 409. Runs after authentication, so keys
  * are per principal and one tenant cannot replay another's response.
@@ -23,6 +24,7 @@ export interface IdempotencyOptions {
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const NON_IDEMPOTENT_METHODS = new Set(['POST', 'PUT']);
 /** Headers worth replaying; hop-by-hop and per-response ones (request id) are not. */
 const REPLAYED_HEADERS = ['content-type', 'location', 'etag'];
 
@@ -30,7 +32,7 @@ export function idempotency(options: IdempotencyOptions = {}): MiddlewareHandler
   const { ttlSeconds = 24 * 60 * 60, pendingSeconds = 60 } = options;
   return async function idempotencyMiddleware(c, next) {
     const key = c.req.header('Idempotency-Key');
-    if (c.req.method !== 'POST' || key === undefined) return next();
+    if (!NON_IDEMPOTENT_METHODS.has(c.req.method) || key === undefined) return next();
     if (!KEY_PATTERN.test(key)) {
       return problemResponse(c, 'invalid_idempotency_key', 'Idempotency-Key must be 1–255 visible ASCII characters.');
     }

@@ -40,7 +40,7 @@ Tenant side (--tenant ID --key OWNER_KEY; or --iss tsk_… --key TOOLSTACK_KEY f
   custodes vm list | start ID | stop ID | pause ID
   custodes mem  write --vm V --offset N --file F
   custodes mem  read  --vm V --offset N --length L [--out F] [--verify-fresh]
-  custodes disk create --name N --size-gib N | list | attach ID --vm V
+  custodes disk create --name N --size-gib N | list | attach ID --vm V | detach ID
   custodes disk write --disk D --offset N --file F | read --disk D --offset N --length L [--out F] [--verify-fresh]
   custodes snapshot create --vm V --name N | list [--vm V] | restore ID
 
@@ -378,6 +378,8 @@ async function tenantCommand(command: string, args: string[], flags: Flags): Pro
       return diskCommand(ctx, 'list', {});
     case 'disk attach':
       return diskCommand(ctx, 'attach', { id: id(), vm: str(flags, 'vm') });
+    case 'disk detach':
+      return diskCommand(ctx, 'detach', { id: id() });
     case 'snapshot create':
       return snapshotCommand(ctx, 'create', { vm: str(flags, 'vm'), name: str(flags, 'name') });
     case 'snapshot list':

@@ -43,6 +43,7 @@ const SCOPES: Record<string, string[]> = {
   'disk create': ['disk:write'],
   'disk list': ['disk:read'],
   'disk attach': ['disk:write'],
+  'disk detach': ['disk:write'],
   'disk write': ['disk:write', 'disk:read', 'keys'],
   'disk read': ['disk:read', 'keys'],
   'snapshot create': ['snapshot'],
@@ -172,6 +173,10 @@ export async function diskCommand(ctx: TenantContext, verb: string, args: { id?:
   }
   if (verb === 'attach') {
     const { data } = await api.POST('/v1/tenants/{tenant}/disks/{disk}:attach', { params: { path: { ...path, disk: args.id! } }, body: { vm: args.vm! } });
+    return { json: data, text: table([data!], columns) };
+  }
+  if (verb === 'detach') {
+    const { data } = await api.POST('/v1/tenants/{tenant}/disks/{disk}:detach', { params: { path: { ...path, disk: args.id! } } });
     return { json: data, text: table([data!], columns) };
   }
   throw new Error(`unknown disk command ${verb}`);

@@ -159,6 +159,7 @@ describe('npm start', () => {
     custodes('disk', 'write', '--disk', disk, '--offset', '100', '--file', input, ...owner);
     custodes('disk', 'read', '--disk', disk, '--offset', '100', '--length', '24', '--out', output, ...owner);
     assert.equal(readFileSync(output, 'utf8'), 'overwritten afterwards!!');
+    assert.match(custodes('disk', 'detach', disk, ...owner), new RegExp(`${disk}\\s+data\\s+1\\s+-`));
 
     // Revoked, the toolstack is refused at once, with the code and a readable message.
     custodes('toolstack', 'revoke', toolstack, ...owner);

@@ -51,11 +51,14 @@ describe('toolstacks', () => {
   it('limits a VM-limited toolstack to its VMs', async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const second = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/vms`, { as: owner, body: { name: 'second', vcpus: 1, memoryMiB: 128 } }), 201);
-    const tsk = await newToolstack(tenant.id, owner, ['vm:read'], [vm.id]);
-    const token = () => mintToken(tsk, { claims: { scope: 'vm:read' } });
+    const tsk = await newToolstack(tenant.id, owner, ['vm:read', 'snapshot'], [vm.id]);
+    const token = () => mintToken(tsk, { claims: { scope: 'vm:read snapshot' } });
     const list = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms`, { token: await token() }), 200);
     expect(list.vms.map((v: any) => v.id)).toEqual([vm.id]);
     expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${second.id}`, { token: await token() }), 403)).code).toBe('vm_not_allowed');
+    // Snapshots name their VM in the body, not the path: the same limit holds.
+    expect((await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { token: await token(), body: { vm: second.id, name: 'no' } }), 403)).code).toBe('vm_not_allowed');
+    await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { token: await token(), body: { vm: vm.id, name: 'yes' } }), 201);
   });
 
   it('revocation fails the next request; the earlier records still verify', async () => {

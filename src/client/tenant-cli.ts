@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { createApiClient, type ApiClient } from './api';
 import { verifyAuditLog, type AuditSource } from './audit-verify';
+import { auditApi, CustodesClient } from './sdk';
 import type { Space } from './envelope';
 import { GuestContents, latestWritesFromLog, type ContentTarget } from './guest-contents';
 import { DEFAULT_KEYSTORE, initKeystore, loadKeystore, saveKeystore } from './keystore-file';
@@ -110,20 +111,20 @@ export async function vmCommand(ctx: TenantContext, verb: string, id?: string): 
 
 /** The tenant's own log, verified, as the freshness reference for reads. */
 async function verifiedRecords(ctx: TenantContext): Promise<{ jws: string }[]> {
-  const api = createApiClient({ baseUrl: ctx.url, key: ctx.key, principal: ctx.principal, ...(ctx.principal.startsWith('tsk_') ? { scope: ['audit:read'] } : {}) });
-  const path = { tenant: ctx.tenant };
+  const client = new CustodesClient({ baseUrl: ctx.url, key: ctx.key, principal: ctx.principal, ...(ctx.principal.startsWith('tsk_') ? { scope: ['audit:read'] } : {}) });
+  const log = `tenants/${ctx.tenant}`;
+  const api = auditApi(client, log);
   const records: { index: number; jws: string }[] = [];
+  // The verifier pages through every record; keep them as they pass.
   const source: AuditSource = {
-    logKey: async () => (await fetch(`${ctx.url}/v1/audit/log-key`)).text(),
-    jwks: async () => (await fetch(`${ctx.url}/.well-known/jwks.json`)).json() as never,
-    checkpoint: async () => (await api.GET('/v1/tenants/{tenant}/audit/checkpoint', { params: { path }, parseAs: 'text' })).data as string,
+    ...api,
     records: async (from, limit) => {
-      const { data } = await api.GET('/v1/tenants/{tenant}/audit/records', { params: { path, query: { from, limit } } });
-      records.push(...data!.records);
-      return data!;
+      const page = await api.records(from, limit);
+      records.push(...page.records);
+      return page;
     },
   };
-  const result = await verifyAuditLog(source, { log: `tenants/${ctx.tenant}`, checkRecords: parallelRecordChecker() });
+  const result = await verifyAuditLog(source, { log, checkRecords: parallelRecordChecker() });
   if (!result.ok) throw new Error(`--verify-fresh: the audit log does not verify: ${result.error}`);
   return records;
 }

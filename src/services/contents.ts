@@ -141,11 +141,14 @@ export async function writePages(
   return fail('precondition_failed', `Pages of ${resource.id} kept changing under concurrent writes; retry.`);
 }
 
+/** The latest version of each of `indexes` that was ever written. */
+const latestVersionsQuery = (space: Space, id: string, indexes: number[]): SQL => sql`
+  SELECT idx, MAX(version) AS version FROM content_versions
+  WHERE space = ${space} AND resource_id = ${id} AND idx IN (SELECT value FROM json_each(${JSON.stringify(indexes)}))
+  GROUP BY idx`;
+
 async function latestVersions(db: Database, resource: ContentResource, indexes: number[]): Promise<Map<number, number>> {
-  const rows = await db.all<{ idx: number; version: number }>(sql`
-    SELECT idx, MAX(version) AS version FROM content_versions
-    WHERE space = ${resource.space} AND resource_id = ${resource.id} AND idx IN (SELECT value FROM json_each(${JSON.stringify(indexes)}))
-    GROUP BY idx`);
+  const rows = await db.all<{ idx: number; version: number }>(latestVersionsQuery(resource.space, resource.id, indexes));
   return new Map(rows.map((r) => [r.idx, r.version]));
 }
 
@@ -176,9 +179,7 @@ interface ResourceRow {
 
 /** The resource's size and attachment, and the latest version of pages `latestOf`, in one statement. */
 function resourceQuery(tenant: string, space: Space, id: string, latestOf: number[]): SQL {
-  const latest = sql`(SELECT json_group_array(json_array(idx, v)) FROM (
-    SELECT idx, MAX(version) AS v FROM content_versions
-    WHERE space = ${space} AND resource_id = ${id} AND idx IN (SELECT value FROM json_each(${JSON.stringify(latestOf)})) GROUP BY idx))`;
+  const latest = sql`(SELECT json_group_array(json_array(idx, version)) FROM (${latestVersionsQuery(space, id, latestOf)}))`;
   return space === 'memory'
     ? sql`SELECT memory_mib * ${PAGES_PER_MIB} AS pages, id AS vm, ${latest} AS latest FROM vms WHERE id = ${id} AND tenant_id = ${tenant}`
     : sql`SELECT size_gib * ${PAGES_PER_GIB} AS pages, vm_id AS vm, ${latest} AS latest FROM disks WHERE id = ${id} AND tenant_id = ${tenant}`;

@@ -86,6 +86,8 @@ const CHECKER_SOURCE = `(crypto) => {
       }
       return keyByHeader.get(header);
     };
+    let lastHeader = null;
+    let lastKey = null;
     // 0x00 ‖ payload, decoded into one scratch buffer and hashed in place.
     let scratch = Buffer.alloc(4096);
     // A complete chunk's subtree, hashed pairwise in place: 0x01 ‖ left ‖ right.
@@ -108,6 +110,11 @@ const CHECKER_SOURCE = `(crypto) => {
         const from = offsets[i], to = offsets[i + 1];
         const firstDot = bytes.indexOf(0x2e, from);
         const lastDot = bytes.lastIndexOf(0x2e, to - 1);
+        if (firstDot < from || lastDot <= firstDot || lastDot >= to) {
+          // Not header.payload.signature: refused (its leaf stays zero; the claim error ends the check).
+          status[i] = ${Status.ClaimMismatch} | ${Status.BadSignature};
+          continue;
+        }
         let flags = 0;
         const payload = bytes.latin1Slice(firstDot + 1, lastDot);
         if (payload.length + 1 > scratch.length) scratch = Buffer.alloc(payload.length * 2);
@@ -119,7 +126,12 @@ const CHECKER_SOURCE = `(crypto) => {
         if (job.jwks) {
           let ok = false;
           try {
-            const key = firstDot > from && lastDot > firstDot ? keyFor(bytes.latin1Slice(from, firstDot)) : null;
+            // Consecutive records almost always share their header: compare bytes before making a string.
+            if (lastHeader === null || lastHeader.length !== firstDot - from || lastHeader.compare(bytes, from, firstDot) !== 0) {
+              lastHeader = Buffer.from(bytes.subarray(from, firstDot));
+              lastKey = keyFor(lastHeader.latin1Slice());
+            }
+            const key = lastKey;
             ok = !!key && verify(null, bytes.subarray(from, lastDot), key, Buffer.from(bytes.latin1Slice(lastDot + 1, to), 'base64url'));
           } catch {}
           if (!ok) flags |= ${Status.BadSignature};

@@ -85,6 +85,11 @@ describe('record checkers', () => {
       }
     }
     assert.deepEqual((await parallelRecordChecker(2)(tampered, { log, jwks: [built.key.publicJwk] })).badSignatures, [1000]);
+    // A record that is not header.payload.signature at all is refused, not a crash.
+    const garbled = [...jws.slice(0, 1050), 'not-a-jws', ...jws.slice(1051)];
+    const refused = await parallelRecordChecker(2)(garbled, { log, jwks: [built.key.publicJwk] });
+    assert.ok(refused.badSignatures.includes(1050));
+    assert.match(refused.claimError ?? '', /record 1050/);
     const swapped = [jws[1]!, jws[0]!, ...jws.slice(2)];
     assert.match((await parallelRecordChecker(2)(swapped, { log, jwks: [built.key.publicJwk] })).claimError ?? '', /record 0: it says it is record 1/);
   });

@@ -84,6 +84,27 @@ describe('memory pages', () => {
     expect(pages.pages.map((p: any) => p.version)).toEqual([1]);
   });
 
+  it('numbers concurrent writes to the same pages without gaps or losses, each in its own record', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const path = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    const envelopes = Array.from({ length: 8 }, () => fakeEnvelope());
+    const results = await Promise.all(envelopes.map((envelope) => call('PUT', path, { as: owner, body: { pages: [{ index: 5, envelope }, { index: 6, envelope }] } })));
+    const bodies = await Promise.all(results.map((r) => expectStatus(r, 200)));
+    // Every write got its own versions of both pages: 1…8, each once.
+    for (const index of [5, 6]) {
+      const versions = bodies.map((b) => b.pages.find((p: any) => p.index === index).version).sort((a: number, b: number) => a - b);
+      expect(versions).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+    // The head is the highest version, and every version is kept and readable.
+    const head = await expectStatus(call('GET', `${path}?start=5&count=2`, { as: owner }), 200);
+    expect(head.pages.map((p: any) => p.version)).toEqual([8, 8]);
+    const eighth = bodies.find((b) => b.pages[0].version === 8);
+    expect(head.pages[0].digest).toBe(eighth.pages[0].digest);
+    for (const version of [1, 4, 8]) await expectStatus(call('GET', `${path}/5/versions/${version}`, { as: owner }), 200);
+    const indexes = new Set(bodies.map((b) => b.auditIndex));
+    expect(indexes.size).toBe(8);
+  });
+
   it('takes a full batch of 256 pages', async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const pages = Array.from({ length: 256 }, (_, index) => ({ index, envelope: fakeEnvelope() }));
@@ -144,6 +165,26 @@ describe('snapshots', () => {
     expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([[0, 3, a], [1, 2, b]]);
     const list = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/snapshots?vm=${vm.id}`, { as: owner }), 200);
     expect(list.snapshots.map((s: any) => s.id)).toEqual([snapshot.id]);
+  });
+});
+
+describe('snapshots of attached disks', () => {
+  it('capture the disk\'s blocks with the memory, and restore both', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const base = `/v1/tenants/${tenant.id}`;
+    const disk = await expectStatus(call('POST', `${base}/disks`, { as: owner, body: { name: 'root', sizeGiB: 1 } }), 201);
+    await expectStatus(call('POST', `${base}/disks/${disk.id}:attach`, { as: owner, body: { vm: vm.id } }), 200);
+    const [block, page, later] = [fakeEnvelope(), fakeEnvelope(), fakeEnvelope()];
+    await expectStatus(call('PUT', `${base}/disks/${disk.id}/blocks`, { as: owner, body: { pages: [{ index: 9, envelope: block }] } }), 200);
+    await expectStatus(call('PUT', `${base}/vms/${vm.id}/memory/pages`, { as: owner, body: { pages: [{ index: 0, envelope: page }] } }), 200);
+    const snapshot = await expectStatus(call('POST', `${base}/snapshots`, { as: owner, body: { vm: vm.id, name: 'with-disk' } }), 201);
+    expect(snapshot).toMatchObject({ pages: 2, disks: [disk.id] });
+    await expectStatus(call('PUT', `${base}/disks/${disk.id}/blocks`, { as: owner, body: { pages: [{ index: 9, envelope: later }] } }), 200);
+    await expectStatus(call('POST', `${base}/vms/${vm.id}:pause`, { as: owner }), 200);
+    const restored = await expectStatus(call('POST', `${base}/snapshots/${snapshot.id}:restore`, { as: owner }), 200);
+    expect(restored.pages.map((p: any) => [p.space, p.index, p.version]).sort()).toEqual([['disk', 9, 3], ['memory', 0, 2]]);
+    const blocks = await expectStatus(call('GET', `${base}/disks/${disk.id}/blocks?start=9&count=1`, { as: owner }), 200);
+    expect(blocks.pages.map((p: any) => [p.version, p.envelope])).toEqual([[3, block]]);
   });
 });
 

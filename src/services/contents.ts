@@ -88,7 +88,12 @@ function checkIndexes(resource: ContentResource, indexes: number[]): Result<true
   return ok(true);
 }
 
-const MAX_ATTEMPTS = 4;
+/**
+ * Each lost race means another write to these pages committed first (the log's
+ * sequencer orders them), so n concurrent writers of one page all land within
+ * n attempts; past this many, the caller is told to retry.
+ */
+const MAX_ATTEMPTS = 16;
 /** 5 fixed parameters + 4 per row ≤ 100 (D1's limit per statement). */
 const ROWS_PER_INSERT = 23;
 

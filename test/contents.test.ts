@@ -195,7 +195,10 @@ describe('wrapped keys', () => {
     const wrapped = 'eyJhbGciOiJBMjU2S1ciLCJlbmMiOiJBMjU2R0NNIn0.abc.def.ghi.jkl';
     const key = await expectStatus(call('POST', keys, { as: owner, body: { name: 'dek-1', wrapped } }), 201);
     expect((await expectStatus(call('GET', `${keys}/${key.id}`, { as: owner }), 200)).wrapped).toBe(wrapped);
-    expect((await expectStatus(call('POST', keys, { as: owner, body: { name: 'dek-2', wrapped: 'x'.repeat(4097) } }), 400)).code).toBe('invalid_request');
+    await expectStatus(call('POST', keys, { as: owner, body: { name: 'dek-2', wrapped } }), 201);
+    expect((await expectStatus(call('GET', `${keys}?name=dek-2`, { as: owner }), 200)).keys.map((k: any) => k.name)).toEqual(['dek-2']);
+    expect((await expectStatus(call('GET', `${keys}?name=absent`, { as: owner }), 200)).keys).toEqual([]);
+    expect((await expectStatus(call('POST', keys, { as: owner, body: { name: 'dek-3', wrapped: 'x'.repeat(4097) } }), 400)).code).toBe('invalid_request');
     expect((await expectStatus(call('POST', keys, { as: owner, body: { name: 'dek-1', wrapped } }), 409)).code).toBe('name_taken');
     expect((await call('DELETE', `${keys}/${key.id}`, { as: owner })).status).toBe(204);
   });

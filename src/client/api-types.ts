@@ -4652,6 +4652,8 @@ export interface operations {
                 pageSize?: number;
                 /** @description The `nextPageToken` of the previous page; omit for the first page. */
                 pageToken?: string;
+                /** @description Only the key of this name. */
+                name?: string;
             };
             header?: never;
             path: {

@@ -179,17 +179,13 @@ export class GuestContents {
     const cached = this.keys.get(keyIdHex(id));
     if (cached) return cached;
     const name = wrappedKeyName(id);
-    let pageToken: string | undefined;
-    do {
-      const { data } = await this.api.GET('/v1/tenants/{tenant}/keys', { params: { path: { tenant }, query: { pageSize: 100, ...(pageToken ? { pageToken } : {}) } } });
-      const found = data!.keys.find((k) => k.name === name);
-      if (found) {
-        const key = await unwrapDataKey(this.keystore, id, found.wrapped);
-        this.keys.set(keyIdHex(id), key);
-        return key;
-      }
-      pageToken = data!.nextPageToken;
-    } while (pageToken);
+    const { data } = await this.api.GET('/v1/tenants/{tenant}/keys', { params: { path: { tenant }, query: { name } } });
+    const found = data!.keys[0];
+    if (found) {
+      const key = await unwrapDataKey(this.keystore, id, found.wrapped);
+      this.keys.set(keyIdHex(id), key);
+      return key;
+    }
     throw new Error(`data key ${name} is not stored with the provider; was it written with another keystore?`);
   }
 }

@@ -40,11 +40,12 @@ export async function getWrappedKey(db: Database, tenant: string, id: string): P
   return row ? ok(toView(row)) : fail('not_found', `Key ${id} does not exist in tenant ${tenant}.`);
 }
 
-export async function listWrappedKeys(db: Database, tenant: string, page: PageRequest): Promise<Page<WrappedKeyView>> {
+/** One page of the tenant's keys; `name` finds the one key of that name (the SDK finds `dek-<key id>` so). */
+export async function listWrappedKeys(db: Database, tenant: string, page: PageRequest, name?: string): Promise<Page<WrappedKeyView>> {
   const rows = await db
     .select()
     .from(wrappedKeys)
-    .where(and(eq(wrappedKeys.tenantId, tenant), page.after ? gt(wrappedKeys.id, page.after) : undefined))
+    .where(and(eq(wrappedKeys.tenantId, tenant), name ? eq(wrappedKeys.name, name) : undefined, page.after ? gt(wrappedKeys.id, page.after) : undefined))
     .orderBy(asc(wrappedKeys.id))
     .limit(page.limit + 1);
   return toPage(rows.map(toView), page.limit);

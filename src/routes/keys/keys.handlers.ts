@@ -14,10 +14,11 @@ export const storeWrappedKey: RouteHandler<typeof routes.storeWrappedKey, AppEnv
 
 export const listWrappedKeys: RouteHandler<typeof routes.listWrappedKeys, AppEnv> = async (c) => {
   const { tenant } = c.req.valid('param');
-  const list = `keys?tenant=${tenant}`;
-  const request = decodePageRequest(list, c.req.valid('query'));
+  const { name, ...pageQuery } = c.req.valid('query');
+  const list = `keys?tenant=${tenant}&name=${name ?? ''}`;
+  const request = decodePageRequest(list, pageQuery);
   if (!request.ok) return failureResponse(c, request.error);
-  const { items, nextPageToken } = encodePage(list, await keys.listWrappedKeys(c.get('db'), tenant, request.value));
+  const { items, nextPageToken } = encodePage(list, await keys.listWrappedKeys(c.get('db'), tenant, request.value, name));
   return c.json({ keys: items, nextPageToken }, 200);
 };
 

@@ -40,7 +40,7 @@ export const listWrappedKeys = tenantRoute({
   tags,
   summary: 'List wrapped data keys',
   scope: 'keys',
-  request: { params: TenantParams, query: PageQuerySchema },
+  request: { params: TenantParams, query: PageQuerySchema.extend({ name: Name.optional().openapi({ description: 'Only the key of this name.' }) }) },
   responses: { 200: jsonContent(WrappedKeyListSchema, 'One page of keys, oldest first.'), ...problemResponses(404) },
 });
 

@@ -5,6 +5,7 @@
  * each version and its ciphertext SHA-256, so exposure and recovery can be
  * computed from the log alone.
  */
+import type { Space } from '../lib/envelope-format';
 import { canonicalJson, type JsonValue } from './canonical-json';
 import { signBytes, type AuditSigningKey } from './signing-key';
 
@@ -25,7 +26,7 @@ export interface Target {
 }
 
 export interface Region {
-  space: 'memory' | 'disk';
+  space: Space;
   /** VM id (memory) or disk id. */
   resource: string;
   index: number;

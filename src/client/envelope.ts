@@ -16,6 +16,9 @@
  * opened in well under a millisecond.
  */
 import type * as NodeCrypto from 'node:crypto';
+import { ENVELOPE_BYTES, ENVELOPE_VERSION, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, TAG_BYTES, type Space } from '../lib/envelope-format';
+
+export { ENVELOPE_BYTES, ENVELOPE_VERSION, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, type Space };
 
 /** node:crypto when this is Node itself (not workerd or a browser), else null. */
 const nodeCrypto: typeof NodeCrypto | null = await (async () => {
@@ -35,16 +38,6 @@ function keyObject(crypto: typeof NodeCrypto, key: CryptoKey): NodeCrypto.KeyObj
   if (!object) keyObjects.set(key, (object = crypto.KeyObject.from(key as Parameters<typeof crypto.KeyObject.from>[0])));
   return object;
 }
-
-export const PAGE_BYTES = 4096;
-export const ENVELOPE_VERSION = 0x01;
-export const KEY_ID_BYTES = 16;
-export const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
-const HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES;
-export const ENVELOPE_BYTES = HEADER_BYTES + PAGE_BYTES + TAG_BYTES;
-
-export type Space = 'memory' | 'disk';
 
 /** Where a page lives: bound into its ciphertext. */
 export interface PageAddress {

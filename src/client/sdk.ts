@@ -50,7 +50,7 @@ export interface Tenant {
   name: string;
   ownerKid: string;
   quota: Resources & { diskGiB: number };
-  usage: Resources & { vms: number };
+  usage: Resources & { vms: number; diskGiB: number };
   state: string;
   revision: number;
 }

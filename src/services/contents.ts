@@ -17,17 +17,10 @@ import { sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../audit/commit';
 import type { Region } from '../audit/record';
 import type { Database } from '../db/client';
+import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../lib/envelope-format';
 import { fail, ok, type Result } from '../lib/result';
 
-export type Space = 'memory' | 'disk';
-
-/** Plaintext bytes per memory page or disk block (DESIGN §3). */
-export const PAGE_BYTES = 4096;
-/** `0x01 | key-id (16) | nonce (12) | AES-256-GCM ciphertext (4096) + tag (16)`. */
-export const ENVELOPE_BYTES = 1 + 16 + 12 + PAGE_BYTES + 16;
-export const ENVELOPE_VERSION = 0x01;
-/** Base64 (RFC 4648 §4, padded) length of an envelope. */
-export const ENVELOPE_BASE64_LENGTH = Math.ceil(ENVELOPE_BYTES / 3) * 4;
+export { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, PAGE_BYTES, type Space };
 export const MAX_PAGES_PER_CALL = 256;
 /** Pages per MiB of memory and per GiB of disk. */
 export const PAGES_PER_MIB = (1024 * 1024) / PAGE_BYTES;

@@ -261,14 +261,17 @@ const POWER: Record<PowerAction, { from: VmView['state'][]; to: VmView['state'] 
   pause: { from: ['running'], to: 'paused' },
 };
 
+/** Powers tenant `tenant`'s VM `id`; another tenant's VM is as absent as a made-up id. */
 export async function powerVm(
   db: Database,
   commit: Commit,
+  tenant: string,
   id: string,
   action: PowerAction,
 ): Promise<Result<VmView, WriteFailure | 'invalid_state'>> {
   const { from, to } = POWER[action];
   const changed = await writeAtRevision<WriteFailure | 'invalid_state'>(db, id, undefined, async (vm) => {
+    if (vm.tenant !== tenant) return fail('not_found', `VM ${id} does not exist in tenant ${tenant}.`);
     if (!from.includes(vm.state)) return fail('invalid_state', `VM ${id} is ${vm.state}; ${action} needs it ${from.join(' or ')}.`, { state: vm.state });
     const update = db.update(vms).set({ state: to, ...nextRevision(vms.revision) }).where(atRevision(vm));
     const committed = await commit([write(update), expectChanges(`vm.${action}`)], { details: { from: vm.state, to } });

@@ -42,8 +42,7 @@ const power =
   (action: vms.PowerAction): RouteHandler<typeof routes.startTenantVm, AppEnv> =>
   async (c) => {
     const { tenant, vm } = c.req.valid('param');
-    if (!(await ownVm(c, tenant, vm))) return notYours(c, tenant, vm);
-    const result = await vms.powerVm(c.get('db'), c.get('audit').commit, vm, action);
+    const result = await vms.powerVm(c.get('db'), c.get('audit').commit, tenant, vm, action);
     return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
   };
 

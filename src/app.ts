@@ -26,6 +26,9 @@ import { contentsRouter } from './routes/contents/contents.index';
 import { snapshotsRouter } from './routes/snapshots/snapshots.index';
 import { tenantVmsRouter } from './routes/tenant-vms/tenant-vms.index';
 import { toolstacksRouter } from './routes/toolstacks/toolstacks.index';
+import { labelsRouter } from './routes/labels/labels.index';
+import { exposureRouter } from './routes/exposure/exposure.index';
+import { recoveryRouter } from './routes/recovery/recovery.index';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
@@ -51,6 +54,9 @@ export function createApp() {
     .route('/', disksRouter)
     .route('/', snapshotsRouter)
     .route('/', keysRouter)
+    .route('/', labelsRouter)
+    .route('/', exposureRouter)
+    .route('/', recoveryRouter)
     .route('/', auditRouter);
   app.route('/v1', v1);
 

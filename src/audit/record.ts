@@ -17,8 +17,13 @@ export interface Actor {
   id: string | null;
   kid: string | null;
   jti: string | null;
+  /** The token's `sid` claim (its client session), when it has one. */
+  sid?: string;
   ip: string | null;
 }
+
+/** A request's session for recovery (DESIGN §6): its token's `sid`, else its single-use `jti`. */
+export const sessionOf = (actor: Actor): string | null => actor.sid ?? actor.jti;
 
 export interface Target {
   type: string;
@@ -31,9 +36,17 @@ export interface Region {
   resource: string;
   index: number;
   version: number;
-  /** `sha256:` + hex of the envelope bytes. */
-  digest: string;
-  access: 'read' | 'write';
+  /** `sha256:` + hex of the envelope bytes; null only for a rollback to unwritten (version 0). */
+  digest: string | null;
+  /**
+   * `read` and `write` are the action's own accesses (the information-flow
+   * index, DESIGN §6); `rollback` is a recovery moving the page back to an
+   * existing version (or to unwritten, version 0), which reads and writes no
+   * content.
+   */
+  access: 'read' | 'write' | 'rollback';
+  /** A server-side copy (snapshot restore): the version of the same page this version copies. */
+  copyOf?: number;
 }
 
 /** What a request contributes; the sequencer adds `v`, `log`, `index` and `time`. */

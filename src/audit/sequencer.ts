@@ -20,7 +20,7 @@ import type { Env } from '../env';
 import { expectChanges, rejection, type CommitResult, type WriteStatement } from './commit';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from './merkle';
 import { signCheckpoint } from './checkpoint';
-import { signRecord, type AuditRecord, type RecordDraft } from './record';
+import { sessionOf, signRecord, type AuditRecord, type RecordDraft } from './record';
 import { auditSigningKey, type AuditSigningKey } from './signing-key';
 
 export interface AppendEntry {
@@ -125,10 +125,12 @@ export class AuditLogSequencer extends DurableObject<Env> {
       writeRanges.push([first, statements.length]);
       statements.push(
         db
-          .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .bind(log, record.index, jws, time, record.action, record.actor.id, record.outcome),
+          .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+          .bind(log, record.index, jws, time, record.action, record.actor.id, record.outcome, sessionOf(record.actor)),
         insertNodes(db, log, step.completed),
       );
+      const flows = record.outcome === 'allowed' ? insertFlows(db, record) : null;
+      if (flows) statements.push(flows);
     }
     const root = frontierRoot(frontier);
     const checkpoint = await signCheckpoint(log, frontier.size, root, key);
@@ -171,6 +173,23 @@ export class AuditLogSequencer extends DurableObject<Env> {
 
 function sameHead(a: Head, b: Head): boolean {
   return a.frontier.size === b.frontier.size && a.frontier.hashes.every((h, i) => hex(h) === hex(b.frontier.hashes[i] ?? new Uint8Array()));
+}
+
+/**
+ * The record's own reads and writes into the information-flow index
+ * (db/schema.ts contentFlows), in the record's batch: the index holds exactly
+ * what the signed log says, no more and no less.
+ */
+function insertFlows(db: D1Database, record: AuditRecord): D1PreparedStatement | null {
+  const flows = (record.regions ?? []).filter((r) => r.access !== 'rollback');
+  if (flows.length === 0) return null;
+  const rows = JSON.stringify(flows.map((r) => [r.access, r.space, r.resource, r.index, r.version, r.copyOf ?? null]));
+  return db
+    .prepare(
+      `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)
+       SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?, ?, ?, ? FROM json_each(?)`,
+    )
+    .bind(record.log, record.index, record.actor.jti, sessionOf(record.actor), record.actor.type, record.actor.id, record.time, rows);
 }
 
 function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {

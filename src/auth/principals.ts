@@ -38,6 +38,12 @@ export interface RegisteredKey {
 /** A principal authenticated by a verified token. */
 export interface Principal extends RegisteredKey {
   jti: string;
+  /**
+   * The token's `sid` claim: the client session that minted it. Tokens are
+   * single-use (one `jti` per request), so recovery follows sessions by `sid`
+   * (DESIGN §6 rule 2); a token without one is a session of its own.
+   */
+  sid?: string;
   scopes: readonly string[];
   /** VM ids the token is limited to, when the token says so. */
   vms?: readonly string[];

@@ -121,6 +121,10 @@ export async function verifyPrincipalToken(
   }
   const scope = payload.scope ?? '';
   const vms = payload.vms;
+  const sid = payload.sid;
+  if (sid !== undefined && !(typeof sid === 'string' && sid.length >= 1 && sid.length <= 128)) {
+    return fail('token_claims_invalid', 'sid, when present, must be a string of 1–128 characters naming the client session.');
+  }
   if (typeof scope !== 'string' || (vms !== undefined && !(Array.isArray(vms) && vms.every((v) => typeof v === 'string')))) {
     return fail('token_claims_invalid', 'scope must be a space-separated string and vms an array of VM ids.');
   }
@@ -140,6 +144,7 @@ export async function verifyPrincipalToken(
   return ok({
     ...registered,
     jti,
+    ...(sid ? { sid } : {}),
     scopes,
     // A toolstack limited to some VMs is limited to them whether or not its token says so.
     ...(vms ? { vms: vms as string[] } : registered.ceiling?.vms ? { vms: registered.ceiling.vms } : {}),

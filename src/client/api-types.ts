@@ -700,6 +700,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/labels/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch a label
+         * @description Requires the tenant owner's token or a toolstack token with scope `labels`. Audited as `label.read`.
+         */
+        get: operations["getLabel"];
+        /**
+         * Create or replace a label
+         * @description Requires the tenant owner's token or a toolstack token with scope `labels`. Audited as `label.put`.
+         */
+        put: operations["putLabel"];
+        post?: never;
+        /**
+         * Delete a label
+         * @description Requires the tenant owner's token or a toolstack token with scope `labels`. Audited as `label.delete`.
+         */
+        delete: operations["deleteLabel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List labels
+         * @description Requires the tenant owner's token or a toolstack token with scope `labels`. Audited as `label.list`.
+         */
+        get: operations["listLabels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/exposure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which labelled regions were read, by whom, with which token, and which versions
+         * @description Every label of the tenant (or the one asked for) with the allowed reads that touched it, oldest first. Each read names its audit record, so the report can be checked against the verified log.
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `audit:read`. Audited as `exposure.read`.
+         */
+        get: operations["exposureReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/recovery/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List recovery plans, newest first
+         * @description Requires the tenant owner's token or a toolstack token with scope `recovery`. Audited as `recovery.list`.
+         */
+        get: operations["listRecoveryPlans"];
+        put?: never;
+        /**
+         * Plan a recovery: undo from seeds, or replay under a patch
+         * @description Nothing changes until the plan is applied. `undo` follows the taint from the seeds through the information-flow index (its cost follows the taint, not the history); `replay` re-runs the whole history under the patch.
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `recovery`. Audited as `recovery.plan`.
+         */
+        post: operations["createRecoveryPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/recovery/plans/{plan}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch a recovery plan
+         * @description Requires the tenant owner's token or a toolstack token with scope `recovery`. Audited as `recovery.read`.
+         */
+        get: operations["getRecoveryPlan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/recovery/plans/{plan}:apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a plan: every changed page moves back, atomically
+         * @description Fails with 409 `plan_stale`, changing nothing, if any page the plan changes was written after the plan was made.
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `recovery`. Audited as `recovery.apply`.
+         */
+        post: operations["applyRecoveryPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/recovery/plans/{plan}:revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo an applied plan: every page goes back to the version it had before
+         * @description Fails with 409 `plan_stale`, changing nothing, if any page the plan changed was written since.
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `recovery`. Audited as `recovery.revert`.
+         */
+        post: operations["revertRecoveryPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/log-key": {
         parameters: {
             query?: never;
@@ -915,7 +1075,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "invalid_request" | "malformed_json" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "internal_error" | "audit_unavailable";
+            code: "invalid_request" | "malformed_json" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "plan_stale" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "internal_error" | "audit_unavailable";
             /** @example req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
             requestId: string;
             /** @description Per-field validation errors (`invalid_request`). */
@@ -1244,6 +1404,210 @@ export interface components {
             /** @description Pass as `pageToken` to get the next page; absent on the last page. */
             nextPageToken?: string;
         };
+        Label: {
+            name: string;
+            /** @example ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            tenant: string;
+            revision: number;
+            createdAt: string;
+            updatedAt: string;
+            /** @enum {string} */
+            space: "memory";
+            /** @example vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            vm: string;
+            start: number;
+            count: number;
+        } | {
+            name: string;
+            /** @example ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            tenant: string;
+            revision: number;
+            createdAt: string;
+            updatedAt: string;
+            /** @enum {string} */
+            space: "disk";
+            /** @example dsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            disk: string;
+            start: number;
+            count: number;
+        };
+        /** @description Pages `start`…`start+count−1` of a VM's memory or of a disk. */
+        LabelledRegion: {
+            /** @enum {string} */
+            space: "memory";
+            /** @example vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            vm: string;
+            /** @description First page (memory) or block (disk). */
+            start: number;
+            /** @description Pages or blocks in the region. */
+            count: number;
+        } | {
+            /** @enum {string} */
+            space: "disk";
+            /** @example dsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            disk: string;
+            /** @description First page (memory) or block (disk). */
+            start: number;
+            /** @description Pages or blocks in the region. */
+            count: number;
+        };
+        LabelList: {
+            labels: components["schemas"]["Label"][];
+            /** @description Pass as `pageToken` to get the next page; absent on the last page. */
+            nextPageToken?: string;
+        };
+        Exposure: {
+            labels: components["schemas"]["LabelExposure"][];
+        };
+        LabelExposure: {
+            name: string;
+            start: number;
+            count: number;
+            exposed: boolean;
+            reads: components["schemas"]["ExposureRead"][];
+            /** @enum {string} */
+            space: "memory";
+            /** @example vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            vm: string;
+        } | {
+            name: string;
+            start: number;
+            count: number;
+            exposed: boolean;
+            reads: components["schemas"]["ExposureRead"][];
+            /** @enum {string} */
+            space: "disk";
+            /** @example dsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            disk: string;
+        };
+        ExposureRead: {
+            /** @description The read's record in the tenant's log: verify it there. */
+            auditIndex: number;
+            time: string;
+            actor: {
+                /** @enum {string} */
+                type: "admin" | "tenant" | "toolstack" | "anonymous" | "system";
+                id: string | null;
+            };
+            /** @description The toolstack that read, when one did. */
+            toolstack: string | null;
+            /** @description The token that read. */
+            jti: string | null;
+            /** @description Its client session: the token's `sid` claim, else its jti. */
+            session: string | null;
+            pages: {
+                index: number;
+                version: number;
+            }[];
+        };
+        RecoveryPlan: {
+            /** @example rcp_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            id: string;
+            /** @example ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            tenant: string;
+            /** @enum {string} */
+            mode: "undo" | "replay";
+            /** @enum {string} */
+            state: "planned" | "applied" | "reverted";
+            request: components["schemas"]["CreateRecoveryPlan"];
+            /** @description The plan covers records [0, logSize) of the tenant's log. */
+            logSize: number;
+            /** @description Undo: the tainted actions. Replay: the allowed actions the patch denies. */
+            taintedActions: number[];
+            /** @description Per page: the version it goes back to. Pages whose current version is legitimate are absent: later legitimate writes survive. */
+            changes: components["schemas"]["RecoveryChange"][];
+            /** @description Versions the plan treats as never having existed. */
+            taintedVersions: components["schemas"]["VersionRef"][];
+            /** @description Undo: sessions tainted by reading tainted data, from that read on. */
+            sessions: {
+                session: string;
+                from: number;
+            }[];
+            /** @description Undo: what the attack read. Reads cannot be undone: rotate what they exposed. */
+            disclosures: {
+                auditIndex: number;
+                time: string;
+                actor: {
+                    /** @enum {string} */
+                    type: "admin" | "tenant" | "toolstack" | "anonymous" | "system";
+                    id: string | null;
+                };
+                jti: string | null;
+                pages: components["schemas"]["VersionRef"][];
+            }[];
+            /** @description Replay: legitimate actions that read (or copied) data that does not exist under the patch. */
+            conflicts: {
+                auditIndex: number;
+                actor: string | null;
+                session: string | null;
+                missing: components["schemas"]["VersionRef"][];
+            }[];
+            revision: number;
+            createdAt: string;
+            updatedAt: string;
+        };
+        CreateRecoveryPlan: {
+            /** @enum {string} */
+            mode: "undo";
+            seeds: components["schemas"]["RecoverySeeds"];
+        } | {
+            /** @enum {string} */
+            mode: "replay";
+            patch: components["schemas"]["RecoveryPatch"];
+        };
+        RecoverySeeds: {
+            /** @description Principals (toolstack, owner or admin ids) whose actions are the attack. */
+            actors?: string[];
+            /** @description Whole sessions: a token's `sid` claim (shared by the tokens of one client session), or the `jti` of a token without one. */
+            tokens?: string[];
+            /** @description Audit indexes of single actions. */
+            actions?: number[];
+            /**
+             * Format: date-time
+             * @description Only actions at or after this instant.
+             */
+            from?: string;
+            /**
+             * Format: date-time
+             * @description Only actions before this instant.
+             */
+            to?: string;
+        };
+        /** @description Each principal is treated as revoked from its instant on. */
+        RecoveryPatch: {
+            revoke: {
+                principal: string;
+                /** Format: date-time */
+                from: string;
+            }[];
+        };
+        RecoveryChange: {
+            /** @description The VM (memory) or disk. */
+            target: string;
+            /** @enum {string} */
+            space: "memory" | "disk";
+            index: number;
+            fromVersion: number;
+            /** @description The latest untainted version; 0 = back to unwritten. */
+            toVersion: number;
+        };
+        VersionRef: {
+            /** @enum {string} */
+            space: "memory" | "disk";
+            resource: string;
+            index: number;
+            version: number;
+        };
+        RecoveryPlanList: {
+            plans: components["schemas"]["RecoveryPlan"][];
+            /** @description Pass as `pageToken` to get the next page; absent on the last page. */
+            nextPageToken?: string;
+        };
+        RecoveryPlanTransition: {
+            plan: components["schemas"]["RecoveryPlan"];
+            /** @description The record of this application (or reversal) in the tenant's log. */
+            auditIndex: number;
+        };
         AuditRecordPage: {
             records: {
                 index: number;
@@ -1401,7 +1765,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1556,7 +1920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1641,7 +2005,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1738,7 +2102,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1865,7 +2229,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2020,7 +2384,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2105,7 +2469,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2209,7 +2573,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2496,7 +2860,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2597,7 +2961,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2762,7 +3126,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3047,7 +3411,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3206,7 +3570,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3286,7 +3650,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3366,7 +3730,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3514,7 +3878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3750,7 +4114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3985,7 +4349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4137,7 +4501,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4212,7 +4576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4310,7 +4674,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4459,7 +4823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4616,7 +4980,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4774,7 +5138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4919,6 +5283,715 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLabel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                /** @description The label's name, unique in the tenant. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The label. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Label"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putLabel: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                tenant: string;
+                /** @description The label's name, unique in the tenant. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelledRegion"];
+            };
+        };
+        responses: {
+            /** @description The label, replaced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Label"];
+                };
+            };
+            /** @description The label, created. */
+            201: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Label"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteLabel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                /** @description The label's name, unique in the tenant. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listLabels: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                pageSize?: number;
+                /** @description The `nextPageToken` of the previous page; omit for the first page. */
+                pageToken?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of labels, by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelList"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exposureReport: {
+        parameters: {
+            query?: {
+                /** @description Only this label. */
+                label?: string;
+                /** @description Only reads by this principal (toolstack, owner or admin id). */
+                actor?: string;
+                /** @description Only reads at or after this instant. */
+                from?: string;
+                /** @description Only reads before this instant. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exposure"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRecoveryPlans: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                pageSize?: number;
+                /** @description The `nextPageToken` of the previous page; omit for the first page. */
+                pageToken?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of plans. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryPlanList"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createRecoveryPlan: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRecoveryPlan"];
+            };
+        };
+        responses: {
+            /** @description The plan. */
+            201: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryPlan"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRecoveryPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                plan: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryPlan"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    applyRecoveryPlan: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                tenant: string;
+                plan: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The applied plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryPlanTransition"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revertRecoveryPlan: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                tenant: string;
+                plan: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reverted plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryPlanTransition"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

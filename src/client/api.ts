@@ -22,17 +22,23 @@ export interface ApiClientOptions {
   scope?: readonly string[];
   vms?: readonly string[];
   audience?: string;
+  /**
+   * The client session every token of this client names (`sid`): recovery
+   * follows sessions (DESIGN §6), and tokens are single-use. Default: a fresh
+   * id per client.
+   */
+  session?: string;
   fetch?: typeof fetch;
 }
 
 export type ApiClient = Client<paths>;
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  const { baseUrl = 'http://127.0.0.1:8787', key, principal, scope, vms, audience, fetch: fetchImpl } = options;
+  const { baseUrl = 'http://127.0.0.1:8787', key, principal, scope, vms, audience, session = crypto.randomUUID(), fetch: fetchImpl } = options;
   const client = createClient<paths>({ baseUrl, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
   const signing: Middleware = {
     async onRequest({ request }) {
-      request.headers.set('Authorization', `Bearer ${await mintToken({ key, principal, scope, vms, audience })}`);
+      request.headers.set('Authorization', `Bearer ${await mintToken({ key, principal, scope, vms, audience, session })}`);
       return request;
     },
     async onResponse({ response }) {

@@ -37,12 +37,17 @@ export interface ContentTarget {
   resource: string;
 }
 
-/** The newest write of each page, as the verified audit log tells it. */
-export type LatestWrites = Map<number, { version: number; digest: string }>;
+/**
+ * The current version of each page the log ever touched, as the verified
+ * audit log tells it: its latest write, or a recovery's rollback (version 0 =
+ * rolled back to unwritten).
+ */
+export type LatestWrites = Map<number, { version: number; digest: string | null }>;
 
 export class StaleVersionError extends Error {
   constructor(readonly index: number, readonly served: number, readonly latest: number) {
-    super(`page ${index}: the provider served version ${served}, but the audit log's latest write is version ${latest}`);
+    const show = (v: number) => (v === 0 ? 'no version (unwritten)' : `version ${v}`);
+    super(`page ${index}: the provider served ${show(served)}, but the audit log's latest write is ${show(latest)}`);
     this.name = 'StaleVersionError';
   }
 }
@@ -123,10 +128,7 @@ export class GuestContents {
   private async readPages(target: ContentTarget, start: number, count: number, latest?: LatestWrites): Promise<Map<number, Uint8Array>> {
     const stored = await this.getPages(target, start, count);
     const pages = new Map<number, Uint8Array>();
-    for (const page of stored) {
-      const newest = latest?.get(page.index);
-      if (newest && (newest.version !== page.version || newest.digest !== page.digest)) throw new StaleVersionError(page.index, page.version, newest.version);
-    }
+    if (latest) checkFresh(stored, start, count, latest);
     await Promise.all(
       stored.map(async (page) => {
         const envelope = new Uint8Array(Buffer.from(page.envelope, 'base64'));
@@ -191,6 +193,20 @@ export class GuestContents {
 }
 
 /**
+ * Every page of [start, start+count) is as the log says: a served page is the
+ * log's latest version with its digest, and a page the log says is written
+ * was not withheld (served as unwritten).
+ */
+function checkFresh(stored: readonly StoredPage[], start: number, count: number, latest: LatestWrites): void {
+  const served = new Map(stored.map((page) => [page.index, page]));
+  for (let index = start; index < start + count; index++) {
+    const page = served.get(index);
+    const newest = latest.get(index) ?? { version: 0, digest: null };
+    if ((page?.version ?? 0) !== newest.version || (page && page.digest !== newest.digest)) throw new StaleVersionError(index, page?.version ?? 0, newest.version);
+  }
+}
+
+/**
  * The newest write of each page of `target`, from the records of the tenant's
  * log — which the caller has verified first (verifyAuditLog), so the provider
  * cannot have left a write out.
@@ -200,12 +216,13 @@ export function latestWritesFromLog(records: readonly { jws: string }[], target:
   for (const { jws } of records) {
     const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as {
       outcome: string;
-      regions?: { space: string; resource: string; index: number; version: number; digest: string; access: string }[];
+      regions?: { space: string; resource: string; index: number; version: number; digest: string | null; access: string }[];
     };
     if (record.outcome !== 'allowed') continue;
+    // In log order, the last write or rollback of a page is its current version.
     for (const region of record.regions ?? []) {
-      if (region.access !== 'write' || region.space !== target.space || region.resource !== target.resource) continue;
-      if ((latest.get(region.index)?.version ?? 0) < region.version) latest.set(region.index, { version: region.version, digest: region.digest });
+      if (region.access === 'read' || region.space !== target.space || region.resource !== target.resource) continue;
+      latest.set(region.index, { version: region.version, digest: region.digest });
     }
   }
   return latest;

@@ -33,6 +33,8 @@ export interface TokenRequest {
   vms?: readonly string[];
   /** Seconds; the API refuses more than 900. */
   ttlSeconds?: number;
+  /** The client session (`sid` claim) this token belongs to. */
+  session?: string;
 }
 
 /** Each private JWK imported once, with its kid: a client mints a token per request. */
@@ -48,11 +50,11 @@ function signerOf(jwk: JWK, alg: SigningAlgorithm) {
 
 /** A single-use token (fresh `jti`): mint one per request. */
 export async function mintToken(request: TokenRequest): Promise<string> {
-  const { key, principal, audience = 'custodes', scope = [], vms, ttlSeconds = 300 } = request;
+  const { key, principal, audience = 'custodes', scope = [], vms, ttlSeconds = 300, session } = request;
   const alg = algorithmOf(key);
   const signer = await signerOf(key, alg);
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ scope: scope.join(' '), ...(vms?.length ? { vms } : {}) })
+  return new SignJWT({ scope: scope.join(' '), ...(vms?.length ? { vms } : {}), ...(session ? { sid: session } : {}) })
     .setProtectedHeader({ alg, kid: signer.kid, typ: 'JWT' })
     .setIssuer(principal)
     .setSubject(principal)

@@ -41,6 +41,7 @@ export const PROBLEMS = {
   capacity_conflict: { status: 409, title: 'The change conflicts with current allocations' },
   resource_in_use: { status: 409, title: 'The resource still has dependents' },
   invalid_state: { status: 409, title: 'The resource is not in a state that allows this' },
+  plan_stale: { status: 409, title: 'Pages the recovery plan changes have moved since it was made' },
   idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   // 412 / 413 / 415 / 422
   precondition_failed: { status: 412, title: 'The resource has changed since it was read' },

@@ -117,7 +117,7 @@ export async function restoreSnapshot(
       INSERT INTO content_heads (space, resource_id, idx, version)
       SELECT json_extract(j.value, '$.space'), json_extract(j.value, '$.resource'), json_extract(j.value, '$.index'), json_extract(j.value, '$.next')
       FROM json_each(${rows}) j`;
-    const regions: Region[] = items.map((i) => ({ space: i.space, resource: i.resource, index: i.index, version: i.next, digest: i.digest, access: 'write' }));
+    const regions: Region[] = items.map((i) => ({ space: i.space, resource: i.resource, index: i.index, version: i.next, digest: i.digest, access: 'write', copyOf: i.version }));
     const committed = await commit(
       [write(copy), expectChanges('snapshot.restore', items.length), write(sql`DELETE FROM content_heads WHERE ${vmResources(vm.id)}`), write(heads)],
       { regions, details: { snapshot: id, vm: vm.id } },

@@ -68,7 +68,7 @@ export class RequestAudit {
   actor(): Actor {
     const principal = this.c.get('principal');
     const ip = this.c.req.header('CF-Connecting-IP') ?? null;
-    if (principal) return { type: principal.type, id: principal.id, kid: principal.kid, jti: principal.jti, ip };
+    if (principal) return { type: principal.type, id: principal.id, kid: principal.kid, jti: principal.jti, ...(principal.sid ? { sid: principal.sid } : {}), ip };
     return { type: 'anonymous', id: null, kid: null, jti: null, ip };
   }
 

@@ -12,6 +12,7 @@ import { auditApi, auditTail, auditVerify, TAIL_COLUMNS } from './audit-cli';
 import { CustodesApiError, CustodesClient, type Problem } from './sdk';
 import { table } from './table';
 import { contentCommand, diskCommand, keyInit, snapshotCommand, toolstackCommand, vmCommand, type TenantContext } from './tenant-cli';
+import { exposureCommand, labelCommand, recoverCommand, type PlanArgs } from './recovery-cli';
 
 const DEFAULT_URL = 'http://127.0.0.1:8787';
 const LOCAL_ADMIN_KEY = '.custodes/bootstrap-admin.jwk';
@@ -43,6 +44,13 @@ Tenant side (--tenant ID --key OWNER_KEY; or --iss tsk_… --key TOOLSTACK_KEY f
   custodes disk create --name N --size-gib N | list | attach ID --vm V | detach ID
   custodes disk write --disk D --offset N --file F | read --disk D --offset N --length L [--out F] [--verify-fresh]
   custodes snapshot create --vm V --name N | list [--vm V] | restore ID
+
+Exposure and recovery (tenant side)
+  custodes label set NAME (--vm V | --disk D) --start N --count N | list | delete NAME
+  custodes exposure [--label NAME] [--actor ID] [--from TIME] [--to TIME]
+  custodes recover plan --mode undo [--actor ID,…] [--session SID,…] [--actions N,…] [--from TIME] [--to TIME]
+  custodes recover plan --mode replay --revoke ID,… --from TIME
+  custodes recover list | show PLAN | apply PLAN | revert PLAN
 
 Audit logs (tenant owner key, or an admin key with --provider)
   custodes audit verify --tenant ID --key OWNER_KEY [--state FILE] [--save-bundle DIR] [--skip-signatures]
@@ -99,6 +107,15 @@ const OPTIONS = {
   file: { type: 'string' },
   'size-gib': { type: 'string' },
   'verify-fresh': { type: 'boolean' },
+  start: { type: 'string' },
+  count: { type: 'string' },
+  label: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  mode: { type: 'string' },
+  session: { type: 'string' },
+  actions: { type: 'string' },
+  revoke: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -386,12 +403,49 @@ async function tenantCommand(command: string, args: string[], flags: Flags): Pro
       return snapshotCommand(ctx, 'list', { vm: flags.vm });
     case 'snapshot restore':
       return snapshotCommand(ctx, 'restore', { id: id() });
+    case 'label set':
+      return labelCommand(ctx, 'set', { name: id(), vm: flags.vm, disk: flags.disk, start: int(flags, 'start')!, count: int(flags, 'count')! });
+    case 'label list':
+      return labelCommand(ctx, 'list', {});
+    case 'label delete':
+      return labelCommand(ctx, 'delete', { name: id() });
+    case 'recover plan':
+      return recoverCommand(ctx, 'plan', { plan: planArgs(flags) });
+    case 'recover list':
+      return recoverCommand(ctx, 'list', {});
+    case 'recover show':
+    case 'recover apply':
+    case 'recover revert':
+      return recoverCommand(ctx, verb!, { id: id() });
     default:
+      if (command === 'exposure' && verb === undefined) return exposureCommand(ctx, { label: flags.label, actor: flags.actor, from: flags.from, to: flags.to });
       throw new UsageError(`Unknown command: ${command} ${args.join(' ')}`.trim());
   }
 }
 
-const TENANT_COMMANDS = new Set(['key', 'toolstack', 'vm', 'mem', 'disk', 'snapshot']);
+const TENANT_COMMANDS = new Set(['key', 'toolstack', 'vm', 'mem', 'disk', 'snapshot', 'label', 'exposure', 'recover']);
+
+const commaList = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** `recover plan` flags as a plan request; what is missing or malformed is a usage error. */
+function planArgs(flags: Flags): PlanArgs {
+  const mode = flags.mode;
+  if (mode === 'undo') {
+    const actions = commaList(flags.actions)?.map((a) => {
+      if (!/^\d+$/.test(a)) throw new UsageError(`--actions takes audit indexes (e.g. 12,15); got ${JSON.stringify(a)}.`);
+      return Number(a);
+    });
+    const args: PlanArgs = { mode, actors: commaList(flags.actor), sessions: commaList(flags.session), actions, from: flags.from, to: flags.to };
+    if (!args.actors && !args.sessions && !args.actions) throw new UsageError('recover plan --mode undo needs seeds: --actor ID,…, --session SID,… or --actions N,….');
+    return args;
+  }
+  if (mode === 'replay') {
+    const revoke = commaList(flags.revoke);
+    if (!revoke || !flags.from) throw new UsageError('recover plan --mode replay needs --revoke ID,… and --from TIME (the instant the revocation takes effect).');
+    return { mode, revoke, from: flags.from };
+  }
+  throw new UsageError('recover plan needs --mode undo or --mode replay.');
+}
 
 async function keygen(flags: Flags): Promise<Output> {
   const out = str(flags, 'out');

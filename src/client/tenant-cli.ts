@@ -50,6 +50,15 @@ const SCOPES: Record<string, string[]> = {
   'snapshot create': ['snapshot'],
   'snapshot list': ['snapshot'],
   'snapshot restore': ['snapshot'],
+  'label set': ['labels'],
+  'label list': ['labels'],
+  'label delete': ['labels'],
+  exposure: ['audit:read'],
+  'recover plan': ['recovery'],
+  'recover list': ['recovery'],
+  'recover show': ['recovery'],
+  'recover apply': ['recovery'],
+  'recover revert': ['recovery'],
 };
 
 export function tenantApi(ctx: TenantContext, command: string, extraScopes: string[] = []): ApiClient {

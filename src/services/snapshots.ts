@@ -117,7 +117,16 @@ export async function restoreSnapshot(
       INSERT INTO content_heads (space, resource_id, idx, version)
       SELECT json_extract(j.value, '$.space'), json_extract(j.value, '$.resource'), json_extract(j.value, '$.index'), json_extract(j.value, '$.next')
       FROM json_each(${rows}) j`;
-    const regions: Region[] = items.map((i) => ({ space: i.space, resource: i.resource, index: i.index, version: i.next, digest: i.digest, access: 'write', copyOf: i.version }));
+    // Pages written since and absent from the snapshot go back to unwritten: the record says so
+    // (version 0), so a client checking freshness against the log expects them absent.
+    const cleared = await db.all<Omit<Item, 'version'>>(sql`
+      SELECT h.space, h.resource_id AS resource, h.idx AS "index" FROM content_heads h
+      WHERE ${vmResources(vm.id)} AND NOT EXISTS (
+        SELECT 1 FROM snapshot_items s WHERE s.snapshot_id = ${id} AND s.space = h.space AND s.resource_id = h.resource_id AND s.idx = h.idx)`);
+    const regions: Region[] = [
+      ...items.map((i): Region => ({ space: i.space, resource: i.resource, index: i.index, version: i.next, digest: i.digest, access: 'write', copyOf: i.version })),
+      ...cleared.map((c): Region => ({ ...c, version: 0, digest: null, access: 'rollback' })),
+    ];
     const committed = await commit(
       [write(copy), expectChanges('snapshot.restore', items.length), write(sql`DELETE FROM content_heads WHERE ${vmResources(vm.id)}`), write(heads)],
       { regions, details: { snapshot: id, vm: vm.id } },

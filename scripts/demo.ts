@@ -1,0 +1,165 @@
+/**
+ * `npm run demo`: the whole story of Custodes against a fresh local instance,
+ * through the `custodes` CLI a tenant and an admin would use. Each step says
+ * what happens and checks it; any surprise stops the demo with exit code 1.
+ *
+ *  1. An admin provisions a host, a tenant (which brings its own key) and a VM.
+ *  2. The tenant writes encrypted memory, a secret among it, and labels the secret.
+ *  3. A rogue admin tries to read that memory: refused, and the attempt is in the tenant's log.
+ *  4. A stolen toolstack key reads the secret and overwrites other pages.
+ *  5. The tenant keeps working: a legitimate write after the attack.
+ *  6. The tenant verifies its log offline, sees the secret was exposed and by whom,
+ *     revokes the stolen toolstack, plans and applies an undo, and reads back
+ *     exactly its legitimate data, checked against its verified log.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const PORT = process.env.DEMO_PORT ?? '8797';
+const url = `http://127.0.0.1:${PORT}`;
+const work = mkdtempSync(join(tmpdir(), 'custodes-demo-'));
+const state = join(work, 'd1');
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+
+const server = spawn(process.execPath, ['scripts/start.js'], {
+  env: { ...process.env, CUSTODES_PORT: PORT, CUSTODES_STATE: state },
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true, // its own process group: wrangler and workerd stop with it
+});
+let serverOutput = '';
+server.stdout!.on('data', (chunk) => (serverOutput += chunk));
+server.stderr!.on('data', (chunk) => (serverOutput += chunk));
+
+function stop(): void {
+  try {
+    process.kill(-server.pid!, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+function step(title: string): void {
+  console.log(`\n${bold(`▶ ${title}`)}`);
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`demo check failed: ${what}`);
+  console.log(`  ✔ ${what}`);
+}
+
+/** Runs the CLI, shows the command and what it printed (indented); answers stdout, or the failure when `expectFailure`. */
+function custodes(args: string[], { show = true, expectFailure = false } = {}): string {
+  const run = spawnSync(process.execPath, ['bin/custodes.js', ...args, '--url', url], { encoding: 'utf8' });
+  const printable = args.map((a) => (a.startsWith(work) ? a.slice(work.length + 1) : a)).join(' ');
+  if (show) console.log(`  $ custodes ${printable}`);
+  const out = `${run.stdout}${run.stderr}`;
+  if (show && out.trim()) console.log(out.trimEnd().replace(/^/gm, '    '));
+  if (expectFailure ? run.status === 0 : run.status !== 0) throw new Error(`custodes ${printable} ${expectFailure ? 'succeeded' : `exited ${run.status}`}:\n${out}`);
+  return expectFailure ? out : run.stdout;
+}
+
+async function serverReady(): Promise<void> {
+  for (let i = 0; i < 900; i++) {
+    if (/Try a first authenticated call/.test(serverOutput)) return;
+    if (server.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the local instance did not start:\n${serverOutput}`);
+}
+
+async function story(): Promise<void> {
+  step(`Starting a fresh local Custodes on ${url} (its own empty D1)`);
+  await serverReady();
+  check(true, 'serving');
+
+  step('1. The provider\'s admin provisions a host, a tenant and a VM — the tenant supplies only its public key');
+  const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];
+  const file = (name: string) => join(work, name);
+  custodes(['keygen', '--out', file('owner.jwk')], { show: false });
+  custodes(['admin', 'hosts', 'create', '--name', 'rack-1', '--vcpus', '16', '--memory-mib', '16384', '--disk-gib', '200', ...admin]);
+  const tenant = JSON.parse(custodes(['admin', 'tenants', 'create', '--name', 'acme', '--owner-key', file('owner.jwk'), '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '20', '--json', ...admin], { show: false })).id as string;
+  console.log(`    tenant ${tenant} (acme)`);
+  const vm = JSON.parse(custodes(['admin', 'vms', 'create', '--tenant', tenant, '--name', 'web-1', '--vcpus', '1', '--memory-mib', '128', '--json', ...admin], { show: false })).id as string;
+  console.log(`    VM ${vm} (web-1, 128 MiB)`);
+
+  step('2. The tenant writes encrypted memory — a TLS key among it — through its own toolstacks');
+  const keystore = file('keystore.json');
+  custodes(['key', 'init', '--keystore', keystore]);
+  const owner = ['--tenant', tenant, '--key', file('owner.jwk'), '--keystore', keystore];
+  const toolstack = (name: string) => {
+    custodes(['keygen', '--out', file(`${name}.jwk`)], { show: false });
+    const id = JSON.parse(custodes(['toolstack', 'create', '--name', name, '--public-key', file(`${name}.jwk`), '--scope', 'memory:read memory:write keys', '--json', ...owner], { show: false })).id as string;
+    console.log(`    toolstack ${name}: ${id}`);
+    return { id, as: ['--tenant', tenant, '--key', file(`${name}.jwk`), '--iss', id, '--keystore', keystore] };
+  };
+  const ops = toolstack('ops');
+  const ci = toolstack('ci');
+  const secret = Buffer.from('-----BEGIN PRIVATE KEY----- acme-demo-tls-key -----END PRIVATE KEY-----');
+  const appData = Buffer.from('orders: 1041, 1042, 1043 (the application state the tenant must not lose)'.padEnd(6000, '.'));
+  writeFileSync(file('secret.pem'), secret);
+  writeFileSync(file('app.bin'), appData);
+  custodes(['mem', 'write', '--vm', vm, '--offset', '0', '--file', file('secret.pem'), ...ops.as]);
+  custodes(['mem', 'write', '--vm', vm, '--offset', '8192', '--file', file('app.bin'), ...ops.as]);
+  custodes(['label', 'set', 'tls-key', '--vm', vm, '--start', '0', '--count', '1', ...owner]);
+  custodes(['label', 'set', 'app-state', '--vm', vm, '--start', '2', '--count', '2', ...owner]);
+
+  step('3. A rogue admin tries to read the guest\'s memory — there is no admin route to contents');
+  const denied = await fetch(`${url}/v1/tenants/${tenant}/vms/${vm}/memory/pages?start=0&count=1`, {
+    headers: { Authorization: `Bearer ${custodes(['token', '--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'], { show: false }).trim()}` },
+  });
+  console.log(`  GET …/memory/pages as adm_bootstrap → ${denied.status} ${((await denied.json()) as { code: string }).code}`);
+  check(denied.status === 403 || denied.status === 404, 'the admin is refused');
+  const tail = custodes(['audit', 'tail', '--tenant', tenant, '--key', file('owner.jwk'), '--actor', 'adm_bootstrap', '--action', 'vm.memory.read']);
+  check(/denied/.test(tail), 'the attempt is a signed record in the tenant\'s own log');
+
+  step('4. An attacker with the stolen "ci" toolstack key reads the TLS key and overwrites the application state');
+  custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', String(secret.length), '--out', file('stolen.pem'), ...ci.as]);
+  check(readFileSync(file('stolen.pem')).equals(secret), 'the attacker has the secret (it held the keystore too)');
+  writeFileSync(file('garbage.bin'), Buffer.alloc(6000, 0x58));
+  custodes(['mem', 'write', '--vm', vm, '--offset', '8192', '--file', file('garbage.bin'), ...ci.as]);
+
+  step('5. Meanwhile the tenant keeps working: a legitimate write after the attack');
+  const later = Buffer.from('session cache written after the attack: must survive recovery');
+  writeFileSync(file('later.bin'), later);
+  custodes(['mem', 'write', '--vm', vm, '--offset', '16384', '--file', file('later.bin'), ...ops.as]);
+
+  step('6. The tenant investigates: it verifies its log offline, then asks what was exposed');
+  const verified = custodes(['audit', 'verify', '--tenant', tenant, '--key', file('owner.jwk'), '--state', file('audit-state.json')]);
+  check(/verified|OK|ok/i.test(verified), 'every record\'s signature, the Merkle root and the signed checkpoint check out');
+  const exposure = JSON.parse(custodes(['exposure', ...owner, '--json'], { show: false }));
+  custodes(['exposure', ...owner]);
+  const tls = exposure.labels.find((l: { name: string }) => l.name === 'tls-key');
+  check(tls.exposed && tls.reads.some((r: { actor: { id: string } }) => r.actor.id === ci.id), `tls-key shows as exposed, read by ${ci.id}: rotate it`);
+
+  step('7. It revokes the stolen toolstack, plans an undo of everything it did, and applies it');
+  custodes(['toolstack', 'revoke', ci.id, ...owner]);
+  const plan = JSON.parse(custodes(['recover', 'plan', '--mode', 'undo', '--actor', ci.id, ...owner, '--json'], { show: false }));
+  custodes(['recover', 'show', plan.id, ...owner]);
+  const disclosed = plan.disclosures.flatMap((d: { pages: { index: number }[] }) => d.pages.map((p) => p.index));
+  check(disclosed.includes(0), 'the read of the key is a disclosure: it cannot be undone, the key must be rotated');
+  check(plan.changes.length === 2, 'the two overwritten pages of application state roll back; the later legitimate page is not touched');
+  custodes(['recover', 'apply', plan.id, ...owner]);
+
+  step('8. The tenant reads back its data, each page checked against the latest write in its verified log');
+  custodes(['mem', 'read', '--vm', vm, '--offset', '8192', '--length', String(appData.length), '--out', file('app.back'), '--verify-fresh', ...owner]);
+  check(readFileSync(file('app.back')).equals(appData), 'the application state is back, byte for byte');
+  custodes(['mem', 'read', '--vm', vm, '--offset', '16384', '--length', String(later.length), '--out', file('later.back'), '--verify-fresh', ...owner]);
+  check(readFileSync(file('later.back')).equals(later), 'the legitimate write made after the attack survived');
+  const refused = custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', '16', ...ci.as], { expectFailure: true, show: false });
+  check(/token_key_unknown|revoked|401/.test(refused), 'the stolen key is refused from now on');
+  custodes(['audit', 'verify', '--tenant', tenant, '--key', file('owner.jwk'), '--state', file('audit-state.json')]);
+  check(true, 'the log, recovery included, still verifies and extends the checkpoint saved before');
+}
+
+try {
+  await story();
+  console.log(`\n${bold('Demo complete.')}`);
+  stop();
+} catch (error) {
+  console.error(`\n${(error as Error).message}`);
+  stop();
+  process.exitCode = 1;
+}

@@ -103,5 +103,5 @@ describe('recovery against an oracle (fast-check)', () => {
       { numRuns: 25 },
     );
     expect(replayCompared).toBeGreaterThan(0);
-  });
+  }, 120_000);
 });

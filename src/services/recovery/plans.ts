@@ -97,29 +97,33 @@ const toView = (row: typeof recoveryPlans.$inferSelect): PlanView => ({
 const refsJson = (refs: readonly VersionRef[]): string => JSON.stringify(refs.map((v) => [v.space, v.resource, v.index, v.version]));
 
 /**
- * Page changes for a set of versions that should not exist: one indexed
- * lookup of the affected pages' versions, heads and earlier rollbacks.
+ * Page changes for a set of versions that should not exist. One statement:
+ * per affected page its head and its latest version that is neither removed
+ * nor rolled back by an applied plan — found walking the page's versions
+ * down from the newest, so the cost follows the removed versions, not the
+ * page's history.
  */
 export async function rollbackChanges(db: Database, removed: readonly VersionRef[]): Promise<PlanChange[]> {
   if (removed.length === 0) return [];
-  const gone = new Set(removed.map(versionKey));
-  const pages = new Map(removed.map((v) => [pageKey(v), v]));
-  const rows = await db.all<{ space: Space; resource: string; index: number; version: number; undone: number; head: number | null }>(sql`
-    SELECT v.space, v.resource_id AS resource, v.idx AS "index", v.version,
-      EXISTS (SELECT 1 FROM undone_versions u WHERE u.space = v.space AND u.resource_id = v.resource_id AND u.idx = v.idx AND u.version = v.version) AS undone,
-      (SELECT h.version FROM content_heads h WHERE h.space = v.space AND h.resource_id = v.resource_id AND h.idx = v.idx) AS head
-    FROM json_each(${JSON.stringify([...pages.values()].map((p) => [p.space, p.resource, p.index]))}) p
-    JOIN content_versions v ON v.space = p.value ->> 0 AND v.resource_id = p.value ->> 1 AND v.idx = p.value ->> 2`);
-  const byPage = new Map<string, { head: number | null; keep: number }>();
-  for (const row of rows) {
-    const page = byPage.get(pageKey(row)) ?? { head: row.head, keep: 0 };
-    if (!row.undone && !gone.has(versionKey(row))) page.keep = Math.max(page.keep, row.version);
-    byPage.set(pageKey(row), page);
+  const pages = new Map<string, { space: Space; resource: string; index: number; versions: number[] }>();
+  for (const v of removed) {
+    const page = pages.get(pageKey(v)) ?? pages.set(pageKey(v), { space: v.space, resource: v.resource, index: v.index, versions: [] }).get(pageKey(v))!;
+    page.versions.push(v.version);
   }
+  const rows = await db.all<{ space: Space; resource: string; index: number; head: number | null; keep: number | null }>(sql`
+    SELECT p.value ->> 0 AS space, p.value ->> 1 AS resource, p.value ->> 2 AS "index",
+      (SELECT h.version FROM content_heads h WHERE h.space = p.value ->> 0 AND h.resource_id = p.value ->> 1 AND h.idx = p.value ->> 2) AS head,
+      (SELECT v.version FROM content_versions v
+        WHERE v.space = p.value ->> 0 AND v.resource_id = p.value ->> 1 AND v.idx = p.value ->> 2
+          AND v.version NOT IN (SELECT value FROM json_each(p.value -> 3))
+          AND NOT EXISTS (SELECT 1 FROM undone_versions u WHERE u.space = v.space AND u.resource_id = v.resource_id AND u.idx = v.idx AND u.version = v.version)
+        ORDER BY v.version DESC LIMIT 1) AS keep
+    FROM json_each(${JSON.stringify([...pages.values()].map((p) => [p.space, p.resource, p.index, p.versions]))}) p`);
   const changes: PlanChange[] = [];
-  for (const [key, { head, keep }] of byPage) {
-    const { space, resource, index } = pages.get(key)!;
-    if (head !== null && gone.has(versionKey({ space, resource, index, version: head }))) changes.push({ target: resource, space, index, fromVersion: head, toVersion: keep });
+  for (const row of rows) {
+    // A page whose current version is legitimate keeps it: later legitimate writes survive.
+    if (row.head === null || !pages.get(pageKey(row))!.versions.includes(row.head)) continue;
+    changes.push({ target: row.resource, space: row.space, index: row.index, fromVersion: row.head, toVersion: row.keep ?? 0 });
   }
   return changes.sort((a, b) => a.space.localeCompare(b.space) || a.target.localeCompare(b.target) || a.index - b.index);
 }

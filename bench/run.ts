@@ -10,6 +10,8 @@
  *  - Verification: records/s for the checkpoint path (recompute the root, check one note)
  *    and for the full check (every JWS, all cores), next to this machine's Ed25519 verify rate.
  *  - Proof sizes at 10^3, 10^4, 10^5 records.
+ *  - Encrypted memory throughput against the baseline (bench/contents.ts), and intrusion
+ *    recovery: undo versus full replay over histories of 10^3–10^5 actions (bench/recovery.ts).
  *
  * Every authenticated request carries its own freshly minted token (jti is single-use).
  * Options (env): BENCH_REQUESTS (per scenario, default 3000).
@@ -21,6 +23,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/merkle';
 import type { AuditSource } from '../src/client/audit-verify';
 import { contentsReport, measureContents } from './contents';
+import { recoveryReport } from './recovery';
 import { verificationReport } from './verify';
 import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, type Principal } from './workers';
 
@@ -137,6 +140,8 @@ try {
     records: async (from, limit) => ({ records: records.slice(from, from + limit) }),
   };
   const verification = await verificationReport(auditKey, [{ log, size, source: offline }]);
+  // Last, with its own Worker and D1: it stops and restarts that Worker to write long histories.
+  const recovery = await recoveryReport();
   const cores = os.availableParallelism();
 
   const [base16, audited16, audited64] = auditRuns as [Figures, Figures, Figures];
@@ -166,6 +171,8 @@ try {
     ...contentsReport(encrypted, plain),
     '',
     ...verification,
+    '',
+    ...recovery,
     '',
     '## Proof sizes',
     '',

@@ -135,7 +135,7 @@ async function readsOf(db: Database, log: string, actions: readonly number[]): P
     SELECT f.audit_index AS auditIndex, f.time, f.actor_type AS actorType, f.actor_id AS actorId, f.jti,
            json_group_array(json_array(f.space, f.resource_id, f.idx, f.version)) AS pages
     FROM json_each(${JSON.stringify(actions)}) a
-    JOIN content_flows f ON f.log = ${log} AND f.audit_index = a.value AND f.kind = 'read'
+    CROSS JOIN content_flows f ON f.log = ${log} AND f.audit_index = a.value AND f.kind = 'read'
     GROUP BY f.audit_index ORDER BY f.audit_index`);
   return rows.map((r) => ({
     auditIndex: r.auditIndex,
@@ -290,7 +290,7 @@ async function rollbackRegions(db: Database, moves: readonly (PlanChange & { now
     const rows = await db.all<{ space: Space; resource: string; index: number; version: number; digest: string }>(sql`
       SELECT v.space, v.resource_id AS resource, v.idx AS "index", v.version, v.digest
       FROM json_each(${JSON.stringify(existing.map((m) => [m.space, m.target, m.index, m.now]))}) m
-      JOIN content_versions v ON v.space = m.value ->> 0 AND v.resource_id = m.value ->> 1 AND v.idx = m.value ->> 2 AND v.version = m.value ->> 3`);
+      CROSS JOIN content_versions v ON v.space = m.value ->> 0 AND v.resource_id = m.value ->> 1 AND v.idx = m.value ->> 2 AND v.version = m.value ->> 3`);
     for (const r of rows) digests.set(versionKey(r), r.digest);
   }
   return moves.map((m) => ({

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../src/client/audit-verify';
+import { env } from 'cloudflare:test';
 import { auditSource, call, expectStatus, mintToken } from './support/api';
 import { readPages, session, writePages, type Session } from './support/sessions';
 import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';
@@ -264,5 +265,45 @@ describe('labels and plans as resources', () => {
     expect(listed.plans.map((p: { id: string }) => p.id)).toEqual([b.id, a.id]);
     expect((await expectStatus(call('POST', plans, { token: await mintToken(legit, { claims: { scope: 'memory:read' } }), body: { mode: 'undo', seeds: { actors: ['x'] } } }), 403)).code).toBe('missing_scope');
     expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure`, { token: await mintToken(legit, { claims: { scope: 'labels' } }) }), 403)).code).toBe('missing_scope');
+  });
+});
+
+describe('the information-flow index', () => {
+  it('holds exactly the reads and writes of the signed records, disks included, with each session', async () => {
+    const { tenant, owner, vm, legit, ownerSession } = await scene();
+    const s = session(legit);
+    await writePages(s, tenant.id, vm.id, { 1: fakeEnvelope(), 2: fakeEnvelope() });
+    await readPages(s, tenant.id, vm.id, 0, 4);
+    const disk = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/disks`, { as: owner, body: { name: 'data', sizeGiB: 1 } }), 201);
+    const blocks = `/v1/tenants/${tenant.id}/disks/${disk.id}/blocks`;
+    await expectStatus(call('PUT', blocks, { token: await ownerSession.token(), body: { pages: [{ index: 9, envelope: fakeEnvelope() }] } }), 200);
+    await expectStatus(call('GET', `${blocks}?start=8&count=2`, { token: await ownerSession.token() }), 200);
+    await expectStatus(call('PUT', `/v1/tenants/${tenant.id}/labels/disk-secret`, { as: owner, body: { space: 'disk', disk: disk.id, start: 9, count: 1 } }), 201);
+
+    const log = `tenants/${tenant.id}`;
+    const { results: records } = await env.DB.prepare('SELECT idx, jws, session FROM audit_records WHERE log = ? ORDER BY idx').bind(log).all<{ idx: number; jws: string; session: string | null }>();
+    const expected = records.flatMap((r) => {
+      const record = JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString());
+      expect(r.session).toBe(record.actor.sid ?? record.actor.jti);
+      if (record.outcome !== 'allowed') return [];
+      return (record.regions ?? []).filter((g: { access: string }) => g.access !== 'rollback').map((g: any) => [r.idx, g.access, g.space, g.resource, g.index, g.version, record.actor.sid ?? record.actor.jti]);
+    });
+    const { results: flows } = await env.DB.prepare('SELECT audit_index, kind, space, resource_id, idx, version, session FROM content_flows WHERE log = ? ORDER BY audit_index, kind, space, resource_id, idx').bind(log).all<any>();
+    const sort = (rows: unknown[][]) => rows.map((r) => JSON.stringify(r)).sort();
+    expect(sort(flows.map((f) => [f.audit_index, f.kind, f.space, f.resource_id, f.idx, f.version, f.session]))).toEqual(sort(expected));
+    expect(expected.filter((e) => e[2] === 'disk').map((e) => e[1])).toEqual(['write', 'read']);
+    expect(expected.filter((e) => e[6] === s.sid)).toHaveLength(2 + 2); // its write of 2 pages and its read of them
+
+    const report = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure?label=disk-secret`, { as: owner }), 200);
+    expect(report.labels).toEqual([expect.objectContaining({ name: 'disk-secret', space: 'disk', disk: disk.id, exposed: true })]);
+    expect(report.labels[0].reads[0]).toMatchObject({ actor: { type: 'tenant', id: tenant.id }, toolstack: null, session: ownerSession.sid, pages: [{ index: 9, version: 1 }] });
+  });
+
+  it('refuses a token whose sid is not a short string', async () => {
+    const { tenant, owner } = await scene();
+    for (const sid of ['', 'x'.repeat(129), 42]) {
+      const res = await call('GET', `/v1/tenants/${tenant.id}/labels`, { token: await mintToken(owner, { claims: { sid } }) });
+      expect((await expectStatus(res, 401)).code).toBe('token_claims_invalid');
+    }
   });
 });

@@ -159,7 +159,12 @@ describe('snapshots', () => {
     const restored = await call('POST', restore, { as: owner });
     const result = await expectStatus(restored, 200);
     expect(result.pages.map((p: any) => [p.index, p.version])).toEqual([[0, 3], [1, 2]]);
-    expect((await recordOf(restored)).record.regions.map((r: any) => [r.index, r.version, r.access])).toEqual([[0, 3, 'write'], [1, 2, 'write']]);
+    // The record lists the copies (with the version each copies) and the page the restore clears.
+    expect((await recordOf(restored)).record.regions.map((r: any) => [r.index, r.version, r.access, r.copyOf, r.digest === null])).toEqual([
+      [0, 3, 'write', 1, false],
+      [1, 2, 'write', 1, false],
+      [2, 0, 'rollback', undefined, true],
+    ]);
     const pages = (await expectStatus(call('GET', `${pagesPath}?start=0&count=3`, { as: owner }), 200)).pages;
     // Page 2 was written after the snapshot: unwritten again.
     expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([[0, 3, a], [1, 2, b]]);

@@ -29,6 +29,9 @@ import { toolstacksRouter } from './routes/toolstacks/toolstacks.index';
 import { labelsRouter } from './routes/labels/labels.index';
 import { exposureRouter } from './routes/exposure/exposure.index';
 import { recoveryRouter } from './routes/recovery/recovery.index';
+import { changesRouter } from './routes/changes/changes.index';
+import { adminsRouter } from './routes/admins/admins.index';
+import { accessRequestsRouter } from './routes/access-requests/access-requests.index';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
@@ -57,6 +60,9 @@ export function createApp() {
     .route('/', labelsRouter)
     .route('/', exposureRouter)
     .route('/', recoveryRouter)
+    .route('/', changesRouter)
+    .route('/', adminsRouter)
+    .route('/', accessRequestsRouter)
     .route('/', auditRouter);
   app.route('/v1', v1);
 

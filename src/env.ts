@@ -14,6 +14,8 @@ export interface Env {
   BOOTSTRAP_ADMIN_JWK?: string;
   /** Private Ed25519 JWK that signs audit records and checkpoints. */
   AUDIT_SIGNING_JWK?: string;
+  /** Hours a change request waits for its second admin before it expires. Default 72. */
+  CHANGE_TTL_HOURS?: string;
 }
 
 export interface AppVariables {

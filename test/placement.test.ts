@@ -1,6 +1,6 @@
 /** Placement and capacity. Each test starts from an empty database (test/support/apply-migrations.ts). */
 import { describe, expect, it } from 'vitest';
-import { call, createHost, createTenant, expectStatus, unique } from './support/api';
+import { call, createHost, createTenant, expectStatus, unique, admin2, approved } from './support/api';
 
 const createVm = (tenant: string, vcpus: number, memoryMiB: number) =>
   call('POST', `/v1/admin/tenants/${tenant}/vms`, { body: { name: unique('vm'), vcpus, memoryMiB } });
@@ -74,8 +74,9 @@ describe('quotas', () => {
     await createHost({ vcpus: 64, memoryMiB: 65536 });
     const { tenant } = await createTenant({ vcpus: 8, memoryMiB: 8192 });
     const vm = await expectStatus(createVm(tenant.id, 4, 4096), 201);
-    const shrink = await expectStatus(call('PATCH', `/v1/admin/tenants/${tenant.id}`, { body: { quota: { vcpus: 2 } } }), 409);
-    expect(shrink).toMatchObject({ code: 'capacity_conflict', usage: { vcpus: 4 } });
+    // Below its use: significant, so it waits for a second admin (who could approve it; here nobody does).
+    const shrink = await expectStatus(call('PATCH', `/v1/admin/tenants/${tenant.id}`, { body: { quota: { vcpus: 2 } } }), 202);
+    expect(shrink).toMatchObject({ operation: 'tenant.update', state: 'pending', params: { quota: { vcpus: 2 } } });
     const grow = await expectStatus(call('PATCH', `/v1/admin/vms/${vm.id}`, { body: { vcpus: 9 } }), 409);
     expect(grow.code).toBe('quota_exceeded');
     const ok = await expectStatus(call('PATCH', `/v1/admin/vms/${vm.id}`, { body: { vcpus: 8, memoryMiB: 8192 } }), 200);
@@ -87,9 +88,14 @@ describe('quotas', () => {
     await createHost({ vcpus: 8, memoryMiB: 8192 });
     const { tenant } = await createTenant();
     const vm = await expectStatus(createVm(tenant.id, 1, 512), 201);
-    expect(await expectStatus(call('DELETE', `/v1/admin/tenants/${tenant.id}`), 409)).toMatchObject({ code: 'resource_in_use' });
-    await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 204);
-    await expectStatus(call('DELETE', `/v1/admin/tenants/${tenant.id}`), 204);
+    // Approved, the deletion still fails cleanly: the tenant has a VM.
+    const early = await expectStatus(call('DELETE', `/v1/admin/tenants/${tenant.id}`), 202);
+    const failed = await expectStatus(call('POST', `/v1/admin/changes/${early.id}:approve`, { as: admin2 }), 409);
+    expect(failed).toMatchObject({ code: 'change_failed' });
+    expect(failed.detail).toContain('resource_in_use');
+    expect((await expectStatus(call('GET', `/v1/admin/changes/${early.id}`), 200))).toMatchObject({ state: 'failed', failure: { code: 'resource_in_use' } });
+    await approved(call('DELETE', `/v1/admin/vms/${vm.id}`));
+    await approved(call('DELETE', `/v1/admin/tenants/${tenant.id}`));
     await expectStatus(call('GET', `/v1/admin/tenants/${tenant.id}`), 404);
   });
 });

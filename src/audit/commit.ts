@@ -9,7 +9,7 @@
 import type { SQL } from 'drizzle-orm';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import type { JsonValue } from './canonical-json';
-import type { Region, Target } from './record';
+import type { Outcome, Region, Target } from './record';
 
 /** A statement in plain form, so it can cross to the log's sequencer. */
 export interface WriteStatement {
@@ -38,6 +38,15 @@ export interface CommitOptions {
   log?: string;
   details?: { [key: string]: JsonValue };
   regions?: Region[];
+  /** The record's outcome when the writes record a refusal (e.g. a change request marked failed). Default `allowed`. */
+  outcome?: Outcome;
+  reason?: string;
+  /**
+   * Other logs that get a copy of the record (a notice naming the primary
+   * record), appended before the response: a change request affecting a
+   * tenant is in the provider's log and the tenant's.
+   */
+  notify?: string[];
 }
 
 export type CommitResult =

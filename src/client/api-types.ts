@@ -87,7 +87,7 @@ export interface paths {
         put?: never;
         /**
          * Drain a host
-         * @description Stops new placements and live-migrates every VM to other hosts. VMs that fit nowhere are reported as `stranded`; the host becomes `drained` once empty.
+         * @description Stops new placements and live-migrates every VM to other hosts. VMs that fit nowhere are reported as `stranded`; the host becomes `drained` once empty. With tenant VMs on it, a drain is significant (DESIGN §7): it answers 202 with a change request a second `operator` approves; an empty host drains at once.
          *
          *     Requires an admin token with role `operator`. Audited as `host.drain`.
          */
@@ -137,15 +137,17 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a tenant without VMs
-         * @description Requires an admin token with role `provisioner`. Audited as `tenant.delete`.
+         * Propose deleting a tenant (a second `provisioner` approves)
+         * @description Significant (DESIGN §7): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.
+         *
+         *     Requires an admin token with role `provisioner`. Audited as `tenant.delete`.
          */
         delete: operations["deleteTenant"];
         options?: never;
         head?: never;
         /**
          * Rename a tenant or change its quota
-         * @description A quota below current usage is refused with `capacity_conflict`.
+         * @description A quota below what the tenant uses is significant (DESIGN §7): it answers 202 with a change request a second `provisioner` approves.
          *
          *     Requires an admin token with role `provisioner`. Audited as `tenant.update`.
          */
@@ -209,8 +211,10 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a VM
-         * @description Requires an admin token with role `provisioner`. Audited as `vm.delete`.
+         * Propose deleting a VM (a second `provisioner` approves)
+         * @description Significant (DESIGN §7): answers 202 with a change request; the VM's tenant sees every step of it in its own log.
+         *
+         *     Requires an admin token with role `provisioner`. Audited as `vm.delete`.
          */
         delete: operations["deleteVm"];
         options?: never;
@@ -860,6 +864,326 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List change requests, newest first
+         * @description Requires an admin token with role `provisioner` or `operator` or `auditor` or `security`. Audited as `change.list`.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/changes/{change}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch a change request
+         * @description Requires an admin token with role `provisioner` or `operator` or `auditor` or `security`. Audited as `change.read`.
+         */
+        get: operations["getChange"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/changes/{change}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a change request: it executes, exactly once
+         * @description By an admin other than the proposer holding the request's `requiredRole` (403 `self_approval`, 403 `missing_role`). A request no longer pending is 409 `invalid_state`; past its deadline 409 `change_expired`; one whose target changed since it was proposed, or whose operation is refused, is marked `failed` and answered 409 `change_failed`.
+         *
+         *     Requires an admin token with role `provisioner` or `operator` or `auditor` or `security`. Audited as `change.approve`.
+         */
+        post: operations["approveChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/changes/{change}:deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny a change request
+         * @description By an admin other than the proposer holding the request's `requiredRole`.
+         *
+         *     Requires an admin token with role `provisioner` or `operator` or `auditor` or `security`. Audited as `change.deny`.
+         */
+        post: operations["denyChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/changes/{change}:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel your own change request
+         * @description Requires an admin token with role `provisioner` or `operator` or `auditor` or `security`. Audited as `change.cancel`.
+         */
+        post: operations["cancelChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/admins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List admins (bootstrap admins first)
+         * @description Requires an admin token with role `security` or `auditor`. Audited as `admin.list`.
+         */
+        get: operations["listAdmins"];
+        put?: never;
+        /**
+         * Propose a new admin (a second `security` admin approves)
+         * @description Requires an admin token with role `security`. Audited as `admin.register`.
+         */
+        post: operations["registerAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/admins/{admin}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch an admin
+         * @description Requires an admin token with role `security` or `auditor`. Audited as `admin.read`.
+         */
+        get: operations["getAdmin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Propose new roles for an admin (a second `security` admin approves)
+         * @description Requires an admin token with role `security`. Audited as `admin.roles`.
+         */
+        patch: operations["setAdminRoles"];
+        trace?: never;
+    };
+    "/v1/admin/admins/{admin}:disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an admin at once
+         * @description Takes power away, so no second admin is needed; the admin's next request is refused.
+         *
+         *     Requires an admin token with role `security`. Audited as `admin.disable`.
+         */
+        post: operations["disableAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/access-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List access requests, newest first
+         * @description Requires an admin token with role `operator` or `auditor` or `security`. Audited as `access.list`.
+         */
+        get: operations["listAccessRequests"];
+        put?: never;
+        /**
+         * Ask a tenant for access to one of its VMs
+         * @description Requires an admin token with role `operator`. Audited as `access.request`.
+         */
+        post: operations["fileAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/access-requests/{request}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch an access request
+         * @description Requires an admin token with role `operator` or `auditor` or `security`. Audited as `access.read`.
+         */
+        get: operations["getAccessRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/access-requests/{request}:use": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Do what an approved access request allows, once more
+         * @description For `snapshot.create`: takes a snapshot of the VM by reference to its current versions, server-side — nothing is decrypted, nothing is returned but the snapshot's id and size. The use is recorded in the tenant's log (and the provider's); 403 `access_not_approved` unless the tenant approved this request and the approval has not expired.
+         *
+         *     Requires an admin token with role `operator`. Audited as `access.use`.
+         */
+        post: operations["useAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/access-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The provider's requests for access to your VMs
+         * @description Requires the tenant owner's token (not a toolstack's). Audited as `access.list`.
+         */
+        get: operations["tenantAccessRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/access-requests/{request}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch an access request
+         * @description Requires the tenant owner's token (not a toolstack's). Audited as `access.read`.
+         */
+        get: operations["tenantAccessRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/access-requests/{request}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve: that VM and operation, until the requested duration runs out
+         * @description Requires the tenant owner's token (not a toolstack's). Audited as `access.approve`.
+         */
+        post: operations["approveAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/access-requests/{request}:deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny an access request
+         * @description Requires the tenant owner's token (not a toolstack's). Audited as `access.deny`.
+         */
+        post: operations["denyAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/log-key": {
         parameters: {
             query?: never;
@@ -1075,7 +1399,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "invalid_request" | "malformed_json" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "plan_stale" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "internal_error" | "audit_unavailable";
+            code: "invalid_request" | "malformed_json" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "self_approval" | "not_proposer" | "access_not_approved" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "plan_stale" | "change_expired" | "change_failed" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "internal_error" | "audit_unavailable";
             /** @example req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
             requestId: string;
             /** @description Per-field validation errors (`invalid_request`). */
@@ -1126,6 +1450,45 @@ export interface components {
                 vm: string;
                 reason: string;
             }[];
+        };
+        ChangeRequest: {
+            /** @example chg_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            id: string;
+            /** @enum {string} */
+            operation: "tenant.delete" | "tenant.update" | "vm.delete" | "host.drain" | "admin.register" | "admin.roles";
+            target: {
+                type: string;
+                id: string;
+            };
+            /** @description Tenants the change touches; each sees every step of it in its own audit log. */
+            tenants: string[];
+            /** @description The operation's arguments, as proposed. */
+            params?: unknown;
+            /**
+             * @description The role the approving admin must hold.
+             * @enum {string}
+             */
+            requiredRole: "provisioner" | "operator" | "auditor" | "security";
+            proposer: string;
+            approvals: {
+                admin: string;
+                at: string;
+            }[];
+            /** @enum {string} */
+            state: "pending" | "executed" | "failed" | "denied" | "cancelled" | "expired";
+            /** @description Who denied or cancelled it. */
+            decidedBy: string | null;
+            /** @description Why execution failed (e.g. `target_changed`). */
+            failure: {
+                code: string;
+                detail: string;
+            } | null;
+            /** @description The target's revision when proposed: if it moves, execution fails cleanly. */
+            targetRevision: number | null;
+            expiresAt: string;
+            revision: number;
+            createdAt: string;
+            updatedAt: string;
         };
         Tenant: {
             /** @example ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
@@ -1608,6 +1971,98 @@ export interface components {
             /** @description The record of this application (or reversal) in the tenant's log. */
             auditIndex: number;
         };
+        ChangeRequestList: {
+            changes: components["schemas"]["ChangeRequest"][];
+            /** @description Pass as `pageToken` to get the next page; absent on the last page. */
+            nextPageToken?: string;
+        };
+        ChangeApproval: {
+            change: components["schemas"]["ChangeRequest"];
+            /** @description What the operation returned. */
+            result?: unknown;
+        };
+        RegisterAdmin: {
+            name: string;
+            publicKey: components["schemas"]["PublicJwk"];
+            /** @description No role grants access to guest contents. */
+            roles: ("provisioner" | "operator" | "auditor" | "security")[];
+        };
+        AdminList: {
+            admins: components["schemas"]["Admin"][];
+            /** @description Pass as `pageToken` to get the next page; absent on the last page. */
+            nextPageToken?: string;
+        };
+        Admin: {
+            /** @example adm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            id: string;
+            name: string;
+            kid: string;
+            roles: ("provisioner" | "operator" | "auditor" | "security")[];
+            /** @enum {string} */
+            state: "active" | "revoked";
+            /** @description Configured in the deployment (env), not through the API. */
+            bootstrap: boolean;
+            revision: number;
+            createdAt: string | null;
+        };
+        SetAdminRoles: {
+            /** @description No role grants access to guest contents. */
+            roles: ("provisioner" | "operator" | "auditor" | "security")[];
+        };
+        AccessRequest: {
+            /** @example acc_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            id: string;
+            /** @example ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            tenant: string;
+            /** @example vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            vm: string;
+            /** @enum {string} */
+            operation: "snapshot.create";
+            /** @enum {string} */
+            reasonCode: "support_case" | "incident_response" | "legal_request" | "maintenance";
+            detail: string;
+            durationMinutes: number;
+            requester: string;
+            /** @enum {string} */
+            state: "pending" | "approved" | "denied";
+            /** @description Until when an approval may be used. */
+            validUntil: string | null;
+            uses: number;
+            revision: number;
+            createdAt: string;
+            updatedAt: string;
+        };
+        FileAccessRequest: {
+            /** @example vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            vm: string;
+            /** @enum {string} */
+            operation: "snapshot.create";
+            /** @enum {string} */
+            reasonCode: "support_case" | "incident_response" | "legal_request" | "maintenance";
+            detail: string;
+            /** @default 60 */
+            durationMinutes: number;
+        };
+        AccessRequestList: {
+            accessRequests: components["schemas"]["AccessRequest"][];
+            /** @description Pass as `pageToken` to get the next page; absent on the last page. */
+            nextPageToken?: string;
+        };
+        AccessUse: {
+            accessRequest: components["schemas"]["AccessRequest"];
+            snapshot: {
+                id: string;
+                /** @example vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+                vm: string;
+                name: string;
+                pages: number;
+                createdAt: string;
+            };
+        };
+        UseAccessRequest: {
+            /** @description The snapshot's name. */
+            name: string;
+        };
         AuditRecordPage: {
             records: {
                 index: number;
@@ -1699,7 +2154,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1756,7 +2211,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1765,7 +2220,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1843,7 +2298,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1902,7 +2357,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1920,7 +2375,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1987,7 +2442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2005,7 +2460,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2066,6 +2521,16 @@ export interface operations {
                     "application/json": components["schemas"]["DrainReport"];
                 };
             };
+            /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
+            202: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
             /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
@@ -2084,7 +2549,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2102,7 +2567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2163,7 +2628,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2220,7 +2685,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2229,7 +2694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2307,7 +2772,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2341,12 +2806,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted. */
-            204: {
+            /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
+            202: {
                 headers: {
+                    Location: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
             };
             /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
@@ -2366,7 +2834,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2384,7 +2852,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2433,6 +2901,16 @@ export interface operations {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
+            /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
+            202: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
             /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
@@ -2451,7 +2929,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2469,7 +2947,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2555,7 +3033,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2573,7 +3051,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2656,7 +3134,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2707,7 +3185,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2741,12 +3219,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted; its capacity is free again. */
-            204: {
+            /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
+            202: {
                 headers: {
+                    Location: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
             };
             /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
@@ -2766,7 +3247,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2842,7 +3323,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2860,7 +3341,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2943,7 +3424,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2961,7 +3442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3042,7 +3523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3108,7 +3589,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3126,7 +3607,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3203,7 +3684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3262,7 +3743,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3325,7 +3806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3393,7 +3874,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3411,7 +3892,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3490,7 +3971,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3552,7 +4033,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3570,7 +4051,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3632,7 +4113,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3650,7 +4131,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3712,7 +4193,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3730,7 +4211,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3794,7 +4275,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3860,7 +4341,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3878,7 +4359,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3966,7 +4447,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4030,7 +4511,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4096,7 +4577,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4114,7 +4595,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4202,7 +4683,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4265,7 +4746,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4331,7 +4812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4349,7 +4830,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4426,7 +4907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4483,7 +4964,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4501,7 +4982,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4558,7 +5039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4576,7 +5057,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4656,7 +5137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4674,7 +5155,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4739,7 +5220,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4805,7 +5286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4823,7 +5304,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4900,7 +5381,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4962,7 +5443,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4980,7 +5461,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5054,7 +5535,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5120,7 +5601,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5138,7 +5619,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5215,7 +5696,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5272,7 +5753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5332,7 +5813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5409,7 +5890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5485,7 +5966,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5548,7 +6029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5615,7 +6096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5678,7 +6159,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5744,7 +6225,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5821,7 +6302,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5883,7 +6364,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5901,7 +6382,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5963,7 +6444,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5981,7 +6462,1279 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `idempotency_key_in_use`. */
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listChanges: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                pageSize?: number;
+                /** @description The `nextPageToken` of the previous page; omit for the first page. */
+                pageToken?: string;
+                /** @description Only requests in this state (`expired`: pending past its deadline). */
+                state?: "pending" | "executed" | "failed" | "denied" | "cancelled" | "expired";
+                /** @description Only requests touching this tenant. */
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of change requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequestList"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                change: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The change request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                change: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Executed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeApproval"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    denyChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                change: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Denied. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                change: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAdmins: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                pageSize?: number;
+                /** @description The `nextPageToken` of the previous page; omit for the first page. */
+                pageToken?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of admins. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminList"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    registerAdmin: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterAdmin"];
+            };
+        };
+        responses: {
+            /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
+            202: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                admin: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The admin. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Admin"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setAdminRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                admin: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetAdminRoles"];
+            };
+        };
+        responses: {
+            /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
+            202: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    disableAdmin: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                admin: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Admin"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAccessRequests: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                pageSize?: number;
+                /** @description The `nextPageToken` of the previous page; omit for the first page. */
+                pageToken?: string;
+                state?: "pending" | "approved" | "denied";
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequestList"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    fileAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileAccessRequest"];
+            };
+        };
+        responses: {
+            /** @description Filed; the tenant decides. */
+            201: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    useAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UseAccessRequest"];
+            };
+        };
+        responses: {
+            /** @description Done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessUse"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenantAccessRequests: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                pageSize?: number;
+                /** @description The `nextPageToken` of the previous page; omit for the first page. */
+                pageToken?: string;
+                state?: "pending" | "approved" | "denied";
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequestList"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenantAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                tenant: string;
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    denyAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                tenant: string;
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Denied. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6059,7 +7812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6122,7 +7875,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6183,7 +7936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6244,7 +7997,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6300,7 +8053,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6361,7 +8114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6420,7 +8173,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6479,7 +8232,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
                 headers: {
                     [name: string]: unknown;

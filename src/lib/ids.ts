@@ -5,7 +5,7 @@
  */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdPrefix = 'hst' | 'ten' | 'vm' | 'adm' | 'req' | 'tsk' | 'dsk' | 'snp' | 'key' | 'rcp';
+export type IdPrefix = 'hst' | 'ten' | 'vm' | 'adm' | 'req' | 'tsk' | 'dsk' | 'snp' | 'key' | 'rcp' | 'chg' | 'acc';
 
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   let time = '';

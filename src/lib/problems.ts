@@ -30,6 +30,9 @@ export const PROBLEMS = {
   principal_type_not_allowed: { status: 403, title: 'This principal type may not use this route' },
   missing_scope: { status: 403, title: 'The token lacks the required scope' },
   vm_not_allowed: { status: 403, title: 'The token is limited to other VMs' },
+  self_approval: { status: 403, title: 'A change request needs an admin other than its proposer' },
+  not_proposer: { status: 403, title: 'Only the proposer may cancel a change request' },
+  access_not_approved: { status: 403, title: 'No valid tenant approval covers this access' },
   // 404 / 405
   not_found: { status: 404, title: 'The resource does not exist' },
   route_not_found: { status: 404, title: 'No such route' },
@@ -42,6 +45,8 @@ export const PROBLEMS = {
   resource_in_use: { status: 409, title: 'The resource still has dependents' },
   invalid_state: { status: 409, title: 'The resource is not in a state that allows this' },
   plan_stale: { status: 409, title: 'Pages the recovery plan changes have moved since it was made' },
+  change_expired: { status: 409, title: 'The change request expired before it was approved' },
+  change_failed: { status: 409, title: 'The approved change could not be executed' },
   idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   // 412 / 413 / 415 / 422
   precondition_failed: { status: 412, title: 'The resource has changed since it was read' },

@@ -129,13 +129,17 @@ export async function updateTenant(
   id: string,
   patch: TenantPatch,
   expectedRevision?: number,
+  /** An approved change request may shrink a quota below what the tenant uses (DESIGN §7). */
+  { belowUse = false }: { belowUse?: boolean } = {},
 ): Promise<Result<TenantView, 'not_found' | 'precondition_failed' | 'capacity_conflict' | 'name_taken'>> {
   const { quota = {} } = patch;
   const guards = [eq(tenants.id, id)];
   if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
-  if (quota.vcpus !== undefined) guards.push(sql`${tenantUsed('vcpus', id)} <= ${quota.vcpus}`);
-  if (quota.memoryMiB !== undefined) guards.push(sql`${tenantUsed('memory_mib', id)} <= ${quota.memoryMiB}`);
-  if (quota.diskGiB !== undefined) guards.push(sql`${tenantDiskUsed(id)} <= ${quota.diskGiB}`);
+  if (!belowUse) {
+    if (quota.vcpus !== undefined) guards.push(sql`${tenantUsed('vcpus', id)} <= ${quota.vcpus}`);
+    if (quota.memoryMiB !== undefined) guards.push(sql`${tenantUsed('memory_mib', id)} <= ${quota.memoryMiB}`);
+    if (quota.diskGiB !== undefined) guards.push(sql`${tenantDiskUsed(id)} <= ${quota.diskGiB}`);
+  }
   const update = db
     .update(tenants)
     .set({

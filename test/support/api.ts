@@ -120,3 +120,12 @@ export async function recordOf(res: Response): Promise<{ log: string; index: num
   if (!row) throw new Error(`record ${log}#${index} is not in D1`);
   return { log: log!, index: Number(index), record: JSON.parse(Buffer.from(row.split('.')[1]!, 'base64url').toString('utf8')) };
 }
+
+/**
+ * A significant admin operation (202, a pending change request) approved by a
+ * second admin (DESIGN §7): answers the approval `{change, result}`.
+ */
+export async function approved(proposal: Response | Promise<Response>, as: Signer = admin2) {
+  const change = await expectStatus(proposal, 202);
+  return expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as }), 200);
+}

@@ -114,8 +114,18 @@ export class RequestAudit {
   /** Commits `writes` with this request's record (outcome `allowed`). */
   readonly commit: Commit = async (writes, options = {}) => {
     if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
-    const result = await this.append(options.log ?? this.log, this.draft('allowed', null, options), writes);
+    const log = options.log ?? this.log;
+    const draft = this.draft(options.outcome ?? 'allowed', options.reason ?? null, options);
+    const result = await this.append(log, draft, writes);
     if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
+    if (result.ok) {
+      // Notices: the same record in each other log concerned, naming the primary one.
+      for (const other of new Set(options.notify ?? [])) {
+        if (other === log) continue;
+        const notice = await appendToLog(this.c.env, other, { ...draft, details: { ...(draft.details ?? {}), primary: { log, index: result.auditIndex } } });
+        if (!notice.ok) throw new Error(`notice to ${other} failed: ${notice.message}`);
+      }
+    }
     return result;
   };
 }

@@ -5,6 +5,8 @@ import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse } from '../../http/problem';
 import * as drain from '../../services/drain';
 import * as hosts from '../../services/hosts';
+import { hostDrain } from '../../services/change-operations';
+import { changeLocation, propose } from '../changes/changes.handlers';
 import type * as routes from './hosts.routes';
 
 export const createHost: RouteHandler<typeof routes.createHost, AppEnv> = async (c) => {
@@ -42,7 +44,14 @@ export const deleteHost: RouteHandler<typeof routes.deleteHost, AppEnv> = async 
 };
 
 export const drainHost: RouteHandler<typeof routes.drainHost, AppEnv> = async (c) => {
-  const result = await drain.drainHost(c.get('db'), c.get('audit').commit, c.req.valid('param').host);
+  const { host } = c.req.valid('param');
+  const significant = await hostDrain(c.get('db'), host);
+  if (!significant.ok) return failureResponse(c, significant.error);
+  if (significant.value) {
+    const change = await propose(c, significant.value);
+    return c.json(change, 202, changeLocation(change));
+  }
+  const result = await drain.drainHost(c.get('db'), c.get('audit').commit, host);
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 200);
 };

@@ -3,7 +3,10 @@ import type { AppEnv } from '../../env';
 import { etag, expectedRevision } from '../../http/etag';
 import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse } from '../../http/problem';
+import { quotaShrink, tenantDeletion } from '../../services/change-operations';
+import { staleRevision } from '../../services/revisions';
 import * as tenants from '../../services/tenants';
+import { changeLocation, propose } from '../changes/changes.handlers';
 import type * as routes from './tenants.routes';
 
 export const createTenant: RouteHandler<typeof routes.createTenant, AppEnv> = async (c) => {
@@ -28,14 +31,28 @@ export const getTenant: RouteHandler<typeof routes.getTenant, AppEnv> = async (c
 
 export const patchTenant: RouteHandler<typeof routes.patchTenant, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await tenants.updateTenant(c.get('db'), c.get('audit').commit, c.req.valid('param').tenant, c.req.valid('json'), ifMatch);
+  const { tenant: id } = c.req.valid('param');
+  const patch = c.req.valid('json');
+  const shrink = await quotaShrink(c.get('db'), id, patch);
+  if (!shrink.ok) return failureResponse(c, shrink.error);
+  if (shrink.value) {
+    const stale = ifMatch !== undefined && ifMatch !== shrink.value.targetRevision ? staleRevision(`Tenant ${id}`, { revision: shrink.value.targetRevision! }, ifMatch) : null;
+    if (stale) return failureResponse(c, stale.error);
+    const change = await propose(c, shrink.value);
+    return c.json(change, 202, changeLocation(change));
+  }
+  const result = await tenants.updateTenant(c.get('db'), c.get('audit').commit, id, patch, ifMatch);
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 200, { ETag: etag(result.value.revision) });
 };
 
 export const deleteTenant: RouteHandler<typeof routes.deleteTenant, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await tenants.deleteTenant(c.get('db'), c.get('audit').commit, c.req.valid('param').tenant, ifMatch);
-  if (!result.ok) return failureResponse(c, result.error);
-  return c.body(null, 204);
+  const { tenant: id } = c.req.valid('param');
+  const proposal = await tenantDeletion(c.get('db'), id);
+  if (!proposal.ok) return failureResponse(c, proposal.error);
+  const stale = staleRevision(`Tenant ${id}`, { revision: proposal.value.targetRevision! }, ifMatch);
+  if (stale) return failureResponse(c, stale.error);
+  const change = await propose(c, proposal.value);
+  return c.json(change, 202, changeLocation(change));
 };

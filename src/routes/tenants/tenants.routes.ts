@@ -1,3 +1,4 @@
+import { changeAccepted } from '../changes/changes.routes';
 import { z } from '@hono/zod-openapi';
 import { METADATA_READERS } from '../../auth/roles';
 import { adminRoute, ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../http/openapi';
@@ -55,11 +56,12 @@ export const patchTenant = adminRoute({
   path: '/admin/tenants/{tenant}',
   tags,
   summary: 'Rename a tenant or change its quota',
-  description: 'A quota below current usage is refused with `capacity_conflict`.',
+  description: 'A quota below what the tenant uses is significant (DESIGN §7): it answers 202 with a change request a second `provisioner` approves.',
   roles: ['provisioner'],
   request: { params: TenantParams, headers: IfMatchHeaders, body: jsonRequestBody(PatchTenantBody) },
   responses: {
     200: { ...jsonContent(TenantSchema, 'The updated tenant.'), headers: z.object({ ETag: ETagHeader }) },
+    202: changeAccepted,
     ...problemResponses(404, 409, 412, 413, 415),
   },
 });
@@ -70,8 +72,9 @@ export const deleteTenant = adminRoute({
   method: 'delete',
   path: '/admin/tenants/{tenant}',
   tags,
-  summary: 'Delete a tenant without VMs',
+  summary: 'Propose deleting a tenant (a second `provisioner` approves)',
+  description: 'Significant (DESIGN §7): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.',
   roles: ['provisioner'],
   request: { params: TenantParams, headers: IfMatchHeaders },
-  responses: { 204: { description: 'Deleted.' }, ...problemResponses(404, 409, 412) },
+  responses: { 202: changeAccepted, ...problemResponses(404, 409, 412) },
 });

@@ -3,7 +3,10 @@ import type { AppEnv } from '../../env';
 import { etag, expectedRevision } from '../../http/etag';
 import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse } from '../../http/problem';
+import { vmDeletion } from '../../services/change-operations';
+import { staleRevision } from '../../services/revisions';
 import * as vms from '../../services/vms';
+import { changeLocation, propose } from '../changes/changes.handlers';
 import type * as routes from './vms.routes';
 
 export const createVm: RouteHandler<typeof routes.createVm, AppEnv> = async (c) => {
@@ -38,9 +41,13 @@ export const patchVm: RouteHandler<typeof routes.patchVm, AppEnv> = async (c) =>
 
 export const deleteVm: RouteHandler<typeof routes.deleteVm, AppEnv> = async (c) => {
   const ifMatch = expectedRevision(c.req.valid('header')['if-match']);
-  const result = await vms.deleteVm(c.get('db'), c.get('audit').commit, c.req.valid('param').vm, ifMatch);
-  if (!result.ok) return failureResponse(c, result.error);
-  return c.body(null, 204);
+  const { vm: id } = c.req.valid('param');
+  const proposal = await vmDeletion(c.get('db'), id);
+  if (!proposal.ok) return failureResponse(c, proposal.error);
+  const stale = staleRevision(`VM ${id}`, { revision: proposal.value.targetRevision! }, ifMatch);
+  if (stale) return failureResponse(c, stale.error);
+  const change = await propose(c, proposal.value);
+  return c.json(change, 202, changeLocation(change));
 };
 
 export const migrateVm: RouteHandler<typeof routes.migrateVm, AppEnv> = async (c) => {

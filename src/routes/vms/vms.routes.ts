@@ -1,3 +1,4 @@
+import { changeAccepted } from '../changes/changes.routes';
 import { z } from '@hono/zod-openapi';
 import { METADATA_READERS } from '../../auth/roles';
 import { adminRoute, ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../http/openapi';
@@ -71,10 +72,11 @@ export const deleteVm = adminRoute({
   method: 'delete',
   path: '/admin/vms/{vm}',
   tags,
-  summary: 'Delete a VM',
+  summary: 'Propose deleting a VM (a second `provisioner` approves)',
+  description: 'Significant (DESIGN §7): answers 202 with a change request; the VM\'s tenant sees every step of it in its own log.',
   roles: ['provisioner'],
   request: { params: VmParams, headers: IfMatchHeaders },
-  responses: { 204: { description: 'Deleted; its capacity is free again.' }, ...problemResponses(404, 412) },
+  responses: { 202: changeAccepted, ...problemResponses(404, 412) },
 });
 
 export const migrateVm = adminRoute({

@@ -64,6 +64,13 @@ export function requireAdminRole(...roles: AdminRole[]): MiddlewareHandler<AppEn
       return problemResponse(c, 'principal_type_not_allowed', detail, undefined, INSUFFICIENT_SCOPE);
     }
     if (!roles.some((role) => principal.roles.includes(role))) {
+      // The roles may come from the isolate's key cache: before refusing, read them afresh,
+      // so a role granted a moment ago works on the very next request.
+      const fresh = await findRegisteredKey(c.get('db'), c.env.BOOTSTRAP_ADMIN_JWK, principal.kid);
+      if (fresh?.type === 'admin' && roles.some((role) => fresh.roles.includes(role))) {
+        c.set('principal', { ...principal, roles: fresh.roles, stillValid: fresh.stillValid });
+        return next();
+      }
       const detail = `${principal.id} needs one of the roles ${roles.join(', ')}.`;
       return problemResponse(c, 'missing_role', detail, { requiredRoles: roles }, INSUFFICIENT_SCOPE);
     }

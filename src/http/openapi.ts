@@ -114,6 +114,8 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ..
     ...config,
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires an admin token with role ${roles.map((r) => `\`${r}\``).join(' or ')}. Audited as \`${action}\`.`.trim(),
+    // Machine-readable, for SDKs and for the role × route walk (test/changes.test.ts).
+    'x-custodes-roles': roles as AdminRole[],
     security: [{ principalToken: [] }],
     middleware: [auditScope({ action }), authenticate(AUDITED), requireAdminRole(...roles), jsonBody(), idempotency()] as const,
   });

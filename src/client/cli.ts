@@ -11,8 +11,10 @@ import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgori
 import { auditApi, auditTail, auditVerify, TAIL_COLUMNS } from './audit-cli';
 import { CustodesApiError, CustodesClient, type Problem } from './sdk';
 import { table } from './table';
-import { contentCommand, diskCommand, keyInit, snapshotCommand, toolstackCommand, vmCommand, type TenantContext } from './tenant-cli';
+import { contentCommand, diskCommand, keyInit, snapshotCommand, tenantApi, toolstackCommand, vmCommand, type TenantContext } from './tenant-cli';
 import { exposureCommand, labelCommand, recoverCommand, type PlanArgs } from './recovery-cli';
+import { adminsCommand, changesCommand, isPendingChange, pendingChange, providerAccessCommand, tenantAccessCommand } from './governance-cli';
+import { createApiClient } from './api';
 
 const DEFAULT_URL = 'http://127.0.0.1:8787';
 const LOCAL_ADMIN_KEY = '.custodes/bootstrap-admin.jwk';
@@ -33,6 +35,16 @@ Provider administration (admin key)
   custodes admin vms     create --tenant ID --name N --vcpus N --memory-mib N
   custodes admin vms     list [--tenant ID] [--host ID] | get ID | delete ID
   custodes admin vms     resize ID [--vcpus N] [--memory-mib N] | migrate ID [--host ID]
+  Significant operations (tenant or VM delete, a quota below use, draining a host with VMs,
+  admin registration and role changes) print a pending change request for a second admin:
+  custodes admin changes list [--state pending|executed|failed|denied|cancelled|expired] [--tenant ID]
+  custodes admin changes show ID | approve ID | deny ID | cancel ID
+  custodes admin admins  list | get ID | disable ID
+  custodes admin admins  register --name N --public-key FILE --roles provisioner,operator,auditor,security
+  custodes admin admins  roles ID --roles auditor,…
+  custodes admin access  request --vm V --reason-code support_case|incident_response|legal_request|maintenance
+                         --detail TEXT [--duration-minutes 60]         (operation: snapshot.create)
+  custodes admin access  list [--state S] [--tenant ID] | get ID | use ID --name SNAPSHOT
 
 Tenant side (--tenant ID --key OWNER_KEY; or --iss tsk_… --key TOOLSTACK_KEY for a toolstack)
   custodes key init [--keystore FILE]                         (default .custodes/keystore.json)
@@ -51,6 +63,7 @@ Exposure and recovery (tenant side)
   custodes recover plan --mode undo [--actor ID,…] [--session SID,…] [--actions N,…] [--from TIME] [--to TIME]
   custodes recover plan --mode replay --revoke ID,… --from TIME
   custodes recover list | show PLAN | apply PLAN | revert PLAN
+  custodes access  list [--state pending|approved|denied] | show ID | approve ID | deny ID
 
 Audit logs (tenant owner key, or an admin key with --provider)
   custodes audit verify --tenant ID --key OWNER_KEY [--state FILE] [--save-bundle DIR] [--skip-signatures]
@@ -116,6 +129,10 @@ const OPTIONS = {
   session: { type: 'string' },
   actions: { type: 'string' },
   revoke: { type: 'string' },
+  roles: { type: 'string' },
+  'reason-code': { type: 'string' },
+  detail: { type: 'string' },
+  'duration-minutes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -234,10 +251,41 @@ function positional(args: string[], index: number, what: string): string {
   return value;
 }
 
+/** The typed SDK client signing as the admin of --key/--iss (the same defaults as `client`). */
+function adminApi(flags: Flags) {
+  return createApiClient({
+    baseUrl: flags.url ?? process.env.CUSTODES_URL ?? DEFAULT_URL,
+    key: readJwk(flags.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY, 'Key file'),
+    principal: flags.iss ?? process.env.CUSTODES_PRINCIPAL ?? 'adm_bootstrap',
+    ...(flags.aud ? { audience: flags.aud } : {}),
+  });
+}
+
+const roleList = (flags: Flags) => commaList(str(flags, 'roles'))!;
+
 async function admin(args: string[], flags: Flags): Promise<Output> {
   const [resource, verb] = args;
   const api = client(flags);
   const id = () => positional(args, 2, `${resource} id`);
+  if (resource === 'changes') return changesCommand(adminApi(flags), verb ?? '', { id: verb === 'list' ? undefined : id(), state: flags.state, tenant: flags.tenant });
+  if (resource === 'admins') {
+    const publicKey = verb === 'register' ? publicKeyOf(readJwk(str(flags, 'public-key'), 'Public key file')) : undefined;
+    const needsId = ['get', 'roles', 'disable'].includes(verb ?? '');
+    return adminsCommand(adminApi(flags), verb ?? '', { id: needsId ? id() : undefined, name: flags.name, publicKey, roles: verb === 'register' || verb === 'roles' ? roleList(flags) : undefined });
+  }
+  if (resource === 'access') {
+    const needsId = ['get', 'use'].includes(verb ?? '');
+    return providerAccessCommand(adminApi(flags), verb ?? '', {
+      id: needsId ? id() : undefined,
+      vm: flags.vm,
+      reasonCode: verb === 'request' ? str(flags, 'reason-code') : undefined,
+      detail: verb === 'request' ? str(flags, 'detail') : undefined,
+      durationMinutes: int(flags, 'duration-minutes', false),
+      state: flags.state,
+      tenant: flags.tenant,
+      name: verb === 'use' ? str(flags, 'name') : undefined,
+    });
+  }
   switch (`${resource} ${verb}`) {
     case 'hosts create':
       return one(
@@ -261,6 +309,7 @@ async function admin(args: string[], flags: Flags): Promise<Output> {
       );
     case 'hosts drain': {
       const report = await api.hosts.drain(id());
+      if (isPendingChange(report)) return pendingChange(report);
       const moved = report.migrated.map((m) => `  moved ${m.vm}: ${m.from} → ${m.to}`);
       const stuck = report.stranded.map((s) => `  stranded ${s.vm}: ${s.reason}`);
       return { json: report, text: [`Host ${report.host.id} is ${report.host.state}.`, ...moved, ...stuck].join('\n') };
@@ -280,11 +329,11 @@ async function admin(args: string[], flags: Flags): Promise<Output> {
     case 'tenants update': {
       const quota = { vcpus: int(flags, 'vcpus', false), memoryMiB: int(flags, 'memory-mib', false), diskGiB: int(flags, 'disk-gib', false) };
       const hasQuota = Object.values(quota).some((v) => v !== undefined);
-      return one(await api.tenants.update(id(), { name: flags.name, ...(hasQuota ? { quota } : {}) }), TENANT_COLUMNS);
+      const updated = await api.tenants.update(id(), { name: flags.name, ...(hasQuota ? { quota } : {}) });
+      return isPendingChange(updated) ? pendingChange(updated) : one(updated, TENANT_COLUMNS);
     }
     case 'tenants delete':
-      await api.tenants.delete(id());
-      return { json: { deleted: args[2] }, text: `Deleted tenant ${args[2]}.` };
+      return pendingChange(await api.tenants.delete(id()));
     case 'vms create':
       return one(
         await api.vms.create(str(flags, 'tenant'), { name: str(flags, 'name'), vcpus: int(flags, 'vcpus')!, memoryMiB: int(flags, 'memory-mib')! }),
@@ -301,8 +350,7 @@ async function admin(args: string[], flags: Flags): Promise<Output> {
       return { json: moved, text: `Migrated ${moved.vm.id}: ${moved.from} → ${moved.to}.` };
     }
     case 'vms delete':
-      await api.vms.delete(id());
-      return { json: { deleted: args[2] }, text: `Deleted VM ${args[2]}.` };
+      return pendingChange(await api.vms.delete(id()));
     default:
       throw new UsageError(`Unknown command: admin ${args.join(' ')}`.trim());
   }
@@ -409,6 +457,12 @@ async function tenantCommand(command: string, args: string[], flags: Flags): Pro
       return labelCommand(ctx, 'list', {});
     case 'label delete':
       return labelCommand(ctx, 'delete', { name: id() });
+    case 'access list':
+      return tenantAccessCommand(tenantApi(ctx, 'access'), ctx.tenant, 'list', { state: flags.state });
+    case 'access show':
+    case 'access approve':
+    case 'access deny':
+      return tenantAccessCommand(tenantApi(ctx, 'access'), ctx.tenant, verb!, { id: id() });
     case 'recover plan':
       return recoverCommand(ctx, 'plan', { plan: planArgs(flags) });
     case 'recover list':
@@ -423,7 +477,7 @@ async function tenantCommand(command: string, args: string[], flags: Flags): Pro
   }
 }
 
-const TENANT_COMMANDS = new Set(['key', 'toolstack', 'vm', 'mem', 'disk', 'snapshot', 'label', 'exposure', 'recover']);
+const TENANT_COMMANDS = new Set(['key', 'toolstack', 'vm', 'mem', 'disk', 'snapshot', 'label', 'exposure', 'recover', 'access']);
 
 const commaList = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
 

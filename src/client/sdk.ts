@@ -62,6 +62,24 @@ export interface Vm extends Resources {
   state: string;
   revision: number;
 }
+/** A significant operation's answer (202): it waits for a second admin (DESIGN §7). */
+export interface ChangeRequest {
+  id: string;
+  operation: string;
+  target: { type: string; id: string };
+  tenants: string[];
+  requiredRole: string;
+  proposer: string;
+  state: 'pending' | 'executed' | 'failed' | 'denied' | 'cancelled' | 'expired';
+  expiresAt: string;
+}
+
+export interface DrainReport {
+  host: Host;
+  migrated: { vm: string; tenant: string; from: string; to: string }[];
+  stranded: { vm: string; reason: string }[];
+}
+
 export interface PageOptions {
   pageSize?: number;
   pageToken?: string;
@@ -114,20 +132,18 @@ export class CustodesClient {
     update: (id: string, patch: Partial<Pick<Host, 'name' | 'vcpus' | 'memoryMiB' | 'diskGiB'>> & { state?: 'active' }) =>
       this.request<Host>('PATCH', `/v1/admin/hosts/${encodeURIComponent(id)}`, patch),
     delete: (id: string) => this.request<void>('DELETE', `/v1/admin/hosts/${encodeURIComponent(id)}`),
-    drain: (id: string) =>
-      this.request<{ host: Host; migrated: { vm: string; tenant: string; from: string; to: string }[]; stranded: { vm: string; reason: string }[] }>(
-        'POST',
-        `/v1/admin/hosts/${encodeURIComponent(id)}:drain`,
-      ),
+    /** An empty host drains at once; one with tenant VMs answers a pending change request. */
+    drain: (id: string) => this.request<DrainReport | ChangeRequest>('POST', `/v1/admin/hosts/${encodeURIComponent(id)}:drain`),
   };
 
   readonly tenants = {
     create: (input: { name: string; ownerKey: JWK; quota: Resources & { diskGiB: number } }) => this.request<Tenant>('POST', '/v1/admin/tenants', input),
     list: (page: PageOptions = {}) => this.request<{ tenants: Tenant[]; nextPageToken?: string }>('GET', `/v1/admin/tenants${query(page)}`),
     get: (id: string) => this.request<Tenant>('GET', `/v1/admin/tenants/${encodeURIComponent(id)}`),
+    /** A quota below the tenant's use answers a pending change request. */
     update: (id: string, patch: { name?: string; quota?: Partial<Tenant['quota']> }) =>
-      this.request<Tenant>('PATCH', `/v1/admin/tenants/${encodeURIComponent(id)}`, patch),
-    delete: (id: string) => this.request<void>('DELETE', `/v1/admin/tenants/${encodeURIComponent(id)}`),
+      this.request<Tenant | ChangeRequest>('PATCH', `/v1/admin/tenants/${encodeURIComponent(id)}`, patch),
+    delete: (id: string) => this.request<ChangeRequest>('DELETE', `/v1/admin/tenants/${encodeURIComponent(id)}`),
   };
 
   readonly vms = {
@@ -138,7 +154,7 @@ export class CustodesClient {
     resize: (id: string, patch: { name?: string; vcpus?: number; memoryMiB?: number }) => this.request<Vm>('PATCH', `/v1/admin/vms/${encodeURIComponent(id)}`, patch),
     migrate: (id: string, host?: string) =>
       this.request<{ vm: Vm; from: string; to: string }>('POST', `/v1/admin/vms/${encodeURIComponent(id)}:migrate`, host ? { host } : {}),
-    delete: (id: string) => this.request<void>('DELETE', `/v1/admin/vms/${encodeURIComponent(id)}`),
+    delete: (id: string) => this.request<ChangeRequest>('DELETE', `/v1/admin/vms/${encodeURIComponent(id)}`),
   };
 }
 

@@ -167,4 +167,40 @@ describe('npm start', () => {
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /token_key_unknown/);
   });
+
+  it('the admin CLI needs a second admin for significant changes, and the tenant CLI decides access requests', { timeout: 150_000 }, async () => {
+    await printedCommand();
+    const { tenant, vm, owner } = provisionTenant('governance');
+    const second = ['--key', '.custodes/bootstrap-admin-2.jwk', '--iss', 'adm_bootstrap2'];
+    const fails = (...args: string[]) => spawnSync(process.execPath, ['bin/custodes.js', ...args, '--url', url], { encoding: 'utf8' });
+
+    // An admin registered by one bootstrap admin and approved by the other.
+    const opsKey = join(work, 'ops-admin.jwk');
+    custodes('keygen', '--out', opsKey);
+    const registration = custodes('admin', 'admins', 'register', '--name', 'ops', '--public-key', opsKey, '--roles', 'operator');
+    const [, changeId] = /custodes admin changes approve (chg_\w+)/.exec(registration) ?? [];
+    assert.ok(changeId, registration);
+    const self = fails('admin', 'changes', 'approve', changeId!);
+    assert.equal(self.status, 1);
+    assert.match(self.stderr, /self_approval/);
+    assert.match(custodes('admin', 'changes', 'approve', changeId!, ...second), /Approved and executed/);
+    const opsId = JSON.parse(custodes('admin', 'changes', 'show', changeId!, '--json')).target.id as string;
+    assert.match(custodes('admin', 'admins', 'list'), new RegExp(`${opsId}\\s+ops\\s+operator\\s+active`));
+    const asOps = ['--key', opsKey, '--iss', opsId];
+
+    // A VM deletion waits for approval; the tenant sees it in its own log.
+    const deletion = JSON.parse(custodes('admin', 'vms', 'delete', vm, '--json'));
+    assert.equal(deletion.state, 'pending');
+    assert.match(custodes('admin', 'changes', 'list', '--state', 'pending', '--tenant', tenant), new RegExp(deletion.id));
+    assert.match(custodes('admin', 'changes', 'deny', deletion.id, ...second), /denied; it will never execute/);
+    assert.match(custodes('audit', 'tail', '--tenant', tenant, '--key', owner[3]!, '--action', 'change.deny'), /change\.deny/);
+
+    // The lockbox: the operator asks, the tenant approves, the operator snapshots ciphertext.
+    const request = JSON.parse(custodes('admin', 'access', 'request', '--vm', vm, '--reason-code', 'support_case', '--detail', 'case 4711', '--json', ...asOps));
+    assert.match(custodes('access', 'list', ...owner), new RegExp(`${request.id}.+support_case: case 4711.+pending`));
+    const early = fails('admin', 'access', 'use', request.id, '--name', 'support-1', ...asOps);
+    assert.match(early.stderr, /access_not_approved/);
+    assert.match(custodes('access', 'approve', request.id, ...owner), /Approved/);
+    assert.match(custodes('admin', 'access', 'use', request.id, '--name', 'support-1', ...asOps), /ciphertext pages, by reference/);
+  });
 });

@@ -11,9 +11,15 @@ export interface Page<T> {
   nextCursor?: string;
 }
 
-/** Services fetch `limit + 1` rows; the extra row only says whether another page exists. */
-export function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+/**
+ * Services fetch `limit + 1` rows; the extra row only says whether another
+ * page exists. The cursor is the last item's id, or what `cursorOf` says
+ * (a list keyed by another column).
+ */
+export function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T>;
+export function toPage<T>(rows: T[], limit: number, cursorOf: (item: T) => string): Page<T>;
+export function toPage<T>(rows: T[], limit: number, cursorOf = (item: T) => (item as { id: string }).id): Page<T> {
   if (rows.length <= limit) return { items: rows };
   const items = rows.slice(0, limit);
-  return { items, nextCursor: items[items.length - 1]!.id };
+  return { items, nextCursor: cursorOf(items[items.length - 1]!) };
 }

@@ -14,7 +14,7 @@ import { PROVIDER_LOG, tenantLog } from '../audit/logs';
 import type { Database } from '../db/client';
 import { accessRequests } from '../db/schema';
 import { newId } from '../lib/ids';
-import type { Page, PageRequest } from '../lib/page';
+import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
 import { findVm } from './vms';
 
@@ -97,8 +97,7 @@ export async function listAccessRequests(db: Database, page: PageRequest, filter
     .where(and(filter.tenant ? eq(accessRequests.tenantId, filter.tenant) : undefined, filter.state ? eq(accessRequests.state, filter.state) : undefined, page.after ? lt(accessRequests.id, page.after) : undefined))
     .orderBy(desc(accessRequests.id))
     .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit).map(toView);
-  return rows.length > page.limit ? { items, nextCursor: items[items.length - 1]!.id } : { items };
+  return toPage(rows.map(toView), page.limit);
 }
 
 /** The tenant owner's decision on a pending request. */

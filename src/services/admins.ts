@@ -14,7 +14,7 @@ import { ADMIN_ROLES, type AdminRole } from '../auth/roles';
 import type { Database } from '../db/client';
 import { admins } from '../db/schema';
 import { newId } from '../lib/ids';
-import type { Page, PageRequest } from '../lib/page';
+import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
 import type { Proposal } from './changes';
 
@@ -65,9 +65,8 @@ export async function listAdmins(db: Database, bootstrapJwks: string | undefined
     .where(page.after ? gt(admins.id, page.after) : undefined)
     .orderBy(asc(admins.id))
     .limit(page.limit + 1);
-  const items = [...boot, ...rows.map(toView)];
-  const registered = rows.slice(0, page.limit).map(toView);
-  return rows.length > page.limit ? { items: [...boot, ...registered], nextCursor: registered[registered.length - 1]!.id } : { items };
+  const registered = toPage(rows.map(toView), page.limit);
+  return { ...registered, items: [...boot, ...registered.items] };
 }
 
 export interface Registration {

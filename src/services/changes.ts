@@ -24,7 +24,7 @@ import type { AdminRole } from '../auth/roles';
 import type { Database } from '../db/client';
 import { changeRequests } from '../db/schema';
 import { newId } from '../lib/ids';
-import type { Page, PageRequest } from '../lib/page';
+import { toPage, type Page, type PageRequest } from '../lib/page';
 import type { ProblemCode } from '../lib/problems';
 import { fail, ok, type Result } from '../lib/result';
 
@@ -158,8 +158,7 @@ export async function listChanges(db: Database, page: PageRequest, filter: { sta
     )
     .orderBy(desc(changeRequests.id))
     .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit).map((r) => toView(r, new Date()));
-  return rows.length > page.limit ? { items, nextCursor: items[items.length - 1]!.id } : { items };
+  return toPage(rows.map((r) => toView(r, new Date())), page.limit);
 }
 
 /** The guarded state transition of `change` (as read) to `state`, with what else the row records. */

@@ -8,7 +8,7 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../audit/commit';
 import type { Database } from '../db/client';
 import { labels } from '../db/schema';
-import type { Page, PageRequest } from '../lib/page';
+import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
 import { contentResource, type Space } from './contents';
 
@@ -76,8 +76,7 @@ export async function listLabels(db: Database, tenant: string, page: PageRequest
     .where(and(eq(labels.tenantId, tenant), page.after ? gt(labels.name, page.after) : undefined))
     .orderBy(asc(labels.name))
     .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit).map(toView);
-  return rows.length > page.limit ? { items, nextCursor: items[items.length - 1]!.name } : { items };
+  return toPage(rows.map(toView), page.limit, (label) => label.name);
 }
 
 export async function deleteLabel(db: Database, commit: Commit, tenant: string, name: string): Promise<Result<{ name: string }, 'not_found'>> {

@@ -12,7 +12,7 @@ export const registerAdmin: RouteHandler<typeof routes.registerAdmin, AppEnv> = 
   const proposal = await admins.registrationProposal(c.get('db'), { ...body, publicKey: body.publicKey as JWK });
   if (!proposal.ok) return failureResponse(c, proposal.error);
   const change = await propose(c, proposal.value);
-  return c.json(change, 202, changeLocation(change));
+  return change.ok ? c.json(change.value, 202, changeLocation(change.value)) : failureResponse(c, change.error);
 };
 
 export const listAdmins: RouteHandler<typeof routes.listAdmins, AppEnv> = async (c) => {
@@ -31,7 +31,7 @@ export const setAdminRoles: RouteHandler<typeof routes.setAdminRoles, AppEnv> = 
   const proposal = await admins.rolesProposal(c.get('db'), c.env.BOOTSTRAP_ADMIN_JWK, c.req.valid('param').admin, c.req.valid('json').roles);
   if (!proposal.ok) return failureResponse(c, proposal.error);
   const change = await propose(c, proposal.value);
-  return c.json(change, 202, changeLocation(change));
+  return change.ok ? c.json(change.value, 202, changeLocation(change.value)) : failureResponse(c, change.error);
 };
 
 export const disableAdmin: RouteHandler<typeof routes.disableAdmin, AppEnv> = async (c) => {

@@ -5,6 +5,8 @@ import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse } from '../../http/problem';
 import { EXECUTORS } from '../../services/change-operations';
 import * as changes from '../../services/changes';
+import { staleRevision } from '../../services/revisions';
+import { ok, type Result } from '../../lib/result';
 import type * as routes from './changes.routes';
 
 export const listChanges: RouteHandler<typeof routes.listChanges, AppEnv> = async (c) => {
@@ -40,12 +42,15 @@ export const cancelChange: RouteHandler<typeof routes.cancelChange, AppEnv> = as
 
 /**
  * A significant operation becomes a pending change request (answered 202 with
- * `changeLocation`) that a second admin must approve.
+ * `changeLocation`) that a second admin must approve. With `If-Match`, the
+ * target must be at that revision now (412 otherwise); approval re-checks it.
  */
-export async function propose(c: Context<AppEnv>, proposal: changes.Proposal): Promise<changes.ChangeView> {
+export async function propose(c: Context<AppEnv>, proposal: changes.Proposal, ifMatch?: number): Promise<Result<changes.ChangeView, 'precondition_failed'>> {
+  const stale = proposal.targetRevision === null ? null : staleRevision(`${proposal.target.type} ${proposal.target.id}`, { revision: proposal.targetRevision }, ifMatch);
+  if (stale) return stale;
   const hours = Number(c.env.CHANGE_TTL_HOURS ?? changes.DEFAULT_CHANGE_TTL_HOURS);
   const ttl = Number.isFinite(hours) && hours > 0 ? hours : changes.DEFAULT_CHANGE_TTL_HOURS;
-  return changes.proposeChange(c.get('db'), c.get('audit').commit, c.get('principal').id, proposal, ttl);
+  return ok(await changes.proposeChange(c.get('db'), c.get('audit').commit, c.get('principal').id, proposal, ttl));
 }
 
 export const changeLocation = (change: { id: string }) => ({ Location: `/v1/admin/changes/${change.id}` });

@@ -49,7 +49,7 @@ export const drainHost: RouteHandler<typeof routes.drainHost, AppEnv> = async (c
   if (!significant.ok) return failureResponse(c, significant.error);
   if (significant.value) {
     const change = await propose(c, significant.value);
-    return c.json(change, 202, changeLocation(change));
+    return change.ok ? c.json(change.value, 202, changeLocation(change.value)) : failureResponse(c, change.error);
   }
   const result = await drain.drainHost(c.get('db'), c.get('audit').commit, host);
   if (!result.ok) return failureResponse(c, result.error);

@@ -4,7 +4,6 @@ import { etag, expectedRevision } from '../../http/etag';
 import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse } from '../../http/problem';
 import { quotaShrink, tenantDeletion } from '../../services/change-operations';
-import { staleRevision } from '../../services/revisions';
 import * as tenants from '../../services/tenants';
 import { changeLocation, propose } from '../changes/changes.handlers';
 import type * as routes from './tenants.routes';
@@ -36,10 +35,8 @@ export const patchTenant: RouteHandler<typeof routes.patchTenant, AppEnv> = asyn
   const shrink = await quotaShrink(c.get('db'), id, patch);
   if (!shrink.ok) return failureResponse(c, shrink.error);
   if (shrink.value) {
-    const stale = ifMatch !== undefined && ifMatch !== shrink.value.targetRevision ? staleRevision(`Tenant ${id}`, { revision: shrink.value.targetRevision! }, ifMatch) : null;
-    if (stale) return failureResponse(c, stale.error);
-    const change = await propose(c, shrink.value);
-    return c.json(change, 202, changeLocation(change));
+    const change = await propose(c, shrink.value, ifMatch);
+    return change.ok ? c.json(change.value, 202, changeLocation(change.value)) : failureResponse(c, change.error);
   }
   const result = await tenants.updateTenant(c.get('db'), c.get('audit').commit, id, patch, ifMatch);
   if (!result.ok) return failureResponse(c, result.error);
@@ -51,8 +48,6 @@ export const deleteTenant: RouteHandler<typeof routes.deleteTenant, AppEnv> = as
   const { tenant: id } = c.req.valid('param');
   const proposal = await tenantDeletion(c.get('db'), id);
   if (!proposal.ok) return failureResponse(c, proposal.error);
-  const stale = staleRevision(`Tenant ${id}`, { revision: proposal.value.targetRevision! }, ifMatch);
-  if (stale) return failureResponse(c, stale.error);
-  const change = await propose(c, proposal.value);
-  return c.json(change, 202, changeLocation(change));
+  const change = await propose(c, proposal.value, ifMatch);
+  return change.ok ? c.json(change.value, 202, changeLocation(change.value)) : failureResponse(c, change.error);
 };

@@ -4,7 +4,6 @@ import { etag, expectedRevision } from '../../http/etag';
 import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse } from '../../http/problem';
 import { vmDeletion } from '../../services/change-operations';
-import { staleRevision } from '../../services/revisions';
 import * as vms from '../../services/vms';
 import { changeLocation, propose } from '../changes/changes.handlers';
 import type * as routes from './vms.routes';
@@ -44,10 +43,8 @@ export const deleteVm: RouteHandler<typeof routes.deleteVm, AppEnv> = async (c) 
   const { vm: id } = c.req.valid('param');
   const proposal = await vmDeletion(c.get('db'), id);
   if (!proposal.ok) return failureResponse(c, proposal.error);
-  const stale = staleRevision(`VM ${id}`, { revision: proposal.value.targetRevision! }, ifMatch);
-  if (stale) return failureResponse(c, stale.error);
-  const change = await propose(c, proposal.value);
-  return c.json(change, 202, changeLocation(change));
+  const change = await propose(c, proposal.value, ifMatch);
+  return change.ok ? c.json(change.value, 202, changeLocation(change.value)) : failureResponse(c, change.error);
 };
 
 export const migrateVm: RouteHandler<typeof routes.migrateVm, AppEnv> = async (c) => {

@@ -25,7 +25,7 @@ import type { ActorType, Region } from '../../audit/record';
 import type { Database } from '../../db/client';
 import { recoveryPlans } from '../../db/schema';
 import { newId } from '../../lib/ids';
-import type { Page, PageRequest } from '../../lib/page';
+import { toPage, type Page, type PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import type { Space } from '../contents';
 import { d1FlowIndex, seedActions, type Seeds } from './flow-index';
@@ -212,8 +212,7 @@ export async function listPlans(db: Database, tenant: string, page: PageRequest)
     .where(and(eq(recoveryPlans.tenantId, tenant), page.after ? lt(recoveryPlans.id, page.after) : undefined))
     .orderBy(desc(recoveryPlans.id))
     .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit).map(toView);
-  return rows.length > page.limit ? { items, nextCursor: items[items.length - 1]!.id } : { items };
+  return toPage(rows.map(toView), page.limit);
 }
 
 type Transition = Result<{ plan: PlanView; auditIndex: number }, 'not_found' | 'invalid_state' | 'plan_stale'>;

@@ -32,6 +32,7 @@ import { recoveryRouter } from './routes/recovery/recovery.index';
 import { changesRouter } from './routes/changes/changes.index';
 import { adminsRouter } from './routes/admins/admins.index';
 import { accessRequestsRouter } from './routes/access-requests/access-requests.index';
+import { auditKeysRouter } from './routes/audit-keys/audit-keys.index';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
@@ -63,6 +64,7 @@ export function createApp() {
     .route('/', changesRouter)
     .route('/', adminsRouter)
     .route('/', accessRequestsRouter)
+    .route('/', auditKeysRouter)
     .route('/', auditRouter);
   app.route('/v1', v1);
 

@@ -5,7 +5,8 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { auditSigningKey } from '../src/audit/signing-key';
-import { app, call } from './support/api';
+import { exportJWK, generateKeyPair } from 'jose';
+import { admin2, app, call, expectStatus } from './support/api';
 
 describe('audit keys', () => {
   it('records the activation of the signing key and publishes retired keys', async () => {
@@ -21,5 +22,42 @@ describe('audit keys', () => {
       .run();
     const jwks = await (await app.request('/.well-known/jwks.json', {}, env)).json<{ keys: { kid: string; status: string }[] }>();
     expect(jwks.keys.map((k) => [k.kid, k.status])).toEqual(expect.arrayContaining([['old', 'retired'], [key.kid, 'active']]));
+  });
+
+  it('rotates the key only through a change request: a key nobody approved never signs', async () => {
+    const newKey = async () => (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as Record<string, string>;
+    const publicOf = ({ kty, crv, x }: Record<string, string>) => ({ kty, crv, x });
+    const records = async () => (await env.DB.prepare('SELECT count(*) AS n FROM audit_records').first<number>('n'))!;
+    const health = (key: Record<string, string>) => app.request('/v1/health', {}, { ...env, AUDIT_SIGNING_JWK: JSON.stringify(key) });
+
+    // The deployment's key is active (storage is per test: put its registry row back).
+    const current = await auditSigningKey(env.AUDIT_SIGNING_JWK);
+    await env.DB.prepare("INSERT OR IGNORE INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', '2026-01-01')").bind(current.kid, JSON.stringify(current.publicJwk)).run();
+
+    // Deployed without approval: refused, and nothing is recorded or signed with it.
+    const rogue = await newKey();
+    const before = await records();
+    const refused = await health(rogue);
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { code: string; detail: string })).toMatchObject({ code: 'audit_unavailable', detail: expect.stringContaining('was not approved') });
+    expect(await records()).toBe(before);
+
+    // Proposed by one security admin, approved by another.
+    const next = await newKey();
+    expect((await expectStatus(call('POST', '/v1/admin/audit/keys', { body: { publicKey: next } }), 400)).code).toBe('invalid_request'); // a private key is refused
+    const change = await expectStatus(call('POST', '/v1/admin/audit/keys', { body: { publicKey: publicOf(next) } }), 202);
+    expect(change).toMatchObject({ operation: 'audit.rotate', requiredRole: 'security', state: 'pending' });
+    expect((await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`), 403)).code).toBe('self_approval');
+    await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: admin2 }), 200);
+    const kid = change.target.id as string;
+    expect(await env.DB.prepare('SELECT state FROM audit_keys WHERE kid = ?').bind(kid).first('state')).toBe('approved');
+    expect((await expectStatus(call('POST', '/v1/admin/audit/keys', { body: { publicKey: publicOf(next) } }), 409)).code).toBe('name_taken');
+
+    // Deployed after approval: it activates itself, retiring the previous key, with a record.
+    expect((await health(next)).status).toBe(200);
+    const { results } = await env.DB.prepare('SELECT kid, state FROM audit_keys ORDER BY activated_at').all<{ kid: string; state: string }>();
+    expect(results.filter((k) => k.state === 'active').map((k) => k.kid)).toEqual([kid]);
+    const activation = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = 'provider' AND action = 'audit.key.activate' ORDER BY idx DESC LIMIT 1").first<string>('jws');
+    expect(JSON.parse(Buffer.from(activation!.split('.')[1]!, 'base64url').toString())).toMatchObject({ target: { id: kid }, details: { approved: true } });
   });
 });

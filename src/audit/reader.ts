@@ -83,7 +83,7 @@ export async function proveConsistency(
 
 /** Record-signing keys, current and retired (DESIGN §5): old records stay verifiable. */
 export async function signingKeys(env: Env): Promise<{ keys: Record<string, unknown>[] }> {
-  const { results } = await env.DB.prepare('SELECT public_jwk, state FROM audit_keys ORDER BY activated_at').all<{ public_jwk: string; state: string }>();
+  const { results } = await env.DB.prepare("SELECT public_jwk, state FROM audit_keys WHERE state <> 'approved' ORDER BY activated_at").all<{ public_jwk: string; state: string }>();
   const keys = results.map((r) => ({ ...JSON.parse(r.public_jwk), status: r.state }));
   const current = await auditSigningKey(env.AUDIT_SIGNING_JWK);
   if (!keys.some((k) => k.kid === current.kid)) keys.push({ ...current.publicJwk, status: 'active' });

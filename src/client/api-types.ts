@@ -1184,6 +1184,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose the next audit signing key (a second `security` admin approves)
+         * @description Send the public half only. Once approved, deploy the private key as `AUDIT_SIGNING_JWK`: the first request a Worker serves with it activates it (an `audit.key.activate` record) and retires the previous key, which stays in the JWKS. A key nobody approved never signs: a Worker given one answers 503 `audit_unavailable`.
+         *
+         *     Requires an admin token with role `security`. Audited as `audit.key.propose`.
+         */
+        post: operations["proposeAuditKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/log-key": {
         parameters: {
             query?: never;
@@ -1455,7 +1477,7 @@ export interface components {
             /** @example chg_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
             id: string;
             /** @enum {string} */
-            operation: "tenant.delete" | "tenant.update" | "vm.delete" | "host.drain" | "admin.register" | "admin.roles";
+            operation: "tenant.delete" | "tenant.update" | "vm.delete" | "host.drain" | "admin.register" | "admin.roles" | "audit.rotate";
             target: {
                 type: string;
                 id: string;
@@ -2062,6 +2084,12 @@ export interface components {
         UseAccessRequest: {
             /** @description The snapshot's name. */
             name: string;
+        };
+        ProposeAuditKey: {
+            /** @description Ed25519 public JWK: `{kty: "OKP", crv: "Ed25519", x}`. */
+            publicKey: {
+                [key: string]: unknown;
+            };
         };
         AuditRecordPage: {
             records: {
@@ -7736,6 +7764,88 @@ export interface operations {
             };
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    proposeAuditKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProposeAuditKey"];
+            };
+        };
+        responses: {
+            /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
+            202: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

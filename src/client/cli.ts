@@ -13,7 +13,7 @@ import { CustodesApiError, CustodesClient, type Problem } from './sdk';
 import { table } from './table';
 import { contentCommand, diskCommand, keyInit, snapshotCommand, tenantApi, toolstackCommand, vmCommand, type TenantContext } from './tenant-cli';
 import { exposureCommand, labelCommand, recoverCommand, type PlanArgs } from './recovery-cli';
-import { adminsCommand, changesCommand, isPendingChange, pendingChange, providerAccessCommand, tenantAccessCommand } from './governance-cli';
+import { adminsCommand, changesCommand, isPendingChange, pendingChange, proposeAuditKeyCommand, providerAccessCommand, tenantAccessCommand } from './governance-cli';
 import { createApiClient } from './api';
 
 const DEFAULT_URL = 'http://127.0.0.1:8787';
@@ -45,6 +45,7 @@ Provider administration (admin key)
   custodes admin access  request --vm V --reason-code support_case|incident_response|legal_request|maintenance
                          --detail TEXT [--duration-minutes 60]         (operation: snapshot.create)
   custodes admin access  list [--state S] [--tenant ID] | get ID | use ID --name SNAPSHOT
+  custodes admin audit-key propose --public-key FILE        (the next audit signing key)
 
 Tenant side (--tenant ID --key OWNER_KEY; or --iss tsk_… --key TOOLSTACK_KEY for a toolstack)
   custodes key init [--keystore FILE]                         (default .custodes/keystore.json)
@@ -272,6 +273,10 @@ async function admin(args: string[], flags: Flags): Promise<Output> {
     const publicKey = verb === 'register' ? publicKeyOf(readJwk(str(flags, 'public-key'), 'Public key file')) : undefined;
     const needsId = ['get', 'roles', 'disable'].includes(verb ?? '');
     return adminsCommand(adminApi(flags), verb ?? '', { id: needsId ? id() : undefined, name: flags.name, publicKey, roles: verb === 'register' || verb === 'roles' ? roleList(flags) : undefined });
+  }
+  if (resource === 'audit-key') {
+    if (verb !== 'propose') throw new UsageError(`Unknown command: admin audit-key ${verb ?? ''}`.trim());
+    return proposeAuditKeyCommand(adminApi(flags), publicKeyOf(readJwk(str(flags, 'public-key'), 'Public key file')));
   }
   if (resource === 'access') {
     const needsId = ['get', 'use'].includes(verb ?? '');

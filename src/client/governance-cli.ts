@@ -153,3 +153,11 @@ export async function tenantAccessCommand(api: ApiClient, tenant: string, verb: 
   }
   throw new Error(`unknown access command ${verb}`);
 }
+
+/** Proposes the next audit signing key (its public half); a second security admin approves it. */
+export async function proposeAuditKeyCommand(api: ApiClient, publicKey: Row): Promise<Output> {
+  const { data } = await api.POST('/v1/admin/audit/keys', { body: { publicKey } });
+  const out = pendingChange(data!);
+  return { json: data, text: `${out.text}
+Once approved, deploy the private key as AUDIT_SIGNING_JWK: the first request served with it activates it.` };
+}

@@ -316,7 +316,7 @@ export const changeRequests = sqliteTable(
   'change_requests',
   {
     id: text('id').primaryKey(),
-    operation: text('operation', { enum: ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles'] }).notNull(),
+    operation: text('operation', { enum: ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate'] }).notNull(),
     targetType: text('target_type').notNull(),
     targetId: text('target_id').notNull(),
     tenants: text('tenants').notNull(),
@@ -444,7 +444,8 @@ export const auditNodes = sqliteTable(
 export const auditKeys = sqliteTable('audit_keys', {
   kid: text('kid').primaryKey(),
   publicJwk: text('public_jwk').notNull(),
-  state: text('state', { enum: ['active', 'retired'] }).notNull(),
+  /** `approved`: a second admin approved it as the next key (services/audit-keys.ts); it becomes active when a Worker first signs with it. */
+  state: text('state', { enum: ['approved', 'active', 'retired'] }).notNull(),
   activatedAt: text('activated_at').notNull(),
   retiredAt: text('retired_at'),
 });

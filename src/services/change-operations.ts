@@ -7,7 +7,8 @@
  * - deleting a tenant or a VM: always;
  * - changing a tenant's quota: when the new quota is below what it uses;
  * - draining a host: when tenant VMs are on it (an empty host drains at once);
- * - registering an admin or changing its roles: always (admins.ts).
+ * - registering an admin or changing its roles: always (admins.ts);
+ * - approving the next audit signing key: always (audit-keys.ts).
  */
 import { eq } from 'drizzle-orm';
 import type { JsonValue } from '../audit/canonical-json';
@@ -15,7 +16,9 @@ import type { Database } from '../db/client';
 import { vms } from '../db/schema';
 import type { ProblemCode } from '../lib/problems';
 import { fail, ok, type Result } from '../lib/result';
+import type { JWK } from 'jose';
 import { registerAdmin, setAdminRoles } from './admins';
+import { approveAuditKey } from './audit-keys';
 import type { ChangeOperation, Executor, Proposal } from './changes';
 import { drainHost } from './drain';
 import { findHost } from './hosts';
@@ -65,5 +68,6 @@ export const EXECUTORS: Record<ChangeOperation, Executor> = {
     return drained.ok ? ok({ migrated: drained.value.migrated, stranded: drained.value.stranded } as unknown as JsonValue) : drained;
   },
   'admin.register': async (db, commit, change) => registerAdmin(db, commit, change.params as unknown as Parameters<typeof registerAdmin>[2]),
+  'audit.rotate': async (db, commit, change) => approveAuditKey(db, commit, change.target.id, (change.params as { publicJwk: JWK }).publicJwk),
   'admin.roles': async (db, commit, change) => setAdminRoles(db, commit, change.target.id, (change.params as { roles: Parameters<typeof setAdminRoles>[3] }).roles),
 };

@@ -1,7 +1,8 @@
 /**
  * Change requests: the two-person rule of DESIGN §7. A significant admin
  * operation (delete a tenant or VM, shrink a slice below its use, drain a host
- * with tenant VMs on it, register an admin, change an admin's roles) is not
+ * with tenant VMs on it, register an admin, change an admin's roles, rotate
+ * the audit key) is not
  * executed when asked: it becomes a pending change request, and runs only when
  * a *different* admin holding the role it needs approves it.
  *
@@ -28,7 +29,7 @@ import { toPage, type Page, type PageRequest } from '../lib/page';
 import type { ProblemCode } from '../lib/problems';
 import { fail, ok, type Result } from '../lib/result';
 
-export const CHANGE_OPERATIONS = ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles'] as const;
+export const CHANGE_OPERATIONS = ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate'] as const;
 export type ChangeOperation = (typeof CHANGE_OPERATIONS)[number];
 export const CHANGE_STATES = ['pending', 'executed', 'failed', 'denied', 'cancelled', 'expired'] as const;
 export type ChangeState = (typeof CHANGE_STATES)[number];

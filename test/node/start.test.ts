@@ -188,6 +188,13 @@ describe('npm start', () => {
     assert.match(custodes('admin', 'admins', 'list'), new RegExp(`${opsId}\\s+ops\\s+operator\\s+active`));
     const asOps = ['--key', opsKey, '--iss', opsId];
 
+    // The next audit key, approved by two security admins before it may sign.
+    const nextAuditKey = join(work, 'next-audit.jwk');
+    custodes('keygen', '--out', nextAuditKey);
+    const rotation = JSON.parse(custodes('admin', 'audit-key', 'propose', '--public-key', nextAuditKey, '--json'));
+    assert.equal(rotation.operation, 'audit.rotate');
+    assert.match(custodes('admin', 'changes', 'approve', rotation.id, ...second), /Approved and executed/);
+
     // A VM deletion waits for approval; the tenant sees it in its own log.
     const deletion = JSON.parse(custodes('admin', 'vms', 'delete', vm, '--json'));
     assert.equal(deletion.state, 'pending');

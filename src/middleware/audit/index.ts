@@ -15,7 +15,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env';
 import { appendToLog } from '../../audit/append';
 import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../../audit/commit';
-import { ensureSigningKeyRegistered } from '../../audit/keys';
+import { ensureSigningKeyRegistered, UnapprovedAuditKey } from '../../audit/keys';
 import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
 import type { Actor, Outcome, RecordDraft, Region, Target } from '../../audit/record';
 import { REPLAY_CHALLENGE } from '../../auth/middleware';
@@ -140,7 +140,14 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
   return async function auditRequestsMiddleware(c, next) {
     const audit = new RequestAudit(c);
     c.set('audit', audit);
-    await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: requestPath(c) } });
+    try {
+      await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: requestPath(c) } });
+    } catch (error) {
+      // Fail closed: a key no second admin approved signs nothing, so nothing is served.
+      if (!(error instanceof UnapprovedAuditKey)) throw error;
+      c.res = problemResponse(c, 'audit_unavailable', error.message);
+      return;
+    }
     await next();
     if (!audit.recorded) {
       try {

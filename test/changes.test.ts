@@ -145,7 +145,7 @@ describe('admins', () => {
     await expectStatus(call('POST', '/v1/admin/hosts', { as: ops, body: { name: unique('h'), vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }), 201);
 
     // Registering the same key twice, or changing a bootstrap admin, is refused up front.
-    expect((await expectStatus(call('POST', '/v1/admin/admins', { body: { name: unique('dup'), publicKey: ops.publicJwk, roles: ['auditor'] } }), 409)).code).toBe('name_taken');
+    expect((await expectStatus(call('POST', '/v1/admin/admins', { body: { name: unique('dup'), publicKey: ops.publicJwk, roles: ['auditor'] } }), 409)).code).toBe('resource_in_use');
     expect((await expectStatus(call('PATCH', '/v1/admin/admins/adm_bootstrap2', { body: { roles: ['auditor'] } }), 409)).code).toBe('invalid_state');
     expect((await expectStatus(call('POST', '/v1/admin/admins/adm_bootstrap2:disable'), 409)).code).toBe('invalid_state');
 

@@ -5,13 +5,13 @@
  * approves (services/changes.ts). Disabling an admin takes power away, so it
  * needs no second opinion and takes effect on that admin's next request.
  */
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../audit/commit';
 import type { JsonValue } from '../audit/canonical-json';
-import { bootstrapAdminId, publicJwk, thumbprint } from '../auth/principals';
+import { bootstrapAdminId, findRegisteredKey, publicJwk, thumbprint } from '../auth/principals';
 import { ADMIN_ROLES, type AdminRole } from '../auth/roles';
-import type { Database } from '../db/client';
+import { nextRevision, type Database } from '../db/client';
 import { admins } from '../db/schema';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
@@ -76,12 +76,11 @@ export interface Registration {
 }
 
 /** The change request that registers an admin, or why it cannot be proposed. */
-export async function registrationProposal(db: Database, input: Registration): Promise<Result<Proposal, 'name_taken'>> {
+export async function registrationProposal(db: Database, bootstrapJwks: string | undefined, input: Registration): Promise<Result<Proposal, 'resource_in_use'>> {
   const key = publicJwk(input.publicKey);
   const kid = await thumbprint(key);
-  const [taken] = await db.all<{ n: number }>(sql`
-    SELECT (SELECT count(*) FROM admins WHERE kid = ${kid}) + (SELECT count(*) FROM tenants WHERE owner_kid = ${kid}) + (SELECT count(*) FROM toolstacks WHERE kid = ${kid}) AS n`);
-  if ((taken?.n ?? 0) > 0) return fail('name_taken', `Key ${kid} is already registered to a principal; each principal has its own key.`);
+  // One key, one principal, as for tenants and toolstacks.
+  if (await findRegisteredKey(db, bootstrapJwks, kid)) return fail('resource_in_use', `Key ${kid} already belongs to a principal; each admin needs its own key.`);
   const id = newId('adm');
   return ok({
     operation: 'admin.register',
@@ -94,11 +93,9 @@ export async function registrationProposal(db: Database, input: Registration): P
 }
 
 /** Executes an approved registration. */
-export async function registerAdmin(db: Database, commit: Commit, params: { id: string; name: string; kid: string; publicKey: JWK; roles: AdminRole[] }): Promise<Result<JsonValue, 'name_taken'>> {
+export async function registerAdmin(db: Database, commit: Commit, params: { id: string; name: string; kid: string; publicKey: JWK; roles: AdminRole[] }): Promise<Result<JsonValue, 'resource_in_use'>> {
   const committed = await commit([write(db.insert(admins).values({ id: params.id, name: params.name, kid: params.kid, jwk: JSON.stringify(params.publicKey), roles: JSON.stringify(params.roles) }))]);
-  if (committed.ok) return ok({ admin: params.id });
-  if (committed.rejected === 'unique') return fail('name_taken', `Key ${params.kid} was registered to another principal meanwhile.`);
-  return fail('name_taken', committed.message);
+  return committed.ok ? ok({ admin: params.id }) : fail('resource_in_use', `Key ${params.kid} was registered meanwhile.`);
 }
 
 /** The change request that sets a registered admin's roles. */
@@ -111,7 +108,7 @@ export async function rolesProposal(db: Database, bootstrapJwks: string | undefi
 }
 
 export async function setAdminRoles(db: Database, commit: Commit, id: string, roles: AdminRole[]): Promise<Result<JsonValue, 'not_found'>> {
-  const committed = await commit([write(db.update(admins).set({ roles: JSON.stringify(roles), revision: sql`${admins.revision} + 1`, updatedAt: sql`strftime('%Y-%m-%dT%H:%M:%fZ','now')` }).where(and(eq(admins.id, id), eq(admins.state, 'active')))), expectChanges('admin.roles')]);
+  const committed = await commit([write(db.update(admins).set({ roles: JSON.stringify(roles), ...nextRevision(admins.revision) }).where(and(eq(admins.id, id), eq(admins.state, 'active')))), expectChanges('admin.roles')]);
   return committed.ok ? ok({ admin: id, roles }) : fail('not_found', `Admin ${id} is no longer active.`);
 }
 
@@ -122,7 +119,7 @@ export async function disableAdmin(db: Database, commit: Commit, bootstrapJwks: 
   if (found.value.bootstrap) return fail('invalid_state', `${id} is a bootstrap admin: remove its key from the deployment's configuration instead.`);
   if (found.value.state !== 'active') return fail('invalid_state', `${id} is already disabled.`);
   const committed = await commit([
-    write(db.update(admins).set({ state: 'revoked', revision: sql`${admins.revision} + 1`, updatedAt: sql`strftime('%Y-%m-%dT%H:%M:%fZ','now')` }).where(and(eq(admins.id, id), eq(admins.state, 'active')))),
+    write(db.update(admins).set({ state: 'revoked', ...nextRevision(admins.revision) }).where(and(eq(admins.id, id), eq(admins.state, 'active')))),
     expectChanges('admin.disable'),
   ]);
   if (!committed.ok) return fail('invalid_state', `${id} was disabled meanwhile.`);

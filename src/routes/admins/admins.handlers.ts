@@ -9,7 +9,7 @@ import type * as routes from './admins.routes';
 
 export const registerAdmin: RouteHandler<typeof routes.registerAdmin, AppEnv> = async (c) => {
   const body = c.req.valid('json');
-  const proposal = await admins.registrationProposal(c.get('db'), { ...body, publicKey: body.publicKey as JWK });
+  const proposal = await admins.registrationProposal(c.get('db'), c.env.BOOTSTRAP_ADMIN_JWK, { ...body, publicKey: body.publicKey as JWK });
   if (!proposal.ok) return failureResponse(c, proposal.error);
   const change = await propose(c, proposal.value);
   return change.ok ? c.json(change.value, 202, changeLocation(change.value)) : failureResponse(c, change.error);

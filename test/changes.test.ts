@@ -205,9 +205,9 @@ describe('provider access requests', () => {
     await env.DB.prepare("UPDATE access_requests SET valid_until = '2000-01-01T00:00:00.000Z' WHERE id = ?").bind(filed.id).run();
     expect((await expectStatus(use(filed.id), 403)).code).toBe('access_not_approved');
 
-    // The tenant's own log shows the request, its approval and the use.
+    // The tenant's own log shows the request, its approval, the use, and the refused attempts.
     const steps = (await recordsAbout(`tenants/${tenant.id}`, filed.id)).map((r) => [r.action, r.outcome]);
-    expect(steps).toEqual(expect.arrayContaining([['access.request', 'allowed'], ['access.approve', 'allowed'], ['access.use', 'allowed']]));
+    expect(steps).toEqual(expect.arrayContaining([['access.request', 'allowed'], ['access.approve', 'allowed'], ['access.use', 'allowed'], ['access.use', 'denied']]));
     expect((await verifyAuditLog(auditSource(`tenants/${tenant.id}`, owner), { log: `tenants/${tenant.id}` })).ok).toBe(true);
   });
 });

@@ -191,13 +191,19 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   cache.set(key, value);
 }
 
-/** Path parameters that name a tenant-owned resource, most specific first, and the table that knows its owner. */
+/**
+ * Path parameters that name a tenant-owned resource, most specific first, the
+ * table that knows its owner, and the record's target type. An access request
+ * belongs to the tenant whose VM it asks for: every look at it, every
+ * decision and every use, refused ones included, lands in that tenant's log.
+ */
 const OWNED_RESOURCES = [
-  ['vm', 'vms'],
-  ['disk', 'disks'],
-  ['snapshot', 'snapshots'],
-  ['toolstack', 'toolstacks'],
-  ['key', 'wrapped_keys'],
+  ['vm', 'vms', 'vm'],
+  ['disk', 'disks', 'disk'],
+  ['snapshot', 'snapshots', 'snapshot'],
+  ['toolstack', 'toolstacks', 'toolstack'],
+  ['key', 'wrapped_keys', 'key'],
+  ['request', 'access_requests', 'access_request'],
 ] as const;
 
 async function resourceOwner(db: D1Database, table: string, id: string): Promise<string | null> {
@@ -229,8 +235,8 @@ export function auditScope({ action }: ScopeOptions): MiddlewareHandler<AppEnv> 
     const db = c.env.DB;
     const owned = OWNED_RESOURCES.find(([param]) => params[param]);
     if (owned) {
-      const [param, table] = owned;
-      audit.target = { type: param, id: params[param]! };
+      const [param, table, type] = owned;
+      audit.target = { type, id: params[param]! };
       const owner = await resourceOwner(db, table, params[param]!);
       if (owner) audit.log = tenantLog(owner);
       else if (params.tenant && (await tenantExists(db, params.tenant))) audit.log = tenantLog(params.tenant);

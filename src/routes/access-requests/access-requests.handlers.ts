@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import type { Commit } from '../../audit/commit';
-import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
+import { PROVIDER_LOG } from '../../audit/logs';
 import type { AppEnv } from '../../env';
 import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse } from '../../http/problem';
@@ -36,11 +36,11 @@ export const useAccessRequest: RouteHandler<typeof routes.useAccessRequest, AppE
   const refused = () => access.approvalProblem(db, id, request.vm, request.operation);
   const problem = await refused();
   if (problem) return failureResponse(c, { code: 'access_not_approved', detail: problem });
-  // The use is counted — and the approval re-checked — in the operation's own batch, recorded in the tenant's log.
+  // The use is counted — and the approval re-checked — in the operation's own batch; its record
+  // is in the tenant's log (the route's, by the request's owner) with a notice in the provider's.
   const commit: Commit = (writes, options = {}) =>
     c.get('audit').commit([...access.useOfApproval(id, request.vm, request.operation), ...writes], {
       ...options,
-      log: tenantLog(request.tenant),
       details: { ...(options.details ?? {}), accessRequest: id, vm: request.vm, operation: request.operation },
       notify: [PROVIDER_LOG],
     });

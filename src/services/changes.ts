@@ -198,11 +198,9 @@ async function pendingChange(db: Database, commit: Commit, id: string): Promise<
   const change = await findChange(db, id);
   if (!change) return fail('not_found', `Change request ${id} does not exist.`);
   if (change.state === 'expired') {
-    // Expiry is recorded the first time someone acts on the request after its deadline.
-    const [row] = await db.select({ state: changeRequests.state }).from(changeRequests).where(eq(changeRequests.id, id));
-    if (row?.state === 'pending') {
-      await commit(transition(change, 'expired'), { target: { type: 'change', id }, outcome: 'failed', reason: 'change_expired', details: { operation: change.operation, state: 'expired' }, notify: noticeLogs(change) });
-    }
+    // Expiry is recorded the first time someone acts on the request after its deadline; the
+    // transition's own guard (still stored as pending) makes any later attempt a no-op.
+    await commit(transition(change, 'expired'), { target: { type: 'change', id }, outcome: 'failed', reason: 'change_expired', details: { operation: change.operation, state: 'expired' }, notify: noticeLogs(change) });
     return fail('change_expired', `Change request ${id} expired at ${change.expiresAt}; propose it again.`);
   }
   if (change.state !== 'pending') return fail('invalid_state', `Change request ${id} is ${change.state}.`, { state: change.state });

@@ -1,5 +1,6 @@
 import type { Database } from './db/client';
 import type { Principal } from './auth/principals';
+import type { VmReach } from './auth/vm-reach';
 import type { AuditLogSequencer } from './audit/sequencer';
 import type { RequestAudit } from './middleware/audit';
 
@@ -22,6 +23,8 @@ export interface AppVariables {
   requestId: string;
   db: Database;
   principal: Principal;
+  /** The VMs the principal may reach on a tenant route (auth/vm-reach.ts). */
+  reach: VmReach;
   audit: RequestAudit;
   /** The problem code of an error response, for the audit record's `reason`. */
   problemCode: string;

@@ -5,11 +5,15 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
-import { problemResponse } from '../http/problem';
+import { failureResponse, problemResponse } from '../http/problem';
+import { NOT_YOURS } from '../lib/problems';
+import { METHODS_WITH_BODY } from '../middleware/json-body';
+import { describeReference, firstOutsideReach, type Reference } from '../services/reach';
 import { claimTokenId, pruneTokenIds } from '../services/token-replays';
 import { findRegisteredKey } from './principals';
 import type { AdminRole, TenantScope } from './roles';
 import { verifyPrincipalToken } from './token';
+import { outsideReach, vmReachOf } from './vm-reach';
 
 export const DEFAULT_AUDIENCE = 'custodes';
 
@@ -83,17 +87,16 @@ export type TenantAccess = TenantScope | 'owner';
 
 /**
  * Admits the tenant's own principals: its owner, who holds every scope, and
- * its toolstacks, whose token must carry `access` (403 `missing_scope`) and,
- * on a VM's routes, name that VM when the token is limited to some
- * (403 `vm_not_allowed`). Anyone else — admins, other tenants and their
- * toolstacks — gets 404, not 403, so tenant ids cannot be probed (DESIGN §3).
+ * its toolstacks, whose token must carry `access` (403 `missing_scope`).
+ * Anyone else — admins, other tenants and their toolstacks — gets 404, not
+ * 403, with a detail that names nothing, so tenant ids cannot be probed
+ * (DESIGN §3). The VM ceiling is `vmCeiling`'s, which runs once the body is read.
  */
 export function requireTenantPrincipal(access: TenantAccess): MiddlewareHandler<AppEnv> {
   return async function requireTenantPrincipalMiddleware(c, next) {
     const principal = c.get('principal');
-    const tenant = c.req.param('tenant');
-    if (principal.tenant === undefined || principal.tenant !== tenant) {
-      return problemResponse(c, 'not_found', `Tenant ${tenant} does not exist or is not yours.`);
+    if (principal.tenant === undefined || principal.tenant !== c.req.param('tenant')) {
+      return problemResponse(c, 'not_found', NOT_YOURS);
     }
     if (principal.type === 'toolstack') {
       if (access === 'owner') {
@@ -103,10 +106,52 @@ export function requireTenantPrincipal(access: TenantAccess): MiddlewareHandler<
         return problemResponse(c, 'missing_scope', `This needs scope ${access}; the token has "${principal.scopes.join(' ')}".`, { requiredScope: access }, INSUFFICIENT_SCOPE);
       }
     }
-    const vm = c.req.param('vm');
-    if (vm && principal.vms && !principal.vms.includes(vm)) {
-      return problemResponse(c, 'vm_not_allowed', `The token is limited to VMs ${principal.vms.join(', ')}.`, undefined, INSUFFICIENT_SCOPE);
+    return next();
+  };
+}
+
+export interface VmCeilingOptions {
+  /**
+   * `tenant-wide`: the route serves a view of the whole tenant that cannot be
+   * cut by VM (the audit log's records), so a VM-limited token is refused.
+   */
+  reach?: 'per-vm' | 'tenant-wide';
+}
+
+/** Path parameters, body members and query parameters that name something with a VM (auth/vm-reach.ts). */
+function referencesOf(params: Record<string, string | undefined>, body: unknown, query: Record<string, string>): Reference[] {
+  const refs: Reference[] = [];
+  if (params.vm) refs.push({ kind: 'vm', id: params.vm });
+  if (params.disk) refs.push({ kind: 'disk', id: params.disk });
+  if (params.snapshot) refs.push({ kind: 'snapshot', id: params.snapshot });
+  if (params.name) refs.push({ kind: 'label', name: params.name });
+  if (params.plan) refs.push({ kind: 'plan', id: params.plan });
+  if (body && typeof body === 'object') {
+    const { vm, disk } = body as Record<string, unknown>;
+    if (typeof vm === 'string') refs.push({ kind: 'vm', id: vm });
+    if (typeof disk === 'string') refs.push({ kind: 'disk', id: disk });
+  }
+  if (query.vm) refs.push({ kind: 'vm', id: query.vm });
+  return refs;
+}
+
+/**
+ * The VM-reach rule at the door of every tenant route: sets `reach` for the
+ * services, and refuses (403 `vm_not_allowed`) any explicit reference —
+ * path, body or query — to a VM, disk, snapshot, label or plan outside it.
+ */
+export function vmCeiling(options: VmCeilingOptions = {}): MiddlewareHandler<AppEnv> {
+  const { reach: routeReach = 'per-vm' } = options;
+  return async function vmCeilingMiddleware(c, next) {
+    const reach = vmReachOf(c.get('principal'));
+    c.set('reach', reach);
+    if (reach.all) return next();
+    if (routeReach === 'tenant-wide') {
+      return problemResponse(c, 'vm_not_allowed', 'This view covers every VM of the tenant; it needs a token that is not limited to some VMs.', undefined, INSUFFICIENT_SCOPE);
     }
+    const body = c.req.header('Content-Type')?.includes('json') && METHODS_WITH_BODY.has(c.req.method) ? await c.req.json().catch(() => null) : null;
+    const outside = await firstOutsideReach(c.get('db'), c.req.param('tenant')!, reach, referencesOf(c.req.param(), body, c.req.query()));
+    if (outside) return failureResponse(c, outsideReach(reach, describeReference(outside)).error, INSUFFICIENT_SCOPE);
     return next();
   };
 }

@@ -5,7 +5,7 @@
  */
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { authenticate, requireAdminRole, requireTenantPrincipal, type TenantAccess } from '../auth/middleware';
+import { authenticate, requireAdminRole, requireTenantPrincipal, vmCeiling, type TenantAccess, type VmCeilingOptions } from '../auth/middleware';
 import { auditScope } from '../middleware/audit';
 import { idempotency } from '../middleware/idempotency';
 import { jsonBody } from '../middleware/json-body';
@@ -141,16 +141,18 @@ export interface TenantRouteConfig extends Omit<RouteConfig, 'middleware' | 'sec
   scope: TenantAccess;
   /** Largest accepted body (default 1 MiB); content routes carry up to 256 envelopes. */
   maxBodyBytes?: number;
+  /** Whether a VM-limited token may use the route (auth/vm-reach.ts); default `per-vm`. */
+  reach?: VmCeilingOptions['reach'];
 }
 
 /** A tenant route (`/tenants/{tenant}/...`): only that tenant's own principals; others get 404. */
-export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, maxBodyBytes, ...config }: R) {
+export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, maxBodyBytes, reach, ...config }: R) {
   const who = scope === 'owner' ? 'the tenant owner\'s token (not a toolstack\'s)' : `the tenant owner's token or a toolstack token with scope \`${scope}\``;
   return createRoute({
     ...config,
     path: internalPath(config.path) as R['path'],
-    description: `${config.description ?? ''}\n\nRequires ${who}. Audited as \`${action}\`.`.trim(),
+    description: `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes }), idempotency()] as const,
+    middleware: [auditScope({ action }), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes }), vmCeiling({ reach }), idempotency()] as const,
   });
 }

@@ -34,5 +34,5 @@ export function problemResponse(
 }
 
 /** Maps a service failure to its problem response. */
-export const failureResponse = (c: Context<AppEnv>, failure: Failure): ProblemResponse =>
-  problemResponse(c, failure.code, failure.detail, failure.extensions);
+export const failureResponse = (c: Context<AppEnv>, failure: Failure, headers?: Record<string, string>): ProblemResponse =>
+  problemResponse(c, failure.code, failure.detail, failure.extensions, headers);

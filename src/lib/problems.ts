@@ -60,6 +60,13 @@ export const PROBLEMS = {
 
 export type ProblemCode = keyof typeof PROBLEMS;
 
+/**
+ * The detail of every "not there, or not yours" answer about a tenant's
+ * resources. It names nothing the caller sent, so another tenant's id and a
+ * made-up one get byte-identical answers (no ownership oracle).
+ */
+export const NOT_YOURS = 'The resource does not exist, or it is not yours.';
+
 export const problemType = (code: ProblemCode): string => `urn:custodes:problem:${code}`;
 
 export interface ProblemDocument {

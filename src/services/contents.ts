@@ -18,6 +18,7 @@ import { expectChanges, write, type Commit } from '../audit/commit';
 import type { Region } from '../audit/record';
 import type { Database } from '../db/client';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../lib/envelope-format';
+import { NOT_YOURS } from '../lib/problems';
 import { fail, ok, type Result } from '../lib/result';
 
 export { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, PAGE_BYTES, type Space };
@@ -183,19 +184,16 @@ function resourceQuery(tenant: string, space: Space, id: string, latestOf: numbe
     : sql`SELECT size_gib * ${PAGES_PER_GIB} AS pages, vm_id AS vm, ${latest} AS latest FROM disks WHERE id = ${id} AND tenant_id = ${tenant}`;
 }
 
-type Resolved = Result<ContentResource & { latest: Map<number, number> }, 'not_found' | 'vm_not_allowed'>;
+type Resolved = Result<ContentResource & { latest: Map<number, number> }, 'not_found'>;
 
-function resolveResource(row: ResourceRow | undefined, tenant: string, space: Space, id: string, allowedVms?: readonly string[]): Resolved {
-  if (!row) return fail('not_found', `${space === 'memory' ? 'VM' : 'Disk'} ${id} does not exist in tenant ${tenant}.`);
-  if (space === 'disk' && allowedVms && !(row.vm && allowedVms.includes(row.vm))) {
-    return fail('vm_not_allowed', `The token is limited to VMs ${allowedVms.join(', ')}; disk ${id} is not attached to one of them.`);
-  }
+function resolveResource(row: ResourceRow | undefined, tenant: string, space: Space, id: string): Resolved {
+  if (!row) return fail('not_found', NOT_YOURS);
   return ok({ space, id, tenant, pages: row.pages, latest: new Map(JSON.parse(row.latest) as [number, number][]) });
 }
 
 /**
- * A VM's memory or a disk, if it is `tenant`'s; `allowedVms` (a VM-limited
- * token) further restricts disks to those attached to one of those VMs. With
+ * A VM's memory or a disk, if it is `tenant`'s (the VM ceiling is checked
+ * before: auth/vm-reach.ts). With
  * `latestOf`, the same round trip also reads the latest version of those
  * pages (for a write's numbering).
  */
@@ -204,10 +202,10 @@ export async function contentResource(
   tenant: string,
   space: Space,
   id: string,
-  options: { allowedVms?: readonly string[]; latestOf?: number[] } = {},
+  options: { latestOf?: number[] } = {},
 ): Promise<Resolved> {
   const [row] = await db.all<ResourceRow>(resourceQuery(tenant, space, id, options.latestOf ?? []));
-  return resolveResource(row, tenant, space, id, options.allowedVms);
+  return resolveResource(row, tenant, space, id);
 }
 
 /** The current version of each written page in [start, start+count), with the resource check, in one round trip. */
@@ -216,9 +214,9 @@ export async function readRange(
   tenant: string,
   space: Space,
   id: string,
-  range: { start: number; count: number; allowedVms?: readonly string[] },
-): Promise<Result<{ pages: StoredPage[]; regions: Region[] }, 'not_found' | 'vm_not_allowed' | 'index_out_of_range' | 'invalid_request'>> {
-  const { start, count, allowedVms } = range;
+  range: { start: number; count: number },
+): Promise<Result<{ pages: StoredPage[]; regions: Region[] }, 'not_found' | 'index_out_of_range' | 'invalid_request'>> {
+  const { start, count } = range;
   const statements = [
     resourceQuery(tenant, space, id, []),
     sql`SELECT h.idx AS "index", v.version, v.digest, v.envelope
@@ -233,7 +231,7 @@ export async function readRange(
   const [resourceRows, pageRows] = await db.$client.batch(statements);
   const row = resourceRows!.results[0] as ResourceRow | undefined;
   const pages = pageRows!.results as StoredPage[];
-  const resource = resolveResource(row, tenant, space, id, allowedVms);
+  const resource = resolveResource(row, tenant, space, id);
   if (!resource.ok) return resource;
   if (start + count > resource.value.pages) {
     return fail('index_out_of_range', `${id} has ${resource.value.pages} pages; ${start}+${count} reaches past the end.`, { pages: resource.value.pages });

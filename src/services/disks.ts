@@ -5,6 +5,7 @@
  */
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../audit/commit';
+import { vmColumnInReach, type VmReach } from '../auth/vm-reach';
 import { nextRevision, type Database } from '../db/client';
 import { disks, vms } from '../db/schema';
 import { newId } from '../lib/ids';
@@ -36,11 +37,12 @@ export async function getDisk(db: Database, tenant: string, id: string): Promise
   return disk ? ok(disk) : fail('not_found', `Disk ${id} does not exist in tenant ${tenant}.`);
 }
 
-export async function listDisks(db: Database, tenant: string, page: PageRequest): Promise<Page<DiskView>> {
+/** One page of the tenant's disks attached to VMs in `reach` (every disk, for a tenant-wide reach). */
+export async function listDisks(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<DiskView>> {
   const rows = await db
     .select()
     .from(disks)
-    .where(and(eq(disks.tenantId, tenant), page.after ? gt(disks.id, page.after) : undefined))
+    .where(and(eq(disks.tenantId, tenant), vmColumnInReach(reach, disks.vmId), page.after ? gt(disks.id, page.after) : undefined))
     .orderBy(asc(disks.id))
     .limit(page.limit + 1);
   return toPage(rows.map(toView), page.limit);

@@ -9,6 +9,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { ActorType } from '../audit/record';
+import { regionInReach, type VmReach } from '../auth/vm-reach';
 import { tenantLog } from '../audit/logs';
 import type { Database } from '../db/client';
 import type { Space } from './contents';
@@ -61,8 +62,8 @@ interface Row {
   pages: string | null;
 }
 
-/** Every label of the tenant (or the one asked for), each with the reads that touched it, oldest first. */
-export async function exposureReport(db: Database, tenant: string, filter: ExposureFilter = {}): Promise<LabelExposure[]> {
+/** Every label in `reach` (or the one asked for), each with the reads that touched it, oldest first. */
+export async function exposureReport(db: Database, tenant: string, reach: VmReach, filter: ExposureFilter = {}): Promise<LabelExposure[]> {
   const readFilter = sql.join(
     [
       filter.actor ? sql`AND f.actor_id = ${filter.actor}` : sql``,
@@ -80,7 +81,7 @@ export async function exposureReport(db: Database, tenant: string, filter: Expos
     LEFT JOIN content_flows f
       ON f.log = ${tenantLog(tenant)} AND f.kind = 'read' AND f.space = l.space AND f.resource_id = l.resource_id
      AND f.idx >= l.start AND f.idx < l.start + l.count ${readFilter}
-    WHERE l.tenant_id = ${tenant} ${filter.label ? sql`AND l.name = ${filter.label}` : sql``}
+    WHERE l.tenant_id = ${tenant} AND ${regionInReach(reach, sql`l.space`, sql`l.resource_id`)} ${filter.label ? sql`AND l.name = ${filter.label}` : sql``}
     GROUP BY l.name, f.audit_index
     ORDER BY l.name, f.audit_index`);
   const report = new Map<string, LabelExposure>();

@@ -6,6 +6,7 @@
  */
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../audit/commit';
+import { regionInReach, type VmReach } from '../auth/vm-reach';
 import type { Database } from '../db/client';
 import { labels } from '../db/schema';
 import { toPage, type Page, type PageRequest } from '../lib/page';
@@ -68,12 +69,12 @@ export async function getLabel(db: Database, tenant: string, name: string): Prom
   return row ? ok(toView(row)) : fail('not_found', `Tenant ${tenant} has no label named ${JSON.stringify(name)}.`);
 }
 
-/** One page of labels by name (keyset on the name). */
-export async function listLabels(db: Database, tenant: string, page: PageRequest): Promise<Page<LabelView>> {
+/** One page of the labels over regions in `reach`, by name (keyset on the name). */
+export async function listLabels(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<LabelView>> {
   const rows = await db
     .select()
     .from(labels)
-    .where(and(eq(labels.tenantId, tenant), page.after ? gt(labels.name, page.after) : undefined))
+    .where(and(eq(labels.tenantId, tenant), regionInReach(reach, labels.space, labels.resourceId), page.after ? gt(labels.name, page.after) : undefined))
     .orderBy(asc(labels.name))
     .limit(page.limit + 1);
   return toPage(rows.map(toView), page.limit, (label) => label.name);

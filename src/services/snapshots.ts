@@ -10,6 +10,7 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../audit/commit';
 import type { Region } from '../audit/record';
+import { vmColumnInReach, type VmReach } from '../auth/vm-reach';
 import type { Database } from '../db/client';
 import { snapshots } from '../db/schema';
 import { newId } from '../lib/ids';
@@ -76,11 +77,12 @@ export async function getSnapshot(db: Database, tenant: string, id: string): Pro
   return row ? ok(await view(db, row)) : fail('not_found', `Snapshot ${id} does not exist in tenant ${tenant}.`);
 }
 
-export async function listSnapshots(db: Database, tenant: string, page: PageRequest, vm?: string): Promise<Page<SnapshotView>> {
+/** One page of the snapshots of VMs in `reach` (and of `vm`, when given). */
+export async function listSnapshots(db: Database, tenant: string, page: PageRequest, reach: VmReach, vm?: string): Promise<Page<SnapshotView>> {
   const rows = await db
     .select()
     .from(snapshots)
-    .where(and(eq(snapshots.tenantId, tenant), vm ? eq(snapshots.vmId, vm) : undefined, page.after ? gt(snapshots.id, page.after) : undefined))
+    .where(and(eq(snapshots.tenantId, tenant), vmColumnInReach(reach, snapshots.vmId), vm ? eq(snapshots.vmId, vm) : undefined, page.after ? gt(snapshots.id, page.after) : undefined))
     .orderBy(asc(snapshots.id))
     .limit(page.limit + 1);
   return toPage(await Promise.all(rows.map((row) => view(db, row))), page.limit);

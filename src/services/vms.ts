@@ -11,6 +11,7 @@
 import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../audit/commit';
 import { nextRevision, type Database } from '../db/client';
+import { vmColumnInReach, type VmReach } from '../auth/vm-reach';
 import { vms } from '../db/schema';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
@@ -61,8 +62,8 @@ export async function getVm(db: Database, id: string): Promise<Result<VmView, 'n
 export interface VmFilter {
   tenant?: string;
   host?: string;
-  /** Only these VMs (a VM-limited token). */
-  only?: readonly string[];
+  /** Only VMs in reach (a VM-limited token). */
+  reach?: VmReach;
 }
 
 export async function listVms(db: Database, page: PageRequest, filter: VmFilter = {}): Promise<Page<VmView>> {
@@ -70,7 +71,7 @@ export async function listVms(db: Database, page: PageRequest, filter: VmFilter 
   if (page.after) where.push(gt(vms.id, page.after));
   if (filter.tenant) where.push(eq(vms.tenantId, filter.tenant));
   if (filter.host) where.push(eq(vms.hostId, filter.host));
-  if (filter.only) where.push(inArray(vms.id, [...filter.only]));
+  if (filter.reach) where.push(vmColumnInReach(filter.reach, vms.id));
   const rows = await db
     .select()
     .from(vms)

@@ -14,7 +14,7 @@ export interface JsonBodyOptions {
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+export const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 export function jsonBody(options: JsonBodyOptions = {}): MiddlewareHandler<AppEnv> {
   const { maxBytes = DEFAULT_MAX_BODY_BYTES } = options;

@@ -42,8 +42,9 @@ function routesFor(kind: 'tenant' | 'provider') {
   const params = kind === 'tenant' ? { params: TenantParams } : {};
   // One definition, two audiences: the route objects are typed loosely (RouteConfig) and
   // the shared handlers read their validated query with its schema's type.
-  const guard = (config: Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: string }): RouteConfig =>
-    kind === 'tenant' ? tenantRoute({ ...config, scope: 'audit:read' }) : adminRoute({ ...config, roles: AUDITORS });
+  // The records cover every VM, so a VM-limited toolstack may see checkpoints and proofs but not them.
+  const guard = (config: Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: string }, reach?: 'tenant-wide'): RouteConfig =>
+    kind === 'tenant' ? tenantRoute({ ...config, scope: 'audit:read', reach }) : adminRoute({ ...config, roles: AUDITORS });
   return {
     checkpoint: guard({
       operationId: `get${prefix}AuditCheckpoint`,
@@ -64,7 +65,7 @@ function routesFor(kind: 'tenant' | 'provider') {
       summary: `Signed records of the ${kind} log, in index order`,
       request: { ...params, query: RecordsQuery },
       responses: { 200: jsonContent(RecordPage, 'One page of records.'), ...problemResponses(404) },
-    }),
+    }, 'tenant-wide'),
     inclusion: guard({
       operationId: `get${prefix}AuditInclusionProof`,
       action: 'audit.proof.read',

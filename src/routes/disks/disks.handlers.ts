@@ -17,7 +17,7 @@ export const listDisks: RouteHandler<typeof routes.listDisks, AppEnv> = async (c
   const list = `disks?tenant=${tenant}`;
   const request = decodePageRequest(list, c.req.valid('query'));
   if (!request.ok) return failureResponse(c, request.error);
-  const { items, nextPageToken } = encodePage(list, await disks.listDisks(c.get('db'), tenant, request.value));
+  const { items, nextPageToken } = encodePage(list, await disks.listDisks(c.get('db'), tenant, request.value, c.get('reach')));
   return c.json({ disks: items, nextPageToken }, 200);
 };
 

@@ -8,5 +8,5 @@ export const exposureReport: RouteHandler<typeof routes.exposureReport, AppEnv> 
   const query = c.req.valid('query');
   // Times compare as text in the index, so bring offsets to UTC 'Z' first.
   const utc = (t?: string) => (t ? new Date(t).toISOString() : undefined);
-  return c.json({ labels: await report(c.get('db'), tenant, { ...query, from: utc(query.from), to: utc(query.to) }) }, 200);
+  return c.json({ labels: await report(c.get('db'), tenant, c.get('reach'), { ...query, from: utc(query.from), to: utc(query.to) }) }, 200);
 };

@@ -20,7 +20,7 @@ export const listLabels: RouteHandler<typeof routes.listLabels, AppEnv> = async 
   const list = `labels?tenant=${tenant}`;
   const request = decodePageRequest(list, c.req.valid('query'));
   if (!request.ok) return failureResponse(c, request.error);
-  const { items, nextPageToken } = encodePage(list, await labels.listLabels(c.get('db'), tenant, request.value));
+  const { items, nextPageToken } = encodePage(list, await labels.listLabels(c.get('db'), tenant, request.value, c.get('reach')));
   return c.json({ labels: items, nextPageToken }, 200);
 };
 

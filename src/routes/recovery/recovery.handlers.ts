@@ -16,8 +16,9 @@ function normalize(body: plans.PlanRequest): plans.PlanRequest {
 
 export const createRecoveryPlan: RouteHandler<typeof routes.createRecoveryPlan, AppEnv> = async (c) => {
   const { tenant } = c.req.valid('param');
-  const plan = await plans.createPlan(c.get('db'), c.get('audit').commit, tenant, normalize(c.req.valid('json')));
-  return c.json(plan, 201, { Location: `/v1/tenants/${tenant}/recovery/plans/${plan.id}` });
+  const result = await plans.createPlan(c.get('db'), c.get('audit').commit, tenant, normalize(c.req.valid('json')), c.get('reach'));
+  if (!result.ok) return failureResponse(c, result.error);
+  return c.json(result.value, 201, { Location: `/v1/tenants/${tenant}/recovery/plans/${result.value.id}` });
 };
 
 export const listRecoveryPlans: RouteHandler<typeof routes.listRecoveryPlans, AppEnv> = async (c) => {
@@ -25,7 +26,7 @@ export const listRecoveryPlans: RouteHandler<typeof routes.listRecoveryPlans, Ap
   const list = `recovery/plans?tenant=${tenant}`;
   const request = decodePageRequest(list, c.req.valid('query'));
   if (!request.ok) return failureResponse(c, request.error);
-  const { items, nextPageToken } = encodePage(list, await plans.listPlans(c.get('db'), tenant, request.value));
+  const { items, nextPageToken } = encodePage(list, await plans.listPlans(c.get('db'), tenant, request.value, c.get('reach')));
   return c.json({ plans: items, nextPageToken }, 200);
 };
 

@@ -12,7 +12,7 @@ export const listTenantVms: RouteHandler<typeof routes.listTenantVms, AppEnv> = 
   const list = `tenant-vms?tenant=${tenant}`;
   const request = decodePageRequest(list, c.req.valid('query'));
   if (!request.ok) return failureResponse(c, request.error);
-  const page = await vms.listVms(c.get('db'), request.value, { tenant, only: c.get('principal').vms });
+  const page = await vms.listVms(c.get('db'), request.value, { tenant, reach: c.get('reach') });
   const { items, nextPageToken } = encodePage(list, page);
   return c.json({ vms: items, nextPageToken }, 200);
 };

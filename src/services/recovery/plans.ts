@@ -28,6 +28,8 @@ import { newId } from '../../lib/ids';
 import { toPage, type Page, type PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import type { Space } from '../contents';
+import { describeReference, firstOutsideReach, planRegionSources, type Reference } from '../reach';
+import { outsideReach, regionInReach, type VmReach } from '../../auth/vm-reach';
 import { d1FlowIndex, seedActions, type Seeds } from './flow-index';
 import { collect, loadHistory, replayHistory, type Conflict, type Patch } from './replay';
 import { pageKey, taintClosure, versionKey, type VersionRef } from './taint';
@@ -188,15 +190,32 @@ export async function computePlan(db: Database, tenant: string, request: PlanReq
   };
 }
 
-export async function createPlan(db: Database, commit: Commit, tenant: string, request: PlanRequest): Promise<PlanView> {
+/** The regions a plan touches: the pages it changes, the versions it treats as tainted, the reads it discloses. */
+export function planRegions(result: PlanResult): Reference[] {
+  const regions = new Map<string, Reference>();
+  const add = (space: Space, resource: string) => regions.set(`${space}/${resource}`, { kind: 'region', space, resource });
+  for (const c of result.changes) add(c.space, c.target);
+  for (const v of result.taintedVersions) add(v.space, v.resource);
+  for (const d of result.disclosures) for (const p of d.pages) add(p.space, p.resource);
+  return [...regions.values()];
+}
+
+/**
+ * Computes and stores a plan. A VM-limited principal gets one only when
+ * everything the plan touches is in its reach (auth/vm-reach.ts): its seeds
+ * could otherwise roll back, or reveal reads of, VMs it may not reach.
+ */
+export async function createPlan(db: Database, commit: Commit, tenant: string, request: PlanRequest, reach: VmReach): Promise<Result<PlanView, 'vm_not_allowed'>> {
   const { logSize, result } = await computePlan(db, tenant, request);
+  const outside = await firstOutsideReach(db, tenant, reach, planRegions(result));
+  if (outside) return outsideReach(reach, `The plan touches ${describeReference(outside).replace(/^The /, 'the ')}, which`);
   const id = newId('rcp');
   const committed = await commit(
     [write(db.insert(recoveryPlans).values({ id, tenantId: tenant, mode: request.mode, request: JSON.stringify(request), result: JSON.stringify(result), logSize }))],
     { target: { type: 'recovery_plan', id }, details: { mode: request.mode, logSize, taintedActions: result.taintedActions.length, changes: result.changes.length } },
   );
   if (!committed.ok) throw new Error(committed.message);
-  return (await getPlan(db, tenant, id) as Extract<Result<PlanView, 'not_found'>, { ok: true }>).value;
+  return getPlan(db, tenant, id) as Promise<Result<PlanView, never>>;
 }
 
 export async function getPlan(db: Database, tenant: string, id: string): Promise<Result<PlanView, 'not_found'>> {
@@ -204,12 +223,12 @@ export async function getPlan(db: Database, tenant: string, id: string): Promise
   return row ? ok(toView(row)) : fail('not_found', `Recovery plan ${id} does not exist in tenant ${tenant}.`);
 }
 
-/** One page of plans, newest first. */
-export async function listPlans(db: Database, tenant: string, page: PageRequest): Promise<Page<PlanView>> {
+/** One page of the plans whose every region is in `reach`, newest first. */
+export async function listPlans(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<PlanView>> {
   const rows = await db
     .select()
     .from(recoveryPlans)
-    .where(and(eq(recoveryPlans.tenantId, tenant), page.after ? lt(recoveryPlans.id, page.after) : undefined))
+    .where(and(eq(recoveryPlans.tenantId, tenant), planInReach(reach), page.after ? lt(recoveryPlans.id, page.after) : undefined))
     .orderBy(desc(recoveryPlans.id))
     .limit(page.limit + 1);
   return toPage(rows.map(toView), page.limit);
@@ -304,3 +323,9 @@ async function rollbackRegions(db: Database, moves: readonly (PlanChange & { now
 
 export const applyPlan = (db: Database, commit: Commit, tenant: string, id: string): Promise<Transition> => transition(db, commit, tenant, id, 'apply');
 export const revertPlan = (db: Database, commit: Commit, tenant: string, id: string): Promise<Transition> => transition(db, commit, tenant, id, 'revert');
+
+/** SQL: every region of the plan row `recovery_plans` is in `reach`. */
+const planInReach = (reach: VmReach) =>
+  reach.all
+    ? undefined
+    : and(...planRegionSources(recoveryPlans.result).map((s) => sql`NOT EXISTS (SELECT 1 FROM ${s.from} WHERE NOT ${regionInReach(reach, s.space, s.resource)})`));

@@ -17,6 +17,13 @@ export interface Env {
   AUDIT_SIGNING_JWK?: string;
   /** Hours a change request waits for its second admin before it expires. Default 72. */
   CHANGE_TTL_HOURS?: string;
+  /** Outsiders' refusals recorded in full per log and window before the rest are counted (audit/sequencer.ts). Default 16. */
+  AUDIT_REFUSAL_SAMPLE?: string;
+  /** The window of that count, in seconds. Default 60. */
+  AUDIT_REFUSAL_WINDOW_SECONDS?: string;
+  /** Workers Rate Limiting bindings (wrangler.toml `[[ratelimits]]`): by principal, and by client address for requests without a valid token. */
+  PRINCIPAL_RATE_LIMIT?: RateLimit;
+  ADDRESS_RATE_LIMIT?: RateLimit;
 }
 
 export interface AppVariables {

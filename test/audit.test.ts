@@ -7,7 +7,7 @@
 import { env } from 'cloudflare:test';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { app, admin, auditSource, call, createHost, createTenant, expectStatus, newSigner, recordOf, unique } from './support/api';
+import { app, admin, auditSource, call, createHost, createTenant, expectStatus, newSigner, recordIn, recordOf, unique } from './support/api';
 import { verifyAuditLog } from '../src/client/audit-verify';
 import { appendLeaf, EMPTY_FRONTIER, frontierRoot, leafHash, verifyInclusion, type Frontier } from '../src/audit/merkle';
 import { signRecord } from '../src/audit/record';
@@ -57,9 +57,9 @@ describe('every request is audited', () => {
     expect((await expectStatus(call('GET', `/v1/tenants/${a.tenant.id}/audit/checkpoint`), 404)).code).toBe('not_found'); // even an admin
     expect((await expectStatus(call('GET', '/v1/admin/audit/checkpoint', { as: a.owner }), 403)).code).toBe('principal_type_not_allowed');
     expect((await expectStatus(call('GET', `/v1/tenants/${a.tenant.id}/audit/checkpoint`, { as: null }), 401)).code).toBe('token_missing');
-    // Each refusal is itself in tenant a's log.
+    // Each refusal is itself in tenant a's log, and so is a's own refused try at the provider's log.
     const { results } = await env.DB.prepare("SELECT outcome FROM audit_records WHERE log = ? AND outcome = 'denied'").bind(`tenants/${a.tenant.id}`).all();
-    expect(results).toHaveLength(3);
+    expect(results).toHaveLength(4);
   });
 
   it('records unknown routes and malformed requests too', async () => {
@@ -80,7 +80,9 @@ describe('every request is audited', () => {
       .run();
     const res = await call('DELETE', `/v1/admin/vms/${vm.id}`, { as: auditor });
     expect(res.status).toBe(403);
-    const { log, record } = await recordOf(res);
+    // The admin's answer names its own log, the provider's; the tenant's log has the attempt too.
+    expect((await recordOf(res)).log).toBe('provider');
+    const { log, record } = await recordIn(`tenants/${tenant.id}`, res);
     expect(log).toBe(`tenants/${tenant.id}`);
     expect(record).toMatchObject({
       action: 'vm.delete',

@@ -3,6 +3,9 @@ import type { Env } from '../env';
 import type { CommitResult, WriteStatement } from './commit';
 import type { RecordDraft } from './record';
 
+/** The sequencer of `log`: one Durable Object per log. */
+export const auditLogOf = (env: Env, log: string) => env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log));
+
 export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
-  return env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log)).append(log, { draft, writes });
+  return auditLogOf(env, log).append(log, { draft, writes });
 }

@@ -22,6 +22,7 @@ import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type Sto
 import { signCheckpoint } from './checkpoint';
 import { sessionOf, signRecord, type AuditRecord, type RecordDraft } from './record';
 import { auditSigningKey, type AuditSigningKey } from './signing-key';
+import { newId } from '../lib/ids';
 
 export interface AppendEntry {
   draft: RecordDraft;
@@ -44,8 +45,36 @@ const MAX_GROUP = 32;
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
 
+/**
+ * Outsiders' refusals in the current window (see `appendRefusal`): how many
+ * were recorded in full, and how many were only counted, by reason, action
+ * and source address.
+ */
+interface RefusalWindow {
+  log: string;
+  /** Start of the window, ms since the epoch. */
+  window: number;
+  windowMs: number;
+  sampled: number;
+  counted: number;
+  byReason: Record<string, number>;
+  byAction: Record<string, number>;
+  bySource: Record<string, number>;
+}
+
+export type RefusalResult = { ok: true; log: string; auditIndex: number } | { ok: true; log: string; window: number } | Extract<CommitResult, { ok: false }>;
+
+/** Distinct keys a summary keeps per tally (the rest are counted under `other`): a summary is bounded too. */
+const MAX_TALLY_KEYS = 16;
+
+const tally = (counts: Record<string, number>, key: string) => {
+  const k = key in counts || Object.keys(counts).length < MAX_TALLY_KEYS ? key : 'other';
+  counts[k] = (counts[k] ?? 0) + 1;
+};
+
 export class AuditLogSequencer extends DurableObject<Env> {
   #queue: Pending[] = [];
+  #refusals: RefusalWindow | null | undefined;
   #draining = false;
   #head: Head | null = null;
   #log = '';
@@ -57,6 +86,75 @@ export class AuditLogSequencer extends DurableObject<Env> {
       this.#queue.push({ entry, resolve, reject });
       if (!this.#draining) void this.#drain();
     });
+  }
+
+  /**
+   * A refusal of a request by someone outside this log — anonymous, or a
+   * principal of another tenant (docs/decisions.md, "Flood-proof logging").
+   * Per window (`AUDIT_REFUSAL_WINDOW_SECONDS`, default 60) the first
+   * `AUDIT_REFUSAL_SAMPLE` (default 16) are recorded in full; the rest are
+   * counted, and the count becomes one signed summary record when the window
+   * ends (an alarm) or the next refusal arrives after it. So outsiders add at
+   * most sample + 1 records per window to a log, however many they are, and
+   * the log still says that someone knocked, how often, why and from where.
+   */
+  async appendRefusal(log: string, draft: RecordDraft): Promise<RefusalResult> {
+    this.#log = log;
+    const windowMs = 1000 * Number(this.env.AUDIT_REFUSAL_WINDOW_SECONDS ?? 60);
+    const sample = Number(this.env.AUDIT_REFUSAL_SAMPLE ?? 16);
+    const now = Date.now();
+    const window = now - (now % windowMs);
+    if (this.#refusals === undefined) this.#refusals = (await this.ctx.storage.get<RefusalWindow>('refusals')) ?? null;
+    if (this.#refusals && this.#refusals.window !== window) await this.flushRefusals();
+    const current = (this.#refusals ??= { log, window, windowMs, sampled: 0, counted: 0, byReason: {}, byAction: {}, bySource: {} });
+    if (current.sampled < sample) {
+      current.sampled++;
+      void this.ctx.storage.put('refusals', current);
+      return this.append(log, { draft, writes: [] });
+    }
+    current.counted++;
+    tally(current.byReason, draft.reason ?? 'none');
+    tally(current.byAction, draft.action);
+    tally(current.bySource, draft.actor.id ?? draft.actor.ip ?? 'unknown');
+    void this.ctx.storage.put('refusals', current);
+    if (current.counted === 1) void this.ctx.storage.setAlarm(window + windowMs);
+    return { ok: true, log, window };
+  }
+
+  /** Appends the summary of the counted refusals, if any (at the window's end; tests call it directly). */
+  async flushRefusals(): Promise<{ summarized: number; auditIndex: number | null }> {
+    if (this.#refusals === undefined) this.#refusals = (await this.ctx.storage.get<RefusalWindow>('refusals')) ?? null;
+    const done = this.#refusals;
+    this.#refusals = null; // before any await: a refusal arriving meanwhile opens a new window
+    void this.ctx.storage.delete('refusals');
+    if (!done || done.counted === 0) return { summarized: 0, auditIndex: null };
+    this.#log = done.log;
+    const result = await this.append(done.log, {
+      draft: {
+        requestId: newId('req'),
+        actor: { type: 'system', id: 'custodes', kid: null, jti: null, ip: null },
+        action: 'audit.refusals.summarize',
+        target: null,
+        outcome: 'denied',
+        reason: 'refusals_summarized',
+        request: { method: 'NONE', path: '' },
+        details: {
+          window: { from: new Date(done.window).toISOString(), to: new Date(done.window + done.windowMs).toISOString() },
+          recordedInFull: done.sampled,
+          counted: done.counted,
+          byReason: done.byReason,
+          byAction: done.byAction,
+          bySource: done.bySource,
+        },
+      },
+      writes: [],
+    });
+    if (!result.ok) throw new Error(`refusal summary for ${done.log} failed: ${result.message}`);
+    return { summarized: done.counted, auditIndex: result.auditIndex };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.flushRefusals();
   }
 
   async #drain(): Promise<void> {

@@ -5,7 +5,9 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
+import { MAX_TOKEN_CHARS } from '../http/limits';
 import { failureResponse, problemResponse } from '../http/problem';
+import { overRateLimit } from '../middleware/rate-limit';
 import { NOT_YOURS } from '../lib/problems';
 import { METHODS_WITH_BODY } from '../middleware/json-body';
 import { describeReference, firstOutsideReach, type Reference } from '../services/reach';
@@ -35,8 +37,15 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
   const { consumeJti = 'now' } = options;
   return async function authenticateMiddleware(c, next) {
     const header = c.req.header('Authorization') ?? '';
+    if (header.length > MAX_TOKEN_CHARS + 16) {
+      return (await overRateLimit(c)) ?? problemResponse(c, 'token_too_large', `Bearer tokens are limited to ${MAX_TOKEN_CHARS} characters.`, { maxChars: MAX_TOKEN_CHARS }, {
+        'WWW-Authenticate': 'Bearer realm="custodes", error="invalid_token", error_description="token_too_large"',
+      });
+    }
     const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
     if (!match) {
+      const limited = await overRateLimit(c);
+      if (limited) return limited;
       return problemResponse(c, 'token_missing', 'Send Authorization: Bearer <JWS> signed by your registered key.', undefined, {
         'WWW-Authenticate': 'Bearer realm="custodes"',
       });
@@ -49,13 +58,15 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     });
     if (consumeJti === 'with-audit-record') await pruneTokenIds(db);
     if (!result.ok) {
+      const limited = await overRateLimit(c);
+      if (limited) return limited;
       const { code, detail } = result.error;
       return problemResponse(c, code, detail, undefined, {
         'WWW-Authenticate': `Bearer realm="custodes", error="invalid_token", error_description="${code}"`,
       });
     }
     c.set('principal', result.value);
-    return next();
+    return (await overRateLimit(c, result.value.id)) ?? next();
   };
 }
 

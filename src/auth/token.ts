@@ -13,6 +13,7 @@
  * are passed in, so the whole rejection matrix is unit-testable.
  */
 import { decodeProtectedHeader, errors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { CLAIM_ID, MAX_SCOPE_CHARS, MAX_TOKEN_CHARS, MAX_TOKEN_VMS } from '../http/limits';
 import { fail, ok, type Result } from '../lib/result';
 import type { Principal, RegisteredKey } from './principals';
 
@@ -20,6 +21,8 @@ export const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 type AllowedAlgorithm = (typeof ALLOWED_ALGORITHMS)[number];
 
 export const MAX_TOKEN_LIFETIME_SECONDS = 15 * 60;
+
+const VM_ID = /^vm_[0-9A-Z]{26}$/;
 
 export type TokenProblem =
   | 'token_malformed'
@@ -32,7 +35,8 @@ export type TokenProblem =
   | 'token_audience_invalid'
   | 'token_claims_invalid'
   | 'token_scope_exceeds_ceiling'
-  | 'token_replayed';
+  | 'token_replayed'
+  | 'token_too_large';
 
 export interface VerifyTokenOptions {
   audience: string;
@@ -76,6 +80,8 @@ export async function verifyPrincipalToken(
 ): Promise<Result<Principal, TokenProblem>> {
   const { audience, lookupKey, claimJti, now = Math.floor(Date.now() / 1000), clockToleranceSeconds = 30 } = options;
 
+  // Bounded before anything is decoded: a token's claims end up in signed records (http/limits.ts).
+  if (token.length > MAX_TOKEN_CHARS) return fail('token_too_large', `Bearer tokens are limited to ${MAX_TOKEN_CHARS} characters; this one has ${token.length}.`);
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     if (token.split('.').length !== 3) throw new Error('not three segments');
@@ -87,7 +93,10 @@ export async function verifyPrincipalToken(
   if (!ALLOWED_ALGORITHMS.includes(alg as AllowedAlgorithm)) {
     return fail('token_algorithm_not_allowed', `Algorithm ${JSON.stringify(alg ?? null)} is not allowed; use EdDSA or ES256.`);
   }
-  if (typeof header.kid !== 'string' || header.kid.length === 0) {
+  // RFC 8725 §3.10 / RFC 7515 §4.1: keys come from our registry alone, never from the token.
+  const foreign = ['jwk', 'jku', 'x5u', 'x5c', 'crit'].filter((name) => name in header);
+  if (foreign.length > 0) return fail('token_malformed', `The JWS header may not carry ${foreign.join(', ')}: keys come from the registry, by kid.`);
+  if (typeof header.kid !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(header.kid)) {
     return fail('token_malformed', 'The JWS header must carry the kid of a registered key.');
   }
   const registered = await lookupKey(header.kid);
@@ -122,11 +131,13 @@ export async function verifyPrincipalToken(
   const scope = payload.scope ?? '';
   const vms = payload.vms;
   const sid = payload.sid;
-  if (sid !== undefined && !(typeof sid === 'string' && sid.length >= 1 && sid.length <= 128)) {
-    return fail('token_claims_invalid', 'sid, when present, must be a string of 1–128 characters naming the client session.');
+  if (typeof jti !== 'string' || !CLAIM_ID.test(jti)) return fail('token_claims_invalid', 'jti must be 1–128 characters of A–Z a–z 0–9 . _ ~ : -.');
+  if (sid !== undefined && !(typeof sid === 'string' && CLAIM_ID.test(sid))) {
+    return fail('token_claims_invalid', 'sid, when present, must be 1–128 characters of A–Z a–z 0–9 . _ ~ : - naming the client session.');
   }
-  if (typeof scope !== 'string' || (vms !== undefined && !(Array.isArray(vms) && vms.every((v) => typeof v === 'string')))) {
-    return fail('token_claims_invalid', 'scope must be a space-separated string and vms an array of VM ids.');
+  if (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS) return fail('token_claims_invalid', `scope must be a space-separated string of at most ${MAX_SCOPE_CHARS} characters.`);
+  if (vms !== undefined && !(Array.isArray(vms) && vms.length <= MAX_TOKEN_VMS && vms.every((v) => typeof v === 'string' && VM_ID.test(v)))) {
+    return fail('token_claims_invalid', `vms, when present, must be an array of at most ${MAX_TOKEN_VMS} VM ids.`);
   }
   const scopes = scope.split(' ').filter(Boolean);
   if (registered.ceiling) {

@@ -9,6 +9,7 @@ import { authenticate, requireAdminRole, requireTenantPrincipal, vmCeiling, type
 import { auditScope } from '../middleware/audit';
 import { idempotency } from '../middleware/idempotency';
 import { jsonBody } from '../middleware/json-body';
+import { rateLimitByAddress } from '../middleware/rate-limit';
 import type { AdminRole } from '../auth/roles';
 import { PROBLEMS, type ProblemCode } from '../lib/problems';
 import { PROBLEM_CONTENT_TYPE } from './problem';
@@ -91,6 +92,9 @@ const internalPath = (path: string): string => path.replace(/}:([a-z][A-Za-z]*)$
 /** The path as the client sent it (`c.req.path` is the routing path, which differs for custom methods). */
 export const requestPath = (c: Context): string => new URL(c.req.url).pathname;
 
+/** Whether an operation takes a request body: one that declares none refuses one (middleware/json-body). */
+const takesBody = (config: Pick<RouteConfig, 'request'>): boolean => config.request?.body !== undefined;
+
 /** Every /v1 route is audited, so its token's jti is consumed with the audit record. */
 const AUDITED = { consumeJti: 'with-audit-record' } as const;
 
@@ -117,7 +121,7 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ..
     // Machine-readable, for SDKs and for the role × route walk (test/changes.test.ts).
     'x-custodes-roles': roles as AdminRole[],
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(AUDITED), requireAdminRole(...roles), jsonBody(), idempotency()] as const,
+    middleware: [auditScope({ action }), authenticate(AUDITED), requireAdminRole(...roles), jsonBody({ accepts: takesBody(config) }), idempotency()] as const,
   });
 }
 
@@ -130,7 +134,7 @@ export function publicRoute<const R extends Omit<RouteConfig, 'middleware' | 'se
     ...config,
     description: `${config.description ?? ''}\n\nNo token needed. Audited as \`${action}\`.`.trim(),
     security: [],
-    middleware: [auditScope({ action })] as const,
+    middleware: [auditScope({ action }), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) })] as const,
   });
 }
 
@@ -153,6 +157,6 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes }), vmCeiling({ reach }), idempotency()] as const,
+    middleware: [auditScope({ action }), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency()] as const,
   });
 }

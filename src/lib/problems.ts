@@ -8,6 +8,7 @@ export const PROBLEMS = {
   // 400 — the request itself is wrong
   invalid_request: { status: 400, title: 'The request does not match the schema' },
   malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  body_not_allowed: { status: 400, title: 'This operation takes no request body' },
   invalid_page_token: { status: 400, title: 'The page token is not valid for this list' },
   invalid_idempotency_key: { status: 400, title: 'The Idempotency-Key header is not valid' },
   invalid_envelope: { status: 400, title: 'An envelope does not have the shape of DESIGN §4' },
@@ -25,6 +26,7 @@ export const PROBLEMS = {
   token_claims_invalid: { status: 401, title: 'The token claims are invalid' },
   token_replayed: { status: 401, title: 'The token has already been used' },
   token_scope_exceeds_ceiling: { status: 401, title: 'The token asks for more than its toolstack may have' },
+  token_too_large: { status: 401, title: 'The bearer token is larger than allowed' },
   // 403 — you may not
   missing_role: { status: 403, title: 'The principal lacks the required role' },
   principal_type_not_allowed: { status: 403, title: 'This principal type may not use this route' },
@@ -51,8 +53,10 @@ export const PROBLEMS = {
   // 412 / 413 / 415 / 422
   precondition_failed: { status: 412, title: 'The resource has changed since it was read' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'The request path is too long' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
+  rate_limited: { status: 429, title: 'Too many requests; slow down' },
   // 5xx
   internal_error: { status: 500, title: 'Internal error' },
   audit_unavailable: { status: 503, title: 'The audit log is unavailable' },

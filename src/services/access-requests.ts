@@ -17,6 +17,7 @@ import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
 import { findVm } from './vms';
+import { NOT_YOURS } from '../lib/problems';
 
 export const ACCESS_OPERATIONS = ['snapshot.create'] as const;
 export type AccessOperation = (typeof ACCESS_OPERATIONS)[number];
@@ -87,7 +88,7 @@ export async function findAccessRequest(db: Database, id: string): Promise<Acces
 /** One request, as the provider (any tenant) or as a tenant (only its own: others are absent). */
 export async function getAccessRequest(db: Database, id: string, tenant?: string): Promise<Result<AccessRequestView, 'not_found'>> {
   const found = await findAccessRequest(db, id);
-  return found && (tenant === undefined || found.tenant === tenant) ? ok(found) : fail('not_found', `Access request ${id} does not exist${tenant ? ` in tenant ${tenant}` : ''}.`);
+  return found && (tenant === undefined || found.tenant === tenant) ? ok(found) : fail('not_found', tenant ? NOT_YOURS : `Access request ${id} does not exist.`);
 }
 
 export async function listAccessRequests(db: Database, page: PageRequest, filter: { tenant?: string; state?: AccessRequestView['state'] } = {}): Promise<Page<AccessRequestView>> {

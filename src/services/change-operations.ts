@@ -25,9 +25,16 @@ import { findHost } from './hosts';
 import { deleteTenant, findTenant, updateTenant, type TenantPatch } from './tenants';
 import { deleteVm, findVm } from './vms';
 
-export async function tenantDeletion(db: Database, id: string): Promise<Result<Proposal, 'not_found'>> {
+/** Deleting a tenant; refused when proposed if it could only fail on approval (the tenant still has VMs or disks). */
+export async function tenantDeletion(db: Database, id: string): Promise<Result<Proposal, 'not_found' | 'resource_in_use'>> {
   const tenant = await findTenant(db, id);
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
+  if (tenant.usage.vms > 0 || tenant.usage.diskGiB > 0) {
+    return fail('resource_in_use', `Tenant ${id} still has VMs or disks (${tenant.usage.vms} VMs, ${tenant.usage.diskGiB} GiB of disks); delete them before proposing its deletion.`, {
+      vms: tenant.usage.vms,
+      diskGiB: tenant.usage.diskGiB,
+    });
+  }
   return ok({ operation: 'tenant.delete', target: { type: 'tenant', id }, tenants: [id], params: null, requiredRole: 'provisioner', targetRevision: tenant.revision });
 }
 

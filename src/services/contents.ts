@@ -133,7 +133,7 @@ export async function writePages(
     const committed = await commit([...inserts, write(heads)], { regions });
     const result = written.map(({ index, version, digest }) => ({ index, version, digest }));
     if (committed.ok) return ok({ pages: result, auditIndex: committed.auditIndex });
-    if (committed.rejected === 'assertion') return fail('not_found', `${resource.id} no longer exists.`);
+    if (committed.rejected === 'assertion') return fail('not_found', NOT_YOURS);
     if (committed.rejected !== 'unique') throw new Error(committed.message);
     // Another write took one of these versions meanwhile: number again.
   }

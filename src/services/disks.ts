@@ -13,6 +13,7 @@ import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
 import { tenantDiskFits } from './capacity';
 import { findTenant } from './tenants';
+import { NOT_YOURS } from '../lib/problems';
 
 export interface DiskView {
   id: string;
@@ -34,7 +35,7 @@ export async function findDisk(db: Database, tenant: string, id: string): Promis
 
 export async function getDisk(db: Database, tenant: string, id: string): Promise<Result<DiskView, 'not_found'>> {
   const disk = await findDisk(db, tenant, id);
-  return disk ? ok(disk) : fail('not_found', `Disk ${id} does not exist in tenant ${tenant}.`);
+  return disk ? ok(disk) : fail('not_found', NOT_YOURS);
 }
 
 /** One page of the tenant's disks attached to VMs in `reach` (every disk, for a tenant-wide reach). */
@@ -78,7 +79,7 @@ export async function attachDisk(
   vm: string | null,
 ): Promise<Result<DiskView, 'not_found' | 'resource_in_use' | 'invalid_state'>> {
   const disk = await findDisk(db, tenant, id);
-  if (!disk) return fail('not_found', `Disk ${id} does not exist in tenant ${tenant}.`);
+  if (!disk) return fail('not_found', NOT_YOURS);
   if (vm === null) {
     if (disk.vm === null) return fail('invalid_state', `Disk ${id} is not attached.`);
   } else if (disk.vm !== null) {
@@ -90,7 +91,7 @@ export async function attachDisk(
   const committed = await commit([write(update), expectChanges(vm ? 'disk.attach' : 'disk.detach')], { details: { vm: vm ?? disk.vm } });
   if (committed.ok) return ok((await findDisk(db, tenant, id))!);
   if (vm !== null && !(await db.select({ id: vms.id }).from(vms).where(and(eq(vms.id, vm), eq(vms.tenantId, tenant)))).length) {
-    return fail('not_found', `VM ${vm} does not exist in tenant ${tenant}.`);
+    return fail('not_found', NOT_YOURS);
   }
   return fail('invalid_state', `Disk ${id} changed meanwhile; read it and retry.`);
 }
@@ -98,7 +99,7 @@ export async function attachDisk(
 /** Deletes a detached disk; its retained block versions go with it. */
 export async function deleteDisk(db: Database, commit: Commit, tenant: string, id: string): Promise<Result<{ id: string }, 'not_found' | 'resource_in_use'>> {
   const disk = await findDisk(db, tenant, id);
-  if (!disk) return fail('not_found', `Disk ${id} does not exist in tenant ${tenant}.`);
+  if (!disk) return fail('not_found', NOT_YOURS);
   if (disk.vm) return fail('resource_in_use', `Disk ${id} is attached to ${disk.vm}; detach it first.`, { vm: disk.vm });
   const committed = await commit([
     write(db.delete(disks).where(and(eq(disks.id, id), isNull(disks.vmId)))),

@@ -12,6 +12,7 @@ import { labels } from '../db/schema';
 import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
 import { contentResource, type Space } from './contents';
+import { NOT_YOURS } from '../lib/problems';
 
 export interface LabelInput {
   space: Space;
@@ -66,7 +67,7 @@ export async function putLabel(
 
 export async function getLabel(db: Database, tenant: string, name: string): Promise<Result<LabelView, 'not_found'>> {
   const [row] = await db.select().from(labels).where(and(eq(labels.tenantId, tenant), eq(labels.name, name)));
-  return row ? ok(toView(row)) : fail('not_found', `Tenant ${tenant} has no label named ${JSON.stringify(name)}.`);
+  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
 }
 
 /** One page of the labels over regions in `reach`, by name (keyset on the name). */
@@ -84,5 +85,5 @@ export async function deleteLabel(db: Database, commit: Commit, tenant: string, 
   const committed = await commit([write(db.delete(labels).where(and(eq(labels.tenantId, tenant), eq(labels.name, name)))), expectChanges('label.delete')], {
     target: { type: 'label', id: name },
   });
-  return committed.ok ? ok({ name }) : fail('not_found', `Tenant ${tenant} has no label named ${JSON.stringify(name)}.`);
+  return committed.ok ? ok({ name }) : fail('not_found', NOT_YOURS);
 }

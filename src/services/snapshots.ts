@@ -18,6 +18,7 @@ import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
 import type { Space } from './contents';
 import { findVm } from './vms';
+import { NOT_YOURS } from '../lib/problems';
 
 export interface SnapshotView {
   id: string;
@@ -55,7 +56,7 @@ export async function createSnapshot(
   input: { vm: string; name: string },
 ): Promise<Result<SnapshotView, 'not_found' | 'name_taken'>> {
   const vm = await findVm(db, input.vm);
-  if (!vm || vm.tenant !== tenant) return fail('not_found', `VM ${input.vm} does not exist in tenant ${tenant}.`);
+  if (!vm || vm.tenant !== tenant) return fail('not_found', NOT_YOURS);
   const id = newId('snp');
   const committed = await commit(
     [
@@ -74,7 +75,7 @@ export async function createSnapshot(
 
 export async function getSnapshot(db: Database, tenant: string, id: string): Promise<Result<SnapshotView, 'not_found'>> {
   const [row] = await db.select().from(snapshots).where(and(eq(snapshots.id, id), eq(snapshots.tenantId, tenant)));
-  return row ? ok(await view(db, row)) : fail('not_found', `Snapshot ${id} does not exist in tenant ${tenant}.`);
+  return row ? ok(await view(db, row)) : fail('not_found', NOT_YOURS);
 }
 
 /** One page of the snapshots of VMs in `reach` (and of `vm`, when given). */

@@ -16,6 +16,7 @@ import { toolstacks, vms as vmsTable } from '../db/schema';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
+import { NOT_YOURS } from '../lib/problems';
 
 export interface ToolstackInput {
   name: string;
@@ -68,7 +69,7 @@ export async function createToolstack(
   if (vms) {
     const owned = await db.select({ id: vmsTable.id }).from(vmsTable).where(and(eq(vmsTable.tenantId, tenant), sql`${vmsTable.id} IN (SELECT value FROM json_each(${JSON.stringify(vms)}))`));
     const missing = vms.filter((vm) => !owned.some((o) => o.id === vm));
-    if (missing.length > 0) return fail('not_found', `VMs ${missing.join(', ')} do not exist or are not this tenant's.`);
+    if (missing.length > 0) return fail('not_found', `${missing.length} of the VMs named in vms do not exist, or are not yours.`);
   }
   const id = newId('tsk');
   const scopes = [...new Set(input.scopes)];
@@ -97,7 +98,7 @@ export async function listToolstacks(db: Database, tenant: string, page: PageReq
 
 export async function getToolstack(db: Database, tenant: string, id: string): Promise<Result<ToolstackView, 'not_found'>> {
   const [row] = await db.select().from(toolstacks).where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant)));
-  return row ? ok(toView(row)) : fail('not_found', `Toolstack ${id} does not exist in tenant ${tenant}.`);
+  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
 }
 
 /** Revokes a toolstack: its next request fails. Revoking a revoked toolstack is a no-op (idempotent DELETE). */

@@ -22,6 +22,7 @@ import { hostFits, tenantFits, type Resources } from './capacity';
 import { findHost, hostCapacities } from './hosts';
 import { rankHosts } from './placement';
 import { findTenant } from './tenants';
+import { NOT_YOURS } from '../lib/problems';
 
 const MAX_ATTEMPTS = 4;
 
@@ -272,7 +273,7 @@ export async function powerVm(
 ): Promise<Result<VmView, WriteFailure | 'invalid_state'>> {
   const { from, to } = POWER[action];
   const changed = await writeAtRevision<WriteFailure | 'invalid_state'>(db, id, undefined, async (vm) => {
-    if (vm.tenant !== tenant) return fail('not_found', `VM ${id} does not exist in tenant ${tenant}.`);
+    if (vm.tenant !== tenant) return fail('not_found', NOT_YOURS);
     if (!from.includes(vm.state)) return fail('invalid_state', `VM ${id} is ${vm.state}; ${action} needs it ${from.join(' or ')}.`, { state: vm.state });
     const update = db.update(vms).set({ state: to, ...nextRevision(vms.revision) }).where(atRevision(vm));
     const committed = await commit([write(update), expectChanges(`vm.${action}`)], { details: { from: vm.state, to } });

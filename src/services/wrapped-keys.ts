@@ -10,6 +10,7 @@ import { wrappedKeys } from '../db/schema';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
 import { fail, ok, type Result } from '../lib/result';
+import { NOT_YOURS } from '../lib/problems';
 
 /** Largest wrapped key accepted, in characters (a compact JWE is ASCII). */
 export const MAX_WRAPPED_KEY_LENGTH = 4096;
@@ -37,7 +38,7 @@ export async function storeWrappedKey(db: Database, commit: Commit, tenant: stri
 
 export async function getWrappedKey(db: Database, tenant: string, id: string): Promise<Result<WrappedKeyView, 'not_found'>> {
   const [row] = await db.select().from(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant)));
-  return row ? ok(toView(row)) : fail('not_found', `Key ${id} does not exist in tenant ${tenant}.`);
+  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
 }
 
 /** One page of the tenant's keys; `name` finds the one key of that name (the SDK finds `dek-<key id>` so). */
@@ -53,5 +54,5 @@ export async function listWrappedKeys(db: Database, tenant: string, page: PageRe
 
 export async function deleteWrappedKey(db: Database, commit: Commit, tenant: string, id: string): Promise<Result<{ id: string }, 'not_found'>> {
   const committed = await commit([write(db.delete(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant)))), expectChanges('key.delete')]);
-  return committed.ok ? ok({ id }) : fail('not_found', `Key ${id} does not exist in tenant ${tenant}.`);
+  return committed.ok ? ok({ id }) : fail('not_found', NOT_YOURS);
 }

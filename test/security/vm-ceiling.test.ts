@@ -71,7 +71,7 @@ describe('a toolstack limited to vm0 (finding 1, each as found)', () => {
     const w = await siblings();
     const res = await call('POST', `${w.t}/recovery/plans`, { token: await w.as(), body: { mode: 'undo', seeds: { actions: [w.outside.write] } } });
     expect(res.status).toBe(403);
-    expect((await res.json()).code).toBe('vm_not_allowed');
+    expect(((await res.json()) as { code: string }).code).toBe('vm_not_allowed');
     const apply = await call('POST', `${w.t}/recovery/plans/${w.outside.plan}:apply`, { token: await w.as() });
     expect(apply.status).toBe(403);
     // Its own VM's plan is fine.

@@ -6,6 +6,7 @@
 import { env } from 'cloudflare:test';
 import { SignJWT, exportJWK, generateKeyPair, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { createApp } from '../../src/app';
+import { openReceipt } from '../../src/audit/receipts';
 
 export const app = createApp();
 
@@ -54,9 +55,13 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+let addresses = 0;
+
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
   const { as = admin, token, body, rawBody, headers = {} } = options;
-  const init: RequestInit = { method, headers: { ...headers } };
+  // Each call comes from an address of its own unless the test names one (`CF-Connecting-IP`), so the
+  // per-address rate limit counts only what a test means it to.
+  const init: RequestInit = { method, headers: { 'CF-Connecting-IP': `198.51.100.${++addresses % 250}`, ...headers } };
   const h = init.headers as Record<string, string>;
   const bearer = token ?? (as ? await mintToken(as) : undefined);
   if (bearer) h.Authorization = `Bearer ${bearer}`;
@@ -110,12 +115,22 @@ export function auditSource(log: string, as: Signer) {
   };
 }
 
-/** The record a response names in its Custodes-Audit header, decoded (unverified) from D1. */
+/** Where a response's record is: its Custodes-Audit header, or the receipt in it opened with the server's key. */
+export async function placeOf(res: Response): Promise<{ log: string; index: number } | { log: string; window: number }> {
+  const header = res.headers.get('Custodes-Audit') ?? '';
+  const named = /^log=(\S+); index=(\d+)$/.exec(header);
+  if (named) return { log: named[1]!, index: Number(named[2]) };
+  const receipt = /^receipt=([A-Za-z0-9_-]+)$/.exec(header);
+  const opened = receipt ? await openReceipt(env.AUDIT_SIGNING_JWK, receipt[1]!) : null;
+  if (!opened) throw new Error(`no Custodes-Audit header on ${res.status} response`);
+  return opened;
+}
+
+/** The record a response's Custodes-Audit header names (or seals in a receipt), decoded (unverified) from D1. */
 export async function recordOf(res: Response): Promise<{ log: string; index: number; record: any }> {
-  const header = res.headers.get('Custodes-Audit');
-  const match = /^log=(\S+); index=(\d+)$/.exec(header ?? '');
-  if (!match) throw new Error(`no Custodes-Audit header on ${res.status} response`);
-  const [, log, index] = match;
+  const place = await placeOf(res);
+  if (!('index' in place)) throw new Error(`the request was counted into a refusal summary of ${place.log}, not recorded in full`);
+  const { log, index } = place;
   const row = await env.DB.prepare('SELECT jws FROM audit_records WHERE log = ? AND idx = ?').bind(log, Number(index)).first<string>('jws');
   if (!row) throw new Error(`record ${log}#${index} is not in D1`);
   return { log: log!, index: Number(index), record: JSON.parse(Buffer.from(row.split('.')[1]!, 'base64url').toString('utf8')) };
@@ -128,4 +143,24 @@ export async function recordOf(res: Response): Promise<{ log: string; index: num
 export async function approved(proposal: Response | Promise<Response>, as: Signer = admin2) {
   const change = await expectStatus(proposal, 202);
   return expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as }), 200);
+}
+
+const decodeRecord = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8'));
+
+/** The record of the request `res` answered, as found in `log` (a refusal is recorded in the owner's log and in the caller's own). */
+export async function recordIn(log: string, res: Response): Promise<{ log: string; index: number; record: any }> {
+  const requestId = res.headers.get('X-Request-Id');
+  const { results } = await env.DB.prepare('SELECT idx, jws FROM audit_records WHERE log = ? ORDER BY idx DESC LIMIT 500').bind(log).all<{ idx: number; jws: string }>();
+  for (const row of results) {
+    const record = decodeRecord(row.jws);
+    if (record.requestId === requestId) return { log, index: row.idx, record };
+  }
+  throw new Error(`request ${requestId} has no record in ${log}`);
+}
+
+/** Closes `log`'s refusal window and answers how many refusals its summary records count in all. */
+export async function summarizedIn(log: string): Promise<number> {
+  await env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log)).flushRefusals();
+  const { results } = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = ? AND action = 'audit.refusals.summarize'").bind(log).all<{ jws: string }>();
+  return results.reduce((sum, row) => sum + (decodeRecord(row.jws).details.counted as number), 0);
 }

@@ -13,7 +13,10 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env';
-import { appendToLog } from '../../audit/append';
+import { appendToLog, auditLogOf } from '../../audit/append';
+import { sealReceipt } from '../../audit/receipts';
+import type { Principal } from '../../auth/principals';
+import { bounded, clientAddress, MAX_PATH_CHARS, MAX_RECORDED_ID_CHARS } from '../../http/limits';
 import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../../audit/commit';
 import { ensureSigningKeyRegistered, UnapprovedAuditKey } from '../../audit/keys';
 import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
@@ -58,16 +61,21 @@ export class RequestAudit {
   log = PROVIDER_LOG;
   /** Regions a read returned (content routes set it before responding), for the record the middleware appends. */
   regions: Region[] | null = null;
-  /** Set once this request's record is in the log. */
-  recorded: { log: string; index: number } | null = null;
+  /** Set once this request's record is in a log (or counted into a refusal summary). */
+  recorded: Recorded | null = null;
   /** Whether the token's jti has been consumed (or found already used). */
   #tokenSettled = false;
 
   constructor(private readonly c: Context<AppEnv>) {}
 
+  /** The request path as recorded: bounded, so no request can put an arbitrarily long string into a record. */
+  get path(): string {
+    return bounded(requestPath(this.c), MAX_PATH_CHARS);
+  }
+
   actor(): Actor {
     const principal = this.c.get('principal');
-    const ip = this.c.req.header('CF-Connecting-IP') ?? null;
+    const ip = clientAddress(this.c);
     if (principal) return { type: principal.type, id: principal.id, kid: principal.kid, jti: principal.jti, ...(principal.sid ? { sid: principal.sid } : {}), ip };
     return { type: 'anonymous', id: null, kid: null, jti: null, ip };
   }
@@ -80,7 +88,7 @@ export class RequestAudit {
       target: options.target ?? this.target,
       outcome,
       reason,
-      request: { method: this.c.req.method, path: requestPath(this.c) },
+      request: { method: this.c.req.method, path: this.path },
       ...(options.regions ? { regions: options.regions } : this.regions && outcome === 'allowed' ? { regions: this.regions } : {}),
       ...(options.details ? { details: options.details } : {}),
     };
@@ -132,8 +140,64 @@ export class RequestAudit {
 
 function outcomeOf(status: number): Outcome {
   if (status < 400) return 'allowed';
-  if (status === 401 || status === 403 || status === 404) return 'denied';
+  if (status === 401 || status === 403 || status === 404 || status === 429) return 'denied';
   return 'failed';
+}
+
+/** The log a principal may read and so may see named in its answers: its tenant's, or the provider's for admins. */
+const homeLog = (principal: Principal | undefined): string | null =>
+  !principal ? null : principal.tenant ? tenantLog(principal.tenant) : principal.type === 'admin' ? PROVIDER_LOG : null;
+
+/**
+ * Whether a refusal in `log` comes from outside it — anonymous, or a
+ * principal of another tenant — and so may be counted into a summary rather
+ * than recorded in full (audit/sequencer.ts `appendRefusal`). An admin's
+ * refused attempt on a tenant is always recorded in full: watching the
+ * watchers is the point.
+ */
+const isOutsider = (principal: Principal | undefined, log: string): boolean => !principal || (principal.type !== 'admin' && homeLog(principal) !== log);
+
+/** Where a request's record went: a place in a log, or the window of a summary that counts it. */
+export type Recorded = { log: string; index: number } | { log: string; window: number };
+
+/**
+ * Records a response the handler did not commit (a read, a refusal, a
+ * failure). A refusal about another log than the caller's own goes to that
+ * log — so the owner of what was reached for sees the attempt — and, for an
+ * authenticated caller, to its own log too, which is the one its answer
+ * names: another tenant's id and a made-up one are then answered alike.
+ */
+async function recordResponse(c: Context<AppEnv>, audit: RequestAudit): Promise<void> {
+  const outcome = outcomeOf(c.res.status);
+  const draft = { ...audit.draft(outcome, c.get('problemCode') ?? null), status: c.res.status };
+  const principal = c.get('principal');
+  const home = homeLog(principal);
+  if (outcome !== 'denied' || home === audit.log) return recordIn(audit.log);
+  const elsewhere = async () => {
+    const result = isOutsider(principal, audit.log)
+      ? await auditLogOf(c.env, audit.log).appendRefusal(audit.log, draft)
+      : await appendToLog(c.env, audit.log, draft);
+    if (!result.ok) throw new Error(result.message);
+    if (!home) audit.recorded = 'window' in result ? { log: result.log, window: result.window } : { log: result.log, index: result.auditIndex };
+  };
+  await Promise.all([home ? recordIn(home) : null, elsewhere()]);
+
+  async function recordIn(log: string): Promise<void> {
+    let result = await audit.append(log, draft);
+    if (isLateRefusal(result)) {
+      // A replayed token or a revoked key: whatever the handler produced is withheld; the refusal is what gets recorded.
+      c.res = refusedResponse(c, result.rejected);
+      const code = result.rejected === 'replay' ? 'token_replayed' : 'token_key_unknown';
+      result = await audit.append(log, { ...audit.draft('denied', code), status: 401 });
+    }
+    if (!result.ok) throw new Error(result.message);
+  }
+}
+
+/** `log=…; index=…` for a caller who may read the log; otherwise a sealed receipt (audit/receipts.ts). */
+async function auditHeader(c: Context<AppEnv>, recorded: Recorded): Promise<string> {
+  if ('index' in recorded && homeLog(c.get('principal')) === recorded.log) return `log=${recorded.log}; index=${recorded.index}`;
+  return `receipt=${await sealReceipt(c.env.AUDIT_SIGNING_JWK!, recorded)}`;
 }
 
 export function auditRequests(): MiddlewareHandler<AppEnv> {
@@ -141,24 +205,22 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
     const audit = new RequestAudit(c);
     c.set('audit', audit);
     try {
-      await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: requestPath(c) } });
+      await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request: { method: c.req.method, path: audit.path } });
     } catch (error) {
       // Fail closed: a key no second admin approved signs nothing, so nothing is served.
       if (!(error instanceof UnapprovedAuditKey)) throw error;
       c.res = problemResponse(c, 'audit_unavailable', error.message);
       return;
     }
-    await next();
+    if (requestPath(c).length > MAX_PATH_CHARS) {
+      // Refused before routing: the record keeps a bounded prefix of the path.
+      c.res = problemResponse(c, 'uri_too_long', `Request paths are limited to ${MAX_PATH_CHARS} characters.`, { maxChars: MAX_PATH_CHARS });
+    } else {
+      await next();
+    }
     if (!audit.recorded) {
       try {
-        let result = await audit.append(audit.log, { ...audit.draft(outcomeOf(c.res.status), c.get('problemCode') ?? null), status: c.res.status });
-        if (isLateRefusal(result)) {
-          // A replayed token or a revoked key: whatever the handler produced is withheld; the refusal is what gets recorded.
-          c.res = refusedResponse(c, result.rejected);
-          const code = result.rejected === 'replay' ? 'token_replayed' : 'token_key_unknown';
-          result = await audit.append(audit.log, { ...audit.draft('denied', code), status: 401 });
-        }
-        if (!result.ok) throw new Error(result.message);
+        await recordResponse(c, audit);
       } catch (error) {
         // No record, no response: a read must not escape the log.
         console.error(`[${c.get('requestId')}] audit append failed`, error);
@@ -166,8 +228,7 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
         return;
       }
     }
-    const { log, index } = audit.recorded!;
-    c.res.headers.set(AUDIT_HEADER, `log=${log}; index=${index}`);
+    c.res.headers.set(AUDIT_HEADER, await auditHeader(c, audit.recorded!));
   };
 }
 
@@ -236,16 +297,16 @@ export function auditScope({ action }: ScopeOptions): MiddlewareHandler<AppEnv> 
     const owned = OWNED_RESOURCES.find(([param]) => params[param]);
     if (owned) {
       const [param, table, type] = owned;
-      audit.target = { type, id: params[param]! };
+      audit.target = { type, id: bounded(params[param]!, MAX_RECORDED_ID_CHARS) };
       const owner = await resourceOwner(db, table, params[param]!);
       if (owner) audit.log = tenantLog(owner);
       else if (params.tenant && (await tenantExists(db, params.tenant))) audit.log = tenantLog(params.tenant);
     } else if (params.tenant) {
-      audit.target = { type: 'tenant', id: params.tenant };
+      audit.target = { type: 'tenant', id: bounded(params.tenant, MAX_RECORDED_ID_CHARS) };
       // Only existing tenants have logs: a made-up id must not mint one.
       if (await tenantExists(db, params.tenant)) audit.log = tenantLog(params.tenant);
     } else if (params.host) {
-      audit.target = { type: 'host', id: params.host };
+      audit.target = { type: 'host', id: bounded(params.host, MAX_RECORDED_ID_CHARS) };
     }
     return next();
   };

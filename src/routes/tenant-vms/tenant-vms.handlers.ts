@@ -6,6 +6,7 @@ import { decodePageRequest, encodePage } from '../../http/pagination';
 import { failureResponse, problemResponse } from '../../http/problem';
 import * as vms from '../../services/vms';
 import type * as routes from './tenant-vms.routes';
+import { NOT_YOURS } from '../../lib/problems';
 
 export const listTenantVms: RouteHandler<typeof routes.listTenantVms, AppEnv> = async (c) => {
   const { tenant } = c.req.valid('param');
@@ -30,7 +31,7 @@ async function ownVm(c: Context<AppEnv>, tenant: string, id: string) {
   return vm && vm.tenant === tenant ? vm : null;
 }
 
-const notYours = (c: Context<AppEnv>, tenant: string, vm: string) => problemResponse(c, 'not_found', `VM ${vm} does not exist in tenant ${tenant}.`);
+const notYours = (c: Context<AppEnv>, tenant: string, vm: string) => problemResponse(c, 'not_found', NOT_YOURS);
 
 export const getTenantVm: RouteHandler<typeof routes.getTenantVm, AppEnv> = async (c) => {
   const { tenant, vm } = c.req.valid('param');

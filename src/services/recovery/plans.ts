@@ -33,6 +33,7 @@ import { outsideReach, regionInReach, type VmReach } from '../../auth/vm-reach';
 import { d1FlowIndex, seedActions, type Seeds } from './flow-index';
 import { collect, loadHistory, replayHistory, type Conflict, type Patch } from './replay';
 import { pageKey, taintClosure, versionKey, type VersionRef } from './taint';
+import { NOT_YOURS } from '../../lib/problems';
 
 export type { Seeds, Patch };
 
@@ -220,7 +221,7 @@ export async function createPlan(db: Database, commit: Commit, tenant: string, r
 
 export async function getPlan(db: Database, tenant: string, id: string): Promise<Result<PlanView, 'not_found'>> {
   const [row] = await db.select().from(recoveryPlans).where(and(eq(recoveryPlans.id, id), eq(recoveryPlans.tenantId, tenant)));
-  return row ? ok(toView(row)) : fail('not_found', `Recovery plan ${id} does not exist in tenant ${tenant}.`);
+  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
 }
 
 /** One page of the plans whose every region is in `reach`, newest first. */

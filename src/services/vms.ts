@@ -279,5 +279,6 @@ export async function powerVm(
     const committed = await commit([write(update), expectChanges(`vm.${action}`)], { details: { from: vm.state, to } });
     return ok(committed.ok);
   });
+  if (!changed.ok && changed.error.code === 'not_found') return fail('not_found', NOT_YOURS); // gone meanwhile, or never there
   return changed.ok ? ok((await findVm(db, id))!) : changed;
 }

@@ -162,7 +162,7 @@ export type Recorded = { log: string; index: number } | { log: string; window: n
 
 /**
  * Records a response the handler did not commit (a read, a refusal, a
- * failure). A refusal about another log than the caller's own goes to that
+ * failure). A refusal or failure about another log than the caller's own goes to that
  * log — so the owner of what was reached for sees the attempt — and, for an
  * authenticated caller, to its own log too, which is the one its answer
  * names: another tenant's id and a made-up one are then answered alike.
@@ -172,7 +172,7 @@ async function recordResponse(c: Context<AppEnv>, audit: RequestAudit): Promise<
   const draft = { ...audit.draft(outcome, c.get('problemCode') ?? null), status: c.res.status };
   const principal = c.get('principal');
   const home = homeLog(principal);
-  if (outcome !== 'denied' || home === audit.log) return recordIn(audit.log);
+  if (outcome === 'allowed' || home === audit.log) return recordIn(audit.log);
   const elsewhere = async () => {
     const result = isOutsider(principal, audit.log)
       ? await auditLogOf(c.env, audit.log).appendRefusal(audit.log, draft)

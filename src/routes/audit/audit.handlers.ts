@@ -4,7 +4,9 @@ import type { AppEnv } from '../../env';
 import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
 import { listRecords, logHead, proveConsistency, proveInclusion } from '../../audit/reader';
 import { auditSigningKey } from '../../audit/signing-key';
-import { failureResponse } from '../../http/problem';
+import { openReceipt } from '../../audit/receipts';
+import { failureResponse, problemResponse } from '../../http/problem';
+import { NOT_YOURS } from '../../lib/problems';
 import type { ConsistencyQuery, InclusionQuery, RecordsQuery } from './audit.routes';
 
 type AuditContext = Context<AppEnv>;
@@ -39,6 +41,19 @@ export async function getConsistencyProof(c: AuditContext) {
   const { from, to } = query<typeof ConsistencyQuery>(c);
   const result = await proveConsistency(c.env, logOf(c), from, to);
   return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
+}
+
+/** Opens a receipt of this log (audit/receipts.ts); a receipt of another log is as unknown as a made-up one. */
+export async function openAuditReceipt(c: AuditContext) {
+  const log = logOf(c);
+  const opened = await openReceipt(c.env.AUDIT_SIGNING_JWK!, c.req.param('receipt')!);
+  if (!opened || opened.log !== log) return problemResponse(c, 'not_found', NOT_YOURS);
+  if ('window' in opened) {
+    const windowMs = 1000 * Number(c.env.AUDIT_REFUSAL_WINDOW_SECONDS ?? 60);
+    return c.json({ log, window: { from: new Date(opened.window).toISOString(), to: new Date(opened.window + windowMs).toISOString() } }, 200);
+  }
+  const { records } = await listRecords(c.env, log, opened.index, 1);
+  return c.json({ log, index: opened.index, jws: records[0]!.jws }, 200);
 }
 
 export async function getLogKey(c: AuditContext) {

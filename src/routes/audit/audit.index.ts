@@ -8,5 +8,6 @@ for (const routes of [tenantAudit, providerAudit]) {
     .openapi(routes.checkpoint, handlers.getCheckpoint)
     .openapi(routes.records, handlers.listAuditRecords)
     .openapi(routes.inclusion, handlers.getInclusionProof)
-    .openapi(routes.consistency, handlers.getConsistencyProof);
+    .openapi(routes.consistency, handlers.getConsistencyProof)
+    .openapi(routes.receipt, handlers.openAuditReceipt);
 }

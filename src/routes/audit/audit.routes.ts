@@ -31,6 +31,18 @@ const InclusionProof = z
 const ConsistencyProof = z
   .object({ from: z.number().int(), to: z.number().int(), proof: z.array(z.string()).openapi({ description: 'Hex SHA-256 hashes, RFC 9162 §2.1.4.' }) })
   .openapi('ConsistencyProof');
+const ReceiptParam = z.string().regex(/^[A-Za-z0-9_-]+$/).max(256).openapi({ param: { name: 'receipt', in: 'path' }, description: 'The `receipt=` value of a `Custodes-Audit` header.' });
+const OpenedReceipt = z
+  .object({
+    log: z.string(),
+    index: z.number().int().optional().openapi({ description: 'The record\'s index, when it was recorded in full.' }),
+    jws: z.string().optional().openapi({ description: 'The record itself.' }),
+    window: z
+      .object({ from: z.string(), to: z.string() })
+      .optional()
+      .openapi({ description: 'For a refusal counted into a summary: the window whose `audit.refusals.summarize` record counts it.' }),
+  })
+  .openapi('OpenedReceipt');
 const checkpointResponse = {
   description: 'C2SP tlog-checkpoint signed note (Ed25519); verify with the key at /v1/audit/log-key.',
   content: { 'text/plain': { schema: z.string() } },
@@ -86,6 +98,18 @@ function routesFor(kind: 'tenant' | 'provider') {
       request: { ...params, query: ConsistencyQuery },
       responses: { 200: jsonContent(ConsistencyProof, 'The proof.'), ...problemResponses(404) },
     }),
+    receipt: guard({
+      operationId: `open${prefix}AuditReceipt`,
+      action: 'audit.receipt.open',
+      method: 'get',
+      path: `${base}/receipts/{receipt}`,
+      tags,
+      summary: 'The record a receipt names',
+      description:
+        'A caller who may not read the log that holds its request\'s record gets `Custodes-Audit: receipt=…`, sealed so that it reveals neither the log nor its size. The log\'s reader opens it here: the record, or for a refusal counted into a summary, the window that summary covers.',
+      request: { params: z.object({ ...(kind === 'tenant' ? TenantParams.shape : {}), receipt: ReceiptParam }) },
+      responses: { 200: jsonContent(OpenedReceipt, 'Where the record is.'), ...problemResponses(404) },
+    }, 'tenant-wide'),
   };
 }
 

@@ -4,6 +4,7 @@ declare namespace Cloudflare {
     DB: D1Database;
     AUDIT_LOG: DurableObjectNamespace<import('../../src/audit/sequencer').AuditLogSequencer>;
     AUDIT_SIGNING_JWK: string;
+    AUDIT_REFUSAL_SAMPLE?: string;
     API_AUDIENCE?: string;
     BOOTSTRAP_ADMIN_JWK?: string;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];

@@ -3,9 +3,9 @@
  * wrong gets 401 (or 403 for a missing role) with its own stable code.
  */
 import { env } from 'cloudflare:test';
-import { SignJWT, base64url } from 'jose';
+import { CompactSign, SignJWT, base64url } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { admin, call, expectStatus, mintToken, newSigner } from './support/api';
+import { admin, call, expectStatus, mintToken, newSigner } from '../support/api';
 
 const HOSTS = '/v1/admin/hosts';
 
@@ -136,6 +136,37 @@ describe('token verification', () => {
     await expectRejected(await new SignJWT(noExp).setProtectedHeader({ alg: 'EdDSA', kid: admin.kid }).sign(key), 401, 'token_claims_invalid');
   });
 
+  it('rejects iss ≠ sub', async () => {
+    await expectRejected(await mintToken(admin, { claims: { sub: 'adm_bootstrap2' } }), 401, 'token_claims_invalid');
+  });
+
+  it('rejects keys offered by the token itself (jwk, jku, x5u, x5c) and crit headers', async () => {
+    const key = await import('jose').then((j) => j.importJWK(admin.privateJwk, 'EdDSA'));
+    for (const extra of [{ jwk: admin.publicJwk }, { jku: 'https://attacker.example/jwks.json' }, { x5u: 'https://attacker.example/cert.pem' }, { x5c: ['MIIB'] }, { crit: ['x-ext'], 'x-ext': 1 }]) {
+      const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims())))
+        .setProtectedHeader({ alg: 'EdDSA', kid: admin.kid, ...extra } as never)
+        .sign(key, { crit: { 'x-ext': true } });
+      await expectRejected(token, 401, 'token_malformed');
+    }
+  });
+
+  it('bounds the token and its ids (finding 3): oversize tokens, jti, sid and vms are refused, and no record holds them', async () => {
+    const huge = await mintToken(admin, { claims: { padding: 'x'.repeat(100_000) } });
+    const problem = await expectRejected(huge, 401, 'token_too_large');
+    expect(problem.detail).toContain('4096');
+    await expectRejected(await mintToken(admin, { claims: { jti: 'j'.repeat(129) } }), 401, 'token_claims_invalid');
+    await expectRejected(await mintToken(admin, { claims: { jti: 'has spaces and ünïcode' } }), 401, 'token_claims_invalid');
+    await expectRejected(await mintToken(admin, { claims: { sid: 's'.repeat(129) } }), 401, 'token_claims_invalid');
+    await expectRejected(await mintToken(admin, { claims: { vms: ['not-a-vm-id'] } }), 401, 'token_claims_invalid');
+    // Tenant A's owner reaching for tenant B with a 4 KiB token: B's log keeps a bounded record.
+    const { createTenant, recordIn } = await import('../support/api');
+    const [a, b] = [await createTenant(), await createTenant()];
+    const res = await call('GET', `/v1/tenants/${b.tenant.id}/vms`, { token: await mintToken(a.owner, { claims: { jti: 'j'.repeat(128), padding: 'p'.repeat(2400) } }) });
+    expect(res.status).toBe(404);
+    const { record } = await recordIn(`tenants/${b.tenant.id}`, res);
+    expect(JSON.stringify(record).length).toBeLessThan(1500);
+  });
+
   it('accepts ES256 (P-256) principals', async () => {
     const signer = await newSigner('adm_p256', 'ES256');
     await env.DB.prepare('INSERT INTO admins (id, kid, jwk, roles) VALUES (?, ?, ?, ?)')
@@ -169,8 +200,28 @@ describe('authorization by role', () => {
     await expectRejected(await mintToken(revoked), 401, 'token_key_unknown');
   });
 
+  it('refuses a disabled admin and a revoked toolstack at once', async () => {
+    const { admin2, approved, createTenant } = await import('../support/api');
+    const ops = await newSigner('pending');
+    const { change } = await approved(call('POST', '/v1/admin/admins', { body: { name: `ops-${crypto.randomUUID().slice(0, 6)}`, publicKey: ops.publicJwk, roles: ['auditor'] } }), admin2);
+    const opsSigner = { ...ops, id: change.target.id as string };
+    expect((await call('GET', HOSTS, { as: opsSigner })).status).toBe(200);
+    await expectStatus(call('POST', `/v1/admin/admins/${opsSigner.id}:disable`), 200);
+    await expectRejected(await mintToken(opsSigner), 401, 'token_key_unknown');
+
+    const { newToolstack } = await import('../support/tenant');
+    const { tenant, owner } = await createTenant();
+    const tsk = await newToolstack(tenant.id, owner, ['vm:read']);
+    const list = `/v1/tenants/${tenant.id}/vms`;
+    expect((await call('GET', list, { token: await mintToken(tsk, { claims: { scope: 'vm:read' } }) })).status).toBe(200);
+    await expectStatus(call('DELETE', `/v1/tenants/${tenant.id}/toolstacks/${tsk.id}`, { as: owner }), 200);
+    const res = await call('GET', list, { token: await mintToken(tsk, { claims: { scope: 'vm:read' } }) });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 'token_key_unknown' });
+  });
+
   it('refuses a tenant owner on admin routes', async () => {
-    const { createTenant } = await import('./support/api');
+    const { createTenant } = await import('../support/api');
     const { owner } = await createTenant();
     const res = await call('GET', HOSTS, { as: owner });
     expect(res.status).toBe(403);

@@ -104,7 +104,12 @@ export function openApiDocument(app: App) {
       title: 'Custodes API',
       version: API_VERSION,
       description:
-        'A cloud provider control plane in which the provider\'s own administrators are watched. Provider admins provision; only tenant-held keys reach guest contents. Errors are RFC 9457 problem+json with a stable `code`.',
+        'A cloud provider control plane in which the provider\'s own administrators are watched. Provider admins provision; only tenant-held keys reach guest contents. Errors are RFC 9457 problem+json with a stable `code`.\n\n' +
+        '**Limits.** Bearer tokens ≤ 4096 characters (401 `token_too_large`); `jti` and `sid` 1–128 characters of `A–Z a–z 0–9 . _ ~ : -`; `scope` ≤ 512 characters; `vms` ≤ 64 VM ids (401 `token_claims_invalid`). ' +
+        'Request paths ≤ 2048 characters (414 `uri_too_long`). Bodies ≤ 1 MiB (page and block writes 2 MiB), counted as they are read (413 `payload_too_large`); an operation without a request body refuses one (400 `body_not_allowed`). ' +
+        'Rate limits (429 `rate_limited`, with `Retry-After`): 5000 requests per 10 s per principal; 100 per 10 s per client address for requests without a valid token. ' +
+        'Records hold bounded strings only (paths ≤ 2048, ids ≤ 128 characters). Refusals by outsiders of a log (anonymous, or another tenant\'s principals) are recorded in full up to 16 per log per minute, then counted into one signed `audit.refusals.summarize` record per minute.\n\n' +
+        '**Audit header.** `Custodes-Audit: log=…; index=…` names the record to a caller who may read that log (its own tenant\'s; the provider\'s for admins); anyone else gets `receipt=…`, which reveals neither, and which the log\'s reader opens at `…/audit/receipts/{receipt}`.',
     },
     servers: [{ url: 'http://127.0.0.1:8787', description: 'Local (npm start)' }],
     tags: [

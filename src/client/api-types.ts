@@ -11,7 +11,7 @@ export interface paths {
          * Liveness
          * @description Answers without authentication; like every /v1 request it leaves an audit record (provider log).
          *
-         *     No token needed. Audited as `health.read`.
+         *     No token needed; limited per client address. Audited as `health.read`.
          */
         get: operations["getHealth"];
         put?: never;
@@ -1215,7 +1215,7 @@ export interface paths {
         };
         /**
          * The checkpoint verifier key (C2SP vkey)
-         * @description No token needed. Audited as `audit.key.read`.
+         * @description No token needed; limited per client address. Audited as `audit.key.read`.
          */
         get: operations["getAuditLogKey"];
         put?: never;
@@ -1255,7 +1255,7 @@ export interface paths {
         };
         /**
          * Signed records of the tenant log, in index order
-         * @description Requires the tenant owner's token or a toolstack token with scope `audit:read`. Audited as `audit.records.read`.
+         * @description Requires the tenant owner's token or a toolstack token with scope `audit:read`, not limited to some VMs. Audited as `audit.records.read`.
          */
         get: operations["listTenantAuditRecords"];
         put?: never;
@@ -1298,6 +1298,28 @@ export interface paths {
          * @description Requires the tenant owner's token or a toolstack token with scope `audit:read`. Audited as `audit.proof.read`.
          */
         get: operations["getTenantAuditConsistencyProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/audit/receipts/{receipt}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The record a receipt names
+         * @description A caller who may not read the log that holds its request's record gets `Custodes-Audit: receipt=…`, sealed so that it reveals neither the log nor its size. The log's reader opens it here: the record, or for a refusal counted into a summary, the window that summary covers.
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `audit:read`, not limited to some VMs. Audited as `audit.receipt.open`.
+         */
+        get: operations["openTenantAuditReceipt"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1386,6 +1408,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit/receipts/{receipt}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The record a receipt names
+         * @description A caller who may not read the log that holds its request's record gets `Custodes-Audit: receipt=…`, sealed so that it reveals neither the log nor its size. The log's reader opens it here: the record, or for a refusal counted into a summary, the window that summary covers.
+         *
+         *     Requires an admin token with role `auditor` or `security`. Audited as `audit.receipt.open`.
+         */
+        get: operations["openProviderAuditReceipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1394,6 +1438,25 @@ export interface components {
             /** @enum {string} */
             status: "ok";
             version: string;
+        };
+        /** @description RFC 9457 problem details. Switch on `code`; it is stable. */
+        Problem: {
+            /** @example urn:custodes:problem:no_capacity */
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            /** @enum {string} */
+            code: "invalid_request" | "malformed_json" | "body_not_allowed" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "token_too_large" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "self_approval" | "not_proposer" | "access_not_approved" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "plan_stale" | "change_expired" | "change_failed" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "audit_unavailable";
+            /** @example req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            requestId: string;
+            /** @description Per-field validation errors (`invalid_request`). */
+            errors?: {
+                path: string;
+                message: string;
+            }[];
+        } & {
+            [key: string]: unknown;
         };
         Host: {
             /** @example hst_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
@@ -1412,25 +1475,6 @@ export interface components {
             revision: number;
             createdAt: string;
             updatedAt: string;
-        };
-        /** @description RFC 9457 problem details. Switch on `code`; it is stable. */
-        Problem: {
-            /** @example urn:custodes:problem:no_capacity */
-            type: string;
-            title: string;
-            status: number;
-            detail: string;
-            /** @enum {string} */
-            code: "invalid_request" | "malformed_json" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "self_approval" | "not_proposer" | "access_not_approved" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "plan_stale" | "change_expired" | "change_failed" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "internal_error" | "audit_unavailable";
-            /** @example req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
-            requestId: string;
-            /** @description Per-field validation errors (`invalid_request`). */
-            errors?: {
-                path: string;
-                message: string;
-            }[];
-        } & {
-            [key: string]: unknown;
         };
         CreateHost: {
             name: string;
@@ -2112,6 +2156,18 @@ export interface components {
             /** @description Hex SHA-256 hashes, RFC 9162 §2.1.4. */
             proof: string[];
         };
+        OpenedReceipt: {
+            log: string;
+            /** @description The record's index, when it was recorded in full. */
+            index?: number;
+            /** @description The record itself. */
+            jws?: string;
+            /** @description For a refusal counted into a summary: the window whose `audit.refusals.summarize` record counts it. */
+            window?: {
+                from: string;
+                to: string;
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -2139,6 +2195,33 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listHosts: {
@@ -2164,7 +2247,7 @@ export interface operations {
                     "application/json": components["schemas"]["HostList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2173,7 +2256,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2184,6 +2267,24 @@ export interface operations {
             };
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2221,7 +2322,7 @@ export interface operations {
                     "application/json": components["schemas"]["Host"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2230,7 +2331,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2266,6 +2367,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -2277,6 +2387,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2308,7 +2427,7 @@ export interface operations {
                     "application/json": components["schemas"]["Host"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2317,7 +2436,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2337,6 +2456,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2367,7 +2504,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2376,7 +2513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2414,6 +2551,24 @@ export interface operations {
             };
             /** @description Problem: `precondition_failed`. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2452,7 +2607,7 @@ export interface operations {
                     "application/json": components["schemas"]["Host"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2461,7 +2616,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2515,8 +2670,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2559,7 +2732,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2568,7 +2741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2604,8 +2777,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2638,7 +2829,7 @@ export interface operations {
                     "application/json": components["schemas"]["TenantList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2647,7 +2838,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2658,6 +2849,24 @@ export interface operations {
             };
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2695,7 +2904,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2704,7 +2913,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2740,6 +2949,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -2751,6 +2969,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2782,7 +3009,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2791,7 +3018,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2811,6 +3038,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2844,7 +3089,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2853,7 +3098,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2891,6 +3136,24 @@ export interface operations {
             };
             /** @description Problem: `precondition_failed`. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2939,7 +3202,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2948,7 +3211,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3002,8 +3265,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3043,7 +3324,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3052,7 +3333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3097,6 +3378,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -3108,6 +3398,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3144,7 +3443,7 @@ export interface operations {
                     "application/json": components["schemas"]["VmList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3153,7 +3452,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3164,6 +3463,24 @@ export interface operations {
             };
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3195,7 +3512,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3204,7 +3521,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3224,6 +3541,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3257,7 +3592,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3266,7 +3601,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3295,6 +3630,24 @@ export interface operations {
             };
             /** @description Problem: `precondition_failed`. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3333,7 +3686,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3342,7 +3695,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3396,8 +3749,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3434,7 +3805,7 @@ export interface operations {
                     "application/json": components["schemas"]["Migration"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3443,7 +3814,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3488,6 +3859,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -3499,6 +3879,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3533,7 +3922,7 @@ export interface operations {
                     "application/json": components["schemas"]["ToolstackList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3542,7 +3931,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3562,6 +3951,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3599,7 +4006,7 @@ export interface operations {
                     "application/json": components["schemas"]["Toolstack"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3608,7 +4015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3653,6 +4060,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -3664,6 +4080,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3694,7 +4119,7 @@ export interface operations {
                     "application/json": components["schemas"]["Toolstack"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3703,7 +4128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3723,6 +4148,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3753,7 +4196,7 @@ export interface operations {
                     "application/json": components["schemas"]["Toolstack"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3762,7 +4205,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3782,6 +4225,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3816,7 +4277,7 @@ export interface operations {
                     "application/json": components["schemas"]["VmList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3825,7 +4286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3845,6 +4306,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3884,7 +4363,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3893,7 +4372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3938,6 +4417,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -3949,6 +4437,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3981,7 +4478,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3990,7 +4487,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4010,6 +4507,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4043,7 +4558,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4052,7 +4567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4088,8 +4603,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4123,7 +4656,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4132,7 +4665,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4168,8 +4701,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4203,7 +4754,7 @@ export interface operations {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4212,7 +4763,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4248,8 +4799,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4285,7 +4854,7 @@ export interface operations {
                     "application/json": components["schemas"]["Pages"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4294,7 +4863,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4314,6 +4883,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4351,7 +4938,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenPages"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4360,7 +4947,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4414,6 +5001,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -4425,6 +5021,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4457,7 +5062,7 @@ export interface operations {
                     "application/json": components["schemas"]["StoredPage"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4466,7 +5071,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4486,6 +5091,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4521,7 +5144,7 @@ export interface operations {
                     "application/json": components["schemas"]["Pages"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4530,7 +5153,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4550,6 +5173,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4587,7 +5228,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenPages"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4596,7 +5237,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4650,6 +5291,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -4661,6 +5311,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4693,7 +5352,7 @@ export interface operations {
                     "application/json": components["schemas"]["StoredPage"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4702,7 +5361,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4722,6 +5381,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4756,7 +5433,7 @@ export interface operations {
                     "application/json": components["schemas"]["DiskList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4765,7 +5442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4785,6 +5462,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4822,7 +5517,7 @@ export interface operations {
                     "application/json": components["schemas"]["Disk"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4831,7 +5526,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4876,6 +5571,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -4887,6 +5591,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4917,7 +5630,7 @@ export interface operations {
                     "application/json": components["schemas"]["Disk"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4926,7 +5639,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4946,6 +5659,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4974,7 +5705,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4983,7 +5714,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5012,6 +5743,24 @@ export interface operations {
             };
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5049,7 +5798,7 @@ export interface operations {
                     "application/json": components["schemas"]["Disk"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5058,7 +5807,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5103,6 +5852,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -5114,6 +5872,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5147,7 +5914,7 @@ export interface operations {
                     "application/json": components["schemas"]["Disk"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5156,7 +5923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5192,8 +5959,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5230,7 +6015,7 @@ export interface operations {
                     "application/json": components["schemas"]["SnapshotList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5239,7 +6024,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5259,6 +6044,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5296,7 +6099,7 @@ export interface operations {
                     "application/json": components["schemas"]["Snapshot"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5305,7 +6108,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5350,6 +6153,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -5361,6 +6173,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5391,7 +6212,7 @@ export interface operations {
                     "application/json": components["schemas"]["Snapshot"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5400,7 +6221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5420,6 +6241,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5453,7 +6292,7 @@ export interface operations {
                     "application/json": components["schemas"]["SnapshotRestore"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5462,7 +6301,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5507,8 +6346,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5545,7 +6402,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrappedKeyList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5554,7 +6411,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5574,6 +6431,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5611,7 +6486,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrappedKey"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5620,7 +6495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5665,6 +6540,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -5676,6 +6560,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5706,7 +6599,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrappedKey"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5715,7 +6608,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5735,6 +6628,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5763,7 +6674,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5772,7 +6683,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5792,6 +6703,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5823,7 +6752,7 @@ export interface operations {
                     "application/json": components["schemas"]["Label"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5832,7 +6761,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5852,6 +6781,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5900,7 +6847,7 @@ export interface operations {
                     "application/json": components["schemas"]["Label"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5909,7 +6856,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5936,6 +6883,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -5947,6 +6903,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5976,7 +6941,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5985,7 +6950,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6005,6 +6970,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6039,7 +7022,7 @@ export interface operations {
                     "application/json": components["schemas"]["LabelList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6048,7 +7031,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6068,6 +7051,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6106,7 +7107,7 @@ export interface operations {
                     "application/json": components["schemas"]["Exposure"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6115,7 +7116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6135,6 +7136,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6169,7 +7188,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryPlanList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6178,7 +7197,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6198,6 +7217,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6235,7 +7272,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryPlan"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6244,7 +7281,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6271,6 +7308,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -6282,6 +7328,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6312,7 +7367,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryPlan"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6321,7 +7376,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6341,6 +7396,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6374,7 +7447,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryPlanTransition"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6383,7 +7456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6419,8 +7492,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6454,7 +7545,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryPlanTransition"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6463,7 +7554,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6499,8 +7590,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6537,7 +7646,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequestList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6546,7 +7655,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6557,6 +7666,24 @@ export interface operations {
             };
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6586,7 +7713,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6595,7 +7722,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6615,6 +7742,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6647,7 +7792,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeApproval"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6656,7 +7801,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6692,8 +7837,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6726,7 +7889,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6735,7 +7898,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6771,8 +7934,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6805,7 +7986,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6814,7 +7995,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6850,8 +8031,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6884,7 +8083,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6893,7 +8092,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6904,6 +8103,24 @@ export interface operations {
             };
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6939,7 +8156,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6948,7 +8165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6975,6 +8192,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -6986,6 +8212,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7015,7 +8250,7 @@ export interface operations {
                     "application/json": components["schemas"]["Admin"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7024,7 +8259,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7044,6 +8279,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7078,7 +8331,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7087,7 +8340,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7123,8 +8376,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7157,7 +8428,7 @@ export interface operations {
                     "application/json": components["schemas"]["Admin"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7166,7 +8437,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7202,8 +8473,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7238,7 +8527,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccessRequestList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7247,7 +8536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7258,6 +8547,24 @@ export interface operations {
             };
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7293,7 +8600,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccessRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7302,7 +8609,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7329,6 +8636,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -7340,6 +8656,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7369,7 +8694,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccessRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7378,7 +8703,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7398,6 +8723,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7434,7 +8777,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccessUse"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7443,7 +8786,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7479,6 +8822,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -7490,6 +8842,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7525,7 +8886,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccessRequestList"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7534,7 +8895,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7554,6 +8915,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7584,7 +8963,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccessRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7593,7 +8972,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7613,6 +8992,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7646,7 +9043,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccessRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7655,7 +9052,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7691,8 +9088,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7726,7 +9141,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccessRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7735,7 +9150,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7771,8 +9186,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7808,7 +9241,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7817,7 +9250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7844,6 +9277,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
@@ -7855,6 +9297,15 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7882,6 +9333,33 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getTenantAuditCheckpoint: {
@@ -7904,7 +9382,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7913,7 +9391,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7933,6 +9411,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7967,7 +9463,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditRecordPage"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7976,7 +9472,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7996,6 +9492,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8028,7 +9542,7 @@ export interface operations {
                     "application/json": components["schemas"]["InclusionProof"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8037,7 +9551,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8057,6 +9571,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8089,7 +9621,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsistencyProof"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8098,7 +9630,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8118,6 +9650,102 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    openTenantAuditReceipt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                /** @description The `receipt=` value of a `Custodes-Audit` header. */
+                receipt: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where the record is. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenedReceipt"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8145,7 +9773,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8154,7 +9782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8174,6 +9802,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8206,7 +9852,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditRecordPage"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8215,7 +9861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8235,6 +9881,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8265,7 +9929,7 @@ export interface operations {
                     "application/json": components["schemas"]["InclusionProof"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8274,7 +9938,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8294,6 +9958,24 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8324,7 +10006,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsistencyProof"];
                 };
             };
-            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8333,7 +10015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`. */
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8353,6 +10035,101 @@ export interface operations {
             };
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    openProviderAuditReceipt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `receipt=` value of a `Custodes-Audit` header. */
+                receipt: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where the record is. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenedReceipt"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`, `route_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -30,8 +30,8 @@ export const ProblemSchema = z
   .catchall(z.unknown())
   .openapi('Problem', { description: 'RFC 9457 problem details. Switch on `code`; it is stable.' });
 
-/** Problems every authenticated route may return. */
-const AUTH_PROBLEMS = [401, 403] as const;
+/** Problems every route may return: authentication, authorization, rate limits (429), path length (414). */
+const AUTH_PROBLEMS = [401, 403, 414, 429] as const;
 
 /** Declares the problem responses of a route, by status code. */
 export function problemResponses(...statuses: number[]) {
@@ -130,9 +130,11 @@ export function publicRoute<const R extends Omit<RouteConfig, 'middleware' | 'se
   action,
   ...config
 }: R) {
+  const { 400: badRequest, 414: tooLong, 429: tooMany } = problemResponses();
   return createRoute({
     ...config,
-    description: `${config.description ?? ''}\n\nNo token needed. Audited as \`${action}\`.`.trim(),
+    responses: { ...config.responses, 400: badRequest!, 414: tooLong!, 429: tooMany! },
+    description: `${config.description ?? ''}\n\nNo token needed; limited per client address. Audited as \`${action}\`.`.trim(),
     security: [],
     middleware: [auditScope({ action }), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) })] as const,
   });

@@ -44,7 +44,9 @@ describe('every request is audited', () => {
       const { record } = await recordOf(res);
       expect(record.requestId, `${method} ${path}`).toBe(res.headers.get('X-Request-Id'));
       expect(record.request).toEqual({ method, path: concrete });
-      expect(await rowCount('audit_records'), `${method} ${path} appends exactly one`).toBe(before + 1);
+      // One record; a refusal or failure about another's log is also in the caller's own (docs/decisions.md, "No ownership oracle").
+      const appended = (await rowCount('audit_records')) - before;
+      expect(res.ok ? [1] : [1, 2], `${method} ${path} appends ${appended}`).toContain(appended);
     }
   });
 

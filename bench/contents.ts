@@ -12,7 +12,7 @@ import { PAGE_BYTES } from '../src/client/envelope';
 import { BATCH_PAGES, GuestContents, IN_FLIGHT } from '../src/client/guest-contents';
 import { inParallel } from '../src/lib/parallel';
 import { newKeystore } from '../src/client/keystore';
-import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker } from './workers';
+import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
 
 export const CONTENT_MIB = 8;
 
@@ -93,7 +93,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const admin = await newPrincipal('adm_bootstrap');
   const auditKey = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
   const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
-  const main = await startWorker('contents-main', 8797, vars);
+  const main = await startWorker('contents-main', 8797, vars, unlimitedConfig());
   const baseline = await startWorker('contents-baseline', 8796, vars, 'bench/wrangler.baseline.toml');
   try {
     const setup = await mintTokens(admin, 20);

@@ -25,7 +25,7 @@ import type { AuditSource } from '../src/client/audit-verify';
 import { contentsReport, measureContents } from './contents';
 import { recoveryReport } from './recovery';
 import { verificationReport } from './verify';
-import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, type Principal } from './workers';
+import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig, type Principal } from './workers';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 interface Figures {
@@ -92,7 +92,7 @@ mkdirSync(DIR, { recursive: true });
 const admin = await newPrincipal('adm_bootstrap');
 const auditKey = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as JWK;
 const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
-const main = await startWorker('main', 8799, vars);
+const main = await startWorker('main', 8799, vars, unlimitedConfig());
 const baseline = await startWorker('baseline', 8798, vars, 'bench/wrangler.baseline.toml');
 try {
   const setup = await mintTokens(admin, 200);

@@ -3,7 +3,7 @@
  * under .bench/), principals with their keys, and signed API calls.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 
@@ -35,6 +35,17 @@ export async function mintTokens(p: Principal, count: number): Promise<string[]>
 }
 
 export const publicOf = ({ kty, crv, x }: JWK) => ({ kty, crv, x });
+
+/**
+ * The API's wrangler.toml with its rate limits raised out of reach: a bench
+ * drives thousands of requests from one address and one principal, and
+ * measures what the runtime serves, the limiter's own call included.
+ */
+export function unlimitedConfig(): string {
+  const file = resolve('wrangler.bench.toml'); // beside wrangler.toml, so its relative paths hold
+  writeFileSync(file, readFileSync('wrangler.toml', 'utf8').replace(/limit = \d+/g, 'limit = 100000000'));
+  return file;
+}
 
 export async function startWorker(name: string, port: number, vars: Record<string, string>, config?: string): Promise<{ url: string; child: ChildProcess }> {
   // Absolute: wrangler resolves some paths against the config file's folder.

@@ -9,16 +9,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TENANT_SCOPES } from '../src/auth/roles';
-import { openApiDocument } from '../src/app';
 import { verifyAuditLog } from '../src/client/audit-verify';
-import { app, auditSource, call, expectStatus, mintToken, recordIn, summarizedIn, type Signer } from './support/api';
+import { auditSource, call, expectStatus, mintToken, recordIn, summarizedIn, type Signer } from './support/api';
+import { tenantOperations } from './support/operations';
 import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';
 
-const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
-const document = openApiDocument(app);
-const tenantOperations = Object.entries(document.paths ?? {}).flatMap(([path, item]) =>
-  METHODS.filter((m) => (item as Record<string, unknown>)[m] && path.startsWith('/v1/tenants/{tenant}')).map((method) => ({ path, method })),
-);
 
 /** Tenant B with one of everything, and the envelopes it wrote. */
 async function victim() {

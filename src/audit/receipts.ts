@@ -53,6 +53,3 @@ export async function openReceipt(auditSigningJwk: string, receipt: string): Pro
     return null;
   }
 }
-
-/** Length of every receipt, for the route's parameter schema. */
-export const RECEIPT_LENGTH = Math.ceil(((NONCE_BYTES + PLAINTEXT_BYTES + 16) * 4) / 3);

@@ -64,6 +64,12 @@ interface RefusalWindow {
 
 export type RefusalResult = { ok: true; log: string; auditIndex: number } | { ok: true; log: string; window: number } | Extract<CommitResult, { ok: false }>;
 
+/** How outsiders' refusals are sampled: env `AUDIT_REFUSAL_SAMPLE` (default 16) per `AUDIT_REFUSAL_WINDOW_SECONDS` (default 60). */
+export const refusalPolicy = (env: Env) => ({
+  sample: Number(env.AUDIT_REFUSAL_SAMPLE ?? 16),
+  windowMs: 1000 * Number(env.AUDIT_REFUSAL_WINDOW_SECONDS ?? 60),
+});
+
 /** Distinct keys a summary keeps per tally (the rest are counted under `other`): a summary is bounded too. */
 const MAX_TALLY_KEYS = 16;
 
@@ -100,12 +106,11 @@ export class AuditLogSequencer extends DurableObject<Env> {
    */
   async appendRefusal(log: string, draft: RecordDraft): Promise<RefusalResult> {
     this.#log = log;
-    const windowMs = 1000 * Number(this.env.AUDIT_REFUSAL_WINDOW_SECONDS ?? 60);
-    const sample = Number(this.env.AUDIT_REFUSAL_SAMPLE ?? 16);
+    const { sample, windowMs } = refusalPolicy(this.env);
     const now = Date.now();
     const window = now - (now % windowMs);
-    if (this.#refusals === undefined) this.#refusals = (await this.ctx.storage.get<RefusalWindow>('refusals')) ?? null;
-    if (this.#refusals && this.#refusals.window !== window) await this.flushRefusals();
+    const open = await this.#openWindow();
+    if (open && open.window !== window) await this.flushRefusals();
     const current = (this.#refusals ??= { log, window, windowMs, sampled: 0, counted: 0, byReason: {}, byAction: {}, bySource: {} });
     if (current.sampled < sample) {
       current.sampled++;
@@ -123,8 +128,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
 
   /** Appends the summary of the counted refusals, if any (at the window's end; tests call it directly). */
   async flushRefusals(): Promise<{ summarized: number; auditIndex: number | null }> {
-    if (this.#refusals === undefined) this.#refusals = (await this.ctx.storage.get<RefusalWindow>('refusals')) ?? null;
-    const done = this.#refusals;
+    const done = await this.#openWindow();
     this.#refusals = null; // before any await: a refusal arriving meanwhile opens a new window
     void this.ctx.storage.delete('refusals');
     if (!done || done.counted === 0) return { summarized: 0, auditIndex: null };
@@ -155,6 +159,12 @@ export class AuditLogSequencer extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     await this.flushRefusals();
+  }
+
+  /** The window being counted, read from storage once per instance (it outlives an eviction). */
+  async #openWindow(): Promise<RefusalWindow | null> {
+    if (this.#refusals === undefined) this.#refusals = (await this.ctx.storage.get<RefusalWindow>('refusals')) ?? null;
+    return this.#refusals;
   }
 
   async #drain(): Promise<void> {

@@ -22,19 +22,15 @@ import { approveAuditKey } from './audit-keys';
 import type { ChangeOperation, Executor, Proposal } from './changes';
 import { drainHost } from './drain';
 import { findHost } from './hosts';
-import { deleteTenant, findTenant, updateTenant, type TenantPatch } from './tenants';
+import { deleteTenant, findTenant, tenantInUse, updateTenant, type TenantPatch } from './tenants';
 import { deleteVm, findVm } from './vms';
 
 /** Deleting a tenant; refused when proposed if it could only fail on approval (the tenant still has VMs or disks). */
 export async function tenantDeletion(db: Database, id: string): Promise<Result<Proposal, 'not_found' | 'resource_in_use'>> {
   const tenant = await findTenant(db, id);
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
-  if (tenant.usage.vms > 0 || tenant.usage.diskGiB > 0) {
-    return fail('resource_in_use', `Tenant ${id} still has VMs or disks (${tenant.usage.vms} VMs, ${tenant.usage.diskGiB} GiB of disks); delete them before proposing its deletion.`, {
-      vms: tenant.usage.vms,
-      diskGiB: tenant.usage.diskGiB,
-    });
-  }
+  const inUse = tenantInUse(tenant);
+  if (inUse) return { ok: false, error: inUse };
   return ok({ operation: 'tenant.delete', target: { type: 'tenant', id }, tenants: [id], params: null, requiredRole: 'provisioner', targetRevision: tenant.revision });
 }
 

@@ -12,7 +12,7 @@ import { tenants, toolstacks, vms, wrappedKeys } from '../db/schema';
 import { findRegisteredKey, publicJwk, thumbprint } from '../auth/principals';
 import { newId } from '../lib/ids';
 import { toPage, type Page, type PageRequest } from '../lib/page';
-import { fail, ok, type Result } from '../lib/result';
+import { fail, ok, type Failure, type Result } from '../lib/result';
 import { staleRevision } from './revisions';
 import { tenantDiskUsed, tenantUsed } from './capacity';
 
@@ -162,6 +162,13 @@ export async function updateTenant(
   });
 }
 
+/** Why a tenant cannot be deleted yet, or null when it has no VMs and no disks. */
+export function tenantInUse(tenant: TenantView): Failure<'resource_in_use'> | null {
+  const { vms, diskGiB } = tenant.usage;
+  if (vms === 0 && diskGiB === 0) return null;
+  return { code: 'resource_in_use', detail: `Tenant ${tenant.id} still has VMs or disks (${vms} VMs, ${diskGiB} GiB of disks); delete them first.`, extensions: { vms, diskGiB } };
+}
+
 export async function deleteTenant(
   db: Database,
   commit: Commit,
@@ -182,8 +189,5 @@ export async function deleteTenant(
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
   const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
   if (stale) return stale;
-  return fail('resource_in_use', `Tenant ${id} still has VMs or disks (${tenant.usage.vms} VMs, ${tenant.usage.diskGiB} GiB of disks); delete them first.`, {
-    vms: tenant.usage.vms,
-    diskGiB: tenant.usage.diskGiB,
-  });
+  return { ok: false, error: tenantInUse(tenant) ?? { code: 'resource_in_use', detail: `Tenant ${id} changed meanwhile; retry.` } };
 }

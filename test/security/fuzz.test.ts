@@ -7,14 +7,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openApiDocument } from '../../src/app';
-import { admin, app, call, mintToken, type Signer } from '../support/api';
+import { admin, call, mintToken, type Signer } from '../support/api';
+import { operations } from '../support/operations';
 import { tenantWithVm } from '../support/tenant';
 
-const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
-const operations = Object.entries(openApiDocument(app).paths ?? {}).flatMap(([path, item]) =>
-  METHODS.filter((m) => (item as Record<string, unknown>)[m]).map((method) => ({ path, method })),
-);
 
 const REQUESTS = 3200;
 

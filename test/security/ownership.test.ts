@@ -7,15 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TENANT_SCOPES } from '../../src/auth/roles';
-import { openApiDocument } from '../../src/app';
 import { newId, type IdPrefix } from '../../src/lib/ids';
-import { admin, app, call, expectStatus, mintToken, recordIn, type Signer } from '../support/api';
+import { admin, call, expectStatus, mintToken, recordIn, type Signer } from '../support/api';
+import { tenantOperations } from '../support/operations';
 import { fakeEnvelope, newToolstack, tenantWithVm } from '../support/tenant';
 
-const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
-const tenantOperations = Object.entries(openApiDocument(app).paths ?? {}).flatMap(([path, item]) =>
-  METHODS.filter((m) => (item as Record<string, unknown>)[m] && path.startsWith('/v1/tenants/{tenant}')).map((method) => ({ path, method })),
-);
 
 const PREFIX: Record<string, IdPrefix> = { tenant: 'ten', vm: 'vm', disk: 'dsk', snapshot: 'snp', key: 'key', toolstack: 'tsk', plan: 'rcp', request: 'acc' };
 

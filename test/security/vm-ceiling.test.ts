@@ -11,17 +11,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TENANT_SCOPES } from '../../src/auth/roles';
-import { openApiDocument } from '../../src/app';
-import { app, call, expectStatus, mintToken, unique } from '../support/api';
+import { call, expectStatus, mintToken, unique } from '../support/api';
+import { tenantOperations } from '../support/operations';
 import { fakeEnvelope, newToolstack, tenantWithVm } from '../support/tenant';
 
-const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
-const tenantOperations = Object.entries(openApiDocument(app).paths ?? {}).flatMap(([path, item]) =>
-  METHODS.flatMap((method) => {
-    const op = (item as Record<string, { operationId: string } | undefined>)[method];
-    return op && path.startsWith('/v1/tenants/{tenant}') ? [{ path, method, operationId: op.operationId }] : [];
-  }),
-);
 
 /** A tenant with two VMs, each with pages, an attached disk with blocks, a snapshot, a label and a plan; a toolstack limited to vm0. */
 async function siblings() {

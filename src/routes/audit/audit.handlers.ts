@@ -5,6 +5,7 @@ import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
 import { listRecords, logHead, proveConsistency, proveInclusion } from '../../audit/reader';
 import { auditSigningKey } from '../../audit/signing-key';
 import { openReceipt } from '../../audit/receipts';
+import { refusalPolicy } from '../../audit/sequencer';
 import { failureResponse, problemResponse } from '../../http/problem';
 import { NOT_YOURS } from '../../lib/problems';
 import type { ConsistencyQuery, InclusionQuery, RecordsQuery } from './audit.routes';
@@ -49,7 +50,7 @@ export async function openAuditReceipt(c: AuditContext) {
   const opened = await openReceipt(c.env.AUDIT_SIGNING_JWK!, c.req.param('receipt')!);
   if (!opened || opened.log !== log) return problemResponse(c, 'not_found', NOT_YOURS);
   if ('window' in opened) {
-    const windowMs = 1000 * Number(c.env.AUDIT_REFUSAL_WINDOW_SECONDS ?? 60);
+    const { windowMs } = refusalPolicy(c.env);
     return c.json({ log, window: { from: new Date(opened.window).toISOString(), to: new Date(opened.window + windowMs).toISOString() } }, 200);
   }
   const { records } = await listRecords(c.env, log, opened.index, 1);

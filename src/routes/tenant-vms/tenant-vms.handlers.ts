@@ -31,12 +31,12 @@ async function ownVm(c: Context<AppEnv>, tenant: string, id: string) {
   return vm && vm.tenant === tenant ? vm : null;
 }
 
-const notYours = (c: Context<AppEnv>, tenant: string, vm: string) => problemResponse(c, 'not_found', NOT_YOURS);
+const notYours = (c: Context<AppEnv>) => problemResponse(c, 'not_found', NOT_YOURS);
 
 export const getTenantVm: RouteHandler<typeof routes.getTenantVm, AppEnv> = async (c) => {
   const { tenant, vm } = c.req.valid('param');
   const found = await ownVm(c, tenant, vm);
-  return found ? c.json(found, 200, { ETag: etag(found.revision) }) : notYours(c, tenant, vm);
+  return found ? c.json(found, 200, { ETag: etag(found.revision) }) : notYours(c);
 };
 
 const power =

@@ -191,7 +191,11 @@ export async function computePlan(db: Database, tenant: string, request: PlanReq
   };
 }
 
-/** The regions a plan touches: the pages it changes, the versions it treats as tainted, the reads it discloses. */
+/**
+ * The regions a plan touches: the pages it changes, the versions it treats as
+ * tainted, the reads it discloses. The same as `planRegionSources` in SQL,
+ * which reads them from a stored plan; this one checks a plan before it is stored.
+ */
 export function planRegions(result: PlanResult): Reference[] {
   const regions = new Map<string, Reference>();
   const add = (space: Space, resource: string) => regions.set(`${space}/${resource}`, { kind: 'region', space, resource });

@@ -23,6 +23,7 @@ import { signCheckpoint } from './checkpoint';
 import { sessionOf, signRecord, type AuditRecord, type RecordDraft } from './record';
 import { auditSigningKey, type AuditSigningKey } from './signing-key';
 import { newId } from '../lib/ids';
+import { refusalPolicy } from './logs';
 
 export interface AppendEntry {
   draft: RecordDraft;
@@ -63,12 +64,6 @@ interface RefusalWindow {
 }
 
 export type RefusalResult = { ok: true; log: string; auditIndex: number } | { ok: true; log: string; window: number } | Extract<CommitResult, { ok: false }>;
-
-/** How outsiders' refusals are sampled: env `AUDIT_REFUSAL_SAMPLE` (default 16) per `AUDIT_REFUSAL_WINDOW_SECONDS` (default 60). */
-export const refusalPolicy = (env: Env) => ({
-  sample: Number(env.AUDIT_REFUSAL_SAMPLE ?? 16),
-  windowMs: 1000 * Number(env.AUDIT_REFUSAL_WINDOW_SECONDS ?? 60),
-});
 
 /** Distinct keys a summary keeps per tally (the rest are counted under `other`): a summary is bounded too. */
 const MAX_TALLY_KEYS = 16;

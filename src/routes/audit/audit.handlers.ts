@@ -1,11 +1,10 @@
 import type { Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
-import { PROVIDER_LOG, tenantLog } from '../../audit/logs';
+import { PROVIDER_LOG, refusalPolicy, tenantLog } from '../../audit/logs';
 import { listRecords, logHead, proveConsistency, proveInclusion } from '../../audit/reader';
 import { auditSigningKey } from '../../audit/signing-key';
 import { openReceipt } from '../../audit/receipts';
-import { refusalPolicy } from '../../audit/sequencer';
 import { failureResponse, problemResponse } from '../../http/problem';
 import { NOT_YOURS } from '../../lib/problems';
 import type { ConsistencyQuery, InclusionQuery, RecordsQuery } from './audit.routes';

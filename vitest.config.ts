@@ -29,9 +29,9 @@ export default defineConfig({
     })),
   ],
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     // test/node runs on Node's own runner (npm run test:node): it needs worker threads and the file system.
-    exclude: ['test/node/**'],
+    exclude: ['test/node/**', 'src/cli/**', '**/*.node.test.ts'],
     setupFiles: ['./test/support/apply-migrations.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
   },

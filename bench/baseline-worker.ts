@@ -9,11 +9,11 @@
  */
 import { Hono } from 'hono';
 import { authenticate } from '../src/auth/middleware';
-import { rejection, type Commit } from '../src/audit/commit';
-import { createDb } from '../src/db/client';
+import { rejection, type Commit } from '../src/audit/log/commit';
+import { createDb } from '../src/platform/db/client';
 import type { AppEnv } from '../src/env';
-import { requestId } from '../src/middleware/request-id';
-import { createVm } from '../src/services/vms';
+import { requestId } from '../src/platform/middleware/request-id';
+import { createVm } from '../src/provider/vms/vms.service';
 
 const app = new Hono<AppEnv>();
 app.use('*', requestId());

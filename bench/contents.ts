@@ -7,11 +7,11 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { createApiClient } from '../src/client/api';
-import { PAGE_BYTES } from '../src/client/envelope';
-import { BATCH_PAGES, GuestContents, IN_FLIGHT } from '../src/client/guest-contents';
+import { createApiClient } from '../src/sdk/client';
+import { PAGE_BYTES } from '../src/sdk/envelope';
+import { BATCH_PAGES, GuestContents, IN_FLIGHT } from '../src/sdk/guest-contents';
 import { inParallel } from '../src/lib/parallel';
-import { newKeystore } from '../src/client/keystore';
+import { newKeystore } from '../src/sdk/keystore';
 import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
 
 export const CONTENT_MIB = 8;

@@ -21,10 +21,10 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { signCheckpoint } from '../src/audit/checkpoint';
-import { appendLeaf, frontierRoot, leafHash, type Frontier } from '../src/audit/merkle';
-import { signRecord, type AuditRecord, type Region } from '../src/audit/record';
-import { auditSigningKey } from '../src/audit/signing-key';
+import { signCheckpoint } from '../src/audit/format/checkpoint';
+import { appendLeaf, frontierRoot, leafHash, type Frontier } from '../src/audit/format/merkle';
+import { signRecord, type AuditRecord, type Region } from '../src/audit/format/record';
+import { auditSigningKey } from '../src/audit/signing/signing-key';
 import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, type Principal } from './workers';
 
 export const HISTORY_SIZES = [1_000, 10_000, 100_000];

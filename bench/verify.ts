@@ -8,12 +8,12 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { signCheckpoint } from '../src/audit/checkpoint';
-import { FrontierBuilder, leafHash } from '../src/audit/merkle';
-import { signRecord, type AuditRecord } from '../src/audit/record';
-import { auditSigningKey } from '../src/audit/signing-key';
-import { verifyAuditLog, type AuditSource } from '../src/client/audit-verify';
-import { parallelRecordChecker } from '../src/client/parallel-verify';
+import { signCheckpoint } from '../src/audit/format/checkpoint';
+import { FrontierBuilder, leafHash } from '../src/audit/format/merkle';
+import { signRecord, type AuditRecord } from '../src/audit/format/record';
+import { auditSigningKey } from '../src/audit/signing/signing-key';
+import { verifyAuditLog, type AuditSource } from '../src/sdk/audit-verify';
+import { parallelRecordChecker } from '../src/cli/parallel-verify';
 
 export const SYNTHETIC_RECORDS = 20_000;
 

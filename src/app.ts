@@ -7,32 +7,32 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
-import { createDb } from './db/client';
+import { createDb } from './platform/db/client';
 import type { AppEnv } from './env';
-import { publicPath, requestPath, routingPath } from './http/openapi';
-import { problemResponse } from './http/problem';
-import { createRouter } from './http/router';
-import { auditRequests, refusedResponse, TokenRefused } from './middleware/audit';
-import { requestId } from './middleware/request-id';
-import { auditRouter } from './routes/audit/audit.index';
-import { signingKeys } from './audit/reader';
-import { hostsRouter } from './routes/hosts/hosts.index';
-import { API_VERSION, healthRouter } from './routes/health/health.index';
-import { tenantsRouter } from './routes/tenants/tenants.index';
-import { vmsRouter } from './routes/vms/vms.index';
-import { disksRouter } from './routes/disks/disks.index';
-import { keysRouter } from './routes/keys/keys.index';
-import { contentsRouter } from './routes/contents/contents.index';
-import { snapshotsRouter } from './routes/snapshots/snapshots.index';
-import { tenantVmsRouter } from './routes/tenant-vms/tenant-vms.index';
-import { toolstacksRouter } from './routes/toolstacks/toolstacks.index';
-import { labelsRouter } from './routes/labels/labels.index';
-import { exposureRouter } from './routes/exposure/exposure.index';
-import { recoveryRouter } from './routes/recovery/recovery.index';
-import { changesRouter } from './routes/changes/changes.index';
-import { adminsRouter } from './routes/admins/admins.index';
-import { accessRequestsRouter } from './routes/access-requests/access-requests.index';
-import { auditKeysRouter } from './routes/audit-keys/audit-keys.index';
+import { publicPath, requestPath, routingPath } from './platform/http/paths';
+import { problemResponse } from './platform/http/problem';
+import { createRouter } from './platform/http/router';
+import { auditRequests, refusedResponse } from './audit/request/middleware';
+import { TokenRefused } from './audit/request/request-audit';
+import { requestId } from './platform/middleware/request-id';
+import { auditRouter, wellKnownRouter } from './audit/api/audit.index';
+import { hostsRouter } from './provider/hosts/hosts.index';
+import { API_VERSION, healthRouter } from './platform/health/health.index';
+import { tenantsRouter } from './provider/tenants/tenants.index';
+import { vmsRouter } from './provider/vms/vms.index';
+import { disksRouter } from './tenant/disks/disks.index';
+import { keysRouter } from './tenant/keys/keys.index';
+import { contentsRouter } from './tenant/contents/contents.index';
+import { snapshotsRouter } from './tenant/snapshots/snapshots.index';
+import { tenantVmsRouter } from './tenant/vms/tenant-vms.index';
+import { toolstacksRouter } from './tenant/toolstacks/toolstacks.index';
+import { labelsRouter } from './recovery/labels/labels.index';
+import { exposureRouter } from './recovery/exposure/exposure.index';
+import { recoveryRouter } from './recovery/plans/plans.index';
+import { changesRouter } from './governance/changes/changes.index';
+import { adminsRouter } from './governance/admins/admins.index';
+import { accessRequestsRouter } from './governance/access-requests/access-requests.index';
+import { auditKeysRouter } from './governance/audit-keys/audit-keys.index';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
@@ -77,8 +77,7 @@ export function createApp() {
   });
   let document: ReturnType<typeof openApiDocument> | undefined; // built once, on first request
   app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(app))));
-  // Record-signing keys, current and retired (RFC 7517 JWKS).
-  app.get('/.well-known/jwks.json', async (c) => c.json(await signingKeys(c.env), 200, { 'Cache-Control': 'public, max-age=300' }));
+  app.route('/', wellKnownRouter);
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API' }));
 
   app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${requestPath(c)}; see /docs.`));

@@ -1,8 +1,8 @@
-import type { Database } from './db/client';
+import type { Database } from './platform/db/client';
 import type { Principal } from './auth/principals';
 import type { VmReach } from './auth/vm-reach';
-import type { AuditLogSequencer } from './audit/sequencer';
-import type { RequestAudit } from './middleware/audit';
+import type { AuditLogSequencer } from './audit/log/sequencer';
+import type { RequestAudit } from './audit/request/types';
 
 /** Worker bindings (wrangler.toml, `.dev.vars`). */
 export interface Env {

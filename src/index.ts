@@ -5,7 +5,7 @@
 import { createApp } from './app';
 import type { Env } from './env';
 
-export { AuditLogSequencer } from './audit/sequencer';
+export { AuditLogSequencer } from './audit/log/sequencer';
 
 const app = createApp();
 

@@ -4,7 +4,7 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { auditSigningKey } from '../src/audit/signing-key';
+import { auditSigningKey } from '../src/audit/signing/signing-key';
 import { exportJWK, generateKeyPair } from 'jose';
 import { admin2, app, call, expectStatus } from './support/api';
 

@@ -8,11 +8,11 @@ import { env } from 'cloudflare:test';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { app, admin, auditSource, call, createHost, createTenant, expectStatus, newSigner, recordIn, recordOf, unique } from './support/api';
-import { verifyAuditLog } from '../src/client/audit-verify';
-import { appendLeaf, EMPTY_FRONTIER, frontierRoot, leafHash, verifyInclusion, type Frontier } from '../src/audit/merkle';
-import { signRecord } from '../src/audit/record';
-import { auditSigningKey } from '../src/audit/signing-key';
-import { signCheckpoint } from '../src/audit/checkpoint';
+import { verifyAuditLog } from '../src/sdk/audit-verify';
+import { appendLeaf, EMPTY_FRONTIER, frontierRoot, leafHash, verifyInclusion, type Frontier } from '../src/audit/format/merkle';
+import { signRecord } from '../src/audit/format/record';
+import { auditSigningKey } from '../src/audit/signing/signing-key';
+import { signCheckpoint } from '../src/audit/format/checkpoint';
 import { openApiDocument } from '../src/app';
 
 async function tenantWithVm() {

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { verifyAuditLog } from '../src/client/audit-verify';
+import { verifyAuditLog } from '../src/sdk/audit-verify';
 import { openApiDocument } from '../src/app';
 import { admin, admin2, app, approved, auditSource, call, createHost, createTenant, expectStatus, newSigner, placeOf, unique, type Signer } from './support/api';
 import { fakeEnvelope } from './support/tenant';

@@ -6,11 +6,11 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createApiClient } from '../src/client/api';
-import { verifyAuditLog } from '../src/client/audit-verify';
-import { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type PageAddress } from '../src/client/envelope';
-import { GuestContents, latestWritesFromLog, StaleVersionError } from '../src/client/guest-contents';
-import { newKeystore } from '../src/client/keystore';
+import { createApiClient } from '../src/sdk/client';
+import { verifyAuditLog } from '../src/sdk/audit-verify';
+import { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type PageAddress } from '../src/sdk/envelope';
+import { GuestContents, latestWritesFromLog, StaleVersionError } from '../src/sdk/guest-contents';
+import { newKeystore } from '../src/sdk/keystore';
 import { app, auditSource, call, expectStatus } from './support/api';
 import { tenantWithVm } from './support/tenant';
 

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TENANT_SCOPES } from '../src/auth/roles';
-import { verifyAuditLog } from '../src/client/audit-verify';
+import { verifyAuditLog } from '../src/sdk/audit-verify';
 import { auditSource, call, expectStatus, mintToken, recordIn, summarizedIn, type Signer } from './support/api';
 import { tenantOperations } from './support/operations';
 import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createApp, openApiDocument } from '../src/app';
-import { publicPath } from '../src/http/openapi';
+import { publicPath } from '../src/platform/http/paths';
 
 const app = createApp();
 const document = openApiDocument(app);

@@ -4,7 +4,7 @@
  * that share a `sid`, as the SDK mints them.
  */
 import { describe, expect, it } from 'vitest';
-import { verifyAuditLog } from '../src/client/audit-verify';
+import { verifyAuditLog } from '../src/sdk/audit-verify';
 import { env } from 'cloudflare:test';
 import { auditSource, call, expectStatus, mintToken } from './support/api';
 import { readPages, session, writePages, type Session } from './support/sessions';

@@ -4,7 +4,7 @@
  * takes effect on the next request while the records it left still verify.
  */
 import { describe, expect, it } from 'vitest';
-import { verifyAuditLog } from '../src/client/audit-verify';
+import { verifyAuditLog } from '../src/sdk/audit-verify';
 import { auditSource, call, expectStatus, mintToken, recordOf } from './support/api';
 import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';
 

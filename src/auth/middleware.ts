@@ -5,12 +5,12 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
-import { failureResponse, problemResponse } from '../http/problem';
-import { overRateLimit } from '../middleware/rate-limit';
+import { failureResponse, problemResponse } from '../platform/http/problem';
+import { overRateLimit } from '../platform/middleware/rate-limit';
 import { NOT_YOURS, type ProblemCode } from '../lib/problems';
-import { METHODS_WITH_BODY } from '../middleware/json-body';
-import { describeReference, firstOutsideReach, type Reference } from '../services/reach';
-import { claimTokenId, pruneTokenIds } from '../services/token-replays';
+import { METHODS_WITH_BODY } from '../platform/middleware/json-body';
+import { describeReference, firstOutsideReach, type Reference } from '../tenant/contents/references';
+import { claimTokenId, pruneTokenIds } from './token-replays';
 import { findRegisteredKey } from './principals';
 import type { AdminRole, TenantScope } from './roles';
 import { verifyPrincipalToken } from './token';

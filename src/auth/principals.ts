@@ -9,8 +9,8 @@
  */
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { sql } from 'drizzle-orm';
-import type { WriteStatement } from '../audit/commit';
-import type { Database } from '../db/client';
+import type { WriteStatement } from '../audit/log/commit';
+import type { Database } from '../platform/db/client';
 import { ADMIN_ROLES, type AdminRole } from './roles';
 
 export type PrincipalType = 'admin' | 'tenant' | 'toolstack';

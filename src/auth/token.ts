@@ -13,7 +13,7 @@
  * are passed in, so the whole rejection matrix is unit-testable.
  */
 import { decodeProtectedHeader, errors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
-import { CLAIM_ID, MAX_SCOPE_CHARS, MAX_TOKEN_CHARS, MAX_TOKEN_VMS } from '../http/limits';
+import { CLAIM_ID, MAX_SCOPE_CHARS, MAX_TOKEN_CHARS, MAX_TOKEN_VMS } from '../platform/http/limits';
 import { fail, ok, type Result } from '../lib/result';
 import type { Principal, RegisteredKey } from './principals';
 

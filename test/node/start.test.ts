@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compactDecrypt, importJWK } from 'jose';
-import { mintToken } from '../../src/client/keys';
+import { mintToken } from '../../src/sdk/keys';
 
 const PORT = '8791';
 const state = mkdtempSync(join(tmpdir(), 'custodes-start-'));

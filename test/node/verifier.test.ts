@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
-import { signCheckpoint } from '../../src/audit/checkpoint';
-import { appendLeaf, EMPTY_FRONTIER, frontierRoot, leafHash, rootOf, type Frontier } from '../../src/audit/merkle';
-import { signRecord, type AuditRecord } from '../../src/audit/record';
-import { auditSigningKey } from '../../src/audit/signing-key';
-import { checkRecordsHere, verifyAuditLog, type AuditSource } from '../../src/client/audit-verify';
-import { main } from '../../src/client/cli';
-import { parallelRecordChecker } from '../../src/client/parallel-verify';
+import { signCheckpoint } from '../../src/audit/format/checkpoint';
+import { appendLeaf, EMPTY_FRONTIER, frontierRoot, leafHash, rootOf, type Frontier } from '../../src/audit/format/merkle';
+import { signRecord, type AuditRecord } from '../../src/audit/format/record';
+import { auditSigningKey } from '../../src/audit/signing/signing-key';
+import { checkRecordsHere, verifyAuditLog, type AuditSource } from '../../src/sdk/audit-verify';
+import { main } from '../../src/cli/main';
+import { parallelRecordChecker } from '../../src/cli/parallel-verify';
 
 const log = 'tenants/ten_node';
 

@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:test';
 import { SignJWT, exportJWK, generateKeyPair, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { createApp } from '../../src/app';
-import { openReceipt } from '../../src/audit/receipts';
+import { openReceipt } from '../../src/audit/log/receipts';
 
 export const app = createApp();
 

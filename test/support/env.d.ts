@@ -2,7 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     DB: D1Database;
-    AUDIT_LOG: DurableObjectNamespace<import('../../src/audit/sequencer').AuditLogSequencer>;
+    AUDIT_LOG: DurableObjectNamespace<import('../../src/audit/log/sequencer').AuditLogSequencer>;
     AUDIT_SIGNING_JWK: string;
     AUDIT_REFUSAL_SAMPLE?: string;
     API_AUDIENCE?: string;

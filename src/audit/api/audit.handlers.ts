@@ -1,0 +1,64 @@
+import type { Context } from 'hono';
+import type { z } from '@hono/zod-openapi';
+import type { AppEnv } from '../../env';
+import { PROVIDER_LOG, refusalPolicy, tenantLog } from '../log/logs';
+import { listRecords, logHead, proveConsistency, proveInclusion, signingKeys } from '../log/reader';
+import { auditSigningKey } from '../signing/signing-key';
+import { openReceipt } from '../log/receipts';
+import { failureResponse, problemResponse } from '../../platform/http/problem';
+import { NOT_YOURS } from '../../lib/problems';
+import type { ConsistencyQuery, InclusionQuery, JsonWebKeySetSchema, RecordsQuery } from './audit.routes';
+
+type AuditContext = Context<AppEnv>;
+
+/** Tenant routes name their log in the path; the rest read the provider log. */
+const logOf = (c: AuditContext): string => {
+  const tenant = c.req.param('tenant');
+  return tenant ? tenantLog(tenant) : PROVIDER_LOG;
+};
+
+// The tenant and provider variants share these handlers, so the validated
+// query is read with its schema's type rather than the route's.
+const query = <S extends z.ZodType>(c: AuditContext) => c.req.valid('query' as never) as z.output<S>;
+
+export async function getCheckpoint(c: AuditContext) {
+  const head = await logHead(c.env, logOf(c));
+  return c.text(head.checkpoint, 200);
+}
+
+export async function listAuditRecords(c: AuditContext) {
+  const { from, limit } = query<typeof RecordsQuery>(c);
+  return c.json(await listRecords(c.env, logOf(c), from, limit), 200);
+}
+
+export async function getInclusionProof(c: AuditContext) {
+  const { index, size } = query<typeof InclusionQuery>(c);
+  const result = await proveInclusion(c.env, logOf(c), index, size);
+  return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
+}
+
+export async function getConsistencyProof(c: AuditContext) {
+  const { from, to } = query<typeof ConsistencyQuery>(c);
+  const result = await proveConsistency(c.env, logOf(c), from, to);
+  return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
+}
+
+/** Opens a receipt of this log (audit/receipts.ts); a receipt of another log is as unknown as a made-up one. */
+export async function openAuditReceipt(c: AuditContext) {
+  const log = logOf(c);
+  const opened = await openReceipt(c.env.AUDIT_SIGNING_JWK!, c.req.param('receipt')!);
+  if (!opened || opened.log !== log) return problemResponse(c, 'not_found', NOT_YOURS);
+  if ('window' in opened) {
+    const { windowMs } = refusalPolicy(c.env);
+    return c.json({ log, window: { from: new Date(opened.window).toISOString(), to: new Date(opened.window + windowMs).toISOString() } }, 200);
+  }
+  const { records } = await listRecords(c.env, log, opened.index, 1);
+  return c.json({ log, index: opened.index, jws: records[0]!.jws }, 200);
+}
+
+export async function getLogKey(c: AuditContext) {
+  return c.text((await auditSigningKey(c.env.AUDIT_SIGNING_JWK)).vkey, 200);
+}
+
+export const getRecordSigningKeys = async (c: AuditContext) =>
+  c.json((await signingKeys(c.env)) as z.infer<typeof JsonWebKeySetSchema>, 200, { 'Cache-Control': 'public, max-age=300' });

@@ -1,0 +1,16 @@
+import { createRouter } from '../../platform/http/router';
+import * as handlers from './audit.handlers';
+import { logKey, providerAudit, recordSigningKeys, tenantAudit } from './audit.routes';
+
+export const auditRouter = createRouter().openapi(logKey, handlers.getLogKey);
+for (const routes of [tenantAudit, providerAudit]) {
+  auditRouter
+    .openapi(routes.checkpoint, handlers.getCheckpoint)
+    .openapi(routes.records, handlers.listAuditRecords)
+    .openapi(routes.inclusion, handlers.getInclusionProof)
+    .openapi(routes.consistency, handlers.getConsistencyProof)
+    .openapi(routes.receipt, handlers.openAuditReceipt);
+}
+
+/** Served at the origin's root, beside /v1. */
+export const wellKnownRouter = createRouter().openapi(recordSigningKeys, handlers.getRecordSigningKeys);

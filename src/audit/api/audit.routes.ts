@@ -1,0 +1,157 @@
+/**
+ * Audit log routes (DESIGN §5, §8), the same shapes for a tenant's log
+ * (`/tenants/{tenant}/audit/...`, the tenant's own principals) and for the
+ * provider log (`/admin/audit/...`, auditors and security admins).
+ */
+import type { AuditedAction } from '../actions';
+import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
+import { jsonContent, problemResponses } from '../../platform/http/responses';
+import { adminRoute, publicRoute, tenantRoute } from '../../platform/http/route-factories';
+import { TenantParams } from '../../provider/tenants/tenants.schemas';
+
+const tags = ['audit'];
+const AUDITORS = ['auditor', 'security'] as const;
+
+const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const RecordsQuery = z.object({
+  from: Index.default(0).openapi({ description: 'First record index.' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ description: 'Records per page, 1–1000.' }),
+});
+export const InclusionQuery = z.object({ index: Index, size: Index.min(1) });
+export const ConsistencyQuery = z.object({ from: Index, to: Index });
+
+const RecordPage = z
+  .object({
+    records: z.array(z.object({ index: z.number().int(), jws: z.string().openapi({ description: 'Compact JWS (EdDSA); its payload, RFC 8785 JSON, is the Merkle leaf.' }) })),
+    next: z.number().int().optional().openapi({ description: '`from` for the next page; absent at the current end of the log.' }),
+  })
+  .openapi('AuditRecordPage');
+const InclusionProof = z
+  .object({ index: z.number().int(), size: z.number().int(), proof: z.array(z.string()).openapi({ description: 'Hex SHA-256 hashes, RFC 9162 §2.1.3.' }) })
+  .openapi('InclusionProof');
+const ConsistencyProof = z
+  .object({ from: z.number().int(), to: z.number().int(), proof: z.array(z.string()).openapi({ description: 'Hex SHA-256 hashes, RFC 9162 §2.1.4.' }) })
+  .openapi('ConsistencyProof');
+const ReceiptParam = z.string().regex(/^[A-Za-z0-9_-]+$/).max(256).openapi({ param: { name: 'receipt', in: 'path' }, description: 'The `receipt=` value of a `Custodes-Audit` header.' });
+const OpenedReceipt = z
+  .object({
+    log: z.string(),
+    index: z.number().int().optional().openapi({ description: 'The record\'s index, when it was recorded in full.' }),
+    jws: z.string().optional().openapi({ description: 'The record itself.' }),
+    window: z
+      .object({ from: z.string(), to: z.string() })
+      .optional()
+      .openapi({ description: 'For a refusal counted into a summary: the window whose `audit.refusals.summarize` record counts it.' }),
+  })
+  .openapi('OpenedReceipt');
+const checkpointResponse = {
+  description: 'C2SP tlog-checkpoint signed note (Ed25519); verify with the key at /v1/audit/log-key.',
+  content: { 'text/plain': { schema: z.string() } },
+};
+
+function routesFor(kind: 'tenant' | 'provider') {
+  const base = kind === 'tenant' ? '/tenants/{tenant}/audit' : '/admin/audit';
+  const prefix = kind === 'tenant' ? 'Tenant' : 'Provider';
+  const params = kind === 'tenant' ? { params: TenantParams } : {};
+  // One definition, two audiences: the route objects are typed loosely (RouteConfig) and
+  // the shared handlers read their validated query with its schema's type.
+  // The records cover every VM, so a VM-limited toolstack may see checkpoints and proofs but not them.
+  const guard = (config: Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: AuditedAction }, reach?: 'tenant-wide'): RouteConfig =>
+    kind === 'tenant' ? tenantRoute({ ...config, scope: 'audit:read', reach }) : adminRoute({ ...config, roles: AUDITORS });
+  return {
+    checkpoint: guard({
+      operationId: `get${prefix}AuditCheckpoint`,
+      action: 'audit.checkpoint.read',
+      method: 'get',
+      path: `${base}/checkpoint`,
+      tags,
+      summary: `Latest signed checkpoint of the ${kind} log`,
+      request: { ...params },
+      responses: { 200: checkpointResponse, ...problemResponses(404) },
+    }),
+    records: guard({
+      operationId: `list${prefix}AuditRecords`,
+      action: 'audit.records.read',
+      method: 'get',
+      path: `${base}/records`,
+      tags,
+      summary: `Signed records of the ${kind} log, in index order`,
+      request: { ...params, query: RecordsQuery },
+      responses: { 200: jsonContent(RecordPage, 'One page of records.'), ...problemResponses(404) },
+    }, 'tenant-wide'),
+    inclusion: guard({
+      operationId: `get${prefix}AuditInclusionProof`,
+      action: 'audit.proof.read',
+      method: 'get',
+      path: `${base}/proofs/inclusion`,
+      tags,
+      summary: 'Inclusion proof of one record in a tree size',
+      request: { ...params, query: InclusionQuery },
+      responses: { 200: jsonContent(InclusionProof, 'The proof.'), ...problemResponses(404) },
+    }),
+    consistency: guard({
+      operationId: `get${prefix}AuditConsistencyProof`,
+      action: 'audit.proof.read',
+      method: 'get',
+      path: `${base}/proofs/consistency`,
+      tags,
+      summary: 'Consistency proof between two tree sizes',
+      request: { ...params, query: ConsistencyQuery },
+      responses: { 200: jsonContent(ConsistencyProof, 'The proof.'), ...problemResponses(404) },
+    }),
+    receipt: guard({
+      operationId: `open${prefix}AuditReceipt`,
+      action: 'audit.receipt.open',
+      method: 'get',
+      path: `${base}/receipts/{receipt}`,
+      tags,
+      summary: 'The record a receipt names',
+      description:
+        'A caller who may not read the log that holds its request\'s record gets `Custodes-Audit: receipt=…`, sealed so that it reveals neither the log nor its size. The log\'s reader opens it here: the record, or for a refusal counted into a summary, the window that summary covers.',
+      request: { params: z.object({ ...(kind === 'tenant' ? TenantParams.shape : {}), receipt: ReceiptParam }) },
+      responses: { 200: jsonContent(OpenedReceipt, 'Where the record is.'), ...problemResponses(404) },
+    }, 'tenant-wide'),
+  };
+}
+
+export const tenantAudit = routesFor('tenant');
+export const providerAudit = routesFor('provider');
+
+export const logKey = publicRoute({
+  operationId: 'getAuditLogKey',
+  action: 'audit.key.read',
+  method: 'get',
+  path: '/audit/log-key',
+  tags,
+  summary: 'The checkpoint verifier key (C2SP vkey)',
+  responses: { 200: { description: '`<name>+<key id>+<base64 key>`', content: { 'text/plain': { schema: z.string() } } } },
+});
+
+export const JsonWebKeySetSchema = z
+  .object({
+    keys: z.array(
+      z
+        .object({
+          kty: z.string(),
+          crv: z.string().optional(),
+          x: z.string().optional(),
+          kid: z.string().optional(),
+          status: z.enum(['active', 'retired']).optional().openapi({ description: 'Whether the key signs new records or only old ones.' }),
+        })
+        .catchall(z.unknown()),
+    ),
+  })
+  .openapi('JsonWebKeySet', { description: 'RFC 7517 JWK Set.' });
+
+/** The record-signing keys, current and retired: outside /v1, unauthenticated and unaudited, cacheable. */
+export const recordSigningKeys = createRoute({
+  operationId: 'getRecordSigningKeys',
+  method: 'get',
+  path: '/.well-known/jwks.json',
+  tags,
+  summary: 'Record-signing keys, current and retired (RFC 7517 JWKS)',
+  description: 'Verifies the JWS of each audit record (`kid` in its header). No token needed; not audited; cacheable for 5 minutes.',
+  security: [],
+  responses: { 200: jsonContent(JsonWebKeySetSchema, 'The keys.') },
+});

@@ -1,0 +1,11 @@
+/** Appending to a log: through that log's sequencer (src/audit/sequencer.ts). */
+import type { Env } from '../../env';
+import type { CommitResult, WriteStatement } from './commit';
+import type { RecordDraft } from '../format/record';
+
+/** The sequencer of `log`: one Durable Object per log. */
+export const auditLogOf = (env: Env, log: string) => env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log));
+
+export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
+  return auditLogOf(env, log).append(log, { draft, writes });
+}

@@ -1,0 +1,66 @@
+/**
+ * How the domain writes: a service hands its statements to `Commit`, which
+ * runs them in the same D1 batch as the request's audit record and the tree
+ * update. Either all of it lands or none of it does: a guard that fails
+ * (`expectChanges`) or a constraint aborts the batch, the service learns the
+ * write was rejected and explains why from a fresh read; the request is then
+ * audited as failed, with no data change.
+ */
+import type { SQL } from 'drizzle-orm';
+import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
+import type { JsonValue } from '../format/canonical-json';
+import type { Outcome, Region, Target } from '../format/record';
+
+/** A statement in plain form, so it can cross to the log's sequencer. */
+export interface WriteStatement {
+  sql: string;
+  params: unknown[];
+}
+
+const dialect = new SQLiteAsyncDialect();
+
+/** A drizzle query builder or `sql` template as a WriteStatement. */
+export function write(query: { toSQL(): { sql: string; params: unknown[] } } | SQL): WriteStatement {
+  const { sql, params } = 'toSQL' in query ? query.toSQL() : dialect.sqlToQuery(query);
+  return { sql, params };
+}
+
+/** Aborts the batch unless the previous statement changed exactly `expected` rows (see db/schema.ts). */
+export const expectChanges = (label: string, expected = 1): WriteStatement => ({
+  sql: 'INSERT INTO write_assertions (label, expected, actual) VALUES (?, ?, changes())',
+  params: [label, expected],
+});
+
+export interface CommitOptions {
+  /** The resource the record names (default: the route's). */
+  target?: Target;
+  /** The log to append to (default: the route's). A new tenant's first record goes to its own log. */
+  log?: string;
+  details?: { [key: string]: JsonValue };
+  regions?: Region[];
+  /** The record's outcome when the writes record a refusal (e.g. a change request marked failed). Default `allowed`. */
+  outcome?: Outcome;
+  reason?: string;
+  /**
+   * Other logs that get a copy of the record (a notice naming the primary
+   * record), appended before the response: a change request affecting a
+   * tenant is in the provider's log and the tenant's.
+   */
+  notify?: string[];
+}
+
+export type CommitResult =
+  | { ok: true; auditIndex: number; log: string; rows: Record<string, unknown>[][] }
+  | { ok: false; rejected: 'assertion' | 'unique' | 'constraint' | 'replay' | 'principal'; message: string };
+
+export type Commit = (writes: WriteStatement[], options?: CommitOptions) => Promise<CommitResult>;
+
+/** Classifies a batch failure caused by the writes themselves. */
+export function rejection(message: string): Extract<CommitResult, { ok: false }> | null {
+  if (message.includes('token replayed')) return { ok: false, rejected: 'replay', message };
+  if (message.includes('principal changed')) return { ok: false, rejected: 'principal', message };
+  if (message.includes('write assertion failed')) return { ok: false, rejected: 'assertion', message };
+  if (message.includes('UNIQUE constraint failed')) return { ok: false, rejected: 'unique', message };
+  if (/constraint failed/i.test(message)) return { ok: false, rejected: 'constraint', message };
+  return null;
+}

@@ -1,0 +1,303 @@
+/**
+ * AuditLogSequencer: one Durable Object per log, the single writer of that
+ * log's tail. It gives every append the next index, signs the record, extends
+ * the Merkle frontier, signs a checkpoint, and commits the request's data
+ * writes + record + new tree nodes + head in ONE D1 batch (DESIGN §5).
+ *
+ * Why an explicit queue: a Durable Object's input gates do not serialize
+ * requests across awaits of D1, so a counter read lazily and bumped after an
+ * await forks indexes under concurrency. Here appends wait in `#queue`, and a
+ * single drain loop takes everything queued so far as one group commit: the
+ * batch costs one D1 round trip however many appends it carries.
+ *
+ * If a group's batch fails, its members are retried one by one, so a write
+ * whose own guard fails is rejected alone and nothing of it is recorded. The
+ * head update is itself guarded (`size = old size`), so even two live
+ * instances of this object could not fork the log.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../../env';
+import { expectChanges, rejection, type CommitResult, type WriteStatement } from './commit';
+import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from '../format/merkle';
+import { signCheckpoint } from '../format/checkpoint';
+import { sessionOf, signRecord, type AuditRecord, type RecordDraft } from '../format/record';
+import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
+import { newId } from '../../lib/ids';
+import { refusalPolicy } from './logs';
+
+export interface AppendEntry {
+  draft: RecordDraft;
+  writes: WriteStatement[];
+}
+
+interface Pending {
+  entry: AppendEntry;
+  resolve: (result: CommitResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Head {
+  frontier: Frontier;
+}
+
+/** Most appends one batch carries (D1 batches are bounded; so is the latency of the first waiter). */
+const MAX_GROUP = 32;
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
+
+/**
+ * Outsiders' refusals in the current window (see `appendRefusal`): how many
+ * were recorded in full, and how many were only counted, by reason, action
+ * and source address.
+ */
+interface RefusalWindow {
+  log: string;
+  /** Start of the window, ms since the epoch. */
+  window: number;
+  windowMs: number;
+  sampled: number;
+  counted: number;
+  byReason: Record<string, number>;
+  byAction: Record<string, number>;
+  bySource: Record<string, number>;
+}
+
+export type RefusalResult = { ok: true; log: string; auditIndex: number } | { ok: true; log: string; window: number } | Extract<CommitResult, { ok: false }>;
+
+/** Distinct keys a summary keeps per tally (the rest are counted under `other`): a summary is bounded too. */
+const MAX_TALLY_KEYS = 16;
+
+const tally = (counts: Record<string, number>, key: string) => {
+  const k = key in counts || Object.keys(counts).length < MAX_TALLY_KEYS ? key : 'other';
+  counts[k] = (counts[k] ?? 0) + 1;
+};
+
+export class AuditLogSequencer extends DurableObject<Env> {
+  #queue: Pending[] = [];
+  #refusals: RefusalWindow | null | undefined;
+  #draining = false;
+  #head: Head | null = null;
+  #log = '';
+
+  /** Appends one record (and its writes) to `log`; resolves once committed and covered by a checkpoint. */
+  append(log: string, entry: AppendEntry): Promise<CommitResult> {
+    this.#log = log;
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  /**
+   * A refusal of a request by someone outside this log — anonymous, or a
+   * principal of another tenant (docs/decisions.md, "Flood-proof logging").
+   * Per window (`AUDIT_REFUSAL_WINDOW_SECONDS`, default 60) the first
+   * `AUDIT_REFUSAL_SAMPLE` (default 16) are recorded in full; the rest are
+   * counted, and the count becomes one signed summary record when the window
+   * ends (an alarm) or the next refusal arrives after it. So outsiders add at
+   * most sample + 1 records per window to a log, however many they are, and
+   * the log still says that someone knocked, how often, why and from where.
+   */
+  async appendRefusal(log: string, draft: RecordDraft): Promise<RefusalResult> {
+    this.#log = log;
+    const { sample, windowMs } = refusalPolicy(this.env);
+    const now = Date.now();
+    const window = now - (now % windowMs);
+    const open = await this.#openWindow();
+    if (open && open.window !== window) await this.flushRefusals();
+    const current = (this.#refusals ??= { log, window, windowMs, sampled: 0, counted: 0, byReason: {}, byAction: {}, bySource: {} });
+    if (current.sampled < sample) {
+      current.sampled++;
+      void this.ctx.storage.put('refusals', current);
+      return this.append(log, { draft, writes: [] });
+    }
+    current.counted++;
+    tally(current.byReason, draft.reason ?? 'none');
+    tally(current.byAction, draft.action);
+    tally(current.bySource, draft.actor.id ?? draft.actor.ip ?? 'unknown');
+    void this.ctx.storage.put('refusals', current);
+    if (current.counted === 1) void this.ctx.storage.setAlarm(window + windowMs);
+    return { ok: true, log, window };
+  }
+
+  /** Appends the summary of the counted refusals, if any (at the window's end; tests call it directly). */
+  async flushRefusals(): Promise<{ summarized: number; auditIndex: number | null }> {
+    const done = await this.#openWindow();
+    this.#refusals = null; // before any await: a refusal arriving meanwhile opens a new window
+    void this.ctx.storage.delete('refusals');
+    if (!done || done.counted === 0) return { summarized: 0, auditIndex: null };
+    this.#log = done.log;
+    const result = await this.append(done.log, {
+      draft: {
+        requestId: newId('req'),
+        actor: { type: 'system', id: 'custodes', kid: null, jti: null, ip: null },
+        action: 'audit.refusals.summarize',
+        target: null,
+        outcome: 'denied',
+        reason: 'refusals_summarized',
+        request: { method: 'NONE', path: '' },
+        details: {
+          window: { from: new Date(done.window).toISOString(), to: new Date(done.window + done.windowMs).toISOString() },
+          recordedInFull: done.sampled,
+          counted: done.counted,
+          byReason: done.byReason,
+          byAction: done.byAction,
+          bySource: done.bySource,
+        },
+      },
+      writes: [],
+    });
+    if (!result.ok) throw new Error(`refusal summary for ${done.log} failed: ${result.message}`);
+    return { summarized: done.counted, auditIndex: result.auditIndex };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.flushRefusals();
+  }
+
+  /** The window being counted, read from storage once per instance (it outlives an eviction). */
+  async #openWindow(): Promise<RefusalWindow | null> {
+    if (this.#refusals === undefined) this.#refusals = (await this.ctx.storage.get<RefusalWindow>('refusals')) ?? null;
+    return this.#refusals;
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0, MAX_GROUP);
+        try {
+          await this.#commitGroup(group);
+        } catch (error) {
+          for (const member of group) member.reject(error);
+          this.#head = null; // re-read the head before the next commit
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #commitGroup(group: Pending[]): Promise<void> {
+    const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
+    const head = this.#head ?? (await this.#loadHead());
+    try {
+      const results = await this.#commit(head, group.map((m) => m.entry), key);
+      group.forEach((member, i) => member.resolve(results[i]!));
+      return;
+    } catch (error) {
+      if (group.length === 1) {
+        const rejected = rejection(String((error as Error).message ?? error));
+        if (!rejected) throw error;
+        // Either the member's own guard refused, or the head's did: the log moved under
+        // this object (another instance, or a repair). Re-read; retry once if it moved.
+        const fresh = await this.#loadHead();
+        if (!sameHead(fresh, head)) return this.#commitGroup(group);
+        group[0]!.resolve(rejected);
+        return;
+      }
+    }
+    // Some member's writes were refused: commit one at a time so only it fails.
+    this.#head = await this.#loadHead();
+    for (const member of group) await this.#commitGroup([member]);
+  }
+
+  /** Commits entries in order after `head`; on success advances the in-memory head. */
+  async #commit(head: Head, entries: AppendEntry[], key: AuditSigningKey): Promise<CommitResult[]> {
+    const log = this.#log;
+    const time = new Date().toISOString();
+    const start = head.frontier.size;
+    const signed = await Promise.all(
+      entries.map((entry, i) => {
+        const record: AuditRecord = { v: 1, log, index: start + i, time, ...entry.draft };
+        return signRecord(record, key).then((s) => ({ ...s, record }));
+      }),
+    );
+
+    const db = this.env.DB;
+    const statements: D1PreparedStatement[] = [];
+    const writeRanges: [number, number][] = [];
+    let frontier = head.frontier;
+    for (const [i, entry] of entries.entries()) {
+      const { jws, payload, record } = signed[i]!;
+      const step = appendLeaf(frontier, leafHash(payload));
+      frontier = step.frontier;
+      const first = statements.length;
+      for (const w of entry.writes) statements.push(db.prepare(w.sql).bind(...w.params));
+      writeRanges.push([first, statements.length]);
+      statements.push(
+        db
+          .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+          .bind(log, record.index, jws, time, record.action, record.actor.id, record.outcome, sessionOf(record.actor)),
+        insertNodes(db, log, step.completed),
+      );
+      const flows = record.outcome === 'allowed' ? insertFlows(db, record) : null;
+      if (flows) statements.push(flows);
+    }
+    const root = frontierRoot(frontier);
+    const checkpoint = await signCheckpoint(log, frontier.size, root, key);
+    const assertion = expectChanges('audit head');
+    statements.push(
+      db
+        .prepare('UPDATE audit_logs SET size = ?, root = ?, frontier = ?, checkpoint = ?, updated_at = ? WHERE log = ? AND size = ?')
+        .bind(frontier.size, hex(root), JSON.stringify(frontier.hashes.map(hex)), checkpoint, time, log, start),
+      db.prepare(assertion.sql).bind(...assertion.params),
+    );
+
+    const results = await db.batch(statements);
+    this.#head = { frontier };
+    return entries.map((_, i) => {
+      const [from, to] = writeRanges[i]!;
+      return {
+        ok: true,
+        log,
+        auditIndex: start + i,
+        rows: results.slice(from, to).map((r) => (r.results ?? []) as Record<string, unknown>[]),
+      };
+    });
+  }
+
+  async #loadHead(): Promise<Head> {
+    const db = this.env.DB;
+    const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
+    // A new log starts with a signed checkpoint of the empty tree.
+    const emptyCheckpoint = await signCheckpoint(this.#log, 0, EMPTY_ROOT, key);
+    await db
+      .prepare('INSERT INTO audit_logs (log, size, root, frontier, checkpoint, updated_at) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .bind(this.#log, hex(EMPTY_ROOT), '[]', emptyCheckpoint, new Date().toISOString())
+      .run();
+    const row = await db.prepare('SELECT size, frontier FROM audit_logs WHERE log = ?').bind(this.#log).first<{ size: number; frontier: string }>();
+    const head = { frontier: { size: row!.size, hashes: (JSON.parse(row!.frontier) as string[]).map(unhex) } };
+    this.#head = head;
+    return head;
+  }
+}
+
+function sameHead(a: Head, b: Head): boolean {
+  return a.frontier.size === b.frontier.size && a.frontier.hashes.every((h, i) => hex(h) === hex(b.frontier.hashes[i] ?? new Uint8Array()));
+}
+
+/**
+ * The record's own reads and writes into the information-flow index
+ * (db/schema.ts contentFlows), in the record's batch: the index holds exactly
+ * what the signed log says, no more and no less.
+ */
+function insertFlows(db: D1Database, record: AuditRecord): D1PreparedStatement | null {
+  const flows = (record.regions ?? []).filter((r) => r.access !== 'rollback');
+  if (flows.length === 0) return null;
+  const rows = JSON.stringify(flows.map((r) => [r.access, r.space, r.resource, r.index, r.version, r.copyOf ?? null]));
+  return db
+    .prepare(
+      `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)
+       SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?, ?, ?, ? FROM json_each(?)`,
+    )
+    .bind(record.log, record.index, record.actor.jti, sessionOf(record.actor), record.actor.type, record.actor.id, record.time, rows);
+}
+
+function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {
+  const values = nodes.map(() => '(?, ?, ?, ?)').join(', ');
+  return db
+    .prepare(`INSERT INTO audit_nodes (log, level, idx, hash) VALUES ${values}`)
+    .bind(...nodes.flatMap((n) => [log, n.level, n.index, hex(n.hash)]));
+}

@@ -1,0 +1,160 @@
+/**
+ * One request's audit record (DESIGN §5): drafted from the request, committed
+ * with the handler's writes, or appended after the response when the handler
+ * did not commit (a read, a refusal, a failure), with notices to the other
+ * logs concerned. The middleware that drives it is ./middleware.ts; which log
+ * it goes to is ./log-routing.ts.
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../../env';
+import { forgetRegisteredKey } from '../../auth/principals';
+import { tokenIdClaim } from '../../auth/token-replays';
+import { bounded, clientAddress, MAX_PATH_CHARS } from '../../platform/http/limits';
+import { requestPath } from '../../platform/http/paths';
+import type { AuditedAction } from '../actions';
+import type { Actor, Outcome, RecordDraft, Region, Target } from '../format/record';
+import { appendToLog, auditLogOf } from '../log/append';
+import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../log/commit';
+import { PROVIDER_LOG } from '../log/logs';
+import { homeLog, isOutsider } from './log-routing';
+import type { Recorded, RequestAudit } from './types';
+
+/** Why a token is refused only in its request's audit batch (see `AuditedRequest.append`). */
+export type LateRefusal = 'replay' | 'principal';
+
+/**
+ * Thrown from `commit` when the request's audit batch refuses its token —
+ * already used, or its key revoked or changed since it was read — so the
+ * handler's work is void.
+ */
+export class TokenRefused extends Error {
+  constructor(readonly reason: LateRefusal) {
+    super(reason === 'replay' ? 'token replayed' : 'principal changed');
+    this.name = 'TokenRefused';
+  }
+}
+
+const isLateRefusal = (result: CommitResult): result is Extract<CommitResult, { ok: false }> & { rejected: LateRefusal } =>
+  !result.ok && (result.rejected === 'replay' || result.rejected === 'principal');
+
+/** A record's outcome from its response's status. */
+export function outcomeOf(status: number): Outcome {
+  if (status < 400) return 'allowed';
+  if (status === 401 || status === 403 || status === 404 || status === 429) return 'denied';
+  return 'failed';
+}
+
+export class AuditedRequest implements RequestAudit {
+  action: AuditedAction = 'route.unknown';
+  target: Target | null = null;
+  log = PROVIDER_LOG;
+  regions: Region[] | null = null;
+  recorded: Recorded | null = null;
+  /** Whether the token's jti has been consumed (or found already used). */
+  #tokenSettled = false;
+
+  constructor(private readonly c: Context<AppEnv>) {}
+
+  /** The request path as recorded: bounded, so no request can put an arbitrarily long string into a record. */
+  get path(): string {
+    return bounded(requestPath(this.c), MAX_PATH_CHARS);
+  }
+
+  actor(): Actor {
+    const principal = this.c.get('principal');
+    const ip = clientAddress(this.c);
+    if (principal) return { type: principal.type, id: principal.id, kid: principal.kid, jti: principal.jti, ...(principal.sid ? { sid: principal.sid } : {}), ip };
+    return { type: 'anonymous', id: null, kid: null, jti: null, ip };
+  }
+
+  draft(outcome: Outcome, reason: string | null, options: CommitOptions = {}): RecordDraft {
+    return {
+      requestId: this.c.get('requestId'),
+      actor: this.actor(),
+      action: this.action,
+      target: options.target ?? this.target,
+      outcome,
+      reason,
+      request: { method: this.c.req.method, path: this.path },
+      ...(options.regions ? { regions: options.regions } : this.regions && outcome === 'allowed' ? { regions: this.regions } : {}),
+      ...(options.details ? { details: options.details } : {}),
+    };
+  }
+
+  /**
+   * Appends this request's record with `writes`, and in the same batch the
+   * token's checks: its jti is consumed (auth/middleware.ts,
+   * `with-audit-record`) and its key's row is asserted unchanged since
+   * authentication read it (possibly from cache: auth/principals.ts).
+   */
+  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
+    const principal = this.c.get('principal');
+    const checks =
+      principal && !this.#tokenSettled
+        ? [...tokenIdClaim(principal.id, principal.jti, principal.expiresAt), ...(principal.stillValid ? [principal.stillValid] : [])]
+        : [];
+    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes]);
+    if (result.ok) {
+      this.#tokenSettled = true;
+      this.recorded = { log, index: result.auditIndex };
+      return { ...result, rows: result.rows.slice(checks.length) }; // the caller's rows only
+    }
+    if (isLateRefusal(result)) {
+      this.#tokenSettled = true; // the denial is recorded without the checks
+      if (result.rejected === 'principal') forgetRegisteredKey(principal.kid);
+    }
+    return result;
+  }
+
+  readonly commit: Commit = async (writes, options = {}) => {
+    if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
+    const log = options.log ?? this.log;
+    const draft = this.draft(options.outcome ?? 'allowed', options.reason ?? null, options);
+    const result = await this.append(log, draft, writes);
+    if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
+    if (result.ok) {
+      // Notices: the same record in each other log concerned, naming the primary one.
+      for (const other of new Set(options.notify ?? [])) {
+        if (other === log) continue;
+        const notice = await appendToLog(this.c.env, other, { ...draft, details: { ...(draft.details ?? {}), primary: { log, index: result.auditIndex } } });
+        if (!notice.ok) throw new Error(`notice to ${other} failed: ${notice.message}`);
+      }
+    }
+    return result;
+  };
+
+  /**
+   * Records a response the handler did not commit (a read, a refusal, a
+   * failure). A refusal or failure about another log than the caller's own
+   * goes to that log — so the owner of what was reached for sees the attempt —
+   * and, for an authenticated caller, to its own log too, which is the one its
+   * answer names: another tenant's id and a made-up one are then answered
+   * alike. Answers the late refusal, if the batch refused the token, whose
+   * denial was recorded instead.
+   */
+  async recordResponse(status: number, reason: string | null): Promise<{ refused: LateRefusal | null }> {
+    const draft = { ...this.draft(outcomeOf(status), reason), status };
+    const principal = this.c.get('principal');
+    const home = homeLog(principal);
+    const answer: { refused: LateRefusal | null } = { refused: null };
+    const recordIn = async (log: string): Promise<void> => {
+      let result = await this.append(log, draft);
+      if (isLateRefusal(result)) {
+        // A replayed token or a revoked key: whatever the handler produced is withheld; the refusal is what gets recorded.
+        answer.refused = result.rejected;
+        result = await this.append(log, { ...this.draft('denied', result.rejected === 'replay' ? 'token_replayed' : 'token_key_unknown'), status: 401 });
+      }
+      if (!result.ok) throw new Error(result.message);
+    };
+    const elsewhere = async (): Promise<void> => {
+      const result = isOutsider(principal, this.log)
+        ? await auditLogOf(this.c.env, this.log).appendRefusal(this.log, draft)
+        : await appendToLog(this.c.env, this.log, draft);
+      if (!result.ok) throw new Error(result.message);
+      if (!home) this.recorded = 'window' in result ? { log: result.log, window: result.window } : { log: result.log, index: result.auditIndex };
+    };
+    if (draft.outcome === 'allowed' || home === this.log) await recordIn(this.log);
+    else await Promise.all([home ? recordIn(home) : null, elsewhere()]);
+    return answer;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Audit key registry and rotation. The signing key comes from env; when a
+ * Worker first signs with a key the registry does not list as active, it
+ * activates that key and retires the previous one — as a write committed with
+ * its own record (`audit.key.activate`) in the provider log, so a rotation is
+ * never silent. Only a deployment's first key activates itself: a later one
+ * must have been approved by a change request (two admins,
+ * services/audit-keys.ts), or the Worker refuses to serve. Retired keys stay
+ * published in the JWKS.
+ */
+import type { Env } from '../../env';
+import { appendToLog } from '../log/append';
+import { expectChanges } from '../log/commit';
+import { PROVIDER_LOG } from '../log/logs';
+import type { RecordDraft } from '../format/record';
+import { auditSigningKey } from './signing-key';
+
+const registered = new Set<string>();
+
+/** The deployment's key is neither active nor approved while another key is active. */
+export class UnapprovedAuditKey extends Error {
+  constructor(readonly kid: string) {
+    super(`The audit signing key ${kid} was not approved: propose it (POST /v1/admin/audit/keys) and have a second security admin approve it, or deploy the active key again.`);
+    this.name = 'UnapprovedAuditKey';
+  }
+}
+
+export async function ensureSigningKeyRegistered(env: Env, cause: Pick<RecordDraft, 'requestId' | 'request'>): Promise<void> {
+  const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
+  if (registered.has(key.kid)) return;
+  const state = await env.DB.prepare('SELECT state FROM audit_keys WHERE kid = ?').bind(key.kid).first<string>('state');
+  if (state !== 'active') {
+    const now = new Date().toISOString();
+    const { results } = await env.DB.prepare("SELECT kid FROM audit_keys WHERE state = 'active'").all<{ kid: string }>();
+    const retired = results.map((r) => r.kid);
+    // The first key of a deployment activates itself; any later one needs an approved change request.
+    if (retired.length > 0 && state !== 'approved') throw new UnapprovedAuditKey(key.kid);
+    // A concurrent isolate may win the race; its twin is then refused by the assertion, and one record remains.
+    await appendToLog(
+      env,
+      PROVIDER_LOG,
+      {
+        ...cause,
+        actor: { type: 'system', id: 'custodes', kid: null, jti: null, ip: null },
+        action: 'audit.key.activate',
+        target: { type: 'audit-key', id: key.kid },
+        outcome: 'allowed',
+        reason: null,
+        details: { kid: key.kid, retired, approved: state === 'approved' },
+      },
+      [
+        { sql: "UPDATE audit_keys SET state = 'retired', retired_at = ? WHERE state = 'active' AND kid <> ?", params: [now, key.kid] },
+        {
+          sql: `INSERT INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', ?)
+                ON CONFLICT (kid) DO UPDATE SET state = 'active', retired_at = NULL, activated_at = excluded.activated_at WHERE state <> 'active'`,
+          params: [key.kid, JSON.stringify(key.publicJwk), now],
+        },
+        expectChanges('audit.key.activate'),
+      ],
+    );
+  }
+  registered.add(key.kid);
+}

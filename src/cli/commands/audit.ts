@@ -1,0 +1,203 @@
+/**
+ * `custodes audit verify` and `custodes audit tail`. Verification trusts only
+ * the log key and the checkpoint saved by the previous run (the state file);
+ * `--bundle DIR` verifies a downloaded copy with no network at all, and
+ * `--save-bundle DIR` writes such a copy while verifying online.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyAuditLog, type AuditSource, type VerifierState } from '../../sdk/audit-verify';
+import type { Command } from 'commander';
+import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
+import { action, adminClient, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
+import { parallelRecordChecker } from '../parallel-verify';
+import { table, type Column } from '../table';
+import { tenantClient } from './tenant';
+
+export interface AuditCommandContext {
+  /** The log: `tenants/<id>` or `provider`. */
+  log: string;
+  api?: AuditLogApi;
+  /** Where the last accepted checkpoint is kept; by default one file per log. */
+  statePath?: string;
+  bundle?: string;
+  saveBundle?: string;
+  checkSignatures: boolean;
+}
+
+const BUNDLE_FILES = { logKey: 'log-key.txt', jwks: 'jwks.json', checkpoint: 'checkpoint.txt', records: 'records.jsonl', meta: 'bundle.json' };
+
+function bundleSource(dir: string): AuditSource & { log: string } {
+  const read = (name: string) => {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new Error(`the bundle lacks ${path}`);
+    return readFileSync(path, 'utf8');
+  };
+  const records = read(BUNDLE_FILES.records)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { index: number; jws: string });
+  return {
+    log: (JSON.parse(read(BUNDLE_FILES.meta)) as { log: string }).log,
+    logKey: async () => read(BUNDLE_FILES.logKey),
+    jwks: async () => JSON.parse(read(BUNDLE_FILES.jwks)),
+    checkpoint: async () => read(BUNDLE_FILES.checkpoint),
+    records: async (from, limit) => ({ records: records.filter((r) => r.index >= from).slice(0, limit) }),
+  };
+}
+
+/** Wraps an online source so that what was fetched can be written out as a bundle. */
+function recording(source: AuditLogApi) {
+  const seen = { logKey: '', jwks: '', checkpoint: '', records: [] as { index: number; jws: string }[] };
+  const wrapped: AuditSource = {
+    logKey: async () => (seen.logKey = await source.logKey()),
+    jwks: async () => {
+      const jwks = await source.jwks();
+      seen.jwks = JSON.stringify(jwks, null, 2);
+      return jwks;
+    },
+    checkpoint: async () => (seen.checkpoint = await source.checkpoint()),
+    records: async (from, limit) => {
+      const page = await source.records(from, limit);
+      seen.records.push(...page.records);
+      return page;
+    },
+    consistency: (from, to) => source.consistency(from, to),
+  };
+  return { wrapped, seen };
+}
+
+async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; text: string; ok: boolean }> {
+  const started = performance.now();
+  let source: AuditSource;
+  let log = ctx.log;
+  let seen: ReturnType<typeof recording>['seen'] | undefined;
+  if (ctx.bundle) {
+    const bundle = bundleSource(ctx.bundle);
+    source = bundle;
+    log = bundle.log;
+  } else {
+    const rec = recording(ctx.api!);
+    source = rec.wrapped;
+    seen = rec.seen;
+  }
+  // Known only now for a bundle, which names its log itself.
+  const statePath = ctx.statePath ?? defaultStatePath(log);
+  const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as VerifierState) : undefined;
+  const result = await verifyAuditLog(source, { log, state, checkSignatures: ctx.checkSignatures, checkRecords: parallelRecordChecker() });
+  if (!result.ok) {
+    return { ok: false, json: { ok: false, log, error: result.error }, text: `FAILED: ${log}: ${result.error}` };
+  }
+  const seconds = (performance.now() - started) / 1000;
+  mkdirSync(join(statePath, '..'), { recursive: true });
+  writeFileSync(statePath, `${JSON.stringify(result.state, null, 2)}\n`);
+  if (ctx.saveBundle && seen) {
+    mkdirSync(ctx.saveBundle, { recursive: true });
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.meta), JSON.stringify({ log }, null, 2));
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.logKey), seen.logKey);
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.jwks), seen.jwks);
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.checkpoint), seen.checkpoint);
+    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.records), seen.records.slice(0, result.checkpoint.size).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+  const { size, root } = result.checkpoint;
+  const rootHex = Buffer.from(root).toString('hex');
+  const since = result.previousSize === null ? 'first verification: the checkpoint is now pinned' : `consistent with the saved checkpoint at ${result.previousSize} records`;
+  const how = ctx.checkSignatures ? 'every record signature, ' : '';
+  return {
+    ok: true,
+    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds },
+    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
+  };
+}
+
+export const defaultStatePath = (log: string): string => `.custodes/audit-state/${log.replace('/', '_')}.json`;
+
+export interface TailFilter {
+  actor?: string;
+  action?: string;
+  outcome?: string;
+  limit: number;
+}
+
+async function auditTail(api: AuditLogApi, filter: TailFilter) {
+  const size = Number((await api.checkpoint()).split('\n')[1]);
+  const records: TailRecord[] = [];
+  for (let from = Math.max(0, size - filter.limit); from < size; ) {
+    const page = await api.records(from, Math.min(1000, size - from));
+    if (page.records.length === 0) break;
+    for (const { jws } of page.records) records.push(JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')));
+    from += page.records.length;
+  }
+  const matches = (pattern: string | undefined, value: string | null | undefined) => !pattern || (value ?? '').includes(pattern);
+  return records.filter((r) => matches(filter.actor, r.actor.id ?? r.actor.type) && matches(filter.action, r.action) && (!filter.outcome || r.outcome === filter.outcome));
+}
+
+/** A record's payload, as tail shows it. */
+interface TailRecord {
+  index: number;
+  time: string;
+  actor: { type: string; id: string | null };
+  action: string;
+  target: { type: string; id: string } | null;
+  outcome: string;
+  reason: string | null;
+}
+
+const TAIL_COLUMNS: Column<TailRecord>[] = [
+  ['INDEX', (r) => r.index],
+  ['TIME', (r) => r.time],
+  ['ACTOR', (r) => (r.actor.id ? `${r.actor.id}` : r.actor.type)],
+  ['ACTION', (r) => r.action],
+  ['TARGET', (r) => (r.target ? `${r.target.type}/${r.target.id}` : '')],
+  ['OUTCOME', (r) => r.outcome],
+  ['REASON', (r) => r.reason ?? ''],
+];
+
+
+/** Set when `audit verify` fails: the command printed why and exits 1. */
+export class VerificationFailed extends Error {}
+
+interface LogOptions extends GlobalOptions {
+  tenant?: string;
+  provider?: boolean;
+}
+
+/** The log an audit command reads, and a client that may read it: a tenant's (its owner key) or, with --provider, the provider's (an auditor's key). */
+function logOf(o: LogOptions): { log: string; api: () => AuditLogApi } {
+  if (o.provider) return { log: 'provider', api: () => auditSource(adminClient(o), 'provider') };
+  if (o.tenant) return { log: `tenants/${o.tenant}`, api: () => auditSource(tenantClient({ ...o, tenant: o.tenant! }, ['audit:read']), `tenants/${o.tenant}`) };
+  throw new UsageError('Name the log: --tenant ID (with its owner key) or --provider.');
+}
+
+const logOptions = (command: Command) => command.option('--tenant <id>', 'a tenant\'s log (sign with its owner key)').option('--provider', 'the provider\'s log (sign with an auditor\'s key)');
+
+export function auditCommands(program: Command, emit: Emit): void {
+  const audit = program.command('audit').description('verify and read the signed audit logs');
+  action<LogOptions & { state?: string; bundle?: string; saveBundle?: string; skipSignatures?: boolean }>(
+    logOptions(audit.command('verify').description('verify a log offline against the checkpoint saved by the last run'))
+      .option('--state <file>', 'where the last accepted checkpoint is kept')
+      .option('--bundle <dir>', 'verify a downloaded copy, with no network at all')
+      .option('--save-bundle <dir>', 'write such a copy while verifying online')
+      .option('--skip-signatures', 'check the tree only, not each record\'s signature'),
+    emit,
+    async (_, o) => {
+      const online = o.bundle ? null : logOf(o); // a bundle names its own log
+      const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures });
+      if (!result.ok) throw new VerificationFailed(o.json ? JSON.stringify(result.json, null, 2) : result.text);
+      return result;
+    },
+  );
+  action<LogOptions & { actor?: string; action?: string; outcome?: string; limit?: number }>(
+    logOptions(audit.command('tail').description('the latest records, filtered'))
+      .option('--actor <id>', 'records whose actor id contains this')
+      .option('--action <name>', 'records whose action contains this')
+      .option('--outcome <outcome>', 'allowed|denied|failed')
+      .addOption(numberOption('--limit <n>', 'how many of the latest records to scan (default 50)')),
+    emit,
+    async (_, o): Promise<Output> => {
+      if (o.outcome && !['allowed', 'denied', 'failed'].includes(o.outcome)) throw new UsageError('--outcome is allowed, denied or failed.');
+      const records = await auditTail(logOf(o).api(), { actor: o.actor, action: o.action, outcome: o.outcome, limit: o.limit ?? 50 });
+      return { json: { records }, text: table(records, TAIL_COLUMNS) };
+    },
+  );
+}

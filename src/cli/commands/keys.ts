@@ -1,0 +1,46 @@
+/** `custodes keygen` and `custodes token`: principal keys and the tokens they sign (DESIGN §2). */
+import { existsSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from '../../sdk/keys';
+import { action, commaList, LOCAL_ADMIN_KEY, numberOption, readJwk, spaceList, UsageError, type Emit } from '../context';
+
+export function keyCommands(program: Command, emit: Emit): void {
+  action<{ out: string; alg: string; force?: boolean }>(
+    program
+      .command('keygen')
+      .description('generate a principal key pair; the private half stays in --out')
+      .requiredOption('--out <file>', 'where to write the private JWK (mode 0600)')
+      .option('--alg <alg>', 'EdDSA or ES256', 'EdDSA')
+      .option('--force', 'replace an existing file (its key is lost)'),
+    emit,
+    async (_, o) => {
+      if (existsSync(o.out) && !o.force) throw new UsageError(`${o.out} exists; pass --force to replace it (the old key is lost).`);
+      if (o.alg !== 'EdDSA' && o.alg !== 'ES256') throw new UsageError('--alg must be EdDSA or ES256.');
+      const key = await generatePrincipalKey(o.alg as SigningAlgorithm);
+      writeFileSync(o.out, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+      const publicJwk = publicKeyOf(key);
+      const kid = await keyId(key);
+      return {
+        json: { kid, publicJwk, privateKeyFile: o.out },
+        text: `Wrote the private key to ${o.out} (keep it; it never leaves your machine).\nkid: ${kid}\npublic JWK: ${JSON.stringify(publicJwk)}`,
+      };
+    },
+  );
+  action<{ scope?: string[]; vms?: string[]; ttl?: number }>(
+    program
+      .command('token')
+      .description('mint one single-use token, for curl and other clients (uses --key and --iss)')
+      .option('--scope <scopes>', 'scopes, e.g. "memory:read keys"', spaceList)
+      .option('--vms <ids>', 'limit the token to these VMs (comma-separated)', commaList)
+      .addOption(numberOption('--ttl <seconds>', 'lifetime, at most 900 (default 300)')),
+    emit,
+    async (_, o) => {
+      const ttl = o.ttl ?? 300;
+      if (ttl > 900) throw new UsageError('--ttl may be at most 900 seconds (15 minutes): the API refuses longer-lived tokens.');
+      const principal = o.iss ?? process.env.CUSTODES_PRINCIPAL;
+      if (!principal) throw new UsageError('--iss is required: the id of the principal that owns --key.');
+      const jwt = await mintToken({ key: readJwk(o.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY, 'Key file'), principal, audience: o.aud, scope: o.scope, vms: o.vms, ttlSeconds: ttl });
+      return { json: { token: jwt }, text: jwt };
+    },
+  );
+}

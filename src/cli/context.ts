@@ -1,0 +1,144 @@
+/**
+ * What every command shares: the usage-error type (exit 2), option parsers,
+ * the global options (--url, --key, --iss, --aud, --json) turned into a
+ * signed client, and list output with paging (--page-size, --page-token, --all).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { JWK } from 'jose';
+import { createApiClient, type ApiClient } from '../sdk/client';
+import { table, type Column } from './table';
+
+export const DEFAULT_URL = 'http://127.0.0.1:8787';
+export const LOCAL_ADMIN_KEY = '.custodes/bootstrap-admin.jwk';
+
+/** A mistake in how the command was called: printed with a pointer to --help, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  /** The command it concerns, e.g. `vm list`, for the pointer to its help. */
+  command?: string;
+}
+
+const commandPath = (command: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};
+
+/** Output of one command: JSON for scripts, a table or a sentence for people. */
+export interface Output {
+  json: unknown;
+  text: string;
+  /** Bytes for standard output instead of `text` (a read without --out). */
+  raw?: Uint8Array;
+}
+
+/** The options every command accepts (defined on the program). */
+export interface GlobalOptions {
+  url?: string;
+  key?: string;
+  iss?: string;
+  aud?: string;
+  json?: boolean;
+}
+
+export const baseUrl = (g: GlobalOptions): string => g.url ?? process.env.CUSTODES_URL ?? DEFAULT_URL;
+
+export function readJwk(path: string, what: string): JWK {
+  if (!existsSync(path)) {
+    const hint = path === LOCAL_ADMIN_KEY ? ' Run `npm start` once: it creates the local bootstrap admin keys.' : '';
+    throw new UsageError(`${what} ${path} does not exist.${hint}`);
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as JWK;
+  } catch {
+    throw new UsageError(`${what} ${path} is not a JSON Web Key.`);
+  }
+}
+
+/** The client of an admin (or, with --iss, any principal): --key, else $CUSTODES_KEY, else the local bootstrap admin's key. */
+export function adminClient(g: GlobalOptions): ApiClient {
+  return createApiClient({
+    baseUrl: baseUrl(g),
+    key: readJwk(g.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY, 'Key file'),
+    principal: g.iss ?? process.env.CUSTODES_PRINCIPAL ?? 'adm_bootstrap',
+    ...(g.aud ? { audience: g.aud } : {}),
+  });
+}
+
+/** Option parsers: a malformed value is a usage error (commander reports it, exit 2). */
+export function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number.');
+  return Number(value);
+}
+export const commaList = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+export const spaceList = (value: string): string[] => value.split(/[\s,]+/).filter(Boolean);
+
+/** Whole-number option; `required` makes commander insist on it. */
+export const numberOption = (flags: string, description: string, required = false) => {
+  const option = new Option(flags, description).argParser(wholeNumber);
+  return required ? option.makeOptionMandatory() : option;
+};
+
+export interface PageOptions {
+  pageSize?: number;
+  pageToken?: string;
+  all?: boolean;
+}
+
+/** Adds the paging options every list command takes. */
+export const withPaging = (command: Command): Command =>
+  command
+    .addOption(numberOption('--page-size <n>', 'items per page'))
+    .option('--page-token <token>', 'continue from a previous page')
+    .option('--all', 'follow every page');
+
+/** A list command's output: one page, or with --all every page, and the token of the next. */
+export async function listOutput<T>(
+  options: PageOptions,
+  fetchPage: (page: { pageSize?: number; pageToken?: string }) => Promise<{ items: T[]; nextPageToken?: string }>,
+  columns: readonly Column<T>[],
+  key: string,
+): Promise<Output> {
+  const items: T[] = [];
+  let pageToken = options.pageToken;
+  let next: string | undefined;
+  do {
+    const page = await fetchPage({ ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(pageToken ? { pageToken } : {}) });
+    items.push(...page.items);
+    next = page.nextPageToken;
+    pageToken = next;
+  } while (options.all && next);
+  const more = next ? `\n(more: --page-token ${next}, or --all)` : '';
+  return { json: { [key]: items, ...(next ? { nextPageToken: next } : {}) }, text: table(items, columns) + more };
+}
+
+/** A single item as a table. */
+export const one = <T>(item: T, columns: readonly Column<T>[]): Output => ({ json: item, text: table([item], columns) });
+
+/**
+ * Registers a command's action: commander hands it the positional arguments,
+ * then its own options; the program's options come from `optsWithGlobals`.
+ * The output is handed to `emit` (main.ts prints it).
+ */
+export type Emit = (output: Output) => void;
+export function action<O>(command: Command, emit: Emit, run: (args: string[], options: O & GlobalOptions & PageOptions) => Promise<Output>): Command {
+  // Commander checks required options before unknown ones; checking them here instead lets a stray flag be named first.
+  const required = command.options.filter((option) => option.mandatory);
+  for (const option of required) {
+    option.mandatory = false;
+    option.description = `${option.description} (required)`;
+  }
+  return command.action(async (...params: unknown[]) => {
+    const self = params[params.length - 1] as Command;
+    const missing = required.find((option) => self.getOptionValue(option.attributeName()) === undefined);
+    try {
+      if (missing) throw new UsageError(`required option '${missing.flags}' not specified.`);
+      const args = params.slice(0, -2).filter((p): p is string => typeof p === 'string');
+      emit(await run(args, self.optsWithGlobals<O & GlobalOptions & PageOptions>()));
+    } catch (error) {
+      if (error instanceof UsageError) error.command ??= commandPath(self);
+      throw error;
+    }
+  });
+}

@@ -1,8 +1,0 @@
-/** Rows as an aligned text table, for the CLI's human output (`--json` is for scripts). */
-export function table(rows: object[], columns: [header: string, cell: (row: any) => unknown][]): string {
-  if (rows.length === 0) return '(none)';
-  const cells = rows.map((row) => columns.map(([, cell]) => String(cell(row) ?? '')));
-  const widths = columns.map(([header], i) => Math.max(header.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns.map(([h]) => h)), ...cells.map(line)].join('\n');
-}

@@ -1,0 +1,157 @@
+/**
+ * Provider access requests (DESIGN §7), a customer lockbox: an operator asks
+ * to act on a tenant's VM beyond provisioning, with a reason; the tenant owner
+ * approves or denies; an approval covers that VM and operation until it
+ * expires, and every use is in the tenant's log. Nothing here yields plaintext.
+ */
+import { z } from '@hono/zod-openapi';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { adminRoute, tenantRoute } from '../../platform/http/route-factories';
+import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
+import { ACCESS_OPERATIONS, MAX_ACCESS_MINUTES, REASON_CODES } from './access-requests.service';
+import { Name } from '../../provider/hosts/hosts.schemas';
+import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
+import { VmId } from '../../provider/vms/vms.schemas';
+
+const tags = ['access requests'];
+
+const AccessRequestId = z.string().regex(/^acc_[0-9A-Z]{26}$/).openapi({ example: 'acc_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+const RequestParam = AccessRequestId.openapi({ param: { name: 'request', in: 'path' } });
+const States = z.enum(['pending', 'approved', 'denied']);
+
+const AccessRequestSchema = z
+  .object({
+    id: AccessRequestId,
+    tenant: TenantId,
+    vm: VmId,
+    operation: z.enum(ACCESS_OPERATIONS),
+    reasonCode: z.enum(REASON_CODES),
+    detail: z.string(),
+    durationMinutes: z.number().int(),
+    requester: z.string(),
+    state: States,
+    validUntil: z.string().nullable().openapi({ description: 'Until when an approval may be used.' }),
+    uses: z.number().int(),
+    revision: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('AccessRequest');
+const AccessRequestListSchema = z.object({ accessRequests: z.array(AccessRequestSchema), nextPageToken: nextPageTokenSchema }).openapi('AccessRequestList');
+const ListQuery = PageQuerySchema.extend({ state: States.optional() });
+
+export const fileAccessRequest = adminRoute({
+  operationId: 'fileAccessRequest',
+  action: 'access.request',
+  method: 'post',
+  path: '/admin/access-requests',
+  tags,
+  summary: 'Ask a tenant for access to one of its VMs',
+  roles: ['operator'],
+  request: {
+    headers: IdempotencyHeaders,
+    body: jsonRequestBody(
+      z
+        .strictObject({
+          vm: VmId,
+          operation: z.enum(ACCESS_OPERATIONS),
+          reasonCode: z.enum(REASON_CODES),
+          detail: z.string().min(1).max(1000),
+          durationMinutes: z.number().int().min(1).max(MAX_ACCESS_MINUTES).default(60),
+        })
+        .openapi('FileAccessRequest'),
+    ),
+  },
+  responses: { 201: { ...jsonContent(AccessRequestSchema, 'Filed; the tenant decides.'), headers: z.object({ Location: z.string() }) }, ...problemResponses(404, 415, 422) },
+});
+
+export const listAccessRequests = adminRoute({
+  operationId: 'listAccessRequests',
+  action: 'access.list',
+  method: 'get',
+  path: '/admin/access-requests',
+  tags,
+  summary: 'List access requests, newest first',
+  roles: ['operator', 'auditor', 'security'],
+  request: { query: ListQuery.extend({ tenant: z.string().max(64).optional() }) },
+  responses: { 200: jsonContent(AccessRequestListSchema, 'One page.'), ...problemResponses() },
+});
+
+export const getAccessRequest = adminRoute({
+  operationId: 'getAccessRequest',
+  action: 'access.read',
+  method: 'get',
+  path: '/admin/access-requests/{request}',
+  tags,
+  summary: 'Fetch an access request',
+  roles: ['operator', 'auditor', 'security'],
+  request: { params: z.object({ request: RequestParam }) },
+  responses: { 200: jsonContent(AccessRequestSchema, 'The request.'), ...problemResponses(404) },
+});
+
+export const useAccessRequest = adminRoute({
+  operationId: 'useAccessRequest',
+  action: 'access.use',
+  method: 'post',
+  path: '/admin/access-requests/{request}:use',
+  tags,
+  summary: 'Do what an approved access request allows, once more',
+  description:
+    'For `snapshot.create`: takes a snapshot of the VM by reference to its current versions, server-side — nothing is decrypted, nothing is returned but the snapshot\'s id and size. The use is recorded in the tenant\'s log (and the provider\'s); 403 `access_not_approved` unless the tenant approved this request and the approval has not expired.',
+  roles: ['operator'],
+  request: { params: z.object({ request: RequestParam }), headers: IdempotencyHeaders, body: jsonRequestBody(z.strictObject({ name: Name.openapi({ description: 'The snapshot\'s name.' }) }).openapi('UseAccessRequest')) },
+  responses: {
+    200: jsonContent(z.object({ accessRequest: AccessRequestSchema, snapshot: z.object({ id: z.string(), vm: VmId, name: z.string(), pages: z.number().int(), createdAt: z.string() }) }).openapi('AccessUse'), 'Done.'),
+    ...problemResponses(403, 404, 409, 415, 422),
+  },
+});
+
+const TenantRequestParams = TenantParams.extend({ request: RequestParam });
+
+export const tenantAccessRequests = tenantRoute({
+  operationId: 'tenantAccessRequests',
+  action: 'access.list',
+  method: 'get',
+  path: '/tenants/{tenant}/access-requests',
+  tags,
+  summary: 'The provider\'s requests for access to your VMs',
+  scope: 'owner',
+  request: { params: TenantParams, query: ListQuery },
+  responses: { 200: jsonContent(AccessRequestListSchema, 'One page, newest first.'), ...problemResponses(404) },
+});
+
+export const tenantAccessRequest = tenantRoute({
+  operationId: 'tenantAccessRequest',
+  action: 'access.read',
+  method: 'get',
+  path: '/tenants/{tenant}/access-requests/{request}',
+  tags,
+  summary: 'Fetch an access request',
+  scope: 'owner',
+  request: { params: TenantRequestParams },
+  responses: { 200: jsonContent(AccessRequestSchema, 'The request.'), ...problemResponses(404) },
+});
+
+export const approveAccessRequest = tenantRoute({
+  operationId: 'approveAccessRequest',
+  action: 'access.approve',
+  method: 'post',
+  path: '/tenants/{tenant}/access-requests/{request}:approve',
+  tags,
+  summary: 'Approve: that VM and operation, until the requested duration runs out',
+  scope: 'owner',
+  request: { params: TenantRequestParams, headers: IdempotencyHeaders },
+  responses: { 200: jsonContent(AccessRequestSchema, 'Approved.'), ...problemResponses(404, 409, 422) },
+});
+
+export const denyAccessRequest = tenantRoute({
+  operationId: 'denyAccessRequest',
+  action: 'access.deny',
+  method: 'post',
+  path: '/tenants/{tenant}/access-requests/{request}:deny',
+  tags,
+  summary: 'Deny an access request',
+  scope: 'owner',
+  request: { params: TenantRequestParams, headers: IdempotencyHeaders },
+  responses: { 200: jsonContent(AccessRequestSchema, 'Denied.'), ...problemResponses(404, 409, 422) },
+});

@@ -1,0 +1,76 @@
+/**
+ * Which admin operations are significant (DESIGN §7), what each change
+ * request pins and notifies, and how each runs once approved. The mechanism
+ * — proposal, approval exactly once, expiry — is in changes.ts; this module
+ * is the policy, next to the services it calls.
+ *
+ * - deleting a tenant or a VM: always;
+ * - changing a tenant's quota: when the new quota is below what it uses;
+ * - draining a host: when tenant VMs are on it (an empty host drains at once);
+ * - registering an admin or changing its roles: always (admins.ts);
+ * - approving the next audit signing key: always (audit-keys.ts).
+ */
+import { eq } from 'drizzle-orm';
+import type { JsonValue } from '../../audit/format/canonical-json';
+import type { Database } from '../../platform/db/client';
+import { vms } from '../../platform/db/schema';
+import type { ProblemCode } from '../../lib/problems';
+import { fail, ok, type Result } from '../../lib/result';
+import type { JWK } from 'jose';
+import { registerAdmin, setAdminRoles } from '../admins/admins.service';
+import { approveAuditKey } from '../audit-keys/audit-keys.service';
+import type { ChangeOperation, Executor, Proposal } from './two-person-rule';
+import { drainHost } from '../../provider/hosts/drain.service';
+import { findHost } from '../../provider/hosts/hosts.service';
+import { deleteTenant, findTenant, tenantInUse, updateTenant, type TenantPatch } from '../../provider/tenants/tenants.service';
+import { deleteVm, findVm } from '../../provider/vms/vms.service';
+
+/** Deleting a tenant; refused when proposed if it could only fail on approval (the tenant still has VMs or disks). */
+export async function tenantDeletion(db: Database, id: string): Promise<Result<Proposal, 'not_found' | 'resource_in_use'>> {
+  const tenant = await findTenant(db, id);
+  if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
+  const inUse = tenantInUse(tenant);
+  if (inUse) return { ok: false, error: inUse };
+  return ok({ operation: 'tenant.delete', target: { type: 'tenant', id }, tenants: [id], params: null, requiredRole: 'provisioner', targetRevision: tenant.revision });
+}
+
+export async function vmDeletion(db: Database, id: string): Promise<Result<Proposal, 'not_found'>> {
+  const vm = await findVm(db, id);
+  if (!vm) return fail('not_found', `VM ${id} does not exist.`);
+  return ok({ operation: 'vm.delete', target: { type: 'vm', id }, tenants: [vm.tenant], params: null, requiredRole: 'provisioner', targetRevision: vm.revision });
+}
+
+/** A quota change that would leave the tenant over its slice needs a second admin; null when it may go ahead now. */
+export async function quotaShrink(db: Database, id: string, patch: TenantPatch): Promise<Result<Proposal | null, 'not_found'>> {
+  const tenant = await findTenant(db, id);
+  if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
+  const { quota = {} } = patch;
+  const below = (quota.vcpus ?? Infinity) < tenant.usage.vcpus || (quota.memoryMiB ?? Infinity) < tenant.usage.memoryMiB || (quota.diskGiB ?? Infinity) < tenant.usage.diskGiB;
+  if (!below) return ok(null);
+  return ok({ operation: 'tenant.update', target: { type: 'tenant', id }, tenants: [id], params: patch as unknown as JsonValue, requiredRole: 'provisioner', targetRevision: tenant.revision });
+}
+
+/** Draining a host with tenant VMs on it needs a second admin; null when it is empty. */
+export async function hostDrain(db: Database, id: string): Promise<Result<Proposal | null, 'not_found'>> {
+  const host = await findHost(db, id);
+  if (!host) return fail('not_found', `Host ${id} does not exist.`);
+  const resident = await db.selectDistinct({ tenant: vms.tenantId }).from(vms).where(eq(vms.hostId, id));
+  if (resident.length === 0) return ok(null);
+  return ok({ operation: 'host.drain', target: { type: 'host', id }, tenants: resident.map((r) => r.tenant).sort(), params: null, requiredRole: 'operator', targetRevision: host.revision });
+}
+
+const asJson = <E extends ProblemCode>(result: Result<unknown, E>) => result as Result<JsonValue, E>;
+
+/** How each operation runs once approved; each commits through the approval's commit (changes.ts). */
+export const EXECUTORS: Record<ChangeOperation, Executor> = {
+  'tenant.delete': async (db, commit, change) => asJson(await deleteTenant(db, commit, change.target.id)),
+  'tenant.update': async (db, commit, change) => asJson(await updateTenant(db, commit, change.target.id, change.params as unknown as TenantPatch, undefined, { belowUse: true })),
+  'vm.delete': async (db, commit, change) => asJson(await deleteVm(db, commit, change.target.id)),
+  'host.drain': async (db, commit, change) => {
+    const drained = await drainHost(db, commit, change.target.id);
+    return drained.ok ? ok({ migrated: drained.value.migrated, stranded: drained.value.stranded } as unknown as JsonValue) : drained;
+  },
+  'admin.register': async (db, commit, change) => registerAdmin(db, commit, change.params as unknown as Parameters<typeof registerAdmin>[2]),
+  'audit.rotate': async (db, commit, change) => approveAuditKey(db, commit, change.target.id, (change.params as { publicJwk: JWK }).publicJwk),
+  'admin.roles': async (db, commit, change) => setAdminRoles(db, commit, change.target.id, (change.params as { roles: Parameters<typeof setAdminRoles>[3] }).roles),
+};

@@ -1,0 +1,72 @@
+/**
+ * Building blocks of every route definition: the problem schema, the
+ * per-route problem responses (RFC 9457), JSON bodies, and the entity-tag and
+ * idempotency headers.
+ */
+import { z } from '@hono/zod-openapi';
+import { PROBLEMS, type ProblemCode } from '../../lib/problems';
+import { PROBLEM_CONTENT_TYPE } from './problem';
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: 'urn:custodes:problem:no_capacity' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.enum(Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]),
+    requestId: z.string().openapi({ example: 'req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' }),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: 'Per-field validation errors (`invalid_request`).' }),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem', { description: 'RFC 9457 problem details. Switch on `code`; it is stable.' });
+
+/** Problems every route may return: authentication, authorization, rate limits (429), path length (414). */
+const AUTH_PROBLEMS = [401, 403, 414, 429] as const;
+
+/** Declares the problem responses of a route, by status code. */
+export function problemResponses(...statuses: number[]) {
+  const all = [...new Set([400, ...AUTH_PROBLEMS, ...statuses])].sort();
+  return Object.fromEntries(
+    all.map((status) => {
+      const codes = Object.entries(PROBLEMS)
+        .filter(([, p]) => p.status === status)
+        .map(([code]) => `\`${code}\``);
+      return [
+        status,
+        {
+          description: `Problem: ${codes.join(', ')}.`,
+          content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+        },
+      ];
+    }),
+  );
+}
+
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const jsonRequestBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+});
+
+export const ETagHeader = z.string().openapi({ description: 'Entity tag of the returned revision; send it back in `If-Match`.' });
+
+export const IfMatchHeaders = z.object({
+  'if-match': z
+    .string()
+    .optional()
+    .openapi({ description: 'Apply only if the resource still has this entity tag (RFC 9110 §13.1.1); else 412.' }),
+});
+
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .openapi({ description: 'Retry-safe key: a repeat with the same key and body replays the first response.' }),
+});

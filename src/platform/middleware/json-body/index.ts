@@ -1,0 +1,71 @@
+/**
+ * Gatekeeper for request bodies, on every route: a route that takes no body
+ * refuses one (400 `body_not_allowed`); otherwise size (413, counted while
+ * the stream is read, so a body without or with a lying Content-Length is
+ * never held past the limit), media type (415) and JSON syntax (400
+ * `malformed_json`), each as problem+json before a handler runs. The text is
+ * left in Hono's body cache, so the route validators do not read the stream again.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../../../env';
+import { problemResponse } from '../../http/problem';
+
+export interface JsonBodyOptions {
+  /** Largest accepted body in bytes. */
+  maxBytes?: number;
+  /** Whether the operation takes a body at all (its route declares `request.body`). */
+  accepts?: boolean;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/** The body as text, or null once it passes `maxBytes` (the rest is not read). */
+async function readBounded(request: Request, maxBytes: number): Promise<string | null> {
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+export function jsonBody(options: JsonBodyOptions = {}): MiddlewareHandler<AppEnv> {
+  const { maxBytes = DEFAULT_MAX_BODY_BYTES, accepts = true } = options;
+  return async function jsonBodyMiddleware(c, next) {
+    const limit = accepts && METHODS_WITH_BODY.has(c.req.method) ? maxBytes : 0;
+    const declared = Number(c.req.header('Content-Length') ?? 0);
+    if (declared > limit) return refuse(c, limit);
+    const text = await readBounded(c.req.raw, limit);
+    if (text === null) return refuse(c, limit);
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    if (text.length === 0) return next();
+
+    const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
+      return problemResponse(c, 'unsupported_media_type', `Send the body as application/json, not ${JSON.stringify(mediaType || 'none')}.`);
+    }
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      return problemResponse(c, 'malformed_json', `The body is not valid JSON: ${(error as Error).message}`);
+    }
+    return next();
+  };
+}
+
+function refuse(c: Context<AppEnv>, limit: number) {
+  return limit === 0
+    ? problemResponse(c, 'body_not_allowed', `${c.req.method} ${new URL(c.req.url).pathname} takes no request body; send none.`)
+    : problemResponse(c, 'payload_too_large', `Request bodies are limited to ${limit} bytes.`, { maxBytes: limit });
+}

@@ -1,0 +1,36 @@
+/**
+ * Rate limits (Workers Rate Limiting bindings, wrangler.toml `[[ratelimits]]`;
+ * miniflare emulates them locally): a principal is counted by its id, a
+ * request without a valid token by its client address. Over the limit the
+ * answer is 429 `rate_limited` with `Retry-After` (RFC 9110 §10.2.3).
+ *
+ * Limits bound what one source costs; what outsiders add to a tenant's log is
+ * bounded separately, whatever their number (audit/sequencer.ts `appendRefusal`).
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../../../env';
+import { clientAddress } from '../../http/limits';
+import { problemResponse } from '../../http/problem';
+
+/** The period of both limits in wrangler.toml, in seconds (the binding allows 10 or 60). */
+export const RATE_LIMIT_PERIOD_SECONDS = 10;
+
+/** Counts one request of `principal` (or, without one, of the client's address); a 429 problem when over the limit. */
+export async function overRateLimit(c: Context<AppEnv>, principal?: string): Promise<Response | null> {
+  const limiter = principal ? c.env.PRINCIPAL_RATE_LIMIT : c.env.ADDRESS_RATE_LIMIT;
+  if (!limiter) return null; // a deployment without the bindings is not limited
+  const key = principal ? `principal:${principal}` : `address:${clientAddress(c) ?? 'unknown'}`;
+  const { success } = await limiter.limit({ key });
+  if (success) return null;
+  const who = principal ? `Principal ${principal}` : 'This client address';
+  return problemResponse(c, 'rate_limited', `${who} sent too many requests; retry after ${RATE_LIMIT_PERIOD_SECONDS} s.`, { retryAfterSeconds: RATE_LIMIT_PERIOD_SECONDS }, {
+    'Retry-After': String(RATE_LIMIT_PERIOD_SECONDS),
+  });
+}
+
+/** For routes anyone may call: counted by client address. */
+export function rateLimitByAddress(): MiddlewareHandler<AppEnv> {
+  return async function rateLimitByAddressMiddleware(c, next) {
+    return (await overRateLimit(c)) ?? next();
+  };
+}

@@ -1,0 +1,93 @@
+import { changeAccepted } from '../../governance/changes/changes.routes';
+import { z } from '@hono/zod-openapi';
+import { METADATA_READERS } from '../../auth/roles';
+import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { adminRoute } from '../../platform/http/route-factories';
+import { PageQuerySchema } from '../../platform/http/pagination';
+import { CreateHostBody, DrainReportSchema, HostListSchema, HostParams, HostSchema, PatchHostBody } from './hosts.schemas';
+
+const tags = ['hosts'];
+
+export const createHost = adminRoute({
+  operationId: 'createHost',
+  action: 'host.create',
+  method: 'post',
+  path: '/admin/hosts',
+  tags,
+  summary: 'Register a host',
+  roles: ['provisioner'],
+  request: { headers: IdempotencyHeaders, body: jsonRequestBody(CreateHostBody) },
+  responses: {
+    201: { ...jsonContent(HostSchema, 'The new host.'), headers: z.object({ ETag: ETagHeader, Location: z.string() }) },
+    ...problemResponses(409, 413, 415, 422),
+  },
+});
+
+export const listHosts = adminRoute({
+  operationId: 'listHosts',
+  action: 'host.list',
+  method: 'get',
+  path: '/admin/hosts',
+  tags,
+  summary: 'List hosts',
+  roles: METADATA_READERS,
+  request: { query: PageQuerySchema },
+  responses: { 200: jsonContent(HostListSchema, 'One page of hosts, oldest first.'), ...problemResponses() },
+});
+
+export const getHost = adminRoute({
+  operationId: 'getHost',
+  action: 'host.read',
+  method: 'get',
+  path: '/admin/hosts/{host}',
+  tags,
+  summary: 'Get a host and its allocation',
+  roles: METADATA_READERS,
+  request: { params: HostParams },
+  responses: {
+    200: { ...jsonContent(HostSchema, 'The host.'), headers: z.object({ ETag: ETagHeader }) },
+    ...problemResponses(404),
+  },
+});
+
+export const patchHost = adminRoute({
+  operationId: 'patchHost',
+  action: 'host.update',
+  method: 'patch',
+  path: '/admin/hosts/{host}',
+  tags,
+  summary: 'Resize, rename or return a host to service',
+  description: 'Shrinking below what is allocated is refused with `capacity_conflict`.',
+  roles: ['provisioner'],
+  request: { params: HostParams, headers: IfMatchHeaders, body: jsonRequestBody(PatchHostBody) },
+  responses: {
+    200: { ...jsonContent(HostSchema, 'The updated host.'), headers: z.object({ ETag: ETagHeader }) },
+    ...problemResponses(404, 409, 412, 413, 415),
+  },
+});
+
+export const deleteHost = adminRoute({
+  operationId: 'deleteHost',
+  action: 'host.delete',
+  method: 'delete',
+  path: '/admin/hosts/{host}',
+  tags,
+  summary: 'Remove an empty host',
+  roles: ['provisioner'],
+  request: { params: HostParams, headers: IfMatchHeaders },
+  responses: { 204: { description: 'Removed.' }, ...problemResponses(404, 409, 412) },
+});
+
+export const drainHost = adminRoute({
+  operationId: 'drainHost',
+  action: 'host.drain',
+  method: 'post',
+  path: '/admin/hosts/{host}:drain',
+  tags,
+  summary: 'Drain a host',
+  description:
+    'Stops new placements and live-migrates every VM to other hosts. VMs that fit nowhere are reported as `stranded`; the host becomes `drained` once empty. With tenant VMs on it, a drain is significant (DESIGN §7): it answers 202 with a change request a second `operator` approves; an empty host drains at once.',
+  roles: ['operator'],
+  request: { params: HostParams, headers: IdempotencyHeaders },
+  responses: { 200: jsonContent(DrainReportSchema, 'What moved and what could not.'), 202: changeAccepted, ...problemResponses(404, 409, 422) },
+});

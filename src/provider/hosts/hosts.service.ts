@@ -1,0 +1,135 @@
+/**
+ * Hosts: the provider's physical capacity. A host's allocation is derived from
+ * the VMs placed on it; shrinking or deleting a host is guarded in the same
+ * statement against what is placed there.
+ */
+import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
+import { expectChanges, write, type Commit } from '../../audit/log/commit';
+import { nextRevision, type Database } from '../../platform/db/client';
+import { hosts, vms } from '../../platform/db/schema';
+import { newId } from '../../lib/ids';
+import { toPage, type Page, type PageRequest } from '../../lib/page';
+import { fail, ok, type Result } from '../../lib/result';
+import { staleRevision } from '../../platform/db/revisions';
+import { hostAllocated } from '../placement/capacity';
+import type { HostCapacity } from '../placement/placement';
+
+export interface HostInput {
+  name: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+export interface HostPatch extends Partial<HostInput> {
+  /** Only `active` may be set by hand: it returns a drained host to service. */
+  state?: 'active';
+}
+
+export interface HostView extends HostInput {
+  id: string;
+  state: 'active' | 'draining' | 'drained';
+  allocated: { vcpus: number; memoryMiB: number; vms: number };
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const hostWithAllocation = {
+  ...getTableColumns(hosts),
+  allocatedVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
+  allocatedMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
+  vmCount: sql<number>`count(${vms.id})`,
+};
+
+function selectHosts(db: Database, where?: SQL) {
+  return db.select(hostWithAllocation).from(hosts).leftJoin(vms, eq(vms.hostId, hosts.id)).where(where).groupBy(hosts.id);
+}
+
+type HostRow = Awaited<ReturnType<typeof selectHosts>>[number];
+
+function toView(row: HostRow): HostView {
+  const { allocatedVcpus, allocatedMemoryMiB, vmCount, ...host } = row;
+  return { ...host, allocated: { vcpus: allocatedVcpus, memoryMiB: allocatedMemoryMiB, vms: vmCount } };
+}
+
+export async function createHost(db: Database, commit: Commit, input: HostInput): Promise<Result<HostView, 'name_taken'>> {
+  const id = newId('hst');
+  const committed = await commit([write(db.insert(hosts).values({ id, ...input }))], { target: { type: 'host', id } });
+  if (!committed.ok) {
+    if (committed.rejected === 'unique') return fail('name_taken', `A host named ${JSON.stringify(input.name)} already exists.`);
+    throw new Error(committed.message);
+  }
+  return ok((await findHost(db, id))!);
+}
+
+export async function findHost(db: Database, id: string): Promise<HostView | null> {
+  const [row] = await selectHosts(db, eq(hosts.id, id));
+  return row ? toView(row) : null;
+}
+
+export async function getHost(db: Database, id: string): Promise<Result<HostView, 'not_found'>> {
+  const host = await findHost(db, id);
+  return host ? ok(host) : fail('not_found', `Host ${id} does not exist.`);
+}
+
+export async function listHosts(db: Database, page: PageRequest): Promise<Page<HostView>> {
+  const rows = await selectHosts(db, page.after ? gt(hosts.id, page.after) : undefined)
+    .orderBy(asc(hosts.id))
+    .limit(page.limit + 1);
+  return toPage(rows.map(toView), page.limit);
+}
+
+/** Free capacity of every host, for placement. */
+export async function hostCapacities(db: Database): Promise<HostCapacity[]> {
+  const rows = await selectHosts(db);
+  return rows.map((h) => ({
+    id: h.id,
+    state: h.state,
+    free: { vcpus: h.vcpus - h.allocatedVcpus, memoryMiB: h.memoryMiB - h.allocatedMemoryMiB },
+  }));
+}
+
+export async function updateHost(
+  db: Database,
+  commit: Commit,
+  id: string,
+  patch: HostPatch,
+  expectedRevision?: number,
+): Promise<Result<HostView, 'not_found' | 'precondition_failed' | 'capacity_conflict' | 'name_taken'>> {
+  const guards = [eq(hosts.id, id)];
+  if (expectedRevision !== undefined) guards.push(eq(hosts.revision, expectedRevision));
+  if (patch.vcpus !== undefined) guards.push(sql`${hostAllocated('vcpus', id)} <= ${patch.vcpus}`);
+  if (patch.memoryMiB !== undefined) guards.push(sql`${hostAllocated('memory_mib', id)} <= ${patch.memoryMiB}`);
+  const update = db
+    .update(hosts)
+    .set({ ...patch, ...nextRevision(hosts.revision) })
+    .where(and(...guards));
+  const committed = await commit([write(update), expectChanges('host.update')], { details: { patch: { ...patch } } });
+  if (!committed.ok && committed.rejected === 'unique') return fail('name_taken', `A host named ${JSON.stringify(patch.name)} already exists.`);
+  const host = await findHost(db, id);
+  if (!host) return fail('not_found', `Host ${id} does not exist.`);
+  if (committed.ok) return ok(host);
+  const stale = staleRevision(`Host ${id}`, host, expectedRevision);
+  if (stale) return stale;
+  return fail('capacity_conflict', `Host ${id} has ${host.allocated.vcpus} vCPUs and ${host.allocated.memoryMiB} MiB allocated; it cannot shrink below that.`, {
+    allocated: host.allocated,
+  });
+}
+
+export async function deleteHost(
+  db: Database,
+  commit: Commit,
+  id: string,
+  expectedRevision?: number,
+): Promise<Result<{ id: string }, 'not_found' | 'precondition_failed' | 'resource_in_use'>> {
+  const guards = [eq(hosts.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE host_id = ${id})`];
+  if (expectedRevision !== undefined) guards.push(eq(hosts.revision, expectedRevision));
+  const committed = await commit([write(db.delete(hosts).where(and(...guards))), expectChanges('host.delete')]);
+  if (committed.ok) return ok({ id });
+  const host = await findHost(db, id);
+  if (!host) return fail('not_found', `Host ${id} does not exist.`);
+  const stale = staleRevision(`Host ${id}`, host, expectedRevision);
+  if (stale) return stale;
+  return fail('resource_in_use', `Host ${id} still runs ${host.allocated.vms} VMs; drain it first.`, { vms: host.allocated.vms });
+}

@@ -1,0 +1,193 @@
+/**
+ * Tenants: an owner public key (the tenant's root of trust; its private half
+ * never reaches the provider) and a quota slice. Usage is derived from the
+ * tenant's VMs, and a quota cannot be cut below it.
+ */
+import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
+import type { JWK } from 'jose';
+import { expectChanges, write, type Commit } from '../../audit/log/commit';
+import { tenantLog } from '../../audit/log/logs';
+import { nextRevision, type Database } from '../../platform/db/client';
+import { tenants, toolstacks, vms, wrappedKeys } from '../../platform/db/schema';
+import { findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals';
+import { newId } from '../../lib/ids';
+import { toPage, type Page, type PageRequest } from '../../lib/page';
+import { fail, ok, type Failure, type Result } from '../../lib/result';
+import { staleRevision } from '../../platform/db/revisions';
+import { tenantDiskUsed, tenantUsed } from '../placement/capacity';
+
+export interface Quota {
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+export interface TenantInput {
+  name: string;
+  ownerKey: JWK;
+  quota: Quota;
+}
+
+export interface TenantPatch {
+  name?: string;
+  quota?: Partial<Quota>;
+}
+
+export interface TenantView {
+  id: string;
+  name: string;
+  ownerKid: string;
+  ownerKey: JWK;
+  quota: Quota;
+  usage: { vcpus: number; memoryMiB: number; vms: number; diskGiB: number };
+  state: 'active' | 'suspended';
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const tenantWithUsage = {
+  ...getTableColumns(tenants),
+  usedVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
+  usedMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
+  vmCount: sql<number>`count(${vms.id})`,
+  usedDiskGiB: sql<number>`${tenantDiskUsed(sql`${tenants.id}`)}`,
+};
+
+function selectTenants(db: Database, where?: SQL) {
+  return db.select(tenantWithUsage).from(tenants).leftJoin(vms, eq(vms.tenantId, tenants.id)).where(where).groupBy(tenants.id);
+}
+
+function toView(row: Awaited<ReturnType<typeof selectTenants>>[number]): TenantView {
+  return {
+    id: row.id,
+    name: row.name,
+    ownerKid: row.ownerKid,
+    ownerKey: JSON.parse(row.ownerJwk),
+    quota: { vcpus: row.quotaVcpus, memoryMiB: row.quotaMemoryMiB, diskGiB: row.quotaDiskGiB },
+    usage: { vcpus: row.usedVcpus, memoryMiB: row.usedMemoryMiB, vms: row.vmCount, diskGiB: row.usedDiskGiB },
+    state: row.state,
+    revision: row.revision,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export async function createTenant(
+  db: Database,
+  commit: Commit,
+  bootstrapJwks: string | undefined,
+  input: TenantInput,
+): Promise<Result<TenantView, 'name_taken' | 'resource_in_use'>> {
+  const ownerKey = publicJwk(input.ownerKey);
+  const ownerKid = await thumbprint(ownerKey);
+  // One key, one principal: otherwise a token would be ambiguous about who signed it.
+  if (await findRegisteredKey(db, bootstrapJwks, ownerKid)) {
+    return fail('resource_in_use', `Key ${ownerKid} already belongs to a principal; each tenant needs its own key.`);
+  }
+  const id = newId('ten');
+  const insert = db.insert(tenants).values({
+    id,
+    name: input.name,
+    ownerKid,
+    ownerJwk: JSON.stringify(ownerKey),
+    quotaVcpus: input.quota.vcpus,
+    quotaMemoryMiB: input.quota.memoryMiB,
+    quotaDiskGiB: input.quota.diskGiB,
+  });
+  // The tenant's own log opens with its creation.
+  const committed = await commit([write(insert)], { log: tenantLog(id), target: { type: 'tenant', id }, details: { ownerKid } });
+  if (!committed.ok) {
+    if (committed.rejected !== 'unique') throw new Error(committed.message);
+    return committed.message.includes('owner_kid')
+      ? fail('resource_in_use', `Key ${ownerKid} already belongs to a tenant.`)
+      : fail('name_taken', `A tenant named ${JSON.stringify(input.name)} already exists.`);
+  }
+  return ok((await findTenant(db, id))!);
+}
+
+export async function findTenant(db: Database, id: string): Promise<TenantView | null> {
+  const [row] = await selectTenants(db, eq(tenants.id, id));
+  return row ? toView(row) : null;
+}
+
+export async function getTenant(db: Database, id: string): Promise<Result<TenantView, 'not_found'>> {
+  const tenant = await findTenant(db, id);
+  return tenant ? ok(tenant) : fail('not_found', `Tenant ${id} does not exist.`);
+}
+
+export async function listTenants(db: Database, page: PageRequest): Promise<Page<TenantView>> {
+  const rows = await selectTenants(db, page.after ? gt(tenants.id, page.after) : undefined)
+    .orderBy(asc(tenants.id))
+    .limit(page.limit + 1);
+  return toPage(rows.map(toView), page.limit);
+}
+
+export async function updateTenant(
+  db: Database,
+  commit: Commit,
+  id: string,
+  patch: TenantPatch,
+  expectedRevision?: number,
+  /** An approved change request may shrink a quota below what the tenant uses (DESIGN §7). */
+  { belowUse = false }: { belowUse?: boolean } = {},
+): Promise<Result<TenantView, 'not_found' | 'precondition_failed' | 'capacity_conflict' | 'name_taken'>> {
+  const { quota = {} } = patch;
+  const guards = [eq(tenants.id, id)];
+  if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
+  if (!belowUse) {
+    if (quota.vcpus !== undefined) guards.push(sql`${tenantUsed('vcpus', id)} <= ${quota.vcpus}`);
+    if (quota.memoryMiB !== undefined) guards.push(sql`${tenantUsed('memory_mib', id)} <= ${quota.memoryMiB}`);
+    if (quota.diskGiB !== undefined) guards.push(sql`${tenantDiskUsed(id)} <= ${quota.diskGiB}`);
+  }
+  const update = db
+    .update(tenants)
+    .set({
+      name: patch.name,
+      quotaVcpus: quota.vcpus,
+      quotaMemoryMiB: quota.memoryMiB,
+      quotaDiskGiB: quota.diskGiB,
+      ...nextRevision(tenants.revision),
+    })
+    .where(and(...guards));
+  const committed = await commit([write(update), expectChanges('tenant.update')], { details: { patch: { ...patch, quota: { ...quota } } } });
+  if (!committed.ok && committed.rejected === 'unique') return fail('name_taken', `A tenant named ${JSON.stringify(patch.name)} already exists.`);
+  const tenant = await findTenant(db, id);
+  if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
+  if (committed.ok) return ok(tenant);
+  const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
+  if (stale) return stale;
+  return fail('capacity_conflict', `Tenant ${id} uses ${tenant.usage.vcpus} vCPUs, ${tenant.usage.memoryMiB} MiB and ${tenant.usage.diskGiB} GiB of disk; its quota cannot go below that.`, {
+    usage: tenant.usage,
+  });
+}
+
+/** Why a tenant cannot be deleted yet, or null when it has no VMs and no disks. */
+export function tenantInUse(tenant: TenantView): Failure<'resource_in_use'> | null {
+  const { vms, diskGiB } = tenant.usage;
+  if (vms === 0 && diskGiB === 0) return null;
+  return { code: 'resource_in_use', detail: `Tenant ${tenant.id} still has VMs or disks (${vms} VMs, ${diskGiB} GiB of disks); delete them first.`, extensions: { vms, diskGiB } };
+}
+
+export async function deleteTenant(
+  db: Database,
+  commit: Commit,
+  id: string,
+  expectedRevision?: number,
+): Promise<Result<{ id: string }, 'not_found' | 'precondition_failed' | 'resource_in_use'>> {
+  const guards = [eq(tenants.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE tenant_id = ${id})`, sql`NOT EXISTS (SELECT 1 FROM disks WHERE tenant_id = ${id})`];
+  if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
+  // The tenant's keys go with it (its audit log keeps their history); a failed guard rolls these back too.
+  const committed = await commit([
+    write(db.delete(toolstacks).where(eq(toolstacks.tenantId, id))),
+    write(db.delete(wrappedKeys).where(eq(wrappedKeys.tenantId, id))),
+    write(db.delete(tenants).where(and(...guards))),
+    expectChanges('tenant.delete'),
+  ]);
+  if (committed.ok) return ok({ id });
+  const tenant = await findTenant(db, id);
+  if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
+  const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
+  if (stale) return stale;
+  return { ok: false, error: tenantInUse(tenant) ?? { code: 'resource_in_use', detail: `Tenant ${id} changed meanwhile; retry.` } };
+}

@@ -1,5 +1,0 @@
-import { createRouter } from '../../http/router';
-import * as handlers from './exposure.handlers';
-import * as routes from './exposure.routes';
-
-export const exposureRouter = createRouter().openapi(routes.exposureReport, handlers.exposureReport);

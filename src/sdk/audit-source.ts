@@ -1,0 +1,37 @@
+/**
+ * One log's audit routes as the offline verifier's `AuditSource`
+ * (audit-verify.ts), through the typed client: the provider log
+ * (`/v1/admin/audit/…`, auditors) or a tenant's (`/v1/tenants/{tenant}/audit/…`).
+ */
+import type { AuditSource } from './audit-verify';
+import type { ApiClient } from './client';
+
+export interface AuditLogApi extends Required<AuditSource> {
+  inclusion(index: number, size: number): Promise<{ index: number; size: number; proof: string[] }>;
+}
+
+/** `provider` or `tenants/<id>`. */
+export function auditSource(api: ApiClient, log: string): AuditLogApi {
+  const common = {
+    logKey: async () => (await api.GET('/v1/audit/log-key', { parseAs: 'text' })).data!,
+    jwks: async () => (await api.GET('/.well-known/jwks.json')).data!,
+  };
+  if (log === 'provider') {
+    return {
+      ...common,
+      checkpoint: async () => (await api.GET('/v1/admin/audit/checkpoint', { parseAs: 'text' })).data!,
+      records: async (from, limit) => (await api.GET('/v1/admin/audit/records', { params: { query: { from, limit } } })).data!,
+      consistency: async (from, to) => (await api.GET('/v1/admin/audit/proofs/consistency', { params: { query: { from, to } } })).data!,
+      inclusion: async (index, size) => (await api.GET('/v1/admin/audit/proofs/inclusion', { params: { query: { index, size } } })).data!,
+    };
+  }
+  const tenant = log.replace(/^tenants\//, '');
+  const path = { tenant };
+  return {
+    ...common,
+    checkpoint: async () => (await api.GET('/v1/tenants/{tenant}/audit/checkpoint', { params: { path }, parseAs: 'text' })).data!,
+    records: async (from, limit) => (await api.GET('/v1/tenants/{tenant}/audit/records', { params: { path, query: { from, limit } } })).data!,
+    consistency: async (from, to) => (await api.GET('/v1/tenants/{tenant}/audit/proofs/consistency', { params: { path, query: { from, to } } })).data!,
+    inclusion: async (index, size) => (await api.GET('/v1/tenants/{tenant}/audit/proofs/inclusion', { params: { path, query: { index, size } } })).data!,
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * Offline verification of a Custodes audit log (DESIGN §5): trust nothing but
+ * the log's verifier key and the checkpoint saved last time.
+ *
+ *  1. the checkpoint is a C2SP note signed by the log key, for this log's origin;
+ *  2. records 0…size−1 are all present, in order, each a JWS by a published
+ *     audit key (optional, as it is the slow part) naming this log and index;
+ *  3. their leaves hash to the checkpoint's root (RFC 9162);
+ *  4. the saved checkpoint is a prefix of this one: same root over its first
+ *     records, and the server's consistency proof verifies — so deletion,
+ *     reordering, edits and rollback, even a log rebuilt and re-signed by
+ *     the provider, are caught.
+ *
+ * Runs on Node (the CLI) and in workerd (the tests) alike: node:crypto only.
+ */
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { equalHashes, FrontierBuilder, leafHash, verifyConsistency, type Hash } from '../audit/format/merkle';
+import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/format/note';
+
+export interface PublicJwk {
+  kid?: string;
+  kty?: string;
+  crv?: string;
+  x?: string;
+}
+
+export interface AuditSource {
+  logKey(): Promise<string>;
+  jwks(): Promise<{ keys: PublicJwk[] }>;
+  checkpoint(): Promise<string>;
+  records(from: number, limit: number): Promise<{ records: { index: number; jws: string }[]; next?: number }>;
+  /** Absent for offline bundles: the saved root is then checked by recomputation alone. */
+  consistency?(from: number, to: number): Promise<{ proof: string[] }>;
+}
+
+/** What a verifier keeps between runs: the last checkpoint it accepted. */
+export interface VerifierState {
+  log: string;
+  vkey: string;
+  checkpoint: string;
+}
+
+export interface VerifyOptions {
+  /** `tenants/<id>` or `provider`. */
+  log: string;
+  state?: VerifierState;
+  /** Pin the verifier key instead of taking the server's (the state's key is pinned too). */
+  vkey?: string;
+  /** Check every record's JWS signature (default true). */
+  checkSignatures?: boolean;
+  /** Checks the records' payloads and signatures; the CLI passes a multi-core one (parallel-verify.ts). */
+  checkRecords?: RecordChecker;
+  pageSize?: number;
+}
+
+/** What checking a run of records yields (records at positions 0…n−1 of `log`). */
+export interface RecordCheck {
+  /** Merkle leaf hash of each record's payload, in order. */
+  leaves: Uint8Array[];
+  /** The first payload that is not what its position says (another log or index, or not JSON). */
+  claimError: string | null;
+  /** Positions whose signature does not verify (empty when signatures are not checked). */
+  badSignatures: number[];
+  /**
+   * Optional head start on the tree: hashes of the complete aligned level-`level`
+   * subtrees over the first leaves, in order (a parallel checker hashes them on
+   * every core). Only for checks of a whole log (offset 0).
+   */
+  subtrees?: { level: number; hashes: Hash[] };
+}
+
+/** Checks records; `jwks` null means skip signatures. `offset` is the position of jws[0]. */
+export type RecordChecker = (jws: string[], options: { log: string; jwks: PublicJwk[] | null; offset?: number }) => Promise<RecordCheck>;
+
+export type VerifyResult =
+  | { ok: true; checkpoint: Checkpoint; size: number; state: VerifierState; previousSize: number | null }
+  | { ok: false; error: string };
+
+/** The reference checker, on this thread. parallel-verify.ts does the same on every core. */
+export const checkRecordsHere: RecordChecker = async (jwsList, { log, jwks, offset = 0 }) => {
+  const keys = jwks ? keyMap({ keys: jwks }) : null;
+  const leaves: Uint8Array[] = [];
+  const badSignatures: number[] = [];
+  let claimError: string | null = null;
+  jwsList.forEach((jws, i) => {
+    const position = offset + i;
+    const payload = fromB64url(jws.slice(jws.indexOf('.') + 1, jws.lastIndexOf('.')));
+    leaves.push(leafHash(payload));
+    if (claimError === null) {
+      let claims: { log?: unknown; index?: unknown } | null = null;
+      try {
+        claims = JSON.parse(Buffer.from(payload).toString('utf8'));
+      } catch {
+        claimError = `record ${position}: the JWS payload is not JSON`;
+      }
+      if (claims && (claims.log !== log || claims.index !== position)) {
+        claimError = `record ${position}: it says it is record ${String(claims.index)} of ${String(claims.log)} (moved or reordered)`;
+      }
+    }
+    if (keys && !verifyJws(jws, keys)) badSignatures.push(position);
+  });
+  return { leaves, claimError, badSignatures };
+};
+
+const hex = (h: Uint8Array) => Buffer.from(h).toString('hex');
+const fromB64url = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
+const ed25519Key = (raw: Uint8Array): KeyObject =>
+  createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+
+/** Verifies a signed checkpoint note with `key`; returns the checkpoint or an error message. */
+export function openCheckpoint(note: string, key: VerifierKey, origin: string): Checkpoint | string {
+  let parsed: ReturnType<typeof parseSignedNote>;
+  try {
+    parsed = parseSignedNote(note);
+  } catch (error) {
+    return `the checkpoint is not a signed note: ${(error as Error).message}`;
+  }
+  const publicKey = ed25519Key(key.publicKey);
+  const signed = signaturesBy(parsed, key).some((s) => verifySignature(null, Buffer.from(parsed.body), publicKey, s.signature));
+  if (!signed) return `the checkpoint is not signed by ${key.name} (bad or missing signature)`;
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = parseCheckpointBody(parsed.body);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (checkpoint.origin !== origin) return `the checkpoint is for ${checkpoint.origin}, not ${origin}`;
+  return checkpoint;
+}
+
+/** Verifies one compact JWS (EdDSA) against the keys by kid. */
+export function verifyJws(jws: string, keys: Map<string, KeyObject>): boolean {
+  const [header, payload, signature] = jws.split('.');
+  if (!header || !payload || !signature) return false;
+  let kid: unknown;
+  try {
+    const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    if (parsed.alg !== 'EdDSA') return false;
+    kid = parsed.kid;
+  } catch {
+    return false;
+  }
+  const key = typeof kid === 'string' ? keys.get(kid) : undefined;
+  // A compact JWS is ASCII, so latin1 encodes the signing input exactly (and faster than UTF-8).
+  return !!key && verifySignature(null, Buffer.from(`${header}.${payload}`, 'latin1'), key, fromB64url(signature));
+}
+
+export function keyMap(jwks: Awaited<ReturnType<AuditSource['jwks']>>): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>();
+  for (const jwk of jwks.keys) {
+    if (jwk.kid && jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.x) keys.set(jwk.kid, ed25519Key(fromB64url(jwk.x)));
+  }
+  return keys;
+}
+
+/**
+ * Roots of the first `size` leaves for each of `sizes` (ascending), in one pass:
+ * whole subtrees (the checker's precomputed ones, or else single leaves) on one
+ * builder, and each prefix's ragged end on a copy of it.
+ */
+function prefixRoots({ leaves, subtrees }: RecordCheck, sizes: number[]): Hash[] {
+  const { level, hashes } = subtrees ?? { level: 0, hashes: leaves };
+  const span = 2 ** level;
+  const tree = new FrontierBuilder();
+  return sizes.map((size) => {
+    while (tree.size / span < hashes.length && tree.size + span <= size) tree.pushSubtree(hashes[tree.size / span]!, level);
+    const prefix = tree.copy();
+    for (let i = prefix.size; i < size; i++) prefix.push(leaves[i]!);
+    return prefix.root();
+  });
+}
+
+export async function verifyAuditLog(source: AuditSource, options: VerifyOptions): Promise<VerifyResult> {
+  const { log, state, checkSignatures = true, pageSize = 1000 } = options;
+  const origin = `custodes/${log}`;
+  const failure = (error: string): VerifyResult => ({ ok: false, error });
+  if (state && state.log !== log) return failure(`the saved state is for ${state.log}, not ${log}`);
+
+  // 1. The checkpoint, under a pinned key when we have one.
+  const serverKey = (await source.logKey()).trim();
+  const vkeyText = options.vkey ?? state?.vkey ?? serverKey;
+  if (vkeyText !== serverKey) return failure(`the log key changed: trusted ${vkeyText}, server offers ${serverKey}`);
+  let vkey: VerifierKey;
+  try {
+    vkey = parseVerifierKey(vkeyText);
+  } catch (error) {
+    return failure(`bad verifier key: ${(error as Error).message}`);
+  }
+  const note = await source.checkpoint();
+  const checkpoint = openCheckpoint(note, vkey, origin);
+  if (typeof checkpoint === 'string') return failure(checkpoint);
+
+  let previous: Checkpoint | null = null;
+  if (state) {
+    const opened = openCheckpoint(state.checkpoint, vkey, origin);
+    if (typeof opened === 'string') return failure(`the saved checkpoint does not verify: ${opened}`);
+    previous = opened;
+    if (previous.size > checkpoint.size) {
+      return failure(`rollback: the log shrank from ${previous.size} records (saved checkpoint) to ${checkpoint.size}`);
+    }
+  }
+
+  // 2. Every record up to the checkpoint's size, in order.
+  const jwsList: string[] = [];
+  while (jwsList.length < checkpoint.size) {
+    const page = await source.records(jwsList.length, Math.min(pageSize, checkpoint.size - jwsList.length));
+    if (page.records.length === 0) return failure(`record ${jwsList.length} is missing (the checkpoint covers ${checkpoint.size})`);
+    for (const { index, jws } of page.records) {
+      if (jwsList.length >= checkpoint.size) break;
+      if (index !== jwsList.length) return failure(`record ${jwsList.length} is missing (got index ${index} in its place)`);
+      jwsList.push(jws);
+    }
+  }
+
+  // Each payload must name this log and its own index, and (optionally) carry a valid signature.
+  const jwks = checkSignatures ? (await source.jwks()).keys : null;
+  const checked = await (options.checkRecords ?? checkRecordsHere)(jwsList, { log, jwks });
+  if (checked.claimError) return failure(checked.claimError);
+  // A bad signature names the culprit record; report it before the root mismatch it causes.
+  const bad = checked.badSignatures;
+  if (bad.length > 0) return failure(`record ${bad[0]}: the signature does not verify against the published audit keys (${bad.length} bad in all)`);
+
+  // 3. The leaves hash to the checkpoint's root; 4. the saved checkpoint is a prefix.
+  const [previousRoot, root] = prefixRoots(checked, [previous?.size ?? 0, checkpoint.size]) as [Hash, Hash];
+  if (!equalHashes(root, checkpoint.root)) {
+    return failure(`the records do not hash to the checkpoint root ${hex(checkpoint.root)}: a record was edited, reordered or removed`);
+  }
+  if (previous && !equalHashes(previousRoot, previous.root)) {
+    return failure(`the log was rewritten: its first ${previous.size} records no longer hash to the saved checkpoint's root`);
+  }
+  if (previous && source.consistency && previous.size > 0 && previous.size < checkpoint.size) {
+    const { proof } = await source.consistency(previous.size, checkpoint.size);
+    const proofHashes = proof.map((p) => new Uint8Array(Buffer.from(p, 'hex')));
+    if (!verifyConsistency(previous.size, checkpoint.size, proofHashes, previous.root, checkpoint.root)) {
+      return failure(`the server's consistency proof from ${previous.size} to ${checkpoint.size} does not verify`);
+    }
+  }
+  return { ok: true, checkpoint, size: checkpoint.size, state: { log, vkey: vkeyText, checkpoint: note }, previousSize: previous?.size ?? null };
+}

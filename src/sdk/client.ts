@@ -1,0 +1,100 @@
+/**
+ * The typed client: openapi-fetch over the types generated from openapi.yaml
+ * (api-types.ts). Every attempt of every call carries a freshly minted
+ * single-use token (DESIGN §2) naming the client's session (`sid`), which
+ * recovery follows (DESIGN §6). A POST or PUT carries an `Idempotency-Key` —
+ * the caller's, or one minted per call — and every retry of that call reuses
+ * it, so a retry after a lost answer cannot act twice. Non-2xx answers raise
+ * `CustodesApiError` with the RFC 9457 problem.
+ */
+import createClient, { type Client, type Middleware } from 'openapi-fetch';
+import type { JWK } from 'jose';
+import type { paths } from './api-types';
+import { CustodesApiError } from './errors';
+import { mintToken } from './keys';
+
+export type { components, paths } from './api-types';
+
+export interface RetryOptions {
+  /** Attempts after the first (default 2); 0 disables retries. */
+  retries?: number;
+  /** First back-off in ms, doubled per attempt, with jitter (default 200); a `Retry-After` wins. */
+  baseDelayMs?: number;
+}
+
+export interface ApiClientOptions {
+  baseUrl?: string;
+  /** The principal's private JWK (owner, toolstack or admin). */
+  key: JWK;
+  /** `ten_…`, `tsk_…` or `adm_…`. */
+  principal: string;
+  /** Scopes to ask for (toolstacks: within the ceiling). */
+  scope?: readonly string[];
+  vms?: readonly string[];
+  audience?: string;
+  /** The client session every token of this client names (`sid`). Default: a fresh id per client. */
+  session?: string;
+  retry?: RetryOptions;
+  fetch?: typeof fetch;
+}
+
+export type ApiClient = Client<paths> & {
+  /** The session (`sid`) every token of this client names. */
+  readonly session: string;
+};
+
+/** Methods whose repeat is only safe under an Idempotency-Key (the API honours one on these). */
+const KEYED_METHODS = new Set(['POST', 'PUT']);
+/** Methods a retry cannot make act twice (RFC 9110 §9.2.2). */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+/** Answers worth another attempt: the request did nothing, or may be replayed safely. */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const MAX_RETRY_AFTER_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function retryDelay(attempt: number, baseDelayMs: number, response?: Response): number {
+  const after = Number(response?.headers.get('Retry-After'));
+  if (Number.isFinite(after) && after > 0) return Math.min(after * 1000, MAX_RETRY_AFTER_MS);
+  return baseDelayMs * 2 ** attempt * (0.5 + Math.random() / 2);
+}
+
+/** `fetch` that signs each attempt and retries what is safe to retry (see the module header). */
+function signingFetch(options: ApiClientOptions & { session: string }): (request: Request) => Promise<Response> {
+  const { key, principal, scope, vms, audience, session, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
+  return async function signedFetch(request) {
+    const headers = new Headers(request.headers);
+    if (KEYED_METHODS.has(request.method) && !headers.has('Idempotency-Key')) headers.set('Idempotency-Key', crypto.randomUUID());
+    const retryable = IDEMPOTENT_METHODS.has(request.method) || headers.has('Idempotency-Key');
+    const body = request.body ? await request.arrayBuffer() : undefined; // read once: every attempt sends the same bytes
+    for (let attempt = 0; ; attempt++) {
+      headers.set('Authorization', `Bearer ${await mintToken({ key, principal, scope, vms, audience, session })}`);
+      const last = !retryable || attempt >= retries;
+      let response: Response;
+      try {
+        response = await fetchImpl(new Request(request.url, { method: request.method, headers, body, signal: request.signal }));
+      } catch (error) {
+        if (last || request.signal.aborted) throw error;
+        await sleep(retryDelay(attempt, baseDelayMs));
+        continue;
+      }
+      if (last || !RETRYABLE_STATUS.has(response.status)) return response;
+      await response.body?.cancel();
+      await sleep(retryDelay(attempt, baseDelayMs, response));
+    }
+  };
+}
+
+const raiseProblems: Middleware = {
+  async onResponse({ response }) {
+    if (!response.ok) throw await CustodesApiError.fromResponse(response);
+    return response;
+  },
+};
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const { baseUrl = 'http://127.0.0.1:8787', session = crypto.randomUUID() } = options;
+  const client = createClient<paths>({ baseUrl, fetch: signingFetch({ ...options, session }) });
+  client.use(raiseProblems);
+  return Object.assign(client, { session });
+}

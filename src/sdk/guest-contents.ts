@@ -1,0 +1,229 @@
+/**
+ * Arbitrary byte ranges of guest memory or a disk, over 4 KiB encrypted pages:
+ * split into pages, read-modify-write the partial ones at either end, seal
+ * each page client-side (envelope.ts) and send up to 64 per call; on read,
+ * open each page and zero-fill the unwritten ones (DESIGN §3). Data keys are
+ * wrapped under the keystore's KEK and parked with the provider (keystore.ts).
+ *
+ * `verifyFresh` closes the gap AES-GCM leaves: a provider could serve an
+ * older, authentic version of a page. With it, each page read is checked
+ * against the newest write of that page in the tenant's own audit log, which
+ * the caller has verified (audit-verify.ts).
+ */
+import { inParallel } from '../lib/parallel';
+import type { ApiClient } from './client';
+import {
+  decryptPage,
+  encryptPage,
+  envelopeKeyId,
+  keyIdHex,
+  newDataKey,
+  PAGE_BYTES,
+  type DataKey,
+  type PageAddress,
+  type Space,
+} from './envelope';
+import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './keystore';
+
+/** Pages per call: the API takes up to 256; 64 keeps a request near 350 KiB. */
+export const BATCH_PAGES = 64;
+/** Batches in flight by default: enough to overlap sealing, sending and the server's work. */
+export const IN_FLIGHT = 4;
+
+export interface ContentTarget {
+  tenant: string;
+  space: Space;
+  /** VM id (memory) or disk id. */
+  resource: string;
+}
+
+/**
+ * The current version of each page the log ever touched, as the verified
+ * audit log tells it: its latest write, or a recovery's rollback (version 0 =
+ * rolled back to unwritten).
+ */
+export type LatestWrites = Map<number, { version: number; digest: string | null }>;
+
+export class StaleVersionError extends Error {
+  constructor(readonly index: number, readonly served: number, readonly latest: number) {
+    const show = (v: number) => (v === 0 ? 'no version (unwritten)' : `version ${v}`);
+    super(`page ${index}: the provider served ${show(served)}, but the audit log's latest write is ${show(latest)}`);
+    this.name = 'StaleVersionError';
+  }
+}
+
+interface StoredPage {
+  index: number;
+  version: number;
+  digest: string;
+  envelope: string;
+}
+
+export class GuestContents {
+  private readonly keys = new Map<string, DataKey>();
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly keystore: Keystore,
+    /** Called when a new data key becomes current, to persist the keystore. */
+    private readonly onKeystoreChange?: (keystore: Keystore) => void,
+    /** Batches in flight at once. */
+    private readonly inFlight = IN_FLIGHT,
+  ) {}
+
+  async write(target: ContentTarget, offset: number, data: Uint8Array): Promise<{ pages: number; auditIndexes: number[] }> {
+    if (data.length === 0) return { pages: 0, auditIndexes: [] };
+    const first = Math.floor(offset / PAGE_BYTES);
+    const last = Math.floor((offset + data.length - 1) / PAGE_BYTES);
+    // Partial pages at either end keep the bytes around the range.
+    const edges = new Map<number, Uint8Array>();
+    for (const index of new Set([first, last])) {
+      const partial = index === first ? offset % PAGE_BYTES !== 0 : (offset + data.length) % PAGE_BYTES !== 0;
+      if (partial) edges.set(index, (await this.readPages(target, index, 1)).get(index) ?? new Uint8Array(PAGE_BYTES));
+    }
+    const dataKey = await this.currentDataKey(target.tenant);
+    const batches: number[] = [];
+    for (let batchStart = first; batchStart <= last; batchStart += BATCH_PAGES) batches.push(batchStart);
+    // Batches are disjoint, so several may be in flight: sealing one overlaps sending another.
+    const auditIndexes = await inParallel(batches, this.inFlight, async (batchStart) => {
+      const indexes = Array.from({ length: Math.min(last, batchStart + BATCH_PAGES - 1) - batchStart + 1 }, (_, i) => batchStart + i);
+      const pages = await Promise.all(
+        indexes.map(async (index) => {
+          const page = edges.get(index) ?? new Uint8Array(PAGE_BYTES);
+          const pageStart = index * PAGE_BYTES;
+          const from = Math.max(offset, pageStart);
+          const to = Math.min(offset + data.length, pageStart + PAGE_BYTES);
+          page.set(data.subarray(from - offset, to - offset), from - pageStart);
+          const envelope = await encryptPage(page, this.address(target, index), dataKey);
+          return { index, envelope: Buffer.from(envelope).toString('base64') };
+        }),
+      );
+      return this.putPages(target, pages);
+    });
+    return { pages: last - first + 1, auditIndexes };
+  }
+
+  async read(target: ContentTarget, offset: number, length: number, options: { latest?: LatestWrites } = {}): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    const first = Math.floor(offset / PAGE_BYTES);
+    const last = Math.floor((offset + length - 1) / PAGE_BYTES);
+    const batches: number[] = [];
+    for (let batchStart = first; batchStart <= last; batchStart += BATCH_PAGES) batches.push(batchStart);
+    await inParallel(batches, this.inFlight, async (batchStart) => {
+      const pages = await this.readPages(target, batchStart, Math.min(BATCH_PAGES, last - batchStart + 1), options.latest);
+      for (const [index, page] of pages) {
+        const pageStart = index * PAGE_BYTES;
+        const from = Math.max(offset, pageStart);
+        const to = Math.min(offset + length, pageStart + PAGE_BYTES);
+        out.set(page.subarray(from - pageStart, to - pageStart), from - offset);
+      }
+    });
+    return out; // unwritten pages stay zero
+  }
+
+  private address = (target: ContentTarget, index: number): PageAddress => ({ tenant: target.tenant, resource: target.resource, space: target.space, index });
+
+  /** Decrypted written pages of [start, start+count), by index. */
+  private async readPages(target: ContentTarget, start: number, count: number, latest?: LatestWrites): Promise<Map<number, Uint8Array>> {
+    const stored = await this.getPages(target, start, count);
+    const pages = new Map<number, Uint8Array>();
+    if (latest) checkFresh(stored, start, count, latest);
+    await Promise.all(
+      stored.map(async (page) => {
+        const envelope = new Uint8Array(Buffer.from(page.envelope, 'base64'));
+        pages.set(page.index, await decryptPage(envelope, this.address(target, page.index), await this.dataKey(target.tenant, envelopeKeyId(envelope))));
+      }),
+    );
+    if (latest) {
+      // A page the log says was written must not come back as absent.
+      for (let index = start; index < start + count; index++) {
+        if (latest.has(index) && !pages.has(index)) throw new StaleVersionError(index, 0, latest.get(index)!.version);
+      }
+    }
+    return pages;
+  }
+
+  private async getPages(target: ContentTarget, start: number, count: number): Promise<StoredPage[]> {
+    const query = { start, count };
+    if (target.space === 'memory') {
+      const { data } = await this.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource }, query } });
+      return data!.pages;
+    }
+    const { data } = await this.api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query } });
+    return data!.pages;
+  }
+
+  private async putPages(target: ContentTarget, pages: { index: number; envelope: string }[]): Promise<number> {
+    if (target.space === 'memory') {
+      const { data } = await this.api.PUT('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource } }, body: { pages } });
+      return data!.auditIndex;
+    }
+    const { data } = await this.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource } }, body: { pages } });
+    return data!.auditIndex;
+  }
+
+  /** The data key new pages are sealed with: the keystore's current one, or a new one wrapped and parked with the provider. */
+  private async currentDataKey(tenant: string): Promise<DataKey> {
+    if (this.keystore.currentDataKey) return this.dataKey(tenant, Uint8Array.from(Buffer.from(this.keystore.currentDataKey, 'hex')));
+    const fresh = await newDataKey();
+    const wrapped = await wrapDataKey(this.keystore, fresh.id, fresh.raw);
+    await this.api.POST('/v1/tenants/{tenant}/keys', { params: { path: { tenant } }, body: { name: wrappedKeyName(fresh.id), wrapped } });
+    this.keystore.currentDataKey = keyIdHex(fresh.id);
+    this.onKeystoreChange?.(this.keystore);
+    const key = { id: fresh.id, key: fresh.key };
+    this.keys.set(keyIdHex(fresh.id), key);
+    return key;
+  }
+
+  /** Fetches and unwraps a data key by id (once per process). */
+  private async dataKey(tenant: string, id: Uint8Array): Promise<DataKey> {
+    const cached = this.keys.get(keyIdHex(id));
+    if (cached) return cached;
+    const name = wrappedKeyName(id);
+    const { data } = await this.api.GET('/v1/tenants/{tenant}/keys', { params: { path: { tenant }, query: { name } } });
+    const found = data!.keys[0];
+    if (found) {
+      const key = await unwrapDataKey(this.keystore, id, found.wrapped);
+      this.keys.set(keyIdHex(id), key);
+      return key;
+    }
+    throw new Error(`data key ${name} is not stored with the provider; was it written with another keystore?`);
+  }
+}
+
+/**
+ * Every page of [start, start+count) is as the log says: a served page is the
+ * log's latest version with its digest, and a page the log says is written
+ * was not withheld (served as unwritten).
+ */
+function checkFresh(stored: readonly StoredPage[], start: number, count: number, latest: LatestWrites): void {
+  const served = new Map(stored.map((page) => [page.index, page]));
+  for (let index = start; index < start + count; index++) {
+    const page = served.get(index);
+    const newest = latest.get(index) ?? { version: 0, digest: null };
+    if ((page?.version ?? 0) !== newest.version || (page && page.digest !== newest.digest)) throw new StaleVersionError(index, page?.version ?? 0, newest.version);
+  }
+}
+
+/**
+ * The newest write of each page of `target`, from the records of the tenant's
+ * log — which the caller has verified first (verifyAuditLog), so the provider
+ * cannot have left a write out.
+ */
+export function latestWritesFromLog(records: readonly { jws: string }[], target: ContentTarget): LatestWrites {
+  const latest: LatestWrites = new Map();
+  for (const { jws } of records) {
+    const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as {
+      outcome: string;
+      regions?: { space: string; resource: string; index: number; version: number; digest: string | null; access: string }[];
+    };
+    if (record.outcome !== 'allowed') continue;
+    // In log order, the last write or rollback of a page is its current version.
+    for (const region of record.regions ?? []) {
+      if (region.access === 'read' || region.space !== target.space || region.resource !== target.resource) continue;
+      latest.set(region.index, { version: region.version, digest: region.digest });
+    }
+  }
+  return latest;
+}

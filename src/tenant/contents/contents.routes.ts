@@ -1,0 +1,61 @@
+/**
+ * Guest contents (DESIGN §3, §8): memory pages of a VM and blocks of a disk,
+ * one set of routes per space with the same shapes and rules — batched
+ * writes, range reads, exact past versions — for the tenant's own principals
+ * only. The records list every page and version read or written, with its
+ * ciphertext digest.
+ */
+import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { tenantRoute } from '../../platform/http/route-factories';
+import type { AuditedAction } from '../../audit/actions';
+import { DiskParams } from '../disks/disks.schemas';
+import { TenantVmParams } from '../vms/tenant-vms.routes';
+import { CONTENT_BODY_BYTES, PageRangeQuery, PagesSchema, StoredPageSchema, VersionParamsShape, WritePagesBody, WrittenPagesSchema } from './contents.schemas';
+
+function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; actions: { read: AuditedAction; write: AuditedAction } }>({ base, kind, actions }: S) {
+  const memory = kind === 'memory';
+  const [page, what] = memory ? ['page', 'memory pages'] : ['block', 'disk blocks'];
+  const params = memory ? TenantVmParams : DiskParams;
+  const tags = [memory ? 'memory' : 'disks'];
+  const name = memory ? 'MemoryPages' : 'DiskBlocks';
+  return {
+    write: tenantRoute({
+      operationId: `write${name}`,
+      action: actions.write,
+      method: 'put',
+      path: base as S['base'],
+      tags,
+      summary: `Write ${what} (client-encrypted envelopes)`,
+      description: `Each ${page} written becomes a new retained version. An index beyond the ${memory ? 'VM\'s memory' : 'disk'}: \`index_out_of_range\`; a malformed envelope: \`invalid_envelope\`.`,
+      scope: memory ? 'memory:write' : 'disk:write',
+      maxBodyBytes: CONTENT_BODY_BYTES,
+      request: { params, headers: IdempotencyHeaders, body: jsonRequestBody(WritePagesBody) },
+      responses: { 200: jsonContent(WrittenPagesSchema, `The new version of each ${page}.`), ...problemResponses(404, 409, 412, 413, 415, 422) },
+    }),
+    read: tenantRoute({
+      operationId: `read${name}`,
+      action: actions.read,
+      method: 'get',
+      path: base as S['base'],
+      tags,
+      summary: `Read a range of ${what} (current versions)`,
+      scope: memory ? 'memory:read' : 'disk:read',
+      request: { params, query: PageRangeQuery },
+      responses: { 200: jsonContent(PagesSchema, `The written ${page}s of the range.`), ...problemResponses(404) },
+    }),
+    readVersion: tenantRoute({
+      operationId: memory ? 'readMemoryPageVersion' : 'readDiskBlockVersion',
+      action: actions.read,
+      method: 'get',
+      path: `${base}/{index}/versions/{version}` as `${S['base']}/{index}/versions/{version}`,
+      tags,
+      summary: `Read an exact past version of a ${memory ? 'memory page' : 'disk block'}`,
+      scope: memory ? 'memory:read' : 'disk:read',
+      request: { params: params.extend(VersionParamsShape) },
+      responses: { 200: jsonContent(StoredPageSchema, `That version of the ${page}.`), ...problemResponses(404) },
+    }),
+  };
+}
+
+export const memory = contentRoutes({ base: '/tenants/{tenant}/vms/{vm}/memory/pages', kind: 'memory', actions: { read: 'vm.memory.read', write: 'vm.memory.write' } });
+export const diskBlocks = contentRoutes({ base: '/tenants/{tenant}/disks/{disk}/blocks', kind: 'disk', actions: { read: 'disk.blocks.read', write: 'disk.blocks.write' } });

@@ -1,0 +1,41 @@
+/** Shapes shared by memory pages and disk blocks (DESIGN §4, §8). */
+import { z } from '@hono/zod-openapi';
+import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, MAX_PAGES_PER_CALL } from './contents.service';
+
+const PageIndex = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const Envelope = z
+  .string()
+  .length(ENVELOPE_BASE64_LENGTH)
+  .openapi({
+    description: `Base64 (padded) of a ${ENVELOPE_BYTES}-byte envelope: \`0x01 | key-id (16) | nonce (12) | AES-256-GCM ciphertext of 4096 bytes + tag (16)\`. The server checks shape and size only.`,
+  });
+
+export const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/).openapi({ description: '`sha256:` + hex of the envelope bytes.' });
+
+export const WritePagesBody = z
+  .strictObject({ pages: z.array(z.strictObject({ index: PageIndex, envelope: Envelope })).min(1).max(MAX_PAGES_PER_CALL) })
+  .openapi('WritePages', { description: `1–${MAX_PAGES_PER_CALL} pages, each index at most once.` });
+
+export const PageVersionSchema = z.object({ index: z.number().int(), version: z.number().int(), digest: Digest }).openapi('PageVersion');
+
+export const WrittenPagesSchema = z
+  .object({ pages: z.array(PageVersionSchema), auditIndex: z.number().int().openapi({ description: 'Index of the audit record that lists these versions.' }) })
+  .openapi('WrittenPages');
+
+export const StoredPageSchema = PageVersionSchema.extend({ envelope: Envelope }).openapi('StoredPage');
+
+export const PagesSchema = z.object({ pages: z.array(StoredPageSchema).openapi({ description: 'Written pages only, by index; an absent page reads as zeros.' }) }).openapi('Pages');
+
+export const PageRangeQuery = z.object({
+  start: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ description: 'First page index.' }),
+  count: z.coerce.number().int().min(1).max(MAX_PAGES_PER_CALL).openapi({ description: `Pages to read, 1–${MAX_PAGES_PER_CALL}.` }),
+});
+
+export const VersionParamsShape = {
+  index: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'index', in: 'path' } }),
+  version: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'version', in: 'path' } }),
+};
+
+/** Bodies of up to 256 envelopes in base64, with room for JSON. */
+export const CONTENT_BODY_BYTES = 2 * 1024 * 1024;

@@ -1,0 +1,240 @@
+/**
+ * Guest contents — memory pages and disk blocks — as the provider holds them:
+ * client-encrypted envelopes (DESIGN §4) that it checks for shape and size
+ * only, and never decrypts (it has no key to). Memory and disks share one
+ * model: a space (`memory` | `disk`), a resource (VM or disk id), page
+ * indexes, and for each written page a chain of retained versions.
+ *
+ * Every write creates a version; every read and write names the exact
+ * versions and their ciphertext digests in the request's audit record
+ * (`regions`), so a tenant can tell from its log alone what was exposed and
+ * what to roll back (DESIGN §6). Versions are numbered from a read, and the
+ * write is guarded by the primary key: a concurrent writer that took the same
+ * version aborts the batch and this one retries with fresh numbers.
+ */
+import { createHash } from 'node:crypto';
+import { sql, type SQL } from 'drizzle-orm';
+import { expectChanges, write, type Commit } from '../../audit/log/commit';
+import type { Region } from '../../audit/format/record';
+import type { Database } from '../../platform/db/client';
+import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../../lib/envelope-format';
+import { NOT_YOURS } from '../../lib/problems';
+import { fail, ok, type Result } from '../../lib/result';
+
+export { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, PAGE_BYTES, type Space };
+export const MAX_PAGES_PER_CALL = 256;
+/** Pages per MiB of memory and per GiB of disk. */
+export const PAGES_PER_MIB = (1024 * 1024) / PAGE_BYTES;
+export const PAGES_PER_GIB = PAGES_PER_MIB * 1024;
+
+/** A VM's memory or a disk, resolved and owned by the caller's tenant. */
+export interface ContentResource {
+  space: Space;
+  id: string;
+  tenant: string;
+  /** Addressable pages: indexes 0…pages−1. */
+  pages: number;
+}
+
+export interface PageWrite {
+  index: number;
+  /** Base64 envelope. */
+  envelope: string;
+}
+
+export interface PageVersion {
+  index: number;
+  version: number;
+  digest: string;
+}
+
+export interface StoredPage extends PageVersion {
+  envelope: string;
+}
+
+/**
+ * Canonical padded base64 of exactly ENVELOPE_BYTES: 4141 = 3·1380 + 1, so
+ * 1380 full quads, then one byte as two characters whose second carries 4
+ * zero bits (A, Q, g or w) and `==`. Anything else is not an envelope.
+ */
+const CANONICAL_ENVELOPE = new RegExp(`^[A-Za-z0-9+/]{${ENVELOPE_BASE64_LENGTH - 3}}[AQgw]==$`);
+
+/** `sha256:` + hex of the envelope bytes, or why the text is not an envelope. */
+export function envelopeDigest(envelope: string): Result<string, 'invalid_envelope'> {
+  if (!CANONICAL_ENVELOPE.test(envelope)) {
+    return fail('invalid_envelope', `An envelope is ${ENVELOPE_BYTES} bytes, sent as ${ENVELOPE_BASE64_LENGTH} characters of canonical padded base64.`);
+  }
+  const bytes = Buffer.from(envelope, 'base64');
+  if (bytes[0] !== ENVELOPE_VERSION) return fail('invalid_envelope', `Envelope format byte is 0x${bytes[0]!.toString(16).padStart(2, '0')}; only 0x01 exists.`);
+  return ok(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+}
+
+const resourceTable = (space: Space) => (space === 'memory' ? sql.raw('vms') : sql.raw('disks'));
+
+function checkIndexes(resource: ContentResource, indexes: number[]): Result<true, 'index_out_of_range' | 'invalid_request'> {
+  const outside = indexes.filter((i) => i >= resource.pages);
+  if (outside.length > 0) {
+    return fail('index_out_of_range', `${resource.space === 'memory' ? 'VM' : 'Disk'} ${resource.id} has ${resource.pages} pages (0–${resource.pages - 1}); ${outside.slice(0, 5).join(', ')} is outside.`, {
+      pages: resource.pages,
+    });
+  }
+  if (new Set(indexes).size !== indexes.length) return fail('invalid_request', 'Each index may appear once per call.');
+  return ok(true);
+}
+
+/**
+ * Each lost race means another write to these pages committed first (the log's
+ * sequencer orders them), so n concurrent writers of one page all land within
+ * n attempts; past this many, the caller is told to retry.
+ */
+const MAX_ATTEMPTS = 16;
+/** 5 fixed parameters + 4 per row ≤ 100 (D1's limit per statement). */
+const ROWS_PER_INSERT = 23;
+
+const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/** Writes a batch of pages as new versions, with the record listing each one. */
+export async function writePages(
+  db: Database,
+  commit: Commit,
+  resource: ContentResource & { latest?: Map<number, number> },
+  pages: PageWrite[],
+): Promise<Result<{ pages: PageVersion[]; auditIndex: number }, 'index_out_of_range' | 'invalid_request' | 'invalid_envelope' | 'not_found' | 'precondition_failed'>> {
+  const indexes = pages.map((p) => p.index);
+  const checked = checkIndexes(resource, indexes);
+  if (!checked.ok) return checked;
+  const digests: string[] = [];
+  for (const [position, page] of pages.entries()) {
+    const digest = envelopeDigest(page.envelope);
+    if (!digest.ok) return fail('invalid_envelope', `pages[${position}] (index ${page.index}): ${digest.error.detail}`);
+    digests.push(digest.value);
+  }
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    // The resource lookup read the latest versions already; after a lost race, read them again.
+    const latest = attempt === 0 && resource.latest ? resource.latest : await latestVersions(db, resource, indexes);
+    const written = pages.map((p, i) => ({ index: p.index, version: (latest.get(p.index) ?? 0) + 1, digest: digests[i]!, envelope: p.envelope }));
+    // Envelopes bound as plain parameters (no JSON for SQLite to parse), in chunks that keep
+    // each statement under D1's 100 bound parameters; each chunk's row count is asserted.
+    const inserts = chunks(written, ROWS_PER_INSERT).flatMap((chunk) => [
+      write(sql`
+        INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope)
+        SELECT ${resource.space}, ${resource.id}, column1, column2, ${resource.tenant}, column3, column4
+        FROM (VALUES ${sql.join(chunk.map((w) => sql`(${w.index}, ${w.version}, ${w.digest}, ${w.envelope})`), sql`, `)})
+        WHERE EXISTS (SELECT 1 FROM ${resourceTable(resource.space)} WHERE id = ${resource.id} AND tenant_id = ${resource.tenant})`),
+      expectChanges(`${resource.space}.write`, chunk.length),
+    ]);
+    // Heads from (index, version) pairs only.
+    const heads = sql`
+      INSERT INTO content_heads (space, resource_id, idx, version)
+      SELECT ${resource.space}, ${resource.id}, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
+      FROM json_each(${JSON.stringify(written.map((w) => [w.index, w.version]))}) j
+      WHERE true ON CONFLICT (space, resource_id, idx) DO UPDATE SET version = excluded.version`;
+    const regions: Region[] = written.map(({ index, version, digest }) => ({ space: resource.space, resource: resource.id, index, version, digest, access: 'write' }));
+    const committed = await commit([...inserts, write(heads)], { regions });
+    const result = written.map(({ index, version, digest }) => ({ index, version, digest }));
+    if (committed.ok) return ok({ pages: result, auditIndex: committed.auditIndex });
+    if (committed.rejected === 'assertion') return fail('not_found', NOT_YOURS);
+    if (committed.rejected !== 'unique') throw new Error(committed.message);
+    // Another write took one of these versions meanwhile: number again.
+  }
+  return fail('precondition_failed', `Pages of ${resource.id} kept changing under concurrent writes; retry.`);
+}
+
+/** The latest version of each of `indexes` that was ever written. */
+const latestVersionsQuery = (space: Space, id: string, indexes: number[]): SQL => sql`
+  SELECT idx, MAX(version) AS version FROM content_versions
+  WHERE space = ${space} AND resource_id = ${id} AND idx IN (SELECT value FROM json_each(${JSON.stringify(indexes)}))
+  GROUP BY idx`;
+
+async function latestVersions(db: Database, resource: ContentResource, indexes: number[]): Promise<Map<number, number>> {
+  const rows = await db.all<{ idx: number; version: number }>(latestVersionsQuery(resource.space, resource.id, indexes));
+  return new Map(rows.map((r) => [r.idx, r.version]));
+}
+
+/** One exact version of one page. */
+export async function readVersion(
+  db: Database,
+  resource: ContentResource,
+  index: number,
+  version: number,
+): Promise<Result<{ page: StoredPage; regions: Region[] }, 'index_out_of_range' | 'invalid_request' | 'not_found'>> {
+  const checked = checkIndexes(resource, [index]);
+  if (!checked.ok) return checked;
+  const [page] = await db.all<StoredPage>(sql`
+    SELECT idx AS "index", version, digest, envelope FROM content_versions
+    WHERE space = ${resource.space} AND resource_id = ${resource.id} AND idx = ${index} AND version = ${version}`);
+  if (!page) return fail('not_found', `Page ${index} of ${resource.id} has no version ${version}.`);
+  return ok({ page, regions: readRegions(resource, [page]) });
+}
+
+const readRegions = (resource: ContentResource, pages: StoredPage[]): Region[] =>
+  pages.map(({ index, version, digest }) => ({ space: resource.space, resource: resource.id, index, version, digest, access: 'read' }));
+
+interface ResourceRow {
+  pages: number;
+  vm: string | null;
+  latest: string;
+}
+
+/** The resource's size and attachment, and the latest version of pages `latestOf`, in one statement. */
+function resourceQuery(tenant: string, space: Space, id: string, latestOf: number[]): SQL {
+  const latest = sql`(SELECT json_group_array(json_array(idx, version)) FROM (${latestVersionsQuery(space, id, latestOf)}))`;
+  return space === 'memory'
+    ? sql`SELECT memory_mib * ${PAGES_PER_MIB} AS pages, id AS vm, ${latest} AS latest FROM vms WHERE id = ${id} AND tenant_id = ${tenant}`
+    : sql`SELECT size_gib * ${PAGES_PER_GIB} AS pages, vm_id AS vm, ${latest} AS latest FROM disks WHERE id = ${id} AND tenant_id = ${tenant}`;
+}
+
+type Resolved = Result<ContentResource & { latest: Map<number, number> }, 'not_found'>;
+
+function resolveResource(row: ResourceRow | undefined, tenant: string, space: Space, id: string): Resolved {
+  if (!row) return fail('not_found', NOT_YOURS);
+  return ok({ space, id, tenant, pages: row.pages, latest: new Map(JSON.parse(row.latest) as [number, number][]) });
+}
+
+/**
+ * A VM's memory or a disk, if it is `tenant`'s (the VM ceiling is checked
+ * before: auth/vm-reach.ts). With
+ * `latestOf`, the same round trip also reads the latest version of those
+ * pages (for a write's numbering).
+ */
+export async function contentResource(
+  db: Database,
+  tenant: string,
+  space: Space,
+  id: string,
+  options: { latestOf?: number[] } = {},
+): Promise<Resolved> {
+  const [row] = await db.all<ResourceRow>(resourceQuery(tenant, space, id, options.latestOf ?? []));
+  return resolveResource(row, tenant, space, id);
+}
+
+/** The current version of each written page in [start, start+count), with the resource check, in one round trip. */
+export async function readRange(
+  db: Database,
+  tenant: string,
+  space: Space,
+  id: string,
+  range: { start: number; count: number },
+): Promise<Result<{ pages: StoredPage[]; regions: Region[] }, 'not_found' | 'index_out_of_range' | 'invalid_request'>> {
+  const { start, count } = range;
+  const statements = [
+    resourceQuery(tenant, space, id, []),
+    sql`SELECT h.idx AS "index", v.version, v.digest, v.envelope
+        FROM content_heads h JOIN content_versions v USING (space, resource_id, idx, version)
+        WHERE h.space = ${space} AND h.resource_id = ${id} AND h.idx >= ${start} AND h.idx < ${start + count}
+        ORDER BY h.idx`,
+  ].map((query) => {
+    const { sql: text, params } = write(query);
+    return db.$client.prepare(text).bind(...params);
+  });
+  // One round trip for both reads (a read-only D1 batch).
+  const [resourceRows, pageRows] = await db.$client.batch(statements);
+  const row = resourceRows!.results[0] as ResourceRow | undefined;
+  const pages = pageRows!.results as StoredPage[];
+  const resource = resolveResource(row, tenant, space, id);
+  if (!resource.ok) return resource;
+  if (start + count > resource.value.pages) {
+    return fail('index_out_of_range', `${id} has ${resource.value.pages} pages; ${start}+${count} reaches past the end.`, { pages: resource.value.pages });
+  }
+  return ok({ pages, regions: readRegions(resource.value, pages) });
+}

@@ -1,0 +1,61 @@
+import { z } from '@hono/zod-openapi';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { tenantRoute } from '../../platform/http/route-factories';
+import { PageQuerySchema } from '../../platform/http/pagination';
+import { TenantParams } from '../../provider/tenants/tenants.schemas';
+import { CreateToolstackBody, ToolstackListSchema, ToolstackParams, ToolstackSchema } from './toolstacks.schemas';
+
+const tags = ['toolstacks'];
+
+export const createToolstack = tenantRoute({
+  operationId: 'createToolstack',
+  action: 'toolstack.create',
+  method: 'post',
+  path: '/tenants/{tenant}/toolstacks',
+  tags,
+  summary: 'Register a toolstack',
+  description: 'Registers a tenant-held key pair\'s public half with a scope ceiling. The private half never reaches the provider.',
+  scope: 'owner',
+  request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreateToolstackBody) },
+  responses: {
+    201: { ...jsonContent(ToolstackSchema, 'The registered toolstack.'), headers: z.object({ Location: z.string() }) },
+    ...problemResponses(404, 409, 413, 415, 422),
+  },
+});
+
+export const listToolstacks = tenantRoute({
+  operationId: 'listToolstacks',
+  action: 'toolstack.list',
+  method: 'get',
+  path: '/tenants/{tenant}/toolstacks',
+  tags,
+  summary: 'List toolstacks, revoked ones included',
+  scope: 'owner',
+  request: { params: TenantParams, query: PageQuerySchema },
+  responses: { 200: jsonContent(ToolstackListSchema, 'One page of toolstacks, oldest first.'), ...problemResponses(404) },
+});
+
+export const getToolstack = tenantRoute({
+  operationId: 'getToolstack',
+  action: 'toolstack.read',
+  method: 'get',
+  path: '/tenants/{tenant}/toolstacks/{toolstack}',
+  tags,
+  summary: 'Get a toolstack',
+  scope: 'owner',
+  request: { params: ToolstackParams },
+  responses: { 200: jsonContent(ToolstackSchema, 'The toolstack.'), ...problemResponses(404) },
+});
+
+export const revokeToolstack = tenantRoute({
+  operationId: 'revokeToolstack',
+  action: 'toolstack.revoke',
+  method: 'delete',
+  path: '/tenants/{tenant}/toolstacks/{toolstack}',
+  tags,
+  summary: 'Revoke a toolstack',
+  description: 'Takes effect on its next request. Its records stay in the log and still verify. Revoking twice is harmless.',
+  scope: 'owner',
+  request: { params: ToolstackParams },
+  responses: { 200: jsonContent(ToolstackSchema, 'The revoked toolstack.'), ...problemResponses(404) },
+});

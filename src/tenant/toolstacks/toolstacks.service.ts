@@ -1,0 +1,113 @@
+/**
+ * Tenant-held toolstacks (DESIGN §2): the tenant owner registers a public key
+ * with a scope ceiling and, optionally, the VMs it may touch. The private half
+ * stays with the tenant; the toolstack mints its own short-lived tokens, which
+ * may ask for less than the ceiling, never more (auth/token.ts). Revocation
+ * flips the state; the key lookup runs on every request, so the very next
+ * token is refused, while the records the toolstack left still verify.
+ */
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import type { JWK } from 'jose';
+import { expectChanges, write, type Commit } from '../../audit/log/commit';
+import { findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals';
+import type { TenantScope } from '../../auth/roles';
+import { nextRevision, type Database } from '../../platform/db/client';
+import { toolstacks, vms as vmsTable } from '../../platform/db/schema';
+import { newId } from '../../lib/ids';
+import { toPage, type Page, type PageRequest } from '../../lib/page';
+import { fail, ok, type Result } from '../../lib/result';
+import { NOT_YOURS } from '../../lib/problems';
+
+export interface ToolstackInput {
+  name: string;
+  publicKey: JWK;
+  scopes: TenantScope[];
+  vms?: string[];
+}
+
+export interface ToolstackView {
+  id: string;
+  tenant: string;
+  name: string;
+  kid: string;
+  publicKey: JWK;
+  scopes: string[];
+  vms: string[] | null;
+  state: 'active' | 'revoked';
+  revokedAt: string | null;
+  createdAt: string;
+}
+
+function toView(row: typeof toolstacks.$inferSelect): ToolstackView {
+  return {
+    id: row.id,
+    tenant: row.tenantId,
+    name: row.name,
+    kid: row.kid,
+    publicKey: JSON.parse(row.jwk),
+    scopes: JSON.parse(row.scopes),
+    vms: row.vms ? JSON.parse(row.vms) : null,
+    state: row.state,
+    revokedAt: row.revokedAt,
+    createdAt: row.createdAt,
+  };
+}
+
+export async function createToolstack(
+  db: Database,
+  commit: Commit,
+  bootstrapJwks: string | undefined,
+  tenant: string,
+  input: ToolstackInput,
+): Promise<Result<ToolstackView, 'name_taken' | 'resource_in_use' | 'not_found'>> {
+  const key = publicJwk(input.publicKey);
+  const kid = await thumbprint(key);
+  if (await findRegisteredKey(db, bootstrapJwks, kid)) {
+    return fail('resource_in_use', `Key ${kid} already belongs to a principal; each toolstack needs its own key.`);
+  }
+  const vms = input.vms ? [...new Set(input.vms)] : null;
+  if (vms) {
+    const owned = await db.select({ id: vmsTable.id }).from(vmsTable).where(and(eq(vmsTable.tenantId, tenant), sql`${vmsTable.id} IN (SELECT value FROM json_each(${JSON.stringify(vms)}))`));
+    const missing = vms.filter((vm) => !owned.some((o) => o.id === vm));
+    if (missing.length > 0) return fail('not_found', `${missing.length} of the VMs named in vms do not exist, or are not yours.`);
+  }
+  const id = newId('tsk');
+  const scopes = [...new Set(input.scopes)];
+  const insert = db
+    .insert(toolstacks)
+    .values({ id, tenantId: tenant, name: input.name, kid, jwk: JSON.stringify(key), scopes: JSON.stringify(scopes), vms: vms ? JSON.stringify(vms) : null });
+  const committed = await commit([write(insert)], { target: { type: 'toolstack', id }, details: { kid, scopes, vms } });
+  if (!committed.ok) {
+    if (committed.rejected !== 'unique') throw new Error(committed.message);
+    return committed.message.includes('kid')
+      ? fail('resource_in_use', `Key ${kid} already belongs to a toolstack.`)
+      : fail('name_taken', `This tenant already has a toolstack named ${JSON.stringify(input.name)}.`);
+  }
+  return getToolstack(db, tenant, id) as Promise<Result<ToolstackView, never>>;
+}
+
+export async function listToolstacks(db: Database, tenant: string, page: PageRequest): Promise<Page<ToolstackView>> {
+  const rows = await db
+    .select()
+    .from(toolstacks)
+    .where(and(eq(toolstacks.tenantId, tenant), page.after ? gt(toolstacks.id, page.after) : undefined))
+    .orderBy(asc(toolstacks.id))
+    .limit(page.limit + 1);
+  return toPage(rows.map(toView), page.limit);
+}
+
+export async function getToolstack(db: Database, tenant: string, id: string): Promise<Result<ToolstackView, 'not_found'>> {
+  const [row] = await db.select().from(toolstacks).where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant)));
+  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
+}
+
+/** Revokes a toolstack: its next request fails. Revoking a revoked toolstack is a no-op (idempotent DELETE). */
+export async function revokeToolstack(db: Database, commit: Commit, tenant: string, id: string): Promise<Result<ToolstackView, 'not_found'>> {
+  const update = db
+    .update(toolstacks)
+    .set({ state: 'revoked', revokedAt: sql`strftime('%Y-%m-%dT%H:%M:%fZ','now')`, ...nextRevision(toolstacks.revision) })
+    .where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant), eq(toolstacks.state, 'active')));
+  // Nothing changes when it is already revoked (or not this tenant's); the read below tells which.
+  await commit([write(update), expectChanges('toolstack.revoke')]);
+  return getToolstack(db, tenant, id);
+}

@@ -39,6 +39,9 @@ export interface GlobalOptions {
   key?: string;
   iss?: string;
   aud?: string;
+  keystore?: string;
+  /** The session (`sid`) every token of this invocation names: recovery follows sessions (DESIGN §6). */
+  sid?: string;
   json?: boolean;
 }
 
@@ -62,6 +65,7 @@ export function adminClient(g: GlobalOptions): ApiClient {
     baseUrl: baseUrl(g),
     key: readJwk(g.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY, 'Key file'),
     principal: g.iss ?? process.env.CUSTODES_PRINCIPAL ?? 'adm_bootstrap',
+    session: g.sid,
     ...(g.aud ? { audience: g.aud } : {}),
   });
 }
@@ -70,6 +74,11 @@ export function adminClient(g: GlobalOptions): ApiClient {
 export function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number.');
   return Number(value);
+}
+/** A `sid`: what the API accepts in the claim (platform/http/limits.ts CLAIM_ID). */
+export function sessionId(value: string): string {
+  if (!/^[A-Za-z0-9._~:-]{1,128}$/.test(value)) throw new InvalidArgumentError('expected 1–128 characters of A–Z a–z 0–9 . _ ~ : -');
+  return value;
 }
 export const commaList = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 export const spaceList = (value: string): string[] => value.split(/[\s,]+/).filter(Boolean);
@@ -135,7 +144,10 @@ export function action<O>(command: Command, emit: Emit, run: (args: string[], op
     try {
       if (missing) throw new UsageError(`required option '${missing.flags}' not specified.`);
       const args = params.slice(0, -2).filter((p): p is string => typeof p === 'string');
-      emit(await run(args, self.optsWithGlobals<O & GlobalOptions & PageOptions>()));
+      const options = self.optsWithGlobals<O & GlobalOptions & PageOptions>();
+      // Every client of one invocation shares a session, so recovery sees the command as one.
+      options.sid ??= process.env.CUSTODES_SESSION ?? crypto.randomUUID();
+      emit(await run(args, options));
     } catch (error) {
       if (error instanceof UsageError) error.command ??= commandPath(self);
       throw error;

@@ -6,6 +6,9 @@ import { UsageError } from './context';
 
 export const DEFAULT_KEYSTORE = '.custodes/keystore.json';
 
+/** The keystore a command uses: --keystore, else $CUSTODES_KEYSTORE, else the default. */
+export const keystorePath = (o: { keystore?: string }): string => o.keystore ?? process.env.CUSTODES_KEYSTORE ?? DEFAULT_KEYSTORE;
+
 export async function initKeystore(path: string): Promise<Keystore> {
   if (existsSync(path)) throw new UsageError(`${path} already exists; a keystore is never overwritten (its KEK is the only way to your data)`);
   const keystore = await newKeystore();

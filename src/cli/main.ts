@@ -15,7 +15,8 @@ import { keyCommands } from './commands/keys';
 import { hostCommands, tenantAdminCommands, vmAdminCommands } from './commands/provider';
 import { exposureCommand, labelCommands, recoverCommands } from './commands/recovery';
 import { diskCommands, keystoreCommands, memoryCommands, snapshotCommands, toolstackCommands, vmCommands } from './commands/tenant';
-import { DEFAULT_URL, LOCAL_ADMIN_KEY, UsageError, type GlobalOptions, type Output } from './context';
+import { DEFAULT_URL, LOCAL_ADMIN_KEY, sessionId, UsageError, type GlobalOptions, type Output } from './context';
+import { DEFAULT_KEYSTORE } from './keystore-file';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -35,6 +36,8 @@ export function buildProgram(io: Io, emit: (output: Output) => void): Command {
     .option('--key <file>', `private JWK signing the requests (default $CUSTODES_KEY, else ${LOCAL_ADMIN_KEY} for admin commands)`)
     .option('--iss <id>', 'principal owning --key (default $CUSTODES_PRINCIPAL; adm_bootstrap for admin commands; --tenant for tenant commands)')
     .option('--aud <audience>', 'token audience (default custodes)')
+    .option('--keystore <file>', `the tenant's local keystore, which wraps its data keys (default $CUSTODES_KEYSTORE, else ${DEFAULT_KEYSTORE})`)
+    .option('--sid <sid>', 'the session (`sid` claim) every token of this invocation names (default $CUSTODES_SESSION, else a fresh one per invocation)', sessionId)
     .option('--json', 'print the API\'s JSON instead of a table')
     .exitOverride()
     .showSuggestionAfterError()

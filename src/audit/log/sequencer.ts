@@ -15,6 +15,7 @@
  * head update is itself guarded (`size = old size`), so even two live
  * instances of this object could not fork the log.
  */
+import type { AuditedAction } from '../actions';
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
 import { expectChanges, rejection, type CommitResult, type WriteStatement } from './commit';
@@ -132,7 +133,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
       draft: {
         requestId: newId('req'),
         actor: { type: 'system', id: 'custodes', kid: null, jti: null, ip: null },
-        action: 'audit.refusals.summarize',
+        action: 'audit.refusals.summarize' satisfies AuditedAction,
         target: null,
         outcome: 'denied',
         reason: 'refusals_summarized',

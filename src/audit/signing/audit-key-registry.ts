@@ -8,6 +8,7 @@
  * services/audit-keys.ts), or the Worker refuses to serve. Retired keys stay
  * published in the JWKS.
  */
+import type { AuditedAction } from '../actions';
 import type { Env } from '../../env';
 import { appendToLog } from '../log/append';
 import { expectChanges } from '../log/commit';
@@ -42,7 +43,7 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Pick<RecordDra
       {
         ...cause,
         actor: { type: 'system', id: 'custodes', kid: null, jti: null, ip: null },
-        action: 'audit.key.activate',
+        action: 'audit.key.activate' satisfies AuditedAction,
         target: { type: 'audit-key', id: key.kid },
         outcome: 'allowed',
         reason: null,

@@ -15,7 +15,7 @@ import type { Space } from '../../sdk/envelope';
 import { GuestContents, latestWritesFromLog, type ContentTarget } from '../../sdk/guest-contents';
 import { publicKeyOf } from '../../sdk/keys';
 import { action, baseUrl, commaList, listOutput, numberOption, one, readJwk, spaceList, UsageError, withPaging, type Emit, type GlobalOptions, type Output } from '../context';
-import { DEFAULT_KEYSTORE, initKeystore, loadKeystore, saveKeystore } from '../keystore-file';
+import { initKeystore, keystorePath, loadKeystore, saveKeystore } from '../keystore-file';
 import { parallelRecordChecker } from '../parallel-verify';
 import { table, type Column } from '../table';
 
@@ -44,17 +44,18 @@ export function tenantClient(o: TenantOptions, scopes: string[]): ApiClient {
     baseUrl: baseUrl(o),
     key: readJwk(keyPath, 'Key file'),
     principal,
+    session: o.sid,
     ...(o.aud ? { audience: o.aud } : {}),
     ...(toolstack ? { scope: scopes, ...(o.vms ? { vms: o.vms } : {}) } : {}),
   });
 }
 
 export function keystoreCommands(program: Command, emit: Emit): void {
-  action<{ keystore?: string }>(
-    program.command('key').description('the local keystore').command('init').description('create the keystore: a 256-bit key-encryption key that never leaves this machine').option('--keystore <file>', `keystore file (default ${DEFAULT_KEYSTORE})`),
+  action(
+    program.command('key').description('the local keystore (--keystore)').command('init').description('create the keystore: a 256-bit key-encryption key that never leaves this machine'),
     emit,
     async (_, o) => {
-      const path = o.keystore ?? DEFAULT_KEYSTORE;
+      const path = keystorePath(o);
       await initKeystore(path);
       return { json: { keystore: path }, text: `Created the keystore ${path}: a 256-bit key-encryption key that never leaves this machine. Back it up; without it your data cannot be decrypted.` };
     },
@@ -147,7 +148,6 @@ interface ContentOptions extends TenantOptions {
   vm?: string;
   disk?: string;
   offset?: number;
-  keystore?: string;
 }
 
 /** `mem write|read` and `disk write|read`: the same commands over either space. */
@@ -157,10 +157,9 @@ function contentCommands(group: Command, emit: Emit, space: Space): void {
   const contentOptions = (command: Command) =>
     tenantOptions(command)
       .requiredOption(`--${resourceFlag} <id>`, what)
-      .addOption(numberOption('--offset <bytes>', 'byte offset (default 0)'))
-      .option('--keystore <file>', `keystore file (default ${DEFAULT_KEYSTORE})`);
+      .addOption(numberOption('--offset <bytes>', 'byte offset (default 0)'));
   const contentsOf = (o: ContentOptions, verb: 'read' | 'write') => {
-    const path = o.keystore ?? DEFAULT_KEYSTORE;
+    const path = keystorePath(o);
     return new GuestContents(tenantClient(o, scopes[verb]), loadKeystore(path), (keystore) => saveKeystore(path, keystore));
   };
   const targetOf = (o: ContentOptions): ContentTarget => ({ tenant: o.tenant, space, resource: (space === 'memory' ? o.vm : o.disk)! });

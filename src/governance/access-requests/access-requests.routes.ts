@@ -12,6 +12,8 @@ import { ACCESS_OPERATIONS, MAX_ACCESS_MINUTES, REASON_CODES } from './access-re
 import { Name } from '../../provider/hosts/hosts.schemas';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { VmId } from '../../provider/vms/vms.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { AccessRequestView } from './access-requests.service';
 
 const tags = ['access requests'];
 
@@ -155,3 +157,6 @@ export const denyAccessRequest = tenantRoute({
   request: { params: TenantRequestParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(AccessRequestSchema, 'Denied.'), ...problemResponses(404, 409, 422) },
 });
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const accessRequestViewMatchesSchema: SameShape<AccessRequestView, typeof AccessRequestSchema> = true;

@@ -8,13 +8,14 @@
  * Approval never yields plaintext: the operations it unlocks run
  * server-side on ciphertext, and no admin route returns an envelope.
  */
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit, type WriteStatement } from '../../audit/log/commit';
 import { PROVIDER_LOG, tenantLog } from '../../audit/log/logs';
 import type { Database } from '../../platform/db/client';
 import { accessRequests } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { findVm } from '../../provider/vms/vms.service';
 import { NOT_YOURS } from '../../lib/problems';
@@ -92,13 +93,9 @@ export async function getAccessRequest(db: Database, id: string, tenant?: string
 }
 
 export async function listAccessRequests(db: Database, page: PageRequest, filter: { tenant?: string; state?: AccessRequestView['state'] } = {}): Promise<Page<AccessRequestView>> {
-  const rows = await db
-    .select()
-    .from(accessRequests)
-    .where(and(filter.tenant ? eq(accessRequests.tenantId, filter.tenant) : undefined, filter.state ? eq(accessRequests.state, filter.state) : undefined, page.after ? lt(accessRequests.id, page.after) : undefined))
-    .orderBy(desc(accessRequests.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit);
+  const where = (after: SQL | undefined) =>
+    and(filter.tenant ? eq(accessRequests.tenantId, filter.tenant) : undefined, filter.state ? eq(accessRequests.state, filter.state) : undefined, after);
+  return keysetPage((after) => db.select().from(accessRequests).where(where(after)), { key: accessRequests.id, page, direction: 'desc', view: toView });
 }
 
 /** The tenant owner's decision on a pending request. */

@@ -10,6 +10,8 @@ import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagina
 import { changeAccepted } from '../changes/changes.routes';
 import { Name } from '../../provider/hosts/hosts.schemas';
 import { PublicJwk } from '../../provider/tenants/tenants.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { AdminView } from './admins.service';
 
 const tags = ['admins'];
 const READERS = ['security', 'auditor'] as const;
@@ -92,3 +94,6 @@ export const disableAdmin = adminRoute({
   request: { params: AdminParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(AdminSchema, 'Disabled.'), ...problemResponses(404, 409, 422) },
 });
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const adminViewMatchesSchema: SameShape<AdminView, typeof AdminSchema> = true;

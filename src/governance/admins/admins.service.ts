@@ -5,7 +5,8 @@
  * approves (services/changes.ts). Disabling an admin takes power away, so it
  * needs no second opinion and takes effect on that admin's next request.
  */
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import type { JsonValue } from '../../audit/format/canonical-json';
@@ -14,7 +15,7 @@ import { ADMIN_ROLES, type AdminRole } from '../../auth/roles';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { admins } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import type { Proposal } from '../changes/two-person-rule';
 
@@ -59,13 +60,7 @@ export async function getAdmin(db: Database, bootstrapJwks: string | undefined, 
 /** Bootstrap admins first (on the first page), then registered admins by id. */
 export async function listAdmins(db: Database, bootstrapJwks: string | undefined, page: PageRequest): Promise<Page<AdminView>> {
   const boot = page.after ? [] : await bootstrapAdmins(bootstrapJwks);
-  const rows = await db
-    .select()
-    .from(admins)
-    .where(page.after ? gt(admins.id, page.after) : undefined)
-    .orderBy(asc(admins.id))
-    .limit(page.limit + 1);
-  const registered = toPage(rows.map(toView), page.limit);
+  const registered = await keysetPage((after) => db.select().from(admins).where(after), { key: admins.id, page, view: toView });
   return { ...registered, items: [...boot, ...registered.items] };
 }
 

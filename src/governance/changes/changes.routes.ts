@@ -9,6 +9,8 @@ import { IdempotencyHeaders, jsonContent, problemResponses } from '../../platfor
 import { adminRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { CHANGE_OPERATIONS, CHANGE_STATES } from './two-person-rule';
+import type { SameShape } from '../../platform/http/responses';
+import type { ChangeView } from './two-person-rule';
 
 const tags = ['changes'];
 /** Every admin may see and act on change requests; who may approve which is the request's own `requiredRole`. */
@@ -114,3 +116,6 @@ export const cancelChange = adminRoute({
   request: { params: ChangeParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(ChangeRequestSchema, 'Cancelled.'), ...problemResponses(403, 404, 409, 422) },
 });
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const changeViewMatchesSchema: SameShape<ChangeView, typeof ChangeRequestSchema> = true;

@@ -16,7 +16,8 @@
  * transition is a record in the provider log and, for each tenant the change
  * touches, in that tenant's log too.
  */
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit, type WriteStatement } from '../../audit/log/commit';
 import type { JsonValue } from '../../audit/format/canonical-json';
 import { PROVIDER_LOG, tenantLog } from '../../audit/log/logs';
@@ -25,7 +26,7 @@ import type { AdminRole } from '../../auth/roles';
 import type { Database } from '../../platform/db/client';
 import { changeRequests } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import type { ProblemCode } from '../../lib/problems';
 import { fail, ok, type Result } from '../../lib/result';
 
@@ -147,19 +148,20 @@ export async function listChanges(db: Database, page: PageRequest, filter: { sta
         : filter.state
           ? eq(changeRequests.state, filter.state)
           : undefined;
-  const rows = await db
-    .select()
-    .from(changeRequests)
-    .where(
-      and(
-        stateFilter,
-        filter.tenant ? sql`EXISTS (SELECT 1 FROM json_each(${changeRequests.tenants}) WHERE value = ${filter.tenant})` : undefined,
-        page.after ? lt(changeRequests.id, page.after) : undefined,
-      ),
-    )
-    .orderBy(desc(changeRequests.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map((r) => toView(r, new Date())), page.limit);
+  return keysetPage(
+    (after) =>
+      db
+        .select()
+        .from(changeRequests)
+        .where(
+          and(
+            stateFilter,
+            filter.tenant ? sql`EXISTS (SELECT 1 FROM json_each(${changeRequests.tenants}) WHERE value = ${filter.tenant})` : undefined,
+            after,
+          ),
+        ),
+    { key: changeRequests.id, page, direction: 'desc', view: (row) => toView(row, new Date()) },
+  );
 }
 
 /** The guarded state transition of `change` (as read) to `state`, with what else the row records. */

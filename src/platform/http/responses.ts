@@ -70,3 +70,10 @@ export const IdempotencyHeaders = z.object({
     .optional()
     .openapi({ description: 'Retry-safe key: a repeat with the same key and body replays the first response.' }),
 });
+
+/**
+ * A compile-time tie between a service's view and the schema that documents
+ * it: `true` only when each is assignable to the other, so neither can drift
+ * (a field added to one and not the other fails the typecheck).
+ */
+export type SameShape<View, Schema extends z.ZodType> = [View] extends [z.output<Schema>] ? ([z.output<Schema>] extends [View] ? true : false) : false;

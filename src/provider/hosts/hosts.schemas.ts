@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { nextPageTokenSchema } from '../../platform/http/pagination';
+import type { SameShape } from '../../platform/http/responses';
+import type { HostView } from './hosts.service';
 
 /** Sizes are bounded so that sums stay exact integers and typos (GiB for MiB) are caught. */
 export const Vcpus = z.number().int().min(1).max(4096).openapi({ example: 64 });
@@ -53,3 +55,6 @@ export const DrainReportSchema = z
     stranded: z.array(z.object({ vm: z.string(), reason: z.string() })),
   })
   .openapi('DrainReport');
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const hostViewMatchesSchema: SameShape<HostView, typeof HostSchema> = true;

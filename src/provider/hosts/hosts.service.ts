@@ -3,12 +3,13 @@
  * the VMs placed on it; shrinking or deleting a host is guarded in the same
  * statement against what is placed there.
  */
-import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { hosts, vms } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
 import { hostAllocated } from '../placement/capacity';
@@ -74,10 +75,7 @@ export async function getHost(db: Database, id: string): Promise<Result<HostView
 }
 
 export async function listHosts(db: Database, page: PageRequest): Promise<Page<HostView>> {
-  const rows = await selectHosts(db, page.after ? gt(hosts.id, page.after) : undefined)
-    .orderBy(asc(hosts.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit);
+  return keysetPage((after) => selectHosts(db, after), { key: hosts.id, page, view: toView });
 }
 
 /** Free capacity of every host, for placement. */

@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { nextPageTokenSchema } from '../../platform/http/pagination';
 import { DiskGiB, MemoryMiB, Name, Vcpus } from '../hosts/hosts.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { TenantView } from './tenants.service';
 
 export const TenantId = z.string().regex(/^ten_[0-9A-Z]{26}$/).openapi({ example: 'ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 export const TenantParams = z.object({ tenant: TenantId.openapi({ param: { name: 'tenant', in: 'path' } }) });
@@ -53,3 +55,6 @@ export const TenantSchema = z
 export const TenantListSchema = z
   .object({ tenants: z.array(TenantSchema), nextPageToken: nextPageTokenSchema })
   .openapi('TenantList');
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const tenantViewMatchesSchema: SameShape<TenantView, typeof TenantSchema> = true;

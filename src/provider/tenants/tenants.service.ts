@@ -3,7 +3,8 @@
  * never reaches the provider) and a quota slice. Usage is derived from the
  * tenant's VMs, and a quota cannot be cut below it.
  */
-import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { tenantLog } from '../../audit/log/logs';
@@ -11,7 +12,7 @@ import { nextRevision, type Database } from '../../platform/db/client';
 import { tenants, toolstacks, vms, wrappedKeys } from '../../platform/db/schema';
 import { findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Failure, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
 import { tenantDiskUsed, tenantUsed } from '../placement/capacity';
@@ -117,10 +118,7 @@ export async function getTenant(db: Database, id: string): Promise<Result<Tenant
 }
 
 export async function listTenants(db: Database, page: PageRequest): Promise<Page<TenantView>> {
-  const rows = await selectTenants(db, page.after ? gt(tenants.id, page.after) : undefined)
-    .orderBy(asc(tenants.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit);
+  return keysetPage((after) => selectTenants(db, after), { key: tenants.id, page, view: toView });
 }
 
 export async function updateTenant(

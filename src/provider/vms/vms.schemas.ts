@@ -2,6 +2,8 @@ import { z } from '@hono/zod-openapi';
 import { nextPageTokenSchema } from '../../platform/http/pagination';
 import { HostId, MemoryMiB, Name, Vcpus } from '../hosts/hosts.schemas';
 import { TenantId } from '../tenants/tenants.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { VmView } from './vms.service';
 
 export const VmId = z.string().regex(/^vm_[0-9A-Z]{26}$/).openapi({ example: 'vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 export const VmParams = z.object({ vm: VmId.openapi({ param: { name: 'vm', in: 'path' } }) });
@@ -41,3 +43,6 @@ export const VmListQuery = z.object({
 export const VmListSchema = z.object({ vms: z.array(VmSchema), nextPageToken: nextPageTokenSchema }).openapi('VmList');
 
 export const MigrationSchema = z.object({ vm: VmSchema, from: HostId, to: HostId }).openapi('Migration');
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const vmViewMatchesSchema: SameShape<VmView, typeof VmSchema> = true;

@@ -5,16 +5,19 @@
  * `revision = ?`), so concurrent requests can never over-commit a host or a
  * quota. A lost race costs a retry, bounded by MAX_ATTEMPTS.
  *
- * Nothing here touches guest memory or disks: provisioning is all an admin
- * can do to a VM.
+ * Creation is shared by an admin's placement and a tenant's self-service
+ * create (within its quota); the rest is the provider's. Nothing here touches
+ * guest memory or disks: provisioning is all an admin can do to a VM. A
+ * tenant's power control is tenant/vms/power.service.ts.
  */
-import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { vmColumnInReach, type VmReach } from '../../auth/vm-reach';
 import { vms } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import type { ProblemCode } from '../../lib/problems';
 import { fail, ok, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
@@ -68,18 +71,8 @@ export interface VmFilter {
 }
 
 export async function listVms(db: Database, page: PageRequest, filter: VmFilter = {}): Promise<Page<VmView>> {
-  const where: SQL[] = [];
-  if (page.after) where.push(gt(vms.id, page.after));
-  if (filter.tenant) where.push(eq(vms.tenantId, filter.tenant));
-  if (filter.host) where.push(eq(vms.hostId, filter.host));
-  if (filter.reach) where.push(vmColumnInReach(filter.reach, vms.id));
-  const rows = await db
-    .select()
-    .from(vms)
-    .where(and(...where))
-    .orderBy(asc(vms.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit);
+  const where = [filter.tenant ? eq(vms.tenantId, filter.tenant) : undefined, filter.host ? eq(vms.hostId, filter.host) : undefined, filter.reach ? vmColumnInReach(filter.reach, vms.id) : undefined];
+  return keysetPage((after) => db.select().from(vms).where(and(...where, after)), { key: vms.id, page, view: toView });
 }
 
 type QuotaCheck = Result<unknown, 'not_found' | 'invalid_state' | 'quota_exceeded'>;
@@ -140,7 +133,7 @@ export interface VmPatch {
   memoryMiB?: number;
 }
 
-type WriteFailure = 'not_found' | 'precondition_failed';
+export type WriteFailure = 'not_found' | 'precondition_failed';
 
 /**
  * Runs `tryWrite` against the VM's current revision until it applies (`ok(true)`),
@@ -148,7 +141,7 @@ type WriteFailure = 'not_found' | 'precondition_failed';
  * from `tryWrite` means its revision guard lost a race: read again and retry.
  * Returns the VM as it was before the write.
  */
-async function writeAtRevision<E extends ProblemCode>(
+export async function writeAtRevision<E extends ProblemCode>(
   db: Database,
   id: string,
   expectedRevision: number | undefined,
@@ -166,7 +159,7 @@ async function writeAtRevision<E extends ProblemCode>(
   return fail('precondition_failed', `VM ${id} kept changing; retry.`);
 }
 
-const atRevision = (vm: VmView) => and(eq(vms.id, vm.id), eq(vms.revision, vm.revision));
+export const atRevision = (vm: VmView) => and(eq(vms.id, vm.id), eq(vms.revision, vm.revision));
 
 type ResizeFailure = WriteFailure | 'quota_exceeded' | 'no_capacity' | 'invalid_state' | 'name_taken';
 
@@ -252,33 +245,4 @@ export async function deleteVm(
     return ok(committed.ok);
   });
   return deleted.ok ? ok({ id }) : deleted;
-}
-
-export type PowerAction = 'start' | 'stop' | 'pause';
-
-/** The states each power action may start from, and where it leads (the tenant's own control, `vm:control`). */
-const POWER: Record<PowerAction, { from: VmView['state'][]; to: VmView['state'] }> = {
-  start: { from: ['stopped', 'paused'], to: 'running' },
-  stop: { from: ['running', 'paused'], to: 'stopped' },
-  pause: { from: ['running'], to: 'paused' },
-};
-
-/** Powers tenant `tenant`'s VM `id`; another tenant's VM is as absent as a made-up id. */
-export async function powerVm(
-  db: Database,
-  commit: Commit,
-  tenant: string,
-  id: string,
-  action: PowerAction,
-): Promise<Result<VmView, WriteFailure | 'invalid_state'>> {
-  const { from, to } = POWER[action];
-  const changed = await writeAtRevision<WriteFailure | 'invalid_state'>(db, id, undefined, async (vm) => {
-    if (vm.tenant !== tenant) return fail('not_found', NOT_YOURS);
-    if (!from.includes(vm.state)) return fail('invalid_state', `VM ${id} is ${vm.state}; ${action} needs it ${from.join(' or ')}.`, { state: vm.state });
-    const update = db.update(vms).set({ state: to, ...nextRevision(vms.revision) }).where(atRevision(vm));
-    const committed = await commit([write(update), expectChanges(`vm.${action}`)], { details: { from: vm.state, to } });
-    return ok(committed.ok);
-  });
-  if (!changed.ok && changed.error.code === 'not_found') return fail('not_found', NOT_YOURS); // gone meanwhile, or never there
-  return changed.ok ? ok((await findVm(db, id))!) : changed;
 }

@@ -7,6 +7,8 @@ import { DiskId } from '../../tenant/disks/disks.schemas';
 import { Name } from '../../provider/hosts/hosts.schemas';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { VmId } from '../../provider/vms/vms.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { LabelView } from './labels.service';
 
 const tags = ['labels'];
 
@@ -82,3 +84,6 @@ export const deleteLabel = tenantRoute({
   request: { params: LabelParams },
   responses: { 204: { description: 'Deleted.' }, ...problemResponses(404) },
 });
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const labelViewMatchesSchema: SameShape<LabelView, typeof LabelSchema> = true;

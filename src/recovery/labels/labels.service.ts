@@ -4,12 +4,13 @@
  * report is organised by label. A label is the tenant's own bookkeeping: the
  * provider learns which pages the tenant cares about, never what they hold.
  */
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { regionInReach, type VmReach } from '../../auth/vm-reach';
 import type { Database } from '../../platform/db/client';
 import { labels } from '../../platform/db/schema';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { contentResource, type Space } from '../../tenant/contents/contents.service';
 import { NOT_YOURS } from '../../lib/problems';
@@ -72,13 +73,12 @@ export async function getLabel(db: Database, tenant: string, name: string): Prom
 
 /** One page of the labels over regions in `reach`, by name (keyset on the name). */
 export async function listLabels(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<LabelView>> {
-  const rows = await db
-    .select()
-    .from(labels)
-    .where(and(eq(labels.tenantId, tenant), regionInReach(reach, labels.space, labels.resourceId), page.after ? gt(labels.name, page.after) : undefined))
-    .orderBy(asc(labels.name))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit, (label) => label.name);
+  return keysetPage((after) => db.select().from(labels).where(and(eq(labels.tenantId, tenant), regionInReach(reach, labels.space, labels.resourceId), after)), {
+    key: labels.name,
+    page,
+    view: toView,
+    cursor: (label) => label.name,
+  });
 }
 
 export async function deleteLabel(db: Database, commit: Commit, tenant: string, name: string): Promise<Result<{ name: string }, 'not_found'>> {

@@ -7,6 +7,8 @@ import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } fr
 import { tenantRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { PlanView } from './plans.service';
 
 const tags = ['recovery'];
 
@@ -141,3 +143,6 @@ export const revertRecoveryPlan = tenantRoute({
   request: { params: PlanParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(TransitionSchema, 'The reverted plan.'), ...problemResponses(404, 409, 422) },
 });
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const planViewMatchesSchema: SameShape<PlanView, typeof PlanSchema> = true;

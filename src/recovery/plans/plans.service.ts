@@ -18,14 +18,15 @@
  * makes the whole application fail cleanly (`plan_stale`) instead of undoing
  * work the plan never saw.
  */
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit, type WriteStatement } from '../../audit/log/commit';
 import { tenantLog } from '../../audit/log/logs';
 import type { ActorType, Region } from '../../audit/format/record';
 import type { Database } from '../../platform/db/client';
 import { recoveryPlans } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import type { Space } from '../../tenant/contents/contents.service';
 import { describeReference, firstOutsideReach, planRegionSources, type Reference } from '../../tenant/contents/references';
@@ -230,13 +231,7 @@ export async function getPlan(db: Database, tenant: string, id: string): Promise
 
 /** One page of the plans whose every region is in `reach`, newest first. */
 export async function listPlans(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<PlanView>> {
-  const rows = await db
-    .select()
-    .from(recoveryPlans)
-    .where(and(eq(recoveryPlans.tenantId, tenant), planInReach(reach), page.after ? lt(recoveryPlans.id, page.after) : undefined))
-    .orderBy(desc(recoveryPlans.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit);
+  return keysetPage((after) => db.select().from(recoveryPlans).where(and(eq(recoveryPlans.tenantId, tenant), planInReach(reach), after)), { key: recoveryPlans.id, page, direction: 'desc', view: toView });
 }
 
 type Transition = Result<{ plan: PlanView; auditIndex: number }, 'not_found' | 'invalid_state' | 'plan_stale'>;

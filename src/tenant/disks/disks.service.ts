@@ -3,13 +3,14 @@
  * re-checks the slice, so concurrent creates cannot overrun it), attached to
  * at most one VM of the same tenant. Their blocks live in services/contents.
  */
-import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { vmColumnInReach, type VmReach } from '../../auth/vm-reach';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { disks, vms } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { tenantDiskFits } from '../../provider/placement/capacity';
 import { findTenant } from '../../provider/tenants/tenants.service';
@@ -40,13 +41,7 @@ export async function getDisk(db: Database, tenant: string, id: string): Promise
 
 /** One page of the tenant's disks attached to VMs in `reach` (every disk, for a tenant-wide reach). */
 export async function listDisks(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<DiskView>> {
-  const rows = await db
-    .select()
-    .from(disks)
-    .where(and(eq(disks.tenantId, tenant), vmColumnInReach(reach, disks.vmId), page.after ? gt(disks.id, page.after) : undefined))
-    .orderBy(asc(disks.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit);
+  return keysetPage((after) => db.select().from(disks).where(and(eq(disks.tenantId, tenant), vmColumnInReach(reach, disks.vmId), after)), { key: disks.id, page, view: toView });
 }
 
 export async function createDisk(

@@ -6,6 +6,8 @@ import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagina
 import { MAX_WRAPPED_KEY_LENGTH } from './wrapped-keys.service';
 import { Name } from '../../provider/hosts/hosts.schemas';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { WrappedKeyView } from './wrapped-keys.service';
 
 const tags = ['keys'];
 
@@ -68,3 +70,6 @@ export const deleteWrappedKey = tenantRoute({
   request: { params: KeyParams },
   responses: { 204: { description: 'Deleted.' }, ...problemResponses(404) },
 });
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const wrappedKeyViewMatchesSchema: SameShape<WrappedKeyView, typeof WrappedKeySchema> = true;

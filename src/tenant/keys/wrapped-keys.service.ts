@@ -3,12 +3,13 @@
  * key the provider never sees. Stored and returned verbatim; the provider can
  * neither unwrap nor check them beyond their size.
  */
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import type { Database } from '../../platform/db/client';
 import { wrappedKeys } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { NOT_YOURS } from '../../lib/problems';
 
@@ -43,13 +44,7 @@ export async function getWrappedKey(db: Database, tenant: string, id: string): P
 
 /** One page of the tenant's keys; `name` finds the one key of that name (the SDK finds `dek-<key id>` so). */
 export async function listWrappedKeys(db: Database, tenant: string, page: PageRequest, name?: string): Promise<Page<WrappedKeyView>> {
-  const rows = await db
-    .select()
-    .from(wrappedKeys)
-    .where(and(eq(wrappedKeys.tenantId, tenant), name ? eq(wrappedKeys.name, name) : undefined, page.after ? gt(wrappedKeys.id, page.after) : undefined))
-    .orderBy(asc(wrappedKeys.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit);
+  return keysetPage((after) => db.select().from(wrappedKeys).where(and(eq(wrappedKeys.tenantId, tenant), name ? eq(wrappedKeys.name, name) : undefined, after)), { key: wrappedKeys.id, page, view: toView });
 }
 
 export async function deleteWrappedKey(db: Database, commit: Commit, tenant: string, id: string): Promise<Result<{ id: string }, 'not_found'>> {

@@ -10,6 +10,8 @@ import { Name } from '../../provider/hosts/hosts.schemas';
 import { Digest } from '../contents/contents.schemas';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { VmId } from '../../provider/vms/vms.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { SnapshotView } from './snapshots.service';
 
 const tags = ['snapshots'];
 
@@ -85,3 +87,6 @@ export const restoreSnapshot = tenantRoute({
   request: { params: SnapshotParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(RestoreSchema, 'The new versions.'), ...problemResponses(404, 409, 412, 422) },
 });
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const snapshotViewMatchesSchema: SameShape<SnapshotView, typeof SnapshotSchema> = true;

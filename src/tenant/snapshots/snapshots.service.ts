@@ -7,14 +7,15 @@
  * follow the copy (DESIGN §6 rule 3). Pages written after the snapshot and
  * absent from it read as unwritten again.
  */
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import type { Region } from '../../audit/format/record';
 import { vmColumnInReach, type VmReach } from '../../auth/vm-reach';
 import type { Database } from '../../platform/db/client';
 import { snapshots } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import type { Space } from '../contents/contents.service';
 import { findVm } from '../../provider/vms/vms.service';
@@ -80,13 +81,11 @@ export async function getSnapshot(db: Database, tenant: string, id: string): Pro
 
 /** One page of the snapshots of VMs in `reach` (and of `vm`, when given). */
 export async function listSnapshots(db: Database, tenant: string, page: PageRequest, reach: VmReach, vm?: string): Promise<Page<SnapshotView>> {
-  const rows = await db
-    .select()
-    .from(snapshots)
-    .where(and(eq(snapshots.tenantId, tenant), vmColumnInReach(reach, snapshots.vmId), vm ? eq(snapshots.vmId, vm) : undefined, page.after ? gt(snapshots.id, page.after) : undefined))
-    .orderBy(asc(snapshots.id))
-    .limit(page.limit + 1);
-  return toPage(await Promise.all(rows.map((row) => view(db, row))), page.limit);
+  return keysetPage((after) => db.select().from(snapshots).where(and(eq(snapshots.tenantId, tenant), vmColumnInReach(reach, snapshots.vmId), vm ? eq(snapshots.vmId, vm) : undefined, after)), {
+    key: snapshots.id,
+    page,
+    view: (row) => view(db, row),
+  });
 }
 
 const MAX_ATTEMPTS = 4;

@@ -4,6 +4,8 @@ import { nextPageTokenSchema } from '../../platform/http/pagination';
 import { Name } from '../../provider/hosts/hosts.schemas';
 import { PublicJwk, TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { VmId } from '../../provider/vms/vms.schemas';
+import type { SameShape } from '../../platform/http/responses';
+import type { ToolstackView } from './toolstacks.service';
 
 export const ToolstackId = z.string().regex(/^tsk_[0-9A-Z]{26}$/).openapi({ example: 'tsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 export const ToolstackParams = TenantParams.extend({ toolstack: ToolstackId.openapi({ param: { name: 'toolstack', in: 'path' } }) });
@@ -35,3 +37,6 @@ export const ToolstackSchema = z
   .openapi('Toolstack');
 
 export const ToolstackListSchema = z.object({ toolstacks: z.array(ToolstackSchema), nextPageToken: nextPageTokenSchema }).openapi('ToolstackList');
+
+/** The service's view is exactly what this schema documents (a compile-time check). */
+export const toolstackViewMatchesSchema: SameShape<ToolstackView, typeof ToolstackSchema> = true;

@@ -6,7 +6,8 @@
  * flips the state; the key lookup runs on every request, so the very next
  * token is refused, while the records the toolstack left still verify.
  */
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { keysetPage } from '../../platform/db/keyset';
+import { and, eq, sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals';
@@ -14,7 +15,7 @@ import type { TenantScope } from '../../auth/roles';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { toolstacks, vms as vmsTable } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
-import { toPage, type Page, type PageRequest } from '../../lib/page';
+import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { NOT_YOURS } from '../../lib/problems';
 
@@ -87,13 +88,7 @@ export async function createToolstack(
 }
 
 export async function listToolstacks(db: Database, tenant: string, page: PageRequest): Promise<Page<ToolstackView>> {
-  const rows = await db
-    .select()
-    .from(toolstacks)
-    .where(and(eq(toolstacks.tenantId, tenant), page.after ? gt(toolstacks.id, page.after) : undefined))
-    .orderBy(asc(toolstacks.id))
-    .limit(page.limit + 1);
-  return toPage(rows.map(toView), page.limit);
+  return keysetPage((after) => db.select().from(toolstacks).where(and(eq(toolstacks.tenantId, tenant), after)), { key: toolstacks.id, page, view: toView });
 }
 
 export async function getToolstack(db: Database, tenant: string, id: string): Promise<Result<ToolstackView, 'not_found'>> {

@@ -5,6 +5,7 @@ import { etag } from '../../platform/http/etag';
 import { decodePageRequest, encodePage } from '../../platform/http/pagination';
 import { failureResponse, problemResponse } from '../../platform/http/problem';
 import * as vms from '../../provider/vms/vms.service';
+import { powerVm, type PowerAction } from './power.service';
 import type * as routes from './tenant-vms.routes';
 import { NOT_YOURS } from '../../lib/problems';
 
@@ -40,10 +41,10 @@ export const getTenantVm: RouteHandler<typeof routes.getTenantVm, AppEnv> = asyn
 };
 
 const power =
-  (action: vms.PowerAction): RouteHandler<typeof routes.startTenantVm, AppEnv> =>
+  (action: PowerAction): RouteHandler<typeof routes.startTenantVm, AppEnv> =>
   async (c) => {
     const { tenant, vm } = c.req.valid('param');
-    const result = await vms.powerVm(c.get('db'), c.get('audit').commit, tenant, vm, action);
+    const result = await powerVm(c.get('db'), c.get('audit').commit, tenant, vm, action);
     return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
   };
 

@@ -103,18 +103,18 @@ export const withPaging = (command: Command): Command =>
     .option('--all', 'follow every page');
 
 /** A list command's output: one page, or with --all every page, and the token of the next. */
-export async function listOutput<T>(
+export async function listOutput<K extends string, T>(
   options: PageOptions,
-  fetchPage: (page: { pageSize?: number; pageToken?: string }) => Promise<{ items: T[]; nextPageToken?: string }>,
+  key: K,
+  fetchPage: (page: { pageSize?: number; pageToken?: string }) => Promise<{ [k in K]: T[] } & { nextPageToken?: string }>,
   columns: readonly Column<T>[],
-  key: string,
 ): Promise<Output> {
   const items: T[] = [];
   let pageToken = options.pageToken;
   let next: string | undefined;
   do {
     const page = await fetchPage({ ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(pageToken ? { pageToken } : {}) });
-    items.push(...page.items);
+    items.push(...page[key]);
     next = page.nextPageToken;
     pageToken = next;
   } while (options.all && next);

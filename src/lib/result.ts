@@ -21,3 +21,6 @@ export const fail = <C extends ProblemCode>(
   detail: string,
   extensions?: Record<string, unknown>,
 ): { ok: false; error: Failure<C> } => ({ ok: false, error: { code, detail, extensions } });
+
+/** A lookup's answer: the value, or `not_found` with `detail`. */
+export const found = <T>(value: T | null | undefined, detail: string): Result<T, 'not_found'> => (value ? ok(value) : fail('not_found', detail));

@@ -187,26 +187,36 @@ export function nodesNeeded(compute: (nodes: NodeSource) => unknown): { level: n
 // ---------------------------------------------------------------------------
 // Verification (RFC 9162 §2.1.3.2 and §2.1.4.2).
 
-export function verifyInclusion(leaf: Hash, index: number, size: number, proof: readonly Hash[], root: Hash): boolean {
-  if (!(index >= 0 && index < size)) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (odd(fn) || fn === sn) {
-      r = nodeHash(p, r);
+/**
+ * The walk both verifications share: for each proof hash, whether it is the
+ * left sibling of the running hash (`fn` odd, or on the right border `fn ===
+ * sn`), shifting `fn` and `sn` right as the RFC's steps do. Null when the
+ * proof is longer or shorter than the path from `fn` to the root of `sn + 1`.
+ */
+function proofSides(fn: number, sn: number, length: number): boolean[] | null {
+  const sides: boolean[] = [];
+  for (let i = 0; i < length; i++) {
+    if (sn === 0) return null;
+    const left = odd(fn) || fn === sn;
+    sides.push(left);
+    if (left) {
       while (!odd(fn) && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
-    } else {
-      r = nodeHash(r, p);
     }
     fn = half(fn);
     sn = half(sn);
   }
-  return sn === 0 && equalHashes(r, root);
+  return sn === 0 ? sides : null;
+}
+
+export function verifyInclusion(leaf: Hash, index: number, size: number, proof: readonly Hash[], root: Hash): boolean {
+  if (!(index >= 0 && index < size)) return false;
+  const sides = proofSides(index, size - 1, proof.length);
+  if (!sides) return false;
+  const r = proof.reduce((r, p, i) => (sides[i] ? nodeHash(p, r) : nodeHash(r, p)), leaf);
+  return equalHashes(r, root);
 }
 
 export function verifyConsistency(
@@ -227,22 +237,13 @@ export function verifyConsistency(
     fn = half(fn);
     sn = half(sn);
   }
+  const sides = proofSides(fn, sn, path.length - 1);
+  if (!sides) return false;
   let fr = path[0]!;
   let sr = path[0]!;
-  for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (odd(fn) || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-      while (!odd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
-    } else {
-      sr = nodeHash(sr, c);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && equalHashes(fr, fromRoot) && equalHashes(sr, toRoot);
+  path.slice(1).forEach((c, i) => {
+    if (sides[i]) fr = nodeHash(c, fr);
+    sr = sides[i] ? nodeHash(c, sr) : nodeHash(sr, c);
+  });
+  return equalHashes(fr, fromRoot) && equalHashes(sr, toRoot);
 }

@@ -57,28 +57,25 @@ async function nodeSource(env: Env, log: string, compute: (nodes: NodeSource) =>
   return proof.map(hex);
 }
 
-export async function proveInclusion(
-  env: Env,
-  log: string,
-  index: number,
-  size: number,
-): Promise<Result<{ index: number; size: number; proof: string[] }, 'invalid_request'>> {
+/**
+ * A proof over the tree of `size` records (at most the log's), once `order`
+ * (the proof's own bound, e.g. index below size) holds.
+ */
+async function prove(env: Env, log: string, [name, size]: [string, number], order: string | null, build: (nodes: NodeSource) => Uint8Array[]) {
   const head = await logHead(env, log);
-  if (size > head.size) return fail('invalid_request', `size ${size} is beyond the log's ${head.size} records.`);
-  if (index >= size) return fail('invalid_request', `index ${index} is not below size ${size}.`);
-  return ok({ index, size, proof: await nodeSource(env, log, (nodes) => inclusionProof(index, size, nodes)) });
+  if (size > head.size) return fail('invalid_request', `${name} ${size} is beyond the log's ${head.size} records.`);
+  if (order) return fail('invalid_request', order);
+  return ok(await nodeSource(env, log, build));
 }
 
-export async function proveConsistency(
-  env: Env,
-  log: string,
-  from: number,
-  to: number,
-): Promise<Result<{ from: number; to: number; proof: string[] }, 'invalid_request'>> {
-  const head = await logHead(env, log);
-  if (to > head.size) return fail('invalid_request', `to ${to} is beyond the log's ${head.size} records.`);
-  if (from > to) return fail('invalid_request', `from ${from} is after to ${to}.`);
-  return ok({ from, to, proof: await nodeSource(env, log, (nodes) => consistencyProof(from, to, nodes)) });
+export async function proveInclusion(env: Env, log: string, index: number, size: number): Promise<Result<{ index: number; size: number; proof: string[] }, 'invalid_request'>> {
+  const proof = await prove(env, log, ['size', size], index >= size ? `index ${index} is not below size ${size}.` : null, (nodes) => inclusionProof(index, size, nodes));
+  return proof.ok ? ok({ index, size, proof: proof.value }) : proof;
+}
+
+export async function proveConsistency(env: Env, log: string, from: number, to: number): Promise<Result<{ from: number; to: number; proof: string[] }, 'invalid_request'>> {
+  const proof = await prove(env, log, ['to', to], from > to ? `from ${from} is after to ${to}.` : null, (nodes) => consistencyProof(from, to, nodes));
+  return proof.ok ? ok({ from, to, proof: proof.value }) : proof;
 }
 
 /** Record-signing keys, current and retired (DESIGN §5): old records stay verifiable. */

@@ -56,10 +56,7 @@ export function changeCommands(admin: Command, emit: Emit): void {
     emit,
     async (_, o) => {
       const state = o.state && oneOf(CHANGE_STATES, '--state')(o.state);
-      return listOutput(o, async (page) => {
-        const { changes: items, nextPageToken } = (await adminClient(o).GET('/v1/admin/changes', { params: { query: { ...page, ...(state ? { state } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) } } })).data!;
-        return { items, nextPageToken };
-      }, CHANGE_COLUMNS, 'changes');
+      return listOutput(o, 'changes', async (page) => (await adminClient(o).GET('/v1/admin/changes', { params: { query: { ...page, ...(state ? { state } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) } } })).data!, CHANGE_COLUMNS);
     },
   );
   action(changes.command('show').description('show a change request, its parameters and approvals').argument('<change>'), emit, async ([change], o) => {
@@ -96,10 +93,7 @@ const ADMIN_COLUMNS: Column<Schemas['Admin']>[] = [
 export function adminCommands(admin: Command, emit: Emit): void {
   const admins = admin.command('admins').description('provider admins and their roles');
   action(withPaging(admins.command('list').description('list admins')), emit, async (_, o) =>
-    listOutput(o, async (query) => {
-      const { admins: items, nextPageToken } = (await adminClient(o).GET('/v1/admin/admins', { params: { query } })).data!;
-      return { items, nextPageToken };
-    }, ADMIN_COLUMNS, 'admins'),
+    listOutput(o, 'admins', async (query) => (await adminClient(o).GET('/v1/admin/admins', { params: { query } })).data!, ADMIN_COLUMNS),
   );
   action(admins.command('get').description('show an admin').argument('<admin>'), emit, async ([id], o) =>
     one((await adminClient(o).GET('/v1/admin/admins/{admin}', { params: { path: { admin: id! } } })).data!, ADMIN_COLUMNS),
@@ -164,10 +158,7 @@ export function providerAccessCommands(admin: Command, emit: Emit): void {
     emit,
     async (_, o) => {
       const state = o.state && oneOf(ACCESS_STATES, '--state')(o.state);
-      return listOutput(o, async (page) => {
-        const { accessRequests: items, nextPageToken } = (await adminClient(o).GET('/v1/admin/access-requests', { params: { query: { ...page, ...(state ? { state } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) } } })).data!;
-        return { items, nextPageToken };
-      }, ACCESS_COLUMNS, 'accessRequests');
+      return listOutput(o, 'accessRequests', async (page) => (await adminClient(o).GET('/v1/admin/access-requests', { params: { query: { ...page, ...(state ? { state } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) } } })).data!, ACCESS_COLUMNS);
     },
   );
   action(access.command('get').description('show an access request').argument('<request>'), emit, async ([request], o) =>
@@ -185,10 +176,7 @@ export function tenantAccessCommands(program: Command, emit: Emit): void {
   action<TenantOptions & { state?: string }>(withPaging(tenantOptions(access.command('list').description('list access requests')).option('--state <state>', ACCESS_STATES.join('|'))), emit, async (_, o) => {
     const state = o.state && oneOf(ACCESS_STATES, '--state')(o.state);
     const api = tenantClient(o, []);
-    return listOutput(o, async (page) => {
-      const { accessRequests: items, nextPageToken } = (await api.GET('/v1/tenants/{tenant}/access-requests', { params: { path: { tenant: o.tenant }, query: { ...page, ...(state ? { state } : {}) } } })).data!;
-      return { items, nextPageToken };
-    }, ACCESS_COLUMNS, 'accessRequests');
+    return listOutput(o, 'accessRequests', async (page) => (await api.GET('/v1/tenants/{tenant}/access-requests', { params: { path: { tenant: o.tenant }, query: { ...page, ...(state ? { state } : {}) } } })).data!, ACCESS_COLUMNS);
   });
   action<TenantOptions>(tenantOptions(access.command('show').description('show an access request').argument('<request>')), emit, async ([request], o) =>
     one((await tenantClient(o, []).GET('/v1/tenants/{tenant}/access-requests/{request}', { params: { path: { tenant: o.tenant, request: request! } } })).data!, ACCESS_COLUMNS),

@@ -58,10 +58,7 @@ export function hostCommands(admin: Command, emit: Emit): void {
     one((await adminClient(o).POST('/v1/admin/hosts', { body: { name: o.name, vcpus: o.vcpus!, memoryMiB: o.memoryMib!, diskGiB: o.diskGib! } })).data!, HOST_COLUMNS),
   );
   action(withPaging(hosts.command('list').description('list hosts')), emit, async (_, o) =>
-    listOutput(o, async (query) => {
-      const { hosts: items, nextPageToken } = (await adminClient(o).GET('/v1/admin/hosts', { params: { query } })).data!;
-      return { items, nextPageToken };
-    }, HOST_COLUMNS, 'hosts'),
+    listOutput(o, 'hosts', async (query) => (await adminClient(o).GET('/v1/admin/hosts', { params: { query } })).data!, HOST_COLUMNS),
   );
   action(hosts.command('get').description('show a host').argument('<host>'), emit, async ([host], o) =>
     one((await adminClient(o).GET('/v1/admin/hosts/{host}', { params: { path: { host: host! } } })).data!, HOST_COLUMNS),
@@ -99,10 +96,7 @@ export function tenantAdminCommands(admin: Command, emit: Emit): void {
     },
   );
   action(withPaging(tenants.command('list').description('list tenants')), emit, async (_, o) =>
-    listOutput(o, async (query) => {
-      const { tenants: items, nextPageToken } = (await adminClient(o).GET('/v1/admin/tenants', { params: { query } })).data!;
-      return { items, nextPageToken };
-    }, TENANT_COLUMNS, 'tenants'),
+    listOutput(o, 'tenants', async (query) => (await adminClient(o).GET('/v1/admin/tenants', { params: { query } })).data!, TENANT_COLUMNS),
   );
   action(tenants.command('get').description('show a tenant').argument('<tenant>'), emit, async ([tenant], o) =>
     one((await adminClient(o).GET('/v1/admin/tenants/{tenant}', { params: { path: { tenant: tenant! } } })).data!, TENANT_COLUMNS),
@@ -134,10 +128,7 @@ export function vmAdminCommands(admin: Command, emit: Emit): void {
     withPaging(vms.command('list').description('list VMs').option('--tenant <id>', 'only this tenant\'s').option('--host <id>', 'only on this host')),
     emit,
     async (_, o) =>
-      listOutput(o, async (page) => {
-        const { vms: items, nextPageToken } = (await adminClient(o).GET('/v1/admin/vms', { params: { query: { ...page, ...defined({ tenant: o.tenant, host: o.host }) } } })).data!;
-        return { items, nextPageToken };
-      }, VM_COLUMNS, 'vms'),
+      listOutput(o, 'vms', async (page) => (await adminClient(o).GET('/v1/admin/vms', { params: { query: { ...page, ...defined({ tenant: o.tenant, host: o.host }) } } })).data!, VM_COLUMNS),
   );
   action(vms.command('get').description('show a VM').argument('<vm>'), emit, async ([vm], o) =>
     one((await adminClient(o).GET('/v1/admin/vms/{vm}', { params: { path: { vm: vm! } } })).data!, VM_COLUMNS),

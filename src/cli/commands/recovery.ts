@@ -35,10 +35,7 @@ export function labelCommands(program: Command, emit: Emit): void {
   );
   action<TenantOptions>(withPaging(tenantOptions(labels.command('list').description('list labels'))), emit, async (_, o) => {
     const api = tenantClient(o, ['labels']);
-    return listOutput(o, async (query) => {
-      const { labels: items, nextPageToken } = (await api.GET('/v1/tenants/{tenant}/labels', { params: { path: { tenant: o.tenant }, query } })).data!;
-      return { items, nextPageToken };
-    }, LABEL_COLUMNS, 'labels');
+    return listOutput(o, 'labels', async (query) => (await api.GET('/v1/tenants/{tenant}/labels', { params: { path: { tenant: o.tenant }, query } })).data!, LABEL_COLUMNS);
   });
   action<TenantOptions>(tenantOptions(labels.command('delete').description('delete a label').argument('<name>')), emit, async ([name], o) => {
     await tenantClient(o, ['labels']).DELETE('/v1/tenants/{tenant}/labels/{name}', { params: { path: { tenant: o.tenant, name: name! } } });
@@ -148,10 +145,7 @@ export function recoverCommands(program: Command, emit: Emit): void {
   );
   action<TenantOptions>(withPaging(tenantOptions(recover.command('list').description('list recovery plans'))), emit, async (_, o) => {
     const api = tenantClient(o, ['recovery']);
-    return listOutput(o, async (query) => {
-      const { plans: items, nextPageToken } = (await api.GET('/v1/tenants/{tenant}/recovery/plans', { params: { path: { tenant: o.tenant }, query } })).data!;
-      return { items, nextPageToken };
-    }, PLAN_COLUMNS, 'plans');
+    return listOutput(o, 'plans', async (query) => (await api.GET('/v1/tenants/{tenant}/recovery/plans', { params: { path: { tenant: o.tenant }, query } })).data!, PLAN_COLUMNS);
   });
   action<TenantOptions>(tenantOptions(recover.command('show').description('show a plan').argument('<plan>')), emit, async ([plan], o) => {
     const data = (await tenantClient(o, ['recovery']).GET('/v1/tenants/{tenant}/recovery/plans/{plan}', { params: { path: { tenant: o.tenant, plan: plan! } } })).data!;

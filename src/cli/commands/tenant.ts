@@ -87,10 +87,7 @@ export function toolstackCommands(program: Command, emit: Emit): void {
   );
   action<TenantOptions>(withPaging(tenantOptions(toolstacks.command('list').description('list toolstacks'))), emit, async (_, o) => {
     const api = tenantClient(o, []);
-    return listOutput(o, async (query) => {
-      const { toolstacks: items, nextPageToken } = (await api.GET('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: o.tenant }, query } })).data!;
-      return { items, nextPageToken };
-    }, TOOLSTACK_COLUMNS, 'toolstacks');
+    return listOutput(o, 'toolstacks', async (query) => (await api.GET('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: o.tenant }, query } })).data!, TOOLSTACK_COLUMNS);
   });
   action<TenantOptions>(tenantOptions(toolstacks.command('revoke').description('revoke a toolstack: its next request is refused').argument('<toolstack>')), emit, async ([toolstack], o) => {
     const data = (await tenantClient(o, []).DELETE('/v1/tenants/{tenant}/toolstacks/{toolstack}', { params: { path: { tenant: o.tenant, toolstack: toolstack! } } })).data!;
@@ -110,10 +107,7 @@ export function vmCommands(program: Command, emit: Emit): void {
   const vms = program.command('vm').description('your VMs: list and power control');
   action<TenantOptions>(withPaging(tenantOptions(vms.command('list').description('list your VMs'))), emit, async (_, o) => {
     const api = tenantClient(o, ['vm:read']);
-    return listOutput(o, async (query) => {
-      const { vms: items, nextPageToken } = (await api.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: o.tenant }, query } })).data!;
-      return { items, nextPageToken };
-    }, VM_COLUMNS, 'vms');
+    return listOutput(o, 'vms', async (query) => (await api.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: o.tenant }, query } })).data!, VM_COLUMNS);
   });
   for (const verb of ['start', 'stop', 'pause'] as const) {
     action<TenantOptions>(tenantOptions(vms.command(verb).description(`${verb} a VM`).argument('<vm>')), emit, async ([vm], o) => {
@@ -206,10 +200,7 @@ export function diskCommands(program: Command, emit: Emit): void {
   );
   action<TenantOptions>(withPaging(tenantOptions(disks.command('list').description('list disks'))), emit, async (_, o) => {
     const api = tenantClient(o, ['disk:read']);
-    return listOutput(o, async (query) => {
-      const { disks: items, nextPageToken } = (await api.GET('/v1/tenants/{tenant}/disks', { params: { path: { tenant: o.tenant }, query } })).data!;
-      return { items, nextPageToken };
-    }, DISK_COLUMNS, 'disks');
+    return listOutput(o, 'disks', async (query) => (await api.GET('/v1/tenants/{tenant}/disks', { params: { path: { tenant: o.tenant }, query } })).data!, DISK_COLUMNS);
   });
   action<TenantOptions & { vm: string }>(tenantOptions(disks.command('attach').description('attach a disk to a VM').argument('<disk>')).requiredOption('--vm <id>', 'the VM'), emit, async ([disk], o) =>
     one((await tenantClient(o, ['disk:write']).POST('/v1/tenants/{tenant}/disks/{disk}:attach', { params: { path: { tenant: o.tenant, disk: disk! } }, body: { vm: o.vm } })).data!, DISK_COLUMNS),
@@ -229,10 +220,7 @@ export function snapshotCommands(program: Command, emit: Emit): void {
   );
   action<TenantOptions & { vm?: string }>(withPaging(tenantOptions(snapshots.command('list').description('list snapshots')).option('--vm <id>', 'only this VM\'s')), emit, async (_, o) => {
     const api = tenantClient(o, ['snapshot']);
-    return listOutput(o, async (page) => {
-      const { snapshots: items, nextPageToken } = (await api.GET('/v1/tenants/{tenant}/snapshots', { params: { path: { tenant: o.tenant }, query: { ...page, ...(o.vm ? { vm: o.vm } : {}) } } })).data!;
-      return { items, nextPageToken };
-    }, SNAPSHOT_COLUMNS, 'snapshots');
+    return listOutput(o, 'snapshots', async (page) => (await api.GET('/v1/tenants/{tenant}/snapshots', { params: { path: { tenant: o.tenant }, query: { ...page, ...(o.vm ? { vm: o.vm } : {}) } } })).data!, SNAPSHOT_COLUMNS);
   });
   action<TenantOptions>(tenantOptions(snapshots.command('restore').description('restore a snapshot onto its VM').argument('<snapshot>')), emit, async ([snapshot], o) => {
     const data = (await tenantClient(o, ['snapshot']).POST('/v1/tenants/{tenant}/snapshots/{snapshot}:restore', { params: { path: { tenant: o.tenant, snapshot: snapshot! } } })).data!;

@@ -8,7 +8,7 @@
  * Approval never yields plaintext: the operations it unlocks run
  * server-side on ciphertext, and no admin route returns an envelope.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit, type WriteStatement } from '../../audit/log/commit';
 import { PROVIDER_LOG, tenantLog } from '../../audit/log/logs';
@@ -82,8 +82,7 @@ export async function fileAccessRequest(db: Database, commit: Commit, requester:
 }
 
 export async function findAccessRequest(db: Database, id: string): Promise<AccessRequestView | null> {
-  const [row] = await db.select().from(accessRequests).where(eq(accessRequests.id, id));
-  return row ? toView(row) : null;
+  return firstOf(db.select().from(accessRequests).where(eq(accessRequests.id, id)), toView);
 }
 
 /** One request, as the provider (any tenant) or as a tenant (only its own: others are absent). */

@@ -5,7 +5,7 @@
  * approves (services/changes.ts). Disabling an admin takes power away, so it
  * needs no second opinion and takes effect on that admin's next request.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
@@ -16,7 +16,7 @@ import { nextRevision, type Database } from '../../platform/db/client';
 import { admins } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 import type { Proposal } from '../changes/two-person-rule';
 
 export interface AdminView {
@@ -53,8 +53,7 @@ async function bootstrapAdmins(jwks: string | undefined): Promise<AdminView[]> {
 export async function getAdmin(db: Database, bootstrapJwks: string | undefined, id: string): Promise<Result<AdminView, 'not_found'>> {
   const boot = (await bootstrapAdmins(bootstrapJwks)).find((a) => a.id === id);
   if (boot) return ok(boot);
-  const [row] = await db.select().from(admins).where(eq(admins.id, id));
-  return row ? ok(toView(row)) : fail('not_found', `Admin ${id} does not exist.`);
+  return found(await firstOf(db.select().from(admins).where(eq(admins.id, id)), toView), `Admin ${id} does not exist.`);
 }
 
 /** Bootstrap admins first (on the first page), then registered admins by id. */

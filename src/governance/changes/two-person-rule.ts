@@ -16,7 +16,7 @@
  * transition is a record in the provider log and, for each tenant the change
  * touches, in that tenant's log too.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit, type WriteStatement } from '../../audit/log/commit';
 import type { JsonValue } from '../../audit/format/canonical-json';
@@ -28,7 +28,7 @@ import { changeRequests } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import type { ProblemCode } from '../../lib/problems';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 
 export const CHANGE_OPERATIONS = ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate'] as const;
 export type ChangeOperation = (typeof CHANGE_OPERATIONS)[number];
@@ -128,14 +128,10 @@ export async function proposeChange(db: Database, commit: Commit, proposer: stri
 }
 
 export async function findChange(db: Database, id: string, now = new Date()): Promise<ChangeView | null> {
-  const [row] = await db.select().from(changeRequests).where(eq(changeRequests.id, id));
-  return row ? toView(row, now) : null;
+  return firstOf(db.select().from(changeRequests).where(eq(changeRequests.id, id)), (row) => toView(row, now));
 }
 
-export async function getChange(db: Database, id: string): Promise<Result<ChangeView, 'not_found'>> {
-  const change = await findChange(db, id);
-  return change ? ok(change) : fail('not_found', `Change request ${id} does not exist.`);
-}
+export const getChange = async (db: Database, id: string): Promise<Result<ChangeView, 'not_found'>> => found(await findChange(db, id), `Change request ${id} does not exist.`);
 
 /** One page of change requests, newest first; `state` filters (expired ones are pending past their deadline). */
 export async function listChanges(db: Database, page: PageRequest, filter: { state?: ChangeState; tenant?: string } = {}): Promise<Page<ChangeView>> {

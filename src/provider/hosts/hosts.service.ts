@@ -3,14 +3,14 @@
  * the VMs placed on it; shrinking or deleting a host is guarded in the same
  * statement against what is placed there.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { hosts, vms } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
 import { hostAllocated } from '../placement/capacity';
 import type { HostCapacity } from '../placement/placement';
@@ -65,14 +65,10 @@ export async function createHost(db: Database, commit: Commit, input: HostInput)
 }
 
 export async function findHost(db: Database, id: string): Promise<HostView | null> {
-  const [row] = await selectHosts(db, eq(hosts.id, id));
-  return row ? toView(row) : null;
+  return firstOf(selectHosts(db, eq(hosts.id, id)), toView);
 }
 
-export async function getHost(db: Database, id: string): Promise<Result<HostView, 'not_found'>> {
-  const host = await findHost(db, id);
-  return host ? ok(host) : fail('not_found', `Host ${id} does not exist.`);
-}
+export const getHost = async (db: Database, id: string): Promise<Result<HostView, 'not_found'>> => found(await findHost(db, id), `Host ${id} does not exist.`);
 
 export async function listHosts(db: Database, page: PageRequest): Promise<Page<HostView>> {
   return keysetPage((after) => selectHosts(db, after), { key: hosts.id, page, view: toView });

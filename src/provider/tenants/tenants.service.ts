@@ -3,7 +3,7 @@
  * never reaches the provider) and a quota slice. Usage is derived from the
  * tenant's VMs, and a quota cannot be cut below it.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
@@ -13,7 +13,7 @@ import { tenants, toolstacks, vms, wrappedKeys } from '../../platform/db/schema'
 import { findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Failure, type Result } from '../../lib/result';
+import { fail, found, ok, type Failure, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
 import { tenantDiskUsed, tenantUsed } from '../placement/capacity';
 
@@ -108,14 +108,10 @@ export async function createTenant(
 }
 
 export async function findTenant(db: Database, id: string): Promise<TenantView | null> {
-  const [row] = await selectTenants(db, eq(tenants.id, id));
-  return row ? toView(row) : null;
+  return firstOf(selectTenants(db, eq(tenants.id, id)), toView);
 }
 
-export async function getTenant(db: Database, id: string): Promise<Result<TenantView, 'not_found'>> {
-  const tenant = await findTenant(db, id);
-  return tenant ? ok(tenant) : fail('not_found', `Tenant ${id} does not exist.`);
-}
+export const getTenant = async (db: Database, id: string): Promise<Result<TenantView, 'not_found'>> => found(await findTenant(db, id), `Tenant ${id} does not exist.`);
 
 export async function listTenants(db: Database, page: PageRequest): Promise<Page<TenantView>> {
   return keysetPage((after) => selectTenants(db, after), { key: tenants.id, page, view: toView });

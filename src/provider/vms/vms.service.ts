@@ -10,7 +10,7 @@
  * guest memory or disks: provisioning is all an admin can do to a VM. A
  * tenant's power control is tenant/vms/power.service.ts.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { nextRevision, type Database } from '../../platform/db/client';
@@ -19,13 +19,12 @@ import { vms } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import type { ProblemCode } from '../../lib/problems';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
 import { hostFits, tenantFits, type Resources } from '../placement/capacity';
 import { findHost, hostCapacities } from '../hosts/hosts.service';
 import { rankHosts } from '../placement/placement';
 import { findTenant } from '../tenants/tenants.service';
-import { NOT_YOURS } from '../../lib/problems';
 
 const MAX_ATTEMPTS = 4;
 
@@ -54,14 +53,10 @@ function toView(row: typeof vms.$inferSelect): VmView {
 }
 
 export async function findVm(db: Database, id: string): Promise<VmView | null> {
-  const [row] = await db.select().from(vms).where(eq(vms.id, id));
-  return row ? toView(row) : null;
+  return firstOf(db.select().from(vms).where(eq(vms.id, id)), toView);
 }
 
-export async function getVm(db: Database, id: string): Promise<Result<VmView, 'not_found'>> {
-  const vm = await findVm(db, id);
-  return vm ? ok(vm) : fail('not_found', `VM ${id} does not exist.`);
-}
+export const getVm = async (db: Database, id: string): Promise<Result<VmView, 'not_found'>> => found(await findVm(db, id), `VM ${id} does not exist.`);
 
 export interface VmFilter {
   tenant?: string;

@@ -4,14 +4,14 @@
  * report is organised by label. A label is the tenant's own bookkeeping: the
  * provider learns which pages the tenant cares about, never what they hold.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { regionInReach, type VmReach } from '../../auth/vm-reach';
 import type { Database } from '../../platform/db/client';
 import { labels } from '../../platform/db/schema';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 import { contentResource, type Space } from '../../tenant/contents/contents.service';
 import { NOT_YOURS } from '../../lib/problems';
 
@@ -67,8 +67,7 @@ export async function putLabel(
 }
 
 export async function getLabel(db: Database, tenant: string, name: string): Promise<Result<LabelView, 'not_found'>> {
-  const [row] = await db.select().from(labels).where(and(eq(labels.tenantId, tenant), eq(labels.name, name)));
-  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
+  return found(await firstOf(db.select().from(labels).where(and(eq(labels.tenantId, tenant), eq(labels.name, name))), toView), NOT_YOURS);
 }
 
 /** One page of the labels over regions in `reach`, by name (keyset on the name). */

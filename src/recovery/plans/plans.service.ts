@@ -18,7 +18,7 @@
  * makes the whole application fail cleanly (`plan_stale`) instead of undoing
  * work the plan never saw.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit, type WriteStatement } from '../../audit/log/commit';
 import { tenantLog } from '../../audit/log/logs';
@@ -27,7 +27,7 @@ import type { Database } from '../../platform/db/client';
 import { recoveryPlans } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 import type { Space } from '../../tenant/contents/contents.service';
 import { describeReference, firstOutsideReach, planRegionSources, type Reference } from '../../tenant/contents/references';
 import { outsideReach, regionInReach, type VmReach } from '../../auth/vm-reach';
@@ -225,8 +225,7 @@ export async function createPlan(db: Database, commit: Commit, tenant: string, r
 }
 
 export async function getPlan(db: Database, tenant: string, id: string): Promise<Result<PlanView, 'not_found'>> {
-  const [row] = await db.select().from(recoveryPlans).where(and(eq(recoveryPlans.id, id), eq(recoveryPlans.tenantId, tenant)));
-  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
+  return found(await firstOf(db.select().from(recoveryPlans).where(and(eq(recoveryPlans.id, id), eq(recoveryPlans.tenantId, tenant))), toView), NOT_YOURS);
 }
 
 /** One page of the plans whose every region is in `reach`, newest first. */

@@ -3,8 +3,6 @@ import { nextPageTokenSchema } from '../../platform/http/pagination';
 import { Name } from '../../provider/hosts/hosts.schemas';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { VmId } from '../../provider/vms/vms.schemas';
-import type { SameShape } from '../../platform/http/responses';
-import type { DiskView } from './disks.service';
 
 export const DiskId = z.string().regex(/^dsk_[0-9A-Z]{26}$/).openapi({ example: 'dsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 export const DiskParams = TenantParams.extend({ disk: DiskId.openapi({ param: { name: 'disk', in: 'path' } }) });
@@ -26,6 +24,3 @@ export const DiskSchema = z
   .openapi('Disk');
 
 export const DiskListSchema = z.object({ disks: z.array(DiskSchema), nextPageToken: nextPageTokenSchema }).openapi('DiskList');
-
-/** The service's view is exactly what this schema documents (a compile-time check). */
-export const diskViewMatchesSchema: SameShape<DiskView, typeof DiskSchema> = true;

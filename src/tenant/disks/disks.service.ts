@@ -3,7 +3,7 @@
  * re-checks the slice, so concurrent creates cannot overrun it), attached to
  * at most one VM of the same tenant. Their blocks live in services/contents.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { vmColumnInReach, type VmReach } from '../../auth/vm-reach';
@@ -11,33 +11,23 @@ import { nextRevision, type Database } from '../../platform/db/client';
 import { disks, vms } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 import { tenantDiskFits } from '../../provider/placement/capacity';
 import { findTenant } from '../../provider/tenants/tenants.service';
 import { NOT_YOURS } from '../../lib/problems';
+import type { z } from '@hono/zod-openapi';
+import type { DiskSchema } from './disks.schemas';
 
-export interface DiskView {
-  id: string;
-  tenant: string;
-  name: string;
-  sizeGiB: number;
-  vm: string | null;
-  revision: number;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A disk as the API shows it (disks.schemas.ts). */
+export type DiskView = z.infer<typeof DiskSchema>;
 
 const toView = ({ tenantId, vmId, ...rest }: typeof disks.$inferSelect): DiskView => ({ ...rest, tenant: tenantId, vm: vmId });
 
 export async function findDisk(db: Database, tenant: string, id: string): Promise<DiskView | null> {
-  const [row] = await db.select().from(disks).where(and(eq(disks.id, id), eq(disks.tenantId, tenant)));
-  return row ? toView(row) : null;
+  return firstOf(db.select().from(disks).where(and(eq(disks.id, id), eq(disks.tenantId, tenant))), toView);
 }
 
-export async function getDisk(db: Database, tenant: string, id: string): Promise<Result<DiskView, 'not_found'>> {
-  const disk = await findDisk(db, tenant, id);
-  return disk ? ok(disk) : fail('not_found', NOT_YOURS);
-}
+export const getDisk = async (db: Database, tenant: string, id: string): Promise<Result<DiskView, 'not_found'>> => found(await findDisk(db, tenant, id), NOT_YOURS);
 
 /** One page of the tenant's disks attached to VMs in `reach` (every disk, for a tenant-wide reach). */
 export async function listDisks(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<DiskView>> {

@@ -3,14 +3,14 @@
  * key the provider never sees. Stored and returned verbatim; the provider can
  * neither unwrap nor check them beyond their size.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import type { Database } from '../../platform/db/client';
 import { wrappedKeys } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 import { NOT_YOURS } from '../../lib/problems';
 
 /** Largest wrapped key accepted, in characters (a compact JWE is ASCII). */
@@ -38,8 +38,7 @@ export async function storeWrappedKey(db: Database, commit: Commit, tenant: stri
 }
 
 export async function getWrappedKey(db: Database, tenant: string, id: string): Promise<Result<WrappedKeyView, 'not_found'>> {
-  const [row] = await db.select().from(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant)));
-  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
+  return found(await firstOf(db.select().from(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant))), toView), NOT_YOURS);
 }
 
 /** One page of the tenant's keys; `name` finds the one key of that name (the SDK finds `dek-<key id>` so). */

@@ -6,29 +6,13 @@ import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
-import { Name } from '../../provider/hosts/hosts.schemas';
 import { Digest } from '../contents/contents.schemas';
-import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
+import { TenantParams } from '../../provider/tenants/tenants.schemas';
 import { VmId } from '../../provider/vms/vms.schemas';
-import type { SameShape } from '../../platform/http/responses';
-import type { SnapshotView } from './snapshots.service';
+import { CreateSnapshotBody, SnapshotId, SnapshotParams, SnapshotSchema } from './snapshots.schemas';
 
 const tags = ['snapshots'];
 
-const SnapshotId = z.string().regex(/^snp_[0-9A-Z]{26}$/).openapi({ example: 'snp_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
-const SnapshotParams = TenantParams.extend({ snapshot: SnapshotId.openapi({ param: { name: 'snapshot', in: 'path' } }) });
-const CreateSnapshotBody = z.strictObject({ vm: VmId, name: Name }).openapi('CreateSnapshot');
-const SnapshotSchema = z
-  .object({
-    id: SnapshotId,
-    tenant: TenantId,
-    vm: VmId,
-    name: z.string(),
-    pages: z.number().int().openapi({ description: 'Written memory pages and disk blocks captured.' }),
-    disks: z.array(z.string()).openapi({ description: 'Disks attached to the VM when it was taken.' }),
-    createdAt: z.string(),
-  })
-  .openapi('Snapshot');
 const SnapshotListSchema = z.object({ snapshots: z.array(SnapshotSchema), nextPageToken: nextPageTokenSchema }).openapi('SnapshotList');
 const RestoreSchema = z
   .object({
@@ -87,6 +71,3 @@ export const restoreSnapshot = tenantRoute({
   request: { params: SnapshotParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(RestoreSchema, 'The new versions.'), ...problemResponses(404, 409, 412, 422) },
 });
-
-/** The service's view is exactly what this schema documents (a compile-time check). */
-export const snapshotViewMatchesSchema: SameShape<SnapshotView, typeof SnapshotSchema> = true;

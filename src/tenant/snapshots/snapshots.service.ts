@@ -7,7 +7,7 @@
  * follow the copy (DESIGN §6 rule 3). Pages written after the snapshot and
  * absent from it read as unwritten again.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import type { Region } from '../../audit/format/record';
@@ -16,21 +16,15 @@ import type { Database } from '../../platform/db/client';
 import { snapshots } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, ok, type Result } from '../../lib/result';
 import type { Space } from '../contents/contents.service';
 import { findVm } from '../../provider/vms/vms.service';
 import { NOT_YOURS } from '../../lib/problems';
+import type { z } from '@hono/zod-openapi';
+import type { SnapshotSchema } from './snapshots.schemas';
 
-export interface SnapshotView {
-  id: string;
-  tenant: string;
-  vm: string;
-  name: string;
-  /** Written pages captured: memory pages and disk blocks. */
-  pages: number;
-  disks: string[];
-  createdAt: string;
-}
+/** A snapshot as the API shows it (snapshots.schemas.ts). */
+export type SnapshotView = z.infer<typeof SnapshotSchema>;
 
 interface Item {
   space: Space;
@@ -75,8 +69,7 @@ export async function createSnapshot(
 }
 
 export async function getSnapshot(db: Database, tenant: string, id: string): Promise<Result<SnapshotView, 'not_found'>> {
-  const [row] = await db.select().from(snapshots).where(and(eq(snapshots.id, id), eq(snapshots.tenantId, tenant)));
-  return row ? ok(await view(db, row)) : fail('not_found', NOT_YOURS);
+  return found(await firstOf(db.select().from(snapshots).where(and(eq(snapshots.id, id), eq(snapshots.tenantId, tenant))), (row) => view(db, row)), NOT_YOURS);
 }
 
 /** One page of the snapshots of VMs in `reach` (and of `vm`, when given). */

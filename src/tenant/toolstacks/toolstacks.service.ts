@@ -6,7 +6,7 @@
  * flips the state; the key lookup runs on every request, so the very next
  * token is refused, while the records the toolstack left still verify.
  */
-import { keysetPage } from '../../platform/db/keyset';
+import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
@@ -16,7 +16,7 @@ import { nextRevision, type Database } from '../../platform/db/client';
 import { toolstacks, vms as vmsTable } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
-import { fail, ok, type Result } from '../../lib/result';
+import { fail, found, type Result } from '../../lib/result';
 import { NOT_YOURS } from '../../lib/problems';
 
 export interface ToolstackInput {
@@ -92,8 +92,7 @@ export async function listToolstacks(db: Database, tenant: string, page: PageReq
 }
 
 export async function getToolstack(db: Database, tenant: string, id: string): Promise<Result<ToolstackView, 'not_found'>> {
-  const [row] = await db.select().from(toolstacks).where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant)));
-  return row ? ok(toView(row)) : fail('not_found', NOT_YOURS);
+  return found(await firstOf(db.select().from(toolstacks).where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant))), toView), NOT_YOURS);
 }
 
 /** Revokes a toolstack: its next request fails. Revoking a revoked toolstack is a no-op (idempotent DELETE). */

@@ -1,5 +1,6 @@
 /**
- * Keyset pagination (lib/page.ts) as one query shape: rows whose key sorts
+ * The query shapes every service shares. One row by its key, as a view or
+ * null. Keyset pagination (lib/page.ts): rows whose key sorts
  * after the cursor, in key order — ascending, or newest first for lists read
  * as feeds — with `limit + 1` rows fetched so the extra one says whether
  * another page exists. Stable under concurrent inserts, O(page) per read.
@@ -30,4 +31,10 @@ export async function keysetPage<Row, T>(select: (after: SQL | undefined) => Fil
   const after = page.after === undefined ? undefined : direction === 'asc' ? gt(key, page.after) : lt(key, page.after);
   const rows = await select(after).orderBy(direction === 'asc' ? asc(key) : desc(key)).limit(page.limit + 1);
   return toPage(await Promise.all(rows.map(view)), page.limit, cursor);
+}
+
+/** The first row of `query` as a view, or null when there is none. */
+export async function firstOf<Row, T>(query: PromiseLike<Row[]>, view: (row: Row) => T | Promise<T>): Promise<T | null> {
+  const [row] = await query;
+  return row === undefined ? null : view(row);
 }

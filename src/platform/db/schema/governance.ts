@@ -1,0 +1,71 @@
+/** Checks and balances (DESIGN §7): registered admins, change requests, access requests. */
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { timestamps } from './columns';
+
+/**
+ * Admins registered after bootstrap (the bootstrap admins live in env, DESIGN §7).
+ * `roles` is a JSON array of role names.
+ */
+export const admins = sqliteTable(
+  'admins',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull().default(''),
+    kid: text('kid').notNull(),
+    jwk: text('jwk').notNull(),
+    roles: text('roles').notNull(),
+    state: text('state', { enum: ['active', 'revoked'] }).notNull().default('active'),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('admins_kid_uq').on(t.kid)],
+);
+
+/**
+ * Change requests (DESIGN §7, services/changes.ts): significant admin
+ * operations waiting for a second admin. `tenants`, `params` and `approvals`
+ * are JSON. Every transition is guarded on `state = 'pending'` and `revision`.
+ */
+export const changeRequests = sqliteTable(
+  'change_requests',
+  {
+    id: text('id').primaryKey(),
+    operation: text('operation', { enum: ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate'] }).notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    tenants: text('tenants').notNull(),
+    params: text('params').notNull(),
+    requiredRole: text('required_role', { enum: ['provisioner', 'operator', 'auditor', 'security'] }).notNull(),
+    targetRevision: integer('target_revision'),
+    proposer: text('proposer').notNull(),
+    approvals: text('approvals').notNull().default('[]'),
+    state: text('state', { enum: ['pending', 'executed', 'failed', 'denied', 'cancelled', 'expired'] }).notNull().default('pending'),
+    decidedBy: text('decided_by'),
+    failure: text('failure'),
+    expiresAt: text('expires_at').notNull(),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [index('change_requests_state_idx').on(t.state, t.id)],
+);
+
+/** Provider access requests to a tenant's VM, decided by the tenant (DESIGN §7, services/access-requests.ts). */
+export const accessRequests = sqliteTable(
+  'access_requests',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    vmId: text('vm_id').notNull(),
+    operation: text('operation', { enum: ['snapshot.create'] }).notNull(),
+    reasonCode: text('reason_code', { enum: ['support_case', 'incident_response', 'legal_request', 'maintenance'] }).notNull(),
+    detail: text('detail').notNull(),
+    durationMinutes: integer('duration_minutes').notNull(),
+    requester: text('requester').notNull(),
+    state: text('state', { enum: ['pending', 'approved', 'denied'] }).notNull().default('pending'),
+    validUntil: text('valid_until'),
+    uses: integer('uses').notNull().default(0),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [index('access_requests_tenant_idx').on(t.tenantId, t.id)],
+);

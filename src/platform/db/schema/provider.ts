@@ -1,0 +1,62 @@
+/** Provider capacity and placement: hosts, tenants and their quota slices, VMs (DESIGN §1). */
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { timestamps } from './columns';
+
+export const hosts = sqliteTable(
+  'hosts',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    vcpus: integer('vcpus').notNull(),
+    memoryMiB: integer('memory_mib').notNull(),
+    diskGiB: integer('disk_gib').notNull(),
+    /** active: takes placements; draining/drained: takes none (see services/hosts drain). */
+    state: text('state', { enum: ['active', 'draining', 'drained'] }).notNull().default('active'),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('hosts_name_uq').on(t.name)],
+);
+
+export const tenants = sqliteTable(
+  'tenants',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    ownerKid: text('owner_kid').notNull(),
+    /** The owner's public JWK, canonical JSON. The private half never reaches us. */
+    ownerJwk: text('owner_jwk').notNull(),
+    quotaVcpus: integer('quota_vcpus').notNull(),
+    quotaMemoryMiB: integer('quota_memory_mib').notNull(),
+    quotaDiskGiB: integer('quota_disk_gib').notNull(),
+    state: text('state', { enum: ['active', 'suspended'] }).notNull().default('active'),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('tenants_name_uq').on(t.name), uniqueIndex('tenants_owner_kid_uq').on(t.ownerKid)],
+);
+
+export const vms = sqliteTable(
+  'vms',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    hostId: text('host_id')
+      .notNull()
+      .references(() => hosts.id),
+    name: text('name').notNull(),
+    vcpus: integer('vcpus').notNull(),
+    memoryMiB: integer('memory_mib').notNull(),
+    state: text('state', { enum: ['running', 'stopped', 'paused'] }).notNull().default('running'),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('vms_tenant_name_uq').on(t.tenantId, t.name),
+    // Covering indexes: the capacity SUM()s (services/capacity.ts) read only these.
+    index('vms_host_alloc_idx').on(t.hostId, t.vcpus, t.memoryMiB),
+    index('vms_tenant_alloc_idx').on(t.tenantId, t.vcpus, t.memoryMiB),
+  ],
+);

@@ -1,0 +1,95 @@
+/** Exposure and recovery (DESIGN §6): labels, the information-flow index, plans and what they undid. */
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { timestamps } from './columns';
+
+/** Named sensitive regions of a VM's memory or a disk: what the exposure report is about. */
+export const labels = sqliteTable(
+  'labels',
+  {
+    tenantId: text('tenant_id').notNull(),
+    name: text('name').notNull(),
+    space: text('space', { enum: ['memory', 'disk'] }).notNull(),
+    resourceId: text('resource_id').notNull(),
+    start: integer('start').notNull(),
+    count: integer('count').notNull(),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
+);
+
+/**
+ * The information-flow index: one row per page version an allowed action read
+ * or wrote, written by the log's sequencer in the same batch as the action's
+ * record (so it can neither miss nor invent an action), copied from the
+ * record's `regions`. `copyOf` names the version a server-side copy
+ * (snapshot restore) came from. Its indexes are what make the taint closure
+ * O(footprint): readers and copies of a version, a session's later writes,
+ * and a label's range of reads.
+ */
+export const contentFlows = sqliteTable(
+  'content_flows',
+  {
+    log: text('log').notNull(),
+    auditIndex: integer('audit_index').notNull(),
+    kind: text('kind', { enum: ['read', 'write'] }).notNull(),
+    space: text('space', { enum: ['memory', 'disk'] }).notNull(),
+    resourceId: text('resource_id').notNull(),
+    index: integer('idx').notNull(),
+    version: integer('version').notNull(),
+    copyOf: integer('copy_of'),
+    jti: text('jti'),
+    /** The token's `sid` claim, else its `jti`: tokens are single-use, a session spans many. */
+    session: text('session'),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id'),
+    time: text('time').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.log, t.auditIndex, t.kind, t.space, t.resourceId, t.index] }),
+    index('content_flows_version_idx').on(t.space, t.resourceId, t.index, t.version, t.kind),
+    index('content_flows_copy_idx').on(t.space, t.resourceId, t.index, t.copyOf).where(sql`copy_of IS NOT NULL`),
+    index('content_flows_session_idx').on(t.log, t.session, t.auditIndex).where(sql`session IS NOT NULL`),
+    index('content_flows_range_idx').on(t.log, t.kind, t.space, t.resourceId, t.index),
+  ],
+);
+
+/**
+ * Recovery plans (DESIGN §6): what was asked (`request`), what the planner
+ * found (`result`: tainted actions, per-page changes, disclosures, conflicts),
+ * and where the plan stands. Applying and reverting are revision-guarded
+ * state transitions, so each happens at most once.
+ */
+export const recoveryPlans = sqliteTable(
+  'recovery_plans',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    mode: text('mode', { enum: ['undo', 'replay'] }).notNull(),
+    request: text('request').notNull(),
+    result: text('result').notNull(),
+    state: text('state', { enum: ['planned', 'applied', 'reverted'] }).notNull().default('planned'),
+    /** Log size when planned: the plan covers records [0, size). */
+    logSize: integer('log_size').notNull(),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [index('recovery_plans_tenant_idx').on(t.tenantId, t.id)],
+);
+
+/**
+ * Versions an applied plan rolled back: later plans never roll a page forward
+ * onto one of them again. Reverting the plan deletes its rows.
+ */
+export const undoneVersions = sqliteTable(
+  'undone_versions',
+  {
+    space: text('space', { enum: ['memory', 'disk'] }).notNull(),
+    resourceId: text('resource_id').notNull(),
+    index: integer('idx').notNull(),
+    version: integer('version').notNull(),
+    planId: text('plan_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.space, t.resourceId, t.index, t.version, t.planId] }), index('undone_versions_plan_idx').on(t.planId)],
+);

@@ -9,7 +9,7 @@ import { failureResponse, problemResponse } from '../platform/http/problem';
 import { overRateLimit } from '../platform/middleware/rate-limit';
 import { NOT_YOURS, type ProblemCode } from '../lib/problems';
 import { METHODS_WITH_BODY } from '../platform/middleware/json-body';
-import { describeReference, firstOutsideReach, type Reference } from '../tenant/contents/references';
+import { describeReference, firstOutsideReach, type Reference } from './vm-reach-references';
 import { claimTokenId, pruneTokenIds } from './token-replays';
 import { findRegisteredKey } from './principals';
 import type { AdminRole, TenantScope } from './roles';

@@ -40,18 +40,19 @@ describe('SDK client', () => {
       () => {
         throw new TypeError('fetch failed');
       },
+      () => problem(409, 'idempotency_key_in_use'), // the lost attempt is still running
       () => Response.json(host, { status: 201 }),
-    ]);
+    ], { retries: 3, baseDelayMs: 1 });
     const { data } = await api.POST('/v1/admin/hosts', { body });
     expect(data?.id).toBe('hst_1');
-    expect(seen).toHaveLength(3);
+    expect(seen).toHaveLength(4);
     const keys = seen.map((r) => r.headers.get('Idempotency-Key'));
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(new Set(keys).size).toBe(1);
     const claims = seen.map((r) => decodeJwt(r.headers.get('Authorization')!.slice('Bearer '.length)));
-    expect(new Set(claims.map((c) => c.jti)).size).toBe(3);
+    expect(new Set(claims.map((c) => c.jti)).size).toBe(4);
     expect(new Set(claims.map((c) => c.sid))).toEqual(new Set([api.session]));
-    expect(await Promise.all(seen.map((r) => r.text()))).toEqual(Array(3).fill(JSON.stringify(body)));
+    expect(await Promise.all(seen.map((r) => r.text()))).toEqual(Array(4).fill(JSON.stringify(body)));
   });
 
   it('keeps a caller\'s Idempotency-Key, and mints a new one per call otherwise', async () => {
@@ -62,6 +63,13 @@ describe('SDK client', () => {
     const keys = seen.map((r) => r.headers.get('Idempotency-Key'));
     expect(keys[0]).toBe('mine-1');
     expect(keys[1]).not.toBe(keys[2]);
+  });
+
+  it('does not retry another conflict', async () => {
+    const { api, seen } = scripted([() => problem(409, 'name_taken'), () => Response.json(host, { status: 201 })]);
+    const error = (await api.POST('/v1/admin/hosts', { body }).catch((e: unknown) => e)) as CustodesApiError;
+    expect(error.problem.code).toBe('name_taken');
+    expect(seen).toHaveLength(1);
   });
 
   it('does not retry what could act twice (a PATCH), and raises the problem', async () => {

@@ -4,7 +4,9 @@
  * single-use token (DESIGN §2) naming the client's session (`sid`), which
  * recovery follows (DESIGN §6). A POST or PUT carries an `Idempotency-Key` —
  * the caller's, or one minted per call — and every retry of that call reuses
- * it, so a retry after a lost answer cannot act twice. Non-2xx answers raise
+ * it, so a retry after a lost answer cannot act twice (and one racing the
+ * still-running first attempt waits for it: 409 `idempotency_key_in_use`
+ * carries `Retry-After`). Non-2xx answers raise
  * `CustodesApiError` with the RFC 9457 problem.
  */
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
@@ -49,6 +51,14 @@ const KEYED_METHODS = new Set(['POST', 'PUT']);
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 /** Answers worth another attempt: the request did nothing, or may be replayed safely. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+/** Also worth another attempt: a 409 saying this call's earlier attempt, under the same key, is still running. */
+async function isRetryable(response: Response): Promise<boolean> {
+  if (RETRYABLE_STATUS.has(response.status)) return true;
+  if (response.status !== 409) return false;
+  const problem = (await response.clone().json().catch(() => null)) as { code?: string } | null;
+  return problem?.code === 'idempotency_key_in_use';
+}
 const MAX_RETRY_AFTER_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -78,7 +88,7 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
         await sleep(retryDelay(attempt, baseDelayMs));
         continue;
       }
-      if (last || !RETRYABLE_STATUS.has(response.status)) return response;
+      if (last || !(await isRetryable(response))) return response;
       await response.body?.cancel();
       await sleep(retryDelay(attempt, baseDelayMs, response));
     }

@@ -1,12 +1,14 @@
 /**
- * The Custodes SDK for tenant programs: `import { … } from 'custodes/sdk'`.
- * A typed client generated from openapi.yaml, token minting, client-side
- * page encryption, byte-range helpers and the offline audit verifier.
+ * The Custodes SDK: `import { … } from 'custodes/sdk'`. A client generated
+ * from openapi.yaml (retry-safe: one Idempotency-Key per call, a fresh token
+ * per attempt, one session per client), token minting, client-side page
+ * encryption and byte ranges, and the offline audit verifier.
  */
-export { createApiClient, type ApiClient, type ApiClientOptions, type paths } from './client';
+export { createApiClient, type ApiClient, type ApiClientOptions, type components, type paths, type RetryOptions } from './client';
+export { CustodesApiError, type Problem } from './errors';
+export { auditSource, type AuditLogApi } from './audit-source';
 export { verifyAuditLog, type AuditSource, type VerifierState, type VerifyResult } from './audit-verify';
 export { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope';
 export { GuestContents, latestWritesFromLog, StaleVersionError, type ContentTarget, type LatestWrites } from './guest-contents';
 export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore';
-export { generatePrincipalKey, keyId, mintToken, publicKeyOf } from './keys';
-export { CustodesApiError, type Problem } from './errors';
+export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys';

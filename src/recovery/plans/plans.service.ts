@@ -29,7 +29,7 @@ import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Result } from '../../lib/result';
 import type { Space } from '../../tenant/contents/contents.service';
-import { describeReference, firstOutsideReach, planRegionSources, type Reference } from '../../tenant/contents/references';
+import { describeReference, firstOutsideReach, planRegionSources, type Reference } from '../../auth/vm-reach-references';
 import { outsideReach, regionInReach, type VmReach } from '../../auth/vm-reach';
 import { d1FlowIndex, seedActions, type Seeds } from '../taint/flow-index';
 import { collect, loadHistory, replayHistory, type Conflict, type Patch } from './replay';

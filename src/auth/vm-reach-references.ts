@@ -6,10 +6,10 @@
  * is left for the handler to answer 404.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { write } from '../../audit/log/commit';
-import { reaches, type VmReach } from '../../auth/vm-reach';
-import type { Database } from '../../platform/db/client';
-import type { Space } from './contents.service';
+import { write } from '../audit/log/commit';
+import { reaches, type VmReach } from './vm-reach';
+import type { Database } from '../platform/db/client';
+import type { Space } from '../tenant/contents/contents.service';
 
 export type Reference =
   | { kind: 'vm'; id: string }

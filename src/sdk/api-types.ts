@@ -1439,7 +1439,7 @@ export interface paths {
         };
         /**
          * Record-signing keys, current and retired (RFC 7517 JWKS)
-         * @description Verifies the JWS of each audit record (`kid` in its header). No token needed; not audited; cacheable for 5 minutes.
+         * @description Verifies the JWS of each audit record (`kid` in its header). No token needed; limited per client address; not audited; cacheable for 5 minutes.
          */
         get: operations["getRecordSigningKeys"];
         put?: never;
@@ -10191,6 +10191,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JsonWebKeySet"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

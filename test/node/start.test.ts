@@ -210,5 +210,16 @@ describe('npm start', () => {
     assert.match(early.stderr, /access_not_approved/);
     assert.match(custodes('access', 'approve', request.id, ...owner), /Approved/);
     assert.match(custodes('admin', 'access', 'use', request.id, '--name', 'support-1', ...asOps), /ciphertext pages, by reference/);
+
+    // Lists page: one page says where the next starts; --all follows every page, the same items as one big page.
+    const first = JSON.parse(custodes('admin', 'changes', 'list', '--page-size', '1', '--json'));
+    assert.equal(first.changes.length, 1);
+    assert.ok(first.nextPageToken);
+    assert.match(custodes('admin', 'changes', 'list', '--page-size', '1'), /\(more: --page-token \S+, or --all\)/);
+    const everyPage = JSON.parse(custodes('admin', 'changes', 'list', '--page-size', '1', '--all', '--json'));
+    const onePage = JSON.parse(custodes('admin', 'changes', 'list', '--page-size', '100', '--json'));
+    assert.ok(everyPage.changes.length >= 3);
+    assert.equal(everyPage.nextPageToken, undefined);
+    assert.deepEqual(everyPage.changes.map((c: { id: string }) => c.id), onePage.changes.map((c: { id: string }) => c.id));
   });
 });

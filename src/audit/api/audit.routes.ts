@@ -6,6 +6,7 @@
 import type { AuditedAction } from '../actions';
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import { jsonContent, problemResponses } from '../../platform/http/responses';
+import { rateLimitByAddress } from '../../platform/middleware/rate-limit';
 import { adminRoute, publicRoute, tenantRoute } from '../../platform/http/route-factories';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
 
@@ -144,14 +145,15 @@ export const JsonWebKeySetSchema = z
   })
   .openapi('JsonWebKeySet', { description: 'RFC 7517 JWK Set.' });
 
-/** The record-signing keys, current and retired: outside /v1, unauthenticated and unaudited, cacheable. */
+/** The record-signing keys, current and retired: outside /v1, unauthenticated and unaudited, cacheable; limited per client address like every public route. */
 export const recordSigningKeys = createRoute({
   operationId: 'getRecordSigningKeys',
   method: 'get',
   path: '/.well-known/jwks.json',
   tags,
   summary: 'Record-signing keys, current and retired (RFC 7517 JWKS)',
-  description: 'Verifies the JWS of each audit record (`kid` in its header). No token needed; not audited; cacheable for 5 minutes.',
+  description: 'Verifies the JWS of each audit record (`kid` in its header). No token needed; limited per client address; not audited; cacheable for 5 minutes.',
   security: [],
-  responses: { 200: jsonContent(JsonWebKeySetSchema, 'The keys.') },
+  middleware: [rateLimitByAddress()] as const,
+  responses: { 200: jsonContent(JsonWebKeySetSchema, 'The keys.'), 429: problemResponses()[429]! },
 });

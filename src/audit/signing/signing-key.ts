@@ -48,5 +48,5 @@ async function load(jwk: JWK): Promise<AuditSigningKey> {
 }
 
 export async function signBytes(key: AuditSigningKey, data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, data));
+  return new Uint8Array(await crypto.subtle.sign('Ed25519', key.privateKey, data as Uint8Array<ArrayBuffer>));
 }

@@ -8,11 +8,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyAuditLog, type AuditSource, type VerifierState } from '../../sdk/audit-verify';
 import type { Command } from 'commander';
+import type { AuditRecord } from '../../audit/format/record';
 import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
 import { action, adminClient, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
 import { parallelRecordChecker } from '../parallel-verify';
 import { table, type Column } from '../table';
-import { tenantClient } from './tenant';
+import { tenantClient } from '../tenant-context';
 
 export interface AuditCommandContext {
   /** The log: `tenants/<id>` or `provider`. */
@@ -121,7 +122,7 @@ export interface TailFilter {
 
 async function auditTail(api: AuditLogApi, filter: TailFilter) {
   const size = Number((await api.checkpoint()).split('\n')[1]);
-  const records: TailRecord[] = [];
+  const records: AuditRecord[] = [];
   for (let from = Math.max(0, size - filter.limit); from < size; ) {
     const page = await api.records(from, Math.min(1000, size - from));
     if (page.records.length === 0) break;
@@ -132,18 +133,7 @@ async function auditTail(api: AuditLogApi, filter: TailFilter) {
   return records.filter((r) => matches(filter.actor, r.actor.id ?? r.actor.type) && matches(filter.action, r.action) && (!filter.outcome || r.outcome === filter.outcome));
 }
 
-/** A record's payload, as tail shows it. */
-interface TailRecord {
-  index: number;
-  time: string;
-  actor: { type: string; id: string | null };
-  action: string;
-  target: { type: string; id: string } | null;
-  outcome: string;
-  reason: string | null;
-}
-
-const TAIL_COLUMNS: Column<TailRecord>[] = [
+const TAIL_COLUMNS: Column<AuditRecord>[] = [
   ['INDEX', (r) => r.index],
   ['TIME', (r) => r.time],
   ['ACTOR', (r) => (r.actor.id ? `${r.actor.id}` : r.actor.type)],

@@ -9,7 +9,7 @@ import type { components } from '../../sdk/client';
 import { publicKeyOf } from '../../sdk/keys';
 import { action, adminClient, commaList, listOutput, numberOption, one, readJwk, UsageError, withPaging, type Emit, type Output } from '../context';
 import { table, type Column } from '../table';
-import { tenantClient, tenantOptions, type TenantOptions } from './tenant';
+import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 
 type Schemas = components['schemas'];
 type ChangeRequest = Schemas['ChangeRequest'];

@@ -31,7 +31,7 @@ const TENANT_COLUMNS: Column<Schemas['Tenant']>[] = [
   ['VMS', (t) => t.usage.vms],
   ['OWNER KID', (t) => t.ownerKid],
 ];
-const VM_COLUMNS: Column<Schemas['Vm']>[] = [
+export const VM_COLUMNS: Column<Schemas['Vm']>[] = [
   ['ID', (v) => v.id],
   ['NAME', (v) => v.name],
   ['TENANT', (v) => v.tenant],

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { components } from '../../sdk/client';
 import { action, commaList, listOutput, numberOption, one, UsageError, withPaging, type Emit } from '../context';
 import { table, type Column } from '../table';
-import { tenantClient, tenantOptions, type TenantOptions } from './tenant';
+import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 
 type Schemas = components['schemas'];
 

@@ -10,45 +10,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { verifyAuditLog } from '../../sdk/audit-verify';
 import { auditSource } from '../../sdk/audit-source';
-import { createApiClient, type ApiClient, type components } from '../../sdk/client';
+import type { components } from '../../sdk/client';
 import type { Space } from '../../sdk/envelope';
 import { GuestContents, latestWritesFromLog, type ContentTarget } from '../../sdk/guest-contents';
 import { publicKeyOf } from '../../sdk/keys';
-import { action, baseUrl, commaList, listOutput, numberOption, one, readJwk, spaceList, UsageError, withPaging, type Emit, type GlobalOptions, type Output } from '../context';
+import { action, listOutput, numberOption, one, readJwk, spaceList, withPaging, type Emit } from '../context';
+import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 import { initKeystore, keystorePath, loadKeystore, saveKeystore } from '../keystore-file';
 import { parallelRecordChecker } from '../parallel-verify';
 import { table, type Column } from '../table';
+import { VM_COLUMNS as ADMIN_VM_COLUMNS } from './provider';
 
 type Schemas = components['schemas'];
-
-/** Who a tenant command acts for (--tenant) and, for a toolstack, which VMs its tokens name (--vms). */
-export interface TenantOptions extends GlobalOptions {
-  tenant: string;
-  vms?: string[];
-}
-
-/** Adds the options every tenant command takes. */
-export const tenantOptions = (command: Command): Command =>
-  command.requiredOption('--tenant <id>', 'the tenant (signs as its owner unless --iss names a toolstack)').option('--vms <ids>', 'a toolstack token limited to these VMs (comma-separated)', commaList);
-
-/**
- * A client signing as the tenant's owner or, with `--iss tsk_…`, as a
- * toolstack asking for exactly `scopes` (an owner holds every scope).
- */
-export function tenantClient(o: TenantOptions, scopes: string[]): ApiClient {
-  const keyPath = o.key ?? process.env.CUSTODES_KEY;
-  if (!keyPath) throw new UsageError('--key is required: the tenant owner\'s key, or a toolstack\'s with --iss tsk_….');
-  const principal = o.iss ?? o.tenant;
-  const toolstack = principal.startsWith('tsk_');
-  return createApiClient({
-    baseUrl: baseUrl(o),
-    key: readJwk(keyPath, 'Key file'),
-    principal,
-    session: o.sid,
-    ...(o.aud ? { audience: o.aud } : {}),
-    ...(toolstack ? { scope: scopes, ...(o.vms ? { vms: o.vms } : {}) } : {}),
-  });
-}
 
 export function keystoreCommands(program: Command, emit: Emit): void {
   action(
@@ -95,13 +68,8 @@ export function toolstackCommands(program: Command, emit: Emit): void {
   });
 }
 
-const VM_COLUMNS: Column<Schemas['Vm']>[] = [
-  ['ID', (v) => v.id],
-  ['NAME', (v) => v.name],
-  ['STATE', (v) => v.state],
-  ['VCPUS', (v) => v.vcpus],
-  ['MEMORY MiB', (v) => v.memoryMiB],
-];
+/** The admin's VM columns but the placement ones: a tenant sees its VMs, not the provider's hosts. */
+const VM_COLUMNS = ADMIN_VM_COLUMNS.filter(([header]) => header !== 'TENANT' && header !== 'HOST');
 
 export function vmCommands(program: Command, emit: Emit): void {
   const vms = program.command('vm').description('your VMs: list and power control');
@@ -228,4 +196,3 @@ export function snapshotCommands(program: Command, emit: Emit): void {
   });
 }
 
-export type { Output };

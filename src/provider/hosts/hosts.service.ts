@@ -64,15 +64,11 @@ export async function createHost(db: Database, commit: Commit, input: HostInput)
   return ok((await findHost(db, id))!);
 }
 
-export async function findHost(db: Database, id: string): Promise<HostView | null> {
-  return firstOf(selectHosts(db, eq(hosts.id, id)), toView);
-}
+export const findHost = (db: Database, id: string): Promise<HostView | null> => firstOf(selectHosts(db, eq(hosts.id, id)), toView);
 
 export const getHost = async (db: Database, id: string): Promise<Result<HostView, 'not_found'>> => found(await findHost(db, id), `Host ${id} does not exist.`);
 
-export async function listHosts(db: Database, page: PageRequest): Promise<Page<HostView>> {
-  return keysetPage((after) => selectHosts(db, after), { key: hosts.id, page, view: toView });
-}
+export const listHosts = (db: Database, page: PageRequest): Promise<Page<HostView>> => keysetPage((after) => selectHosts(db, after), { key: hosts.id, page, view: toView });
 
 /** Free capacity of every host, for placement. */
 export async function hostCapacities(db: Database): Promise<HostCapacity[]> {

@@ -107,15 +107,11 @@ export async function createTenant(
   return ok((await findTenant(db, id))!);
 }
 
-export async function findTenant(db: Database, id: string): Promise<TenantView | null> {
-  return firstOf(selectTenants(db, eq(tenants.id, id)), toView);
-}
+export const findTenant = (db: Database, id: string): Promise<TenantView | null> => firstOf(selectTenants(db, eq(tenants.id, id)), toView);
 
 export const getTenant = async (db: Database, id: string): Promise<Result<TenantView, 'not_found'>> => found(await findTenant(db, id), `Tenant ${id} does not exist.`);
 
-export async function listTenants(db: Database, page: PageRequest): Promise<Page<TenantView>> {
-  return keysetPage((after) => selectTenants(db, after), { key: tenants.id, page, view: toView });
-}
+export const listTenants = (db: Database, page: PageRequest): Promise<Page<TenantView>> => keysetPage((after) => selectTenants(db, after), { key: tenants.id, page, view: toView });
 
 export async function updateTenant(
   db: Database,

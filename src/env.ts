@@ -7,7 +7,7 @@ import type { RequestAudit } from './audit/request/types';
 /** Worker bindings (wrangler.toml, `.dev.vars`). */
 export interface Env {
   DB: D1Database;
-  /** One AuditLogSequencer per log (src/audit/sequencer.ts). */
+  /** One AuditLogSequencer per log (src/audit/log/sequencer.ts). */
   AUDIT_LOG: DurableObjectNamespace<AuditLogSequencer>;
   /** Expected `aud` of every token (DESIGN §2). Default `custodes`. */
   API_AUDIENCE?: string;
@@ -17,7 +17,7 @@ export interface Env {
   AUDIT_SIGNING_JWK?: string;
   /** Hours a change request waits for its second admin before it expires. Default 72. */
   CHANGE_TTL_HOURS?: string;
-  /** Outsiders' refusals recorded in full per log and window before the rest are counted (audit/sequencer.ts). Default 16. */
+  /** Outsiders' refusals recorded in full per log and window before the rest are counted (audit/log/sequencer.ts). Default 16. */
   AUDIT_REFUSAL_SAMPLE?: string;
   /** The window of that count, in seconds. Default 60. */
   AUDIT_REFUSAL_WINDOW_SECONDS?: string;

@@ -63,7 +63,7 @@ describe('the provider and other tenants cannot reach a tenant\'s resources', ()
         expect(text.includes(b.envelope), `${who}: ${method.toUpperCase()} ${path} returned an envelope`).toBe(false);
         expect(text, `${who}: ${path}`).not.toMatch(/"envelope"/);
         // An admin's attempt is always recorded in full; another tenant's, once the window's sample is
-        // used up, is counted into a summary record (audit/sequencer.ts appendRefusal).
+        // used up, is counted into a summary record (audit/log/sequencer.ts appendRefusal).
         const found = await recordIn(`tenants/${b.tenant.id}`, res).catch(() => null);
         if (found) expect(found.record, `${who}: ${method.toUpperCase()} ${path}`).toMatchObject({ outcome: 'denied', actor: { id: signer.id } });
         else if (who === 'admin') throw new Error(`admin: ${method.toUpperCase()} ${path} is not in B's log`);

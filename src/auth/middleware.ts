@@ -26,7 +26,7 @@ export interface AuthenticateOptions {
   /**
    * When the token's jti is consumed: `now` (a D1 write before the handler), or
    * `with-audit-record`, in the batch that writes the request's audit record
-   * (middleware/audit). The API uses the latter: one write fewer per request,
+   * (audit/request/request-audit.ts). The API uses the latter: one write fewer per request,
    * and a replayed token's request is refused as a whole, record included.
    */
   consumeJti?: 'now' | 'with-audit-record';

@@ -30,7 +30,7 @@ export interface RegisteredKey {
   /**
    * For keys registered in D1: the statement that, in the request's audit
    * batch, aborts it unless the key's row is still exactly what was read
-   * (db/schema.ts `principal_assertions`). Bootstrap admins live in env: none.
+   * (platform/db/schema `principal_assertions`). Bootstrap admins live in env: none.
    */
   stillValid?: WriteStatement;
 }

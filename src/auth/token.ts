@@ -80,7 +80,7 @@ export async function verifyPrincipalToken(
 ): Promise<Result<Principal, TokenProblem>> {
   const { audience, lookupKey, claimJti, now = Math.floor(Date.now() / 1000), clockToleranceSeconds = 30 } = options;
 
-  // Bounded before anything is decoded: a token's claims end up in signed records (http/limits.ts).
+  // Bounded before anything is decoded: a token's claims end up in signed records (platform/http/limits.ts).
   if (token.length > MAX_TOKEN_CHARS) return fail('token_too_large', `Bearer tokens are limited to ${MAX_TOKEN_CHARS} characters; this one has ${token.length}.`);
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {

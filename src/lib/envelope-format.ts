@@ -1,7 +1,7 @@
 /**
  * The envelope of DESIGN §4, as both sides know it: the client seals pages
- * into it (client/envelope.ts), the server checks only its shape and size
- * (services/contents.ts). One definition, so the two cannot disagree.
+ * into it (sdk/envelope.ts), the server checks only its shape and size
+ * (tenant/contents/contents.service.ts). One definition, so the two cannot disagree.
  *
  *     0x01 | key-id (16) | nonce (12) | AES-256-GCM ciphertext (4096) + tag (16)
  */

@@ -4,7 +4,7 @@
  * route that takes no body refuses one, and every body is size-checked before
  * it is parsed.
  */
-import { env } from 'cloudflare:test';
+import { env, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { app, call, createTenant, expectStatus, summarizedIn } from '../support/api';
 import { tenantWithVm } from '../support/tenant';
@@ -39,6 +39,24 @@ describe('an outsider knocking on a tenant', () => {
     // Nothing is lost: every knock is in the log, in full or counted.
     const { results } = await env.DB.prepare("SELECT count(*) AS n FROM audit_records WHERE log = ? AND actor_id IS NULL AND outcome = 'denied' AND action != 'audit.refusals.summarize'").bind(log).all<{ n: number }>();
     expect(results[0]!.n + counted).toBe(1000);
+  });
+
+  it('keeps one summary per window: a stale alarm does not cut the open window short, and concurrent flushes summarize once', async () => {
+    const { tenant } = await createTenant();
+    const log = `tenants/${tenant.id}`;
+    const stub = env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log));
+    const knock = () => call('GET', `/v1/tenants/${tenant.id}/vms`, { as: null, headers: { 'CF-Connecting-IP': '203.0.113.9' } });
+    const before = await logSize(log);
+    for (let i = 0; i < SAMPLE + 3; i++) await knock();
+    expect(await logSize(log)).toBe(before + SAMPLE); // the rest are counted, not yet summarized
+    // An alarm that fires while the window is still open (one set for an earlier window) leaves it alone.
+    await runDurableObjectAlarm(stub);
+    await knock();
+    expect(await logSize(log)).toBe(before + SAMPLE);
+    // Two flushes at once (the alarm and the next window's first refusal, at a boundary) write one summary.
+    const [a, b] = await Promise.all([stub.flushRefusals(), stub.flushRefusals()]);
+    expect([a.summarized, b.summarized].sort()).toEqual([0, 4]);
+    expect(await logSize(log)).toBe(before + SAMPLE + 1);
   });
 
   it('counts its principal\'s requests too: another tenant\'s owner is rate limited by its id', async () => {

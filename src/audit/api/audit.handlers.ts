@@ -43,7 +43,7 @@ export async function getConsistencyProof(c: AuditContext) {
   return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
 }
 
-/** Opens a receipt of this log (audit/receipts.ts); a receipt of another log is as unknown as a made-up one. */
+/** Opens a receipt of this log (audit/log/receipts.ts); a receipt of another log is as unknown as a made-up one. */
 export async function openAuditReceipt(c: AuditContext) {
   const log = logOf(c);
   const opened = await openReceipt(c.env.AUDIT_SIGNING_JWK!, c.req.param('receipt')!);

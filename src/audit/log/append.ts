@@ -1,4 +1,4 @@
-/** Appending to a log: through that log's sequencer (src/audit/sequencer.ts). */
+/** Appending to a log: through that log's sequencer (src/audit/log/sequencer.ts). */
 import type { Env } from '../../env';
 import type { CommitResult, WriteStatement } from './commit';
 import type { RecordDraft } from '../format/record';

@@ -25,7 +25,7 @@ export function write(query: { toSQL(): { sql: string; params: unknown[] } } | S
   return { sql, params };
 }
 
-/** Aborts the batch unless the previous statement changed exactly `expected` rows (see db/schema.ts). */
+/** Aborts the batch unless the previous statement changed exactly `expected` rows (see platform/db/schema). */
 export const expectChanges = (label: string, expected = 1): WriteStatement => ({
   sql: 'INSERT INTO write_assertions (label, expected, actual) VALUES (?, ?, changes())',
   params: [label, expected],

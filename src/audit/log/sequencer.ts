@@ -124,8 +124,10 @@ export class AuditLogSequencer extends DurableObject<Env> {
 
   /** Appends the summary of the counted refusals, if any (at the window's end; tests call it directly). */
   async flushRefusals(): Promise<{ summarized: number; auditIndex: number | null }> {
-    const done = await this.#openWindow();
-    this.#refusals = null; // before any await: a refusal arriving meanwhile opens a new window
+    await this.#openWindow();
+    // Taken and cleared with no await between: a concurrent flush (the alarm, the next window's first refusal) finds nothing to summarize twice.
+    const done = this.#refusals;
+    this.#refusals = null; // a refusal arriving meanwhile opens a new window
     void this.ctx.storage.delete('refusals');
     if (!done || done.counted === 0) return { summarized: 0, auditIndex: null };
     this.#log = done.log;
@@ -153,8 +155,17 @@ export class AuditLogSequencer extends DurableObject<Env> {
     return { summarized: done.counted, auditIndex: result.auditIndex };
   }
 
+  /**
+   * The end of a window. The alarm may belong to a window already summarized
+   * by the next one's first refusal; it must not cut that next window short,
+   * or its sample would start again and the log grow past sample + 1.
+   */
   override async alarm(): Promise<void> {
-    await this.flushRefusals();
+    const open = await this.#openWindow();
+    if (!open) return;
+    const end = open.window + open.windowMs;
+    if (Date.now() < end) await this.ctx.storage.setAlarm(end);
+    else await this.flushRefusals();
   }
 
   /** The window being counted, read from storage once per instance (it outlives an eviction). */
@@ -281,7 +292,7 @@ function sameHead(a: Head, b: Head): boolean {
 
 /**
  * The record's own reads and writes into the information-flow index
- * (db/schema.ts contentFlows), in the record's batch: the index holds exactly
+ * (platform/db/schema contentFlows), in the record's batch: the index holds exactly
  * what the signed log says, no more and no less.
  */
 function insertFlows(db: D1Database, record: AuditRecord): D1PreparedStatement | null {

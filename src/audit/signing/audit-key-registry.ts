@@ -5,7 +5,7 @@
  * its own record (`audit.key.activate`) in the provider log, so a rotation is
  * never silent. Only a deployment's first key activates itself: a later one
  * must have been approved by a change request (two admins,
- * services/audit-keys.ts), or the Worker refuses to serve. Retired keys stay
+ * governance/audit-keys/audit-keys.service.ts), or the Worker refuses to serve. Retired keys stay
  * published in the JWKS.
  */
 import type { AuditedAction } from '../actions';

@@ -2,7 +2,7 @@
  * Provider admins (DESIGN §2, §7). The bootstrap admins come from env and
  * hold every role; every other admin is registered — and its roles changed —
  * only through a change request a second admin with the `security` role
- * approves (services/changes.ts). Disabling an admin takes power away, so it
+ * approves (governance/changes/two-person-rule.ts). Disabling an admin takes power away, so it
  * needs no second opinion and takes effect on that admin's next request.
  */
 import { firstOf, keysetPage } from '../../platform/db/queries';

@@ -3,7 +3,7 @@
  * signs records comes from the deployment (env `AUDIT_SIGNING_JWK`); a new one
  * signs only once a change request naming its public half was approved by a
  * second `security` admin. Until then a Worker given that key refuses to serve
- * (audit/keys.ts): no single admin can swap the key that tenants verify.
+ * (audit/signing/audit-key-registry.ts): no single admin can swap the key that tenants verify.
  */
 import { eq } from 'drizzle-orm';
 import { calculateJwkThumbprint, type JWK } from 'jose';

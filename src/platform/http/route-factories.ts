@@ -15,7 +15,7 @@ import { rateLimitByAddress } from '../middleware/rate-limit';
 import { internalPath } from './paths';
 import { problemResponses } from './responses';
 
-/** Whether an operation takes a request body: one that declares none refuses one (middleware/json-body). */
+/** Whether an operation takes a request body: one that declares none refuses one (platform/middleware/json-body). */
 const takesBody = (config: Pick<RouteConfig, 'request'>): boolean => config.request?.body !== undefined;
 
 /** Every /v1 route is audited, so its token's jti is consumed with the audit record. */

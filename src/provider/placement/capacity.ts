@@ -1,6 +1,6 @@
 /**
  * Capacity arithmetic shared by placement, resize, migration and quotas.
- * Allocation is always derived from the `vms` table (see db/schema.ts), in SQL
+ * Allocation is always derived from the `vms` table (see platform/db/schema), in SQL
  * fragments so that the guards run inside the very statement that writes.
  */
 import { sql, type SQL } from 'drizzle-orm';

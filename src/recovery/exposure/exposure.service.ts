@@ -3,7 +3,7 @@
  * touched it — who, with which toolstack and token, when, which page
  * versions, and where in the log — so a tenant knows which secrets to rotate
  * after an intrusion. It is answered from the information-flow index
- * (db/schema.ts contentFlows), which the sequencer fills from the very
+ * (platform/db/schema contentFlows), which the sequencer fills from the very
  * records the tenant can verify: every row here can be checked against the
  * signed record at `auditIndex`.
  */

@@ -1,5 +1,5 @@
 /**
- * The information-flow index in D1 (db/schema.ts contentFlows) as the taint
+ * The information-flow index in D1 (platform/db/schema contentFlows) as the taint
  * closure asks it: every lookup is a batched join on one of its indexes,
  * bounded to the log prefix a plan covers (`audit_index < size`), so a plan's
  * cost follows the taint's footprint, not the history's length.

@@ -1,6 +1,6 @@
 /**
  * Tenant disks (DESIGN §3, §8): created within the slice, attached to one VM
- * at a time. Their blocks are in routes/contents, with memory pages.
+ * at a time. Their blocks are in tenant/contents, with memory pages.
  */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';

@@ -1,7 +1,7 @@
 /**
  * Tenant disks: created within the tenant's diskGiB slice (the guarded INSERT
  * re-checks the slice, so concurrent creates cannot overrun it), attached to
- * at most one VM of the same tenant. Their blocks live in services/contents.
+ * at most one VM of the same tenant. Their blocks live in tenant/contents/contents.service.ts.
  */
 import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, isNull, sql } from 'drizzle-orm';

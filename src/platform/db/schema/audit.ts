@@ -58,7 +58,7 @@ export const auditNodes = sqliteTable(
 export const auditKeys = sqliteTable('audit_keys', {
   kid: text('kid').primaryKey(),
   publicJwk: text('public_jwk').notNull(),
-  /** `approved`: a second admin approved it as the next key (services/audit-keys.ts); it becomes active when a Worker first signs with it. */
+  /** `approved`: a second admin approved it as the next key (governance/audit-keys/audit-keys.service.ts); it becomes active when a Worker first signs with it. */
   state: text('state', { enum: ['approved', 'active', 'retired'] }).notNull(),
   activatedAt: text('activated_at').notNull(),
   retiredAt: text('retired_at'),

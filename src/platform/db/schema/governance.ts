@@ -22,7 +22,7 @@ export const admins = sqliteTable(
 );
 
 /**
- * Change requests (DESIGN §7, services/changes.ts): significant admin
+ * Change requests (DESIGN §7, governance/changes/two-person-rule.ts): significant admin
  * operations waiting for a second admin. `tenants`, `params` and `approvals`
  * are JSON. Every transition is guarded on `state = 'pending'` and `revision`.
  */
@@ -49,7 +49,7 @@ export const changeRequests = sqliteTable(
   (t) => [index('change_requests_state_idx').on(t.state, t.id)],
 );
 
-/** Provider access requests to a tenant's VM, decided by the tenant (DESIGN §7, services/access-requests.ts). */
+/** Provider access requests to a tenant's VM, decided by the tenant (DESIGN §7, governance/access-requests/access-requests.service.ts). */
 export const accessRequests = sqliteTable(
   'access_requests',
   {

@@ -10,7 +10,7 @@ export const hosts = sqliteTable(
     vcpus: integer('vcpus').notNull(),
     memoryMiB: integer('memory_mib').notNull(),
     diskGiB: integer('disk_gib').notNull(),
-    /** active: takes placements; draining/drained: takes none (see services/hosts drain). */
+    /** active: takes placements; draining/drained: takes none (see provider/hosts/drain.service.ts). */
     state: text('state', { enum: ['active', 'draining', 'drained'] }).notNull().default('active'),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
@@ -55,7 +55,7 @@ export const vms = sqliteTable(
   },
   (t) => [
     uniqueIndex('vms_tenant_name_uq').on(t.tenantId, t.name),
-    // Covering indexes: the capacity SUM()s (services/capacity.ts) read only these.
+    // Covering indexes: the capacity SUM()s (provider/placement/capacity.ts) read only these.
     index('vms_host_alloc_idx').on(t.hostId, t.vcpus, t.memoryMiB),
     index('vms_tenant_alloc_idx').on(t.tenantId, t.vcpus, t.memoryMiB),
   ],

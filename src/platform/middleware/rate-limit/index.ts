@@ -5,7 +5,7 @@
  * answer is 429 `rate_limited` with `Retry-After` (RFC 9110 §10.2.3).
  *
  * Limits bound what one source costs; what outsiders add to a tenant's log is
- * bounded separately, whatever their number (audit/sequencer.ts `appendRefusal`).
+ * bounded separately, whatever their number (audit/log/sequencer.ts `appendRefusal`).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../../env';

@@ -12,7 +12,7 @@ import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
-import { hostAllocated } from '../placement/capacity';
+import { hostAllocated, vmTotals } from '../placement/capacity';
 import type { HostCapacity } from '../placement/placement';
 
 export interface HostInput {
@@ -36,12 +36,7 @@ export interface HostView extends HostInput {
   updatedAt: string;
 }
 
-const hostWithAllocation = {
-  ...getTableColumns(hosts),
-  allocatedVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
-  allocatedMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
-  vmCount: sql<number>`count(${vms.id})`,
-};
+const hostWithAllocation = { ...getTableColumns(hosts), ...vmTotals };
 
 function selectHosts(db: Database, where?: SQL) {
   return db.select(hostWithAllocation).from(hosts).leftJoin(vms, eq(vms.hostId, hosts.id)).where(where).groupBy(hosts.id);
@@ -50,8 +45,8 @@ function selectHosts(db: Database, where?: SQL) {
 type HostRow = Awaited<ReturnType<typeof selectHosts>>[number];
 
 function toView(row: HostRow): HostView {
-  const { allocatedVcpus, allocatedMemoryMiB, vmCount, ...host } = row;
-  return { ...host, allocated: { vcpus: allocatedVcpus, memoryMiB: allocatedMemoryMiB, vms: vmCount } };
+  const { vmVcpus, vmMemoryMiB, vmCount, ...host } = row;
+  return { ...host, allocated: { vcpus: vmVcpus, memoryMiB: vmMemoryMiB, vms: vmCount } };
 }
 
 export async function createHost(db: Database, commit: Commit, input: HostInput): Promise<Result<HostView, 'name_taken'>> {
@@ -76,7 +71,7 @@ export async function hostCapacities(db: Database): Promise<HostCapacity[]> {
   return rows.map((h) => ({
     id: h.id,
     state: h.state,
-    free: { vcpus: h.vcpus - h.allocatedVcpus, memoryMiB: h.memoryMiB - h.allocatedMemoryMiB },
+    free: { vcpus: h.vcpus - h.vmVcpus, memoryMiB: h.memoryMiB - h.vmMemoryMiB },
   }));
 }
 

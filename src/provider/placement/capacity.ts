@@ -4,6 +4,14 @@
  * fragments so that the guards run inside the very statement that writes.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { vms } from '../../platform/db/schema';
+
+/** Totals over the VMs of a LEFT JOIN on `vms`: what a host has allocated, or what a tenant uses. */
+export const vmTotals = {
+  vmVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
+  vmMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
+  vmCount: sql<number>`count(${vms.id})`,
+};
 
 export interface Resources {
   vcpus: number;

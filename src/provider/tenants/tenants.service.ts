@@ -15,7 +15,7 @@ import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Failure, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
-import { tenantDiskUsed, tenantUsed } from '../placement/capacity';
+import { tenantDiskUsed, tenantUsed, vmTotals } from '../placement/capacity';
 
 export interface Quota {
   vcpus: number;
@@ -49,9 +49,7 @@ export interface TenantView {
 
 const tenantWithUsage = {
   ...getTableColumns(tenants),
-  usedVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
-  usedMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
-  vmCount: sql<number>`count(${vms.id})`,
+  ...vmTotals,
   usedDiskGiB: sql<number>`${tenantDiskUsed(sql`${tenants.id}`)}`,
 };
 
@@ -66,7 +64,7 @@ function toView(row: Awaited<ReturnType<typeof selectTenants>>[number]): TenantV
     ownerKid: row.ownerKid,
     ownerKey: JSON.parse(row.ownerJwk),
     quota: { vcpus: row.quotaVcpus, memoryMiB: row.quotaMemoryMiB, diskGiB: row.quotaDiskGiB },
-    usage: { vcpus: row.usedVcpus, memoryMiB: row.usedMemoryMiB, vms: row.vmCount, diskGiB: row.usedDiskGiB },
+    usage: { vcpus: row.vmVcpus, memoryMiB: row.vmMemoryMiB, vms: row.vmCount, diskGiB: row.usedDiskGiB },
     state: row.state,
     revision: row.revision,
     createdAt: row.createdAt,

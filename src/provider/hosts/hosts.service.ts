@@ -11,7 +11,7 @@ import { hosts, vms } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Result } from '../../lib/result';
-import { staleRevision } from '../../platform/db/revisions';
+import { guardedWriteResult } from '../../platform/db/revisions';
 import { hostAllocated, vmTotals } from '../placement/capacity';
 import type { HostCapacity } from '../placement/placement';
 
@@ -93,13 +93,11 @@ export async function updateHost(
   const committed = await commit([write(update), expectChanges('host.update')], { details: { patch: { ...patch } } });
   if (!committed.ok && committed.rejected === 'unique') return fail('name_taken', `A host named ${JSON.stringify(patch.name)} already exists.`);
   const host = await findHost(db, id);
-  if (!host) return fail('not_found', `Host ${id} does not exist.`);
-  if (committed.ok) return ok(host);
-  const stale = staleRevision(`Host ${id}`, host, expectedRevision);
-  if (stale) return stale;
-  return fail('capacity_conflict', `Host ${id} has ${host.allocated.vcpus} vCPUs and ${host.allocated.memoryMiB} MiB allocated; it cannot shrink below that.`, {
-    allocated: host.allocated,
-  });
+  return guardedWriteResult(`Host ${id}`, committed.ok && host ? { value: host } : null, host, expectedRevision, (current) => ({
+    code: 'capacity_conflict' as const,
+    detail: `Host ${id} has ${current.allocated.vcpus} vCPUs and ${current.allocated.memoryMiB} MiB allocated; it cannot shrink below that.`,
+    extensions: { allocated: current.allocated },
+  }));
 }
 
 export async function deleteHost(
@@ -111,10 +109,10 @@ export async function deleteHost(
   const guards = [eq(hosts.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE host_id = ${id})`];
   if (expectedRevision !== undefined) guards.push(eq(hosts.revision, expectedRevision));
   const committed = await commit([write(db.delete(hosts).where(and(...guards))), expectChanges('host.delete')]);
-  if (committed.ok) return ok({ id });
-  const host = await findHost(db, id);
-  if (!host) return fail('not_found', `Host ${id} does not exist.`);
-  const stale = staleRevision(`Host ${id}`, host, expectedRevision);
-  if (stale) return stale;
-  return fail('resource_in_use', `Host ${id} still runs ${host.allocated.vms} VMs; drain it first.`, { vms: host.allocated.vms });
+  const host = committed.ok ? null : await findHost(db, id);
+  return guardedWriteResult(`Host ${id}`, committed.ok ? { value: { id } } : null, host, expectedRevision, (current) => ({
+    code: 'resource_in_use' as const,
+    detail: `Host ${id} still runs ${current.allocated.vms} VMs; drain it first.`,
+    extensions: { vms: current.allocated.vms },
+  }));
 }

@@ -14,7 +14,7 @@ import { findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals'
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Failure, type Result } from '../../lib/result';
-import { staleRevision } from '../../platform/db/revisions';
+import { guardedWriteResult } from '../../platform/db/revisions';
 import { tenantDiskUsed, tenantUsed, vmTotals } from '../placement/capacity';
 
 export interface Quota {
@@ -141,13 +141,11 @@ export async function updateTenant(
   const committed = await commit([write(update), expectChanges('tenant.update')], { details: { patch: { ...patch, quota: { ...quota } } } });
   if (!committed.ok && committed.rejected === 'unique') return fail('name_taken', `A tenant named ${JSON.stringify(patch.name)} already exists.`);
   const tenant = await findTenant(db, id);
-  if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
-  if (committed.ok) return ok(tenant);
-  const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
-  if (stale) return stale;
-  return fail('capacity_conflict', `Tenant ${id} uses ${tenant.usage.vcpus} vCPUs, ${tenant.usage.memoryMiB} MiB and ${tenant.usage.diskGiB} GiB of disk; its quota cannot go below that.`, {
-    usage: tenant.usage,
-  });
+  return guardedWriteResult(`Tenant ${id}`, committed.ok && tenant ? { value: tenant } : null, tenant, expectedRevision, (current) => ({
+    code: 'capacity_conflict' as const,
+    detail: `Tenant ${id} uses ${current.usage.vcpus} vCPUs, ${current.usage.memoryMiB} MiB and ${current.usage.diskGiB} GiB of disk; its quota cannot go below that.`,
+    extensions: { usage: current.usage },
+  }));
 }
 
 /** Why a tenant cannot be deleted yet, or null when it has no VMs and no disks. */
@@ -172,10 +170,6 @@ export async function deleteTenant(
     write(db.delete(tenants).where(and(...guards))),
     expectChanges('tenant.delete'),
   ]);
-  if (committed.ok) return ok({ id });
-  const tenant = await findTenant(db, id);
-  if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
-  const stale = staleRevision(`Tenant ${id}`, tenant, expectedRevision);
-  if (stale) return stale;
-  return { ok: false, error: tenantInUse(tenant) ?? { code: 'resource_in_use', detail: `Tenant ${id} changed meanwhile; retry.` } };
+  const tenant = committed.ok ? null : await findTenant(db, id);
+  return guardedWriteResult(`Tenant ${id}`, committed.ok ? { value: { id } } : null, tenant, expectedRevision, (current) => tenantInUse(current) ?? { code: 'resource_in_use', detail: `Tenant ${id} changed meanwhile; retry.` });
 }

@@ -102,6 +102,7 @@ export function openApiDocument(app: App) {
     info: {
       title: 'Custodes API',
       version: API_VERSION,
+      contact: { name: 'Custodes maintainers' },
       description:
         'A cloud provider control plane in which the provider\'s own administrators are watched. Provider admins provision; only tenant-held keys reach guest contents. Errors are RFC 9457 problem+json with a stable `code`.\n\n' +
         '**Limits.** Bearer tokens ≤ 4096 characters (401 `token_too_large`); `jti` and `sid` 1–128 characters of `A–Z a–z 0–9 . _ ~ : -`; `scope` ≤ 512 characters; `vms` ≤ 64 VM ids (401 `token_claims_invalid`). ' +
@@ -122,6 +123,12 @@ export function openApiDocument(app: App) {
       { name: 'disks', description: 'Tenant disks and their blocks, as client-encrypted envelopes.' },
       { name: 'snapshots', description: 'Server-side snapshots and restores, by reference to ciphertext versions.' },
       { name: 'keys', description: 'Opaque wrapped data keys (JWE) the provider cannot open.' },
+      { name: 'labels', description: 'Named regions of memory or disk that hold secrets: what the exposure report is about (tenant).' },
+      { name: 'exposure', description: 'Who read which labelled region, and which versions (tenant).' },
+      { name: 'recovery', description: 'Recovery plans: undo an intrusion\'s effects, and only those (tenant).' },
+      { name: 'changes', description: 'The two-person rule: significant admin changes wait for a second admin.' },
+      { name: 'admins', description: 'Provider admins and their roles.' },
+      { name: 'access requests', description: 'The lockbox: an operator asks for access to a tenant VM; the tenant decides.' },
       { name: 'audit', description: 'Signed, Merkle-logged records of every request; checkpoints and proofs for offline verification.' },
     ],
   });

@@ -5,7 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createApp, openApiDocument } from '../src/app';
+import { z } from '@hono/zod-openapi';
+import { wholeNumber } from '../src/platform/http/params';
 import { publicPath } from '../src/platform/http/paths';
+import { requirePathParams } from '../src/platform/http/route-factories';
 
 const app = createApp();
 const document = openApiDocument(app);
@@ -49,6 +52,24 @@ describe('OpenAPI document', () => {
       const schemas = JSON.stringify([op.requestBody ?? {}, op.responses], (key, value) => (key === 'description' ? undefined : value));
       expect(schemas, `${method} ${path}`).not.toMatch(/envelope|ciphertext|plaintext/i);
     }
+  });
+
+  it('declares every path parameter required and never nullable, and every tag it uses', () => {
+    const declaredTags = new Set((document.tags ?? []).map((t) => t.name));
+    for (const { path, method, op } of operations) {
+      for (const param of (op.parameters ?? []).filter((p: { in: string }) => p.in === 'path')) {
+        expect(param.required, `${method} ${path} {${param.name}}`).toBe(true);
+        expect(param.schema.type, `${method} ${path} {${param.name}}`).not.toContain('null');
+      }
+      for (const tag of op.tags ?? []) expect(declaredTags, `${method} ${path}`).toContain(tag);
+    }
+  });
+
+  it('refuses, where a route is declared, a path parameter that accepts nothing or null', () => {
+    const route = (index: z.ZodType) => ({ path: '/t/{index}', request: { params: z.object({ index }) } });
+    expect(() => requirePathParams(route(z.coerce.number().int().min(0)))).toThrow(/path parameter \{index\} must be required/);
+    expect(() => requirePathParams(route(z.string().optional()))).toThrow(/must be required/);
+    expect(() => requirePathParams(route(wholeNumber()))).not.toThrow();
   });
 
   it('serves the same document live', async () => {

@@ -4868,7 +4868,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description First page index. */
-                start?: number | null;
+                start: number;
                 /** @description Pages to read, 1–256. */
                 count: number;
             };
@@ -5082,7 +5082,7 @@ export interface operations {
             path: {
                 tenant: string;
                 vm: string;
-                index: number | null;
+                index: number;
                 version: number;
             };
             cookie?: never;
@@ -5158,7 +5158,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description First page index. */
-                start?: number | null;
+                start: number;
                 /** @description Pages to read, 1–256. */
                 count: number;
             };
@@ -5372,7 +5372,7 @@ export interface operations {
             path: {
                 tenant: string;
                 disk: string;
-                index: number | null;
+                index: number;
                 version: number;
             };
             cookie?: never;
@@ -9478,7 +9478,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description First record index. */
-                from?: number | null;
+                from?: number;
                 /** @description Records per page, 1–1000. */
                 limit?: number;
             };
@@ -9558,7 +9558,7 @@ export interface operations {
     getTenantAuditInclusionProof: {
         parameters: {
             query: {
-                index?: number | null;
+                index: number;
                 size: number;
             };
             header?: never;
@@ -9636,9 +9636,9 @@ export interface operations {
     };
     getTenantAuditConsistencyProof: {
         parameters: {
-            query?: {
-                from?: number | null;
-                to?: number | null;
+            query: {
+                from: number;
+                to: number;
             };
             header?: never;
             path: {
@@ -9869,7 +9869,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description First record index. */
-                from?: number | null;
+                from?: number;
                 /** @description Records per page, 1–1000. */
                 limit?: number;
             };
@@ -9947,7 +9947,7 @@ export interface operations {
     getProviderAuditInclusionProof: {
         parameters: {
             query: {
-                index?: number | null;
+                index: number;
                 size: number;
             };
             header?: never;
@@ -10023,9 +10023,9 @@ export interface operations {
     };
     getProviderAuditConsistencyProof: {
         parameters: {
-            query?: {
-                from?: number | null;
-                to?: number | null;
+            query: {
+                from: number;
+                to: number;
             };
             header?: never;
             path?: never;

@@ -6,6 +6,7 @@
 import type { AuditedAction } from '../actions';
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import { jsonContent, problemResponses } from '../../platform/http/responses';
+import { wholeNumber } from '../../platform/http/params';
 import { rateLimitByAddress } from '../../platform/middleware/rate-limit';
 import { adminRoute, publicRoute, tenantRoute } from '../../platform/http/route-factories';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
@@ -13,13 +14,13 @@ import { TenantParams } from '../../provider/tenants/tenants.schemas';
 const tags = ['audit'];
 const AUDITORS = ['auditor', 'security'] as const;
 
-const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Index = wholeNumber();
 
 export const RecordsQuery = z.object({
-  from: Index.default(0).openapi({ description: 'First record index.' }),
-  limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ description: 'Records per page, 1–1000.' }),
+  from: Index.default(0).openapi({ description: 'First record index.', default: 0 }),
+  limit: wholeNumber({ min: 1, max: 1000 }).default(100).openapi({ description: 'Records per page, 1–1000.', default: 100 }),
 });
-export const InclusionQuery = z.object({ index: Index, size: Index.min(1) });
+export const InclusionQuery = z.object({ index: Index, size: wholeNumber({ min: 1 }) });
 export const ConsistencyQuery = z.object({ from: Index, to: Index });
 
 const RecordPage = z

@@ -8,18 +8,15 @@ import { z } from '@hono/zod-openapi';
 import { base64urlDecode, base64urlEncode } from '../../lib/crypto';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
+import { wholeNumber } from './params';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 25;
 
 export const PageQuerySchema = z.object({
-  pageSize: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PAGE_SIZE)
+  pageSize: wholeNumber({ min: 1, max: MAX_PAGE_SIZE })
     .default(DEFAULT_PAGE_SIZE)
-    .openapi({ description: `Items per page, 1–${MAX_PAGE_SIZE}.`, example: DEFAULT_PAGE_SIZE }),
+    .openapi({ description: `Items per page, 1–${MAX_PAGE_SIZE}.`, example: DEFAULT_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
   pageToken: z
     .string()
     .max(512)

@@ -18,6 +18,19 @@ import { problemResponses } from './responses';
 /** Whether an operation takes a request body: one that declares none refuses one (platform/middleware/json-body). */
 const takesBody = (config: Pick<RouteConfig, 'request'>): boolean => config.request?.body !== undefined;
 
+/**
+ * A path parameter whose schema accepted nothing or `null` would be documented
+ * `required: false`, which is invalid OpenAPI and which generators answer by
+ * dropping the parameter: refuse it where the route is declared
+ * (platform/http/params.ts `wholeNumber` is the whole-number form that passes).
+ */
+export function requirePathParams(config: Pick<RouteConfig, 'path' | 'request'>): void {
+  const params = config.request?.params as { shape?: Record<string, { safeParse(value: unknown): { success: boolean } }> } | undefined;
+  for (const [name, schema] of Object.entries(params?.shape ?? {})) {
+    if (schema.safeParse(undefined).success || schema.safeParse(null).success) throw new Error(`${config.path}: path parameter {${name}} must be required and must not accept null`);
+  }
+}
+
 /** Every /v1 route is audited, so its token's jti is consumed with the audit record. */
 const AUDITED = { consumeJti: 'with-audit-record' } as const;
 
@@ -37,6 +50,7 @@ export interface AdminRouteConfig extends Omit<RouteConfig, 'middleware' | 'secu
  * checks, idempotency.
  */
 export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ...config }: R) {
+  requirePathParams(config);
   return createRoute({
     ...config,
     path: internalPath(config.path) as R['path'],
@@ -53,6 +67,7 @@ export function publicRoute<const R extends Omit<RouteConfig, 'middleware' | 'se
   action,
   ...config
 }: R) {
+  requirePathParams(config);
   const { 400: badRequest, 414: tooLong, 429: tooMany } = problemResponses();
   return createRoute({
     ...config,
@@ -77,6 +92,7 @@ export interface TenantRouteConfig extends Omit<RouteConfig, 'middleware' | 'sec
 /** A tenant route (`/tenants/{tenant}/...`): only that tenant's own principals; others get 404. */
 export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, maxBodyBytes, reach, ...config }: R) {
   const who = scope === 'owner' ? 'the tenant owner\'s token (not a toolstack\'s)' : `the tenant owner's token or a toolstack token with scope \`${scope}\``;
+  requirePathParams(config);
   return createRoute({
     ...config,
     path: internalPath(config.path) as R['path'],

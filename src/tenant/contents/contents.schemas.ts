@@ -1,6 +1,7 @@
 /** Shapes shared by memory pages and disk blocks (DESIGN §4, §8). */
 import { z } from '@hono/zod-openapi';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, MAX_PAGES_PER_CALL } from './contents.service';
+import { wholeNumber } from '../../platform/http/params';
 
 const PageIndex = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -28,13 +29,13 @@ export const StoredPageSchema = PageVersionSchema.extend({ envelope: Envelope })
 export const PagesSchema = z.object({ pages: z.array(StoredPageSchema).openapi({ description: 'Written pages only, by index; an absent page reads as zeros.' }) }).openapi('Pages');
 
 export const PageRangeQuery = z.object({
-  start: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ description: 'First page index.' }),
-  count: z.coerce.number().int().min(1).max(MAX_PAGES_PER_CALL).openapi({ description: `Pages to read, 1–${MAX_PAGES_PER_CALL}.` }),
+  start: wholeNumber().openapi({ description: 'First page index.' }),
+  count: wholeNumber({ min: 1, max: MAX_PAGES_PER_CALL }).openapi({ description: `Pages to read, 1–${MAX_PAGES_PER_CALL}.` }),
 });
 
 export const VersionParamsShape = {
-  index: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'index', in: 'path' } }),
-  version: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'version', in: 'path' } }),
+  index: wholeNumber().openapi({ param: { name: 'index', in: 'path' } }),
+  version: wholeNumber({ min: 1 }).openapi({ param: { name: 'version', in: 'path' } }),
 };
 
 /** Bodies of up to 256 envelopes in base64, with room for JSON. */

@@ -23,6 +23,7 @@ export default defineConfig({
       miniflare: {
         bindings: {
           ...(await testAdminKeys()),
+          CORS_ALLOWED_ORIGINS: 'https://console.tenant.example,http://localhost:5173',
           TEST_MIGRATIONS: await readD1Migrations('./drizzle'),
         },
       },

@@ -15,6 +15,8 @@ import { createRouter } from './platform/http/router';
 import { auditRequests, refusedResponse } from './audit/request/middleware';
 import { TokenRefused } from './audit/request/request-audit';
 import { requestId } from './platform/middleware/request-id';
+import { cors } from './platform/middleware/cors';
+import { conditionalGet } from './platform/middleware/conditional-get';
 import { auditRouter, wellKnownRouter } from './audit/api/audit.index';
 import { hostsRouter } from './provider/hosts/hosts.index';
 import { API_VERSION, healthRouter } from './platform/health/health.index';
@@ -45,7 +47,9 @@ export function createApp() {
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
     c.res.headers.set('X-Content-Type-Options', 'nosniff');
   });
+  app.use('*', cors()); // preflights are answered here, unaudited (platform/middleware/cors)
   app.use('/v1/*', auditRequests());
+  app.use('/v1/*', conditionalGet());
 
   const v1 = createRouter()
     .route('/', healthRouter)
@@ -80,7 +84,13 @@ export function createApp() {
   app.route('/', wellKnownRouter);
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API' }));
 
-  app.notFound((c) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${requestPath(c)}; see /docs.`));
+  const allowedMethods = routeMethods(app);
+  app.notFound((c) => {
+    const allowed = allowedMethods(routingPath(requestPath(c)));
+    if (allowed.length === 0) return problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${requestPath(c)}; see /docs.`);
+    // RFC 9110 §15.5.6: the route exists; say which methods it takes.
+    return problemResponse(c, 'method_not_allowed', `${requestPath(c)} takes ${allowed.join(', ')}, not ${c.req.method}.`, { allowed }, { Allow: allowed.join(', ') });
+  });
   app.onError((error, c) => {
     if (error instanceof TokenRefused) return refusedResponse(c, error.reason);
     // Hono's own request errors (its validators' 400/415, body limits' 413) as problems too.
@@ -95,6 +105,19 @@ export function createApp() {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** For a request path (in routing form), the methods some route takes there — HEAD wherever GET is. */
+function routeMethods(app: OpenAPIHono<AppEnv>): (path: string) => string[] {
+  let table: { method: string; pattern: RegExp }[] | undefined; // built on first use, once every route is registered
+  return (path) => {
+    table ??= app.routes
+      .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
+      .map((r) => ({ method: r.method, pattern: new RegExp(`^${r.path.replace(/[.~]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}$`) }));
+    const methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods];
+  };
+}
 
 export function openApiDocument(app: App) {
   const document = app.getOpenAPI31Document({

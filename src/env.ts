@@ -23,6 +23,10 @@ export interface Env {
   AUDIT_REFUSAL_WINDOW_SECONDS?: string;
   /** Workers Rate Limiting bindings (wrangler.toml `[[ratelimits]]`): by principal, and by client address for requests without a valid token. */
   PRINCIPAL_RATE_LIMIT?: RateLimit;
+  /** Origins whose browser scripts may call the API (platform/middleware/cors): comma-separated, or `*`. Default: none. */
+  CORS_ALLOWED_ORIGINS?: string;
+  /** `true` to let browsers send credentials; `*` then matches no origin. Default: off (the API uses bearer tokens). */
+  CORS_ALLOW_CREDENTIALS?: string;
   ADDRESS_RATE_LIMIT?: RateLimit;
 }
 

@@ -35,6 +35,7 @@ export const PROBLEMS = {
   self_approval: { status: 403, title: 'A change request needs an admin other than its proposer' },
   not_proposer: { status: 403, title: 'Only the proposer may cancel a change request' },
   access_not_approved: { status: 403, title: 'No valid tenant approval covers this access' },
+  origin_not_allowed: { status: 403, title: 'This origin may not call the API from a browser' },
   // 404 / 405
   not_found: { status: 404, title: 'The resource does not exist' },
   route_not_found: { status: 404, title: 'No such route' },

@@ -1467,7 +1467,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "invalid_request" | "malformed_json" | "body_not_allowed" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "token_too_large" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "self_approval" | "not_proposer" | "access_not_approved" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "plan_stale" | "change_expired" | "change_failed" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "audit_unavailable";
+            code: "invalid_request" | "malformed_json" | "body_not_allowed" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "token_too_large" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "self_approval" | "not_proposer" | "access_not_approved" | "origin_not_allowed" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "plan_stale" | "change_expired" | "change_failed" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "audit_unavailable";
             /** @example req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
             requestId: string;
             /** @description Per-field validation errors (`invalid_request`). */
@@ -2301,7 +2301,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2376,7 +2376,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2481,7 +2481,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2558,7 +2558,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2661,7 +2661,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2786,7 +2786,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2883,7 +2883,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2958,7 +2958,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3063,7 +3063,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3143,7 +3143,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3256,7 +3256,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3378,7 +3378,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3497,7 +3497,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3566,7 +3566,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3646,7 +3646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3740,7 +3740,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3859,7 +3859,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3976,7 +3976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4060,7 +4060,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4173,7 +4173,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4250,7 +4250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4331,7 +4331,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4417,7 +4417,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4532,7 +4532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4612,7 +4612,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4710,7 +4710,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4808,7 +4808,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4908,7 +4908,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4992,7 +4992,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5116,7 +5116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5198,7 +5198,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5282,7 +5282,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5406,7 +5406,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5487,7 +5487,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5571,7 +5571,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5684,7 +5684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5759,7 +5759,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5852,7 +5852,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5968,7 +5968,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6069,7 +6069,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6153,7 +6153,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6266,7 +6266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6346,7 +6346,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6456,7 +6456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6540,7 +6540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6653,7 +6653,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6728,7 +6728,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6806,7 +6806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6901,7 +6901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6995,7 +6995,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7076,7 +7076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7161,7 +7161,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7242,7 +7242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7326,7 +7326,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7421,7 +7421,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7501,7 +7501,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7599,7 +7599,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7700,7 +7700,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7767,7 +7767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7846,7 +7846,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7943,7 +7943,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8040,7 +8040,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8137,7 +8137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8210,7 +8210,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8304,7 +8304,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8385,7 +8385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8482,7 +8482,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8581,7 +8581,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8654,7 +8654,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8748,7 +8748,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8831,7 +8831,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8940,7 +8940,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9017,7 +9017,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9097,7 +9097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9195,7 +9195,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9295,7 +9295,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9436,7 +9436,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9517,7 +9517,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9596,7 +9596,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9675,7 +9675,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9753,7 +9753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9827,7 +9827,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9906,7 +9906,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9983,7 +9983,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10060,7 +10060,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10137,7 +10137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`. */
+            /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
                     [name: string]: unknown;

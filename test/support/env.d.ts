@@ -5,6 +5,7 @@ declare namespace Cloudflare {
     AUDIT_LOG: DurableObjectNamespace<import('../../src/audit/log/sequencer').AuditLogSequencer>;
     AUDIT_SIGNING_JWK: string;
     AUDIT_REFUSAL_SAMPLE?: string;
+    CORS_ALLOWED_ORIGINS?: string;
     API_AUDIENCE?: string;
     BOOTSTRAP_ADMIN_JWK?: string;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];

@@ -6,4 +6,4 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 
 const api = await SwaggerParser.validate(new URL('../openapi.yaml', import.meta.url).pathname);
-console.log(`openapi.yaml is valid OpenAPI ${api.openapi ?? ''} (swagger-parser): ${Object.keys(api.paths ?? {}).length} paths.`);
+console.log(`openapi.yaml is valid OpenAPI ${'openapi' in api ? api.openapi : ''} (swagger-parser): ${Object.keys(api.paths ?? {}).length} paths.`);

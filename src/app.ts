@@ -80,7 +80,8 @@ export function createApp() {
       'A JWS (EdDSA or ES256) signed by the principal\'s own key: `kid` = RFC 7638 thumbprint, `iss` = `sub` = principal id, `aud` = `custodes`, `exp` ≤ 15 min after `iat`, single-use `jti`.',
   });
   let document: ReturnType<typeof openApiDocument> | undefined; // built once, on first request
-  app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(app))));
+  // `servers` names the origin the document was fetched from, so a generator pointed at it calls this server.
+  app.get('/openapi.json', (c) => c.json({ ...(document ??= openApiDocument(app)), servers: [{ url: new URL(c.req.url).origin, description: 'This server' }] }));
   app.route('/', wellKnownRouter);
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API' }));
 
@@ -156,5 +157,42 @@ export function openApiDocument(app: App) {
     ],
   });
   document.paths = Object.fromEntries(Object.entries(document.paths ?? {}).map(([path, item]) => [publicPath(path), item]));
+  declareResponseHeaders(document);
   return document;
+}
+
+/** Headers the platform sets on responses, whichever handler formed them. */
+const RESPONSE_HEADERS = {
+  'X-Request-Id': { description: 'This request\'s id; quote it when reporting a problem. Every record of the request carries it.', schema: { type: 'string' } },
+  'Custodes-Audit': {
+    description: 'Where this request\'s audit record is: `log=<log>; index=<n>` for a caller who may read that log, else `receipt=<sealed>` (open it at `…/audit/receipts/{receipt}`).',
+    schema: { type: 'string' },
+  },
+  'Retry-After': { description: 'Seconds to wait before retrying (RFC 9110 §10.2.3).', schema: { type: 'integer' } },
+  'Idempotent-Replayed': { description: '`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.', schema: { type: 'string', enum: ['true'] } },
+} satisfies Record<string, { description: string; schema: { type: 'string' | 'integer'; enum?: string[] } }>;
+
+/**
+ * Declares, on every response of every operation, the headers the platform
+ * adds (request id; the audit header on /v1), and where they apply the
+ * retry and idempotency headers, so generated clients can read them.
+ */
+function declareResponseHeaders(document: ReturnType<App['getOpenAPI31Document']>): void {
+  document.components = { ...document.components, headers: Object.fromEntries(Object.entries(RESPONSE_HEADERS).map(([name, header]) => [name.replace(/-/g, ''), header])) };
+  const ref = (name: keyof typeof RESPONSE_HEADERS) => ({ $ref: `#/components/headers/${name.replace(/-/g, '')}` });
+  for (const [path, item] of Object.entries(document.paths ?? {})) {
+    for (const operation of Object.values(item ?? {}) as { parameters?: { in: string; name: string }[]; responses?: Record<string, { headers?: Record<string, unknown> }> }[]) {
+      const keyed = operation.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key');
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if ('$ref' in response) continue;
+        response.headers = {
+          ...response.headers,
+          'X-Request-Id': ref('X-Request-Id'),
+          ...(path.startsWith('/v1/') ? { 'Custodes-Audit': ref('Custodes-Audit') } : {}),
+          ...(status === '429' || status === '409' ? { 'Retry-After': ref('Retry-After') } : {}),
+          ...(keyed && status.startsWith('2') ? { 'Idempotent-Replayed': ref('Idempotent-Replayed') } : {}),
+        };
+      }
+    }
+  }
 }

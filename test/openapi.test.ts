@@ -65,6 +65,22 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('names operations verb first, declares the headers the platform sets, and documents the record payload', () => {
+    const verbs = /^(list|get|create|put|patch|delete|store|register|set|disable|approve|deny|cancel|use|file|propose|apply|revert|restore|attach|detach|drain|migrate|revoke|start|stop|pause|read|write|open)[A-Z]/;
+    for (const { op } of operations) expect(op.operationId).toMatch(verbs);
+    for (const { path, method, op } of operations) {
+      for (const [status, response] of Object.entries(op.responses as Record<string, { headers?: Record<string, unknown> }>)) {
+        expect(Object.keys(response.headers ?? {}), `${method} ${path} ${status}`).toContain('X-Request-Id');
+        if (path.startsWith('/v1/')) expect(Object.keys(response.headers ?? {}), `${method} ${path} ${status}`).toContain('Custodes-Audit');
+        if (status === '429') expect(Object.keys(response.headers ?? {})).toContain('Retry-After');
+      }
+    }
+    const records = operations.find((o) => o.op.operationId === 'listTenantAuditRecords')!;
+    const jws = records.op.responses['200'].content['application/json'].schema;
+    expect(JSON.stringify(document.components?.schemas?.AuditRecordPage ?? jws)).toContain('#/components/schemas/AuditRecord');
+    expect(document.components?.schemas?.AuditRecord).toBeDefined();
+  });
+
   it('refuses, where a route is declared, a path parameter that accepts nothing or null', () => {
     const route = (index: z.ZodType) => ({ path: '/t/{index}', request: { params: z.object({ index }) } });
     expect(() => requirePathParams(route(z.coerce.number().int().min(0)))).toThrow(/path parameter \{index\} must be required/);
@@ -74,8 +90,11 @@ describe('OpenAPI document', () => {
 
   it('serves the same document live', async () => {
     const { env } = await import('cloudflare:test');
-    const res = await app.request('/openapi.json', {}, env);
+    const res = await app.request('http://custodes.test:9999/openapi.json', {}, env);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(document)));
+    const served = await res.json<typeof document>();
+    // Its server is the origin it was fetched from; the rest is the committed document.
+    expect(served.servers).toEqual([{ url: 'http://custodes.test:9999', description: 'This server' }]);
+    expect({ ...served, servers: document.servers }).toEqual(JSON.parse(JSON.stringify(document)));
   });
 });

@@ -765,7 +765,7 @@ export interface paths {
          *
          *     Requires the tenant owner's token or a toolstack token with scope `audit:read`. Audited as `exposure.read`.
          */
-        get: operations["exposureReport"];
+        get: operations["getExposureReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1115,7 +1115,7 @@ export interface paths {
          * The provider's requests for access to your VMs
          * @description Requires the tenant owner's token (not a toolstack's). Audited as `access.list`.
          */
-        get: operations["tenantAccessRequests"];
+        get: operations["listTenantAccessRequests"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1135,7 +1135,7 @@ export interface paths {
          * Fetch an access request
          * @description Requires the tenant owner's token (not a toolstack's). Audited as `access.read`.
          */
-        get: operations["tenantAccessRequest"];
+        get: operations["getTenantAccessRequest"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1454,6 +1454,60 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The payload of an audit record's JWS (RFC 8785 canonical JSON; its bytes are the Merkle leaf). */
+        AuditRecord: {
+            /** @enum {number} */
+            v: 1;
+            /** @example tenants/ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            log: string;
+            index: number;
+            time: string;
+            requestId: string;
+            actor: {
+                /** @enum {string} */
+                type: "admin" | "tenant" | "toolstack" | "anonymous" | "system";
+                id: string | null;
+                kid: string | null;
+                jti: string | null;
+                /** @description The token's session claim, when it had one. */
+                sid?: string;
+                ip: string | null;
+            };
+            /** @example vm.memory.read */
+            action: string;
+            target: {
+                type: string;
+                id: string;
+            } | null;
+            /** @enum {string} */
+            outcome: "allowed" | "denied" | "failed";
+            /** @description The problem code of a denied or failed request. */
+            reason: string | null;
+            request: {
+                method: string;
+                path: string;
+            };
+            status?: number;
+            /** @description Pages and blocks read or written, each with its version and digest. */
+            regions?: {
+                /** @enum {string} */
+                space: "memory" | "disk";
+                /** @description VM id (memory) or disk id. */
+                resource: string;
+                index: number;
+                version: number;
+                /** @description `sha256:` + hex of the envelope bytes; null only for a rollback to unwritten (version 0). */
+                digest: string | null;
+                /** @enum {string} */
+                access: "read" | "write" | "rollback";
+                /** @description A server-side copy (snapshot restore): the version of the same page this version copies. */
+                copyOf?: number;
+            }[];
+            /** @description What else the action recorded (a patch, a change request, a summary's counts). */
+            details?: {
+                [key: string]: unknown;
+            };
+        };
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -1466,8 +1520,11 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @enum {string} */
-            code: "invalid_request" | "malformed_json" | "body_not_allowed" | "invalid_page_token" | "invalid_idempotency_key" | "invalid_envelope" | "index_out_of_range" | "token_missing" | "token_malformed" | "token_algorithm_not_allowed" | "token_key_unknown" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_lifetime_too_long" | "token_audience_invalid" | "token_claims_invalid" | "token_replayed" | "token_scope_exceeds_ceiling" | "token_too_large" | "missing_role" | "principal_type_not_allowed" | "missing_scope" | "vm_not_allowed" | "self_approval" | "not_proposer" | "access_not_approved" | "origin_not_allowed" | "not_found" | "route_not_found" | "method_not_allowed" | "name_taken" | "no_capacity" | "quota_exceeded" | "capacity_conflict" | "resource_in_use" | "invalid_state" | "plan_stale" | "change_expired" | "change_failed" | "idempotency_key_in_use" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "audit_unavailable";
+            /**
+             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `not_found`, `route_not_found`, `method_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `rate_limited`, `internal_error`, `audit_unavailable`.
+             * @example not_found
+             */
+            code: string;
             /** @example req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
             requestId: string;
             /** @description Per-field validation errors (`invalid_request`). */
@@ -2158,7 +2215,7 @@ export interface components {
         AuditRecordPage: {
             records: {
                 index: number;
-                /** @description Compact JWS (EdDSA); its payload, RFC 8785 JSON, is the Merkle leaf. */
+                /** @description Compact JWS (EdDSA); its payload, RFC 8785 JSON, is the Merkle leaf and an `AuditRecord` (#/components/schemas/AuditRecord). */
                 jws: string;
             }[];
             /** @description `from` for the next page; absent at the current end of the log. */
@@ -2208,7 +2265,16 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description This request's id; quote it when reporting a problem. Every record of the request carries it. */
+        XRequestId: string;
+        /** @description Where this request's audit record is: `log=<log>; index=<n>` for a caller who may read that log, else `receipt=<sealed>` (open it at `…/audit/receipts/{receipt}`). */
+        CustodesAudit: string;
+        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3). */
+        RetryAfter: number;
+        /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+        IdempotentReplayed: "true";
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -2225,6 +2291,8 @@ export interface operations {
             /** @description The Worker is up. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2234,6 +2302,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2243,6 +2313,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2252,6 +2324,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2277,6 +2352,8 @@ export interface operations {
             /** @description One page of hosts, oldest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2286,6 +2363,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2295,6 +2374,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2304,6 +2385,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2313,6 +2396,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2322,6 +2407,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2352,6 +2440,9 @@ export interface operations {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2361,6 +2452,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2370,6 +2463,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2379,6 +2474,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2388,6 +2485,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2397,6 +2497,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2406,6 +2508,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2415,6 +2519,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2424,6 +2530,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2433,6 +2541,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2457,6 +2568,8 @@ export interface operations {
                 headers: {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2466,6 +2579,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2475,6 +2590,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2484,6 +2601,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2493,6 +2612,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2502,6 +2623,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2511,6 +2634,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2536,6 +2662,8 @@ export interface operations {
             /** @description Removed. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2543,6 +2671,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2552,6 +2682,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2561,6 +2693,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2570,6 +2704,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2579,6 +2715,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2588,6 +2727,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2597,6 +2738,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2606,6 +2749,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2637,6 +2783,8 @@ export interface operations {
                 headers: {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2646,6 +2794,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2655,6 +2805,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2664,6 +2816,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2673,6 +2827,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2682,6 +2838,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2691,6 +2850,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2700,6 +2861,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2709,6 +2872,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2718,6 +2883,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2727,6 +2894,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2752,6 +2922,9 @@ export interface operations {
             /** @description What moved and what could not. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2762,6 +2935,9 @@ export interface operations {
             202: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2771,6 +2947,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2780,6 +2958,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2789,6 +2969,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2798,6 +2980,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2807,6 +2991,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2816,6 +3003,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2825,6 +3014,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2834,6 +3025,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2859,6 +3053,8 @@ export interface operations {
             /** @description One page of tenants, oldest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2868,6 +3064,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2877,6 +3075,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2886,6 +3086,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2895,6 +3097,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2904,6 +3108,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2934,6 +3141,9 @@ export interface operations {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2943,6 +3153,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2952,6 +3164,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2961,6 +3175,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2970,6 +3186,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2979,6 +3198,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2988,6 +3209,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2997,6 +3220,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3006,6 +3231,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3015,6 +3242,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3039,6 +3269,8 @@ export interface operations {
                 headers: {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3048,6 +3280,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3057,6 +3291,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3066,6 +3302,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3075,6 +3313,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3084,6 +3324,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3093,6 +3335,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3119,6 +3364,8 @@ export interface operations {
             202: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3128,6 +3375,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3137,6 +3386,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3146,6 +3397,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3155,6 +3408,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3164,6 +3419,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3173,6 +3431,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3182,6 +3442,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3191,6 +3453,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3222,6 +3487,8 @@ export interface operations {
                 headers: {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3232,6 +3499,8 @@ export interface operations {
             202: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3241,6 +3510,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3250,6 +3521,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3259,6 +3532,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3268,6 +3543,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3277,6 +3554,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3286,6 +3566,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3295,6 +3577,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3304,6 +3588,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3313,6 +3599,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3322,6 +3610,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3354,6 +3645,9 @@ export interface operations {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3363,6 +3657,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3372,6 +3668,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3381,6 +3679,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3390,6 +3690,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3399,6 +3701,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3408,6 +3713,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3417,6 +3724,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3426,6 +3735,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3435,6 +3746,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3444,6 +3757,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3473,6 +3789,8 @@ export interface operations {
             /** @description One page of VMs, oldest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3482,6 +3800,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3491,6 +3811,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3500,6 +3822,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3509,6 +3833,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3518,6 +3844,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3542,6 +3871,8 @@ export interface operations {
                 headers: {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3551,6 +3882,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3560,6 +3893,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3569,6 +3904,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3578,6 +3915,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3587,6 +3926,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3596,6 +3937,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3622,6 +3966,8 @@ export interface operations {
             202: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3631,6 +3977,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3640,6 +3988,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3649,6 +3999,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3658,6 +4010,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3667,6 +4021,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3676,6 +4032,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3685,6 +4043,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3716,6 +4077,8 @@ export interface operations {
                 headers: {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3725,6 +4088,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3734,6 +4099,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3743,6 +4110,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3752,6 +4121,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3761,6 +4132,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3770,6 +4144,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3779,6 +4155,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3788,6 +4166,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3797,6 +4177,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3806,6 +4188,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3835,6 +4220,9 @@ export interface operations {
             /** @description The VM on its new host. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3844,6 +4232,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3853,6 +4243,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3862,6 +4254,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3871,6 +4265,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3880,6 +4276,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3889,6 +4288,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3898,6 +4299,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3907,6 +4310,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3916,6 +4321,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3925,6 +4332,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3952,6 +4362,8 @@ export interface operations {
             /** @description One page of toolstacks, oldest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3961,6 +4373,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3970,6 +4384,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3979,6 +4395,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3988,6 +4406,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3997,6 +4417,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4006,6 +4428,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4036,6 +4461,9 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4045,6 +4473,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4054,6 +4484,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4063,6 +4495,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4072,6 +4506,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4081,6 +4517,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4090,6 +4529,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4099,6 +4540,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4108,6 +4551,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4117,6 +4562,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4126,6 +4573,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4149,6 +4599,8 @@ export interface operations {
             /** @description The toolstack. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4158,6 +4610,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4167,6 +4621,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4176,6 +4632,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4185,6 +4643,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4194,6 +4654,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4203,6 +4665,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4226,6 +4691,8 @@ export interface operations {
             /** @description The revoked toolstack. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4235,6 +4702,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4244,6 +4713,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4253,6 +4724,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4262,6 +4735,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4271,6 +4746,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4280,6 +4757,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4307,6 +4787,8 @@ export interface operations {
             /** @description One page of VMs, oldest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4316,6 +4798,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4325,6 +4809,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4334,6 +4820,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4343,6 +4831,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4352,6 +4842,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4361,6 +4853,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4393,6 +4888,9 @@ export interface operations {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4402,6 +4900,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4411,6 +4911,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4420,6 +4922,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4429,6 +4933,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4438,6 +4944,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4447,6 +4956,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4456,6 +4967,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4465,6 +4978,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4474,6 +4989,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4483,6 +5000,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4508,6 +5028,8 @@ export interface operations {
                 headers: {
                     /** @description Entity tag of the returned revision; send it back in `If-Match`. */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4517,6 +5039,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4526,6 +5050,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4535,6 +5061,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4544,6 +5072,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4553,6 +5083,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4562,6 +5094,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4588,6 +5123,9 @@ export interface operations {
             /** @description The VM in its new state. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4597,6 +5135,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4606,6 +5146,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4615,6 +5157,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4624,6 +5168,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4633,6 +5179,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4642,6 +5191,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4651,6 +5202,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4660,6 +5213,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4686,6 +5242,9 @@ export interface operations {
             /** @description The VM in its new state. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4695,6 +5254,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4704,6 +5265,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4713,6 +5276,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4722,6 +5287,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4731,6 +5298,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4740,6 +5310,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4749,6 +5321,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4758,6 +5332,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4784,6 +5361,9 @@ export interface operations {
             /** @description The VM in its new state. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4793,6 +5373,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4802,6 +5384,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4811,6 +5395,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4820,6 +5406,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4829,6 +5417,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4838,6 +5429,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4847,6 +5440,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4856,6 +5451,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4884,6 +5482,8 @@ export interface operations {
             /** @description The written pages of the range. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4893,6 +5493,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4902,6 +5504,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4911,6 +5515,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4920,6 +5526,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4929,6 +5537,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4938,6 +5548,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4968,6 +5581,9 @@ export interface operations {
             /** @description The new version of each page. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4977,6 +5593,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4986,6 +5604,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4995,6 +5615,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5004,6 +5626,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5013,6 +5637,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5022,6 +5649,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5031,6 +5660,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5040,6 +5671,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5049,6 +5682,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5058,6 +5693,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5067,6 +5704,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5092,6 +5732,8 @@ export interface operations {
             /** @description That version of the page. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5101,6 +5743,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5110,6 +5754,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5119,6 +5765,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5128,6 +5776,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5137,6 +5787,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5146,6 +5798,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5174,6 +5829,8 @@ export interface operations {
             /** @description The written blocks of the range. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5183,6 +5840,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5192,6 +5851,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5201,6 +5862,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5210,6 +5873,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5219,6 +5884,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5228,6 +5895,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5258,6 +5928,9 @@ export interface operations {
             /** @description The new version of each block. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5267,6 +5940,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5276,6 +5951,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5285,6 +5962,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5294,6 +5973,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5303,6 +5984,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5312,6 +5996,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5321,6 +6007,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5330,6 +6018,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5339,6 +6029,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5348,6 +6040,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5357,6 +6051,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5382,6 +6079,8 @@ export interface operations {
             /** @description That version of the block. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5391,6 +6090,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5400,6 +6101,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5409,6 +6112,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5418,6 +6123,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5427,6 +6134,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5436,6 +6145,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5463,6 +6175,8 @@ export interface operations {
             /** @description One page of disks, oldest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5472,6 +6186,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5481,6 +6197,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5490,6 +6208,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5499,6 +6219,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5508,6 +6230,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5517,6 +6241,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5547,6 +6274,9 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5556,6 +6286,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5565,6 +6297,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5574,6 +6308,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5583,6 +6319,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5592,6 +6330,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5601,6 +6342,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5610,6 +6353,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5619,6 +6364,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5628,6 +6375,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5637,6 +6386,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5660,6 +6412,8 @@ export interface operations {
             /** @description The disk. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5669,6 +6423,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5678,6 +6434,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5687,6 +6445,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5696,6 +6456,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5705,6 +6467,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5714,6 +6478,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5737,6 +6504,8 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5744,6 +6513,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5753,6 +6524,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5762,6 +6535,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5771,6 +6546,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5780,6 +6557,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5789,6 +6569,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5798,6 +6580,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5828,6 +6613,9 @@ export interface operations {
             /** @description The attached disk. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5837,6 +6625,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5846,6 +6636,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5855,6 +6647,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5864,6 +6658,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5873,6 +6669,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5882,6 +6681,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5891,6 +6692,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5900,6 +6703,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5909,6 +6714,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5918,6 +6725,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5944,6 +6754,9 @@ export interface operations {
             /** @description The detached disk. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5953,6 +6766,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5962,6 +6777,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5971,6 +6788,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5980,6 +6799,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5989,6 +6810,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5998,6 +6822,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6007,6 +6833,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6016,6 +6844,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6045,6 +6876,8 @@ export interface operations {
             /** @description One page of snapshots, oldest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6054,6 +6887,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6063,6 +6898,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6072,6 +6909,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6081,6 +6920,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6090,6 +6931,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6099,6 +6942,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6129,6 +6975,9 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6138,6 +6987,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6147,6 +6998,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6156,6 +7009,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6165,6 +7020,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6174,6 +7031,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6183,6 +7043,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6192,6 +7054,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6201,6 +7065,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6210,6 +7076,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6219,6 +7087,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6242,6 +7113,8 @@ export interface operations {
             /** @description The snapshot. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6251,6 +7124,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6260,6 +7135,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6269,6 +7146,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6278,6 +7157,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6287,6 +7168,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6296,6 +7179,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6322,6 +7208,9 @@ export interface operations {
             /** @description The new versions. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6331,6 +7220,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6340,6 +7231,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6349,6 +7242,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6358,6 +7253,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6367,6 +7264,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6376,6 +7276,8 @@ export interface operations {
             /** @description Problem: `precondition_failed`. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6385,6 +7287,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6394,6 +7298,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6403,6 +7309,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6432,6 +7341,8 @@ export interface operations {
             /** @description One page of keys, oldest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6441,6 +7352,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6450,6 +7363,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6459,6 +7374,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6468,6 +7385,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6477,6 +7396,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6486,6 +7407,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6516,6 +7440,9 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6525,6 +7452,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6534,6 +7463,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6543,6 +7474,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6552,6 +7485,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6561,6 +7496,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6570,6 +7508,8 @@ export interface operations {
             /** @description Problem: `payload_too_large`. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6579,6 +7519,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6588,6 +7530,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6597,6 +7541,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6606,6 +7552,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6629,6 +7578,8 @@ export interface operations {
             /** @description The key, still wrapped. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6638,6 +7589,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6647,6 +7600,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6656,6 +7611,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6665,6 +7622,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6674,6 +7633,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6683,6 +7644,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6706,6 +7670,8 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6713,6 +7679,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6722,6 +7690,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6731,6 +7701,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6740,6 +7712,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6749,6 +7723,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6758,6 +7734,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6782,6 +7761,8 @@ export interface operations {
             /** @description The label. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6791,6 +7772,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6800,6 +7783,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6809,6 +7794,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6818,6 +7805,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6827,6 +7816,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6836,6 +7827,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6867,6 +7861,9 @@ export interface operations {
             /** @description The label, replaced. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6877,6 +7874,9 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6886,6 +7886,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6895,6 +7897,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6904,6 +7908,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6913,6 +7919,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6922,6 +7930,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6931,6 +7941,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6940,6 +7952,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6949,6 +7963,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6973,6 +7990,8 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6980,6 +7999,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6989,6 +8010,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6998,6 +8021,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7007,6 +8032,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7016,6 +8043,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7025,6 +8054,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7052,6 +8084,8 @@ export interface operations {
             /** @description One page of labels, by name. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7061,6 +8095,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7070,6 +8106,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7079,6 +8117,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7088,6 +8128,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7097,6 +8139,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7106,6 +8150,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7114,7 +8161,7 @@ export interface operations {
             };
         };
     };
-    exposureReport: {
+    getExposureReport: {
         parameters: {
             query?: {
                 /** @description Only this label. */
@@ -7137,6 +8184,8 @@ export interface operations {
             /** @description The report. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7146,6 +8195,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7155,6 +8206,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7164,6 +8217,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7173,6 +8228,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7182,6 +8239,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7191,6 +8250,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7218,6 +8280,8 @@ export interface operations {
             /** @description One page of plans. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7227,6 +8291,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7236,6 +8302,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7245,6 +8313,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7254,6 +8324,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7263,6 +8335,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7272,6 +8346,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7302,6 +8379,9 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7311,6 +8391,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7320,6 +8402,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7329,6 +8413,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7338,6 +8424,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7347,6 +8435,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7356,6 +8446,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7365,6 +8457,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7374,6 +8468,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7397,6 +8494,8 @@ export interface operations {
             /** @description The plan. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7406,6 +8505,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7415,6 +8516,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7424,6 +8527,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7433,6 +8538,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7442,6 +8549,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7451,6 +8560,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7477,6 +8589,9 @@ export interface operations {
             /** @description The applied plan. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7486,6 +8601,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7495,6 +8612,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7504,6 +8623,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7513,6 +8634,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7522,6 +8645,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7531,6 +8657,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7540,6 +8668,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7549,6 +8679,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7575,6 +8708,9 @@ export interface operations {
             /** @description The reverted plan. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7584,6 +8720,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7593,6 +8731,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7602,6 +8742,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7611,6 +8753,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7620,6 +8764,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7629,6 +8776,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7638,6 +8787,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7647,6 +8798,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7676,6 +8830,8 @@ export interface operations {
             /** @description One page of change requests. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7685,6 +8841,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7694,6 +8852,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7703,6 +8863,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7712,6 +8874,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7721,6 +8885,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7743,6 +8910,8 @@ export interface operations {
             /** @description The change request. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7752,6 +8921,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7761,6 +8932,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7770,6 +8943,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7779,6 +8954,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7788,6 +8965,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7797,6 +8976,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7822,6 +9004,9 @@ export interface operations {
             /** @description Executed. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7831,6 +9016,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7840,6 +9027,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7849,6 +9038,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7858,6 +9049,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7867,6 +9060,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7876,6 +9072,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7885,6 +9083,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7894,6 +9094,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7919,6 +9122,9 @@ export interface operations {
             /** @description Denied. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7928,6 +9134,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7937,6 +9145,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7946,6 +9156,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7955,6 +9167,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7964,6 +9178,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7973,6 +9190,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7982,6 +9201,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7991,6 +9212,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8016,6 +9240,9 @@ export interface operations {
             /** @description Cancelled. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8025,6 +9252,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8034,6 +9263,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8043,6 +9274,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8052,6 +9285,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8061,6 +9296,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8070,6 +9308,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8079,6 +9319,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8088,6 +9330,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8113,6 +9358,8 @@ export interface operations {
             /** @description One page of admins. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8122,6 +9369,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8131,6 +9380,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8140,6 +9391,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8149,6 +9402,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8158,6 +9413,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8186,6 +9444,9 @@ export interface operations {
             202: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8195,6 +9456,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8204,6 +9467,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8213,6 +9478,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8222,6 +9489,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8231,6 +9501,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8240,6 +9512,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8249,6 +9523,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8258,6 +9534,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8280,6 +9559,8 @@ export interface operations {
             /** @description The admin. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8289,6 +9570,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8298,6 +9581,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8307,6 +9592,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8316,6 +9603,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8325,6 +9614,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8334,6 +9625,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8361,6 +9655,8 @@ export interface operations {
             202: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8370,6 +9666,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8379,6 +9677,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8388,6 +9688,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8397,6 +9699,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8406,6 +9710,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8415,6 +9722,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8424,6 +9733,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8433,6 +9744,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8458,6 +9772,9 @@ export interface operations {
             /** @description Disabled. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8467,6 +9784,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8476,6 +9795,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8485,6 +9806,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8494,6 +9817,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8503,6 +9828,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8512,6 +9840,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8521,6 +9851,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8530,6 +9862,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8557,6 +9892,8 @@ export interface operations {
             /** @description One page. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8566,6 +9903,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8575,6 +9914,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8584,6 +9925,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8593,6 +9936,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8602,6 +9947,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8630,6 +9978,9 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8639,6 +9990,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8648,6 +10001,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8657,6 +10012,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8666,6 +10023,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8675,6 +10034,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8684,6 +10045,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8693,6 +10056,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8702,6 +10067,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8724,6 +10092,8 @@ export interface operations {
             /** @description The request. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8733,6 +10103,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8742,6 +10114,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8751,6 +10125,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8760,6 +10136,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8769,6 +10147,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8778,6 +10158,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8807,6 +10190,9 @@ export interface operations {
             /** @description Done. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8816,6 +10202,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8825,6 +10213,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8834,6 +10224,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8843,6 +10235,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8852,6 +10246,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8861,6 +10258,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8870,6 +10269,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8879,6 +10280,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8888,6 +10291,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8896,7 +10302,7 @@ export interface operations {
             };
         };
     };
-    tenantAccessRequests: {
+    listTenantAccessRequests: {
         parameters: {
             query?: {
                 /** @description Items per page, 1–100. */
@@ -8916,6 +10322,8 @@ export interface operations {
             /** @description One page, newest first. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8925,6 +10333,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8934,6 +10344,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8943,6 +10355,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8952,6 +10366,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8961,6 +10377,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8970,6 +10388,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8978,7 +10399,7 @@ export interface operations {
             };
         };
     };
-    tenantAccessRequest: {
+    getTenantAccessRequest: {
         parameters: {
             query?: never;
             header?: never;
@@ -8993,6 +10414,8 @@ export interface operations {
             /** @description The request. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9002,6 +10425,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9011,6 +10436,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9020,6 +10447,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9029,6 +10458,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9038,6 +10469,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9047,6 +10480,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9073,6 +10509,9 @@ export interface operations {
             /** @description Approved. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9082,6 +10521,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9091,6 +10532,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9100,6 +10543,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9109,6 +10554,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9118,6 +10565,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9127,6 +10577,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9136,6 +10588,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9145,6 +10599,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9171,6 +10628,9 @@ export interface operations {
             /** @description Denied. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9180,6 +10640,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9189,6 +10651,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9198,6 +10662,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9207,6 +10673,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9216,6 +10684,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9225,6 +10696,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9234,6 +10707,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9243,6 +10718,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9271,6 +10749,9 @@ export interface operations {
             202: {
                 headers: {
                     Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9280,6 +10761,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9289,6 +10772,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9298,6 +10783,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9307,6 +10794,9 @@ export interface operations {
             /** @description Problem: `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`. */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9316,6 +10806,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9325,6 +10817,8 @@ export interface operations {
             /** @description Problem: `unsupported_media_type`. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9334,6 +10828,8 @@ export interface operations {
             /** @description Problem: `idempotency_key_reused`. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9343,6 +10839,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9363,6 +10862,8 @@ export interface operations {
             /** @description `<name>+<key id>+<base64 key>` */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9372,6 +10873,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9381,6 +10884,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9390,6 +10895,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9412,6 +10920,8 @@ export interface operations {
             /** @description C2SP tlog-checkpoint signed note (Ed25519); verify with the key at /v1/audit/log-key. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9421,6 +10931,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9430,6 +10942,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9439,6 +10953,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9448,6 +10964,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9457,6 +10975,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9466,6 +10986,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9493,6 +11016,8 @@ export interface operations {
             /** @description One page of records. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9502,6 +11027,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9511,6 +11038,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9520,6 +11049,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9529,6 +11060,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9538,6 +11071,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9547,6 +11082,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9572,6 +11110,8 @@ export interface operations {
             /** @description The proof. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9581,6 +11121,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9590,6 +11132,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9599,6 +11143,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9608,6 +11154,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9617,6 +11165,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9626,6 +11176,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9651,6 +11204,8 @@ export interface operations {
             /** @description The proof. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9660,6 +11215,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9669,6 +11226,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9678,6 +11237,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9687,6 +11248,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9696,6 +11259,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9705,6 +11270,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9729,6 +11297,8 @@ export interface operations {
             /** @description Where the record is. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9738,6 +11308,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9747,6 +11319,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9756,6 +11330,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9765,6 +11341,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9774,6 +11352,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9783,6 +11363,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9803,6 +11386,8 @@ export interface operations {
             /** @description C2SP tlog-checkpoint signed note (Ed25519); verify with the key at /v1/audit/log-key. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9812,6 +11397,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9821,6 +11408,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9830,6 +11419,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9839,6 +11430,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9848,6 +11441,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9857,6 +11452,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9882,6 +11480,8 @@ export interface operations {
             /** @description One page of records. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9891,6 +11491,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9900,6 +11502,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9909,6 +11513,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9918,6 +11524,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9927,6 +11535,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9936,6 +11546,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9959,6 +11572,8 @@ export interface operations {
             /** @description The proof. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9968,6 +11583,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9977,6 +11594,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9986,6 +11605,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9995,6 +11616,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10004,6 +11627,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10013,6 +11638,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10036,6 +11664,8 @@ export interface operations {
             /** @description The proof. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10045,6 +11675,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10054,6 +11686,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10063,6 +11697,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10072,6 +11708,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10081,6 +11719,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10090,6 +11730,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10113,6 +11756,8 @@ export interface operations {
             /** @description Where the record is. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10122,6 +11767,8 @@ export interface operations {
             /** @description Problem: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10131,6 +11778,8 @@ export interface operations {
             /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10140,6 +11789,8 @@ export interface operations {
             /** @description Problem: `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10149,6 +11800,8 @@ export interface operations {
             /** @description Problem: `not_found`, `route_not_found`. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10158,6 +11811,8 @@ export interface operations {
             /** @description Problem: `uri_too_long`. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10167,6 +11822,9 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10187,6 +11845,7 @@ export interface operations {
             /** @description The keys. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10196,6 +11855,8 @@ export interface operations {
             /** @description Problem: `rate_limited`. */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,8 +1,11 @@
 import { createRouter } from '../../platform/http/router';
 import * as handlers from './audit.handlers';
+import { AuditRecordSchema } from './record.schemas';
 import { logKey, providerAudit, recordSigningKeys, tenantAudit } from './audit.routes';
 
 export const auditRouter = createRouter().openapi(logKey, handlers.getLogKey);
+// The records' payload: referenced from their JWS (`x-custodes-payload`), so registered by name.
+auditRouter.openAPIRegistry.register('AuditRecord', AuditRecordSchema);
 for (const routes of [tenantAudit, providerAudit]) {
   auditRouter
     .openapi(routes.checkpoint, handlers.getCheckpoint)

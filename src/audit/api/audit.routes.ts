@@ -25,7 +25,15 @@ export const ConsistencyQuery = z.object({ from: Index, to: Index });
 
 const RecordPage = z
   .object({
-    records: z.array(z.object({ index: z.number().int(), jws: z.string().openapi({ description: 'Compact JWS (EdDSA); its payload, RFC 8785 JSON, is the Merkle leaf.' }) })),
+    records: z.array(
+      z.object({
+        index: z.number().int(),
+        jws: z.string().openapi({
+          description: 'Compact JWS (EdDSA); its payload, RFC 8785 JSON, is the Merkle leaf and an `AuditRecord` (#/components/schemas/AuditRecord).',
+          'x-custodes-payload': { $ref: '#/components/schemas/AuditRecord' },
+        }),
+      }),
+    ),
     next: z.number().int().optional().openapi({ description: '`from` for the next page; absent at the current end of the log.' }),
   })
   .openapi('AuditRecordPage');

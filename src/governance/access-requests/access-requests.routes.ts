@@ -111,7 +111,7 @@ export const useAccessRequest = adminRoute({
 const TenantRequestParams = TenantParams.extend({ request: RequestParam });
 
 export const tenantAccessRequests = tenantRoute({
-  operationId: 'tenantAccessRequests',
+  operationId: 'listTenantAccessRequests',
   action: 'access.list',
   method: 'get',
   path: '/tenants/{tenant}/access-requests',
@@ -123,7 +123,7 @@ export const tenantAccessRequests = tenantRoute({
 });
 
 export const tenantAccessRequest = tenantRoute({
-  operationId: 'tenantAccessRequest',
+  operationId: 'getTenantAccessRequest',
   action: 'access.read',
   method: 'get',
   path: '/tenants/{tenant}/access-requests/{request}',

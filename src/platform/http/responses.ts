@@ -4,7 +4,7 @@
  * idempotency headers.
  */
 import { z } from '@hono/zod-openapi';
-import { PROBLEMS, type ProblemCode } from '../../lib/problems';
+import { PROBLEMS } from '../../lib/problems';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 
 export const ProblemSchema = z
@@ -13,7 +13,10 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.enum(Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]),
+    code: z.string().openapi({
+      description: `Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: ${Object.keys(PROBLEMS).map((c) => `\`${c}\``).join(', ')}.`,
+      example: 'not_found',
+    }),
     requestId: z.string().openapi({ example: 'req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' }),
     errors: z
       .array(z.object({ path: z.string(), message: z.string() }))

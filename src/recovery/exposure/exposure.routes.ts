@@ -27,7 +27,7 @@ const LabelExposureSchema = z
 const ExposureSchema = z.object({ labels: z.array(LabelExposureSchema) }).openapi('Exposure');
 
 export const exposureReport = tenantRoute({
-  operationId: 'exposureReport',
+  operationId: 'getExposureReport',
   action: 'exposure.read',
   method: 'get',
   path: '/tenants/{tenant}/exposure',

@@ -3,8 +3,8 @@
  * (audit-verify.ts), through the typed client: the provider log
  * (`/v1/admin/audit/…`, auditors) or a tenant's (`/v1/tenants/{tenant}/audit/…`).
  */
-import type { AuditSource } from './audit-verify';
-import type { ApiClient } from './client';
+import type { AuditSource } from './audit-verify.ts';
+import type { ApiClient } from './client.ts';
 
 export interface AuditLogApi extends Required<AuditSource> {
   inclusion(index: number, size: number): Promise<{ index: number; size: number; proof: string[] }>;

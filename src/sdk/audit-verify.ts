@@ -14,8 +14,8 @@
  * Runs on Node (the CLI) and in workerd (the tests) alike: node:crypto only.
  */
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { equalHashes, FrontierBuilder, leafHash, verifyConsistency, type Hash } from '../audit/format/merkle';
-import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/format/note';
+import { equalHashes, FrontierBuilder, leafHash, verifyConsistency, type Hash } from '../audit/format/merkle.ts';
+import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/format/note.ts';
 
 export interface PublicJwk {
   kid?: string;

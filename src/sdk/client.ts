@@ -11,11 +11,11 @@
  */
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { JWK } from 'jose';
-import type { paths } from './api-types';
-import { CustodesApiError } from './errors';
-import { mintToken } from './keys';
+import type { paths } from './api-types.ts';
+import { CustodesApiError } from './errors.ts';
+import { mintToken } from './keys.ts';
 
-export type { components, paths } from './api-types';
+export type { components, paths } from './api-types.ts';
 
 export interface RetryOptions {
   /** Attempts after the first (default 2); 0 disables retries. */

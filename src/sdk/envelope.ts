@@ -16,7 +16,7 @@
  * opened in well under a millisecond.
  */
 import type * as NodeCrypto from 'node:crypto';
-import { ENVELOPE_BYTES, ENVELOPE_VERSION, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, TAG_BYTES, type Space } from '../lib/envelope-format';
+import { ENVELOPE_BYTES, ENVELOPE_VERSION, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, TAG_BYTES, type Space } from '../lib/envelope-format.ts';
 
 export { ENVELOPE_BYTES, ENVELOPE_VERSION, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, type Space };
 

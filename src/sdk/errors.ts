@@ -3,7 +3,7 @@
  * problem document with a stable `code` (the API's conventions), surfaced as
  * `CustodesApiError`. Switch on `error.problem.code`, never on the message.
  */
-import type { components } from './api-types';
+import type { components } from './api-types.ts';
 
 /** The problem document, typed from openapi.yaml; `http_error` marks an answer that was not one (a proxy's, say). */
 export type Problem = Omit<components['schemas']['Problem'], 'code'> & { code: components['schemas']['Problem']['code'] | 'http_error' };

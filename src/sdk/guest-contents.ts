@@ -10,8 +10,8 @@
  * against the newest write of that page in the tenant's own audit log, which
  * the caller has verified (audit-verify.ts).
  */
-import { inParallel } from '../lib/parallel';
-import type { ApiClient } from './client';
+import { inParallel } from '../lib/parallel.ts';
+import type { ApiClient } from './client.ts';
 import {
   decryptPage,
   encryptPage,
@@ -22,8 +22,8 @@ import {
   type DataKey,
   type PageAddress,
   type Space,
-} from './envelope';
-import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './keystore';
+} from './envelope.ts';
+import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './keystore.ts';
 
 /** Pages per call: the API takes up to 256; 64 keeps a request near 350 KiB. */
 export const BATCH_PAGES = 64;

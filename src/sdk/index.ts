@@ -4,11 +4,11 @@
  * per attempt, one session per client), token minting, client-side page
  * encryption and byte ranges, and the offline audit verifier.
  */
-export { createApiClient, type ApiClient, type ApiClientOptions, type components, type paths, type RetryOptions } from './client';
-export { CustodesApiError, type Problem } from './errors';
-export { auditSource, type AuditLogApi } from './audit-source';
-export { verifyAuditLog, type AuditSource, type VerifierState, type VerifyResult } from './audit-verify';
-export { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope';
-export { GuestContents, latestWritesFromLog, StaleVersionError, type ContentTarget, type LatestWrites } from './guest-contents';
-export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore';
-export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys';
+export { createApiClient, type ApiClient, type ApiClientOptions, type components, type paths, type RetryOptions } from './client.ts';
+export { CustodesApiError, type Problem } from './errors.ts';
+export { auditSource, type AuditLogApi } from './audit-source.ts';
+export { verifyAuditLog, type AuditSource, type VerifierState, type VerifyResult } from './audit-verify.ts';
+export { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope.ts';
+export { GuestContents, latestWritesFromLog, StaleVersionError, type ContentTarget, type LatestWrites } from './guest-contents.ts';
+export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore.ts';
+export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys.ts';

@@ -6,7 +6,7 @@
  * encryption), named `dek-<key-id hex>` after the id every envelope carries.
  */
 import { compactDecrypt, CompactEncrypt, exportJWK, importJWK, type JWK } from 'jose';
-import { importDataKey, keyIdHex, type DataKey } from './envelope';
+import { importDataKey, keyIdHex, type DataKey } from './envelope.ts';
 
 export interface Keystore {
   v: 1;

@@ -74,6 +74,24 @@ async function printedCommand(): Promise<string> {
   throw new Error(`npm start printed no first command:\n${output}`);
 }
 
+/** A tenant program outside the checkout, run with plain `node` against the packed SDK (`npm run pack:sdk`). */
+const SDK_PROGRAM = `
+import { readFileSync } from 'node:fs';
+import { auditSource, createApiClient, GuestContents, newKeystore, verifyAuditLog } from 'custodes/sdk';
+
+const [url, tenant, vm, keyPath] = process.argv.slice(2);
+const api = createApiClient({ baseUrl: url, key: JSON.parse(readFileSync(keyPath, 'utf8')), principal: tenant });
+const contents = new GuestContents(api, await newKeystore());
+const target = { tenant, space: 'memory', resource: vm };
+const secret = new TextEncoder().encode('sealed here, stored as ciphertext, read back here');
+const { pages } = await contents.write(target, 8180, secret);
+const back = new TextDecoder().decode(await contents.read(target, 8180, secret.length));
+const log = 'tenants/' + tenant;
+const verified = await verifyAuditLog(auditSource(api, log), { log });
+if (!verified.ok) throw new Error(verified.error);
+console.log(JSON.stringify({ pages, back, records: verified.checkpoint.size }));
+`;
+
 describe('npm start', () => {
   it('serves the API and prints a first command that works', { timeout: 150_000 }, async () => {
     const command = await printedCommand();
@@ -167,6 +185,27 @@ describe('npm start', () => {
     const refused = spawnSync(process.execPath, ['bin/custodes.js', 'vm', 'list', ...asToolstack, '--url', url], { encoding: 'utf8' });
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /token_key_unknown/);
+  });
+
+  it('the packed SDK seals, writes, reads and verifies from a program outside the checkout, with plain node', { timeout: 150_000 }, async () => {
+    await printedCommand();
+    const { tenant, vm, ownerKey } = provisionTenant('sdk');
+    const pack = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/pack-sdk.ts'], { encoding: 'utf8' });
+    assert.equal(pack.status, 0, pack.stderr);
+    const tarball = pack.stdout.trim().split('\n').pop()!;
+    const project = mkdtempSync(join(tmpdir(), 'custodes-sdk-user-'));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'tenant-program', private: true, type: 'module' }));
+    const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: project, encoding: 'utf8' });
+    assert.equal(install.status, 0, install.stderr);
+    writeFileSync(join(project, 'program.mjs'), SDK_PROGRAM);
+    // Plain node, no tsx, no loader: only what the tarball installed.
+    const run = spawnSync(process.execPath, ['program.mjs', url, tenant, vm, ownerKey], { cwd: project, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.back, 'sealed here, stored as ciphertext, read back here');
+    assert.equal(result.pages, 2); // bytes 8180–8229 straddle pages 1 and 2
+    assert.ok(result.records >= 3);
+    rmSync(project, { recursive: true, force: true });
   });
 
   it('the admin CLI needs a second admin for significant changes, and the tenant CLI decides access requests', { timeout: 150_000 }, async () => {

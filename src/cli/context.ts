@@ -83,6 +83,15 @@ export function sessionId(value: string): string {
 export const commaList = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 export const spaceList = (value: string): string[] => value.split(/[\s,]+/).filter(Boolean);
 
+/** An option taking one of `choices`; commander refuses any other value (exit 2). */
+export const choiceOption = (flags: string, description: string, choices: readonly string[], required = false) => {
+  const option = new Option(flags, description).choices(choices);
+  return required ? option.makeOptionMandatory() : option;
+};
+
+/** `value` without its undefined members: the query of optional filters. */
+export const defined = <T extends object>(value: T) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+
 /** Whole-number option; `required` makes commander insist on it. */
 export const numberOption = (flags: string, description: string, required = false) => {
   const option = new Option(flags, description).argParser(wholeNumber);

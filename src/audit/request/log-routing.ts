@@ -16,7 +16,7 @@ import { PROVIDER_LOG, tenantLog } from '../log/logs';
  * belongs to the tenant whose VM it asks for: every look at it, every
  * decision and every use, refused ones included, lands in that tenant's log.
  */
-export const OWNED_RESOURCES = [
+const OWNED_RESOURCES = [
   ['vm', 'vms', 'vm'],
   ['disk', 'disks', 'disk'],
   ['snapshot', 'snapshots', 'snapshot'],

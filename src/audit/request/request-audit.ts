@@ -38,7 +38,7 @@ const isLateRefusal = (result: CommitResult): result is Extract<CommitResult, { 
   !result.ok && (result.rejected === 'replay' || result.rejected === 'principal');
 
 /** A record's outcome from its response's status. */
-export function outcomeOf(status: number): Outcome {
+function outcomeOf(status: number): Outcome {
   if (status < 400) return 'allowed';
   if (status === 401 || status === 403 || status === 404 || status === 429) return 'denied';
   return 'failed';

@@ -10,7 +10,7 @@ import { verifyAuditLog, type AuditSource, type VerifierState } from '../../sdk/
 import type { Command } from 'commander';
 import type { AuditRecord } from '../../audit/format/record';
 import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
-import { action, adminClient, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
+import { action, adminClient, choiceOption, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
 import { parallelRecordChecker } from '../parallel-verify';
 import { table, type Column } from '../table';
 import { tenantClient } from '../tenant-context';
@@ -181,11 +181,10 @@ export function auditCommands(program: Command, emit: Emit): void {
     logOptions(audit.command('tail').description('the latest records, filtered'))
       .option('--actor <id>', 'records whose actor id contains this')
       .option('--action <name>', 'records whose action contains this')
-      .option('--outcome <outcome>', 'allowed|denied|failed')
+      .addOption(choiceOption('--outcome <outcome>', 'records with this outcome', ['allowed', 'denied', 'failed']))
       .addOption(numberOption('--limit <n>', 'how many of the latest records to scan (default 50)')),
     emit,
     async (_, o): Promise<Output> => {
-      if (o.outcome && !['allowed', 'denied', 'failed'].includes(o.outcome)) throw new UsageError('--outcome is allowed, denied or failed.');
       const records = await auditTail(logOf(o).api(), { actor: o.actor, action: o.action, outcome: o.outcome, limit: o.limit ?? 50 });
       return { json: { records }, text: table(records, TAIL_COLUMNS) };
     },

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import type { components } from '../../sdk/client';
 import { publicKeyOf } from '../../sdk/keys';
-import { action, adminClient, commaList, listOutput, numberOption, one, readJwk, UsageError, withPaging, type Emit, type Output } from '../context';
+import { action, adminClient, choiceOption, commaList, listOutput, numberOption, one, readJwk, UsageError, withPaging, type Emit, type Output } from '../context';
 import { table, type Column } from '../table';
 import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 
@@ -41,22 +41,22 @@ const ACCESS_STATES = ['pending', 'approved', 'denied'] as const;
 const ROLES = ['provisioner', 'operator', 'auditor', 'security'] as const;
 const REASON_CODES = ['support_case', 'incident_response', 'legal_request', 'maintenance'] as const;
 
-function oneOf<const T extends string>(allowed: readonly T[], what: string) {
-  return (value: string): T => {
-    if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${what} must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}.`);
-    return value as T;
-  };
+/** `--roles a,b`: each one a known role. */
+function roleList(value: string): (typeof ROLES)[number][] {
+  return commaList(value).map((role) => {
+    if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--roles takes ${ROLES.join(', ')}; got ${JSON.stringify(role)}.`);
+    return role as (typeof ROLES)[number];
+  });
 }
-const roleList = (value: string) => commaList(value).map(oneOf(ROLES, '--roles'));
 
 export function changeCommands(admin: Command, emit: Emit): void {
   const changes = admin.command('changes').description('the two-person rule: significant changes waiting for a second admin');
   action<{ state?: (typeof CHANGE_STATES)[number]; tenant?: string }>(
-    withPaging(changes.command('list').description('list change requests').option('--state <state>', CHANGE_STATES.join('|')).option('--tenant <id>', 'only those affecting this tenant')),
+    withPaging(changes.command('list').description('list change requests').addOption(choiceOption('--state <state>', 'only those in this state', CHANGE_STATES)).option('--tenant <id>', 'only those affecting this tenant')),
     emit,
     async (_, o) => {
-      const state = o.state && oneOf(CHANGE_STATES, '--state')(o.state);
-      return listOutput(o, 'changes', async (page) => (await adminClient(o).GET('/v1/admin/changes', { params: { query: { ...page, ...(state ? { state } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) } } })).data!, CHANGE_COLUMNS);
+      const api = adminClient(o);
+      return listOutput(o, 'changes', async (page) => (await api.GET('/v1/admin/changes', { params: { query: { ...page, ...(o.state ? { state: o.state } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) } } })).data!, CHANGE_COLUMNS);
     },
   );
   action(changes.command('show').description('show a change request, its parameters and approvals').argument('<change>'), emit, async ([change], o) => {
@@ -92,9 +92,10 @@ const ADMIN_COLUMNS: Column<Schemas['Admin']>[] = [
 
 export function adminCommands(admin: Command, emit: Emit): void {
   const admins = admin.command('admins').description('provider admins and their roles');
-  action(withPaging(admins.command('list').description('list admins')), emit, async (_, o) =>
-    listOutput(o, 'admins', async (query) => (await adminClient(o).GET('/v1/admin/admins', { params: { query } })).data!, ADMIN_COLUMNS),
-  );
+  action(withPaging(admins.command('list').description('list admins')), emit, async (_, o) => {
+    const api = adminClient(o);
+    return listOutput(o, 'admins', async (query) => (await api.GET('/v1/admin/admins', { params: { query } })).data!, ADMIN_COLUMNS);
+  });
   action(admins.command('get').description('show an admin').argument('<admin>'), emit, async ([id], o) =>
     one((await adminClient(o).GET('/v1/admin/admins/{admin}', { params: { path: { admin: id! } } })).data!, ADMIN_COLUMNS),
   );
@@ -138,27 +139,27 @@ const ACCESS_COLUMNS: Column<Schemas['AccessRequest']>[] = [
 /** The operator's side: file, list, show and use access requests. */
 export function providerAccessCommands(admin: Command, emit: Emit): void {
   const access = admin.command('access').description('ask a tenant for access to one of its VMs (the lockbox)');
-  action<{ vm: string; reasonCode: string; detail: string; durationMinutes?: number }>(
+  action<{ vm: string; reasonCode: (typeof REASON_CODES)[number]; detail: string; durationMinutes?: number }>(
     access
       .command('request')
       .description('file an access request (operation snapshot.create); the tenant decides')
       .requiredOption('--vm <vm>', 'the VM')
-      .requiredOption('--reason-code <code>', REASON_CODES.join('|'))
+      .addOption(choiceOption('--reason-code <code>', 'why', REASON_CODES, true))
       .requiredOption('--detail <text>', 'why, for the tenant to read')
       .addOption(numberOption('--duration-minutes <n>', 'how long an approval lasts (default 60)')),
     emit,
     async (_, o) => {
-      const body = { vm: o.vm, operation: 'snapshot.create' as const, reasonCode: oneOf(REASON_CODES, '--reason-code')(o.reasonCode), detail: o.detail, durationMinutes: o.durationMinutes ?? 60 };
+      const body = { vm: o.vm, operation: 'snapshot.create' as const, reasonCode: o.reasonCode, detail: o.detail, durationMinutes: o.durationMinutes ?? 60 };
       const data = (await adminClient(o).POST('/v1/admin/access-requests', { body })).data!;
       return { json: data, text: `${table([data], ACCESS_COLUMNS)}\nFiled. Tenant ${data.tenant} decides; until it approves, nothing is allowed.` };
     },
   );
-  action<{ state?: string; tenant?: string }>(
-    withPaging(access.command('list').description('list access requests').option('--state <state>', ACCESS_STATES.join('|')).option('--tenant <id>', 'only this tenant\'s')),
+  action<{ state?: (typeof ACCESS_STATES)[number]; tenant?: string }>(
+    withPaging(access.command('list').description('list access requests').addOption(choiceOption('--state <state>', 'only those in this state', ACCESS_STATES)).option('--tenant <id>', 'only this tenant\'s')),
     emit,
     async (_, o) => {
-      const state = o.state && oneOf(ACCESS_STATES, '--state')(o.state);
-      return listOutput(o, 'accessRequests', async (page) => (await adminClient(o).GET('/v1/admin/access-requests', { params: { query: { ...page, ...(state ? { state } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) } } })).data!, ACCESS_COLUMNS);
+      const api = adminClient(o);
+      return listOutput(o, 'accessRequests', async (page) => (await api.GET('/v1/admin/access-requests', { params: { query: { ...page, ...(o.state ? { state: o.state } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) } } })).data!, ACCESS_COLUMNS);
     },
   );
   action(access.command('get').description('show an access request').argument('<request>'), emit, async ([request], o) =>
@@ -173,10 +174,9 @@ export function providerAccessCommands(admin: Command, emit: Emit): void {
 /** The tenant owner's side: see, approve and deny the provider's requests. */
 export function tenantAccessCommands(program: Command, emit: Emit): void {
   const access = program.command('access').description('the provider\'s requests for access to your VMs');
-  action<TenantOptions & { state?: string }>(withPaging(tenantOptions(access.command('list').description('list access requests')).option('--state <state>', ACCESS_STATES.join('|'))), emit, async (_, o) => {
-    const state = o.state && oneOf(ACCESS_STATES, '--state')(o.state);
+  action<TenantOptions & { state?: (typeof ACCESS_STATES)[number] }>(withPaging(tenantOptions(access.command('list').description('list access requests')).addOption(choiceOption('--state <state>', 'only those in this state', ACCESS_STATES))), emit, async (_, o) => {
     const api = tenantClient(o, []);
-    return listOutput(o, 'accessRequests', async (page) => (await api.GET('/v1/tenants/{tenant}/access-requests', { params: { path: { tenant: o.tenant }, query: { ...page, ...(state ? { state } : {}) } } })).data!, ACCESS_COLUMNS);
+    return listOutput(o, 'accessRequests', async (page) => (await api.GET('/v1/tenants/{tenant}/access-requests', { params: { path: { tenant: o.tenant }, query: { ...page, ...(o.state ? { state: o.state } : {}) } } })).data!, ACCESS_COLUMNS);
   });
   action<TenantOptions>(tenantOptions(access.command('show').description('show an access request').argument('<request>')), emit, async ([request], o) =>
     one((await tenantClient(o, []).GET('/v1/tenants/{tenant}/access-requests/{request}', { params: { path: { tenant: o.tenant, request: request! } } })).data!, ACCESS_COLUMNS),

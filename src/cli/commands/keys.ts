@@ -2,21 +2,20 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from '../../sdk/keys';
-import { action, commaList, LOCAL_ADMIN_KEY, numberOption, readJwk, spaceList, UsageError, type Emit } from '../context';
+import { action, choiceOption, commaList, LOCAL_ADMIN_KEY, numberOption, readJwk, spaceList, UsageError, type Emit } from '../context';
 
 export function keyCommands(program: Command, emit: Emit): void {
-  action<{ out: string; alg: string; force?: boolean }>(
+  action<{ out: string; alg: SigningAlgorithm; force?: boolean }>(
     program
       .command('keygen')
       .description('generate a principal key pair; the private half stays in --out')
       .requiredOption('--out <file>', 'where to write the private JWK (mode 0600)')
-      .option('--alg <alg>', 'EdDSA or ES256', 'EdDSA')
+      .addOption(choiceOption('--alg <alg>', 'signature algorithm', ['EdDSA', 'ES256']).default('EdDSA'))
       .option('--force', 'replace an existing file (its key is lost)'),
     emit,
     async (_, o) => {
       if (existsSync(o.out) && !o.force) throw new UsageError(`${o.out} exists; pass --force to replace it (the old key is lost).`);
-      if (o.alg !== 'EdDSA' && o.alg !== 'ES256') throw new UsageError('--alg must be EdDSA or ES256.');
-      const key = await generatePrincipalKey(o.alg as SigningAlgorithm);
+      const key = await generatePrincipalKey(o.alg);
       writeFileSync(o.out, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
       const publicJwk = publicKeyOf(key);
       const kid = await keyId(key);

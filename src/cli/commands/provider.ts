@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { components } from '../../sdk/client';
 import { publicKeyOf } from '../../sdk/keys';
-import { action, adminClient, listOutput, numberOption, one, readJwk, withPaging, type Emit } from '../context';
+import { action, adminClient, defined, listOutput, numberOption, one, readJwk, withPaging, type Emit } from '../context';
 import type { Column } from '../table';
 import { isPendingChange, pendingChange } from './governance';
 
@@ -50,16 +50,16 @@ const sizeOptions = (command: Command, required: boolean, disk = true) => {
   command.addOption(numberOption('--vcpus <n>', 'vCPUs', required)).addOption(numberOption('--memory-mib <n>', 'memory in MiB', required));
   return disk ? command.addOption(numberOption('--disk-gib <n>', 'disk in GiB', required)) : command;
 };
-const defined = <T extends object>(value: T) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export function hostCommands(admin: Command, emit: Emit): void {
   const hosts = admin.command('hosts').description('provider capacity');
   action<Sizes & { name: string }>(sizeOptions(hosts.command('create').description('add a host').requiredOption('--name <name>', 'host name'), true), emit, async (_, o) =>
     one((await adminClient(o).POST('/v1/admin/hosts', { body: { name: o.name, vcpus: o.vcpus!, memoryMiB: o.memoryMib!, diskGiB: o.diskGib! } })).data!, HOST_COLUMNS),
   );
-  action(withPaging(hosts.command('list').description('list hosts')), emit, async (_, o) =>
-    listOutput(o, 'hosts', async (query) => (await adminClient(o).GET('/v1/admin/hosts', { params: { query } })).data!, HOST_COLUMNS),
-  );
+  action(withPaging(hosts.command('list').description('list hosts')), emit, async (_, o) => {
+    const api = adminClient(o);
+    return listOutput(o, 'hosts', async (query) => (await api.GET('/v1/admin/hosts', { params: { query } })).data!, HOST_COLUMNS);
+  });
   action(hosts.command('get').description('show a host').argument('<host>'), emit, async ([host], o) =>
     one((await adminClient(o).GET('/v1/admin/hosts/{host}', { params: { path: { host: host! } } })).data!, HOST_COLUMNS),
   );
@@ -95,9 +95,10 @@ export function tenantAdminCommands(admin: Command, emit: Emit): void {
       return one((await adminClient(o).POST('/v1/admin/tenants', { body })).data!, TENANT_COLUMNS);
     },
   );
-  action(withPaging(tenants.command('list').description('list tenants')), emit, async (_, o) =>
-    listOutput(o, 'tenants', async (query) => (await adminClient(o).GET('/v1/admin/tenants', { params: { query } })).data!, TENANT_COLUMNS),
-  );
+  action(withPaging(tenants.command('list').description('list tenants')), emit, async (_, o) => {
+    const api = adminClient(o);
+    return listOutput(o, 'tenants', async (query) => (await api.GET('/v1/admin/tenants', { params: { query } })).data!, TENANT_COLUMNS);
+  });
   action(tenants.command('get').description('show a tenant').argument('<tenant>'), emit, async ([tenant], o) =>
     one((await adminClient(o).GET('/v1/admin/tenants/{tenant}', { params: { path: { tenant: tenant! } } })).data!, TENANT_COLUMNS),
   );
@@ -127,8 +128,10 @@ export function vmAdminCommands(admin: Command, emit: Emit): void {
   action<{ tenant?: string; host?: string }>(
     withPaging(vms.command('list').description('list VMs').option('--tenant <id>', 'only this tenant\'s').option('--host <id>', 'only on this host')),
     emit,
-    async (_, o) =>
-      listOutput(o, 'vms', async (page) => (await adminClient(o).GET('/v1/admin/vms', { params: { query: { ...page, ...defined({ tenant: o.tenant, host: o.host }) } } })).data!, VM_COLUMNS),
+    async (_, o) => {
+      const api = adminClient(o);
+      return listOutput(o, 'vms', async (page) => (await api.GET('/v1/admin/vms', { params: { query: { ...page, ...defined({ tenant: o.tenant, host: o.host }) } } })).data!, VM_COLUMNS);
+    },
   );
   action(vms.command('get').description('show a VM').argument('<vm>'), emit, async ([vm], o) =>
     one((await adminClient(o).GET('/v1/admin/vms/{vm}', { params: { path: { vm: vm! } } })).data!, VM_COLUMNS),

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { components } from '../../sdk/client';
-import { action, commaList, listOutput, numberOption, one, UsageError, withPaging, type Emit } from '../context';
+import { action, choiceOption, commaList, defined, listOutput, numberOption, one, UsageError, withPaging, type Emit } from '../context';
 import { table, type Column } from '../table';
 import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 
@@ -64,7 +64,7 @@ export function exposureCommand(program: Command, emit: Emit): void {
       .option('--to <time>', 'reads before (RFC 3339)'),
     emit,
     async (_, o) => {
-      const query = Object.fromEntries(Object.entries({ label: o.label, actor: o.actor, from: o.from, to: o.to }).filter(([, v]) => v !== undefined));
+      const query = defined({ label: o.label, actor: o.actor, from: o.from, to: o.to });
       const data = (await tenantClient(o, ['audit:read']).GET('/v1/tenants/{tenant}/exposure', { params: { path: { tenant: o.tenant }, query } })).data!;
       const rows: ExposureRow[] = data.labels.flatMap((label) => (label.reads.length === 0 ? [{ label, read: null }] : label.reads.map((read): ExposureRow => ({ label, read }))));
       const exposed = data.labels.filter((l) => l.exposed).map((l) => l.name);
@@ -99,7 +99,8 @@ function describePlan(plan: Plan): string {
 const PLAN_COLUMNS: Column<Schemas['RecoveryPlan']>[] = [['ID', (p) => p.id], ['MODE', (p) => p.mode], ['STATE', (p) => p.state], ['TAINTED', (p) => p.taintedActions.length], ['CHANGES', (p) => p.changes.length], ['CREATED', (p) => p.createdAt]];
 
 interface PlanOptions extends TenantOptions {
-  mode: string;
+  /** Commander admits only these (choiceOption). */
+  mode: 'undo' | 'replay';
   actor?: string[];
   session?: string[];
   actions?: string[];
@@ -119,18 +120,15 @@ function planRequest(o: PlanOptions): Schemas['CreateRecoveryPlan'] {
     const seeds = { ...(o.actor ? { actors: o.actor } : {}), ...(o.session ? { tokens: o.session } : {}), ...(actions ? { actions } : {}), ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) };
     return { mode: 'undo', seeds };
   }
-  if (o.mode === 'replay') {
-    if (!o.revoke || !o.from) throw new UsageError('recover plan --mode replay needs --revoke ID,… and --from TIME (the instant the revocation takes effect).');
-    return { mode: 'replay', patch: { revoke: o.revoke.map((principal) => ({ principal, from: o.from! })) } };
-  }
-  throw new UsageError('recover plan needs --mode undo or --mode replay.');
+  if (!o.revoke || !o.from) throw new UsageError('recover plan --mode replay needs --revoke ID,… and --from TIME (the instant the revocation takes effect).');
+  return { mode: 'replay', patch: { revoke: o.revoke.map((principal) => ({ principal, from: o.from! })) } };
 }
 
 export function recoverCommands(program: Command, emit: Emit): void {
   const recover = program.command('recover').description('undo an intrusion\'s effects, and only those');
   action<PlanOptions>(
     tenantOptions(recover.command('plan').description('plan a recovery (nothing changes until apply)'))
-      .requiredOption('--mode <mode>', 'undo (from seeds) or replay (with a revocation patch)')
+      .addOption(choiceOption('--mode <mode>', 'undo (from seeds) or replay (with a revocation patch)', ['undo', 'replay'], true))
       .option('--actor <ids>', 'undo: the attacker\'s principals', commaList)
       .option('--session <sids>', 'undo: the attacker\'s sessions', commaList)
       .option('--actions <indexes>', 'undo: audit indexes of the attacker\'s actions', commaList)

@@ -12,6 +12,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { vendorAssets } from './vendor-assets.js';
 
 const HOST = process.env.CUSTODES_HOST ?? '127.0.0.1';
 const PORT = process.env.CUSTODES_PORT ?? '8787';
@@ -84,6 +85,7 @@ async function waitUntilHealthy(url, child) {
 
 const created = await ensureDevKeys();
 console.log(created ? 'Created dev keys: .dev.vars and .custodes/bootstrap-admin{,-2}.jwk' : 'Using the dev keys in .dev.vars and .custodes/');
+vendorAssets(); // again, in case npm ci ran with --ignore-scripts
 applyMigrations();
 
 const url = `http://${HOST}:${PORT}`;

@@ -83,7 +83,8 @@ export function createApp() {
   // `servers` names the origin the document was fetched from, so a generator pointed at it calls this server.
   app.get('/openapi.json', (c) => c.json({ ...(document ??= openApiDocument(app)), servers: [{ url: new URL(c.req.url).origin, description: 'This server' }] }));
   app.route('/', wellKnownRouter);
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API' }));
+  // The bundle is a static asset (public/vendor, from npm): the page works with no network at all.
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API', cdn: '/vendor/scalar/api-reference.js', withDefaultFonts: false }));
 
   const allowedMethods = routeMethods(app);
   app.notFound((c) => {

@@ -9,6 +9,7 @@ import { z } from '@hono/zod-openapi';
 import { wholeNumber } from '../src/platform/http/params';
 import { publicPath } from '../src/platform/http/paths';
 import { requirePathParams } from '../src/platform/http/route-factories';
+import { PROBLEMS } from '../src/lib/problems';
 
 const app = createApp();
 const document = openApiDocument(app);
@@ -79,6 +80,32 @@ describe('OpenAPI document', () => {
     const jws = records.op.responses['200'].content['application/json'].schema;
     expect(JSON.stringify(document.components?.schemas?.AuditRecordPage ?? jws)).toContain('#/components/schemas/AuditRecord');
     expect(document.components?.schemas?.AuditRecord).toBeDefined();
+  });
+
+  it('lists on each operation only the problem codes it can return, each under its own status', () => {
+    const codesOf = (op: any): string[] => Object.values(op.responses).flatMap((r: any) => r['x-custodes-problems'] ?? []);
+    const byId = new Map(operations.map((o) => [o.op.operationId, codesOf(o.op)]));
+    for (const { path, method, op } of operations) {
+      for (const [status, response] of Object.entries<any>(op.responses)) {
+        const codes: string[] = response['x-custodes-problems'] ?? [];
+        for (const code of codes) expect(PROBLEMS[code as keyof typeof PROBLEMS]?.status, `${method} ${path} ${code}`).toBe(Number(status));
+        if (codes.length) expect(response.description).toBe(`Problem: ${codes.map((c) => `\`${c}\``).join(', ')}.`);
+      }
+    }
+    // The findings of issue 13: envelope codes only where envelopes are sent, a body's codes only where there is a body.
+    expect(byId.get('deleteTenant')).not.toContain('invalid_envelope');
+    expect(byId.get('deleteTenant')).toEqual(expect.arrayContaining(['not_found', 'resource_in_use', 'body_not_allowed', 'missing_role']));
+    expect(byId.get('deleteTenant')).not.toContain('malformed_json');
+    expect(byId.get('writeMemoryPages')).toEqual(expect.arrayContaining(['invalid_envelope', 'index_out_of_range', 'malformed_json', 'vm_not_allowed']));
+    expect(byId.get('getHealth')).not.toContain('token_missing');
+    expect(byId.get('listHosts')).toContain('invalid_page_token');
+    expect(byId.get('getHost')).not.toContain('invalid_page_token');
+    const withEnvelopes = operations.filter((o) => codesOf(o.op).includes('invalid_envelope')).map((o) => o.op.operationId).sort();
+    expect(withEnvelopes).toEqual(['writeDiskBlocks', 'writeMemoryPages']);
+    // `code` stays an open string: a new code must not break a client that validates responses.
+    const problem = (document.components?.schemas as any).Problem;
+    expect(problem.properties.code.type).toBe('string');
+    expect(problem.properties.code.enum).toBeUndefined();
   });
 
   it('refuses, where a route is declared, a path parameter that accepts nothing or null', () => {

@@ -14,8 +14,9 @@ import { verifyAuditLog } from '../../src/sdk/audit-verify';
 import { decryptPage, encryptPage, newDataKey, PAGE_BYTES } from '../../src/sdk/envelope';
 import { generatePrincipalKey, mintToken, publicKeyOf } from '../../src/sdk/keys';
 import { GENERATORS } from './support/generators';
+import { launchBrowser, offlinePage } from './support/browser';
 
-const PORT = '8791';
+const PORT = process.env.CUSTODES_TEST_PORT ?? '8791';
 const state = mkdtempSync(join(tmpdir(), 'custodes-start-'));
 const server = spawn(process.execPath, ['scripts/start.js'], {
   env: { ...process.env, CUSTODES_PORT: PORT, CUSTODES_STATE: state },
@@ -305,5 +306,27 @@ describe('npm start', () => {
     assert.ok(everyPage.changes.length >= 3);
     assert.equal(everyPage.nextPageToken, undefined);
     assert.deepEqual(everyPage.changes.map((c: { id: string }) => c.id), onePage.changes.map((c: { id: string }) => c.id));
+  });
+
+  it('/docs renders the operation list in headless Chromium with the network blocked', { timeout: 150_000 }, async () => {
+    await printedCommand();
+    const browser = await launchBrowser();
+    try {
+      const { page, blocked, sent } = await offlinePage(browser);
+      await page.goto(`${url}/docs`, { waitUntil: 'load' });
+      // The sidebar lists every tag of the spec; opening one shows its operations by summary.
+      const text = () => page.evaluate(() => document.body.innerText);
+      await page.waitForFunction(() => document.body.innerText.includes('access requests'), { timeout: 60_000 });
+      for (const tag of ['hosts', 'tenants', 'toolstacks', 'memory', 'recovery', 'changes', 'audit']) assert.match(await text(), new RegExp(`^${tag}$`, 'm'));
+      const hosts = await page.$$eval('button, a, li, span', (els) => els.findIndex((e) => e.textContent?.trim() === 'hosts'));
+      assert.ok(hosts >= 0, 'no hosts group in the sidebar');
+      await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('button, a, li, span')].find((e) => e.textContent?.trim() === 'hosts')!.click());
+      await page.waitForFunction(() => ['Register a host', 'List hosts', 'Drain a host'].every((s) => document.body.innerText.includes(s)), { timeout: 30_000 });
+      await page.screenshot({ path: resolve('.generated/docs-offline.png') });
+      assert.deepEqual(blocked, [], 'the page tried to reach the network');
+      assert.ok(sent.some((r) => r.url.endsWith('/vendor/scalar/api-reference.js')), 'the bundle came from the Worker');
+    } finally {
+      await browser.close();
+    }
   });
 });

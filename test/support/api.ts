@@ -7,6 +7,7 @@ import { env } from 'cloudflare:test';
 import { SignJWT, exportJWK, generateKeyPair, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { createApp } from '../../src/app';
 import { openReceipt } from '../../src/audit/log/receipts';
+import { expectDeclaredProblem } from './declared-problems';
 
 export const app = createApp();
 
@@ -69,7 +70,9 @@ export async function call(method: string, path: string, options: CallOptions = 
     init.body = rawBody ?? JSON.stringify(body);
     h['Content-Type'] ??= 'application/json';
   }
-  return app.request(path, init, env);
+  const response = await app.request(path, init, env);
+  await expectDeclaredProblem(method, path, response);
+  return response;
 }
 
 /** Calls and parses JSON, failing the test with the problem document on an unexpected status. */

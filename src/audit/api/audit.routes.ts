@@ -8,7 +8,8 @@ import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import { jsonContent, problemResponses } from '../../platform/http/responses';
 import { wholeNumber } from '../../platform/http/params';
 import { rateLimitByAddress } from '../../platform/middleware/rate-limit';
-import { adminRoute, publicRoute, tenantRoute } from '../../platform/http/route-factories';
+import { adminRoute, platformProblems, publicRoute, tenantRoute } from '../../platform/http/route-factories';
+import type { ProblemCode } from '../../lib/problems';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
 
 const tags = ['audit'];
@@ -67,7 +68,7 @@ function routesFor(kind: 'tenant' | 'provider') {
   // One definition, two audiences: the route objects are typed loosely (RouteConfig) and
   // the shared handlers read their validated query with its schema's type.
   // The records cover every VM, so a VM-limited toolstack may see checkpoints and proofs but not them.
-  const guard = (config: Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: AuditedAction }, reach?: 'tenant-wide'): RouteConfig =>
+  const guard = (config: Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: AuditedAction; problems?: readonly ProblemCode[] }, reach?: 'tenant-wide'): RouteConfig =>
     kind === 'tenant' ? tenantRoute({ ...config, scope: 'audit:read', reach }) : adminRoute({ ...config, roles: AUDITORS });
   return {
     checkpoint: guard({
@@ -78,7 +79,7 @@ function routesFor(kind: 'tenant' | 'provider') {
       tags,
       summary: `Latest signed checkpoint of the ${kind} log`,
       request: { ...params },
-      responses: { 200: checkpointResponse, ...problemResponses(404) },
+      responses: { 200: checkpointResponse },
     }),
     records: guard({
       operationId: `list${prefix}AuditRecords`,
@@ -88,7 +89,7 @@ function routesFor(kind: 'tenant' | 'provider') {
       tags,
       summary: `Signed records of the ${kind} log, in index order`,
       request: { ...params, query: RecordsQuery },
-      responses: { 200: jsonContent(RecordPage, 'One page of records.'), ...problemResponses(404) },
+      responses: { 200: jsonContent(RecordPage, 'One page of records.') },
     }, 'tenant-wide'),
     inclusion: guard({
       operationId: `get${prefix}AuditInclusionProof`,
@@ -98,7 +99,7 @@ function routesFor(kind: 'tenant' | 'provider') {
       tags,
       summary: 'Inclusion proof of one record in a tree size',
       request: { ...params, query: InclusionQuery },
-      responses: { 200: jsonContent(InclusionProof, 'The proof.'), ...problemResponses(404) },
+      responses: { 200: jsonContent(InclusionProof, 'The proof.') },
     }),
     consistency: guard({
       operationId: `get${prefix}AuditConsistencyProof`,
@@ -108,11 +109,12 @@ function routesFor(kind: 'tenant' | 'provider') {
       tags,
       summary: 'Consistency proof between two tree sizes',
       request: { ...params, query: ConsistencyQuery },
-      responses: { 200: jsonContent(ConsistencyProof, 'The proof.'), ...problemResponses(404) },
+      responses: { 200: jsonContent(ConsistencyProof, 'The proof.') },
     }),
     receipt: guard({
       operationId: `open${prefix}AuditReceipt`,
       action: 'audit.receipt.open',
+      problems: ['not_found'],
       method: 'get',
       path: `${base}/receipts/{receipt}`,
       tags,
@@ -120,7 +122,7 @@ function routesFor(kind: 'tenant' | 'provider') {
       description:
         'A caller who may not read the log that holds its request\'s record gets `Custodes-Audit: receipt=…`, sealed so that it reveals neither the log nor its size. The log\'s reader opens it here: the record, or for a refusal counted into a summary, the window that summary covers.',
       request: { params: z.object({ ...(kind === 'tenant' ? TenantParams.shape : {}), receipt: ReceiptParam }) },
-      responses: { 200: jsonContent(OpenedReceipt, 'Where the record is.'), ...problemResponses(404) },
+      responses: { 200: jsonContent(OpenedReceipt, 'Where the record is.') },
     }, 'tenant-wide'),
   };
 }
@@ -164,5 +166,5 @@ export const recordSigningKeys = createRoute({
   description: 'Verifies the JWS of each audit record (`kid` in its header). No token needed; limited per client address; not audited; cacheable for 5 minutes.',
   security: [],
   middleware: [rateLimitByAddress()] as const,
-  responses: { 200: jsonContent(JsonWebKeySetSchema, 'The keys.'), 429: problemResponses()[429]! },
+  responses: { 200: jsonContent(JsonWebKeySetSchema, 'The keys.'), ...problemResponses(platformProblems('unaudited', { method: 'get' })) },
 });

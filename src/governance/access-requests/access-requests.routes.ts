@@ -5,7 +5,7 @@
  * expires, and every use is in the tenant's log. Nothing here yields plaintext.
  */
 import { z } from '@hono/zod-openapi';
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { adminRoute, tenantRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { ACCESS_OPERATIONS, MAX_ACCESS_MINUTES, REASON_CODES } from './access-requests.service';
@@ -45,6 +45,7 @@ const ListQuery = PageQuerySchema.extend({ state: States.optional() });
 export const fileAccessRequest = adminRoute({
   operationId: 'fileAccessRequest',
   action: 'access.request',
+  problems: ['not_found'],
   method: 'post',
   path: '/admin/access-requests',
   tags,
@@ -64,7 +65,7 @@ export const fileAccessRequest = adminRoute({
         .openapi('FileAccessRequest'),
     ),
   },
-  responses: { 201: { ...jsonContent(AccessRequestSchema, 'Filed; the tenant decides.'), headers: z.object({ Location: z.string() }) }, ...problemResponses(404, 415, 422) },
+  responses: { 201: { ...jsonContent(AccessRequestSchema, 'Filed; the tenant decides.'), headers: z.object({ Location: z.string() }) } },
 });
 
 export const listAccessRequests = adminRoute({
@@ -76,24 +77,26 @@ export const listAccessRequests = adminRoute({
   summary: 'List access requests, newest first',
   roles: ['operator', 'auditor', 'security'],
   request: { query: ListQuery.extend({ tenant: z.string().max(64).optional() }) },
-  responses: { 200: jsonContent(AccessRequestListSchema, 'One page.'), ...problemResponses() },
+  responses: { 200: jsonContent(AccessRequestListSchema, 'One page.') },
 });
 
 export const getAccessRequest = adminRoute({
   operationId: 'getAccessRequest',
   action: 'access.read',
+  problems: ['not_found'],
   method: 'get',
   path: '/admin/access-requests/{request}',
   tags,
   summary: 'Fetch an access request',
   roles: ['operator', 'auditor', 'security'],
   request: { params: z.object({ request: RequestParam }) },
-  responses: { 200: jsonContent(AccessRequestSchema, 'The request.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(AccessRequestSchema, 'The request.') },
 });
 
 export const useAccessRequest = adminRoute({
   operationId: 'useAccessRequest',
   action: 'access.use',
+  problems: ['not_found', 'access_not_approved', 'invalid_state'],
   method: 'post',
   path: '/admin/access-requests/{request}:use',
   tags,
@@ -104,7 +107,6 @@ export const useAccessRequest = adminRoute({
   request: { params: z.object({ request: RequestParam }), headers: IdempotencyHeaders, body: jsonRequestBody(z.strictObject({ name: Name.openapi({ description: 'The snapshot\'s name.' }) }).openapi('UseAccessRequest')) },
   responses: {
     200: jsonContent(z.object({ accessRequest: AccessRequestSchema, snapshot: z.object({ id: z.string(), vm: VmId, name: z.string(), pages: z.number().int(), createdAt: z.string() }) }).openapi('AccessUse'), 'Done.'),
-    ...problemResponses(403, 404, 409, 415, 422),
   },
 });
 
@@ -119,7 +121,7 @@ export const tenantAccessRequests = tenantRoute({
   summary: 'The provider\'s requests for access to your VMs',
   scope: 'owner',
   request: { params: TenantParams, query: ListQuery },
-  responses: { 200: jsonContent(AccessRequestListSchema, 'One page, newest first.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(AccessRequestListSchema, 'One page, newest first.') },
 });
 
 export const tenantAccessRequest = tenantRoute({
@@ -131,31 +133,33 @@ export const tenantAccessRequest = tenantRoute({
   summary: 'Fetch an access request',
   scope: 'owner',
   request: { params: TenantRequestParams },
-  responses: { 200: jsonContent(AccessRequestSchema, 'The request.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(AccessRequestSchema, 'The request.') },
 });
 
 export const approveAccessRequest = tenantRoute({
   operationId: 'approveAccessRequest',
   action: 'access.approve',
+  problems: ['invalid_state'],
   method: 'post',
   path: '/tenants/{tenant}/access-requests/{request}:approve',
   tags,
   summary: 'Approve: that VM and operation, until the requested duration runs out',
   scope: 'owner',
   request: { params: TenantRequestParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(AccessRequestSchema, 'Approved.'), ...problemResponses(404, 409, 422) },
+  responses: { 200: jsonContent(AccessRequestSchema, 'Approved.') },
 });
 
 export const denyAccessRequest = tenantRoute({
   operationId: 'denyAccessRequest',
   action: 'access.deny',
+  problems: ['invalid_state'],
   method: 'post',
   path: '/tenants/{tenant}/access-requests/{request}:deny',
   tags,
   summary: 'Deny an access request',
   scope: 'owner',
   request: { params: TenantRequestParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(AccessRequestSchema, 'Denied.'), ...problemResponses(404, 409, 422) },
+  responses: { 200: jsonContent(AccessRequestSchema, 'Denied.') },
 });
 
 /** The service's view is exactly what this schema documents (a compile-time check). */

@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ADMIN_ROLES } from '../../auth/roles';
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { adminRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { changeAccepted } from '../changes/changes.routes';
@@ -37,13 +37,14 @@ const AdminListSchema = z.object({ admins: z.array(AdminSchema), nextPageToken: 
 export const registerAdmin = adminRoute({
   operationId: 'registerAdmin',
   action: 'admin.register',
+  problems: ['resource_in_use'],
   method: 'post',
   path: '/admin/admins',
   tags,
   summary: 'Propose a new admin (a second `security` admin approves)',
   roles: ['security'],
   request: { headers: IdempotencyHeaders, body: jsonRequestBody(z.strictObject({ name: Name, publicKey: PublicJwk, roles: Roles }).openapi('RegisterAdmin')) },
-  responses: { 202: changeAccepted, ...problemResponses(409, 415, 422) },
+  responses: { 202: changeAccepted },
 });
 
 export const listAdmins = adminRoute({
@@ -55,36 +56,39 @@ export const listAdmins = adminRoute({
   summary: 'List admins (bootstrap admins first)',
   roles: [...READERS],
   request: { query: PageQuerySchema },
-  responses: { 200: jsonContent(AdminListSchema, 'One page of admins.'), ...problemResponses() },
+  responses: { 200: jsonContent(AdminListSchema, 'One page of admins.') },
 });
 
 export const getAdmin = adminRoute({
   operationId: 'getAdmin',
   action: 'admin.read',
+  problems: ['not_found'],
   method: 'get',
   path: '/admin/admins/{admin}',
   tags,
   summary: 'Fetch an admin',
   roles: [...READERS],
   request: { params: AdminParams },
-  responses: { 200: jsonContent(AdminSchema, 'The admin.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(AdminSchema, 'The admin.') },
 });
 
 export const setAdminRoles = adminRoute({
   operationId: 'setAdminRoles',
   action: 'admin.roles',
+  problems: ['not_found', 'invalid_state'],
   method: 'patch',
   path: '/admin/admins/{admin}',
   tags,
   summary: 'Propose new roles for an admin (a second `security` admin approves)',
   roles: ['security'],
   request: { params: AdminParams, body: jsonRequestBody(z.strictObject({ roles: Roles }).openapi('SetAdminRoles')) },
-  responses: { 202: changeAccepted, ...problemResponses(404, 409, 415) },
+  responses: { 202: changeAccepted },
 });
 
 export const disableAdmin = adminRoute({
   operationId: 'disableAdmin',
   action: 'admin.disable',
+  problems: ['not_found', 'invalid_state'],
   method: 'post',
   path: '/admin/admins/{admin}:disable',
   tags,
@@ -92,7 +96,7 @@ export const disableAdmin = adminRoute({
   description: 'Takes power away, so no second admin is needed; the admin\'s next request is refused.',
   roles: ['security'],
   request: { params: AdminParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(AdminSchema, 'Disabled.'), ...problemResponses(404, 409, 422) },
+  responses: { 200: jsonContent(AdminSchema, 'Disabled.') },
 });
 
 /** The service's view is exactly what this schema documents (a compile-time check). */

@@ -1,12 +1,13 @@
 /** Audit key rotation (DESIGN §5, §7): the next signing key is approved by two admins before it may sign. */
 import { z } from '@hono/zod-openapi';
-import { IdempotencyHeaders, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonRequestBody } from '../../platform/http/responses';
 import { adminRoute } from '../../platform/http/route-factories';
 import { changeAccepted } from '../changes/changes.routes';
 
 export const proposeAuditKey = adminRoute({
   operationId: 'proposeAuditKey',
   action: 'audit.key.propose',
+  problems: ['name_taken'],
   method: 'post',
   path: '/admin/audit/keys',
   tags: ['audit'],
@@ -18,5 +19,5 @@ export const proposeAuditKey = adminRoute({
     headers: IdempotencyHeaders,
     body: jsonRequestBody(z.strictObject({ publicKey: z.record(z.string(), z.unknown()).openapi({ description: 'Ed25519 public JWK: `{kty: "OKP", crv: "Ed25519", x}`.' }) }).openapi('ProposeAuditKey')),
   },
-  responses: { 202: changeAccepted, ...problemResponses(409, 415, 422) },
+  responses: { 202: changeAccepted },
 });

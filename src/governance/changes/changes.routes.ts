@@ -5,7 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ADMIN_ROLES } from '../../auth/roles';
-import { IdempotencyHeaders, jsonContent, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent } from '../../platform/http/responses';
 import { adminRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { CHANGE_OPERATIONS, CHANGE_STATES } from './two-person-rule';
@@ -63,24 +63,26 @@ export const listChanges = adminRoute({
       tenant: z.string().max(64).optional().openapi({ description: 'Only requests touching this tenant.' }),
     }),
   },
-  responses: { 200: jsonContent(ChangeListSchema, 'One page of change requests.'), ...problemResponses() },
+  responses: { 200: jsonContent(ChangeListSchema, 'One page of change requests.') },
 });
 
 export const getChange = adminRoute({
   operationId: 'getChange',
   action: 'change.read',
+  problems: ['not_found'],
   method: 'get',
   path: '/admin/changes/{change}',
   tags,
   summary: 'Fetch a change request',
   roles: EVERY_ROLE,
   request: { params: ChangeParams },
-  responses: { 200: jsonContent(ChangeRequestSchema, 'The change request.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(ChangeRequestSchema, 'The change request.') },
 });
 
 export const approveChange = adminRoute({
   operationId: 'approveChange',
   action: 'change.approve',
+  problems: ['not_found', 'self_approval', 'missing_role', 'invalid_state', 'change_expired', 'change_failed'],
   method: 'post',
   path: '/admin/changes/{change}:approve',
   tags,
@@ -89,12 +91,13 @@ export const approveChange = adminRoute({
     'By an admin other than the proposer holding the request\'s `requiredRole` (403 `self_approval`, 403 `missing_role`). A request no longer pending is 409 `invalid_state`; past its deadline 409 `change_expired`; one whose target changed since it was proposed, or whose operation is refused, is marked `failed` and answered 409 `change_failed`.',
   roles: EVERY_ROLE,
   request: { params: ChangeParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(ApprovedSchema, 'Executed.'), ...problemResponses(403, 404, 409, 422) },
+  responses: { 200: jsonContent(ApprovedSchema, 'Executed.') },
 });
 
 export const denyChange = adminRoute({
   operationId: 'denyChange',
   action: 'change.deny',
+  problems: ['not_found', 'self_approval', 'missing_role', 'invalid_state', 'change_expired'],
   method: 'post',
   path: '/admin/changes/{change}:deny',
   tags,
@@ -102,19 +105,20 @@ export const denyChange = adminRoute({
   description: 'By an admin other than the proposer holding the request\'s `requiredRole`.',
   roles: EVERY_ROLE,
   request: { params: ChangeParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(ChangeRequestSchema, 'Denied.'), ...problemResponses(403, 404, 409, 422) },
+  responses: { 200: jsonContent(ChangeRequestSchema, 'Denied.') },
 });
 
 export const cancelChange = adminRoute({
   operationId: 'cancelChange',
   action: 'change.cancel',
+  problems: ['not_found', 'not_proposer', 'invalid_state', 'change_expired'],
   method: 'post',
   path: '/admin/changes/{change}:cancel',
   tags,
   summary: 'Cancel your own change request',
   roles: EVERY_ROLE,
   request: { params: ChangeParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(ChangeRequestSchema, 'Cancelled.'), ...problemResponses(403, 404, 409, 422) },
+  responses: { 200: jsonContent(ChangeRequestSchema, 'Cancelled.') },
 });
 
 /** The service's view is exactly what this schema documents (a compile-time check). */

@@ -4,7 +4,7 @@
  * idempotency headers.
  */
 import { z } from '@hono/zod-openapi';
-import { PROBLEMS } from '../../lib/problems';
+import { PROBLEMS, type ProblemCode } from '../../lib/problems';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 
 export const ProblemSchema = z
@@ -26,25 +26,25 @@ export const ProblemSchema = z
   .catchall(z.unknown())
   .openapi('Problem', { description: 'RFC 9457 problem details. Switch on `code`; it is stable.' });
 
-/** Problems every route may return: authentication, authorization, rate limits (429), path length (414). */
-const AUTH_PROBLEMS = [401, 403, 414, 429] as const;
-
-/** Declares the problem responses of a route, by status code. */
-export function problemResponses(...statuses: number[]) {
-  const all = [...new Set([400, ...AUTH_PROBLEMS, ...statuses])].sort();
+/**
+ * Declares an operation's problem responses: one per status, each listing
+ * exactly the codes the operation can return (`x-custodes-problems`, and in
+ * its description), so a client knows what to switch on. The route factories
+ * (route-factories.ts) call it with the platform's codes for that kind of
+ * route plus the route's own `problems`.
+ */
+export function problemResponses(codes: Iterable<ProblemCode>) {
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of new Set(codes)) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
   return Object.fromEntries(
-    all.map((status) => {
-      const codes = Object.entries(PROBLEMS)
-        .filter(([, p]) => p.status === status)
-        .map(([code]) => `\`${code}\``);
-      return [
-        status,
-        {
-          description: `Problem: ${codes.join(', ')}.`,
-          content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
-        },
-      ];
-    }),
+    [...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => [
+      status,
+      {
+        description: `Problem: ${list.map((code) => `\`${code}\``).join(', ')}.`,
+        'x-custodes-problems': list,
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+      },
+    ]),
   );
 }
 

@@ -6,6 +6,7 @@
  */
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import type { AuditedAction } from '../../audit/actions';
+import { PROBLEMS, type ProblemCode } from '../../lib/problems';
 import { auditScope } from '../../audit/request/middleware';
 import { authenticate, requireAdminRole, requireTenantPrincipal, vmCeiling, type TenantAccess, type VmCeilingOptions } from '../../auth/middleware';
 import type { AdminRole } from '../../auth/roles';
@@ -31,14 +32,56 @@ export function requirePathParams(config: Pick<RouteConfig, 'path' | 'request'>)
   }
 }
 
+/** Where a route sits decides which guards run before its handler, so which problems it can answer. */
+type RouteKind = 'admin' | 'tenant' | 'public' | 'unaudited';
+
+const TOKEN_PROBLEMS = (Object.keys(PROBLEMS) as ProblemCode[]).filter((code) => PROBLEMS[code].status === 401);
+
+/**
+ * The problem codes the platform's guards can answer for a route of this
+ * kind and shape — CORS, path length, rate limits, the audit log, bodies,
+ * paging, idempotency, tokens, roles, scopes, reach. The route adds only the
+ * codes of its own logic (`problems`), so every operation documents exactly
+ * what it can return (test/support/api.ts checks every answer of the suite).
+ */
+export function platformProblems(kind: RouteKind, config: Pick<RouteConfig, 'method' | 'request'>): ProblemCode[] {
+  const { params, query, headers, body } = config.request ?? {};
+  const queryShape = (query as { shape?: Record<string, unknown> } | undefined)?.shape ?? {};
+  const codes: ProblemCode[] = ['origin_not_allowed', 'rate_limited'];
+  if (kind === 'unaudited') return codes;
+  // The path limit, and a record that cannot be committed, are the audit's (audit/request).
+  codes.push('uri_too_long');
+  codes.push('audit_unavailable');
+  if (params || query || headers || body) codes.push('invalid_request');
+  codes.push(...(body ? (['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const) : (['body_not_allowed'] as const)));
+  if ('pageToken' in queryShape) codes.push('invalid_page_token');
+  if (kind === 'public') return codes;
+  codes.push(...TOKEN_PROBLEMS, 'principal_type_not_allowed');
+  if (['post', 'put'].includes(config.method)) codes.push('invalid_idempotency_key', 'idempotency_key_in_use', 'idempotency_key_reused');
+  codes.push(...(kind === 'admin' ? (['missing_role'] as const) : (['missing_scope', 'vm_not_allowed', 'not_found'] as const)));
+  return codes;
+}
+
+/** A route (without its own `problems`) whose responses include its problem responses: the platform's codes for its kind, and its own. */
+function withProblems<C extends Pick<RouteConfig, 'method' | 'request' | 'responses'> & { problems?: readonly ProblemCode[] }>(kind: RouteKind, { problems = [], ...config }: C): Omit<C, 'problems'> {
+  // Typed as the route's own responses: a handler returns problems through `ProblemResponse` (never), not these.
+  return { ...config, responses: { ...config.responses, ...problemResponses([...platformProblems(kind, config), ...problems]) } };
+}
+
 /** Every /v1 route is audited, so its token's jti is consumed with the audit record. */
 const AUDITED = { consumeJti: 'with-audit-record' } as const;
 
-export interface AdminRouteConfig extends Omit<RouteConfig, 'middleware' | 'security'> {
+/** What every factory takes besides the route object itself. */
+interface RouteBasics extends Omit<RouteConfig, 'middleware' | 'security'> {
   /** Required: SDK generators name methods after it. */
   operationId: string;
   /** The audit record's action, e.g. `host.create`. */
   action: AuditedAction;
+  /** The problem codes the route's own logic returns; the guards' codes are added (`platformProblems`). */
+  problems?: readonly ProblemCode[];
+}
+
+export interface AdminRouteConfig extends RouteBasics {
   /** The principal needs at least one of these roles. */
   roles: readonly AdminRole[];
 }
@@ -52,7 +95,7 @@ export interface AdminRouteConfig extends Omit<RouteConfig, 'middleware' | 'secu
 export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ...config }: R) {
   requirePathParams(config);
   return createRoute({
-    ...config,
+    ...withProblems('admin', config),
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires an admin token with role ${roles.map((r) => `\`${r}\``).join(' or ')}. Audited as \`${action}\`.`.trim(),
     // Machine-readable, for SDKs and for the role × route walk (test/changes.test.ts).
@@ -63,24 +106,17 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ..
 }
 
 /** A route anyone may call; still audited. */
-export function publicRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: AuditedAction }>({
-  action,
-  ...config
-}: R) {
+export function publicRoute<const R extends RouteBasics>({ action, ...config }: R) {
   requirePathParams(config);
-  const { 400: badRequest, 414: tooLong, 429: tooMany } = problemResponses();
   return createRoute({
-    ...config,
-    responses: { ...config.responses, 400: badRequest!, 414: tooLong!, 429: tooMany! },
+    ...withProblems('public', config),
     description: `${config.description ?? ''}\n\nNo token needed; limited per client address. Audited as \`${action}\`.`.trim(),
     security: [],
     middleware: [auditScope({ action }), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) })] as const,
   });
 }
 
-export interface TenantRouteConfig extends Omit<RouteConfig, 'middleware' | 'security'> {
-  operationId: string;
-  action: AuditedAction;
+export interface TenantRouteConfig extends RouteBasics {
   /** The tenant scope a toolstack token needs (owners hold them all), or `owner` for the owner alone. */
   scope: TenantAccess;
   /** Largest accepted body (default 1 MiB); content routes carry up to 256 envelopes. */
@@ -94,7 +130,7 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
   const who = scope === 'owner' ? 'the tenant owner\'s token (not a toolstack\'s)' : `the tenant owner's token or a toolstack token with scope \`${scope}\``;
   requirePathParams(config);
   return createRoute({
-    ...config,
+    ...withProblems('tenant', config),
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],

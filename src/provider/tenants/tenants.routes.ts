@@ -1,7 +1,7 @@
 import { changeAccepted } from '../../governance/changes/changes.routes';
 import { z } from '@hono/zod-openapi';
 import { METADATA_READERS } from '../../auth/roles';
-import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { adminRoute } from '../../platform/http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { CreateTenantBody, PatchTenantBody, TenantListSchema, TenantParams, TenantSchema } from './tenants.schemas';
@@ -11,6 +11,7 @@ const tags = ['tenants'];
 export const createTenant = adminRoute({
   operationId: 'createTenant',
   action: 'tenant.create',
+  problems: ['name_taken', 'resource_in_use'],
   method: 'post',
   path: '/admin/tenants',
   tags,
@@ -19,7 +20,6 @@ export const createTenant = adminRoute({
   request: { headers: IdempotencyHeaders, body: jsonRequestBody(CreateTenantBody) },
   responses: {
     201: { ...jsonContent(TenantSchema, 'The new tenant.'), headers: z.object({ ETag: ETagHeader, Location: z.string() }) },
-    ...problemResponses(409, 413, 415, 422),
   },
 });
 
@@ -32,12 +32,13 @@ export const listTenants = adminRoute({
   summary: 'List tenants',
   roles: METADATA_READERS,
   request: { query: PageQuerySchema },
-  responses: { 200: jsonContent(TenantListSchema, 'One page of tenants, oldest first.'), ...problemResponses() },
+  responses: { 200: jsonContent(TenantListSchema, 'One page of tenants, oldest first.') },
 });
 
 export const getTenant = adminRoute({
   operationId: 'getTenant',
   action: 'tenant.read',
+  problems: ['not_found'],
   method: 'get',
   path: '/admin/tenants/{tenant}',
   tags,
@@ -46,13 +47,13 @@ export const getTenant = adminRoute({
   request: { params: TenantParams },
   responses: {
     200: { ...jsonContent(TenantSchema, 'The tenant.'), headers: z.object({ ETag: ETagHeader }) },
-    ...problemResponses(404),
   },
 });
 
 export const patchTenant = adminRoute({
   operationId: 'patchTenant',
   action: 'tenant.update',
+  problems: ['not_found', 'precondition_failed', 'capacity_conflict', 'name_taken'],
   method: 'patch',
   path: '/admin/tenants/{tenant}',
   tags,
@@ -63,13 +64,13 @@ export const patchTenant = adminRoute({
   responses: {
     200: { ...jsonContent(TenantSchema, 'The updated tenant.'), headers: z.object({ ETag: ETagHeader }) },
     202: changeAccepted,
-    ...problemResponses(404, 409, 412, 413, 415),
   },
 });
 
 export const deleteTenant = adminRoute({
   operationId: 'deleteTenant',
   action: 'tenant.delete',
+  problems: ['not_found', 'precondition_failed', 'resource_in_use'],
   method: 'delete',
   path: '/admin/tenants/{tenant}',
   tags,
@@ -77,5 +78,5 @@ export const deleteTenant = adminRoute({
   description: 'Significant (DESIGN §7): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.',
   roles: ['provisioner'],
   request: { params: TenantParams, headers: IfMatchHeaders },
-  responses: { 202: changeAccepted, ...problemResponses(404, 409, 412) },
+  responses: { 202: changeAccepted },
 });

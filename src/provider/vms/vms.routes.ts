@@ -1,7 +1,7 @@
 import { changeAccepted } from '../../governance/changes/changes.routes';
 import { z } from '@hono/zod-openapi';
 import { METADATA_READERS } from '../../auth/roles';
-import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { adminRoute } from '../../platform/http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { TenantParams } from '../tenants/tenants.schemas';
@@ -12,6 +12,7 @@ const tags = ['vms'];
 export const createVm = adminRoute({
   operationId: 'createVm',
   action: 'vm.create',
+  problems: ['not_found', 'name_taken', 'quota_exceeded', 'no_capacity', 'invalid_state'],
   method: 'post',
   path: '/admin/tenants/{tenant}/vms',
   tags,
@@ -21,7 +22,6 @@ export const createVm = adminRoute({
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreateVmBody) },
   responses: {
     201: { ...jsonContent(VmSchema, 'The placed VM.'), headers: z.object({ ETag: ETagHeader, Location: z.string() }) },
-    ...problemResponses(404, 409, 413, 415, 422),
   },
 });
 
@@ -34,12 +34,13 @@ export const listVms = adminRoute({
   summary: 'List VMs (placement metadata only)',
   roles: METADATA_READERS,
   request: { query: PageQuerySchema.extend(VmListQuery.shape) },
-  responses: { 200: jsonContent(VmListSchema, 'One page of VMs, oldest first.'), ...problemResponses() },
+  responses: { 200: jsonContent(VmListSchema, 'One page of VMs, oldest first.') },
 });
 
 export const getVm = adminRoute({
   operationId: 'getVm',
   action: 'vm.read',
+  problems: ['not_found'],
   method: 'get',
   path: '/admin/vms/{vm}',
   tags,
@@ -48,13 +49,13 @@ export const getVm = adminRoute({
   request: { params: VmParams },
   responses: {
     200: { ...jsonContent(VmSchema, 'The VM.'), headers: z.object({ ETag: ETagHeader }) },
-    ...problemResponses(404),
   },
 });
 
 export const patchVm = adminRoute({
   operationId: 'patchVm',
   action: 'vm.resize',
+  problems: ['not_found', 'precondition_failed', 'name_taken', 'quota_exceeded', 'no_capacity', 'invalid_state'],
   method: 'patch',
   path: '/admin/vms/{vm}',
   tags,
@@ -63,13 +64,13 @@ export const patchVm = adminRoute({
   request: { params: VmParams, headers: IfMatchHeaders, body: jsonRequestBody(PatchVmBody) },
   responses: {
     200: { ...jsonContent(VmSchema, 'The resized VM.'), headers: z.object({ ETag: ETagHeader }) },
-    ...problemResponses(404, 409, 412, 413, 415),
   },
 });
 
 export const deleteVm = adminRoute({
   operationId: 'deleteVm',
   action: 'vm.delete',
+  problems: ['not_found', 'precondition_failed'],
   method: 'delete',
   path: '/admin/vms/{vm}',
   tags,
@@ -77,12 +78,13 @@ export const deleteVm = adminRoute({
   description: 'Significant (DESIGN §7): answers 202 with a change request; the VM\'s tenant sees every step of it in its own log.',
   roles: ['provisioner'],
   request: { params: VmParams, headers: IfMatchHeaders },
-  responses: { 202: changeAccepted, ...problemResponses(404, 412) },
+  responses: { 202: changeAccepted },
 });
 
 export const migrateVm = adminRoute({
   operationId: 'migrateVm',
   action: 'vm.migrate',
+  problems: ['not_found', 'no_capacity', 'invalid_state'],
   method: 'post',
   path: '/admin/vms/{vm}:migrate',
   tags,
@@ -90,5 +92,5 @@ export const migrateVm = adminRoute({
   description: 'The target must be active and have room (`no_capacity` otherwise).',
   roles: ['operator'],
   request: { params: VmParams, headers: IdempotencyHeaders, body: { required: false, content: { 'application/json': { schema: MigrateVmBody } } } },
-  responses: { 200: jsonContent(MigrationSchema, 'The VM on its new host.'), ...problemResponses(404, 409, 413, 415, 422) },
+  responses: { 200: jsonContent(MigrationSchema, 'The VM on its new host.') },
 });

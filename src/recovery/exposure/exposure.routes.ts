@@ -1,6 +1,6 @@
 /** The exposure report (DESIGN §6, §8): per label, every read that touched it. */
 import { z } from '@hono/zod-openapi';
-import { jsonContent, problemResponses } from '../../platform/http/responses';
+import { jsonContent } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { DiskId } from '../../tenant/disks/disks.schemas';
 import { LabelName } from '../labels/labels.routes';
@@ -44,5 +44,5 @@ export const exposureReport = tenantRoute({
       to: Instant.optional().openapi({ description: 'Only reads before this instant.' }),
     }),
   },
-  responses: { 200: jsonContent(ExposureSchema, 'The report.'), ...problemResponses(400, 404) },
+  responses: { 200: jsonContent(ExposureSchema, 'The report.') },
 });

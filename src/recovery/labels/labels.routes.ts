@@ -1,6 +1,6 @@
 /** Labels (DESIGN §6, §8): the tenant's names for sensitive regions, which the exposure report is organised by. */
 import { z } from '@hono/zod-openapi';
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { DiskId } from '../../tenant/disks/disks.schemas';
@@ -36,6 +36,7 @@ const LabelListSchema = z.object({ labels: z.array(LabelSchema), nextPageToken: 
 export const putLabel = tenantRoute({
   operationId: 'putLabel',
   action: 'label.put',
+  problems: ['index_out_of_range'],
   method: 'put',
   path: '/tenants/{tenant}/labels/{name}',
   tags,
@@ -45,7 +46,6 @@ export const putLabel = tenantRoute({
   responses: {
     200: jsonContent(LabelSchema, 'The label, replaced.'),
     201: { ...jsonContent(LabelSchema, 'The label, created.'), headers: z.object({ Location: z.string() }) },
-    ...problemResponses(400, 403, 404, 415, 422),
   },
 });
 
@@ -58,7 +58,7 @@ export const listLabels = tenantRoute({
   summary: 'List labels',
   scope: 'labels',
   request: { params: TenantParams, query: PageQuerySchema },
-  responses: { 200: jsonContent(LabelListSchema, 'One page of labels, by name.'), ...problemResponses(400, 404) },
+  responses: { 200: jsonContent(LabelListSchema, 'One page of labels, by name.') },
 });
 
 export const getLabel = tenantRoute({
@@ -70,7 +70,7 @@ export const getLabel = tenantRoute({
   summary: 'Fetch a label',
   scope: 'labels',
   request: { params: LabelParams },
-  responses: { 200: jsonContent(LabelSchema, 'The label.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(LabelSchema, 'The label.') },
 });
 
 export const deleteLabel = tenantRoute({
@@ -82,7 +82,7 @@ export const deleteLabel = tenantRoute({
   summary: 'Delete a label',
   scope: 'labels',
   request: { params: LabelParams },
-  responses: { 204: { description: 'Deleted.' }, ...problemResponses(404) },
+  responses: { 204: { description: 'Deleted.' } },
 });
 
 /** The service's view is exactly what this schema documents (a compile-time check). */

@@ -3,7 +3,7 @@
  * or replay the history under a patch, applied atomically and revertible.
  */
 import { z } from '@hono/zod-openapi';
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
@@ -91,7 +91,7 @@ export const createRecoveryPlan = tenantRoute({
   description: 'Nothing changes until the plan is applied. `undo` follows the taint from the seeds through the information-flow index (its cost follows the taint, not the history); `replay` re-runs the whole history under the patch.',
   scope: 'recovery',
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreatePlanBody) },
-  responses: { 201: { ...jsonContent(PlanSchema, 'The plan.'), headers: z.object({ Location: z.string() }) }, ...problemResponses(400, 404, 415, 422) },
+  responses: { 201: { ...jsonContent(PlanSchema, 'The plan.'), headers: z.object({ Location: z.string() }) } },
 });
 
 export const listRecoveryPlans = tenantRoute({
@@ -103,7 +103,7 @@ export const listRecoveryPlans = tenantRoute({
   summary: 'List recovery plans, newest first',
   scope: 'recovery',
   request: { params: TenantParams, query: PageQuerySchema },
-  responses: { 200: jsonContent(PlanListSchema, 'One page of plans.'), ...problemResponses(400, 404) },
+  responses: { 200: jsonContent(PlanListSchema, 'One page of plans.') },
 });
 
 export const getRecoveryPlan = tenantRoute({
@@ -115,12 +115,13 @@ export const getRecoveryPlan = tenantRoute({
   summary: 'Fetch a recovery plan',
   scope: 'recovery',
   request: { params: PlanParams },
-  responses: { 200: jsonContent(PlanSchema, 'The plan.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(PlanSchema, 'The plan.') },
 });
 
 export const applyRecoveryPlan = tenantRoute({
   operationId: 'applyRecoveryPlan',
   action: 'recovery.apply',
+  problems: ['invalid_state', 'plan_stale'],
   method: 'post',
   path: '/tenants/{tenant}/recovery/plans/{plan}:apply',
   tags,
@@ -128,12 +129,13 @@ export const applyRecoveryPlan = tenantRoute({
   description: 'Fails with 409 `plan_stale`, changing nothing, if any page the plan changes was written after the plan was made.',
   scope: 'recovery',
   request: { params: PlanParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(TransitionSchema, 'The applied plan.'), ...problemResponses(404, 409, 422) },
+  responses: { 200: jsonContent(TransitionSchema, 'The applied plan.') },
 });
 
 export const revertRecoveryPlan = tenantRoute({
   operationId: 'revertRecoveryPlan',
   action: 'recovery.revert',
+  problems: ['invalid_state', 'plan_stale'],
   method: 'post',
   path: '/tenants/{tenant}/recovery/plans/{plan}:revert',
   tags,
@@ -141,7 +143,7 @@ export const revertRecoveryPlan = tenantRoute({
   description: 'Fails with 409 `plan_stale`, changing nothing, if any page the plan changed was written since.',
   scope: 'recovery',
   request: { params: PlanParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(TransitionSchema, 'The reverted plan.'), ...problemResponses(404, 409, 422) },
+  responses: { 200: jsonContent(TransitionSchema, 'The reverted plan.') },
 });
 
 /** The service's view is exactly what this schema documents (a compile-time check). */

@@ -5,7 +5,7 @@
  * only. The records list every page and version read or written, with its
  * ciphertext digest.
  */
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import type { AuditedAction } from '../../audit/actions';
 import { DiskParams } from '../disks/disks.schemas';
@@ -22,6 +22,7 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
     write: tenantRoute({
       operationId: `write${name}`,
       action: actions.write,
+      problems: ['invalid_envelope', 'index_out_of_range', 'precondition_failed'],
       method: 'put',
       path: base as S['base'],
       tags,
@@ -30,18 +31,19 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
       scope: memory ? 'memory:write' : 'disk:write',
       maxBodyBytes: CONTENT_BODY_BYTES,
       request: { params, headers: IdempotencyHeaders, body: jsonRequestBody(WritePagesBody) },
-      responses: { 200: jsonContent(WrittenPagesSchema, `The new version of each ${page}.`), ...problemResponses(404, 409, 412, 413, 415, 422) },
+      responses: { 200: jsonContent(WrittenPagesSchema, `The new version of each ${page}.`) },
     }),
     read: tenantRoute({
       operationId: `read${name}`,
       action: actions.read,
+      problems: ['index_out_of_range'],
       method: 'get',
       path: base as S['base'],
       tags,
       summary: `Read a range of ${what} (current versions)`,
       scope: memory ? 'memory:read' : 'disk:read',
       request: { params, query: PageRangeQuery },
-      responses: { 200: jsonContent(PagesSchema, `The written ${page}s of the range.`), ...problemResponses(404) },
+      responses: { 200: jsonContent(PagesSchema, `The written ${page}s of the range.`) },
     }),
     readVersion: tenantRoute({
       operationId: memory ? 'readMemoryPageVersion' : 'readDiskBlockVersion',
@@ -52,7 +54,7 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
       summary: `Read an exact past version of a ${memory ? 'memory page' : 'disk block'}`,
       scope: memory ? 'memory:read' : 'disk:read',
       request: { params: params.extend(VersionParamsShape) },
-      responses: { 200: jsonContent(StoredPageSchema, `That version of the ${page}.`), ...problemResponses(404) },
+      responses: { 200: jsonContent(StoredPageSchema, `That version of the ${page}.`) },
     }),
   };
 }

@@ -3,7 +3,7 @@
  * at a time. Their blocks are in tenant/contents, with memory pages.
  */
 import { z } from '@hono/zod-openapi';
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
@@ -14,6 +14,7 @@ const tags = ['disks'];
 export const createDisk = tenantRoute({
   operationId: 'createDisk',
   action: 'disk.create',
+  problems: ['name_taken', 'quota_exceeded', 'invalid_state'],
   method: 'post',
   path: '/tenants/{tenant}/disks',
   tags,
@@ -21,7 +22,7 @@ export const createDisk = tenantRoute({
   description: 'Over the diskGiB slice: `quota_exceeded`.',
   scope: 'disk:write',
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreateDiskBody) },
-  responses: { 201: { ...jsonContent(DiskSchema, 'The disk.'), headers: z.object({ Location: z.string() }) }, ...problemResponses(404, 409, 413, 415, 422) },
+  responses: { 201: { ...jsonContent(DiskSchema, 'The disk.'), headers: z.object({ Location: z.string() }) } },
 });
 
 export const listDisks = tenantRoute({
@@ -33,7 +34,7 @@ export const listDisks = tenantRoute({
   summary: 'List the tenant\'s disks',
   scope: 'disk:read',
   request: { params: TenantParams, query: PageQuerySchema },
-  responses: { 200: jsonContent(DiskListSchema, 'One page of disks, oldest first.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(DiskListSchema, 'One page of disks, oldest first.') },
 });
 
 export const getDisk = tenantRoute({
@@ -45,41 +46,44 @@ export const getDisk = tenantRoute({
   summary: 'Get a disk',
   scope: 'disk:read',
   request: { params: DiskParams },
-  responses: { 200: jsonContent(DiskSchema, 'The disk.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(DiskSchema, 'The disk.') },
 });
 
 export const deleteDisk = tenantRoute({
   operationId: 'deleteDisk',
   action: 'disk.delete',
+  problems: ['resource_in_use'],
   method: 'delete',
   path: '/tenants/{tenant}/disks/{disk}',
   tags,
   summary: 'Delete a detached disk and its blocks',
   scope: 'disk:write',
   request: { params: DiskParams },
-  responses: { 204: { description: 'Deleted.' }, ...problemResponses(404, 409) },
+  responses: { 204: { description: 'Deleted.' } },
 });
 
 export const attachDisk = tenantRoute({
   operationId: 'attachDisk',
   action: 'disk.attach',
+  problems: ['invalid_state', 'resource_in_use'],
   method: 'post',
   path: '/tenants/{tenant}/disks/{disk}:attach',
   tags,
   summary: 'Attach a disk to one of the tenant\'s VMs',
   scope: 'disk:write',
   request: { params: DiskParams, headers: IdempotencyHeaders, body: jsonRequestBody(AttachDiskBody) },
-  responses: { 200: jsonContent(DiskSchema, 'The attached disk.'), ...problemResponses(404, 409, 413, 415, 422) },
+  responses: { 200: jsonContent(DiskSchema, 'The attached disk.') },
 });
 
 export const detachDisk = tenantRoute({
   operationId: 'detachDisk',
   action: 'disk.detach',
+  problems: ['invalid_state', 'resource_in_use'],
   method: 'post',
   path: '/tenants/{tenant}/disks/{disk}:detach',
   tags,
   summary: 'Detach a disk from its VM',
   scope: 'disk:write',
   request: { params: DiskParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(DiskSchema, 'The detached disk.'), ...problemResponses(404, 409, 422) },
+  responses: { 200: jsonContent(DiskSchema, 'The detached disk.') },
 });

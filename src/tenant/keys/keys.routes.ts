@@ -1,6 +1,6 @@
 /** Wrapped data keys (DESIGN §3, §4): opaque JWE blobs the provider stores and cannot open. */
 import { z } from '@hono/zod-openapi';
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { MAX_WRAPPED_KEY_LENGTH } from './wrapped-keys.service';
@@ -26,13 +26,14 @@ const WrappedKeyListSchema = z.object({ keys: z.array(WrappedKeySchema), nextPag
 export const storeWrappedKey = tenantRoute({
   operationId: 'storeWrappedKey',
   action: 'key.store',
+  problems: ['name_taken'],
   method: 'post',
   path: '/tenants/{tenant}/keys',
   tags,
   summary: 'Store a wrapped data key',
   scope: 'keys',
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(StoreKeyBody) },
-  responses: { 201: { ...jsonContent(WrappedKeySchema, 'The stored key.'), headers: z.object({ Location: z.string() }) }, ...problemResponses(404, 409, 413, 415, 422) },
+  responses: { 201: { ...jsonContent(WrappedKeySchema, 'The stored key.'), headers: z.object({ Location: z.string() }) } },
 });
 
 export const listWrappedKeys = tenantRoute({
@@ -44,7 +45,7 @@ export const listWrappedKeys = tenantRoute({
   summary: 'List wrapped data keys',
   scope: 'keys',
   request: { params: TenantParams, query: PageQuerySchema.extend({ name: Name.optional().openapi({ description: 'Only the key of this name.' }) }) },
-  responses: { 200: jsonContent(WrappedKeyListSchema, 'One page of keys, oldest first.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(WrappedKeyListSchema, 'One page of keys, oldest first.') },
 });
 
 export const getWrappedKey = tenantRoute({
@@ -56,7 +57,7 @@ export const getWrappedKey = tenantRoute({
   summary: 'Fetch a wrapped data key',
   scope: 'keys',
   request: { params: KeyParams },
-  responses: { 200: jsonContent(WrappedKeySchema, 'The key, still wrapped.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(WrappedKeySchema, 'The key, still wrapped.') },
 });
 
 export const deleteWrappedKey = tenantRoute({
@@ -68,7 +69,7 @@ export const deleteWrappedKey = tenantRoute({
   summary: 'Delete a wrapped data key',
   scope: 'keys',
   request: { params: KeyParams },
-  responses: { 204: { description: 'Deleted.' }, ...problemResponses(404) },
+  responses: { 204: { description: 'Deleted.' } },
 });
 
 /** The service's view is exactly what this schema documents (a compile-time check). */

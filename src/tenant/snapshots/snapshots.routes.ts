@@ -3,7 +3,7 @@
  * ciphertext versions — nothing is decrypted, nothing leaves the provider.
  */
 import { z } from '@hono/zod-openapi';
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { Digest } from '../contents/contents.schemas';
@@ -26,13 +26,14 @@ const RestoreSchema = z
 export const createSnapshot = tenantRoute({
   operationId: 'createSnapshot',
   action: 'snapshot.create',
+  problems: ['name_taken'],
   method: 'post',
   path: '/tenants/{tenant}/snapshots',
   tags,
   summary: 'Snapshot a VM\'s memory and attached disks',
   scope: 'snapshot',
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreateSnapshotBody) },
-  responses: { 201: { ...jsonContent(SnapshotSchema, 'The snapshot.'), headers: z.object({ Location: z.string() }) }, ...problemResponses(404, 409, 413, 415, 422) },
+  responses: { 201: { ...jsonContent(SnapshotSchema, 'The snapshot.'), headers: z.object({ Location: z.string() }) } },
 });
 
 export const listSnapshots = tenantRoute({
@@ -44,7 +45,7 @@ export const listSnapshots = tenantRoute({
   summary: 'List snapshots',
   scope: 'snapshot',
   request: { params: TenantParams, query: PageQuerySchema.extend({ vm: VmId.optional().openapi({ description: 'Only this VM\'s snapshots.' }) }) },
-  responses: { 200: jsonContent(SnapshotListSchema, 'One page of snapshots, oldest first.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(SnapshotListSchema, 'One page of snapshots, oldest first.') },
 });
 
 export const getSnapshot = tenantRoute({
@@ -56,12 +57,13 @@ export const getSnapshot = tenantRoute({
   summary: 'Get a snapshot',
   scope: 'snapshot',
   request: { params: SnapshotParams },
-  responses: { 200: jsonContent(SnapshotSchema, 'The snapshot.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(SnapshotSchema, 'The snapshot.') },
 });
 
 export const restoreSnapshot = tenantRoute({
   operationId: 'restoreSnapshot',
   action: 'snapshot.restore',
+  problems: ['invalid_state', 'precondition_failed'],
   method: 'post',
   path: '/tenants/{tenant}/snapshots/{snapshot}:restore',
   tags,
@@ -69,5 +71,5 @@ export const restoreSnapshot = tenantRoute({
   description: 'Every captured page gets a new version copied from the captured one; pages written since and absent from the snapshot read as unwritten again.',
   scope: 'snapshot',
   request: { params: SnapshotParams, headers: IdempotencyHeaders },
-  responses: { 200: jsonContent(RestoreSchema, 'The new versions.'), ...problemResponses(404, 409, 412, 422) },
+  responses: { 200: jsonContent(RestoreSchema, 'The new versions.') },
 });

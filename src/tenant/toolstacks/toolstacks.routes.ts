@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
@@ -10,6 +10,7 @@ const tags = ['toolstacks'];
 export const createToolstack = tenantRoute({
   operationId: 'createToolstack',
   action: 'toolstack.create',
+  problems: ['name_taken', 'resource_in_use'],
   method: 'post',
   path: '/tenants/{tenant}/toolstacks',
   tags,
@@ -19,7 +20,6 @@ export const createToolstack = tenantRoute({
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreateToolstackBody) },
   responses: {
     201: { ...jsonContent(ToolstackSchema, 'The registered toolstack.'), headers: z.object({ Location: z.string() }) },
-    ...problemResponses(404, 409, 413, 415, 422),
   },
 });
 
@@ -32,7 +32,7 @@ export const listToolstacks = tenantRoute({
   summary: 'List toolstacks, revoked ones included',
   scope: 'owner',
   request: { params: TenantParams, query: PageQuerySchema },
-  responses: { 200: jsonContent(ToolstackListSchema, 'One page of toolstacks, oldest first.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(ToolstackListSchema, 'One page of toolstacks, oldest first.') },
 });
 
 export const getToolstack = tenantRoute({
@@ -44,7 +44,7 @@ export const getToolstack = tenantRoute({
   summary: 'Get a toolstack',
   scope: 'owner',
   request: { params: ToolstackParams },
-  responses: { 200: jsonContent(ToolstackSchema, 'The toolstack.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(ToolstackSchema, 'The toolstack.') },
 });
 
 export const revokeToolstack = tenantRoute({
@@ -57,5 +57,5 @@ export const revokeToolstack = tenantRoute({
   description: 'Takes effect on its next request. Its records stay in the log and still verify. Revoking twice is harmless.',
   scope: 'owner',
   request: { params: ToolstackParams },
-  responses: { 200: jsonContent(ToolstackSchema, 'The revoked toolstack.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(ToolstackSchema, 'The revoked toolstack.') },
 });

@@ -5,7 +5,7 @@
  */
 import type { AuditedAction } from '../../audit/actions';
 import { z } from '@hono/zod-openapi';
-import { ETagHeader, IdempotencyHeaders, jsonContent, jsonRequestBody, problemResponses } from '../../platform/http/responses';
+import { ETagHeader, IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
@@ -24,12 +24,13 @@ export const listTenantVms = tenantRoute({
   description: 'A token limited to some VMs sees only those.',
   scope: 'vm:read',
   request: { params: TenantParams, query: PageQuerySchema },
-  responses: { 200: jsonContent(VmListSchema, 'One page of VMs, oldest first.'), ...problemResponses(404) },
+  responses: { 200: jsonContent(VmListSchema, 'One page of VMs, oldest first.') },
 });
 
 export const createTenantVm = tenantRoute({
   operationId: 'createTenantVm',
   action: 'vm.create',
+  problems: ['name_taken', 'quota_exceeded', 'no_capacity', 'invalid_state'],
   method: 'post',
   path: '/tenants/{tenant}/vms',
   tags,
@@ -39,7 +40,6 @@ export const createTenantVm = tenantRoute({
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreateVmBody) },
   responses: {
     201: { ...jsonContent(VmSchema, 'The placed VM.'), headers: z.object({ ETag: ETagHeader, Location: z.string() }) },
-    ...problemResponses(404, 409, 413, 415, 422),
   },
 });
 
@@ -52,20 +52,21 @@ export const getTenantVm = tenantRoute({
   summary: 'Get one of the tenant\'s VMs',
   scope: 'vm:read',
   request: { params: TenantVmParams },
-  responses: { 200: { ...jsonContent(VmSchema, 'The VM.'), headers: z.object({ ETag: ETagHeader }) }, ...problemResponses(404) },
+  responses: { 200: { ...jsonContent(VmSchema, 'The VM.'), headers: z.object({ ETag: ETagHeader }) } },
 });
 
 const powerRoute = <const A extends 'start' | 'stop' | 'pause'>(action: A, audited: `vm.${A}` & AuditedAction, summary: string) =>
   tenantRoute({
     operationId: `${action}TenantVm` as `${A}TenantVm`,
     action: audited,
+    problems: ['invalid_state'],
     method: 'post',
     path: `/tenants/{tenant}/vms/{vm}:${action}` as `/tenants/{tenant}/vms/{vm}:${A}`,
     tags,
     summary,
     scope: 'vm:control',
     request: { params: TenantVmParams, headers: IdempotencyHeaders },
-    responses: { 200: jsonContent(VmSchema, 'The VM in its new state.'), ...problemResponses(404, 409, 422) },
+    responses: { 200: jsonContent(VmSchema, 'The VM in its new state.') },
   });
 
 export const startTenantVm = powerRoute('start', 'vm.start', 'Start a stopped or paused VM');

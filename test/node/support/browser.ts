@@ -1,0 +1,48 @@
+/**
+ * Headless Chromium for the browser tests: Debian's `chromium` (installed by
+ * .ci/run when absent), driven by puppeteer-core, no browser download. Every
+ * page it opens is offline but for the local server: any request that leaves
+ * 127.0.0.1 is aborted and remembered, so a test can assert there was none.
+ */
+import { existsSync } from 'node:fs';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface OfflinePage {
+  page: Page;
+  /** Requests the page tried to send anywhere but 127.0.0.1 (all aborted). */
+  blocked: string[];
+  /** Every request the page sent to the local server. */
+  sent: { url: string; method: string; headers: Record<string, string>; body: string | undefined }[];
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`);
+  return puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // The container has no user namespaces for Chromium's sandbox; the pages are our own.
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
+  });
+}
+
+export async function offlinePage(browser: Browser, viewport = { width: 1280, height: 900 }): Promise<OfflinePage> {
+  const page = await browser.newPage();
+  await page.setViewport(viewport);
+  const blocked: string[] = [];
+  const sent: OfflinePage['sent'] = [];
+  await page.setRequestInterception(true);
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    const local = (url.protocol === 'http:' && url.hostname === '127.0.0.1') || url.protocol === 'data:' || url.protocol === 'blob:';
+    if (!local) {
+      blocked.push(request.url());
+      void request.abort('internetdisconnected');
+      return;
+    }
+    sent.push({ url: request.url(), method: request.method(), headers: request.headers(), body: request.postData() });
+    void request.continue();
+  });
+  return { page, blocked, sent };
+}

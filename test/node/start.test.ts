@@ -14,7 +14,7 @@ import { verifyAuditLog } from '../../src/sdk/audit-verify';
 import { decryptPage, encryptPage, newDataKey, PAGE_BYTES } from '../../src/sdk/envelope';
 import { generatePrincipalKey, mintToken, publicKeyOf } from '../../src/sdk/keys';
 import { GENERATORS } from './support/generators';
-import { launchBrowser, offlinePage } from './support/browser';
+import { clickText, launchBrowser, offlinePage, pageText, waitForText } from './support/browser';
 
 const PORT = process.env.CUSTODES_TEST_PORT ?? '8791';
 const state = mkdtempSync(join(tmpdir(), 'custodes-start-'));
@@ -315,13 +315,11 @@ describe('npm start', () => {
       const { page, blocked, sent } = await offlinePage(browser);
       await page.goto(`${url}/docs`, { waitUntil: 'load' });
       // The sidebar lists every tag of the spec; opening one shows its operations by summary.
-      const text = () => page.evaluate(() => document.body.innerText);
-      await page.waitForFunction(() => document.body.innerText.includes('access requests'), { timeout: 60_000 });
-      for (const tag of ['hosts', 'tenants', 'toolstacks', 'memory', 'recovery', 'changes', 'audit']) assert.match(await text(), new RegExp(`^${tag}$`, 'm'));
-      const hosts = await page.$$eval('button, a, li, span', (els) => els.findIndex((e) => e.textContent?.trim() === 'hosts'));
-      assert.ok(hosts >= 0, 'no hosts group in the sidebar');
-      await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('button, a, li, span')].find((e) => e.textContent?.trim() === 'hosts')!.click());
-      await page.waitForFunction(() => ['Register a host', 'List hosts', 'Drain a host'].every((s) => document.body.innerText.includes(s)), { timeout: 30_000 });
+      await waitForText(page, ['access requests'], 60_000);
+      const text = await pageText(page);
+      for (const tag of ['hosts', 'tenants', 'toolstacks', 'memory', 'recovery', 'changes', 'audit']) assert.match(text, new RegExp(`^${tag}$`, 'm'));
+      await clickText(page, 'hosts');
+      await waitForText(page, ['Register a host', 'List hosts', 'Drain a host']);
       await page.screenshot({ path: resolve('.generated/docs-offline.png') });
       assert.deepEqual(blocked, [], 'the page tried to reach the network');
       assert.ok(sent.some((r) => r.url.endsWith('/vendor/scalar/api-reference.js')), 'the bundle came from the Worker');

@@ -46,3 +46,25 @@ export async function offlinePage(browser: Browser, viewport = { width: 1280, he
   });
   return { page, blocked, sent };
 }
+
+// The page's own globals, for the functions below that run inside it (this project's Node
+// tsconfig has no DOM library: it would clash with the Workers types).
+declare const document: { body: { innerText: string }; querySelectorAll(selector: string): ArrayLike<{ textContent: string | null; click(): void }> };
+
+/** The page's visible text. */
+export const pageText = (page: Page): Promise<string> => page.evaluate(() => document.body.innerText);
+
+/** Waits until the page shows every one of `texts`. */
+export async function waitForText(page: Page, texts: string[], timeout = 30_000): Promise<void> {
+  await page.waitForFunction((wanted: string[]) => wanted.every((t) => document.body.innerText.includes(t)), { timeout }, texts);
+}
+
+/** Clicks the first button, link or list item whose whole text is `text`; fails when there is none. */
+export async function clickText(page: Page, text: string): Promise<void> {
+  const clicked = await page.evaluate((wanted: string) => {
+    const target = Array.from(document.querySelectorAll('button, a, li, span')).find((e) => e.textContent?.trim() === wanted);
+    target?.click();
+    return Boolean(target);
+  }, text);
+  if (!clicked) throw new Error(`nothing on the page reads "${text}"`);
+}

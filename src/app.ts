@@ -35,6 +35,11 @@ import { changesRouter } from './governance/changes/changes.index';
 import { adminsRouter } from './governance/admins/admins.index';
 import { accessRequestsRouter } from './governance/access-requests/access-requests.index';
 import { auditKeysRouter } from './governance/audit-keys/audit-keys.index';
+import { infoRouter } from './platform/info/info.index';
+import { emulatorRuntime, injectFaults } from './emulator/middleware';
+import { emulatorEnabled } from './emulator/mode';
+import { emulatorRouter } from './emulator/emulator.index';
+import type { Context } from 'hono';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
@@ -47,12 +52,15 @@ export function createApp() {
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
     c.res.headers.set('X-Content-Type-Options', 'nosniff');
   });
+  app.use('*', emulatorRuntime()); // emulator mode only: its clock, and the recorder (src/emulator)
   app.use('*', cors()); // preflights are answered here, unaudited (platform/middleware/cors)
   app.use('/v1/*', auditRequests());
+  app.use('/v1/*', injectFaults()); // emulator mode only; inside the audit, so an injected failure is recorded like any
   app.use('/v1/*', conditionalGet());
 
   const v1 = createRouter()
     .route('/', healthRouter)
+    .route('/', infoRouter)
     .route('/', hostsRouter)
     .route('/', tenantsRouter)
     .route('/', vmsRouter)
@@ -86,10 +94,17 @@ export function createApp() {
   // The bundle is a static asset (public/vendor, from npm): the page works with no network at all.
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API', cdn: '/vendor/scalar/api-reference.js', withDefaultFonts: false }));
 
+  // The emulator's controls exist only in emulator mode; elsewhere these paths get the answer of any unknown path.
+  app.use('/_emulator/*', async function emulatorOnly(c, next) {
+    return emulatorEnabled(c.env) ? next() : routeNotFound(c);
+  });
+  app.route('/_emulator', emulatorRouter((request, env) => Promise.resolve(app.fetch(request, env))));
+
   const allowedMethods = routeMethods(app);
+  const routeNotFound = (c: Context<AppEnv>) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${requestPath(c)}; see /docs.`);
   app.notFound((c) => {
     const allowed = allowedMethods(routingPath(requestPath(c)));
-    if (allowed.length === 0) return problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${requestPath(c)}; see /docs.`);
+    if (allowed.length === 0) return routeNotFound(c);
     // RFC 9110 §15.5.6: the route exists; say which methods it takes.
     return problemResponse(c, 'method_not_allowed', `${requestPath(c)} takes ${allowed.join(', ')}, not ${c.req.method}.`, { allowed }, { Allow: allowed.join(', ') });
   });

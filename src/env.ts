@@ -3,6 +3,7 @@ import type { Principal } from './auth/principals';
 import type { VmReach } from './auth/vm-reach';
 import type { AuditLogSequencer } from './audit/log/sequencer';
 import type { RequestAudit } from './audit/request/types';
+import type { EmulatorState } from './emulator/state';
 
 /** Worker bindings (wrangler.toml, `.dev.vars`). */
 export interface Env {
@@ -28,6 +29,8 @@ export interface Env {
   /** `true` to let browsers send credentials; `*` then matches no origin. Default: off (the API uses bearer tokens). */
   CORS_ALLOW_CREDENTIALS?: string;
   ADDRESS_RATE_LIMIT?: RateLimit;
+  /** `on` in emulator mode (`npm start`, `startCustodes`): the /_emulator controls, the emulated clock, faults, the recorder (src/emulator). Never set in a deployment. */
+  CUSTODES_EMULATOR?: string;
 }
 
 export interface AppVariables {
@@ -39,6 +42,10 @@ export interface AppVariables {
   audit: RequestAudit;
   /** The problem code of an error response, for the audit record's `reason`. */
   problemCode: string;
+  /** Emulator mode only: the controls as read for this request (src/emulator/state.ts). */
+  emulator?: EmulatorState;
+  /** Emulator mode only: an injected fault makes this request's audit batch fail (src/emulator/faults.ts). */
+  failAuditBatch?: boolean;
 }
 
 export interface AppEnv {

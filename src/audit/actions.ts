@@ -33,6 +33,9 @@ export const AUDITED_ACTIONS = [
   'audit.checkpoint.read', 'audit.records.read', 'audit.proof.read', 'audit.receipt.open',
   'audit.key.activate', // the first request served with a newly approved audit key (audit/signing)
   'audit.refusals.summarize', // outsiders' refusals counted per window (audit/log/sequencer.ts)
+  'info.read',
+  // Emulator mode only: the controls under /_emulator, each recorded in the provider log (src/emulator)
+  'emulator.reset', 'emulator.seed', 'emulator.faults.set', 'emulator.clock.set', 'emulator.recorder.clear',
 ] as const;
 
 export type AuditedAction = (typeof AUDITED_ACTIONS)[number];

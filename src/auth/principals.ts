@@ -12,6 +12,7 @@ import { sql } from 'drizzle-orm';
 import type { WriteStatement } from '../audit/log/commit';
 import type { Database } from '../platform/db/client';
 import { ADMIN_ROLES, type AdminRole } from './roles';
+import { registerIsolateCache } from '../platform/isolate-caches';
 
 export type PrincipalType = 'admin' | 'tenant' | 'toolstack';
 
@@ -94,6 +95,7 @@ async function parseBootstrapAdmins(jwks: string): Promise<Map<string, Registere
 const keyCache = new Map<string, { key: RegisteredKey; until: number }>();
 const KEY_CACHE_TTL_MS = 5 * 60_000;
 const KEY_CACHE_LIMIT = 10_000;
+registerIsolateCache(() => keyCache.clear());
 
 export const forgetRegisteredKey = (kid: string): void => void keyCache.delete(kid);
 

@@ -16,6 +16,7 @@ import { lt } from 'drizzle-orm';
 import type { WriteStatement } from '../audit/log/commit';
 import type { Database } from '../platform/db/client';
 import { tokenReplays } from '../platform/db/schema';
+import { nowSeconds } from '../platform/clock';
 
 const PRUNE_INTERVAL_SECONDS = 60;
 let nextPruneAt = 0;
@@ -29,7 +30,7 @@ export function tokenIdClaim(principalId: string, jti: string, expiresAt: number
 }
 
 /** Forgets expired token ids, at most once a minute per isolate. */
-export async function pruneTokenIds(db: Database, now: number = Math.floor(Date.now() / 1000)): Promise<void> {
+export async function pruneTokenIds(db: Database, now: number = nowSeconds()): Promise<void> {
   if (now < nextPruneAt) return;
   nextPruneAt = now + PRUNE_INTERVAL_SECONDS;
   await db.delete(tokenReplays).where(lt(tokenReplays.expiresAt, now));
@@ -41,7 +42,7 @@ export async function claimTokenId(
   principalId: string,
   jti: string,
   expiresAt: number,
-  now: number = Math.floor(Date.now() / 1000),
+  now: number = nowSeconds(),
 ): Promise<boolean> {
   const inserted = await db.insert(tokenReplays).values({ principalId, jti, expiresAt }).onConflictDoNothing();
   await pruneTokenIds(db, now);

@@ -16,6 +16,7 @@ import { decodeProtectedHeader, errors, importJWK, jwtVerify, type JWK, type JWT
 import { CLAIM_ID, MAX_SCOPE_CHARS, MAX_TOKEN_CHARS, MAX_TOKEN_VMS } from '../platform/http/limits';
 import { fail, ok, type Result } from '../lib/result';
 import type { Principal, RegisteredKey } from './principals';
+import { nowSeconds } from '../platform/clock';
 
 export const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 type AllowedAlgorithm = (typeof ALLOWED_ALGORITHMS)[number];
@@ -78,7 +79,7 @@ export async function verifyPrincipalToken(
   token: string,
   options: VerifyTokenOptions,
 ): Promise<Result<Principal, TokenProblem>> {
-  const { audience, lookupKey, claimJti, now = Math.floor(Date.now() / 1000), clockToleranceSeconds = 30 } = options;
+  const { audience, lookupKey, claimJti, now = nowSeconds(), clockToleranceSeconds = 30 } = options;
 
   // Bounded before anything is decoded: a token's claims end up in signed records (platform/http/limits.ts).
   if (token.length > MAX_TOKEN_CHARS) return fail('token_too_large', `Bearer tokens are limited to ${MAX_TOKEN_CHARS} characters; this one has ${token.length}.`);

@@ -57,10 +57,12 @@ export const PROBLEMS = {
   uri_too_long: { status: 414, title: 'The request path is too long' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
+  seed_failed: { status: 422, title: 'A step of the emulator fixture was refused' },
   rate_limited: { status: 429, title: 'Too many requests; slow down' },
   // 5xx
   internal_error: { status: 500, title: 'Internal error' },
   audit_unavailable: { status: 503, title: 'The audit log is unavailable' },
+  service_unavailable: { status: 503, title: 'The service is unavailable; retry later' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

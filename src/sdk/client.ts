@@ -38,6 +38,8 @@ export interface ApiClientOptions {
   session?: string;
   retry?: RetryOptions;
   fetch?: typeof fetch;
+  /** The server's clock, for the tokens' `iat`/`exp` (default `Date.now`); `startCustodes` clients follow the emulator's. */
+  clock?: () => number;
 }
 
 export type ApiClient = Client<paths> & {
@@ -71,14 +73,14 @@ function retryDelay(attempt: number, baseDelayMs: number, response?: Response): 
 
 /** `fetch` that signs each attempt and retries what is safe to retry (see the module header). */
 function signingFetch(options: ApiClientOptions & { session: string }): (request: Request) => Promise<Response> {
-  const { key, principal, scope, vms, audience, session, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
+  const { key, principal, scope, vms, audience, session, clock, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
   return async function signedFetch(request) {
     const headers = new Headers(request.headers);
     if (KEYED_METHODS.has(request.method) && !headers.has('Idempotency-Key')) headers.set('Idempotency-Key', crypto.randomUUID());
     const retryable = IDEMPOTENT_METHODS.has(request.method) || headers.has('Idempotency-Key');
     const body = request.body ? await request.arrayBuffer() : undefined; // read once: every attempt sends the same bytes
     for (let attempt = 0; ; attempt++) {
-      headers.set('Authorization', `Bearer ${await mintToken({ key, principal, scope, vms, audience, session })}`);
+      headers.set('Authorization', `Bearer ${await mintToken({ key, principal, scope, vms, audience, session, clock })}`);
       const last = !retryable || attempt >= retries;
       let response: Response;
       try {

@@ -35,6 +35,8 @@ export interface TokenRequest {
   ttlSeconds?: number;
   /** The client session (`sid` claim) this token belongs to. */
   session?: string;
+  /** Milliseconds since the epoch on the server's clock (default `Date.now`): an emulator's clock may run ahead. */
+  clock?: () => number;
 }
 
 /** Each private JWK imported once, with its kid: a client mints a token per request. */
@@ -50,10 +52,10 @@ function signerOf(jwk: JWK, alg: SigningAlgorithm) {
 
 /** A single-use token (fresh `jti`): mint one per request. */
 export async function mintToken(request: TokenRequest): Promise<string> {
-  const { key, principal, audience = 'custodes', scope = [], vms, ttlSeconds = 300, session } = request;
+  const { key, principal, audience = 'custodes', scope = [], vms, ttlSeconds = 300, session, clock = Date.now } = request;
   const alg = algorithmOf(key);
   const signer = await signerOf(key, alg);
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(clock() / 1000);
   return new SignJWT({ scope: scope.join(' '), ...(vms?.length ? { vms } : {}), ...(session ? { sid: session } : {}) })
     .setProtectedHeader({ alg, kid: signer.kid, typ: 'JWT' })
     .setIssuer(principal)

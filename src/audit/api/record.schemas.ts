@@ -44,6 +44,10 @@ export const AuditRecordSchema = z
     status: z.number().int().optional(),
     regions: z.array(Region).optional().openapi({ description: 'Pages and blocks read or written, each with its version and digest.' }),
     details: JsonObject.optional().openapi({ description: 'What else the action recorded (a patch, a change request, a summary\'s counts).' }),
+    clock: z
+      .object({ emulated: z.literal(true), offsetMs: z.number().int() })
+      .optional()
+      .openapi({ description: 'Present only in emulator mode with the clock moved: `time` is on the emulated clock, `offsetMs` ahead of the real one.' }),
   })
   .openapi('AuditRecord', { description: 'The payload of an audit record\'s JWS (RFC 8785 canonical JSON; its bytes are the Merkle leaf).' });
 

@@ -63,7 +63,12 @@ export interface RecordDraft {
   status?: number;
   regions?: Region[];
   details?: { [key: string]: JsonValue };
+  /** Emulator mode with the clock moved (src/platform/clock.ts): the record's `time` is on that clock, and says so. */
+  clock?: { emulated: true; offsetMs: number };
 }
+
+/** A record's time: the real one, or the emulated clock its draft names. */
+export const draftTime = (draft: Pick<RecordDraft, 'clock'>): number => Date.now() + (draft.clock?.offsetMs ?? 0);
 
 export interface AuditRecord extends RecordDraft {
   v: 1;

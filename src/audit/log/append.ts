@@ -2,10 +2,11 @@
 import type { Env } from '../../env';
 import type { CommitResult, WriteStatement } from './commit';
 import type { RecordDraft } from '../format/record';
+import type { AppendEntry } from './sequencer';
 
 /** The sequencer of `log`: one Durable Object per log. */
 export const auditLogOf = (env: Env, log: string) => env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log));
 
-export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
-  return auditLogOf(env, log).append(log, { draft, writes });
+export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = [], options: Pick<AppendEntry, 'failBatch'> = {}): Promise<CommitResult> {
+  return auditLogOf(env, log).append(log, { draft, writes, ...options });
 }

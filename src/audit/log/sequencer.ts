@@ -21,7 +21,7 @@ import type { Env } from '../../env';
 import { expectChanges, rejection, type CommitResult, type WriteStatement } from './commit';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
-import { sessionOf, signRecord, type AuditRecord, type RecordDraft } from '../format/record';
+import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft } from '../format/record';
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
 import { refusalPolicy } from './logs';
@@ -29,7 +29,12 @@ import { refusalPolicy } from './logs';
 export interface AppendEntry {
   draft: RecordDraft;
   writes: WriteStatement[];
+  /** Emulator mode only (src/emulator/faults.ts): the batch carrying this entry fails in D1, as a real D1 fault would. */
+  failBatch?: boolean;
 }
+
+/** A statement D1 refuses (there is no such table): the injected fault of `failBatch`. */
+const FAILING_STATEMENT = 'INSERT INTO emulator_injected_audit_batch_fault VALUES (1)';
 
 interface Pending {
   entry: AppendEntry;
@@ -103,7 +108,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
   async appendRefusal(log: string, draft: RecordDraft): Promise<RefusalResult> {
     this.#log = log;
     const { sample, windowMs } = refusalPolicy(this.env);
-    const now = Date.now();
+    const now = draftTime(draft);
     const window = now - (now % windowMs);
     const open = await this.#openWindow();
     if (open && open.window !== window) await this.flushRefusals();
@@ -120,6 +125,17 @@ export class AuditLogSequencer extends DurableObject<Env> {
     void this.ctx.storage.put('refusals', current);
     if (current.counted === 1) void this.ctx.storage.setAlarm(window + windowMs);
     return { ok: true, log, window };
+  }
+
+  /**
+   * Emulator mode only (src/emulator/reset.ts): forget this log after its rows
+   * were deleted, so the next append starts it again at index 0.
+   */
+  async reset(): Promise<void> {
+    this.#head = null;
+    this.#refusals = null;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
   }
 
   /** Appends the summary of the counted refusals, if any (at the window's end; tests call it directly). */
@@ -218,11 +234,10 @@ export class AuditLogSequencer extends DurableObject<Env> {
   /** Commits entries in order after `head`; on success advances the in-memory head. */
   async #commit(head: Head, entries: AppendEntry[], key: AuditSigningKey): Promise<CommitResult[]> {
     const log = this.#log;
-    const time = new Date().toISOString();
     const start = head.frontier.size;
     const signed = await Promise.all(
       entries.map((entry, i) => {
-        const record: AuditRecord = { v: 1, log, index: start + i, time, ...entry.draft };
+        const record: AuditRecord = { v: 1, log, index: start + i, time: new Date(draftTime(entry.draft)).toISOString(), ...entry.draft };
         return signRecord(record, key).then((s) => ({ ...s, record }));
       }),
     );
@@ -241,11 +256,12 @@ export class AuditLogSequencer extends DurableObject<Env> {
       statements.push(
         db
           .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .bind(log, record.index, jws, time, record.action, record.actor.id, record.outcome, sessionOf(record.actor)),
+          .bind(log, record.index, jws, record.time, record.action, record.actor.id, record.outcome, sessionOf(record.actor)),
         insertNodes(db, log, step.completed),
       );
       const flows = record.outcome === 'allowed' ? insertFlows(db, record) : null;
       if (flows) statements.push(flows);
+      if (entry.failBatch) statements.push(db.prepare(FAILING_STATEMENT));
     }
     const root = frontierRoot(frontier);
     const checkpoint = await signCheckpoint(log, frontier.size, root, key);
@@ -253,7 +269,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
     statements.push(
       db
         .prepare('UPDATE audit_logs SET size = ?, root = ?, frontier = ?, checkpoint = ?, updated_at = ? WHERE log = ? AND size = ?')
-        .bind(frontier.size, hex(root), JSON.stringify(frontier.hashes.map(hex)), checkpoint, time, log, start),
+        .bind(frontier.size, hex(root), JSON.stringify(frontier.hashes.map(hex)), checkpoint, signed.at(-1)!.record.time, log, start),
       db.prepare(assertion.sql).bind(...assertion.params),
     );
 

@@ -9,6 +9,7 @@ import type { Principal } from '../../auth/principals';
 import { bounded, MAX_RECORDED_ID_CHARS } from '../../platform/http/limits';
 import type { Target } from '../format/record';
 import { PROVIDER_LOG, tenantLog } from '../log/logs';
+import { registerIsolateCache } from '../../platform/isolate-caches';
 
 /**
  * Path parameters that name a tenant-owned resource, most specific first, the
@@ -34,6 +35,10 @@ const ownerOf = new Map<string, string>();
 const knownTenants = new Map<string, number>();
 const CACHE_LIMIT = 10_000;
 const TENANT_TTL_MS = 60_000;
+registerIsolateCache(() => {
+  ownerOf.clear();
+  knownTenants.clear();
+});
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);

@@ -11,6 +11,7 @@ import { forgetRegisteredKey } from '../../auth/principals';
 import { tokenIdClaim } from '../../auth/token-replays';
 import { bounded, clientAddress, MAX_PATH_CHARS } from '../../platform/http/limits';
 import { requestPath } from '../../platform/http/paths';
+import { clockOffsetMs } from '../../platform/clock';
 import type { AuditedAction } from '../actions';
 import type { Actor, Outcome, RecordDraft, Region, Target } from '../format/record';
 import { appendToLog, auditLogOf } from '../log/append';
@@ -36,6 +37,9 @@ export class TokenRefused extends Error {
 
 const isLateRefusal = (result: CommitResult): result is Extract<CommitResult, { ok: false }> & { rejected: LateRefusal } =>
   !result.ok && (result.rejected === 'replay' || result.rejected === 'principal');
+
+/** The draft's `clock` when the emulator moved the server's clock (src/platform/clock.ts). */
+export const emulatedClock = (): Pick<RecordDraft, 'clock'> => (clockOffsetMs() ? { clock: { emulated: true, offsetMs: clockOffsetMs() } } : {});
 
 /** A record's outcome from its response's status. */
 function outcomeOf(status: number): Outcome {
@@ -78,6 +82,7 @@ export class AuditedRequest implements RequestAudit {
       request: { method: this.c.req.method, path: this.path },
       ...(options.regions ? { regions: options.regions } : this.regions && outcome === 'allowed' ? { regions: this.regions } : {}),
       ...(options.details ? { details: options.details } : {}),
+      ...emulatedClock(),
     };
   }
 
@@ -93,7 +98,7 @@ export class AuditedRequest implements RequestAudit {
       principal && !this.#tokenSettled
         ? [...tokenIdClaim(principal.id, principal.jti, principal.expiresAt), ...(principal.stillValid ? [principal.stillValid] : [])]
         : [];
-    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes]);
+    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch') });
     if (result.ok) {
       this.#tokenSettled = true;
       this.recorded = { log, index: result.auditIndex };

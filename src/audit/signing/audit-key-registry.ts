@@ -15,8 +15,11 @@ import { expectChanges } from '../log/commit';
 import { PROVIDER_LOG } from '../log/logs';
 import type { RecordDraft } from '../format/record';
 import { auditSigningKey } from './signing-key';
+import { nowIso } from '../../platform/clock';
+import { registerIsolateCache } from '../../platform/isolate-caches';
 
 const registered = new Set<string>();
+registerIsolateCache(() => registered.clear());
 
 /** The deployment's key is neither active nor approved while another key is active. */
 export class UnapprovedAuditKey extends Error {
@@ -31,7 +34,7 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Pick<RecordDra
   if (registered.has(key.kid)) return;
   const state = await env.DB.prepare('SELECT state FROM audit_keys WHERE kid = ?').bind(key.kid).first<string>('state');
   if (state !== 'active') {
-    const now = new Date().toISOString();
+    const now = nowIso();
     const { results } = await env.DB.prepare("SELECT kid FROM audit_keys WHERE state = 'active'").all<{ kid: string }>();
     const retired = results.map((r) => r.kid);
     // The first key of a deployment activates itself; any later one needs an approved change request.

@@ -19,6 +19,7 @@ import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { findVm } from '../../provider/vms/vms.service';
 import { NOT_YOURS } from '../../lib/problems';
+import { now } from '../../platform/clock';
 
 export const ACCESS_OPERATIONS = ['snapshot.create'] as const;
 export type AccessOperation = (typeof ACCESS_OPERATIONS)[number];
@@ -104,7 +105,7 @@ export async function decideAccessRequest(db: Database, commit: Commit, tenant: 
   const request = found.value;
   if (request.state !== 'pending') return fail('invalid_state', `Access request ${id} is already ${request.state}.`, { state: request.state });
   const state = decision === 'approve' ? 'approved' : 'denied';
-  const validUntil = decision === 'approve' ? new Date(Date.now() + request.durationMinutes * 60_000).toISOString() : null;
+  const validUntil = decision === 'approve' ? new Date(now() + request.durationMinutes * 60_000).toISOString() : null;
   const committed = await commit(
     [
       write(sql`UPDATE access_requests SET state = ${state}, valid_until = ${validUntil}, revision = revision + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
@@ -137,6 +138,6 @@ export async function approvalProblem(db: Database, id: string, vm: string, oper
   if (!request || request.vm !== vm) return `Access request ${id} is not for VM ${vm}.`;
   if (request.operation !== operation) return `Access request ${id} covers ${request.operation}, not ${operation}.`;
   if (request.state !== 'approved') return `Access request ${id} is ${request.state}; the tenant must approve it first.`;
-  if (!request.validUntil || new Date(request.validUntil) <= new Date()) return `The approval of ${id} expired at ${request.validUntil}.`;
+  if (!request.validUntil || new Date(request.validUntil) <= new Date(now())) return `The approval of ${id} expired at ${request.validUntil}.`;
   return null;
 }

@@ -13,6 +13,7 @@ import type { Database } from '../../platform/db/client';
 import { auditKeys } from '../../platform/db/schema';
 import { fail, ok, type Result } from '../../lib/result';
 import type { Proposal } from '../changes/two-person-rule';
+import { nowIso } from '../../platform/clock';
 
 /** The change request approving `publicKey` as the next audit signing key. */
 export async function rotationProposal(db: Database, publicKey: JWK): Promise<Result<Proposal, 'invalid_request' | 'name_taken'>> {
@@ -28,7 +29,7 @@ export async function rotationProposal(db: Database, publicKey: JWK): Promise<Re
 
 /** Executes an approved rotation: the key may sign from the first request a Worker serves with it. */
 export async function approveAuditKey(db: Database, commit: Commit, kid: string, publicJwk: JWK): Promise<Result<JsonValue, 'name_taken'>> {
-  const committed = await commit([write(db.insert(auditKeys).values({ kid, publicJwk: JSON.stringify(publicJwk), state: 'approved', activatedAt: new Date().toISOString() }))]);
+  const committed = await commit([write(db.insert(auditKeys).values({ kid, publicJwk: JSON.stringify(publicJwk), state: 'approved', activatedAt: nowIso() }))]);
   if (committed.ok) return ok({ kid, state: 'approved' });
   return fail('name_taken', `Audit key ${kid} became known meanwhile.`);
 }

@@ -29,6 +29,7 @@ import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import type { ProblemCode } from '../../lib/problems';
 import { fail, found, ok, type Result } from '../../lib/result';
+import { now as clockNow, nowIso } from '../../platform/clock';
 
 export const CHANGE_OPERATIONS = ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate'] as const;
 export type ChangeOperation = (typeof CHANGE_OPERATIONS)[number];
@@ -103,7 +104,7 @@ const noticeLogs = (change: { tenants: string[] }) => [PROVIDER_LOG, ...change.t
 
 export async function proposeChange(db: Database, commit: Commit, proposer: string, proposal: Proposal, ttlHours: number): Promise<ChangeView> {
   const id = newId('chg');
-  const expiresAt = new Date(Date.now() + ttlHours * 3_600_000).toISOString();
+  const expiresAt = new Date(clockNow() + ttlHours * 3_600_000).toISOString();
   const committed = await commit(
     [
       write(
@@ -127,7 +128,7 @@ export async function proposeChange(db: Database, commit: Commit, proposer: stri
   return (await findChange(db, id))!;
 }
 
-export async function findChange(db: Database, id: string, now = new Date()): Promise<ChangeView | null> {
+export async function findChange(db: Database, id: string, now = new Date(clockNow())): Promise<ChangeView | null> {
   return firstOf(db.select().from(changeRequests).where(eq(changeRequests.id, id)), (row) => toView(row, now));
 }
 
@@ -135,7 +136,7 @@ export const getChange = async (db: Database, id: string): Promise<Result<Change
 
 /** One page of change requests, newest first; `state` filters (expired ones are pending past their deadline). */
 export async function listChanges(db: Database, page: PageRequest, filter: { state?: ChangeState; tenant?: string } = {}): Promise<Page<ChangeView>> {
-  const now = new Date().toISOString();
+  const now = nowIso();
   const stateFilter: SQL | undefined =
     filter.state === 'expired'
       ? sql`(${changeRequests.state} = 'expired' OR (${changeRequests.state} = 'pending' AND ${changeRequests.expiresAt} <= ${now}))`
@@ -156,7 +157,7 @@ export async function listChanges(db: Database, page: PageRequest, filter: { sta
             after,
           ),
         ),
-    { key: changeRequests.id, page, direction: 'desc', view: (row) => toView(row, new Date()) },
+    { key: changeRequests.id, page, direction: 'desc', view: (row) => toView(row, new Date(clockNow())) },
   );
 }
 
@@ -219,7 +220,7 @@ export async function approveChange(
   if (change.proposer === approver.id) return fail('self_approval', `${approver.id} proposed ${id}; another admin must approve it.`);
   if (!approver.roles.includes(change.requiredRole)) return fail('missing_role', `Approving ${change.operation} needs role ${change.requiredRole}; ${approver.id} has ${approver.roles.join(', ') || 'none'}.`, { requiredRoles: [change.requiredRole] });
 
-  const approvals = JSON.stringify([...change.approvals, { admin: approver.id, at: new Date().toISOString() }]);
+  const approvals = JSON.stringify([...change.approvals, { admin: approver.id, at: nowIso() }]);
   const executing: Commit = (writes, options = {}) =>
     commit([...transition(change, 'executed', { approvals }), ...targetUnchanged(change), ...writes], {
       ...options,

@@ -49,9 +49,9 @@ export function platformProblems(kind: RouteKind, config: Pick<RouteConfig, 'met
   const queryShape = (query as { shape?: Record<string, unknown> } | undefined)?.shape ?? {};
   const codes: ProblemCode[] = ['origin_not_allowed', 'rate_limited'];
   if (kind === 'unaudited') return codes;
-  // The path limit, and a record that cannot be committed, are the audit's (audit/request).
+  // The path limit and an unrecordable request are the audit's (audit/request); any service may fail or be unavailable.
   codes.push('uri_too_long');
-  codes.push('audit_unavailable');
+  codes.push('internal_error', 'audit_unavailable', 'service_unavailable');
   if (params || query || headers || body) codes.push('invalid_request');
   codes.push(...(body ? (['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const) : (['body_not_allowed'] as const)));
   if ('pageToken' in queryShape) codes.push('invalid_page_token');

@@ -15,3 +15,4 @@ export * from './recovery';
 export * from './governance';
 export * from './audit';
 export * from './platform';
+export * from './emulator';

@@ -15,6 +15,7 @@ import {
   releaseIdempotencyKey,
   type IdempotencyTimes,
 } from './idempotency.store';
+import { nowSeconds } from '../../clock';
 
 export interface IdempotencyOptions {
   /** How long a completed response is kept for replay. */
@@ -38,7 +39,7 @@ export function idempotency(options: IdempotencyOptions = {}): MiddlewareHandler
     }
     const db = c.get('db');
     const principalId = c.get('principal').id;
-    const times = (): IdempotencyTimes => ({ now: Math.floor(Date.now() / 1000), ttlSeconds, pendingSeconds });
+    const times = (): IdempotencyTimes => ({ now: nowSeconds(), ttlSeconds, pendingSeconds });
     const fingerprint = await sha256Hex(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
 
     const claim = await claimIdempotencyKey(db, principalId, key, fingerprint, times());

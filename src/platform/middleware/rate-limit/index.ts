@@ -15,6 +15,12 @@ import { problemResponse } from '../../http/problem';
 /** The period of both limits in wrangler.toml, in seconds (the binding allows 10 or 60). */
 export const RATE_LIMIT_PERIOD_SECONDS = 10;
 
+/** The limits wrangler.toml configures, as `GET /v1/info` reports them (a binding cannot be asked; test/node/emulator.test.ts compares). */
+export const RATE_LIMITS = {
+  perPrincipal: { limit: 5000, periodSeconds: RATE_LIMIT_PERIOD_SECONDS },
+  perAddress: { limit: 100, periodSeconds: RATE_LIMIT_PERIOD_SECONDS },
+};
+
 /** Counts one request of `principal` (or, without one, of the client's address); a 429 problem when over the limit. */
 export async function overRateLimit(c: Context<AppEnv>, principal?: string): Promise<Response | null> {
   const limiter = principal ? c.env.PRINCIPAL_RATE_LIMIT : c.env.ADDRESS_RATE_LIMIT;

@@ -1,0 +1,23 @@
+/**
+ * Requests the emulator's seed (src/emulator/seed.ts) sends through the app
+ * on behalf of a registered principal — an admin, or a tenant owner whose
+ * fixture gives only a public key — without a token. Only a Request object
+ * created in this isolate and registered here can carry one, so nothing a
+ * client sends can claim it; and `authenticate` honours it only in emulator
+ * mode. The records of such requests name the principal, with session
+ * `emulator:seed`, so a tenant's log says what was seeded.
+ */
+import type { Principal, RegisteredKey } from './principals';
+import { TENANT_SCOPES } from './roles';
+import { nowSeconds } from '../platform/clock';
+
+export const SEED_SESSION = 'emulator:seed';
+
+const actingAs = new WeakMap<Request, Principal>();
+
+export function actAs(request: Request, key: RegisteredKey): Request {
+  actingAs.set(request, { ...key, jti: `seed-${crypto.randomUUID()}`, sid: SEED_SESSION, scopes: [...TENANT_SCOPES], expiresAt: nowSeconds() + 300 });
+  return request;
+}
+
+export const actingPrincipal = (request: Request): Principal | undefined => actingAs.get(request);

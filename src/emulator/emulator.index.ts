@@ -1,0 +1,114 @@
+/**
+ * The emulator's controls, under /_emulator: reset, seed, faults, clock and
+ * the recorder. Served only in emulator mode; a deployment answers every one
+ * of these paths exactly as it answers any path it has no route for. Each
+ * call that changes something is recorded in the provider log as an
+ * `emulator.*` action by the actor `system/emulator`. They take no token: the
+ * emulator serves a developer's own machine (127.0.0.1).
+ */
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import type { AuditedAction } from '../audit/actions';
+import type { JsonValue } from '../audit/format/canonical-json';
+import { appendToLog } from '../audit/log/append';
+import { PROVIDER_LOG } from '../audit/log/logs';
+import { emulatorDraft } from './records';
+import type { AppEnv, Env } from '../env';
+import { clockOffsetMs, now, setClockOffset } from '../platform/clock';
+import { problemResponse } from '../platform/http/problem';
+import { API_VERSION } from '../platform/health/health.index';
+import { FaultRulesSchema } from './faults';
+import { clearRecorder, recorded, toHar } from './recorder';
+import { resetEmulator } from './reset';
+import { FixtureSchema, seed, type Dispatch } from './seed';
+import { loadEmulatorState, saveEmulatorState } from './state';
+import { ensureSigningKeyRegistered } from '../audit/signing/audit-key-registry';
+import { clientAddress } from '../platform/http/limits';
+
+/** Records a control call in the provider log, and names the record in the answer's Custodes-Audit header. */
+async function recordControl(c: Context<AppEnv>, action: AuditedAction, details: { [key: string]: JsonValue }) {
+  const request = { method: c.req.method, path: new URL(c.req.url).pathname };
+  await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request });
+  const result = await appendToLog(c.env, PROVIDER_LOG, emulatorDraft(c.get('requestId'), action, request, clientAddress(c), details));
+  if (!result.ok) throw new Error(`the ${action} record was refused: ${result.message}`);
+  c.header('Custodes-Audit', `log=${PROVIDER_LOG}; index=${result.auditIndex}`);
+}
+
+/** Parses a JSON body with `schema`; a problem response when it does not fit. */
+async function parsed<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<{ ok: true; value: z.output<T> } | { ok: false; response: Response }> {
+  const text = await c.req.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    return { ok: false, response: problemResponse(c, 'malformed_json', 'The body is not valid JSON.') };
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return { ok: true, value: result.data };
+  const errors = result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+  return { ok: false, response: problemResponse(c, 'invalid_request', 'The body does not match the control\'s schema.', { errors }) };
+}
+
+const ClockBody = z.strictObject({ advanceSeconds: z.number().int().min(0).max(10 * 365 * 86_400) });
+const FaultsBody = z.strictObject({ faults: FaultRulesSchema });
+
+/** `serve` is the app itself: seeding sends its steps through it. */
+export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Response>) {
+  return new Hono<AppEnv>()
+    .post('/reset', async (c) => {
+      const cleared = await resetEmulator(c.env);
+      clearRecorder();
+      await recordControl(c, 'emulator.reset', cleared);
+      return c.json({ reset: true, ...cleared });
+    })
+    .post('/seed', async (c) => {
+      const fixture = await parsed(c, FixtureSchema);
+      if (!fixture.ok) return fixture.response;
+      const dispatch: Dispatch = (request) => serve(request, c.env);
+      const result = await seed(c.env, dispatch, new URL(c.req.url).origin, fixture.value);
+      const summary = { hosts: Object.keys(result.report.hosts).length, tenants: Object.keys(result.report.tenants).length, requests: result.report.requests, ...(result.ok ? {} : { failedStep: result.step }) };
+      await recordControl(c, 'emulator.seed', summary);
+      if (!result.ok) return problemResponse(c, 'seed_failed', `The fixture step ${result.step} was refused (${result.status}); the steps before it were made.`, { step: result.step, stepStatus: result.status, stepProblem: result.problem as never, seeded: result.report as never });
+      return c.json(result.report, 201);
+    })
+    .get('/faults', async (c) => c.json({ faults: (await loadEmulatorState(c.env.DB)).faults }))
+    .put('/faults', async (c) => {
+      const body = await parsed(c, FaultsBody);
+      if (!body.ok) return body.response;
+      const state = await loadEmulatorState(c.env.DB);
+      await saveEmulatorState(c.env.DB, { ...state, faults: body.value.faults });
+      await recordControl(c, 'emulator.faults.set', { faults: body.value.faults as never });
+      return c.json({ faults: body.value.faults });
+    })
+    .delete('/faults', async (c) => {
+      const state = await loadEmulatorState(c.env.DB);
+      await saveEmulatorState(c.env.DB, { ...state, faults: [] });
+      await recordControl(c, 'emulator.faults.set', { faults: [] });
+      return c.json({ faults: [] });
+    })
+    .get('/clock', (c) => c.json(clockView()))
+    .post('/clock', async (c) => {
+      const body = await parsed(c, ClockBody);
+      if (!body.ok) return body.response;
+      const state = await loadEmulatorState(c.env.DB);
+      const clockOffset = state.clockOffsetMs + body.value.advanceSeconds * 1000;
+      await saveEmulatorState(c.env.DB, { ...state, clockOffsetMs: clockOffset });
+      setClockOffset(clockOffset);
+      await recordControl(c, 'emulator.clock.set', { advancedSeconds: body.value.advanceSeconds, offsetMs: clockOffset });
+      return c.json(clockView());
+    })
+    .get('/recorder', (c) => c.json({ recordings: recorded(limitOf(c)) }))
+    .get('/recorder.har', (c) => c.json(toHar(recorded(limitOf(c)), new URL(c.req.url).origin, API_VERSION)))
+    .delete('/recorder', async (c) => {
+      clearRecorder();
+      await recordControl(c, 'emulator.recorder.clear', {});
+      return c.json({ cleared: true });
+    });
+}
+
+const clockView = () => ({ now: new Date(now()).toISOString(), offsetMs: clockOffsetMs(), emulated: clockOffsetMs() !== 0 });
+
+const limitOf = (c: Context<AppEnv>): number | undefined => {
+  const limit = Number(c.req.query('limit'));
+  return Number.isInteger(limit) && limit > 0 ? limit : undefined;
+};

@@ -1,0 +1,65 @@
+/**
+ * Fault rules: what the emulator injects, on which requests, how often.
+ * Pure (no I/O), so the matching is tested on its own (faults.test.ts).
+ *
+ * A rule names requests by `route`: an optional method, then a path pattern
+ * in which `*` matches within one path segment and `**` across segments —
+ * `PUT /v1/tenants/*\/vms/*\/memory/pages`, `/v1/admin/**`. It applies with
+ * `probability`, and at most `times` times when given (then it is spent).
+ */
+import { z } from 'zod';
+
+const base = {
+  route: z.string().min(1).max(512),
+  probability: z.number().min(0).max(1).default(1),
+  times: z.number().int().min(1).max(1_000_000).optional(),
+};
+
+export const FaultRuleSchema = z.discriminatedUnion('kind', [
+  /** Adds `ms` of latency before the request is handled. */
+  z.strictObject({ kind: z.literal('latency'), ms: z.number().int().min(1).max(30_000), ...base }),
+  /** Answers a problem instead of handling the request (recorded like any failure). */
+  z.strictObject({ kind: z.literal('problem'), status: z.union([z.literal(429), z.literal(500), z.literal(503)]), ...base }),
+  /** Makes the request's audit batch fail in D1: the response is withheld (503 audit_unavailable) and nothing commits. */
+  z.strictObject({ kind: z.literal('audit-batch'), ...base }),
+]);
+
+export type FaultRule = z.output<typeof FaultRuleSchema>;
+export const FaultRulesSchema = z.array(FaultRuleSchema).max(64);
+
+function routePattern(route: string): { method: string | null; path: RegExp } {
+  const [first, second] = route.trim().split(/\s+/, 2);
+  const method = second === undefined ? null : first!.toUpperCase();
+  const glob = second ?? first!;
+  const source = glob
+    .split(/(\*\*|\*)/)
+    .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return { method: method === '*' ? null : method, path: new RegExp(`^${source}$`) };
+}
+
+export const ruleMatches = (rule: Pick<FaultRule, 'route'>, method: string, path: string): boolean => {
+  const pattern = routePattern(rule.route);
+  return (pattern.method === null || pattern.method === method.toUpperCase()) && pattern.path.test(path);
+};
+
+/**
+ * The rules that fire for this request, in order, one per kind (the first
+ * matching rule of a kind wins; each matching rule draws its own chance).
+ */
+export function firingRules(rules: readonly FaultRule[], method: string, path: string, random: () => number = Math.random): FaultRule[] {
+  const fired = new Map<FaultRule['kind'], FaultRule>();
+  for (const rule of rules) {
+    if (fired.has(rule.kind) || !ruleMatches(rule, method, path)) continue;
+    if (random() < rule.probability) fired.set(rule.kind, rule);
+  }
+  return [...fired.values()];
+}
+
+/** The rules after `fired` were used once: a rule with `times` counts down and is gone at zero. */
+export function spend(rules: readonly FaultRule[], fired: readonly FaultRule[]): FaultRule[] {
+  return rules.flatMap((rule) => {
+    if (!fired.includes(rule) || rule.times === undefined) return [rule];
+    return rule.times > 1 ? [{ ...rule, times: rule.times - 1 }] : [];
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * Emulator mode on the request path. `emulatorRuntime` (every request) reads
+ * the emulator's state once, sets the server clock from it, and records the
+ * exchange for the recorder. `injectFaults` (/v1, inside the audit) fires the
+ * fault rules that match: latency, a problem answer (recorded like any
+ * failure), or a failing audit batch. Neither does anything — not even a
+ * read — when emulator mode is off, as it is in every deployment.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env';
+import { setClockOffset, nowIso } from '../platform/clock';
+import { requestPath } from '../platform/http/paths';
+import { problemResponse } from '../platform/http/problem';
+import type { ProblemCode } from '../lib/problems';
+import { firingRules, spend } from './faults';
+import { record, redactBody, redactHeaders } from './recorder';
+import { emulatorEnabled } from './mode';
+import { loadEmulatorState, replaceFaults } from './state';
+
+/** Bodies larger than this are not copied for the recorder. */
+const MAX_RECORDED_REQUEST_BYTES = 2 * 1024 * 1024;
+
+export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
+  return async function emulatorRuntimeMiddleware(c, next) {
+    if (!emulatorEnabled(c.env)) return next();
+    const state = await loadEmulatorState(c.env.DB);
+    setClockOffset(state.clockOffsetMs);
+    c.set('emulator', state);
+    const started = performance.now();
+    const startedAt = nowIso();
+    const length = Number(c.req.header('Content-Length') ?? 0);
+    const requestBody = c.req.raw.body && length <= MAX_RECORDED_REQUEST_BYTES ? await c.req.raw.clone().text() : '';
+    await next();
+    const response = c.res;
+    const responseType = response.headers.get('Content-Type');
+    // A stream is not read to its end here; everything else is small enough to keep a copy of.
+    const responseBody = responseType?.startsWith('text/event-stream') ? '' : await response.clone().text();
+    record({
+      startedAt,
+      durationMs: Math.round(performance.now() - started),
+      method: c.req.method,
+      url: new URL(c.req.url).pathname + new URL(c.req.url).search,
+      status: response.status,
+      request: { headers: redactHeaders(c.req.raw.headers), body: redactBody(requestBody, c.req.header('Content-Type') ?? null), contentType: c.req.header('Content-Type') ?? null },
+      response: { headers: redactHeaders(response.headers), body: redactBody(responseBody, responseType), contentType: responseType },
+      audit: response.headers.get('Custodes-Audit'),
+      requestId: c.get('requestId') ?? null,
+    });
+  };
+}
+
+const INJECTED: Record<429 | 500 | 503, ProblemCode> = { 429: 'rate_limited', 500: 'internal_error', 503: 'service_unavailable' };
+
+export function injectFaults(): MiddlewareHandler<AppEnv> {
+  return async function injectFaultsMiddleware(c, next) {
+    const state = c.get('emulator');
+    if (!state || state.faults.length === 0) return next();
+    const fired = firingRules(state.faults, c.req.method, requestPath(c));
+    if (fired.length === 0) return next();
+    // A counted rule is spent by compare-and-set: under concurrency a `times: 1` rule fires exactly once.
+    if (fired.some((rule) => rule.times !== undefined) && !(await replaceFaults(c.env.DB, state, spend(state.faults, fired)))) return next();
+    for (const rule of fired) {
+      if (rule.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, rule.ms));
+      if (rule.kind === 'audit-batch') c.set('failAuditBatch', true);
+      if (rule.kind === 'problem') {
+        const retry: Record<string, string> = rule.status === 500 ? {} : { 'Retry-After': '1' };
+        return problemResponse(c, INJECTED[rule.status], `Injected by the emulator (fault rule for \`${rule.route}\`).`, { injected: true }, retry);
+      }
+    }
+    return next();
+  };
+}

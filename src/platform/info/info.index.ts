@@ -1,0 +1,90 @@
+/**
+ * `GET /v1/info`: what this server is and the rules it enforces — version,
+ * mode (a deployment, or the emulator with its clock and faults), the
+ * checkpoint verifier key to pin, and the limits in force — so a client or a
+ * test can check its assumptions instead of hard-coding them.
+ */
+import { z } from '@hono/zod-openapi';
+import { auditSigningKey } from '../../audit/signing/signing-key';
+import { refusalPolicy } from '../../audit/log/logs';
+import { emulatorEnabled } from '../../emulator/mode';
+import { recorderCapacity } from '../../emulator/recorder';
+import { clockOffsetMs, nowIso } from '../clock';
+import { API_VERSION } from '../health/health.index';
+import { CLAIM_ID, MAX_PATH_CHARS, MAX_SCOPE_CHARS, MAX_TOKEN_CHARS, MAX_TOKEN_VMS } from '../http/limits';
+import { jsonContent } from '../http/responses';
+import { publicRoute } from '../http/route-factories';
+import { createRouter } from '../http/router';
+import { DEFAULT_MAX_BODY_BYTES } from '../middleware/json-body';
+import { RATE_LIMITS } from '../middleware/rate-limit';
+import { CONTENT_BODY_BYTES } from '../../tenant/contents/contents.schemas';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../../auth/token';
+
+const InfoSchema = z
+  .object({
+    version: z.string(),
+    mode: z.enum(['service', 'emulator']).openapi({ description: '`emulator` under `npm start` or `startCustodes`: the /_emulator controls are on.' }),
+    time: z.string().openapi({ description: 'The server\'s clock (emulated in emulator mode once moved).' }),
+    emulator: z
+      .object({
+        clock: z.object({ emulated: z.boolean(), offsetMs: z.number().int() }),
+        faults: z.number().int().openapi({ description: 'Fault rules in force.' }),
+        recorder: z.object({ capacity: z.number().int() }),
+      })
+      .nullable(),
+    auditLogKey: z.string().openapi({ description: 'The checkpoint verifier key (C2SP vkey), as `GET /v1/audit/log-key` serves it.' }),
+    limits: z.object({
+      tokenChars: z.number().int(),
+      tokenLifetimeSeconds: z.number().int(),
+      claimIdPattern: z.string(),
+      scopeChars: z.number().int(),
+      tokenVms: z.number().int(),
+      pathChars: z.number().int(),
+      bodyBytes: z.number().int(),
+      contentBodyBytes: z.number().int(),
+      rateLimits: z.object({
+        perPrincipal: z.object({ limit: z.number().int(), periodSeconds: z.number().int() }),
+        perAddress: z.object({ limit: z.number().int(), periodSeconds: z.number().int() }),
+      }),
+      refusals: z.object({ recordedInFullPerWindow: z.number().int(), windowSeconds: z.number().int() }),
+    }),
+  })
+  .openapi('ServerInfo');
+
+const info = publicRoute({
+  operationId: 'getServerInfo',
+  action: 'info.read',
+  method: 'get',
+  path: '/info',
+  tags: ['health'],
+  summary: 'Version, mode, the log key to pin, and the limits in force',
+  responses: { 200: jsonContent(InfoSchema, 'About this server.') },
+});
+
+export const infoRouter = createRouter().openapi(info, async (c) => {
+  const emulator = emulatorEnabled(c.env);
+  const state = c.get('emulator');
+  const refusals = refusalPolicy(c.env);
+  return c.json(
+    {
+      version: API_VERSION,
+      mode: emulator ? ('emulator' as const) : ('service' as const),
+      time: nowIso(),
+      emulator: emulator ? { clock: { emulated: clockOffsetMs() !== 0, offsetMs: clockOffsetMs() }, faults: state?.faults.length ?? 0, recorder: { capacity: recorderCapacity() } } : null,
+      auditLogKey: (await auditSigningKey(c.env.AUDIT_SIGNING_JWK)).vkey,
+      limits: {
+        tokenChars: MAX_TOKEN_CHARS,
+        tokenLifetimeSeconds: MAX_TOKEN_LIFETIME_SECONDS,
+        claimIdPattern: CLAIM_ID.source,
+        scopeChars: MAX_SCOPE_CHARS,
+        tokenVms: MAX_TOKEN_VMS,
+        pathChars: MAX_PATH_CHARS,
+        bodyBytes: DEFAULT_MAX_BODY_BYTES,
+        contentBodyBytes: CONTENT_BODY_BYTES,
+        rateLimits: RATE_LIMITS,
+        refusals: { recordedInFullPerWindow: refusals.sample, windowSeconds: Math.round(refusals.windowMs / 1000) },
+      },
+    },
+    200,
+  );
+});

@@ -1,0 +1,185 @@
+/**
+ * `custodes/testing`: Custodes in a tenant's own test suite (vitest,
+ * node:test, jest — anything on Node ≥ 22).
+ *
+ *     const emu = await startCustodes();
+ *     const { tenant, vm, owner, toolstack } = await emu.provisionTenant();
+ *     …
+ *     await emu.close();
+ *
+ * Each call starts its own Worker in Miniflare on a free port — in memory
+ * unless `persist` names a directory — with the schema applied and two fresh
+ * bootstrap admins, in emulator mode: the controls (reset, seed, faults,
+ * clock, recorder) are methods here. Instances run side by side.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { JWK } from 'jose';
+import { createApiClient, type ApiClient, type ApiClientOptions } from '../sdk/client.ts';
+import { generatePrincipalKey, publicKeyOf } from '../sdk/keys.ts';
+import { launchWorker } from './runtime.ts';
+
+export interface StartOptions {
+  /** A directory to keep D1 and the logs in across starts; default in memory. */
+  persist?: false | string;
+  /** Default 0: a free port. */
+  port?: number;
+  host?: string;
+  /** More Worker vars, e.g. `{ CHANGE_TTL_HOURS: '1' }`. */
+  bindings?: Record<string, string>;
+  /** The built Worker (manifest.json, index.js, migrations/); default the one this package ships. */
+  workerDir?: string;
+}
+
+export interface Principal {
+  id: string;
+  /** The private JWK: it never leaves your process. */
+  key: JWK;
+}
+
+export interface ProvisionOptions {
+  name?: string;
+  quota?: { vcpus: number; memoryMiB: number; diskGiB: number };
+  vm?: { vcpus: number; memoryMiB: number };
+  /** The toolstack's scope ceiling (default every content scope and `audit:read`). */
+  scopes?: string[];
+}
+
+export interface ProvisionedTenant {
+  tenant: string;
+  vm: string;
+  host: string;
+  owner: Principal & { api: ApiClient };
+  toolstack: Principal & { api: ApiClient };
+}
+
+export type FaultRule =
+  | { kind: 'latency'; route: string; ms: number; probability?: number; times?: number }
+  | { kind: 'problem'; route: string; status: 429 | 500 | 503; probability?: number; times?: number }
+  | { kind: 'audit-batch'; route: string; probability?: number; times?: number };
+
+export interface Custodes {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** The two bootstrap admins (every role; the two-person rule needs both). */
+  admins: [Principal, Principal];
+  /** A typed SDK client signing as `principal`, its tokens on the emulator's clock. */
+  client(principal: Principal, options?: Partial<ApiClientOptions>): ApiClient;
+  /** A host, a tenant owned by a fresh key, one VM and one toolstack with its own key: one call. */
+  provisionTenant(options?: ProvisionOptions): Promise<ProvisionedTenant>;
+  /** Every table emptied, fresh logs (the admins stay). */
+  reset(): Promise<void>;
+  /** Loads a fixture through the real API (audited); answers the ids by name. */
+  seed(fixture: unknown): Promise<{ hosts: Record<string, string>; tenants: Record<string, { id: string; vms: Record<string, string>; toolstacks: Record<string, string>; labels: string[] }> }>;
+  faults: { set(rules: FaultRule[]): Promise<void>; clear(): Promise<void> };
+  clock: { advance(seconds: number): Promise<void>; now(): number };
+  recorder: { entries(): Promise<unknown[]>; har(): Promise<{ log: { entries: unknown[] } }>; clear(): Promise<void> };
+  /** `GET /v1/info`. */
+  info(): Promise<Record<string, unknown>>;
+  /** Milliseconds from the call to a served health check. */
+  readonly startupMs: number;
+  close(): Promise<void>;
+}
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** The packaged Worker (`<package>/worker`), or in this repository the one `npm run build:worker` makes. */
+function defaultWorkerDir(): string {
+  for (const dir of [here('../worker/'), here('../../dist/worker/')]) if (existsSync(`${dir}/manifest.json`)) return dir;
+  throw new Error('No built Worker found: run `npm run build:worker` (this package ships one in worker/).');
+}
+
+async function newSigningJwk(): Promise<JWK> {
+  return generatePrincipalKey('EdDSA');
+}
+
+export async function startCustodes(options: StartOptions = {}): Promise<Custodes> {
+  const started = performance.now();
+  const { persist = false, port = 0, host = '127.0.0.1', bindings = {}, workerDir = defaultWorkerDir() } = options;
+  const adminKeys = [await newSigningJwk(), await newSigningJwk()];
+  const { mf, url } = await launchWorker({
+    workerDir,
+    host,
+    port,
+    ...(persist ? { persistPath: persist } : {}),
+    bindings: {
+      BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: adminKeys.map(publicKeyOf) }),
+      AUDIT_SIGNING_JWK: JSON.stringify(await newSigningJwk()),
+      CUSTODES_EMULATOR: 'on',
+      ...bindings,
+    },
+  });
+  const base = url.origin;
+  let clockOffsetMs = 0;
+  const clock = () => Date.now() + clockOffsetMs;
+  const admins: [Principal, Principal] = [
+    { id: 'adm_bootstrap', key: adminKeys[0]! },
+    { id: 'adm_bootstrap2', key: adminKeys[1]! },
+  ];
+  const client = (principal: Principal, more: Partial<ApiClientOptions> = {}) => createApiClient({ baseUrl: base, key: principal.key, principal: principal.id, clock, ...more });
+  const admin = client(admins[0]);
+
+  const control = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${base}/_emulator/${path}`, { method, ...(body !== undefined ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+    const answer = await response.json();
+    if (!response.ok) throw Object.assign(new Error(`/_emulator/${path}: ${response.status} ${(answer as { detail?: string }).detail ?? ''}`), { problem: answer });
+    return answer as any;
+  };
+
+  let hosts = 0;
+  const emulator: Custodes = {
+    url: base,
+    admins,
+    client,
+    async provisionTenant(provision = {}) {
+      const name = provision.name ?? `tenant-${crypto.randomUUID().slice(0, 8)}`;
+      const quota = provision.quota ?? { vcpus: 8, memoryMiB: 16384, diskGiB: 100 };
+      const vmSize = provision.vm ?? { vcpus: 1, memoryMiB: 512 };
+      const host = (await admin.POST('/v1/admin/hosts', { body: { name: `${name}-host-${++hosts}`, vcpus: quota.vcpus, memoryMiB: quota.memoryMiB, diskGiB: quota.diskGiB } })).data!;
+      const ownerKey = await generatePrincipalKey();
+      const tenant = (await admin.POST('/v1/admin/tenants', { body: { name, ownerKey: publicKeyOf(ownerKey), quota } })).data!;
+      const vm = (await admin.POST('/v1/admin/tenants/{tenant}/vms', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-vm`, ...vmSize } })).data!;
+      const owner = { id: tenant.id, key: ownerKey };
+      const ownerApi = client(owner);
+      const toolstackKey = await generatePrincipalKey();
+      const scopes = provision.scopes ?? ['vm:read', 'vm:control', 'memory:read', 'memory:write', 'disk:read', 'disk:write', 'snapshot', 'keys', 'labels', 'audit:read'];
+      const toolstack = (
+        await ownerApi.POST('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-toolstack`, publicKey: publicKeyOf(toolstackKey), scopes: scopes as never } })
+      ).data!;
+      const toolstackPrincipal = { id: toolstack.id, key: toolstackKey };
+      return {
+        tenant: tenant.id,
+        vm: vm.id,
+        host: host.id,
+        owner: { ...owner, api: ownerApi },
+        toolstack: { ...toolstackPrincipal, api: client(toolstackPrincipal, { scope: scopes }) },
+      };
+    },
+    async reset() {
+      await control('POST', 'reset');
+      clockOffsetMs = 0;
+    },
+    seed: (fixture) => control('POST', 'seed', fixture),
+    faults: {
+      set: async (rules) => void (await control('PUT', 'faults', { faults: rules })),
+      clear: async () => void (await control('DELETE', 'faults')),
+    },
+    clock: {
+      async advance(seconds) {
+        clockOffsetMs = (await control('POST', 'clock', { advanceSeconds: seconds })).offsetMs;
+      },
+      now: clock,
+    },
+    recorder: {
+      entries: async () => (await control('GET', 'recorder')).recordings,
+      har: () => control('GET', 'recorder.har'),
+      clear: async () => void (await control('DELETE', 'recorder')),
+    },
+    info: async () => (await fetch(`${base}/v1/info`)).json() as Promise<Record<string, unknown>>,
+    startupMs: 0,
+    close: () => mf.dispose(),
+  };
+  const health = await fetch(`${base}/v1/health`);
+  if (!health.ok) throw new Error(`the emulator did not come up: ${health.status} ${await health.text()}`);
+  return Object.assign(emulator, { startupMs: Math.round(performance.now() - started) });
+}

@@ -1,0 +1,105 @@
+/**
+ * The Worker on Miniflare (workerd), from Node: the runtime under both
+ * `startCustodes` (tenants' test suites) and `npm start`. It runs the bundle
+ * `wrangler deploy --dry-run` builds — the artifact a deployment uploads —
+ * with the bindings wrangler derives from wrangler.toml
+ * (scripts/build-worker.ts writes both into the worker directory), and applies
+ * the schema directly: the migration files in order, tracked in the
+ * `d1_migrations` table exactly as `wrangler d1 migrations apply` tracks them.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+
+/** What scripts/build-worker.ts writes beside the bundle: the deployment's configuration, minus its secrets. */
+export interface WorkerManifest {
+  /** Miniflare worker options as wrangler derives them from wrangler.toml (bindings: `[vars]` only). */
+  workerOptions: Record<string, unknown>;
+  /** The bundle, relative to the worker directory. */
+  main: string;
+}
+
+export interface LaunchOptions {
+  /** Directory with manifest.json, the bundle and migrations/. */
+  workerDir: string;
+  host?: string;
+  /** 0 (default): a free port. */
+  port?: number;
+  /** Where D1 and the Durable Objects persist; unset: in memory, gone on close. */
+  persistPath?: string;
+  /** Vars and secrets on top of the manifest's `[vars]`. */
+  bindings?: Record<string, string>;
+  /** Serve the static assets (the docs bundle) too. Default off: a test suite does not need them. */
+  assetsDir?: string;
+}
+
+export interface Launched {
+  mf: Miniflare;
+  url: URL;
+  /** Migration files applied by this launch (none when the database was up to date). */
+  applied: string[];
+}
+
+export const readManifest = (workerDir: string): WorkerManifest => JSON.parse(readFileSync(join(workerDir, 'manifest.json'), 'utf8'));
+
+export async function launchWorker(options: LaunchOptions): Promise<Launched> {
+  const { workerDir, host = '127.0.0.1', port = 0, persistPath, bindings = {}, assetsDir } = options;
+  const manifest = readManifest(workerDir);
+  const worker = {
+    ...manifest.workerOptions,
+    name: 'custodes',
+    modules: true,
+    scriptPath: join(workerDir, manifest.main),
+    rootPath: workerDir,
+    bindings: { ...(manifest.workerOptions.bindings as Record<string, string>), ...bindings },
+    ...(assetsDir ? { assets: { directory: assetsDir, routerConfig: { has_user_worker: true } } } : {}),
+  };
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host,
+      port,
+      ...(persistPath ? { resourcePersistencePath: persistPath } : {}),
+      workers: [worker as never],
+    } as never),
+  );
+  const url = await mf.ready;
+  const applied = await applyMigrations(await mf.getD1Database('DB'), readMigrations(join(workerDir, 'migrations')));
+  return { mf, url, applied };
+}
+
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
+export const readMigrations = (dir: string): Migration[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((name) => ({ name, sql: readFileSync(join(dir, name), 'utf8') }));
+
+/** wrangler's own bookkeeping table (`wrangler d1 migrations apply`), so either tool sees the other's work. */
+const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT UNIQUE,
+  applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+)`;
+
+/**
+ * Applies the migrations the database has not seen, in order, each with its
+ * bookkeeping row in one batch (all of a migration, or none of it). Answers
+ * the names applied: the count a start reports is this, not a guess.
+ */
+export async function applyMigrations(db: D1Database, migrations: Migration[]): Promise<string[]> {
+  await db.prepare(MIGRATIONS_TABLE).run();
+  const { results } = await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>();
+  const done = new Set(results.map((r) => r.name));
+  const applied: string[] = [];
+  for (const migration of migrations.filter((m) => !done.has(m.name))) {
+    // drizzle-kit separates statements with this marker; a trigger's body keeps its own semicolons.
+    const statements = migration.sql.split('--> statement-breakpoint').map((s) => s.trim()).filter(Boolean);
+    await db.batch([...statements.map((s) => db.prepare(s)), db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(migration.name)]);
+    applied.push(migration.name);
+  }
+  return applied;
+}

@@ -17,14 +17,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const PORT = process.env.DEMO_PORT ?? '8797';
-const url = `http://127.0.0.1:${PORT}`;
+/** Where the demo's own server listens (a free port it picks; DEMO_PORT to choose one). */
+let url = '';
 const work = mkdtempSync(join(tmpdir(), 'custodes-demo-'));
 const state = join(work, 'd1');
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
-const server = spawn(process.execPath, ['scripts/start.js'], {
-  env: { ...process.env, CUSTODES_PORT: PORT, CUSTODES_STATE: state },
+const server = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/start.ts'], {
+  env: { ...process.env, CUSTODES_PORT: process.env.DEMO_PORT ?? '0', CUSTODES_STATE: state },
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true, // its own process group: wrangler and workerd stop with it
 });
@@ -63,7 +63,11 @@ function custodes(args: string[], { show = true, expectFailure = false } = {}): 
 
 async function serverReady(): Promise<void> {
   for (let i = 0; i < 900; i++) {
-    if (/Try a first authenticated call/.test(serverOutput)) return;
+    const serving = /Try a first authenticated call/.test(serverOutput) && /Custodes is serving on (http:\/\/\S+)/.exec(serverOutput);
+    if (serving) {
+      url = serving[1]!;
+      return;
+    }
     if (server.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 200));
   }

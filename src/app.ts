@@ -36,7 +36,7 @@ import { adminsRouter } from './governance/admins/admins.index';
 import { accessRequestsRouter } from './governance/access-requests/access-requests.index';
 import { auditKeysRouter } from './governance/audit-keys/audit-keys.index';
 import { infoRouter } from './platform/info/info.index';
-import { emulatorRuntime, injectFaults } from './emulator/middleware';
+import { emulatorRuntime } from './emulator/middleware';
 import { emulatorEnabled } from './emulator/mode';
 import { emulatorRouter } from './emulator/emulator.index';
 import type { Context } from 'hono';
@@ -55,7 +55,6 @@ export function createApp() {
   app.use('*', emulatorRuntime()); // emulator mode only: its clock, and the recorder (src/emulator)
   app.use('*', cors()); // preflights are answered here, unaudited (platform/middleware/cors)
   app.use('/v1/*', auditRequests());
-  app.use('/v1/*', injectFaults()); // emulator mode only; inside the audit, so an injected failure is recorded like any
   app.use('/v1/*', conditionalGet());
 
   const v1 = createRouter()

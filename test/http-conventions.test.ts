@@ -83,3 +83,17 @@ describe('CORS', () => {
     expect(originAllowed('https://b.example', 'https://a.example', false)).toBe(false);
   });
 });
+
+describe('the emulator controls outside emulator mode', () => {
+  it('answer like any path without a route: nothing tells that they exist', async () => {
+    const strip = (problem: { detail: string; requestId: string }) => ({ ...problem, detail: problem.detail.replace(/^No route for \S+ \S+;/, 'No route for …;'), requestId: '' });
+    const unknown = strip(await expectStatus(call('GET', '/no-such-path', { as: null }), 404));
+    for (const [method, path] of [['POST', 'reset'], ['POST', 'seed'], ['PUT', 'faults'], ['POST', 'clock'], ['GET', 'recorder.har']] as const) {
+      const res = await call(method, `/_emulator/${path}`, { as: null, ...(method === 'GET' ? {} : { body: {} }) });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(strip(await res.json())).toEqual(unknown);
+    }
+    const info = await expectStatus(call('GET', '/v1/info', { as: null }), 200);
+    expect(info).toMatchObject({ mode: 'service', emulator: null });
+  });
+});

@@ -11,9 +11,11 @@ const DEFAULT_CAPACITY = 500;
 const MAX_BODY_CHARS = 64 * 1024;
 const REDACTED = '[redacted]';
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
-const COMPACT_JWS = /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/;
+/** A compact JWS or JWT (three parts) or JWE (five; a wrapped data key): tokens and key material, never kept. */
+const COMPACT_JOSE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*){2}(\.[A-Za-z0-9_-]*){0,2}$/;
+const COMPACT_JOSE_IN_TEXT = /[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*){2}(\.[A-Za-z0-9_-]*){0,2}/g;
 /** JSON members that carry guest contents or key material, whatever their shape. */
-const SECRET_MEMBERS = new Set(['envelope', 'envelopes', 'jws', 'token', 'd']);
+const SECRET_MEMBERS = new Set(['envelope', 'envelopes', 'jws', 'token', 'wrapped', 'd']);
 
 export interface RecordedMessage {
   headers: [string, string][];
@@ -61,7 +63,7 @@ export const redactHeaders = (headers: Headers): [string, string][] =>
   [...headers.entries()].map(([name, value]) => [name, SECRET_HEADERS.has(name.toLowerCase()) ? (/^bearer /i.test(value) ? `Bearer ${REDACTED}` : REDACTED) : value]);
 
 function redactJson(value: unknown): unknown {
-  if (typeof value === 'string') return COMPACT_JWS.test(value) ? REDACTED : value;
+  if (typeof value === 'string') return COMPACT_JOSE.test(value) && value.length > 24 ? REDACTED : value;
   if (Array.isArray(value)) return value.map(redactJson);
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_MEMBERS.has(k) && v !== null ? REDACTED : redactJson(v)]));
@@ -79,7 +81,7 @@ export function redactBody(text: string, contentType: string | null): string | n
       return REDACTED; // not the JSON it claims: keep nothing of it
     }
   }
-  if (contentType && /^text\//i.test(contentType)) return cap(text.replace(/[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, REDACTED));
+  if (contentType && /^text\//i.test(contentType)) return cap(text.replace(COMPACT_JOSE_IN_TEXT, REDACTED));
   return `[${text.length} characters of ${contentType ?? 'unknown type'} not kept]`;
 }
 

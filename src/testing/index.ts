@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { JWK } from 'jose';
-import { createApiClient, type ApiClient, type ApiClientOptions } from '../sdk/client.ts';
+import { createApiClient, type ApiClient, type ApiClientOptions, type components } from '../sdk/client.ts';
 import { generatePrincipalKey, publicKeyOf } from '../sdk/keys.ts';
 import { launchWorker } from './runtime.ts';
 
@@ -93,6 +93,9 @@ async function newSigningJwk(): Promise<JWK> {
   return generatePrincipalKey('EdDSA');
 }
 
+/** A generated key's public half, in the API's JWK shape. */
+const publicJwk = (jwk: JWK) => publicKeyOf(jwk) as components['schemas']['PublicJwk'];
+
 export async function startCustodes(options: StartOptions = {}): Promise<Custodes> {
   const started = performance.now();
   const { persist = false, port = 0, host = '127.0.0.1', bindings = {}, workerDir = defaultWorkerDir() } = options;
@@ -137,14 +140,14 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
       const vmSize = provision.vm ?? { vcpus: 1, memoryMiB: 512 };
       const host = (await admin.POST('/v1/admin/hosts', { body: { name: `${name}-host-${++hosts}`, vcpus: quota.vcpus, memoryMiB: quota.memoryMiB, diskGiB: quota.diskGiB } })).data!;
       const ownerKey = await generatePrincipalKey();
-      const tenant = (await admin.POST('/v1/admin/tenants', { body: { name, ownerKey: publicKeyOf(ownerKey), quota } })).data!;
+      const tenant = (await admin.POST('/v1/admin/tenants', { body: { name, ownerKey: publicJwk(ownerKey), quota } })).data!;
       const vm = (await admin.POST('/v1/admin/tenants/{tenant}/vms', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-vm`, ...vmSize } })).data!;
       const owner = { id: tenant.id, key: ownerKey };
       const ownerApi = client(owner);
       const toolstackKey = await generatePrincipalKey();
       const scopes = provision.scopes ?? ['vm:read', 'vm:control', 'memory:read', 'memory:write', 'disk:read', 'disk:write', 'snapshot', 'keys', 'labels', 'audit:read'];
       const toolstack = (
-        await ownerApi.POST('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-toolstack`, publicKey: publicKeyOf(toolstackKey), scopes: scopes as never } })
+        await ownerApi.POST('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-toolstack`, publicKey: publicJwk(toolstackKey), scopes: scopes as never } })
       ).data!;
       const toolstackPrincipal = { id: toolstack.id, key: toolstackKey };
       return {

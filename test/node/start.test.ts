@@ -16,10 +16,10 @@ import { generatePrincipalKey, mintToken, publicKeyOf } from '../../src/sdk/keys
 import { GENERATORS } from './support/generators';
 import { clickText, launchBrowser, offlinePage, pageText, waitForText } from './support/browser';
 
-const PORT = process.env.CUSTODES_TEST_PORT ?? '8791';
 const state = mkdtempSync(join(tmpdir(), 'custodes-start-'));
-const server = spawn(process.execPath, ['scripts/start.js'], {
-  env: { ...process.env, CUSTODES_PORT: PORT, CUSTODES_STATE: state },
+// Port 0: the server picks a free one and prints it, so the suite never talks to a server someone else started.
+const server = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/start.ts'], {
+  env: { ...process.env, CUSTODES_PORT: '0', CUSTODES_STATE: state },
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true, // its own process group: wrangler and workerd stop with it
 });
@@ -39,7 +39,8 @@ after(() => {
 
 const work = mkdtempSync(join(tmpdir(), 'custodes-canary-'));
 mkdirSync(resolve('.generated'), { recursive: true });
-const url = `http://127.0.0.1:${PORT}`;
+/** Where the server listens: known once it printed its address (`printedCommand`). */
+let url = '';
 
 /** Runs the CLI as a user would; fails the test with its output on a non-zero exit. */
 function custodes(...args: string[]): string {
@@ -72,7 +73,10 @@ function filesUnder(dir: string): string[] {
 async function printedCommand(): Promise<string> {
   for (let i = 0; i < 600; i++) {
     const match = /Try a first authenticated call:\n\s+(npx custodes .+)\n/.exec(output);
-    if (match) return match[1]!;
+    if (match) {
+      url = /Custodes is serving on (http:\/\/\S+)/.exec(output)![1]!;
+      return match[1]!;
+    }
     if (server.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -100,13 +104,13 @@ console.log(JSON.stringify({ pages, back, records: verified.checkpoint.size }));
 describe('npm start', () => {
   it('serves the API and prints a first command that works', { timeout: 150_000 }, async () => {
     const command = await printedCommand();
-    assert.match(command, new RegExp(`--url http://127\\.0\\.0\\.1:${PORT}$`));
+    assert.match(command, new RegExp(`--url ${url.replace(/\./g, '\\.')}$`));
     const args = command.replace(/^npx custodes /, '').split(/\s+/);
     const run = spawnSync(process.execPath, ['bin/custodes.js', ...args], { encoding: 'utf8' });
     assert.equal(run.status, 0, `${command}\n${run.stdout}${run.stderr}`);
     assert.match(run.stdout, /\(none\)|^ID\s+NAME/m);
 
-    const health = await fetch(`http://127.0.0.1:${PORT}/v1/health`);
+    const health = await fetch(`${url}/v1/health`);
     assert.equal(health.status, 200);
     // Anonymous: the answer carries a receipt, not the provider log's name and size.
     assert.match(health.headers.get('Custodes-Audit') ?? '', /^receipt=[A-Za-z0-9_-]{166}$/);

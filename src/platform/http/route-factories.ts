@@ -2,7 +2,9 @@
  * The three kinds of route — admin, tenant, public — as factories that bind
  * each route's documentation to its guards, in one order: audit scope (so even
  * a refused request is recorded under the right action and log),
- * authentication, role or tenant check, body checks, reach, idempotency.
+ * the emulator's faults (emulator mode only: after the scope, so an injected
+ * failure is recorded under the route's action), authentication, role or
+ * tenant check, body checks, reach, idempotency.
  */
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import type { AuditedAction } from '../../audit/actions';
@@ -11,6 +13,7 @@ import { auditScope } from '../../audit/request/middleware';
 import { authenticate, requireAdminRole, requireTenantPrincipal, vmCeiling, type TenantAccess, type VmCeilingOptions } from '../../auth/middleware';
 import type { AdminRole } from '../../auth/roles';
 import { idempotency } from '../middleware/idempotency';
+import { injectFaults } from '../../emulator/middleware';
 import { jsonBody } from '../middleware/json-body';
 import { rateLimitByAddress } from '../middleware/rate-limit';
 import { internalPath } from './paths';
@@ -101,7 +104,7 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ..
     // Machine-readable, for SDKs and for the role × route walk (test/changes.test.ts).
     'x-custodes-roles': roles as AdminRole[],
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(AUDITED), requireAdminRole(...roles), jsonBody({ accepts: takesBody(config) }), idempotency()] as const,
+    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireAdminRole(...roles), jsonBody({ accepts: takesBody(config) }), idempotency()] as const,
   });
 }
 
@@ -112,7 +115,7 @@ export function publicRoute<const R extends RouteBasics>({ action, ...config }: 
     ...withProblems('public', config),
     description: `${config.description ?? ''}\n\nNo token needed; limited per client address. Audited as \`${action}\`.`.trim(),
     security: [],
-    middleware: [auditScope({ action }), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) })] as const,
+    middleware: [auditScope({ action }), injectFaults(), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) })] as const,
   });
 }
 
@@ -134,6 +137,6 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency()] as const,
+    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency()] as const,
   });
 }

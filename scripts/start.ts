@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: a local Custodes on an embedded D1, from a fresh clone, in
+ * seconds.
+ *  1. creates dev keys when absent (DESIGN §8): `.dev.vars` with the bootstrap
+ *     admins' public JWKS and the audit signing key, and the admins' private
+ *     keys in `.custodes/` (all git-ignored);
+ *  2. builds the Worker as a deployment would upload it (`wrangler deploy
+ *     --dry-run`, scripts/build-worker.ts; skipped when nothing changed);
+ *  3. runs that bundle in workerd through Miniflare with the bindings wrangler
+ *     itself derives from wrangler.toml (src/testing/runtime.ts), state in
+ *     `.wrangler/state` (or CUSTODES_STATE) across restarts, and applies the
+ *     migrations it has not seen, counting exactly those;
+ *  4. serves on http://127.0.0.1:8787 (CUSTODES_PORT; 0 picks a free port) in
+ *     emulator mode (the /_emulator controls), and once it answers prints
+ *     where the admin key is and a first command to try.
+ * Why not `wrangler dev`: the same bundle and bindings, without its 10–30 s of
+ * start-up (docs/decisions.md, "npm start on Miniflare"); `npm run dev` is
+ * wrangler dev, for live reload.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+// @ts-expect-error plain JavaScript (it runs on `npm ci`, before any TypeScript tooling), without declarations
+import { vendorAssets } from './vendor-assets.js';
+import { buildWorker } from './build-worker.ts';
+import { launchWorker } from '../src/testing/runtime.ts';
+
+const HOST = process.env.CUSTODES_HOST ?? '127.0.0.1';
+const PORT = process.env.CUSTODES_PORT ?? '8787';
+/** Where the local D1 and logs live; a second instance (the end-to-end test) uses its own. */
+const STATE = process.env.CUSTODES_STATE ?? '.wrangler/state/custodes';
+const ADMIN_KEY_FILES = ['.custodes/bootstrap-admin.jwk', '.custodes/bootstrap-admin-2.jwk'];
+
+async function newKey() {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, kid: await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }, 'sha256'), alg: 'EdDSA' };
+}
+
+const publicOnly = ({ kty, crv, x, kid, alg }: Record<string, unknown>) => ({ kty, crv, x, kid, alg, use: 'sig' });
+
+function writePrivate(path: string, text: string) {
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+async function ensureDevKeys() {
+  const vars = existsSync('.dev.vars') ? readFileSync('.dev.vars', 'utf8') : '';
+  if (/^BOOTSTRAP_ADMIN_JWK=/m.test(vars) && ADMIN_KEY_FILES.every(existsSync)) return false;
+  if (/^BOOTSTRAP_ADMIN_JWK=/m.test(vars)) {
+    console.error('.dev.vars names bootstrap admins but their key files in .custodes/ are missing.');
+    console.error('Delete .dev.vars (and .wrangler/state for a clean database) to create new ones.');
+    process.exit(1);
+  }
+  mkdirSync('.custodes', { recursive: true, mode: 0o700 });
+  const admins = [await newKey(), await newKey()];
+  admins.forEach((key, i) => writePrivate(ADMIN_KEY_FILES[i]!, `${JSON.stringify(key, null, 2)}\n`));
+  const auditKey = await newKey();
+  const lines = [
+    '# Local secrets for `wrangler dev`, made by `npm start`. Never commit.',
+    `BOOTSTRAP_ADMIN_JWK='${JSON.stringify({ keys: admins.map(publicOnly) })}'`,
+    `AUDIT_SIGNING_JWK='${JSON.stringify(auditKey)}'`,
+  ];
+  writePrivate('.dev.vars', `${vars}${vars && !vars.endsWith('\n') ? '\n' : ''}${lines.join('\n')}\n`);
+  return true;
+}
+
+const created = await ensureDevKeys();
+console.log(created ? 'Created dev keys: .dev.vars and .custodes/bootstrap-admin{,-2}.jwk' : 'Using the dev keys in .dev.vars and .custodes/');
+vendorAssets(); // again, in case npm ci ran with --ignore-scripts
+const { dir, built } = await buildWorker();
+if (built) console.log('Built the Worker (wrangler deploy --dry-run) into dist/worker.');
+const { mf, url: served, applied } = await launchWorker({
+  workerDir: dir,
+  host: HOST,
+  port: Number(PORT),
+  persistPath: STATE,
+  assetsDir: 'public',
+  bindings: { ...devVars(), CUSTODES_EMULATOR: 'on' },
+});
+console.log(applied.length ? `Applied ${applied.length} migration(s) to the local D1: ${applied.join(', ')}.` : 'Local D1 is up to date.');
+const url = served.origin;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void mf.dispose().then(() => process.exit(0)));
+
+const health = await fetch(`${url}/v1/health`);
+if (!health.ok) {
+  console.error(`The Worker answered its health check with ${health.status}: ${await health.text()}`);
+  process.exit(1);
+}
+console.log(`
+Custodes is serving on ${url}  (docs: ${url}/docs, spec: ${url}/openapi.json, emulator controls: ${url}/_emulator)
+Bootstrap admins (every role; the two-person rule needs both):
+  adm_bootstrap   key ${ADMIN_KEY_FILES[0]}
+  adm_bootstrap2  key ${ADMIN_KEY_FILES[1]}
+Try a first authenticated call:
+  npx custodes admin hosts list --key ${ADMIN_KEY_FILES[0]} --iss adm_bootstrap${url === 'http://127.0.0.1:8787' ? '' : ` --url ${url}`}
+`);
+
+/** `.dev.vars` as wrangler reads it: KEY=value lines, values optionally quoted. */
+function devVars(): Record<string, string> {
+  const text = existsSync('.dev.vars') ? readFileSync('.dev.vars', 'utf8') : '';
+  return Object.fromEntries(
+    [...text.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)].map(([, name, raw]) => [name!, /^(['"]).*\1$/.test(raw!.trim()) ? raw!.trim().slice(1, -1) : raw!.trim()]),
+  );
+}

@@ -24,6 +24,7 @@ import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash,
 import type { AuditSource } from '../src/sdk/audit-verify';
 import { contentsReport, measureContents } from './contents';
 import { recoveryReport } from './recovery';
+import { startReport } from './start';
 import { verificationReport } from './verify';
 import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig, type Principal } from './workers';
 
@@ -142,6 +143,7 @@ try {
   const verification = await verificationReport(auditKey, [{ log, size, source: offline }]);
   // Last, with its own Worker and D1: it stops and restarts that Worker to write long histories.
   const recovery = await recoveryReport();
+  const startup = await startReport();
   const cores = os.availableParallelism();
 
   const [base16, audited16, audited64] = auditRuns as [Figures, Figures, Figures];
@@ -173,6 +175,8 @@ try {
     ...verification,
     '',
     ...recovery,
+    '',
+    ...startup,
     '',
     '## Proof sizes',
     '',

@@ -1,20 +1,27 @@
 /**
- * `npm run pack:sdk`: the SDK as an installable package. Compiles src/sdk to
- * JavaScript with declarations (src/sdk/tsconfig.build.json), writes the
- * package's own manifest — name `custodes`, one export `custodes/sdk`, the
- * SDK's two runtime dependencies at the versions this project pins — and
- * packs it with `npm pack`. Prints the tarball's path.
+ * `npm run pack:sdk`: the installable package `custodes`, with two exports:
+ * - `custodes/sdk`: src/sdk as JavaScript with declarations
+ *   (src/sdk/tsconfig.build.json); its runtime dependencies are jose and
+ *   openapi-fetch, at the versions this project pins;
+ * - `custodes/testing`: src/testing the same way, plus the built Worker
+ *   (scripts/build-worker.ts: the bundle, its manifest, the migrations) in
+ *   `worker/`; it needs `miniflare`, an optional peer dependency, so an SDK
+ *   user does not download workerd.
+ * Packs it with `npm pack` and prints the tarball's path.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { buildWorker } from './build-worker.ts';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist/sdk');
-const project = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+const project = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
 rmSync(out, { recursive: true, force: true });
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'src/sdk/tsconfig.build.json')], { stdio: 'inherit' });
+for (const part of ['sdk', 'testing']) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, `src/${part}/tsconfig.build.json`)], { stdio: 'inherit' });
+const worker = await buildWorker();
+cpSync(worker.dir, join(out, 'worker'), { recursive: true, filter: (path) => !path.endsWith('.map') && !path.endsWith('.inputs-hash') });
 
 // tsc rewrites `.ts` import paths to `.js` in JavaScript but not in declarations.
 const files = (dir: string): string[] => readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : [join(dir, name)]));
@@ -25,14 +32,22 @@ for (const file of files(out).filter((f) => f.endsWith('.d.ts'))) {
 const manifest = {
   name: 'custodes',
   version: project.version,
-  description: 'The Custodes SDK: typed client, client-side envelopes, token minting, guest contents and the offline audit-log verifier.',
+  description: 'The Custodes SDK (typed client, client-side envelopes, token minting, guest contents, the offline audit-log verifier) and custodes/testing (the emulator for your own test suite).',
   type: 'module',
-  exports: { './sdk': { types: './sdk/index.d.ts', default: './sdk/index.js' } },
+  exports: {
+    './sdk': { types: './sdk/index.d.ts', default: './sdk/index.js' },
+    './testing': { types: './testing/index.d.ts', default: './testing/index.js' },
+  },
   dependencies: { jose: project.dependencies.jose, 'openapi-fetch': project.dependencies['openapi-fetch'] },
-  engines: { node: '>=20' },
+  peerDependencies: { miniflare: project.devDependencies.miniflare },
+  peerDependenciesMeta: { miniflare: { optional: true } },
+  engines: { node: '>=20' }, // custodes/testing: Node ≥ 22, as miniflare requires
 };
 writeFileSync(join(out, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-writeFileSync(join(out, 'README.md'), '# custodes/sdk\n\n`import { createApiClient, GuestContents, verifyAuditLog } from \'custodes/sdk\'` — see the Custodes README, "Use it from your program".\n');
+writeFileSync(
+  join(out, 'README.md'),
+  '# custodes\n\n- `import { createApiClient, GuestContents, verifyAuditLog } from \'custodes/sdk\'` — see the Custodes README, "Use it from your program".\n- `import { startCustodes } from \'custodes/testing\'` (with `npm install --save-dev miniflare`) — see "Test against it".\n',
+);
 
 const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', join(root, 'dist')], { cwd: out, encoding: 'utf8' }).trim().split('\n').pop()!;
 console.log(join(root, 'dist', tarball));

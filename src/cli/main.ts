@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { CustodesApiError, type Problem } from '../sdk/errors';
 import { auditCommands, VerificationFailed } from './commands/audit';
 import { adminCommands, changeCommands, providerAccessCommands, tenantAccessCommands } from './commands/governance';
+import { emulatorCommands } from './commands/emulator';
 import { keyCommands } from './commands/keys';
 import { hostCommands, tenantAdminCommands, vmAdminCommands } from './commands/provider';
 import { exposureCommand, labelCommands, recoverCommands } from './commands/recovery';
@@ -63,6 +64,7 @@ export function buildProgram(io: Io, emit: (output: Output) => void): Command {
   recoverCommands(program, emit);
   tenantAccessCommands(program, emit);
   auditCommands(program, emit);
+  emulatorCommands(program, emit);
   return program;
 }
 

@@ -67,6 +67,9 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
   return { mf, url, applied };
 }
 
+/** Miniflare's D1 binding, as the runtime hands it to Node. */
+type D1 = Awaited<ReturnType<Miniflare['getD1Database']>>;
+
 export interface Migration {
   name: string;
   sql: string;
@@ -90,10 +93,10 @@ const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
  * bookkeeping row in one batch (all of a migration, or none of it). Answers
  * the names applied: the count a start reports is this, not a guess.
  */
-export async function applyMigrations(db: D1Database, migrations: Migration[]): Promise<string[]> {
+export async function applyMigrations(db: D1, migrations: Migration[]): Promise<string[]> {
   await db.prepare(MIGRATIONS_TABLE).run();
   const { results } = await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>();
-  const done = new Set(results.map((r) => r.name));
+  const done = new Set(results.map((r: { name: string }) => r.name));
   const applied: string[] = [];
   for (const migration of migrations.filter((m) => !done.has(m.name))) {
     // drizzle-kit separates statements with this marker; a trigger's body keeps its own semicolons.

@@ -1,0 +1,103 @@
+/**
+ * `custodes emulator …`: the local emulator's controls (src/emulator), for
+ * `npm start` or any instance in emulator mode. They take no key: the
+ * emulator serves this machine only; a deployment has no such routes.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { CustodesApiError, type Problem } from '../../sdk/errors';
+import { action, baseUrl, numberOption, UsageError, type Emit, type GlobalOptions } from '../context';
+
+async function control(g: GlobalOptions, method: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${baseUrl(g)}/_emulator/${path}`, {
+    method,
+    ...(body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const answer = await response.json().catch(() => null);
+  if (response.status === 404 && (answer as Problem | null)?.code === 'route_not_found') {
+    throw new UsageError(`${baseUrl(g)} is not in emulator mode (its /_emulator routes are off): these controls work against \`npm start\` or startCustodes.`);
+  }
+  if (!response.ok) throw new CustodesApiError(answer as Problem);
+  return answer;
+}
+
+/** A fixture or fault file: YAML (a superset of JSON), by path. */
+function readDocument(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`${what} ${path} cannot be read.`);
+  }
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new UsageError(`${what} ${path} is not YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** `90s`, `15m`, `73h`, `2d`, or plain seconds. */
+function duration(value: string): number {
+  const match = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!match) throw new UsageError(`${value} is not a duration: use seconds, or a number with s, m, h or d (73h).`);
+  return Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+}
+
+export function emulatorCommands(program: Command, emit: Emit): void {
+  const emulator = program.command('emulator').description('the local emulator\'s controls: reset, seed, faults, clock, recorder (npm start)');
+  action(emulator.command('reset').description('empty every table; the logs start again from fresh checkpoints'), emit, async (_, o) => {
+    const answer = await control(o, 'POST', 'reset');
+    return { json: answer, text: `Reset: ${answer.tables} tables emptied, ${answer.logs} logs started again.` };
+  });
+  action(emulator.command('seed').argument('<fixture>', 'YAML or JSON: hosts, tenants (public keys), VMs, toolstacks, labels').description('load a fixture through the real API (every step audited)'), emit, async ([file], o) => {
+    const answer = await control(o, 'POST', 'seed', readDocument(file!, 'The fixture'));
+    const lines = Object.entries(answer.hosts as Record<string, string>).map(([name, id]) => `host    ${name}  ${id}`);
+    for (const [name, t] of Object.entries(answer.tenants as Record<string, { id: string; vms: Record<string, string>; toolstacks: Record<string, string> }>)) {
+      lines.push(`tenant  ${name}  ${t.id}`, ...Object.entries(t.vms).map(([n, id]) => `  vm        ${n}  ${id}`), ...Object.entries(t.toolstacks).map(([n, id]) => `  toolstack ${n}  ${id}`));
+    }
+    return { json: answer, text: `Seeded (${answer.requests.length} audited requests):\n${lines.join('\n')}` };
+  });
+  const faults = emulator.command('faults').description('inject latency, problem answers or audit-batch failures');
+  action(faults.command('list').description('the fault rules in force'), emit, async (_, o) => {
+    const answer = await control(o, 'GET', 'faults');
+    return { json: answer, text: answer.faults.length ? answer.faults.map((f: Record<string, unknown>) => JSON.stringify(f)).join('\n') : '(no faults)' };
+  });
+  action(
+    faults.command('set').argument('<file>', 'YAML or JSON: a list of rules, e.g. [{kind: problem, route: "POST /v1/admin/hosts", status: 503, times: 1}]').description('replace the fault rules'),
+    emit,
+    async ([file], o) => {
+      const rules = readDocument(file!, 'The fault file');
+      const answer = await control(o, 'PUT', 'faults', { faults: Array.isArray(rules) ? rules : (rules as { faults?: unknown }).faults });
+      return { json: answer, text: `${answer.faults.length} fault rule(s) in force.` };
+    },
+  );
+  action(faults.command('clear').description('remove every fault rule'), emit, async (_, o) => ({ json: await control(o, 'DELETE', 'faults'), text: 'No faults.' }));
+  const clock = emulator.command('clock').description('the server\'s clock');
+  action(clock.command('show').description('the emulated time and its offset'), emit, async (_, o) => {
+    const answer = await control(o, 'GET', 'clock');
+    return { json: answer, text: `${answer.now} (${answer.emulated ? `${answer.offsetMs / 1000} s ahead` : 'real time'})` };
+  });
+  action(clock.command('advance').argument('<duration>', 'how far: seconds, or 90s, 15m, 73h, 2d').description('move the server\'s clock forward'), emit, async ([by], o) => {
+    const answer = await control(o, 'POST', 'clock', { advanceSeconds: duration(by!) });
+    return { json: answer, text: `The server's clock reads ${answer.now} (${answer.offsetMs / 1000} s ahead). Tokens minted now by this machine's clock will be refused as expired: \`custodes\` commands do not follow the emulated clock.` };
+  });
+  const recorder = emulator.command('recorder').description('the last requests and answers (no tokens, no envelopes)');
+  action<{ limit?: number }>(recorder.command('show').description('method, path, status, time and audit position').addOption(numberOption('--limit <n>', 'the last n (default all kept)')), emit, async (_, o) => {
+    const answer = await control(o, 'GET', `recorder${o.limit ? `?limit=${o.limit}` : ''}`);
+    const rows = (answer.recordings as { startedAt: string; method: string; url: string; status: number; durationMs: number; audit: string | null }[]).map(
+      (r) => `${r.startedAt}  ${r.method.padEnd(6)} ${r.status}  ${String(r.durationMs).padStart(5)} ms  ${r.url}  ${r.audit ?? ''}`,
+    );
+    return { json: answer, text: rows.length ? rows.join('\n') : '(nothing recorded)' };
+  });
+  action<{ out: string; limit?: number }>(
+    recorder.command('har').description('export as HAR 1.2 (for a browser\'s network panel, or a replay)').requiredOption('--out <file>', 'where to write the HAR').addOption(numberOption('--limit <n>', 'the last n')),
+    emit,
+    async (_, o) => {
+      const har = await control(o, 'GET', `recorder.har${o.limit ? `?limit=${o.limit}` : ''}`);
+      writeFileSync(o.out, `${JSON.stringify(har, null, 2)}\n`);
+      return { json: { file: o.out, entries: har.log.entries.length }, text: `Wrote ${har.log.entries.length} entries to ${o.out}.` };
+    },
+  );
+  action(recorder.command('clear').description('forget what was recorded'), emit, async (_, o) => ({ json: await control(o, 'DELETE', 'recorder'), text: 'Recorder cleared.' }));
+}

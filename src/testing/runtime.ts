@@ -8,7 +8,7 @@
  * `d1_migrations` table exactly as `wrangler d1 migrations apply` tracks them.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
 /** What scripts/build-worker.ts writes beside the bundle: the deployment's configuration, minus its secrets. */
@@ -52,7 +52,8 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
     scriptPath: join(workerDir, manifest.main),
     rootPath: workerDir,
     bindings: { ...(manifest.workerOptions.bindings as Record<string, string>), ...bindings },
-    ...(assetsDir ? { assets: { directory: assetsDir, routerConfig: { has_user_worker: true } } } : {}),
+    // As wrangler configures them (relative paths would resolve against the worker directory).
+    ...(assetsDir ? { assets: { directory: resolve(assetsDir), routerConfig: { has_user_worker: true } } } : {}),
   };
   const mf = new Miniflare(
     convertV4MiniflareOptions({

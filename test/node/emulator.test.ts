@@ -47,8 +47,15 @@ describe('custodes/testing', () => {
       await other.provisionTenant({ name: 'only-in-other' });
       const mine = (await emu.client(emu.admins[0]).GET('/v1/admin/tenants')).data!;
       assert.ok(!mine.tenants.some((t) => t.name === 'only-in-other'));
-      const info = await other.info();
+      const info = (await other.info()) as { mode: string; limits: { rateLimits: Record<string, { limit: number; periodSeconds: number }> } };
       assert.equal(info.mode, 'emulator');
+      // The limits it reports are the ones wrangler.toml configures (a binding cannot be asked).
+      const toml = readFileSync('wrangler.toml', 'utf8');
+      const configured = (name: string) => {
+        const block = new RegExp(`name = "${name}"[\\s\\S]*?simple = \\{ limit = (\\d+), period = (\\d+) \\}`).exec(toml)!;
+        return { limit: Number(block[1]), periodSeconds: Number(block[2]) };
+      };
+      assert.deepEqual(info.limits.rateLimits, { perPrincipal: configured('PRINCIPAL_RATE_LIMIT'), perAddress: configured('ADDRESS_RATE_LIMIT') });
     } finally {
       await other.close();
     }

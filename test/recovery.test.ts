@@ -139,6 +139,14 @@ describe('undo', () => {
     expect(filtered.labels).toEqual([expect.objectContaining({ name: 'tls-key', exposed: false, reads: [] })]);
     const before = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure?label=tls-key&to=2000-01-01T00:00:00Z`, { as: owner }), 200);
     expect(before.labels[0].reads).toEqual([]);
+    // Paged by label name like every list: one label a page, each page's token leads to the next, the last has none.
+    const first = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure?pageSize=1`, { as: owner }), 200);
+    expect(first.labels.map((l: { name: string }) => l.name)).toEqual(['other']);
+    const second = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure?pageSize=1&pageToken=${first.nextPageToken}`, { as: owner }), 200);
+    expect(second.labels).toEqual([tls]);
+    expect(second.nextPageToken).toBeUndefined();
+    // A token is bound to its filter: reused under another, it is refused.
+    expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure?pageSize=1&actor=${legit.id}&pageToken=${first.nextPageToken}`, { as: owner }), 400)).code).toBe('invalid_page_token');
   });
 });
 
@@ -253,11 +261,15 @@ describe('labels and plans as resources', () => {
   });
 
   it('plans: bad requests get 400 problems; plans list newest first; the scopes are enforced', async () => {
-    const { tenant, owner, legit, attacker, plan } = await scene();
+    const { tenant, owner, vm, legit, attacker, plan } = await scene();
     const plans = `/v1/tenants/${tenant.id}/recovery/plans`;
     for (const body of [{ mode: 'undo', seeds: {} }, { mode: 'undo' }, { mode: 'redo', seeds: { actors: ['x'] } }, { mode: 'replay', patch: { revoke: [] } }, { mode: 'replay', patch: { revoke: [{ principal: 'x', from: 'yesterday' }] } }]) {
       expect((await expectStatus(call('POST', plans, { as: owner, body }), 400)).code).toBe('invalid_request');
     }
+    // Seeds that name nothing are refused, not answered with an empty plan.
+    const nothing = await expectStatus(call('POST', plans, { as: owner, body: { mode: 'undo', seeds: { actors: [attacker.id], tokens: ['no-such-session'] } } }), 422);
+    expect(nothing).toMatchObject({ code: 'seeds_match_nothing', logSize: expect.any(Number) });
+    await writePages(session(attacker), tenant.id, vm.id, { 0: fakeEnvelope() });
     const a = await plan({ mode: 'undo', seeds: { actors: [attacker.id] } });
     const b = await plan({ mode: 'replay', patch: { revoke: [{ principal: attacker.id, from: '2000-01-01T00:00:00+01:00' }] } });
     expect(b.request.patch.revoke[0].from).toBe('1999-12-31T23:00:00.000Z');

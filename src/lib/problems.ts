@@ -58,6 +58,7 @@ export const PROBLEMS = {
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
   seed_failed: { status: 422, title: 'A step of the emulator fixture was refused' },
+  seeds_match_nothing: { status: 422, title: 'The recovery plan\'s seeds name no action in the log' },
   rate_limited: { status: 429, title: 'Too many requests; slow down' },
   // 5xx
   internal_error: { status: 500, title: 'Internal error' },

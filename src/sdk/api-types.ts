@@ -781,7 +781,7 @@ export interface paths {
         };
         /**
          * Which labelled regions were read, by whom, with which token, and which versions
-         * @description Every label of the tenant (or the one asked for) with the allowed reads that touched it, oldest first. Each read names its audit record, so the report can be checked against the verified log.
+         * @description Every label of the tenant (or the one asked for), by name and paged like every list, with the allowed reads that touched it, oldest first. Each read names its audit record, so the report can be checked against the verified log.
          *
          *     Requires the tenant owner's token or a toolstack token with scope `audit:read`. Audited as `exposure.read`.
          */
@@ -1547,7 +1547,7 @@ export interface components {
             status: number;
             detail: string;
             /**
-             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `not_found`, `route_not_found`, `method_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `seed_failed`, `rate_limited`, `internal_error`, `audit_unavailable`, `service_unavailable`.
+             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `not_found`, `route_not_found`, `method_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `seed_failed`, `seeds_match_nothing`, `rate_limited`, `internal_error`, `audit_unavailable`, `service_unavailable`.
              * @example not_found
              */
             code: string;
@@ -2037,6 +2037,8 @@ export interface components {
         };
         Exposure: {
             labels: components["schemas"]["LabelExposure"][];
+            /** @description Pass as `pageToken` to get the next page; absent on the last page. */
+            nextPageToken?: string;
         };
         LabelExposure: {
             name: string;
@@ -9515,6 +9517,10 @@ export interface operations {
     getExposureReport: {
         parameters: {
             query?: {
+                /** @description Items per page, 1–100. */
+                pageSize?: number;
+                /** @description The `nextPageToken` of the previous page; omit for the first page. */
+                pageToken?: string;
                 /** @description Only this label. */
                 label?: string;
                 /** @description Only reads by this principal (toolstack, owner or admin id). */
@@ -9543,7 +9549,7 @@ export interface operations {
                     "application/json": components["schemas"]["Exposure"];
                 };
             };
-            /** @description Problem: `invalid_request`, `body_not_allowed`. */
+            /** @description Problem: `invalid_request`, `body_not_allowed`, `invalid_page_token`. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -9872,7 +9878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_reused`. */
+            /** @description Problem: `idempotency_key_reused`, `seeds_match_nothing`. */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];

@@ -64,8 +64,15 @@ export function exposureCommand(program: Command, emit: Emit): void {
       .option('--to <time>', 'reads before (RFC 3339)'),
     emit,
     async (_, o) => {
-      const query = defined({ label: o.label, actor: o.actor, from: o.from, to: o.to });
-      const data = (await tenantClient(o, ['audit:read']).GET('/v1/tenants/{tenant}/exposure', { params: { path: { tenant: o.tenant }, query } })).data!;
+      const filter = defined({ label: o.label, actor: o.actor, from: o.from, to: o.to });
+      // Every page: a report that stopped at the first page could hide an exposed label.
+      const api = tenantClient(o, ['audit:read']);
+      const data: { labels: Schemas['Exposure']['labels'] } = { labels: [] };
+      for (let pageToken: string | undefined; ; ) {
+        const page = (await api.GET('/v1/tenants/{tenant}/exposure', { params: { path: { tenant: o.tenant }, query: { ...filter, pageSize: 100, ...(pageToken ? { pageToken } : {}) } } })).data!;
+        data.labels.push(...page.labels);
+        if (!(pageToken = page.nextPageToken)) break;
+      }
       const rows: ExposureRow[] = data.labels.flatMap((label) => (label.reads.length === 0 ? [{ label, read: null }] : label.reads.map((read): ExposureRow => ({ label, read }))));
       const exposed = data.labels.filter((l) => l.exposed).map((l) => l.name);
       const summary = exposed.length > 0 ? `Exposed: ${exposed.join(', ')}. Rotate what those regions hold; each read is in your log at the RECORD index.` : 'No labelled region was read.';

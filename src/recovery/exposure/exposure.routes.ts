@@ -1,6 +1,7 @@
 /** The exposure report (DESIGN §6, §8): per label, every read that touched it. */
 import { z } from '@hono/zod-openapi';
 import { jsonContent } from '../../platform/http/responses';
+import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { tenantRoute } from '../../platform/http/route-factories';
 import { DiskId } from '../../tenant/disks/disks.schemas';
 import { LabelName } from '../labels/labels.routes';
@@ -24,7 +25,7 @@ const Labelled = z.object({ name: z.string(), start: z.number().int(), count: z.
 const LabelExposureSchema = z
   .union([Labelled.extend({ space: z.literal('memory'), vm: VmId }), Labelled.extend({ space: z.literal('disk'), disk: DiskId })])
   .openapi('LabelExposure');
-const ExposureSchema = z.object({ labels: z.array(LabelExposureSchema) }).openapi('Exposure');
+const ExposureSchema = z.object({ labels: z.array(LabelExposureSchema), nextPageToken: nextPageTokenSchema }).openapi('Exposure');
 
 export const exposureReport = tenantRoute({
   operationId: 'getExposureReport',
@@ -33,11 +34,11 @@ export const exposureReport = tenantRoute({
   path: '/tenants/{tenant}/exposure',
   tags: ['exposure'],
   summary: 'Which labelled regions were read, by whom, with which token, and which versions',
-  description: 'Every label of the tenant (or the one asked for) with the allowed reads that touched it, oldest first. Each read names its audit record, so the report can be checked against the verified log.',
+  description: 'Every label of the tenant (or the one asked for), by name and paged like every list, with the allowed reads that touched it, oldest first. Each read names its audit record, so the report can be checked against the verified log.',
   scope: 'audit:read',
   request: {
     params: TenantParams,
-    query: z.object({
+    query: PageQuerySchema.extend({
       label: LabelName.optional().openapi({ description: 'Only this label.' }),
       actor: z.string().min(1).max(64).optional().openapi({ description: 'Only reads by this principal (toolstack, owner or admin id).' }),
       from: Instant.optional().openapi({ description: 'Only reads at or after this instant.' }),

@@ -8,6 +8,7 @@
  * signed record at `auditIndex`.
  */
 import { sql } from 'drizzle-orm';
+import { toPage, type Page, type PageRequest } from '../../lib/page';
 import type { ActorType } from '../../audit/format/record';
 import { regionInReach, type VmReach } from '../../auth/vm-reach';
 import { tenantLog } from '../../audit/log/logs';
@@ -62,8 +63,8 @@ interface Row {
   pages: string | null;
 }
 
-/** Every label in `reach` (or the one asked for), each with the reads that touched it, oldest first. */
-export async function exposureReport(db: Database, tenant: string, reach: VmReach, filter: ExposureFilter = {}): Promise<LabelExposure[]> {
+/** One page of the labels in `reach` (or the one asked for), by name, each with the reads that touched it, oldest first. */
+export async function exposureReport(db: Database, tenant: string, reach: VmReach, page: PageRequest, filter: ExposureFilter = {}): Promise<Page<LabelExposure>> {
   const readFilter = sql.join(
     [
       filter.actor ? sql`AND f.actor_id = ${filter.actor}` : sql``,
@@ -72,16 +73,20 @@ export async function exposureReport(db: Database, tenant: string, reach: VmReac
     ],
     sql` `,
   );
-  // One statement: labels, left-joined to their reads (by the range index), one row per read action.
+  // One statement: a page of labels (keyset on the name, one more than asked to see if there is a next),
+  // left-joined to their reads (by the range index), one row per read action.
   const rows = await db.all<Row>(sql`
+    WITH l AS (
+      SELECT * FROM labels
+      WHERE tenant_id = ${tenant} AND ${regionInReach(reach, sql`space`, sql`resource_id`)} ${filter.label ? sql`AND name = ${filter.label}` : sql``} ${page.after !== undefined ? sql`AND name > ${page.after}` : sql``}
+      ORDER BY name LIMIT ${page.limit + 1})
     SELECT l.name, l.space, l.resource_id AS resource, l.start, l.count,
            f.audit_index AS auditIndex, f.time, f.actor_type AS actorType, f.actor_id AS actorId, f.jti, f.session,
            CASE WHEN f.audit_index IS NULL THEN NULL ELSE json_group_array(json_array(f.idx, f.version)) END AS pages
-    FROM labels l
+    FROM l
     LEFT JOIN content_flows f
       ON f.log = ${tenantLog(tenant)} AND f.kind = 'read' AND f.space = l.space AND f.resource_id = l.resource_id
      AND f.idx >= l.start AND f.idx < l.start + l.count ${readFilter}
-    WHERE l.tenant_id = ${tenant} AND ${regionInReach(reach, sql`l.space`, sql`l.resource_id`)} ${filter.label ? sql`AND l.name = ${filter.label}` : sql``}
     GROUP BY l.name, f.audit_index
     ORDER BY l.name, f.audit_index`);
   const report = new Map<string, LabelExposure>();
@@ -103,5 +108,5 @@ export async function exposureReport(db: Database, tenant: string, reach: VmReac
       pages: (JSON.parse(row.pages!) as [number, number][]).map(([index, version]) => ({ index, version })).sort((a, b) => a.index - b.index),
     });
   }
-  return [...report.values()];
+  return toPage([...report.values()], page.limit, (label) => label.name);
 }

@@ -84,6 +84,7 @@ const TransitionSchema = z
 export const createRecoveryPlan = tenantRoute({
   operationId: 'createRecoveryPlan',
   action: 'recovery.plan',
+  problems: ['seeds_match_nothing'],
   method: 'post',
   path: '/tenants/{tenant}/recovery/plans',
   tags,

@@ -156,17 +156,19 @@ async function undoneVersions(db: Database, tenant: string): Promise<VersionRef[
     JOIN recovery_plans p ON p.id = u.plan_id WHERE p.tenant_id = ${tenant}`);
 }
 
-/** Computes a plan over the tenant's log as it stands now (without storing it). */
-export async function computePlan(db: Database, tenant: string, request: PlanRequest): Promise<{ logSize: number; result: PlanResult }> {
+/** Computes a plan over the tenant's log as it stands now (without storing it); an undo whose seeds name no action is refused. */
+export async function computePlan(db: Database, tenant: string, request: PlanRequest): Promise<Result<{ logSize: number; result: PlanResult }, 'seeds_match_nothing'>> {
   const log = tenantLog(tenant);
   const [head] = await db.all<{ size: number }>(sql`SELECT size FROM audit_logs WHERE log = ${log}`);
   const logSize = head?.size ?? 0;
   if (request.mode === 'undo') {
     const seeds = await seedActions(db, log, logSize, request.seeds);
+    // A plan that undoes nothing because its seeds are misspelt would read as "nothing to undo": say so instead.
+    if (seeds.length === 0) return fail('seeds_match_nothing', `No allowed action in records [0, ${logSize}) of ${log} matches the seeds: check the actor, session and action ids, and the time window.`, { logSize });
     const taint = await taintClosure(d1FlowIndex(db, log, logSize), { actions: seeds, sessions: request.seeds.tokens });
     const taintedVersions = [...taint.versions.values()];
     const attack = [...taint.actions].filter(([, cause]) => cause === 'seed').map(([action]) => action);
-    return {
+    return ok({
       logSize,
       result: {
         taintedActions: [...taint.actions.keys()].sort((a, b) => a - b),
@@ -176,10 +178,10 @@ export async function computePlan(db: Database, tenant: string, request: PlanReq
         disclosures: await readsOf(db, log, attack.sort((a, b) => a - b)),
         conflicts: [],
       },
-    };
+    });
   }
   const outcome = replayHistory(await collect(loadHistory(db, log, logSize)), request.patch, await undoneVersions(db, tenant));
-  return {
+  return ok({
     logSize,
     result: {
       taintedActions: outcome.outcomeChanges,
@@ -189,7 +191,7 @@ export async function computePlan(db: Database, tenant: string, request: PlanReq
       disclosures: [],
       conflicts: outcome.conflicts,
     },
-  };
+  });
 }
 
 /**
@@ -211,8 +213,10 @@ export function planRegions(result: PlanResult): Reference[] {
  * everything the plan touches is in its reach (auth/vm-reach.ts): its seeds
  * could otherwise roll back, or reveal reads of, VMs it may not reach.
  */
-export async function createPlan(db: Database, commit: Commit, tenant: string, request: PlanRequest, reach: VmReach): Promise<Result<PlanView, 'vm_not_allowed'>> {
-  const { logSize, result } = await computePlan(db, tenant, request);
+export async function createPlan(db: Database, commit: Commit, tenant: string, request: PlanRequest, reach: VmReach): Promise<Result<PlanView, 'vm_not_allowed' | 'seeds_match_nothing'>> {
+  const computed = await computePlan(db, tenant, request);
+  if (!computed.ok) return computed;
+  const { logSize, result } = computed.value;
   const outside = await firstOutsideReach(db, tenant, reach, planRegions(result));
   if (outside) return outsideReach(reach, `The plan touches ${describeReference(outside).replace(/^The /, 'the ')}, which`);
   const id = newId('rcp');

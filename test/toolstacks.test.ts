@@ -9,16 +9,16 @@ import { auditSource, call, expectStatus, mintToken, recordOf } from './support/
 import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';
 
 describe('toolstacks', () => {
-  it('are registered, listed and revoked by the owner only', async () => {
+  it('are registered, listed and revoked by the owner, or a toolstack holding `toolstacks`', async () => {
     const { tenant, owner } = await tenantWithVm();
     const tsk = await newToolstack(tenant.id, owner, ['vm:read']);
     expect(tsk.record).toMatchObject({ tenant: tenant.id, kid: tsk.kid, scopes: ['vm:read'], vms: null, state: 'active' });
     const list = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/toolstacks`, { as: owner }), 200);
     expect(list.toolstacks.map((t: any) => t.id)).toEqual([tsk.id]);
-    // A toolstack cannot manage toolstacks, whatever its scopes.
+    // A toolstack without the `toolstacks` scope cannot manage toolstacks.
     const denied = await call('GET', `/v1/tenants/${tenant.id}/toolstacks`, { as: tsk, token: await mintToken(tsk, { claims: { scope: 'vm:read' } }) });
     expect(denied.status).toBe(403);
-    expect(((await denied.json()) as { code: string }).code).toBe("principal_type_not_allowed");
+    expect(((await denied.json()) as { code: string }).code).toBe('missing_scope');
     // An admin sees nothing of it.
     expect((await call('GET', `/v1/tenants/${tenant.id}/toolstacks`)).status).toBe(404);
   });

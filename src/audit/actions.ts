@@ -14,7 +14,7 @@ export const AUDITED_ACTIONS = [
   'vm.create', 'vm.list', 'vm.read', 'vm.resize', 'vm.migrate', 'vm.delete',
   // Tenant: power control, toolstacks, contents, disks, snapshots, wrapped keys
   'vm.start', 'vm.stop', 'vm.pause',
-  'toolstack.create', 'toolstack.list', 'toolstack.read', 'toolstack.revoke',
+  'toolstack.create', 'toolstack.list', 'toolstack.read', 'toolstack.revoke', 'toolstack.update',
   'vm.memory.read', 'vm.memory.write',
   'disk.blocks.read', 'disk.blocks.write',
   'disk.create', 'disk.list', 'disk.read', 'disk.attach', 'disk.detach', 'disk.delete',

@@ -16,6 +16,9 @@ export const TENANT_SCOPES = [
   'labels',
   'audit:read',
   'recovery',
+  // Delegated administration: a toolstack holding it may register, re-scope and revoke toolstacks,
+  // never beyond its own ceiling (tenant/toolstacks/toolstacks.service.ts).
+  'toolstacks',
 ] as const;
 export type TenantScope = (typeof TENANT_SCOPES)[number];
 

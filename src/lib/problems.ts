@@ -36,6 +36,7 @@ export const PROBLEMS = {
   not_proposer: { status: 403, title: 'Only the proposer may cancel a change request' },
   access_not_approved: { status: 403, title: 'No valid tenant approval covers this access' },
   origin_not_allowed: { status: 403, title: 'This origin may not call the API from a browser' },
+  exceeds_own_ceiling: { status: 403, title: 'A toolstack may grant or touch only what its own ceiling holds' },
   // 404 / 405
   not_found: { status: 404, title: 'The resource does not exist' },
   route_not_found: { status: 404, title: 'No such route' },

@@ -277,15 +277,15 @@ export interface paths {
         };
         /**
          * List toolstacks, revoked ones included
-         * @description Requires the tenant owner's token (not a toolstack's). Audited as `toolstack.list`.
+         * @description Requires the tenant owner's token or a toolstack token with scope `toolstacks`, not limited to some VMs. Audited as `toolstack.list`.
          */
         get: operations["listToolstacks"];
         put?: never;
         /**
          * Register a toolstack
-         * @description Registers a tenant-held key pair's public half with a scope ceiling. The private half never reaches the provider.
+         * @description Registers a tenant-held key pair's public half with a scope ceiling. The private half never reaches the provider. A toolstack with `toolstacks` may register one whose ceiling is within its own (else 403 `exceeds_own_ceiling`).
          *
-         *     Requires the tenant owner's token (not a toolstack's). Audited as `toolstack.create`.
+         *     Requires the tenant owner's token or a toolstack token with scope `toolstacks`, not limited to some VMs. Audited as `toolstack.create`.
          */
         post: operations["createToolstack"];
         delete?: never;
@@ -303,21 +303,27 @@ export interface paths {
         };
         /**
          * Get a toolstack
-         * @description Requires the tenant owner's token (not a toolstack's). Audited as `toolstack.read`.
+         * @description Requires the tenant owner's token or a toolstack token with scope `toolstacks`, not limited to some VMs. Audited as `toolstack.read`.
          */
         get: operations["getToolstack"];
         put?: never;
         post?: never;
         /**
          * Revoke a toolstack
-         * @description Takes effect on its next request. Its records stay in the log and still verify. Revoking twice is harmless.
+         * @description Takes effect on its next request. Its records stay in the log and still verify. Revoking twice is harmless. A toolstack with `toolstacks` may revoke only toolstacks within its own ceiling.
          *
-         *     Requires the tenant owner's token (not a toolstack's). Audited as `toolstack.revoke`.
+         *     Requires the tenant owner's token or a toolstack token with scope `toolstacks`, not limited to some VMs. Audited as `toolstack.revoke`.
          */
         delete: operations["revokeToolstack"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a toolstack's ceiling
+         * @description Its scopes, its VM limit, or both; tokens minted afterwards are held to the new ceiling. A toolstack with `toolstacks` may change only toolstacks within its own ceiling, and only to within it.
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `toolstacks`, not limited to some VMs. Audited as `toolstack.update`.
+         */
+        patch: operations["patchToolstack"];
         trace?: never;
     };
     "/v1/tenants/{tenant}/vms": {
@@ -1547,7 +1553,7 @@ export interface components {
             status: number;
             detail: string;
             /**
-             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `not_found`, `route_not_found`, `method_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `seed_failed`, `seeds_match_nothing`, `rate_limited`, `internal_error`, `audit_unavailable`, `service_unavailable`.
+             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `exceeds_own_ceiling`, `not_found`, `route_not_found`, `method_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `seed_failed`, `seeds_match_nothing`, `rate_limited`, `internal_error`, `audit_unavailable`, `service_unavailable`.
              * @example not_found
              */
             code: string;
@@ -1858,7 +1864,7 @@ export interface components {
             name: string;
             publicKey: components["schemas"]["PublicJwk"];
             /** @description The ceiling: its tokens may ask for these scopes, never more. */
-            scopes: ("vm:read" | "vm:control" | "vm:create" | "memory:read" | "memory:write" | "disk:read" | "disk:write" | "snapshot" | "keys" | "labels" | "audit:read" | "recovery")[];
+            scopes: ("vm:read" | "vm:control" | "vm:create" | "memory:read" | "memory:write" | "disk:read" | "disk:write" | "snapshot" | "keys" | "labels" | "audit:read" | "recovery" | "toolstacks")[];
             /** @description Limit it to these VMs of the tenant; omitted, it may reach all of them. */
             vms?: string[];
         };
@@ -1866,6 +1872,12 @@ export interface components {
             toolstacks: components["schemas"]["Toolstack"][];
             /** @description Pass as `pageToken` to get the next page; absent on the last page. */
             nextPageToken?: string;
+        };
+        UpdateToolstack: {
+            /** @description The new ceiling. */
+            scopes?: ("vm:read" | "vm:control" | "vm:create" | "memory:read" | "memory:write" | "disk:read" | "disk:write" | "snapshot" | "keys" | "labels" | "audit:read" | "recovery" | "toolstacks")[];
+            /** @description The new VM limit; null: all of the tenant's VMs. */
+            vms?: string[] | null;
         };
         WrittenPages: {
             pages: components["schemas"]["PageVersion"][];
@@ -2122,6 +2134,30 @@ export interface components {
                 actor: string | null;
                 session: string | null;
                 missing: components["schemas"]["VersionRef"][];
+            }[];
+            /** @description Undo: tenant objects besides contents that the plan restores — toolstacks, wrapped keys, labels, disks, snapshots, VM power states. */
+            objectChanges: {
+                /** @description `<kind>:<key>`. */
+                object: string;
+                /** @enum {string} */
+                kind: "toolstack" | "key" | "label" | "disk" | "snapshot" | "vm-power";
+                key: string[];
+                /** @description The object now (its row); null: it does not exist. */
+                from: {
+                    [key: string]: unknown;
+                };
+                /** @description The object after the plan: as the latest untainted action left it, or as before the first (a toolstack the attack created: revoked). */
+                to: {
+                    [key: string]: unknown;
+                };
+                /** @description The tainted actions that changed it. */
+                actions: number[];
+            }[];
+            /** @description Undo: tainted actions whose effects cannot all be undone (reads are `disclosures`). */
+            irreversible: {
+                auditIndex: number;
+                action: string;
+                why: string;
             }[];
             revision: number;
             createdAt: string;
@@ -5096,7 +5132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `exceeds_own_ceiling`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5369,7 +5405,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `exceeds_own_ceiling`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5393,6 +5429,158 @@ export interface operations {
             };
             /** @description Problem: `uri_too_long`. */
             414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patchToolstack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                toolstack: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateToolstack"];
+            };
+        };
+        responses: {
+            /** @description The toolstack with its new ceiling. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Toolstack"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `exceeds_own_ceiling`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `invalid_state`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     "Custodes-Audit": components["headers"]["CustodesAudit"];

@@ -47,6 +47,18 @@ export interface CommitOptions {
    * tenant is in the provider's log and the tenant's.
    */
   notify?: string[];
+  /**
+   * Tenant objects besides contents that the writes change (recovery/objects):
+   * their images before and after go into the object-history index in the
+   * same batch, so undo can restore them exactly.
+   */
+  objects?: ObjectImaging[];
+}
+
+/** An object a write changes, with the query that images it (recovery/objects/object-kinds.ts `imageQuery`). */
+export interface ObjectImaging {
+  object: string;
+  image: WriteStatement;
 }
 
 export type CommitResult =

@@ -18,10 +18,10 @@
 import type { AuditedAction } from '../actions';
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
-import { expectChanges, rejection, type CommitResult, type WriteStatement } from './commit';
+import { expectChanges, rejection, type CommitResult, type ObjectImaging, type WriteStatement } from './commit';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
-import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft } from '../format/record';
+import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, type Region } from '../format/record';
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
 import { refusalPolicy } from './logs';
@@ -31,6 +31,8 @@ export interface AppendEntry {
   writes: WriteStatement[];
   /** Emulator mode only (src/emulator/faults.ts): the batch carrying this entry fails in D1, as a real D1 fault would. */
   failBatch?: boolean;
+  /** Objects the writes change: imaged before and after them into the object-history index (allowed records only). */
+  objects?: ObjectImaging[];
 }
 
 /** A statement D1 refuses (there is no such table): the injected fault of `failBatch`. */
@@ -250,9 +252,16 @@ export class AuditLogSequencer extends DurableObject<Env> {
       const { jws, payload, record } = signed[i]!;
       const step = appendLeaf(frontier, leafHash(payload));
       frontier = step.frontier;
+      const objects = record.outcome === 'allowed' ? (entry.objects ?? []) : [];
+      for (const o of objects) {
+        statements.push(db.prepare(`INSERT INTO object_history (log, audit_index, object, before) VALUES (?, ?, ?, (${o.image.sql}))`).bind(log, record.index, o.object, ...o.image.params));
+      }
       const first = statements.length;
       for (const w of entry.writes) statements.push(db.prepare(w.sql).bind(...w.params));
       writeRanges.push([first, statements.length]);
+      for (const o of objects) {
+        statements.push(db.prepare(`UPDATE object_history SET after = (${o.image.sql}) WHERE log = ? AND audit_index = ? AND object = ?`).bind(...o.image.params, log, record.index, o.object));
+      }
       statements.push(
         db
           .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
@@ -312,9 +321,14 @@ function sameHead(a: Head, b: Head): boolean {
  * what the signed log says, no more and no less.
  */
 function insertFlows(db: D1Database, record: AuditRecord): D1PreparedStatement | null {
-  const flows = (record.regions ?? []).filter((r) => r.access !== 'rollback');
+  // A restore's rollback regions at version 0 are the pages it cleared: `clear` flows, so undo knows
+  // when a page became unwritten. A recovery's own moves are no flow of data.
+  const clears = record.action === 'snapshot.restore';
+  const flows = (record.regions ?? []).flatMap((r): (Region & { kind: 'read' | 'write' | 'clear' })[] =>
+    r.access !== 'rollback' ? [{ ...r, kind: r.access }] : clears && r.version === 0 ? [{ ...r, kind: 'clear' }] : [],
+  );
   if (flows.length === 0) return null;
-  const rows = JSON.stringify(flows.map((r) => [r.access, r.space, r.resource, r.index, r.version, r.copyOf ?? null]));
+  const rows = JSON.stringify(flows.map((r) => [r.kind, r.space, r.resource, r.index, r.version, r.copyOf ?? null]));
   return db
     .prepare(
       `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)

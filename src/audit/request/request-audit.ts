@@ -15,7 +15,7 @@ import { clockOffsetMs } from '../../platform/clock';
 import type { AuditedAction } from '../actions';
 import type { Actor, Outcome, RecordDraft, Region, Target } from '../format/record';
 import { appendToLog, auditLogOf } from '../log/append';
-import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../log/commit';
+import type { Commit, CommitOptions, CommitResult, ObjectImaging, WriteStatement } from '../log/commit';
 import { PROVIDER_LOG } from '../log/logs';
 import { homeLog, isOutsider } from './log-routing';
 import type { Recorded, RequestAudit } from './types';
@@ -92,13 +92,13 @@ export class AuditedRequest implements RequestAudit {
    * `with-audit-record`) and its key's row is asserted unchanged since
    * authentication read it (possibly from cache: auth/principals.ts).
    */
-  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = []): Promise<CommitResult> {
+  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], objects?: ObjectImaging[]): Promise<CommitResult> {
     const principal = this.c.get('principal');
     const checks =
       principal && !this.#tokenSettled
         ? [...tokenIdClaim(principal.id, principal.jti, principal.expiresAt), ...(principal.stillValid ? [principal.stillValid] : [])]
         : [];
-    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch') });
+    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch'), objects });
     if (result.ok) {
       this.#tokenSettled = true;
       this.recorded = { log, index: result.auditIndex };
@@ -115,7 +115,7 @@ export class AuditedRequest implements RequestAudit {
     if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
     const log = options.log ?? this.log;
     const draft = this.draft(options.outcome ?? 'allowed', options.reason ?? null, options);
-    const result = await this.append(log, draft, writes);
+    const result = await this.append(log, draft, writes, options.objects);
     if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
     if (result.ok) {
       // Notices: the same record in each other log concerned, naming the primary one.

@@ -14,6 +14,7 @@ import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Result } from '../../lib/result';
 import { contentResource, type Space } from '../../tenant/contents/contents.service';
 import { NOT_YOURS } from '../../lib/problems';
+import { imaging } from '../objects/object-kinds';
 
 export interface LabelInput {
   space: Space;
@@ -59,7 +60,7 @@ export async function putLabel(
     INSERT INTO labels (tenant_id, name, space, resource_id, start, count) VALUES (${tenant}, ${name}, ${input.space}, ${input.resource}, ${input.start}, ${input.count})
     ON CONFLICT (tenant_id, name) DO UPDATE SET space = excluded.space, resource_id = excluded.resource_id, start = excluded.start, count = excluded.count,
       revision = revision + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`);
-  const committed = await commit([upsert], { target: { type: 'label', id: name }, details: { ...input } });
+  const committed = await commit([upsert], { target: { type: 'label', id: name }, details: { ...input }, objects: [imaging('label', tenant, name)] });
   if (!committed.ok) throw new Error(committed.message);
   const label = await getLabel(db, tenant, name);
   if (!label.ok) throw new Error(`label ${name} vanished after its write`);
@@ -83,6 +84,7 @@ export async function listLabels(db: Database, tenant: string, page: PageRequest
 export async function deleteLabel(db: Database, commit: Commit, tenant: string, name: string): Promise<Result<{ name: string }, 'not_found'>> {
   const committed = await commit([write(db.delete(labels).where(and(eq(labels.tenantId, tenant), eq(labels.name, name)))), expectChanges('label.delete')], {
     target: { type: 'label', id: name },
+    objects: [imaging('label', tenant, name)],
   });
   return committed.ok ? ok({ name }) : fail('not_found', NOT_YOURS);
 }

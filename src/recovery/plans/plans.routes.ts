@@ -35,6 +35,7 @@ const CreatePlanBody = z
   .openapi('CreateRecoveryPlan');
 
 const Space = z.enum(['memory', 'disk']);
+const ObjectImage = z.record(z.string(), z.unknown()).openapi({ type: 'object', additionalProperties: true });
 const VersionRef = z.object({ space: Space, resource: z.string(), index: z.number().int(), version: z.number().int() }).openapi('VersionRef');
 const Change = z
   .object({
@@ -71,6 +72,21 @@ const PlanSchema = z
     conflicts: z
       .array(z.object({ auditIndex: z.number().int(), actor: z.string().nullable(), session: z.string().nullable(), missing: z.array(VersionRef) }))
       .openapi({ description: 'Replay: legitimate actions that read (or copied) data that does not exist under the patch.' }),
+    objectChanges: z
+      .array(
+        z.object({
+          object: z.string().openapi({ description: '`<kind>:<key>`.' }),
+          kind: z.enum(['toolstack', 'key', 'label', 'disk', 'snapshot', 'vm-power']),
+          key: z.array(z.string()),
+          from: ObjectImage.nullable().openapi({ description: 'The object now (its row); null: it does not exist.' }),
+          to: ObjectImage.nullable().openapi({ description: 'The object after the plan: as the latest untainted action left it, or as before the first (a toolstack the attack created: revoked).' }),
+          actions: z.array(z.number().int()).openapi({ description: 'The tainted actions that changed it.' }),
+        }),
+      )
+      .openapi({ description: 'Undo: tenant objects besides contents that the plan restores — toolstacks, wrapped keys, labels, disks, snapshots, VM power states.' }),
+    irreversible: z
+      .array(z.object({ auditIndex: z.number().int(), action: z.string(), why: z.string() }))
+      .openapi({ description: 'Undo: tainted actions whose effects cannot all be undone (reads are `disclosures`).' }),
     revision: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -35,6 +35,9 @@ import { d1FlowIndex, seedActions, type Seeds } from '../taint/flow-index';
 import { collect, loadHistory, replayHistory, type Conflict, type Patch } from './replay';
 import { pageKey, taintClosure, versionKey, type VersionRef } from '../taint/taint';
 import { NOT_YOURS } from '../../lib/problems';
+import { irreversibleActions, objectChanges, type ObjectChange } from '../objects/object-history';
+import { imaging, restoreStatements } from '../objects/object-kinds';
+import { nowIso } from '../../platform/clock';
 
 export type { Seeds, Patch };
 
@@ -70,9 +73,17 @@ export interface PlanResult {
   disclosures: Disclosure[];
   /** Replay: legitimate actions whose inputs do not exist under the patch. */
   conflicts: Conflict[];
+  /** Undo: tenant objects besides contents the plan restores (recovery/objects). */
+  objectChanges: ObjectChange[];
+  /** Undo: tainted actions whose effects cannot all be undone. */
+  irreversible: { auditIndex: number; action: string; why: string }[];
 }
 
-export interface PlanView extends PlanResult {
+/** An object change as the API shows it: images as JSON objects (the plan keeps the index's text, to compare when applied). */
+export type ObjectChangeView = Omit<ObjectChange, 'from' | 'to'> & { from: Record<string, unknown> | null; to: Record<string, unknown> | null };
+
+export interface PlanView extends Omit<PlanResult, 'objectChanges'> {
+  objectChanges: ObjectChangeView[];
   id: string;
   tenant: string;
   mode: 'undo' | 'replay';
@@ -85,49 +96,80 @@ export interface PlanView extends PlanResult {
   updatedAt: string;
 }
 
-const toView = (row: typeof recoveryPlans.$inferSelect): PlanView => ({
+const parseImage = (image: string | null) => (image === null ? null : (JSON.parse(image) as Record<string, unknown>));
+
+const toView = (row: typeof recoveryPlans.$inferSelect): PlanView => {
+  const result = JSON.parse(row.result) as PlanResult;
+  return {
   id: row.id,
   tenant: row.tenantId,
   mode: row.mode,
   state: row.state,
   request: JSON.parse(row.request) as PlanRequest,
   logSize: row.logSize,
-  ...(JSON.parse(row.result) as PlanResult),
+  ...result,
+  // Plans made before objects were restored have neither list.
+  objectChanges: (result.objectChanges ?? []).map((c) => ({ ...c, from: parseImage(c.from), to: parseImage(c.to) })),
+  irreversible: result.irreversible ?? [],
   revision: row.revision,
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,
-});
+  };
+};
 
 const refsJson = (refs: readonly VersionRef[]): string => JSON.stringify(refs.map((v) => [v.space, v.resource, v.index, v.version]));
 
 /**
- * Page changes for a set of versions that should not exist. One statement:
- * per affected page its head and its latest version that is neither removed
- * nor rolled back by an applied plan — found walking the page's versions
- * down from the newest, so the cost follows the removed versions, not the
- * page's history.
+ * Page changes for a set of versions that should not exist, made by the
+ * actions `voided` (the tainted ones; under replay, the denied ones). One
+ * statement: per affected page — one holding such a version, or one such an
+ * action cleared (a restore sets pages absent from its snapshot unwritten) —
+ * its head, its latest version that is neither removed nor rolled back by an
+ * applied plan (walking the page's versions down from the newest, so the cost
+ * follows the removed versions, not the page's history), when that version
+ * was written, and the latest clear of the page by an action that stands.
+ * The page goes back to whichever of the two came last: that version, or
+ * unwritten.
  */
-export async function rollbackChanges(db: Database, removed: readonly VersionRef[]): Promise<PlanChange[]> {
-  if (removed.length === 0) return [];
-  const pages = new Map<string, { space: Space; resource: string; index: number; versions: number[] }>();
-  for (const v of removed) {
-    const page = pages.get(pageKey(v)) ?? pages.set(pageKey(v), { space: v.space, resource: v.resource, index: v.index, versions: [] }).get(pageKey(v))!;
-    page.versions.push(v.version);
+export async function rollbackChanges(db: Database, log: string, removed: readonly VersionRef[], voided: readonly number[]): Promise<PlanChange[]> {
+  const pages = new Map<string, { space: Space; resource: string; index: number; versions: number[]; cleared: boolean }>();
+  const pageOf = (p: Omit<VersionRef, 'version'>) => pages.get(pageKey(p)) ?? pages.set(pageKey(p), { space: p.space, resource: p.resource, index: p.index, versions: [], cleared: false }).get(pageKey(p))!;
+  for (const v of removed) pageOf(v).versions.push(v.version);
+  if (voided.length > 0) {
+    const clears = await db.all<Omit<VersionRef, 'version'>>(sql`
+      SELECT f.space, f.resource_id AS resource, f.idx AS "index" FROM json_each(${JSON.stringify(voided)}) a
+      CROSS JOIN content_flows f ON f.log = ${log} AND f.audit_index = a.value AND f.kind = 'clear'`);
+    for (const c of clears) pageOf(c).cleared = true;
   }
-  const rows = await db.all<{ space: Space; resource: string; index: number; head: number | null; keep: number | null }>(sql`
-    SELECT p.value ->> 0 AS space, p.value ->> 1 AS resource, p.value ->> 2 AS "index",
-      (SELECT h.version FROM content_heads h WHERE h.space = p.value ->> 0 AND h.resource_id = p.value ->> 1 AND h.idx = p.value ->> 2) AS head,
-      (SELECT v.version FROM content_versions v
-        WHERE v.space = p.value ->> 0 AND v.resource_id = p.value ->> 1 AND v.idx = p.value ->> 2
-          AND v.version NOT IN (SELECT value FROM json_each(p.value -> 3))
-          AND NOT EXISTS (SELECT 1 FROM undone_versions u WHERE u.space = v.space AND u.resource_id = v.resource_id AND u.idx = v.idx AND u.version = v.version)
-        ORDER BY v.version DESC LIMIT 1) AS keep
-    FROM json_each(${JSON.stringify([...pages.values()].map((p) => [p.space, p.resource, p.index, p.versions]))}) p`);
+  if (pages.size === 0) return [];
+  const rows = await db.all<{ space: Space; resource: string; index: number; head: number | null; keep: number | null; keptAt: number | null; clearedAt: number | null }>(sql`
+    WITH p AS (SELECT value ->> 0 AS space, value ->> 1 AS resource, value ->> 2 AS idx, value -> 3 AS removed FROM json_each(${JSON.stringify([...pages.values()].map((p) => [p.space, p.resource, p.index, p.versions]))})),
+    k AS (
+      SELECT p.space, p.resource, p.idx,
+        (SELECT h.version FROM content_heads h WHERE h.space = p.space AND h.resource_id = p.resource AND h.idx = p.idx) AS head,
+        (SELECT v.version FROM content_versions v
+          WHERE v.space = p.space AND v.resource_id = p.resource AND v.idx = p.idx
+            AND v.version NOT IN (SELECT value FROM json_each(p.removed))
+            AND NOT EXISTS (SELECT 1 FROM undone_versions u WHERE u.space = v.space AND u.resource_id = v.resource_id AND u.idx = v.idx AND u.version = v.version)
+          ORDER BY v.version DESC LIMIT 1) AS keep,
+        (SELECT MAX(f.audit_index) FROM content_flows f
+          WHERE f.space = p.space AND f.resource_id = p.resource AND f.idx = p.idx AND f.kind = 'clear' AND +f.log = ${log}
+            AND f.audit_index NOT IN (SELECT value FROM json_each(${JSON.stringify(voided)}))) AS clearedAt
+      FROM p)
+    SELECT k.space, k.resource, k."idx" AS "index", k.head, k.keep, k.clearedAt,
+      (SELECT MIN(f.audit_index) FROM content_flows f WHERE f.space = k.space AND f.resource_id = k.resource AND f.idx = k.idx AND f.version = k.keep AND f.kind = 'write') AS keptAt
+    FROM k`);
   const changes: PlanChange[] = [];
   for (const row of rows) {
-    // A page whose current version is legitimate keeps it: later legitimate writes survive.
-    if (row.head === null || !pages.get(pageKey(row))!.versions.includes(row.head)) continue;
-    changes.push({ target: row.resource, space: row.space, index: row.index, fromVersion: row.head, toVersion: row.keep ?? 0 });
+    const page = pages.get(pageKey(row))!;
+    // Whichever stands last: the latest legitimate version, or a legitimate clear after it.
+    const to = row.keep !== null && (row.clearedAt === null || (row.keptAt ?? -1) > row.clearedAt) ? row.keep : 0;
+    const from = row.head ?? 0;
+    // A page whose current version is legitimate keeps it (later legitimate writes survive);
+    // an unwritten page moves only if a voided action cleared it.
+    const voidedHead = row.head === null ? page.cleared : page.versions.includes(row.head);
+    if (!voidedHead || to === from) continue;
+    changes.push({ target: row.resource, space: row.space, index: row.index, fromVersion: from, toVersion: to });
   }
   return changes.sort((a, b) => a.space.localeCompare(b.space) || a.target.localeCompare(b.target) || a.index - b.index);
 }
@@ -167,16 +209,20 @@ export async function computePlan(db: Database, tenant: string, request: PlanReq
     if (seeds.length === 0) return fail('seeds_match_nothing', `No allowed action in records [0, ${logSize}) of ${log} matches the seeds: check the actor, session and action ids, and the time window.`, { logSize });
     const taint = await taintClosure(d1FlowIndex(db, log, logSize), { actions: seeds, sessions: request.seeds.tokens });
     const taintedVersions = [...taint.versions.values()];
-    const attack = [...taint.actions].filter(([, cause]) => cause === 'seed').map(([action]) => action);
+    // The attack itself: the seeded actions, and everything the principals it created did (rule 4).
+    const attack = [...taint.actions].filter(([, cause]) => cause !== 'session').map(([action]) => action);
+    const tainted = new Set(taint.actions.keys());
     return ok({
       logSize,
       result: {
         taintedActions: [...taint.actions.keys()].sort((a, b) => a - b),
-        changes: await rollbackChanges(db, taintedVersions),
+        changes: await rollbackChanges(db, log, taintedVersions, [...tainted]),
         taintedVersions,
         sessions: [...taint.sessions].filter(([session]) => !request.seeds.tokens?.includes(session)).map(([session, from]) => ({ session, from })),
         disclosures: await readsOf(db, log, attack.sort((a, b) => a - b)),
         conflicts: [],
+        objectChanges: await objectChanges(db, log, logSize, tainted, nowIso()),
+        irreversible: await irreversibleActions(db, log, tainted),
       },
     });
   }
@@ -185,11 +231,13 @@ export async function computePlan(db: Database, tenant: string, request: PlanReq
     logSize,
     result: {
       taintedActions: outcome.outcomeChanges,
-      changes: await rollbackChanges(db, outcome.removed),
+      changes: await rollbackChanges(db, log, outcome.removed, outcome.outcomeChanges),
       taintedVersions: outcome.removed,
       sessions: [],
       disclosures: [],
       conflicts: outcome.conflicts,
+      objectChanges: [],
+      irreversible: [],
     },
   });
 }
@@ -281,6 +329,14 @@ async function transition(db: Database, commit: Commit, tenant: string, id: stri
       expectChanges(`recovery.${direction} rewritten`, rewrite.length),
     );
   }
+  // Objects besides contents: each from the image the plan found to the one it wants (apply), or back (revert),
+  // compared as the index's own text (the stored result), not as the parsed view.
+  const [stored] = await db.select({ result: recoveryPlans.result }).from(recoveryPlans).where(eq(recoveryPlans.id, id));
+  const objects = (JSON.parse(stored!.result) as Partial<PlanResult>).objectChanges ?? [];
+  for (const change of objects) {
+    const [from, to] = direction === 'apply' ? [change.from, change.to] : [change.to, change.from];
+    writes.push(...restoreStatements(change, from, to, `recovery.${direction}`));
+  }
   writes.push(
     direction === 'apply'
       ? write(sql`INSERT INTO undone_versions (space, resource_id, idx, version, plan_id)
@@ -291,7 +347,8 @@ async function transition(db: Database, commit: Commit, tenant: string, id: stri
   const committed = await commit(writes, {
     target: { type: 'recovery_plan', id },
     regions: await rollbackRegions(db, moves),
-    details: { mode: plan.mode, changes: moves.length },
+    details: { mode: plan.mode, changes: moves.length, objectChanges: objects.length },
+    objects: objects.map((change) => imaging(change.kind, ...change.key)),
   });
   if (committed.ok) {
     const after = await getPlan(db, tenant, id);

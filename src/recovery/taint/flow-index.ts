@@ -47,6 +47,21 @@ export function d1FlowIndex(db: Database, log: string, size: number): FlowIndex 
         CROSS JOIN audit_records r ON r.log = ${log} AND r.session = s.value ->> 0 AND +r.idx >= s.value ->> 1 AND +r.idx < ${size} AND r.outcome = 'allowed'`);
       return rows.map((r) => r.idx);
     },
+    async principalsCreatedBy(actions) {
+      if (actions.length === 0) return [];
+      // A toolstack's creation is the history row where it had no image before.
+      const rows = await db.all<{ object: string }>(sql`
+        SELECT o.object FROM json_each(${JSON.stringify(actions)}) a
+        CROSS JOIN object_history o ON o.log = ${log} AND o.audit_index = a.value AND o.object LIKE 'toolstack:%' AND o.before IS NULL AND o.after IS NOT NULL`);
+      return rows.map((r) => (JSON.parse(r.object.slice('toolstack:'.length)) as string[])[0]!);
+    },
+    async principalActions(principals) {
+      if (principals.length === 0) return [];
+      const rows = await db.all<{ idx: number }>(sql`
+        SELECT r.idx FROM json_each(${JSON.stringify(principals)}) p
+        CROSS JOIN audit_records r ON r.log = ${log} AND r.actor_id = p.value AND +r.idx < ${size} AND r.outcome = 'allowed'`);
+      return rows.map((r) => r.idx);
+    },
   };
 }
 

@@ -15,6 +15,9 @@ interface Action {
   writes: VersionRef[];
   /** Server-side copies this action made: [source, copy]. */
   copies?: [VersionRef, VersionRef][];
+  /** The principal acting, and the principals (toolstacks) this action created (rule 4). */
+  actor?: string;
+  creates?: string[];
 }
 
 const page = (index: number, version: number): VersionRef => ({ space: 'memory', resource: 'vm_1', index, version });
@@ -27,6 +30,8 @@ function memoryIndex(history: Action[]): FlowIndex {
     readersOf: async (versions) => history.filter((a) => a.reads.some((r) => has(versions, r))).map((a) => ({ auditIndex: a.index, session: a.session })),
     copiesOf: async (versions) => history.flatMap((a) => (a.copies ?? []).filter(([from]) => has(versions, from)).map(([, to]) => to)),
     sessionActions: async (sessions) => history.filter((a) => sessions.some((s) => s.session === a.session && a.index >= s.from)).map((a) => a.index),
+    principalsCreatedBy: async (actions) => history.filter((a) => actions.includes(a.index)).flatMap((a) => a.creates ?? []),
+    principalActions: async (principals) => history.filter((a) => a.actor !== undefined && principals.includes(a.actor)).map((a) => a.index),
   };
 }
 
@@ -68,29 +73,55 @@ describe('taint closure', () => {
     expect(await tainted(history, [0])).toEqual([0, 1, 3]);
   });
 
+  it('taints everything a principal created by the attack did, whatever its session (rule 4)', async () => {
+    const history: Action[] = [
+      { index: 0, session: 'A', reads: [], writes: [], creates: ['tsk_persist'] }, // the attacker makes itself a toolstack
+      { index: 1, session: 'L', reads: [], writes: [page(1, 1)], creates: ['tsk_legit'] },
+      { index: 2, session: 'X', actor: 'tsk_persist', reads: [], writes: [page(0, 1)] },
+      { index: 3, session: 'Y', actor: 'tsk_legit', reads: [], writes: [page(2, 1)] },
+      { index: 4, session: 'Z', actor: 'tsk_persist', reads: [page(1, 1)], writes: [] },
+    ];
+    expect(await tainted(history, [0])).toEqual([0, 2, 4]);
+  });
+
   it('equals a forward model in log order over random histories', async () => {
-    const step = fc.record({ session: fc.option(fc.constantFrom('A', 'B', 'C'), { nil: null }), page: fc.nat(3), write: fc.boolean() });
+    const step = fc.record({
+      session: fc.option(fc.constantFrom('A', 'B', 'C'), { nil: null }),
+      page: fc.nat(3),
+      write: fc.boolean(),
+      // Some actions create a principal; some are done by one (once it exists).
+      creates: fc.option(fc.constantFrom('P', 'Q'), { nil: undefined }),
+      actor: fc.option(fc.constantFrom('P', 'Q'), { nil: undefined }),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), fc.array(fc.nat(29), { maxLength: 3 }), async (steps, seedPicks) => {
         const versions = new Map<number, number>();
+        const made = new Set<string>();
         const history: Action[] = steps.map((s, index) => {
           const current = versions.get(s.page) ?? 0;
           if (s.write) versions.set(s.page, current + 1);
+          const actor = s.actor !== undefined && made.has(s.actor) ? s.actor : undefined;
+          const creates = s.creates !== undefined && !made.has(s.creates) ? [s.creates] : undefined;
+          for (const p of creates ?? []) made.add(p);
+          const who = { ...(actor ? { actor } : {}), ...(creates ? { creates } : {}) };
           return s.write
-            ? { index, session: s.session, reads: [], writes: [page(s.page, current + 1)] }
-            : { index, session: s.session, reads: current ? [page(s.page, current)] : [], writes: [] };
+            ? { index, session: s.session, reads: [], writes: [page(s.page, current + 1)], ...who }
+            : { index, session: s.session, reads: current ? [page(s.page, current)] : [], writes: [], ...who };
         });
         const seeds = [...new Set(seedPicks.filter((i) => i < history.length))];
         // The model: walk the log once, in order.
         const bad = new Set<string>();
+        const badPrincipals = new Set<string>();
         const sessionFrom = new Map<string, number>();
         const expected: number[] = [];
         for (const a of history) {
           const readsBad = a.reads.some((r) => bad.has(versionKey(r)));
           if (readsBad && a.session !== null && !sessionFrom.has(a.session)) sessionFrom.set(a.session, a.index);
-          if (seeds.includes(a.index) || readsBad || (a.session !== null && sessionFrom.has(a.session))) {
+          const byBadPrincipal = a.actor !== undefined && badPrincipals.has(a.actor);
+          if (seeds.includes(a.index) || readsBad || byBadPrincipal || (a.session !== null && sessionFrom.has(a.session))) {
             expected.push(a.index);
             for (const w of a.writes) bad.add(versionKey(w));
+            for (const p of a.creates ?? []) badPrincipals.add(p);
           }
         }
         expect(await tainted(history, seeds)).toEqual(expected);

@@ -10,8 +10,10 @@
  *    Tokens are single-use, so a session is the tokens' shared `sid` claim
  *    (a client's session); a token without one is a session of its own.
  * 3. Server-side copies (snapshot restore) of tainted versions are tainted.
+ * 4. A principal a tainted action created (a toolstack) is the attacker's:
+ *    everything it did is tainted, whatever its session.
  *
- * Rules 1 and 2 feed each other, so the closure runs in rounds: the versions
+ * Rules 1, 2 and 4 feed each other, so the closure runs in rounds: the versions
  * written by newly tainted actions, then the readers and copies of newly
  * tainted versions, until a round finds nothing new. Each round is a few
  * batched index lookups.
@@ -25,8 +27,8 @@ export interface VersionRef {
   version: number;
 }
 
-/** How an action came to be tainted: named by the seeds, or by its session reading tainted data. */
-export type TaintCause = 'seed' | 'session';
+/** How an action came to be tainted: named by the seeds, by its session reading tainted data, or done by a principal the attack created (rule 4). */
+export type TaintCause = 'seed' | 'session' | 'principal';
 
 /** What the closure needs to know about the history; the D1 index implements it (flow-index.ts), tests may fake it. */
 export interface FlowIndex {
@@ -38,10 +40,16 @@ export interface FlowIndex {
   copiesOf(versions: readonly VersionRef[]): Promise<VersionRef[]>;
   /** Each session's actions at or after its given index. */
   sessionActions(sessions: readonly { session: string; from: number }[]): Promise<number[]>;
+  /** The principals (toolstacks) these actions created. */
+  principalsCreatedBy(actions: readonly number[]): Promise<string[]>;
+  /** Every allowed action of these principals. */
+  principalActions(principals: readonly string[]): Promise<number[]>;
 }
 
 export interface Taint {
   actions: Map<number, TaintCause>;
+  /** Principals the attack created (rule 4). */
+  principals: Set<string>;
   /** Tainted sessions, each from the first tainted action in it. */
   sessions: Map<string, number>;
   versions: Map<string, VersionRef>;
@@ -52,29 +60,36 @@ export const pageKey = (v: Omit<VersionRef, 'version'>): string => `${v.space}|$
 
 /** The closure of the seed actions (and of seed sessions, tainted from their start). */
 export async function taintClosure(index: FlowIndex, seeds: { actions: readonly number[]; sessions?: readonly string[] }): Promise<Taint> {
-  const taint: Taint = { actions: new Map(), sessions: new Map(), versions: new Map() };
+  const taint: Taint = { actions: new Map(), principals: new Set(), sessions: new Map(), versions: new Map() };
   let newActions = seeds.actions.filter((a) => !taint.actions.has(a));
   for (const a of newActions) taint.actions.set(a, 'seed');
   for (const session of seeds.sessions ?? []) taint.sessions.set(session, 0);
 
   while (newActions.length > 0) {
-    // Rule 1: what the new actions wrote.
-    let newVersions = addVersions(taint, await index.writesOf(newActions));
+    const round = newActions;
     newActions = [];
+    const taintAction = (action: number, cause: TaintCause) => {
+      if (taint.actions.has(action)) return;
+      taint.actions.set(action, cause);
+      newActions.push(action);
+    };
+    // Rule 4: principals the new actions created, and everything they did.
+    const created = (await index.principalsCreatedBy(round)).filter((p) => !taint.principals.has(p));
+    for (const p of created) taint.principals.add(p);
+    for (const action of await index.principalActions(created)) taintAction(action, 'principal');
+    // Rule 1: what the new actions wrote.
+    let newVersions = addVersions(taint, await index.writesOf(round));
     // Rule 3, to a fixed point: copies of copies are copies.
     for (let wave = newVersions; wave.length > 0; ) {
       wave = addVersions(taint, await index.copiesOf(wave));
       newVersions = newVersions.concat(wave);
     }
-    if (newVersions.length === 0) break;
+    if (newVersions.length === 0) continue;
     // Rule 2: readers of the new versions taint their sessions from the read on.
     const sessions = new Map<string, number>();
     for (const { auditIndex, session } of await index.readersOf(newVersions)) {
       if (session === null) {
-        if (!taint.actions.has(auditIndex)) {
-          taint.actions.set(auditIndex, 'session');
-          newActions.push(auditIndex);
-        }
+        taintAction(auditIndex, 'session');
         continue;
       }
       const known = taint.sessions.get(session);
@@ -83,11 +98,7 @@ export async function taintClosure(index: FlowIndex, seeds: { actions: readonly 
     }
     if (sessions.size === 0) continue;
     for (const [session, from] of sessions) taint.sessions.set(session, from);
-    for (const action of await index.sessionActions([...sessions].map(([session, from]) => ({ session, from })))) {
-      if (taint.actions.has(action)) continue;
-      taint.actions.set(action, 'session');
-      newActions.push(action);
-    }
+    for (const action of await index.sessionActions([...sessions].map(([session, from]) => ({ session, from })))) taintAction(action, 'session');
   }
   return taint;
 }

@@ -17,6 +17,7 @@ import { findTenant } from '../../provider/tenants/tenants.service';
 import { NOT_YOURS } from '../../lib/problems';
 import type { z } from '@hono/zod-openapi';
 import type { DiskSchema } from './disks.schemas';
+import { imaging } from '../../recovery/objects/object-kinds';
 
 /** A disk as the API shows it (disks.schemas.ts). */
 export type DiskView = z.infer<typeof DiskSchema>;
@@ -44,7 +45,7 @@ export async function createDisk(
   const insert = sql`
     INSERT INTO disks (id, tenant_id, name, size_gib) SELECT ${id}, ${tenant}, ${input.name}, ${input.sizeGiB}
     WHERE ${tenantDiskFits(tenant, input.sizeGiB)}`;
-  const committed = await commit([write(insert), expectChanges('disk.create')], { target: { type: 'disk', id }, details: { sizeGiB: input.sizeGiB } });
+  const committed = await commit([write(insert), expectChanges('disk.create')], { target: { type: 'disk', id }, details: { sizeGiB: input.sizeGiB }, objects: [imaging('disk', id)] });
   if (committed.ok) return ok((await findDisk(db, tenant, id))!);
   if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${tenant} already has a disk named ${JSON.stringify(input.name)}.`);
   const current = await findTenant(db, tenant);
@@ -73,7 +74,7 @@ export async function attachDisk(
   const guards = [eq(disks.id, id), eq(disks.revision, disk.revision)];
   if (vm !== null) guards.push(isNull(disks.vmId), sql`EXISTS (SELECT 1 FROM vms WHERE id = ${vm} AND tenant_id = ${tenant})`);
   const update = db.update(disks).set({ vmId: vm, ...nextRevision(disks.revision) }).where(and(...guards));
-  const committed = await commit([write(update), expectChanges(vm ? 'disk.attach' : 'disk.detach')], { details: { vm: vm ?? disk.vm } });
+  const committed = await commit([write(update), expectChanges(vm ? 'disk.attach' : 'disk.detach')], { details: { vm: vm ?? disk.vm }, objects: [imaging('disk', id)] });
   if (committed.ok) return ok((await findDisk(db, tenant, id))!);
   if (vm !== null && !(await db.select({ id: vms.id }).from(vms).where(and(eq(vms.id, vm), eq(vms.tenantId, tenant)))).length) {
     return fail('not_found', NOT_YOURS);
@@ -91,6 +92,6 @@ export async function deleteDisk(db: Database, commit: Commit, tenant: string, i
     expectChanges('disk.delete'),
     write(sql`DELETE FROM content_heads WHERE space = 'disk' AND resource_id = ${id}`),
     write(sql`DELETE FROM content_versions WHERE space = 'disk' AND resource_id = ${id}`),
-  ]);
+  ], { objects: [imaging('disk', id)] });
   return committed.ok ? ok({ id }) : fail('resource_in_use', `Disk ${id} was attached meanwhile.`);
 }

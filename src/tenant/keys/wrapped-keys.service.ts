@@ -12,6 +12,7 @@ import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Result } from '../../lib/result';
 import { NOT_YOURS } from '../../lib/problems';
+import { imaging } from '../../recovery/objects/object-kinds';
 
 /** Largest wrapped key accepted, in characters (a compact JWE is ASCII). */
 export const MAX_WRAPPED_KEY_LENGTH = 4096;
@@ -31,6 +32,7 @@ export async function storeWrappedKey(db: Database, commit: Commit, tenant: stri
   const committed = await commit([write(db.insert(wrappedKeys).values({ id, tenantId: tenant, name: input.name, wrapped: input.wrapped }))], {
     target: { type: 'key', id },
     details: { name: input.name },
+    objects: [imaging('key', id)],
   });
   if (committed.ok) return getWrappedKey(db, tenant, id) as Promise<Result<WrappedKeyView, never>>;
   if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${tenant} already has a key named ${JSON.stringify(input.name)}.`);
@@ -47,6 +49,6 @@ export async function listWrappedKeys(db: Database, tenant: string, page: PageRe
 }
 
 export async function deleteWrappedKey(db: Database, commit: Commit, tenant: string, id: string): Promise<Result<{ id: string }, 'not_found'>> {
-  const committed = await commit([write(db.delete(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant)))), expectChanges('key.delete')]);
+  const committed = await commit([write(db.delete(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant)))), expectChanges('key.delete')], { objects: [imaging('key', id)] });
   return committed.ok ? ok({ id }) : fail('not_found', NOT_YOURS);
 }

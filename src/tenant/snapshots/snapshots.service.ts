@@ -22,6 +22,7 @@ import { findVm } from '../../provider/vms/vms.service';
 import { NOT_YOURS } from '../../lib/problems';
 import type { z } from '@hono/zod-openapi';
 import type { SnapshotSchema } from './snapshots.schemas';
+import { imaging } from '../../recovery/objects/object-kinds';
 
 /** A snapshot as the API shows it (snapshots.schemas.ts). */
 export type SnapshotView = z.infer<typeof SnapshotSchema>;
@@ -59,7 +60,7 @@ export async function createSnapshot(
       write(sql`INSERT INTO snapshot_items (snapshot_id, space, resource_id, idx, version)
                 SELECT ${id}, space, resource_id, idx, version FROM content_heads WHERE ${vmResources(vm.id)}`),
     ],
-    { target: { type: 'snapshot', id }, details: { vm: vm.id } },
+    { target: { type: 'snapshot', id }, details: { vm: vm.id }, objects: [imaging('snapshot', id)] },
   );
   if (!committed.ok) {
     if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${tenant} already has a snapshot named ${JSON.stringify(input.name)}.`);

@@ -7,7 +7,7 @@ import type * as routes from './toolstacks.routes';
 
 export const createToolstack: RouteHandler<typeof routes.createToolstack, AppEnv> = async (c) => {
   const { tenant } = c.req.valid('param');
-  const result = await toolstacks.createToolstack(c.get('db'), c.get('audit').commit, c.env.BOOTSTRAP_ADMIN_JWK, tenant, c.req.valid('json'));
+  const result = await toolstacks.createToolstack(c.get('db'), c.get('audit').commit, c.env.BOOTSTRAP_ADMIN_JWK, tenant, c.req.valid('json'), c.get('principal'));
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 201, { Location: `/v1/tenants/${tenant}/toolstacks/${result.value.id}` });
 };
@@ -29,6 +29,12 @@ export const getToolstack: RouteHandler<typeof routes.getToolstack, AppEnv> = as
 
 export const revokeToolstack: RouteHandler<typeof routes.revokeToolstack, AppEnv> = async (c) => {
   const { tenant, toolstack } = c.req.valid('param');
-  const result = await toolstacks.revokeToolstack(c.get('db'), c.get('audit').commit, tenant, toolstack);
+  const result = await toolstacks.revokeToolstack(c.get('db'), c.get('audit').commit, tenant, toolstack, c.get('principal'));
+  return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
+};
+
+export const patchToolstack: RouteHandler<typeof routes.patchToolstack, AppEnv> = async (c) => {
+  const { tenant, toolstack } = c.req.valid('param');
+  const result = await toolstacks.updateToolstack(c.get('db'), c.get('audit').commit, tenant, toolstack, c.req.valid('json'), c.get('principal'));
   return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
 };

@@ -6,4 +6,5 @@ export const toolstacksRouter = createRouter()
   .openapi(routes.createToolstack, handlers.createToolstack)
   .openapi(routes.listToolstacks, handlers.listToolstacks)
   .openapi(routes.getToolstack, handlers.getToolstack)
-  .openapi(routes.revokeToolstack, handlers.revokeToolstack);
+  .openapi(routes.revokeToolstack, handlers.revokeToolstack)
+  .openapi(routes.patchToolstack, handlers.patchToolstack);

@@ -21,6 +21,14 @@ export const CreateToolstackBody = z
   })
   .openapi('CreateToolstack');
 
+export const UpdateToolstackBody = z
+  .strictObject({
+    scopes: z.array(TenantScope).min(1).max(TENANT_SCOPES.length).optional().openapi({ description: 'The new ceiling.' }),
+    vms: z.array(VmId).min(1).max(100).nullable().optional().openapi({ description: 'The new VM limit; null: all of the tenant\'s VMs.' }),
+  })
+  .refine((b) => b.scopes !== undefined || b.vms !== undefined, 'change scopes, vms or both')
+  .openapi('UpdateToolstack');
+
 export const ToolstackSchema = z
   .object({
     id: ToolstackId,

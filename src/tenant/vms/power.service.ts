@@ -9,6 +9,7 @@ import { fail, ok, type Result } from '../../lib/result';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { vms } from '../../platform/db/schema';
 import { atRevision, findVm, writeAtRevision, type VmView, type WriteFailure } from '../../provider/vms/vms.service';
+import { imaging } from '../../recovery/objects/object-kinds';
 
 export type PowerAction = 'start' | 'stop' | 'pause';
 
@@ -32,7 +33,7 @@ export async function powerVm(
     if (vm.tenant !== tenant) return fail('not_found', NOT_YOURS);
     if (!from.includes(vm.state)) return fail('invalid_state', `VM ${id} is ${vm.state}; ${action} needs it ${from.join(' or ')}.`, { state: vm.state });
     const update = db.update(vms).set({ state: to, ...nextRevision(vms.revision) }).where(atRevision(vm));
-    const committed = await commit([write(update), expectChanges(`vm.${action}`)], { details: { from: vm.state, to } });
+    const committed = await commit([write(update), expectChanges(`vm.${action}`)], { details: { from: vm.state, to }, objects: [imaging('vm-power', id)] });
     return ok(committed.ok);
   });
   if (!changed.ok && changed.error.code === 'not_found') return fail('not_found', NOT_YOURS); // gone meanwhile, or never there

@@ -33,7 +33,8 @@ export const contentFlows = sqliteTable(
   {
     log: text('log').notNull(),
     auditIndex: integer('audit_index').notNull(),
-    kind: text('kind', { enum: ['read', 'write'] }).notNull(),
+    /** `clear`: a restore set the page unwritten (version 0). */
+    kind: text('kind', { enum: ['read', 'write', 'clear'] }).notNull(),
     space: text('space', { enum: ['memory', 'disk'] }).notNull(),
     resourceId: text('resource_id').notNull(),
     index: integer('idx').notNull(),
@@ -92,4 +93,27 @@ export const undoneVersions = sqliteTable(
     planId: text('plan_id').notNull(),
   },
   (t) => [primaryKey({ columns: [t.space, t.resourceId, t.index, t.version, t.planId] }), index('undone_versions_plan_idx').on(t.planId)],
+);
+
+/**
+ * The object-history index: for every allowed action that changed a tenant
+ * object other than contents — a toolstack, a wrapped key, a label, a disk, a
+ * snapshot, a VM's power state — the object's row image before and after the
+ * action (JSON; NULL where there was no row), written by the log's sequencer
+ * in the action's own batch (recovery/objects/object-kinds.ts says how each
+ * kind is imaged). Undo restores each object a tainted action touched to its
+ * image after the latest untainted action (or before the first), exactly;
+ * revert puts back the image the plan found.
+ */
+export const objectHistory = sqliteTable(
+  'object_history',
+  {
+    log: text('log').notNull(),
+    auditIndex: integer('audit_index').notNull(),
+    /** `<kind>:<key>`, e.g. `label:["ten_…","tls-key"]`. */
+    object: text('object').notNull(),
+    before: text('before'),
+    after: text('after'),
+  },
+  (t) => [primaryKey({ columns: [t.log, t.auditIndex, t.object] }), index('object_history_object_idx').on(t.log, t.object, t.auditIndex)],
 );

@@ -31,6 +31,7 @@ import { toolstacksRouter } from './tenant/toolstacks/toolstacks.index';
 import { labelsRouter } from './recovery/labels/labels.index';
 import { exposureRouter } from './recovery/exposure/exposure.index';
 import { recoveryRouter } from './recovery/plans/plans.index';
+import { rotationsRouter } from './recovery/rotations/rotations.index';
 import { changesRouter } from './governance/changes/changes.index';
 import { adminsRouter } from './governance/admins/admins.index';
 import { accessRequestsRouter } from './governance/access-requests/access-requests.index';
@@ -72,6 +73,7 @@ export function createApp() {
     .route('/', labelsRouter)
     .route('/', exposureRouter)
     .route('/', recoveryRouter)
+    .route('/', rotationsRouter)
     .route('/', changesRouter)
     .route('/', adminsRouter)
     .route('/', accessRequestsRouter)

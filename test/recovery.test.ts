@@ -130,6 +130,7 @@ describe('undo', () => {
         toolstack: attacker.id,
         jti: undo.disclosures[0].jti,
         session: thief.sid,
+        rotatedAt: null,
         pages: [{ index: 10, version: 1 }, { index: 11, version: 1 }],
       },
     ]);

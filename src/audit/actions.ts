@@ -23,7 +23,7 @@ export const AUDITED_ACTIONS = [
   // Recovery
   'label.put', 'label.list', 'label.read', 'label.delete',
   'exposure.read',
-  'recovery.plan', 'recovery.list', 'recovery.read', 'recovery.apply', 'recovery.revert',
+  'recovery.plan', 'recovery.list', 'recovery.read', 'recovery.apply', 'recovery.revert', 'recovery.rotate',
   // Governance
   'change.list', 'change.read', 'change.approve', 'change.deny', 'change.cancel',
   'admin.register', 'admin.list', 'admin.read', 'admin.roles', 'admin.disable',

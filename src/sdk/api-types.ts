@@ -890,6 +890,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/recovery/rotations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a rotation: delete the retired data keys, mark the labels rotated
+         * @description The last step of `rotateDataKeys` in the SDK (`custodes recover rotate`): the client has re-sealed, under a new data key, every current page sealed with the keys it retires. This deletes their wrapped copies in the same audited batch — so old versions sealed with them, the exposed ones among them, can no longer be opened by anyone holding only the provider's state — and the exposure report shows each earlier read of the labels as rotated.
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `recovery`, not limited to some VMs. Audited as `recovery.rotate`.
+         */
+        post: operations["recordRotation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/changes": {
         parameters: {
             query?: never;
@@ -2088,6 +2110,8 @@ export interface components {
             jti: string | null;
             /** @description Its client session: the token's `sid` claim, else its jti. */
             session: string | null;
+            /** @description When the label was rotated after this read — its data re-sealed under a new key, the keys the read versions were sealed with deleted — or null. */
+            rotatedAt: string | null;
             pages: {
                 index: number;
                 version: number;
@@ -2224,6 +2248,22 @@ export interface components {
             plan: components["schemas"]["RecoveryPlan"];
             /** @description The record of this application (or reversal) in the tenant's log. */
             auditIndex: number;
+        };
+        Rotation: {
+            /** @example ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            tenant: string;
+            labels: string[];
+            retired: string[];
+            rotatedAt: string;
+            auditIndex: number;
+        };
+        RecordRotation: {
+            /** @description The labels whose exposure this rotation answers. */
+            labels: string[];
+            /** @description The wrapped data keys to delete: every current page sealed with them has been re-sealed under a new key. */
+            retire: string[];
+            /** @description Pages the client re-sealed. */
+            resealed: number;
         };
         ChangeRequestList: {
             changes: components["schemas"]["ChangeRequest"][];
@@ -10453,6 +10493,172 @@ export interface operations {
             };
             /** @description Problem: `uri_too_long`. */
             414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordRotation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordRotation"];
+            };
+        };
+        responses: {
+            /** @description The rotation, as recorded. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rotation"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_idempotency_key`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     "Custodes-Audit": components["headers"]["CustodesAudit"];

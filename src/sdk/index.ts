@@ -12,3 +12,4 @@ export { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type D
 export { GuestContents, latestWritesFromLog, StaleVersionError, type ContentTarget, type LatestWrites } from './guest-contents.ts';
 export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore.ts';
 export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys.ts';
+export { rotateDataKeys, type RotationOptions, type RotationResult } from './rotation.ts';

@@ -18,6 +18,7 @@ const ReadSchema = z
     toolstack: z.string().nullable().openapi({ description: 'The toolstack that read, when one did.' }),
     jti: z.string().nullable().openapi({ description: 'The token that read.' }),
     session: z.string().nullable().openapi({ description: 'Its client session: the token\'s `sid` claim, else its jti.' }),
+    rotatedAt: z.string().nullable().openapi({ description: 'When the label was rotated after this read — its data re-sealed under a new key, the keys the read versions were sealed with deleted — or null.' }),
     pages: z.array(z.object({ index: z.number().int(), version: z.number().int() })),
   })
   .openapi('ExposureRead');

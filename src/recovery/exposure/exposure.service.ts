@@ -36,6 +36,8 @@ export interface ExposureRead {
   jti: string | null;
   /** The client session the token belonged to (its `sid`, else its jti). */
   session: string | null;
+  /** When the label was rotated after this read (its exposed data re-sealed, the old keys deleted); null: not yet. */
+  rotatedAt: string | null;
   pages: { index: number; version: number }[];
 }
 
@@ -60,6 +62,7 @@ interface Row {
   actorId: string | null;
   jti: string | null;
   session: string | null;
+  rotatedAt: string | null;
   pages: string | null;
 }
 
@@ -82,6 +85,7 @@ export async function exposureReport(db: Database, tenant: string, reach: VmReac
       ORDER BY name LIMIT ${page.limit + 1})
     SELECT l.name, l.space, l.resource_id AS resource, l.start, l.count,
            f.audit_index AS auditIndex, f.time, f.actor_type AS actorType, f.actor_id AS actorId, f.jti, f.session,
+           (SELECT MIN(r.rotated_at) FROM label_rotations r WHERE r.tenant_id = ${tenant} AND r.label = l.name AND r.rotated_at >= f.time) AS rotatedAt,
            CASE WHEN f.audit_index IS NULL THEN NULL ELSE json_group_array(json_array(f.idx, f.version)) END AS pages
     FROM l
     LEFT JOIN content_flows f
@@ -105,6 +109,7 @@ export async function exposureReport(db: Database, tenant: string, reach: VmReac
       toolstack: row.actorType === 'toolstack' ? row.actorId : null,
       jti: row.jti,
       session: row.session,
+      rotatedAt: row.rotatedAt,
       pages: (JSON.parse(row.pages!) as [number, number][]).map(([index, version]) => ({ index, version })).sort((a, b) => a.index - b.index),
     });
   }

@@ -117,3 +117,20 @@ export const objectHistory = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.log, t.auditIndex, t.object] }), index('object_history_object_idx').on(t.log, t.object, t.auditIndex)],
 );
+
+/**
+ * Rotations after an exposure: the tenant re-sealed what a label's region
+ * held under a new data key and retired the keys the exposed versions were
+ * sealed with (their wrapped copies deleted in the same batch). The exposure
+ * report marks each read of the label before its rotation "rotated at".
+ */
+export const labelRotations = sqliteTable(
+  'label_rotations',
+  {
+    tenantId: text('tenant_id').notNull(),
+    label: text('label').notNull(),
+    rotation: text('rotation').notNull(),
+    rotatedAt: text('rotated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.label, t.rotation] })],
+);

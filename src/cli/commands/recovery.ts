@@ -9,6 +9,8 @@ import type { components } from '../../sdk/client';
 import { action, choiceOption, commaList, defined, listOutput, numberOption, one, UsageError, withPaging, type Emit } from '../context';
 import { table, type Column } from '../table';
 import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
+import { keystorePath, loadKeystore, saveKeystore } from '../keystore-file';
+import { rotateDataKeys } from '../../sdk/rotation';
 
 type Schemas = components['schemas'];
 
@@ -146,6 +148,21 @@ export function recoverCommands(program: Command, emit: Emit): void {
     async (_, o) => {
       const data = (await tenantClient(o, ['recovery']).POST('/v1/tenants/{tenant}/recovery/plans', { params: { path: { tenant: o.tenant } }, body: planRequest(o) })).data!;
       return { json: data, text: describePlan(data) };
+    },
+  );
+  action<TenantOptions & { label: string[] }>(
+    tenantOptions(recover.command('rotate').description('after an exposure: re-seal under a new data key and retire the keys the exposed versions were sealed with'))
+      .requiredOption('--label <names>', 'the exposed labels (comma-separated)', commaList),
+    emit,
+    async (_, o) => {
+      const path = keystorePath(o);
+      const api = tenantClient(o, ['audit:read', 'keys', 'recovery', 'memory:read', 'memory:write', 'disk:read', 'disk:write']);
+      const result = await rotateDataKeys(api, loadKeystore(path), { tenant: o.tenant, labels: o.label, onKeystoreChange: (keystore) => saveKeystore(path, keystore) });
+      const pages = result.resealed.reduce((n, r) => n + r.pages.length, 0);
+      return {
+        json: result,
+        text: `Rotated at ${result.rotatedAt} (record ${result.auditIndex}): ${pages} page(s) re-sealed under data key ${result.newKey ?? '(none needed)'}; retired ${result.retired.join(', ')} — their wrapped copies are deleted, so the versions the exposure report lists can no longer be opened.`,
+      };
     },
   );
   action<TenantOptions>(withPaging(tenantOptions(recover.command('list').description('list recovery plans'))), emit, async (_, o) => {

@@ -905,7 +905,7 @@ export interface paths {
          *
          *     Requires the tenant owner's token or a toolstack token with scope `recovery`, not limited to some VMs. Audited as `recovery.rotate`.
          */
-        post: operations["recordRotation"];
+        post: operations["createRotation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -10549,7 +10549,7 @@ export interface operations {
             };
         };
     };
-    recordRotation: {
+    createRotation: {
         parameters: {
             query?: never;
             header?: {

@@ -20,7 +20,7 @@ const RotationSchema = z
   .openapi('Rotation');
 
 export const recordRotation = tenantRoute({
-  operationId: 'recordRotation',
+  operationId: 'createRotation',
   action: 'recovery.rotate',
   method: 'post',
   path: '/tenants/{tenant}/recovery/rotations',

@@ -101,19 +101,19 @@ const parseImage = (image: string | null) => (image === null ? null : (JSON.pars
 const toView = (row: typeof recoveryPlans.$inferSelect): PlanView => {
   const result = JSON.parse(row.result) as PlanResult;
   return {
-  id: row.id,
-  tenant: row.tenantId,
-  mode: row.mode,
-  state: row.state,
-  request: JSON.parse(row.request) as PlanRequest,
-  logSize: row.logSize,
-  ...result,
-  // Plans made before objects were restored have neither list.
-  objectChanges: (result.objectChanges ?? []).map((c) => ({ ...c, from: parseImage(c.from), to: parseImage(c.to) })),
-  irreversible: result.irreversible ?? [],
-  revision: row.revision,
-  createdAt: row.createdAt,
-  updatedAt: row.updatedAt,
+    id: row.id,
+    tenant: row.tenantId,
+    mode: row.mode,
+    state: row.state,
+    request: JSON.parse(row.request) as PlanRequest,
+    logSize: row.logSize,
+    ...result,
+    // Plans made before objects were restored have neither list.
+    objectChanges: (result.objectChanges ?? []).map((c) => ({ ...c, from: parseImage(c.from), to: parseImage(c.to) })),
+    irreversible: result.irreversible ?? [],
+    revision: row.revision,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 };
 

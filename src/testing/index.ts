@@ -89,17 +89,13 @@ function defaultWorkerDir(): string {
   throw new Error('No built Worker found: run `npm run build:worker` (this package ships one in worker/).');
 }
 
-async function newSigningJwk(): Promise<JWK> {
-  return generatePrincipalKey('EdDSA');
-}
-
 /** A generated key's public half, in the API's JWK shape. */
 const publicJwk = (jwk: JWK) => publicKeyOf(jwk) as components['schemas']['PublicJwk'];
 
 export async function startCustodes(options: StartOptions = {}): Promise<Custodes> {
   const started = performance.now();
   const { persist = false, port = 0, host = '127.0.0.1', bindings = {}, workerDir = defaultWorkerDir() } = options;
-  const adminKeys = [await newSigningJwk(), await newSigningJwk()];
+  const adminKeys = [await generatePrincipalKey(), await generatePrincipalKey()];
   const { mf, url } = await launchWorker({
     workerDir,
     host,
@@ -107,7 +103,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     ...(persist ? { persistPath: persist } : {}),
     bindings: {
       BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: adminKeys.map(publicKeyOf) }),
-      AUDIT_SIGNING_JWK: JSON.stringify(await newSigningJwk()),
+      AUDIT_SIGNING_JWK: JSON.stringify(await generatePrincipalKey()),
       CUSTODES_EMULATOR: 'on',
       ...bindings,
     },

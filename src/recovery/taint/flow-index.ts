@@ -12,6 +12,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../platform/db/client';
 import type { FlowIndex, VersionRef } from './taint';
+import { parseObjectId } from '../objects/object-kinds';
 
 const refsJson = (versions: readonly VersionRef[]): string => JSON.stringify(versions.map((v) => [v.space, v.resource, v.index, v.version]));
 
@@ -53,7 +54,7 @@ export function d1FlowIndex(db: Database, log: string, size: number): FlowIndex 
       const rows = await db.all<{ object: string }>(sql`
         SELECT o.object FROM json_each(${JSON.stringify(actions)}) a
         CROSS JOIN object_history o ON o.log = ${log} AND o.audit_index = a.value AND o.object LIKE 'toolstack:%' AND o.before IS NULL AND o.after IS NOT NULL`);
-      return rows.map((r) => (JSON.parse(r.object.slice('toolstack:'.length)) as string[])[0]!);
+      return rows.map((r) => parseObjectId(r.object).key[0]!);
     },
     async principalActions(principals) {
       if (principals.length === 0) return [];

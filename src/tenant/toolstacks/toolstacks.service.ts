@@ -69,6 +69,14 @@ function beyondOwnCeiling(caller: Pick<Principal, 'type' | 'id' | 'ceiling'>, sc
   return extra.length ? { code: 'exceeds_own_ceiling', detail: `${caller.id} may not ${what} scopes its own ceiling lacks: ${extra.join(', ')}.`, extensions: { scopes: extra } } : null;
 }
 
+/** A ceiling's VM list names only the tenant's own VMs; else how many it names that are not. */
+async function missingVms(db: Database, tenant: string, vms: readonly string[] | null) {
+  if (!vms) return null;
+  const owned = await db.select({ id: vmsTable.id }).from(vmsTable).where(and(eq(vmsTable.tenantId, tenant), sql`${vmsTable.id} IN (SELECT value FROM json_each(${JSON.stringify(vms)}))`));
+  const missing = vms.filter((vm) => !owned.some((o) => o.id === vm));
+  return missing.length > 0 ? fail('not_found', `${missing.length} of the VMs named in vms do not exist, or are not yours.`) : null;
+}
+
 export async function createToolstack(
   db: Database,
   commit: Commit,
@@ -85,11 +93,8 @@ export async function createToolstack(
     return fail('resource_in_use', `Key ${kid} already belongs to a principal; each toolstack needs its own key.`);
   }
   const vms = input.vms ? [...new Set(input.vms)] : null;
-  if (vms) {
-    const owned = await db.select({ id: vmsTable.id }).from(vmsTable).where(and(eq(vmsTable.tenantId, tenant), sql`${vmsTable.id} IN (SELECT value FROM json_each(${JSON.stringify(vms)}))`));
-    const missing = vms.filter((vm) => !owned.some((o) => o.id === vm));
-    if (missing.length > 0) return fail('not_found', `${missing.length} of the VMs named in vms do not exist, or are not yours.`);
-  }
+  const missing = await missingVms(db, tenant, vms);
+  if (missing) return missing;
   const id = newId('tsk');
   const scopes = [...new Set(input.scopes)];
   const insert = db
@@ -150,10 +155,8 @@ export async function updateToolstack(
   if (beyond) return { ok: false, error: beyond };
   if (current.state !== 'active') return fail('invalid_state', `Toolstack ${id} is revoked; register a new one.`, { state: current.state });
   const vms = input.vms === undefined ? current.vms : input.vms === null ? null : [...new Set(input.vms)];
-  if (vms) {
-    const owned = await db.select({ id: vmsTable.id }).from(vmsTable).where(and(eq(vmsTable.tenantId, tenant), sql`${vmsTable.id} IN (SELECT value FROM json_each(${JSON.stringify(vms)}))`));
-    if (owned.length !== vms.length) return fail('not_found', `Some of the VMs named in vms do not exist, or are not yours.`);
-  }
+  const missing = await missingVms(db, tenant, vms);
+  if (missing) return missing;
   const scopes = input.scopes ? [...new Set(input.scopes)] : current.scopes;
   const update = db
     .update(toolstacks)

@@ -6,11 +6,17 @@
  *  1. An admin provisions a host, a tenant (which brings its own key) and a VM.
  *  2. The tenant writes encrypted memory, a secret among it, and labels the secret.
  *  3. A rogue admin tries to read that memory: refused, and the attempt is in the tenant's log.
- *  4. A stolen toolstack key reads the secret and overwrites other pages.
+ *  4. A stolen toolstack key reads the secret, overwrites other pages, and makes
+ *     itself persistent: it registers a second toolstack of its own, which reads
+ *     the secret again in a session of its own.
  *  5. The tenant keeps working: a legitimate write after the attack.
- *  6. The tenant verifies its log offline, sees the secret was exposed and by whom,
- *     revokes the stolen toolstack, plans and applies an undo, and reads back
- *     exactly its legitimate data, checked against its verified log.
+ *  6. The tenant verifies its log offline and sees the secret was exposed, and by whom.
+ *  7. It revokes the stolen toolstack and applies an undo of everything it did:
+ *     the overwritten pages roll back and the persistence toolstack is revoked
+ *     too (whatever a principal the attacker created did is the attacker's).
+ *  8. It reads back exactly its legitimate data, checked against its verified log.
+ *  9. It rotates the exposed label's data key: the current contents read back,
+ *     and the versions the attacker read can no longer be opened at all.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,14 +99,15 @@ async function story(): Promise<void> {
   const keystore = file('keystore.json');
   custodes(['key', 'init', '--keystore', keystore]);
   const owner = ['--tenant', tenant, '--key', file('owner.jwk'), '--keystore', keystore];
-  const toolstack = (name: string) => {
+  const toolstack = (name: string, scope: string, as = owner) => {
     custodes(['keygen', '--out', file(`${name}.jwk`)], { show: false });
-    const id = JSON.parse(custodes(['toolstack', 'create', '--name', name, '--public-key', file(`${name}.jwk`), '--scope', 'memory:read memory:write keys', '--json', ...owner], { show: false })).id as string;
-    console.log(`    toolstack ${name}: ${id}`);
+    const id = JSON.parse(custodes(['toolstack', 'create', '--name', name, '--public-key', file(`${name}.jwk`), '--scope', scope, '--json', ...as], { show: false })).id as string;
+    console.log(`    toolstack ${name}: ${id} (${scope})`);
     return { id, as: ['--tenant', tenant, '--key', file(`${name}.jwk`), '--iss', id, '--keystore', keystore] };
   };
-  const ops = toolstack('ops');
-  const ci = toolstack('ci');
+  const ops = toolstack('ops', 'memory:read memory:write keys');
+  // CI registers short-lived toolstacks for its jobs, so it may manage toolstacks within its own ceiling.
+  const ci = toolstack('ci', 'memory:read memory:write keys toolstacks');
   const secret = Buffer.from('-----BEGIN PRIVATE KEY----- acme-demo-tls-key -----END PRIVATE KEY-----');
   const appData = Buffer.from('orders: 1041, 1042, 1043 (the application state the tenant must not lose)'.padEnd(6000, '.'));
   writeFileSync(file('secret.pem'), secret);
@@ -124,6 +131,10 @@ async function story(): Promise<void> {
   check(readFileSync(file('stolen.pem')).equals(secret), 'the attacker has the secret (it held the keystore too)');
   writeFileSync(file('garbage.bin'), Buffer.alloc(6000, 0x58));
   custodes(['mem', 'write', '--vm', vm, '--offset', '8192', '--file', file('garbage.bin'), ...ci.as]);
+  console.log('  Then it makes itself persistent: a toolstack of its own, named to look like CI\'s cache.');
+  const backdoor = toolstack('ci-cache', 'memory:read keys', ci.as);
+  custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', String(secret.length), '--out', file('stolen-again.pem'), ...backdoor.as]);
+  check(readFileSync(file('stolen-again.pem')).equals(secret), 'the persistence toolstack reads the secret too, in a session of its own');
 
   step('5. Meanwhile the tenant keeps working: a legitimate write after the attack');
   const later = Buffer.from('session cache written after the attack: must survive recovery');
@@ -136,15 +147,22 @@ async function story(): Promise<void> {
   const exposure = JSON.parse(custodes(['exposure', ...owner, '--json'], { show: false }));
   custodes(['exposure', ...owner]);
   const tls = exposure.labels.find((l: { name: string }) => l.name === 'tls-key');
-  check(tls.exposed && tls.reads.some((r: { actor: { id: string } }) => r.actor.id === ci.id), `tls-key shows as exposed, read by ${ci.id}: rotate it`);
+  const readers = tls.reads.map((r: { actor: { id: string } }) => r.actor.id);
+  check(tls.exposed && readers.includes(ci.id) && readers.includes(backdoor.id), `tls-key shows as exposed, read by ${ci.id} and by ${backdoor.id}: rotate it`);
+  const stolenVersion = tls.reads.find((r: { actor: { id: string } }) => r.actor.id === ci.id).pages[0].version as number;
 
   step('7. It revokes the stolen toolstack, plans an undo of everything it did, and applies it');
   custodes(['toolstack', 'revoke', ci.id, ...owner]);
   const plan = JSON.parse(custodes(['recover', 'plan', '--mode', 'undo', '--actor', ci.id, ...owner, '--json'], { show: false }));
   custodes(['recover', 'show', plan.id, ...owner]);
-  const disclosed = plan.disclosures.flatMap((d: { pages: { index: number }[] }) => d.pages.map((p) => p.index));
-  check(disclosed.includes(0), 'the read of the key is a disclosure: it cannot be undone, the key must be rotated');
+  const disclosures = plan.disclosures as { actor: { id: string }; pages: { index: number }[] }[];
+  check(
+    disclosures.some((d) => d.actor.id === ci.id && d.pages.some((p) => p.index === 0)) && disclosures.some((d) => d.actor.id === backdoor.id),
+    'both reads of the key are disclosures — the stolen key\'s and the persistence toolstack\'s: they cannot be undone, the key must be rotated',
+  );
   check(plan.changes.length === 2, 'the two overwritten pages of application state roll back; the later legitimate page is not touched');
+  const revokes = (plan.objectChanges as { kind: string; key: string[]; to: { state?: string } | null }[]).filter((o) => o.kind === 'toolstack' && o.key[0] === backdoor.id);
+  check(revokes.length === 1 && revokes[0]!.to?.state === 'revoked', `the persistence toolstack ${backdoor.id} is revoked by the undo, though no seed named it`);
   custodes(['recover', 'apply', plan.id, ...owner]);
 
   step('8. The tenant reads back its data, each page checked against the latest write in its verified log');
@@ -154,8 +172,24 @@ async function story(): Promise<void> {
   check(readFileSync(file('later.back')).equals(later), 'the legitimate write made after the attack survived');
   const refused = custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', '16', ...ci.as], { expectFailure: true, show: false });
   check(/token_key_unknown|revoked|401/.test(refused), 'the stolen key is refused from now on');
+  const refusedBackdoor = custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', '16', ...backdoor.as], { expectFailure: true, show: false });
+  check(/token_key_unknown|revoked|401/.test(refusedBackdoor), 'and so is the persistence toolstack\'s');
+  custodes(['toolstack', 'list', ...owner]);
+
+  step('9. The key was read, so the tenant rotates it: new data key, old one crypto-shredded');
+  custodes(['mem', 'read-version', '--vm', vm, '--index', '0', '--at', String(stolenVersion), '--out', file('seen.pem'), ...owner]);
+  check(readFileSync(file('seen.pem')).subarray(0, secret.length).equals(secret), `version ${stolenVersion} of page 0, the one the attacker read, still opens before the rotation`);
+  custodes(['recover', 'rotate', '--label', 'tls-key', ...owner]);
+  custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', String(secret.length), '--out', file('secret.back'), '--verify-fresh', ...owner]);
+  check(readFileSync(file('secret.back')).equals(secret), 'the current contents read back exactly, re-sealed under the new key');
+  custodes(['mem', 'read', '--vm', vm, '--offset', '8192', '--length', String(appData.length), '--out', file('app.back2'), ...owner], { show: false });
+  check(readFileSync(file('app.back2')).equals(appData), 'so does the application state');
+  const shredded = custodes(['mem', 'read-version', '--vm', vm, '--index', '0', '--at', String(stolenVersion), ...owner], { expectFailure: true });
+  check(/not stored with the provider/.test(shredded), `version ${stolenVersion} no longer opens with anything the provider holds: its wrapped key is gone`);
+  const rotated = JSON.parse(custodes(['exposure', '--label', 'tls-key', ...owner, '--json'], { show: false })).labels[0];
+  check(rotated.reads.filter((r: { actor: { id: string } }) => [ci.id, backdoor.id].includes(r.actor.id)).every((r: { rotatedAt: string | null }) => r.rotatedAt), 'the exposure report shows both disclosures as rotated');
   custodes(['audit', 'verify', '--tenant', tenant, '--key', file('owner.jwk'), '--state', file('audit-state.json')]);
-  check(true, 'the log, recovery included, still verifies and extends the checkpoint saved before');
+  check(true, 'the log, recovery and rotation included, still verifies and extends the checkpoint saved before');
 }
 
 try {

@@ -13,7 +13,7 @@ import { publicPath, requestPath, routingPath } from './platform/http/paths';
 import { problemResponse } from './platform/http/problem';
 import { createRouter } from './platform/http/router';
 import { auditRequests, refusedResponse } from './audit/request/middleware';
-import { TokenRefused } from './audit/request/request-audit';
+import { IdempotencyClaimLost, TokenRefused } from './audit/request/request-audit';
 import { requestId } from './platform/middleware/request-id';
 import { cors } from './platform/middleware/cors';
 import { conditionalGet } from './platform/middleware/conditional-get';
@@ -111,6 +111,9 @@ export function createApp() {
   });
   app.onError((error, c) => {
     if (error instanceof TokenRefused) return refusedResponse(c, error.reason);
+    if (error instanceof IdempotencyClaimLost) {
+      return problemResponse(c, 'idempotency_key_in_use', 'Another request took this Idempotency-Key while this one ran; nothing was done. Retry to get its answer.', undefined, { 'Retry-After': '1' });
+    }
     // Hono's own request errors (its validators' 400/415, body limits' 413) as problems too.
     if (error instanceof HTTPException) {
       const code = error.status === 413 ? 'payload_too_large' : error.status === 415 ? 'unsupported_media_type' : 'invalid_request';

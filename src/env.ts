@@ -46,6 +46,8 @@ export interface AppVariables {
   emulator?: EmulatorState;
   /** Emulator mode only: an injected fault makes this request's audit batch fail (src/emulator/faults.ts). */
   failAuditBatch?: boolean;
+  /** Emulator mode only: an injected fault fails this request right after its commit (src/emulator/faults.ts). */
+  crashAfterCommit?: boolean;
 }
 
 export interface AppEnv {

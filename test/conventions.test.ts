@@ -1,5 +1,8 @@
 /** API conventions every route shares: pagination, idempotency, entity tags, body limits, problems. */
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { createDb } from '../src/platform/db/client';
+import { claimIdempotencyKey, commitStatements } from '../src/platform/middleware/idempotency/idempotency.store';
 import { call, createHost, createTenant, expectStatus, unique } from './support/api';
 
 describe('pagination', () => {
@@ -93,6 +96,28 @@ describe('Idempotency-Key', () => {
     const other = await call('POST', '/v1/admin/hosts', { as: admin2, body: body(), headers: { 'Idempotency-Key': 'shared' } });
     expect(other.status).toBe(201);
     expect(other.headers.get('Idempotent-Replayed')).toBeNull();
+  });
+
+  it('marks the key committed by the request itself, in its audit batch', async () => {
+    const created = await call('POST', '/v1/admin/hosts', { body: body(), headers: { 'Idempotency-Key': 'k-mark' } });
+    const row = await env.DB.prepare("SELECT state, request_id FROM idempotency_records WHERE key = 'k-mark'").first<{ state: string; request_id: string }>();
+    expect(row).toEqual({ state: 'complete', request_id: created.headers.get('X-Request-Id') });
+  });
+
+  it('a claim that expired and was taken by a retry cannot commit: its batch aborts, the retry\'s stands', async () => {
+    const db = createDb(env.DB);
+    const times = (now: number) => ({ now, ttlSeconds: 86_400, pendingSeconds: 60 });
+    const first = await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_000));
+    const retry = await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_061)); // the first claim's window has passed
+    if (first.kind !== 'claimed' || retry.kind !== 'claimed') throw new Error('both claims should succeed');
+    const run = (claim: string, requestId: string) =>
+      env.DB.batch(commitStatements('adm_x', 'k-lost', claim, requestId, times(1_070)).map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
+    await expect(run(first.claim, 'req_first')).rejects.toThrow(/idempotency claim lost/);
+    await run(retry.claim, 'req_retry');
+    expect(await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_080))).toEqual({ kind: 'in_progress' });
+    expect(await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_200))).toEqual({ kind: 'response_lost', requestId: 'req_retry' });
+    // Committing twice is refused too: a request commits its key once.
+    await expect(run(retry.claim, 'req_retry')).rejects.toThrow(/idempotency claim lost/);
   });
 
   it('rejects an invalid key', async () => {

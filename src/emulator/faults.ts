@@ -22,6 +22,12 @@ export const FaultRuleSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('problem'), status: z.union([z.literal(429), z.literal(500), z.literal(503)]), ...base }),
   /** Makes the request's audit batch fail in D1: the response is withheld (503 audit_unavailable) and nothing commits. */
   z.strictObject({ kind: z.literal('audit-batch'), ...base }),
+  /**
+   * Commits the request's writes and record, then fails before answering (500):
+   * what a client sees when the server dies between doing and saying. A retry
+   * with the same Idempotency-Key is not run again.
+   */
+  z.strictObject({ kind: z.literal('crash-after-commit'), ...base }),
 ]);
 
 export type FaultRule = z.output<typeof FaultRuleSchema>;

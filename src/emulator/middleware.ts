@@ -62,6 +62,7 @@ export function injectFaults(): MiddlewareHandler<AppEnv> {
     for (const rule of fired) {
       if (rule.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, rule.ms));
       if (rule.kind === 'audit-batch') c.set('failAuditBatch', true);
+      if (rule.kind === 'crash-after-commit') c.set('crashAfterCommit', true);
       if (rule.kind === 'problem') {
         const retry: Record<string, string> = rule.status === 500 ? {} : { 'Retry-After': '1' };
         return problemResponse(c, INJECTED[rule.status], `Injected by the emulator (fault rule for \`${rule.route}\`).`, { injected: true }, retry);

@@ -1575,7 +1575,7 @@ export interface components {
             status: number;
             detail: string;
             /**
-             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `exceeds_own_ceiling`, `not_found`, `route_not_found`, `method_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `seed_failed`, `seeds_match_nothing`, `rate_limited`, `internal_error`, `audit_unavailable`, `service_unavailable`.
+             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `exceeds_own_ceiling`, `not_found`, `route_not_found`, `method_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `idempotency_response_lost`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `seed_failed`, `seeds_match_nothing`, `rate_limited`, `internal_error`, `audit_unavailable`, `service_unavailable`.
              * @example not_found
              */
             code: string;
@@ -2777,7 +2777,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3371,7 +3371,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3621,7 +3621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`, `resource_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`, `resource_in_use`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4224,7 +4224,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`, `quota_exceeded`, `no_capacity`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`, `quota_exceeded`, `no_capacity`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4909,7 +4909,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `no_capacity`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `no_capacity`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5194,7 +5194,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`, `resource_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`, `resource_in_use`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5861,7 +5861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`, `quota_exceeded`, `no_capacity`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`, `quota_exceeded`, `no_capacity`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6140,7 +6140,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6281,7 +6281,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6422,7 +6422,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6686,7 +6686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7099,7 +7099,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7511,7 +7511,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`, `quota_exceeded`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`, `quota_exceeded`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7916,7 +7916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`, `resource_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`, `resource_in_use`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -8079,7 +8079,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`, `resource_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`, `resource_in_use`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -8344,7 +8344,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -8621,7 +8621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -8897,7 +8897,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -9419,7 +9419,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -10061,7 +10061,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -10338,7 +10338,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`, `plan_stale`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`, `plan_stale`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -10479,7 +10479,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`, `plan_stale`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`, `plan_stale`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -10623,7 +10623,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -11007,7 +11007,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`, `change_expired`, `change_failed`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`, `change_expired`, `change_failed`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -11147,7 +11147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`, `change_expired`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`, `change_expired`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -11287,7 +11287,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`, `change_expired`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`, `change_expired`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -11524,7 +11524,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `resource_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `resource_in_use`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -11951,7 +11951,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12201,7 +12201,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12480,7 +12480,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12876,7 +12876,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -13017,7 +13017,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `invalid_state`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -13149,7 +13149,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `idempotency_key_in_use`, `name_taken`. */
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `name_taken`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];

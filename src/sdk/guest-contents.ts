@@ -59,6 +59,24 @@ interface StoredPage {
   envelope: string;
 }
 
+/** A data key whose wrapped copy the provider does not hold: retired by a rotation (crypto-shredded), or never parked by this keystore. */
+export class DataKeyUnavailableError extends Error {
+  constructor(readonly keyName: string) {
+    super(`data key ${keyName} is not stored with the provider: a rotation retired it (the versions sealed with it can no longer be opened), or it was written with another keystore`);
+    this.name = 'DataKeyUnavailableError';
+  }
+}
+
+/** The envelope of one exact version of a page (`GET …/{index}/versions/{version}`). */
+export async function pageVersionEnvelope(api: ApiClient, target: ContentTarget, index: number, version: number): Promise<Uint8Array> {
+  const { tenant, resource } = target;
+  const data =
+    target.space === 'memory'
+      ? (await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages/{index}/versions/{version}', { params: { path: { tenant, vm: resource, index, version } } })).data!
+      : (await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks/{index}/versions/{version}', { params: { path: { tenant, disk: resource, index, version } } })).data!;
+  return new Uint8Array(Buffer.from(data.envelope, 'base64'));
+}
+
 export class GuestContents {
   private readonly keys = new Map<string, DataKey>();
 
@@ -120,6 +138,16 @@ export class GuestContents {
       }
     });
     return out; // unwritten pages stay zero
+  }
+
+  /**
+   * One exact past version of a page, decrypted here: what a reader of that
+   * version saw (the exposure report names the versions). Throws
+   * `DataKeyUnavailableError` once a rotation has retired its key.
+   */
+  async readVersion(target: ContentTarget, index: number, version: number): Promise<Uint8Array> {
+    const envelope = await pageVersionEnvelope(this.api, target, index, version);
+    return decryptPage(envelope, this.address(target, index), await this.dataKey(target.tenant, envelopeKeyId(envelope)));
   }
 
   private address = (target: ContentTarget, index: number): PageAddress => ({ tenant: target.tenant, resource: target.resource, space: target.space, index });
@@ -188,7 +216,7 @@ export class GuestContents {
       this.keys.set(keyIdHex(id), key);
       return key;
     }
-    throw new Error(`data key ${name} is not stored with the provider; was it written with another keystore?`);
+    throw new DataKeyUnavailableError(name);
   }
 }
 

@@ -9,7 +9,7 @@ export { CustodesApiError, type Problem } from './errors.ts';
 export { auditSource, type AuditLogApi } from './audit-source.ts';
 export { verifyAuditLog, type AuditSource, type VerifierState, type VerifyResult } from './audit-verify.ts';
 export { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope.ts';
-export { GuestContents, latestWritesFromLog, StaleVersionError, type ContentTarget, type LatestWrites } from './guest-contents.ts';
+export { DataKeyUnavailableError, GuestContents, latestWritesFromLog, pageVersionEnvelope, StaleVersionError, type ContentTarget, type LatestWrites } from './guest-contents.ts';
 export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore.ts';
 export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys.ts';
 export { rotateDataKeys, type RotationOptions, type RotationResult } from './rotation.ts';

@@ -25,7 +25,7 @@ import type { ApiClient } from './client.ts';
 import { auditSource } from './audit-source.ts';
 import { verifyAuditLog } from './audit-verify.ts';
 import { envelopeKeyId, keyIdHex, PAGE_BYTES, type Space } from './envelope.ts';
-import { GuestContents, latestWritesFromLog, type ContentTarget } from './guest-contents.ts';
+import { GuestContents, latestWritesFromLog, pageVersionEnvelope, type ContentTarget } from './guest-contents.ts';
 import { wrappedKeyName, type Keystore } from './keystore.ts';
 
 export interface RotationOptions {
@@ -61,7 +61,7 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
     const exposure = report.labels[0];
     if (!exposure) throw new Error(`label ${label} does not exist`);
     const target = 'vm' in exposure ? ({ space: 'memory', resource: exposure.vm } as const) : ({ space: 'disk', resource: exposure.disk } as const);
-    for (const read of exposure.reads) for (const page of read.pages) retire.add(keyIdHex(envelopeKeyId(await versionEnvelope(api, tenant, target.space, target.resource, page.index, page.version))));
+    for (const read of exposure.reads) for (const page of read.pages) retire.add(keyIdHex(envelopeKeyId(await pageVersionEnvelope(api, { tenant, ...target }, page.index, page.version))));
   }
 
   // 2–3. Every current page sealed with a retired key, re-sealed under a new one.
@@ -109,14 +109,6 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
     await api.POST('/v1/tenants/{tenant}/recovery/rotations', { params: { path: { tenant } }, body: { labels, retire: retiredIds, resealed: plaintexts.length } })
   ).data!;
   return { retired: [...retire], newKey: keystore.currentDataKey ?? null, resealed: [...resealed.values()], auditIndex: recorded.auditIndex, rotatedAt: recorded.rotatedAt };
-}
-
-async function versionEnvelope(api: ApiClient, tenant: string, space: Space, resource: string, index: number, version: number): Promise<Uint8Array> {
-  const data =
-    space === 'memory'
-      ? (await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages/{index}/versions/{version}', { params: { path: { tenant, vm: resource, index, version } } })).data!
-      : (await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks/{index}/versions/{version}', { params: { path: { tenant, disk: resource, index, version } } })).data!;
-  return new Uint8Array(Buffer.from(data.envelope, 'base64'));
 }
 
 async function currentEnvelope(api: ApiClient, target: ContentTarget, index: number): Promise<Uint8Array | null> {

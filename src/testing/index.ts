@@ -56,7 +56,8 @@ export interface ProvisionedTenant {
 export type FaultRule =
   | { kind: 'latency'; route: string; ms: number; probability?: number; times?: number }
   | { kind: 'problem'; route: string; status: 429 | 500 | 503; probability?: number; times?: number }
-  | { kind: 'audit-batch'; route: string; probability?: number; times?: number };
+  | { kind: 'audit-batch'; route: string; probability?: number; times?: number }
+  | { kind: 'crash-after-commit'; route: string; probability?: number; times?: number };
 
 export interface Custodes {
   /** `http://127.0.0.1:<port>` */

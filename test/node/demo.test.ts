@@ -1,6 +1,7 @@
 /**
- * `npm run demo` is part of the contract (issue 5): the whole story runs
- * green against a fresh local instance. The demo checks each of its steps
+ * `npm run demo` is part of the contract (issues 5 and 15): the whole story —
+ * intrusion, persistence, undo, rotation — runs green against a fresh local
+ * instance, through the CLI. The demo checks each of its steps
  * itself and exits non-zero on any surprise; this test holds it to that.
  */
 import assert from 'node:assert/strict';
@@ -17,6 +18,11 @@ describe('npm run demo', () => {
       'tls-key shows as exposed',
       'the application state is back, byte for byte',
       'the legitimate write made after the attack survived',
+      'is revoked by the undo, though no seed named it',
+      'and so is the persistence toolstack\'s',
+      'the current contents read back exactly, re-sealed under the new key',
+      'no longer opens with anything the provider holds',
+      'the exposure report shows both disclosures as rotated',
       'Demo complete.',
     ]) assert.ok(output.includes(line), `missing "${line}" in:\n${output}`);
   });

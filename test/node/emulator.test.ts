@@ -150,6 +150,33 @@ describe('custodes/testing', () => {
     await verified(toolstack.api, log);
   });
 
+  it('a crash between commit and answer never runs the request twice: the key was committed in the same batch', async () => {
+    await emu.reset();
+    const { tenant, owner } = await emu.provisionTenant();
+    const api = emu.client(owner, { retry: { retries: 0 } });
+    const create = (name: string, key: string) =>
+      api.POST('/v1/tenants/{tenant}/disks', { params: { path: { tenant } }, body: { name, sizeGiB: 8 }, headers: { 'Idempotency-Key': key } });
+    await emu.faults.set([{ kind: 'crash-after-commit', route: 'POST /v1/tenants/*/disks', times: 1 }]);
+    await assert.rejects(create('data', 'disk-once'), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'internal_error');
+    const disks = async () => (await api.GET('/v1/tenants/{tenant}/disks', { params: { path: { tenant } } })).data!.disks.map((d) => d.name);
+    assert.deepEqual(await disks(), ['data'], 'the crashed request did commit');
+    // At once, the key reads as still in flight; once the claim window has passed, as done by that request — never as free.
+    await assert.rejects(create('data', 'disk-once'), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'idempotency_key_in_use');
+    await emu.clock.advance(120);
+    let lost: CustodesApiError | undefined;
+    await create('data', 'disk-once').catch((e: unknown) => (lost = e as CustodesApiError));
+    assert.equal(lost?.problem.code, 'idempotency_response_lost');
+    const [created] = (await records(owner.api, `tenants/${tenant}`)).filter((r) => r.action === 'disk.create' && r.outcome === 'allowed');
+    assert.equal((lost!.problem as { originalRequestId?: string }).originalRequestId, created.requestId, 'the problem names the request that did it');
+    assert.deepEqual(await disks(), ['data'], 'and nothing ran twice');
+    // A failure of the batch itself (nothing committed, the key's mark with it) frees the key: the retry runs.
+    await emu.faults.set([{ kind: 'audit-batch', route: 'POST /v1/tenants/*/disks', times: 1 }]);
+    await assert.rejects(create('logs', 'disk-twice'), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'audit_unavailable');
+    assert.equal((await create('logs', 'disk-twice')).response.status, 201);
+    assert.deepEqual((await disks()).sort(), ['data', 'logs']);
+    await verified(owner.api, `tenants/${tenant}`);
+  });
+
   it('moves the clock: a change request expires after a 73 h jump, and records say their time is emulated', async () => {
     await emu.reset();
     const { vm } = await emu.provisionTenant();

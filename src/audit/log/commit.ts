@@ -63,7 +63,7 @@ export interface ObjectImaging {
 
 export type CommitResult =
   | { ok: true; auditIndex: number; log: string; rows: Record<string, unknown>[][] }
-  | { ok: false; rejected: 'assertion' | 'unique' | 'constraint' | 'replay' | 'principal'; message: string };
+  | { ok: false; rejected: 'assertion' | 'unique' | 'constraint' | 'replay' | 'principal' | 'idempotency'; message: string };
 
 export type Commit = (writes: WriteStatement[], options?: CommitOptions) => Promise<CommitResult>;
 
@@ -71,6 +71,7 @@ export type Commit = (writes: WriteStatement[], options?: CommitOptions) => Prom
 export function rejection(message: string): Extract<CommitResult, { ok: false }> | null {
   if (message.includes('token replayed')) return { ok: false, rejected: 'replay', message };
   if (message.includes('principal changed')) return { ok: false, rejected: 'principal', message };
+  if (message.includes('idempotency claim lost')) return { ok: false, rejected: 'idempotency', message };
   if (message.includes('write assertion failed')) return { ok: false, rejected: 'assertion', message };
   if (message.includes('UNIQUE constraint failed')) return { ok: false, rejected: 'unique', message };
   if (/constraint failed/i.test(message)) return { ok: false, rejected: 'constraint', message };

@@ -35,6 +35,18 @@ export class TokenRefused extends Error {
   }
 }
 
+/**
+ * Thrown from `commit` when the batch found the request's Idempotency-Key no
+ * longer claimed by it (the claim expired and a retry took the key): nothing
+ * was written, and the client is told the key is in use.
+ */
+export class IdempotencyClaimLost extends Error {
+  constructor() {
+    super('idempotency claim lost');
+    this.name = 'IdempotencyClaimLost';
+  }
+}
+
 const isLateRefusal = (result: CommitResult): result is Extract<CommitResult, { ok: false }> & { rejected: LateRefusal } =>
   !result.ok && (result.rejected === 'replay' || result.rejected === 'principal');
 
@@ -56,6 +68,8 @@ export class AuditedRequest implements RequestAudit {
   recorded: Recorded | null = null;
   /** Whether the token's jti has been consumed (or found already used). */
   #tokenSettled = false;
+  /** Run by the commit besides the handler's writes (`alsoOnCommit`). */
+  #commitWrites: WriteStatement[] = [];
 
   constructor(private readonly c: Context<AppEnv>) {}
 
@@ -111,21 +125,26 @@ export class AuditedRequest implements RequestAudit {
     return result;
   }
 
+  alsoOnCommit(writes: WriteStatement[]): void {
+    this.#commitWrites.push(...writes);
+  }
+
   readonly commit: Commit = async (writes, options = {}) => {
     if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
     const log = options.log ?? this.log;
     const draft = this.draft(options.outcome ?? 'allowed', options.reason ?? null, options);
-    const result = await this.append(log, draft, writes, options.objects);
+    const result = await this.append(log, draft, [...this.#commitWrites, ...writes], options.objects);
     if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
-    if (result.ok) {
-      // Notices: the same record in each other log concerned, naming the primary one.
-      for (const other of new Set(options.notify ?? [])) {
-        if (other === log) continue;
-        const notice = await appendToLog(this.c.env, other, { ...draft, details: { ...(draft.details ?? {}), primary: { log, index: result.auditIndex } } });
-        if (!notice.ok) throw new Error(`notice to ${other} failed: ${notice.message}`);
-      }
+    if (!result.ok && result.rejected === 'idempotency') throw new IdempotencyClaimLost();
+    if (!result.ok) return result;
+    // Notices: the same record in each other log concerned, naming the primary one.
+    for (const other of new Set(options.notify ?? [])) {
+      if (other === log) continue;
+      const notice = await appendToLog(this.c.env, other, { ...draft, details: { ...(draft.details ?? {}), primary: { log, index: result.auditIndex } } });
+      if (!notice.ok) throw new Error(`notice to ${other} failed: ${notice.message}`);
     }
-    return result;
+    if (this.c.get('crashAfterCommit')) throw new Error('emulated crash after commit (fault rule crash-after-commit)');
+    return { ...result, rows: result.rows.slice(this.#commitWrites.length) }; // the handler's rows only
   };
 
   /**

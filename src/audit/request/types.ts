@@ -3,7 +3,7 @@
  * an interface, so the app's context types depend on no implementation.
  */
 import type { AuditedAction } from '../actions';
-import type { Commit } from '../log/commit';
+import type { Commit, WriteStatement } from '../log/commit';
 import type { Region, Target } from '../format/record';
 
 /** Where a request's record went: a place in a log, or the window of a summary that counts it. */
@@ -21,4 +21,9 @@ export interface RequestAudit {
   readonly recorded: Recorded | null;
   /** Commits writes together with the request's record (outcome `allowed`); at most once. */
   readonly commit: Commit;
+  /**
+   * Statements the request's commit runs too, whatever the handler writes:
+   * the idempotency middleware marks its key committed in the same batch.
+   */
+  alsoOnCommit(writes: WriteStatement[]): void;
 }

@@ -58,7 +58,7 @@ export function emulatorCommands(program: Command, emit: Emit): void {
     }
     return { json: answer, text: `Seeded (${answer.requests.length} audited requests):\n${lines.join('\n')}` };
   });
-  const faults = emulator.command('faults').description('inject latency, problem answers or audit-batch failures');
+  const faults = emulator.command('faults').description('inject latency, problem answers, audit-batch failures or crashes after commit');
   action(faults.command('list').description('the fault rules in force'), emit, async (_, o) => {
     const answer = await control(o, 'GET', 'faults');
     return { json: answer, text: answer.faults.length ? answer.faults.map((f: Record<string, unknown>) => JSON.stringify(f)).join('\n') : '(no faults)' };

@@ -85,6 +85,16 @@ export function exposureCommand(program: Command, emit: Emit): void {
 
 type Plan = Schemas['RecoveryPlan'];
 
+/** Columns of an object image not worth a table cell: keys, bookkeeping, key material. */
+const UNSHOWN_COLUMNS = new Set(['id', 'tenant_id', 'created_at', 'updated_at', 'revision', 'jwk', 'kid', 'wrapped', 'revoked_at', '_items']);
+
+/** An object image in a few words: `absent`, or its telling columns (`state=revoked scopes=…`). */
+function describeImage(image: Record<string, unknown> | null): string {
+  if (image === null) return 'absent';
+  const shown = Object.entries(image).filter(([column, value]) => !UNSHOWN_COLUMNS.has(column) && value !== null);
+  return shown.map(([column, value]) => `${column}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ') || 'present';
+}
+
 function describePlan(plan: Plan): string {
   const lines = [
     `Plan ${plan.id} (${plan.mode}, ${plan.state}) over records 0–${plan.logSize - 1}.`,
@@ -92,6 +102,14 @@ function describePlan(plan: Plan): string {
   ];
   if (plan.sessions.length) lines.push(`Sessions tainted by reading tainted data: ${plan.sessions.map((s) => `${s.session} from record ${s.from}`).join('; ')}.`);
   lines.push('', plan.changes.length ? table(plan.changes, [['TARGET', (c) => c.target], ['SPACE', (c) => c.space], ['PAGE', (c) => c.index], ['NOW', (c) => `v${c.fromVersion}`], ['GOES BACK TO', (c) => (c.toVersion === 0 ? 'unwritten' : `v${c.toVersion}`)]]) : 'No page changes.');
+  if (plan.objectChanges.length) {
+    lines.push('', 'Objects restored (toolstacks, keys, labels, disks, snapshots, power states):');
+    lines.push(table(plan.objectChanges, [['OBJECT', (o) => `${o.kind} ${o.key.join('/')}`], ['NOW', (o) => describeImage(o.from)], ['BECOMES', (o) => describeImage(o.to)], ['BY RECORDS', (o) => o.actions.join(', ')]]));
+  }
+  if (plan.irreversible.length) {
+    lines.push('', 'Cannot be undone:');
+    lines.push(table(plan.irreversible, [['RECORD', (i) => i.auditIndex], ['ACTION', (i) => i.action], ['WHY', (i) => i.why]]));
+  }
   if (plan.disclosures.length) {
     lines.push('', 'Disclosures (reads by the attack; they cannot be undone):');
     lines.push(table(plan.disclosures, [['RECORD', (d) => d.auditIndex], ['TIME', (d) => d.time], ['READER', (d) => d.actor.id], ['PAGES@VERSION', (d) => d.pages.map((p) => `${p.resource}:${p.index}@${p.version}`).join(' ')]]));
@@ -178,12 +196,13 @@ export function recoverCommands(program: Command, emit: Emit): void {
       const api = tenantClient(o, ['recovery']);
       const params = { params: { path: { tenant: o.tenant, plan: plan! } } };
       const data = (verb === 'apply' ? await api.POST('/v1/tenants/{tenant}/recovery/plans/{plan}:apply', params) : await api.POST('/v1/tenants/{tenant}/recovery/plans/{plan}:revert', params)).data!;
-      const n = data.plan.changes.length;
+      const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+      const moved = `${plural(data.plan.changes.length, 'page')} and ${plural(data.plan.objectChanges.length, 'object')}`;
       return {
         json: data,
         text: verb === 'apply'
-          ? `Applied ${plan}: ${n} page${n === 1 ? '' : 's'} moved back, atomically (audit record ${data.auditIndex}). \`custodes recover revert ${plan}\` undoes it.`
-          : `Reverted ${plan}: ${n} page${n === 1 ? '' : 's'} back where they were before it was applied (audit record ${data.auditIndex}).`,
+          ? `Applied ${plan}: ${moved} moved back, atomically (audit record ${data.auditIndex}). \`custodes recover revert ${plan}\` undoes it.`
+          : `Reverted ${plan}: ${moved} back where they were before it was applied (audit record ${data.auditIndex}).`,
       };
     });
   }

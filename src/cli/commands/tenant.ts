@@ -44,6 +44,9 @@ const TOOLSTACK_COLUMNS: Column<Schemas['Toolstack']>[] = [
   ['KID', (t) => t.kid],
 ];
 
+/** Managing toolstacks takes a tenant-wide token (scope `toolstacks` when a toolstack signs): `--vms` names the new toolstack's VMs, not the token's. */
+const toolstackManager = (o: TenantOptions) => tenantClient({ ...o, vms: undefined }, ['toolstacks']);
+
 export function toolstackCommands(program: Command, emit: Emit): void {
   const toolstacks = program.command('toolstack').description('tenant-held keys with a scope ceiling: the only way to guest contents');
   action<TenantOptions & { name: string; publicKey: string; scope: string[] }>(
@@ -54,16 +57,16 @@ export function toolstackCommands(program: Command, emit: Emit): void {
     emit,
     async (_, o) => {
       const body = { name: o.name, publicKey: publicKeyOf(readJwk(o.publicKey, 'Public key file')) as Schemas['PublicJwk'], scopes: o.scope as Schemas['CreateToolstack']['scopes'], ...(o.vms ? { vms: o.vms } : {}) }; // --vms: the VMs it may ever reach
-      const data = (await tenantClient(o, []).POST('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: o.tenant } }, body })).data!;
+      const data = (await toolstackManager(o).POST('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: o.tenant } }, body })).data!;
       return { json: data, text: `${table([data], TOOLSTACK_COLUMNS)}\nSign its requests with that key and --iss ${data.id}.` };
     },
   );
   action<TenantOptions>(withPaging(tenantOptions(toolstacks.command('list').description('list toolstacks'))), emit, async (_, o) => {
-    const api = tenantClient(o, []);
+    const api = toolstackManager(o);
     return listOutput(o, 'toolstacks', async (query) => (await api.GET('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: o.tenant }, query } })).data!, TOOLSTACK_COLUMNS);
   });
   action<TenantOptions>(tenantOptions(toolstacks.command('revoke').description('revoke a toolstack: its next request is refused').argument('<toolstack>')), emit, async ([toolstack], o) => {
-    const data = (await tenantClient(o, []).DELETE('/v1/tenants/{tenant}/toolstacks/{toolstack}', { params: { path: { tenant: o.tenant, toolstack: toolstack! } } })).data!;
+    const data = (await toolstackManager(o).DELETE('/v1/tenants/{tenant}/toolstacks/{toolstack}', { params: { path: { tenant: o.tenant, toolstack: toolstack! } } })).data!;
     return { json: data, text: `Revoked ${data.id}: its next request will be refused; its records stay in your log.` };
   });
 }
@@ -149,6 +152,21 @@ function contentCommands(group: Command, emit: Emit, space: Space): void {
       const fresh = o.verifyFresh ? ', each page checked against the latest write in your verified audit log' : '';
       const json = { bytes: data.length, out: o.out ?? null, verifiedFresh: !!o.verifyFresh };
       return o.out ? { json, text: `Read ${data.length} bytes into ${o.out}${fresh}.` } : { json, text: '', raw: data };
+    },
+  );
+  const unit = space === 'memory' ? 'page' : 'block';
+  action<ContentOptions & { index: number; at: number; out?: string }>(
+    tenantOptions(group.command('read-version').description(`read one exact past version of a ${unit} and decrypt it here (what its readers saw)`))
+      .requiredOption(`--${resourceFlag} <id>`, what)
+      .addOption(numberOption('--index <n>', `the ${unit}`, true))
+      .addOption(numberOption('--at <version>', 'its version (the exposure report names the versions read); not --version, which is the CLI\'s own', true))
+      .option('--out <file>', `write the ${unit} to a file (default: standard output)`),
+    emit,
+    async (_, o) => {
+      const data = await contentsOf(o, 'read').readVersion(targetOf(o), o.index, o.at);
+      if (o.out) writeFileSync(o.out, data);
+      const json = { index: o.index, version: o.at, bytes: data.length, out: o.out ?? null };
+      return o.out ? { json, text: `Read version ${o.at} of ${unit} ${o.index} into ${o.out}.` } : { json, text: '', raw: data };
     },
   );
 }

@@ -60,7 +60,7 @@ export function platformProblems(kind: RouteKind, config: Pick<RouteConfig, 'met
   if ('pageToken' in queryShape) codes.push('invalid_page_token');
   if (kind === 'public') return codes;
   codes.push(...TOKEN_PROBLEMS, 'principal_type_not_allowed');
-  if (['post', 'put'].includes(config.method)) codes.push('invalid_idempotency_key', 'idempotency_key_in_use', 'idempotency_key_reused');
+  if (['post', 'put'].includes(config.method)) codes.push('invalid_idempotency_key', 'idempotency_key_in_use', 'idempotency_key_reused', 'idempotency_response_lost');
   codes.push(...(kind === 'admin' ? (['missing_role'] as const) : (['missing_scope', 'vm_not_allowed', 'not_found'] as const)));
   return codes;
 }

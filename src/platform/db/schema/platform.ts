@@ -14,8 +14,11 @@ export const tokenReplays = sqliteTable(
 
 /**
  * Stored responses for `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header).
- * A row is claimed (`state = 'pending'`) before the handler runs so that a
- * concurrent duplicate gets 409 instead of executing twice.
+ * A row is claimed (`state = 'pending'`, with a fresh `claim` id) before the
+ * handler runs so that a concurrent duplicate gets 409 instead of executing
+ * twice. The request's audit batch turns it `committed` (with the request
+ * id), so the effect and the key's record land together; the response is
+ * stored afterwards (`complete`).
  */
 export const idempotencyRecords = sqliteTable(
   'idempotency_records',
@@ -23,7 +26,12 @@ export const idempotencyRecords = sqliteTable(
     principalId: text('principal_id').notNull(),
     key: text('key').notNull(),
     fingerprint: text('fingerprint').notNull(),
-    state: text('state', { enum: ['pending', 'complete'] }).notNull(),
+    state: text('state', { enum: ['pending', 'committed', 'complete'] }).notNull(),
+    /** Which claim of the key this is: a claim that expired and was taken anew is another. */
+    claim: text('claim'),
+    /** The request whose audit batch committed under this key. */
+    requestId: text('request_id'),
+    committedAt: integer('committed_at'),
     status: integer('status'),
     headers: text('headers'),
     body: text('body'),
@@ -52,6 +60,16 @@ export const writeAssertions = sqliteTable('write_assertions', {
  * drizzle/0005.
  */
 export const replayAssertions = sqliteTable('replay_assertions', {
+  actual: integer('actual').notNull(),
+});
+
+/**
+ * The same device for idempotency keys: `INSERT INTO idempotency_assertions
+ * VALUES (changes())` after the update that marks a key's claim committed
+ * aborts the batch when the claim is no longer this request's (it expired
+ * and a retry took the key). The trigger is in drizzle/0014.
+ */
+export const idempotencyAssertions = sqliteTable('idempotency_assertions', {
   actual: integer('actual').notNull(),
 });
 

@@ -1,14 +1,22 @@
 /**
  * Idempotency-Key bookkeeping (draft-ietf-httpapi-idempotency-key-header-06).
  * A key is scoped to the principal that sent it. The first request claims the
- * key (`pending`); its response is stored (`complete`) and replayed for
- * retries with the same fingerprint. Claims that outlive `pendingSeconds`
- * (a crashed request) and records past their TTL are deleted, so the key may
- * be claimed anew.
+ * key (`pending`, under a fresh claim id). If the request changes anything,
+ * its audit batch — the one with its writes and record — also marks the key
+ * `committed` (`commitStatements`), so no crash can leave an effect without
+ * its key or a key without its effect. The response is stored afterwards
+ * (`complete`) and replayed for retries with the same fingerprint.
+ *
+ * A claim that outlives `pendingSeconds` is therefore one whose request never
+ * committed (it crashed, or refused): it is deleted, and the key may be
+ * claimed anew, safely. A key committed whose response was never stored (the
+ * request crashed between its commit and its answer) is not run again: the
+ * retry learns which request carried it out.
  */
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
-import { idempotencyRecords } from '../../db/schema';
+import { idempotencyAssertions, idempotencyRecords } from '../../db/schema';
+import { write, type WriteStatement } from '../../../audit/log/commit';
 
 export interface StoredResponse {
   status: number;
@@ -17,10 +25,12 @@ export interface StoredResponse {
 }
 
 export type ClaimOutcome =
-  | { kind: 'claimed' }
+  | { kind: 'claimed'; claim: string }
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'mismatch' }
-  | { kind: 'in_progress' };
+  | { kind: 'in_progress' }
+  /** Carried out by `requestId`, whose response was lost (it crashed after committing). */
+  | { kind: 'response_lost'; requestId: string };
 
 export interface IdempotencyTimes {
   now: number;
@@ -36,14 +46,15 @@ export async function claimIdempotencyKey(
   { now, pendingSeconds }: IdempotencyTimes,
 ): Promise<ClaimOutcome> {
   // Expired records go first, in the same atomic batch: a stale claim never blocks its key.
+  const claimId = crypto.randomUUID();
   const [, claim] = await db.batch([
     db.delete(idempotencyRecords).where(lt(idempotencyRecords.expiresAt, now)),
     db
       .insert(idempotencyRecords)
-      .values({ principalId, key, fingerprint, state: 'pending', expiresAt: now + pendingSeconds })
+      .values({ principalId, key, fingerprint, state: 'pending', claim: claimId, expiresAt: now + pendingSeconds })
       .onConflictDoNothing(),
   ]);
-  if (claim.meta.changes === 1) return { kind: 'claimed' };
+  if (claim.meta.changes === 1) return { kind: 'claimed', claim: claimId };
 
   const [existing] = await db
     .select()
@@ -52,16 +63,40 @@ export async function claimIdempotencyKey(
   if (!existing) return { kind: 'in_progress' }; // expired and removed between the two statements: rare, retryable
   if (existing.fingerprint !== fingerprint) return { kind: 'mismatch' };
   if (existing.state === 'pending') return { kind: 'in_progress' };
+  if (existing.state === 'committed') {
+    // Committed moments ago: its response is on its way. Long ago: the request crashed before answering.
+    return now - (existing.committedAt ?? 0) < pendingSeconds ? { kind: 'in_progress' } : { kind: 'response_lost', requestId: existing.requestId ?? 'unknown' };
+  }
   return {
     kind: 'replay',
     response: { status: existing.status!, headers: JSON.parse(existing.headers ?? '{}'), body: existing.body ?? '' },
   };
 }
 
+/** A claim: the key's row as long as it is still this request's. */
+const claimed = (principalId: string, key: string, claim: string) =>
+  and(eq(idempotencyRecords.principalId, principalId), eq(idempotencyRecords.key, key), eq(idempotencyRecords.claim, claim));
+
+/**
+ * For the request's audit batch: marks the claim committed by `requestId`,
+ * kept for the TTL, and aborts the batch (`idempotency claim lost`) unless
+ * the claim was still pending and still this request's.
+ */
+export function commitStatements(principalId: string, key: string, claim: string, requestId: string, { now, ttlSeconds }: IdempotencyTimes): WriteStatement[] {
+  return [
+    write(
+      sql`UPDATE ${idempotencyRecords} SET state = 'committed', request_id = ${requestId}, committed_at = ${now}, expires_at = ${now + ttlSeconds}
+          WHERE principal_id = ${principalId} AND key = ${key} AND claim = ${claim} AND state = 'pending'`,
+    ),
+    write(sql`INSERT INTO ${idempotencyAssertions} (actual) VALUES (changes())`),
+  ];
+}
+
 export async function completeIdempotencyKey(
   db: Database,
   principalId: string,
   key: string,
+  claim: string,
   response: StoredResponse,
   { now, ttlSeconds }: IdempotencyTimes,
 ): Promise<void> {
@@ -74,18 +109,10 @@ export async function completeIdempotencyKey(
       body: response.body,
       expiresAt: now + ttlSeconds,
     })
-    .where(and(eq(idempotencyRecords.principalId, principalId), eq(idempotencyRecords.key, key)));
+    .where(claimed(principalId, key, claim));
 }
 
-/** Frees a claim whose request failed on the server side, so the client may retry. */
-export async function releaseIdempotencyKey(db: Database, principalId: string, key: string): Promise<void> {
-  await db
-    .delete(idempotencyRecords)
-    .where(
-      and(
-        eq(idempotencyRecords.principalId, principalId),
-        eq(idempotencyRecords.key, key),
-        eq(idempotencyRecords.state, 'pending'),
-      ),
-    );
+/** Frees a claim whose request failed on the server side before committing, so the client may retry. */
+export async function releaseIdempotencyKey(db: Database, principalId: string, key: string, claim: string): Promise<void> {
+  await db.delete(idempotencyRecords).where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'pending')));
 }

@@ -3,7 +3,9 @@
  * not idempotent by itself): a retry with the same key and body gets the stored
  * response plus `Idempotent-Replayed: true`; the same key with another body is
  * 422; a retry racing the original is 409. Runs after authentication, so keys
- * are per principal and one tenant cannot replay another's response.
+ * are per principal and one tenant cannot replay another's response. The key
+ * is marked committed in the request's own audit batch (./idempotency.store.ts),
+ * so a crash between the effect and the stored response never runs it twice.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../../env';
@@ -11,6 +13,7 @@ import { problemResponse } from '../../http/problem';
 import { sha256Hex } from '../../../lib/crypto';
 import {
   claimIdempotencyKey,
+  commitStatements,
   completeIdempotencyKey,
   releaseIdempotencyKey,
   type IdempotencyTimes,
@@ -54,13 +57,21 @@ export function idempotency(options: IdempotencyOptions = {}): MiddlewareHandler
         const { status, headers, body } = claim.response;
         return new Response(body, { status, headers: { ...headers, 'Idempotent-Replayed': 'true' } });
       }
+      case 'response_lost':
+        return problemResponse(
+          c,
+          'idempotency_response_lost',
+          `Request ${claim.requestId} carried this out, but its response was lost; it is not run again. Read the resource, or find that request id in the audit log.`,
+          { originalRequestId: claim.requestId },
+        );
       case 'claimed':
         break;
     }
 
+    c.get('audit').alsoOnCommit(commitStatements(principalId, key, claim.claim, c.get('requestId'), times()));
     await next();
     if (c.res.status >= 500) {
-      await releaseIdempotencyKey(db, principalId, key);
+      await releaseIdempotencyKey(db, principalId, key, claim.claim); // only if nothing committed
       return;
     }
     const headers: Record<string, string> = {};
@@ -68,6 +79,6 @@ export function idempotency(options: IdempotencyOptions = {}): MiddlewareHandler
       const value = c.res.headers.get(name);
       if (value !== null) headers[name] = value;
     }
-    await completeIdempotencyKey(db, principalId, key, { status: c.res.status, headers, body: await c.res.clone().text() }, times());
+    await completeIdempotencyKey(db, principalId, key, claim.claim, { status: c.res.status, headers, body: await c.res.clone().text() }, times());
   };
 }

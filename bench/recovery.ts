@@ -1,11 +1,16 @@
 /**
- * Recovery cost (issue 5): histories of N = 1,000, 10,000 and 100,000 actions
- * on one VM, each with the same attack footprint — 50 actions of a stolen
- * toolstack, placed 600 actions before the end, followed by legitimate
+ * Recovery cost (issues 5 and 15): histories of N = 1,000, 10,000 and 100,000
+ * actions on one VM, each with the same attack footprint — 50 actions of a
+ * stolen toolstack, placed 600 actions before the end, followed by legitimate
  * sessions of which some read what it wrote — then the time to plan and apply
  * an undo of the attacker, against the time to plan a full replay of the
- * history with the attacker revoked. Part of `npm run bench`; alone:
- * `npm run bench:recovery`.
+ * history with the attacker revoked. Every history mixes in non-content
+ * actions (10% of the legitimate ones: label moves, wrapped keys stored,
+ * ceilings changed, disks attached and detached, VM power), so the objects
+ * the attack touches have long legitimate pasts; the attack makes itself
+ * persistent (a toolstack of its own, which then acts in its own session),
+ * widens a ceiling, stores a key, moves a label, attaches a disk and stops
+ * the VM. Part of `npm run bench`; alone: `npm run bench:recovery`.
  *
  * How the histories are made: 100,000 actions through HTTP would take a
  * quarter of an hour here, so the Worker is stopped and each history is
@@ -14,7 +19,10 @@
  * content versions and heads, and the information-flow index — and the
  * Worker started again. Only the envelopes are short placeholders (with the
  * digests of those placeholders): planning and applying never read an
- * envelope. Everything measured then goes through the API.
+ * envelope. A non-content action changes its object's row and writes the
+ * object-history images before and after with the same image SQL the
+ * sequencer runs (recovery/objects/object-kinds.ts). Everything measured then
+ * goes through the API.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -25,6 +33,7 @@ import { signCheckpoint } from '../src/audit/format/checkpoint';
 import { appendLeaf, frontierRoot, leafHash, type Frontier } from '../src/audit/format/merkle';
 import { signRecord, type AuditRecord, type Region } from '../src/audit/format/record';
 import { auditSigningKey } from '../src/audit/signing/signing-key';
+import { imageQuery, objectId, type ObjectRef } from '../src/recovery/objects/object-kinds';
 import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, type Principal } from './workers';
 
 export const HISTORY_SIZES = [1_000, 10_000, 100_000];
@@ -35,6 +44,11 @@ const ATTACK_FROM_END = 600;
 const PAGES = 4096;
 const SESSION_LENGTH = 20;
 const ROUNDS = 3;
+/** Share of the legitimate actions that change an object rather than contents. */
+const OBJECT_ACTION_SHARE = 0.1;
+const LABELS = 16;
+/** Of the attack's actions, these many are its persistence toolstack's (after it is made). */
+const PERSISTENCE_ACTIONS = 10;
 
 interface Scene {
   tenant: string;
@@ -42,8 +56,21 @@ interface Scene {
   vm: string;
   legit: string[];
   attacker: string;
+  disks: string[];
   size: number;
   attackStart?: string;
+  /** The toolstack the attack registers (written by writeHistory). */
+  persistence?: string;
+  /** How many of the history's actions changed objects (written by writeHistory). */
+  objectActions?: number;
+}
+
+/** A non-content action: its record's action and target, the object it changes, and the change. */
+interface ObjectAction {
+  action: string;
+  target: { type: string; id: string };
+  ref: ObjectRef;
+  apply: () => void;
 }
 
 /** A deterministic generator, so every run benchmarks the same histories. */
@@ -84,6 +111,71 @@ async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed:
   );
   const attackAt = scene.size - ATTACK_FROM_END;
   const startTime = Date.now() - scene.size - 60_000;
+  const imageOf = (ref: ObjectRef): string | null => {
+    const q = imageQuery(ref);
+    return (db.prepare(`SELECT (${q.sql}) AS image`).get(...(q.params as string[])) as { image: string | null }).image;
+  };
+  const insertImages = db.prepare('INSERT INTO object_history (log, audit_index, object, before, after) VALUES (?, ?, ?, ?, ?)');
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const sql = (text: string, ...params: (string | number | null)[]) => () => void db.prepare(text).run(...params);
+  /** One change of each kind the histories hold (`attack` picks the attack's own). */
+  const objectAction = (kind: string, index: number, time: string): ObjectAction => {
+    switch (kind) {
+      case 'label': {
+        const name = `label-${Math.floor(rand() * LABELS)}`;
+        const start = Math.floor(rand() * PAGES);
+        return {
+          action: 'label.put', target: { type: 'label', id: name }, ref: { kind: 'label', key: [scene.tenant, name] },
+          apply: sql(`INSERT INTO labels (tenant_id, name, space, resource_id, start, count, created_at, updated_at) VALUES (?, ?, 'memory', ?, ?, ?, ?, ?)
+                      ON CONFLICT (tenant_id, name) DO UPDATE SET start = excluded.start, count = excluded.count, revision = revision + 1, updated_at = excluded.updated_at`,
+            scene.tenant, name, scene.vm, start, 1 + Math.floor(rand() * 4), time, time),
+        };
+      }
+      case 'key': {
+        const id = `key_history_${index}`;
+        return {
+          action: 'key.store', target: { type: 'key', id }, ref: { kind: 'key', key: [id] },
+          apply: sql('INSERT INTO wrapped_keys (id, tenant_id, name, wrapped, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', id, scene.tenant, `dek-history-${index}`, `wrapped:${index}`, time, time),
+        };
+      }
+      case 'ceiling': {
+        const toolstack = pick(scene.legit);
+        const scopes = rand() < 0.5 ? '["memory:read","memory:write"]' : '["memory:read"]';
+        return {
+          action: 'toolstack.update', target: { type: 'toolstack', id: toolstack }, ref: { kind: 'toolstack', key: [toolstack] },
+          apply: sql('UPDATE toolstacks SET scopes = ?, revision = revision + 1, updated_at = ? WHERE id = ?', scopes, time, toolstack),
+        };
+      }
+      case 'disk': {
+        const disk = pick(scene.disks);
+        const attached = (db.prepare('SELECT vm_id FROM disks WHERE id = ?').get(disk) as { vm_id: string | null }).vm_id;
+        return {
+          action: attached ? 'disk.detach' : 'disk.attach', target: { type: 'disk', id: disk }, ref: { kind: 'disk', key: [disk] },
+          apply: sql('UPDATE disks SET vm_id = ?, revision = revision + 1, updated_at = ? WHERE id = ?', attached ? null : scene.vm, time, disk),
+        };
+      }
+      case 'power': {
+        const running = (db.prepare('SELECT state FROM vms WHERE id = ?').get(scene.vm) as { state: string }).state === 'running';
+        return {
+          action: running ? 'vm.stop' : 'vm.start', target: { type: 'vm', id: scene.vm }, ref: { kind: 'vm-power', key: [scene.vm] },
+          apply: sql('UPDATE vms SET state = ?, revision = revision + 1, updated_at = ? WHERE id = ?', running ? 'stopped' : 'running', time, scene.vm),
+        };
+      }
+      case 'persistence': {
+        const id = `tsk_HISTORYPERSIST${String(scene.size).padStart(10, '0')}`;
+        scene.persistence = id;
+        return {
+          action: 'toolstack.create', target: { type: 'toolstack', id }, ref: { kind: 'toolstack', key: [id] },
+          apply: sql(`INSERT INTO toolstacks (id, tenant_id, name, kid, jwk, scopes, created_at, updated_at) VALUES (?, ?, 'ci-cache', ?, '{}', '["memory:read","memory:write"]', ?, ?)`, id, scene.tenant, `kid-${id}`, time, time),
+        };
+      }
+      default:
+        throw new Error(`no object action ${kind}`);
+    }
+  };
+  const LEGIT_OBJECT_KINDS = ['label', 'label', 'key', 'ceiling', 'disk', 'disk', 'power'];
+  // The attack's object actions, at these of its steps: persistence first, then the rest spread out.
+  const ATTACK_OBJECT_STEPS = new Map([[0, 'persistence'], [6, 'ceiling'], [12, 'key'], [18, 'label'], [24, 'disk'], [30, 'power']]);
   db.exec('BEGIN');
   let attacks = 0;
   // Actions are drawn in order (versions depend on it), signed a chunk at a time in parallel.
@@ -100,14 +192,33 @@ async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed:
     }
     pending.length = 0;
   };
+  const recordOf = (index: number, time: string, actor: string, session: string, rest: Pick<AuditRecord, 'action' | 'target' | 'request'> & Partial<AuditRecord>): AuditRecord => ({
+    v: 1, log, index, time, requestId: `req_history_${index}`,
+    actor: { type: 'toolstack', id: actor, kid: 'history', jti: crypto.randomUUID(), sid: session, ip: null },
+    outcome: 'allowed', reason: null, ...rest,
+  });
   for (let i = 0; i < scene.size; i++) {
     const index = head.size + i;
     const time = new Date(startTime + i).toISOString();
     const attack = i >= attackAt && attacks < ATTACK_ACTIONS && (i - attackAt) % 2 === 0;
+    const step = attacks;
     if (attack && attacks === 0) scene.attackStart = time;
     if (attack) attacks++;
-    const actor = attack ? scene.attacker : scene.legit[Math.floor(i / SESSION_LENGTH) % scene.legit.length]!;
-    const session = attack ? `attack-${Math.floor(attacks / 10)}` : `${scene.tenant}-s${Math.floor(i / SESSION_LENGTH)}`;
+    // The persistence toolstack acts for the last of the attack's steps, in a session of its own.
+    const persistent = attack && step >= ATTACK_ACTIONS - PERSISTENCE_ACTIONS;
+    const actor = persistent ? scene.persistence! : attack ? scene.attacker : scene.legit[Math.floor(i / SESSION_LENGTH) % scene.legit.length]!;
+    const session = persistent ? 'persistence' : attack ? `attack-${Math.floor(attacks / 10)}` : `${scene.tenant}-s${Math.floor(i / SESSION_LENGTH)}`;
+    const objectKind = attack ? ATTACK_OBJECT_STEPS.get(step) : rand() < OBJECT_ACTION_SHARE ? pick(LEGIT_OBJECT_KINDS) : undefined;
+    if (objectKind) {
+      scene.objectActions = (scene.objectActions ?? 0) + 1;
+      const change = objectAction(objectKind, index, time);
+      const before = imageOf(change.ref);
+      change.apply();
+      insertImages.run(log, index, objectId(change.ref), before, imageOf(change.ref));
+      pending.push({ record: recordOf(index, time, actor, session, { action: change.action as AuditRecord['action'], target: change.target as AuditRecord['target'], request: { method: 'POST', path: `/v1/tenants/${scene.tenant}` } }), session, regions: [] });
+      if (pending.length === 512) await flush();
+      continue;
+    }
     const write = rand() < 0.6;
     const first = Math.floor(rand() * PAGES);
     const count = write ? 1 + Math.floor(rand() * 4) : 1 + Math.floor(rand() * 8);
@@ -127,12 +238,10 @@ async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed:
       }
     }
     const path = `/v1/tenants/${scene.tenant}/vms/${scene.vm}/memory/pages`;
-    const record: AuditRecord = {
-      v: 1, log, index, time, requestId: `req_history_${index}`,
-      actor: { type: 'toolstack', id: actor, kid: 'history', jti: crypto.randomUUID(), sid: session, ip: null },
-      action: write ? 'vm.memory.write' : 'vm.memory.read', target: { type: 'vm', id: scene.vm }, outcome: 'allowed', reason: null,
+    const record = recordOf(index, time, actor, session, {
+      action: write ? 'vm.memory.write' : 'vm.memory.read', target: { type: 'vm', id: scene.vm },
       request: { method: write ? 'PUT' : 'GET', path }, ...(write ? {} : { status: 200 }), regions,
-    };
+    });
     pending.push({ record, session, regions });
     if (pending.length === 512) await flush();
   }
@@ -152,6 +261,8 @@ interface Timing {
   replayMs: number;
   tainted: number;
   changes: number;
+  objects: number;
+  objectActions: number;
   disclosures: number;
   outcomeChanges: number;
   conflicts: number;
@@ -176,12 +287,17 @@ async function measure(url: string, scene: Scene): Promise<Timing> {
     replayPlan = await api(url, tokens, 'POST', plans, { mode: 'replay', patch: { revoke: [{ principal: scene.attacker, from: scene.attackStart }] } });
     replay.push(performance.now() - start);
   }
+  // The undo reverses the persistence too: its toolstack revoked, though no seed named it.
+  const persistence = undoPlan.objectChanges.find((o: { kind: string; key: string[] }) => o.kind === 'toolstack' && o.key[0] === scene.persistence);
+  if (persistence?.to?.state !== 'revoked') throw new Error(`the undo plan at N = ${scene.size} does not revoke the persistence toolstack`);
   return {
     size: scene.size,
     undoMs: median(undo),
     replayMs: median(replay),
     tainted: undoPlan.taintedActions.length,
     changes: undoPlan.changes.length,
+    objects: undoPlan.objectChanges.length,
+    objectActions: scene.objectActions ?? 0,
     disclosures: undoPlan.disclosures.length,
     outcomeChanges: replayPlan.taintedActions.length,
     conflicts: replayPlan.conflicts.length,
@@ -207,7 +323,9 @@ export async function recoveryReport(port = 8795): Promise<string[]> {
         const p = await newPrincipal('pending');
         return (await api(worker.url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/toolstacks`, { name: n, publicKey: publicOf(p.jwk), scopes: ['memory:read', 'memory:write'] })).id as string;
       };
-      scenes.push({ tenant: tenant.id, owner: ownerP, vm: vm.id, legit: [await toolstack('ops-a'), await toolstack('ops-b'), await toolstack('ops-c')], attacker: await toolstack('stolen'), size });
+      const disks: string[] = [];
+      for (const n of ['data', 'logs', 'scratch', 'backup']) disks.push((await api(worker.url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/disks`, { name: n, sizeGiB: 8 })).id as string);
+      scenes.push({ tenant: tenant.id, owner: ownerP, vm: vm.id, legit: [await toolstack('ops-a'), await toolstack('ops-b'), await toolstack('ops-c')], attacker: await toolstack('stolen'), disks, size });
     }
   } finally {
     await stopWorker(worker.child);
@@ -228,13 +346,13 @@ export async function recoveryReport(port = 8795): Promise<string[]> {
   return [
     '## Intrusion recovery: undo versus full replay',
     '',
-    `Histories of N actions on the first 16 MiB of one VM (60% writes of 1–4 pages, 40% reads of 1–8 pages, legitimate sessions of ${SESSION_LENGTH} actions over three toolstacks), each with the same attack: ${ATTACK_ACTIONS} actions of a stolen toolstack starting ${ATTACK_FROM_END} actions before the end. The histories were written into D1 as the sequencer writes them (signed records, Merkle nodes, versions, heads, flow index; placeholder envelopes) in ${seeded.toFixed(1)} s, then measured through the API: undo = POST a plan seeded with the attacker + POST :apply (then :revert, untimed); replay = POST a replay plan revoking the attacker from the attack's first action. Median of ${ROUNDS} rounds.`,
+    `Histories of N actions on the first 16 MiB of one VM (of the content actions 60% writes of 1–4 pages, 40% reads of 1–8 pages; ${OBJECT_ACTION_SHARE * 100}% of the legitimate actions change objects instead — labels moved among ${LABELS}, wrapped keys stored, ceilings changed, disks attached and detached, VM power; legitimate sessions of ${SESSION_LENGTH} actions over three toolstacks), each with the same attack: ${ATTACK_ACTIONS} actions starting ${ATTACK_FROM_END} actions before the end — a stolen toolstack that registers a persistence toolstack first (which makes the last ${PERSISTENCE_ACTIONS} of them, in its own session), widens a ceiling, stores a key, moves a label, attaches or detaches a disk, changes the VM's power, and otherwise reads and writes pages. The histories were written into D1 as the sequencer writes them (signed records, Merkle nodes, versions, heads, flow index; placeholder envelopes) in ${seeded.toFixed(1)} s, then measured through the API: undo = POST a plan seeded with the attacker + POST :apply (then :revert, untimed); replay = POST a replay plan revoking the attacker from the attack's first action. Median of ${ROUNDS} rounds.`,
     '',
-    '| N actions | undo plan + apply ms | tainted actions | pages rolled back | disclosures | full replay plan ms | actions denied by the patch | replay conflicts | replay ÷ undo |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...timings.map((t) => `| ${t.size.toLocaleString('en')} | ${t.undoMs.toFixed(0)} | ${t.tainted} | ${t.changes} | ${t.disclosures} | ${t.replayMs.toFixed(0)} | ${t.outcomeChanges} | ${t.conflicts} | ${(t.replayMs / t.undoMs).toFixed(1)} |`),
+    '| N actions | object actions in it | undo plan + apply ms | tainted actions | pages rolled back | objects restored | disclosures | full replay plan ms | actions denied by the patch | replay conflicts | replay ÷ undo |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...timings.map((t) => `| ${t.size.toLocaleString('en')} | ${t.objectActions.toLocaleString('en')} | ${t.undoMs.toFixed(0)} | ${t.tainted} | ${t.changes} | ${t.objects} | ${t.disclosures} | ${t.replayMs.toFixed(0)} | ${t.outcomeChanges} | ${t.conflicts} | ${(t.replayMs / t.undoMs).toFixed(1)} |`),
     '',
-    `Targets: undo grows < 2× from N = 1,000 to 100,000 (${(large.undoMs / small.undoMs).toFixed(2)}×), and is ≥ 10× faster than full replay at N = 100,000 (${(large.replayMs / large.undoMs).toFixed(1)}×).`,
+    `Every undo plan revokes the persistence toolstack (checked). Targets: undo grows < 1.5× from N = 1,000 to 100,000 with object actions in the histories (${(large.undoMs / small.undoMs).toFixed(2)}×), and is ≥ 10× faster than full replay at N = 100,000 (${(large.replayMs / large.undoMs).toFixed(1)}×).`,
   ];
 }
 

@@ -5,7 +5,8 @@
  * action on it is tainted, to its image before the first (for a toolstack the
  * attack created: revoked, so its records stay attributable). Later
  * legitimate changes survive: an object whose last change is untainted is
- * left alone. Cost: the objects the taint touched and their histories.
+ * left alone. Cost: the objects the taint touched, and their histories from
+ * the first tainted action on.
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../platform/db/client';
@@ -26,13 +27,17 @@ export interface ObjectChange {
 
 export async function objectChanges(db: Database, log: string, size: number, tainted: ReadonlySet<number>, now: string): Promise<ObjectChange[]> {
   if (tainted.size === 0) return [];
-  const touched = await db.all<{ object: string }>(sql`
-    SELECT DISTINCT o.object FROM json_each(${JSON.stringify([...tainted])}) a
-    CROSS JOIN object_history o ON o.log = ${log} AND o.audit_index = a.value`);
+  // Each object a tainted action touched, from the first such action on: nothing before it can
+  // change the answer (the first tainted row's `before` is the image the object had then), so a
+  // long legitimate history of the object costs nothing.
+  const touched = await db.all<{ object: string; first: number }>(sql`
+    SELECT o.object, MIN(o.audit_index) AS first FROM json_each(${JSON.stringify([...tainted])}) a
+    CROSS JOIN object_history o ON o.log = ${log} AND o.audit_index = a.value
+    GROUP BY o.object`);
   if (touched.length === 0) return [];
   const rows = await db.all<{ object: string; auditIndex: number; before: string | null; after: string | null }>(sql`
-    SELECT o.object, o.audit_index AS auditIndex, o.before, o.after FROM json_each(${JSON.stringify(touched.map((t) => t.object))}) t
-    CROSS JOIN object_history o ON o.log = ${log} AND o.object = t.value AND +o.audit_index < ${size}
+    SELECT o.object, o.audit_index AS auditIndex, o.before, o.after FROM json_each(${JSON.stringify(touched.map((t) => [t.object, t.first]))}) t
+    CROSS JOIN object_history o ON o.log = ${log} AND o.object = t.value ->> 0 AND o.audit_index >= t.value ->> 1 AND o.audit_index < ${size}
     ORDER BY o.object, o.audit_index`);
   const histories = new Map<string, typeof rows>();
   for (const row of rows) histories.set(row.object, [...(histories.get(row.object) ?? []), row]);
@@ -40,6 +45,7 @@ export async function objectChanges(db: Database, log: string, size: number, tai
   for (const [object, history] of histories) {
     const { kind, key } = parseObjectId(object);
     const current = history.at(-1)!.after;
+    // The latest untainted change after the first tainted one, else the image before that one.
     const clean = history.filter((h) => !tainted.has(h.auditIndex)).at(-1);
     const target = clean ? clean.after : history[0]!.before;
     const to = target ?? absentImage(kind, current, now);

@@ -132,7 +132,7 @@ async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed:
         };
       }
       case 'key': {
-        const id = `key_history_${index}`;
+        const id = `key_history_${scene.size}_${index}`;
         return {
           action: 'key.store', target: { type: 'key', id }, ref: { kind: 'key', key: [id] },
           apply: sql('INSERT INTO wrapped_keys (id, tenant_id, name, wrapped, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', id, scene.tenant, `dek-history-${index}`, `wrapped:${index}`, time, time),
@@ -289,7 +289,7 @@ async function measure(url: string, scene: Scene): Promise<Timing> {
   }
   // The undo reverses the persistence too: its toolstack revoked, though no seed named it.
   const persistence = undoPlan.objectChanges.find((o: { kind: string; key: string[] }) => o.kind === 'toolstack' && o.key[0] === scene.persistence);
-  if (persistence?.to?.state !== 'revoked') throw new Error(`the undo plan at N = ${scene.size} does not revoke the persistence toolstack`);
+  if (persistence?.to?.state !== "revoked") throw new Error(`the undo plan at N = ${scene.size} does not revoke the persistence toolstack`);
   return {
     size: scene.size,
     undoMs: median(undo),

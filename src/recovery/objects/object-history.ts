@@ -25,6 +25,9 @@ export interface ObjectChange {
   actions: number[];
 }
 
+/** Actions that move objects as a plan says, not as anyone chose: they are no one's change to keep. */
+const RECOVERY_ACTIONS = new Set(['recovery.apply', 'recovery.revert']);
+
 export async function objectChanges(db: Database, log: string, size: number, tainted: ReadonlySet<number>, now: string): Promise<ObjectChange[]> {
   if (tainted.size === 0) return [];
   // Each object a tainted action touched, from the first such action on: nothing before it can
@@ -35,9 +38,10 @@ export async function objectChanges(db: Database, log: string, size: number, tai
     CROSS JOIN object_history o ON o.log = ${log} AND o.audit_index = a.value
     GROUP BY o.object`);
   if (touched.length === 0) return [];
-  const rows = await db.all<{ object: string; auditIndex: number; before: string | null; after: string | null }>(sql`
-    SELECT o.object, o.audit_index AS auditIndex, o.before, o.after FROM json_each(${JSON.stringify(touched.map((t) => [t.object, t.first]))}) t
+  const rows = await db.all<{ object: string; auditIndex: number; before: string | null; after: string | null; action: string }>(sql`
+    SELECT o.object, o.audit_index AS auditIndex, o.before, o.after, r.action FROM json_each(${JSON.stringify(touched.map((t) => [t.object, t.first]))}) t
     CROSS JOIN object_history o ON o.log = ${log} AND o.object = t.value ->> 0 AND o.audit_index >= t.value ->> 1 AND o.audit_index < ${size}
+    JOIN audit_records r ON r.log = o.log AND r.idx = o.audit_index
     ORDER BY o.object, o.audit_index`);
   const histories = new Map<string, typeof rows>();
   for (const row of rows) histories.set(row.object, [...(histories.get(row.object) ?? []), row]);
@@ -45,8 +49,9 @@ export async function objectChanges(db: Database, log: string, size: number, tai
   for (const [object, history] of histories) {
     const { kind, key } = parseObjectId(object);
     const current = history.at(-1)!.after;
-    // The latest untainted change after the first tainted one, else the image before that one.
-    const clean = history.filter((h) => !tainted.has(h.auditIndex)).at(-1);
+    // The latest legitimate change after the first tainted one, else the image before that one.
+    // An earlier plan's apply or revert is not one: after a revert, undoing again must undo again.
+    const clean = history.filter((h) => !tainted.has(h.auditIndex) && !RECOVERY_ACTIONS.has(h.action)).at(-1);
     const target = clean ? clean.after : history[0]!.before;
     const to = target ?? absentImage(kind, current, now);
     if (to === current) continue;

@@ -4,6 +4,10 @@
  * latency, each with a ratio to its reference, then measures offline audit
  * verification and proof sizes. The report is also written to bench/RESULTS.md.
  *
+ *  - The runtime's own ceiling: a trivial Worker answering `ok` and one doing a single D1
+ *    INSERT (bench/reference-worker.ts), at 16 and 64 clients, in the same run; the audited
+ *    VM create, the unaudited baseline and the health route as ratios to the one-INSERT Worker.
+ *  - Where an audited request's time goes (bench/breakdown.ts, Server-Timing).
  *  - API: GET /v1/health, authenticated GET /v1/admin/hosts, POST VM create — ratios to health.
  *  - Audit: audited appends/s on one tenant at 16 and 64 clients; p50/p99 of the audited
  *    VM create against the same write by an unaudited baseline Worker (bench/baseline-worker.ts).
@@ -22,7 +26,9 @@ import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/format/merkle';
 import type { AuditSource } from '../src/sdk/audit-verify';
+import { breakdownReport } from './breakdown';
 import { contentsReport, measureContents } from './contents';
+import { fleetReport } from './fleet';
 import { recoveryReport } from './recovery';
 import { startReport } from './start';
 import { verificationReport } from './verify';
@@ -95,7 +101,9 @@ const auditKey = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed2551
 const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
 const main = await startWorker('main', 8799, vars, unlimitedConfig());
 const baseline = await startWorker('baseline', 8798, vars, 'bench/wrangler.baseline.toml');
+const reference = await startWorker('reference', 8797, {}, 'bench/wrangler.reference.toml');
 try {
+  await fetch(`${reference.url}/seed`, { method: 'POST' });
   const setup = await mintTokens(admin, 200);
   for (let i = 0; i < 8; i++) await api(main.url, setup, 'POST', '/v1/admin/hosts', { name: `bench-host-${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
   const tenants: { id: string; owner: Principal }[] = [];
@@ -116,10 +124,20 @@ try {
   apiRuns.push(await load('GET /v1/admin/hosts', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'GET', () => '/v1/admin/hosts') }));
   apiRuns.push(await load('POST VM create', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[0]!.id}/vms`, vmBody) }));
 
+  // The runtime's ceiling, measured now, next to the runs it is the reference of.
+  await load('warm-up', 16, { url: `${reference.url}/ok`, amount: 300 });
+  const ceiling: Record<'ok' | 'insert', Record<16 | 64, Figures>> = { ok: {} as Record<16 | 64, Figures>, insert: {} as Record<16 | 64, Figures> };
+  for (const clients of [16, 64] as const) {
+    ceiling.ok[clients] = await load('trivial Worker answering ok', clients, { url: `${reference.url}/ok` });
+    ceiling.insert[clients] = await load('trivial Worker doing one D1 INSERT', clients, { url: `${reference.url}/insert`, method: 'POST', body: JSON.stringify({ name: 'vm', vcpus: 1, memoryMiB: 128 }) });
+  }
+  const health64 = await load('GET /v1/health', 64, { url: `${main.url}/v1/health` });
+
   const auditRuns: Figures[] = [];
   auditRuns.push(await load('unaudited baseline VM create', 16, { url: baseline.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', vmBody) }));
   auditRuns.push(await load('audited VM create, one tenant', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[1]!.id}/vms`, vmBody) }));
   auditRuns.push(await load('audited VM create, one tenant', 64, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 400), 'POST', () => `/v1/admin/tenants/${tenants[2]!.id}/vms`, (n) => vmBody(n + 100000)) }));
+  const base64 = await load('unaudited baseline VM create', 64, { url: baseline.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 400), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', (n) => vmBody(n + 200000)) });
 
   // Encrypted, audited memory vs the baseline's plaintext pages in D1 (sequential, one client).
   const { encrypted, plain } = await measureContents(main.url, baseline.url, setup, tenants[0]!.owner);
@@ -141,18 +159,47 @@ try {
     records: async (from, limit) => ({ records: records.slice(from, from + limit) }),
   };
   const verification = await verificationReport(auditKey, [{ log, size, source: offline }]);
-  // Last, with its own Worker and D1: it stops and restarts that Worker to write long histories.
+  main.child.kill();
+  baseline.child.kill();
+  reference.child.kill();
+  // Each with its own Worker and D1 from here on, so the load runs above had the machine to themselves.
+  const breakdown = await breakdownReport();
+  const fleet = await fleetReport();
+  // Last: it stops and restarts its Worker to write long histories.
   const recovery = await recoveryReport();
   const startup = await startReport();
   const cores = os.availableParallelism();
 
   const [base16, audited16, audited64] = auditRuns as [Figures, Figures, Figures];
+  const health16 = apiRuns[0]!;
+  const vsInsert = (r: Figures, clients: 16 | 64) => (r.rps / ceiling.insert[clients].rps).toFixed(2);
+  const ceilingRow = (r: Figures, clients: 16 | 64) => `| ${r.title} | ${clients} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${vsInsert(r, clients)} | ${(r.rps / ceiling.ok[clients].rps).toFixed(2)} | ${r.unexpected} |`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const report = [
     '# Benchmark results',
     '',
     `Run ${new Date().toISOString()} by \`npm run bench\` on ${cores} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}.`,
     `Local \`wrangler dev\` (workerd + embedded D1), ${REQUESTS} requests per scenario; client, Worker and D1 share the machine. Every authenticated request carries its own freshly minted token (single-use \`jti\`), and every /v1 request — health included — appends a signed audit record covered by a signed checkpoint before it returns.`,
+    '',
+    '## Against the runtime\'s own ceiling (ratios to a trivial Worker on the same runtime, same run)',
+    '',
+    'The reference Worker (bench/reference-worker.ts) has no framework and no auth: `GET /ok` answers `ok`, `POST /insert` does one D1 INSERT. Same `wrangler dev`, same autocannon settings, measured in this run.',
+    '',
+    '| scenario | clients | req/s | p50 ms | p99 ms | ÷ one-INSERT Worker | ÷ ok Worker | non-2xx/errors |',
+    '|---|---|---|---|---|---|---|---|',
+    ...([16, 64] as const).flatMap((clients) => [
+      ceilingRow(ceiling.ok[clients], clients),
+      ceilingRow(ceiling.insert[clients], clients),
+      ceilingRow(clients === 16 ? health16 : health64, clients),
+      ceilingRow(clients === 16 ? base16 : base64, clients),
+      ceilingRow(clients === 16 ? audited16 : audited64, clients),
+    ]),
+    '',
+    `Target: audited VM create ≥ 0.7× the one-INSERT Worker at 16 and 64 clients (${vsInsert(audited16, 16)}× and ${vsInsert(audited64, 64)}×).`,
+    '',
+    ...breakdown.lines,
+    '',
+    ...fleet,
     '',
     '## API (ratios to health)',
     '',
@@ -187,11 +234,12 @@ try {
   ].join('\n');
   console.log(report);
   writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
-  if ([...apiRuns, ...auditRuns].some((r) => r.unexpected > 0)) {
+  if ([...apiRuns, ...auditRuns, base64, health64, ...Object.values(ceiling.ok), ...Object.values(ceiling.insert)].some((r) => r.unexpected > 0)) {
     console.error('Some requests failed: the figures above are not comparable.');
     process.exitCode = 1;
   }
 } finally {
   main.child.kill();
   baseline.child.kill();
+  reference.child.kill();
 }

@@ -38,6 +38,7 @@ import { accessRequestsRouter } from './governance/access-requests/access-reques
 import { auditKeysRouter } from './governance/audit-keys/audit-keys.index';
 import { infoRouter } from './platform/info/info.index';
 import { emulatorRuntime } from './emulator/middleware';
+import { serverTiming } from './platform/middleware/server-timing';
 import { emulatorEnabled } from './emulator/mode';
 import { emulatorRouter } from './emulator/emulator.index';
 import type { Context } from 'hono';
@@ -46,6 +47,7 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
 
   app.use('*', requestId());
+  app.use('*', serverTiming()); // when on: the request's bindings timed, before anything uses them
   app.use('*', async function apiHeaders(c, next) {
     c.set('db', createDb(c.env.DB));
     await next();

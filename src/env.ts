@@ -4,6 +4,7 @@ import type { VmReach } from './auth/vm-reach';
 import type { AuditLogSequencer } from './audit/log/sequencer';
 import type { RequestAudit } from './audit/request/types';
 import type { EmulatorState } from './emulator/state';
+import type { RequestTimings } from './platform/middleware/server-timing/timings';
 
 /** Worker bindings (wrangler.toml, `.dev.vars`). */
 export interface Env {
@@ -31,6 +32,8 @@ export interface Env {
   ADDRESS_RATE_LIMIT?: RateLimit;
   /** `on` in emulator mode (`npm start`, `startCustodes`): the /_emulator controls, the emulated clock, faults, the recorder (src/emulator). Never set in a deployment. */
   CUSTODES_EMULATOR?: string;
+  /** `on`: every response carries Server-Timing (platform/middleware/server-timing); the bench sets it. */
+  CUSTODES_SERVER_TIMING?: string;
 }
 
 export interface AppVariables {
@@ -46,6 +49,8 @@ export interface AppVariables {
   emulator?: EmulatorState;
   /** Emulator mode only: an injected fault makes this request's audit batch fail (src/emulator/faults.ts). */
   failAuditBatch?: boolean;
+  /** When Server-Timing is on: where this request's time goes (platform/middleware/server-timing). */
+  timings?: RequestTimings;
   /** Emulator mode only: an injected fault fails this request right after its commit (src/emulator/faults.ts). */
   crashAfterCommit?: boolean;
 }

@@ -1,4 +1,5 @@
 /** Placement and capacity. Each test starts from an empty database (test/support/apply-migrations.ts). */
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, createHost, createTenant, expectStatus, unique, admin2, approved } from './support/api';
 
@@ -98,5 +99,33 @@ describe('quotas', () => {
     await approved(call('DELETE', `/v1/admin/vms/${vm.id}`));
     await approved(call('DELETE', `/v1/admin/tenants/${tenant.id}`));
     await expectStatus(call('GET', `/v1/admin/tenants/${tenant.id}`), 404);
+  });
+});
+
+describe('allocation counters', () => {
+  it('equal the SUM over the VMs after creates, resizes, migrations and deletes, whoever writes', async () => {
+    const hosts = [await createHost({ vcpus: 64, memoryMiB: 65536 }), await createHost({ vcpus: 64, memoryMiB: 65536 })];
+    const tenants = [(await createTenant({ vcpus: 100, memoryMiB: 100_000 })).tenant, (await createTenant({ vcpus: 100, memoryMiB: 100_000 })).tenant];
+    const made: { id: string; host: string }[] = [];
+    for (let i = 0; i < 8; i++) made.push(await expectStatus(createVm(tenants[i % 2]!.id, 1 + (i % 3), 512 * (1 + (i % 4))), 201));
+    await expectStatus(call('PATCH', `/v1/admin/vms/${made[0]!.id}`, { body: { vcpus: 5, memoryMiB: 4096 } }), 200);
+    const moving = made[1]!;
+    await expectStatus(call('POST', `/v1/admin/vms/${moving.id}:migrate`, { body: { host: hosts.find((h) => h.id !== moving.host)!.id } }), 200);
+    // A VM removed by any writer at all (here plain SQL, as a repair would) is uncounted too.
+    await env.DB.prepare('DELETE FROM vms WHERE id = ?').bind(made[2]!.id).run();
+    const counters = (await env.DB.prepare('SELECT owner, vcpus, memory_mib FROM vm_allocations WHERE vcpus <> 0 OR memory_mib <> 0 ORDER BY owner').all()).results;
+    const sums = (
+      await env.DB.prepare(
+        `SELECT 'host:' || host_id AS owner, sum(vcpus) AS vcpus, sum(memory_mib) AS memory_mib FROM vms GROUP BY host_id
+         UNION ALL SELECT 'tenant:' || tenant_id, sum(vcpus), sum(memory_mib) FROM vms GROUP BY tenant_id ORDER BY owner`,
+      ).all()
+    ).results;
+    expect(counters).toEqual(sums);
+    expect(counters).toHaveLength(4);
+    // And the API's view of a host agrees with them.
+    for (const host of hosts) {
+      const view = await expectStatus(call('GET', `/v1/admin/hosts/${host.id}`), 200);
+      expect(counters.find((c) => c.owner === `host:${host.id}`)).toMatchObject({ vcpus: view.allocated.vcpus, memory_mib: view.allocated.memoryMiB });
+    }
   });
 });

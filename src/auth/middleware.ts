@@ -48,11 +48,17 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec((c.req.header('Authorization') ?? '').trim());
     if (!match) return refuse('token_missing', 'Send Authorization: Bearer <JWS> signed by your registered key.', 'Bearer realm="custodes"');
     const db = c.get('db');
-    const result = await verifyPrincipalToken(match[1]!, {
-      audience: c.env.API_AUDIENCE || DEFAULT_AUDIENCE,
-      lookupKey: (kid) => findRegisteredKey(db, c.env.BOOTSTRAP_ADMIN_JWK, kid, { cached: consumeJti === 'with-audit-record' }),
-      claimJti: consumeJti === 'now' ? (principalId, jti, expiresAt) => claimTokenId(db, principalId, jti, expiresAt) : undefined,
-    });
+    const timings = c.get('timings');
+    if (timings) timings.phase = 'auth';
+    const lookupKey = (kid: string) => findRegisteredKey(db, c.env.BOOTSTRAP_ADMIN_JWK, kid, { cached: consumeJti === 'with-audit-record' });
+    const verify = () =>
+      verifyPrincipalToken(match[1]!, {
+        audience: c.env.API_AUDIENCE || DEFAULT_AUDIENCE,
+        lookupKey: timings ? (kid) => timings.time('key', () => lookupKey(kid)) : lookupKey,
+        claimJti: consumeJti === 'now' ? (principalId, jti, expiresAt) => claimTokenId(db, principalId, jti, expiresAt) : undefined,
+      });
+    const result = timings ? await timings.time('token', verify) : await verify();
+    if (timings) timings.phase = 'guards';
     if (consumeJti === 'with-audit-record') await pruneTokenIds(db);
     if (!result.ok) {
       const { code, detail } = result.error;

@@ -61,8 +61,22 @@ export interface ObjectImaging {
   image: WriteStatement;
 }
 
+/** Where an append's time went in its log's sequencer, ms (the request's Server-Timing shows it). */
+export interface SequencerTimings {
+  /** Waiting for the group before it to commit. */
+  queue: number;
+  /** Signing the group's records (all at once). */
+  sign: number;
+  /** Signing the group's checkpoint. */
+  checkpoint: number;
+  /** The group's one D1 batch. */
+  batch: number;
+  /** How many appends the group carried. */
+  group: number;
+}
+
 export type CommitResult =
-  | { ok: true; auditIndex: number; log: string; rows: Record<string, unknown>[][] }
+  | { ok: true; auditIndex: number; log: string; rows: Record<string, unknown>[][]; timings?: SequencerTimings }
   | { ok: false; rejected: 'assertion' | 'unique' | 'constraint' | 'replay' | 'principal' | 'idempotency'; message: string };
 
 export type Commit = (writes: WriteStatement[], options?: CommitOptions) => Promise<CommitResult>;

@@ -58,6 +58,8 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
     } else {
       await next();
     }
+    const timings = c.get('timings');
+    if (timings) timings.phase = 'record';
     if (!audit.recorded) {
       try {
         const { refused } = await audit.recordResponse(c.res.status, c.get('problemCode') ?? null);

@@ -13,6 +13,7 @@ import { auditScope } from '../../audit/request/middleware';
 import { authenticate, requireAdminRole, requireTenantPrincipal, vmCeiling, type TenantAccess, type VmCeilingOptions } from '../../auth/middleware';
 import type { AdminRole } from '../../auth/roles';
 import { idempotency } from '../middleware/idempotency';
+import { timingPhase } from '../middleware/server-timing';
 import { injectFaults } from '../../emulator/middleware';
 import { jsonBody } from '../middleware/json-body';
 import { rateLimitByAddress } from '../middleware/rate-limit';
@@ -104,7 +105,7 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ..
     // Machine-readable, for SDKs and for the role × route walk (test/changes.test.ts).
     'x-custodes-roles': roles as AdminRole[],
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireAdminRole(...roles), jsonBody({ accepts: takesBody(config) }), idempotency()] as const,
+    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireAdminRole(...roles), jsonBody({ accepts: takesBody(config) }), idempotency(), timingPhase('handler')] as const,
   });
 }
 
@@ -115,7 +116,7 @@ export function publicRoute<const R extends RouteBasics>({ action, ...config }: 
     ...withProblems('public', config),
     description: `${config.description ?? ''}\n\nNo token needed; limited per client address. Audited as \`${action}\`.`.trim(),
     security: [],
-    middleware: [auditScope({ action }), injectFaults(), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) })] as const,
+    middleware: [auditScope({ action }), injectFaults(), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) }), timingPhase('handler')] as const,
   });
 }
 
@@ -137,6 +138,6 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency()] as const,
+    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency(), timingPhase('handler')] as const,
   });
 }

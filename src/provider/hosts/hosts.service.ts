@@ -7,12 +7,12 @@ import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { nextRevision, type Database } from '../../platform/db/client';
-import { hosts, vms } from '../../platform/db/schema';
+import { hosts, vmAllocations, vms } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Result } from '../../lib/result';
 import { guardedWriteResult } from '../../platform/db/revisions';
-import { hostAllocated, vmTotals } from '../placement/capacity';
+import { allocationOf, hostAllocated, vmTotals } from '../placement/capacity';
 import type { HostCapacity } from '../placement/placement';
 
 export interface HostInput {
@@ -39,7 +39,7 @@ export interface HostView extends HostInput {
 const hostWithAllocation = { ...getTableColumns(hosts), ...vmTotals };
 
 function selectHosts(db: Database, where?: SQL) {
-  return db.select(hostWithAllocation).from(hosts).leftJoin(vms, eq(vms.hostId, hosts.id)).where(where).groupBy(hosts.id);
+  return db.select(hostWithAllocation).from(hosts).leftJoin(vmAllocations, allocationOf('host', hosts.id)).where(where);
 }
 
 type HostRow = Awaited<ReturnType<typeof selectHosts>>[number];

@@ -1,17 +1,23 @@
 /**
- * Capacity arithmetic shared by placement, resize, migration and quotas.
- * Allocation is always derived from the `vms` table (see platform/db/schema), in SQL
- * fragments so that the guards run inside the very statement that writes.
+ * Capacity arithmetic shared by placement, resize, migration and quotas, in
+ * SQL fragments so that the guards run inside the very statement that writes.
+ * What a host has allocated and a tenant uses is read from `vm_allocations`,
+ * which triggers on `vms` keep equal to the VMs' sum (platform/db/schema,
+ * drizzle/0015): a guard costs the same with ten VMs or ten thousand.
  */
-import { sql, type SQL } from 'drizzle-orm';
-import { vms } from '../../platform/db/schema';
+import { eq, sql, type SQL } from 'drizzle-orm';
+import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { vmAllocations } from '../../platform/db/schema';
 
-/** Totals over the VMs of a LEFT JOIN on `vms`: what a host has allocated, or what a tenant uses. */
+/** Totals of a LEFT JOIN on `vm_allocations` (`allocationOf`): what a host has allocated, or what a tenant uses. */
 export const vmTotals = {
-  vmVcpus: sql<number>`coalesce(sum(${vms.vcpus}), 0)`,
-  vmMemoryMiB: sql<number>`coalesce(sum(${vms.memoryMiB}), 0)`,
-  vmCount: sql<number>`count(${vms.id})`,
+  vmVcpus: sql<number>`coalesce(${vmAllocations.vcpus}, 0)`,
+  vmMemoryMiB: sql<number>`coalesce(${vmAllocations.memoryMiB}, 0)`,
+  vmCount: sql<number>`coalesce(${vmAllocations.vmCount}, 0)`,
 };
+
+/** The join condition of a host's or a tenant's counters row. */
+export const allocationOf = (kind: 'host' | 'tenant', id: AnySQLiteColumn): SQL => eq(vmAllocations.owner, sql`${`${kind}:`} || ${id}`);
 
 export interface Resources {
   vcpus: number;
@@ -20,9 +26,12 @@ export interface Resources {
 
 type Column = 'vcpus' | 'memory_mib';
 
-/** SUM of `column` over the VMs whose `owner` column is `id`, optionally not counting VM `exceptVm`. */
-const summed = (owner: 'host_id' | 'tenant_id', column: Column, id: SQL | string, exceptVm?: string): SQL =>
-  sql`(SELECT coalesce(sum(${sql.raw(column)}), 0) FROM vms WHERE ${sql.raw(owner)} = ${id}${exceptVm ? sql` AND id <> ${exceptVm}` : sql``})`;
+/** `column` summed over the VMs whose `owner` column is `id` (the counter), optionally not counting VM `exceptVm`. */
+const summed = (owner: 'host_id' | 'tenant_id', column: Column, id: SQL | string, exceptVm?: string): SQL => {
+  const counter = sql`coalesce((SELECT ${sql.raw(column)} FROM vm_allocations WHERE owner = ${owner === 'host_id' ? 'host:' : 'tenant:'} || ${id}), 0)`;
+  if (!exceptVm) return sql`(${counter})`;
+  return sql`(${counter} - coalesce((SELECT ${sql.raw(column)} FROM vms WHERE id = ${exceptVm} AND ${sql.raw(owner)} = ${id}), 0))`;
+};
 
 /** vCPUs / MiB already placed on host `hostId`. */
 export const hostAllocated = (column: Column, hostId: SQL | string, exceptVm?: string): SQL => summed('host_id', column, hostId, exceptVm);

@@ -9,13 +9,13 @@ import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { tenantLog } from '../../audit/log/logs';
 import { nextRevision, type Database } from '../../platform/db/client';
-import { tenants, toolstacks, vms, wrappedKeys } from '../../platform/db/schema';
+import { tenants, toolstacks, vmAllocations, vms, wrappedKeys } from '../../platform/db/schema';
 import { findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Failure, type Result } from '../../lib/result';
 import { guardedWriteResult } from '../../platform/db/revisions';
-import { tenantDiskUsed, tenantUsed, vmTotals } from '../placement/capacity';
+import { allocationOf, tenantDiskUsed, tenantUsed, vmTotals } from '../placement/capacity';
 
 export interface Quota {
   vcpus: number;
@@ -54,7 +54,7 @@ const tenantWithUsage = {
 };
 
 function selectTenants(db: Database, where?: SQL) {
-  return db.select(tenantWithUsage).from(tenants).leftJoin(vms, eq(vms.tenantId, tenants.id)).where(where).groupBy(tenants.id);
+  return db.select(tenantWithUsage).from(tenants).leftJoin(vmAllocations, allocationOf('tenant', tenants.id)).where(where);
 }
 
 function toView(row: Awaited<ReturnType<typeof selectTenants>>[number]): TenantView {

@@ -60,3 +60,18 @@ export const vms = sqliteTable(
     index('vms_tenant_alloc_idx').on(t.tenantId, t.vcpus, t.memoryMiB),
   ],
 );
+
+/**
+ * What the VMs of each host and tenant add up to (`owner` = `host:<id>` or
+ * `tenant:<id>`), kept by triggers on `vms` (drizzle/0015) in the very
+ * statement that inserts, resizes, moves or deletes a VM — so no writer can
+ * forget it and it cannot drift from the rows. Placement and quota guards read
+ * it instead of SUM()ming a host's or a tenant's VMs, so their cost does not
+ * grow with the fleet (bench/fleet.ts).
+ */
+export const vmAllocations = sqliteTable('vm_allocations', {
+  owner: text('owner').primaryKey(),
+  vcpus: integer('vcpus').notNull(),
+  memoryMiB: integer('memory_mib').notNull(),
+  vmCount: integer('vm_count').notNull(),
+});

@@ -1,0 +1,111 @@
+/**
+ * VM create against the size of the fleet (issue 16): placement and quota
+ * checks SUM() the VMs of a host and of a tenant (provider/placement, over
+ * covering indexes). Two D1s, one with 100 VMs already placed on the host and
+ * tenant the creates use and one with 10,000, each measured the same way:
+ * sequential creates (latency, mean) and 16 clients (req/s). The VMs are
+ * written straight into D1 with the Worker stopped (creating 10,000 through
+ * the API would take minutes and measure nothing more); the creates measured
+ * go through the API.
+ */
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import autocannon from 'autocannon';
+import { exportJWK, generateKeyPair } from 'jose';
+import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
+
+export const FLEET_SIZES = [100, 10_000];
+const SEQUENTIAL = 200;
+const LOADED = 2000;
+
+interface FleetFigures {
+  placed: number;
+  meanMs: number;
+  rps: number;
+  p50: number;
+}
+
+function d1File(state: string): string {
+  const dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject');
+  const file = readdirSync(dir).find((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
+  if (!file) throw new Error(`no D1 database under ${dir}`);
+  return join(dir, file);
+}
+
+async function measureFleet(placed: number, port: number): Promise<FleetFigures> {
+  const name = `fleet-${placed}`;
+  const admin = await newPrincipal('adm_bootstrap');
+  const auditKey = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
+  const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
+  const config = unlimitedConfig();
+  let worker = await startWorker(name, port, vars, config);
+  let tenant: string;
+  let host: string;
+  try {
+    const setup = await mintTokens(admin, 10);
+    host = (await api(worker.url, setup, 'POST', '/v1/admin/hosts', { name: 'fleet-host', vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 })).id;
+    const owner = await newPrincipal('pending');
+    tenant = (await api(worker.url, setup, 'POST', '/v1/admin/tenants', { name: 'fleet', ownerKey: publicOf(owner.jwk), quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 } })).id;
+  } finally {
+    worker.child.kill();
+    await new Promise((r) => worker.child.once('exit', r));
+  }
+  const db = new DatabaseSync(d1File(resolve(DIR, name)));
+  const insert = db.prepare('INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib) VALUES (?, ?, ?, ?, 0, 1)');
+  db.exec('BEGIN');
+  for (let i = 0; i < placed; i++) insert.run(`vm_FLEET${String(i).padStart(21, '0')}`, tenant, host, `placed-${i}`);
+  db.exec('COMMIT');
+  db.close();
+
+  worker = await startWorker(name, port, vars, config);
+  try {
+    const tokens = await mintTokens(admin, SEQUENTIAL + LOADED + 300);
+    const create = (n: number) => api(worker.url, tokens, 'POST', `/v1/admin/tenants/${tenant}/vms`, { name: `new-${n}`, vcpus: 1, memoryMiB: 128 });
+    for (let i = 0; i < 20; i++) await create(-1 - i); // warm-up
+    const start = performance.now();
+    for (let i = 0; i < SEQUENTIAL; i++) await create(i);
+    const meanMs = (performance.now() - start) / SEQUENTIAL;
+    let n = 0;
+    const loaded = await new Promise<autocannon.Result>((done, fail) =>
+      autocannon(
+        {
+          url: worker.url,
+          connections: 16,
+          amount: LOADED,
+          requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, path: `/v1/admin/tenants/${tenant}/vms`, headers: { ...req.headers, authorization: `Bearer ${tokens.pop()}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `loaded-${n++}`, vcpus: 1, memoryMiB: 128 }) }) }],
+        },
+        (error, r) => (error ? fail(error) : done(r)),
+      ),
+    );
+    if (loaded.non2xx + loaded.errors > 0) throw new Error(`fleet ${placed}: ${loaded.non2xx + loaded.errors} failed creates`);
+    return { placed, meanMs, rps: loaded.requests.average, p50: loaded.latency.p50 };
+  } finally {
+    worker.child.kill();
+    await new Promise((r) => worker.child.once('exit', r));
+  }
+}
+
+export async function fleetReport(port = 8793): Promise<string[]> {
+  const figures: FleetFigures[] = [];
+  for (const placed of FLEET_SIZES) figures.push(await measureFleet(placed, port));
+  const [small, large] = figures as [FleetFigures, FleetFigures];
+  return [
+    '## VM create against the size of the fleet',
+    '',
+    `One host and one tenant with N VMs already placed on them (written into D1 with the Worker stopped, each with 0 vCPUs and 1 MiB so that 10,000 fit one host's limits: the SUMs read every row either way), then VM creates through the API on that host and tenant: ${SEQUENTIAL} one at a time (mean latency), then ${LOADED} at 16 clients. Placement and quota SUM() the host's and the tenant's VMs over covering indexes (vms_host_alloc_idx, vms_tenant_alloc_idx).`,
+    '',
+    '| VMs placed | create latency, mean ms (1 client) | req/s (16 clients) | p50 ms (16 clients) |',
+    '|---|---|---|---|',
+    ...figures.map((f) => `| ${f.placed.toLocaleString('en')} | ${f.meanMs.toFixed(1)} | ${f.rps.toFixed(0)} | ${f.p50} |`),
+    '',
+    `Target: create latency with ${large.placed.toLocaleString('en')} VMs ≤ 1.2× with ${small.placed} (${(large.meanMs / small.meanMs).toFixed(2)}×; at 16 clients ${(small.rps / large.rps).toFixed(2)}× the time per request).`,
+  ];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { mkdirSync, rmSync } = await import('node:fs');
+  for (const placed of FLEET_SIZES) rmSync(resolve(DIR, `fleet-${placed}`), { recursive: true, force: true });
+  mkdirSync(DIR, { recursive: true });
+  console.log((await fleetReport()).join('\n'));
+}

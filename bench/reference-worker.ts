@@ -1,0 +1,26 @@
+/**
+ * Bench-only reference: what this runtime serves with nearly nothing to do.
+ * `GET /ok` answers `ok`; `POST /insert` does one D1 INSERT and answers 201.
+ * No framework, no auth: `npm run bench` measures both in the same run as the
+ * API and states the API's rates as ratios to them (issue 16).
+ */
+interface Env {
+  DB: D1Database;
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    if (pathname === '/ok') return new Response('ok');
+    if (pathname === '/insert' && request.method === 'POST') {
+      await env.DB.prepare('INSERT INTO reference_rows (id, body) VALUES (?, ?)').bind(crypto.randomUUID(), await request.text()).run();
+      return new Response(null, { status: 201 });
+    }
+    if (pathname === '/seed') {
+      await env.DB.prepare('CREATE TABLE IF NOT EXISTS reference_rows (id TEXT PRIMARY KEY, body TEXT NOT NULL)').run();
+      return new Response(null, { status: 204 });
+    }
+    // The bench waits for `/v1/health` to answer before it measures.
+    return new Response('reference', { status: pathname === '/v1/health' ? 200 : 404 });
+  },
+};

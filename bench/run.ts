@@ -22,56 +22,18 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/format/merkle';
 import type { AuditSource } from '../src/sdk/audit-verify';
 import { breakdownReport } from './breakdown';
+import { load, REQUESTS, signedRequests, type Figures } from './load';
+import { miniflareCeiling } from './runtimes';
 import { contentsReport, measureContents } from './contents';
 import { fleetReport } from './fleet';
 import { recoveryReport } from './recovery';
 import { startReport } from './start';
 import { verificationReport } from './verify';
 import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig, type Principal } from './workers';
-
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
-interface Figures {
-  title: string;
-  connections: number;
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  unexpected: number;
-}
-
-function load(title: string, connections: number, options: autocannon.Options): Promise<Figures> {
-  return new Promise((resolve, reject) => {
-    autocannon({ connections, amount: REQUESTS, ...options }, (error, r) => {
-      if (error) return reject(error);
-      resolve({ title, connections, requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, unexpected: r.non2xx + r.errors + r.timeouts });
-    });
-  });
-}
-
-/** autocannon requests that each carry a fresh token; `body(n)` gives the n-th JSON body. */
-function signedRequests(tokens: string[], method: string, path: (n: number) => string, body?: (n: number) => unknown): autocannon.Request[] {
-  let n = 0;
-  return [
-    {
-      method: method as autocannon.Request['method'],
-      setupRequest: (req) => {
-        const i = n++;
-        return {
-          ...req,
-          path: path(i),
-          headers: { ...req.headers, authorization: `Bearer ${tokens.pop()}`, 'content-type': 'application/json' },
-          ...(body ? { body: JSON.stringify(body(i)) } : {}),
-        };
-      },
-    },
-  ];
-}
 
 function proofSizes() {
   const rows: string[] = [];

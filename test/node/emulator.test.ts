@@ -177,6 +177,27 @@ describe('custodes/testing', () => {
     await verified(owner.api, `tenants/${tenant}`);
   });
 
+  it('names where a request\'s time went in Server-Timing: token, key, D1 by phase, the sequencer\'s queue, signing and batch', async () => {
+    await emu.reset();
+    const { tenant, owner } = await emu.provisionTenant();
+    const spans = (res: Response) =>
+      Object.fromEntries((res.headers.get('Server-Timing') ?? '').split(',').map((entry) => {
+        const [name, ...params] = entry.trim().split(';');
+        return [name, Number(params.find((p) => p.startsWith('dur='))?.slice(4))];
+      }));
+    let seen: Response | undefined;
+    const api = emu.client(owner, { fetch: (async (input: RequestInfo | URL, init?: RequestInit) => (seen = await fetch(input, init))) as typeof fetch });
+    await api.POST('/v1/tenants/{tenant}/disks', { params: { path: { tenant } }, body: { name: 'timed', sizeGiB: 8 } });
+    const created = spans(seen!);
+    for (const name of ['token', 'key', 'ratelimit', 'd1.handler', 'sequencer', 'seq.queue', 'seq.sign', 'seq.checkpoint', 'seq.batch', 'total']) {
+      assert.ok(Number.isFinite(created[name]), `${name} in ${seen!.headers.get('Server-Timing')}`);
+    }
+    assert.ok(created.total! >= created.sequencer! && created.sequencer! >= created['seq.batch']!, 'the parts nest inside the whole');
+    await api.GET('/v1/tenants/{tenant}/disks', { params: { path: { tenant } } });
+    const listed = spans(seen!);
+    assert.ok(Number.isFinite(listed['d1.handler']) && Number.isFinite(listed.sequencer), 'a read is recorded through the sequencer too');
+  });
+
   it('moves the clock: a change request expires after a 73 h jump, and records say their time is emulated', async () => {
     await emu.reset();
     const { vm } = await emu.provisionTenant();
@@ -232,9 +253,11 @@ describe('a Worker without emulator mode (the deployed bundle)', () => {
         assert.equal(body.code, 'route_not_found');
         assert.deepEqual({ ...body, detail: body.detail.replace(/\/_emulator\/[^;\s]+/, '…'), requestId: '' }, { ...unknownBody, detail: unknownBody.detail.replace(/\/no-such-path/, '…').replace('GET', method), requestId: '' });
       }
-      const info = (await (await fetch(new URL('/v1/info', url))).json()) as { mode: string; emulator: unknown };
+      const infoResponse = await fetch(new URL('/v1/info', url));
+      const info = (await infoResponse.json()) as { mode: string; emulator: unknown };
       assert.equal(info.mode, 'service');
       assert.equal(info.emulator, null);
+      assert.equal(infoResponse.headers.get('Server-Timing'), null, 'a deployment does not describe its timings to callers');
     } finally {
       await mf.dispose();
     }

@@ -1,15 +1,13 @@
 /**
  * Bench-only reference: what this runtime serves with nearly nothing to do.
  * `GET /ok` answers `ok`; `POST /insert` does one D1 INSERT and answers 201.
- * No framework, no auth: `npm run bench` measures both in the same run as the
- * API and states the API's rates as ratios to them (issue 16).
+ * No framework, no auth, plain JavaScript (wrangler dev and Miniflare run it
+ * as is): `npm run bench` measures both in the same run as the API and states
+ * the API's rates as ratios to them (issue 16).
  */
-interface Env {
-  DB: D1Database;
-}
-
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  /** @param {Request} request @param {{ DB: D1Database }} env */
+  async fetch(request, env) {
     const { pathname } = new URL(request.url);
     if (pathname === '/ok') return new Response('ok');
     if (pathname === '/insert' && request.method === 'POST') {

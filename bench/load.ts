@@ -1,0 +1,44 @@
+/** Load runs with autocannon, shared by the benches: one scenario's figures, and requests that each carry a fresh token. */
+import autocannon from 'autocannon';
+
+export const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
+export interface Figures {
+  title: string;
+  connections: number;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  unexpected: number;
+}
+
+/** `rps` is requests over the run's wall time, not autocannon's per-second average: a short run has few whole seconds. */
+export function load(title: string, connections: number, options: autocannon.Options): Promise<Figures> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    autocannon({ connections, amount: REQUESTS, ...options }, (error, r) => {
+      if (error) return reject(error);
+      resolve({ title, connections, requests: r.requests.total, rps: r.requests.total / ((performance.now() - started) / 1000), p50: r.latency.p50, p99: r.latency.p99, unexpected: r.non2xx + r.errors + r.timeouts });
+    });
+  });
+}
+
+/** autocannon requests that each carry a fresh token; `body(n)` gives the n-th JSON body. */
+export function signedRequests(tokens: string[], method: string, path: (n: number) => string, body?: (n: number) => unknown): autocannon.Request[] {
+  let n = 0;
+  return [
+    {
+      method: method as autocannon.Request['method'],
+      setupRequest: (req) => {
+        const i = n++;
+        return {
+          ...req,
+          path: path(i),
+          headers: { ...req.headers, authorization: `Bearer ${tokens.pop()}`, 'content-type': 'application/json' },
+          ...(body ? { body: JSON.stringify(body(i)) } : {}),
+        };
+      },
+    },
+  ];
+}
+

@@ -5,7 +5,7 @@
  * verification and proof sizes. The report is also written to bench/RESULTS.md.
  *
  *  - The runtime's own ceiling: a trivial Worker answering `ok` and one doing a single D1
- *    INSERT (bench/reference-worker.ts), at 16 and 64 clients, in the same run; the audited
+ *    INSERT (bench/reference-worker.js), at 16 and 64 clients, in the same run; the audited
  *    VM create, the unaudited baseline and the health route as ratios to the one-INSERT Worker.
  *  - Where an audited request's time goes (bench/breakdown.ts, Server-Timing).
  *  - API: GET /v1/health, authenticated GET /v1/admin/hosts, POST VM create — ratios to health.
@@ -120,11 +120,11 @@ try {
     checkpoint: async () => note,
     records: async (from, limit) => ({ records: records.slice(from, from + limit) }),
   };
+  await Promise.all([main, baseline, reference].map(({ child }) => new Promise((exited) => (child.exitCode !== null ? exited(null) : (child.once('exit', exited), child.kill())))));
+  // With no Worker left running (an idle wrangler dev still takes CPU now and then): all cores verify.
   const verification = await verificationReport(auditKey, [{ log, size, source: offline }]);
-  main.child.kill();
-  baseline.child.kill();
-  reference.child.kill();
   // Each with its own Worker and D1 from here on, so the load runs above had the machine to themselves.
+  const miniflare = await miniflareCeiling();
   const breakdown = await breakdownReport();
   const fleet = await fleetReport();
   // Last: it stops and restarts its Worker to write long histories.
@@ -145,7 +145,7 @@ try {
     '',
     '## Against the runtime\'s own ceiling (ratios to a trivial Worker on the same runtime, same run)',
     '',
-    'The reference Worker (bench/reference-worker.ts) has no framework and no auth: `GET /ok` answers `ok`, `POST /insert` does one D1 INSERT. Same `wrangler dev`, same autocannon settings, measured in this run.',
+    'The reference Worker (bench/reference-worker.js) has no framework and no auth: `GET /ok` answers `ok`, `POST /insert` does one D1 INSERT. Same `wrangler dev`, same autocannon settings, measured in this run.',
     '',
     '| scenario | clients | req/s | p50 ms | p99 ms | ÷ one-INSERT Worker | ÷ ok Worker | non-2xx/errors |',
     '|---|---|---|---|---|---|---|---|',
@@ -158,6 +158,16 @@ try {
     ]),
     '',
     `Target: audited VM create ≥ 0.7× the one-INSERT Worker at 16 and 64 clients (${vsInsert(audited16, 16)}× and ${vsInsert(audited64, 64)}×).`,
+    '',
+    'The same on the programmatic Miniflare runtime (`npm start`, `custodes/testing`: workerd with no `wrangler dev` proxy in front; bench/runtimes.ts), same run:',
+    '',
+    '| scenario | clients | req/s | p50 ms | p99 ms | ÷ one-INSERT Worker | ÷ ok Worker | non-2xx/errors |',
+    '|---|---|---|---|---|---|---|---|',
+    ...([16, 64] as const).flatMap((clients) =>
+      [miniflare.ok[clients], miniflare.insert[clients], miniflare.audited[clients]].map(
+        (r) => `| ${r.title} | ${clients} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.rps / miniflare.insert[clients].rps).toFixed(2)} | ${(r.rps / miniflare.ok[clients].rps).toFixed(2)} | ${r.unexpected} |`,
+      ),
+    ),
     '',
     ...breakdown.lines,
     '',
@@ -196,7 +206,8 @@ try {
   ].join('\n');
   console.log(report);
   writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
-  if ([...apiRuns, ...auditRuns, base64, health64, ...Object.values(ceiling.ok), ...Object.values(ceiling.insert)].some((r) => r.unexpected > 0)) {
+  const everyRun = [...apiRuns, ...auditRuns, base64, health64, ...Object.values(ceiling.ok), ...Object.values(ceiling.insert), ...Object.values(miniflare).flatMap((r: Record<16 | 64, Figures>) => Object.values(r))];
+  if (everyRun.some((r) => r.unexpected > 0)) {
     console.error('Some requests failed: the figures above are not comparable.');
     process.exitCode = 1;
   }

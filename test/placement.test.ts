@@ -129,3 +129,24 @@ describe('allocation counters', () => {
     }
   });
 });
+
+describe('the cached placement view (provider/placement/placement-view.ts)', () => {
+  it('never over-commits a host that filled behind its back, and never answers no_capacity from a stale view', async () => {
+    const first = await createHost({ vcpus: 8, memoryMiB: 8192 });
+    const { tenant } = await createTenant({ vcpus: 1000, memoryMiB: 1_000_000 });
+    expect((await expectStatus(createVm(tenant.id, 1, 1024), 201)).host).toBe(first.id); // the view is now cached: first, 7 vCPUs free
+
+    // Behind the API's back (another isolate, a repair): a second host appears…
+    const late = 'hst_APPEAREDLATER000000000000';
+    await env.DB.prepare("INSERT INTO hosts (id, name, vcpus, memory_mib, disk_gib) VALUES (?, 'late', 16, 16384, 100)").bind(late).run();
+    // …and a demand only it can meet, asked while the view is the old one, is placed there, not refused.
+    expect((await expectStatus(createVm(tenant.id, 12, 12288), 201)).host).toBe(late);
+
+    // Then the first host fills behind the API's back. The view still says it has the most room; the guarded
+    // insert refuses it, and the retry reads afresh and places the VM on the late host.
+    await env.DB.prepare("INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib) VALUES ('vm_BEHINDTHEBACK0000000000000', ?, ?, 'filler', 7, 7168)").bind(tenant.id, first.id).run();
+    expect((await expectStatus(createVm(tenant.id, 2, 2048), 201)).host).toBe(late);
+    const firstNow = await expectStatus(call('GET', `/v1/admin/hosts/${first.id}`), 200);
+    expect(firstNow.allocated).toMatchObject({ vcpus: 8, memoryMiB: 8192 }); // full, not over
+  });
+});

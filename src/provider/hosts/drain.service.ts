@@ -13,6 +13,7 @@ import { hosts, vms } from '../../platform/db/schema';
 import { fail, ok, type Result } from '../../lib/result';
 import { hostFits } from '../placement/capacity';
 import { findHost, hostCapacities, type HostView } from './hosts.service';
+import { forgetPlacementView } from '../placement/placement-view';
 import { rankHosts } from '../placement/placement';
 
 export interface DrainReport {
@@ -62,6 +63,7 @@ export async function drainHost(db: Database, commit: Commit, hostId: string): P
       ),
     );
     const committed = await commit(writes, { details: { migrated, stranded } });
+    forgetPlacementView();
     if (committed.ok) return ok({ host: (await findHost(db, hostId))!, migrated, stranded });
     // Something moved meanwhile: plan again from a fresh read.
   }

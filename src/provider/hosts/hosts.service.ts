@@ -13,6 +13,7 @@ import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Result } from '../../lib/result';
 import { guardedWriteResult } from '../../platform/db/revisions';
 import { allocationOf, hostAllocated, vmTotals } from '../placement/capacity';
+import { forgetPlacementView } from '../placement/placement-view';
 import type { HostCapacity } from '../placement/placement';
 
 export interface HostInput {
@@ -52,6 +53,7 @@ function toView(row: HostRow): HostView {
 export async function createHost(db: Database, commit: Commit, input: HostInput): Promise<Result<HostView, 'name_taken'>> {
   const id = newId('hst');
   const committed = await commit([write(db.insert(hosts).values({ id, ...input }))], { target: { type: 'host', id } });
+  forgetPlacementView(); // a new host: placement must see it
   if (!committed.ok) {
     if (committed.rejected === 'unique') return fail('name_taken', `A host named ${JSON.stringify(input.name)} already exists.`);
     throw new Error(committed.message);
@@ -91,6 +93,7 @@ export async function updateHost(
     .set({ ...patch, ...nextRevision(hosts.revision) })
     .where(and(...guards));
   const committed = await commit([write(update), expectChanges('host.update')], { details: { patch: { ...patch } } });
+  forgetPlacementView();
   if (!committed.ok && committed.rejected === 'unique') return fail('name_taken', `A host named ${JSON.stringify(patch.name)} already exists.`);
   const host = await findHost(db, id);
   return guardedWriteResult(`Host ${id}`, committed.ok && host ? { value: host } : null, host, expectedRevision, (current) => ({
@@ -109,6 +112,7 @@ export async function deleteHost(
   const guards = [eq(hosts.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE host_id = ${id})`];
   if (expectedRevision !== undefined) guards.push(eq(hosts.revision, expectedRevision));
   const committed = await commit([write(db.delete(hosts).where(and(...guards))), expectChanges('host.delete')]);
+  forgetPlacementView();
   const host = committed.ok ? null : await findHost(db, id);
   return guardedWriteResult(`Host ${id}`, committed.ok ? { value: { id } } : null, host, expectedRevision, (current) => ({
     code: 'resource_in_use' as const,

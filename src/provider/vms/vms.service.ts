@@ -23,6 +23,7 @@ import { fail, found, ok, type Result } from '../../lib/result';
 import { staleRevision } from '../../platform/db/revisions';
 import { hostFits, tenantFits, type Resources } from '../placement/capacity';
 import { findHost, hostCapacities } from '../hosts/hosts.service';
+import { forgetPlacementView, placedOnHost, placementView } from '../placement/placement-view';
 import { rankHosts } from '../placement/placement';
 import { findTenant } from '../tenants/tenants.service';
 
@@ -101,7 +102,9 @@ export async function createVm(
   // Optimistic: pick a host and let the guarded INSERT decide. Reads that only
   // explain a refusal (quota, tenant state) happen when the INSERT refuses.
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const [host] = rankHosts(await hostCapacities(db), demand);
+    // The cached view first (placement/placement-view.ts); "no host fits" only from a fresh read.
+    let [host] = rankHosts(await placementView(db, hostCapacities, { fresh: attempt > 0 }), demand);
+    if (!host && attempt === 0) [host] = rankHosts(await placementView(db, hostCapacities, { fresh: true }), demand);
     if (!host) {
       const quota = await checkQuota(db, tenantId, demand);
       return quota.ok ? noCapacity(demand) : quota;
@@ -113,7 +116,10 @@ export async function createVm(
       WHERE ${hostFits(host.id, demand)} AND ${tenantFits(tenantId, demand)}
       RETURNING ${VM_VIEW_COLUMNS}`;
     const committed = await commit([write(insert), expectChanges('vm.create')], { target: { type: 'vm', id }, details: { host: host.id } });
-    if (committed.ok) return ok(committed.rows[0]![0] as unknown as VmView);
+    if (committed.ok) {
+      placedOnHost(host.id, demand);
+      return ok(committed.rows[0]![0] as unknown as VmView);
+    }
     if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${tenantId} already has a VM named ${JSON.stringify(input.name)}.`);
     const quota = await checkQuota(db, tenantId, demand);
     if (!quota.ok) return quota;
@@ -178,6 +184,7 @@ export async function resizeVm(
       .where(and(atRevision(vm), hostFits(vm.host, demand, { exceptVm: vm.id, requireActive: false }), tenantFits(vm.tenant, demand, vm.id)));
     const details = { from: { vcpus: vm.vcpus, memoryMiB: vm.memoryMiB, name: vm.name }, to: { ...demand, name: patch.name ?? vm.name } };
     const committed = await commit([write(update), expectChanges('vm.resize')], { details });
+    if (committed.ok) forgetPlacementView();
     if (committed.ok) return ok(true);
     if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${vm.tenant} already has a VM named ${JSON.stringify(patch.name)}.`);
     const host = await findHost(db, vm.host);
@@ -217,6 +224,7 @@ export async function migrateVm(
         .set({ hostId: candidate, ...nextRevision(vms.revision) })
         .where(and(atRevision(vm), hostFits(candidate, demand)));
       const committed = await commit([write(update), expectChanges('vm.migrate')], { details: { from: vm.host, to: candidate } });
+      if (committed.ok) forgetPlacementView();
       if (committed.ok) return ok(true);
       if ((await findVm(db, id))?.revision !== vm.revision) return ok(false);
     }
@@ -237,6 +245,7 @@ export async function deleteVm(
 ): Promise<Result<{ id: string }, WriteFailure>> {
   const deleted = await writeAtRevision<WriteFailure>(db, id, expectedRevision, async (vm) => {
     const committed = await commit([write(db.delete(vms).where(atRevision(vm))), expectChanges('vm.delete')]);
+    if (committed.ok) forgetPlacementView();
     return ok(committed.ok);
   });
   return deleted.ok ? ok({ id }) : deleted;

@@ -93,7 +93,7 @@ export async function fleetReport(port = 8793): Promise<string[]> {
   return [
     '## VM create against the size of the fleet',
     '',
-    `One host and one tenant with N VMs already placed on them (written into D1 with the Worker stopped, each with 0 vCPUs and 1 MiB so that 10,000 fit one host's limits: the SUMs read every row either way), then VM creates through the API on that host and tenant: ${SEQUENTIAL} one at a time (mean latency), then ${LOADED} at 16 clients. Placement and quota guards read the allocation counters that triggers on \`vms\` keep (drizzle/0015), instead of SUM()ming the host's and the tenant's VMs as they did before (then: 1.19× sequential, 1.80× at 16 clients, in this bench).`,
+    `One host and one tenant with N VMs already placed on them (written into D1 with the Worker stopped, each with 0 vCPUs and 1 MiB so that 10,000 fit one host's limits), then VM creates through the API on that host and tenant: ${SEQUENTIAL} one at a time (mean latency), then ${LOADED} at 16 clients. Placement and quota guards read the allocation counters that triggers on \`vms\` keep (drizzle/0015), instead of SUM()ming the host's and the tenant's VMs as they did before (then: 1.19× sequential, 1.80× at 16 clients, in this bench).`,
     '',
     '| VMs placed | create latency, mean ms (1 client) | req/s (16 clients) | p50 ms (16 clients) |',
     '|---|---|---|---|',

@@ -8,12 +8,11 @@
  * the API would take minutes and measure nothing more); the creates measured
  * go through the API.
  */
-import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair } from 'jose';
-import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
+import { api, d1File, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
 
 export const FLEET_SIZES = [100, 10_000];
 const SEQUENTIAL = 200;
@@ -26,12 +25,6 @@ interface FleetFigures {
   p50: number;
 }
 
-function d1File(state: string): string {
-  const dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject');
-  const file = readdirSync(dir).find((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
-  if (!file) throw new Error(`no D1 database under ${dir}`);
-  return join(dir, file);
-}
 
 async function measureFleet(placed: number, port: number): Promise<FleetFigures> {
   const name = `fleet-${placed}`;

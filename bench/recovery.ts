@@ -25,8 +25,7 @@
  * goes through the API.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { signCheckpoint } from '../src/audit/format/checkpoint';
@@ -34,7 +33,7 @@ import { appendLeaf, frontierRoot, leafHash, type Frontier } from '../src/audit/
 import { signRecord, type AuditRecord, type Region } from '../src/audit/format/record';
 import { auditSigningKey } from '../src/audit/signing/signing-key';
 import { imageQuery, objectId, type ObjectRef } from '../src/recovery/objects/object-kinds';
-import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, type Principal } from './workers';
+import { api, d1File, DIR, mintTokens, newPrincipal, publicOf, startWorker, type Principal } from './workers';
 
 export const HISTORY_SIZES = [1_000, 10_000, 100_000];
 const ATTACK_ACTIONS = 50;
@@ -87,12 +86,6 @@ function random(seed: number): () => number {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-function d1File(state: string): string {
-  const dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject');
-  const file = readdirSync(dir).find((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
-  if (!file) throw new Error(`no D1 database under ${dir}`);
-  return join(dir, file);
-}
 
 /** Appends `scene.size` actions to the tenant's log and contents, as the sequencer would have. */
 async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed: number): Promise<void> {

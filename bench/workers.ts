@@ -3,8 +3,8 @@
  * under .bench/), principals with their keys, and signed API calls.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 
 export const DIR = '.bench';
@@ -82,4 +82,12 @@ export async function api(url: string, tokens: string[], method: string, path: s
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return text.startsWith('{') ? JSON.parse(text) : text;
+}
+
+/** The SQLite file of a local Worker's D1 under `state` (its Worker stopped): for benches that write long histories directly. */
+export function d1File(state: string): string {
+  const dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject');
+  const file = readdirSync(dir).find((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
+  if (!file) throw new Error(`no D1 database under ${dir}`);
+  return join(dir, file);
 }

@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair } from 'jose';
+import { closedLoopRate } from './load';
 import { api, d1File, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
 
 export const FLEET_SIZES = [100, 10_000];
@@ -72,7 +73,7 @@ async function measureFleet(placed: number, port: number): Promise<FleetFigures>
       ),
     );
     if (loaded.non2xx + loaded.errors > 0) throw new Error(`fleet ${placed}: ${loaded.non2xx + loaded.errors} failed creates`);
-    return { placed, meanMs, rps: loaded.requests.average, p50: loaded.latency.p50 };
+    return { placed, meanMs, rps: closedLoopRate(16, loaded), p50: loaded.latency.p50 };
   } finally {
     worker.child.kill();
     await new Promise((r) => worker.child.once('exit', r));

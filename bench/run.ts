@@ -141,7 +141,7 @@ try {
     '# Benchmark results',
     '',
     `Run ${new Date().toISOString()} by \`npm run bench\` on ${cores} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}.`,
-    `Local \`wrangler dev\` (workerd + embedded D1), ${REQUESTS} requests per scenario; client, Worker and D1 share the machine. Every authenticated request carries its own freshly minted token (single-use \`jti\`), and every /v1 request — health included — appends a signed audit record covered by a signed checkpoint before it returns.`,
+    `Local \`wrangler dev\` (workerd + embedded D1), ${REQUESTS} requests per scenario, req/s = clients ÷ mean latency (a closed loop; autocannon's own rate moves in whole-second ticks); client, Worker and D1 share the machine. Every authenticated request carries its own freshly minted token (single-use \`jti\`), and every /v1 request — health included — appends a signed audit record covered by a signed checkpoint before it returns.`,
     '',
     '## Against the runtime\'s own ceiling (ratios to a trivial Worker on the same runtime, same run)',
     '',

@@ -9,7 +9,7 @@
 import { GuestContents } from '../src/sdk/guest-contents';
 import { createApiClient } from '../src/sdk/client';
 import { newKeystore } from '../src/sdk/keystore';
-import { api, mintTokens, type Principal } from './workers';
+import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, type Principal } from './workers';
 
 export const BREAKDOWN_SAMPLES = 200;
 
@@ -106,11 +106,7 @@ export function breakdownTable(b: Breakdown): string[] {
 
 /** Starts its own Worker with Server-Timing on (port `port`), provisions a host and a tenant, and measures. */
 export async function breakdownReport(port = 8794): Promise<{ lines: string[]; breakdown: Breakdown }> {
-  const { exportJWK, generateKeyPair } = await import('jose');
-  const { newPrincipal, publicOf, startWorker, unlimitedConfig } = await import('./workers');
-  const admin = await newPrincipal('adm_bootstrap');
-  const auditKey = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
-  const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey), CUSTODES_SERVER_TIMING: 'on' };
+  const { admin, vars } = await instanceSecrets({ CUSTODES_SERVER_TIMING: 'on' });
   const worker = await startWorker('breakdown', port, vars, unlimitedConfig());
   try {
     const setup = await mintTokens(admin, 10);
@@ -129,14 +125,13 @@ export async function breakdownReport(port = 8794): Promise<{ lines: string[]; b
       ],
     };
   } finally {
-    worker.child.kill();
+    await stopWorker(worker.child);
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { mkdirSync, rmSync } = await import('node:fs');
   const { resolve } = await import('node:path');
-  const { DIR } = await import('./workers');
   rmSync(resolve(DIR, 'breakdown'), { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   console.log((await breakdownReport()).lines.join('\n'));

@@ -6,13 +6,13 @@
  * D1 in the same 64-page batches, with no auth, audit or encryption.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { createApiClient } from '../src/sdk/client';
 import { PAGE_BYTES } from '../src/sdk/envelope';
 import { BATCH_PAGES, GuestContents, IN_FLIGHT } from '../src/sdk/guest-contents';
 import { inParallel } from '../src/lib/parallel';
 import { newKeystore } from '../src/sdk/keystore';
-import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
+import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
 
 export const CONTENT_MIB = 8;
 
@@ -90,9 +90,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   rmSync(`${DIR}/contents-main`, { recursive: true, force: true });
   rmSync(`${DIR}/contents-baseline`, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
-  const admin = await newPrincipal('adm_bootstrap');
-  const auditKey = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
-  const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
+  const { admin, auditKey, vars } = await instanceSecrets();
   const main = await startWorker('contents-main', 8797, vars, unlimitedConfig());
   const baseline = await startWorker('contents-baseline', 8796, vars, 'bench/wrangler.baseline.toml');
   try {

@@ -12,9 +12,8 @@
 import { resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import autocannon from 'autocannon';
-import { exportJWK, generateKeyPair } from 'jose';
 import { closedLoopRate } from './load';
-import { api, d1File, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig } from './workers';
+import { api, d1File, DIR, instanceSecrets, median, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig } from './workers';
 
 export const FLEET_SIZES = [100, 10_000];
 const SEQUENTIAL = 100;
@@ -40,16 +39,8 @@ interface Fleet {
 /** A Worker of its own whose host and tenant already hold `placed` VMs. */
 async function seededFleet(placed: number, port: number): Promise<Fleet> {
   const name = `fleet-${placed}`;
-  const admin = await newPrincipal('adm_bootstrap');
-  const auditKey = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
-  const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
+  const { admin, vars } = await instanceSecrets();
   const config = unlimitedConfig();
-  const stopped = async (child: import('node:child_process').ChildProcess) => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill();
-    await exited;
-  };
   let worker = await startWorker(name, port, vars, config);
   let tenant: string;
   let host: string;
@@ -59,7 +50,7 @@ async function seededFleet(placed: number, port: number): Promise<Fleet> {
     const owner = await newPrincipal('pending');
     tenant = (await api(worker.url, setup, 'POST', '/v1/admin/tenants', { name: 'fleet', ownerKey: publicOf(owner.jwk), quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 } })).id;
   } finally {
-    await stopped(worker.child);
+    await stopWorker(worker.child);
   }
   const db = new DatabaseSync(d1File(resolve(DIR, name)));
   const insert = db.prepare('INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib) VALUES (?, ?, ?, ?, 0, 1)');
@@ -68,7 +59,7 @@ async function seededFleet(placed: number, port: number): Promise<Fleet> {
   db.exec('COMMIT');
   db.close();
   worker = await startWorker(name, port, vars, config);
-  return { placed, url: worker.url, tenant, admin, stop: () => stopped(worker.child) };
+  return { placed, url: worker.url, tenant, admin, stop: () => stopWorker(worker.child) };
 }
 
 /** One round on one fleet: `SEQUENTIAL` creates one at a time (mean ms), then `LOADED` at 16 clients. */
@@ -95,8 +86,6 @@ async function fleetRound(fleet: Fleet, round: number): Promise<{ meanMs: number
   if (loaded.non2xx + loaded.errors > 0) throw new Error(`fleet ${fleet.placed}: ${loaded.non2xx + loaded.errors} failed creates`);
   return { meanMs, rps: closedLoopRate(16, loaded), p50: loaded.latency.p50 };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Both fleets side by side, measured in alternating rounds so that a machine drifting in speed affects both alike. */
 async function measureFleets(port: number): Promise<FleetFigures[]> {

@@ -27,13 +27,13 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { signCheckpoint } from '../src/audit/format/checkpoint';
 import { appendLeaf, frontierRoot, leafHash, type Frontier } from '../src/audit/format/merkle';
 import { signRecord, type AuditRecord, type Region } from '../src/audit/format/record';
 import { auditSigningKey } from '../src/audit/signing/signing-key';
 import { imageQuery, objectId, type ObjectRef } from '../src/recovery/objects/object-kinds';
-import { api, d1File, DIR, mintTokens, newPrincipal, publicOf, startWorker, type Principal } from './workers';
+import { api, d1File, DIR, instanceSecrets, median, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, type Principal } from './workers';
 
 export const HISTORY_SIZES = [1_000, 10_000, 100_000];
 const ATTACK_ACTIONS = 50;
@@ -246,8 +246,6 @@ async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed:
   db.exec('COMMIT');
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 interface Timing {
   size: number;
   undoMs: number;
@@ -299,9 +297,7 @@ async function measure(url: string, scene: Scene): Promise<Timing> {
 
 export async function recoveryReport(port = 8795): Promise<string[]> {
   const name = 'recovery';
-  const admin = await newPrincipal('adm_bootstrap');
-  const auditKey = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as JWK;
-  const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
+  const { admin, auditKey, vars } = await instanceSecrets();
   let worker = await startWorker(name, port, vars);
   const scenes: Scene[] = [];
   try {
@@ -349,12 +345,6 @@ export async function recoveryReport(port = 8795): Promise<string[]> {
   ];
 }
 
-async function stopWorker(child: import('node:child_process').ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { mkdirSync, rmSync } = await import('node:fs');

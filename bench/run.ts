@@ -22,7 +22,6 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/format/merkle';
 import type { AuditSource } from '../src/sdk/audit-verify';
 import { breakdownReport } from './breakdown';
@@ -33,7 +32,7 @@ import { fleetReport } from './fleet';
 import { recoveryReport } from './recovery';
 import { startReport } from './start';
 import { verificationReport } from './verify';
-import { api, DIR, mintTokens, newPrincipal, publicOf, startWorker, unlimitedConfig, type Principal } from './workers';
+import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, type Principal } from './workers';
 
 function proofSizes() {
   const rows: string[] = [];
@@ -58,9 +57,7 @@ const fmt = (r: Figures, base?: Figures) =>
 
 rmSync(DIR, { recursive: true, force: true });
 mkdirSync(DIR, { recursive: true });
-const admin = await newPrincipal('adm_bootstrap');
-const auditKey = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as JWK;
-const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) };
+const { admin, auditKey, vars } = await instanceSecrets();
 const main = await startWorker('main', 8799, vars, unlimitedConfig());
 const baseline = await startWorker('baseline', 8798, vars, 'bench/wrangler.baseline.toml');
 const reference = await startWorker('reference', 8797, {}, 'bench/wrangler.reference.toml');
@@ -120,7 +117,7 @@ try {
     checkpoint: async () => note,
     records: async (from, limit) => ({ records: records.slice(from, from + limit) }),
   };
-  await Promise.all([main, baseline, reference].map(({ child }) => new Promise((exited) => (child.exitCode !== null ? exited(null) : (child.once('exit', exited), child.kill())))));
+  await Promise.all([main, baseline, reference].map(({ child }) => stopWorker(child)));
   // With no Worker left running (an idle wrangler dev still takes CPU now and then): all cores verify.
   const verification = await verificationReport(auditKey, [{ log, size, source: offline }]);
   // Each with its own Worker and D1 from here on, so the load runs above had the machine to themselves.

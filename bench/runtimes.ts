@@ -8,11 +8,10 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
-import { exportJWK, generateKeyPair } from 'jose';
 import { buildWorker } from '../scripts/build-worker';
 import { launchWorker } from '../src/testing/runtime';
 import { load, REQUESTS, signedRequests, type Figures } from './load';
-import { api, DIR, mintTokens, newPrincipal, publicOf } from './workers';
+import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf } from './workers';
 
 export interface RuntimeCeiling {
   ok: Record<16 | 64, Figures>;
@@ -47,9 +46,8 @@ async function unlimitedBundle(): Promise<string> {
 export async function miniflareCeiling(): Promise<RuntimeCeiling> {
   mkdirSync(DIR, { recursive: true });
   const reference = await referenceOnMiniflare();
-  const admin = await newPrincipal('adm_bootstrap');
-  const auditKey = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
-  const custodes = await launchWorker({ workerDir: await unlimitedBundle(), bindings: { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey) } });
+  const { admin, vars } = await instanceSecrets();
+  const custodes = await launchWorker({ workerDir: await unlimitedBundle(), bindings: vars });
   const url = custodes.url.origin;
   try {
     const setup = await mintTokens(admin, 20);

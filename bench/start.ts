@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORKER_DIR } from '../scripts/build-worker.ts';
 import { startCustodes } from '../src/testing/index.ts';
+import { median } from './workers';
 
 const ROUNDS = 3;
 const TITLE = '## Start-up (npm start, startCustodes)';
@@ -43,7 +44,6 @@ function timeStart(state: string): Promise<number> {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
 export async function startReport(): Promise<string[]> {

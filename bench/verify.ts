@@ -14,10 +14,10 @@ import { signRecord, type AuditRecord } from '../src/audit/format/record';
 import { auditSigningKey } from '../src/audit/signing/signing-key';
 import { verifyAuditLog, type AuditSource } from '../src/sdk/audit-verify';
 import { parallelRecordChecker } from '../src/cli/parallel-verify';
+import { median } from './workers';
 
 export const SYNTHETIC_RECORDS = Number(process.env.BENCH_VERIFY_RECORDS ?? 20_000);
 const ROUNDS = 5;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
  * This machine's raw Ed25519 verify rate on the very signing inputs being

@@ -91,3 +91,23 @@ export function d1File(state: string): string {
   if (!file) throw new Error(`no D1 database under ${dir}`);
   return join(dir, file);
 }
+
+/**
+ * What a fresh instance is started with: a bootstrap admin, an audit signing
+ * key, and the vars that carry their public and private halves.
+ */
+export async function instanceSecrets(extraVars: Record<string, string> = {}): Promise<{ admin: Principal; auditKey: JWK; vars: Record<string, string> }> {
+  const admin = await newPrincipal('adm_bootstrap');
+  const auditKey = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as JWK;
+  return { admin, auditKey, vars: { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey), ...extraVars } };
+}
+
+/** Stops a Worker started by `startWorker` and waits until it has exited. */
+export async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -17,6 +17,7 @@ import { verifyPrincipalToken } from './token';
 import { actingPrincipal } from './acting-as';
 import { emulatorEnabled } from '../emulator/mode';
 import { outsideReach, vmReachOf } from './vm-reach';
+import { enterTimingPhase, timed } from '../platform/middleware/server-timing';
 
 export const DEFAULT_AUDIENCE = 'custodes';
 
@@ -48,17 +49,15 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec((c.req.header('Authorization') ?? '').trim());
     if (!match) return refuse('token_missing', 'Send Authorization: Bearer <JWS> signed by your registered key.', 'Bearer realm="custodes"');
     const db = c.get('db');
-    const timings = c.get('timings');
-    if (timings) timings.phase = 'auth';
-    const lookupKey = (kid: string) => findRegisteredKey(db, c.env.BOOTSTRAP_ADMIN_JWK, kid, { cached: consumeJti === 'with-audit-record' });
-    const verify = () =>
+    enterTimingPhase(c, 'auth');
+    const result = await timed(c, 'token', () =>
       verifyPrincipalToken(match[1]!, {
         audience: c.env.API_AUDIENCE || DEFAULT_AUDIENCE,
-        lookupKey: timings ? (kid) => timings.time('key', () => lookupKey(kid)) : lookupKey,
+        lookupKey: (kid) => timed(c, 'key', () => findRegisteredKey(db, c.env.BOOTSTRAP_ADMIN_JWK, kid, { cached: consumeJti === 'with-audit-record' })),
         claimJti: consumeJti === 'now' ? (principalId, jti, expiresAt) => claimTokenId(db, principalId, jti, expiresAt) : undefined,
-      });
-    const result = timings ? await timings.time('token', verify) : await verify();
-    if (timings) timings.phase = 'guards';
+      }),
+    );
+    enterTimingPhase(c, 'guards');
     if (consumeJti === 'with-audit-record') await pruneTokenIds(db);
     if (!result.ok) {
       const { code, detail } = result.error;

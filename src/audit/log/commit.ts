@@ -71,8 +71,6 @@ export interface SequencerTimings {
   checkpoint: number;
   /** The group's one D1 batch. */
   batch: number;
-  /** How many appends the group carried. */
-  group: number;
 }
 
 export type CommitResult =

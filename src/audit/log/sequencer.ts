@@ -293,7 +293,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
     this.#head = { frontier };
     return {
       // Signing the records overlaps building the statements: `sign` is everything before the checkpoint.
-      timings: { sign: t1 - t0, checkpoint: t2 - t1, batch: t3 - t2, group: entries.length },
+      timings: { sign: t1 - t0, checkpoint: t2 - t1, batch: t3 - t2 },
       results: entries.map((_, i): Extract<CommitResult, { ok: true }> => {
         const [from, to] = writeRanges[i]!;
         return { ok: true, log, auditIndex: start + i, rows: results.slice(from, to).map((r) => (r.results ?? []) as Record<string, unknown>[]) };

@@ -16,6 +16,7 @@ import { REPLAY_CHALLENGE } from '../../auth/middleware';
 import { MAX_PATH_CHARS } from '../../platform/http/limits';
 import { requestPath } from '../../platform/http/paths';
 import { problemResponse } from '../../platform/http/problem';
+import { enterTimingPhase } from '../../platform/middleware/server-timing';
 import type { AuditedAction } from '../actions';
 import { sealReceipt } from '../log/receipts';
 import { ensureSigningKeyRegistered, UnapprovedAuditKey } from '../signing/audit-key-registry';
@@ -58,8 +59,7 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
     } else {
       await next();
     }
-    const timings = c.get('timings');
-    if (timings) timings.phase = 'record';
+    enterTimingPhase(c, 'record');
     if (!audit.recorded) {
       try {
         const { refused } = await audit.recordResponse(c.res.status, c.get('problemCode') ?? null);

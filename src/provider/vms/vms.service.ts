@@ -184,8 +184,10 @@ export async function resizeVm(
       .where(and(atRevision(vm), hostFits(vm.host, demand, { exceptVm: vm.id, requireActive: false }), tenantFits(vm.tenant, demand, vm.id)));
     const details = { from: { vcpus: vm.vcpus, memoryMiB: vm.memoryMiB, name: vm.name }, to: { ...demand, name: patch.name ?? vm.name } };
     const committed = await commit([write(update), expectChanges('vm.resize')], { details });
-    if (committed.ok) forgetPlacementView();
-    if (committed.ok) return ok(true);
+    if (committed.ok) {
+      forgetPlacementView();
+      return ok(true);
+    }
     if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${vm.tenant} already has a VM named ${JSON.stringify(patch.name)}.`);
     const host = await findHost(db, vm.host);
     if (host && (host.allocated.vcpus - vm.vcpus + demand.vcpus > host.vcpus || host.allocated.memoryMiB - vm.memoryMiB + demand.memoryMiB > host.memoryMiB)) {
@@ -224,8 +226,10 @@ export async function migrateVm(
         .set({ hostId: candidate, ...nextRevision(vms.revision) })
         .where(and(atRevision(vm), hostFits(candidate, demand)));
       const committed = await commit([write(update), expectChanges('vm.migrate')], { details: { from: vm.host, to: candidate } });
-      if (committed.ok) forgetPlacementView();
-      if (committed.ok) return ok(true);
+      if (committed.ok) {
+        forgetPlacementView();
+        return ok(true);
+      }
       if ((await findVm(db, id))?.revision !== vm.revision) return ok(false);
     }
     return targetHost

@@ -6,7 +6,7 @@
  * audited request's time goes (bench/breakdown.ts); a deployment leaves it off,
  * since timings describe the server to anyone who can call it.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv, Env } from '../../../env';
 import { emulatorEnabled } from '../../../emulator/mode';
 import type { CommitResult } from '../../../audit/log/commit';
@@ -34,11 +34,19 @@ export function serverTiming(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Marks where the request now is, so its D1 calls are counted to that part (`d1.<phase>`). */
+/** Marks where the request now is, so its D1 calls are counted to that part (`d1.<phase>`); nothing when timing is off. */
+export const enterTimingPhase = (c: Context<AppEnv>, phase: string): void => {
+  const timings = c.get('timings');
+  if (timings) timings.phase = phase;
+};
+
+/** `work`, timed as span `name` when timing is on. */
+export const timed = <T>(c: Context<AppEnv>, name: string, work: () => Promise<T>): Promise<T> => c.get('timings')?.time(name, work) ?? work();
+
+/** `enterTimingPhase` as a route's middleware. */
 export function timingPhase(phase: string): MiddlewareHandler<AppEnv> {
   return async function timingPhaseMiddleware(c, next) {
-    const timings = c.get('timings');
-    if (timings) timings.phase = phase;
+    enterTimingPhase(c, phase);
     return next();
   };
 }

@@ -6,6 +6,14 @@
  *
  * It also stores raw pages (`/raw/:vm/pages`): the same bytes as the
  * encrypted memory path, but plaintext, with no token, audit or envelope.
+ *
+ * And the floor of an audited page batch (`/floor/:vm/pages`): the raw
+ * write or read, plus — in the SAME D1 batch, so in one round trip — what
+ * DESIGN §5 and §6 add to it: a record-sized row naming every page
+ * (64 regions), the flow index rows (`?flows=0` leaves them out), the tree
+ * node and the guarded head update. No token, no signing, no envelope, no
+ * Durable Object hop, no second round trip: nothing that keeps the rule
+ * "the record commits before the answer" can be faster on this runtime.
  */
 import { Hono } from 'hono';
 import { authenticate } from '../src/auth/middleware';
@@ -68,6 +76,69 @@ app.get('/raw/:vm/pages', async (c) => {
     .bind(c.req.param('vm'), start, start + count)
     .all();
   return c.json({ pages: results });
+});
+
+let next = 0;
+/** One log per isolate, so its indexes count from 0 (random values are not allowed at global scope). */
+let floorLog = '';
+
+/** The statements an audited page batch adds to its data statement (see the header). */
+function auditFloor(db: D1Database, vm: string, indexes: number[], kind: 'read' | 'write', flows: boolean): D1PreparedStatement[] {
+  const index = next++;
+  floorLog ||= `floor-${crypto.randomUUID().slice(0, 8)}`;
+  const time = new Date().toISOString();
+  // The JWS of a record naming these pages: its regions, base64url-encoded, as the real one carries them.
+  const regions = indexes.map((i) => ({ space: 'memory', resource: vm, index: i, version: 1, digest: `sha256:${'ab'.repeat(32)}`, access: kind }));
+  const jws = `eyJhbGciOiJFZERTQSJ9.${Buffer.from(JSON.stringify({ v: 1, log: floorLog, index, time, regions, pad: 'x'.repeat(700) })).toString('base64url')}.${'s'.repeat(86)}`;
+  const rows = JSON.stringify(indexes.map((i) => [kind, 'memory', vm, i, 1, null]));
+  return [
+    db.prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').bind(floorLog, index, jws, time, `memory.${kind}`, 'tk_floor', 'allowed', 'floor'),
+    ...(flows
+      ? [
+          db
+            .prepare(
+              `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)
+               SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, 'floor', 'toolstack', 'tk_floor', ? FROM json_each(?)`,
+            )
+            .bind(floorLog, index, crypto.randomUUID(), time, rows),
+        ]
+      : []),
+    db.prepare('INSERT INTO audit_nodes (log, level, idx, hash) VALUES (?, 0, ?, ?)').bind(floorLog, index, 'ab'.repeat(32)),
+    db
+      .prepare(
+        `INSERT INTO audit_logs (log, size, root, frontier, checkpoint, updated_at) VALUES (?, ?, ?, '[]', ?, ?)
+         ON CONFLICT (log) DO UPDATE SET size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint, updated_at = excluded.updated_at WHERE size = ?`,
+      )
+      .bind(floorLog, index + 1, 'cd'.repeat(32), 'y'.repeat(200), time, index),
+    db.prepare("INSERT INTO write_assertions (label, expected, actual) VALUES ('audit head', 1, changes())"),
+  ];
+}
+
+app.put('/floor/:vm/pages', async (c) => {
+  const { pages } = await c.req.json<{ pages: { index: number; data: string }[] }>();
+  const vm = c.req.param('vm');
+  const db = c.env.DB;
+  await db.batch([
+    db
+      .prepare(
+        "INSERT INTO bench_pages (vm, idx, data) SELECT ?, json_extract(value, '$.index'), json_extract(value, '$.data') FROM json_each(?) WHERE true ON CONFLICT (vm, idx) DO UPDATE SET data = excluded.data",
+      )
+      .bind(vm, JSON.stringify(pages)),
+    ...auditFloor(db, vm, pages.map((p) => p.index), 'write', c.req.query('flows') !== '0'),
+  ]);
+  return c.json({ pages: pages.length });
+});
+
+app.get('/floor/:vm/pages', async (c) => {
+  const start = Number(c.req.query('start'));
+  const count = Number(c.req.query('count'));
+  const vm = c.req.param('vm');
+  const db = c.env.DB;
+  const [read] = await db.batch([
+    db.prepare('SELECT idx AS "index", data FROM bench_pages WHERE vm = ? AND idx >= ? AND idx < ? ORDER BY idx').bind(vm, start, start + count),
+    ...auditFloor(db, vm, Array.from({ length: count }, (_, i) => start + i), 'read', c.req.query('flows') !== '0'),
+  ]);
+  return c.json({ pages: read!.results });
 });
 
 export default app;

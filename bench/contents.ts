@@ -41,7 +41,12 @@ export async function encryptedThroughput(url: string, owner: { id: string; jwk:
   return { write, read };
 }
 
-export async function baselineThroughput(url: string): Promise<Throughput> {
+/**
+ * The baseline Worker's pages at `route`: `/raw` (plaintext, nothing else) or
+ * `/floor` (the same, plus in the same batch what an audited batch must
+ * commit; bench/baseline-worker.ts), with `query` (`flows=0`).
+ */
+export async function baselineThroughput(url: string, route = '/raw', query = ''): Promise<Throughput> {
   const pages = (CONTENT_MIB * 2 ** 20) / PAGE_BYTES;
   const batches = Array.from({ length: pages / BATCH_PAGES }, (_, i) => i * BATCH_PAGES);
   const page = Buffer.from(crypto.getRandomValues(new Uint8Array(PAGE_BYTES))).toString('base64');
@@ -49,13 +54,14 @@ export async function baselineThroughput(url: string): Promise<Throughput> {
   let start = performance.now();
   await inParallel(batches, IN_FLIGHT, async (first) => {
     const batch = Array.from({ length: BATCH_PAGES }, (_, i) => ({ index: first + i, data: page }));
-    const res = await fetch(`${url}/raw/vm_baseline/pages`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pages: batch }) });
-    if (!res.ok) throw new Error(`baseline write: ${res.status}`);
+    const res = await fetch(`${url}${route}/vm_baseline/pages${query ? `?${query}` : ''}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pages: batch }) });
+    if (!res.ok) throw new Error(`baseline write (${route}): ${res.status} ${await res.text()}`);
   });
   const write = mibPerSecond(pages * PAGE_BYTES, performance.now() - start);
   start = performance.now();
   await inParallel(batches, IN_FLIGHT, async (first) => {
-    const res = await fetch(`${url}/raw/vm_baseline/pages?start=${first}&count=${BATCH_PAGES}`);
+    const res = await fetch(`${url}${route}/vm_baseline/pages?start=${first}&count=${BATCH_PAGES}${query ? `&${query}` : ''}`);
+    if (!res.ok) throw new Error(`baseline read (${route}): ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { pages: { data: string }[] };
     if (body.pages.length !== BATCH_PAGES) throw new Error('baseline read came back short');
     for (const p of body.pages) Buffer.from(p.data, 'base64'); // decode, as the client does
@@ -65,7 +71,8 @@ export async function baselineThroughput(url: string): Promise<Throughput> {
 }
 
 /** The report section (also `npm run bench:contents`, which starts its own pair of Workers). */
-export function contentsReport(encrypted: Throughput, plain: Throughput): string[] {
+export function contentsReport({ encrypted, plain, floor, floorNoFlows }: ContentFigures): string[] {
+  const row = (name: string, t: Throughput) => `| ${name} | ${t.write.toFixed(2)} | ${t.read.toFixed(2)} | ${(t.write / plain.write).toFixed(2)} | ${(t.read / plain.read).toFixed(2)} |`;
   return [
     '## Guest memory throughput (encrypted and audited, against the baseline storing plaintext)',
     '',
@@ -74,16 +81,30 @@ export function contentsReport(encrypted: Throughput, plain: Throughput): string
     '| path | write MiB/s | read MiB/s | write ÷ baseline | read ÷ baseline |',
     '|---|---|---|---|---|',
     `| baseline: plaintext pages in D1 | ${plain.write.toFixed(2)} | ${plain.read.toFixed(2)} | — | — |`,
-    `| encrypted, audited (SDK) | ${encrypted.write.toFixed(2)} | ${encrypted.read.toFixed(2)} | ${(encrypted.write / plain.write).toFixed(2)} | ${(encrypted.read / plain.read).toFixed(2)} |`,
+    row('encrypted, audited (SDK)', encrypted),
+    row('floor: baseline + record, flow index, node and head in the same batch', floor),
+    row('floor without the flow index', floorNoFlows),
     '',
-    "Target: the encrypted, audited path at ≥ 0.5× the baseline's MiB/s.",
+    "Target: the encrypted, audited path at ≥ 0.5× (read) and ≥ 0.7× (write) the baseline's MiB/s. The floor rows (bench/baseline-worker.ts `/floor`) bound any implementation that commits the record before it answers (DESIGN §5, §6): one round trip, no token, no signing, no encryption, no Durable Object hop — only the rows the record adds, in the data's own batch.",
   ];
 }
 
 /** Gives the tenant a VM and measures both paths. */
-export async function measureContents(mainUrl: string, baselineUrl: string, setup: string[], owner: { id: string; jwk: JWK }): Promise<{ encrypted: Throughput; plain: Throughput }> {
+export interface ContentFigures {
+  encrypted: Throughput;
+  plain: Throughput;
+  floor: Throughput;
+  floorNoFlows: Throughput;
+}
+
+export async function measureContents(mainUrl: string, baselineUrl: string, setup: string[], owner: { id: string; jwk: JWK }): Promise<ContentFigures> {
   const vm = await api(mainUrl, setup, 'POST', `/v1/admin/tenants/${owner.id}/vms`, { name: `bench-memory-${Date.now()}`, vcpus: 1, memoryMiB: Math.max(128, 4 * CONTENT_MIB) });
-  return { encrypted: await encryptedThroughput(mainUrl, owner, vm.id), plain: await baselineThroughput(baselineUrl) };
+  return {
+    encrypted: await encryptedThroughput(mainUrl, owner, vm.id),
+    plain: await baselineThroughput(baselineUrl),
+    floor: await baselineThroughput(baselineUrl, '/floor'),
+    floorNoFlows: await baselineThroughput(baselineUrl, '/floor', 'flows=0'),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -99,8 +120,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const ownerKey = await newPrincipal('pending');
     const tenant = await api(main.url, setup, 'POST', '/v1/admin/tenants', { name: 't', ownerKey: publicOf(ownerKey.jwk), quota: { vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 } });
     await fetch(`${baseline.url}/seed`, { method: 'POST', body: JSON.stringify({ host: 'hst_baseline', tenant: 'ten_baseline' }) });
-    const { encrypted, plain } = await measureContents(main.url, baseline.url, setup, { id: tenant.id, jwk: ownerKey.jwk });
-    console.log(contentsReport(encrypted, plain).join('\n'));
+    const figures = await measureContents(main.url, baseline.url, setup, { id: tenant.id, jwk: ownerKey.jwk });
+    console.log(contentsReport(figures).join('\n'));
   } finally {
     main.child.kill();
     baseline.child.kill();

@@ -47,7 +47,7 @@ export function unlimitedConfig(): string {
   return file;
 }
 
-export async function startWorker(name: string, port: number, vars: Record<string, string>, config?: string): Promise<{ url: string; child: ChildProcess }> {
+export async function startWorker(name: string, port: number, vars: Record<string, string>, config?: string, extraArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
   // Absolute: wrangler resolves some paths against the config file's folder.
   const state = resolve(DIR, name);
   const varsFile = resolve(DIR, `${name}.vars`);
@@ -57,7 +57,7 @@ export async function startWorker(name: string, port: number, vars: Record<strin
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}`);
   const child = spawn(
     wrangler,
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--env-file', varsFile, '--log-level', process.env.BENCH_LOG ?? 'error', '--show-interactive-dev-session=false', ...configArgs],
+    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--env-file', varsFile, '--log-level', process.env.BENCH_LOG ?? 'error', '--show-interactive-dev-session=false', ...configArgs, ...extraArgs],
     { env: ENV, stdio: ['ignore', process.env.BENCH_LOG ? 'inherit' : 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;

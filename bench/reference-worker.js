@@ -35,6 +35,8 @@ const floorCrypto = () =>
 let workerLog = '';
 let workerNext = 0;
 const RECORD = 'x'.repeat(1100); // an audited VM create's JWS is ~1.1 kB
+/** What the floor signs per record: about the JWS's signing input. */
+const RECORD_BYTES = new TextEncoder().encode(RECORD.slice(0, 800));
 
 /**
  * The statements of one audited create after `log`'s entry `index` (the jti
@@ -115,8 +117,7 @@ export class FloorSequencer extends DurableObject {
         if (group.some((m) => m.sign)) {
           // The record's leaf hash and signature, each; one checkpoint signature for the batch.
           const { keys } = await floorCrypto();
-          const record = new TextEncoder().encode(RECORD.slice(0, 800));
-          await Promise.all(group.map(async () => Promise.all([crypto.subtle.digest('SHA-256', record), crypto.subtle.sign('Ed25519', keys.privateKey, record)])));
+          await Promise.all(group.map(() => Promise.all([crypto.subtle.digest('SHA-256', RECORD_BYTES), crypto.subtle.sign('Ed25519', keys.privateKey, RECORD_BYTES)])));
           await crypto.subtle.sign('Ed25519', keys.privateKey, new TextEncoder().encode(`custodes/${this.#log}\n${from + group.length}\n${'r'.repeat(44)}\n`));
         }
         await db.batch([...group.flatMap((m, i) => createStatements(db, this.#log, from + i, m.body)), ...headUpdate(db, this.#log, from, from + group.length)]);

@@ -53,7 +53,7 @@ export function jsonBody(options: JsonBodyOptions = {}): MiddlewareHandler<AppEn
     const length = c.req.header('Content-Length');
     const declared = Number(length ?? 0);
     if (declared > limit) return refuse(c, limit);
-    const text = await readBounded(c.req.raw, limit, length !== undefined && Number.isSafeInteger(declared));
+    const text = await readBounded(c.req.raw, limit, length !== undefined && /^\d+$/.test(length));
     if (text === null) return refuse(c, limit);
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     if (text.length === 0) return next();

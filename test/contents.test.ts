@@ -56,6 +56,9 @@ describe('memory pages', () => {
       [bad(`${good.slice(0, -4)}!!!=`), 400, 'invalid_envelope'],
       [bad(wrongVersion.toString('base64')), 400, 'invalid_envelope'],
       [bad(`${good.slice(0, -3)}B==`), 400, 'invalid_envelope'], // non-canonical: stray bits in the last character
+      [bad(`${good.slice(0, 100)}-_${good.slice(102)}`), 400, 'invalid_envelope'], // base64url, not base64
+      [bad(`${good.slice(0, 100)} ${good.slice(101)}`), 400, 'invalid_envelope'], // a space the decoder would skip
+      [bad(`${good.slice(0, -4)}AAAA`), 400, 'invalid_envelope'], // no padding: decodes to one byte too many
       [{ pages: [{ index: -1, envelope: good }] }, 400, 'invalid_request'],
       [{ pages: [{ index: 1.5, envelope: good }] }, 400, 'invalid_request'],
       [{ pages: [{ index: 1, envelope: good, extra: 1 }] }, 400, 'invalid_request'],

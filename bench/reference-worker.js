@@ -19,6 +19,9 @@
  * design mandates and nothing else: the Worker verifies an Ed25519 signature
  * over a token-sized input (DESIGN §2), the Durable Object hashes and signs
  * each record and signs one checkpoint per batch (DESIGN §5).
+ * `POST /design-floor-limited` adds the one control the API keeps beyond the
+ * design: a call of the Workers Rate Limiting binding (as every authenticated
+ * request counts against its principal; src/platform/middleware/rate-limit).
  */
 import { DurableObject } from 'cloudflare:workers';
 
@@ -132,7 +135,7 @@ export class FloorSequencer extends DurableObject {
 }
 
 export default {
-  /** @param {Request} request @param {{ DB: D1Database, FLOOR: DurableObjectNamespace }} env */
+  /** @param {Request} request @param {{ DB: D1Database, FLOOR: DurableObjectNamespace, LIMIT: RateLimit }} env */
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
     if (pathname === '/ok') return new Response('ok');
@@ -140,15 +143,17 @@ export default {
       await env.DB.prepare('INSERT INTO reference_rows (id, body) VALUES (?, ?)').bind(crypto.randomUUID(), await request.text()).run();
       return new Response(null, { status: 201 });
     }
-    if (['/audited-floor', '/audited-floor-do', '/design-floor'].includes(pathname) && request.method === 'POST') {
+    if (['/audited-floor', '/audited-floor-do', '/design-floor', '/design-floor-limited'].includes(pathname) && request.method === 'POST') {
       const body = JSON.parse(await request.text());
-      if (pathname === '/design-floor') {
+      const design = pathname.startsWith('/design-floor');
+      if (design) {
         const { keys, token, signature } = await floorCrypto();
         if (!(await crypto.subtle.verify('Ed25519', keys.publicKey, signature, token))) return new Response(null, { status: 401 });
       }
+      if (pathname === '/design-floor-limited' && !(await env.LIMIT.limit({ key: 'principal:floor' })).success) return new Response(null, { status: 429 });
       // `-do` and design: the same batch, committed by a Durable Object (the log's sequencer in the API) one RPC away.
       if (pathname === '/audited-floor') await commitFloor(env.DB, body);
-      else await env.FLOOR.get(env.FLOOR.idFromName('floor')).commit(body, pathname === '/design-floor');
+      else await env.FLOOR.get(env.FLOOR.idFromName('floor')).commit(body, design);
       return new Response(null, { status: 201 });
     }
     if (pathname === '/seed') {

@@ -12,23 +12,24 @@
  * The inspector proxy of wrangler dev accepts DevTools origins only, hence
  * the Origin header (Node 22's WebSocket takes headers; no client library).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createApiClient } from '../src/sdk/client';
 import { PAGE_BYTES } from '../src/sdk/envelope';
 import { BATCH_PAGES, GuestContents, IN_FLIGHT } from '../src/sdk/guest-contents';
 import { newKeystore } from '../src/sdk/keystore';
 import { CONTENT_MIB } from './contents';
 import { load, signedRequests } from './load';
-import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig } from './workers';
+import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, workerdCpuMs } from './workers';
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
+  timeDeltas?: number[];
 }
 
 /** One profiled workload: how many requests it made, at what rate, and where the CPU went. */
@@ -49,28 +50,9 @@ const PROFILED_REQUESTS = 2000;
 const SAMPLING_MICROSECONDS = 200;
 const PAGE_WRITE_ROUNDS = 3;
 
-/** CPU ms (user + system) of the workerd processes started under `root` (wrangler dev's child tree), from /proc. */
-function workerdCpuMs(root: number): number {
-  const stats = readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .flatMap((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return [{ pid: Number(pid), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }];
-      } catch {
-        return []; // gone meanwhile
-      }
-    });
-  const byPid = new Map(stats.map((s) => [s.pid, s]));
-  const under = (s: { ppid: number }): boolean => s.ppid === root || (byPid.has(s.ppid) && under(byPid.get(s.ppid)!));
-  const hz = 100; // USER_HZ on Linux
-  return stats.filter((s) => s.comm === 'workerd' && under(s)).reduce((sum, s) => sum + (s.ticks * 1000) / hz, 0);
-}
-
-/** A DevTools protocol session over `url`: `send` resolves with the command's result. */
-async function inspector(url: string) {
-  const ws = new WebSocket(url, { headers: { Origin: 'https://devtools.devprod.cloudflare.dev' } } as never);
+/** A Chrome DevTools Protocol session over WebSocket. wrangler dev's proxy wants a DevTools Origin; workerd's own inspector takes any. */
+export async function inspector(url: string, headers: Record<string, string> = { Origin: 'https://devtools.devprod.cloudflare.dev' }) {
+  const ws = new WebSocket(url, { headers } as never);
   await new Promise((resolve, reject) => {
     ws.addEventListener('open', resolve, { once: true });
     ws.addEventListener('error', reject, { once: true });

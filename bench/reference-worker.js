@@ -157,8 +157,11 @@ export default {
       return new Response(null, { status: 201 });
     }
     if (pathname === '/seed') {
+      // The INSERT's table on its own: on Miniflare no migrations run, so the floor's tables may not exist.
+      await env.DB.prepare('CREATE TABLE IF NOT EXISTS reference_rows (id TEXT PRIMARY KEY, body TEXT NOT NULL)').run();
+      const migrated = await env.DB.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hosts'").first();
+      if (!migrated) return new Response(null, { status: 204 });
       await env.DB.batch([
-        env.DB.prepare('CREATE TABLE IF NOT EXISTS reference_rows (id TEXT PRIMARY KEY, body TEXT NOT NULL)'),
         env.DB.prepare("INSERT INTO hosts (id, name, vcpus, memory_mib, disk_gib) VALUES ('hst_floor', 'floor', 100000000, 100000000000, 1000) ON CONFLICT DO NOTHING"),
         env.DB.prepare(
           "INSERT INTO tenants (id, name, owner_kid, owner_jwk, quota_vcpus, quota_memory_mib, quota_disk_gib) VALUES ('ten_floor', 'floor', 'k', '{}', 100000000, 100000000000, 1000) ON CONFLICT DO NOTHING",

@@ -4,6 +4,7 @@
  * version, and each record lists the exact pages and versions touched with
  * the digests of the envelopes returned.
  */
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, expectStatus, mintToken, recordOf } from './support/api';
 import { fakeEnvelope, newToolstack, sha256Digest, tenantWithVm } from './support/tenant';
@@ -115,6 +116,54 @@ describe('memory pages', () => {
     expect(body.pages).toHaveLength(256);
     const read = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=256`, { as: owner }), 200);
     expect(read.pages.map((p: any) => p.envelope)).toEqual(pages.map((p) => p.envelope));
+  });
+});
+
+describe('pages in one round trip (the log\'s sequencer follows the heads: tenant/contents/content-heads.ts)', () => {
+  const timed = { CUSTODES_SERVER_TIMING: 'on' };
+  const spans = (res: Response) => (res.headers.get('Server-Timing') ?? '').split(',').map((entry) => entry.trim().split(';')[0]);
+
+  it('reads and writes with no D1 call before the record\'s batch once the heads are known', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 3, envelope: fakeEnvelope() }] } }), 200);
+    const [a, b] = [fakeEnvelope(), fakeEnvelope()];
+    const written = await call('PUT', pagesPath, { as: owner, env: timed, body: { pages: [{ index: 3, envelope: a }, { index: 4, envelope: b }] } });
+    expect((await expectStatus(written, 200)).pages.map((p: any) => [p.index, p.version])).toEqual([[3, 2], [4, 1]]);
+    expect(spans(written)).not.toContain('d1.handler');
+    const read = await call('GET', `${pagesPath}?start=0&count=8`, { as: owner, env: timed });
+    const pages = (await expectStatus(read, 200)).pages;
+    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([[3, 2, a], [4, 1, b]]);
+    expect(spans(read)).not.toContain('d1.handler');
+    expect(spans(read)).not.toContain('d1.record'); // nor after it: the read's own batch holds its record
+    expect((await recordOf(read)).record).toMatchObject({ action: 'vm.memory.read', status: 200, regions: [
+      { space: 'memory', resource: vm.id, index: 3, version: 2, digest: await sha256Digest(a), access: 'read' },
+      { space: 'memory', resource: vm.id, index: 4, version: 1, digest: await sha256Digest(b), access: 'read' },
+    ] });
+  });
+
+  it('a change of the heads outside the log is caught by the batch: the read names what it returns, the write numbers past it', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    const [v1, v2] = [fakeEnvelope(), fakeEnvelope()];
+    await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: v1 }] } }), 200);
+    await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: v2 }] } }), 200);
+    expect((await expectStatus(call('GET', `${pagesPath}?start=0&count=1`, { as: owner }), 200)).pages[0].version).toBe(2);
+    // Behind the sequencer's back: the head goes back to version 1, and a version 3 appears.
+    await env.DB.prepare("UPDATE content_heads SET version = 1 WHERE space = 'memory' AND resource_id = ? AND idx = 0").bind(vm.id).run();
+    const read = await call('GET', `${pagesPath}?start=0&count=1`, { as: owner });
+    const [page] = (await expectStatus(read, 200)).pages;
+    expect([page.version, page.envelope]).toEqual([1, v1]);
+    expect((await recordOf(read)).record.regions).toEqual([{ space: 'memory', resource: vm.id, index: 0, version: 1, digest: await sha256Digest(v1), access: 'read' }]);
+    await env.DB.prepare("INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope) SELECT space, resource_id, idx, 3, tenant_id, digest, envelope FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 2").bind(vm.id).run();
+    // The sequencer re-read the heads after the stale read; make them stale again for the write.
+    await expectStatus(call('GET', `${pagesPath}?start=0&count=1`, { as: owner }), 200);
+    await env.DB.prepare("INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope) SELECT space, resource_id, idx, 4, tenant_id, digest, envelope FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 3").bind(vm.id).run();
+    const written = await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: fakeEnvelope() }] } }), 200);
+    expect(written.pages[0].version).toBe(5);
+    // A resource that is gone or too small still gets its own answer.
+    expect((await expectStatus(call('GET', `${pagesPath}?start=32767&count=2`, { as: owner }), 400)).code).toBe('index_out_of_range');
+    expect((await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 32768, envelope: fakeEnvelope() }] } }), 400)).code).toBe('index_out_of_range');
   });
 });
 

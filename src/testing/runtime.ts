@@ -31,6 +31,8 @@ export interface LaunchOptions {
   bindings?: Record<string, string>;
   /** Serve the static assets (the docs bundle) too. Default off: a test suite does not need them. */
   assetsDir?: string;
+  /** Open workerd's V8 inspector on this port (CPU profiles, breakpoints: chrome://inspect). Default: closed. */
+  inspectorPort?: number;
 }
 
 export interface Launched {
@@ -43,7 +45,7 @@ export interface Launched {
 export const readManifest = (workerDir: string): WorkerManifest => JSON.parse(readFileSync(join(workerDir, 'manifest.json'), 'utf8'));
 
 export async function launchWorker(options: LaunchOptions): Promise<Launched> {
-  const { workerDir, host = '127.0.0.1', port = 0, persistPath, bindings = {}, assetsDir } = options;
+  const { workerDir, host = '127.0.0.1', port = 0, persistPath, bindings = {}, assetsDir, inspectorPort } = options;
   const manifest = readManifest(workerDir);
   const worker = {
     ...manifest.workerOptions,
@@ -60,6 +62,7 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
       host,
       port,
       ...(persistPath ? { resourcePersistencePath: persistPath } : {}),
+      ...(inspectorPort !== undefined ? { inspectorPort } : {}),
       workers: [worker as never],
     } as never),
   );

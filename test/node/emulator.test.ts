@@ -12,6 +12,7 @@ import { buildWorker } from '../../scripts/build-worker';
 import { auditSource, CustodesApiError, generatePrincipalKey, GuestContents, newKeystore, verifyAuditLog } from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
 import { launchWorker } from '../../src/testing/runtime';
+import { RATE_LIMIT_BLOCKS } from '../../src/platform/middleware/rate-limit/limits';
 
 let emu: Custodes;
 before(async () => {
@@ -55,7 +56,12 @@ describe('custodes/testing', () => {
         const block = new RegExp(`name = "${name}"[\\s\\S]*?simple = \\{ limit = (\\d+), period = (\\d+) \\}`).exec(toml)!;
         return { limit: Number(block[1]), periodSeconds: Number(block[2]) };
       };
-      assert.deepEqual(info.limits.rateLimits, { perPrincipal: configured('PRINCIPAL_RATE_LIMIT'), perAddress: configured('ADDRESS_RATE_LIMIT') });
+      // A principal's binding counts blocks of requests (src/platform/middleware/rate-limit/block-counter.ts).
+      const inRequests = (limit: { limit: number; periodSeconds: number }, block: number) => ({ ...limit, limit: limit.limit * block });
+      assert.deepEqual(info.limits.rateLimits, {
+        perPrincipal: inRequests(configured('PRINCIPAL_RATE_LIMIT'), RATE_LIMIT_BLOCKS.perPrincipal),
+        perAddress: inRequests(configured('ADDRESS_RATE_LIMIT'), RATE_LIMIT_BLOCKS.perAddress),
+      });
     } finally {
       await other.close();
     }

@@ -54,12 +54,14 @@ export interface CallOptions {
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
+  /** Bindings and vars on top of the test environment's (e.g. `CUSTODES_SERVER_TIMING: 'on'`). */
+  env?: Record<string, unknown>;
 }
 
 let addresses = 0;
 
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
-  const { as = admin, token, body, rawBody, headers = {} } = options;
+  const { as = admin, token, body, rawBody, headers = {}, env: extraEnv } = options;
   // Each call comes from an address of its own unless the test names one (`CF-Connecting-IP`), so the
   // per-address rate limit counts only what a test means it to.
   const init: RequestInit = { method, headers: { 'CF-Connecting-IP': `198.51.100.${++addresses % 250}`, ...headers } };
@@ -70,7 +72,7 @@ export async function call(method: string, path: string, options: CallOptions = 
     init.body = rawBody ?? JSON.stringify(body);
     h['Content-Type'] ??= 'application/json';
   }
-  const response = await app.request(path, init, env);
+  const response = await app.request(path, init, extraEnv ? { ...env, ...extraEnv } : env);
   await expectDeclaredProblem(method, path, response);
   return response;
 }

@@ -10,6 +10,7 @@ import type { SQL } from 'drizzle-orm';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import type { JsonValue } from '../format/canonical-json';
 import type { Outcome, Region, Target } from '../format/record';
+import type { ContentOp } from '../../tenant/contents/content-statements';
 
 /** A statement in plain form, so it can cross to the log's sequencer. */
 export interface WriteStatement {
@@ -53,6 +54,14 @@ export interface CommitOptions {
    * same batch, so undo can restore them exactly.
    */
   objects?: ObjectImaging[];
+  /**
+   * A page read or write whose versions the log's sequencer resolves
+   * (tenant/contents/content-statements.ts): the record's regions are its, and
+   * the rows of its read come back as the last statement's.
+   */
+  contents?: ContentOp;
+  /** The HTTP status the record names (reads committed before their response: 200). */
+  status?: number;
 }
 
 /** An object a write changes, with the query that images it (recovery/objects/object-kinds.ts `imageQuery`). */
@@ -74,7 +83,15 @@ export interface SequencerTimings {
 }
 
 export type CommitResult =
-  | { ok: true; auditIndex: number; log: string; rows: Record<string, unknown>[][]; timings?: SequencerTimings }
+  | {
+      ok: true;
+      auditIndex: number;
+      log: string;
+      rows: Record<string, unknown>[][];
+      timings?: SequencerTimings;
+      /** For a content operation (`CommitOptions.contents`): the versions the sequencer resolved, as the record names them. */
+      regions?: Region[];
+    }
   | { ok: false; rejected: 'assertion' | 'unique' | 'constraint' | 'replay' | 'principal' | 'idempotency'; message: string };
 
 export type Commit = (writes: WriteStatement[], options?: CommitOptions) => Promise<CommitResult>;

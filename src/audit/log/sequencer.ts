@@ -14,6 +14,10 @@
  * whose own guard fails is rejected alone and nothing of it is recorded. The
  * head update is itself guarded (`size = old size`), so even two live
  * instances of this object could not fork the log.
+ *
+ * It also follows its tenant's page heads from the records it commits, so a
+ * page read or write needs no D1 read before its batch (`AppendEntry.contents`;
+ * tenant/contents/content-heads.ts says why that is safe).
  */
 import type { AuditedAction } from '../actions';
 import { DurableObject } from 'cloudflare:workers';
@@ -25,6 +29,8 @@ import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, t
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
 import { refusalPolicy } from './logs';
+import { ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
+import { chunkQuery, chunksNeeded, resolveContentOp, type ContentOp, type ResolvedContentOp } from '../../tenant/contents/content-statements';
 
 export interface AppendEntry {
   draft: RecordDraft;
@@ -33,6 +39,12 @@ export interface AppendEntry {
   failBatch?: boolean;
   /** Objects the writes change: imaged before and after them into the object-history index (allowed records only). */
   objects?: ObjectImaging[];
+  /**
+   * A page read or write whose versions this sequencer resolves from the heads it
+   * follows (tenant/contents/content-heads.ts): the record names them and the batch
+   * carries the read or the write, asserting them — one D1 round trip, not two.
+   */
+  contents?: ContentOp;
 }
 
 /** A statement D1 refuses (there is no such table): the injected fault of `failBatch`. */
@@ -89,6 +101,8 @@ export class AuditLogSequencer extends DurableObject<Env> {
   #draining = false;
   #head: Head | null = null;
   #log = '';
+  /** This log's page heads, as far as loaded (tenant logs only have contents). */
+  #contents = new ContentHeads();
 
   /** Appends one record (and its writes) to `log`; resolves once committed and covered by a checkpoint. */
   append(log: string, entry: AppendEntry): Promise<CommitResult> {
@@ -138,6 +152,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
   async reset(): Promise<void> {
     this.#head = null;
     this.#refusals = null;
+    this.#contents.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
@@ -214,6 +229,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
   async #commitGroup(group: Pending[]): Promise<void> {
     const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
     const head = this.#head ?? (await this.#loadHead());
+    await this.#loadChunks(group.map((m) => m.entry));
     try {
       const started = performance.now();
       const { results, timings } = await this.#commit(head, group.map((m) => m.entry), key);
@@ -227,6 +243,9 @@ export class AuditLogSequencer extends DurableObject<Env> {
         // this object (another instance, or a repair). Re-read; retry once if it moved.
         const fresh = await this.#loadHead();
         if (!sameHead(fresh, head)) return this.#commitGroup(group);
+        // A content operation refused: the heads it was resolved from may be stale; read them again next time.
+        const contents = group[0]!.entry.contents;
+        if (contents) this.#contents.forget(contents.space, contents.id);
         group[0]!.resolve(rejected);
         return;
       }
@@ -241,9 +260,18 @@ export class AuditLogSequencer extends DurableObject<Env> {
     const log = this.#log;
     const start = head.frontier.size;
     const t0 = performance.now();
+    // Content operations resolved in order: each sees the heads as the entries before it leave them.
+    const heads = this.#contents.draft();
+    const resolved = entries.map((entry): ResolvedContentOp | null => {
+      const allowed = entry.draft.outcome === 'allowed';
+      const op = entry.contents && allowed ? (resolveContentOp(entry.contents, heads) ?? null) : null;
+      if (entry.contents && allowed && !op) throw new Error(`content heads of ${entry.contents.id} not loaded`);
+      if (allowed) heads.apply(op?.regions ?? entry.draft.regions ?? []);
+      return op;
+    });
     const signed = await Promise.all(
       entries.map((entry, i) => {
-        const record: AuditRecord = { v: 1, log, index: start + i, time: new Date(draftTime(entry.draft)).toISOString(), ...entry.draft };
+        const record: AuditRecord = { v: 1, log, index: start + i, time: new Date(draftTime(entry.draft)).toISOString(), ...entry.draft, ...(resolved[i] ? { regions: resolved[i].regions } : {}) };
         return signRecord(record, key).then((s) => ({ ...s, record }));
       }),
     );
@@ -261,7 +289,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
         statements.push(db.prepare(`INSERT INTO object_history (log, audit_index, object, before) VALUES (?, ?, ?, (${o.image.sql}))`).bind(log, record.index, o.object, ...o.image.params));
       }
       const first = statements.length;
-      for (const w of entry.writes) statements.push(db.prepare(w.sql).bind(...w.params));
+      for (const w of [...entry.writes, ...(resolved[i]?.statements ?? [])]) statements.push(db.prepare(w.sql).bind(...w.params));
       writeRanges.push([first, statements.length]);
       for (const o of objects) {
         statements.push(db.prepare(`UPDATE object_history SET after = (${o.image.sql}) WHERE log = ? AND audit_index = ? AND object = ?`).bind(...o.image.params, log, record.index, o.object));
@@ -291,14 +319,35 @@ export class AuditLogSequencer extends DurableObject<Env> {
     const results = await db.batch(statements);
     const t3 = performance.now();
     this.#head = { frontier };
+    heads.commit();
     return {
       // Signing the records overlaps building the statements: `sign` is everything before the checkpoint.
       timings: { sign: t1 - t0, checkpoint: t2 - t1, batch: t3 - t2 },
       results: entries.map((_, i): Extract<CommitResult, { ok: true }> => {
         const [from, to] = writeRanges[i]!;
-        return { ok: true, log, auditIndex: start + i, rows: results.slice(from, to).map((r) => (r.results ?? []) as Record<string, unknown>[]) };
+        const rows = results.slice(from, to).map((r) => (r.results ?? []) as Record<string, unknown>[]);
+        return { ok: true, log, auditIndex: start + i, rows, ...(resolved[i] ? { regions: resolved[i].regions } : {}) };
       }),
     };
+  }
+
+  /** Reads from D1, in one round trip, the page-head chunks the group's content operations need and this object does not hold. */
+  async #loadChunks(entries: AppendEntry[]): Promise<void> {
+    const missing = new Map<string, { space: ContentOp['space']; id: string; chunk: number }>();
+    for (const { contents } of entries) {
+      if (!contents) continue;
+      for (const chunk of chunksNeeded(contents)) {
+        if (!this.#contents.has(contents.space, contents.id, chunk)) missing.set(`${contents.space}:${contents.id}:${chunk}`, { space: contents.space, id: contents.id, chunk });
+      }
+    }
+    if (missing.size === 0) return;
+    const wanted = [...missing.values()];
+    const db = this.env.DB;
+    const results = await db.batch(wanted.map(({ space, id, chunk }) => {
+      const q = chunkQuery(space, id, chunk);
+      return db.prepare(q.sql).bind(...q.params);
+    }));
+    wanted.forEach(({ space, id, chunk }, i) => this.#contents.load(space, id, chunk, results[i]!.results as unknown as LoadedPage[]));
   }
 
   async #loadHead(): Promise<Head> {

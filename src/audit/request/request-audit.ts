@@ -96,6 +96,7 @@ export class AuditedRequest implements RequestAudit {
       request: { method: this.c.req.method, path: this.path },
       ...(options.regions ? { regions: options.regions } : this.regions && outcome === 'allowed' ? { regions: this.regions } : {}),
       ...(options.details ? { details: options.details } : {}),
+      ...(options.status ? { status: options.status } : {}),
       ...emulatedClock(),
     };
   }
@@ -106,13 +107,13 @@ export class AuditedRequest implements RequestAudit {
    * `with-audit-record`) and its key's row is asserted unchanged since
    * authentication read it (possibly from cache: auth/principals.ts).
    */
-  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], objects?: ObjectImaging[]): Promise<CommitResult> {
+  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], { objects, contents }: Pick<CommitOptions, 'objects' | 'contents'> = {}): Promise<CommitResult> {
     const principal = this.c.get('principal');
     const checks =
       principal && !this.#tokenSettled
         ? [...tokenIdClaim(principal.id, principal.jti, principal.expiresAt), ...(principal.stillValid ? [principal.stillValid] : [])]
         : [];
-    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch'), objects });
+    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch'), objects, contents });
     if (result.ok) {
       this.#tokenSettled = true;
       this.recorded = { log, index: result.auditIndex };
@@ -133,7 +134,7 @@ export class AuditedRequest implements RequestAudit {
     if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
     const log = options.log ?? this.log;
     const draft = this.draft(options.outcome ?? 'allowed', options.reason ?? null, options);
-    const result = await this.append(log, draft, [...this.#commitWrites, ...writes], options.objects);
+    const result = await this.append(log, draft, [...this.#commitWrites, ...writes], options);
     if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
     if (!result.ok && result.rejected === 'idempotency') throw new IdempotencyClaimLost();
     if (!result.ok) return result;

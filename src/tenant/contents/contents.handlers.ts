@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
 import { failureResponse } from '../../platform/http/problem';
 import * as contents from './contents.service';
+import type { ContentAddress } from './content-statements';
 
 /** What the routes' validators produced (contents.routes.ts), read without the per-route generics. */
 interface Validated {
@@ -18,29 +19,27 @@ const valid = <K extends keyof Validated>(c: Context<AppEnv>, target: K): Valida
 
 export function contentHandlers(space: contents.Space) {
   const resourceParam = space === 'memory' ? 'vm' : 'disk';
-  const resourceOf = async (c: Context<AppEnv>, latestOf?: number[]) => {
+  const addressOf = (c: Context<AppEnv>): ContentAddress => {
     const param = valid(c, 'param');
-    return contents.contentResource(c.get('db'), String(param.tenant), space, String(param[resourceParam]), { latestOf });
+    return { tenant: String(param.tenant), space, id: String(param[resourceParam]) };
   };
   return {
     async write(c: Context<AppEnv>) {
       const { pages } = valid(c, 'json');
-      const resource = await resourceOf(c, pages.map((p) => p.index));
-      if (!resource.ok) return failureResponse(c, resource.error);
-      const result = await contents.writePages(c.get('db'), c.get('audit').commit, resource.value, pages);
+      const result = await contents.writePages(c.get('db'), c.get('audit').commit, addressOf(c), pages);
       return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
     },
     async read(c: Context<AppEnv>) {
-      const param = valid(c, 'param');
       const { start, count } = valid(c, 'query');
-      const result = await contents.readRange(c.get('db'), String(param.tenant), space, String(param[resourceParam]), { start, count });
+      const result = await contents.readRange(c.get('db'), c.get('audit').commit, addressOf(c), { start, count });
       if (!result.ok) return failureResponse(c, result.error);
-      // The record appended after this response lists exactly these versions.
-      c.get('audit').regions = result.value.regions;
+      // Unless the read's own batch recorded it, the record appended after this response lists exactly these versions.
+      if (!result.value.recorded) c.get('audit').regions = result.value.regions;
       return c.json({ pages: result.value.pages }, 200);
     },
     async readVersion(c: Context<AppEnv>) {
-      const resource = await resourceOf(c);
+      const { tenant, id } = addressOf(c);
+      const resource = await contents.contentResource(c.get('db'), tenant, space, id);
       if (!resource.ok) return failureResponse(c, resource.error);
       const { index, version } = valid(c, 'param');
       const result = await contents.readVersion(c.get('db'), resource.value, Number(index), Number(version));

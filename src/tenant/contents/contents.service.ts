@@ -13,18 +13,17 @@
  * version aborts the batch and this one retries with fresh numbers.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { expectChanges, write, type Commit } from '../../audit/log/commit';
+import { write, type Commit, type CommitResult } from '../../audit/log/commit';
 import type { Region } from '../../audit/format/record';
 import type { Database } from '../../platform/db/client';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { NOT_YOURS } from '../../lib/problems';
 import { fail, ok, type Result } from '../../lib/result';
+import { pageWriteStatements, PAGES_PER_GIB, PAGES_PER_MIB, rangeQuery, type ContentAddress } from './content-statements';
 
 export { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, PAGE_BYTES, type Space };
 export const MAX_PAGES_PER_CALL = 256;
-/** Pages per MiB of memory and per GiB of disk. */
-export const PAGES_PER_MIB = (1024 * 1024) / PAGE_BYTES;
-export const PAGES_PER_GIB = PAGES_PER_MIB * 1024;
+export { PAGES_PER_GIB, PAGES_PER_MIB };
 
 /** A VM's memory or a disk, resolved and owned by the caller's tenant. */
 export interface ContentResource {
@@ -79,9 +78,11 @@ function checkIndexes(resource: ContentResource, indexes: number[]): Result<true
       pages: resource.pages,
     });
   }
-  if (new Set(indexes).size !== indexes.length) return fail('invalid_request', 'Each index may appear once per call.');
-  return ok(true);
+  return distinctIndexes(indexes);
 }
+
+const distinctIndexes = (indexes: number[]): Result<true, 'invalid_request'> =>
+  new Set(indexes).size === indexes.length ? ok(true) : fail('invalid_request', 'Each index may appear once per call.');
 
 /**
  * Each lost race means another write to these pages committed first (the log's
@@ -89,55 +90,56 @@ function checkIndexes(resource: ContentResource, indexes: number[]): Result<true
  * n attempts; past this many, the caller is told to retry.
  */
 const MAX_ATTEMPTS = 16;
-/** 5 fixed parameters + 4 per row ≤ 100 (D1's limit per statement). */
-const ROWS_PER_INSERT = 23;
 
-const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+/** Whether a refused content operation should be tried again the slow way: its batch found the sequencer's heads stale, or the resource not as assumed. */
+function fallsBack(result: Extract<CommitResult, { ok: false }>): boolean {
+  if (result.rejected === 'assertion' || result.rejected === 'unique') return true;
+  throw new Error(result.message);
+}
 
-/** Writes a batch of pages as new versions, with the record listing each one. */
+/**
+ * Writes a batch of pages as new versions, with the record listing each one.
+ *
+ * Fast path: the log's sequencer numbers the versions from the heads it
+ * follows and commits record and pages in one batch (content-statements.ts).
+ * When that batch is refused (the resource is not the tenant's or too small,
+ * or the heads were stale), the slow path reads D1 first and says why.
+ */
 export async function writePages(
   db: Database,
   commit: Commit,
-  resource: ContentResource & { latest?: Map<number, number> },
+  address: ContentAddress,
   pages: PageWrite[],
 ): Promise<Result<{ pages: PageVersion[]; auditIndex: number }, 'index_out_of_range' | 'invalid_request' | 'invalid_envelope' | 'not_found' | 'precondition_failed'>> {
   const indexes = pages.map((p) => p.index);
-  const checked = checkIndexes(resource, indexes);
-  if (!checked.ok) return checked;
+  const distinct = distinctIndexes(indexes);
+  if (!distinct.ok) return distinct;
   const digests: string[] = [];
   for (const [position, digest] of (await Promise.all(pages.map((p) => envelopeDigest(p.envelope)))).entries()) {
     if (!digest.ok) return fail('invalid_envelope', `pages[${position}] (index ${pages[position]!.index}): ${digest.error.detail}`);
     digests.push(digest.value);
   }
+  const fast = await commit([], { contents: { op: 'write', ...address, pages: pages.map((p, i) => ({ index: p.index, digest: digests[i]!, envelope: p.envelope })) } });
+  if (fast.ok) return ok({ pages: fast.regions!.map(({ index, version, digest }) => ({ index, version, digest: digest! })), auditIndex: fast.auditIndex });
+  fallsBack(fast);
+
+  const resource = await contentResource(db, address.tenant, address.space, address.id, { latestOf: indexes });
+  if (!resource.ok) return resource;
+  const checked = checkIndexes(resource.value, indexes);
+  if (!checked.ok) return checked;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     // The resource lookup read the latest versions already; after a lost race, read them again.
-    const latest = attempt === 0 && resource.latest ? resource.latest : await latestVersions(db, resource, indexes);
+    const latest = attempt === 0 ? resource.value.latest : await latestVersions(db, resource.value, indexes);
     const written = pages.map((p, i) => ({ index: p.index, version: (latest.get(p.index) ?? 0) + 1, digest: digests[i]!, envelope: p.envelope }));
-    // Envelopes bound as plain parameters (no JSON for SQLite to parse), in chunks that keep
-    // each statement under D1's 100 bound parameters; each chunk's row count is asserted.
-    const inserts = chunks(written, ROWS_PER_INSERT).flatMap((chunk) => [
-      write(sql`
-        INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope)
-        SELECT ${resource.space}, ${resource.id}, column1, column2, ${resource.tenant}, column3, column4
-        FROM (VALUES ${sql.join(chunk.map((w) => sql`(${w.index}, ${w.version}, ${w.digest}, ${w.envelope})`), sql`, `)})
-        WHERE EXISTS (SELECT 1 FROM ${resourceTable(resource.space)} WHERE id = ${resource.id} AND tenant_id = ${resource.tenant})`),
-      expectChanges(`${resource.space}.write`, chunk.length),
-    ]);
-    // Heads from (index, version) pairs only.
-    const heads = sql`
-      INSERT INTO content_heads (space, resource_id, idx, version)
-      SELECT ${resource.space}, ${resource.id}, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
-      FROM json_each(${JSON.stringify(written.map((w) => [w.index, w.version]))}) j
-      WHERE true ON CONFLICT (space, resource_id, idx) DO UPDATE SET version = excluded.version`;
-    const regions: Region[] = written.map(({ index, version, digest }) => ({ space: resource.space, resource: resource.id, index, version, digest, access: 'write' }));
-    const committed = await commit([...inserts, write(heads)], { regions });
+    const regions: Region[] = written.map(({ index, version, digest }) => ({ space: address.space, resource: address.id, index, version, digest, access: 'write' }));
+    const committed = await commit(pageWriteStatements(address, written), { regions });
     const result = written.map(({ index, version, digest }) => ({ index, version, digest }));
     if (committed.ok) return ok({ pages: result, auditIndex: committed.auditIndex });
     if (committed.rejected === 'assertion') return fail('not_found', NOT_YOURS);
     if (committed.rejected !== 'unique') throw new Error(committed.message);
     // Another write took one of these versions meanwhile: number again.
   }
-  return fail('precondition_failed', `Pages of ${resource.id} kept changing under concurrent writes; retry.`);
+  return fail('precondition_failed', `Pages of ${address.id} kept changing under concurrent writes; retry.`);
 }
 
 /** The latest version of each of `indexes` that was ever written. */
@@ -208,25 +210,29 @@ export async function contentResource(
   return resolveResource(row, tenant, space, id);
 }
 
-/** The current version of each written page in [start, start+count), with the resource check, in one round trip. */
+/**
+ * The current version of each written page in [start, start+count).
+ *
+ * Fast path: the log's sequencer names the versions from the heads it
+ * follows, and one batch commits the record and reads the pages, asserting
+ * that they are the versions named (content-statements.ts); the record is
+ * then already written (`recorded`). Slow path, when that batch is refused:
+ * the resource and the pages read from D1 in one round trip, the record
+ * appended after the response is formed.
+ */
 export async function readRange(
   db: Database,
-  tenant: string,
-  space: Space,
-  id: string,
+  commit: Commit,
+  address: ContentAddress,
   range: { start: number; count: number },
-): Promise<Result<{ pages: StoredPage[]; regions: Region[] }, 'not_found' | 'index_out_of_range' | 'invalid_request'>> {
+): Promise<Result<{ pages: StoredPage[]; regions: Region[]; recorded: boolean }, 'not_found' | 'index_out_of_range' | 'invalid_request'>> {
   const { start, count } = range;
-  const statements = [
-    resourceQuery(tenant, space, id, []),
-    sql`SELECT h.idx AS "index", v.version, v.digest, v.envelope
-        FROM content_heads h JOIN content_versions v USING (space, resource_id, idx, version)
-        WHERE h.space = ${space} AND h.resource_id = ${id} AND h.idx >= ${start} AND h.idx < ${start + count}
-        ORDER BY h.idx`,
-  ].map((query) => {
-    const { sql: text, params } = write(query);
-    return db.$client.prepare(text).bind(...params);
-  });
+  const { tenant, space, id } = address;
+  const fast = await commit([], { contents: { op: 'read', ...address, start, count }, status: 200 });
+  if (fast.ok) return ok({ pages: fast.rows.at(-1) as unknown as StoredPage[], regions: fast.regions!, recorded: true });
+  fallsBack(fast);
+
+  const statements = [write(resourceQuery(tenant, space, id, [])), rangeQuery(space, id, start, count)].map(({ sql: text, params }) => db.$client.prepare(text).bind(...params));
   // One round trip for both reads (a read-only D1 batch).
   const [resourceRows, pageRows] = await db.$client.batch(statements);
   const row = resourceRows!.results[0] as ResourceRow | undefined;
@@ -236,5 +242,5 @@ export async function readRange(
   if (start + count > resource.value.pages) {
     return fail('index_out_of_range', `${id} has ${resource.value.pages} pages; ${start}+${count} reaches past the end.`, { pages: resource.value.pages });
   }
-  return ok({ pages, regions: readRegions(resource.value, pages) });
+  return ok({ pages, regions: readRegions(resource.value, pages), recorded: false });
 }

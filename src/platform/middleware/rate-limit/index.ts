@@ -4,6 +4,9 @@
  * request without a valid token by its client address. Over the limit the
  * answer is 429 `rate_limited` with `Retry-After` (RFC 9110 §10.2.3).
  *
+ * A principal's requests are counted in blocks of 8 per binding call
+ * (./block-counter.ts): never more than the limit, at most 7 fewer per isolate.
+ *
  * Limits bound what one source costs; what outsiders add to a tenant's log is
  * bounded separately, whatever their number (audit/log/sequencer.ts `appendRefusal`).
  */
@@ -11,23 +14,21 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../../env';
 import { clientAddress } from '../../http/limits';
 import { problemResponse } from '../../http/problem';
+import { BlockCounter } from './block-counter';
+import { RATE_LIMIT_BLOCKS, RATE_LIMIT_PERIOD_SECONDS } from './limits';
 
-/** The period of both limits in wrangler.toml, in seconds (the binding allows 10 or 60). */
-export const RATE_LIMIT_PERIOD_SECONDS = 10;
+export { RATE_LIMIT_BLOCKS, RATE_LIMIT_PERIOD_SECONDS, RATE_LIMITS } from './limits';
 
-/** The limits wrangler.toml configures, as `GET /v1/info` reports them (a binding cannot be asked; test/node/emulator.test.ts compares). */
-export const RATE_LIMITS = {
-  perPrincipal: { limit: 5000, periodSeconds: RATE_LIMIT_PERIOD_SECONDS },
-  perAddress: { limit: 100, periodSeconds: RATE_LIMIT_PERIOD_SECONDS },
-};
+// Per isolate: what each key has prepaid in the current window.
+const principals = new BlockCounter({ block: RATE_LIMIT_BLOCKS.perPrincipal, periodSeconds: RATE_LIMIT_PERIOD_SECONDS });
+const addresses = new BlockCounter({ block: RATE_LIMIT_BLOCKS.perAddress, periodSeconds: RATE_LIMIT_PERIOD_SECONDS });
 
 /** Counts one request of `principal` (or, without one, of the client's address); a 429 problem when over the limit. */
 export async function overRateLimit(c: Context<AppEnv>, principal?: string): Promise<Response | null> {
   const limiter = principal ? c.env.PRINCIPAL_RATE_LIMIT : c.env.ADDRESS_RATE_LIMIT;
   if (!limiter) return null; // a deployment without the bindings is not limited
   const key = principal ? `principal:${principal}` : `address:${clientAddress(c) ?? 'unknown'}`;
-  const { success } = await limiter.limit({ key });
-  if (success) return null;
+  if (await (principal ? principals : addresses).admit(limiter, key)) return null;
   const who = principal ? `Principal ${principal}` : 'This client address';
   return problemResponse(c, 'rate_limited', `${who} sent too many requests; retry after ${RATE_LIMIT_PERIOD_SECONDS} s.`, { retryAfterSeconds: RATE_LIMIT_PERIOD_SECONDS }, {
     'Retry-After': String(RATE_LIMIT_PERIOD_SECONDS),

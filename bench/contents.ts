@@ -16,6 +16,9 @@ import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWor
 
 export const CONTENT_MIB = 8;
 
+/** The baseline's pages are random bytes, as incompressible as ciphertext: its client declines compression as the SDK does (src/sdk/guest-contents.ts). */
+const INCOMPRESSIBLE = { 'Accept-Encoding': 'identity' };
+
 interface Throughput {
   write: number;
   read: number;
@@ -54,13 +57,13 @@ export async function baselineThroughput(url: string, route = '/raw', query = ''
   let start = performance.now();
   await inParallel(batches, IN_FLIGHT, async (first) => {
     const batch = Array.from({ length: BATCH_PAGES }, (_, i) => ({ index: first + i, data: page }));
-    const res = await fetch(`${url}${route}/vm_baseline/pages${query ? `?${query}` : ''}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pages: batch }) });
+    const res = await fetch(`${url}${route}/vm_baseline/pages${query ? `?${query}` : ''}`, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...INCOMPRESSIBLE }, body: JSON.stringify({ pages: batch }) });
     if (!res.ok) throw new Error(`baseline write (${route}): ${res.status} ${await res.text()}`);
   });
   const write = mibPerSecond(pages * PAGE_BYTES, performance.now() - start);
   start = performance.now();
   await inParallel(batches, IN_FLIGHT, async (first) => {
-    const res = await fetch(`${url}${route}/vm_baseline/pages?start=${first}&count=${BATCH_PAGES}${query ? `&${query}` : ''}`);
+    const res = await fetch(`${url}${route}/vm_baseline/pages?start=${first}&count=${BATCH_PAGES}${query ? `&${query}` : ''}`, { headers: INCOMPRESSIBLE });
     if (!res.ok) throw new Error(`baseline read (${route}): ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { pages: { data: string }[] };
     if (body.pages.length !== BATCH_PAGES) throw new Error('baseline read came back short');

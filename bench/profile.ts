@@ -58,17 +58,23 @@ export async function inspector(url: string, headers: Record<string, string> = {
     ws.addEventListener('error', reject, { once: true });
   });
   let next = 0;
-  const pending = new Map<number, (result: unknown) => void>();
+  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void; method: string }>();
   ws.addEventListener('message', (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
-    pending.delete(message.id ?? -1);
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const waiting = message.id === undefined ? undefined : pending.get(message.id);
+    if (!waiting) return;
+    pending.delete(message.id!);
+    if (message.error) waiting.reject(new Error(`${waiting.method}: ${message.error.message}`));
+    else waiting.resolve(message.result);
+  });
+  ws.addEventListener('close', () => {
+    for (const { reject, method } of pending.values()) reject(new Error(`${method}: the inspector closed the connection`));
   });
   return {
     send: <T>(method: string, params: object = {}) =>
-      new Promise<T>((resolve) => {
+      new Promise<T>((resolve, reject) => {
         const id = ++next;
-        pending.set(id, resolve as (result: unknown) => void);
+        pending.set(id, { resolve: resolve as (result: unknown) => void, reject, method });
         ws.send(JSON.stringify({ id, method, params }));
       }),
     close: () => ws.close(),

@@ -128,7 +128,11 @@ try {
   // Each with its own Worker and D1 from here on, so the load runs above had the machine to themselves.
   const miniflare = await miniflareCeiling();
   const breakdown = await breakdownReport();
-  const profile = await measureProfile();
+  // A part that fails is reported as failed; it does not take the run's other figures with it.
+  const profile = await measureProfile().catch((error: unknown) => {
+    process.exitCode = 1;
+    return error as Error;
+  });
   const fleet = await fleetReport();
   // Last: it stops and restarts its Worker to write long histories.
   const recovery = await recoveryReport();
@@ -173,7 +177,7 @@ try {
     '',
     ...breakdown.lines,
     '',
-    ...profileTable(profile),
+    ...(profile instanceof Error ? ['## Where the CPU goes under load', '', `The profile failed this run: ${profile.message}`] : profileTable(profile)),
     '',
     ...fleet,
     '',

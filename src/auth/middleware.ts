@@ -158,9 +158,8 @@ export function vmCeiling(options: VmCeilingOptions = {}): MiddlewareHandler<App
     if (routeReach === 'tenant-wide') {
       return problemResponse(c, 'vm_not_allowed', 'This view covers every VM of the tenant; it needs a token that is not limited to some VMs.', undefined, INSUFFICIENT_SCOPE);
     }
-    // jsonBody ran first: the cached text is empty or valid JSON.
-    const text = METHODS_WITH_BODY.has(c.req.method) ? await c.req.text() : '';
-    const body: unknown = text ? JSON.parse(text) : null;
+    // jsonBody ran first: the body is empty, or valid JSON already parsed behind c.req.json().
+    const body: unknown = METHODS_WITH_BODY.has(c.req.method) && (await c.req.text()) ? await c.req.json() : null;
     const outside = await firstOutsideReach(c.get('db'), c.req.param('tenant')!, reach, referencesOf(c.req.param(), body, c.req.query()));
     if (outside) return failureResponse(c, outsideReach(reach, describeReference(outside)).error, INSUFFICIENT_SCOPE);
     return next();

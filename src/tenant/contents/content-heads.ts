@@ -112,6 +112,7 @@ export class HeadsDraft {
       const before = this.get(r.space, r.resource, r.index);
       if (!before) continue; // not loaded: nothing to follow
       const key = chunkKey(r.space, r.resource, Math.floor(r.index / CHUNK_PAGES));
+      // A rollback names its version's digest; were one missing, reads of the page take the slow path until the chunk is reloaded.
       const after: PageState = { head: r.version, digest: r.version === 0 ? null : r.digest, max: r.access === 'write' ? Math.max(before.max, r.version) : before.max };
       let changes = this.#changes.get(key);
       if (!changes) this.#changes.set(key, (changes = new Map()));

@@ -144,11 +144,15 @@ export function resolveContentOp(op: ContentOp, heads: HeadsDraft): ResolvedCont
     };
   }
   const regions: Region[] = [];
+  let unknownDigest = false;
   for (let index = op.start; index < op.start + op.count; index++) {
     const state = heads.get(op.space, op.id, index);
     if (!state) return undefined;
-    if (state.head > 0) regions.push(region(index, state.head, state.digest!, 'read'));
+    if (state.head > 0 && !state.digest) unknownDigest = true;
+    if (state.head > 0) regions.push(region(index, state.head, state.digest ?? '', 'read'));
   }
+  // A head whose digest the sequencer does not know (a rollback record without one): no record may name it; the read goes the slow way.
+  if (unknownDigest) return { regions, statements: [assertion(`${op.space} head digest known`, 1, 'SELECT 0', [])] };
   const inRange = 'FROM content_heads h WHERE h.space = ? AND h.resource_id = ? AND h.idx >= ? AND h.idx < ?';
   const range = [op.space, op.id, op.start, op.start + op.count];
   return {

@@ -4,7 +4,8 @@
  * the stream is read, so a body without or with a lying Content-Length is
  * never held past the limit), media type (415) and JSON syntax (400
  * `malformed_json`), each as problem+json before a handler runs. The text is
- * left in Hono's body cache, so the route validators do not read the stream again.
+ * left in Hono's body cache and the parsed value behind `c.req.json()`, so the
+ * route validators neither read the stream nor parse the JSON again.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../../env';
@@ -62,11 +63,15 @@ export function jsonBody(options: JsonBodyOptions = {}): MiddlewareHandler<AppEn
     if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
       return problemResponse(c, 'unsupported_media_type', `Send the body as application/json, not ${JSON.stringify(mediaType || 'none')}.`);
     }
+    let parsed: unknown;
     try {
-      JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch (error) {
       return problemResponse(c, 'malformed_json', `The body is not valid JSON: ${(error as Error).message}`);
     }
+    // Parsed once: the route's validator reads `c.req.json()`, which would parse the text again
+    // (a 64-page write is ~350 KB of JSON). Validators copy what they accept, so sharing is safe.
+    c.req.json = <T>() => Promise.resolve(parsed as T);
     return next();
   };
 }

@@ -320,3 +320,26 @@ describe('the information-flow index', () => {
     }
   });
 });
+
+describe('the flow index', () => {
+  // drizzle/0016: a page's flows pay for the indexes the recovery and exposure queries use, no more.
+  const plan = async (query: string) => (await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`).all<{ detail: string }>()).results.map((r) => r.detail).join('\n');
+
+  it('finds a label\'s reads by the read-only range index, and a version\'s readers by the version index', async () => {
+    // The shape of the exposure report's query (recovery/exposure/exposure.service.ts).
+    const exposure = await plan(`WITH l AS (SELECT * FROM labels WHERE tenant_id = 't' ORDER BY name LIMIT 11)
+      SELECT l.name, f.audit_index FROM l LEFT JOIN content_flows f
+        ON f.log = 'tenants/t' AND f.kind = 'read' AND f.space = l.space AND f.resource_id = l.resource_id AND f.idx >= l.start AND f.idx < l.start + l.count
+      GROUP BY l.name, f.audit_index`);
+    expect(exposure).toContain('content_flows_read_range_idx');
+    const readers = await plan(`SELECT f.audit_index FROM json_each('[]') v CROSS JOIN content_flows f
+      ON f.space = v.value ->> 0 AND f.resource_id = v.value ->> 1 AND f.idx = v.value ->> 2 AND f.version = v.value ->> 3 AND f.kind = 'read' AND +f.log = 'x'`);
+    expect(readers).toContain('content_flows_version_idx');
+  });
+
+  it('keeps no index a write\'s flows would pay for and no query reads', async () => {
+    const { results } = await env.DB.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'content_flows' AND sql IS NOT NULL ORDER BY name").all<{ name: string; sql: string }>();
+    expect(results.map((r) => r.name)).toEqual(['content_flows_copy_idx', 'content_flows_read_range_idx', 'content_flows_version_idx']);
+    expect(results.find((r) => r.name === 'content_flows_read_range_idx')!.sql).toMatch(/WHERE kind = 'read'/);
+  });
+});

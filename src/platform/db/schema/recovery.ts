@@ -25,8 +25,8 @@ export const labels = sqliteTable(
  * record (so it can neither miss nor invent an action), copied from the
  * record's `regions`. `copyOf` names the version a server-side copy
  * (snapshot restore) came from. Its indexes are what make the taint closure
- * O(footprint): readers and copies of a version, a session's later writes,
- * and a label's range of reads.
+ * O(footprint): readers and copies of a version, and a label's range of
+ * reads. (A session's later writes come from audit_records' session index.)
  */
 export const contentFlows = sqliteTable(
   'content_flows',
@@ -51,8 +51,8 @@ export const contentFlows = sqliteTable(
     primaryKey({ columns: [t.log, t.auditIndex, t.kind, t.space, t.resourceId, t.index] }),
     index('content_flows_version_idx').on(t.space, t.resourceId, t.index, t.version, t.kind),
     index('content_flows_copy_idx').on(t.space, t.resourceId, t.index, t.copyOf).where(sql`copy_of IS NOT NULL`),
-    index('content_flows_session_idx').on(t.log, t.session, t.auditIndex).where(sql`session IS NOT NULL`),
-    index('content_flows_range_idx').on(t.log, t.kind, t.space, t.resourceId, t.index),
+    // Reads by page range, for the exposure report; only reads (a page write's 64 flow rows skip it).
+    index('content_flows_read_range_idx').on(t.log, t.space, t.resourceId, t.index).where(sql`kind = 'read'`),
   ],
 );
 

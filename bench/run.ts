@@ -20,7 +20,7 @@
  * Every authenticated request carries its own freshly minted token (jti is single-use).
  * Options (env): BENCH_REQUESTS (per scenario, default 3000).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/format/merkle';
 import type { AuditSource } from '../src/sdk/audit-verify';
@@ -176,6 +176,10 @@ try {
     `Target on this runtime too: audited VM create ${miniflare.audited[16].vsInsert.toFixed(2)}× and ${miniflare.audited[64].vsInsert.toFixed(2)}× the one-INSERT Worker at 16 and 64 clients; the design floor with the rate limiter as the API calls it reaches ${miniflare.limited[16].vsInsert.toFixed(2)}× and ${miniflare.limited[64].vsInsert.toFixed(2)}×.`,
     '',
     ...breakdown.lines,
+    '',
+    "Before issue 16's cuts (bench/RESULTS.md at commit f71a15e, 2026-12-02 16:50 UTC, the same method):",
+    '',
+    ...readFileSync(new URL('./breakdown-before.md', import.meta.url), 'utf8').split('\n').filter((line) => line.startsWith('|')),
     '',
     ...(profile instanceof Error ? ['## Where the CPU goes under load', '', `The profile failed this run: ${profile.message}`] : profileTable(profile)),
     '',

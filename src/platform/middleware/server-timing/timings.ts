@@ -32,7 +32,7 @@ export class RequestTimings {
 
   /** `name;dur=…` entries, then `total`; a span that ran more than once says how often (`desc`). */
   header(): string {
-    const entries = [...this.#spans].map(([name, { ms, count }]) => `${name};dur=${ms.toFixed(2)}${count > 1 ? `;desc="${count}×"` : ''}`);
+    const entries = [...this.#spans].map(([name, { ms, count }]) => `${name};dur=${ms.toFixed(2)}${count > 1 ? `;desc="${count} calls"` : ''}`);
     return [...entries, `total;dur=${(performance.now() - this.#started).toFixed(2)}`].join(', ');
   }
 }

@@ -55,6 +55,21 @@ describe('SDK client', () => {
     expect(await Promise.all(seen.map((r) => r.text()))).toEqual(Array(4).fill(JSON.stringify(body)));
   });
 
+  it('retries a page write as it is, without a key: a repeat puts the same envelopes back', async () => {
+    const pages = { pages: [{ index: 0, envelope: 'AQ==' }] };
+    const written = { pages: [{ index: 0, version: 1, digest: 'sha256:00' }], auditIndex: 3 };
+    const { api, seen } = scripted([() => problem(503, 'audit_unavailable'), () => Response.json(written)]);
+    const { data } = await api.PUT('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: 'ten_1', vm: 'vm_1' } }, body: pages });
+    expect(data?.auditIndex).toBe(3);
+    expect(seen).toHaveLength(2);
+    expect(seen.map((r) => r.headers.get('Idempotency-Key'))).toEqual([null, null]);
+    expect(await Promise.all(seen.map((r) => r.text()))).toEqual(Array(2).fill(JSON.stringify(pages)));
+    // A caller's own key is still sent, and kept across the retries.
+    const keyed = scripted([() => problem(503, 'audit_unavailable'), () => Response.json(written)]);
+    await keyed.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: 'ten_1', disk: 'dsk_1' } }, body: pages, headers: { 'Idempotency-Key': 'mine-2' } });
+    expect(keyed.seen.map((r) => r.headers.get('Idempotency-Key'))).toEqual(['mine-2', 'mine-2']);
+  });
+
   it('keeps a caller\'s Idempotency-Key, and mints a new one per call otherwise', async () => {
     const { api, seen } = scripted([() => Response.json(host, { status: 201 }), () => Response.json(host, { status: 201 }), () => Response.json(host, { status: 201 })]);
     await api.POST('/v1/admin/hosts', { body, headers: { 'Idempotency-Key': 'mine-1' } });

@@ -6,7 +6,13 @@
  * the caller's, or one minted per call — and every retry of that call reuses
  * it, so a retry after a lost answer cannot act twice (and one racing the
  * still-running first attempt waits for it: 409 `idempotency_key_in_use`
- * carries `Retry-After`). Non-2xx answers raise
+ * carries `Retry-After`). Page and block writes are the exception: repeating
+ * one puts the same envelopes back (same bytes, same digests), so they are
+ * retried as they are, without a key, and spared the key's two extra D1 round
+ * trips on the server — on a 64-page write ~25% of the server's CPU
+ * (docs/decisions.md). A write retried after a lost answer then shows in the
+ * log as two writes of the same envelopes; a caller who wants the replay
+ * instead sends its own Idempotency-Key. Non-2xx answers raise
  * `CustodesApiError` with the RFC 9457 problem.
  */
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
@@ -49,6 +55,8 @@ export type ApiClient = Client<paths> & {
 
 /** Methods whose repeat is only safe under an Idempotency-Key (the API honours one on these). */
 const KEYED_METHODS = new Set(['POST', 'PUT']);
+/** PUTs of envelopes (guest memory pages, disk blocks): a repeat writes the same bytes again, so a retry needs no key. */
+const REWRITES = /\/(?:memory\/pages|blocks)$/;
 /** Methods a retry cannot make act twice (RFC 9110 §9.2.2). */
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 /** Answers worth another attempt: the request did nothing, or may be replayed safely. */
@@ -76,8 +84,9 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
   const { key, principal, scope, vms, audience, session, clock, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
   return async function signedFetch(request) {
     const headers = new Headers(request.headers);
-    if (KEYED_METHODS.has(request.method) && !headers.has('Idempotency-Key')) headers.set('Idempotency-Key', crypto.randomUUID());
-    const retryable = IDEMPOTENT_METHODS.has(request.method) || headers.has('Idempotency-Key');
+    const rewrite = request.method === 'PUT' && REWRITES.test(new URL(request.url).pathname);
+    if (KEYED_METHODS.has(request.method) && !rewrite && !headers.has('Idempotency-Key')) headers.set('Idempotency-Key', crypto.randomUUID());
+    const retryable = IDEMPOTENT_METHODS.has(request.method) || rewrite || headers.has('Idempotency-Key');
     const body = request.body ? await request.arrayBuffer() : undefined; // read once: every attempt sends the same bytes
     for (let attempt = 0; ; attempt++) {
       headers.set('Authorization', `Bearer ${await mintToken({ key, principal, scope, vms, audience, session, clock })}`);

@@ -72,8 +72,8 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
  * back by SQLite (`ASCII_NOTE_SQL`), so the stored note is the signed one.
  * Why: D1's client sends a batch as one JSON text, and one string beyond
  * Latin-1 makes V8 encode all of it two bytes a character — every envelope of
- * a page write with it (bench/isolates.ts found the UTF-8 re-encoding and
- * the two-byte JSON parse among a page write's largest costs).
+ * a page write with it (perf on workerd found the UTF-8 re-encoding and the
+ * two-byte JSON parse among a page write's largest costs).
  */
 const asciiNote = (note: string): string => note.replaceAll('\u2014', '\\u2014');
 const ASCII_NOTE_SQL = "replace(?, '\\u2014', char(8212))";
@@ -348,7 +348,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
     for (const { contents } of entries) {
       if (!contents) continue;
       for (const chunk of chunksNeeded(contents)) {
-        if (!this.#contents.has(contents.space, contents.id, chunk)) missing.set(`${contents.space}:${contents.id}:${chunk}`, { space: contents.space, id: contents.id, chunk });
+        if (!this.#contents.touch(contents.space, contents.id, chunk)) missing.set(`${contents.space}:${contents.id}:${chunk}`, { space: contents.space, id: contents.id, chunk });
       }
     }
     if (missing.size === 0) return;

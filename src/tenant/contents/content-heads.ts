@@ -57,8 +57,14 @@ export interface LoadedPage {
 export class ContentHeads {
   readonly #chunks = new Map<string, Chunk>();
 
-  has(space: Space, resource: string, chunk: number): boolean {
-    return this.#chunks.has(chunkKey(space, resource, chunk));
+  /** Whether the chunk is held; if so it becomes the most recently used, so loading others cannot evict it. */
+  touch(space: Space, resource: string, chunk: number): boolean {
+    const key = chunkKey(space, resource, chunk);
+    const pages = this.#chunks.get(key);
+    if (!pages) return false;
+    this.#chunks.delete(key);
+    this.#chunks.set(key, pages);
+    return true;
   }
 
   /** Stores a chunk as D1 holds it. */

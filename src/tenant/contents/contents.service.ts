@@ -93,10 +93,13 @@ const distinctIndexes = (indexes: number[]): Result<true, 'invalid_request'> =>
  */
 const MAX_ATTEMPTS = 16;
 
-/** Whether a refused content operation should be tried again the slow way: its batch found the sequencer's heads stale, or the resource not as assumed. */
-function fallsBack(result: Extract<CommitResult, { ok: false }>): boolean {
-  if (result.rejected === 'assertion' || result.rejected === 'unique') return true;
-  throw new Error(result.message);
+/**
+ * A content operation's batch refused by its own guards (the sequencer's heads
+ * were stale, or the resource is not as assumed) is tried again the slow way;
+ * any other refusal is an error.
+ */
+function throwUnlessGuarded(result: Extract<CommitResult, { ok: false }>): void {
+  if (result.rejected !== 'assertion' && result.rejected !== 'unique') throw new Error(result.message);
 }
 
 /**
@@ -123,7 +126,7 @@ export async function writePages(
   }
   const fast = await commit([], { contents: { op: 'write', ...address, pages: pages.map((p, i) => ({ index: p.index, digest: digests[i]!, envelope: p.envelope })) } });
   if (fast.ok) return ok({ pages: fast.regions!.map(({ index, version, digest }) => ({ index, version, digest: digest! })), auditIndex: fast.auditIndex });
-  fallsBack(fast);
+  throwUnlessGuarded(fast);
 
   const resource = await contentResource(db, address.tenant, address.space, address.id, { latestOf: indexes });
   if (!resource.ok) return resource;
@@ -232,7 +235,7 @@ export async function readRange(
   const { tenant, space, id } = address;
   const fast = await commit([], { contents: { op: 'read', ...address, start, count }, status: 200 });
   if (fast.ok) return ok({ pages: fast.rows.at(-1) as unknown as StoredPage[], regions: fast.regions!, recorded: true });
-  fallsBack(fast);
+  throwUnlessGuarded(fast);
 
   const statements = [write(resourceQuery(tenant, space, id, [])), rangeQuery(space, id, start, count)].map(({ sql: text, params }) => db.$client.prepare(text).bind(...params));
   // One round trip for both reads (a read-only D1 batch).

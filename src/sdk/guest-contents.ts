@@ -33,8 +33,8 @@ export const IN_FLIGHT = 4;
 /**
  * Pages are ciphertext, which no compression shrinks: asking for them
  * uncompressed (RFC 9110 §12.5.3) spares the server's or the edge's CPU a
- * futile gzip of every answer, and this client a gunzip (a 64-page read's
- * largest cost on the local runtime: bench/isolates.ts).
+ * futile gzip of every answer, and this client a gunzip (gzip was ~47% of
+ * workerd's CPU on 64-page reads locally: docs/decisions.md).
  */
 const CIPHERTEXT = { 'Accept-Encoding': 'identity' };
 

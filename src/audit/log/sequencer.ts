@@ -29,7 +29,7 @@ import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, t
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
 import { refusalPolicy } from './logs';
-import { ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
+import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
 import { chunkQuery, chunksNeeded, resolveContentOp, type ContentOp, type ResolvedContentOp } from '../../tenant/contents/content-statements';
 
 export interface AppendEntry {
@@ -348,7 +348,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
     for (const { contents } of entries) {
       if (!contents) continue;
       for (const chunk of chunksNeeded(contents)) {
-        if (!this.#contents.touch(contents.space, contents.id, chunk)) missing.set(`${contents.space}:${contents.id}:${chunk}`, { space: contents.space, id: contents.id, chunk });
+        if (!this.#contents.touch(contents.space, contents.id, chunk)) missing.set(chunkKey(contents.space, contents.id, chunk), { space: contents.space, id: contents.id, chunk });
       }
     }
     if (missing.size === 0) return;

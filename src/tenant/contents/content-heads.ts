@@ -39,10 +39,13 @@ const UNWRITTEN: PageState = { head: 0, digest: null, max: 0 };
 
 export const chunkKey = (space: Space, resource: string, chunk: number) => `${space}:${resource}:${chunk}`;
 
+/** The chunk a page index falls in. */
+export const chunkOf = (index: number): number => Math.floor(index / CHUNK_PAGES);
+
 /** The chunks `[start, start + count)` covers. */
 export function chunksOf(start: number, count: number): number[] {
-  const first = Math.floor(start / CHUNK_PAGES);
-  const last = Math.floor((start + Math.max(count, 1) - 1) / CHUNK_PAGES);
+  const first = chunkOf(start);
+  const last = chunkOf(start + Math.max(count, 1) - 1);
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }
 
@@ -104,7 +107,7 @@ export class HeadsDraft {
 
   /** The page's state, or undefined when its chunk is not loaded. */
   get(space: Space, resource: string, index: number): PageState | undefined {
-    const key = chunkKey(space, resource, Math.floor(index / CHUNK_PAGES));
+    const key = chunkKey(space, resource, chunkOf(index));
     const changed = this.#changes.get(key)?.get(index);
     if (changed) return changed;
     const chunk = this.chunks.get(key);
@@ -117,7 +120,7 @@ export class HeadsDraft {
       if (r.access === 'read') continue;
       const before = this.get(r.space, r.resource, r.index);
       if (!before) continue; // not loaded: nothing to follow
-      const key = chunkKey(r.space, r.resource, Math.floor(r.index / CHUNK_PAGES));
+      const key = chunkKey(r.space, r.resource, chunkOf(r.index));
       // A rollback names its version's digest; were one missing, reads of the page take the slow path until the chunk is reloaded.
       const after: PageState = { head: r.version, digest: r.version === 0 ? null : r.digest, max: r.access === 'write' ? Math.max(before.max, r.version) : before.max };
       let changes = this.#changes.get(key);

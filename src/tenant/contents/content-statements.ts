@@ -15,10 +15,10 @@
  * Any of these failing aborts the batch — no record, no change — and the
  * request falls back to reading D1 first (contents.service.ts).
  */
-import type { WriteStatement } from '../../audit/log/commit';
+import { expectChanges, type WriteStatement } from '../../audit/log/commit';
 import type { Region } from '../../audit/format/record';
 import { PAGE_BYTES, type Space } from '../../lib/envelope-format';
-import { CHUNK_PAGES, chunksOf, type HeadsDraft } from './content-heads';
+import { CHUNK_PAGES, chunkOf, chunksOf, type HeadsDraft } from './content-heads';
 
 /** Pages per MiB of memory and per GiB of disk. */
 export const PAGES_PER_MIB = (1024 * 1024) / PAGE_BYTES;
@@ -48,8 +48,6 @@ const assertion = (label: string, expected: number, actual: string, params: unkn
   params: [label, expected, ...params],
 });
 
-/** Aborts the batch unless the previous statement changed exactly `expected` rows. */
-const changed = (label: string, expected: number): WriteStatement => ({ sql: 'INSERT INTO write_assertions (label, expected, actual) VALUES (?, ?, changes())', params: [label, expected] });
 
 /** The resource is `tenant`'s and has at least `pages` pages. */
 export function resourceGuard(address: ContentAddress, pages: number): WriteStatement {
@@ -74,7 +72,7 @@ export function chunkQuery(space: Space, resource: string, chunk: number): Write
 /** The chunks an operation needs loaded. */
 export function chunksNeeded(op: ContentOp): number[] {
   if (op.op === 'read') return chunksOf(op.start, op.count);
-  return [...new Set(op.pages.map((p) => Math.floor(p.index / CHUNK_PAGES)))];
+  return [...new Set(op.pages.map((p) => chunkOf(p.index)))];
 }
 
 /** 5 fixed parameters + 4 per row ≤ 100 (D1's limit per statement). */
@@ -97,7 +95,7 @@ export function pageWriteStatements(address: ContentAddress, written: PageWritte
               WHERE EXISTS (SELECT 1 FROM ${table} WHERE id = ? AND tenant_id = ?)`,
         params: [address.space, address.id, address.tenant, ...chunk.flatMap((w) => [w.index, w.version, w.digest, w.envelope]), address.id, address.tenant],
       },
-      changed(`${address.space}.write`, chunk.length),
+      expectChanges(`${address.space}.write`, chunk.length),
     );
   }
   // Heads from (index, version) pairs only.

@@ -18,7 +18,7 @@ const valid = <K extends keyof Validated>(c: Context<AppEnv>, target: K): Valida
   (c.req as unknown as { valid(target: K): Validated[K] }).valid(target);
 
 /** Ciphertext: no intermediary should transform it (RFC 9111 §5.2.2.6) — compressing it gains nothing. */
-const CIPHERTEXT = { 'Cache-Control': 'no-store, no-transform' };
+const NO_TRANSFORM = { 'Cache-Control': 'no-store, no-transform' };
 
 export function contentHandlers(space: contents.Space) {
   const resourceParam = space === 'memory' ? 'vm' : 'disk';
@@ -38,7 +38,7 @@ export function contentHandlers(space: contents.Space) {
       if (!result.ok) return failureResponse(c, result.error);
       // Unless the read's own batch recorded it, the record appended after this response lists exactly these versions.
       if (!result.value.recorded) c.get('audit').regions = result.value.regions;
-      return c.json({ pages: result.value.pages }, 200, CIPHERTEXT);
+      return c.json({ pages: result.value.pages }, 200, NO_TRANSFORM);
     },
     async readVersion(c: Context<AppEnv>) {
       const { tenant, id } = addressOf(c);
@@ -48,7 +48,7 @@ export function contentHandlers(space: contents.Space) {
       const result = await contents.readVersion(c.get('db'), resource.value, Number(index), Number(version));
       if (!result.ok) return failureResponse(c, result.error);
       c.get('audit').regions = result.value.regions;
-      return c.json(result.value.page, 200, CIPHERTEXT);
+      return c.json(result.value.page, 200, NO_TRANSFORM);
     },
   };
 }

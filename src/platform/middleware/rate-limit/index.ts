@@ -5,7 +5,8 @@
  * answer is 429 `rate_limited` with `Retry-After` (RFC 9110 §10.2.3).
  *
  * A principal's requests are counted in blocks of 8 per binding call
- * (./block-counter.ts): never more than the limit, at most 7 fewer per isolate.
+ * (./block-counter.ts): at most 7 over the limit per refused call, at most 7
+ * under it per isolate.
  *
  * Limits bound what one source costs; what outsiders add to a tenant's log is
  * bounded separately, whatever their number (audit/log/sequencer.ts `appendRefusal`).

@@ -118,6 +118,7 @@ app.put('/floor/:vm/pages', async (c) => {
   const { pages } = await c.req.json<{ pages: { index: number; data: string }[] }>();
   const vm = c.req.param('vm');
   const db = c.env.DB;
+  const t0 = performance.now();
   await db.batch([
     db
       .prepare(
@@ -126,6 +127,7 @@ app.put('/floor/:vm/pages', async (c) => {
       .bind(vm, JSON.stringify(pages)),
     ...auditFloor(db, vm, pages.map((p) => p.index), 'write', c.req.query('flows') !== '0'),
   ]);
+  c.header('Server-Timing', `batch;dur=${performance.now() - t0}`); // beside the API's seq.batch (bench/breakdown.ts)
   return c.json({ pages: pages.length });
 });
 

@@ -4,7 +4,7 @@
  * with `CUSTODES_SERVER_TIMING=on`; each response's `Server-Timing` names its
  * parts (src/platform/middleware/server-timing). The table is the median of
  * each part over the sample (the runtime's clock ticks in whole ms, so a mean,
- * not a median), for an admin VM create and a 64-page memory read.
+ * not a median), for an admin VM create and a 64-page memory read and write.
  */
 import { GuestContents } from '../src/sdk/guest-contents';
 import { createApiClient } from '../src/sdk/client';
@@ -63,18 +63,26 @@ async function sample(n: number, request: () => Promise<Response>): Promise<Span
 export interface Breakdown {
   vmCreate: Spans[];
   memoryRead: Spans[];
-  clientMs: { vmCreate: number; memoryRead: number };
+  memoryWrite: Spans[];
+  clientMs: { vmCreate: number; memoryRead: number; memoryWrite: number };
 }
 
 /** Samples both requests on `url` (a Worker with Server-Timing on), after a short warm-up. */
 export async function measureBreakdown(url: string, admin: Principal, tenant: { id: string; owner: Principal }): Promise<Breakdown> {
   const setup = await mintTokens(admin, 10);
   const vm = await api(url, setup, 'POST', `/v1/admin/tenants/${tenant.id}/vms`, { name: 'breakdown-guest', vcpus: 1, memoryMiB: 128 });
-  const contents = new GuestContents(createApiClient({ baseUrl: url, key: tenant.owner.jwk, principal: tenant.owner.id }), await newKeystore());
+  // The SDK seals one 64-page batch; its body is kept and sent again as the sampled write (each a new version of the same pages).
+  let writeBody = '';
+  const keep: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    if (request.method === 'PUT') writeBody = await request.clone().text();
+    return fetch(request);
+  };
+  const contents = new GuestContents(createApiClient({ baseUrl: url, key: tenant.owner.jwk, principal: tenant.owner.id, fetch: keep }), await newKeystore());
   await contents.write({ tenant: tenant.id, space: 'memory', resource: vm.id }, 0, new Uint8Array(64 * 4096).fill(0x5a));
 
   const adminTokens = await mintTokens(admin, 2 * BREAKDOWN_SAMPLES + 20);
-  const ownerTokens = await mintTokens(tenant.owner, 2 * BREAKDOWN_SAMPLES + 20);
+  const ownerTokens = await mintTokens(tenant.owner, 4 * BREAKDOWN_SAMPLES + 40);
   let n = 0;
   const create = () =>
     fetch(`${url}/v1/admin/tenants/${tenant.id}/vms`, {
@@ -83,24 +91,34 @@ export async function measureBreakdown(url: string, admin: Principal, tenant: { 
       body: JSON.stringify({ name: `breakdown-${n++}`, vcpus: 1, memoryMiB: 128 }),
     });
   const read = () => fetch(`${url}/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=64`, { headers: { Authorization: `Bearer ${ownerTokens.pop()}` } });
+  const write = () =>
+    fetch(`${url}/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${ownerTokens.pop()}`, 'Content-Type': 'application/json', 'Accept-Encoding': 'identity' },
+      body: writeBody,
+    });
   await sample(20, create);
   await sample(20, read);
+  await sample(20, write);
   let start = performance.now();
   const vmCreate = await sample(BREAKDOWN_SAMPLES, create);
   const createMs = (performance.now() - start) / BREAKDOWN_SAMPLES;
   start = performance.now();
   const memoryRead = await sample(BREAKDOWN_SAMPLES, read);
   const readMs = (performance.now() - start) / BREAKDOWN_SAMPLES;
-  return { vmCreate, memoryRead, clientMs: { vmCreate: createMs, memoryRead: readMs } };
+  start = performance.now();
+  const memoryWrite = await sample(BREAKDOWN_SAMPLES, write);
+  const writeMs = (performance.now() - start) / BREAKDOWN_SAMPLES;
+  return { vmCreate, memoryRead, memoryWrite, clientMs: { vmCreate: createMs, memoryRead: readMs, memoryWrite: writeMs } };
 }
 
 export function breakdownTable(b: Breakdown): string[] {
   const cell = (samples: Spans[], part: (s: Spans) => number) => mean(samples.map(part)).toFixed(2);
   return [
-    '| part | VM create, ms | 64-page memory read, ms |',
-    '|---|---|---|',
-    ...PARTS.map(([name, part]) => `| ${name} | ${cell(b.vmCreate, part)} | ${cell(b.memoryRead, part)} |`),
-    `| as the client saw it (mean, incl. HTTP) | ${b.clientMs.vmCreate.toFixed(2)} | ${b.clientMs.memoryRead.toFixed(2)} |`,
+    '| part | VM create, ms | 64-page memory read, ms | 64-page memory write, ms |',
+    '|---|---|---|---|',
+    ...PARTS.map(([name, part]) => `| ${name} | ${cell(b.vmCreate, part)} | ${cell(b.memoryRead, part)} | ${cell(b.memoryWrite, part)} |`),
+    `| as the client saw it (mean, incl. HTTP) | ${b.clientMs.vmCreate.toFixed(2)} | ${b.clientMs.memoryRead.toFixed(2)} | ${b.clientMs.memoryWrite.toFixed(2)} |`,
   ];
 }
 

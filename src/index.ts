@@ -4,6 +4,7 @@
  */
 import { createApp } from './app';
 import type { Env } from './env';
+import { finishNotices } from './audit/log/notices';
 
 export { AuditLogSequencer } from './audit/log/sequencer';
 
@@ -11,4 +12,6 @@ const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  // The sweep behind every other path that delivers notices (audit/log/notices.ts): a log no one reads still gets its notices.
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(finishNotices(env)),
 } satisfies ExportedHandler<Env>;

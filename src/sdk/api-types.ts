@@ -1608,6 +1608,8 @@ export interface components {
                 recorder: {
                     capacity: number;
                 };
+                /** @description Notices committed with their record but not yet in their other log (a crash between the two; src/audit/log/notices.ts). The next read of that log, or the cron sweep, delivers them. */
+                pendingNotices: number;
             } | null;
             /** @description The checkpoint verifier key (C2SP vkey), as `GET /v1/audit/log-key` serves it. */
             auditLogKey: string;

@@ -183,6 +183,32 @@ describe('custodes/testing', () => {
     await verified(owner.api, `tenants/${tenant}`);
   });
 
+  it('a crash between a change\'s step and its notices loses no notice: the outbox committed with the step, and the next read of the tenant\'s log delivers it, once', async () => {
+    await emu.reset();
+    const { tenant, vm, owner } = await emu.provisionTenant();
+    const [first, second] = emu.admins.map((a) => emu.client(a, { retry: { retries: 0 } }));
+    const change = (await first!.DELETE('/v1/admin/vms/{vm}', { params: { path: { vm } } })).data as unknown as { id: string };
+    const pending = async () => ((await emu.info()) as { emulator: { pendingNotices: number } }).emulator.pendingNotices;
+    assert.equal(await pending(), 0, 'the proposal\'s notice was delivered before its answer');
+    await emu.faults.set([{ kind: 'crash-after-commit', route: 'POST /v1/admin/changes/*', times: 1 }]);
+    await assert.rejects(second!.POST('/v1/admin/changes/{change}:approve', { params: { path: { change: change.id } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'internal_error');
+    // The step committed (the VM is gone, the provider log has it) and its notice waits in the outbox, committed in the same batch.
+    await assert.rejects(first!.GET('/v1/admin/vms/{vm}', { params: { path: { vm } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found');
+    const step = (await records(first!, 'provider')).find((r) => r.action === 'change.approve' && r.outcome === 'allowed' && r.details?.change === change.id);
+    assert.ok(step, 'the approval is in the provider log');
+    assert.equal(await pending(), 1);
+    // Reading the tenant's log first finishes the outbox: the notice is there, naming the step; concurrent readers deliver it once.
+    const seen = await Promise.all([records(owner.api, `tenants/${tenant}`), records(owner.api, `tenants/${tenant}`), records(owner.api, `tenants/${tenant}`)]);
+    for (const log of seen) {
+      const notices = log.filter((r) => r.details?.change === change.id && r.details?.state === 'executed');
+      assert.equal(notices.length, 1, 'exactly one notice of the executed step');
+      assert.deepEqual(notices[0].details.primary, { log: 'provider', index: step.index });
+    }
+    assert.equal(await pending(), 0);
+    await verified(owner.api, `tenants/${tenant}`);
+    await verified(first!, 'provider');
+  });
+
   it('names where a request\'s time went in Server-Timing: token, key, D1 by phase, the sequencer\'s queue, signing and batch', async () => {
     await emu.reset();
     const { tenant, owner } = await emu.provisionTenant();

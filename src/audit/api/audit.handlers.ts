@@ -5,6 +5,7 @@ import { PROVIDER_LOG, refusalPolicy, tenantLog } from '../log/logs';
 import { listRecords, logHead, proveConsistency, proveInclusion, signingKeys } from '../log/reader';
 import { auditSigningKey } from '../signing/signing-key';
 import { openReceipt } from '../log/receipts';
+import { finishNotices } from '../log/notices';
 import { failureResponse, problemResponse } from '../../platform/http/problem';
 import { NOT_YOURS } from '../../lib/problems';
 import type { ConsistencyQuery, InclusionQuery, JsonWebKeySetSchema, RecordsQuery } from './audit.routes';
@@ -17,29 +18,36 @@ const logOf = (c: AuditContext): string => {
   return tenant ? tenantLog(tenant) : PROVIDER_LOG;
 };
 
+/** The log, once any notice a crash left undelivered to it is in it (audit/log/notices.ts): no reader sees it without one. */
+async function readyLog(c: AuditContext): Promise<string> {
+  const log = logOf(c);
+  await finishNotices(c.env, log);
+  return log;
+}
+
 // The tenant and provider variants share these handlers, so the validated
 // query is read with its schema's type rather than the route's.
 const query = <S extends z.ZodType>(c: AuditContext) => c.req.valid('query' as never) as z.output<S>;
 
 export async function getCheckpoint(c: AuditContext) {
-  const head = await logHead(c.env, logOf(c));
+  const head = await logHead(c.env, await readyLog(c));
   return c.text(head.checkpoint, 200);
 }
 
 export async function listAuditRecords(c: AuditContext) {
   const { from, limit } = query<typeof RecordsQuery>(c);
-  return c.json(await listRecords(c.env, logOf(c), from, limit), 200);
+  return c.json(await listRecords(c.env, await readyLog(c), from, limit), 200);
 }
 
 export async function getInclusionProof(c: AuditContext) {
   const { index, size } = query<typeof InclusionQuery>(c);
-  const result = await proveInclusion(c.env, logOf(c), index, size);
+  const result = await proveInclusion(c.env, await readyLog(c), index, size);
   return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
 }
 
 export async function getConsistencyProof(c: AuditContext) {
   const { from, to } = query<typeof ConsistencyQuery>(c);
-  const result = await proveConsistency(c.env, logOf(c), from, to);
+  const result = await proveConsistency(c.env, await readyLog(c), from, to);
   return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
 }
 

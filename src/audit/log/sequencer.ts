@@ -28,6 +28,7 @@ import { signCheckpoint } from '../format/checkpoint';
 import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, type Region } from '../format/record';
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
+import { noticeDraft } from './notices';
 import { refusalPolicy } from './logs';
 import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
 import { chunkQuery, chunksNeeded, resolveContentOp, type ContentOp, type ResolvedContentOp } from '../../tenant/contents/content-statements';
@@ -45,6 +46,11 @@ export interface AppendEntry {
    * carries the read or the write, asserting them — one D1 round trip, not two.
    */
   contents?: ContentOp;
+  /**
+   * Other logs that must carry a notice of this record: one outbox row each,
+   * in this record's batch (audit/log/notices.ts delivers them).
+   */
+  notify?: string[];
 }
 
 /** A statement D1 refuses (there is no such table): the injected fault of `failBatch`. */
@@ -311,6 +317,8 @@ export class AuditLogSequencer extends DurableObject<Env> {
           .bind(log, record.index, jws, record.time, record.action, record.actor.id, record.outcome, sessionOf(record.actor)),
         insertNodes(db, log, step.completed),
       );
+      const outbox = insertNoticeOutbox(db, record, entry.notify);
+      if (outbox) statements.push(outbox);
       const flows = record.outcome === 'allowed' ? insertFlows(db, record) : null;
       if (flows) statements.push(flows);
       if (entry.failBatch) statements.push(db.prepare(FAILING_STATEMENT));
@@ -401,6 +409,16 @@ function insertFlows(db: D1Database, record: AuditRecord): D1PreparedStatement |
        SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?, ?, ?, ? FROM json_each(?)`,
     )
     .bind(record.log, record.index, record.actor.jti, sessionOf(record.actor), record.actor.type, record.actor.id, record.time, rows);
+}
+
+/** The record's notices to other logs, left in the outbox by its own batch (audit/log/notices.ts). */
+function insertNoticeOutbox(db: D1Database, record: AuditRecord, notify: string[] | undefined): D1PreparedStatement | null {
+  const targets = [...new Set(notify ?? [])].filter((other) => other !== record.log);
+  if (targets.length === 0) return null;
+  const notice = JSON.stringify(noticeDraft(record));
+  return db
+    .prepare(`INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES ${targets.map(() => '(?, ?, ?, ?)').join(', ')}`)
+    .bind(...targets.flatMap((target) => [record.log, record.index, target, notice]));
 }
 
 function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {

@@ -17,6 +17,7 @@ import type { Actor, Outcome, RecordDraft, Region, Target } from '../format/reco
 import { appendToLog, auditLogOf } from '../log/append';
 import type { Commit, CommitOptions, CommitResult, ObjectImaging, WriteStatement } from '../log/commit';
 import { PROVIDER_LOG } from '../log/logs';
+import { deliverNotice, noticeDraft } from '../log/notices';
 import { homeLog, isOutsider } from './log-routing';
 import type { Recorded, RequestAudit } from './types';
 
@@ -107,13 +108,13 @@ export class AuditedRequest implements RequestAudit {
    * `with-audit-record`) and its key's row is asserted unchanged since
    * authentication read it (possibly from cache: auth/principals.ts).
    */
-  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], { objects, contents }: Pick<CommitOptions, 'objects' | 'contents'> = {}): Promise<CommitResult> {
+  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], { objects, contents, notify }: Pick<CommitOptions, 'objects' | 'contents' | 'notify'> = {}): Promise<CommitResult> {
     const principal = this.c.get('principal');
     const checks =
       principal && !this.#tokenSettled
         ? [...tokenIdClaim(principal.id, principal.jti, principal.expiresAt), ...(principal.stillValid ? [principal.stillValid] : [])]
         : [];
-    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch'), objects, contents });
+    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch'), objects, contents, notify });
     if (result.ok) {
       this.#tokenSettled = true;
       this.recorded = { log, index: result.auditIndex };
@@ -138,13 +139,13 @@ export class AuditedRequest implements RequestAudit {
     if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
     if (!result.ok && result.rejected === 'idempotency') throw new IdempotencyClaimLost();
     if (!result.ok) return result;
-    // Notices: the same record in each other log concerned, naming the primary one.
-    for (const other of new Set(options.notify ?? [])) {
-      if (other === log) continue;
-      const notice = await appendToLog(this.c.env, other, { ...draft, details: { ...(draft.details ?? {}), primary: { log, index: result.auditIndex } } });
-      if (!notice.ok) throw new Error(`notice to ${other} failed: ${notice.message}`);
-    }
+    // The fault strikes between the record's batch and its notices: the outbox rows it left are what a restart finishes.
     if (this.c.get('crashAfterCommit')) throw new Error('emulated crash after commit (fault rule crash-after-commit)');
+    // Notices: the same record in each other log concerned, naming the primary one (audit/log/notices.ts).
+    const record = { ...draft, v: 1 as const, log, index: result.auditIndex, time: '' };
+    for (const other of new Set(options.notify ?? [])) {
+      if (other !== log) await deliverNotice(this.c.env, { log, index: result.auditIndex, targetLog: other, draft: noticeDraft(record) });
+    }
     return { ...result, rows: result.rows.slice(this.#commitWrites.length) }; // the handler's rows only
   };
 

@@ -30,6 +30,7 @@ const InfoSchema = z
         clock: z.object({ emulated: z.boolean(), offsetMs: z.number().int() }),
         faults: z.number().int().openapi({ description: 'Fault rules in force.' }),
         recorder: z.object({ capacity: z.number().int() }),
+        pendingNotices: z.number().int().openapi({ description: 'Notices committed with their record but not yet in their other log (a crash between the two; src/audit/log/notices.ts). The next read of that log, or the cron sweep, delivers them.' }),
       })
       .nullable(),
     auditLogKey: z.string().openapi({ description: 'The checkpoint verifier key (C2SP vkey), as `GET /v1/audit/log-key` serves it.' }),
@@ -70,7 +71,14 @@ export const infoRouter = createRouter().openapi(info, async (c) => {
       version: API_VERSION,
       mode: emulator ? ('emulator' as const) : ('service' as const),
       time: nowIso(),
-      emulator: emulator ? { clock: { emulated: clockOffsetMs() !== 0, offsetMs: clockOffsetMs() }, faults: state?.faults.length ?? 0, recorder: { capacity: recorderCapacity() } } : null,
+      emulator: emulator
+        ? {
+            clock: { emulated: clockOffsetMs() !== 0, offsetMs: clockOffsetMs() },
+            faults: state?.faults.length ?? 0,
+            recorder: { capacity: recorderCapacity() },
+            pendingNotices: (await c.env.DB.prepare('SELECT count(*) AS n FROM audit_notice_outbox').first<{ n: number }>())!.n,
+          }
+        : null,
       auditLogKey: (await auditSigningKey(c.env.AUDIT_SIGNING_JWK)).vkey,
       limits: {
         tokenChars: MAX_TOKEN_CHARS,

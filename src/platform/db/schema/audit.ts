@@ -63,3 +63,43 @@ export const auditKeys = sqliteTable('audit_keys', {
   activatedAt: text('activated_at').notNull(),
   retiredAt: text('retired_at'),
 });
+
+/**
+ * Notices not yet delivered (DESIGN §5, issue 17): a record that other logs
+ * must also carry — a change request's step in each affected tenant's log —
+ * leaves one row per other log here, in the SAME batch as the record itself.
+ * Delivery (audit/log/notices.ts) appends the notice to the other log and then
+ * deletes the row; a crash in between leaves the row, and the next delivery
+ * finishes it. So a committed step can never be missing from a tenant's log
+ * for longer than it takes someone to read that log.
+ */
+export const auditNoticeOutbox = sqliteTable(
+  'audit_notice_outbox',
+  {
+    /** The primary record: its log and index. */
+    log: text('log').notNull(),
+    index: integer('idx').notNull(),
+    /** The log that must carry the notice. */
+    targetLog: text('target_log').notNull(),
+    /** The notice's record draft (JSON), naming the primary record in `details.primary`. */
+    draft: text('draft').notNull(),
+    createdAt: text('created_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+  },
+  (t) => [primaryKey({ columns: [t.log, t.index, t.targetLog] }), index('audit_notice_outbox_target_idx').on(t.targetLog)],
+);
+
+/**
+ * One row per delivered notice, written in the notice's own batch: a second
+ * delivery of the same notice (two readers finishing it at once, or a retry
+ * after a crash that followed the append) violates the key and appends
+ * nothing, so each notice is in its log exactly once.
+ */
+export const auditNoticeReceipts = sqliteTable(
+  'audit_notice_receipts',
+  {
+    primaryLog: text('primary_log').notNull(),
+    primaryIndex: integer('primary_idx').notNull(),
+    targetLog: text('target_log').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.primaryLog, t.primaryIndex, t.targetLog] })],
+);

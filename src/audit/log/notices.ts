@@ -1,0 +1,68 @@
+/**
+ * Notices: a record that other logs must carry too (DESIGN §5) — a change
+ * request's step in each affected tenant's log, an access request in the
+ * provider's — delivered so that none is ever lost (issue 17).
+ *
+ * Why an outbox: the primary record and its notices go to different logs,
+ * each with its own sequencer (and, sharded, perhaps its own database), so
+ * they cannot share one batch. Instead the primary's batch leaves one outbox
+ * row per notice (sequencer.ts `insertNoticeOutbox`), atomically with the
+ * record. Delivery appends the notice with a receipt row in the notice's own
+ * batch — the receipt's key makes a second delivery append nothing — and
+ * then clears the outbox row. Every step is idempotent, so whoever comes
+ * next finishes what a crash left: the request itself right after its commit,
+ * any read of the target log (the audit routes call `finishNotices` first, so
+ * no one is shown a log that lacks a committed notice), and the cron sweep.
+ */
+import type { Env } from '../../env';
+import type { AuditRecord, RecordDraft } from '../format/record';
+import { appendToLog } from './append';
+
+/** The notice of `record`: the same draft, naming the primary record. */
+export function noticeDraft(record: AuditRecord): RecordDraft {
+  const { v: _v, log, index, time: _time, ...draft } = record;
+  return { ...draft, details: { ...(draft.details ?? {}), primary: { log, index } } };
+}
+
+export interface PendingNotice {
+  /** The primary record's log and index. */
+  log: string;
+  index: number;
+  targetLog: string;
+  draft: RecordDraft;
+}
+
+export type Delivery = { delivered: 'now' | 'before'; auditIndex: number | null };
+
+/** Appends one notice to its log unless it is there already, then clears its outbox row. */
+export async function deliverNotice(env: Env, notice: PendingNotice): Promise<Delivery> {
+  const receipt = {
+    sql: 'INSERT INTO audit_notice_receipts (primary_log, primary_idx, target_log) VALUES (?, ?, ?)',
+    params: [notice.log, notice.index, notice.targetLog],
+  };
+  const result = await appendToLog(env, notice.targetLog, notice.draft, [receipt]);
+  // The receipt's key refused it: an earlier delivery appended this notice.
+  const before = !result.ok && result.rejected === 'unique' && result.message.includes('audit_notice_receipts');
+  if (!result.ok && !before) throw new Error(`notice of ${notice.log}#${notice.index} to ${notice.targetLog} failed: ${result.message}`);
+  await env.DB.prepare('DELETE FROM audit_notice_outbox WHERE log = ? AND idx = ? AND target_log = ?').bind(notice.log, notice.index, notice.targetLog).run();
+  return { delivered: before ? 'before' : 'now', auditIndex: result.ok ? result.auditIndex : null };
+}
+
+/** Notices left undelivered (a crash after their primary committed), oldest first; `targetLog` narrows to one log's. */
+export async function pendingNotices(env: Env, { targetLog, limit = 100 }: { targetLog?: string; limit?: number } = {}): Promise<PendingNotice[]> {
+  const where = targetLog ? 'WHERE target_log = ?' : '';
+  const { results } = await env.DB.prepare(`SELECT log, idx, target_log, draft FROM audit_notice_outbox ${where} ORDER BY created_at, log, idx LIMIT ?`)
+    .bind(...(targetLog ? [targetLog] : []), limit)
+    .all<{ log: string; idx: number; target_log: string; draft: string }>();
+  return results.map((r) => ({ log: r.log, index: r.idx, targetLog: r.target_log, draft: JSON.parse(r.draft) as RecordDraft }));
+}
+
+/** Delivers what the outbox holds (for `targetLog`, or every log), in order; answers how many it appended. */
+export async function finishNotices(env: Env, targetLog?: string): Promise<number> {
+  let appended = 0;
+  for (;;) {
+    const pending = await pendingNotices(env, { targetLog });
+    for (const notice of pending) if ((await deliverNotice(env, notice)).delivered === 'now') appended++;
+    if (pending.length < 100) return appended;
+  }
+}

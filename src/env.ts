@@ -23,6 +23,12 @@ export interface Env {
   AUDIT_REFUSAL_SAMPLE?: string;
   /** The window of that count, in seconds. Default 60. */
   AUDIT_REFUSAL_WINDOW_SECONDS?: string;
+  /**
+   * The witnesses that cosign every log's checkpoints (C2SP tlog-witness;
+   * audit/witnessing): a JSON array of `{"url": "<submission prefix>", "vkey": "<cosigner vkey>"}`.
+   * Default: none.
+   */
+  AUDIT_WITNESSES?: string;
   /** Workers Rate Limiting bindings (wrangler.toml `[[ratelimits]]`): by principal, and by client address for requests without a valid token. */
   PRINCIPAL_RATE_LIMIT?: RateLimit;
   /** Origins whose browser scripts may call the API (platform/middleware/cors): comma-separated, or `*`. Default: none. */

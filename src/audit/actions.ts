@@ -28,7 +28,7 @@ export const AUDITED_ACTIONS = [
   'change.list', 'change.read', 'change.approve', 'change.deny', 'change.cancel',
   'admin.register', 'admin.list', 'admin.read', 'admin.roles', 'admin.disable',
   'access.request', 'access.list', 'access.read', 'access.approve', 'access.deny', 'access.use',
-  'audit.key.propose', 'audit.key.read',
+  'audit.key.propose', 'audit.key.read', 'audit.key.handovers.read', 'audit.witnesses.read',
   // Audit: reading the logs, and the records the logs write themselves
   'audit.checkpoint.read', 'audit.records.read', 'audit.proof.read', 'audit.receipt.open',
   'audit.key.activate', // the first request served with a newly approved audit key (audit/signing)

@@ -12,6 +12,7 @@ import { CustodesApiError, type Problem } from '../sdk/errors';
 import { auditCommands, VerificationFailed } from './commands/audit';
 import { adminCommands, changeCommands, providerAccessCommands, tenantAccessCommands } from './commands/governance';
 import { emulatorCommands } from './commands/emulator';
+import { witnessCommands } from './commands/witness';
 import { keyCommands } from './commands/keys';
 import { hostCommands, tenantAdminCommands, vmAdminCommands } from './commands/provider';
 import { exposureCommand, labelCommands, recoverCommands } from './commands/recovery';
@@ -65,6 +66,7 @@ export function buildProgram(io: Io, emit: (output: Output) => void): Command {
   tenantAccessCommands(program, emit);
   auditCommands(program, emit);
   emulatorCommands(program, emit);
+  witnessCommands(program, emit);
   return program;
 }
 

@@ -53,6 +53,7 @@ export const PROBLEMS = {
   change_failed: { status: 409, title: 'The approved change could not be executed' },
   idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   idempotency_response_lost: { status: 409, title: 'The request with this Idempotency-Key was carried out, but its response was lost' },
+  not_cosigned: { status: 409, title: 'No checkpoint of this log carries that many witness cosignatures yet' },
   // 412 / 413 / 415 / 422
   precondition_failed: { status: 412, title: 'The resource has changed since it was read' },
   payload_too_large: { status: 413, title: 'The request body is too large' },

@@ -15,11 +15,13 @@ export function auditSource(api: ApiClient, log: string): AuditLogApi {
   const common = {
     logKey: async () => (await api.GET('/v1/audit/log-key', { parseAs: 'text' })).data!,
     jwks: async () => (await api.GET('/.well-known/jwks.json')).data!,
+    keyHandovers: async () => (await api.GET('/v1/audit/key-handovers')).data!,
   };
   if (log === 'provider') {
     return {
       ...common,
       checkpoint: async () => (await api.GET('/v1/admin/audit/checkpoint', { parseAs: 'text' })).data!,
+      cosignedCheckpoint: async (cosignatures) => (await api.GET('/v1/admin/audit/checkpoint/cosigned', { params: { query: { cosignatures } }, parseAs: 'text' })).data!,
       records: async (from, limit) => (await api.GET('/v1/admin/audit/records', { params: { query: { from, limit } } })).data!,
       consistency: async (from, to) => (await api.GET('/v1/admin/audit/proofs/consistency', { params: { query: { from, to } } })).data!,
       inclusion: async (index, size) => (await api.GET('/v1/admin/audit/proofs/inclusion', { params: { query: { index, size } } })).data!,
@@ -30,6 +32,7 @@ export function auditSource(api: ApiClient, log: string): AuditLogApi {
   return {
     ...common,
     checkpoint: async () => (await api.GET('/v1/tenants/{tenant}/audit/checkpoint', { params: { path }, parseAs: 'text' })).data!,
+    cosignedCheckpoint: async (cosignatures) => (await api.GET('/v1/tenants/{tenant}/audit/checkpoint/cosigned', { params: { path, query: { cosignatures } }, parseAs: 'text' })).data!,
     records: async (from, limit) => (await api.GET('/v1/tenants/{tenant}/audit/records', { params: { path, query: { from, limit } } })).data!,
     consistency: async (from, to) => (await api.GET('/v1/tenants/{tenant}/audit/proofs/consistency', { params: { path, query: { from, to } } })).data!,
     inclusion: async (index, size) => (await api.GET('/v1/tenants/{tenant}/audit/proofs/inclusion', { params: { path, query: { index, size } } })).data!,

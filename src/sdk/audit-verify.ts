@@ -13,9 +13,11 @@
  *
  * Runs on Node (the CLI) and in workerd (the tests) alike: node:crypto only.
  */
-import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { equalHashes, FrontierBuilder, leafHash, verifyConsistency, type Hash } from '../audit/format/merkle.ts';
+import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { equalHashes, FrontierBuilder, leafHash, verifyConsistency, verifyInclusion, type Hash } from '../audit/format/merkle.ts';
 import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/format/note.ts';
+import { openCosignature, cosignedMessage, parseCosignerVkey } from '../audit/format/cosignature.ts';
+import { parseHandoverBody } from '../audit/format/handover.ts';
 
 export interface PublicJwk {
   kid?: string;
@@ -31,6 +33,21 @@ export interface AuditSource {
   records(from: number, limit: number): Promise<{ records: { index: number; jws: string }[]; next?: number }>;
   /** Absent for offline bundles: the saved root is then checked by recomputation alone. */
   consistency?(from: number, to: number): Promise<{ proof: string[] }>;
+  /** The audit key hand-overs (`GET /v1/audit/key-handovers`): how a pinned older key reaches the current one. */
+  keyHandovers?(): Promise<{ handovers: KeyHandover[] }>;
+  /** The newest checkpoint carrying at least `cosignatures` witness cosignatures (`…/audit/checkpoint/cosigned`). */
+  cosignedCheckpoint?(cosignatures: number): Promise<string>;
+}
+
+/** One hand-over, as the server publishes it (audit/signing/key-handover.ts). */
+export interface KeyHandover {
+  /** kids: the key handing over, its successor, and the successor's state (`approved` until it first signs). */
+  from: string;
+  to: string;
+  state: 'approved' | 'active' | 'retired';
+  note: string;
+  change: string;
+  approval: { index: number; size: number; jws: string; proof: string[] };
 }
 
 /** What a verifier keeps between runs: the last checkpoint it accepted. */
@@ -51,6 +68,10 @@ export interface VerifyOptions {
   /** Checks the records' payloads and signatures; the CLI passes a multi-core one (parallel-verify.ts). */
   checkRecords?: RecordChecker;
   pageSize?: number;
+  /** Witnesses' cosigner vkeys (C2SP tlog-cosignature): the checkpoint must carry `quorum` of their cosignatures. */
+  witnesses?: string[];
+  /** How many of `witnesses` must have cosigned (default 1 when witnesses are given). */
+  quorum?: number;
 }
 
 /** What checking a run of records yields (records at positions 0…n−1 of `log`). */
@@ -73,7 +94,17 @@ export interface RecordCheck {
 export type RecordChecker = (jws: string[], options: { log: string; jwks: PublicJwk[] | null; offset?: number }) => Promise<RecordCheck>;
 
 export type VerifyResult =
-  | { ok: true; checkpoint: Checkpoint; size: number; state: VerifierState; previousSize: number | null }
+  | {
+      ok: true;
+      checkpoint: Checkpoint;
+      size: number;
+      state: VerifierState;
+      previousSize: number | null;
+      /** Key hand-overs followed from the pinned key to the log's current one, oldest first. */
+      handovers: { to: string; change: string; approvalIndex: number }[];
+      /** The witnesses whose cosignatures on the checkpoint verified. */
+      cosignedBy: string[];
+    }
   | { ok: false; error: string };
 
 /** The reference checker, on this thread. parallel-verify.ts does the same on every core. */
@@ -170,29 +201,128 @@ function prefixRoots({ leaves, subtrees }: RecordCheck, sizes: number[]): Hash[]
   });
 }
 
+const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+
+/** RFC 7638 thumbprint of an Ed25519 public key: the kid Custodes gives it. */
+const ed25519Thumbprint = (raw: Uint8Array): string => b64url(createHash('sha256').update(`{"crv":"Ed25519","kty":"OKP","x":"${b64url(raw)}"}`).digest());
+
+/** Whether `note` carries a valid signature by `key` (a note key, 0x01). */
+function signedBy(note: ReturnType<typeof parseSignedNote>, key: VerifierKey): boolean {
+  const publicKey = ed25519Key(key.publicKey);
+  return signaturesBy(note, key).some((s) => verifySignature(null, Buffer.from(note.body), publicKey, s.signature));
+}
+
+/**
+ * Follows the key hand-overs from `trusted` to `current` (audit/format/handover.ts).
+ * Each step needs a hand-over signed by the key held so far and by its
+ * successor, citing the `change.approve` record of that rotation — signed by
+ * the key held so far and included in the hand-over's tree — so no key
+ * reaches a verifier without two admins' approval on the record.
+ */
+export function followHandovers(trusted: string, current: string, handovers: readonly KeyHandover[]): { ok: true; chain: { to: string; change: string; approvalIndex: number }[] } | { ok: false; error: string } {
+  const chain: { to: string; change: string; approvalIndex: number }[] = [];
+  let held = trusted;
+  const refusals: string[] = [];
+  while (held !== current) {
+    if (chain.length > handovers.length) return { ok: false, error: 'the hand-overs loop' };
+    const holder = parseVerifierKey(held);
+    const next = handovers.flatMap((h) => {
+      try {
+        const note = parseSignedNote(h.note);
+        if (!signedBy(note, holder)) return [];
+        const claim = parseHandoverBody(note.body);
+        if (typeof claim === 'string') return (refusals.push(claim), []);
+        const successor = parseVerifierKey(claim.to);
+        if (!signedBy(note, successor)) return (refusals.push(`the hand-over to ${claim.to} is not signed by that key`), []);
+        // The approving record: signed by the holder, what it claims, and in the hand-over's tree.
+        const [header, payload, signature] = h.approval.jws.split('.');
+        if (!header || !payload || !signature || !verifySignature(null, Buffer.from(`${header}.${payload}`, 'latin1'), ed25519Key(holder.publicKey), fromB64url(signature))) {
+          return (refusals.push(`the approval cited by the hand-over to ${claim.to} is not signed by the key handing over`), []);
+        }
+        const record = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { log?: string; index?: number; action?: string; outcome?: string; details?: { change?: string; operation?: string; target?: { id?: string } } };
+        const cites =
+          record.log === 'provider' && record.index === claim.approvalIndex && h.approval.index === claim.approvalIndex && h.approval.size === claim.checkpoint.size &&
+          record.action === 'change.approve' && record.outcome === 'allowed' && record.details?.change === claim.change && record.details?.operation === 'audit.rotate' &&
+          record.details?.target?.id === ed25519Thumbprint(successor.publicKey);
+        if (!cites) return (refusals.push(`the record cited by the hand-over to ${claim.to} is not the approval of that key`), []);
+        const proof = h.approval.proof.map((p) => new Uint8Array(Buffer.from(p, 'hex')));
+        if (!verifyInclusion(leafHash(fromB64url(payload)), claim.approvalIndex, claim.checkpoint.size, proof, claim.checkpoint.root)) {
+          return (refusals.push(`the approval of ${claim.to} is not in the hand-over's tree`), []);
+        }
+        return [{ to: claim.to, change: claim.change, approvalIndex: claim.approvalIndex }];
+      } catch (error) {
+        return (refusals.push((error as Error).message), []);
+      }
+    });
+    if (next.length === 0) {
+      const why = refusals.length > 0 ? `: ${refusals.join('; ')}` : '';
+      return { ok: false, error: `the log key changed from ${held} to ${current} with no valid hand-over from ${held}${why}` };
+    }
+    chain.push(next[0]!);
+    held = next[0]!.to;
+  }
+  return { ok: true, chain };
+}
+
+/** The witnesses among `witnesses` (cosigner vkeys) whose cosignature on `note` verifies. */
+export function cosignersOf(note: string, witnesses: readonly VerifierKey[]): string[] {
+  const parsed = parseSignedNote(note);
+  return witnesses
+    .filter((w) =>
+      signaturesBy(parsed, w).some((s) => {
+        const cosignature = openCosignature(s);
+        return !!cosignature && verifySignature(null, cosignedMessage(parsed.body, cosignature.timestamp), ed25519Key(w.publicKey), cosignature.signature);
+      }),
+    )
+    .map((w) => w.name);
+}
+
 export async function verifyAuditLog(source: AuditSource, options: VerifyOptions): Promise<VerifyResult> {
   const { log, state, checkSignatures = true, pageSize = 1000 } = options;
   const origin = `custodes/${log}`;
   const failure = (error: string): VerifyResult => ({ ok: false, error });
   if (state && state.log !== log) return failure(`the saved state is for ${state.log}, not ${log}`);
 
-  // 1. The checkpoint, under a pinned key when we have one.
+  // 1. The checkpoint, under a pinned key when we have one — or under its successor, through signed hand-overs.
   const serverKey = (await source.logKey()).trim();
-  const vkeyText = options.vkey ?? state?.vkey ?? serverKey;
-  if (vkeyText !== serverKey) return failure(`the log key changed: trusted ${vkeyText}, server offers ${serverKey}`);
+  const trusted = options.vkey ?? state?.vkey ?? serverKey;
+  let trustedKey: VerifierKey;
   let vkey: VerifierKey;
   try {
-    vkey = parseVerifierKey(vkeyText);
+    trustedKey = parseVerifierKey(trusted);
+    vkey = parseVerifierKey(serverKey);
   } catch (error) {
     return failure(`bad verifier key: ${(error as Error).message}`);
   }
-  const note = await source.checkpoint();
+  let handovers: Extract<VerifyResult, { ok: true }>['handovers'] = [];
+  if (trusted !== serverKey) {
+    if (!source.keyHandovers) return failure(`the log key changed: trusted ${trusted}, server offers ${serverKey}, and this source has no hand-overs`);
+    const followed = followHandovers(trusted, serverKey, (await source.keyHandovers()).handovers);
+    if (!followed.ok) return failure(followed.error);
+    handovers = followed.chain;
+  }
+  // 1b. With witnesses: a checkpoint they cosigned, enough of them.
+  let witnesses: VerifierKey[] = [];
+  try {
+    witnesses = (options.witnesses ?? []).map(parseCosignerVkey);
+  } catch (error) {
+    return failure(`bad witness key: ${(error as Error).message}`);
+  }
+  const quorum = options.quorum ?? (witnesses.length > 0 ? 1 : 0);
+  if (quorum > witnesses.length) return failure(`a quorum of ${quorum} needs at least ${quorum} witness keys (${witnesses.length} given)`);
+  if (quorum > 0 && !source.cosignedCheckpoint) return failure('this source serves no cosigned checkpoints');
+  const note = quorum > 0 ? await source.cosignedCheckpoint!(quorum) : await source.checkpoint();
   const checkpoint = openCheckpoint(note, vkey, origin);
   if (typeof checkpoint === 'string') return failure(checkpoint);
+  const cosignedBy = witnesses.length > 0 ? cosignersOf(note, witnesses) : [];
+  if (cosignedBy.length < quorum) {
+    return failure(`the checkpoint at ${checkpoint.size} records is cosigned by ${cosignedBy.length} of the ${witnesses.length} witnesses given (${cosignedBy.join(', ') || 'none'}); ${quorum} required`);
+  }
 
   let previous: Checkpoint | null = null;
   if (state) {
-    const opened = openCheckpoint(state.checkpoint, vkey, origin);
+    // The saved checkpoint was signed by the key trusted then.
+    const opened = openCheckpoint(state.checkpoint, state.vkey === serverKey ? vkey : trustedKey, origin);
     if (typeof opened === 'string') return failure(`the saved checkpoint does not verify: ${opened}`);
     previous = opened;
     if (previous.size > checkpoint.size) {
@@ -235,5 +365,5 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
       return failure(`the server's consistency proof from ${previous.size} to ${checkpoint.size} does not verify`);
     }
   }
-  return { ok: true, checkpoint, size: checkpoint.size, state: { log, vkey: vkeyText, checkpoint: note }, previousSize: previous?.size ?? null };
+  return { ok: true, checkpoint, size: checkpoint.size, state: { log, vkey: serverKey, checkpoint: note }, previousSize: previous?.size ?? null, handovers, cosignedBy };
 }

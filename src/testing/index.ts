@@ -29,6 +29,8 @@ export interface StartOptions {
   bindings?: Record<string, string>;
   /** The built Worker (manifest.json, index.js, migrations/); default the one this package ships. */
   workerDir?: string;
+  /** The two bootstrap admins' private JWKs; default two new ones. Pass the same pair again to restart a persisted instance with its admins. */
+  adminKeys?: [JWK, JWK];
 }
 
 export interface Principal {
@@ -96,7 +98,7 @@ const publicJwk = (jwk: JWK) => publicKeyOf(jwk) as components['schemas']['Publi
 export async function startCustodes(options: StartOptions = {}): Promise<Custodes> {
   const started = performance.now();
   const { persist = false, port = 0, host = '127.0.0.1', bindings = {}, workerDir = defaultWorkerDir() } = options;
-  const adminKeys = [await generatePrincipalKey(), await generatePrincipalKey()];
+  const adminKeys = options.adminKeys ?? [await generatePrincipalKey(), await generatePrincipalKey()];
   const { mf, url } = await launchWorker({
     workerDir,
     host,

@@ -4,11 +4,14 @@ import type { AppEnv } from '../../env';
 import { PROVIDER_LOG, refusalPolicy, tenantLog } from '../log/logs';
 import { listRecords, logHead, proveConsistency, proveInclusion, signingKeys } from '../log/reader';
 import { auditSigningKey } from '../signing/signing-key';
+import { publishedHandovers } from '../signing/key-handover';
 import { openReceipt } from '../log/receipts';
 import { finishNotices } from '../log/notices';
 import { failureResponse, problemResponse } from '../../platform/http/problem';
 import { NOT_YOURS } from '../../lib/problems';
-import type { ConsistencyQuery, InclusionQuery, JsonWebKeySetSchema, RecordsQuery } from './audit.routes';
+import type { ConsistencyQuery, CosignedQuery, InclusionQuery, JsonWebKeySetSchema, RecordsQuery } from './audit.routes';
+import { configuredWitnesses, cosignedCheckpoint } from '../witnessing/witnesses';
+import { auditLogOf } from '../log/append';
 
 type AuditContext = Context<AppEnv>;
 
@@ -33,6 +36,22 @@ export async function getCheckpoint(c: AuditContext) {
   const head = await logHead(c.env, await readyLog(c));
   return c.text(head.checkpoint, 200);
 }
+
+export async function getCosignedCheckpoint(c: AuditContext) {
+  const { cosignatures } = query<typeof CosignedQuery>(c);
+  const log = await readyLog(c);
+  const witnesses = configuredWitnesses(c.env);
+  // A reader may be the first to ask since a witness came back: one round first (bounded by the witnesses' timeout).
+  if (witnesses.length > 0) await auditLogOf(c.env, log).cosign(log).catch(() => null);
+  const found = await cosignedCheckpoint(c.env, log, cosignatures);
+  if (!found) {
+    return problemResponse(c, 'not_cosigned', `No kept checkpoint of this log carries ${cosignatures} cosignature(s); ${witnesses.length} witness(es) are configured (GET /v1/audit/witnesses).`);
+  }
+  return c.text(found.note, 200, { 'Custodes-Cosignatures': String(found.cosignatures) });
+}
+
+export const listWitnesses = async (c: AuditContext) =>
+  c.json({ witnesses: configuredWitnesses(c.env).map((w) => ({ name: w.key.name, vkey: w.vkey, url: w.url })) }, 200);
 
 export async function listAuditRecords(c: AuditContext) {
   const { from, limit } = query<typeof RecordsQuery>(c);
@@ -63,6 +82,8 @@ export async function openAuditReceipt(c: AuditContext) {
   const { records } = await listRecords(c.env, log, opened.index, 1);
   return c.json({ log, index: opened.index, jws: records[0]!.jws }, 200);
 }
+
+export const listKeyHandovers = async (c: AuditContext) => c.json({ handovers: await publishedHandovers(c.env) }, 200);
 
 export async function getLogKey(c: AuditContext) {
   return c.text((await auditSigningKey(c.env.AUDIT_SIGNING_JWK)).vkey, 200);

@@ -1,14 +1,15 @@
 import { createRouter } from '../../platform/http/router';
 import * as handlers from './audit.handlers';
 import { AuditRecordSchema } from './record.schemas';
-import { logKey, providerAudit, recordSigningKeys, tenantAudit } from './audit.routes';
+import { keyHandovers, witnesses, logKey, providerAudit, recordSigningKeys, tenantAudit } from './audit.routes';
 
-export const auditRouter = createRouter().openapi(logKey, handlers.getLogKey);
+export const auditRouter = createRouter().openapi(logKey, handlers.getLogKey).openapi(keyHandovers, handlers.listKeyHandovers).openapi(witnesses, handlers.listWitnesses);
 // The records' payload: referenced from their JWS (`x-custodes-payload`), so registered by name.
 auditRouter.openAPIRegistry.register('AuditRecord', AuditRecordSchema);
 for (const routes of [tenantAudit, providerAudit]) {
   auditRouter
     .openapi(routes.checkpoint, handlers.getCheckpoint)
+    .openapi(routes.cosigned, handlers.getCosignedCheckpoint)
     .openapi(routes.records, handlers.listAuditRecords)
     .openapi(routes.inclusion, handlers.getInclusionProof)
     .openapi(routes.consistency, handlers.getConsistencyProof)

@@ -23,6 +23,9 @@ export const RecordsQuery = z.object({
 });
 export const InclusionQuery = z.object({ index: Index, size: wholeNumber({ min: 1 }) });
 export const ConsistencyQuery = z.object({ from: Index, to: Index });
+export const CosignedQuery = z.object({
+  cosignatures: wholeNumber({ min: 1, max: 64 }).default(1).openapi({ description: 'The fewest witness cosignatures the checkpoint must carry.', default: 1 }),
+});
 
 const RecordPage = z
   .object({
@@ -81,6 +84,19 @@ function routesFor(kind: 'tenant' | 'provider') {
       request: { ...params },
       responses: { 200: checkpointResponse },
     }),
+    cosigned: guard({
+      operationId: `get${prefix}AuditCosignedCheckpoint`,
+      action: 'audit.checkpoint.read',
+      problems: ['not_cosigned'],
+      method: 'get',
+      path: `${base}/checkpoint/cosigned`,
+      tags,
+      summary: `The newest checkpoint of the ${kind} log that witnesses cosigned`,
+      description:
+        'The log\'s signed checkpoint with the cosignatures (C2SP tlog-cosignature) of the witnesses at /v1/audit/witnesses that checked it extends what they saw before. Witnesses cosign after the appends, so it may lag the latest checkpoint; asking starts a round first. 409 `not_cosigned` when no kept checkpoint has that many cosignatures.',
+      request: { ...params, query: CosignedQuery },
+      responses: { 200: { description: 'C2SP signed note: the log\'s signature, then the witnesses\' (header `Custodes-Cosignatures` counts them).', content: { 'text/plain': { schema: z.string() } } } },
+    }),
     records: guard({
       operationId: `list${prefix}AuditRecords`,
       action: 'audit.records.read',
@@ -138,6 +154,48 @@ export const logKey = publicRoute({
   tags,
   summary: 'The checkpoint verifier key (C2SP vkey)',
   responses: { 200: { description: '`<name>+<key id>+<base64 key>`', content: { 'text/plain': { schema: z.string() } } } },
+});
+
+export const witnesses = publicRoute({
+  operationId: 'listAuditWitnesses',
+  action: 'audit.witnesses.read',
+  method: 'get',
+  path: '/audit/witnesses',
+  tags,
+  summary: 'The witnesses that cosign this provider\'s checkpoints',
+  description: 'Where they are and their cosigner keys (C2SP vkeys, type 0x04). Pin a witness\'s key from the witness itself, not from here: the provider chooses this list.',
+  responses: {
+    200: jsonContent(
+      z.object({ witnesses: z.array(z.object({ name: z.string(), vkey: z.string(), url: z.string() })) }).openapi('WitnessList'),
+      'The configured witnesses (none by default).',
+    ),
+  },
+});
+
+const KeyHandoverSchema = z
+  .object({
+    from: z.string().openapi({ description: 'The kid of the key that hands over (it signed first).' }),
+    to: z.string().openapi({ description: 'The kid of its successor.' }),
+    state: z.enum(['approved', 'active', 'retired']).openapi({ description: '`approved`: signed by the predecessor only; the successor countersigns when it first signs a record.' }),
+    note: z.string().openapi({ description: 'The hand-over checkpoint: a C2SP checkpoint of the provider log holding the approval, with the lines `custodes-audit-handover <successor vkey>` and `change <id> <approval index>`, signed by both keys.' }),
+    change: z.string(),
+    approval: z.object({
+      index: z.number().int(),
+      size: z.number().int(),
+      jws: z.string().openapi({ description: 'The `change.approve` record of the rotation, signed by the predecessor.' }),
+      proof: z.array(z.string()).openapi({ description: 'Its inclusion proof in the hand-over\'s tree (hex, RFC 9162 §2.1.3).' }),
+    }),
+  })
+  .openapi('KeyHandover');
+
+export const keyHandovers = publicRoute({
+  operationId: 'listAuditKeyHandovers',
+  action: 'audit.key.handovers.read',
+  method: 'get',
+  path: '/audit/key-handovers',
+  tags,
+  summary: 'Audit key hand-overs, oldest first: how a verifier pinned to an older key reaches the current one',
+  responses: { 200: jsonContent(z.object({ handovers: z.array(KeyHandoverSchema) }).openapi('KeyHandoverList'), 'Every hand-over signed so far.') },
 });
 
 export const JsonWebKeySetSchema = z

@@ -29,6 +29,7 @@ import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, t
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
 import { noticeDraft } from './notices';
+import { configuredWitnesses, keepCosigned, submitCheckpoint, type WitnessOutcome } from '../witnessing/witnesses';
 import { refusalPolicy } from './logs';
 import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
 import { chunkQuery, chunksNeeded, resolveContentOp, type ContentOp, type ResolvedContentOp } from '../../tenant/contents/content-statements';
@@ -102,6 +103,13 @@ interface RefusalWindow {
   bySource: Record<string, number>;
 }
 
+/** One cosigning round (`AuditLogSequencer.cosign`): the size it asked the witnesses to cosign, and what each answered. */
+export interface CosignRound {
+  size: number;
+  cosignatures: number;
+  outcomes: WitnessOutcome[];
+}
+
 export type RefusalResult = { ok: true; log: string; auditIndex: number } | { ok: true; log: string; window: number } | Extract<CommitResult, { ok: false }>;
 
 /** Distinct keys a summary keeps per tally (the rest are counted under `other`): a summary is bounded too. */
@@ -120,6 +128,11 @@ export class AuditLogSequencer extends DurableObject<Env> {
   #log = '';
   /** This log's page heads, as far as loaded (tenant logs only have contents). */
   #contents = new ContentHeads();
+  /** The latest signed checkpoint, for the witnesses. */
+  #checkpoint: { size: number; note: string } | null = null;
+  /** The cosigning round in flight, and whether the log grew while it ran. */
+  #cosigning: Promise<CosignRound | null> | null = null;
+  #cosignAgain = false;
 
   /** Appends one record (and its writes) to `log`; resolves once committed and covered by a checkpoint. */
   append(log: string, entry: AppendEntry): Promise<CommitResult> {
@@ -170,6 +183,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
     this.#head = null;
     this.#refusals = null;
     this.#contents.clear();
+    this.#checkpoint = null;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
@@ -205,6 +219,58 @@ export class AuditLogSequencer extends DurableObject<Env> {
     });
     if (!result.ok) throw new Error(`refusal summary for ${done.log} failed: ${result.message}`);
     return { summarized: done.counted, auditIndex: result.auditIndex };
+  }
+
+  /**
+   * Asks the configured witnesses (env `AUDIT_WITNESSES`) to cosign the
+   * latest checkpoint of `log`, and keeps what they cosign
+   * (audit/witnessing/witnesses.ts). One round at a time: a call during a
+   * round waits for it, and one more round runs if the log grew meanwhile.
+   * Started after every commit and by readers of the cosigned checkpoint;
+   * a witness that is down fails its part of the round, and the next round
+   * asks it again.
+   */
+  cosign(log: string): Promise<CosignRound | null> {
+    this.#log = log;
+    if (this.#cosigning) {
+      this.#cosignAgain = true;
+      return this.#cosigning;
+    }
+    this.#cosigning = (async () => {
+      let round: CosignRound | null = null;
+      do {
+        this.#cosignAgain = false;
+        round = await this.#cosignRound();
+      } while (this.#cosignAgain);
+      return round;
+    })().finally(() => {
+      this.#cosigning = null;
+    });
+    return this.#cosigning;
+  }
+
+  async #cosignRound(): Promise<CosignRound | null> {
+    const witnesses = configuredWitnesses(this.env);
+    if (witnesses.length === 0) return null;
+    if (!this.#checkpoint) await this.#loadHead();
+    const { size, note } = this.#checkpoint!;
+    if (size === 0) return null;
+    // The size each witness cosigned last, as far as this log knows (it tells us when we are wrong).
+    const known = (await this.ctx.storage.get<Record<string, number>>('witness-sizes')) ?? {};
+    const outcomes = await Promise.all(
+      witnesses.map((w): Promise<WitnessOutcome> | WitnessOutcome =>
+        known[w.vkey] === size ? { witness: w.key.name, ok: true, size, cosignature: null } : submitCheckpoint(this.env, this.#log, w, note, size, known[w.vkey] ?? 0),
+      ),
+    );
+    const fresh = outcomes.flatMap((o) => (o.ok && o.cosignature ? [o.cosignature] : []));
+    witnesses.forEach((w, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) known[w.vkey] = size;
+      else if (o.size !== undefined) known[w.vkey] = o.size;
+    });
+    await this.ctx.storage.put('witness-sizes', known);
+    const cosignatures = fresh.length > 0 ? await keepCosigned(this.env, this.#log, size, note, fresh) : outcomes.filter((o) => o.ok).length;
+    return { size, cosignatures, outcomes };
   }
 
   /**
@@ -251,6 +317,8 @@ export class AuditLogSequencer extends DurableObject<Env> {
       const started = performance.now();
       const { results, timings } = await this.#commit(head, group.map((m) => m.entry), key);
       group.forEach((member, i) => member.resolve({ ...results[i]!, timings: { ...timings, queue: started - member.queuedAt } }));
+      // After the answers, never before them: witnesses add no latency to an append.
+      if (configuredWitnesses(this.env).length > 0) void this.cosign(this.#log).catch(() => null);
       return;
     } catch (error) {
       if (group.length === 1) {
@@ -338,6 +406,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
     const results = await db.batch(statements);
     const t3 = performance.now();
     this.#head = { frontier };
+    this.#checkpoint = { size: frontier.size, note: checkpoint };
     heads.commit();
     return {
       // Signing the records overlaps building the statements: `sign` is everything before the checkpoint.
@@ -378,9 +447,10 @@ export class AuditLogSequencer extends DurableObject<Env> {
       .prepare('INSERT INTO audit_logs (log, size, root, frontier, checkpoint, updated_at) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
       .bind(this.#log, hex(EMPTY_ROOT), '[]', emptyCheckpoint, new Date().toISOString())
       .run();
-    const row = await db.prepare('SELECT size, frontier FROM audit_logs WHERE log = ?').bind(this.#log).first<{ size: number; frontier: string }>();
+    const row = await db.prepare('SELECT size, frontier, checkpoint FROM audit_logs WHERE log = ?').bind(this.#log).first<{ size: number; frontier: string; checkpoint: string }>();
     const head = { frontier: { size: row!.size, hashes: (JSON.parse(row!.frontier) as string[]).map(unhex) } };
     this.#head = head;
+    this.#checkpoint = { size: row!.size, note: row!.checkpoint };
     return head;
   }
 }

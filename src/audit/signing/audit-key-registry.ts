@@ -15,6 +15,7 @@ import { expectChanges } from '../log/commit';
 import { PROVIDER_LOG } from '../log/logs';
 import type { RecordDraft } from '../format/record';
 import { auditSigningKey } from './signing-key';
+import { countersignHandover, signPendingHandovers } from './key-handover';
 import { nowIso } from '../../platform/clock';
 import { registerIsolateCache } from '../../platform/isolate-caches';
 
@@ -23,8 +24,12 @@ registerIsolateCache(() => registered.clear());
 
 /** The deployment's key is neither active nor approved while another key is active. */
 export class UnapprovedAuditKey extends Error {
-  constructor(readonly kid: string) {
-    super(`The audit signing key ${kid} was not approved: propose it (POST /v1/admin/audit/keys) and have a second security admin approve it, or deploy the active key again.`);
+  constructor(readonly kid: string, handover?: string) {
+    super(
+      handover
+        ? `The audit signing key ${kid} was approved but cannot take over: ${handover}. Serve once more with the active key (it signs the hand-over on start), then deploy ${kid}.`
+        : `The audit signing key ${kid} was not approved: propose it (POST /v1/admin/audit/keys) and have a second security admin approve it, or deploy the active key again.`,
+    );
     this.name = 'UnapprovedAuditKey';
   }
 }
@@ -35,10 +40,13 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Pick<RecordDra
   const state = await env.DB.prepare('SELECT state FROM audit_keys WHERE kid = ?').bind(key.kid).first<string>('state');
   if (state !== 'active') {
     const now = nowIso();
-    const { results } = await env.DB.prepare("SELECT kid FROM audit_keys WHERE state = 'active'").all<{ kid: string }>();
+    const { results } = await env.DB.prepare("SELECT kid, public_jwk FROM audit_keys WHERE state = 'active'").all<{ kid: string; public_jwk: string }>();
     const retired = results.map((r) => r.kid);
-    // The first key of a deployment activates itself; any later one needs an approved change request.
+    // The first key of a deployment activates itself; any later one needs an approved change request,
+    // and its predecessor's signed hand-over, which it countersigns in the activation's batch.
     if (retired.length > 0 && state !== 'approved') throw new UnapprovedAuditKey(key.kid);
+    const handover = results[0] && state === 'approved' ? await countersignHandover(env, key, { kid: results[0].kid, publicJwk: results[0].public_jwk }) : null;
+    if (handover && !handover.ok) throw new UnapprovedAuditKey(key.kid, handover.why);
     // A concurrent isolate may win the race; its twin is then refused by the assertion, and one record remains.
     await appendToLog(
       env,
@@ -50,9 +58,10 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Pick<RecordDra
         target: { type: 'audit-key', id: key.kid },
         outcome: 'allowed',
         reason: null,
-        details: { kid: key.kid, retired, approved: state === 'approved' },
+        details: { kid: key.kid, retired, approved: state === 'approved', ...(handover?.ok ? { handover: handover.details } : {}) },
       },
       [
+        ...(handover?.ok ? [handover.write] : []),
         { sql: "UPDATE audit_keys SET state = 'retired', retired_at = ? WHERE state = 'active' AND kid <> ?", params: [now, key.kid] },
         {
           sql: `INSERT INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', ?)
@@ -64,4 +73,6 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Pick<RecordDra
     );
   }
   registered.add(key.kid);
+  // An approval interrupted before its hand-over was signed is finished by the next Worker holding the active key.
+  await signPendingHandovers(env).catch((error: unknown) => console.warn(`audit key hand-over: ${(error as Error).message}`));
 }

@@ -24,9 +24,12 @@ export interface AuditCommandContext {
   bundle?: string;
   saveBundle?: string;
   checkSignatures: boolean;
+  /** Witness cosigner vkeys, and how many of them must have cosigned. */
+  witnesses?: string[];
+  quorum?: number;
 }
 
-const BUNDLE_FILES = { logKey: 'log-key.txt', jwks: 'jwks.json', checkpoint: 'checkpoint.txt', records: 'records.jsonl', meta: 'bundle.json' };
+const BUNDLE_FILES = { logKey: 'log-key.txt', jwks: 'jwks.json', checkpoint: 'checkpoint.txt', records: 'records.jsonl', meta: 'bundle.json', handovers: 'key-handovers.json' };
 
 function bundleSource(dir: string): AuditSource & { log: string } {
   const read = (name: string) => {
@@ -43,13 +46,16 @@ function bundleSource(dir: string): AuditSource & { log: string } {
     logKey: async () => read(BUNDLE_FILES.logKey),
     jwks: async () => JSON.parse(read(BUNDLE_FILES.jwks)),
     checkpoint: async () => read(BUNDLE_FILES.checkpoint),
+    // The bundle's checkpoint is the one verified when it was saved, cosignatures and all.
+    cosignedCheckpoint: async () => read(BUNDLE_FILES.checkpoint),
     records: async (from, limit) => ({ records: records.filter((r) => r.index >= from).slice(0, limit) }),
+    keyHandovers: async () => (existsSync(join(dir, BUNDLE_FILES.handovers)) ? JSON.parse(read(BUNDLE_FILES.handovers)) : { handovers: [] }),
   };
 }
 
 /** Wraps an online source so that what was fetched can be written out as a bundle. */
 function recording(source: AuditLogApi) {
-  const seen = { logKey: '', jwks: '', checkpoint: '', records: [] as { index: number; jws: string }[] };
+  const seen = { logKey: '', jwks: '', checkpoint: '', handovers: '', records: [] as { index: number; jws: string }[] };
   const wrapped: AuditSource = {
     logKey: async () => (seen.logKey = await source.logKey()),
     jwks: async () => {
@@ -58,6 +64,12 @@ function recording(source: AuditLogApi) {
       return jwks;
     },
     checkpoint: async () => (seen.checkpoint = await source.checkpoint()),
+    cosignedCheckpoint: async (cosignatures) => (seen.checkpoint = await source.cosignedCheckpoint(cosignatures)),
+    keyHandovers: async () => {
+      const handovers = await source.keyHandovers();
+      seen.handovers = JSON.stringify(handovers, null, 2);
+      return handovers;
+    },
     records: async (from, limit) => {
       const page = await source.records(from, limit);
       seen.records.push(...page.records);
@@ -85,7 +97,7 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
   // Known only now for a bundle, which names its log itself.
   const statePath = ctx.statePath ?? defaultStatePath(log);
   const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as VerifierState) : undefined;
-  const result = await verifyAuditLog(source, { log, state, checkSignatures: ctx.checkSignatures, checkRecords: parallelRecordChecker() });
+  const result = await verifyAuditLog(source, { log, state, checkSignatures: ctx.checkSignatures, checkRecords: parallelRecordChecker(), witnesses: ctx.witnesses, quorum: ctx.quorum });
   if (!result.ok) {
     return { ok: false, json: { ok: false, log, error: result.error }, text: `FAILED: ${log}: ${result.error}` };
   }
@@ -98,16 +110,19 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
     writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.logKey), seen.logKey);
     writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.jwks), seen.jwks);
     writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.checkpoint), seen.checkpoint);
+    if (seen.handovers) writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.handovers), seen.handovers);
     writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.records), seen.records.slice(0, result.checkpoint.size).map((r) => JSON.stringify(r)).join('\n') + '\n');
   }
   const { size, root } = result.checkpoint;
   const rootHex = Buffer.from(root).toString('hex');
   const since = result.previousSize === null ? 'first verification: the checkpoint is now pinned' : `consistent with the saved checkpoint at ${result.previousSize} records`;
   const how = ctx.checkSignatures ? 'every record signature, ' : '';
+  const witnessed = result.cosignedBy.length > 0 ? `\nCosigned by ${result.cosignedBy.length} of ${ctx.witnesses!.length} witnesses (quorum ${ctx.quorum ?? 1}): ${result.cosignedBy.join(', ')}.` : '';
+  const handedOver = result.handovers.length > 0 ? `\nFollowed ${result.handovers.length} key hand-over(s) from the pinned key: ${result.handovers.map((h) => `change ${h.change} (provider record ${h.approvalIndex})`).join(', ')}.` : '';
   return {
     ok: true,
-    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds },
-    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
+    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds, cosignedBy: result.cosignedBy, handovers: result.handovers },
+    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.${witnessed}${handedOver}\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
   };
 }
 
@@ -163,16 +178,19 @@ const logOptions = (command: Command) => command.option('--tenant <id>', 'a tena
 
 export function auditCommands(program: Command, emit: Emit): void {
   const audit = program.command('audit').description('verify and read the signed audit logs');
-  action<LogOptions & { state?: string; bundle?: string; saveBundle?: string; skipSignatures?: boolean }>(
+  action<LogOptions & { state?: string; bundle?: string; saveBundle?: string; skipSignatures?: boolean; witness?: string[]; quorum?: number }>(
     logOptions(audit.command('verify').description('verify a log offline against the checkpoint saved by the last run'))
       .option('--state <file>', 'where the last accepted checkpoint is kept')
       .option('--bundle <dir>', 'verify a downloaded copy, with no network at all')
       .option('--save-bundle <dir>', 'write such a copy while verifying online')
-      .option('--skip-signatures', 'check the tree only, not each record\'s signature'),
+      .option('--skip-signatures', 'check the tree only, not each record\'s signature')
+      .option('--witness <vkey>', 'a witness\'s cosigner key (custodes witness init); repeat for each', (v: string, all: string[] = []) => [...all, v])
+      .addOption(numberOption('--quorum <k>', 'refuse a checkpoint fewer than k of the --witness keys cosigned (default 1)')),
     emit,
     async (_, o) => {
+      if (o.quorum !== undefined && !o.witness?.length) throw new UsageError('--quorum needs the witnesses\' keys: pass --witness <vkey> for each.');
       const online = o.bundle ? null : logOf(o); // a bundle names its own log
-      const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures });
+      const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures, witnesses: o.witness, quorum: o.quorum });
       if (!result.ok) throw new VerificationFailed(o.json ? JSON.stringify(result.json, null, 2) : result.text);
       return result;
     },

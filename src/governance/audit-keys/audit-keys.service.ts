@@ -27,9 +27,13 @@ export async function rotationProposal(db: Database, publicKey: JWK): Promise<Re
   return ok({ operation: 'audit.rotate', target: { type: 'audit-key', id: kid }, tenants: [], params: { publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } }, requiredRole: 'security', targetRevision: null });
 }
 
-/** Executes an approved rotation: the key may sign from the first request a Worker serves with it. */
-export async function approveAuditKey(db: Database, commit: Commit, kid: string, publicJwk: JWK): Promise<Result<JsonValue, 'name_taken'>> {
-  const committed = await commit([write(db.insert(auditKeys).values({ kid, publicJwk: JSON.stringify(publicJwk), state: 'approved', activatedAt: nowIso() }))]);
+/**
+ * Executes an approved rotation: the key may sign from the first request a
+ * Worker serves with it, once the active key has signed the hand-over to it
+ * (audit/signing/key-handover.ts; the approval's handler asks for that).
+ */
+export async function approveAuditKey(db: Database, commit: Commit, kid: string, publicJwk: JWK, changeId: string): Promise<Result<JsonValue, 'name_taken'>> {
+  const committed = await commit([write(db.insert(auditKeys).values({ kid, publicJwk: JSON.stringify(publicJwk), state: 'approved', activatedAt: nowIso(), changeId }))]);
   if (committed.ok) return ok({ kid, state: 'approved' });
   return fail('name_taken', `Audit key ${kid} became known meanwhile.`);
 }

@@ -71,6 +71,6 @@ export const EXECUTORS: Record<ChangeOperation, Executor> = {
     return drained.ok ? ok({ migrated: drained.value.migrated, stranded: drained.value.stranded } as unknown as JsonValue) : drained;
   },
   'admin.register': async (db, commit, change) => registerAdmin(db, commit, change.params as unknown as Parameters<typeof registerAdmin>[2]),
-  'audit.rotate': async (db, commit, change) => approveAuditKey(db, commit, change.target.id, (change.params as { publicJwk: JWK }).publicJwk),
+  'audit.rotate': async (db, commit, change) => approveAuditKey(db, commit, change.target.id, (change.params as { publicJwk: JWK }).publicJwk, change.id),
   'admin.roles': async (db, commit, change) => setAdminRoles(db, commit, change.target.id, (change.params as { roles: Parameters<typeof setAdminRoles>[3] }).roles),
 };

@@ -4,6 +4,7 @@ import type { AppEnv } from '../../env';
 import { decodePageRequest, encodePage } from '../../platform/http/pagination';
 import { failureResponse } from '../../platform/http/problem';
 import { EXECUTORS } from './change-operations';
+import { signPendingHandovers } from '../../audit/signing/key-handover';
 import * as changes from './two-person-rule';
 import { staleRevision } from '../../platform/db/revisions';
 import { ok, type Result } from '../../lib/result';
@@ -27,6 +28,8 @@ const admin = (c: Context<AppEnv>) => ({ id: c.get('principal').id, roles: c.get
 
 export const approveChange: RouteHandler<typeof routes.approveChange, AppEnv> = async (c) => {
   const result = await changes.approveChange(c.get('db'), c.get('audit').commit, admin(c), c.req.valid('param').change, EXECUTORS);
+  // The key signing today vouches for the one just approved (audit/signing/key-handover.ts), now that the approval is in the log.
+  if (result.ok && result.value.change.operation === 'audit.rotate') await signPendingHandovers(c.env);
   return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
 };
 

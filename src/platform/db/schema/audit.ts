@@ -62,6 +62,16 @@ export const auditKeys = sqliteTable('audit_keys', {
   state: text('state', { enum: ['approved', 'active', 'retired'] }).notNull(),
   activatedAt: text('activated_at').notNull(),
   retiredAt: text('retired_at'),
+  /** The change request that approved this key (null for a deployment's first key). */
+  changeId: text('change_id'),
+  /** The approval's record in the provider log. */
+  approvalIndex: integer('approval_index'),
+  /**
+   * The hand-over checkpoint to this key (audit/signing/key-handover.ts): the
+   * provider log's checkpoint covering the approval, naming this key, signed
+   * by the key it succeeds when approved and by this key when it activates.
+   */
+  handover: text('handover'),
 });
 
 /**
@@ -102,4 +112,24 @@ export const auditNoticeReceipts = sqliteTable(
     targetLog: text('target_log').notNull(),
   },
   (t) => [primaryKey({ columns: [t.primaryLog, t.primaryIndex, t.targetLog] })],
+);
+
+/**
+ * Checkpoints cosigned by witnesses (C2SP tlog-cosignature;
+ * audit/witnessing): the log's signed checkpoint at `size` with every
+ * cosignature collected for it. A few recent sizes per log are kept, so a
+ * verifier demanding k cosignatures gets the newest checkpoint that has them
+ * even while one witness lags.
+ */
+export const auditCosigned = sqliteTable(
+  'audit_cosigned',
+  {
+    log: text('log').notNull(),
+    size: integer('size').notNull(),
+    /** The signed note: the log's signature, then the witnesses' cosignatures. */
+    note: text('note').notNull(),
+    cosignatures: integer('cosignatures').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.log, t.size] })],
 );

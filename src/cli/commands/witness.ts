@@ -22,7 +22,7 @@ interface WitnessKeyFile {
 const repeatable = (value: string, previous: string[] = []) => [...previous, value];
 
 function readWitnessKey(file: string): WitnessKeyFile {
-  if (!existsSync(file)) throw new UsageError(`${file} does not exist: make one with \`custodes witness init --key ${file} --name <name>\`.`);
+  if (!existsSync(file)) throw new UsageError(`${file} does not exist: make one with \`custodes witness init --witness-key ${file} --name <name>\`.`);
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<WitnessKeyFile>;
   if (!parsed.name || parsed.jwk?.kty !== 'OKP' || parsed.jwk.crv !== 'Ed25519' || !parsed.jwk.d) throw new UsageError(`${file} is not a witness key file (name and a private Ed25519 JWK).`);
   return parsed as WitnessKeyFile;
@@ -30,28 +30,28 @@ function readWitnessKey(file: string): WitnessKeyFile {
 
 export function witnessCommands(program: Command, emit: Emit): void {
   const witness = program.command('witness').description('run a witness that cosigns the audit logs\' checkpoints (C2SP tlog-witness)');
-  action<{ key: string; name: string; force?: boolean }>(
+  action<{ witnessKey: string; name: string; force?: boolean }>(
     witness
       .command('init')
       .description('make a witness key; prints the vkey verifiers pin')
-      .requiredOption('--key <file>', 'where to write the witness\'s private key (mode 0600)')
+      .requiredOption('--witness-key <file>', 'where to write the witness\'s private key (mode 0600)')
       .requiredOption('--name <name>', 'the witness\'s name, a schema-less URL such as witness.example/w1')
       .option('--force', 'replace an existing file (its key is lost)'),
     emit,
     async (_, o) => {
-      if (existsSync(o.key) && !o.force) throw new UsageError(`${o.key} exists; pass --force to replace it (the old key is lost).`);
+      if (existsSync(o.witnessKey) && !o.force) throw new UsageError(`${o.witnessKey} exists; pass --force to replace it (the old key is lost).`);
       if (/[\s+]/.test(o.name)) throw new UsageError('--name may hold neither spaces nor "+".');
       const jwk = (await generatePrincipalKey('EdDSA')) as WitnessKeyFile['jwk'];
-      writeFileSync(o.key, `${JSON.stringify({ name: o.name, jwk }, null, 2)}\n`, { mode: 0o600 });
+      writeFileSync(o.witnessKey, `${JSON.stringify({ name: o.name, jwk }, null, 2)}\n`, { mode: 0o600 });
       const vkey = cosignerVkey(o.name, new Uint8Array(Buffer.from(jwk.x, 'base64url')));
-      return { json: { name: o.name, vkey, keyFile: o.key }, text: `Wrote the witness key to ${o.key}.\nvkey (give it to verifiers: custodes audit verify --witness <vkey>):\n${vkey}` };
+      return { json: { name: o.name, vkey, keyFile: o.witnessKey }, text: `Wrote the witness key to ${o.witnessKey}.\nvkey (give it to verifiers: custodes audit verify --witness <vkey>):\n${vkey}` };
     },
   );
-  action<{ key: string; state: string; logKey: string[]; origin: string[]; port?: number; host: string }>(
+  action<{ witnessKey: string; state: string; logKey: string[]; origin: string[]; port?: number; host: string }>(
     witness
       .command('serve')
       .description('serve POST /add-checkpoint until stopped')
-      .requiredOption('--key <file>', 'the witness key (custodes witness init)')
+      .requiredOption('--witness-key <file>', 'the witness key (custodes witness init)')
       .requiredOption('--state <file>', 'where the latest cosigned checkpoint of each log is kept (survives restarts)')
       .requiredOption('--log-key <vkey>', 'a log key to trust (GET /v1/audit/log-key); repeat across a key hand-over', repeatable)
       .option('--origin <origin>', 'a log origin to witness, or a prefix ending in * (default custodes/*)', repeatable)
@@ -59,7 +59,7 @@ export function witnessCommands(program: Command, emit: Emit): void {
       .option('--host <host>', 'address to listen on', '127.0.0.1'),
     emit,
     async (_, o) => {
-      const { name, jwk } = readWitnessKey(o.key);
+      const { name, jwk } = readWitnessKey(o.witnessKey);
       for (const vkey of o.logKey) {
         try {
           parseVerifierKey(vkey);

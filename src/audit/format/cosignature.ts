@@ -12,7 +12,7 @@
  * ever passing as the log's own signature, and the reverse.
  */
 import { createHash } from 'node:crypto';
-import type { NoteSignature, VerifierKey } from './note';
+import type { NoteSignature, VerifierKey } from './note.ts';
 
 export const COSIGNATURE_V1 = 0x04;
 const TIMESTAMP_BYTES = 8;

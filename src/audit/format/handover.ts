@@ -16,7 +16,7 @@
  * Extension lines are allowed by c2sp.org/tlog-checkpoint; a checkpoint
  * parser that knows nothing of them reads the first three lines as usual.
  */
-import { checkpointBody, parseCheckpointBody, type Checkpoint } from './note';
+import { checkpointBody, parseCheckpointBody, type Checkpoint } from './note.ts';
 
 export const HANDOVER_ORIGIN = 'custodes/provider';
 const HANDOVER = 'custodes-audit-handover';

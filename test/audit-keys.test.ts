@@ -58,6 +58,30 @@ describe('audit keys', () => {
     const { results } = await env.DB.prepare('SELECT kid, state FROM audit_keys ORDER BY activated_at').all<{ kid: string; state: string }>();
     expect(results.filter((k) => k.state === 'active').map((k) => k.kid)).toEqual([kid]);
     const activation = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = 'provider' AND action = 'audit.key.activate' ORDER BY idx DESC LIMIT 1").first<string>('jws');
-    expect(JSON.parse(Buffer.from(activation!.split('.')[1]!, 'base64url').toString())).toMatchObject({ target: { id: kid }, details: { approved: true } });
+    expect(JSON.parse(Buffer.from(activation!.split('.')[1]!, 'base64url').toString())).toMatchObject({ target: { id: kid }, details: { approved: true, handover: { from: current.kid, change: change.id } } });
+  });
+
+  it('an approved key does not sign until the active key has signed its hand-over; the next reader of the hand-overs finishes one that was interrupted', async () => {
+    const current = await auditSigningKey(env.AUDIT_SIGNING_JWK);
+    await env.DB.prepare("INSERT OR IGNORE INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', '2026-01-01')").bind(current.kid, JSON.stringify(current.publicJwk)).run();
+    const next = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as Record<string, string>;
+    const change = await expectStatus(call('POST', '/v1/admin/audit/keys', { body: { publicKey: { kty: next.kty, crv: next.crv, x: next.x } } }), 202);
+    await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: admin2 }), 200);
+    const kid = change.target.id as string;
+    const handover = async () => env.DB.prepare('SELECT handover FROM audit_keys WHERE kid = ?').bind(kid).first<string | null>('handover');
+    expect((await handover())!.split('\n\n')[1]!.trim().split('\n')).toHaveLength(1); // signed by the active key, right after the approval
+
+    // As if the approval's Worker had died before signing: the new key refuses to take over.
+    await env.DB.prepare('UPDATE audit_keys SET handover = NULL WHERE kid = ?').bind(kid).run();
+    const health = () => app.request('/v1/health', {}, { ...env, AUDIT_SIGNING_JWK: JSON.stringify(next) });
+    const refused = await health();
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/cannot take over: no hand-over was signed/);
+
+    // Any reader of the hand-overs (served with the active key) signs it; then the new key activates and countersigns.
+    const listed = await (await app.request('/v1/audit/key-handovers', {}, env)).json<{ handovers: { to: string; state: string }[] }>();
+    expect(listed.handovers).toContainEqual(expect.objectContaining({ to: kid, state: 'approved' }));
+    expect((await health()).status).toBe(200);
+    expect((await handover())!.split('\n\n')[1]!.trim().split('\n')).toHaveLength(2);
   });
 });

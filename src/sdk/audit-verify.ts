@@ -17,7 +17,7 @@ import { createHash, createPublicKey, verify as verifySignature, type KeyObject 
 import { equalHashes, FrontierBuilder, leafHash, verifyConsistency, verifyInclusion, type Hash } from '../audit/format/merkle.ts';
 import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/format/note.ts';
 import { openCosignature, cosignedMessage, parseCosignerVkey } from '../audit/format/cosignature.ts';
-import { parseHandoverBody } from '../audit/format/handover.ts';
+import { parseHandoverBody, type KeyHandover } from '../audit/format/handover.ts';
 
 export interface PublicJwk {
   kid?: string;
@@ -39,16 +39,7 @@ export interface AuditSource {
   cosignedCheckpoint?(cosignatures: number): Promise<string>;
 }
 
-/** One hand-over, as the server publishes it (audit/signing/key-handover.ts). */
-export interface KeyHandover {
-  /** kids: the key handing over, its successor, and the successor's state (`approved` until it first signs). */
-  from: string;
-  to: string;
-  state: 'approved' | 'active' | 'retired';
-  note: string;
-  change: string;
-  approval: { index: number; size: number; jws: string; proof: string[] };
-}
+export type { KeyHandover };
 
 /** What a verifier keeps between runs: the last checkpoint it accepted. */
 export interface VerifierState {

@@ -30,6 +30,19 @@ export interface HandoverClaim {
   approvalIndex: number;
 }
 
+/** One hand-over as `GET /v1/audit/key-handovers` publishes it, and as verifiers read it. */
+export interface KeyHandover {
+  /** kids: the key handing over, its successor, and the successor's state (`approved` until it first signs). */
+  from: string;
+  to: string;
+  state: 'approved' | 'active' | 'retired';
+  /** The hand-over checkpoint, signed by both keys (by the first only while `approved`). */
+  note: string;
+  change: string;
+  /** The `change.approve` record, and its inclusion proof in the hand-over's tree. */
+  approval: { index: number; size: number; jws: string; proof: string[] };
+}
+
 export function handoverBody({ checkpoint, to, change, approvalIndex }: HandoverClaim): string {
   if (/\s/.test(to) || /\s/.test(change)) throw new Error('a hand-over names its key and change without spaces');
   return `${checkpointBody(checkpoint)}${HANDOVER} ${to}\nchange ${change} ${approvalIndex}\n`;

@@ -22,7 +22,7 @@
 import type { AuditedAction } from '../actions';
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
-import { expectChanges, rejection, type CommitResult, type ObjectImaging, type SequencerTimings, type WriteStatement } from './commit';
+import { ASCII_NOTE_SQL, asciiNote, expectChanges, rejection, type CommitResult, type ObjectImaging, type SequencerTimings, type WriteStatement } from './commit';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
 import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, type Region } from '../format/record';
@@ -74,16 +74,6 @@ const MAX_GROUP = 32;
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-/**
- * The checkpoint bound as ASCII, its note's signature-line dash (U+2014) put
- * back by SQLite (`ASCII_NOTE_SQL`), so the stored note is the signed one.
- * Why: D1's client sends a batch as one JSON text, and one string beyond
- * Latin-1 makes V8 encode all of it two bytes a character — every envelope of
- * a page write with it (perf on workerd found the UTF-8 re-encoding and the
- * two-byte JSON parse among a page write's largest costs).
- */
-const asciiNote = (note: string): string => note.replaceAll('\u2014', '\\u2014');
-const ASCII_NOTE_SQL = "replace(?, '\\u2014', char(8212))";
 const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
 
 /**

@@ -13,11 +13,11 @@
  */
 import type { Env } from '../../env';
 import { formatSignedNote, parseSignedNote, parseVerifierKey, signaturesBy, verifierKey } from '../format/note';
-import { handoverBody, HANDOVER_ORIGIN, parseHandoverBody } from '../format/handover';
+import { handoverBody, HANDOVER_ORIGIN, parseHandoverBody, type KeyHandover } from '../format/handover';
 import { PROVIDER_LOG } from '../log/logs';
 import { listRecords, proveInclusion } from '../log/reader';
 import { auditSigningKey, NOTE_KEY_NAME, signBytes, type AuditSigningKey } from './signing-key';
-import type { WriteStatement } from '../log/commit';
+import { ASCII_NOTE_SQL, asciiNote, type WriteStatement } from '../log/commit';
 
 const noteVkeyOf = (publicJwk: string): string => verifierKey(NOTE_KEY_NAME, new Uint8Array(Buffer.from((JSON.parse(publicJwk) as { x: string }).x, 'base64url')));
 
@@ -77,28 +77,19 @@ export async function countersignHandover(env: Env, key: AuditSigningKey, predec
   const parsed = parseSignedNote(row!.handover!);
   const signature = await signBytes(key, new TextEncoder().encode(parsed.body));
   const note = formatSignedNote(parsed.body, [...parsed.signatures, { name: NOTE_KEY_NAME, keyId: key.noteKeyId, signature }]);
-  // The note is bound as ASCII and its dashes put back by SQLite, as the sequencer binds checkpoints.
+  // In the activation's batch: bound as ASCII, as the sequencer binds checkpoints.
   return {
     ok: true,
-    write: { sql: "UPDATE audit_keys SET handover = replace(?, '\\u2014', char(8212)) WHERE kid = ?", params: [note.replaceAll('\u2014', '\\u2014'), key.kid] },
+    write: { sql: `UPDATE audit_keys SET handover = ${ASCII_NOTE_SQL} WHERE kid = ?`, params: [asciiNote(note), key.kid] },
     details: { from: predecessor.kid, change: row!.change_id!, approvalIndex: row!.approval_index! },
   };
 }
 
-export interface PublishedHandover {
-  from: string;
-  to: string;
-  state: 'approved' | 'active' | 'retired';
-  note: string;
-  change: string;
-  approval: { index: number; size: number; jws: string; proof: string[] };
-}
-
 /** Every hand-over signed so far, oldest first, each with its approving record and the record's inclusion proof. */
-export async function publishedHandovers(env: Env): Promise<PublishedHandover[]> {
+export async function publishedHandovers(env: Env): Promise<KeyHandover[]> {
   await signPendingHandovers(env).catch(() => 0); // a hand-over interrupted after its approval is finished by any reader
   const { results } = await env.DB.prepare('SELECT kid, state, handover, change_id, approval_index FROM audit_keys WHERE handover IS NOT NULL ORDER BY activated_at, kid')
-    .all<{ kid: string; state: PublishedHandover['state']; handover: string; change_id: string; approval_index: number }>();
+    .all<{ kid: string; state: KeyHandover['state']; handover: string; change_id: string; approval_index: number }>();
   const { results: keys } = await env.DB.prepare('SELECT kid, public_jwk FROM audit_keys').all<{ kid: string; public_jwk: string }>();
   const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
   const kidByNoteKeyId = new Map(keys.map((k) => [hex(parseVerifierKey(noteVkeyOf(k.public_jwk)).keyId), k.kid]));

@@ -31,6 +31,8 @@ export interface StartOptions {
   workerDir?: string;
   /** The two bootstrap admins' private JWKs; default two new ones. Pass the same pair again to restart a persisted instance with its admins. */
   adminKeys?: [JWK, JWK];
+  /** A directory of static assets to serve before the Worker, as `npm start` serves public/ (the docs' bundle, the console). Default: none. */
+  assets?: string;
 }
 
 export interface Principal {
@@ -104,6 +106,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     host,
     port,
     ...(persist ? { persistPath: persist } : {}),
+    ...(options.assets ? { assetsDir: options.assets } : {}),
     bindings: {
       BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: adminKeys.map(publicKeyOf) }),
       AUDIT_SIGNING_JWK: JSON.stringify(await generatePrincipalKey()),

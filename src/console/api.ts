@@ -1,0 +1,53 @@
+/**
+ * Calls to the API from the page: a fresh token per request, minted here
+ * with the loaded key (session.ts), and every failure as the problem the
+ * server answered — title, code and request id — never a bare status.
+ */
+import { h } from './dom';
+import type { Session } from './session';
+
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly code: string,
+    readonly requestId: string,
+    readonly detail: string,
+  ) {
+    super(`${title} (${code})`);
+  }
+}
+
+export async function call<T>(session: Session, method: string, path: string, options: { body?: unknown; text?: boolean } = {}): Promise<T> {
+  const token = await session.token();
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  if (!response.ok) {
+    const requestId = response.headers.get('X-Request-Id') ?? '';
+    let problem: { title?: string; code?: string; detail?: string; requestId?: string } = {};
+    try {
+      problem = await response.json();
+    } catch {
+      // not problem+json: reported by its status
+    }
+    throw new ProblemError(response.status, problem.title ?? response.statusText, problem.code ?? `http_${response.status}`, problem.requestId ?? requestId, problem.detail ?? '');
+  }
+  return (options.text ? await response.text() : await response.json()) as T;
+}
+
+/** What a failure shows: the problem's title, code and request id (an alert, so screen readers announce it). */
+export function problemBox(error: unknown): HTMLElement {
+  if (error instanceof ProblemError) {
+    return h(
+      'div',
+      { class: 'problem', role: 'alert' },
+      h('strong', {}, error.title),
+      h('div', {}, 'code ', h('code', {}, error.code), ' · status ', String(error.status), ' · request id ', h('code', {}, error.requestId || 'none')),
+      error.detail ? h('p', {}, error.detail) : null,
+    );
+  }
+  return h('div', { class: 'problem', role: 'alert' }, h('strong', {}, 'Error'), h('p', {}, (error as Error).message ?? String(error)));
+}

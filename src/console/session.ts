@@ -1,0 +1,95 @@
+/**
+ * Who the console acts as, and its key. The private JWK is read from a file
+ * the user picks, imported at once as a NON-extractable WebCrypto key, and
+ * the JWK object dropped: the page keeps only the CryptoKey and the public
+ * members. Nothing writes a key to localStorage; "remember" stores the
+ * CryptoKey itself in IndexedDB, where the browser keeps it unexportable.
+ * Each request gets its own token, signed here (jose), single-use (jti).
+ */
+import { calculateJwkThumbprint, importJWK, SignJWT, type JWK } from 'jose';
+
+export type Role = 'admin' | 'tenant' | 'toolstack';
+
+export interface Session {
+  principal: string;
+  role: Role;
+  /** The tenant the console looks at (the owner's own id; a toolstack's tenant). */
+  tenant: string | null;
+  kid: string;
+  /** Public members only. */
+  publicJwk: JWK;
+  token(): Promise<string>;
+}
+
+interface Stored {
+  principal: string;
+  tenant: string | null;
+  scopes: string[];
+  kid: string;
+  publicJwk: JWK;
+  key: CryptoKey;
+  alg: 'EdDSA' | 'ES256';
+}
+
+const roleOf = (principal: string): Role => (principal.startsWith('adm_') ? 'admin' : principal.startsWith('tsk_') ? 'toolstack' : 'tenant');
+
+function sessionOf(stored: Stored): Session {
+  const { principal, tenant, scopes, kid, publicJwk, key, alg } = stored;
+  return {
+    principal,
+    role: roleOf(principal),
+    tenant: roleOf(principal) === 'tenant' ? principal : tenant,
+    kid,
+    publicJwk,
+    token: () => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ scope: scopes.join(' ') })
+        .setProtectedHeader({ alg, kid, typ: 'JWT' })
+        .setIssuer(principal)
+        .setSubject(principal)
+        .setAudience('custodes')
+        .setIssuedAt(now)
+        .setExpirationTime(now + 120)
+        .setJti(crypto.randomUUID())
+        .sign(key);
+    },
+  };
+}
+
+/** Imports a private JWK (the file's text) for `principal`; the JWK itself is not kept. */
+export async function loadKey(fileText: string, principal: string, tenant: string | null, scopes: string[], remember: boolean): Promise<Session> {
+  let jwk: JWK;
+  try {
+    jwk = JSON.parse(fileText) as JWK;
+  } catch {
+    throw new Error('The file is not a JSON Web Key.');
+  }
+  if (!jwk.d) throw new Error('The file holds no private key (no "d" member): load the private JWK you sign with.');
+  const alg = jwk.kty === 'EC' ? 'ES256' : 'EdDSA';
+  const publicJwk: JWK = jwk.kty === 'EC' ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } : { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+  const key = (await importJWK(jwk, alg, { extractable: false })) as CryptoKey;
+  const stored: Stored = { principal, tenant, scopes, kid: await calculateJwkThumbprint(publicJwk, 'sha256'), publicJwk, key, alg };
+  if (remember) await idb('readwrite', (store) => store.put(stored, 'session'));
+  return sessionOf(stored);
+}
+
+/** The session remembered in this browser, if any. */
+export async function rememberedSession(): Promise<Session | null> {
+  const stored = await idb<Stored | undefined>('readonly', (store) => store.get('session'));
+  return stored ? sessionOf(stored) : null;
+}
+
+export const forgetSession = (): Promise<unknown> => idb('readwrite', (store) => store.delete('session'));
+
+function idb<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('custodes-console', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const request = run(open.result.transaction('keys', mode).objectStore('keys'));
+      request.onsuccess = () => resolve(request.result as T);
+      request.onerror = () => reject(request.error);
+    };
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * A VM's memory as a grid of pages, with its labelled regions, and the
+ * exposure report on top: which pages were read, by whom and when; the
+ * labelled secrets a chosen actor read stand out. Page versions come from the
+ * log's own records (each write's and rollback's regions), so drawing the map
+ * reads no page contents — it adds no read to the very report it shows.
+ */
+import { latestWritesFromLog } from '../../sdk/guest-contents';
+import { call, problemBox } from '../api';
+import { field, h, show, table } from '../dom';
+import type { LoadedRecord } from '../log';
+import type { Session } from '../session';
+
+interface Vm { id: string; name: string; memoryMiB: number }
+interface Label { name: string; space: string; vm?: string; start: number; count: number }
+interface ExposureRead { auditIndex: number; time: string; actor: { type: string; id: string | null }; toolstack: string | null; jti: string | null; pages: { index: number; version: number }[] }
+interface LabelExposure { name: string; space: string; vm?: string; start: number; count: number; exposed: boolean; reads: ExposureRead[] }
+
+const WINDOW = 256;
+const who = (r: ExposureRead) => `${r.actor.type}${r.actor.id ? ` ${r.actor.id}` : ''}`;
+
+export async function memoryView(session: Session, records: readonly LoadedRecord[]): Promise<HTMLElement> {
+  const tenant = session.tenant!;
+  const [{ vms }, { labels }, exposure] = await Promise.all([
+    call<{ vms: Vm[] }>(session, 'GET', `/v1/tenants/${tenant}/vms?pageSize=100`),
+    call<{ labels: Label[] }>(session, 'GET', `/v1/tenants/${tenant}/labels?pageSize=100`),
+    call<{ labels: LabelExposure[] }>(session, 'GET', `/v1/tenants/${tenant}/exposure?pageSize=100`),
+  ]);
+  const section = h('section', { 'aria-labelledby': 'memory-title' }, h('h2', { id: 'memory-title' }, 'Memory map and exposure'));
+  if (vms.length === 0) return (section.append(h('p', {}, 'This tenant has no VMs.')), section);
+
+  const vmSelect = h('select', { name: 'vm' }, vms.map((v) => h('option', { value: v.id }, `${v.name} (${v.id})`)));
+  const actorSelect = h('select', { name: 'reader' });
+  const start = h('input', { type: 'number', min: 0, step: WINDOW, value: 0, name: 'start' });
+  const grid = h('div', { class: 'page-grid', role: 'list', 'aria-label': 'pages' });
+  const details = h('div', { 'aria-live': 'polite' });
+  const report = h('div', {});
+
+  const render = () => {
+    const vm = vms.find((v) => v.id === vmSelect.value)!;
+    const vmLabels = labels.filter((l) => l.space === 'memory' && l.vm === vm.id);
+    const vmExposure = exposure.labels.filter((l) => l.space === 'memory' && l.vm === vm.id);
+    const readers = [...new Set(vmExposure.flatMap((l) => l.reads.map(who)))].sort();
+    const chosen = actorSelect.value;
+    show(actorSelect, h('option', { value: '' }, 'anyone'), readers.map((r) => h('option', { value: r, selected: r === chosen }, r)));
+    const reader = actorSelect.value;
+    const versions = latestWritesFromLog(records, { tenant, space: 'memory', resource: vm.id });
+    const readsOf = new Map<number, ExposureRead[]>();
+    for (const l of vmExposure) for (const r of l.reads) if (!reader || who(r) === reader) for (const p of r.pages) readsOf.set(p.index, [...(readsOf.get(p.index) ?? []), r]);
+    const pages = vm.memoryMiB * 256;
+    const first = Math.min(Math.max(0, Math.floor(Number(start.value) / WINDOW) * WINDOW), Math.max(0, pages - WINDOW));
+    show(
+      grid,
+      Array.from({ length: Math.min(WINDOW, pages - first) }, (_, i) => {
+        const index = first + i;
+        const version = versions.get(index)?.version ?? 0;
+        const label = vmLabels.find((l) => index >= l.start && index < l.start + l.count);
+        const reads = readsOf.get(index) ?? [];
+        const description = [`page ${index}`, version ? `version ${version}` : 'unwritten', label ? `label ${label.name}` : '', reads.length ? `read by ${[...new Set(reads.map(who))].join(', ')}` : ''].filter(Boolean).join(', ');
+        const classes = ['page', version ? 'written' : 'unwritten', label ? 'labelled' : '', reads.length ? 'read' : ''].filter(Boolean).join(' ');
+        return h('button', { type: 'button', role: 'listitem', class: classes, title: description, 'aria-label': description, 'data-page': index, 'data-version': version, onclick: () => show(details, h('p', {}, description, reads.length ? ` — records ${reads.map((r) => `#${r.auditIndex} at ${r.time}`).join(', ')}` : '')) }, version ? `v${version}` : '');
+      }),
+    );
+    show(
+      report,
+      vmLabels.length === 0
+        ? h('p', {}, 'No labelled regions on this VM: label where secrets live (custodes label put) to see who read them.')
+        : table(
+            ['label', 'pages', 'read by', 'when', 'record'],
+            vmExposure.flatMap((l) =>
+              (l.reads.length ? l.reads : [null]).map((r) => {
+                const mine = r && (!reader || who(r) === reader);
+                return [
+                  h('strong', { class: mine && r ? 'exposed' : '' }, l.name),
+                  h('span', {}, `${l.start}–${l.start + l.count - 1}`),
+                  h('span', { class: mine && r ? 'exposed' : '' }, r ? who(r) : 'nobody'),
+                  h('span', {}, r ? r.time.replace('T', ' ').slice(0, 19) : ''),
+                  h('span', {}, r ? `#${r.auditIndex}` : ''),
+                ];
+              }),
+            ),
+            'Reads of labelled regions',
+          ),
+    );
+  };
+  for (const control of [vmSelect, actorSelect, start]) control.addEventListener('change', render);
+  try {
+    render();
+  } catch (error) {
+    return (section.append(problemBox(error)), section);
+  }
+  section.append(
+    h('div', { class: 'filters' }, field('VM', vmSelect), field('Highlight reads by', actorSelect), field('First page shown', start)),
+    h('p', { class: 'legend' }, h('span', { class: 'page written' }, 'v'), ' written · ', h('span', { class: 'page labelled' }, ' '), ' labelled · ', h('span', { class: 'page read' }, ' '), ' read'),
+    grid,
+    details,
+    report,
+  );
+  return section;
+}

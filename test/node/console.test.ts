@@ -1,0 +1,174 @@
+/**
+ * The web console (issue 18) in a real browser — Debian's chromium through
+ * puppeteer-core — against a real instance serving the console's bundle from
+ * its static assets. Every request the page makes is intercepted: none may
+ * leave 127.0.0.1, and none may carry the loaded key's private member `d`,
+ * which must not be in localStorage either.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'puppeteer-core';
+import type { JWK } from 'jose';
+import { buildWorker } from '../../scripts/build-worker';
+// @ts-expect-error plain JavaScript, no declarations
+import { buildConsole } from '../../scripts/build-console.js';
+import { CustodesApiError, generatePrincipalKey, GuestContents, newKeystore } from '../../src/sdk/index';
+import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
+import { clickText, launchBrowser, offlinePage, pageText, waitForText, type OfflinePage } from './support/browser';
+
+const dir = mkdtempSync(join(tmpdir(), 'custodes-console-'));
+const persist = join(dir, 'state');
+let browser: Browser;
+let emu: Custodes;
+let adminKeys: [JWK, JWK];
+let auditKey: JWK;
+const start = () => startCustodes({ persist, adminKeys, assets: 'public', bindings: { AUDIT_SIGNING_JWK: JSON.stringify(auditKey) } });
+
+before(async () => {
+  await buildWorker();
+  await buildConsole();
+  adminKeys = [await generatePrincipalKey(), await generatePrincipalKey()];
+  auditKey = await generatePrincipalKey();
+  emu = await start();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await emu?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// The page's own globals (the Node tsconfig has no DOM library).
+declare const document: { querySelector(s: string): { getAttribute(n: string): string | null; className: string } | null };
+declare const localStorage: { length: number; key(i: number): string | null; getItem(k: string): string | null };
+
+/** Loads a private JWK into the console as `principal`, through its file input. */
+async function signIn(page: OfflinePage, jwk: JWK, principal: string, tenant = ''): Promise<void> {
+  const file = join(dir, `${principal}.jwk`);
+  writeFileSync(file, JSON.stringify(jwk));
+  await page.page.goto(`${emu.url}/console/`, { waitUntil: 'networkidle0' });
+  await page.page.waitForSelector('input[type=file]');
+  const input = await page.page.$('input[type=file]');
+  await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(file);
+  await page.page.type('input[name=principal]', principal);
+  if (tenant) await page.page.type('input[name=tenant]', tenant);
+  await clickText(page.page, 'Load key');
+}
+
+/** Nothing left the machine, and the key's private member is in no request and not in localStorage. */
+async function assertKeyStayed(page: OfflinePage, jwk: JWK): Promise<void> {
+  assert.deepEqual(page.blocked, [], 'no request leaves 127.0.0.1');
+  assert.ok(page.sent.length > 5);
+  for (const request of page.sent) {
+    const seen = `${request.url} ${JSON.stringify(request.headers)} ${request.body ?? ''}`;
+    assert.ok(!seen.includes(jwk.d!), `the private key went out in ${request.method} ${request.url}`);
+  }
+  const stored = await page.page.evaluate(() => Array.from({ length: localStorage.length }, (_, i) => `${localStorage.key(i)}=${localStorage.getItem(localStorage.key(i)!)}`).join('\n'));
+  assert.ok(!stored.includes(jwk.d!), 'no private key in localStorage');
+  assert.doesNotMatch(stored, /"d"\s*:/);
+}
+
+const pageVersion = (page: Page, index: number) => page.evaluate((i: number) => document.querySelector(`[data-page="${i}"]`)?.getAttribute('data-version') ?? null, index);
+
+describe('the web console', () => {
+  let tenant: ProvisionedTenant;
+  let toolstackId: string;
+
+  it('a tenant loads its key, sees an admin\'s denied attempt, verifies the log, sees a labelled page read by a toolstack, and undoes the toolstack\'s work', async () => {
+    tenant = await emu.provisionTenant();
+    toolstackId = tenant.toolstack.id;
+    const target = { tenant: tenant.tenant, space: 'memory' as const, resource: tenant.vm };
+    // The owner writes four pages and labels them; a stolen toolstack overwrites one and reads them all.
+    const keystore = await newKeystore();
+    await new GuestContents(tenant.owner.api, keystore).write(target, 0, new Uint8Array(4 * 4096).fill(1));
+    await tenant.owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', { params: { path: { tenant: tenant.tenant, name: 'db-key' } }, body: { space: 'memory', vm: tenant.vm, start: 0, count: 4 } });
+    const stolen = new GuestContents(tenant.toolstack.api, keystore);
+    await stolen.write(target, 4096, new Uint8Array(4096).fill(9));
+    await stolen.read(target, 0, 4 * 4096);
+    // An admin reaches for the tenant's memory: refused, and in the tenant's log.
+    const admin = emu.client(emu.admins[0]);
+    await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: tenant.tenant, vm: tenant.vm }, query: { start: 0, count: 4 } } }), (e: unknown) => e instanceof CustodesApiError);
+
+    const page = await offlinePage(browser);
+    await signIn(page, tenant.owner.key, tenant.tenant);
+    await waitForText(page.page, ['The audit log of', 'adm_bootstrap', 'denied']);
+    await page.page.screenshot({ path: 'docs/console-timeline.png' });
+
+    await clickText(page.page, 'Verify');
+    await clickText(page.page, 'Verify the log');
+    await waitForText(page.page, ['✔ Verified', 'every signature, the Merkle root and the signed checkpoint check out', 'First verification in this browser']);
+    await clickText(page.page, 'Verify the log');
+    await waitForText(page.page, ['It extends the checkpoint saved here last time']);
+
+    await clickText(page.page, 'Memory and exposure');
+    await waitForText(page.page, ['Reads of labelled regions', 'db-key', `toolstack ${toolstackId}`]);
+    await page.page.select('select[name=reader]', `toolstack ${toolstackId}`);
+    const cell = await page.page.evaluate(() => document.querySelector('[data-page="2"]')?.className ?? '');
+    assert.match(cell, /\blabelled\b/);
+    assert.match(cell, /\bread\b/);
+    assert.equal(await pageVersion(page.page, 1), '2', 'page 1 holds the toolstack\'s write');
+    await page.page.screenshot({ path: 'docs/console-exposure.png' });
+
+    await clickText(page.page, 'Recovery');
+    await page.page.waitForSelector('input[name=seed]');
+    await page.page.type('input[name=seed]', toolstackId);
+    await clickText(page.page, 'Preview the undo plan');
+    await waitForText(page.page, ['Pages that roll back', 'goes back to', 'Disclosures: reads cannot be undone']);
+    assert.match(await pageText(page.page), /memory vm_\w+\s+1\s+v2\s+v1/);
+    await page.page.screenshot({ path: 'docs/console-recovery.png' });
+    await clickText(page.page, 'Apply the plan');
+    await waitForText(page.page, ['the pages are back']);
+
+    await clickText(page.page, 'Memory and exposure');
+    await waitForText(page.page, ['Reads of labelled regions']);
+    assert.equal(await pageVersion(page.page, 1), '1', 'page 1 is back to the owner\'s version');
+    await assertKeyStayed(page, tenant.owner.key);
+    await page.page.close();
+  });
+
+  it('a second admin approves a pending change in the console, seeing what will execute', async () => {
+    const { vm } = await emu.provisionTenant();
+    const [first, second] = emu.admins.map((a) => emu.client(a));
+    const change = (await first!.DELETE('/v1/admin/vms/{vm}', { params: { path: { vm } } })).data as unknown as { id: string };
+    const page = await offlinePage(browser);
+    await signIn(page, emu.admins[1].key, emu.admins[1].id);
+    await waitForText(page.page, ['Pending change requests', `vm.delete on vm ${vm}`, 'What executes', 'adm_bootstrap']);
+    await clickText(page.page, `Approve ${change.id}`);
+    await waitForText(page.page, [`${change.id}: executed`]);
+    await assert.rejects(second!.GET('/v1/admin/vms/{vm}', { params: { path: { vm } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found');
+    await clickText(page.page, 'Hosts');
+    await waitForText(page.page, ['Placement and free capacity', 'free vCPUs']);
+    await assertKeyStayed(page, emu.admins[1].key);
+    await page.page.close();
+  });
+
+  it('a record tampered with in the local D1 makes the browser verification fail and name it', async () => {
+    await emu.close();
+    const sqlite = findD1(persist);
+    const db = new DatabaseSync(sqlite);
+    const row = db.prepare("SELECT idx, jws FROM audit_records WHERE log = ? AND action = 'vm.memory.read' ORDER BY idx LIMIT 1").get(`tenants/${tenant.tenant}`) as { idx: number; jws: string };
+    const [header, payload, signature] = row.jws.split('.') as [string, string, string];
+    const record = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    record.actor.id = 'someone-else'; // hide who read
+    db.prepare('UPDATE audit_records SET jws = ? WHERE log = ? AND idx = ?').run(`${header}.${Buffer.from(JSON.stringify(record)).toString('base64url')}.${signature}`, `tenants/${tenant.tenant}`, row.idx);
+    db.close();
+    emu = await start();
+    const page = await offlinePage(browser);
+    await signIn(page, tenant.owner.key, tenant.tenant);
+    await clickText(page.page, 'Verify');
+    await clickText(page.page, 'Verify the log');
+    await waitForText(page.page, ['✘ Verification failed', `record ${row.idx}:`]);
+    await page.page.close();
+  });
+});
+
+function findD1(root: string): string {
+  const files = (readdirSync(root, { recursive: true }) as string[]).map((f) => join(root, f)).filter((f) => f.endsWith('.sqlite') && /D1DatabaseObject/.test(f) && !f.endsWith('metadata.sqlite'));
+  const biggest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  if (!biggest) throw new Error(`no D1 database under ${root}`);
+  return biggest;
+}

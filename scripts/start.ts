@@ -22,6 +22,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 // @ts-expect-error plain JavaScript (it runs on `npm ci`, before any TypeScript tooling), without declarations
 import { vendorAssets } from './vendor-assets.js';
+// @ts-expect-error plain JavaScript, no declarations
+import { buildConsole } from './build-console.js';
 import { buildWorker } from './build-worker.ts';
 import { launchWorker } from '../src/testing/runtime.ts';
 
@@ -68,6 +70,7 @@ async function ensureDevKeys() {
 const created = await ensureDevKeys();
 console.log(created ? 'Created dev keys: .dev.vars and .custodes/bootstrap-admin{,-2}.jwk' : 'Using the dev keys in .dev.vars and .custodes/');
 vendorAssets(); // again, in case npm ci ran with --ignore-scripts
+await buildConsole(); // the console's bundle, served at /console/ (src/console)
 const { dir, built } = await buildWorker();
 if (built) console.log('Built the Worker (wrangler deploy --dry-run) into dist/worker.');
 const { mf, url: served, applied } = await launchWorker({

@@ -27,8 +27,12 @@ const VIEWS: Record<Session['role'], [string, string][]> = {
   admin: [['changes', 'Change requests'], ['timeline', 'Provider log'], ['verify', 'Verify'], ['hosts', 'Hosts']],
 };
 
+/** Renders are numbered: a view whose data arrives after the user moved on is not shown. */
+let rendering = 0;
+
 async function render(): Promise<void> {
   if (!session) return showLogin();
+  const mine = ++rendering;
   const views = VIEWS[session.role];
   const current = location.hash.slice(2) || views[0]![0];
   show(nav, h('ul', {}, views.map(([id, name]) => h('li', {}, h('a', { href: `#/${id}`, 'aria-current': id === current ? 'page' : null }, name)))));
@@ -46,9 +50,9 @@ async function render(): Promise<void> {
       : current === 'changes' ? await changesView(session)
       : current === 'hosts' ? await hostsView(session)
       : h('p', {}, 'No such view.');
-    show(main, view);
+    if (mine === rendering) show(main, view);
   } catch (error) {
-    show(main, problemBox(error));
+    if (mine === rendering) show(main, problemBox(error));
   }
 }
 

@@ -18,7 +18,29 @@ import { buildWorker } from '../../scripts/build-worker';
 import { buildConsole } from '../../scripts/build-console.js';
 import { CustodesApiError, generatePrincipalKey, GuestContents, newKeystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
-import { clickText, launchBrowser, offlinePage, pageText, waitForText, type OfflinePage } from './support/browser';
+import { clickText, launchBrowser, offlinePage, pageText, waitForText as waitForTextOnly, type OfflinePage } from './support/browser';
+
+/** Waits for every text; on a timeout, says what the page showed instead. */
+async function waitForText(page: Page, texts: string[]): Promise<void> {
+  try {
+    await waitForTextOnly(page, texts);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}: waiting for ${JSON.stringify(texts)}, the page shows:\n${(await pageText(page)).slice(0, 3000)}`);
+  }
+}
+
+declare const window: { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; click(): void }> } };
+
+/** Clicks the link or button that reads `text`, once the page shows it (views render after their data arrives). */
+async function click(page: Page, text: string): Promise<void> {
+  await waitForText(page, [text]);
+  const clicked = await page.evaluate((wanted: string) => {
+    const target = Array.from(window.document.querySelectorAll('a, button')).find((e) => e.textContent?.trim() === wanted);
+    target?.click();
+    return Boolean(target);
+  }, text);
+  if (!clicked) await clickText(page, text);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'custodes-console-'));
 const persist = join(dir, 'state');
@@ -48,6 +70,9 @@ declare const localStorage: { length: number; key(i: number): string | null; get
 
 /** Loads a private JWK into the console as `principal`, through its file input. */
 async function signIn(page: OfflinePage, jwk: JWK, principal: string, tenant = ''): Promise<void> {
+  page.page.on('pageerror', (error) => console.error(`page error: ${String(error)}`));
+  page.page.on('console', (message) => message.type() === 'error' && console.error(`page console: ${message.text()}`));
+  page.page.on('response', (response) => response.status() >= 400 && console.error(`page got ${response.status()} for ${response.request().method()} ${response.url()}`));
   const file = join(dir, `${principal}.jwk`);
   writeFileSync(file, JSON.stringify(jwk));
   await page.page.goto(`${emu.url}/console/`, { waitUntil: 'networkidle0' });
@@ -56,7 +81,7 @@ async function signIn(page: OfflinePage, jwk: JWK, principal: string, tenant = '
   await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(file);
   await page.page.type('input[name=principal]', principal);
   if (tenant) await page.page.type('input[name=tenant]', tenant);
-  await clickText(page.page, 'Load key');
+  await click(page.page, 'Load key');
 }
 
 /** Nothing left the machine, and the key's private member is in no request and not in localStorage. */
@@ -89,6 +114,8 @@ describe('the web console', () => {
     const stolen = new GuestContents(tenant.toolstack.api, keystore);
     await stolen.write(target, 4096, new Uint8Array(4096).fill(9));
     await stolen.read(target, 0, 4 * 4096);
+    // Later, legitimate work: the owner rewrites page 3, which the undo must keep.
+    await new GuestContents(tenant.owner.api, keystore).write(target, 3 * 4096, new Uint8Array(4096).fill(3));
     // An admin reaches for the tenant's memory: refused, and in the tenant's log.
     const admin = emu.client(emu.admins[0]);
     await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: tenant.tenant, vm: tenant.vm }, query: { start: 0, count: 4 } } }), (e: unknown) => e instanceof CustodesApiError);
@@ -98,13 +125,13 @@ describe('the web console', () => {
     await waitForText(page.page, ['The audit log of', 'adm_bootstrap', 'denied']);
     await page.page.screenshot({ path: 'docs/console-timeline.png' });
 
-    await clickText(page.page, 'Verify');
-    await clickText(page.page, 'Verify the log');
+    await click(page.page, 'Verify');
+    await click(page.page, 'Verify the log');
     await waitForText(page.page, ['✔ Verified', 'every signature, the Merkle root and the signed checkpoint check out', 'First verification in this browser']);
-    await clickText(page.page, 'Verify the log');
+    await click(page.page, 'Verify the log');
     await waitForText(page.page, ['It extends the checkpoint saved here last time']);
 
-    await clickText(page.page, 'Memory and exposure');
+    await click(page.page, 'Memory and exposure');
     await waitForText(page.page, ['Reads of labelled regions', 'db-key', `toolstack ${toolstackId}`]);
     await page.page.select('select[name=reader]', `toolstack ${toolstackId}`);
     const cell = await page.page.evaluate(() => document.querySelector('[data-page="2"]')?.className ?? '');
@@ -113,19 +140,20 @@ describe('the web console', () => {
     assert.equal(await pageVersion(page.page, 1), '2', 'page 1 holds the toolstack\'s write');
     await page.page.screenshot({ path: 'docs/console-exposure.png' });
 
-    await clickText(page.page, 'Recovery');
+    await click(page.page, 'Recovery');
     await page.page.waitForSelector('input[name=seed]');
     await page.page.type('input[name=seed]', toolstackId);
-    await clickText(page.page, 'Preview the undo plan');
-    await waitForText(page.page, ['Pages that roll back', 'goes back to', 'Disclosures: reads cannot be undone']);
+    await click(page.page, 'Preview the undo plan');
+    await waitForText(page.page, ['Pages that roll back', 'goes back to', 'Legitimate writes that survive', 'Disclosures: reads cannot be undone']);
     assert.match(await pageText(page.page), /memory vm_\w+\s+1\s+v2\s+v1/);
     await page.page.screenshot({ path: 'docs/console-recovery.png' });
-    await clickText(page.page, 'Apply the plan');
+    await click(page.page, 'Apply the plan');
     await waitForText(page.page, ['the pages are back']);
 
-    await clickText(page.page, 'Memory and exposure');
+    await click(page.page, 'Memory and exposure');
     await waitForText(page.page, ['Reads of labelled regions']);
     assert.equal(await pageVersion(page.page, 1), '1', 'page 1 is back to the owner\'s version');
+    assert.equal(await pageVersion(page.page, 3), '2', 'the owner\'s later write survives');
     await assertKeyStayed(page, tenant.owner.key);
     await page.page.close();
   });
@@ -137,10 +165,10 @@ describe('the web console', () => {
     const page = await offlinePage(browser);
     await signIn(page, emu.admins[1].key, emu.admins[1].id);
     await waitForText(page.page, ['Pending change requests', `vm.delete on vm ${vm}`, 'What executes', 'adm_bootstrap']);
-    await clickText(page.page, `Approve ${change.id}`);
+    await click(page.page, `Approve ${change.id}`);
     await waitForText(page.page, [`${change.id}: executed`]);
     await assert.rejects(second!.GET('/v1/admin/vms/{vm}', { params: { path: { vm } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found');
-    await clickText(page.page, 'Hosts');
+    await click(page.page, 'Hosts');
     await waitForText(page.page, ['Placement and free capacity', 'free vCPUs']);
     await assertKeyStayed(page, emu.admins[1].key);
     await page.page.close();
@@ -159,8 +187,8 @@ describe('the web console', () => {
     emu = await start();
     const page = await offlinePage(browser);
     await signIn(page, tenant.owner.key, tenant.tenant);
-    await clickText(page.page, 'Verify');
-    await clickText(page.page, 'Verify the log');
+    await click(page.page, 'Verify');
+    await click(page.page, 'Verify the log');
     await waitForText(page.page, ['✘ Verification failed', `record ${row.idx}:`]);
     await page.page.close();
   });

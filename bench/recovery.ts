@@ -49,7 +49,7 @@ const LABELS = 16;
 /** Of the attack's actions, these many are its persistence toolstack's (after it is made). */
 const PERSISTENCE_ACTIONS = 10;
 
-interface Scene {
+export interface Scene {
   tenant: string;
   owner: Principal;
   vm: string;
@@ -88,7 +88,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 
 /** Appends `scene.size` actions to the tenant's log and contents, as the sequencer would have. */
-async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed: number): Promise<void> {
+export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed: number): Promise<void> {
   const key = await auditSigningKey(JSON.stringify(auditKey));
   const log = `tenants/${scene.tenant}`;
   const head = db.prepare('SELECT size, frontier FROM audit_logs WHERE log = ?').get(log) as { size: number; frontier: string };
@@ -295,6 +295,21 @@ async function measure(url: string, scene: Scene): Promise<Timing> {
   };
 }
 
+/** A tenant with a VM, four disks, three legitimate toolstacks and a stolen one, for a history of `size` actions (writeHistory). */
+export async function createScene(url: string, setup: string[], size: number): Promise<Scene> {
+  const owner = await newPrincipal('pending');
+  const tenant = await api(url, setup, 'POST', '/v1/admin/tenants', { name: `history-${size}`, ownerKey: publicOf(owner.jwk), quota: { vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 } });
+  const vm = await api(url, setup, 'POST', `/v1/admin/tenants/${tenant.id}/vms`, { name: 'guest', vcpus: 1, memoryMiB: 128 });
+  const ownerP = { ...owner, id: tenant.id as string };
+  const toolstack = async (n: string) => {
+    const p = await newPrincipal('pending');
+    return (await api(url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/toolstacks`, { name: n, publicKey: publicOf(p.jwk), scopes: ['memory:read', 'memory:write'] })).id as string;
+  };
+  const disks: string[] = [];
+  for (const n of ['data', 'logs', 'scratch', 'backup']) disks.push((await api(url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/disks`, { name: n, sizeGiB: 8 })).id as string);
+  return { tenant: tenant.id, owner: ownerP, vm: vm.id, legit: [await toolstack('ops-a'), await toolstack('ops-b'), await toolstack('ops-c')], attacker: await toolstack('stolen'), disks, size };
+}
+
 export async function recoveryReport(port = 8795): Promise<string[]> {
   const name = 'recovery';
   const { admin, auditKey, vars } = await instanceSecrets();
@@ -303,19 +318,7 @@ export async function recoveryReport(port = 8795): Promise<string[]> {
   try {
     const setup = await mintTokens(admin, 100);
     await api(worker.url, setup, 'POST', '/v1/admin/hosts', { name: 'recovery-host', vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 });
-    for (const size of HISTORY_SIZES) {
-      const owner = await newPrincipal('pending');
-      const tenant = await api(worker.url, setup, 'POST', '/v1/admin/tenants', { name: `history-${size}`, ownerKey: publicOf(owner.jwk), quota: { vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 } });
-      const vm = await api(worker.url, setup, 'POST', `/v1/admin/tenants/${tenant.id}/vms`, { name: 'guest', vcpus: 1, memoryMiB: 128 });
-      const ownerP = { ...owner, id: tenant.id as string };
-      const toolstack = async (n: string) => {
-        const p = await newPrincipal('pending');
-        return (await api(worker.url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/toolstacks`, { name: n, publicKey: publicOf(p.jwk), scopes: ['memory:read', 'memory:write'] })).id as string;
-      };
-      const disks: string[] = [];
-      for (const n of ['data', 'logs', 'scratch', 'backup']) disks.push((await api(worker.url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/disks`, { name: n, sizeGiB: 8 })).id as string);
-      scenes.push({ tenant: tenant.id, owner: ownerP, vm: vm.id, legit: [await toolstack('ops-a'), await toolstack('ops-b'), await toolstack('ops-c')], attacker: await toolstack('stolen'), disks, size });
-    }
+    for (const size of HISTORY_SIZES) scenes.push(await createScene(worker.url, setup, size));
   } finally {
     await stopWorker(worker.child);
   }

@@ -33,6 +33,7 @@ import { fleetReport } from './fleet';
 import { recoveryReport } from './recovery';
 import { startReport } from './start';
 import { verificationReport } from './verify';
+import { consoleReport } from './console';
 import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, workerdCpuMs, type Principal } from './workers';
 
 /** Tenants whose logs take load at once in the scale rows (issue 17). */
@@ -184,6 +185,7 @@ try {
   const fleet = await fleetReport();
   // Last: it stops and restarts its Worker to write long histories.
   const recovery = await recoveryReport();
+  const browserVerify = await consoleReport();
   const startup = await startReport();
   const cores = os.availableParallelism();
 
@@ -254,6 +256,8 @@ try {
     ...contentsReport(contents),
     '',
     ...verification,
+    '',
+    ...browserVerify,
     '',
     ...recovery,
     '',

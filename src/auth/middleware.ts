@@ -101,7 +101,7 @@ export type TenantAccess = TenantScope | 'owner';
  * 403, with a detail that names nothing, so tenant ids cannot be probed
  * (DESIGN §3). The VM ceiling is `vmCeiling`'s, which runs once the body is read.
  */
-export function requireTenantPrincipal(access: TenantAccess): MiddlewareHandler<AppEnv> {
+export function requireTenantPrincipal(access: TenantAccess, { conceal = false }: { conceal?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async function requireTenantPrincipalMiddleware(c, next) {
     const principal = c.get('principal');
     if (principal.tenant === undefined || principal.tenant !== c.req.param('tenant')) {
@@ -112,6 +112,8 @@ export function requireTenantPrincipal(access: TenantAccess): MiddlewareHandler<
         return problemResponse(c, 'principal_type_not_allowed', 'Only the tenant owner may do this, not a toolstack.', undefined, INSUFFICIENT_SCOPE);
       }
       if (!principal.scopes.includes(access)) {
+        // Concealed routes answer a missing scope as they answer a stranger: nothing to learn from the difference.
+        if (conceal) return problemResponse(c, 'not_found', NOT_YOURS);
         return problemResponse(c, 'missing_scope', `This needs scope ${access}; the token has "${principal.scopes.join(' ')}".`, { requiredScope: access }, INSUFFICIENT_SCOPE);
       }
     }

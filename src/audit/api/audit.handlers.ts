@@ -9,7 +9,7 @@ import { openReceipt } from '../log/receipts';
 import { finishNotices } from '../log/notices';
 import { failureResponse, problemResponse } from '../../platform/http/problem';
 import { NOT_YOURS } from '../../lib/problems';
-import type { ConsistencyQuery, CosignedQuery, InclusionQuery, JsonWebKeySetSchema, RecordsQuery } from './audit.routes';
+import type { ConsistencyQuery, CosignedQuery, InclusionQuery, JsonWebKeySetSchema, RecordsQuery, StreamQuery } from './audit.routes';
 import { configuredWitnesses, cosignedCheckpoint } from '../witnessing/witnesses';
 import { auditLogOf } from '../log/append';
 
@@ -52,6 +52,16 @@ export async function getCosignedCheckpoint(c: AuditContext) {
 
 export const listWitnesses = async (c: AuditContext) =>
   c.json({ witnesses: configuredWitnesses(c.env).map((w) => ({ name: w.key.name, vkey: w.vkey, url: w.url })) }, 200);
+
+/** A live stream of the tenant's log, served by its sequencer (audit/stream/fan-out.ts). */
+export async function streamAuditLog(c: AuditContext) {
+  const { from, outcome, actorType, action } = query<typeof StreamQuery>(c);
+  const lastEventId = c.req.header('last-event-id');
+  const log = await readyLog(c);
+  const stream = await auditLogOf(c.env, log).subscribe(log, lastEventId ? Number(lastEventId) + 1 : from, { outcome, actorType, action });
+  // no-transform: no proxy may buffer or compress the events.
+  return new Response(stream, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store, no-transform', 'X-Accel-Buffering': 'no' } });
+}
 
 export async function listAuditRecords(c: AuditContext) {
   const { from, limit } = query<typeof RecordsQuery>(c);

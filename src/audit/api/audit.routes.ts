@@ -143,6 +143,29 @@ function routesFor(kind: 'tenant' | 'provider') {
   };
 }
 
+export const StreamQuery = z.object({
+  from: Index.default(0).openapi({ description: 'The first record to send; a `Last-Event-ID` header (the last record received) takes precedence.', default: 0 }),
+  outcome: z.enum(['allowed', 'denied', 'failed']).optional().openapi({ description: 'Only records with this outcome.' }),
+  actorType: z.enum(['admin', 'tenant', 'toolstack', 'anonymous', 'system']).optional().openapi({ description: 'Only records whose actor is of this type.' }),
+  action: z.string().regex(/^[a-z][a-z.]*\*?$/).max(64).optional().openapi({ description: 'Only this action, or the actions starting with a prefix ending in `*` (`vm.memory.*`).' }),
+});
+
+export const tenantStream = tenantRoute({
+  operationId: 'streamTenantAuditLog',
+  action: 'audit.stream.open',
+  scope: 'audit:read',
+  reach: 'tenant-wide',
+  conceal: true,
+  method: 'get',
+  path: '/tenants/{tenant}/audit/stream',
+  tags,
+  summary: 'The tenant\'s log, live (Server-Sent Events)',
+  description:
+    'Every record from `from` as it commits: `event: record` (`id` = its index, `data` = `{index, jws}`) and, after each commit, `event: checkpoint` (`data` = `{size, note}`, once the stream has sent every record the checkpoint covers). Resume with `Last-Event-ID`: no gap, no duplicate. Filters narrow the records sent (a filtered stream\'s checkpoints still cover every record). A toolstack without `audit:read` and another tenant\'s principal get the same 404 as for a tenant that does not exist.',
+  request: { params: TenantParams, query: StreamQuery, headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/).optional().openapi({ description: 'The index of the last record received.' }) }) },
+  responses: { 200: { description: 'A stream of Server-Sent Events.', content: { 'text/event-stream': { schema: z.string() } } } },
+});
+
 export const tenantAudit = routesFor('tenant');
 export const providerAudit = routesFor('provider');
 

@@ -30,6 +30,7 @@ import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
 import { noticeDraft } from './notices';
 import { configuredWitnesses, keepCosigned, submitCheckpoint, type WitnessOutcome } from '../witnessing/witnesses';
+import { LogFanOut, type Published, type StreamFilter } from '../stream/fan-out';
 import { refusalPolicy } from './logs';
 import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
 import { chunkQuery, chunksNeeded, resolveContentOp, type ContentOp, type ResolvedContentOp } from '../../tenant/contents/content-statements';
@@ -123,6 +124,8 @@ export class AuditLogSequencer extends DurableObject<Env> {
   /** The cosigning round in flight, and whether the log grew while it ran. */
   #cosigning: Promise<CosignRound | null> | null = null;
   #cosignAgain = false;
+  /** Live subscribers of this log (audit/stream). */
+  #fanOut = new LogFanOut();
 
   /** Appends one record (and its writes) to `log`; resolves once committed and covered by a checkpoint. */
   append(log: string, entry: AppendEntry): Promise<CommitResult> {
@@ -174,6 +177,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
     this.#refusals = null;
     this.#contents.clear();
     this.#checkpoint = null;
+    this.#fanOut.closeAll();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
@@ -209,6 +213,16 @@ export class AuditLogSequencer extends DurableObject<Env> {
     });
     if (!result.ok) throw new Error(`refusal summary for ${done.log} failed: ${result.message}`);
     return { summarized: done.counted, auditIndex: result.auditIndex };
+  }
+
+  /**
+   * A live stream of `log` from index `from` (Server-Sent Events; audit/stream):
+   * the records already committed, then each one as it commits, with the
+   * checkpoint after each group.
+   */
+  subscribe(log: string, from: number, filter: StreamFilter): ReadableStream<Uint8Array> {
+    this.#log = log;
+    return this.#fanOut.subscribe(this.env, log, from, filter);
   }
 
   /**
@@ -305,8 +319,9 @@ export class AuditLogSequencer extends DurableObject<Env> {
     await this.#loadChunks(group.map((m) => m.entry));
     try {
       const started = performance.now();
-      const { results, timings } = await this.#commit(head, group.map((m) => m.entry), key);
+      const { results, timings, published } = await this.#commit(head, group.map((m) => m.entry), key);
       group.forEach((member, i) => member.resolve({ ...results[i]!, timings: { ...timings, queue: started - member.queuedAt } }));
+      if (this.#fanOut.size > 0) this.#fanOut.publish(published, this.#checkpoint!);
       // After the answers, never before them: witnesses add no latency to an append.
       if (configuredWitnesses(this.env).length > 0) void this.cosign(this.#log).catch(() => null);
       return;
@@ -331,7 +346,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
   }
 
   /** Commits entries in order after `head`; on success advances the in-memory head. */
-  async #commit(head: Head, entries: AppendEntry[], key: AuditSigningKey): Promise<{ results: Extract<CommitResult, { ok: true }>[]; timings: Omit<SequencerTimings, 'queue'> }> {
+  async #commit(head: Head, entries: AppendEntry[], key: AuditSigningKey): Promise<{ results: Extract<CommitResult, { ok: true }>[]; timings: Omit<SequencerTimings, 'queue'>; published: Published[] }> {
     const log = this.#log;
     const start = head.frontier.size;
     const t0 = performance.now();
@@ -401,6 +416,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
     return {
       // Signing the records overlaps building the statements: `sign` is everything before the checkpoint.
       timings: { sign: t1 - t0, checkpoint: t2 - t1, batch: t3 - t2 },
+      published: signed.map(({ jws, record }) => ({ index: record.index, jws, record })),
       results: entries.map((_, i): Extract<CommitResult, { ok: true }> => {
         const [from, to] = writeRanges[i]!;
         const rows = results.slice(from, to).map((r) => (r.results ?? []) as Record<string, unknown>[]);

@@ -127,10 +127,12 @@ export interface TenantRouteConfig extends RouteBasics {
   maxBodyBytes?: number;
   /** Whether a VM-limited token may use the route (auth/vm-reach.ts); default `per-vm`. */
   reach?: VmCeilingOptions['reach'];
+  /** A toolstack without the scope gets the same 404 as another tenant's principal, not 403 (the route does not admit it exists). */
+  conceal?: boolean;
 }
 
 /** A tenant route (`/tenants/{tenant}/...`): only that tenant's own principals; others get 404. */
-export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, maxBodyBytes, reach, ...config }: R) {
+export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, maxBodyBytes, reach, conceal, ...config }: R) {
   const who = scope === 'owner' ? 'the tenant owner\'s token (not a toolstack\'s)' : `the tenant owner's token or a toolstack token with scope \`${scope}\``;
   requirePathParams(config);
   return createRoute({
@@ -138,6 +140,6 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireTenantPrincipal(scope), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency(), timingPhase('handler')] as const,
+    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireTenantPrincipal(scope, { conceal }), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency(), timingPhase('handler')] as const,
   });
 }

@@ -1,0 +1,142 @@
+/**
+ * A tenant's audit log, live and verified as it arrives (issue 19): an async
+ * iterator over `GET /v1/tenants/{tenant}/audit/stream` that checks each
+ * record's signature against the published keys and its place in the log,
+ * and each checkpoint's signature — and, on an unfiltered stream, that the
+ * checkpoint's root is the tree of every record seen (from record 0: a stream
+ * that starts later first reads the records before it). It resumes after a
+ * disconnect from the last record it yielded (`Last-Event-ID`), so a caller
+ * sees no gap and no duplicate.
+ */
+import { FrontierBuilder, leafHash } from '../audit/format/merkle.ts';
+import { parseVerifierKey } from '../audit/format/note.ts';
+import type { AuditRecord } from '../audit/format/record.ts';
+import { keyMap, openCheckpoint, verifyJws } from './audit-verify.ts';
+import type { ApiClient } from './client.ts';
+
+export interface StreamFilter {
+  outcome?: 'allowed' | 'denied' | 'failed';
+  actorType?: 'admin' | 'tenant' | 'toolstack' | 'anonymous' | 'system';
+  /** An action, or a prefix ending in `*`. */
+  action?: string;
+}
+
+export type StreamEvent =
+  | { kind: 'record'; index: number; jws: string; record: AuditRecord }
+  /** `tree`: its root was recomputed from every record (unfiltered streams); otherwise its signature and growth were checked. */
+  | { kind: 'checkpoint'; size: number; note: string; tree: boolean }
+  /** The stream broke and is being resumed from `from`. */
+  | { kind: 'reconnecting'; from: number; error: string };
+
+export interface StreamOptions {
+  from?: number;
+  filter?: StreamFilter;
+  signal?: AbortSignal;
+  /** Resume after a disconnect (default true). */
+  resume?: boolean;
+}
+
+const fromB64url = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
+
+export class StreamVerificationError extends Error {
+  override name = 'StreamVerificationError';
+}
+
+/** Splits a byte stream into Server-Sent Events: `{event, id, data}`. */
+async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; id: string | null; data: string }> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        let id: string | null = null;
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) continue;
+          const colon = line.indexOf(':');
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+          if (field === 'event') event = value;
+          else if (field === 'id') id = value;
+          else if (field === 'data') data.push(value);
+        }
+        if (data.length > 0) yield { event, id, data: data.join('\n') };
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+export async function* verifiedAuditStream(api: ApiClient, tenant: string, options: StreamOptions = {}): AsyncGenerator<StreamEvent> {
+  const { filter = {}, signal, resume = true } = options;
+  const log = `tenants/${tenant}`;
+  const filtered = Object.values(filter).some(Boolean);
+  const vkey = parseVerifierKey((await api.GET('/v1/audit/log-key', { parseAs: 'text' })).data!);
+  let keys = keyMap((await api.GET('/.well-known/jwks.json')).data!);
+  const verified = async (jws: string): Promise<boolean> => {
+    if (verifyJws(jws, keys)) return true;
+    keys = keyMap((await api.GET('/.well-known/jwks.json')).data!); // a key activated since
+    return verifyJws(jws, keys);
+  };
+  const tree = new FrontierBuilder();
+  let next = options.from ?? 0;
+  let lastCheckpoint = 0;
+  if (!filtered && next > 0) {
+    // The tree before `from`, so each checkpoint's root can be recomputed.
+    while (tree.size < next) {
+      const { records } = (await api.GET('/v1/tenants/{tenant}/audit/records', { params: { path: { tenant }, query: { from: tree.size, limit: Math.min(1000, next - tree.size) } } })).data!;
+      if (records.length === 0) throw new StreamVerificationError(`record ${tree.size} is missing before the stream's start`);
+      for (const { jws } of records) tree.push(leafHash(fromB64url(jws.split('.')[1]!)));
+    }
+  }
+  for (;;) {
+    let error = 'the stream ended';
+    try {
+      const { data } = await api.GET('/v1/tenants/{tenant}/audit/stream', {
+        params: { path: { tenant }, query: { from: next, ...filter }, header: next > 0 ? { 'last-event-id': String(next - 1) } : {} },
+        parseAs: 'stream',
+        signal,
+      });
+      for await (const { event, data: text } of serverSentEvents(data as unknown as ReadableStream<Uint8Array>)) {
+        const payload = JSON.parse(text) as { index: number; jws: string } & { size: number; note: string };
+        if (event === 'record') {
+          const { index, jws } = payload;
+          if (filtered ? index < next : index !== next) throw new StreamVerificationError(`record ${index} arrived where ${next} was due (a gap or a duplicate)`);
+          if (!(await verified(jws))) throw new StreamVerificationError(`record ${index}: the signature does not verify against the published audit keys`);
+          const bytes = fromB64url(jws.split('.')[1]!);
+          const record = JSON.parse(new TextDecoder().decode(bytes)) as AuditRecord;
+          if (record.log !== log || record.index !== index) throw new StreamVerificationError(`record ${index} says it is record ${record.index} of ${record.log}`);
+          if (!filtered) tree.push(leafHash(bytes));
+          next = index + 1;
+          yield { kind: 'record', index, jws, record };
+        } else if (event === 'checkpoint') {
+          const checkpoint = openCheckpoint(payload.note, vkey, `custodes/${log}`);
+          if (typeof checkpoint === 'string') throw new StreamVerificationError(`checkpoint: ${checkpoint}`);
+          if (checkpoint.size < lastCheckpoint) throw new StreamVerificationError(`the log shrank from ${lastCheckpoint} to ${checkpoint.size} records`);
+          if (!filtered) {
+            if (checkpoint.size !== tree.size) throw new StreamVerificationError(`a checkpoint of ${checkpoint.size} records after ${tree.size}`);
+            if (!Buffer.from(tree.root()).equals(Buffer.from(checkpoint.root))) throw new StreamVerificationError(`the checkpoint at ${checkpoint.size} does not match the records streamed: the log forked or was rewritten`);
+          }
+          lastCheckpoint = checkpoint.size;
+          if (filtered) next = Math.max(next, checkpoint.size); // resume after what the checkpoint covers
+          yield { kind: 'checkpoint', size: checkpoint.size, note: payload.note, tree: !filtered };
+        }
+      }
+    } catch (caught) {
+      if (caught instanceof StreamVerificationError || signal?.aborted) throw caught;
+      error = (caught as Error).message;
+    }
+    if (!resume || signal?.aborted) return;
+    yield { kind: 'reconnecting', from: next, error };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -31,6 +31,8 @@ export interface Output {
   text: string;
   /** Bytes for standard output instead of `text` (a read without --out). */
   raw?: Uint8Array;
+  /** Progress, printed at once (one JSON object a line with --json), before the command's result. */
+  stream?: true;
 }
 
 /** The options every command accepts (defined on the program). */

@@ -98,7 +98,12 @@ function describeProblem(problem: Problem): string {
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   let output: Output | undefined;
-  const program = buildProgram(io, (o) => (output = o));
+  // A command's progress (`stream`: a followed log's records) is printed as it comes; its result at the end.
+  const print = (o: Output) => {
+    if (o.raw && !globals().json) io.out(o.raw);
+    else io.out(`${globals().json ? JSON.stringify(o.json, null, o.stream ? 0 : 2) : o.text}\n`);
+  };
+  const program = buildProgram(io, (o) => (o.stream ? print(o) : (output = o)));
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   try {
     if (argv.length === 0) {
@@ -106,10 +111,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return 2;
     }
     await program.parseAsync(argv, { from: 'user' });
-    if (output) {
-      if (output.raw && !globals().json) io.out(output.raw);
-      else io.out(`${globals().json ? JSON.stringify(output.json, null, 2) : output.text}\n`);
-    }
+    if (output) print(output);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -10,6 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import { buildWorker } from '../../scripts/build-worker';
 import { CustodesApiError, GuestContents, newKeystore, verifiedAuditStream, type StreamEvent } from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
+import { main, type Io } from '../../src/cli/main';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let emu: Custodes;
 before(async () => {
@@ -94,6 +98,22 @@ describe('live audit stream', () => {
     await resumed.waitFor((e) => e.kind === 'checkpoint');
     const first = resumed.seen.find((e) => e.kind === 'record');
     assert.equal(first && first.kind === 'record' ? first.index : null, lastRecord + 1);
+  });
+
+  it('custodes audit tail --follow prints each new record as it commits, verified, and each checkpoint', async () => {
+    const { tenant, owner } = await emu.provisionTenant();
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'custodes-tail-')), 'owner.jwk');
+    writeFileSync(keyFile, JSON.stringify(owner.key));
+    let out = '';
+    const io: Io = { out: (t) => (out += typeof t === 'string' ? t : ''), err: (t) => (out += t) };
+    const tail = main(['audit', 'tail', '--tenant', tenant, '--key', keyFile, '--iss', tenant, '--url', emu.url, '--follow', '--limit', '0', '--count', '4'], io);
+    await new Promise((r) => setTimeout(r, 500));
+    const admin = emu.client(emu.admins[0], { retry: { retries: 0 } });
+    await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant } } }));
+    assert.equal(await tail, 0, out);
+    assert.match(out, /audit\.stream\.open .* allowed ✓/);
+    assert.match(out, /\(admin\) vm\.list tenant\/ten_\w+ denied \(\w+\) ✓/);
+    assert.match(out, /checkpoint \d+ verified \(root recomputed from the records\)/);
   });
 
   it('filters by outcome, actor type and action', async () => {

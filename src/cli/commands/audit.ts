@@ -10,6 +10,7 @@ import { verifyAuditLog, type AuditSource, type VerifierState } from '../../sdk/
 import type { Command } from 'commander';
 import type { AuditRecord } from '../../audit/format/record';
 import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
+import { verifiedAuditStream } from '../../sdk/audit-stream';
 import { action, adminClient, choiceOption, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
 import { parallelRecordChecker } from '../parallel-verify';
 import { table, type Column } from '../table';
@@ -159,7 +160,42 @@ const TAIL_COLUMNS: Column<AuditRecord>[] = [
 ];
 
 
-/** Set when `audit verify` fails: the command printed why and exits 1. */
+const recordLine = (index: number, r: AuditRecord) =>
+  `#${index} ${r.time} ${r.actor.id ?? r.actor.type} (${r.actor.type}) ${r.action}${r.target ? ` ${r.target.type}/${r.target.id}` : ''} ${r.outcome}${r.reason ? ` (${r.reason})` : ''} ✓`;
+
+/** `audit tail --follow`: the tenant's live stream (sdk/audit-stream.ts), each record printed once verified. */
+async function followLog(o: LogOptions & { actor?: string; action?: string; outcome?: string; limit?: number; count?: number }, emit: Emit): Promise<Output> {
+  if (!o.tenant) throw new UsageError('--follow reads a tenant\'s live log: pass --tenant ID (with its owner key or a toolstack\'s).');
+  const api = tenantClient({ ...o, tenant: o.tenant }, ['audit:read']);
+  const size = Number(((await api.GET('/v1/tenants/{tenant}/audit/checkpoint', { params: { path: { tenant: o.tenant } }, parseAs: 'text' })).data ?? '').split('\n')[1] ?? 0);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  let printed = 0;
+  try {
+    const stream = verifiedAuditStream(api, o.tenant, { from: Math.max(0, size - (o.limit ?? 10)), filter: o.outcome ? { outcome: o.outcome as 'denied' } : {}, signal: controller.signal });
+    for await (const event of stream) {
+      if (event.kind === 'record') {
+        const r = event.record;
+        if ((o.actor && !(r.actor.id ?? r.actor.type).includes(o.actor)) || (o.action && !r.action.includes(o.action))) continue;
+        emit({ stream: true, json: { index: event.index, record: r, jws: event.jws }, text: recordLine(event.index, r) });
+        if (o.count && ++printed >= o.count) break;
+      } else if (event.kind === 'checkpoint') {
+        emit({ stream: true, json: { checkpoint: event.size, verified: true }, text: `— checkpoint ${event.size} verified${event.tree ? ' (root recomputed from the records)' : ''}` });
+      } else {
+        emit({ stream: true, json: { reconnecting: event.from }, text: `— stream lost (${event.error}); resuming from record ${event.from}` });
+      }
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    controller.abort(); // ends the stream's connection too
+    process.off('SIGINT', stop);
+  }
+  return { json: { followed: printed }, text: `Followed ${printed} record(s).` };
+}
+
+/** Set when `audit verify` fails: the command printed why and exits 1. *//** Set when `audit verify` fails: the command printed why and exits 1. */
 export class VerificationFailed extends Error {}
 
 interface LogOptions extends GlobalOptions {
@@ -195,14 +231,17 @@ export function auditCommands(program: Command, emit: Emit): void {
       return result;
     },
   );
-  action<LogOptions & { actor?: string; action?: string; outcome?: string; limit?: number }>(
-    logOptions(audit.command('tail').description('the latest records, filtered'))
+  action<LogOptions & { actor?: string; action?: string; outcome?: string; limit?: number; follow?: boolean; count?: number }>(
+    logOptions(audit.command('tail').description('the latest records, filtered; with --follow, each new one as it commits, verified'))
       .option('--actor <id>', 'records whose actor id contains this')
       .option('--action <name>', 'records whose action contains this')
       .addOption(choiceOption('--outcome <outcome>', 'records with this outcome', ['allowed', 'denied', 'failed']))
-      .addOption(numberOption('--limit <n>', 'how many of the latest records to scan (default 50)')),
+      .addOption(numberOption('--limit <n>', 'how many of the latest records to scan (default 50)'))
+      .option('--follow', 'keep printing records as they commit (a tenant\'s log), each verified; resumes after a disconnect')
+      .addOption(numberOption('--count <n>', 'with --follow: stop after n records')),
     emit,
     async (_, o): Promise<Output> => {
+      if (o.follow) return followLog(o, emit);
       const records = await auditTail(logOf(o).api(), { actor: o.actor, action: o.action, outcome: o.outcome, limit: o.limit ?? 50 });
       return { json: { records }, text: table(records, TAIL_COLUMNS) };
     },

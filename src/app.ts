@@ -32,6 +32,7 @@ import { labelsRouter } from './recovery/labels/labels.index';
 import { exposureRouter } from './recovery/exposure/exposure.index';
 import { recoveryRouter } from './recovery/plans/plans.index';
 import { rotationsRouter } from './recovery/rotations/rotations.index';
+import { alertsRouter } from './audit/alerts/alerts.index';
 import { changesRouter } from './governance/changes/changes.index';
 import { adminsRouter } from './governance/admins/admins.index';
 import { accessRequestsRouter } from './governance/access-requests/access-requests.index';
@@ -76,6 +77,7 @@ export function createApp() {
     .route('/', exposureRouter)
     .route('/', recoveryRouter)
     .route('/', rotationsRouter)
+    .route('/', alertsRouter)
     .route('/', changesRouter)
     .route('/', adminsRouter)
     .route('/', accessRequestsRouter)
@@ -176,6 +178,7 @@ export function openApiDocument(app: App) {
       { name: 'admins', description: 'Provider admins and their roles.' },
       { name: 'access requests', description: 'The lockbox: an operator asks for access to a tenant VM; the tenant decides.' },
       { name: 'audit', description: 'Signed, Merkle-logged records of every request; checkpoints and proofs for offline verification.' },
+      { name: 'alerts', description: 'Webhooks for the records a tenant must hear about at once, signed and delivered as they commit (tenant owner).' },
     ],
   });
   document.paths = Object.fromEntries(Object.entries(document.paths ?? {}).map(([path, item]) => [publicPath(path), item]));

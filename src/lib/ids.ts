@@ -5,7 +5,7 @@
  */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdPrefix = 'hst' | 'ten' | 'vm' | 'adm' | 'req' | 'tsk' | 'dsk' | 'snp' | 'key' | 'rcp' | 'chg' | 'acc';
+export type IdPrefix = 'hst' | 'ten' | 'vm' | 'adm' | 'req' | 'tsk' | 'dsk' | 'snp' | 'key' | 'rcp' | 'chg' | 'acc' | 'alr';
 
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   let time = '';

@@ -912,6 +912,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List alert rules
+         * @description Requires the tenant owner's token (not a toolstack's). Audited as `alert.list`.
+         */
+        get: operations["listAlertRules"];
+        put?: never;
+        /**
+         * Push matching records to a webhook as they commit
+         * @description Each record of the tenant's log that the rule matches is POSTed to `url` right after it commits, as `application/jose`: a compact JWS by the audit key (keys at /.well-known/jwks.json) whose payload is `{id, rule, kind, tenant, log, index, record, attempt, sentAt}`, `record` being the record's own JWS. Delivered once per record index; a failure is retried with backoff (1 s, doubling, up to 5 min). Receivers verify both signatures and drop an `id` they have seen.
+         *
+         *     Requires the tenant owner's token (not a toolstack's). Audited as `alert.create`.
+         */
+        post: operations["createAlertRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/alerts/{alert}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an alert rule
+         * @description Requires the tenant owner's token (not a toolstack's). Audited as `alert.delete`.
+         */
+        delete: operations["deleteAlertRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/changes": {
         parameters: {
             query?: never;
@@ -2374,6 +2420,34 @@ export interface components {
             retire: string[];
             /** @description Pages the client re-sealed. */
             resealed: number;
+        };
+        AlertRule: {
+            /** @example alr_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            id: string;
+            /** @example ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            tenant: string;
+            /**
+             * @description `admin_attempt`: any attempt by a provider admin on the tenant's resources, allowed or not; `labelled_read`: any read of a labelled region; `toolstack_denied`: any request by one of the tenant's toolstacks that was denied; `access_use`: any use of an access request the tenant approved.
+             * @enum {string}
+             */
+            kind: "admin_attempt" | "labelled_read" | "toolstack_denied" | "access_use";
+            url: string;
+            createdAt: string;
+        };
+        CreateAlertRule: {
+            /**
+             * @description `admin_attempt`: any attempt by a provider admin on the tenant's resources, allowed or not; `labelled_read`: any read of a labelled region; `toolstack_denied`: any request by one of the tenant's toolstacks that was denied; `access_use`: any use of an access request the tenant approved.
+             * @enum {string}
+             */
+            kind: "admin_attempt" | "labelled_read" | "toolstack_denied" | "access_use";
+            /**
+             * @description Where deliveries are POSTed: https to a public host (the emulator: http://127.0.0.1 or localhost only).
+             * @example https://hooks.example.com/custodes
+             */
+            url: string;
+        };
+        AlertRuleList: {
+            alerts: components["schemas"]["AlertRule"][];
         };
         ChangeRequestList: {
             changes: components["schemas"]["ChangeRequest"][];
@@ -10812,6 +10886,394 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAlertRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every rule of the tenant. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRuleList"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `body_not_allowed`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAlertRule"];
+            };
+        };
+        responses: {
+            /** @description The rule. */
+            201: {
+                headers: {
+                    Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_idempotency_key`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `quota_exceeded`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                alert: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; deliveries still being retried stop. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem: `invalid_request`, `body_not_allowed`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     "Custodes-Audit": components["headers"]["CustodesAudit"];

@@ -7,6 +7,7 @@
 export { createApiClient, type ApiClient, type ApiClientOptions, type components, type paths, type RetryOptions } from './client.ts';
 export { CustodesApiError, type Problem } from './errors.ts';
 export { auditSource, type AuditLogApi } from './audit-source.ts';
+export { AlertInbox, openAlertDelivery, type AlertDelivery } from './alert-delivery.ts';
 export { StreamVerificationError, verifiedAuditStream, type StreamEvent, type StreamFilter, type StreamOptions } from './audit-stream.ts';
 export { cosignersOf, followHandovers, verifyAuditLog, type AuditSource, type KeyHandover, type VerifierState, type VerifyResult } from './audit-verify.ts';
 export { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope.ts';

@@ -31,6 +31,7 @@ import { newId } from '../../lib/ids';
 import { noticeDraft } from './notices';
 import { configuredWitnesses, keepCosigned, submitCheckpoint, type WitnessOutcome } from '../witnessing/witnesses';
 import { LogFanOut, type Published, type StreamFilter } from '../stream/fan-out';
+import { TenantAlerts } from '../alerts/deliveries';
 import { refusalPolicy } from './logs';
 import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
 import { chunkQuery, chunksNeeded, resolveContentOp, type ContentOp, type ResolvedContentOp } from '../../tenant/contents/content-statements';
@@ -126,6 +127,8 @@ export class AuditLogSequencer extends DurableObject<Env> {
   #cosignAgain = false;
   /** Live subscribers of this log (audit/stream). */
   #fanOut = new LogFanOut();
+  /** This tenant log's alert rules (audit/alerts). */
+  #alerts = new TenantAlerts();
 
   /** Appends one record (and its writes) to `log`; resolves once committed and covered by a checkpoint. */
   append(log: string, entry: AppendEntry): Promise<CommitResult> {
@@ -322,6 +325,8 @@ export class AuditLogSequencer extends DurableObject<Env> {
       const { results, timings, published } = await this.#commit(head, group.map((m) => m.entry), key);
       group.forEach((member, i) => member.resolve({ ...results[i]!, timings: { ...timings, queue: started - member.queuedAt } }));
       if (this.#fanOut.size > 0) this.#fanOut.publish(published, this.#checkpoint!);
+      // Alerts after the answers too: a webhook's speed never holds up an append.
+      if (this.#log.startsWith('tenants/')) void this.#alerts.onCommit(this.env, this.#log, published).catch((error: unknown) => console.error(`alerts of ${this.#log}:`, error));
       // After the answers, never before them: witnesses add no latency to an append.
       if (configuredWitnesses(this.env).length > 0) void this.cosign(this.#log).catch(() => null);
       return;

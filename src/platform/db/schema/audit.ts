@@ -133,3 +133,32 @@ export const auditCosigned = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.log, t.size] })],
 );
+
+/** A tenant's alert rules (audit/alerts): which of its log's records to push to a webhook as they commit. */
+export const alertRules = sqliteTable(
+  'alert_rules',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    /** `admin_attempt`, `labelled_read`, `toolstack_denied` or `access_use` (audit/alerts/alert-rules.ts). */
+    kind: text('kind', { enum: ['admin_attempt', 'labelled_read', 'toolstack_denied', 'access_use'] }).notNull(),
+    url: text('url').notNull(),
+    createdAt: text('created_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+  },
+  (t) => [index('alert_rules_tenant_idx').on(t.tenantId)],
+);
+
+/** One row per (rule, record) matched: delivered once, retried with backoff until it is (audit/alerts/deliveries.ts). */
+export const alertDeliveries = sqliteTable(
+  'alert_deliveries',
+  {
+    ruleId: text('rule_id').notNull(),
+    log: text('log').notNull(),
+    auditIndex: integer('audit_index').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    deliveredAt: text('delivered_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [primaryKey({ columns: [t.ruleId, t.auditIndex] }), index('alert_deliveries_due_idx').on(t.nextAttemptAt).where(sql`delivered_at IS NULL`)],
+);

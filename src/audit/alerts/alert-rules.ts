@@ -1,0 +1,58 @@
+/**
+ * Alert rules (issue 19): which records of a tenant's log its owner wants
+ * pushed to a webhook the moment they commit. Pure: what matches, and which
+ * webhook addresses are allowed.
+ */
+import type { AuditRecord, Region } from '../format/record';
+
+export const ALERT_KINDS = ['admin_attempt', 'labelled_read', 'toolstack_denied', 'access_use'] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+export const ALERT_KIND_DESCRIPTIONS: Record<AlertKind, string> = {
+  admin_attempt: 'any attempt by a provider admin on the tenant\'s resources, allowed or not',
+  labelled_read: 'any read of a labelled region',
+  toolstack_denied: 'any request by one of the tenant\'s toolstacks that was denied',
+  access_use: 'any use of an access request the tenant approved',
+};
+
+export interface LabelledRegion {
+  space: string;
+  resource: string;
+  start: number;
+  count: number;
+}
+
+/** Whether `record` is what a rule of `kind` alerts on; `labels` are the tenant's labelled regions. */
+export function alertMatches(kind: AlertKind, record: Pick<AuditRecord, 'actor' | 'outcome' | 'action' | 'regions'>, labels: readonly LabelledRegion[]): boolean {
+  switch (kind) {
+    case 'admin_attempt':
+      return record.actor.type === 'admin';
+    case 'toolstack_denied':
+      return record.actor.type === 'toolstack' && record.outcome === 'denied';
+    case 'access_use':
+      return record.action === 'access.use';
+    case 'labelled_read':
+      return record.outcome === 'allowed' && (record.regions ?? []).some((r: Region) => r.access === 'read' && labels.some((l) => l.space === r.space && l.resource === r.resource && r.index >= l.start && r.index < l.start + l.count));
+  }
+}
+
+/**
+ * Why a webhook address is refused, or null. A deployment posts only to
+ * https URLs of public hosts (never to addresses inside its own network);
+ * the emulator only to this machine (127.0.0.1 or localhost), so local tests
+ * cannot make it call out.
+ */
+export function webhookUrlProblem(text: string, emulator: boolean): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'not a URL';
+  }
+  if (url.username || url.password) return 'a webhook URL carries no credentials';
+  const local = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+  if (emulator) return local && (url.protocol === 'http:' || url.protocol === 'https:') ? null : 'the emulator delivers only to http://127.0.0.1 or http://localhost';
+  if (url.protocol !== 'https:') return 'webhooks are delivered over https only';
+  const privateHost = local || /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|0\.|\[?f[cd]|\[?fe80)/i.test(url.hostname) || !url.hostname.includes('.');
+  return privateHost ? 'webhooks go to public hosts only' : null;
+}

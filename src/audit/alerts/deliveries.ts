@@ -1,0 +1,111 @@
+/**
+ * Alert deliveries (issue 19). After each commit the log's sequencer hands
+ * its records here; each one a rule matches becomes an `alert_deliveries`
+ * row — once per (rule, record index), so a record is delivered once however
+ * often it is seen — and is POSTed to the rule's webhook at once.
+ *
+ * The body is a compact JWS signed by the audit key (`application/jose`; keys
+ * at /.well-known/jwks.json), its payload the delivery: the rule, the record's
+ * index and the record's own JWS. A receiver verifies both offline and drops
+ * a delivery whose index it has seen (a retry after a lost answer). A failed
+ * delivery is retried with backoff — 1 s, 2 s, 4 s … up to 5 min — while the
+ * sequencer lives, and by the cron sweep (`retryDueDeliveries`) after.
+ */
+import type { Env } from '../../env';
+import { auditSigningKey, signBytes } from '../signing/signing-key';
+import type { Published } from '../stream/fan-out';
+import { alertMatches, type AlertKind, type LabelledRegion } from './alert-rules';
+
+interface Rule {
+  id: string;
+  kind: AlertKind;
+  url: string;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+export const backoffMs = (attempts: number): number => Math.min(1000 * 2 ** Math.max(0, attempts - 1), MAX_BACKOFF_MS);
+const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+
+/** The signed body of one delivery. */
+export async function deliveryBody(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, attempt: number): Promise<string> {
+  const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
+  const header = b64url(new TextEncoder().encode(JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: 'custodes-alert+json' })));
+  const payload = b64url(new TextEncoder().encode(JSON.stringify({ id: `${rule.id}:${index}`, rule: rule.id, kind: rule.kind, tenant, log, index, record: jws, attempt, sentAt: new Date().toISOString() })));
+  return `${header}.${payload}.${b64url(await signBytes(key, new TextEncoder().encode(`${header}.${payload}`)))}`;
+}
+
+/** One attempt; answers whether it was accepted (2xx). The row records the outcome and the next attempt. */
+async function attempt(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, attempts: number): Promise<boolean> {
+  let error: string | null = null;
+  try {
+    const response = await fetch(rule.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/jose', 'Custodes-Delivery': `${rule.id}:${index}` },
+      body: await deliveryBody(env, rule, tenant, log, index, jws, attempts + 1),
+      signal: AbortSignal.timeout(5000),
+    });
+    await response.body?.cancel();
+    if (!response.ok) error = `HTTP ${response.status}`;
+  } catch (caught) {
+    error = (caught as Error).message;
+  }
+  const next = Date.now() + backoffMs(attempts + 1);
+  await env.DB.prepare(
+    `UPDATE alert_deliveries SET attempts = attempts + 1, delivered_at = ?, last_error = ?, next_attempt_at = ? WHERE rule_id = ? AND audit_index = ?`,
+  )
+    .bind(error ? null : new Date().toISOString(), error, next, rule.id, index)
+    .run();
+  return error === null;
+}
+
+/** Delivers (rule, record), retrying in this isolate with backoff while it fails, at most `tries` times. */
+async function deliverWithRetries(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, tries = 6): Promise<void> {
+  for (let attempts = 0; attempts < tries; attempts++) {
+    if (await attempt(env, rule, tenant, log, index, jws, attempts)) return;
+    await new Promise((resolve) => setTimeout(resolve, backoffMs(attempts + 1)));
+  }
+}
+
+/** A tenant log's rules and labels, as the sequencer keeps them between commits. */
+export class TenantAlerts {
+  #rules: Rule[] | null = null;
+  #labels: LabelledRegion[] = [];
+
+  /** After a commit: records that change the rules or the labels make the next match read them again. */
+  async onCommit(env: Env, log: string, published: readonly Published[]): Promise<void> {
+    const tenant = log.slice('tenants/'.length);
+    if (published.some((p) => /^(alert|label)\.(create|delete|put)$/.test(p.record.action))) this.#rules = null;
+    if (!this.#rules) {
+      const [rules, labels] = await env.DB.batch([
+        env.DB.prepare('SELECT id, kind, url FROM alert_rules WHERE tenant_id = ?').bind(tenant),
+        env.DB.prepare('SELECT space, resource_id AS resource, start, count FROM labels WHERE tenant_id = ?').bind(tenant),
+      ]);
+      this.#rules = rules!.results as unknown as Rule[];
+      this.#labels = labels!.results as unknown as LabelledRegion[];
+    }
+    if (this.#rules.length === 0) return;
+    const matched = published.flatMap((p) => this.#rules!.filter((rule) => alertMatches(rule.kind, p.record as never, this.#labels)).map((rule) => ({ rule, p })));
+    if (matched.length === 0) return;
+    // Once per (rule, index): a record seen again (a restarted sequencer) is not delivered twice.
+    const inserted = await env.DB.batch(
+      matched.map(({ rule, p }) => env.DB.prepare('INSERT INTO alert_deliveries (rule_id, log, audit_index, next_attempt_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').bind(rule.id, log, p.index, Date.now())),
+    );
+    await Promise.all(matched.filter((_, i) => inserted[i]!.meta.changes > 0).map(({ rule, p }) => deliverWithRetries(env, rule, tenant, log, p.index, p.jws)));
+  }
+}
+
+/** The cron sweep: every delivery still failing whose next attempt is due, once each. */
+export async function retryDueDeliveries(env: Env): Promise<number> {
+  const { results } = await env.DB.prepare(
+    `SELECT d.rule_id, d.log, d.audit_index, d.attempts, r.kind, r.url, r.tenant_id, a.jws FROM alert_deliveries d
+       JOIN alert_rules r ON r.id = d.rule_id JOIN audit_records a ON a.log = d.log AND a.idx = d.audit_index
+      WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT 100`,
+  )
+    .bind(Date.now())
+    .all<{ rule_id: string; log: string; audit_index: number; attempts: number; kind: AlertKind; url: string; tenant_id: string; jws: string }>();
+  let delivered = 0;
+  for (const row of results) {
+    if (await attempt(env, { id: row.rule_id, kind: row.kind, url: row.url }, row.tenant_id, row.log, row.audit_index, row.jws, row.attempts)) delivered++;
+  }
+  return delivered;
+}

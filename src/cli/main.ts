@@ -13,6 +13,7 @@ import { auditCommands, VerificationFailed } from './commands/audit';
 import { adminCommands, changeCommands, providerAccessCommands, tenantAccessCommands } from './commands/governance';
 import { emulatorCommands } from './commands/emulator';
 import { witnessCommands } from './commands/witness';
+import { alertCommands } from './commands/alerts';
 import { keyCommands } from './commands/keys';
 import { hostCommands, tenantAdminCommands, vmAdminCommands } from './commands/provider';
 import { exposureCommand, labelCommands, recoverCommands } from './commands/recovery';
@@ -67,6 +68,7 @@ export function buildProgram(io: Io, emit: (output: Output) => void): Command {
   auditCommands(program, emit);
   emulatorCommands(program, emit);
   witnessCommands(program, emit);
+  alertCommands(program, emit);
   return program;
 }
 

@@ -13,6 +13,10 @@ import { buildWorker } from '../../scripts/build-worker';
 import { AlertInbox, CustodesApiError, GuestContents, newKeystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
 import { webhookUrlProblem } from '../../src/audit/alerts/alert-rules';
+import { main, type Io } from '../../src/cli/main';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let emu: Custodes;
 before(async () => {
@@ -74,11 +78,36 @@ describe('alerts', () => {
       // Only one delivery: the unlabelled read matched nothing.
       assert.equal(new Set(received.map((r) => inbox.accept(r.body).delivery.id)).size, 1);
 
+      // The emulator's recorder shows both attempts it made.
+      const recorded = (await emu.recorder.entries()) as { method: string; url: string; status: number }[];
+      assert.deepEqual(recorded.filter((e) => e.url === url).map((e) => [e.method, e.status]), [['POST', 503], ['POST', 200]]);
+
       await owner.api.DELETE('/v1/tenants/{tenant}/alerts/{alert}', { params: { path: { tenant, alert: rule.id } } });
       assert.deepEqual((await owner.api.GET('/v1/tenants/{tenant}/alerts', { params: { path: { tenant } } })).data!.alerts, []);
     } finally {
       server.close();
     }
+  });
+
+  it('custodes alerts create, list and delete manage the rules', async () => {
+    const { tenant, owner } = await emu.provisionTenant();
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'custodes-alerts-')), 'owner.jwk');
+    writeFileSync(keyFile, JSON.stringify(owner.key));
+    const cli = async (...argv: string[]) => {
+      let out = '';
+      const io: Io = { out: (t) => (out += typeof t === 'string' ? t : ''), err: (t) => (out += t) };
+      const code = await main([...argv, '--tenant', tenant, '--key', keyFile, '--url', emu.url, '--json'], io);
+      return { code, out };
+    };
+    const created = await cli('alerts', 'create', '--kind', 'admin_attempt', '--webhook', 'http://127.0.0.1:9/hook');
+    assert.equal(created.code, 0, created.out);
+    const { id } = JSON.parse(created.out) as { id: string };
+    assert.deepEqual((JSON.parse((await cli('alerts', 'list')).out) as { alerts: { id: string; kind: string }[] }).alerts.map((a) => [a.id, a.kind]), [[id, 'admin_attempt']]);
+    const refused = await cli('alerts', 'create', '--kind', 'labelled_read', '--webhook', 'https://hooks.example.com/x');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out, /invalid_request|emulator delivers only/);
+    assert.equal((await cli('alerts', 'delete', id)).code, 0);
+    assert.deepEqual((JSON.parse((await cli('alerts', 'list')).out) as { alerts: unknown[] }).alerts, []);
   });
 
   it('refuses webhook addresses the emulator does not allow, and a deployment posts to public https hosts only', async () => {

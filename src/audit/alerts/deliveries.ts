@@ -12,6 +12,8 @@
  * sequencer lives, and by the cron sweep (`retryDueDeliveries`) after.
  */
 import type { Env } from '../../env';
+import { emulatorEnabled } from '../../emulator/mode';
+import { record } from '../../emulator/recorder';
 import { auditSigningKey, signBytes } from '../signing/signing-key';
 import type { Published } from '../stream/fan-out';
 import { alertMatches, type AlertKind, type LabelledRegion } from './alert-rules';
@@ -37,17 +39,30 @@ export async function deliveryBody(env: Env, rule: Rule, tenant: string, log: st
 /** One attempt; answers whether it was accepted (2xx). The row records the outcome and the next attempt. */
 async function attempt(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, attempts: number): Promise<boolean> {
   let error: string | null = null;
+  let status = 0;
+  const started = performance.now();
+  const headers = { 'Content-Type': 'application/jose', 'Custodes-Delivery': `${rule.id}:${index}` };
   try {
-    const response = await fetch(rule.url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/jose', 'Custodes-Delivery': `${rule.id}:${index}` },
-      body: await deliveryBody(env, rule, tenant, log, index, jws, attempts + 1),
-      signal: AbortSignal.timeout(5000),
-    });
+    const response = await fetch(rule.url, { method: 'POST', headers, body: await deliveryBody(env, rule, tenant, log, index, jws, attempts + 1), signal: AbortSignal.timeout(5000) });
+    status = response.status;
     await response.body?.cancel();
     if (!response.ok) error = `HTTP ${response.status}`;
   } catch (caught) {
     error = (caught as Error).message;
+  }
+  // The emulator's recorder shows every delivery the emulator made (the body, a JWS, is redacted like any).
+  if (emulatorEnabled(env)) {
+    record({
+      startedAt: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      method: 'POST',
+      url: rule.url,
+      status,
+      request: { headers: Object.entries(headers), body: '[redacted]', contentType: 'application/jose' },
+      response: { headers: [], body: error, contentType: null },
+      audit: `log=${log}; index=${index}`,
+      requestId: null,
+    });
   }
   const next = Date.now() + backoffMs(attempts + 1);
   await env.DB.prepare(

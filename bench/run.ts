@@ -34,6 +34,7 @@ import { recoveryReport } from './recovery';
 import { startReport } from './start';
 import { verificationReport } from './verify';
 import { consoleReport } from './console';
+import { streamReport } from './stream';
 import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, workerdCpuMs, type Principal } from './workers';
 
 /** Tenants whose logs take load at once in the scale rows (issue 17). */
@@ -186,6 +187,7 @@ try {
   // Last: it stops and restarts its Worker to write long histories.
   const recovery = await recoveryReport();
   const browserVerify = await consoleReport();
+  const subscribers = await streamReport();
   const startup = await startReport();
   const cores = os.availableParallelism();
 
@@ -252,6 +254,8 @@ try {
     `Targets: ≥ 100 audited appends/s per tenant (${audited16.rps.toFixed(0)} at 16 clients, ${audited64.rps.toFixed(0)} at 64); audited p50 ≤ 2× baseline (${(audited16.p50 / Math.max(base16.p50, 1)).toFixed(2)}×; p99 ${(audited16.p99 / Math.max(base16.p99, 1)).toFixed(2)}×).`,
     '',
     ...scaleReport(scale),
+    '',
+    ...subscribers,
     '',
     ...contentsReport(contents),
     '',

@@ -51,3 +51,13 @@ export function problemBox(error: unknown): HTMLElement {
   }
   return h('div', { class: 'problem', role: 'alert' }, h('strong', {}, 'Error'), h('p', {}, (error as Error).message ?? String(error)));
 }
+
+/** Runs a decision (approve, deny…): its outcome, or its problem, in `outcome`; then the view again. */
+export async function decideThen(outcome: Element, decision: () => Promise<string>, render: () => Promise<void>): Promise<void> {
+  try {
+    outcome.replaceChildren(h('p', { role: 'status', class: 'verdict ok' }, await decision()));
+    await render();
+  } catch (error) {
+    outcome.replaceChildren(problemBox(error));
+  }
+}

@@ -1375,7 +1375,7 @@ export interface paths {
          *
          *     Requires the tenant owner's token or a toolstack token with scope `audit:read`, not limited to some VMs. Audited as `audit.stream.open`.
          */
-        get: operations["streamTenantAuditLog"];
+        get: operations["openTenantAuditStream"];
         put?: never;
         post?: never;
         delete?: never;
@@ -14112,7 +14112,7 @@ export interface operations {
             };
         };
     };
-    streamTenantAuditLog: {
+    openTenantAuditStream: {
         parameters: {
             query?: {
                 /** @description The first record to send; a `Last-Event-ID` header (the last record received) takes precedence. */

@@ -151,7 +151,7 @@ export const StreamQuery = z.object({
 });
 
 export const tenantStream = tenantRoute({
-  operationId: 'streamTenantAuditLog',
+  operationId: 'openTenantAuditStream',
   action: 'audit.stream.open',
   scope: 'audit:read',
   reach: 'tenant-wide',

@@ -1,5 +1,5 @@
 /** The provider's requests to reach this tenant's VMs (the lockbox): approve or deny each. */
-import { call, problemBox } from '../api';
+import { call, decideThen, problemBox } from '../api';
 import { h, show, table } from '../dom';
 import type { Session } from '../session';
 
@@ -11,15 +11,8 @@ export async function accessView(session: Session): Promise<HTMLElement> {
   const outcome = h('div', { 'aria-live': 'polite' });
   const render = async () => {
     const { accessRequests: requests } = await call<{ accessRequests: AccessRequest[] }>(session, 'GET', `/v1/tenants/${tenant}/access-requests?pageSize=100`);
-    const decide = async (r: AccessRequest, decision: 'approve' | 'deny') => {
-      try {
-        await call(session, 'POST', `/v1/tenants/${tenant}/access-requests/${r.id}:${decision}`);
-        show(outcome, h('p', { role: 'status' }, `${decision === 'approve' ? 'Approved' : 'Denied'} ${r.id}.`));
-        await render();
-      } catch (error) {
-        show(outcome, problemBox(error));
-      }
-    };
+    const decide = (r: AccessRequest, decision: 'approve' | 'deny') =>
+      decideThen(outcome, async () => (await call(session, 'POST', `/v1/tenants/${tenant}/access-requests/${r.id}:${decision}`), `${decision === 'approve' ? 'Approved' : 'Denied'} ${r.id}.`), render);
     show(
       body,
       requests.length === 0

@@ -1,5 +1,5 @@
 /** The admin views: pending change requests (what exactly will execute), and hosts with their placement and free capacity. */
-import { call, problemBox } from '../api';
+import { call, decideThen, problemBox } from '../api';
 import { h, show, table } from '../dom';
 import type { Session } from '../session';
 
@@ -11,15 +11,11 @@ export async function changesView(session: Session): Promise<HTMLElement> {
   const outcome = h('div', { 'aria-live': 'polite' });
   const render = async () => {
     const { changes } = await call<{ changes: Change[] }>(session, 'GET', '/v1/admin/changes?state=pending&pageSize=100');
-    const decide = async (c: Change, decision: 'approve' | 'deny') => {
-      try {
+    const decide = (c: Change, decision: 'approve' | 'deny') =>
+      decideThen(outcome, async () => {
         const answer = await call<{ change?: Change; state?: string }>(session, 'POST', `/v1/admin/changes/${c.id}:${decision}`);
-        show(outcome, h('p', { role: 'status', class: 'verdict ok' }, `${c.id}: ${answer.change?.state ?? answer.state}`));
-        await render();
-      } catch (error) {
-        show(outcome, problemBox(error));
-      }
-    };
+        return `${c.id}: ${answer.change?.state ?? answer.state}`;
+      }, render);
     show(
       list,
       changes.length === 0

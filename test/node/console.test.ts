@@ -154,6 +154,15 @@ describe('the web console', () => {
     await waitForText(page.page, ['Reads of labelled regions']);
     assert.equal(await pageVersion(page.page, 1), '1', 'page 1 is back to the owner\'s version');
     assert.equal(await pageVersion(page.page, 3), '2', 'the owner\'s later write survives');
+    // And the plan can be reverted from the console: page 1 holds the toolstack's version again.
+    await click(page.page, 'Recovery');
+    await waitForText(page.page, ['Plans made before', 'applied']);
+    const plan = /Revert (rcp_\w+)/.exec(await pageText(page.page))![1]!;
+    await click(page.page, `Revert ${plan}`);
+    await waitForText(page.page, [`Reverted plan ${plan}.`]);
+    await click(page.page, 'Memory and exposure');
+    await waitForText(page.page, ['Reads of labelled regions']);
+    assert.equal(await pageVersion(page.page, 1), '2', 'reverted: the undo is undone');
     await assertKeyStayed(page, tenant.owner.key);
     await page.page.close();
   });
@@ -190,6 +199,7 @@ describe('the web console', () => {
     const wrong = await offlinePage(browser);
     await signIn(wrong, tenant.owner.key, emu.admins[0].id);
     await waitForText(wrong.page, ['code token_', 'request id req_']);
+    assert.deepEqual([...page.blocked, ...wrong.blocked], [], 'no request leaves 127.0.0.1');
     await wrong.page.close();
   });
 
@@ -209,6 +219,7 @@ describe('the web console', () => {
     await click(page.page, 'Verify');
     await click(page.page, 'Verify the log');
     await waitForText(page.page, ['✘ Verification failed', `record ${row.idx}:`]);
+    assert.deepEqual(page.blocked, [], 'no request leaves 127.0.0.1');
     await page.page.close();
   });
 });

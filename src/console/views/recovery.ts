@@ -59,11 +59,38 @@ export function recoveryView(session: Session, records: readonly LoadedRecord[],
     try {
       const { plan: next } = await call<{ plan: Plan }>(session, 'POST', `/v1/tenants/${tenant}/recovery/plans/${plan.id}:${step}`);
       show(preview, h('p', { role: 'status', class: 'verdict ok' }, step === 'apply' ? `Applied plan ${next.id}: the pages are back.` : `Reverted plan ${next.id}.`), describe(next));
+      void listPlans();
       reload();
     } catch (error) {
       show(preview, problemBox(error), describe(plan));
     }
   };
+  // The plans made before: an applied one can be reverted from here.
+  const plans = h('div', {});
+  const listPlans = async () => {
+    try {
+      const { plans: made } = await call<{ plans: Plan[] }>(session, 'GET', `/v1/tenants/${tenant}/recovery/plans?pageSize=20`);
+      show(
+        plans,
+        made.length === 0
+          ? null
+          : table(
+              ['plan', 'state', 'tainted actions', 'pages', ''],
+              made.map((p) => [
+                h('code', {}, p.id),
+                h('span', {}, p.state),
+                h('span', {}, String(p.taintedActions.length)),
+                h('span', {}, String(p.changes.length)),
+                p.state === 'applied' ? h('button', { type: 'button', onclick: () => void transition(p, 'revert') }, `Revert ${p.id}`) : h('span', {}, ''),
+              ]),
+              'Plans made before',
+            ),
+      );
+    } catch (error) {
+      show(plans, problemBox(error));
+    }
+  };
+  void listPlans();
   const make = async (event: Event) => {
     event.preventDefault();
     const seeds = kind.value === 'actor' ? { actors: [value.value.trim()] } : { tokens: [value.value.trim()] };
@@ -80,5 +107,6 @@ export function recoveryView(session: Session, records: readonly LoadedRecord[],
     h('h2', { id: 'recovery-title' }, 'Recovery: undo what an intruder did'),
     h('form', { onsubmit: (e: Event) => void make(e) }, field('Seed the plan with', kind), field('Actor or session', value), h('datalist', { id: 'known-actors' }, actors.map((a) => h('option', { value: a }))), h('button', { type: 'submit' }, 'Preview the undo plan')),
     preview,
+    plans,
   );
 }

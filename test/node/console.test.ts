@@ -97,6 +97,9 @@ async function assertKeyStayed(page: OfflinePage, jwk: JWK): Promise<void> {
   assert.doesNotMatch(stored, /"d"\s*:/);
 }
 
+/** The README's screenshots (docs/console-*.png), written when CUSTODES_SCREENSHOTS=1: a plain test run leaves the checkout as it was. */
+const screenshot = (page: Page, name: string) => (process.env.CUSTODES_SCREENSHOTS === '1' ? page.screenshot({ path: `docs/console-${name}.png` }) : undefined);
+
 const pageVersion = (page: Page, index: number) => page.evaluate((i: number) => document.querySelector(`[data-page="${i}"]`)?.getAttribute('data-version') ?? null, index);
 
 describe('the web console', () => {
@@ -123,7 +126,7 @@ describe('the web console', () => {
     const page = await offlinePage(browser);
     await signIn(page, tenant.owner.key, tenant.tenant);
     await waitForText(page.page, ['The audit log of', 'adm_bootstrap', 'denied']);
-    await page.page.screenshot({ path: 'docs/console-timeline.png' });
+    await screenshot(page.page, 'timeline');
 
     await click(page.page, 'Verify');
     await click(page.page, 'Verify the log');
@@ -138,7 +141,7 @@ describe('the web console', () => {
     assert.match(cell, /\blabelled\b/);
     assert.match(cell, /\bread\b/);
     assert.equal(await pageVersion(page.page, 1), '2', 'page 1 holds the toolstack\'s write');
-    await page.page.screenshot({ path: 'docs/console-exposure.png' });
+    await screenshot(page.page, 'exposure');
 
     await click(page.page, 'Recovery');
     await page.page.waitForSelector('input[name=seed]');
@@ -146,7 +149,7 @@ describe('the web console', () => {
     await click(page.page, 'Preview the undo plan');
     await waitForText(page.page, ['Pages that roll back', 'goes back to', 'Legitimate writes that survive', 'Disclosures: reads cannot be undone']);
     assert.match(await pageText(page.page), /memory vm_\w+\s+1\s+v2\s+v1/);
-    await page.page.screenshot({ path: 'docs/console-recovery.png' });
+    await screenshot(page.page, 'recovery');
     await click(page.page, 'Apply the plan');
     await waitForText(page.page, ['the pages are back']);
 

@@ -48,3 +48,30 @@ export async function loadLog(session: Session, log = logOf(session)): Promise<L
   }
   return out;
 }
+
+/**
+ * The tenant's records as they commit, from `from` on (`GET …/audit/stream`,
+ * Server-Sent Events), until `signal` aborts. The timeline shows them; the
+ * Verify view checks them with the rest of the log.
+ */
+export async function followLog(session: Session, from: number, signal: AbortSignal, onRecord: (record: LoadedRecord) => void): Promise<void> {
+  const response = await fetch(`/v1/tenants/${session.tenant}/audit/stream?from=${from}`, { headers: { Authorization: `Bearer ${await session.token()}` }, signal });
+  if (!response.ok || !response.body) return;
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (!/^event: record$/m.test(block)) continue;
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (!data) continue;
+      const { index, jws } = JSON.parse(data) as { index: number; jws: string };
+      onRecord({ index, jws, record: decode(jws) });
+    }
+  }
+}

@@ -7,7 +7,7 @@
  */
 import { problemBox } from './api';
 import { field, h, show } from './dom';
-import { loadLog, logOf } from './log';
+import { followLog, loadLog, logOf } from './log';
 import { forgetSession, loadKey, rememberedSession, type Session } from './session';
 import { accessView } from './views/access';
 import { changesView, hostsView } from './views/admin';
@@ -29,10 +29,14 @@ const VIEWS: Record<Session['role'], [string, string][]> = {
 
 /** Renders are numbered: a view whose data arrives after the user moved on is not shown. */
 let rendering = 0;
+/** The live stream the timeline follows; closed when the view changes. */
+let following: AbortController | null = null;
 
 async function render(): Promise<void> {
   if (!session) return showLogin();
   const mine = ++rendering;
+  following?.abort();
+  following = null;
   const views = VIEWS[session.role];
   const current = location.hash.slice(2) || views[0]![0];
   show(nav, h('ul', {}, views.map(([id, name]) => h('li', {}, h('a', { href: `#/${id}`, 'aria-current': id === current ? 'page' : null }, name)))));
@@ -42,7 +46,7 @@ async function render(): Promise<void> {
     const needsLog = ['timeline', 'memory', 'recovery'].includes(current);
     const records = needsLog ? await loadLog(session) : [];
     const view =
-      current === 'timeline' ? timelineView(records, session.role === 'admin' ? 'The provider log' : `The audit log of ${logOf(session)}`)
+      current === 'timeline' ? timelineView(records, session.role === 'admin' ? 'The provider log' : `The audit log of ${logOf(session)}`, session.role === 'admin' ? undefined : live(session, records.length))
       : current === 'verify' ? verifyView(session)
       : current === 'memory' ? await memoryView(session, records)
       : current === 'recovery' ? recoveryView(session, records, () => undefined)
@@ -54,6 +58,14 @@ async function render(): Promise<void> {
   } catch (error) {
     if (mine === rendering) show(main, problemBox(error));
   }
+}
+
+/** The timeline's live feed: the tenant's stream from the first record not yet shown. */
+function live(current: Session, from: number) {
+  return (onRecord: Parameters<typeof followLog>[3]) => {
+    const controller = (following = new AbortController());
+    void followLog(current, from, controller.signal, onRecord).catch(() => undefined); // closed by navigation, or the server went away
+  };
 }
 
 function showLogin(): void {

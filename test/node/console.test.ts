@@ -125,8 +125,11 @@ describe('the web console', () => {
 
     const page = await offlinePage(browser);
     await signIn(page, tenant.owner.key, tenant.tenant);
-    await waitForText(page.page, ['The audit log of', 'adm_bootstrap', 'denied']);
+    await waitForText(page.page, ['The audit log of', 'adm_bootstrap', 'denied', 'Live: new records appear here']);
     await screenshot(page.page, 'timeline');
+    // Live: a new attempt appears in the open timeline without a reload.
+    await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: tenant.tenant } } }), (e: unknown) => e instanceof CustodesApiError);
+    await waitForText(page.page, ['(vm.list, denied) just committed']);
 
     await click(page.page, 'Verify');
     await click(page.page, 'Verify the log');

@@ -4,7 +4,10 @@ import type { LoadedRecord } from '../log';
 
 const PAGE = 50;
 
-export function timelineView(records: readonly LoadedRecord[], title: string): HTMLElement {
+/** Feeds the timeline records as they commit (log.ts `followLog`); answers nothing. */
+export type LiveFeed = (onRecord: (record: LoadedRecord) => void) => void;
+
+export function timelineView(records: readonly LoadedRecord[], title: string, live?: LiveFeed): HTMLElement {
   const actor = h('input', { type: 'search', placeholder: 'id or type', name: 'actor' });
   const action = h('input', { type: 'search', placeholder: 'e.g. vm.memory', name: 'action' });
   const outcome = h('select', { name: 'outcome' }, ['', 'allowed', 'denied', 'failed'].map((o) => h('option', { value: o }, o || 'any')));
@@ -22,7 +25,7 @@ export function timelineView(records: readonly LoadedRecord[], title: string): H
     const pages = Math.max(1, Math.ceil(matches.length / PAGE));
     page = Math.min(page, pages - 1);
     const shown = matches.slice(page * PAGE, (page + 1) * PAGE);
-    status.textContent = `${matches.length} of ${records.length} records match · page ${page + 1} of ${pages}`;
+    status.textContent = `${matches.length} of ${newestFirst.length} records match · page ${page + 1} of ${pages}`;
     const rows = shown.map(({ index, record: r }) => {
       const marks = [r.actor.type === 'admin' ? h('span', { class: 'badge admin' }, 'admin') : null, r.outcome !== 'allowed' ? h('span', { class: `badge ${r.outcome}` }, r.outcome) : null];
       return [
@@ -48,10 +51,17 @@ export function timelineView(records: readonly LoadedRecord[], title: string): H
   const older = h('button', { type: 'button', onclick: () => ((page += 1), render()) }, 'Older');
   for (const control of [actor, action, outcome]) control.addEventListener('input', () => ((page = 0), render()));
   render();
+  const liveNote = h('p', { class: 'live', 'aria-live': 'polite' }, live ? 'Live: new records appear here as they commit.' : '');
+  live?.((record) => {
+    newestFirst.unshift(record);
+    liveNote.textContent = `Live: record ${record.index} (${record.record.action}, ${record.record.outcome}) just committed.`;
+    render();
+  });
   return h(
     'section',
     { 'aria-labelledby': 'timeline-title' },
     h('h2', { id: 'timeline-title' }, title),
+    liveNote,
     h('form', { class: 'filters', role: 'search', onsubmit: (e: Event) => e.preventDefault() }, field('Actor', actor), field('Action', action), field('Outcome', outcome)),
     status,
     body,

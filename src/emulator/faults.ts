@@ -25,7 +25,8 @@ export const FaultRuleSchema = z.discriminatedUnion('kind', [
   /**
    * Commits the request's writes and record, then fails before answering (500):
    * what a client sees when the server dies between doing and saying. A retry
-   * with the same Idempotency-Key is not run again.
+   * with the same Idempotency-Key is not run again. The record's notices to
+   * other logs stay in the outbox (audit/log/notices.ts) for the next reader.
    */
   z.strictObject({ kind: z.literal('crash-after-commit'), ...base }),
 ]);

@@ -36,7 +36,6 @@ export interface DeployCheck {
 }
 
 export function deployCheck({ limitKiB = Number(process.env.WORKER_SIZE_LIMIT_KIB ?? FREE_PLAN_LIMIT_KIB) }: { limitKiB?: number } = {}): DeployCheck {
-  const sizeLimitKiB = limitKiB;
   const out = mkdtempSync(join(tmpdir(), 'custodes-deploy-'));
   try {
     let printed: string;
@@ -49,19 +48,19 @@ export function deployCheck({ limitKiB = Number(process.env.WORKER_SIZE_LIMIT_KI
       });
     } catch (error) {
       const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      return { bundleKiB: 0, gzipKiB: 0, limitKiB: sizeLimitKiB, bindings: [], assets: 0, problems: [`wrangler deploy --dry-run failed:\n${stdout}${stderr}`] };
+      return { bundleKiB: 0, gzipKiB: 0, limitKiB, bindings: [], assets: 0, problems: [`wrangler deploy --dry-run failed:\n${stdout}${stderr}`] };
     }
     const bundle = readFileSync(join(out, 'index.js'));
     const gzipKiB = gzipSync(bundle).length / KIB;
     const bindings = [...printed.matchAll(/^env\.(\w+)/gm)].map((m) => m[1]!);
     const assets = filesUnder(join(root, 'public'));
     const problems = [
-      ...(gzipKiB > sizeLimitKiB ? [`the bundle is ${gzipKiB.toFixed(0)} KiB gzipped, over the ${sizeLimitKiB.toFixed(0)} KiB limit`] : []),
+      ...(gzipKiB > limitKiB ? [`the bundle is ${gzipKiB.toFixed(0)} KiB gzipped, over the ${limitKiB.toFixed(0)} KiB limit`] : []),
       ...assets.filter((f) => statSync(f).size > ASSET_LIMIT_BYTES).map((f) => `asset ${f} is over 25 MiB`),
       ...(assets.length > ASSET_COUNT_LIMIT ? [`${assets.length} assets, over ${ASSET_COUNT_LIMIT}`] : []),
       ...['DB', 'AUDIT_LOG', 'PRINCIPAL_RATE_LIMIT', 'ADDRESS_RATE_LIMIT'].filter((b) => !bindings.includes(b)).map((b) => `the dry run lists no binding ${b}`),
     ];
-    return { bundleKiB: bundle.length / KIB, gzipKiB, limitKiB: sizeLimitKiB, bindings, assets: assets.length, problems };
+    return { bundleKiB: bundle.length / KIB, gzipKiB, limitKiB, bindings, assets: assets.length, problems };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@
  */
 import type { AuditRecord } from '../audit/format/record';
 import type { AuditSource } from '../sdk/audit-verify';
+import { serverSentEvents } from '../sdk/audit-stream';
 import { call } from './api';
 import type { Session } from './session';
 
@@ -15,11 +16,7 @@ export interface LoadedRecord {
   record: AuditRecord;
 }
 
-const decode = (jws: string): AuditRecord => {
-  const part = jws.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/');
-  const binary = atob(part + '='.repeat((4 - (part.length % 4)) % 4));
-  return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as AuditRecord;
-};
+const decode = (jws: string): AuditRecord => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as AuditRecord;
 
 export const logOf = (session: Session): string => (session.role === 'admin' ? 'provider' : `tenants/${session.tenant}`);
 const base = (log: string) => (log === 'provider' ? '/v1/admin/audit' : `/v1/${log}/audit`);
@@ -57,21 +54,9 @@ export async function loadLog(session: Session, log = logOf(session)): Promise<L
 export async function followLog(session: Session, from: number, signal: AbortSignal, onRecord: (record: LoadedRecord) => void): Promise<void> {
   const response = await fetch(`/v1/tenants/${session.tenant}/audit/stream?from=${from}`, { headers: { Authorization: `Bearer ${await session.token()}` }, signal });
   if (!response.ok || !response.body) return;
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (!/^event: record$/m.test(block)) continue;
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (!data) continue;
-      const { index, jws } = JSON.parse(data) as { index: number; jws: string };
-      onRecord({ index, jws, record: decode(jws) });
-    }
+  for await (const { event, data } of serverSentEvents(response.body)) {
+    if (event !== 'record') continue;
+    const { index, jws } = JSON.parse(data) as { index: number; jws: string };
+    onRecord({ index, jws, record: decode(jws) });
   }
 }

@@ -43,7 +43,7 @@ export class StreamVerificationError extends Error {
 }
 
 /** Splits a byte stream into Server-Sent Events: `{event, id, data}`. */
-async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; id: string | null; data: string }> {
+export async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; id: string | null; data: string }> {
   const decoder = new TextDecoder();
   let buffer = '';
   const reader = body.getReader();

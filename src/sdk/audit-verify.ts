@@ -98,11 +98,13 @@ export type VerifyResult =
     }
   | { ok: false; error: string };
 
-/** The reference checker, on this thread. parallel-verify.ts does the same on every core. */
-export const checkRecordsHere: RecordChecker = async (jwsList, { log, jwks, offset = 0 }) => {
-  const keys = jwks ? keyMap({ keys: jwks }) : null;
+/**
+ * Each record's Merkle leaf, and the first record that is not where it says it
+ * is (its payload must name `log` and its own position): the part of a record
+ * check every checker shares, whatever verifies the signatures.
+ */
+export function leavesAndClaims(jwsList: readonly string[], log: string, offset = 0): Pick<RecordCheck, 'leaves' | 'claimError'> {
   const leaves: Uint8Array[] = [];
-  const badSignatures: number[] = [];
   let claimError: string | null = null;
   jwsList.forEach((jws, i) => {
     const position = offset + i;
@@ -119,9 +121,15 @@ export const checkRecordsHere: RecordChecker = async (jwsList, { log, jwks, offs
         claimError = `record ${position}: it says it is record ${String(claims.index)} of ${String(claims.log)} (moved or reordered)`;
       }
     }
-    if (keys && !verifyJws(jws, keys)) badSignatures.push(position);
   });
-  return { leaves, claimError, badSignatures };
+  return { leaves, claimError };
+}
+
+/** The reference checker, on this thread. parallel-verify.ts does the same on every core. */
+export const checkRecordsHere: RecordChecker = async (jwsList, { log, jwks, offset = 0 }) => {
+  const keys = jwks ? keyMap({ keys: jwks }) : null;
+  const badSignatures = keys ? jwsList.flatMap((jws, i) => (verifyJws(jws, keys) ? [] : [offset + i])) : [];
+  return { ...leavesAndClaims(jwsList, log, offset), badSignatures };
 };
 
 const hex = (h: Uint8Array) => Buffer.from(h).toString('hex');

@@ -14,7 +14,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { cosignatureOf, cosignedMessage, cosignerVkey, parseCosignerVkey } from '../audit/format/cosignature';
 import { verifyConsistency } from '../audit/format/merkle';
-import { formatSignedNote, parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/format/note';
+import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signatureLine, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/format/note';
 import type { WitnessStore } from './store';
 
 /** A log the witness follows: checkpoints whose origin matches, signed by one of `keys` (note vkeys). */
@@ -106,8 +106,7 @@ export class Witness {
       await this.options.store.set(checkpoint.origin, { size: checkpoint.size, root: Buffer.from(checkpoint.root).toString('base64'), checkpoint: note });
       const timestamp = Math.floor(this.options.now?.() ?? Date.now() / 1000);
       const signature = new Uint8Array(sign(null, cosignedMessage(signed.body, timestamp), this.#key));
-      const line = formatSignedNote('x\n', [cosignatureOf(this.#cosigner, timestamp, signature)]).slice('x\n\n'.length);
-      return { status: 200, contentType: 'text/plain; charset=utf-8', body: line };
+      return { status: 200, contentType: 'text/plain; charset=utf-8', body: signatureLine(cosignatureOf(this.#cosigner, timestamp, signature)) };
     });
   }
 

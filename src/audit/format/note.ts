@@ -72,10 +72,12 @@ export interface NoteSignature {
   signature: Uint8Array;
 }
 
+/** One signature line of a note, newline included (a witness answers with these alone). */
+export const signatureLine = (s: NoteSignature): string => `${SIGNATURE_PREFIX}${s.name} ${b64(Uint8Array.of(...s.keyId, ...s.signature))}\n`;
+
 export function formatSignedNote(body: string, signatures: readonly NoteSignature[]): string {
   if (!body.endsWith('\n')) throw new Error('a note body ends with a newline');
-  const lines = signatures.map((s) => `${SIGNATURE_PREFIX}${s.name} ${b64(Uint8Array.of(...s.keyId, ...s.signature))}\n`);
-  return `${body}\n${lines.join('')}`;
+  return `${body}\n${signatures.map(signatureLine).join('')}`;
 }
 
 export function parseSignedNote(text: string): { body: string; signatures: NoteSignature[] } {

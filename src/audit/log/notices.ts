@@ -15,14 +15,11 @@
  * no one is shown a log that lacks a committed notice), and the cron sweep.
  */
 import type { Env } from '../../env';
-import type { AuditRecord, RecordDraft } from '../format/record';
+import type { RecordDraft } from '../format/record';
 import { appendToLog } from './append';
 
-/** The notice of `record`: the same draft, naming the primary record. */
-export function noticeDraft(record: AuditRecord): RecordDraft {
-  const { v: _v, log, index, time: _time, ...draft } = record;
-  return { ...draft, details: { ...(draft.details ?? {}), primary: { log, index } } };
-}
+/** The notice of a record: the same draft, naming the primary record. */
+export const noticeDraft = (draft: RecordDraft, primary: { log: string; index: number }): RecordDraft => ({ ...draft, details: { ...(draft.details ?? {}), primary } });
 
 export interface PendingNotice {
   /** The primary record's log and index. */

@@ -496,7 +496,8 @@ function insertFlows(db: D1Database, record: AuditRecord): D1PreparedStatement |
 function insertNoticeOutbox(db: D1Database, record: AuditRecord, notify: string[] | undefined): D1PreparedStatement | null {
   const targets = [...new Set(notify ?? [])].filter((other) => other !== record.log);
   if (targets.length === 0) return null;
-  const notice = JSON.stringify(noticeDraft(record));
+  const { v: _v, log: _log, index: _index, time: _time, ...draft } = record;
+  const notice = JSON.stringify(noticeDraft(draft, { log: record.log, index: record.index }));
   return db
     .prepare(`INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES ${targets.map(() => '(?, ?, ?, ?)').join(', ')}`)
     .bind(...targets.flatMap((target) => [record.log, record.index, target, notice]));

@@ -142,9 +142,9 @@ export class AuditedRequest implements RequestAudit {
     // The fault strikes between the record's batch and its notices: the outbox rows it left are what a restart finishes.
     if (this.c.get('crashAfterCommit')) throw new Error('emulated crash after commit (fault rule crash-after-commit)');
     // Notices: the same record in each other log concerned, naming the primary one (audit/log/notices.ts).
-    const record = { ...draft, v: 1 as const, log, index: result.auditIndex, time: '' };
+    const primary = { log, index: result.auditIndex };
     for (const other of new Set(options.notify ?? [])) {
-      if (other !== log) await deliverNotice(this.c.env, { log, index: result.auditIndex, targetLog: other, draft: noticeDraft(record) });
+      if (other !== log) await deliverNotice(this.c.env, { ...primary, targetLog: other, draft: noticeDraft(draft, primary) });
     }
     return { ...result, rows: result.rows.slice(this.#commitWrites.length) }; // the handler's rows only
   };

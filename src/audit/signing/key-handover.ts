@@ -33,9 +33,12 @@ async function approvalOf(env: Env, change: string): Promise<number | null> {
 /** Signs, with the active key, the hand-over to each approved key that has none yet. Idempotent. */
 export async function signPendingHandovers(env: Env): Promise<number> {
   const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
-  const active = await env.DB.prepare("SELECT 1 AS yes FROM audit_keys WHERE kid = ? AND state = 'active'").bind(key.kid).first('yes');
-  if (!active) return 0;
-  const { results } = await env.DB.prepare("SELECT kid, public_jwk, change_id FROM audit_keys WHERE state = 'approved' AND handover IS NULL AND change_id IS NOT NULL")
+  // One read, run once per isolate start: nothing unless this key is the active one and a hand-over is missing.
+  const { results } = await env.DB.prepare(
+    `SELECT kid, public_jwk, change_id FROM audit_keys WHERE state = 'approved' AND handover IS NULL AND change_id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM audit_keys WHERE kid = ? AND state = 'active')`,
+  )
+    .bind(key.kid)
     .all<{ kid: string; public_jwk: string; change_id: string }>();
   let signed = 0;
   for (const next of results) {

@@ -12,8 +12,11 @@
  *     `.wrangler/state` (or CUSTODES_STATE) across restarts, and applies the
  *     migrations it has not seen, counting exactly those;
  *  4. serves on http://127.0.0.1:8787 (CUSTODES_PORT; 0 picks a free port) in
- *     emulator mode (the /_emulator controls), and once it answers prints
- *     where the admin key is and a first command to try.
+ *     emulator mode (the /_emulator controls, behind a control token made for
+ *     this start and written to .custodes/emulator-token), and once it answers
+ *     prints where the admin key is and a first command to try.
+ * CUSTODES_HOST binds elsewhere than 127.0.0.1; anything beyond loopback is
+ * refused unless CUSTODES_EXPOSE=1 says it is meant, and the banner warns.
  * Why not `wrangler dev`: the same bundle and bindings, without its 10–30 s of
  * start-up (docs/decisions.md, "npm start on Miniflare"); `npm run dev` is
  * wrangler dev, for live reload.
@@ -25,9 +28,17 @@ import { vendorAssets } from './vendor-assets.js';
 // @ts-expect-error plain JavaScript, no declarations
 import { buildConsole } from './build-console.js';
 import { buildWorker } from './build-worker.ts';
-import { launchWorker } from '../src/testing/runtime.ts';
+import { networkInterfaces, hostname } from 'node:os';
+import { launchWorker, newControlToken } from '../src/testing/runtime.ts';
 
 const HOST = process.env.CUSTODES_HOST ?? '127.0.0.1';
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
+const EXPOSED = !LOOPBACK.test(HOST);
+if (EXPOSED && process.env.CUSTODES_EXPOSE !== '1') {
+  console.error(`CUSTODES_HOST=${HOST} would serve the emulator — its controls, its admin-less seed and every tenant's API — to other machines.`);
+  console.error('Set CUSTODES_EXPOSE=1 as well if that is what you mean; otherwise leave CUSTODES_HOST unset (127.0.0.1).');
+  process.exit(2);
+}
 const PORT = process.env.CUSTODES_PORT ?? '8787';
 /** Where the local D1 and logs live; a second instance (the end-to-end test) uses its own. */
 const STATE = process.env.CUSTODES_STATE ?? '.wrangler/state/custodes';
@@ -72,6 +83,12 @@ console.log(created ? 'Created dev keys: .dev.vars and .custodes/bootstrap-admin
 vendorAssets(); // again, in case npm ci ran with --ignore-scripts
 await buildConsole(); // the console's bundle, served at /console/ (src/console)
 const { dir, built } = await buildWorker();
+// A new control token every start (src/emulator/guard.ts): `custodes emulator …` reads it from here.
+const controlToken = newControlToken();
+mkdirSync('.custodes', { recursive: true, mode: 0o700 });
+writePrivate('.custodes/emulator-token', `${controlToken}\n`);
+/** Bound beyond loopback on purpose: the names and addresses other machines will use for it. */
+const reachableAs = () => [HOST, hostname(), ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => (i.family === 'IPv6' ? `[${i.address}]` : i.address)))].join(',');
 if (built) console.log('Built the Worker (wrangler deploy --dry-run) into dist/worker.');
 const { mf, url: served, applied } = await launchWorker({
   workerDir: dir,
@@ -79,10 +96,10 @@ const { mf, url: served, applied } = await launchWorker({
   port: Number(PORT),
   persistPath: STATE,
   assetsDir: 'public',
-  bindings: { ...devVars(), CUSTODES_EMULATOR: 'on' },
+  bindings: { ...devVars(), CUSTODES_EMULATOR: 'on', EMULATOR_CONTROL_TOKEN: controlToken, ...(EXPOSED ? { CUSTODES_EXPOSED: 'on', CUSTODES_ALLOWED_HOSTS: reachableAs() } : {}) },
 });
 console.log(applied.length ? `Applied ${applied.length} migration(s) to the local D1: ${applied.join(', ')}.` : 'Local D1 is up to date.');
-const url = served.origin;
+const url = EXPOSED ? `http://127.0.0.1:${served.port}` : served.origin;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void mf.dispose().then(() => process.exit(0)));
 
 const health = await fetch(`${url}/v1/health`);
@@ -90,8 +107,13 @@ if (!health.ok) {
   console.error(`The Worker answered its health check with ${health.status}: ${await health.text()}`);
   process.exit(1);
 }
+if (EXPOSED) {
+  console.warn(`
+WARNING: bound to ${HOST}:${served.port} (CUSTODES_EXPOSE=1): other machines can reach this emulator's API.
+         Its controls still need the control token in .custodes/emulator-token; client addresses are not recorded.`);
+}
 console.log(`
-Custodes is serving on ${url}  (docs: ${url}/docs, spec: ${url}/openapi.json, emulator controls: ${url}/_emulator)
+Custodes is serving on ${url}  (docs: ${url}/docs, spec: ${url}/openapi.json, emulator controls: ${url}/_emulator/… with the token in .custodes/emulator-token)
 Bootstrap admins (every role; the two-person rule needs both):
   adm_bootstrap   key ${ADMIN_KEY_FILES[0]}
   adm_bootstrap2  key ${ADMIN_KEY_FILES[1]}

@@ -4,7 +4,6 @@
  * spec generator all build the app here, so they cannot drift apart.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
 import { createDb } from './platform/db/client';
@@ -15,6 +14,7 @@ import { createRouter } from './platform/http/router';
 import { auditRequests, refusedResponse } from './audit/request/middleware';
 import { IdempotencyClaimLost, TokenRefused } from './audit/request/request-audit';
 import { requestId } from './platform/middleware/request-id';
+import { securityHeaders } from './platform/middleware/security-headers';
 import { cors } from './platform/middleware/cors';
 import { conditionalGet } from './platform/middleware/conditional-get';
 import { auditRouter, wellKnownRouter } from './audit/api/audit.index';
@@ -42,6 +42,7 @@ import { emulatorRuntime } from './emulator/middleware';
 import { serverTiming } from './platform/middleware/server-timing';
 import { emulatorEnabled } from './emulator/mode';
 import { emulatorRouter } from './emulator/emulator.index';
+import { emulatorControlGuard, emulatorHostCheck } from './emulator/guard';
 import type { Context } from 'hono';
 
 export function createApp() {
@@ -54,8 +55,10 @@ export function createApp() {
     await next();
     // Responses may carry tenant metadata: never cache them in shared caches.
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
-    c.res.headers.set('X-Content-Type-Options', 'nosniff');
   });
+  // The docs' renderer (Scalar) injects its styles at run time: 'unsafe-inline' for styles only, never scripts.
+  app.use('*', securityHeaders({ styleSrc: "'unsafe-inline'" }));
+  app.use('*', emulatorHostCheck()); // emulator mode only: a DNS-rebound Host is refused (src/emulator/guard)
   app.use('*', emulatorRuntime()); // emulator mode only: its clock, and the recorder (src/emulator)
   app.use('*', cors()); // preflights are answered here, unaudited (platform/middleware/cors)
   app.use('/v1/*', auditRequests());
@@ -96,13 +99,16 @@ export function createApp() {
   // `servers` names the origin the document was fetched from, so a generator pointed at it calls this server.
   app.get('/openapi.json', (c) => c.json({ ...(document ??= openApiDocument(app)), servers: [{ url: new URL(c.req.url).origin, description: 'This server' }] }));
   app.route('/', wellKnownRouter);
-  // The bundle is a static asset (public/vendor, from npm): the page works with no network at all.
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Custodes API', cdn: '/vendor/scalar/api-reference.js', withDefaultFonts: false }));
+  // The bundle is a static asset (public/vendor, from npm): the page works with no network at all,
+  // and it has no inline script (a strict CSP): the page loads the bundle, then /docs/init.js starts it.
+  app.get('/docs', (c) => c.html(DOCS_PAGE));
+  app.get('/docs/init.js', (c) => c.body(DOCS_INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
 
   // The emulator's controls exist only in emulator mode; elsewhere these paths get the answer of any unknown path.
   app.use('/_emulator/*', async function emulatorOnly(c, next) {
     return emulatorEnabled(c.env) ? next() : routeNotFound(c);
   });
+  app.use('/_emulator/*', emulatorControlGuard()); // the instance's control token, no foreign Origin
   app.route('/_emulator', emulatorRouter((request, env) => Promise.resolve(app.fetch(request, env))));
 
   const allowedMethods = routeMethods(app);
@@ -130,6 +136,25 @@ export function createApp() {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Custodes API</title>
+  <link rel="icon" href="data:,">
+</head>
+<body>
+  <div id="app"></div>
+  <script src="/vendor/scalar/api-reference.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>
+`;
+
+/** Starts the reference on the spec this server serves; no AI assistant, nothing that calls another host. */
+const DOCS_INIT = `Scalar.createApiReference('#app', ${JSON.stringify({ url: '/openapi.json', withDefaultFonts: false, hideClientButton: false, agent: { disabled: true }, mcp: { disabled: true } })});\n`;
 
 /** For a request path (in routing form), the methods some route takes there — HEAD wherever GET is. */
 function routeMethods(app: OpenAPIHono<AppEnv>): (path: string) => string[] {

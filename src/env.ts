@@ -40,6 +40,20 @@ export interface Env {
   CUSTODES_EMULATOR?: string;
   /** `on`: every response carries Server-Timing (platform/middleware/server-timing); the bench sets it. */
   CUSTODES_SERVER_TIMING?: string;
+  /** The emulator's own origin (`http://127.0.0.1:8787`), set by the launcher: webhooks never go there. */
+  CUSTODES_ORIGIN?: string;
+  /** Per-instance secret that every /_emulator call must carry (`Authorization: Bearer …`), set by the launcher. */
+  EMULATOR_CONTROL_TOKEN?: string;
+  /** `on` when the emulator was bound beyond loopback on purpose (CUSTODES_HOST with CUSTODES_EXPOSE=1). */
+  CUSTODES_EXPOSED?: string;
+  /** Host names besides loopback the emulator answers to, comma-separated (set by the launcher when bound beyond loopback). */
+  CUSTODES_ALLOWED_HOSTS?: string;
+  /** DNS-over-HTTPS endpoint (JSON) that webhook hosts are resolved with before each delivery. Default Cloudflare's. */
+  WEBHOOK_DNS_RESOLVER?: string;
+  /** Ports webhooks may use besides 443, comma-separated. Default none. */
+  WEBHOOK_ALLOWED_PORTS?: string;
+  /** Live-stream budget overrides, JSON (`{"perPrincipal", "perLog", "perIsolate", "queueBytes", "heartbeatMs"}`; audit/stream/fan-out.ts). Default: the built-in limits. */
+  STREAM_LIMITS?: string;
 }
 
 export interface AppVariables {

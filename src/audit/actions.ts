@@ -31,7 +31,7 @@ export const AUDITED_ACTIONS = [
   'audit.key.propose', 'audit.key.read', 'audit.key.handovers.read', 'audit.witnesses.read',
   // Audit: reading the logs, and the records the logs write themselves
   'audit.checkpoint.read', 'audit.records.read', 'audit.stream.open',
-  'alert.create', 'alert.list', 'alert.delete', 'audit.proof.read', 'audit.receipt.open',
+  'alert.create', 'alert.list', 'alert.delete', 'alert.deliveries.list', 'audit.proof.read', 'audit.receipt.open',
   'audit.key.activate', // the first request served with a newly approved audit key (audit/signing)
   'audit.refusals.summarize', // outsiders' refusals counted per window (audit/log/sequencer.ts)
   'info.read',

@@ -35,6 +35,8 @@ export interface Recording {
   /** The request's Custodes-Audit header: where its record is (or its receipt). */
   audit: string | null;
   requestId: string | null;
+  /** A webhook delivery the emulator made: the tenant whose alert it was. */
+  tenant?: string;
 }
 
 const recordings: Recording[] = [];

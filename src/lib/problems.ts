@@ -27,6 +27,8 @@ export const PROBLEMS = {
   token_replayed: { status: 401, title: 'The token has already been used' },
   token_scope_exceeds_ceiling: { status: 401, title: 'The token asks for more than its toolstack may have' },
   token_too_large: { status: 401, title: 'The bearer token is larger than allowed' },
+  control_token_missing: { status: 401, title: 'The emulator\'s controls need its control token' },
+  control_token_invalid: { status: 401, title: 'The control token is not this emulator\'s' },
   // 403 — you may not
   missing_role: { status: 403, title: 'The principal lacks the required role' },
   principal_type_not_allowed: { status: 403, title: 'This principal type may not use this route' },
@@ -37,10 +39,11 @@ export const PROBLEMS = {
   access_not_approved: { status: 403, title: 'No valid tenant approval covers this access' },
   origin_not_allowed: { status: 403, title: 'This origin may not call the API from a browser' },
   exceeds_own_ceiling: { status: 403, title: 'A toolstack may grant or touch only what its own ceiling holds' },
-  // 404 / 405
+  // 404 / 405 / 421
   not_found: { status: 404, title: 'The resource does not exist' },
   route_not_found: { status: 404, title: 'No such route' },
   method_not_allowed: { status: 405, title: 'The method is not allowed on this route' },
+  host_not_allowed: { status: 421, title: 'This server does not answer to that host name' },
   // 409 — the state of the world says no
   name_taken: { status: 409, title: 'The name is already in use' },
   no_capacity: { status: 409, title: 'No host has room for this request' },
@@ -63,6 +66,7 @@ export const PROBLEMS = {
   seed_failed: { status: 422, title: 'A step of the emulator fixture was refused' },
   seeds_match_nothing: { status: 422, title: 'The recovery plan\'s seeds name no action in the log' },
   rate_limited: { status: 429, title: 'Too many requests; slow down' },
+  stream_limit_reached: { status: 429, title: 'Too many live streams are open' },
   // 5xx
   internal_error: { status: 500, title: 'Internal error' },
   audit_unavailable: { status: 503, title: 'The audit log is unavailable' },

@@ -13,6 +13,7 @@ import { parseVerifierKey } from '../audit/format/note.ts';
 import type { AuditRecord } from '../audit/format/record.ts';
 import { keyMap, openCheckpoint, verifyJws } from './audit-verify.ts';
 import type { ApiClient } from './client.ts';
+import { CustodesApiError } from './errors.ts';
 
 export interface StreamFilter {
   outcome?: 'allowed' | 'denied' | 'failed';
@@ -25,6 +26,13 @@ export type StreamEvent =
   | { kind: 'record'; index: number; jws: string; record: AuditRecord }
   /** `tree`: its root was recomputed from every record (unfiltered streams); otherwise its signature and growth were checked. */
   | { kind: 'checkpoint'; size: number; note: string; tree: boolean }
+  /**
+   * The server ended the stream and said why: a reader that fell too far behind
+   * (`lagging`), its token's end (`token_expired`), an emulator `reset`, or
+   * `revoked` — the principal may no longer read the log, and the iterator ends.
+   * Otherwise it resumes from `resumeFrom` with a fresh token.
+   */
+  | { kind: 'end'; reason: 'lagging' | 'token_expired' | 'revoked' | 'reset'; resumeFrom: number }
   /** The stream broke and is being resumed from `from`. */
   | { kind: 'reconnecting'; from: number; error: string };
 
@@ -129,10 +137,17 @@ export async function* verifiedAuditStream(api: ApiClient, tenant: string, optio
           lastCheckpoint = checkpoint.size;
           if (filtered) next = Math.max(next, checkpoint.size); // resume after what the checkpoint covers
           yield { kind: 'checkpoint', size: checkpoint.size, note: payload.note, tree: !filtered };
+        } else if (event === 'end') {
+          const { reason, resumeFrom } = JSON.parse(text) as { reason: Extract<StreamEvent, { kind: 'end' }>['reason']; resumeFrom: number };
+          yield { kind: 'end', reason, resumeFrom };
+          if (reason === 'revoked') return;
+          error = `the server ended the stream (${reason})`;
         }
       }
     } catch (caught) {
       if (caught instanceof StreamVerificationError || signal?.aborted) throw caught;
+      // A refusal is final (the stream's budget excepted): reconnecting would only be refused again.
+      if (caught instanceof CustodesApiError && Number(caught.problem.status) >= 400 && Number(caught.problem.status) < 500 && caught.problem.code !== 'stream_limit_reached' && caught.problem.code !== 'rate_limited') throw caught;
       error = (caught as Error).message;
     }
     if (!resume || signal?.aborted) return;

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { JWK } from 'jose';
 import { createApiClient, type ApiClient, type ApiClientOptions, type components } from '../sdk/client.ts';
 import { generatePrincipalKey, publicKeyOf } from '../sdk/keys.ts';
-import { launchWorker } from './runtime.ts';
+import { launchWorker, newControlToken } from './runtime.ts';
 
 export interface StartOptions {
   /** A directory to keep D1 and the logs in across starts; default in memory. */
@@ -66,6 +66,8 @@ export type FaultRule =
 export interface Custodes {
   /** `http://127.0.0.1:<port>` */
   url: string;
+  /** This instance's control token: every `/_emulator` call carries it (`Authorization: Bearer …`; `CUSTODES_EMULATOR_TOKEN` for the CLI). */
+  controlToken: string;
   /** The two bootstrap admins (every role; the two-person rule needs both). */
   admins: [Principal, Principal];
   /** A typed SDK client signing as `principal`, its tokens on the emulator's clock. */
@@ -101,6 +103,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   const started = performance.now();
   const { persist = false, port = 0, host = '127.0.0.1', bindings = {}, workerDir = defaultWorkerDir() } = options;
   const adminKeys = options.adminKeys ?? [await generatePrincipalKey(), await generatePrincipalKey()];
+  const controlToken = newControlToken();
   const { mf, url } = await launchWorker({
     workerDir,
     host,
@@ -111,6 +114,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
       BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: adminKeys.map(publicKeyOf) }),
       AUDIT_SIGNING_JWK: JSON.stringify(await generatePrincipalKey()),
       CUSTODES_EMULATOR: 'on',
+      EMULATOR_CONTROL_TOKEN: controlToken,
       ...bindings,
     },
   });
@@ -125,7 +129,8 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   const admin = client(admins[0]);
 
   const control = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}/_emulator/${path}`, { method, ...(body !== undefined ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+    const headers: Record<string, string> = { Authorization: `Bearer ${controlToken}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
+    const response = await fetch(`${base}/_emulator/${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const answer = await response.json();
     if (!response.ok) throw Object.assign(new Error(`/_emulator/${path}: ${response.status} ${(answer as { detail?: string }).detail ?? ''}`), { problem: answer });
     return answer as any;
@@ -134,6 +139,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   let hosts = 0;
   const emulator: Custodes = {
     url: base,
+    controlToken,
     admins,
     client,
     async provisionTenant(provision = {}) {

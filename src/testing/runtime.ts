@@ -8,6 +8,7 @@
  * `d1_migrations` table exactly as `wrangler d1 migrations apply` tracks them.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
@@ -44,8 +45,26 @@ export interface Launched {
 
 export const readManifest = (workerDir: string): WorkerManifest => JSON.parse(readFileSync(join(workerDir, 'manifest.json'), 'utf8'));
 
+/** A port free on `host` now: the Worker must know its own origin (CUSTODES_ORIGIN) before it starts. */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh secret for the emulator's controls (src/emulator/guard.ts): 32 random bytes, base64url. */
+export const newControlToken = (): string => `emu_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')}`;
+
 export async function launchWorker(options: LaunchOptions): Promise<Launched> {
-  const { workerDir, host = '127.0.0.1', port = 0, persistPath, bindings = {}, assetsDir, inspectorPort } = options;
+  const { workerDir, host = '127.0.0.1', persistPath, assetsDir, inspectorPort } = options;
+  const port = options.port || (await freePort(host));
+  const origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
+  const bindings = { CUSTODES_ORIGIN: origin, ...options.bindings };
   const manifest = readManifest(workerDir);
   const worker = {
     ...manifest.workerOptions,

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildWorker } from '../../scripts/build-worker';
 import { AlertInbox, CustodesApiError, GuestContents, newKeystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
-import { webhookUrlProblem } from '../../src/audit/alerts/alert-rules';
+import { webhookUrlVerdict } from '../../src/audit/alerts/webhook-policy';
 import { main, type Io } from '../../src/cli/main';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,9 +116,9 @@ describe('alerts', () => {
       owner.api.POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant } }, body: { kind: 'admin_attempt', url: 'https://hooks.example.com/x' } }),
       (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'invalid_request' && /emulator delivers only/.test(String(e.problem.detail)),
     );
-    assert.equal(webhookUrlProblem('https://hooks.example.com/x', false), null);
+    assert.equal(webhookUrlVerdict('https://hooks.example.com/x', { emulator: false }).ok, true);
     for (const url of ['http://hooks.example.com/x', 'https://10.0.0.8/x', 'https://169.254.169.254/latest', 'https://localhost/x', 'https://user:pw@hooks.example.com/', 'https://intranet/x']) {
-      assert.notEqual(webhookUrlProblem(url, false), null, url);
+      assert.equal(webhookUrlVerdict(url, { emulator: false }).ok, false, url);
     }
   });
 });

@@ -362,7 +362,11 @@ describe('npm start', () => {
     const browser = await launchBrowser();
     try {
       const { page, blocked, sent } = await offlinePage(browser);
-      await page.goto(`${url}/docs`, { waitUntil: 'load' });
+      // The page lives under a strict CSP (no inline script): nothing it needs may be refused by it.
+      const violations: string[] = [];
+      page.on('console', (message) => void (/Content Security Policy/i.test(message.text()) && violations.push(message.text())));
+      const docs = await page.goto(`${url}/docs`, { waitUntil: 'load' });
+      assert.match(docs!.headers()['content-security-policy'] ?? '', /script-src 'self';.*frame-ancestors 'none'/);
       // The sidebar lists every tag of the spec; opening one shows its operations by summary.
       await waitForText(page, ['access requests'], 60_000);
       const text = await pageText(page);
@@ -371,6 +375,7 @@ describe('npm start', () => {
       await waitForText(page, ['Register a host', 'List hosts', 'Drain a host']);
       await page.screenshot({ path: resolve('.generated/docs-offline.png') });
       assert.deepEqual(blocked, [], 'the page tried to reach the network');
+      assert.deepEqual(violations, [], 'the CSP refused something the page needs');
       assert.ok(sent.some((r) => r.url.endsWith('/vendor/scalar/api-reference.js')), 'the bundle came from the Worker');
     } finally {
       await browser.close();

@@ -1,7 +1,7 @@
 /**
  * Alert rules (issue 19): which records of a tenant's log its owner wants
- * pushed to a webhook the moment they commit. Pure: what matches, and which
- * webhook addresses are allowed.
+ * pushed to a webhook the moment they commit. Pure: what matches (where a
+ * webhook may go is webhook-policy.ts).
  */
 import type { AuditRecord, Region } from '../format/record';
 
@@ -34,25 +34,4 @@ export function alertMatches(kind: AlertKind, record: Pick<AuditRecord, 'actor' 
     case 'labelled_read':
       return record.outcome === 'allowed' && (record.regions ?? []).some((r: Region) => r.access === 'read' && labels.some((l) => l.space === r.space && l.resource === r.resource && r.index >= l.start && r.index < l.start + l.count));
   }
-}
-
-/**
- * Why a webhook address is refused, or null. A deployment posts only to
- * https URLs of public hosts (never to addresses inside its own network);
- * the emulator only to this machine (127.0.0.1 or localhost), so local tests
- * cannot make it call out.
- */
-export function webhookUrlProblem(text: string, emulator: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'not a URL';
-  }
-  if (url.username || url.password) return 'a webhook URL carries no credentials';
-  const local = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
-  if (emulator) return local && (url.protocol === 'http:' || url.protocol === 'https:') ? null : 'the emulator delivers only to http://127.0.0.1 or http://localhost';
-  if (url.protocol !== 'https:') return 'webhooks are delivered over https only';
-  const privateHost = local || /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|0\.|\[?f[cd]|\[?fe80)/i.test(url.hostname) || !url.hostname.includes('.');
-  return privateHost ? 'webhooks go to public hosts only' : null;
 }

@@ -10,6 +10,13 @@
  * a delivery whose index it has seen (a retry after a lost answer). A failed
  * delivery is retried with backoff — 1 s, 2 s, 4 s … up to 5 min — while the
  * sequencer lives, and by the cron sweep (`retryDueDeliveries`) after.
+ *
+ * Every attempt first checks the URL against the webhook policy again
+ * (webhook-policy.ts: the host's addresses may have changed since the rule was
+ * made), never follows a redirect, and counts against its tenant's delivery
+ * budget: at most `DELIVERIES_PER_MINUTE` a tenant, the rest wait for the next
+ * minute (nothing is dropped), so many rules cannot turn a few requests into a
+ * flood of POSTs.
  */
 import type { Env } from '../../env';
 import { emulatorEnabled } from '../../emulator/mode';
@@ -17,6 +24,39 @@ import { record } from '../../emulator/recorder';
 import { auditSigningKey, signBytes } from '../signing/signing-key';
 import type { Published } from '../stream/fan-out';
 import { alertMatches, type AlertKind, type LabelledRegion } from './alert-rules';
+import { checkWebhookUrl, dohResolver, type Verdict, type WebhookPolicy } from './webhook-policy';
+
+const DEFAULT_RESOLVER = 'https://cloudflare-dns.com/dns-query';
+
+/** Deliveries a tenant's alerts may make per minute; more wait for the next minute. */
+export const DELIVERIES_PER_MINUTE = 60;
+
+/** This deployment's webhook policy (webhook-policy.ts). */
+export const webhookPolicy = (env: Env): WebhookPolicy => ({
+  emulator: emulatorEnabled(env),
+  ...(env.CUSTODES_ORIGIN ? { selfOrigin: env.CUSTODES_ORIGIN } : {}),
+  allowedPorts: (env.WEBHOOK_ALLOWED_PORTS ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0),
+});
+
+/** Whether `url` may receive this deployment's webhooks now (resolving its host in a deployment). */
+export const checkWebhook = (env: Env, url: string): Promise<Verdict> => checkWebhookUrl(url, webhookPolicy(env), dohResolver(env.WEBHOOK_DNS_RESOLVER ?? DEFAULT_RESOLVER));
+
+/** Per tenant: the minute being counted and how many deliveries it has made (per isolate; the sequencer is one per tenant log). */
+const budgets = new Map<string, { minute: number; used: number }>();
+
+/** Takes one delivery from the tenant's budget; false when this minute's is spent. */
+function spendDelivery(tenant: string): boolean {
+  const minute = Math.floor(Date.now() / 60_000);
+  const budget = budgets.get(tenant);
+  if (!budget || budget.minute !== minute) {
+    if (budgets.size > 10_000) budgets.clear();
+    budgets.set(tenant, { minute, used: 1 });
+    return true;
+  }
+  return ++budget.used <= DELIVERIES_PER_MINUTE;
+}
+
+const nextMinute = (): number => (Math.floor(Date.now() / 60_000) + 1) * 60_000;
 
 interface Rule {
   id: string;
@@ -36,23 +76,37 @@ export async function deliveryBody(env: Env, rule: Rule, tenant: string, log: st
   return `${header}.${payload}.${b64url(await signBytes(key, new TextEncoder().encode(`${header}.${payload}`)))}`;
 }
 
-/** One attempt; answers whether it was accepted (2xx). The row records the outcome and the next attempt. */
-async function attempt(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, attempts: number): Promise<boolean> {
+/**
+ * One attempt; answers whether it was accepted (2xx), or `deferred` when the
+ * tenant's budget for this minute is spent. The row records the outcome and the next attempt.
+ */
+async function attempt(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, attempts: number): Promise<boolean | 'deferred'> {
+  if (!spendDelivery(tenant)) {
+    await env.DB.prepare('UPDATE alert_deliveries SET next_attempt_at = ? WHERE rule_id = ? AND audit_index = ?').bind(nextMinute(), rule.id, index).run();
+    return 'deferred';
+  }
   let error: string | null = null;
   let status = 0;
   const started = performance.now();
   const headers = { 'Content-Type': 'application/jose', 'Custodes-Delivery': `${rule.id}:${index}` };
-  try {
-    const response = await fetch(rule.url, { method: 'POST', headers, body: await deliveryBody(env, rule, tenant, log, index, jws, attempts + 1), signal: AbortSignal.timeout(5000) });
-    status = response.status;
-    await response.body?.cancel();
-    if (!response.ok) error = `HTTP ${response.status}`;
-  } catch (caught) {
-    error = (caught as Error).message;
+  const verdict = await checkWebhook(env, rule.url);
+  if (!verdict.ok) error = `refused by the webhook policy: ${verdict.problem}`;
+  else {
+    try {
+      // A redirect is an answer, not an instruction: following it would take the payload where the policy did not look.
+      const response = await fetch(verdict.url, { method: 'POST', headers, body: await deliveryBody(env, rule, tenant, log, index, jws, attempts + 1), redirect: 'manual', signal: AbortSignal.timeout(5000) });
+      status = response.status;
+      await response.body?.cancel();
+      if (status >= 300 && status < 400) error = `HTTP ${status}: redirects are not followed`;
+      else if (!response.ok) error = `HTTP ${status}`;
+    } catch (caught) {
+      error = (caught as Error).message;
+    }
   }
-  // The emulator's recorder shows every delivery the emulator made (the body, a JWS, is redacted like any).
+  // The emulator's recorder shows the deliveries it made, tagged with their tenant (the body, a JWS, is redacted like any).
   if (emulatorEnabled(env)) {
     record({
+      tenant,
       startedAt: new Date().toISOString(),
       durationMs: Math.round(performance.now() - started),
       method: 'POST',
@@ -76,7 +130,8 @@ async function attempt(env: Env, rule: Rule, tenant: string, log: string, index:
 /** Delivers (rule, record), retrying in this isolate with backoff while it fails, at most `tries` times. */
 async function deliverWithRetries(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, tries = 6): Promise<void> {
   for (let attempts = 0; attempts < tries; attempts++) {
-    if (await attempt(env, rule, tenant, log, index, jws, attempts)) return;
+    const outcome = await attempt(env, rule, tenant, log, index, jws, attempts);
+    if (outcome) return; // delivered, or left to the sweep after this minute
     await new Promise((resolve) => setTimeout(resolve, backoffMs(attempts + 1)));
   }
 }
@@ -120,7 +175,7 @@ export async function retryDueDeliveries(env: Env): Promise<number> {
     .all<{ rule_id: string; log: string; audit_index: number; attempts: number; kind: AlertKind; url: string; tenant_id: string; jws: string }>();
   let delivered = 0;
   for (const row of results) {
-    if (await attempt(env, { id: row.rule_id, kind: row.kind, url: row.url }, row.tenant_id, row.log, row.audit_index, row.jws, row.attempts)) delivered++;
+    if ((await attempt(env, { id: row.rule_id, kind: row.kind, url: row.url }, row.tenant_id, row.log, row.audit_index, row.jws, row.attempts)) === true) delivered++;
   }
   return delivered;
 }

@@ -12,6 +12,7 @@ import { NOT_YOURS } from '../../lib/problems';
 import type { ConsistencyQuery, CosignedQuery, InclusionQuery, JsonWebKeySetSchema, RecordsQuery, StreamQuery } from './audit.routes';
 import { configuredWitnesses, cosignedCheckpoint } from '../witnessing/witnesses';
 import { auditLogOf } from '../log/append';
+import { clockOffsetMs } from '../../platform/clock';
 
 type AuditContext = Context<AppEnv>;
 
@@ -58,7 +59,15 @@ export async function streamAuditLog(c: AuditContext) {
   const { from, outcome, actorType, action } = query<typeof StreamQuery>(c);
   const lastEventId = c.req.header('last-event-id');
   const log = await readyLog(c);
-  const stream = await auditLogOf(c.env, log).subscribe(log, lastEventId ? Number(lastEventId) + 1 : from, { outcome, actorType, action });
+  const { id: principal, kid, expiresAt } = c.get('principal');
+  // The token's expiry on this runtime's clock (the emulator's may run ahead of it).
+  const authority = { principal, kid, expiresAt: expiresAt * 1000 - clockOffsetMs() };
+  const admitted = await auditLogOf(c.env, log).subscribe(log, lastEventId ? Number(lastEventId) + 1 : from, { outcome, actorType, action }, authority);
+  if (!admitted.ok) {
+    const detail = `This ${admitted.limit === 'isolate' ? 'server instance' : admitted.limit} has ${admitted.max} live streams open already; close one, or retry later.`;
+    return problemResponse(c, 'stream_limit_reached', detail, { limit: admitted.limit, max: admitted.max }, { 'Retry-After': '5' });
+  }
+  const stream = admitted.stream;
   // no-transform: no proxy may buffer or compress the events.
   return new Response(stream, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store, no-transform', 'X-Accel-Buffering': 'no' } });
 }

@@ -161,7 +161,9 @@ export const tenantStream = tenantRoute({
   tags,
   summary: 'The tenant\'s log, live (Server-Sent Events)',
   description:
-    'Every record from `from` as it commits: `event: record` (`id` = its index, `data` = `{index, jws}`) and, after each commit, `event: checkpoint` (`data` = `{size, note}`, once the stream has sent every record the checkpoint covers). Resume with `Last-Event-ID`: no gap, no duplicate. Filters narrow the records sent (a filtered stream\'s checkpoints still cover every record). A toolstack without `audit:read` and another tenant\'s principal get the same 404 as for a tenant that does not exist.',
+    'Every record from `from` as it commits: `event: record` (`id` = its index, `data` = `{index, jws}`) and, after each commit, `event: checkpoint` (`data` = `{size, note}`, once the stream has sent every record the checkpoint covers). Resume with `Last-Event-ID`: no gap, no duplicate. Filters narrow the records sent (a filtered stream\'s checkpoints still cover every record). A toolstack without `audit:read` and another tenant\'s principal get the same 404 as for a tenant that does not exist.\n\n' +
+    '**Budget.** At most 8 open streams per principal, 64 per log and 512 per server instance (429 `stream_limit_reached`, with `Retry-After` and the `limit` that refused). A reader that falls more than 256 KiB behind is ended; a stream ends with its token, and at once when its principal is revoked. The last event of an ended stream is `event: end` with `data` = `{reason, resumeFrom}` (`reason`: `lagging`, `token_expired`, `revoked` or `reset`): open a new stream from `resumeFrom` (a fresh token; after `revoked`, the principal may no longer read the log). A `: heartbeat` comment comes every 15 s.',
+  problems: ['stream_limit_reached'],
   request: { params: TenantParams, query: StreamQuery, headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/).optional().openapi({ description: 'The index of the last record received.' }) }) },
   responses: { 200: { description: 'A stream of Server-Sent Events.', content: { 'text/event-stream': { schema: z.string() } } } },
 });

@@ -30,7 +30,8 @@ import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
 import { noticeDraft } from './notices';
 import { configuredWitnesses, keepCosigned, submitCheckpoint, type WitnessOutcome } from '../witnessing/witnesses';
-import { LogFanOut, type Published, type StreamFilter } from '../stream/fan-out';
+import { LogFanOut, type Admission, type Published, type StreamAuthority, type StreamFilter } from '../stream/fan-out';
+import { streamAuthorityCheck } from '../stream/authority';
 import { TenantAlerts } from '../alerts/deliveries';
 import { refusalPolicy } from './logs';
 import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
@@ -223,9 +224,9 @@ export class AuditLogSequencer extends DurableObject<Env> {
    * the records already committed, then each one as it commits, with the
    * checkpoint after each group.
    */
-  subscribe(log: string, from: number, filter: StreamFilter): ReadableStream<Uint8Array> {
+  subscribe(log: string, from: number, filter: StreamFilter, authority: StreamAuthority): Admission {
     this.#log = log;
-    return this.#fanOut.subscribe(this.env, log, from, filter);
+    return this.#fanOut.subscribe(this.env, log, from, filter, authority, streamAuthorityCheck(this.env, log));
   }
 
   /**

@@ -182,6 +182,10 @@ async function followLog(o: LogOptions & { actor?: string; action?: string; outc
         if (o.count && ++printed >= o.count) break;
       } else if (event.kind === 'checkpoint') {
         emit({ stream: true, json: { checkpoint: event.size, verified: true }, text: `— checkpoint ${event.size} verified${event.tree ? ' (root recomputed from the records)' : ''}` });
+      } else if (event.kind === 'end') {
+        const why = event.reason === 'revoked' ? 'this key may no longer read the log' : event.reason === 'lagging' ? 'this reader fell too far behind' : event.reason === 'token_expired' ? 'its token expired' : 'the emulator was reset';
+        emit({ stream: true, json: { ended: event.reason, resumeFrom: event.resumeFrom }, text: `— the server ended the stream: ${why}${event.reason === 'revoked' ? '' : `; resuming from record ${event.resumeFrom}`}` });
+        if (event.reason === 'revoked') throw new VerificationFailed('the stream was ended: this key was revoked or may no longer read the log');
       } else {
         emit({ stream: true, json: { reconnecting: event.from }, text: `— stream lost (${event.error}); resuming from record ${event.from}` });
       }
@@ -195,7 +199,7 @@ async function followLog(o: LogOptions & { actor?: string; action?: string; outc
   return { json: { followed: printed }, text: `Followed ${printed} record(s).` };
 }
 
-/** Set when `audit verify` fails: the command printed why and exits 1. *//** Set when `audit verify` fails: the command printed why and exits 1. */
+/** Set when `audit verify` fails: the command printed why and exits 1. */
 export class VerificationFailed extends Error {}
 
 interface LogOptions extends GlobalOptions {

@@ -1,7 +1,9 @@
 /**
  * `custodes emulator …`: the local emulator's controls (src/emulator), for
- * `npm start` or any instance in emulator mode. They take no key: the
- * emulator serves this machine only; a deployment has no such routes.
+ * `npm start` or any instance in emulator mode. They take no principal's
+ * key but the instance's control token (src/emulator/guard.ts): from
+ * `CUSTODES_EMULATOR_TOKEN`, else `.custodes/emulator-token`, which `npm start`
+ * writes at every start. A deployment has no such routes.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -9,14 +11,28 @@ import { parse } from 'yaml';
 import { CustodesApiError, type Problem } from '../../sdk/errors';
 import { action, baseUrl, numberOption, UsageError, type Emit, type GlobalOptions } from '../context';
 
+const TOKEN_FILE = '.custodes/emulator-token';
+
+/** The instance's control token: the environment's, else the file `npm start` wrote. */
+function controlToken(): string {
+  const fromEnv = process.env.CUSTODES_EMULATOR_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  try {
+    return readFileSync(TOKEN_FILE, 'utf8').trim();
+  } catch {
+    throw new UsageError(`No control token: run this where \`npm start\` runs (it writes ${TOKEN_FILE}), or set CUSTODES_EMULATOR_TOKEN (startCustodes() returns it as controlToken).`);
+  }
+}
+
 async function control(g: GlobalOptions, method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${baseUrl(g)}/_emulator/${path}`, {
-    method,
-    ...(body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
-  });
+  const headers: Record<string, string> = { Authorization: `Bearer ${controlToken()}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+  const response = await fetch(`${baseUrl(g)}/_emulator/${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const answer = await response.json().catch(() => null);
   if (response.status === 404 && (answer as Problem | null)?.code === 'route_not_found') {
     throw new UsageError(`${baseUrl(g)} is not in emulator mode (its /_emulator routes are off): these controls work against \`npm start\` or startCustodes.`);
+  }
+  if (response.status === 401 && (answer as Problem | null)?.code === 'control_token_invalid') {
+    throw new UsageError(`${baseUrl(g)} refused the control token: each start makes a new one (${TOKEN_FILE} of the directory where that instance was started, or its startCustodes() controlToken).`);
   }
   if (!response.ok) throw new CustodesApiError(answer as Problem);
   return answer;

@@ -5,6 +5,9 @@
  * tenant pays attention to: no caller may make one arbitrarily large.
  */
 import type { Context } from 'hono';
+import type { Env } from '../../env';
+import { emulatorEnabled } from '../../emulator/mode';
+import { parseAddress } from '../../lib/ip-address';
 
 /** Largest bearer token (the whole compact JWS), in characters. RFC 8725 §3.1 leaves it to us; 4 KiB is ample for our claims. */
 export const MAX_TOKEN_CHARS = 4096;
@@ -24,8 +27,16 @@ const MAX_ADDRESS_CHARS = 64;
 /** `text`, cut to `max` characters (the last one an ellipsis) when longer. */
 export const bounded = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
-/** The client's address as the edge reports it (`CF-Connecting-IP`), bounded. */
-export const clientAddress = (c: Context): string | null => {
-  const address = c.req.header('CF-Connecting-IP');
-  return address ? bounded(address, MAX_ADDRESS_CHARS) : null;
+/**
+ * The client's address, only from where the platform sets it. Deployed,
+ * Cloudflare's edge sets `CF-Connecting-IP` and overwrites any a client sent;
+ * it is kept only when it is an IP address. Under the emulator (npm start,
+ * startCustodes) a client can send the header itself, so it is never read:
+ * the emulator listens on loopback, so the client is this machine — unless it
+ * was bound beyond loopback on purpose, and then the address is unknown.
+ */
+export const clientAddress = (c: Pick<Context<{ Bindings: Env }>, 'env' | 'req'>): string | null => {
+  if (emulatorEnabled(c.env)) return c.env.CUSTODES_EXPOSED === 'on' ? null : '127.0.0.1';
+  const address = c.req.header('CF-Connecting-IP')?.trim();
+  return address && address.length <= MAX_ADDRESS_CHARS && parseAddress(address) ? address : null;
 };

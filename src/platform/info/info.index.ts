@@ -10,6 +10,8 @@ import { refusalPolicy } from '../../audit/log/logs';
 import { emulatorEnabled } from '../../emulator/mode';
 import { recorderCapacity } from '../../emulator/recorder';
 import { clockOffsetMs, nowIso } from '../clock';
+import { streamLimits } from '../../audit/stream/fan-out';
+import { DELIVERIES_PER_MINUTE } from '../../audit/alerts/deliveries';
 import { API_VERSION } from '../health/health.index';
 import { CLAIM_ID, MAX_PATH_CHARS, MAX_SCOPE_CHARS, MAX_TOKEN_CHARS, MAX_TOKEN_VMS } from '../http/limits';
 import { jsonContent } from '../http/responses';
@@ -43,6 +45,10 @@ const InfoSchema = z
       pathChars: z.number().int(),
       bodyBytes: z.number().int(),
       contentBodyBytes: z.number().int(),
+      streams: z
+        .object({ perPrincipal: z.number().int(), perLog: z.number().int(), perIsolate: z.number().int(), queueBytes: z.number().int(), heartbeatMs: z.number().int() })
+        .openapi({ description: 'Live audit streams: open at most per principal, per log and per server instance; unread bytes before a reader is ended as lagging; between heartbeats.' }),
+      webhookDeliveriesPerMinute: z.number().int().openapi({ description: 'Alert deliveries a tenant\'s rules may make per minute; more wait for the next minute.' }),
       rateLimits: z.object({
         perPrincipal: z.object({ limit: z.number().int(), periodSeconds: z.number().int() }),
         perAddress: z.object({ limit: z.number().int(), periodSeconds: z.number().int() }),
@@ -91,6 +97,8 @@ export const infoRouter = createRouter().openapi(info, async (c) => {
         contentBodyBytes: CONTENT_BODY_BYTES,
         rateLimits: RATE_LIMITS,
         refusals: { recordedInFullPerWindow: refusals.sample, windowSeconds: Math.round(refusals.windowMs / 1000) },
+        streams: streamLimits(c.env),
+        webhookDeliveriesPerMinute: DELIVERIES_PER_MINUTE,
       },
     },
     200,

@@ -35,6 +35,7 @@ import { startReport } from './start';
 import { verificationReport } from './verify';
 import { consoleReport } from './console';
 import { streamReport } from './stream';
+import { streamMemoryReport } from './stream-memory';
 import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, workerdCpuMs, type Principal } from './workers';
 
 /** Tenants whose logs take load at once in the scale rows (issue 17). */
@@ -188,6 +189,7 @@ try {
   const recovery = await recoveryReport();
   const browserVerify = await consoleReport();
   const subscribers = await streamReport();
+  const idleSubscribers = await streamMemoryReport();
   const startup = await startReport();
   const cores = os.availableParallelism();
 
@@ -256,6 +258,7 @@ try {
     ...scaleReport(scale),
     '',
     ...subscribers,
+    ...idleSubscribers,
     '',
     ...contentsReport(contents),
     '',

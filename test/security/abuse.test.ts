@@ -115,3 +115,18 @@ describe('bodies (finding 5)', () => {
     expect(await res.json()).toMatchObject({ code: 'uri_too_long' });
   });
 });
+
+describe('client addresses (issue 29, finding 6)', () => {
+  it('keeps CF-Connecting-IP in actor.ip only when it is an IP address', async () => {
+    const { tenant } = await createTenant();
+    const log = `tenants/${tenant.id}`;
+    const ipOfLast = async () => {
+      const row = await env.DB.prepare('SELECT jws FROM audit_records WHERE log = ? ORDER BY idx DESC LIMIT 1').bind(log).first<{ jws: string }>();
+      return (JSON.parse(Buffer.from(row!.jws.split('.')[1]!, 'base64url').toString()) as { actor: { ip: string | null } }).actor.ip;
+    };
+    await call('GET', `/v1/tenants/${tenant.id}/vms`, { as: null, headers: { 'CF-Connecting-IP': '"><script>alert(1)</script>' } });
+    expect(await ipOfLast()).toBeNull();
+    await call('GET', `/v1/tenants/${tenant.id}/vms`, { as: null, headers: { 'CF-Connecting-IP': '2001:db8::7' } });
+    expect(await ipOfLast()).toBe('2001:db8::7');
+  });
+});

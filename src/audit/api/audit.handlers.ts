@@ -13,6 +13,7 @@ import type { ConsistencyQuery, CosignedQuery, InclusionQuery, JsonWebKeySetSche
 import { configuredWitnesses, cosignedCheckpoint } from '../witnessing/witnesses';
 import { auditLogOf } from '../log/append';
 import { clockOffsetMs } from '../../platform/clock';
+import { ResponseSink } from '../stream/sink';
 
 type AuditContext = Context<AppEnv>;
 
@@ -62,14 +63,19 @@ export async function streamAuditLog(c: AuditContext) {
   const { id: principal, kid, expiresAt } = c.get('principal');
   // The token's expiry on this runtime's clock (the emulator's may run ahead of it).
   const authority = { principal, kid, expiresAt: expiresAt * 1000 - clockOffsetMs() };
-  const admitted = await auditLogOf(c.env, log).subscribe(log, lastEventId ? Number(lastEventId) + 1 : from, { outcome, actorType, action }, authority);
+  // The response is ours; the sequencer writes each event into it through the sink (audit/stream/sink.ts).
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const sink = new ResponseSink(writable);
+  const following = auditLogOf(c.env, log).follow(log, lastEventId ? Number(lastEventId) + 1 : from, { outcome, actorType, action }, authority, sink);
+  const admitted = await Promise.race([sink.admitted.then(() => ({ ok: true }) as const), following]);
   if (!admitted.ok) {
     const detail = `This ${admitted.limit === 'isolate' ? 'server instance' : admitted.limit} has ${admitted.max} live streams open already; close one, or retry later.`;
     return problemResponse(c, 'stream_limit_reached', detail, { limit: admitted.limit, max: admitted.max }, { 'Retry-After': '5' });
   }
-  const stream = admitted.stream;
+  // The call stays pending while the stream lives (audit/stream/sink.ts); a stream cut by the client ends it too.
+  c.executionCtx.waitUntil(following.then(() => undefined, () => undefined));
   // no-transform: no proxy may buffer or compress the events.
-  return new Response(stream, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store, no-transform', 'X-Accel-Buffering': 'no' } });
+  return new Response(readable, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store, no-transform', 'X-Accel-Buffering': 'no' } });
 }
 
 export async function listAuditRecords(c: AuditContext) {

@@ -30,8 +30,9 @@ import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
 import { noticeDraft } from './notices';
 import { configuredWitnesses, keepCosigned, submitCheckpoint, type WitnessOutcome } from '../witnessing/witnesses';
-import { LogFanOut, type Admission, type Published, type StreamAuthority, type StreamFilter } from '../stream/fan-out';
+import { LogFanOut, type Published, type Refusal, type StreamAuthority, type StreamFilter } from '../stream/fan-out';
 import { streamAuthorityCheck } from '../stream/authority';
+import type { EventSink } from '../stream/sink';
 import { TenantAlerts } from '../alerts/deliveries';
 import { refusalPolicy } from './logs';
 import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
@@ -220,15 +221,20 @@ export class AuditLogSequencer extends DurableObject<Env> {
   }
 
   /**
-   * A live stream of `log` from index `from` (Server-Sent Events; audit/stream):
-   * the records already committed, then each one as it commits, with the
-   * checkpoint after each group.
+   * A live stream of `log` from index `from` (Server-Sent Events; audit/stream),
+   * written into `sink`: the records already committed, then each one as it
+   * commits, with the checkpoint after each group. Answers a refusal at once,
+   * or (after `sink.opened()`) once the stream has ended.
    */
-  subscribe(log: string, from: number, filter: StreamFilter, authority: StreamAuthority): Admission {
+  async follow(log: string, from: number, filter: StreamFilter, authority: StreamAuthority, sink: EventSink): Promise<Refusal | { ok: true }> {
     this.#log = log;
-    return this.#fanOut.subscribe(this.env, log, from, filter, authority, streamAuthorityCheck(this.env, log));
+    const admission = this.#fanOut.subscribe(this.env, log, from, filter, authority, streamAuthorityCheck(this.env, log), sink);
+    if (!admission.ok) return admission;
+    sink.opened();
+    // Pending until the stream is over: the caller's request, and its sink, live as long as this call.
+    await admission.ended;
+    return { ok: true };
   }
-
   /**
    * Asks the configured witnesses (env `AUDIT_WITNESSES`) to cosign the
    * latest checkpoint of `log`, and keeps what they cosign

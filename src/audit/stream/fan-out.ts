@@ -24,6 +24,7 @@
 import type { Env } from '../../env';
 import type { AuditRecord } from '../format/record';
 import { listRecords } from '../log/reader';
+import type { EventSink } from './sink';
 
 export interface StreamFilter {
   outcome?: string;
@@ -59,7 +60,7 @@ export interface StreamLimits {
   heartbeatMs: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { perPrincipal: 8, perLog: 64, perIsolate: 512, queueBytes: 256 * 1024, heartbeatMs: 15_000 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { perPrincipal: 8, perLog: 64, perIsolate: 256, queueBytes: 128 * 1024, heartbeatMs: 15_000 };
 
 /** The limits, with any the environment overrides (`STREAM_LIMITS`: JSON, e.g. `{"perLog": 4}`). */
 export function streamLimits(env: Pick<Env, 'STREAM_LIMITS'>): StreamLimits {
@@ -69,13 +70,16 @@ export function streamLimits(env: Pick<Env, 'STREAM_LIMITS'>): StreamLimits {
   return { ...DEFAULT_STREAM_LIMITS, ...Object.fromEntries(valid) };
 }
 
-export type Admission = { ok: true; stream: ReadableStream<Uint8Array> } | { ok: false; limit: 'principal' | 'log' | 'isolate'; max: number };
+export type Refusal = { ok: false; limit: 'principal' | 'log' | 'isolate'; max: number };
+/** An admitted subscriber: `ended` settles when its stream is over, however it ended. */
+export type Admission = { ok: true; ended: Promise<void> } | Refusal;
 
 /** Checks a subscriber's authority again: the principals (of those asked) that may still read the log. */
 export type AuthorityCheck = (authorities: StreamAuthority[]) => Promise<Set<string>>;
 
 interface Subscriber {
-  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The response being served (audit/stream/sink.ts): a write resolves once the client's side has taken it. */
+  sink: EventSink;
   filter: StreamFilter;
   authority: StreamAuthority;
   /** The next index this subscriber is owed. */
@@ -90,6 +94,8 @@ interface Subscriber {
   /** Set once the stream is ending: nothing more is written. */
   ended: boolean;
   expiry: ReturnType<typeof setTimeout>;
+  /** Settles `ended`. */
+  gone: () => void;
 }
 
 const encoder = new TextEncoder();
@@ -136,10 +142,10 @@ export class LogFanOut {
   }
 
   /**
-   * A new subscriber from index `from`, within the budget: its stream, as SSE
-   * bytes, or which limit refuses it.
+   * A new subscriber from index `from`, within the budget, its events (SSE
+   * bytes) written to `sink`; or which limit refuses it.
    */
-  subscribe(env: Env, log: string, from: number, filter: StreamFilter, authority: StreamAuthority, checkAuthority: AuthorityCheck): Admission {
+  subscribe(env: Env, log: string, from: number, filter: StreamFilter, authority: StreamAuthority, checkAuthority: AuthorityCheck, sink: EventSink): Admission {
     const limits = (this.#limits = streamLimits(env));
     this.#checkAuthority = checkAuthority;
     const own = [...this.#subscribers].filter((s) => s.authority.principal === authority.principal).length;
@@ -147,9 +153,11 @@ export class LogFanOut {
     if (this.#subscribers.size >= limits.perLog) return { ok: false, limit: 'log', max: limits.perLog };
     if (openInIsolate >= limits.perIsolate) return { ok: false, limit: 'isolate', max: limits.perIsolate };
 
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    let gone = () => {};
+    const ended = new Promise<void>((resolve) => (gone = resolve));
     const subscriber: Subscriber = {
-      writer: writable.getWriter(),
+      gone,
+      sink,
       filter,
       authority,
       next: from,
@@ -164,7 +172,7 @@ export class LogFanOut {
     openInIsolate++;
     this.#heartbeat ??= setInterval(() => void this.#beat(), limits.heartbeatMs);
     void this.#backfill(env, log, subscriber);
-    return { ok: true, stream: readable };
+    return { ok: true, ended };
   }
 
   /** Sends each subscriber the records one group commit added, then the checkpoint that covers them. */
@@ -202,7 +210,18 @@ export class LogFanOut {
       while (!subscriber.ended) {
         const { records } = await listRecords(env, log, subscriber.next, BACKFILL_PAGE);
         if (records.length === 0 || subscriber.ended) break;
-        this.#send(subscriber, records.map(({ index, jws }) => ({ index, jws, record: decode(jws) })), null);
+        const events = this.#events(subscriber, records.map(({ index, jws }) => ({ index, jws, record: decode(jws) })), null);
+        if (!events) return this.#drop(subscriber);
+        // In slices of a quarter of the budget, each written once the reader has taken the last.
+        let slice = '';
+        for (const event of events) {
+          slice += event;
+          if (slice.length < this.#limits.queueBytes / 4) continue;
+          this.#write(subscriber, slice);
+          slice = '';
+          if (!(await this.#drained(subscriber))) return this.#end(subscriber, 'lagging');
+        }
+        if (slice) this.#write(subscriber, slice);
         if (!(await this.#drained(subscriber))) return this.#end(subscriber, 'lagging');
       }
       if (subscriber.ended) return;
@@ -224,18 +243,31 @@ export class LogFanOut {
     return drained && !subscriber.ended;
   }
 
-  #send(subscriber: Subscriber, records: Published[], checkpoint: { size: number; note: string } | null): void {
-    let text = '';
+  /**
+   * The events owed to a subscriber from `records` (advancing what it is owed),
+   * and the checkpoint once it holds every record the checkpoint covers; null
+   * on a gap (the client resumes from what it has).
+   */
+  #events(subscriber: Subscriber, records: Published[], checkpoint: { size: number; note: string } | null): string[] | null {
+    const events: string[] = [];
     for (const published of records) {
       if (published.index < subscriber.next) continue; // sent already (the backfill and a live commit overlap)
-      if (published.index > subscriber.next) return this.#drop(subscriber); // a gap: the client resumes from what it has
+      if (published.index > subscriber.next) return null;
       subscriber.next = published.index + 1;
-      if (matches(subscriber.filter, published)) text += recordEvent(published);
+      if (matches(subscriber.filter, published)) events.push(recordEvent(published));
     }
-    // A checkpoint only once the subscriber holds every record it covers.
-    if (checkpoint && checkpoint.size === subscriber.next) text += `event: checkpoint\ndata: ${JSON.stringify(checkpoint)}\n\n`;
+    if (checkpoint && checkpoint.size === subscriber.next) events.push(`event: checkpoint\ndata: ${JSON.stringify(checkpoint)}\n\n`);
+    return events;
+  }
+
+  /** Live: one commit's events, unless the reader is so far behind that they would exceed its budget. */
+  #send(subscriber: Subscriber, records: Published[], checkpoint: { size: number; note: string } | null): void {
+    const events = this.#events(subscriber, records, checkpoint);
+    if (!events) return this.#drop(subscriber);
+    const text = events.join('');
     if (!text) return;
-    if (subscriber.queued + text.length > this.#limits.queueBytes) return this.#end(subscriber, 'lagging');
+    // A reader with nothing unread always takes one commit (a group is bounded); beyond that, the budget.
+    if (subscriber.queued > 0 && subscriber.queued + text.length > this.#limits.queueBytes) return this.#end(subscriber, 'lagging');
     this.#write(subscriber, text);
   }
 
@@ -244,7 +276,7 @@ export class LogFanOut {
     if (subscriber.ended && !text.startsWith('event: end')) return;
     const bytes = encoder.encode(text);
     subscriber.queued += bytes.length;
-    subscriber.lastWrite = subscriber.writer.write(bytes).then(
+    subscriber.lastWrite = subscriber.sink.write(bytes).then(
       () => void (subscriber.queued -= bytes.length),
       () => this.#drop(subscriber), // the client went away
     );
@@ -262,7 +294,7 @@ export class LogFanOut {
     clearTimeout(subscriber.expiry);
     this.#write(subscriber, `event: end\ndata: ${JSON.stringify({ reason, resumeFrom: subscriber.next })}\n\n`);
     const farewell = setTimeout(() => this.#drop(subscriber, true), FAREWELL_MS);
-    void subscriber.writer.close().then(
+    void subscriber.sink.close().then(
       () => {
         clearTimeout(farewell);
         this.#drop(subscriber);
@@ -275,11 +307,12 @@ export class LogFanOut {
   #drop(subscriber: Subscriber, cut = false): void {
     if (!this.#subscribers.delete(subscriber)) return;
     openInIsolate--;
+    subscriber.gone();
     subscriber.ended = true;
     subscriber.held = null;
     clearTimeout(subscriber.expiry);
-    if (cut) void subscriber.writer.abort(new Error('the reader did not take its last events')).catch(() => undefined);
-    else void subscriber.writer.close().catch(() => undefined);
+    if (cut) void subscriber.sink.abort('the reader did not take its last events').catch(() => undefined);
+    else void subscriber.sink.close().catch(() => undefined);
     if (this.#subscribers.size === 0 && this.#heartbeat) {
       clearInterval(this.#heartbeat);
       this.#heartbeat = null;

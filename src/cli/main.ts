@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { CustodesApiError, type Problem } from '../sdk/errors';
 import { auditCommands, VerificationFailed } from './commands/audit';
+import { ProviderMisbehaviourError } from '../sdk/read-evidence';
 import { adminCommands, changeCommands, providerAccessCommands, tenantAccessCommands } from './commands/governance';
 import { emulatorCommands } from './commands/emulator';
 import { witnessCommands } from './commands/witness';
@@ -126,6 +127,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     }
     if (error instanceof VerificationFailed) {
       io.err(`${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof ProviderMisbehaviourError) {
+      // Nothing was decrypted or written: the provider served bytes its own signed log contradicts.
+      io.err(`error: ${error.message}\nNo plaintext was returned. Keep this output: it is evidence against the provider (the records are in your audit log).\n`);
       return 1;
     }
     if (error instanceof CustodesApiError) {

@@ -1395,7 +1395,7 @@ export interface paths {
          * The tenant's log, live (Server-Sent Events)
          * @description Every record from `from` as it commits: `event: record` (`id` = its index, `data` = `{index, jws}`) and, after each commit, `event: checkpoint` (`data` = `{size, note}`, once the stream has sent every record the checkpoint covers). Resume with `Last-Event-ID`: no gap, no duplicate. Filters narrow the records sent (a filtered stream's checkpoints still cover every record). A toolstack without `audit:read` and another tenant's principal get the same 404 as for a tenant that does not exist.
          *
-         *     **Budget.** At most 8 open streams per principal, 64 per log and 512 per server instance (429 `stream_limit_reached`, with `Retry-After` and the `limit` that refused). A reader that falls more than 256 KiB behind is ended; a stream ends with its token, and at once when its principal is revoked. The last event of an ended stream is `event: end` with `data` = `{reason, resumeFrom}` (`reason`: `lagging`, `token_expired`, `revoked` or `reset`): open a new stream from `resumeFrom` (a fresh token; after `revoked`, the principal may no longer read the log). A `: heartbeat` comment comes every 15 s.
+         *     **Budget.** At most 8 open streams per principal, 64 per log and 256 per server instance (429 `stream_limit_reached`, with `Retry-After` and the `limit` that refused). A reader that falls more than 128 KiB behind is ended; a stream ends with its token, and at once when its principal is revoked. The last event of an ended stream is `event: end` with `data` = `{reason, resumeFrom}` (`reason`: `lagging`, `token_expired`, `revoked` or `reset`): open a new stream from `resumeFrom` (a fresh token; after `revoked`, the principal may no longer read the log). A `: heartbeat` comment comes every 15 s.
          *
          *     Requires the tenant owner's token or a toolstack token with scope `audit:read`, not limited to some VMs. Audited as `audit.stream.open`.
          */
@@ -2113,10 +2113,26 @@ export interface components {
         Pages: {
             /** @description Written pages only, by index; an absent page reads as zeros. */
             pages: components["schemas"]["StoredPage"][];
+            evidence: components["schemas"]["ReadEvidence"];
         };
         StoredPage: components["schemas"]["PageVersion"] & {
             /** @description Base64 (padded) of a 4141-byte envelope: `0x01 | key-id (16) | nonce (12) | AES-256-GCM ciphertext of 4096 bytes + tag (16)`. The server checks shape and size only. */
             envelope: string;
+        };
+        /** @description What a reader checks the bytes against, without trusting the provider: the SHA-256 of each envelope must equal the digest its version has in both records, and both must verify under the audit key. The SDK and CLI refuse to decrypt otherwise (`ProviderMisbehaviourError`). */
+        ReadEvidence: {
+            read: components["schemas"]["SignedRecord"];
+            /** @description The records that wrote the versions served: each names its version with the digest written. */
+            writes: components["schemas"]["SignedRecord"][];
+        };
+        /** @description This read's own record, committed before the answer: its `regions` name each version served with its digest. */
+        SignedRecord: {
+            index: number;
+            /** @description The record as signed by the audit key (compact JWS; keys at /.well-known/jwks.json). */
+            jws: string;
+        };
+        PageVersionRead: components["schemas"]["StoredPage"] & {
+            evidence: components["schemas"]["ReadEvidence"];
         };
         Disk: {
             /** @example dsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
@@ -7066,7 +7082,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description That version of the page. */
+            /** @description That version of the page, with the records to check it against. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7074,7 +7090,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StoredPage"];
+                    "application/json": components["schemas"]["PageVersionRead"];
                 };
             };
             /** @description Problem: `invalid_request`, `body_not_allowed`. */
@@ -7479,7 +7495,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description That version of the block. */
+            /** @description That version of the block, with the records to check it against. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7487,7 +7503,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StoredPage"];
+                    "application/json": components["schemas"]["PageVersionRead"];
                 };
             };
             /** @description Problem: `invalid_request`, `body_not_allowed`. */

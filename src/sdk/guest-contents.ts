@@ -5,10 +5,15 @@
  * open each page and zero-fill the unwritten ones (DESIGN §3). Data keys are
  * wrapped under the keystore's KEK and parked with the provider (keystore.ts).
  *
- * `verifyFresh` closes the gap AES-GCM leaves: a provider could serve an
- * older, authentic version of a page. With it, each page read is checked
- * against the newest write of that page in the tenant's own audit log, which
- * the caller has verified (audit-verify.ts).
+ * Nothing is decrypted before its bytes are checked against the signed log
+ * (read-evidence.ts): each envelope's SHA-256 must be the digest that the
+ * read's own record and the version's write record name, or the read fails
+ * with `ProviderMisbehaviourError` and returns no plaintext.
+ *
+ * `verifyFresh` closes the gap left: a provider could serve an older,
+ * authentic version of a page as the current one. With it, each page read is
+ * checked against the newest write of that page in the tenant's own audit
+ * log, which the caller has verified (audit-verify.ts).
  */
 import { inParallel } from '../lib/parallel.ts';
 import type { ApiClient } from './client.ts';
@@ -24,6 +29,8 @@ import {
   type Space,
 } from './envelope.ts';
 import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './keystore.ts';
+import { keyMap } from './audit-verify.ts';
+import { checkReadEvidence, envelopeDigest, ProviderMisbehaviourError, recordVerifier, type ReadEvidence } from './read-evidence.ts';
 
 /** Pages per call: the API takes up to 256; 64 keeps a request near 350 KiB. */
 export const BATCH_PAGES = 64;
@@ -75,13 +82,24 @@ export class DataKeyUnavailableError extends Error {
   }
 }
 
-/** The envelope of one exact version of a page (`GET …/{index}/versions/{version}`). */
-export async function pageVersionEnvelope(api: ApiClient, target: ContentTarget, index: number, version: number): Promise<Uint8Array> {
+/** Checks a record's signature against the audit keys the caller trusts. */
+export type RecordVerifier = (jws: string) => boolean | Promise<boolean>;
+
+/** The published record keys of the API `api` talks to (fetched once, and again for a key not seen yet). */
+export const publishedRecordVerifier = (api: ApiClient): RecordVerifier => recordVerifier(async () => keyMap((await api.GET('/.well-known/jwks.json')).data!));
+
+/**
+ * The envelope of one exact version of a page (`GET …/{index}/versions/{version}`),
+ * checked against the signed records served with it (read-evidence.ts).
+ */
+export async function pageVersionEnvelope(api: ApiClient, target: ContentTarget, index: number, version: number, verify: RecordVerifier = publishedRecordVerifier(api)): Promise<Uint8Array> {
   const { tenant, resource } = target;
   const data =
     target.space === 'memory'
       ? (await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages/{index}/versions/{version}', { params: { path: { tenant, vm: resource, index, version } }, headers: CIPHERTEXT })).data!
       : (await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks/{index}/versions/{version}', { params: { path: { tenant, disk: resource, index, version } }, headers: CIPHERTEXT })).data!;
+  if (data.index !== index || data.version !== version) throw new ProviderMisbehaviourError(index, version, null, null, `asked for version ${version} of page ${index}, served version ${data.version} of page ${data.index}`);
+  await checkReadEvidence([data], data.evidence as ReadEvidence, { log: `tenants/${tenant}`, space: target.space, resource, verify });
   return new Uint8Array(Buffer.from(data.envelope, 'base64'));
 }
 
@@ -95,6 +113,8 @@ export class GuestContents {
     private readonly onKeystoreChange?: (keystore: Keystore) => void,
     /** Batches in flight at once. */
     private readonly inFlight = IN_FLIGHT,
+    /** How records' signatures are checked: default the API's published keys; pass a pinned key's verifier to trust no answer of the provider's. */
+    private readonly verifyRecord: RecordVerifier = publishedRecordVerifier(api),
   ) {}
 
   async write(target: ContentTarget, offset: number, data: Uint8Array): Promise<{ pages: number; auditIndexes: number[] }> {
@@ -154,7 +174,7 @@ export class GuestContents {
    * `DataKeyUnavailableError` once a rotation has retired its key.
    */
   async readVersion(target: ContentTarget, index: number, version: number): Promise<Uint8Array> {
-    const envelope = await pageVersionEnvelope(this.api, target, index, version);
+    const envelope = await pageVersionEnvelope(this.api, target, index, version, this.verifyRecord);
     return decryptPage(envelope, this.address(target, index), await this.dataKey(target.tenant, envelopeKeyId(envelope)));
   }
 
@@ -162,7 +182,10 @@ export class GuestContents {
 
   /** Decrypted written pages of [start, start+count), by index. */
   private async readPages(target: ContentTarget, start: number, count: number, latest?: LatestWrites): Promise<Map<number, Uint8Array>> {
-    const stored = await this.getPages(target, start, count);
+    const { pages: stored, evidence } = await this.getPages(target, start, count);
+    // Every byte against the signed records before anything is decrypted (read-evidence.ts).
+    if (stored.some((p) => p.index < start || p.index >= start + count)) throw new ProviderMisbehaviourError(null, null, null, null, `served pages outside ${start}+${count}`);
+    await checkReadEvidence(stored, evidence, { log: `tenants/${target.tenant}`, space: target.space, resource: target.resource, verify: this.verifyRecord });
     const pages = new Map<number, Uint8Array>();
     if (latest) checkFresh(stored, start, count, latest);
     await Promise.all(
@@ -180,14 +203,14 @@ export class GuestContents {
     return pages;
   }
 
-  private async getPages(target: ContentTarget, start: number, count: number): Promise<StoredPage[]> {
+  private async getPages(target: ContentTarget, start: number, count: number): Promise<{ pages: StoredPage[]; evidence: ReadEvidence }> {
     const query = { start, count };
     if (target.space === 'memory') {
       const { data } = await this.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource }, query }, headers: CIPHERTEXT });
-      return data!.pages;
+      return data!;
     }
     const { data } = await this.api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query }, headers: CIPHERTEXT });
-    return data!.pages;
+    return data!;
   }
 
   private async putPages(target: ContentTarget, pages: { index: number; envelope: string }[]): Promise<number> {
@@ -230,15 +253,17 @@ export class GuestContents {
 
 /**
  * Every page of [start, start+count) is as the log says: a served page is the
- * log's latest version with its digest, and a page the log says is written
- * was not withheld (served as unwritten).
+ * log's latest version, and the hash of the bytes served is that write's
+ * digest (never the digest field the provider sends); a page the log says is
+ * written was not withheld (served as unwritten).
  */
 function checkFresh(stored: readonly StoredPage[], start: number, count: number, latest: LatestWrites): void {
   const served = new Map(stored.map((page) => [page.index, page]));
   for (let index = start; index < start + count; index++) {
     const page = served.get(index);
     const newest = latest.get(index) ?? { version: 0, digest: null };
-    if ((page?.version ?? 0) !== newest.version || (page && page.digest !== newest.digest)) throw new StaleVersionError(index, page?.version ?? 0, newest.version);
+    if ((page?.version ?? 0) !== newest.version) throw new StaleVersionError(index, page?.version ?? 0, newest.version);
+    if (page && envelopeDigest(page.envelope) !== newest.digest) throw new ProviderMisbehaviourError(index, page.version, newest.digest, envelopeDigest(page.envelope), 'the bytes served are not the newest write in the verified log');
   }
 }
 

@@ -13,7 +13,6 @@ import type { ConsistencyQuery, CosignedQuery, InclusionQuery, JsonWebKeySetSche
 import { configuredWitnesses, cosignedCheckpoint } from '../witnessing/witnesses';
 import { auditLogOf } from '../log/append';
 import { clockOffsetMs } from '../../platform/clock';
-import { ResponseSink } from '../stream/sink';
 
 type AuditContext = Context<AppEnv>;
 
@@ -65,6 +64,8 @@ export async function streamAuditLog(c: AuditContext) {
   const authority = { principal, kid, expiresAt: expiresAt * 1000 - clockOffsetMs() };
   // The response is ours; the sequencer writes each event into it through the sink (audit/stream/sink.ts).
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  // Loaded here, not at the top: it needs the Workers runtime, and the spec generator imports this module in Node.
+  const { ResponseSink } = await import('../stream/sink');
   const sink = new ResponseSink(writable);
   const following = auditLogOf(c.env, log).follow(log, lastEventId ? Number(lastEventId) + 1 : from, { outcome, actorType, action }, authority, sink);
   const admitted = await Promise.race([sink.admitted.then(() => ({ ok: true }) as const), following]);

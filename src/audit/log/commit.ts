@@ -97,6 +97,8 @@ export type CommitResult =
       ok: true;
       auditIndex: number;
       log: string;
+      /** The record as signed (a compact JWS), when the log's sequencer committed it. */
+      jws?: string;
       rows: Record<string, unknown>[][];
       timings?: SequencerTimings;
       /** For a content operation (`CommitOptions.contents`): the versions the sequencer resolved, as the record names them. */

@@ -432,7 +432,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
       results: entries.map((_, i): Extract<CommitResult, { ok: true }> => {
         const [from, to] = writeRanges[i]!;
         const rows = results.slice(from, to).map((r) => (r.results ?? []) as Record<string, unknown>[]);
-        return { ok: true, log, auditIndex: start + i, rows, ...(resolved[i] ? { regions: resolved[i].regions } : {}) };
+        return { ok: true, log, auditIndex: start + i, jws: signed[i]!.jws, rows, ...(resolved[i] ? { regions: resolved[i].regions } : {}) };
       }),
     };
   }

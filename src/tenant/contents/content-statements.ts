@@ -119,7 +119,35 @@ export function rangeQuery(space: Space, resource: string, start: number, count:
   };
 }
 
-/** A resolved operation: the regions its record names, and its statements (the read's rows come from the last). */
+/**
+ * The signed records that wrote the versions a read serves (issue 30): for
+ * each current head in the range, the record whose regions wrote that exact
+ * version (a page write, or a restore's copy), as it is in the log. The
+ * reader checks each envelope's hash against them: the provider cannot serve
+ * other bytes under a version without contradicting a record it cannot sign.
+ */
+export function rangeWritesQuery(space: Space, resource: string, start: number, count: number): WriteStatement {
+  return {
+    sql: `SELECT DISTINCT a.idx AS "index", a.jws
+          FROM content_heads h
+          JOIN content_flows f ON f.space = h.space AND f.resource_id = h.resource_id AND f.idx = h.idx AND f.version = h.version AND f.kind = 'write'
+          JOIN audit_records a ON a.log = f.log AND a.idx = f.audit_index
+          WHERE h.space = ? AND h.resource_id = ? AND h.idx >= ? AND h.idx < ?`,
+    params: [space, resource, start, start + count],
+  };
+}
+
+/** The signed record that wrote one exact version (see `rangeWritesQuery`). */
+export function versionWritesQuery(space: Space, resource: string, index: number, version: number): WriteStatement {
+  return {
+    sql: `SELECT DISTINCT a.idx AS "index", a.jws
+          FROM content_flows f JOIN audit_records a ON a.log = f.log AND a.idx = f.audit_index
+          WHERE f.space = ? AND f.resource_id = ? AND f.idx = ? AND f.version = ? AND f.kind = 'write'`,
+    params: [space, resource, index, version],
+  };
+}
+
+/** A resolved operation: the regions its record names, and its statements (a read's write records come from the second-to-last, its pages from the last). */
 export interface ResolvedContentOp {
   regions: Region[];
   statements: WriteStatement[];
@@ -165,6 +193,7 @@ export function resolveContentOp(op: ContentOp, heads: HeadsDraft): ResolvedCont
         `SELECT count(*) ${inRange} AND (h.idx, h.version) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?) j)`,
         [...range, JSON.stringify(regions.map((r) => [r.index, r.version]))],
       ),
+      rangeWritesQuery(op.space, op.id, op.start, op.count),
       rangeQuery(op.space, op.id, op.start, op.count),
     ],
   };

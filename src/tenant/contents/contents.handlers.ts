@@ -36,19 +36,16 @@ export function contentHandlers(space: contents.Space) {
       const { start, count } = valid(c, 'query');
       const result = await contents.readRange(c.get('db'), c.get('audit').commit, addressOf(c), { start, count });
       if (!result.ok) return failureResponse(c, result.error);
-      // Unless the read's own batch recorded it, the record appended after this response lists exactly these versions.
-      if (!result.value.recorded) c.get('audit').regions = result.value.regions;
-      return c.json({ pages: result.value.pages }, 200, NO_TRANSFORM);
+      return c.json({ pages: result.value.pages, evidence: result.value.evidence }, 200, NO_TRANSFORM);
     },
     async readVersion(c: Context<AppEnv>) {
       const { tenant, id } = addressOf(c);
       const resource = await contents.contentResource(c.get('db'), tenant, space, id);
       if (!resource.ok) return failureResponse(c, resource.error);
       const { index, version } = valid(c, 'param');
-      const result = await contents.readVersion(c.get('db'), resource.value, Number(index), Number(version));
+      const result = await contents.readVersion(c.get('db'), c.get('audit').commit, resource.value, Number(index), Number(version));
       if (!result.ok) return failureResponse(c, result.error);
-      c.get('audit').regions = result.value.regions;
-      return c.json(result.value.page, 200, NO_TRANSFORM);
+      return c.json({ ...result.value.page, evidence: result.value.evidence }, 200, NO_TRANSFORM);
     },
   };
 }

@@ -10,7 +10,7 @@ import { tenantRoute } from '../../platform/http/route-factories';
 import type { AuditedAction } from '../../audit/actions';
 import { DiskParams } from '../disks/disks.schemas';
 import { TenantVmParams } from '../vms/tenant-vms.routes';
-import { CONTENT_BODY_BYTES, PageRangeQuery, PagesSchema, StoredPageSchema, VersionParamsShape, WritePagesBody, WrittenPagesSchema } from './contents.schemas';
+import { CONTENT_BODY_BYTES, PageRangeQuery, PagesSchema, VersionParamsShape, VersionReadSchema, WritePagesBody, WrittenPagesSchema } from './contents.schemas';
 
 function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; actions: { read: AuditedAction; write: AuditedAction } }>({ base, kind, actions }: S) {
   const memory = kind === 'memory';
@@ -54,7 +54,7 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
       summary: `Read an exact past version of a ${memory ? 'memory page' : 'disk block'}`,
       scope: memory ? 'memory:read' : 'disk:read',
       request: { params: params.extend(VersionParamsShape) },
-      responses: { 200: jsonContent(StoredPageSchema, `That version of the ${page}.`) },
+      responses: { 200: jsonContent(VersionReadSchema, `That version of the ${page}, with the records to check it against.`) },
     }),
   };
 }

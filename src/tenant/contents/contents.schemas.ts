@@ -26,7 +26,23 @@ export const WrittenPagesSchema = z
 
 export const StoredPageSchema = PageVersionSchema.extend({ envelope: Envelope }).openapi('StoredPage');
 
-export const PagesSchema = z.object({ pages: z.array(StoredPageSchema).openapi({ description: 'Written pages only, by index; an absent page reads as zeros.' }) }).openapi('Pages');
+const SignedRecordSchema = z.object({ index: z.number().int(), jws: z.string().openapi({ description: 'The record as signed by the audit key (compact JWS; keys at /.well-known/jwks.json).' }) }).openapi('SignedRecord');
+
+export const ReadEvidenceSchema = z
+  .object({
+    read: SignedRecordSchema.openapi({ description: 'This read\'s own record, committed before the answer: its `regions` name each version served with its digest.' }),
+    writes: z.array(SignedRecordSchema).openapi({ description: 'The records that wrote the versions served: each names its version with the digest written.' }),
+  })
+  .openapi('ReadEvidence', {
+    description:
+      'What a reader checks the bytes against, without trusting the provider: the SHA-256 of each envelope must equal the digest its version has in both records, and both must verify under the audit key. The SDK and CLI refuse to decrypt otherwise (`ProviderMisbehaviourError`).',
+  });
+
+export const PagesSchema = z
+  .object({ pages: z.array(StoredPageSchema).openapi({ description: 'Written pages only, by index; an absent page reads as zeros.' }), evidence: ReadEvidenceSchema })
+  .openapi('Pages');
+
+export const VersionReadSchema = StoredPageSchema.extend({ evidence: ReadEvidenceSchema }).openapi('PageVersionRead');
 
 export const PageRangeQuery = z.object({
   start: wholeNumber().openapi({ description: 'First page index.' }),

@@ -20,7 +20,7 @@ import type { Database } from '../../platform/db/client';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { NOT_YOURS } from '../../lib/problems';
 import { fail, ok, type Result } from '../../lib/result';
-import { pageWriteStatements, PAGES_PER_GIB, PAGES_PER_MIB, rangeQuery, type ContentAddress } from './content-statements';
+import { pageWriteStatements, PAGES_PER_GIB, PAGES_PER_MIB, rangeQuery, rangeWritesQuery, versionWritesQuery, type ContentAddress } from './content-statements';
 
 export { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, PAGE_BYTES, type Space };
 export const MAX_PAGES_PER_CALL = 256;
@@ -158,20 +158,49 @@ async function latestVersions(db: Database, resource: ContentResource, indexes: 
   return new Map(rows.map((r) => [r.idx, r.version]));
 }
 
-/** One exact version of one page. */
+/** A signed record of the tenant's log: the read's own, or one that wrote a version served. */
+export interface SignedRecord {
+  index: number;
+  jws: string;
+}
+
+/**
+ * What a reader checks the bytes against (issue 30): the read's own record,
+ * committed before the answer, naming each version served with its digest,
+ * and the records that wrote those versions. Both are signed by the audit
+ * key; neither can be changed by editing the store.
+ */
+export interface ReadEvidence {
+  read: SignedRecord;
+  writes: SignedRecord[];
+}
+
+/** One exact version of one page, with its evidence; its record is committed before the answer. */
 export async function readVersion(
   db: Database,
+  commit: Commit,
   resource: ContentResource,
   index: number,
   version: number,
-): Promise<Result<{ page: StoredPage; regions: Region[] }, 'index_out_of_range' | 'invalid_request' | 'not_found'>> {
+): Promise<Result<{ page: StoredPage; evidence: ReadEvidence }, 'index_out_of_range' | 'invalid_request' | 'not_found'>> {
   const checked = checkIndexes(resource, [index]);
   if (!checked.ok) return checked;
-  const [page] = await db.all<StoredPage>(sql`
-    SELECT idx AS "index", version, digest, envelope FROM content_versions
-    WHERE space = ${resource.space} AND resource_id = ${resource.id} AND idx = ${index} AND version = ${version}`);
+  const writes = versionWritesQuery(resource.space, resource.id, index, version);
+  const [pageRows, writeRows] = await db.$client.batch([
+    db.$client.prepare('SELECT idx AS "index", version, digest, envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version = ?').bind(resource.space, resource.id, index, version),
+    db.$client.prepare(writes.sql).bind(...writes.params),
+  ]);
+  const page = pageRows!.results[0] as StoredPage | undefined;
   if (!page) return fail('not_found', `Page ${index} of ${resource.id} has no version ${version}.`);
-  return ok({ page, regions: readRegions(resource, [page]) });
+  const read = await recordRead(commit, readRegions(resource, [page]));
+  return ok({ page, evidence: { read, writes: writeRows!.results as unknown as SignedRecord[] } });
+}
+
+/** Commits a read's record now (its regions as served), so the answer can carry it. */
+async function recordRead(commit: Commit, regions: Region[]): Promise<SignedRecord> {
+  const committed = await commit([], { regions, status: 200 });
+  if (!committed.ok || !committed.jws) throw new Error(`the read's record was not committed: ${committed.ok ? 'no JWS' : committed.message}`);
+  return { index: committed.auditIndex, jws: committed.jws };
 }
 
 const readRegions = (resource: ContentResource, pages: StoredPage[]): Region[] =>
@@ -230,16 +259,19 @@ export async function readRange(
   commit: Commit,
   address: ContentAddress,
   range: { start: number; count: number },
-): Promise<Result<{ pages: StoredPage[]; regions: Region[]; recorded: boolean }, 'not_found' | 'index_out_of_range' | 'invalid_request'>> {
+): Promise<Result<{ pages: StoredPage[]; evidence: ReadEvidence }, 'not_found' | 'index_out_of_range' | 'invalid_request'>> {
   const { start, count } = range;
   const { tenant, space, id } = address;
   const fast = await commit([], { contents: { op: 'read', ...address, start, count }, status: 200 });
-  if (fast.ok) return ok({ pages: fast.rows.at(-1) as unknown as StoredPage[], regions: fast.regions!, recorded: true });
+  if (fast.ok) {
+    const [writes, pages] = fast.rows.slice(-2) as unknown as [SignedRecord[], StoredPage[]];
+    return ok({ pages, evidence: { read: { index: fast.auditIndex, jws: fast.jws! }, writes } });
+  }
   throwUnlessGuarded(fast);
 
-  const statements = [write(resourceQuery(tenant, space, id, [])), rangeQuery(space, id, start, count)].map(({ sql: text, params }) => db.$client.prepare(text).bind(...params));
-  // One round trip for both reads (a read-only D1 batch).
-  const [resourceRows, pageRows] = await db.$client.batch(statements);
+  const statements = [write(resourceQuery(tenant, space, id, [])), rangeWritesQuery(space, id, start, count), rangeQuery(space, id, start, count)].map(({ sql: text, params }) => db.$client.prepare(text).bind(...params));
+  // One round trip for the reads (a read-only D1 batch).
+  const [resourceRows, writeRows, pageRows] = await db.$client.batch(statements);
   const row = resourceRows!.results[0] as ResourceRow | undefined;
   const pages = pageRows!.results as StoredPage[];
   const resource = resolveResource(row, tenant, space, id);
@@ -247,5 +279,6 @@ export async function readRange(
   if (start + count > resource.value.pages) {
     return fail('index_out_of_range', `${id} has ${resource.value.pages} pages; ${start}+${count} reaches past the end.`, { pages: resource.value.pages });
   }
-  return ok({ pages, regions: readRegions(resource.value, pages), recorded: false });
+  const read = await recordRead(commit, readRegions(resource.value, pages));
+  return ok({ pages, evidence: { read, writes: writeRows!.results as unknown as SignedRecord[] } });
 }

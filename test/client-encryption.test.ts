@@ -10,6 +10,7 @@ import { createApiClient } from '../src/sdk/client';
 import { verifyAuditLog } from '../src/sdk/audit-verify';
 import { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type PageAddress } from '../src/sdk/envelope';
 import { GuestContents, latestWritesFromLog, StaleVersionError } from '../src/sdk/guest-contents';
+import { ProviderMisbehaviourError } from '../src/sdk/read-evidence';
 import { newKeystore } from '../src/sdk/keystore';
 import { app, auditSource, call, expectStatus } from './support/api';
 import { tenantWithVm } from './support/tenant';
@@ -64,7 +65,7 @@ describe('guest contents through the SDK', () => {
     expect(keys.keys[0].wrapped.split('.')).toHaveLength(5); // compact JWE
   });
 
-  it('--verify-fresh catches a provider serving an older version of a page', async () => {
+  it('a provider serving an older version of a page is caught: by the signed records served with a read, and by --verify-fresh', async () => {
     const { tenant, owner, vm, contents, target, intercept } = await setup();
     await contents.write(target, 0, new TextEncoder().encode('version one'));
     await contents.write(target, 0, new TextEncoder().encode('version two'));
@@ -75,14 +76,26 @@ describe('guest contents through the SDK', () => {
     const latest = latestWritesFromLog(records, target);
     expect(new TextDecoder().decode((await contents.read(target, 0, 11, { latest })))).toBe('version two');
 
-    // A provider that answers with page 0's first version: authentic ciphertext, stale content.
-    const old = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages/0/versions/1`, { as: owner }), 200);
-    intercept(async (request) => {
-      const response = await app.request(request, undefined, env);
-      if (request.method !== 'GET' || !new URL(request.url).pathname.endsWith('/memory/pages')) return response;
-      return Response.json({ pages: [old] });
-    });
-    expect(new TextDecoder().decode(await contents.read(target, 0, 11))).toBe('version one'); // AES-GCM alone cannot tell
-    await expect(contents.read(target, 0, 11, { latest })).rejects.toThrow(StaleVersionError);
+    // A provider that answers with page 0's first version: authentic ciphertext (AES-GCM alone cannot tell), stale content.
+    const old = (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages/0/versions/1`, { as: owner }), 200)) as { evidence: unknown };
+    const { evidence: oldEvidence, ...oldPage } = old;
+    const answers: ((current: { pages: unknown[]; evidence: { read: unknown; writes: unknown[] } }) => unknown)[] = [
+      () => ({ pages: [oldPage] }), // no evidence at all
+      (current) => ({ pages: [oldPage], evidence: current.evidence }), // this read's own records, contradicted by the bytes
+      () => ({ pages: [oldPage], evidence: oldEvidence }), // another read's genuine records, replayed
+      (current) => ({ pages: [{ ...oldPage, version: 2 }], evidence: current.evidence }), // the old bytes under the new version number
+    ];
+    for (const answer of answers) {
+      intercept(async (request) => {
+        const response = await app.request(request, undefined, env);
+        if (request.method !== 'GET' || !new URL(request.url).pathname.endsWith('/memory/pages')) return response;
+        return Response.json(answer((await response.json()) as never));
+      });
+      await expect(contents.read(target, 0, 11)).rejects.toThrow(ProviderMisbehaviourError);
+      await expect(contents.read(target, 0, 11, { latest })).rejects.toThrow(ProviderMisbehaviourError);
+    }
+    // An honest-looking answer for version 1 (its own records) is stale all the same: the verified log's newest write is version 2.
+    intercept(async (request) => app.request(request, undefined, env));
+    await expect(contents.read(target, 0, 11, { latest: new Map([[0, { version: 3, digest: 'sha256:00' }]]) })).rejects.toThrow(StaleVersionError);
   });
 });

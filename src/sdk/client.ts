@@ -79,6 +79,12 @@ function retryDelay(attempt: number, baseDelayMs: number, response?: Response): 
   return baseDelayMs * 2 ** attempt * (0.5 + Math.random() / 2);
 }
 
+/** The `jti` of the token each answer's request carried: a reader checks that the record served as its read's names it (read-evidence.ts). */
+const sentTokenIds = new WeakMap<Response, string>();
+
+/** The `jti` of the token that the request behind `response` carried (responses of an `ApiClient`). */
+export const tokenIdOf = (response: Response | undefined): string | null => (response ? (sentTokenIds.get(response) ?? null) : null);
+
 /** `fetch` that signs each attempt and retries what is safe to retry (see the module header). */
 function signingFetch(options: ApiClientOptions & { session: string }): (request: Request) => Promise<Response> {
   const { key, principal, scope, vms, audience, session, clock, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
@@ -89,7 +95,8 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
     const retryable = IDEMPOTENT_METHODS.has(request.method) || rewrite || headers.has('Idempotency-Key');
     const body = request.body ? await request.arrayBuffer() : undefined; // read once: every attempt sends the same bytes
     for (let attempt = 0; ; attempt++) {
-      headers.set('Authorization', `Bearer ${await mintToken({ key, principal, scope, vms, audience, session, clock })}`);
+      const token = await mintToken({ key, principal, scope, vms, audience, session, clock });
+      headers.set('Authorization', `Bearer ${token}`);
       const last = !retryable || attempt >= retries;
       let response: Response;
       try {
@@ -99,6 +106,7 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
         await sleep(retryDelay(attempt, baseDelayMs));
         continue;
       }
+      sentTokenIds.set(response, (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string }).jti);
       if (last || !(await isRetryable(response))) return response;
       await response.body?.cancel();
       await sleep(retryDelay(attempt, baseDelayMs, response));

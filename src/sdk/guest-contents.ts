@@ -16,7 +16,7 @@
  * log, which the caller has verified (audit-verify.ts).
  */
 import { inParallel } from '../lib/parallel.ts';
-import type { ApiClient } from './client.ts';
+import { tokenIdOf, type ApiClient } from './client.ts';
 import {
   decryptPage,
   encryptPage,
@@ -60,9 +60,19 @@ export interface ContentTarget {
 export type LatestWrites = Map<number, { version: number; digest: string | null }>;
 
 export class StaleVersionError extends Error {
-  constructor(readonly index: number, readonly served: number, readonly latest: number) {
+  constructor(
+    readonly index: number,
+    readonly served: number,
+    readonly latest: number,
+    /** What says `latest`: the verified audit log, or this keystore's own record of its writes. */
+    readonly source: 'log' | 'keystore' = 'log',
+  ) {
     const show = (v: number) => (v === 0 ? 'no version (unwritten)' : `version ${v}`);
-    super(`page ${index}: the provider served ${show(served)}, but the audit log's latest write is ${show(latest)}`);
+    super(
+      source === 'log'
+        ? `page ${index}: the provider served ${show(served)}, but the audit log's latest write is ${show(latest)}`
+        : `page ${index}: the provider served ${show(served)}, but this keystore wrote ${show(latest)} (if a recovery rolled the page back, read with --verify-fresh: the verified log says so)`,
+    );
     this.name = 'StaleVersionError';
   }
 }
@@ -94,12 +104,13 @@ export const publishedRecordVerifier = (api: ApiClient): RecordVerifier => recor
  */
 export async function pageVersionEnvelope(api: ApiClient, target: ContentTarget, index: number, version: number, verify: RecordVerifier = publishedRecordVerifier(api)): Promise<Uint8Array> {
   const { tenant, resource } = target;
-  const data =
+  const { data: answer, response } =
     target.space === 'memory'
-      ? (await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages/{index}/versions/{version}', { params: { path: { tenant, vm: resource, index, version } }, headers: CIPHERTEXT })).data!
-      : (await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks/{index}/versions/{version}', { params: { path: { tenant, disk: resource, index, version } }, headers: CIPHERTEXT })).data!;
+      ? await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages/{index}/versions/{version}', { params: { path: { tenant, vm: resource, index, version } }, headers: CIPHERTEXT })
+      : await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks/{index}/versions/{version}', { params: { path: { tenant, disk: resource, index, version } }, headers: CIPHERTEXT });
+  const data = answer!;
   if (data.index !== index || data.version !== version) throw new ProviderMisbehaviourError(index, version, null, null, `asked for version ${version} of page ${index}, served version ${data.version} of page ${data.index}`);
-  await checkReadEvidence([data], data.evidence as ReadEvidence, { log: `tenants/${tenant}`, space: target.space, resource, verify });
+  await checkReadEvidence([data], data.evidence as ReadEvidence, { log: `tenants/${tenant}`, space: target.space, resource, verify, jti: tokenIdOf(response) });
   return new Uint8Array(Buffer.from(data.envelope, 'base64'));
 }
 
@@ -146,6 +157,7 @@ export class GuestContents {
       );
       return this.putPages(target, pages);
     });
+    this.onKeystoreChange?.(this.keystore); // the versions written, now tenant-held evidence
     return { pages: last - first + 1, auditIndexes };
   }
 
@@ -182,12 +194,14 @@ export class GuestContents {
 
   /** Decrypted written pages of [start, start+count), by index. */
   private async readPages(target: ContentTarget, start: number, count: number, latest?: LatestWrites): Promise<Map<number, Uint8Array>> {
-    const { pages: stored, evidence } = await this.getPages(target, start, count);
+    const { pages: stored, evidence, jti } = await this.getPages(target, start, count);
     // Every byte against the signed records before anything is decrypted (read-evidence.ts).
     if (stored.some((p) => p.index < start || p.index >= start + count)) throw new ProviderMisbehaviourError(null, null, null, null, `served pages outside ${start}+${count}`);
-    await checkReadEvidence(stored, evidence, { log: `tenants/${target.tenant}`, space: target.space, resource: target.resource, verify: this.verifyRecord });
+    await checkReadEvidence(stored, evidence, { log: `tenants/${target.tenant}`, space: target.space, resource: target.resource, verify: this.verifyRecord, jti });
     const pages = new Map<number, Uint8Array>();
+    // The verified log, when given, is the authority (it knows of recoveries); else this keystore's own writes.
     if (latest) checkFresh(stored, start, count, latest);
+    else checkWrittenHere(stored, start, count, this.keystore.written?.[`${target.space}:${target.resource}`]);
     await Promise.all(
       stored.map(async (page) => {
         const envelope = new Uint8Array(Buffer.from(page.envelope, 'base64'));
@@ -203,22 +217,23 @@ export class GuestContents {
     return pages;
   }
 
-  private async getPages(target: ContentTarget, start: number, count: number): Promise<{ pages: StoredPage[]; evidence: ReadEvidence }> {
+  /** The pages served, their evidence, and the jti of the token the request carried (its record must name it). */
+  private async getPages(target: ContentTarget, start: number, count: number): Promise<{ pages: StoredPage[]; evidence: ReadEvidence; jti: string | null }> {
     const query = { start, count };
-    if (target.space === 'memory') {
-      const { data } = await this.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource }, query }, headers: CIPHERTEXT });
-      return data!;
-    }
-    const { data } = await this.api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query }, headers: CIPHERTEXT });
-    return data!;
+    const { data, response } =
+      target.space === 'memory'
+        ? await this.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource }, query }, headers: CIPHERTEXT })
+        : await this.api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query }, headers: CIPHERTEXT });
+    return { ...data!, jti: tokenIdOf(response) };
   }
 
   private async putPages(target: ContentTarget, pages: { index: number; envelope: string }[]): Promise<number> {
-    if (target.space === 'memory') {
-      const { data } = await this.api.PUT('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource } }, body: { pages }, headers: CIPHERTEXT });
-      return data!.auditIndex;
-    }
-    const { data } = await this.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource } }, body: { pages }, headers: CIPHERTEXT });
+    const { data } =
+      target.space === 'memory'
+        ? await this.api.PUT('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource } }, body: { pages }, headers: CIPHERTEXT })
+        : await this.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource } }, body: { pages }, headers: CIPHERTEXT });
+    const written = ((this.keystore.written ??= {})[`${target.space}:${target.resource}`] ??= {});
+    for (const { index, version } of data!.pages) written[index] = Math.max(written[index] ?? 0, version);
     return data!.auditIndex;
   }
 
@@ -248,6 +263,21 @@ export class GuestContents {
       return key;
     }
     throw new DataKeyUnavailableError(name);
+  }
+}
+
+/**
+ * No page of [start, start+count) is older than this keystore's own newest
+ * write of it, nor withheld (tenant-held evidence: it needs no log). A
+ * recovery that rolled a page back on purpose makes this keystore's memory
+ * stale: read with `verifyFresh`, which follows the log, or forget the page.
+ */
+function checkWrittenHere(stored: readonly StoredPage[], start: number, count: number, written: Record<string, number> | undefined): void {
+  if (!written) return;
+  const served = new Map(stored.map((page) => [page.index, page.version]));
+  for (let index = start; index < start + count; index++) {
+    const mine = written[index];
+    if (mine !== undefined && (served.get(index) ?? 0) < mine) throw new StaleVersionError(index, served.get(index) ?? 0, mine, 'keystore');
   }
 }
 

@@ -14,6 +14,13 @@ export interface Keystore {
   kek: JWK;
   /** Id (hex) of the data key new pages are sealed with; its wrapped copy is at the provider. */
   currentDataKey?: string;
+  /**
+   * Tenant-held evidence (issue 30): the newest version this keystore's
+   * writes made of each page, by `space:resource` then page index. A read
+   * served an older version — or none — of a page this keystore wrote later
+   * is refused without consulting the provider's log.
+   */
+  written?: Record<string, Record<string, number>>;
 }
 
 /** A new keystore with a fresh 256-bit KEK (the CLI keeps it in a file: keystore-file.ts). */

@@ -64,6 +64,8 @@ export interface EvidenceContext {
   resource: string;
   /** Verifies a record's signature (the audit keys the caller trusts). */
   verify: (jws: string) => boolean | Promise<boolean>;
+  /** The `jti` of the token the read was sent with: its record must name it (no other read's record replayed). */
+  jti?: string | null;
 }
 
 /**
@@ -78,6 +80,9 @@ export async function checkReadEvidence(pages: readonly ServedPage[], evidence: 
   const read = payloadOf(evidence.read.jws);
   if (read.log !== log || read.index !== evidence.read.index || read.outcome !== 'allowed') {
     throw new ProviderMisbehaviourError(null, null, null, null, `the record served as this read's is record ${read.index} of ${read.log} (${read.outcome}), not an allowed read of ${log}`);
+  }
+  if (context.jti && read.actor.jti !== context.jti) {
+    throw new ProviderMisbehaviourError(null, null, null, null, `the record served as this read's (index ${read.index}) is another request's (token ${read.actor.jti ?? 'none'}, not ${context.jti})`);
   }
   const named = new Map<number, { version: number; digest: string | null }>();
   for (const r of read.regions ?? []) if (r.access === 'read' && r.space === space && r.resource === resource) named.set(r.index, { version: r.version, digest: r.digest ?? null });

@@ -277,8 +277,11 @@ export class LogFanOut {
     const bytes = encoder.encode(text);
     subscriber.queued += bytes.length;
     subscriber.lastWrite = subscriber.sink.write(bytes).then(
-      () => void (subscriber.queued -= bytes.length),
-      () => this.#drop(subscriber), // the client went away
+      (taken) => {
+        if (taken) subscriber.queued -= bytes.length;
+        else this.#drop(subscriber); // the client went away
+      },
+      () => this.#drop(subscriber), // the sink is gone (the Worker's request ended)
     );
   }
 
@@ -299,7 +302,7 @@ export class LogFanOut {
         clearTimeout(farewell);
         this.#drop(subscriber);
       },
-      () => undefined,
+      () => this.#drop(subscriber),
     );
   }
 

@@ -22,11 +22,16 @@ import { RpcTarget } from 'cloudflare:workers';
 export interface EventSink {
   /** The subscriber was admitted: the response may start. */
   opened(): void;
-  write(bytes: Uint8Array): Promise<void>;
-  close(): Promise<void>;
+  /** Resolves once the response has taken the bytes: true, or false when the client has gone (never rejects). */
+  write(bytes: Uint8Array): Promise<boolean>;
+  /** Resolves once the client has taken everything: true, or false when it has gone. */
+  close(): Promise<boolean>;
   /** Ends the response at once, discarding what the client has not taken. */
   abort(reason: string): Promise<void>;
 }
+
+/** Settles to whether `promise` fulfilled: nothing crosses the RPC boundary as a rejection. */
+const fulfilled = (promise: Promise<unknown>): Promise<boolean> => promise.then(() => true, () => false);
 
 export class ResponseSink extends RpcTarget implements EventSink {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -37,21 +42,23 @@ export class ResponseSink extends RpcTarget implements EventSink {
   constructor(writable: WritableStream<Uint8Array>) {
     super();
     this.#writer = writable.getWriter();
+    // A client that goes away errors the stream: the sequencer hears it from its next write, not from here.
+    this.#writer.closed.catch(() => undefined);
   }
 
   opened(): void {
     this.#open();
   }
 
-  write(bytes: Uint8Array): Promise<void> {
-    return this.#writer.write(bytes);
+  write(bytes: Uint8Array): Promise<boolean> {
+    return fulfilled(this.#writer.write(bytes));
   }
 
-  close(): Promise<void> {
-    return this.#writer.close();
+  close(): Promise<boolean> {
+    return fulfilled(this.#writer.close());
   }
 
-  abort(reason: string): Promise<void> {
-    return this.#writer.abort(new Error(reason));
+  async abort(reason: string): Promise<void> {
+    await fulfilled(this.#writer.abort(new Error(reason)));
   }
 }

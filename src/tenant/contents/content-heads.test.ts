@@ -60,8 +60,10 @@ describe('ContentHeads', () => {
       { space: 'memory', resource: 'vm_1', index: 0, version: 4, digest: 'sha256:new', access: 'read' },
       { space: 'memory', resource: 'vm_1', index: 2, version: 3, digest: 'sha256:two', access: 'read' },
     ]);
-    // The batch asserts what the record names: the resource reaches the range, and exactly these heads.
-    expect(read.statements.map((s) => s.params[0])).toEqual(['memory resource', 'memory heads', 'memory head versions', 'memory']);
+    // The batch asserts what the record names: the resource reaches the range, and exactly these heads;
+    // then it reads the records that wrote the versions, and the pages.
+    expect(read.statements.map((s) => s.params[0])).toEqual(['memory resource', 'memory heads', 'memory head versions', 'memory', 'memory']);
+    expect(read.statements.at(-2)!.sql).toMatch(/FROM content_heads h\s+JOIN content_flows f/);
     expect(resolveContentOp({ op: 'read', ...address, start: CHUNK_PAGES - 1, count: 2 }, draft)).toBeUndefined(); // reaches an unloaded chunk
   });
 

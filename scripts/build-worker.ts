@@ -4,7 +4,9 @@
  *   dist/worker/index.js        the bundle `wrangler deploy --dry-run` builds
  *   dist/worker/manifest.json   the Miniflare options wrangler derives from
  *                               wrangler.toml (its own translation, the one
- *                               `wrangler dev` uses), without .dev.vars secrets
+ *                               `wrangler dev` uses), without .dev.vars secrets,
+ *                               and the bundle's SHA-256 (the build digest a
+ *                               deployment declares: src/audit/deployment)
  *   dist/worker/migrations/     drizzle/*.sql, applied in order on start
  * Skipped when nothing it is built from changed (a hash of the inputs).
  */
@@ -29,10 +31,13 @@ function inputsHash(): string {
   return hash.digest('hex');
 }
 
-export async function buildWorker(out = WORKER_DIR): Promise<{ dir: string; built: boolean }> {
+/** The build digest of a built worker directory (its manifest). */
+export const buildDigestOf = (dir: string): string => (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { buildDigest: string }).buildDigest;
+
+export async function buildWorker(out = WORKER_DIR): Promise<{ dir: string; built: boolean; buildDigest: string }> {
   const hash = inputsHash();
   const stamp = join(out, '.inputs-hash');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return { dir: out, built: false };
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return { dir: out, built: false, buildDigest: buildDigestOf(out) };
   rmSync(out, { recursive: true, force: true });
   execFileSync(join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', out], {
     cwd: root,
@@ -47,14 +52,18 @@ export async function buildWorker(out = WORKER_DIR): Promise<{ dir: string; buil
   // The bundle is one module (no rules to apply), the assets are the docs' (npm start adds them), and empty binding kinds say nothing.
   const { assets: _assets, rootPath: _rootPath, modulesRules: _rules, ...all } = workerOptions as Record<string, unknown>;
   const options = Object.fromEntries(Object.entries(all).filter(([, v]) => !(v && typeof v === 'object' && Object.keys(v).length === 0) && !(Array.isArray(v) && v.length === 0)));
-  writeFileSync(join(out, 'manifest.json'), `${JSON.stringify({ workerOptions: { ...options, bindings: vars }, main: 'index.js' }, null, 2)}\n`);
+  // The bundle's digest: what the deployment declares as its build (CUSTODES_BUILD_DIGEST; src/audit/deployment).
+  const buildDigest = `sha256:${createHash('sha256').update(readFileSync(join(out, 'index.js'))).digest('hex')}`;
+  writeFileSync(join(out, 'manifest.json'), `${JSON.stringify({ workerOptions: { ...options, bindings: vars }, main: 'index.js', buildDigest }, null, 2)}\n`);
   mkdirSync(join(out, 'migrations'), { recursive: true });
   for (const file of readdirSync(join(root, 'drizzle')).filter((f) => f.endsWith('.sql'))) copyFileSync(join(root, 'drizzle', file), join(out, 'migrations', file));
   writeFileSync(stamp, hash);
-  return { dir: out, built: true };
+  return { dir: out, built: true, buildDigest };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { dir, built } = await buildWorker();
+  const { dir, built, buildDigest } = await buildWorker();
   console.log(built ? `built ${dir}` : `${dir} is up to date`);
+  // What a deployment declares (wrangler deploy --var CUSTODES_BUILD_DIGEST:<this>) and a verifier expects (--expect-build).
+  console.log(`build digest ${buildDigest}`);
 }

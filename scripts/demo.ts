@@ -142,7 +142,7 @@ async function story(): Promise<void> {
   custodes(['mem', 'write', '--vm', vm, '--offset', '16384', '--file', file('later.bin'), ...ops.as]);
 
   step('6. The tenant investigates: it verifies its log offline, then asks what was exposed');
-  const verified = custodes(['audit', 'verify', '--tenant', tenant, '--key', file('owner.jwk'), '--state', file('audit-state.json')]);
+  const verified = custodes(['audit', 'verify', '--tenant', tenant, '--key', file('owner.jwk'), '--state', file('audit-state.json'), '--trust-on-first-use']);
   check(/verified|OK|ok/i.test(verified), 'every record\'s signature, the Merkle root and the signed checkpoint check out');
   const exposure = JSON.parse(custodes(['exposure', ...owner, '--json'], { show: false }));
   custodes(['exposure', ...owner]);

@@ -12,6 +12,7 @@ import { publicPath, requestPath, routingPath } from './platform/http/paths';
 import { problemResponse } from './platform/http/problem';
 import { createRouter } from './platform/http/router';
 import { auditRequests, refusedResponse } from './audit/request/middleware';
+import { deploymentOnRecord } from './audit/deployment/on-record';
 import { IdempotencyClaimLost, TokenRefused } from './audit/request/request-audit';
 import { requestId } from './platform/middleware/request-id';
 import { securityHeaders } from './platform/middleware/security-headers';
@@ -61,6 +62,7 @@ export function createApp() {
   app.use('*', emulatorHostCheck()); // emulator mode only: a DNS-rebound Host is refused (src/emulator/guard)
   app.use('*', emulatorRuntime()); // emulator mode only: its clock, and the recorder (src/emulator)
   app.use('*', cors()); // preflights are answered here, unaudited (platform/middleware/cors)
+  app.use('/v1/*', deploymentOnRecord()); // the build and configuration on the record before the first request is (audit/deployment)
   app.use('/v1/*', auditRequests());
   app.use('/v1/*', conditionalGet());
 

@@ -40,6 +40,8 @@ export interface Env {
   CUSTODES_EMULATOR?: string;
   /** `on`: every response carries Server-Timing (platform/middleware/server-timing); the bench sets it. */
   CUSTODES_SERVER_TIMING?: string;
+  /** `sha256:` + hex of the Worker bundle this deployment runs (`npm run build:worker` prints it; the launcher and `wrangler deploy --var` set it). On the record: audit/deployment. */
+  CUSTODES_BUILD_DIGEST?: string;
   /** The emulator's own origin (`http://127.0.0.1:8787`), set by the launcher: webhooks never go there. */
   CUSTODES_ORIGIN?: string;
   /** Per-instance secret that every /_emulator call must carry (`Authorization: Bearer …`), set by the launcher. */

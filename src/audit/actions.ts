@@ -34,6 +34,8 @@ export const AUDITED_ACTIONS = [
   'alert.create', 'alert.list', 'alert.delete', 'alert.deliveries.list', 'audit.proof.read', 'audit.receipt.open',
   'audit.key.activate', // the first request served with a newly approved audit key (audit/signing)
   'audit.refusals.summarize', // outsiders' refusals counted per window (audit/log/sequencer.ts)
+  'deployment.statement', // the first request served by a build or configuration not yet on record (audit/deployment)
+  'audit.deployments.read',
   'info.read',
   // Emulator mode only: the controls under /_emulator, each recorded in the provider log (src/emulator)
   'emulator.reset', 'emulator.seed', 'emulator.faults.set', 'emulator.clock.set', 'emulator.recorder.clear',

@@ -1384,6 +1384,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every deployment on record, oldest first: the build and configuration that signed the logs
+         * @description Each is a `deployment.statement` record of the provider log, written by the first request a deployment served whose build or configuration differed from the last one recorded (a redeploy, a swapped bootstrap admin key, a changed var). `custodes audit verify` reports the changes since its saved state, and `--expect-build` refuses a log served by another build. A modified Worker can lie about its own build: witnesses and evidence the tenant holds are what catch that.
+         *
+         *     No token needed; limited per client address. Audited as `audit.deployments.read`.
+         */
+        get: operations["listDeploymentStatements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/audit/stream": {
         parameters: {
             query?: never;
@@ -2641,6 +2663,32 @@ export interface components {
                 vkey: string;
                 url: string;
             }[];
+        };
+        DeploymentStatementList: {
+            deployments: components["schemas"]["DeploymentStatement"][];
+        };
+        DeploymentStatement: {
+            /** @description The statement's record in the provider log. */
+            index: number;
+            /** @description The `deployment.statement` record as signed; `details` is the statement. */
+            jws: string;
+            /** @description The record's `details`, for reading; verify the JWS, not this. */
+            statement: {
+                version: string;
+                /** @description `sha256:` + hex of the Worker bundle, as the deployment declares it (`npm run build:worker` prints it). */
+                build: string | null;
+                /** @description `sha256:` + hex of the canonical JSON of the rest: what a verifier compares. */
+                config: string;
+                auditKey: string;
+                bootstrapAdmins: {
+                    id: string;
+                    kid: string;
+                }[];
+                bindings: string[];
+                vars: {
+                    [key: string]: string;
+                };
+            };
         };
         AuditRecordPage: {
             records: {
@@ -14221,6 +14269,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WitnessList"];
+                };
+            };
+            /** @description Problem: `body_not_allowed`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeploymentStatements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every statement so far. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentStatementList"];
                 };
             };
             /** @description Problem: `body_not_allowed`. */

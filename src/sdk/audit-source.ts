@@ -8,6 +8,8 @@ import type { ApiClient } from './client.ts';
 
 export interface AuditLogApi extends Required<AuditSource> {
   inclusion(index: number, size: number): Promise<{ index: number; size: number; proof: string[] }>;
+  /** The deployment statements of the provider log (`GET /v1/audit/deployments`), oldest first. */
+  deployments(): Promise<{ index: number; jws: string }[]>;
 }
 
 /** `provider` or `tenants/<id>`. */
@@ -16,6 +18,7 @@ export function auditSource(api: ApiClient, log: string): AuditLogApi {
     logKey: async () => (await api.GET('/v1/audit/log-key', { parseAs: 'text' })).data!,
     jwks: async () => (await api.GET('/.well-known/jwks.json')).data!,
     keyHandovers: async () => (await api.GET('/v1/audit/key-handovers')).data!,
+    deployments: async () => (await api.GET('/v1/audit/deployments')).data!.deployments,
   };
   if (log === 'provider') {
     return {

@@ -116,6 +116,13 @@ export async function pageVersionEnvelope(api: ApiClient, target: ContentTarget,
 
 export class GuestContents {
   private readonly keys = new Map<string, DataKey>();
+  /**
+   * The newest write of each page of a target, from the tenant's verified log:
+   * consulted when a page comes back older than this keystore's own newest
+   * write of it, so that a recovery's rollback (in the log) is told from a
+   * provider's (not in it). Without it, such a read is refused.
+   */
+  latestFromLog?: (target: ContentTarget) => Promise<LatestWrites>;
 
   constructor(
     private readonly api: ApiClient,
@@ -201,7 +208,7 @@ export class GuestContents {
     const pages = new Map<number, Uint8Array>();
     // The verified log, when given, is the authority (it knows of recoveries); else this keystore's own writes.
     if (latest) checkFresh(stored, start, count, latest);
-    else checkWrittenHere(stored, start, count, this.keystore.written?.[`${target.space}:${target.resource}`]);
+    else await this.checkWrittenHere(target, stored, start, count);
     await Promise.all(
       stored.map(async (page) => {
         const envelope = new Uint8Array(Buffer.from(page.envelope, 'base64'));
@@ -215,6 +222,28 @@ export class GuestContents {
       }
     }
     return pages;
+  }
+
+  /**
+   * No page of [start, start+count) is older than this keystore's own newest
+   * write of it, nor withheld (tenant-held evidence: it needs no log). Where
+   * one is, the verified log decides (`latestFromLog`): a recovery's rollback
+   * is in it, and this keystore then remembers the log's version.
+   */
+  private async checkWrittenHere(target: ContentTarget, stored: readonly StoredPage[], start: number, count: number): Promise<void> {
+    const written = this.keystore.written?.[`${target.space}:${target.resource}`];
+    if (!written) return;
+    const served = new Map(stored.map((page) => [page.index, page.version]));
+    for (let index = start; index < start + count; index++) {
+      const mine = written[index];
+      if (mine === undefined || (served.get(index) ?? 0) >= mine) continue;
+      if (!this.latestFromLog) throw new StaleVersionError(index, served.get(index) ?? 0, mine, 'keystore');
+      const latest = await this.latestFromLog(target);
+      checkFresh(stored, start, count, latest);
+      for (const [page, { version }] of latest) if (written[page] !== undefined) written[page] = version;
+      this.onKeystoreChange?.(this.keystore);
+      return;
+    }
   }
 
   /** The pages served, their evidence, and the jti of the token the request carried (its record must name it). */
@@ -263,21 +292,6 @@ export class GuestContents {
       return key;
     }
     throw new DataKeyUnavailableError(name);
-  }
-}
-
-/**
- * No page of [start, start+count) is older than this keystore's own newest
- * write of it, nor withheld (tenant-held evidence: it needs no log). A
- * recovery that rolled a page back on purpose makes this keystore's memory
- * stale: read with `verifyFresh`, which follows the log, or forget the page.
- */
-function checkWrittenHere(stored: readonly StoredPage[], start: number, count: number, written: Record<string, number> | undefined): void {
-  if (!written) return;
-  const served = new Map(stored.map((page) => [page.index, page.version]));
-  for (let index = start; index < start + count; index++) {
-    const mine = written[index];
-    if (mine !== undefined && (served.get(index) ?? 0) < mine) throw new StaleVersionError(index, served.get(index) ?? 0, mine, 'keystore');
   }
 }
 

@@ -81,11 +81,13 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
   const contents = new GuestContents(api, keystore, onKeystoreChange);
   const plaintexts: { target: ContentTarget; index: number; bytes: Uint8Array }[] = [];
   for (const target of targets.values()) {
-    const written = [...latestWritesFromLog(records, target)].filter(([, v]) => v.version > 0).map(([index]) => index).sort((a, b) => a - b);
+    const latest = latestWritesFromLog(records, target);
+    const written = [...latest].filter(([, v]) => v.version > 0).map(([index]) => index).sort((a, b) => a - b);
     for (const index of written) {
       const current = await currentEnvelope(api, target, index);
       if (!current || !retire.has(keyIdHex(envelopeKeyId(current)))) continue;
-      plaintexts.push({ target, index, bytes: await contents.read(target, index * PAGE_BYTES, PAGE_BYTES) });
+      // Against the log just read: it holds any recovery's rollback, which this keystore's own memory of its writes does not.
+      plaintexts.push({ target, index, bytes: await contents.read(target, index * PAGE_BYTES, PAGE_BYTES, { latest }) });
     }
   }
   // Sealing with the current key would keep a retired one: the next write makes a new key.

@@ -18,6 +18,8 @@ export interface WorkerManifest {
   workerOptions: Record<string, unknown>;
   /** The bundle, relative to the worker directory. */
   main: string;
+  /** `sha256:` + hex of the bundle: the build this runtime declares (CUSTODES_BUILD_DIGEST). */
+  buildDigest?: string;
 }
 
 export interface LaunchOptions {
@@ -64,8 +66,8 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
   const { workerDir, host = '127.0.0.1', persistPath, assetsDir, inspectorPort } = options;
   const port = options.port || (await freePort(host));
   const origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
-  const bindings = { CUSTODES_ORIGIN: origin, ...options.bindings };
   const manifest = readManifest(workerDir);
+  const bindings = { CUSTODES_ORIGIN: origin, ...(manifest.buildDigest ? { CUSTODES_BUILD_DIGEST: manifest.buildDigest } : {}), ...options.bindings };
   const worker = {
     ...manifest.workerOptions,
     name: 'custodes',

@@ -128,7 +128,7 @@ describe('custodes audit verify --bundle', () => {
     const state = join(dir, 'state.json');
     const built = await makeLog(40);
     writeBundle(dir, built);
-    const first = await cli(['audit', 'verify', '--bundle', dir, '--state', state]);
+    const first = await cli(['audit', 'verify', '--bundle', dir, '--state', state, '--trust-on-first-use']);
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /OK: tenants\/ten_node: 40 records verified/);
     assert.equal(JSON.parse(readFileSync(state, 'utf8')).log, log);

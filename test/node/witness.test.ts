@@ -178,7 +178,7 @@ describe('witnessed Custodes logs', () => {
       const keyFile = join(tmp, 'owner.jwk');
       writeFileSync(keyFile, JSON.stringify(owner.key));
       const verify = (...more: string[]) =>
-        cli(['audit', 'verify', '--tenant', tenant, '--key', keyFile, '--iss', tenant, '--url', emu.url, '--state', join(tmp, 'owner-state.json'), ...witnesses.flatMap((w) => ['--witness', w.vkey]), ...more]);
+        cli(['audit', 'verify', '--tenant', tenant, '--key', keyFile, '--iss', tenant, '--url', emu.url, '--state', join(tmp, 'owner-state.json'), '--trust-on-first-use', ...witnesses.flatMap((w) => ['--witness', w.vkey]), ...more]);
       const ok = await verify('--quorum', '2');
       assert.equal(ok.code, 0, ok.err + ok.out);
       assert.match(ok.out, /Cosigned by 2 of 2 witnesses \(quorum 2\): witness\.local\/one, witness\.local\/two/);

@@ -12,6 +12,7 @@ import { NOT_YOURS } from '../../lib/problems';
 import type { ConsistencyQuery, CosignedQuery, InclusionQuery, JsonWebKeySetSchema, RecordsQuery, StreamQuery } from './audit.routes';
 import { configuredWitnesses, cosignedCheckpoint } from '../witnessing/witnesses';
 import { auditLogOf } from '../log/append';
+import { deploymentStatements } from '../deployment/on-record';
 import { clockOffsetMs } from '../../platform/clock';
 
 type AuditContext = Context<AppEnv>;
@@ -122,3 +123,5 @@ export async function getLogKey(c: AuditContext) {
 
 export const getRecordSigningKeys = async (c: AuditContext) =>
   c.json((await signingKeys(c.env)) as z.infer<typeof JsonWebKeySetSchema>, 200, { 'Cache-Control': 'public, max-age=300' });
+
+export const listDeployments = async (c: AuditContext) => c.json({ deployments: await deploymentStatements(c.env) }, 200);

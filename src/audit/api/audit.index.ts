@@ -1,9 +1,9 @@
 import { createRouter } from '../../platform/http/router';
 import * as handlers from './audit.handlers';
 import { AuditRecordSchema } from './record.schemas';
-import { keyHandovers, witnesses, tenantStream, logKey, providerAudit, recordSigningKeys, tenantAudit } from './audit.routes';
+import { deployments, keyHandovers, witnesses, tenantStream, logKey, providerAudit, recordSigningKeys, tenantAudit } from './audit.routes';
 
-export const auditRouter = createRouter().openapi(logKey, handlers.getLogKey).openapi(keyHandovers, handlers.listKeyHandovers).openapi(witnesses, handlers.listWitnesses);
+export const auditRouter = createRouter().openapi(logKey, handlers.getLogKey).openapi(keyHandovers, handlers.listKeyHandovers).openapi(witnesses, handlers.listWitnesses).openapi(deployments, handlers.listDeployments);
 auditRouter.openapi(tenantStream, handlers.streamAuditLog);
 // The records' payload: referenced from their JWS (`x-custodes-payload`), so registered by name.
 auditRouter.openAPIRegistry.register('AuditRecord', AuditRecordSchema);

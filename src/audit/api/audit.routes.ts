@@ -223,6 +223,36 @@ export const keyHandovers = publicRoute({
   responses: { 200: jsonContent(z.object({ handovers: z.array(KeyHandoverSchema) }).openapi('KeyHandoverList'), 'Every hand-over signed so far.') },
 });
 
+const DeploymentSchema = z
+  .object({
+    index: z.number().int().openapi({ description: 'The statement\'s record in the provider log.' }),
+    jws: z.string().openapi({ description: 'The `deployment.statement` record as signed; `details` is the statement.' }),
+    statement: z
+      .object({
+        version: z.string(),
+        build: z.string().nullable().openapi({ description: '`sha256:` + hex of the Worker bundle, as the deployment declares it (`npm run build:worker` prints it).' }),
+        config: z.string().openapi({ description: '`sha256:` + hex of the canonical JSON of the rest: what a verifier compares.' }),
+        auditKey: z.string(),
+        bootstrapAdmins: z.array(z.object({ id: z.string(), kid: z.string() })),
+        bindings: z.array(z.string()),
+        vars: z.record(z.string(), z.string()),
+      })
+      .openapi({ description: 'The record\'s `details`, for reading; verify the JWS, not this.' }),
+  })
+  .openapi('DeploymentStatement');
+
+export const deployments = publicRoute({
+  operationId: 'listDeploymentStatements',
+  action: 'audit.deployments.read',
+  method: 'get',
+  path: '/audit/deployments',
+  tags,
+  summary: 'Every deployment on record, oldest first: the build and configuration that signed the logs',
+  description:
+    'Each is a `deployment.statement` record of the provider log, written by the first request a deployment served whose build or configuration differed from the last one recorded (a redeploy, a swapped bootstrap admin key, a changed var). `custodes audit verify` reports the changes since its saved state, and `--expect-build` refuses a log served by another build. A modified Worker can lie about its own build: witnesses and evidence the tenant holds are what catch that.',
+  responses: { 200: jsonContent(z.object({ deployments: z.array(DeploymentSchema) }).openapi('DeploymentStatementList'), 'Every statement so far.') },
+});
+
 export const JsonWebKeySetSchema = z
   .object({
     keys: z.array(

@@ -6,7 +6,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAuditLog, type AuditSource, type VerifierState } from '../../sdk/audit-verify';
+import { keyMap, verifyAuditLog, verifyJws, type AuditSource, type VerifierState } from '../../sdk/audit-verify';
+import { deploymentChanges, type DeploymentStatement } from '../../audit/deployment/changes';
 import type { Command } from 'commander';
 import type { AuditRecord } from '../../audit/format/record';
 import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
@@ -28,6 +29,40 @@ export interface AuditCommandContext {
   /** Witness cosigner vkeys, and how many of them must have cosigned. */
   witnesses?: string[];
   quorum?: number;
+  /** The log key to pin (C2SP vkey), obtained out of band. */
+  logKey?: string;
+  /** With no saved state and no `logKey`: take the server's key this once. */
+  trustOnFirstUse?: boolean;
+  /** Refuse a log served by a deployment that declares another build. */
+  expectBuild?: string;
+}
+
+/** What `audit verify` keeps between runs: the verifier's state, and the last deployment statement it saw. */
+type SavedState = VerifierState & { deployment?: { index: number } };
+
+/**
+ * The deployments on record since the saved state (audit/deployment): each
+ * statement's signature checked under the log's record keys, and what changed
+ * put in words. Answers the lines to print, the newest statement, and an
+ * error when a statement does not verify.
+ */
+async function deploymentReport(api: AuditLogApi, jwks: Awaited<ReturnType<AuditLogApi['jwks']>>, saved: SavedState | undefined) {
+  const keys = keyMap(jwks);
+  const statements: { index: number; statement: DeploymentStatement }[] = [];
+  for (const { index, jws } of await api.deployments()) {
+    if (!verifyJws(jws, keys)) return { error: `deployment statement ${index} does not verify under the audit keys` };
+    const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as AuditRecord & { details: DeploymentStatement };
+    if (record.log !== 'provider' || record.index !== index || record.action !== 'deployment.statement') return { error: `record ${index} served as a deployment statement is ${record.action} of ${record.log}` };
+    statements.push({ index, statement: record.details });
+  }
+  const since = saved?.deployment?.index ?? -1;
+  const lines: string[] = [];
+  statements.forEach(({ index, statement }, i) => {
+    if (index <= since) return;
+    const before = i > 0 ? statements[i - 1]!.statement : null;
+    lines.push(`Deployment on record since your saved state (provider record ${index}, build ${statement.build ?? 'undeclared'}): ${deploymentChanges(before, statement).join('; ')}.`);
+  });
+  return { lines, latest: statements.at(-1) ?? null };
 }
 
 const BUNDLE_FILES = { logKey: 'log-key.txt', jwks: 'jwks.json', checkpoint: 'checkpoint.txt', records: 'records.jsonl', meta: 'bundle.json', handovers: 'key-handovers.json' };
@@ -97,14 +132,28 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
   }
   // Known only now for a bundle, which names its log itself.
   const statePath = ctx.statePath ?? defaultStatePath(log);
-  const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as VerifierState) : undefined;
-  const result = await verifyAuditLog(source, { log, state, checkSignatures: ctx.checkSignatures, checkRecords: parallelRecordChecker(), witnesses: ctx.witnesses, quorum: ctx.quorum });
+  const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as SavedState) : undefined;
+  // A first verification takes no key from the server it is checking, unless told to (issue 30).
+  if (!state && !ctx.logKey && !ctx.trustOnFirstUse) {
+    const error = `no log key is pinned for ${log} (no saved state at ${statePath}): pass --log-key <vkey>, the key your provider published out of band, or --trust-on-first-use to take the server's own key this once`;
+    return { ok: false, json: { ok: false, log, error }, text: `REFUSED: ${error}.` };
+  }
+  const result = await verifyAuditLog(source, { log, state, vkey: ctx.logKey, checkSignatures: ctx.checkSignatures, checkRecords: parallelRecordChecker(), witnesses: ctx.witnesses, quorum: ctx.quorum });
   if (!result.ok) {
     return { ok: false, json: { ok: false, log, error: result.error }, text: `FAILED: ${log}: ${result.error}` };
   }
+  // Which deployment serves the log, and what changed since the saved state (online only: a bundle has no statements).
+  const deployments = ctx.api ? await deploymentReport(ctx.api, await ctx.api.jwks(), state) : null;
+  if (deployments && 'error' in deployments) return { ok: false, json: { ok: false, log, error: deployments.error }, text: `FAILED: ${log}: ${deployments.error}` };
+  const build = deployments?.latest?.statement.build ?? null;
+  if (ctx.expectBuild && build !== ctx.expectBuild) {
+    const error = `the log is served by a deployment of build ${build ?? '(undeclared)'}, not the expected ${ctx.expectBuild}`;
+    return { ok: false, json: { ok: false, log, error, build }, text: `FAILED: ${log}: ${error}.` };
+  }
   const seconds = (performance.now() - started) / 1000;
   mkdirSync(join(statePath, '..'), { recursive: true });
-  writeFileSync(statePath, `${JSON.stringify(result.state, null, 2)}\n`);
+  const saved: SavedState = { ...result.state, ...(deployments?.latest ? { deployment: { index: deployments.latest.index } } : state?.deployment ? { deployment: state.deployment } : {}) };
+  writeFileSync(statePath, `${JSON.stringify(saved, null, 2)}\n`);
   if (ctx.saveBundle && seen) {
     mkdirSync(ctx.saveBundle, { recursive: true });
     writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.meta), JSON.stringify({ log }, null, 2));
@@ -116,14 +165,16 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
   }
   const { size, root } = result.checkpoint;
   const rootHex = Buffer.from(root).toString('hex');
-  const since = result.previousSize === null ? 'first verification: the checkpoint is now pinned' : `consistent with the saved checkpoint at ${result.previousSize} records`;
+  const pinned = ctx.logKey ? 'the log key given with --log-key' : 'the server\'s own log key (trusted on first use)';
+  const since = result.previousSize === null ? `first verification, under ${pinned}: the key and the checkpoint are now pinned` : `consistent with the saved checkpoint at ${result.previousSize} records`;
   const how = ctx.checkSignatures ? 'every record signature, ' : '';
   const witnessed = result.cosignedBy.length > 0 ? `\nCosigned by ${result.cosignedBy.length} of ${ctx.witnesses!.length} witnesses (quorum ${ctx.quorum ?? 1}): ${result.cosignedBy.join(', ')}.` : '';
   const handedOver = result.handovers.length > 0 ? `\nFollowed ${result.handovers.length} key hand-over(s) from the pinned key: ${result.handovers.map((h) => `change ${h.change} (provider record ${h.approvalIndex})`).join(', ')}.` : '';
+  const deployed = deployments ? `\n${[`Served by build ${build ?? '(undeclared)'}${ctx.expectBuild ? ' (as expected)' : ''}.`, ...deployments.lines].join('\n')}` : '';
   return {
     ok: true,
-    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds, cosignedBy: result.cosignedBy, handovers: result.handovers },
-    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.${witnessed}${handedOver}\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
+    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds, cosignedBy: result.cosignedBy, handovers: result.handovers, build, deploymentChanges: deployments?.lines ?? [] },
+    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.${witnessed}${handedOver}${deployed}\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
   };
 }
 
@@ -218,19 +269,22 @@ const logOptions = (command: Command) => command.option('--tenant <id>', 'a tena
 
 export function auditCommands(program: Command, emit: Emit): void {
   const audit = program.command('audit').description('verify and read the signed audit logs');
-  action<LogOptions & { state?: string; bundle?: string; saveBundle?: string; skipSignatures?: boolean; witness?: string[]; quorum?: number }>(
+  action<LogOptions & { state?: string; bundle?: string; saveBundle?: string; skipSignatures?: boolean; witness?: string[]; quorum?: number; logKey?: string; trustOnFirstUse?: boolean; expectBuild?: string }>(
     logOptions(audit.command('verify').description('verify a log offline against the checkpoint saved by the last run'))
       .option('--state <file>', 'where the last accepted checkpoint is kept')
       .option('--bundle <dir>', 'verify a downloaded copy, with no network at all')
       .option('--save-bundle <dir>', 'write such a copy while verifying online')
       .option('--skip-signatures', 'check the tree only, not each record\'s signature')
       .option('--witness <vkey>', 'a witness\'s cosigner key (custodes witness init); repeat for each', (v: string, all: string[] = []) => [...all, v])
-      .addOption(numberOption('--quorum <k>', 'refuse a checkpoint fewer than k of the --witness keys cosigned (default 1)')),
+      .addOption(numberOption('--quorum <k>', 'refuse a checkpoint fewer than k of the --witness keys cosigned (default 1)'))
+      .option('--log-key <vkey>', 'pin the log\'s checkpoint key (C2SP vkey, from your provider out of band); needed the first time unless --trust-on-first-use')
+      .option('--trust-on-first-use', 'with no saved state and no --log-key: take the server\'s own log key this once, and pin it')
+      .option('--expect-build <sha256>', 'refuse a log served by a deployment that declares another build (npm run build:worker prints the digest)'),
     emit,
     async (_, o) => {
       if (o.quorum !== undefined && !o.witness?.length) throw new UsageError('--quorum needs the witnesses\' keys: pass --witness <vkey> for each.');
       const online = o.bundle ? null : logOf(o); // a bundle names its own log
-      const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures, witnesses: o.witness, quorum: o.quorum });
+      const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures, witnesses: o.witness, quorum: o.quorum, logKey: o.logKey, trustOnFirstUse: o.trustOnFirstUse, expectBuild: o.expectBuild });
       if (!result.ok) throw new VerificationFailed(o.json ? JSON.stringify(result.json, null, 2) : result.text);
       return result;
     },

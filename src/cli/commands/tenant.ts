@@ -6,9 +6,10 @@
  * are encrypted and decrypted here, with data keys wrapped under the local
  * keystore's KEK; the provider only ever sees envelopes.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { verifyAuditLog } from '../../sdk/audit-verify';
+import { verifyAuditLog, type VerifierState } from '../../sdk/audit-verify';
+import { defaultStatePath } from './audit';
 import { auditSource } from '../../sdk/audit-source';
 import type { components } from '../../sdk/client';
 import type { Space } from '../../sdk/envelope';
@@ -104,7 +105,10 @@ async function verifiedRecords(o: TenantOptions): Promise<{ jws: string }[]> {
     records.push(...page.records);
     return page;
   } };
-  const result = await verifyAuditLog(source, { log, checkRecords: parallelRecordChecker() });
+  // Under the key and checkpoint `audit verify` saved, when it has: a log rolled back since is refused too.
+  const statePath = defaultStatePath(log);
+  const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as VerifierState) : undefined;
+  const result = await verifyAuditLog(source, { log, state, checkRecords: parallelRecordChecker() });
   if (!result.ok) throw new Error(`--verify-fresh: the audit log does not verify: ${result.error}`);
   return records;
 }
@@ -125,7 +129,10 @@ function contentCommands(group: Command, emit: Emit, space: Space): void {
       .addOption(numberOption('--offset <bytes>', 'byte offset (default 0)'));
   const contentsOf = (o: ContentOptions, verb: 'read' | 'write') => {
     const path = keystorePath(o);
-    return new GuestContents(tenantClient(o, scopes[verb]), loadKeystore(path), (keystore) => saveKeystore(path, keystore));
+    const contents = new GuestContents(tenantClient(o, scopes[verb]), loadKeystore(path), (keystore) => saveKeystore(path, keystore));
+    // A page older than this keystore's own write of it: the verified log tells a recovery's rollback from a provider's.
+    contents.latestFromLog = async (target) => latestWritesFromLog(await verifiedRecords(o), target);
+    return contents;
   };
   const targetOf = (o: ContentOptions): ContentTarget => ({ tenant: o.tenant, space, resource: (space === 'memory' ? o.vm : o.disk)! });
   action<ContentOptions & { file: string }>(contentOptions(group.command('write').description('encrypt a file here and write it')).requiredOption('--file <file>', 'the bytes to write'), emit, async (_, o) => {

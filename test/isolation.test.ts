@@ -41,7 +41,7 @@ function requestFor(path: string, method: string, b: Awaited<ReturnType<typeof v
 }
 
 describe('the provider and other tenants cannot reach a tenant\'s resources', () => {
-  it('walks every tenant route as an admin, as another tenant\'s owner and as its full-scope toolstack', async () => {
+  it('walks every tenant route as an admin, as another tenant\'s owner and as its full-scope toolstack', { timeout: 30_000 }, async () => {
     expect(tenantOperations.length).toBeGreaterThan(25);
     const b = await victim();
     const a = await tenantWithVm();

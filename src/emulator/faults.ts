@@ -8,6 +8,7 @@
  * `probability`, and at most `times` times when given (then it is spent).
  */
 import { z } from 'zod';
+import type { IntegrityFault } from './integrity-faults';
 
 const base = {
   route: z.string().min(1).max(512),
@@ -29,6 +30,14 @@ export const FaultRuleSchema = z.discriminatedUnion('kind', [
    * other logs stay in the outbox (audit/log/notices.ts) for the next reader.
    */
   z.strictObject({ kind: z.literal('crash-after-commit'), ...base }),
+  /**
+   * Integrity faults: the answer rewritten as a dishonest provider would
+   * (integrity-faults.ts): `stale-content`, `withhold-content` (content
+   * reads), `rewrite-record`, `drop-newest-record` (audit records and checkpoints).
+   */
+  z.strictObject({ kind: z.enum(['stale-content', 'withhold-content', 'rewrite-record'] as const satisfies readonly IntegrityFault[]), ...base }),
+  /** As above; `hidden` is filled in when the rule is set: each log's newest record then, and everything after it, is not served. */
+  z.strictObject({ kind: z.literal('drop-newest-record'), hidden: z.record(z.string(), z.number().int().min(0)).optional(), ...base }),
 ]);
 
 export type FaultRule = z.output<typeof FaultRuleSchema>;

@@ -12,7 +12,8 @@ import { setClockOffset, nowIso } from '../platform/clock';
 import { requestPath } from '../platform/http/paths';
 import { problemResponse } from '../platform/http/problem';
 import type { ProblemCode } from '../lib/problems';
-import { firingRules, spend } from './faults';
+import { firingRules, spend, type FaultRule } from './faults';
+import { INTEGRITY_FAULTS, lie, type IntegrityFault } from './integrity-faults';
 import { record, redactBody, redactHeaders } from './recorder';
 import { emulatorEnabled } from './mode';
 import { loadEmulatorState, replaceFaults } from './state';
@@ -59,7 +60,9 @@ export function injectFaults(): MiddlewareHandler<AppEnv> {
     if (fired.length === 0) return next();
     // A counted rule is spent by compare-and-set: under concurrency a `times: 1` rule fires exactly once.
     if (fired.some((rule) => rule.times !== undefined) && !(await replaceFaults(c.env.DB, state, spend(state.faults, fired)))) return next();
+    let integrity: Extract<FaultRule, { kind: IntegrityFault }> | null = null;
     for (const rule of fired) {
+      if ((INTEGRITY_FAULTS as readonly string[]).includes(rule.kind)) integrity = rule as Extract<FaultRule, { kind: IntegrityFault }>;
       if (rule.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, rule.ms));
       if (rule.kind === 'audit-batch') c.set('failAuditBatch', true);
       if (rule.kind === 'crash-after-commit') c.set('crashAfterCommit', true);
@@ -68,6 +71,8 @@ export function injectFaults(): MiddlewareHandler<AppEnv> {
         return problemResponse(c, INJECTED[rule.status], `Injected by the emulator (fault rule for \`${rule.route}\`).`, { injected: true }, retry);
       }
     }
-    return next();
+    await next();
+    // The honest answer, rewritten as a dishonest provider would (integrity-faults.ts).
+    if (integrity) c.res = await lie(c, integrity, c.res);
   };
 }

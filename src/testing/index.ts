@@ -61,7 +61,13 @@ export type FaultRule =
   | { kind: 'latency'; route: string; ms: number; probability?: number; times?: number }
   | { kind: 'problem'; route: string; status: 429 | 500 | 503; probability?: number; times?: number }
   | { kind: 'audit-batch'; route: string; probability?: number; times?: number }
-  | { kind: 'crash-after-commit'; route: string; probability?: number; times?: number };
+  | { kind: 'crash-after-commit'; route: string; probability?: number; times?: number }
+  /**
+   * Integrity faults: this instance lies as a dishonest provider would, so your suite can
+   * prove your integration notices (an older envelope under the current version, written
+   * pages withheld, a record altered, the newest record dropped with a freshly signed checkpoint).
+   */
+  | { kind: 'stale-content' | 'withhold-content' | 'rewrite-record' | 'drop-newest-record'; route: string; probability?: number; times?: number };
 
 export interface Custodes {
   /** `http://127.0.0.1:<port>` */

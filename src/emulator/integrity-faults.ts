@@ -1,0 +1,104 @@
+/**
+ * Integrity faults (issue 30): the emulator behaving, on purpose, as a
+ * dishonest provider would — so a tenant's own test suite can prove that its
+ * integration notices. Each rewrites an answer the honest handler formed,
+ * exactly as a provider editing its store or its responses could:
+ *
+ *  - `stale-content`: pages and blocks served with their previous version's
+ *    envelope under the current version number (authentic ciphertext, old
+ *    content). Caught by the SDK's read: `ProviderMisbehaviourError`.
+ *  - `withhold-content`: written pages served as unwritten. Caught by the
+ *    SDK's read: the read's own record names them.
+ *  - `rewrite-record`: the newest record of a records page altered (its
+ *    outcome flipped), signature kept. Caught by `audit verify`.
+ *  - `drop-newest-record`: each log served as if its newest record when the
+ *    rule was set (and everything after it) never was: records without them,
+ *    and a checkpoint freshly signed over what is left — a consistent, older
+ *    log, hiding the newest write. Caught by `mem read --verify-fresh` (the
+ *    page served is newer than the verified log's latest write), and by
+ *    `audit verify` against any state saved after that record (the log shrank).
+ *
+ * Nothing here runs unless emulator mode is on and a rule of the kind fires.
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../env';
+import { signCheckpoint } from '../audit/format/checkpoint';
+import { FrontierBuilder, leafHash } from '../audit/format/merkle';
+import { auditSigningKey } from '../audit/signing/signing-key';
+import { PROVIDER_LOG } from '../audit/log/logs';
+
+export const INTEGRITY_FAULTS = ['stale-content', 'withhold-content', 'rewrite-record', 'drop-newest-record'] as const;
+export type IntegrityFault = (typeof INTEGRITY_FAULTS)[number];
+
+type StoredPage = { index: number; version: number; digest: string; envelope: string };
+
+const CONTENT_READ = /^\/v1\/tenants\/[^/]+\/(?:vms\/([^/]+)\/memory\/pages|disks\/([^/]+)\/blocks)(?:\/\d+\/versions\/\d+)?$/;
+const RECORDS = /^\/v1\/(?:tenants\/([^/]+)|admin)\/audit\/records$/;
+const CHECKPOINT = /^\/v1\/(?:tenants\/([^/]+)|admin)\/audit\/checkpoint$/;
+
+/** The log a records or checkpoint path reads. */
+const logOfPath = (match: RegExpExecArray): string => (match[1] ? `tenants/${match[1]}` : PROVIDER_LOG);
+
+const rewrap = (response: Response, body: string, contentType?: string): Response => {
+  const headers = new Headers(response.headers);
+  headers.delete('Content-Length');
+  headers.delete('ETag');
+  if (contentType) headers.set('Content-Type', contentType);
+  return new Response(body, { status: response.status, headers });
+};
+
+/** A `drop-newest-record` rule as set: each log's size then, less its newest record. */
+export async function hideNewest(c: Context<AppEnv>): Promise<Record<string, number>> {
+  const { results } = await c.env.DB.prepare('SELECT log, size FROM audit_logs WHERE size > 0').all<{ log: string; size: number }>();
+  return Object.fromEntries(results.map((r) => [r.log, r.size - 1]));
+}
+
+/** The answer `response` to this request, as the fault would have it (the honest one when the fault does not apply here). */
+export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidden?: Record<string, number> }, response: Response): Promise<Response> {
+  const fault = rule.kind;
+  if (!response.ok) return response;
+  const path = new URL(c.req.url).pathname;
+  const content = CONTENT_READ.exec(path);
+  if (content && (fault === 'stale-content' || fault === 'withhold-content')) {
+    const body = (await response.clone().json()) as { pages?: StoredPage[] } & Partial<StoredPage>;
+    const [space, resource] = content[1] ? ['memory', content[1]] : ['disk', content[2]!];
+    if (fault === 'withhold-content') return rewrap(response, JSON.stringify({ ...body, pages: [] }), 'application/json');
+    const older = async (page: StoredPage): Promise<StoredPage> => {
+      const previous = await c.env.DB.prepare('SELECT envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version < ? ORDER BY version DESC LIMIT 1')
+        .bind(space, resource, page.index, page.version)
+        .first<{ envelope: string }>();
+      return previous ? { ...page, envelope: previous.envelope } : page;
+    };
+    if (body.pages) return rewrap(response, JSON.stringify({ ...body, pages: await Promise.all(body.pages.map(older)) }), 'application/json');
+    return rewrap(response, JSON.stringify(await older(body as StoredPage)), 'application/json');
+  }
+  const records = RECORDS.exec(path);
+  if (records && (fault === 'rewrite-record' || fault === 'drop-newest-record')) {
+    const body = (await response.clone().json()) as { records: { index: number; jws: string }[]; next?: number };
+    if (fault === 'drop-newest-record') {
+      const kept = rule.hidden?.[logOfPath(records)];
+      if (kept === undefined) return response;
+      return rewrap(response, JSON.stringify({ records: body.records.filter((r) => r.index < kept) }), 'application/json');
+    }
+    const last = body.records.at(-1);
+    if (!last) return response;
+    const [header, payload, signature] = last.jws.split('.') as [string, string, string];
+    const record = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { outcome: string };
+    record.outcome = record.outcome === 'allowed' ? 'denied' : 'allowed';
+    const altered = `${header}.${Buffer.from(JSON.stringify(record)).toString('base64url')}.${signature}`;
+    return rewrap(response, JSON.stringify({ ...body, records: [...body.records.slice(0, -1), { ...last, jws: altered }] }), 'application/json');
+  }
+  const checkpoint = CHECKPOINT.exec(path);
+  if (checkpoint && fault === 'drop-newest-record') {
+    const log = logOfPath(checkpoint);
+    const kept = rule.hidden?.[log];
+    if (kept === undefined) return response;
+    const { results } = await c.env.DB.prepare('SELECT jws FROM audit_records WHERE log = ? AND idx < ? ORDER BY idx').bind(log, kept).all<{ jws: string }>();
+    // The tree of the records kept, signed by the audit key as if it were the head.
+    const tree = new FrontierBuilder();
+    for (const { jws } of results) tree.push(leafHash(new Uint8Array(Buffer.from(jws.split('.')[1]!, 'base64url'))));
+    const note = await signCheckpoint(log, tree.size, tree.root(), await auditSigningKey(c.env.AUDIT_SIGNING_JWK));
+    return rewrap(response, note, 'text/plain; charset=utf-8');
+  }
+  return response;
+}

@@ -1,0 +1,89 @@
+/**
+ * The emulator can lie on purpose (issue 30, item 4): each integrity fault
+ * makes this instance answer as a dishonest provider would, and a test shows
+ * which tenant tool catches it and with which error — the README's threat
+ * table names the same.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildWorker } from '../../scripts/build-worker';
+import { main, type Io } from '../../src/cli/main';
+import { GuestContents, newKeystore, ProviderMisbehaviourError, type Keystore } from '../../src/sdk/index';
+import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
+
+const dir = mkdtempSync(join(tmpdir(), 'custodes-integrity-'));
+let emu: Custodes;
+let t: ProvisionedTenant;
+let keystore: Keystore;
+const target = () => ({ tenant: t.tenant, space: 'memory' as const, resource: t.vm });
+const PAGES = `GET /v1/tenants/*/vms/*/memory/pages`;
+
+async function custodes(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (x) => (out += typeof x === 'string' ? x : Buffer.from(x).toString()), err: (x) => (err += x) };
+  const code = await main([...argv, '--url', emu.url], io);
+  return { code, out, err };
+}
+
+before(async () => {
+  await buildWorker();
+  emu = await startCustodes();
+  t = await emu.provisionTenant();
+  keystore = await newKeystore();
+  const contents = new GuestContents(t.owner.api, keystore);
+  await contents.write(target(), 0, Buffer.from('first secret'));
+  await contents.write(target(), 0, Buffer.from('second secret'));
+  writeFileSync(join(dir, 'owner.jwk'), JSON.stringify(t.owner.key));
+});
+after(async () => {
+  await emu?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const verify = (...more: string[]) => custodes('audit', 'verify', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--state', join(dir, 'state.json'), ...more);
+
+describe('issue 30: integrity faults, and the tool that catches each', () => {
+  it('stale-content: an older envelope under the current version — the SDK read refuses (ProviderMisbehaviourError)', async () => {
+    await emu.faults.set([{ kind: 'stale-content', route: PAGES }]);
+    // A reader with a keystore of its own (no memory of the writes): the signed records alone catch it.
+    await assert.rejects(new GuestContents(t.toolstack.api, { ...keystore, written: {} }).read(target(), 0, 13), (e: unknown) => e instanceof ProviderMisbehaviourError && /not the bytes/.test(e.message));
+    await emu.faults.clear();
+    assert.equal(Buffer.from(await new GuestContents(t.toolstack.api, { ...keystore, written: {} }).read(target(), 0, 13)).toString(), 'second secret');
+  });
+
+  it('withhold-content: a written page served as unwritten — the SDK read refuses (the read\'s record names it)', async () => {
+    await emu.faults.set([{ kind: 'withhold-content', route: PAGES }]);
+    await assert.rejects(new GuestContents(t.toolstack.api, { ...keystore, written: {} }).read(target(), 0, 13), (e: unknown) => e instanceof ProviderMisbehaviourError && /withheld/.test(e.message));
+    await emu.faults.clear();
+  });
+
+  it('rewrite-record: a record altered, its signature kept — audit verify refuses', async () => {
+    assert.equal((await verify('--trust-on-first-use')).code, 0);
+    await emu.faults.set([{ kind: 'rewrite-record', route: 'GET /v1/tenants/*/audit/records' }]);
+    const refused = await verify();
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /FAILED: tenants\/ten_\w+: .*record \d+/);
+    await emu.faults.clear();
+  });
+
+  it('drop-newest-record: the newest write hidden behind a consistent, freshly signed older log — mem read --verify-fresh refuses', async () => {
+    const keystoreFile = join(dir, 'keystore.json');
+    const contents = new GuestContents(t.owner.api, keystore, (k) => writeFileSync(keystoreFile, JSON.stringify(k)));
+    await contents.write(target(), 0, Buffer.from('third secret!')); // the newest record of the tenant's log
+    await emu.faults.set([{ kind: 'drop-newest-record', route: 'GET /v1/tenants/*/audit/**' }]);
+    const read = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', keystoreFile, '--vm', t.vm, '--offset', '0', '--length', '13', '--verify-fresh');
+    assert.equal(read.code, 1, read.out);
+    assert.match(read.err, /the provider served version 3, but the audit log's latest write is version 2/);
+    assert.doesNotMatch(read.out, /third secret/);
+    // The log as served is consistent on its own: what it lacks is only visible against newer evidence.
+    assert.equal((await verify('--trust-on-first-use', '--state', join(dir, 'fresh-state.json'))).code, 0);
+    await emu.faults.clear();
+    const honest = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', keystoreFile, '--vm', t.vm, '--offset', '0', '--length', '13', '--verify-fresh');
+    assert.equal(honest.code, 0, honest.err);
+    assert.equal(Buffer.from(honest.out).toString(), 'third secret!');
+  });
+});

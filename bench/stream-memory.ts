@@ -14,7 +14,8 @@
  * (test/security/stream-memory.node.test.ts) runs it smaller.
  */
 import { connect, type Socket } from 'node:net';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { workerdProcesses } from './workers';
 import { mintToken } from '../src/sdk/index';
 import { startCustodes, type ProvisionedTenant } from '../src/testing/index';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from '../src/audit/stream/fan-out';
@@ -41,20 +42,14 @@ export interface MemoryRun {
 
 /** Resident memory of the workerd processes under this process, in MiB. */
 export function workerdRssMiB(root = process.pid): number {
-  const procs = readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .flatMap((pid) => {
-      try {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        const field = (name: string) => new RegExp(`^${name}:\\s+(\\S+)`, 'm').exec(status)?.[1] ?? '';
-        return [{ pid: Number(pid), name: field('Name'), ppid: Number(field('PPid')), rssKiB: Number(field('VmRSS')) || 0 }];
-      } catch {
-        return [];
-      }
-    });
-  const byPid = new Map(procs.map((p) => [p.pid, p]));
-  const under = (p: { ppid: number }): boolean => p.ppid === root || (byPid.has(p.ppid) && under(byPid.get(p.ppid)!));
-  return procs.filter((p) => p.name === 'workerd' && under(p)).reduce((sum, p) => sum + p.rssKiB, 0) / 1024;
+  const rssKiB = (pid: number) => {
+    try {
+      return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      return 0; // gone meanwhile
+    }
+  };
+  return workerdProcesses(root).reduce((sum, { pid }) => sum + rssKiB(pid), 0) / 1024;
 }
 
 /** A subscriber that never reads: a raw socket, paused before the answer arrives. Resolves with its status. */

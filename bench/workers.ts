@@ -112,21 +112,29 @@ export async function stopWorker(child: ChildProcess): Promise<void> {
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** CPU ms (user + system) of the workerd processes under `root` (default: this process; wrangler dev's or Miniflare's child tree), from /proc. */
-export function workerdCpuMs(root = process.pid): number {
+/** The workerd processes under `root` (default: this process; wrangler dev's or Miniflare's child tree), as /proc shows them. */
+export function workerdProcesses(root = process.pid): { pid: number; stat: string }[] {
   const stats = readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .flatMap((pid) => {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return [{ pid: Number(pid), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }];
+        return [{ pid: Number(pid), stat, comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(fields[1]) }];
       } catch {
         return []; // gone meanwhile
       }
     });
   const byPid = new Map(stats.map((s) => [s.pid, s]));
   const under = (s: { ppid: number }): boolean => s.ppid === root || (byPid.has(s.ppid) && under(byPid.get(s.ppid)!));
+  return stats.filter((s) => s.comm === 'workerd' && under(s)).map(({ pid, stat }) => ({ pid, stat }));
+}
+
+/** CPU ms (user + system) of the workerd processes under `root`, from /proc. */
+export function workerdCpuMs(root = process.pid): number {
   const hz = 100; // USER_HZ on Linux
-  return stats.filter((s) => s.comm === 'workerd' && under(s)).reduce((sum, s) => sum + (s.ticks * 1000) / hz, 0);
+  return workerdProcesses(root).reduce((sum, { stat }) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / hz;
+  }, 0);
 }

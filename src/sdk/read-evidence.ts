@@ -19,15 +19,9 @@ import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../audit/format/record.ts';
 import { verifyJws } from './audit-verify.ts';
 
-export interface SignedRecord {
-  index: number;
-  jws: string;
-}
+import type { ReadEvidence } from '../audit/format/evidence.ts';
 
-export interface ReadEvidence {
-  read: SignedRecord;
-  writes: SignedRecord[];
-}
+export type { ReadEvidence, SignedRecord } from '../audit/format/evidence.ts';
 
 export interface ServedPage {
   index: number;

@@ -127,12 +127,13 @@ export function rangeQuery(space: Space, resource: string, start: number, count:
  * other bytes under a version without contradicting a record it cannot sign.
  */
 export function rangeWritesQuery(space: Space, resource: string, start: number, count: number): WriteStatement {
+  // The distinct record indexes first, then their JWS: DISTINCT over the JWS text itself would sort kilobytes a row.
   return {
-    sql: `SELECT DISTINCT a.idx AS "index", a.jws
-          FROM content_heads h
-          JOIN content_flows f ON f.space = h.space AND f.resource_id = h.resource_id AND f.idx = h.idx AND f.version = h.version AND f.kind = 'write'
-          JOIN audit_records a ON a.log = f.log AND a.idx = f.audit_index
-          WHERE h.space = ? AND h.resource_id = ? AND h.idx >= ? AND h.idx < ?`,
+    sql: `SELECT a.idx AS "index", a.jws FROM audit_records a
+          WHERE (a.log, a.idx) IN (
+            SELECT f.log, f.audit_index FROM content_heads h
+            JOIN content_flows f ON f.space = h.space AND f.resource_id = h.resource_id AND f.idx = h.idx AND f.version = h.version AND f.kind = 'write'
+            WHERE h.space = ? AND h.resource_id = ? AND h.idx >= ? AND h.idx < ?)`,
     params: [space, resource, start, start + count],
   };
 }
@@ -140,9 +141,8 @@ export function rangeWritesQuery(space: Space, resource: string, start: number, 
 /** The signed record that wrote one exact version (see `rangeWritesQuery`). */
 export function versionWritesQuery(space: Space, resource: string, index: number, version: number): WriteStatement {
   return {
-    sql: `SELECT DISTINCT a.idx AS "index", a.jws
-          FROM content_flows f JOIN audit_records a ON a.log = f.log AND a.idx = f.audit_index
-          WHERE f.space = ? AND f.resource_id = ? AND f.idx = ? AND f.version = ? AND f.kind = 'write'`,
+    sql: `SELECT a.idx AS "index", a.jws FROM audit_records a
+          WHERE (a.log, a.idx) IN (SELECT f.log, f.audit_index FROM content_flows f WHERE f.space = ? AND f.resource_id = ? AND f.idx = ? AND f.version = ? AND f.kind = 'write')`,
     params: [space, resource, index, version],
   };
 }

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { write, type Commit, type CommitResult } from '../../audit/log/commit';
 import type { Region } from '../../audit/format/record';
+import type { ReadEvidence, SignedRecord } from '../../audit/format/evidence';
 import type { Database } from '../../platform/db/client';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { NOT_YOURS } from '../../lib/problems';
@@ -156,23 +157,6 @@ const latestVersionsQuery = (space: Space, id: string, indexes: number[]): SQL =
 async function latestVersions(db: Database, resource: ContentResource, indexes: number[]): Promise<Map<number, number>> {
   const rows = await db.all<{ idx: number; version: number }>(latestVersionsQuery(resource.space, resource.id, indexes));
   return new Map(rows.map((r) => [r.idx, r.version]));
-}
-
-/** A signed record of the tenant's log: the read's own, or one that wrote a version served. */
-export interface SignedRecord {
-  index: number;
-  jws: string;
-}
-
-/**
- * What a reader checks the bytes against (issue 30): the read's own record,
- * committed before the answer, naming each version served with its digest,
- * and the records that wrote those versions. Both are signed by the audit
- * key; neither can be changed by editing the store.
- */
-export interface ReadEvidence {
-  read: SignedRecord;
-  writes: SignedRecord[];
 }
 
 /** One exact version of one page, with its evidence; its record is committed before the answer. */

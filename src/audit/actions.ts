@@ -15,7 +15,7 @@ export const AUDITED_ACTIONS = [
   // Tenant: power control, toolstacks, contents, disks, snapshots, wrapped keys
   'vm.start', 'vm.stop', 'vm.pause',
   'toolstack.create', 'toolstack.list', 'toolstack.read', 'toolstack.revoke', 'toolstack.update',
-  'vm.memory.read', 'vm.memory.write',
+  'vm.memory.read', 'vm.memory.write', 'contents.purge',
   'disk.blocks.read', 'disk.blocks.write',
   'disk.create', 'disk.list', 'disk.read', 'disk.attach', 'disk.detach', 'disk.delete',
   'snapshot.create', 'snapshot.list', 'snapshot.read', 'snapshot.restore',

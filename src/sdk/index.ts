@@ -13,6 +13,7 @@ export { cosignersOf, followHandovers, verifyAuditLog, type AuditSource, type Ke
 export { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope.ts';
 export { DataKeyUnavailableError, GuestContents, latestWritesFromLog, pageVersionEnvelope, publishedRecordVerifier, StaleVersionError, type ContentTarget, type LatestWrites, type RecordVerifier } from './guest-contents.ts';
 export { checkReadEvidence, ProviderMisbehaviourError, type ReadEvidence } from './read-evidence.ts';
+export { checkLogContents, namedVersions, type ContentsReport, type NamedVersion } from './log-contents.ts';
 export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore.ts';
 export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys.ts';
 export { rotateDataKeys, type RotationOptions, type RotationResult } from './rotation.ts';

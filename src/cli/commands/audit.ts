@@ -14,8 +14,10 @@ import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
 import { verifiedAuditStream } from '../../sdk/audit-stream';
 import { action, adminClient, choiceOption, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
 import { parallelRecordChecker } from '../parallel-verify';
+import { defaultStatePath, verifiedRecords } from '../verified-log';
+import { checkLogContents, type NamedVersion } from '../../sdk/log-contents';
 import { table, type Column } from '../table';
-import { tenantClient } from '../tenant-context';
+import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 
 export interface AuditCommandContext {
   /** The log: `tenants/<id>` or `provider`. */
@@ -178,7 +180,6 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
   };
 }
 
-export const defaultStatePath = (log: string): string => `.custodes/audit-state/${log.replace('/', '_')}.json`;
 
 export interface TailFilter {
   actor?: string;
@@ -287,6 +288,24 @@ export function auditCommands(program: Command, emit: Emit): void {
       const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures, witnesses: o.witness, quorum: o.quorum, logKey: o.logKey, trustOnFirstUse: o.trustOnFirstUse, expectBuild: o.expectBuild });
       if (!result.ok) throw new VerificationFailed(o.json ? JSON.stringify(result.json, null, 2) : result.text);
       return result;
+    },
+  );
+  action<TenantOptions & { sample?: number }>(
+    tenantOptions(audit.command('contents').description('fetch the versions your verified log names (of live and deleted VMs and disks) and check each one\'s bytes against it'))
+      .addOption(numberOption('--sample <n>', 'check a random sample of n versions (default all)')),
+    emit,
+    async (_, o): Promise<Output> => {
+      const records = await verifiedRecords(o, 'audit contents');
+      const api = tenantClient(o, ['audit:read', 'memory:read', 'disk:read']);
+      const report = await checkLogContents(api, o.tenant, records, { ...(o.sample !== undefined ? { sample: o.sample } : {}) });
+      const show = (v: NamedVersion) => `${v.space} ${v.resource} page ${v.index} version ${v.version} (written by record ${v.writtenBy}, ${v.digest})`;
+      const lines = [
+        `${report.checked} of ${report.named} version(s) the log names checked; ${report.purged} purged by your own audited purges.`,
+        ...report.missing.map((v) => `MISSING: ${show(v)}`),
+        ...report.altered.map((v) => `ALTERED: ${show(v)}: ${v.why}`),
+      ];
+      if (report.missing.length + report.altered.length > 0) throw new VerificationFailed(o.json ? JSON.stringify({ ok: false, ...report }, null, 2) : `FAILED: ${lines.join('\n')}`);
+      return { json: { ok: true, ...report }, text: `OK: ${lines.join('\n')}` };
     },
   );
   action<LogOptions & { actor?: string; action?: string; outcome?: string; limit?: number; follow?: boolean; count?: number }>(

@@ -6,11 +6,9 @@
  * are encrypted and decrypted here, with data keys wrapped under the local
  * keystore's KEK; the provider only ever sees envelopes.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { verifyAuditLog, type VerifierState } from '../../sdk/audit-verify';
-import { defaultStatePath } from './audit';
-import { auditSource } from '../../sdk/audit-source';
+import { verifiedRecords } from '../verified-log';
 import type { components } from '../../sdk/client';
 import type { Space } from '../../sdk/envelope';
 import { GuestContents, latestWritesFromLog, type ContentTarget } from '../../sdk/guest-contents';
@@ -18,7 +16,6 @@ import { publicKeyOf } from '../../sdk/keys';
 import { action, listOutput, numberOption, one, readJwk, spaceList, withPaging, type Emit } from '../context';
 import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 import { initKeystore, keystorePath, loadKeystore, saveKeystore } from '../keystore-file';
-import { parallelRecordChecker } from '../parallel-verify';
 import { table, type Column } from '../table';
 import { VM_COLUMNS as ADMIN_VM_COLUMNS } from './provider';
 
@@ -94,24 +91,6 @@ export function vmCommands(program: Command, emit: Emit): void {
   }
 }
 
-/** The tenant's own log, verified, as the freshness reference for reads. */
-async function verifiedRecords(o: TenantOptions): Promise<{ jws: string }[]> {
-  const log = `tenants/${o.tenant}`;
-  const api = auditSource(tenantClient(o, ['audit:read']), log);
-  const records: { index: number; jws: string }[] = [];
-  // The verifier pages through every record; keep them as they pass.
-  const source = { ...api, records: async (from: number, limit: number) => {
-    const page = await api.records(from, limit);
-    records.push(...page.records);
-    return page;
-  } };
-  // Under the key and checkpoint `audit verify` saved, when it has: a log rolled back since is refused too.
-  const statePath = defaultStatePath(log);
-  const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as VerifierState) : undefined;
-  const result = await verifyAuditLog(source, { log, state, checkRecords: parallelRecordChecker() });
-  if (!result.ok) throw new Error(`--verify-fresh: the audit log does not verify: ${result.error}`);
-  return records;
-}
 
 interface ContentOptions extends TenantOptions {
   vm?: string;
@@ -131,7 +110,7 @@ function contentCommands(group: Command, emit: Emit, space: Space): void {
     const path = keystorePath(o);
     const contents = new GuestContents(tenantClient(o, scopes[verb]), loadKeystore(path), (keystore) => saveKeystore(path, keystore));
     // A page older than this keystore's own write of it: the verified log tells a recovery's rollback from a provider's.
-    contents.latestFromLog = async (target) => latestWritesFromLog(await verifiedRecords(o), target);
+    contents.latestFromLog = async (target) => latestWritesFromLog(await verifiedRecords(o, '--verify-fresh'), target);
     return contents;
   };
   const targetOf = (o: ContentOptions): ContentTarget => ({ tenant: o.tenant, space, resource: (space === 'memory' ? o.vm : o.disk)! });
@@ -153,7 +132,7 @@ function contentCommands(group: Command, emit: Emit, space: Space): void {
     emit,
     async (_, o) => {
       const target = targetOf(o);
-      const latest = o.verifyFresh ? latestWritesFromLog(await verifiedRecords(o), target) : undefined;
+      const latest = o.verifyFresh ? latestWritesFromLog(await verifiedRecords(o, '--verify-fresh'), target) : undefined;
       const data = await contentsOf(o, 'read').read(target, o.offset ?? 0, o.length, { latest });
       if (o.out) writeFileSync(o.out, data);
       const fresh = o.verifyFresh ? ', each page checked against the latest write in your verified audit log' : '';

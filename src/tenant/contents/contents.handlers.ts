@@ -3,6 +3,8 @@
  * in the space and in the path parameter that names the resource.
  */
 import type { Context } from 'hono';
+import type { RouteHandler } from '@hono/zod-openapi';
+import type * as routes from './contents.routes';
 import type { AppEnv } from '../../env';
 import { failureResponse } from '../../platform/http/problem';
 import * as contents from './contents.service';
@@ -40,7 +42,8 @@ export function contentHandlers(space: contents.Space) {
     },
     async readVersion(c: Context<AppEnv>) {
       const { tenant, id } = addressOf(c);
-      const resource = await contents.contentResource(c.get('db'), tenant, space, id);
+      // A deleted resource's versions stay readable until the tenant purges them.
+      const resource = await contents.retainedResource(c.get('db'), tenant, space, id);
       if (!resource.ok) return failureResponse(c, resource.error);
       const { index, version } = valid(c, 'param');
       const result = await contents.readVersion(c.get('db'), c.get('audit').commit, resource.value, Number(index), Number(version));
@@ -49,3 +52,11 @@ export function contentHandlers(space: contents.Space) {
     },
   };
 }
+
+/** The owner purges a deleted resource's retained versions (contents.service.ts `purgeVersions`). */
+export const purgeContents: RouteHandler<typeof routes.purge, AppEnv> = async (c) => {
+  const { tenant } = c.req.valid('param');
+  const { space, resource } = c.req.valid('json');
+  const result = await contents.purgeVersions(c.get('db'), c.get('audit').commit, tenant, space, resource);
+  return result.ok ? c.json(result.value, 200) : failureResponse(c, result.error);
+};

@@ -1,6 +1,6 @@
 import { createRouter } from '../../platform/http/router';
-import { contentHandlers } from './contents.handlers';
-import { diskBlocks, memory } from './contents.routes';
+import { contentHandlers, purgeContents } from './contents.handlers';
+import { diskBlocks, memory, purge } from './contents.routes';
 
 const memoryHandlers = contentHandlers('memory');
 const diskBlockHandlers = contentHandlers('disk');
@@ -12,4 +12,5 @@ export const contentsRouter = createRouter()
   .openapi(memory.readVersion, memoryHandlers.readVersion as never)
   .openapi(diskBlocks.write, diskBlockHandlers.write as never)
   .openapi(diskBlocks.read, diskBlockHandlers.read as never)
-  .openapi(diskBlocks.readVersion, diskBlockHandlers.readVersion as never);
+  .openapi(diskBlocks.readVersion, diskBlockHandlers.readVersion as never)
+  .openapi(purge, purgeContents);

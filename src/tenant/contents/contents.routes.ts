@@ -8,7 +8,9 @@
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';
 import type { AuditedAction } from '../../audit/actions';
+import { z } from '@hono/zod-openapi';
 import { DiskParams } from '../disks/disks.schemas';
+import { TenantParams } from '../../provider/tenants/tenants.schemas';
 import { TenantVmParams } from '../vms/tenant-vms.routes';
 import { CONTENT_BODY_BYTES, PageRangeQuery, PagesSchema, VersionParamsShape, VersionReadSchema, WritePagesBody, WrittenPagesSchema } from './contents.schemas';
 
@@ -61,3 +63,32 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
 
 export const memory = contentRoutes({ base: '/tenants/{tenant}/vms/{vm}/memory/pages', kind: 'memory', actions: { read: 'vm.memory.read', write: 'vm.memory.write' } });
 export const diskBlocks = contentRoutes({ base: '/tenants/{tenant}/disks/{disk}/blocks', kind: 'disk', actions: { read: 'disk.blocks.read', write: 'disk.blocks.write' } });
+
+const PurgeBody = z
+  .strictObject({
+    space: z.enum(['memory', 'disk']),
+    resource: z.string().regex(/^(vm|dsk)_[0-9A-Z]{26}$/).openapi({ description: 'The deleted VM (memory) or disk whose versions to purge.' }),
+  })
+  .openapi('PurgeContents');
+
+const PurgedSchema = z
+  .object({
+    purged: z.array(z.object({ index: z.number().int(), version: z.number().int(), digest: z.string() })).openapi({ description: 'The versions this call purged; its record names each one.' }),
+    remaining: z.number().int().openapi({ description: 'Versions of the resource still retained: call again while above zero.' }),
+  })
+  .openapi('PurgedContents');
+
+export const purge = tenantRoute({
+  operationId: 'purgeContents',
+  action: 'contents.purge',
+  scope: 'owner',
+  problems: ['resource_in_use'],
+  method: 'post',
+  path: '/tenants/{tenant}/purges',
+  tags: ['memory', 'disks'],
+  summary: 'Purge the retained versions of a deleted VM or disk',
+  description:
+    'Deleting a VM or a disk keeps its page versions, readable by version (`…/versions/{version}`), because records of the tenant\'s log name them. This is the only way they go: the owner purges them, at most 512 a call, and the record names every version and digest purged. A resource that still exists: `resource_in_use` (delete it first; to make live versions unreadable, rotate their data key).',
+  request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(PurgeBody) },
+  responses: { 200: jsonContent(PurgedSchema, 'What was purged, and what remains.') },
+});

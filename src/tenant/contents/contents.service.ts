@@ -229,6 +229,57 @@ export async function contentResource(
 }
 
 /**
+ * A resource whose versions the tenant may still read: one it has, or one it
+ * deleted whose versions the log still names (issue 30: deleting a VM or a
+ * disk keeps them reachable until the tenant purges them). A deleted
+ * resource has no size: any index is in range.
+ */
+export async function retainedResource(db: Database, tenant: string, space: Space, id: string): Promise<Resolved> {
+  const live = await contentResource(db, tenant, space, id);
+  if (live.ok) return live;
+  const [kept] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM (SELECT 1 FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant} LIMIT 1)`);
+  return kept && kept.n > 0 ? ok({ space, id, tenant, pages: Number.MAX_SAFE_INTEGER, latest: new Map() }) : live;
+}
+
+/** Versions purged per call: a purge's record names each one, and a record is bounded. */
+export const MAX_PURGED_PER_CALL = 512;
+
+export interface PurgedVersion {
+  index: number;
+  version: number;
+  digest: string;
+}
+
+/**
+ * Purges the retained versions of a resource the tenant deleted, up to
+ * `MAX_PURGED_PER_CALL` at a time (call again while `remaining` > 0): the only
+ * way versions the log names go (issue 30). The record names every version
+ * and digest purged, in the batch that deletes them. A resource that still
+ * exists is refused: delete it first (crypto-shredding, `recover rotate`, is
+ * how to make live versions unreadable).
+ */
+export async function purgeVersions(db: Database, commit: Commit, tenant: string, space: Space, id: string): Promise<Result<{ purged: PurgedVersion[]; remaining: number }, 'not_found' | 'resource_in_use'>> {
+  const live = await contentResource(db, tenant, space, id);
+  if (live.ok) return fail('resource_in_use', `${id} still exists: delete it first; its versions are purged after.`);
+  const rows = await db.all<PurgedVersion & { total: number }>(sql`
+    SELECT idx AS "index", version, digest, (SELECT count(*) FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant}) AS total
+    FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant}
+    ORDER BY idx, version LIMIT ${MAX_PURGED_PER_CALL}`);
+  if (rows.length === 0) return fail('not_found', NOT_YOURS);
+  const purged = rows.map(({ index, version, digest }) => ({ index, version, digest }));
+  const pairs = JSON.stringify(purged.map((p) => [p.index, p.version]));
+  const committed = await commit(
+    [
+      write(sql`DELETE FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant} AND (idx, version) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(${pairs}) j)`),
+      write(sql`DELETE FROM content_heads WHERE space = ${space} AND resource_id = ${id} AND NOT EXISTS (SELECT 1 FROM content_versions v WHERE v.space = content_heads.space AND v.resource_id = content_heads.resource_id AND v.idx = content_heads.idx AND v.version = content_heads.version)`),
+    ],
+    { target: { type: space === 'memory' ? 'vm' : 'disk', id }, details: { space, resource: id, purged: purged as never } },
+  );
+  if (!committed.ok) throw new Error(committed.message);
+  return ok({ purged, remaining: rows[0]!.total - purged.length });
+}
+
+/**
  * The current version of each written page in [start, start+count).
  *
  * Fast path: the log's sequencer names the versions from the heads it

@@ -82,7 +82,11 @@ export async function attachDisk(
   return fail('invalid_state', `Disk ${id} changed meanwhile; read it and retry.`);
 }
 
-/** Deletes a detached disk; its retained block versions go with it. */
+/**
+ * Deletes a detached disk. Its block versions stay, readable by version, for
+ * the records that name them: only the tenant's audited purge removes them
+ * (contents.service.ts `purgeVersions`).
+ */
 export async function deleteDisk(db: Database, commit: Commit, tenant: string, id: string): Promise<Result<{ id: string }, 'not_found' | 'resource_in_use'>> {
   const disk = await findDisk(db, tenant, id);
   if (!disk) return fail('not_found', NOT_YOURS);
@@ -90,8 +94,6 @@ export async function deleteDisk(db: Database, commit: Commit, tenant: string, i
   const committed = await commit([
     write(db.delete(disks).where(and(eq(disks.id, id), isNull(disks.vmId)))),
     expectChanges('disk.delete'),
-    write(sql`DELETE FROM content_heads WHERE space = 'disk' AND resource_id = ${id}`),
-    write(sql`DELETE FROM content_versions WHERE space = 'disk' AND resource_id = ${id}`),
   ], { objects: [imaging('disk', id)] });
   return committed.ok ? ok({ id }) : fail('resource_in_use', `Disk ${id} was attached meanwhile.`);
 }

@@ -18,7 +18,7 @@ import { clockOffsetMs, now, setClockOffset } from '../platform/clock';
 import { problemResponse } from '../platform/http/problem';
 import { API_VERSION } from '../platform/health/health.index';
 import { FaultRulesSchema } from './faults';
-import { hideNewest } from './integrity-faults';
+import { hideNewest, swappedKey } from './integrity-faults';
 import { clearRecorder, recorded, toHar } from './recorder';
 import { resetEmulator } from './reset';
 import { FixtureSchema, seed, type Dispatch } from './seed';
@@ -77,9 +77,11 @@ export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Re
       const body = await parsed(c, FaultsBody);
       if (!body.ok) return body.response;
       const state = await loadEmulatorState(c.env.DB);
-      // A drop-newest-record rule hides each log's newest record as of now (integrity-faults.ts).
-      const hidden = body.value.faults.some((f) => f.kind === 'drop-newest-record') ? await hideNewest(c) : undefined;
-      const faults = body.value.faults.map((f) => (f.kind === 'drop-newest-record' ? { ...f, hidden } : f));
+      // A drop-newest-record rule hides, a split-view rule forks, each log's newest record as of now (integrity-faults.ts).
+      const hidden = body.value.faults.some((f) => f.kind === 'drop-newest-record' || f.kind === 'split-view') ? await hideNewest(c) : undefined;
+      const faults = await Promise.all(
+        body.value.faults.map(async (f) => (f.kind === 'drop-newest-record' ? { ...f, hidden } : f.kind === 'split-view' ? { ...f, forkAt: hidden } : f.kind === 'swap-bootstrap-key' ? { ...f, key: f.key ?? (await swappedKey()) } : f)),
+      );
       await saveEmulatorState(c.env.DB, { ...state, faults });
       await recordControl(c, 'emulator.faults.set', { faults: faults as never });
       return c.json({ faults });

@@ -38,6 +38,15 @@ export const FaultRuleSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.enum(['stale-content', 'withhold-content', 'rewrite-record'] as const satisfies readonly IntegrityFault[]), ...base }),
   /** As above; `hidden` is filled in when the rule is set: each log's newest record then, and everything after it, is not served. */
   z.strictObject({ kind: z.literal('drop-newest-record'), hidden: z.record(z.string(), z.number().int().min(0)).optional(), ...base }),
+  /** As above; `forkAt` is filled in when the rule is set: each log's newest record then is the one forked. */
+  z.strictObject({ kind: z.literal('split-view'), forkAt: z.record(z.string(), z.number().int().min(0)).optional(), ...base }),
+  /**
+   * The operator replaces a bootstrap admin's key (as `wrangler secret put`
+   * would), without a redeploy: from the next request this instance runs with
+   * `admin` (default 2: adm_bootstrap2) holding `key`, a fresh public key the
+   * emulator fills in when the rule is set. Its `route` is not consulted.
+   */
+  z.strictObject({ kind: z.literal('swap-bootstrap-key'), admin: z.number().int().min(1).max(16).default(2), key: z.strictObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string() }).optional(), ...base }),
 ]);
 
 export type FaultRule = z.output<typeof FaultRuleSchema>;

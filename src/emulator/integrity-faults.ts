@@ -18,6 +18,16 @@
  *    page served is newer than the verified log's latest write), and by
  *    `audit verify` against any state saved after that record (the log shrank).
  *
+ *  - `split-view`: the readers matching the rule see a fork: each log's
+ *    newest record when the rule was set, altered and signed again by the
+ *    audit key (as the key's holder could), under checkpoints signed over the
+ *    forked tree. Self-consistent to a first-time reader; caught by `audit
+ *    verify` with a state saved before the fork (the consistency proof is the
+ *    real tree's) and by a witness quorum (no witness cosigned the fork).
+ *  - `swap-bootstrap-key`: a bootstrap admin's key replaced under the
+ *    running instance. Caught by the deployment check: the next request puts
+ *    a new `deployment.statement` on the record, which `audit verify` names.
+ *
  * Nothing here runs unless emulator mode is on and a rule of the kind fires.
  */
 import type { Context } from 'hono';
@@ -26,15 +36,16 @@ import { signCheckpoint } from '../audit/format/checkpoint';
 import { FrontierBuilder, leafHash } from '../audit/format/merkle';
 import { auditSigningKey } from '../audit/signing/signing-key';
 import { PROVIDER_LOG } from '../audit/log/logs';
+import { signRecord, type AuditRecord } from '../audit/format/record';
 
-export const INTEGRITY_FAULTS = ['stale-content', 'withhold-content', 'rewrite-record', 'drop-newest-record'] as const;
+export const INTEGRITY_FAULTS = ['stale-content', 'withhold-content', 'rewrite-record', 'drop-newest-record', 'split-view'] as const;
 export type IntegrityFault = (typeof INTEGRITY_FAULTS)[number];
 
 type StoredPage = { index: number; version: number; digest: string; envelope: string };
 
 const CONTENT_READ = /^\/v1\/tenants\/[^/]+\/(?:vms\/([^/]+)\/memory\/pages|disks\/([^/]+)\/blocks)(?:\/\d+\/versions\/\d+)?$/;
 const RECORDS = /^\/v1\/(?:tenants\/([^/]+)|admin)\/audit\/records$/;
-const CHECKPOINT = /^\/v1\/(?:tenants\/([^/]+)|admin)\/audit\/checkpoint$/;
+const CHECKPOINT = /^\/v1\/(?:tenants\/([^/]+)|admin)\/audit\/checkpoint(?:\/cosigned)?$/;
 
 /** The log a records or checkpoint path reads. */
 const logOfPath = (match: RegExpExecArray): string => (match[1] ? `tenants/${match[1]}` : PROVIDER_LOG);
@@ -54,7 +65,7 @@ export async function hideNewest(c: Context<AppEnv>): Promise<Record<string, num
 }
 
 /** The answer `response` to this request, as the fault would have it (the honest one when the fault does not apply here). */
-export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidden?: Record<string, number> }, response: Response): Promise<Response> {
+export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidden?: Record<string, number>; forkAt?: Record<string, number> }, response: Response): Promise<Response> {
   const fault = rule.kind;
   if (!response.ok) return response;
   const path = new URL(c.req.url).pathname;
@@ -72,6 +83,7 @@ export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidd
     if (body.pages) return rewrap(response, JSON.stringify({ ...body, pages: await Promise.all(body.pages.map(older)) }), 'application/json');
     return rewrap(response, JSON.stringify(await older(body as StoredPage)), 'application/json');
   }
+  if (fault === 'split-view') return splitView(c, rule.forkAt ?? {}, path, response);
   const records = RECORDS.exec(path);
   if (records && (fault === 'rewrite-record' || fault === 'drop-newest-record')) {
     const body = (await response.clone().json()) as { records: { index: number; jws: string }[]; next?: number };
@@ -101,4 +113,47 @@ export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidd
     return rewrap(response, note, 'text/plain; charset=utf-8');
   }
   return response;
+}
+
+/** A fresh Ed25519 public key, for a `swap-bootstrap-key` rule as it is set. */
+export async function swappedKey(): Promise<{ kty: 'OKP'; crv: 'Ed25519'; x: string }> {
+  const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const { x } = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as { x: string };
+  return { kty: 'OKP', crv: 'Ed25519', x };
+}
+
+/** The bootstrap JWKS with the swapped admin's key in place (the env's own when no swap rule is in force). */
+export function bootstrapWithSwap(jwks: string | undefined, rules: readonly { kind: string; admin?: number; key?: object }[]): string | undefined {
+  const swap = rules.find((r) => r.kind === 'swap-bootstrap-key' && r.key);
+  if (!jwks || !swap) return jwks;
+  const parsed = JSON.parse(jwks) as { keys?: object[] };
+  const keys = [...(parsed.keys ?? [parsed])];
+  keys[(swap.admin ?? 2) - 1] = swap.key!;
+  return JSON.stringify({ keys });
+}
+
+/** The forked record of `log` at `index`: its outcome flipped, signed again by the audit key. */
+async function forkedRecord(c: Context<AppEnv>, jws: string): Promise<string> {
+  const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as AuditRecord;
+  return (await signRecord({ ...record, outcome: record.outcome === 'allowed' ? 'denied' : 'allowed' }, await auditSigningKey(c.env.AUDIT_SIGNING_JWK))).jws;
+}
+
+async function splitView(c: Context<AppEnv>, forkAt: Record<string, number>, path: string, response: Response): Promise<Response> {
+  const records = RECORDS.exec(path);
+  const checkpoint = CHECKPOINT.exec(path);
+  const log = records ? logOfPath(records) : checkpoint ? logOfPath(checkpoint) : null;
+  const at = log === null ? undefined : forkAt[log];
+  if (log === null || at === undefined) return response;
+  if (records) {
+    const body = (await response.clone().json()) as { records: { index: number; jws: string }[]; next?: number };
+    const served = await Promise.all(body.records.map(async (r) => (r.index === at ? { ...r, jws: await forkedRecord(c, r.jws) } : r)));
+    return rewrap(response, JSON.stringify({ ...body, records: served }), 'application/json');
+  }
+  const size = Number((await response.clone().text()).split('\n')[1]);
+  if (!(size > at)) return response;
+  const { results } = await c.env.DB.prepare('SELECT idx, jws FROM audit_records WHERE log = ? AND idx < ? ORDER BY idx').bind(log, size).all<{ idx: number; jws: string }>();
+  const tree = new FrontierBuilder();
+  for (const { idx, jws } of results) tree.push(leafHash(new Uint8Array(Buffer.from((idx === at ? await forkedRecord(c, jws) : jws).split('.')[1]!, 'base64url'))));
+  // Signed by the audit key alone: no witness has seen this tree.
+  return rewrap(response, await signCheckpoint(log, tree.size, tree.root(), await auditSigningKey(c.env.AUDIT_SIGNING_JWK)), 'text/plain; charset=utf-8');
 }

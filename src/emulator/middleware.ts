@@ -13,7 +13,7 @@ import { requestPath } from '../platform/http/paths';
 import { problemResponse } from '../platform/http/problem';
 import type { ProblemCode } from '../lib/problems';
 import { firingRules, spend, type FaultRule } from './faults';
-import { INTEGRITY_FAULTS, lie, type IntegrityFault } from './integrity-faults';
+import { bootstrapWithSwap, INTEGRITY_FAULTS, lie, type IntegrityFault } from './integrity-faults';
 import { record, redactBody, redactHeaders } from './recorder';
 import { emulatorEnabled } from './mode';
 import { loadEmulatorState, replaceFaults } from './state';
@@ -27,6 +27,9 @@ export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
     const state = await loadEmulatorState(c.env.DB);
     setClockOffset(state.clockOffsetMs);
     c.set('emulator', state);
+    // A swap-bootstrap-key rule: this request runs under the swapped key, as after `wrangler secret put`.
+    const bootstrap = bootstrapWithSwap(c.env.BOOTSTRAP_ADMIN_JWK, state.faults);
+    if (bootstrap !== c.env.BOOTSTRAP_ADMIN_JWK) c.env = { ...c.env, BOOTSTRAP_ADMIN_JWK: bootstrap };
     const started = performance.now();
     const startedAt = nowIso();
     const length = Number(c.req.header('Content-Length') ?? 0);

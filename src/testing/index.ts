@@ -67,7 +67,9 @@ export type FaultRule =
    * prove your integration notices (an older envelope under the current version, written
    * pages withheld, a record altered, the newest record dropped with a freshly signed checkpoint).
    */
-  | { kind: 'stale-content' | 'withhold-content' | 'rewrite-record' | 'drop-newest-record'; route: string; probability?: number; times?: number };
+  | { kind: 'stale-content' | 'withhold-content' | 'rewrite-record' | 'drop-newest-record' | 'split-view'; route: string; probability?: number; times?: number }
+  /** A bootstrap admin's key replaced under the running instance (default admin 2); the emulator makes the new key. */
+  | { kind: 'swap-bootstrap-key'; route: string; admin?: number };
 
 export interface Custodes {
   /** `http://127.0.0.1:<port>` */

@@ -86,4 +86,30 @@ describe('issue 30: integrity faults, and the tool that catches each', () => {
     assert.equal(honest.code, 0, honest.err);
     assert.equal(Buffer.from(honest.out).toString(), 'third secret!');
   });
+
+  it('swap-bootstrap-key: a bootstrap admin\'s key replaced under the running instance — audit verify names the new deployment statement', async () => {
+    assert.equal((await verify()).code, 0);
+    await emu.faults.set([{ kind: 'swap-bootstrap-key', route: '**' }]);
+    const listed = (await (await fetch(`${emu.url}/_emulator/faults`, { headers: { Authorization: `Bearer ${emu.controlToken}` } })).json()) as { faults: { key: { x: string } }[] };
+    const [rule] = listed.faults;
+    assert.ok(rule?.key.x, 'the emulator made the new key');
+    // The old second admin's key no longer works; the change is on the record.
+    await assert.rejects(emu.client(emu.admins[1], { retry: { retries: 0 } }).GET('/v1/admin/hosts'), (e: unknown) => (e as { problem?: { status?: number } }).problem?.status === 401);
+    const after = await verify();
+    assert.equal(after.code, 0, after.err);
+    assert.match(after.out, /Deployment on record since your saved state .*bootstrap admin adm_bootstrap2 key \S+ → \S+/);
+    await emu.faults.clear();
+  });
+
+  it('split-view: a reader shown a fork re-signed by the audit key — alone it looks whole; audit verify against a state saved before refuses', async () => {
+    assert.equal((await verify()).code, 0); // the state saved before the fork
+    await emu.faults.set([{ kind: 'split-view', route: 'GET /v1/tenants/*/audit/**' }]);
+    const firstLook = await verify('--trust-on-first-use', '--state', join(dir, 'first-look.json'));
+    assert.equal(firstLook.code, 0, firstLook.err); // self-consistent: a first-time reader cannot tell
+    const saved = await verify();
+    assert.equal(saved.code, 1, saved.out);
+    assert.match(saved.err, /FAILED: tenants\/ten_\w+: .*consisten/i);
+    await emu.faults.clear();
+    assert.equal((await verify()).code, 0);
+  });
 });

@@ -44,16 +44,22 @@ export async function recordDeployment(env: Env, requestId: string): Promise<num
   return result.auditIndex;
 }
 
-let stated: Promise<unknown> | null = null;
-registerIsolateCache(() => (stated = null)); // an emulator reset empties the log: state it again
+/** Per isolate, by the configuration that can change under it (the emulator's swapped bootstrap key). */
+const stated = new Map<string, Promise<unknown>>();
+registerIsolateCache(() => stated.clear()); // an emulator reset empties the log: state it again
 
 export function deploymentOnRecord(): MiddlewareHandler<AppEnv> {
   return async function deploymentOnRecordMiddleware(c, next) {
-    stated ??= recordDeployment(c.env, c.get('requestId')).catch((error: unknown) => {
-      stated = null; // the next request tries again
-      console.error(`[${c.get('requestId')}] deployment statement:`, error);
-    });
-    await stated;
+    const key = c.env.BOOTSTRAP_ADMIN_JWK ?? '';
+    let once = stated.get(key);
+    if (!once) {
+      once = recordDeployment(c.env, c.get('requestId')).catch((error: unknown) => {
+        stated.delete(key); // the next request tries again
+        console.error(`[${c.get('requestId')}] deployment statement:`, error);
+      });
+      stated.set(key, once);
+    }
+    await once;
     return next();
   };
 }

@@ -122,7 +122,7 @@ export class GuestContents {
    * write of it, so that a recovery's rollback (in the log) is told from a
    * provider's (not in it). Without it, such a read is refused.
    */
-  latestFromLog?: (target: ContentTarget) => Promise<LatestWrites>;
+  latestFromLog?: (target: ContentTarget) => Promise<{ latest: LatestWrites; size: number }>;
 
   constructor(
     private readonly api: ApiClient,
@@ -168,9 +168,15 @@ export class GuestContents {
     return { pages: last - first + 1, auditIndexes };
   }
 
-  async read(target: ContentTarget, offset: number, length: number, options: { latest?: LatestWrites } = {}): Promise<Uint8Array> {
+  /**
+   * `latest`: the newest write of each page from the tenant's verified log
+   * (`latestWritesFromLog`), and `logSize`, that log's size: a log that ends
+   * before this keystore's own last write cannot vouch for anything.
+   */
+  async read(target: ContentTarget, offset: number, length: number, options: { latest?: LatestWrites; logSize?: number } = {}): Promise<Uint8Array> {
     const out = new Uint8Array(length);
     if (length === 0) return out;
+    if (options.logSize !== undefined) this.checkLogNotBehind(target, options.logSize);
     const first = Math.floor(offset / PAGE_BYTES);
     const last = Math.floor((offset + length - 1) / PAGE_BYTES);
     const batches: number[] = [];
@@ -238,11 +244,21 @@ export class GuestContents {
       const mine = written[index];
       if (mine === undefined || (served.get(index) ?? 0) >= mine) continue;
       if (!this.latestFromLog) throw new StaleVersionError(index, served.get(index) ?? 0, mine, 'keystore');
-      const latest = await this.latestFromLog(target);
+      const { latest, size } = await this.latestFromLog(target);
+      // A log that ends before this keystore's own last write was rolled back: it cannot vouch for the older page.
+      this.checkLogNotBehind(target, size);
       checkFresh(stored, start, count, latest);
       for (const [page, { version }] of latest) if (written[page] !== undefined) written[page] = version;
       this.onKeystoreChange?.(this.keystore);
       return;
+    }
+  }
+
+  /** A verified log of `size` records that ends before this keystore's own last write to it was rolled back. */
+  private checkLogNotBehind(target: ContentTarget, size: number): void {
+    const own = this.keystore.writtenAt?.[`tenants/${target.tenant}`];
+    if (own !== undefined && size <= own) {
+      throw new ProviderMisbehaviourError(null, null, null, null, `the verified log ends at record ${size}, before this keystore's own write (record ${own}): the log was rolled back`);
     }
   }
 
@@ -263,6 +279,8 @@ export class GuestContents {
         : await this.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource } }, body: { pages }, headers: CIPHERTEXT });
     const written = ((this.keystore.written ??= {})[`${target.space}:${target.resource}`] ??= {});
     for (const { index, version } of data!.pages) written[index] = Math.max(written[index] ?? 0, version);
+    const log = `tenants/${target.tenant}`;
+    (this.keystore.writtenAt ??= {})[log] = Math.max(this.keystore.writtenAt[log] ?? -1, data!.auditIndex);
     return data!.auditIndex;
   }
 

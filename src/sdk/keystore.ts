@@ -21,6 +21,11 @@ export interface Keystore {
    * is refused without consulting the provider's log.
    */
   written?: Record<string, Record<string, number>>;
+  /**
+   * The highest audit record index of this keystore's own writes, by log: a
+   * verified log that ends before it was rolled back behind the tenant's back.
+   */
+  writtenAt?: Record<string, number>;
 }
 
 /** A new keystore with a fresh 256-bit KEK (the CLI keeps it in a file: keystore-file.ts). */

@@ -77,10 +77,17 @@ describe('issue 30: integrity faults, and the tool that catches each', () => {
     await emu.faults.set([{ kind: 'drop-newest-record', route: 'GET /v1/tenants/*/audit/**' }]);
     const read = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', keystoreFile, '--vm', t.vm, '--offset', '0', '--length', '13', '--verify-fresh');
     assert.equal(read.code, 1, read.out);
-    assert.match(read.err, /the provider served version 3, but the audit log's latest write is version 2/);
+    // The keystore remembers its own write's record: a verified log that ends before it was rolled back.
+    assert.match(read.err, /the verified log ends at record \d+, before this keystore's own write \(record \d+\): the log was rolled back/);
     assert.doesNotMatch(read.out, /third secret/);
     // The log as served is consistent on its own: what it lacks is only visible against newer evidence.
     assert.equal((await verify('--trust-on-first-use', '--state', join(dir, 'fresh-state.json'))).code, 0);
+    // A reader without that memory is still refused: the page served is newer than the verified log's latest write.
+    const forgetful = join(dir, 'forgetful-keystore.json');
+    writeFileSync(forgetful, JSON.stringify({ ...keystore, written: {}, writtenAt: {} }));
+    const stale = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', forgetful, '--vm', t.vm, '--offset', '0', '--length', '13', '--verify-fresh');
+    assert.equal(stale.code, 1, stale.out);
+    assert.match(stale.err, /the provider served version 3, but the audit log's latest write is version 2/);
     await emu.faults.clear();
     const honest = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', keystoreFile, '--vm', t.vm, '--offset', '0', '--length', '13', '--verify-fresh');
     assert.equal(honest.code, 0, honest.err);

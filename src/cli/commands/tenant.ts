@@ -110,7 +110,10 @@ function contentCommands(group: Command, emit: Emit, space: Space): void {
     const path = keystorePath(o);
     const contents = new GuestContents(tenantClient(o, scopes[verb]), loadKeystore(path), (keystore) => saveKeystore(path, keystore));
     // A page older than this keystore's own write of it: the verified log tells a recovery's rollback from a provider's.
-    contents.latestFromLog = async (target) => latestWritesFromLog(await verifiedRecords(o, '--verify-fresh'), target);
+    contents.latestFromLog = async (target) => {
+      const records = await verifiedRecords(o, 'checking a page older than this keystore\'s own write');
+      return { latest: latestWritesFromLog(records, target), size: records.length };
+    };
     return contents;
   };
   const targetOf = (o: ContentOptions): ContentTarget => ({ tenant: o.tenant, space, resource: (space === 'memory' ? o.vm : o.disk)! });
@@ -132,8 +135,9 @@ function contentCommands(group: Command, emit: Emit, space: Space): void {
     emit,
     async (_, o) => {
       const target = targetOf(o);
-      const latest = o.verifyFresh ? latestWritesFromLog(await verifiedRecords(o, '--verify-fresh'), target) : undefined;
-      const data = await contentsOf(o, 'read').read(target, o.offset ?? 0, o.length, { latest });
+      const records = o.verifyFresh ? await verifiedRecords(o, '--verify-fresh') : undefined;
+      const latest = records ? latestWritesFromLog(records, target) : undefined;
+      const data = await contentsOf(o, 'read').read(target, o.offset ?? 0, o.length, { latest, ...(records ? { logSize: records.length } : {}) });
       if (o.out) writeFileSync(o.out, data);
       const fresh = o.verifyFresh ? ', each page checked against the latest write in your verified audit log' : '';
       const json = { bytes: data.length, out: o.out ?? null, verifiedFresh: !!o.verifyFresh };

@@ -107,7 +107,7 @@ export interface paths {
         put?: never;
         /**
          * Drain a host
-         * @description Stops new placements and live-migrates every VM to other hosts. VMs that fit nowhere are reported as `stranded`; the host becomes `drained` once empty. With tenant VMs on it, a drain is significant (DESIGN §7): it answers 202 with a change request a second `operator` approves; an empty host drains at once.
+         * @description Stops new placements and live-migrates every VM to other hosts. VMs that fit nowhere are reported as `stranded`; the host becomes `drained` once empty. With tenant VMs on it, a drain is significant (the two-person rule): it answers 202 with a change request a second `operator` approves; an empty host drains at once.
          *
          *     Requires an admin token with role `operator`. Audited as `host.drain`.
          */
@@ -158,7 +158,7 @@ export interface paths {
         post?: never;
         /**
          * Propose deleting a tenant (a second `provisioner` approves)
-         * @description Significant (DESIGN §7): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.
+         * @description Significant (the two-person rule): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.
          *
          *     Requires an admin token with role `provisioner`. Audited as `tenant.delete`.
          */
@@ -167,7 +167,7 @@ export interface paths {
         head?: never;
         /**
          * Rename a tenant or change its quota
-         * @description A quota below what the tenant uses is significant (DESIGN §7): it answers 202 with a change request a second `provisioner` approves.
+         * @description A quota below what the tenant uses is significant (the two-person rule): it answers 202 with a change request a second `provisioner` approves.
          *
          *     Requires an admin token with role `provisioner`. Audited as `tenant.update`.
          */
@@ -232,7 +232,7 @@ export interface paths {
         post?: never;
         /**
          * Propose deleting a VM (a second `provisioner` approves)
-         * @description Significant (DESIGN §7): answers 202 with a change request; the VM's tenant sees every step of it in its own log.
+         * @description Significant (the two-person rule): answers 202 with a change request; the VM's tenant sees every step of it in its own log.
          *
          *     Requires an admin token with role `provisioner`. Audited as `vm.delete`.
          */

@@ -88,7 +88,7 @@ export const drainHost = adminRoute({
   tags,
   summary: 'Drain a host',
   description:
-    'Stops new placements and live-migrates every VM to other hosts. VMs that fit nowhere are reported as `stranded`; the host becomes `drained` once empty. With tenant VMs on it, a drain is significant (DESIGN §7): it answers 202 with a change request a second `operator` approves; an empty host drains at once.',
+    'Stops new placements and live-migrates every VM to other hosts. VMs that fit nowhere are reported as `stranded`; the host becomes `drained` once empty. With tenant VMs on it, a drain is significant (the two-person rule): it answers 202 with a change request a second `operator` approves; an empty host drains at once.',
   roles: ['operator'],
   request: { params: HostParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(DrainReportSchema, 'What moved and what could not.'), 202: changeAccepted },

@@ -58,7 +58,7 @@ export const patchTenant = adminRoute({
   path: '/admin/tenants/{tenant}',
   tags,
   summary: 'Rename a tenant or change its quota',
-  description: 'A quota below what the tenant uses is significant (DESIGN §7): it answers 202 with a change request a second `provisioner` approves.',
+  description: 'A quota below what the tenant uses is significant (the two-person rule): it answers 202 with a change request a second `provisioner` approves.',
   roles: ['provisioner'],
   request: { params: TenantParams, headers: IfMatchHeaders, body: jsonRequestBody(PatchTenantBody) },
   responses: {
@@ -75,7 +75,7 @@ export const deleteTenant = adminRoute({
   path: '/admin/tenants/{tenant}',
   tags,
   summary: 'Propose deleting a tenant (a second `provisioner` approves)',
-  description: 'Significant (DESIGN §7): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.',
+  description: 'Significant (the two-person rule): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.',
   roles: ['provisioner'],
   request: { params: TenantParams, headers: IfMatchHeaders },
   responses: { 202: changeAccepted },

@@ -75,7 +75,7 @@ export const deleteVm = adminRoute({
   path: '/admin/vms/{vm}',
   tags,
   summary: 'Propose deleting a VM (a second `provisioner` approves)',
-  description: 'Significant (DESIGN §7): answers 202 with a change request; the VM\'s tenant sees every step of it in its own log.',
+  description: 'Significant (the two-person rule): answers 202 with a change request; the VM\'s tenant sees every step of it in its own log.',
   roles: ['provisioner'],
   request: { params: VmParams, headers: IfMatchHeaders },
   responses: { 202: changeAccepted },

@@ -36,6 +36,7 @@ import { signCheckpoint } from '../audit/format/checkpoint';
 import { FrontierBuilder, leafHash } from '../audit/format/merkle';
 import { auditSigningKey } from '../audit/signing/signing-key';
 import { PROVIDER_LOG } from '../audit/log/logs';
+import { jwsPayload, jwsPayloadBytes } from '../audit/format/jws';
 import { signRecord, type AuditRecord } from '../audit/format/record';
 
 export const INTEGRITY_FAULTS = ['stale-content', 'withhold-content', 'rewrite-record', 'drop-newest-record', 'split-view'] as const;
@@ -94,8 +95,8 @@ export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidd
     }
     const last = body.records.at(-1);
     if (!last) return response;
-    const [header, payload, signature] = last.jws.split('.') as [string, string, string];
-    const record = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { outcome: string };
+    const [header, , signature] = last.jws.split('.') as [string, string, string];
+    const record = jwsPayload<{ outcome: string }>(last.jws);
     record.outcome = record.outcome === 'allowed' ? 'denied' : 'allowed';
     const altered = `${header}.${Buffer.from(JSON.stringify(record)).toString('base64url')}.${signature}`;
     return rewrap(response, JSON.stringify({ ...body, records: [...body.records.slice(0, -1), { ...last, jws: altered }] }), 'application/json');
@@ -108,7 +109,7 @@ export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidd
     const { results } = await c.env.DB.prepare('SELECT jws FROM audit_records WHERE log = ? AND idx < ? ORDER BY idx').bind(log, kept).all<{ jws: string }>();
     // The tree of the records kept, signed by the audit key as if it were the head.
     const tree = new FrontierBuilder();
-    for (const { jws } of results) tree.push(leafHash(new Uint8Array(Buffer.from(jws.split('.')[1]!, 'base64url'))));
+    for (const { jws } of results) tree.push(leafHash(jwsPayloadBytes(jws)));
     const note = await signCheckpoint(log, tree.size, tree.root(), await auditSigningKey(c.env.AUDIT_SIGNING_JWK));
     return rewrap(response, note, 'text/plain; charset=utf-8');
   }
@@ -134,7 +135,7 @@ export function bootstrapWithSwap(jwks: string | undefined, rules: readonly { ki
 
 /** The forked record of `log` at `index`: its outcome flipped, signed again by the audit key. */
 async function forkedRecord(c: Context<AppEnv>, jws: string): Promise<string> {
-  const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as AuditRecord;
+  const record = jwsPayload<AuditRecord>(jws);
   return (await signRecord({ ...record, outcome: record.outcome === 'allowed' ? 'denied' : 'allowed' }, await auditSigningKey(c.env.AUDIT_SIGNING_JWK))).jws;
 }
 
@@ -153,7 +154,7 @@ async function splitView(c: Context<AppEnv>, forkAt: Record<string, number>, pat
   if (!(size > at)) return response;
   const { results } = await c.env.DB.prepare('SELECT idx, jws FROM audit_records WHERE log = ? AND idx < ? ORDER BY idx').bind(log, size).all<{ idx: number; jws: string }>();
   const tree = new FrontierBuilder();
-  for (const { idx, jws } of results) tree.push(leafHash(new Uint8Array(Buffer.from((idx === at ? await forkedRecord(c, jws) : jws).split('.')[1]!, 'base64url'))));
+  for (const { idx, jws } of results) tree.push(leafHash(jwsPayloadBytes(idx === at ? await forkedRecord(c, jws) : jws)));
   // Signed by the audit key alone: no witness has seen this tree.
   return rewrap(response, await signCheckpoint(log, tree.size, tree.root(), await auditSigningKey(c.env.AUDIT_SIGNING_JWK)), 'text/plain; charset=utf-8');
 }

@@ -20,6 +20,7 @@ import type { JWK } from 'jose';
 import type { paths } from './api-types.ts';
 import { CustodesApiError } from './errors.ts';
 import { mintToken } from './keys.ts';
+import { jwsPayload } from '../audit/format/jws.ts';
 
 export type { components, paths } from './api-types.ts';
 
@@ -106,7 +107,7 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
         await sleep(retryDelay(attempt, baseDelayMs));
         continue;
       }
-      sentTokenIds.set(response, (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string }).jti);
+      sentTokenIds.set(response, jwsPayload<{ jti: string }>(token).jti);
       if (last || !(await isRetryable(response))) return response;
       await response.body?.cancel();
       await sleep(retryDelay(attempt, baseDelayMs, response));

@@ -6,6 +6,7 @@
  * tenant's audited purge (`contents.purge`, naming each version) may take one.
  */
 import type { AuditRecord } from '../audit/format/record.ts';
+import { jwsPayload } from '../audit/format/jws.ts';
 import type { ApiClient } from './client.ts';
 import { CustodesApiError } from './errors.ts';
 import { pageVersionEnvelope, publishedRecordVerifier, type RecordVerifier } from './guest-contents.ts';
@@ -33,7 +34,6 @@ export interface ContentsReport {
   altered: (NamedVersion & { why: string })[];
 }
 
-const payload = (jws: string): AuditRecord => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as AuditRecord;
 const keyOf = (v: { space: string; resource: string; index: number; version: number }) => `${v.space}/${v.resource}/${v.index}@${v.version}`;
 
 /** Every version the records (of a verified log) wrote and did not purge since. */
@@ -41,7 +41,7 @@ export function namedVersions(records: readonly { jws: string }[]): { versions: 
   const named = new Map<string, NamedVersion>();
   let purged = 0;
   for (const { jws } of records) {
-    const record = payload(jws);
+    const record = jwsPayload<AuditRecord>(jws);
     if (record.outcome !== 'allowed') continue;
     for (const r of record.regions ?? []) {
       if (r.access === 'write' && r.digest) named.set(keyOf(r), { space: r.space, resource: r.resource, index: r.index, version: r.version, digest: r.digest, writtenBy: record.index });

@@ -17,6 +17,7 @@
 import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../audit/format/record.ts';
+import { jwsPayload } from '../audit/format/jws.ts';
 import { verifyJws } from './audit-verify.ts';
 
 import type { ReadEvidence } from '../audit/format/evidence.ts';
@@ -49,7 +50,6 @@ export class ProviderMisbehaviourError extends Error {
 /** `sha256:` + hex of an envelope's bytes, as records name them. */
 export const envelopeDigest = (envelopeBase64: string): string => `sha256:${createHash('sha256').update(Buffer.from(envelopeBase64, 'base64')).digest('hex')}`;
 
-const payloadOf = (jws: string): AuditRecord => JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as AuditRecord;
 
 export interface EvidenceContext {
   /** The tenant's log, `tenants/{tenant}`. */
@@ -71,7 +71,7 @@ export async function checkReadEvidence(pages: readonly ServedPage[], evidence: 
   const { log, space, resource } = context;
   if (!evidence?.read?.jws) throw new ProviderMisbehaviourError(null, null, null, null, 'the answer carries no signed record of the read');
   if (!(await context.verify(evidence.read.jws))) throw new ProviderMisbehaviourError(null, null, null, null, `the read's record (index ${evidence.read.index}) does not verify under the audit keys`);
-  const read = payloadOf(evidence.read.jws);
+  const read = jwsPayload<AuditRecord>(evidence.read.jws);
   if (read.log !== log || read.index !== evidence.read.index || read.outcome !== 'allowed') {
     throw new ProviderMisbehaviourError(null, null, null, null, `the record served as this read's is record ${read.index} of ${read.log} (${read.outcome}), not an allowed read of ${log}`);
   }
@@ -85,7 +85,7 @@ export async function checkReadEvidence(pages: readonly ServedPage[], evidence: 
   const written = new Map<string, string | null>();
   for (const w of evidence.writes ?? []) {
     if (!(await context.verify(w.jws))) throw new ProviderMisbehaviourError(null, null, null, null, `write record ${w.index} does not verify under the audit keys`);
-    const record = payloadOf(w.jws);
+    const record = jwsPayload<AuditRecord>(w.jws);
     if (record.log !== log || record.index !== w.index || record.outcome !== 'allowed' || record.index >= read.index) continue;
     for (const r of record.regions ?? []) if (r.access === 'write' && r.space === space && r.resource === resource) written.set(`${r.index}@${r.version}`, r.digest ?? null);
   }

@@ -6,13 +6,14 @@
  * which must not be in localStorage either.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import type { JWK } from 'jose';
+import { findD1 } from './support/store';
 import { buildWorker } from '../../scripts/build-worker';
 // @ts-expect-error plain JavaScript, no declarations
 import { buildConsole } from '../../scripts/build-console.js';
@@ -229,10 +230,3 @@ describe('the web console', () => {
     await page.page.close();
   });
 });
-
-function findD1(root: string): string {
-  const files = (readdirSync(root, { recursive: true }) as string[]).map((f) => join(root, f)).filter((f) => f.endsWith('.sqlite') && /D1DatabaseObject/.test(f) && !f.endsWith('metadata.sqlite'));
-  const biggest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
-  if (!biggest) throw new Error(`no D1 database under ${root}`);
-  return biggest;
-}

@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from './support/cli';
 import { buildWorker, WORKER_DIR } from '../../scripts/build-worker';
-import { main, type Io } from '../../src/cli/main';
 import { generatePrincipalKey, keyId } from '../../src/sdk/index';
 import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
 
@@ -25,13 +25,7 @@ let emu: Custodes;
 let tenant: ProvisionedTenant;
 let built: string;
 
-async function custodes(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += typeof t === 'string' ? t : Buffer.from(t).toString()), err: (t) => (err += t) };
-  const code = await main([...argv, '--url', emu.url], io);
-  return { code, out, err };
-}
+const custodes = (...argv: string[]) => runCli(emu.url, argv);
 const verify = (...more: string[]) => custodes('audit', 'verify', '--tenant', tenant.tenant, '--key', ownerKey, '--state', statePath, ...more);
 
 before(async () => {

@@ -8,13 +8,14 @@
  * SDK. A page left alone still reads back.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli, type CliRun } from './support/cli';
+import { findD1 } from './support/store';
 import { buildWorker } from '../../scripts/build-worker';
-import { main, type Io } from '../../src/cli/main';
 import { generatePrincipalKey, GuestContents, ProviderMisbehaviourError, StaleVersionError, type Keystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
 
@@ -30,14 +31,7 @@ const ownerKey = join(dir, 'owner.jwk');
 const keystore = join(dir, 'keystore.json');
 const PAGE = 4096;
 
-/** The CLI in this process: exit code, and what it wrote (standard output as bytes, standard error as text). */
-async function custodes(...argv: string[]): Promise<{ code: number; out: Buffer; err: string }> {
-  const out: Buffer[] = [];
-  let err = '';
-  const io: Io = { out: (t) => out.push(Buffer.from(typeof t === 'string' ? t : t)), err: (t) => (err += t) };
-  const code = await main([...argv, '--url', emu.url], io);
-  return { code, out: Buffer.concat(out), err };
-}
+const custodes = (...argv: string[]) => runCli(emu.url, argv);
 
 const owner = () => ['--tenant', tenant.tenant, '--key', ownerKey, '--keystore', keystore];
 const secret = (version: number, page: number) => Buffer.from(`secret v${version} of page ${page}`.padEnd(64, '.'));
@@ -87,10 +81,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const noPlaintext = (result: { out: Buffer; err: string }) => {
+const noPlaintext = (result: CliRun) => {
   for (const version of [1, 2]) for (const page of [0, 1, 2, 3]) {
     const text = `secret v${version} of page ${page}`;
-    assert.ok(!result.out.includes(text) && !result.err.includes(text), `plaintext ${text} came out`);
+    assert.ok(!result.bytes.includes(text) && !result.err.includes(text), `plaintext ${text} came out`);
   }
 };
 
@@ -98,7 +92,7 @@ describe('issue 30: a provider that edits its store is caught on every read path
   it('an untouched page still reads back (the check costs nothing to an honest provider)', async () => {
     const read = await custodes('mem', 'read', ...owner(), '--vm', tenant.vm, '--offset', '0', '--length', '64', '--verify-fresh');
     assert.equal(read.code, 0, read.err);
-    assert.deepEqual(read.out, secret(2, 0));
+    assert.deepEqual(read.bytes, secret(2, 0));
   });
 
   for (const [page, edit] of Object.entries(EDITS).map(([p, e]) => [Number(p), e] as const)) {
@@ -115,7 +109,7 @@ describe('issue 30: a provider that edits its store is caught on every read path
       // Version 1 itself was not touched: what its readers saw is still there, and checks out.
       const atOne = await custodes('mem', 'read-version', ...owner(), '--vm', tenant.vm, '--index', String(page), '--at', '1');
       assert.equal(atOne.code, 0, atOne.err);
-      assert.deepEqual(atOne.out.subarray(0, 64), secret(1, page));
+      assert.deepEqual(atOne.bytes.subarray(0, 64), secret(1, page));
     });
   }
 
@@ -130,10 +124,3 @@ describe('issue 30: a provider that edits its store is caught on every read path
     assert.deepEqual(Buffer.from(await contents.read(target, 0, 64)), secret(2, 0));
   });
 });
-
-function findD1(root: string): string {
-  const files = (readdirSync(root, { recursive: true }) as string[]).map((f) => join(root, f)).filter((f) => f.endsWith('.sqlite') && /D1DatabaseObject/.test(f) && !f.endsWith('metadata.sqlite'));
-  const biggest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
-  if (!biggest) throw new Error(`no D1 database under ${root}`);
-  return biggest;
-}

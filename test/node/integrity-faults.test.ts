@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from './support/cli';
 import { buildWorker } from '../../scripts/build-worker';
-import { main, type Io } from '../../src/cli/main';
 import { GuestContents, newKeystore, ProviderMisbehaviourError, type Keystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
 
@@ -21,13 +21,7 @@ let keystore: Keystore;
 const target = () => ({ tenant: t.tenant, space: 'memory' as const, resource: t.vm });
 const PAGES = `GET /v1/tenants/*/vms/*/memory/pages`;
 
-async function custodes(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (x) => (out += typeof x === 'string' ? x : Buffer.from(x).toString()), err: (x) => (err += x) };
-  const code = await main([...argv, '--url', emu.url], io);
-  return { code, out, err };
-}
+const custodes = (...argv: string[]) => runCli(emu.url, argv);
 
 before(async () => {
   await buildWorker();

@@ -6,13 +6,14 @@
  * version the provider deletes or alters in its store is reported.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from './support/cli';
+import { findD1 } from './support/store';
 import { buildWorker } from '../../scripts/build-worker';
-import { main, type Io } from '../../src/cli/main';
 import { CustodesApiError, generatePrincipalKey, GuestContents, newKeystore, type Keystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
 
@@ -25,13 +26,7 @@ let disk: string;
 let keystore: Keystore;
 let start: () => Promise<Custodes>;
 
-async function custodes(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (x) => (out += typeof x === 'string' ? x : Buffer.from(x).toString()), err: (x) => (err += x) };
-  const code = await main([...argv, '--url', emu.url], io);
-  return { code, out, err };
-}
+const custodes = (...argv: string[]) => runCli(emu.url, argv);
 const contentsCheck = () => custodes('audit', 'contents', '--tenant', t.tenant, '--key', ownerKey);
 const owner = () => emu.client({ id: t.tenant, key: t.owner.key });
 
@@ -99,10 +94,3 @@ describe('issue 30: the versions the log names stay reachable', () => {
     assert.match(checked.err, /ALTERED: memory vm_\w+ page 0 version 2/);
   });
 });
-
-function findD1(root: string): string {
-  const files = (readdirSync(root, { recursive: true }) as string[]).map((f) => join(root, f)).filter((f) => f.endsWith('.sqlite') && /D1DatabaseObject/.test(f) && !f.endsWith('metadata.sqlite'));
-  const biggest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
-  if (!biggest) throw new Error(`no D1 database under ${root}`);
-  return biggest;
-}

@@ -40,6 +40,9 @@ export interface WebhookPolicy {
 
 const refuse = (problem: string): Verdict => ({ ok: false, problem });
 
+/** The host as a name or address: IPv6 brackets and a trailing root dot removed. */
+const bareHost = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+
 /** Names that resolve only inside a network, or to this machine. */
 const INTERNAL_NAME = /(^|\.)(localhost|local|internal|intranet|lan|home|corp|private|home\.arpa|in-addr\.arpa|ip6\.arpa|localdomain|test|invalid|example)$/i;
 
@@ -61,7 +64,7 @@ export function webhookUrlVerdict(text: string, policy: WebhookPolicy): Verdict 
   }
   if (url.protocol !== 'https:') return refuse('webhooks are delivered over https only');
   if (url.port && !(policy.allowedPorts ?? []).includes(Number(url.port))) return refuse(`webhooks go to the default https port only (port ${url.port} is not allowed)`);
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = bareHost(url);
   const literal = parseAddress(host);
   if (literal) return isPublicAddress(literal) ? { ok: true, url } : refuse('webhooks go to public addresses only');
   if (!host.includes('.') || INTERNAL_NAME.test(host)) return refuse('webhooks go to public hosts only');
@@ -75,7 +78,7 @@ export type Resolver = (name: string) => Promise<string[]>;
 export async function checkWebhookUrl(text: string, policy: WebhookPolicy, resolve: Resolver): Promise<Verdict> {
   const verdict = webhookUrlVerdict(text, policy);
   if (!verdict.ok || policy.emulator) return verdict;
-  const host = verdict.url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = bareHost(verdict.url);
   if (parseAddress(host)) return verdict;
   let addresses: string[];
   try {

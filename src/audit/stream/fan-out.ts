@@ -24,6 +24,7 @@
 import type { Env } from '../../env';
 import type { AuditRecord } from '../format/record';
 import { listRecords } from '../log/reader';
+import { jwsPayload } from '../format/jws';
 import type { EventSink } from './sink';
 
 export interface StreamFilter {
@@ -121,7 +122,6 @@ export function matches(filter: StreamFilter, { record }: Pick<Published, 'recor
   );
 }
 
-const decode = (jws: string): Published['record'] => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as Published['record'];
 
 const recordEvent = ({ index, jws }: Published) => `id: ${index}\nevent: record\ndata: ${JSON.stringify({ index, jws })}\n\n`;
 
@@ -210,7 +210,7 @@ export class LogFanOut {
       while (!subscriber.ended) {
         const { records } = await listRecords(env, log, subscriber.next, BACKFILL_PAGE);
         if (records.length === 0 || subscriber.ended) break;
-        const events = this.#events(subscriber, records.map(({ index, jws }) => ({ index, jws, record: decode(jws) })), null);
+        const events = this.#events(subscriber, records.map(({ index, jws }) => ({ index, jws, record: jwsPayload<Published['record']>(jws) })), null);
         if (!events) return this.#drop(subscriber);
         // In slices of a quarter of the budget, each written once the reader has taken the last.
         let slice = '';
@@ -271,9 +271,9 @@ export class LogFanOut {
     this.#write(subscriber, text);
   }
 
-  /** Queues `text` for the reader, counting it until the reader takes it. */
-  #write(subscriber: Subscriber, text: string): void {
-    if (subscriber.ended && !text.startsWith('event: end')) return;
+  /** Queues `text` for the reader, counting it until the reader takes it; after the stream ended, only its `final` event. */
+  #write(subscriber: Subscriber, text: string, final = false): void {
+    if (subscriber.ended && !final) return;
     const bytes = encoder.encode(text);
     subscriber.queued += bytes.length;
     subscriber.lastWrite = subscriber.sink.write(bytes).then(
@@ -295,7 +295,7 @@ export class LogFanOut {
     subscriber.ended = true;
     subscriber.held = null;
     clearTimeout(subscriber.expiry);
-    this.#write(subscriber, `event: end\ndata: ${JSON.stringify({ reason, resumeFrom: subscriber.next })}\n\n`);
+    this.#write(subscriber, `event: end\ndata: ${JSON.stringify({ reason, resumeFrom: subscriber.next })}\n\n`, true);
     const farewell = setTimeout(() => this.#drop(subscriber, true), FAREWELL_MS);
     void subscriber.sink.close().then(
       () => {

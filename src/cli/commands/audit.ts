@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyMap, verifyAuditLog, verifyJws, type AuditSource, type VerifierState } from '../../sdk/audit-verify';
 import { deploymentChanges, type DeploymentStatement } from '../../audit/deployment/changes';
+import { jwsPayload } from '../../audit/format/jws';
 import type { Command } from 'commander';
 import type { AuditRecord } from '../../audit/format/record';
 import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
@@ -53,7 +54,7 @@ async function deploymentReport(api: AuditLogApi, jwks: Awaited<ReturnType<Audit
   const statements: { index: number; statement: DeploymentStatement }[] = [];
   for (const { index, jws } of await api.deployments()) {
     if (!verifyJws(jws, keys)) return { error: `deployment statement ${index} does not verify under the audit keys` };
-    const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as AuditRecord & { details: DeploymentStatement };
+    const record = jwsPayload<AuditRecord & { details: DeploymentStatement }>(jws);
     if (record.log !== 'provider' || record.index !== index || record.action !== 'deployment.statement') return { error: `record ${index} served as a deployment statement is ${record.action} of ${record.log}` };
     statements.push({ index, statement: record.details });
   }

@@ -195,7 +195,12 @@ export class LogFanOut {
     if (open.length === 0 || !this.#checkAuthority) return;
     const still = await this.#checkAuthority(open.map((s) => s.authority)).catch(() => null);
     if (!still) return; // D1 unreachable: the next heartbeat asks again
-    for (const subscriber of open) if (!still.has(subscriber.authority.principal)) this.#end(subscriber, 'revoked');
+    for (const subscriber of open) {
+      if (subscriber.ended) continue;
+      // The expiry timer and a check can race at `exp`: an expired token is `token_expired`, never `revoked`.
+      if (subscriber.authority.expiresAt <= Date.now()) this.#end(subscriber, 'token_expired');
+      else if (!still.has(subscriber.authority.principal)) this.#end(subscriber, 'revoked');
+    }
   }
 
   async #beat(): Promise<void> {

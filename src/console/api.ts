@@ -18,8 +18,9 @@ export class ProblemError extends Error {
   }
 }
 
-export async function call<T>(session: Session, method: string, path: string, options: { body?: unknown; text?: boolean } = {}): Promise<T> {
-  const token = await session.token();
+/** `token`: one the caller minted (to know its `jti`); else a fresh one. */
+export async function call<T>(session: Session, method: string, path: string, options: { body?: unknown; text?: boolean; token?: string } = {}): Promise<T> {
+  const token = options.token ?? (await session.token());
   const response = await fetch(path, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}) },

@@ -46,14 +46,24 @@ export interface BrowserVerification {
   ms: number;
   /** The size of the checkpoint saved last time in this browser, if any. */
   extends: number | null;
+  /** The records the verifier checked, up to the checkpoint it accepted (none when it failed). */
+  verified: { index: number; jws: string }[];
 }
 
 export async function verifyInBrowser(session: Session, log = logOf(session)): Promise<BrowserVerification> {
   const saved = localStorage.getItem(stateKey(log));
   const state = saved ? (JSON.parse(saved) as VerifierState) : undefined;
   const started = performance.now();
-  const result = await verifyAuditLog(logSource(session, log), { log, state, checkRecords: webCryptoRecords });
+  const source = logSource(session, log);
+  // Keep the records as the verifier pages through them: what it accepted is what a caller may rely on.
+  const seen: { index: number; jws: string }[] = [];
+  const records: typeof source.records = async (from, limit) => {
+    const page = await source.records(from, limit);
+    seen.push(...page.records);
+    return page;
+  };
+  const result = await verifyAuditLog({ ...source, records }, { log, state, checkRecords: webCryptoRecords });
   const ms = performance.now() - started;
   if (result.ok) localStorage.setItem(stateKey(log), JSON.stringify(result.state));
-  return { result, records: result.ok ? result.size : 0, ms, extends: result.ok ? result.previousSize : null };
+  return { result, records: result.ok ? result.size : 0, ms, extends: result.ok ? result.previousSize : null, verified: result.ok ? seen.sort((a, b) => a.index - b.index).slice(0, result.size) : [] };
 }

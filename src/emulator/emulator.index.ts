@@ -14,7 +14,8 @@ import { appendToLog } from '../audit/log/append';
 import { PROVIDER_LOG } from '../audit/log/logs';
 import { emulatorDraft } from './records';
 import type { AppEnv, Env } from '../env';
-import { clockOffsetMs, now, setClockOffset } from '../platform/clock';
+import { clockOffsetMs, now, nowIso, setClockOffset } from '../platform/clock';
+import { copyStore } from './store-copy';
 import { problemResponse } from '../platform/http/problem';
 import { API_VERSION } from '../platform/health/health.index';
 import { FaultRulesSchema } from './faults';
@@ -79,8 +80,16 @@ export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Re
       const state = await loadEmulatorState(c.env.DB);
       // A drop-newest-record rule hides, a split-view rule forks, each log's newest record as of now (integrity-faults.ts).
       const hidden = body.value.faults.some((f) => f.kind === 'drop-newest-record' || f.kind === 'split-view') ? await hideNewest(c) : undefined;
+      // A rollback-store rule copies the whole store as it is now: what the rollback will restore.
+      const copiedAt = body.value.faults.some((f) => f.kind === 'rollback-store') ? (await copyStore(c.env.DB), nowIso()) : undefined;
       const faults = await Promise.all(
-        body.value.faults.map(async (f) => (f.kind === 'drop-newest-record' ? { ...f, hidden } : f.kind === 'split-view' ? { ...f, forkAt: hidden } : f.kind === 'swap-bootstrap-key' ? { ...f, key: f.key ?? (await swappedKey()) } : f)),
+        body.value.faults.map(async (f) => {
+          if (f.kind === 'drop-newest-record') return { ...f, hidden };
+          if (f.kind === 'split-view') return { ...f, forkAt: hidden };
+          if (f.kind === 'swap-bootstrap-key') return { ...f, key: f.key ?? (await swappedKey()) };
+          if (f.kind === 'rollback-store') return { ...f, copiedAt };
+          return f;
+        }),
       );
       await saveEmulatorState(c.env.DB, { ...state, faults });
       await recordControl(c, 'emulator.faults.set', { faults: faults as never });

@@ -47,9 +47,19 @@ export const FaultRuleSchema = z.discriminatedUnion('kind', [
    * emulator fills in when the rule is set. Its `route` is not consulted.
    */
   z.strictObject({ kind: z.literal('swap-bootstrap-key'), admin: z.number().int().min(1).max(16).default(2), key: z.strictObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string() }).optional(), ...base }),
+  /**
+   * The provider restores a backup (store-copy.ts): when the rule is set, the
+   * whole store is copied (`copiedAt` is filled in); at the first request
+   * matching `route` (and `times` more, default once), before that request is
+   * handled, every table is put back as it was then — logs, pages, keys.
+   */
+  z.strictObject({ kind: z.literal('rollback-store'), copiedAt: z.string().optional(), ...base, times: z.number().int().min(1).max(1_000).default(1) }),
 ]);
 
 export type FaultRule = z.output<typeof FaultRuleSchema>;
+
+/** Kinds that act on the instance as a request starts (middleware.ts, `emulatorRuntime`), not on the request's handling. */
+export const INSTANCE_FAULTS: readonly FaultRule['kind'][] = ['rollback-store', 'swap-bootstrap-key'];
 export const FaultRulesSchema = z.array(FaultRuleSchema).max(64);
 
 function routePattern(route: string): { method: string | null; path: RegExp } {

@@ -1,7 +1,8 @@
 /**
  * Emulator mode on the request path. `emulatorRuntime` (every request) reads
  * the emulator's state once, sets the server clock from it, and records the
- * exchange for the recorder. `injectFaults` (/v1, inside the audit) fires the
+ * exchange for the recorder; it also applies the faults that act on the whole
+ * instance (a swapped bootstrap key, a store rolled back). `injectFaults` (/v1, inside the audit) fires the
  * fault rules that match: latency, a problem answer (recorded like any
  * failure), or a failing audit batch. Neither does anything — not even a
  * read — when emulator mode is off, as it is in every deployment.
@@ -12,7 +13,8 @@ import { setClockOffset, nowIso } from '../platform/clock';
 import { requestPath } from '../platform/http/paths';
 import { problemResponse } from '../platform/http/problem';
 import type { ProblemCode } from '../lib/problems';
-import { firingRules, spend, type FaultRule } from './faults';
+import { firingRules, INSTANCE_FAULTS, spend, type FaultRule } from './faults';
+import { restoreStore } from './store-copy';
 import { bootstrapWithSwap, INTEGRITY_FAULTS, lie, type IntegrityFault } from './integrity-faults';
 import { record, redactBody, redactHeaders } from './recorder';
 import { emulatorEnabled } from './mode';
@@ -24,7 +26,13 @@ const MAX_RECORDED_REQUEST_BYTES = 2 * 1024 * 1024;
 export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
   return async function emulatorRuntimeMiddleware(c, next) {
     if (!emulatorEnabled(c.env)) return next();
-    const state = await loadEmulatorState(c.env.DB);
+    let state = await loadEmulatorState(c.env.DB);
+    // A rollback-store rule that fires: the provider restores its backup before this request is served.
+    const rollback = firingRules(state.faults.filter((r) => r.kind === 'rollback-store'), c.req.method, requestPath(c));
+    if (rollback.length > 0 && (await replaceFaults(c.env.DB, state, spend(state.faults, rollback)))) {
+      await restoreStore(c.env);
+      state = await loadEmulatorState(c.env.DB);
+    }
     setClockOffset(state.clockOffsetMs);
     c.set('emulator', state);
     // A swap-bootstrap-key rule: this request runs under the swapped key, as after `wrangler secret put`.
@@ -59,7 +67,7 @@ export function injectFaults(): MiddlewareHandler<AppEnv> {
   return async function injectFaultsMiddleware(c, next) {
     const state = c.get('emulator');
     if (!state || state.faults.length === 0) return next();
-    const fired = firingRules(state.faults, c.req.method, requestPath(c));
+    const fired = firingRules(state.faults.filter((r) => !INSTANCE_FAULTS.includes(r.kind)), c.req.method, requestPath(c));
     if (fired.length === 0) return next();
     // A counted rule is spent by compare-and-set: under concurrency a `times: 1` rule fires exactly once.
     if (fired.some((rule) => rule.times !== undefined) && !(await replaceFaults(c.env.DB, state, spend(state.faults, fired)))) return next();

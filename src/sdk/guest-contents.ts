@@ -55,9 +55,10 @@ export interface ContentTarget {
 /**
  * The current version of each page the log ever touched, as the verified
  * audit log tells it: its latest write, or a recovery's rollback (version 0 =
- * rolled back to unwritten).
+ * rolled back to unwritten); and `highestWritten`, the highest version the
+ * log records a write of (a recovery's rollback lowers `version`, never that).
  */
-export type LatestWrites = Map<number, { version: number; digest: string | null }>;
+export type LatestWrites = Map<number, { version: number; digest: string | null; highestWritten?: number }>;
 
 export class StaleVersionError extends Error {
   constructor(
@@ -247,6 +248,13 @@ export class GuestContents {
       const { latest, size } = await this.latestFromLog(target);
       // A log that ends before this keystore's own last write was rolled back: it cannot vouch for the older page.
       this.checkLogNotBehind(target, size);
+      // A log that never recorded this keystore's own write lost it: a recovery would have undone it on the record.
+      for (const [page, version] of Object.entries(written)) {
+        const logged = latest.get(Number(page));
+        if (Number(page) >= start && Number(page) < start + count && (logged?.highestWritten ?? logged?.version ?? 0) < version) {
+          throw new ProviderMisbehaviourError(Number(page), version, null, null, `this keystore wrote version ${version}, but the verified log has no record of that write: the log was rolled back`);
+        }
+      }
       checkFresh(stored, start, count, latest);
       for (const [page, { version }] of latest) if (written[page] !== undefined) written[page] = version;
       this.onKeystoreChange?.(this.keystore);
@@ -320,13 +328,25 @@ export class GuestContents {
  * written was not withheld (served as unwritten).
  */
 function checkFresh(stored: readonly StoredPage[], start: number, count: number, latest: LatestWrites): void {
+  const [first] = freshnessFindings(stored, start, count, latest);
+  if (first) throw first;
+}
+
+/**
+ * Every page of [start, start+count) served other than as the newest write
+ * in the verified log says: another version (`StaleVersionError`), or other
+ * bytes under the right version (`ProviderMisbehaviourError`).
+ */
+export function freshnessFindings(stored: readonly StoredPage[], start: number, count: number, latest: LatestWrites): (StaleVersionError | ProviderMisbehaviourError)[] {
   const served = new Map(stored.map((page) => [page.index, page]));
+  const findings: (StaleVersionError | ProviderMisbehaviourError)[] = [];
   for (let index = start; index < start + count; index++) {
     const page = served.get(index);
     const newest = latest.get(index) ?? { version: 0, digest: null };
-    if ((page?.version ?? 0) !== newest.version) throw new StaleVersionError(index, page?.version ?? 0, newest.version);
-    if (page && envelopeDigest(page.envelope) !== newest.digest) throw new ProviderMisbehaviourError(index, page.version, newest.digest, envelopeDigest(page.envelope), 'the bytes served are not the newest write in the verified log');
+    if ((page?.version ?? 0) !== newest.version) findings.push(new StaleVersionError(index, page?.version ?? 0, newest.version));
+    else if (page && envelopeDigest(page.envelope) !== newest.digest) findings.push(new ProviderMisbehaviourError(index, page.version, newest.digest, envelopeDigest(page.envelope), 'the bytes served are not the newest write in the verified log'));
   }
+  return findings;
 }
 
 /**
@@ -345,7 +365,8 @@ export function latestWritesFromLog(records: readonly { jws: string }[], target:
     // In log order, the last write or rollback of a page is its current version.
     for (const region of record.regions ?? []) {
       if (region.access === 'read' || region.space !== target.space || region.resource !== target.resource) continue;
-      latest.set(region.index, { version: region.version, digest: region.digest });
+      const highest = Math.max(latest.get(region.index)?.highestWritten ?? 0, region.access === 'write' ? region.version : 0);
+      latest.set(region.index, { version: region.version, digest: region.digest, highestWritten: highest });
     }
   }
   return latest;

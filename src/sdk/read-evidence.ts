@@ -68,15 +68,27 @@ export interface EvidenceContext {
  * bytes the signed log says were written as that version.
  */
 export async function checkReadEvidence(pages: readonly ServedPage[], evidence: ReadEvidence | undefined, context: EvidenceContext): Promise<void> {
+  const [first] = await readEvidenceFindings(pages, evidence, context);
+  if (first) throw first;
+}
+
+/**
+ * Every contradiction between `pages` and `evidence`, in page order (none:
+ * the answer is what the signed log says). A record that does not verify, or
+ * is not this read's, is the only finding: nothing it says can be used. The
+ * console lists them all; readers stop at the first (`checkReadEvidence`).
+ */
+export async function readEvidenceFindings(pages: readonly ServedPage[], evidence: ReadEvidence | undefined, context: EvidenceContext): Promise<ProviderMisbehaviourError[]> {
   const { log, space, resource } = context;
-  if (!evidence?.read?.jws) throw new ProviderMisbehaviourError(null, null, null, null, 'the answer carries no signed record of the read');
-  if (!(await context.verify(evidence.read.jws))) throw new ProviderMisbehaviourError(null, null, null, null, `the read's record (index ${evidence.read.index}) does not verify under the audit keys`);
+  const unusable = (why: string) => [new ProviderMisbehaviourError(null, null, null, null, why)];
+  if (!evidence?.read?.jws) return unusable('the answer carries no signed record of the read');
+  if (!(await context.verify(evidence.read.jws))) return unusable(`the read's record (index ${evidence.read.index}) does not verify under the audit keys`);
   const read = jwsPayload<AuditRecord>(evidence.read.jws);
   if (read.log !== log || read.index !== evidence.read.index || read.outcome !== 'allowed') {
-    throw new ProviderMisbehaviourError(null, null, null, null, `the record served as this read's is record ${read.index} of ${read.log} (${read.outcome}), not an allowed read of ${log}`);
+    return unusable(`the record served as this read's is record ${read.index} of ${read.log} (${read.outcome}), not an allowed read of ${log}`);
   }
   if (context.jti && read.actor.jti !== context.jti) {
-    throw new ProviderMisbehaviourError(null, null, null, null, `the record served as this read's (index ${read.index}) is another request's (token ${read.actor.jti ?? 'none'}, not ${context.jti})`);
+    return unusable(`the record served as this read's (index ${read.index}) is another request's (token ${read.actor.jti ?? 'none'}, not ${context.jti})`);
   }
   const named = new Map<number, { version: number; digest: string | null }>();
   for (const r of read.regions ?? []) if (r.access === 'read' && r.space === space && r.resource === resource) named.set(r.index, { version: r.version, digest: r.digest ?? null });
@@ -84,26 +96,31 @@ export async function checkReadEvidence(pages: readonly ServedPage[], evidence: 
   // The versions those records wrote, by (index, version).
   const written = new Map<string, string | null>();
   for (const w of evidence.writes ?? []) {
-    if (!(await context.verify(w.jws))) throw new ProviderMisbehaviourError(null, null, null, null, `write record ${w.index} does not verify under the audit keys`);
+    if (!(await context.verify(w.jws))) return unusable(`write record ${w.index} does not verify under the audit keys`);
     const record = jwsPayload<AuditRecord>(w.jws);
     if (record.log !== log || record.index !== w.index || record.outcome !== 'allowed' || record.index >= read.index) continue;
     for (const r of record.regions ?? []) if (r.access === 'write' && r.space === space && r.resource === resource) written.set(`${r.index}@${r.version}`, r.digest ?? null);
   }
 
+  const findings: ProviderMisbehaviourError[] = [];
   const served = new Set<number>();
   for (const page of pages) {
     served.add(page.index);
     const actual = envelopeDigest(page.envelope);
+    const finding = (expected: string | null, why: string) => findings.push(new ProviderMisbehaviourError(page.index, page.version, expected, actual, why));
     const inRead = named.get(page.index);
-    if (!inRead || inRead.version !== page.version) throw new ProviderMisbehaviourError(page.index, page.version, inRead ? `version ${inRead.version}` : null, actual, 'the read\'s own record does not name this version as read');
-    if (inRead.digest !== actual) throw new ProviderMisbehaviourError(page.index, page.version, inRead.digest, actual, 'the bytes served are not the bytes the read\'s record names');
-    const atWrite = written.get(`${page.index}@${page.version}`);
-    if (atWrite === undefined) throw new ProviderMisbehaviourError(page.index, page.version, null, actual, 'no signed record wrote this version');
-    if (atWrite !== actual) throw new ProviderMisbehaviourError(page.index, page.version, atWrite, actual, 'the bytes served are not the bytes written as this version');
+    if (!inRead || inRead.version !== page.version) finding(inRead ? `version ${inRead.version}` : null, 'the read\'s own record does not name this version as read');
+    else if (inRead.digest !== actual) finding(inRead.digest, 'the bytes served are not the bytes the read\'s record names');
+    else {
+      const atWrite = written.get(`${page.index}@${page.version}`);
+      if (atWrite === undefined) finding(null, 'no signed record wrote this version');
+      else if (atWrite !== actual) finding(atWrite, 'the bytes served are not the bytes written as this version');
+    }
   }
   for (const [index, { version, digest }] of named) {
-    if (!served.has(index)) throw new ProviderMisbehaviourError(index, version, digest, null, 'the read\'s record names this page as read, but the answer withheld it');
+    if (!served.has(index)) findings.push(new ProviderMisbehaviourError(index, version, digest, null, 'the read\'s record names this page as read, but the answer withheld it'));
   }
+  return findings.sort((a, b) => (a.page ?? -1) - (b.page ?? -1));
 }
 
 /** A verifier over published keys (`/.well-known/jwks.json`), fetching them again once for a key it has not seen. */

@@ -69,7 +69,14 @@ export type FaultRule =
    */
   | { kind: 'stale-content' | 'withhold-content' | 'rewrite-record' | 'drop-newest-record' | 'split-view'; route: string; probability?: number; times?: number }
   /** A bootstrap admin's key replaced under the running instance (default admin 2); the emulator makes the new key. */
-  | { kind: 'swap-bootstrap-key'; route: string; admin?: number };
+  | { kind: 'swap-bootstrap-key'; route: string; admin?: number }
+  /**
+   * The provider restores a backup: the whole store is copied when the rule is set, and put
+   * back at the first request matching `route` (then `times` more, default once) — an older,
+   * consistent world signed by the same key. Tenant-held evidence (a saved audit state, a
+   * keystore's own writes) is what notices.
+   */
+  | { kind: 'rollback-store'; route: string; probability?: number; times?: number };
 
 export interface Custodes {
   /** `http://127.0.0.1:<port>` */

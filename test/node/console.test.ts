@@ -19,29 +19,7 @@ import { buildWorker } from '../../scripts/build-worker';
 import { buildConsole } from '../../scripts/build-console.js';
 import { CustodesApiError, generatePrincipalKey, GuestContents, newKeystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
-import { clickText, launchBrowser, offlinePage, pageText, waitForText as waitForTextOnly, type OfflinePage } from './support/browser';
-
-/** Waits for every text; on a timeout, says what the page showed instead. */
-async function waitForText(page: Page, texts: string[]): Promise<void> {
-  try {
-    await waitForTextOnly(page, texts);
-  } catch (error) {
-    throw new Error(`${(error as Error).message}: waiting for ${JSON.stringify(texts)}, the page shows:\n${(await pageText(page)).slice(0, 3000)}`);
-  }
-}
-
-declare const window: { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; click(): void }> } };
-
-/** Clicks the link or button that reads `text`, once the page shows it (views render after their data arrives). */
-async function click(page: Page, text: string): Promise<void> {
-  await waitForText(page, [text]);
-  const clicked = await page.evaluate((wanted: string) => {
-    const target = Array.from(window.document.querySelectorAll('a, button')).find((e) => e.textContent?.trim() === wanted);
-    target?.click();
-    return Boolean(target);
-  }, text);
-  if (!clicked) await clickText(page, text);
-}
+import { click, launchBrowser, offlinePage, pageText, signInConsole, waitForTextOrShow as waitForText, type OfflinePage } from './support/browser';
 
 const dir = mkdtempSync(join(tmpdir(), 'custodes-console-'));
 const persist = join(dir, 'state');
@@ -70,20 +48,7 @@ declare const document: { querySelector(s: string): { getAttribute(n: string): s
 declare const localStorage: { length: number; key(i: number): string | null; getItem(k: string): string | null };
 
 /** Loads a private JWK into the console as `principal`, through its file input. */
-async function signIn(page: OfflinePage, jwk: JWK, principal: string, tenant = ''): Promise<void> {
-  page.page.on('pageerror', (error) => console.error(`page error: ${String(error)}`));
-  page.page.on('console', (message) => message.type() === 'error' && console.error(`page console: ${message.text()}`));
-  page.page.on('response', (response) => response.status() >= 400 && console.error(`page got ${response.status()} for ${response.request().method()} ${response.url()}`));
-  const file = join(dir, `${principal}.jwk`);
-  writeFileSync(file, JSON.stringify(jwk));
-  await page.page.goto(`${emu.url}/console/`, { waitUntil: 'networkidle0' });
-  await page.page.waitForSelector('input[type=file]');
-  const input = await page.page.$('input[type=file]');
-  await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(file);
-  await page.page.type('input[name=principal]', principal);
-  if (tenant) await page.page.type('input[name=tenant]', tenant);
-  await click(page.page, 'Load key');
-}
+const signIn = (page: OfflinePage, jwk: JWK, principal: string, tenant = '') => signInConsole(page, { url: emu.url, dir, jwk, principal, tenant });
 
 /** Nothing left the machine, and the key's private member is in no request and not in localStorage. */
 async function assertKeyStayed(page: OfflinePage, jwk: JWK): Promise<void> {
@@ -161,6 +126,9 @@ describe('the web console', () => {
     await waitForText(page.page, ['Reads of labelled regions']);
     assert.equal(await pageVersion(page.page, 1), '1', 'page 1 is back to the owner\'s version');
     assert.equal(await pageVersion(page.page, 3), '2', 'the owner\'s later write survives');
+    // What an honest provider serves after a recovery checks out against the signed log (the rollback is in it).
+    await click(page.page, 'Check served pages');
+    await waitForText(page.page, ['the provider served are exactly what the signed log says']);
     // And the plan can be reverted from the console: page 1 holds the toolstack's version again.
     await click(page.page, 'Recovery');
     await waitForText(page.page, ['Plans made before', 'applied']);

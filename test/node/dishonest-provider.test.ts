@@ -4,8 +4,9 @@
  * — an older version's envelope over the current row; the same with its
  * digest column; the same again with the head moved — and restarts. Every
  * read path refuses with a named error, a non-zero exit and no plaintext:
- * `custodes mem read`, `mem read --verify-fresh`, `mem read-version`, and the
- * SDK. A page left alone still reads back.
+ * `custodes mem read`, `mem read --verify-fresh`, `mem read-version`, the
+ * SDK, and the console (a red banner naming each page). A page left alone
+ * still reads back.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,10 @@ import { after, before, describe, it } from 'node:test';
 import { runCli, type CliRun } from './support/cli';
 import { findD1 } from './support/store';
 import { buildWorker } from '../../scripts/build-worker';
+// @ts-expect-error plain JavaScript, no declarations
+import { buildConsole } from '../../scripts/build-console.js';
+import type { Browser } from 'puppeteer-core';
+import { click, launchBrowser, offlinePage, pageText, signInConsole, waitForTextOrShow } from './support/browser';
 import { generatePrincipalKey, GuestContents, ProviderMisbehaviourError, StaleVersionError, type Keystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
 
@@ -25,7 +30,7 @@ let emu: Custodes;
 let tenant: ProvisionedTenant;
 let adminKeys: [Awaited<ReturnType<typeof generatePrincipalKey>>, Awaited<ReturnType<typeof generatePrincipalKey>>];
 let auditKey: Awaited<ReturnType<typeof generatePrincipalKey>>;
-const start = () => startCustodes({ persist, adminKeys, bindings: { AUDIT_SIGNING_JWK: JSON.stringify(auditKey) } });
+const start = () => startCustodes({ persist, adminKeys, assets: 'public', bindings: { AUDIT_SIGNING_JWK: JSON.stringify(auditKey) } });
 
 const ownerKey = join(dir, 'owner.jwk');
 const keystore = join(dir, 'keystore.json');
@@ -45,6 +50,7 @@ const EDITS = {
 
 before(async () => {
   await buildWorker();
+  await buildConsole();
   adminKeys = [await generatePrincipalKey(), await generatePrincipalKey()];
   auditKey = await generatePrincipalKey();
   emu = await start();
@@ -122,5 +128,28 @@ describe('issue 30: a provider that edits its store is caught on every read path
     await assert.rejects(contents.readVersion(target, 3, 2), ProviderMisbehaviourError);
     await assert.rejects(contents.read(target, 3 * PAGE, 64), (e: unknown) => e instanceof StaleVersionError || e instanceof ProviderMisbehaviourError);
     assert.deepEqual(Buffer.from(await contents.read(target, 0, 64)), secret(2, 0));
+  });
+
+  it('the console shows a red banner naming each edited page, and no plaintext (it decrypts nothing)', async () => {
+    let browser: Browser | undefined;
+    try {
+      browser = await launchBrowser();
+      const page = await offlinePage(browser);
+      await signInConsole(page, { url: emu.url, dir, jwk: tenant.owner.key, principal: tenant.tenant });
+      await click(page.page, 'Memory and exposure');
+      await click(page.page, 'Check served pages');
+      await waitForTextOrShow(page.page, ['✘ Provider misbehaviour']);
+      const shown = await pageText(page.page);
+      // Page 1 (envelope only) and page 2 (envelope and digest): the bytes contradict the signed records.
+      assert.match(shown, /provider misbehaviour on page 1 version 2: the bytes served are not/);
+      assert.match(shown, /provider misbehaviour on page 2 version 2: the bytes served are not/);
+      // Page 3 (the head moved back too): consistent on its own, older than the verified log's newest write.
+      assert.match(shown, /page 3: the provider served version 1, but the audit log's latest write is version 2/);
+      assert.doesNotMatch(shown, /page 0/, 'the untouched page is not named');
+      assert.doesNotMatch(shown, /secret v\d of page/);
+      assert.deepEqual(page.blocked, [], 'no request leaves 127.0.0.1');
+    } finally {
+      await browser?.close();
+    }
   });
 });

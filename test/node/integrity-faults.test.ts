@@ -38,6 +38,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The rules as the emulator holds them, with what it filled in when they were set. */
+const faultsInForce = async (): Promise<unknown[]> => ((await (await fetch(`${emu.url}/_emulator/faults`, { headers: { Authorization: `Bearer ${emu.controlToken}` } })).json()) as { faults: unknown[] }).faults;
+
 const verify = (...more: string[]) => custodes('audit', 'verify', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--state', join(dir, 'state.json'), ...more);
 
 describe('issue 30: integrity faults, and the tool that catches each', () => {
@@ -91,8 +94,7 @@ describe('issue 30: integrity faults, and the tool that catches each', () => {
   it('swap-bootstrap-key: a bootstrap admin\'s key replaced under the running instance — audit verify names the new deployment statement', async () => {
     assert.equal((await verify()).code, 0);
     await emu.faults.set([{ kind: 'swap-bootstrap-key', route: '**' }]);
-    const listed = (await (await fetch(`${emu.url}/_emulator/faults`, { headers: { Authorization: `Bearer ${emu.controlToken}` } })).json()) as { faults: { key: { x: string } }[] };
-    const [rule] = listed.faults;
+    const [rule] = (await faultsInForce()) as { key: { x: string } }[];
     assert.ok(rule?.key.x, 'the emulator made the new key');
     // The old second admin's key no longer works; the change is on the record.
     await assert.rejects(emu.client(emu.admins[1], { retry: { retries: 0 } }).GET('/v1/admin/hosts'), (e: unknown) => (e as { problem?: { status?: number } }).problem?.status === 401);
@@ -112,5 +114,28 @@ describe('issue 30: integrity faults, and the tool that catches each', () => {
     assert.match(saved.err, /FAILED: tenants\/ten_\w+: .*consisten/i);
     await emu.faults.clear();
     assert.equal((await verify()).code, 0);
+  });
+
+  it('rollback-store: the whole store put back as it was copied — a plain mem read refuses (the keystore\'s own write is not in the log), and so does audit verify with the state saved after it', async () => {
+    await emu.faults.set([{ kind: 'rollback-store', route: 'GET /v1/tenants/*/vms' }]);
+    const [rule] = (await faultsInForce()) as { copiedAt?: string; times: number }[];
+    assert.ok(rule?.copiedAt && rule.times === 1, JSON.stringify(rule));
+    const keystoreFile = join(dir, 'rollback-keystore.json');
+    const contents = new GuestContents(t.owner.api, keystore, (k) => writeFileSync(keystoreFile, JSON.stringify(k)));
+    await contents.write(target(), 0, Buffer.from('fourth secret')); // after the copy: the rollback loses it
+    assert.equal((await verify()).code, 0); // the state saved after that write
+    // The first list finds the store rolled back; the log then grows past where the lost write was.
+    for (let i = 0; i < 6; i++) await t.owner.api.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: t.tenant } } });
+    // The older page, under a consistent log signed by the same key and longer than the keystore's write index.
+    const read = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', keystoreFile, '--vm', t.vm, '--offset', '0', '--length', '13');
+    assert.equal(read.code, 1, read.out);
+    assert.match(read.err, /ProviderMisbehaviour|provider misbehaviour/i);
+    assert.match(read.err, /this keystore wrote version \d+, but the verified log has no record of that write: the log was rolled back/);
+    assert.doesNotMatch(read.out, /secret/);
+    // The rule is spent, and the tenant's saved state refuses the log that lost the write.
+    assert.deepEqual(await faultsInForce(), []);
+    const after = await verify();
+    assert.equal(after.code, 1, after.out);
+    assert.match(after.err, /FAILED: tenants\/ten_\w+: the log was rewritten: its first \d+ records no longer hash to the saved checkpoint.s root/);
   });
 });

@@ -4,9 +4,13 @@
  * labelled secrets a chosen actor read stand out. Page versions come from the
  * log's own records (each write's and rollback's regions), so drawing the map
  * reads no page contents — it adds no read to the very report it shows.
+ * Checking what the provider serves is a separate, recorded read (the
+ * button under the map: served-pages.ts); any contradiction with the signed
+ * log is a red banner, and the console, holding no data key, decrypts nothing.
  */
 import { latestWritesFromLog } from '../../sdk/guest-contents';
 import { call, problemBox } from '../api';
+import { checkServedPages } from '../served-pages';
 import { field, h, show, table } from '../dom';
 import type { LoadedRecord } from '../log';
 import type { Session } from '../session';
@@ -84,6 +88,30 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
     );
   };
   for (const control of [vmSelect, actorSelect, start]) control.addEventListener('change', render);
+
+  const servedVerdict = h('div', { 'aria-live': 'polite' });
+  const checkServed = async () => {
+    const vm = vms.find((v) => v.id === vmSelect.value)!;
+    const pages = vm.memoryMiB * 256;
+    const first = Math.min(Math.max(0, Math.floor(Number(start.value) / WINDOW) * WINDOW), Math.max(0, pages - WINDOW));
+    show(servedVerdict, h('p', { role: 'status' }, 'Reading and checking…'));
+    try {
+      const { served, readIndex, findings } = await checkServedPages(session, vm.id, first, Math.min(WINDOW, pages - first));
+      show(
+        servedVerdict,
+        findings.length === 0
+          ? h('p', { role: 'status', class: 'verdict ok' }, `✔ The ${served} written page(s) of ${first}–${first + Math.min(WINDOW, pages - first) - 1} the provider served are exactly what the signed log says (this check's read is record #${readIndex}).`)
+          : h(
+              'div',
+              { class: 'misbehaviour', role: 'alert' },
+              h('strong', {}, `✘ Provider misbehaviour: what the provider served contradicts the signed log (${findings.length} finding${findings.length === 1 ? '' : 's'}). Nothing it served may be trusted or decrypted.`),
+              h('ul', {}, findings.map((f) => h('li', {}, f.message))),
+            ),
+      );
+    } catch (error) {
+      show(servedVerdict, problemBox(error));
+    }
+  };
   try {
     render();
   } catch (error) {
@@ -94,6 +122,8 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
     h('p', { class: 'legend' }, h('span', { class: 'page written' }, 'v'), ' written · ', h('span', { class: 'page labelled' }, ' '), ' labelled · ', h('span', { class: 'page read' }, ' '), ' read'),
     grid,
     details,
+    h('div', { class: 'filters' }, h('button', { type: 'button', onclick: () => void checkServed() }, 'Check served pages'), h('span', { class: 'legend' }, ' reads the pages shown (recorded in your log) and checks every byte against the signed log; nothing is decrypted')),
+    servedVerdict,
     report,
   );
   return section;

@@ -4,8 +4,10 @@
  * page it opens is offline but for the local server: any request that leaves
  * 127.0.0.1 is aborted and remembered, so a test can assert there was none.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { JWK } from 'jose';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -67,4 +69,41 @@ export async function clickText(page: Page, text: string): Promise<void> {
     return Boolean(target);
   }, text);
   if (!clicked) throw new Error(`nothing on the page reads "${text}"`);
+}
+
+/** Waits for every text; on a timeout, says what the page showed instead. */
+export async function waitForTextOrShow(page: Page, texts: string[]): Promise<void> {
+  try {
+    await waitForText(page, texts);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}: waiting for ${JSON.stringify(texts)}, the page shows:\n${(await pageText(page)).slice(0, 3000)}`);
+  }
+}
+
+/** Clicks the link or button that reads `text`, once the page shows it (views render after their data arrives). */
+export async function click(page: Page, text: string): Promise<void> {
+  await waitForTextOrShow(page, [text]);
+  const clicked = await page.evaluate((wanted: string) => {
+    const target = Array.from(document.querySelectorAll('a, button')).find((e) => e.textContent?.trim() === wanted);
+    target?.click();
+    return Boolean(target);
+  }, text);
+  if (!clicked) await clickText(page, text);
+}
+
+/** Loads a private JWK into the console at `url` as `principal`, through its file input (the key file goes in `dir`). */
+export async function signInConsole(page: OfflinePage, options: { url: string; dir: string; jwk: JWK; principal: string; tenant?: string }): Promise<void> {
+  const { url, dir, jwk, principal, tenant = '' } = options;
+  page.page.on('pageerror', (error) => console.error(`page error: ${String(error)}`));
+  page.page.on('console', (message) => message.type() === 'error' && console.error(`page console: ${message.text()}`));
+  page.page.on('response', (response) => response.status() >= 400 && console.error(`page got ${response.status()} for ${response.request().method()} ${response.url()}`));
+  const file = join(dir, `${principal}.jwk`);
+  writeFileSync(file, JSON.stringify(jwk));
+  await page.page.goto(`${url}/console/`, { waitUntil: 'networkidle0' });
+  await page.page.waitForSelector('input[type=file]');
+  const input = await page.page.$('input[type=file]');
+  await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(file);
+  await page.page.type('input[name=principal]', principal);
+  if (tenant) await page.page.type('input[name=tenant]', tenant);
+  await click(page.page, 'Load key');
 }

@@ -1,5 +1,7 @@
 /**
- * `npm run pack:sdk`: the installable package `custodes`, with two exports:
+ * `npm run pack:sdk`: the installable package `custodes`: the `custodes` CLI
+ * (`bin`: one bundled file for plain Node ≥ 20, scripts/build-cli.ts — the
+ * verifier a tenant runs away from the provider), and two exports:
  * - `custodes/sdk`: src/sdk as JavaScript with declarations
  *   (src/sdk/tsconfig.build.json); its runtime dependencies are jose and
  *   openapi-fetch, at the versions this project pins;
@@ -10,9 +12,10 @@
  * Packs it with `npm pack` and prints the tarball's path.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { buildWorker } from './build-worker.ts';
-import { join } from 'node:path';
+import { buildCli } from './build-cli.ts';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist/sdk');
@@ -20,13 +23,24 @@ const project = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as 
 
 rmSync(out, { recursive: true, force: true });
 for (const part of ['sdk', 'testing']) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, `src/${part}/tsconfig.build.json`)], { stdio: 'inherit' });
+await buildCli(join(out, 'cli/custodes.js'));
 const worker = await buildWorker();
 cpSync(worker.dir, join(out, 'worker'), { recursive: true, filter: (path) => !path.endsWith('.map') && !path.endsWith('.inputs-hash') });
 
-// tsc rewrites `.ts` import paths to `.js` in JavaScript but not in declarations.
+// tsc rewrites `.ts` import paths to `.js` in JavaScript but not in declarations, and leaves
+// extensionless ones (the Worker's modules, written for a bundler) as they are: Node's ESM
+// and a `NodeNext` type check need the file itself named.
 const files = (dir: string): string[] => readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : [join(dir, name)]));
-for (const file of files(out).filter((f) => f.endsWith('.d.ts'))) {
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/(from\s+['"]\.{1,2}\/[^'"]+)\.ts(['"])/g, '$1.js$2'));
+const resolvedSpecifier = (file: string, specifier: string): string => {
+  const bare = specifier.replace(/\.ts$/, '');
+  if (existsSync(join(dirname(file), `${bare}.js`)) || existsSync(join(dirname(file), `${bare}.d.ts`))) return `${bare}.js`;
+  if (existsSync(join(dirname(file), bare, 'index.js')) || existsSync(join(dirname(file), bare, 'index.d.ts'))) return `${bare}/index.js`;
+  return specifier;
+};
+for (const file of files(out).filter((f) => /\.(d\.ts|js)$/.test(f) && !f.startsWith(join(out, 'worker')) && !f.startsWith(join(out, 'cli')))) {
+  const text = readFileSync(file, 'utf8');
+  const fixed = text.replace(/((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]+)(['"])/g, (_, before: string, specifier: string, after: string) => `${before}${resolvedSpecifier(file, specifier)}${after}`);
+  if (fixed !== text) writeFileSync(file, fixed);
 }
 
 const manifest = {
@@ -34,6 +48,7 @@ const manifest = {
   version: project.version,
   description: 'The Custodes SDK (typed client, client-side envelopes, token minting, guest contents, the offline audit-log verifier) and custodes/testing (the emulator for your own test suite).',
   type: 'module',
+  bin: { custodes: './cli/custodes.js' },
   exports: {
     './sdk': { types: './sdk/index.d.ts', default: './sdk/index.js' },
     './testing': { types: './testing/index.d.ts', default: './testing/index.js' },

@@ -22,7 +22,9 @@ import { diskCommands, keystoreCommands, memoryCommands, snapshotCommands, tools
 import { DEFAULT_URL, LOCAL_ADMIN_KEY, sessionId, UsageError, type GlobalOptions, type Output } from './context';
 import { DEFAULT_KEYSTORE } from './keystore-file';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+/** Set by the bundle (scripts/build-cli.ts); in the checkout, the project's own package.json says. */
+declare const CUSTODES_CLI_VERSION: string | undefined;
+const version = typeof CUSTODES_CLI_VERSION === 'string' ? CUSTODES_CLI_VERSION : (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {

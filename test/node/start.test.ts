@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compactDecrypt, importJWK } from 'jose';
 import { verifyAuditLog } from '../../src/sdk/audit-verify';
@@ -100,6 +100,12 @@ const verified = await verifyAuditLog(auditSource(api, log), { log });
 if (!verified.ok) throw new Error(verified.error);
 console.log(JSON.stringify({ pages, back, records: verified.checkpoint.size }));
 `;
+
+/** The two Node versions a tenant may run the package on: this machine's Node 20, and the Node 22 the checkout runs on. */
+const NODES = [
+  { name: 'Node 20', path: '/usr/bin/node', major: 20 },
+  { name: 'Node 22', path: process.execPath, major: 22 },
+] as const;
 
 /** The package tarball (`npm run pack:sdk`), packed once per run. */
 let tarball: string | undefined;
@@ -224,7 +230,7 @@ describe('npm start', () => {
     rmSync(project, { recursive: true, force: true });
   });
 
-  it('the README\'s custodes/testing example runs from a temporary project that installs the packed package, under plain node', { timeout: 240_000 }, async () => {
+  it('the README\'s custodes/testing example runs from a temporary project that installs the packed package, on Node 20 and Node 22', { timeout: 240_000 }, async () => {
     const readme = readFileSync('README.md', 'utf8');
     const example = /<!-- example: tenant-test[^>]*-->\n```js\n([\s\S]+?)```/.exec(readme)?.[1];
     assert.ok(example, 'the README has the example');
@@ -235,14 +241,16 @@ describe('npm start', () => {
       const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed(), `miniflare@${miniflare}`], { cwd: project, encoding: 'utf8' });
       assert.equal(install.status, 0, install.stderr);
       writeFileSync(join(project, 'custodes.test.mjs'), example);
-      // A test run of its own, not a subtest of this one: without the runner's context variable.
-      const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
-      const run = spawnSync(process.execPath, ['--test', 'custodes.test.mjs'], { cwd: project, encoding: 'utf8', env });
-      assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
-      assert.match(run.stdout, /# pass 1/);
-      const ready = Number(/Custodes ready in (\d+) ms/.exec(run.stdout)?.[1]);
-      console.log(`startCustodes from the packed package: ready in ${ready} ms`);
-      assert.ok(ready > 0 && ready < 5000, `startup ${ready} ms`);
+      for (const node of NODES) {
+        // A test run of its own, not a subtest of this one: without the runner's context variable.
+        const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
+        const run = spawnSync(node.path, ['--test', 'custodes.test.mjs'], { cwd: project, encoding: 'utf8', env });
+        assert.equal(run.status, 0, `${node.name}: ${run.stdout}${run.stderr}`);
+        assert.match(run.stdout, /# pass 1/);
+        const ready = Number(/Custodes ready in (\d+) ms/.exec(run.stdout)?.[1]);
+        console.log(`startCustodes from the packed package on ${node.name}: ready in ${ready} ms`);
+        assert.ok(ready > 0 && ready < 5000, `startup ${ready} ms`);
+      }
     } finally {
       rmSync(project, { recursive: true, force: true });
     }
@@ -379,6 +387,35 @@ describe('npm start', () => {
       assert.ok(sent.some((r) => r.url.endsWith('/vendor/scalar/api-reference.js')), 'the bundle came from the Worker');
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe('the installed package', () => {
+  it('runs the custodes CLI from an empty project on Node 20 and Node 22, with neither the checkout nor tsx: --version, and audit verify against a running instance', { timeout: 240_000 }, async () => {
+    await printedCommand();
+    const { tenant, ownerKey } = provisionTenant('package-cli');
+    const project = mkdtempSync(join(tmpdir(), 'custodes-cli-user-'));
+    try {
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'tenant-tools', private: true, type: 'module' }));
+      const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed()], { cwd: project, encoding: 'utf8' });
+      assert.equal(install.status, 0, install.stderr);
+      const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+      for (const node of NODES) {
+        // `npx` runs the bin through `#!/usr/bin/env node`: the first node on PATH is the one under test.
+        const env = { ...process.env, PATH: `${dirname(node.path)}:${process.env.PATH}` };
+        const run = (...argv: string[]) => spawnSync('npx', ['--no-install', 'custodes', ...argv], { cwd: project, encoding: 'utf8', env });
+        assert.match(spawnSync('node', ['--version'], { env, encoding: 'utf8' }).stdout, new RegExp(`^v${node.major}\\.`), `${node.name} is first on PATH`);
+        const shown = run('--version');
+        assert.equal(shown.status, 0, `${node.name}: ${shown.stderr}`);
+        assert.equal(shown.stdout.trim(), version);
+        const verified = run('audit', 'verify', '--url', url, '--tenant', tenant, '--key', ownerKey, '--trust-on-first-use', '--state', join(project, `state-${node.major}.json`));
+        assert.equal(verified.status, 0, `${node.name}: ${verified.stdout}${verified.stderr}`);
+        assert.match(verified.stdout, /OK/);
+      }
+      assert.ok(!existsSync(join(project, 'node_modules/tsx')), 'tsx is not installed with the package');
+    } finally {
+      rmSync(project, { recursive: true, force: true });
     }
   });
 });

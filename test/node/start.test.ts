@@ -392,14 +392,20 @@ describe('npm start', () => {
 });
 
 describe('the installed package', () => {
-  it('runs the custodes CLI from an empty project on Node 20 and Node 22, with neither the checkout nor tsx: --version, and audit verify against a running instance', { timeout: 240_000 }, async () => {
+  it('type-checks under NodeNext with skipLibCheck off, and runs the custodes CLI from an empty project on Node 20 and Node 22, with neither the checkout nor tsx: --version, and audit verify against a running instance', { timeout: 240_000 }, async () => {
     await printedCommand();
     const { tenant, ownerKey } = provisionTenant('package-cli');
     const project = mkdtempSync(join(tmpdir(), 'custodes-cli-user-'));
     try {
       writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'tenant-tools', private: true, type: 'module' }));
-      const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed()], { cwd: project, encoding: 'utf8' });
+      const types = (JSON.parse(readFileSync('package.json', 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node']!;
+      const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed(), `@types/node@${types}`], { cwd: project, encoding: 'utf8' });
       assert.equal(install.status, 0, install.stderr);
+      // The declarations, type-checked as a strict NodeNext project would, library files included.
+      writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] }, include: ['uses.ts'] }));
+      writeFileSync(join(project, 'uses.ts'), "import { createApiClient, GuestContents, verifyAuditLog } from 'custodes/sdk';\nimport { startCustodes } from 'custodes/testing';\nexport { createApiClient, GuestContents, verifyAuditLog, startCustodes };\n");
+      const typecheck = spawnSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, encoding: 'utf8' });
+      assert.equal(typecheck.status, 0, `the declarations fail a NodeNext check:\n${typecheck.stdout}${typecheck.stderr}`);
       const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
       for (const node of NODES) {
         // `npx` runs the bin through `#!/usr/bin/env node`: the first node on PATH is the one under test.

@@ -15,6 +15,7 @@ import { auditRequests, refusedResponse } from './audit/request/middleware';
 import { deploymentOnRecord } from './audit/deployment/on-record';
 import { IdempotencyClaimLost, TokenRefused } from './audit/request/request-audit';
 import { requestId } from './platform/middleware/request-id';
+import { schemaGate } from './platform/middleware/schema-gate';
 import { securityHeaders } from './platform/middleware/security-headers';
 import { cors } from './platform/middleware/cors';
 import { conditionalGet } from './platform/middleware/conditional-get';
@@ -50,6 +51,7 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
 
   app.use('*', requestId());
+  app.use('*', schemaGate()); // a local start answers 503 until its migrations are applied (platform/middleware/schema-gate)
   app.use('*', serverTiming()); // when on: the request's bindings timed, before anything uses them
   app.use('*', async function apiHeaders(c, next) {
     c.set('db', createDb(c.env.DB));

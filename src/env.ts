@@ -42,6 +42,8 @@ export interface Env {
   CUSTODES_SERVER_TIMING?: string;
   /** `sha256:` + hex of the Worker bundle this deployment runs (`npm run build:worker` prints it; the launcher and `wrangler deploy --var` set it). On the record: audit/deployment. */
   CUSTODES_BUILD_DIGEST?: string;
+  /** The last migration the local launcher applies: until D1 holds it, every request is `503 schema_pending` (platform/middleware/schema-gate). Unset in a deployment. */
+  CUSTODES_SCHEMA?: string;
   /** The emulator's own origin (`http://127.0.0.1:8787`), set by the launcher: webhooks never go there. */
   CUSTODES_ORIGIN?: string;
   /** Per-instance secret that every /_emulator call must carry (`Authorization: Bearer …`), set by the launcher. */

@@ -38,7 +38,7 @@ export const AUDITED_ACTIONS = [
   'audit.deployments.read',
   'info.read',
   // Emulator mode only: the controls under /_emulator, each recorded in the provider log (src/emulator)
-  'emulator.reset', 'emulator.seed', 'emulator.faults.set', 'emulator.clock.set', 'emulator.recorder.clear',
+  'emulator.reset', 'emulator.seed', 'emulator.faults.set', 'emulator.clock.set', 'emulator.recorder.clear', 'emulator.state.import',
 ] as const;
 
 export type AuditedAction = (typeof AUDITED_ACTIONS)[number];

@@ -1,6 +1,6 @@
 /**
- * The emulator's controls, under /_emulator: reset, seed, faults, clock and
- * the recorder. Served only in emulator mode; a deployment answers every one
+ * The emulator's controls, under /_emulator: reset, seed, faults, clock,
+ * the recorder, and the whole state as one file (export, import). Served only in emulator mode; a deployment answers every one
  * of these paths exactly as it answers any path it has no route for. Each
  * call that changes something is recorded in the provider log as an
  * `emulator.*` action by the actor `system/emulator`. They take no token: the
@@ -16,6 +16,7 @@ import { emulatorDraft } from './records';
 import type { AppEnv, Env } from '../env';
 import { clockOffsetMs, now, nowIso, setClockOffset } from '../platform/clock';
 import { copyStore } from './store-copy';
+import { exportState, importState } from './state-file';
 import { problemResponse } from '../platform/http/problem';
 import { API_VERSION } from '../platform/health/health.index';
 import { FaultRulesSchema } from './faults';
@@ -111,6 +112,21 @@ export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Re
       setClockOffset(clockOffset);
       await recordControl(c, 'emulator.clock.set', { advancedSeconds: body.value.advanceSeconds, offsetMs: clockOffset });
       return c.json(clockView());
+    })
+    // The whole state as one file (state-file.ts): it holds the audit signing key, so only the control token reads it.
+    .get('/state', async (c) => c.json(await exportState(c.env, nowIso())))
+    .put('/state', async (c) => {
+      let file: unknown;
+      try {
+        file = JSON.parse(await c.req.text());
+      } catch {
+        return problemResponse(c, 'malformed_json', 'The body is not valid JSON: send a state file from `custodes emulator export` or emu.snapshot().');
+      }
+      const loaded = await importState(c.env, file);
+      if (!loaded.ok) return problemResponse(c, loaded.code, loaded.detail);
+      clearRecorder();
+      await recordControl(c, 'emulator.state.import', { tables: loaded.tables, rows: loaded.rows, migratedThrough: loaded.migratedThrough, exportedAt: String((file as { exportedAt?: unknown }).exportedAt ?? '') });
+      return c.json({ imported: true, tables: loaded.tables, rows: loaded.rows, migratedThrough: loaded.migratedThrough });
     })
     .get('/recorder', (c) => c.json({ recordings: recorded(limitOf(c)) }))
     .get('/recorder.har', (c) => c.json(toHar(recorded(limitOf(c)), new URL(c.req.url).origin, API_VERSION)))

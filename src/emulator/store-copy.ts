@@ -17,7 +17,7 @@ import { clearIsolateCaches } from '../platform/isolate-caches';
 export const NOT_APPLICATION_DATA = "name NOT IN ('d1_migrations', 'sqlite_sequence') AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 
 /** Where a table's copy lives. */
-const COPY_PREFIX = 'emulator_copy__';
+export const COPY_PREFIX = 'emulator_copy__';
 
 const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 

@@ -57,6 +57,8 @@ export const PROBLEMS = {
   idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   idempotency_response_lost: { status: 409, title: 'The request with this Idempotency-Key was carried out, but its response was lost' },
   not_cosigned: { status: 409, title: 'No checkpoint of this log carries that many witness cosignatures yet' },
+  state_too_new: { status: 409, title: 'The state file was written by a newer Custodes' },
+  state_key_mismatch: { status: 409, title: 'The state file\'s logs are signed by another audit key' },
   // 412 / 413 / 415 / 422
   precondition_failed: { status: 412, title: 'The resource has changed since it was read' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
@@ -64,6 +66,7 @@ export const PROBLEMS = {
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
   seed_failed: { status: 422, title: 'A step of the emulator fixture was refused' },
+  state_unreadable: { status: 422, title: 'This is not a Custodes emulator state file' },
   seeds_match_nothing: { status: 422, title: 'The recovery plan\'s seeds name no action in the log' },
   rate_limited: { status: 429, title: 'Too many requests; slow down' },
   stream_limit_reached: { status: 429, title: 'Too many live streams are open' },
@@ -71,6 +74,7 @@ export const PROBLEMS = {
   internal_error: { status: 500, title: 'Internal error' },
   audit_unavailable: { status: 503, title: 'The audit log is unavailable' },
   service_unavailable: { status: 503, title: 'The service is unavailable; retry later' },
+  schema_pending: { status: 503, title: 'The database schema is still being applied; retry shortly' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

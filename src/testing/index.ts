@@ -12,7 +12,8 @@
  * bootstrap admins, in emulator mode: the controls (reset, seed, faults,
  * clock, recorder) are methods here. Instances run side by side.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JWK } from 'jose';
 import { createApiClient, type ApiClient, type ApiClientOptions, type components } from '../sdk/client.ts';
@@ -20,7 +21,12 @@ import { generatePrincipalKey, publicKeyOf } from '../sdk/keys.ts';
 import { launchWorker, newControlToken } from './runtime.ts';
 
 export interface StartOptions {
-  /** A directory to keep D1 and the logs in across starts; default in memory. */
+  /**
+   * A directory to keep D1, the logs and the keys in across starts; default in memory.
+   * The first start writes the instance's keys there (`custodes-keys.json`: the audit
+   * signing key and the two bootstrap admins' private JWKs, mode 0600); every later start
+   * from the same directory runs with them, so the log goes on under the same key.
+   */
   persist?: false | string;
   /** Default 0: a free port. */
   port?: number;
@@ -29,8 +35,14 @@ export interface StartOptions {
   bindings?: Record<string, string>;
   /** The built Worker (manifest.json, index.js, migrations/); default the one this package ships. */
   workerDir?: string;
-  /** The two bootstrap admins' private JWKs; default two new ones. Pass the same pair again to restart a persisted instance with its admins. */
+  /** The two bootstrap admins' private JWKs; default the persisted ones (see `persist`), else two new ones. */
   adminKeys?: [JWK, JWK];
+  /**
+   * Start from a saved state (`emu.snapshot()`, `custodes emulator export`): a file path or
+   * the document itself. The instance runs with the file's audit key (and its admins' keys
+   * when the file holds them), and serves the state before this returns.
+   */
+  from?: string | EmulatorState;
   /** A directory of static assets to serve before the Worker, as `npm start` serves public/ (the docs' bundle, the console). Default: none. */
   assets?: string;
 }
@@ -98,6 +110,12 @@ export interface Custodes {
   recorder: { entries(): Promise<unknown[]>; har(): Promise<{ log: { entries: unknown[] } }>; clear(): Promise<void> };
   /** `GET /v1/info`. */
   info(): Promise<Record<string, unknown>>;
+  /**
+   * The whole state — D1, every log, the audit key and the admins' keys — as one versioned
+   * document, written to `file` (mode 0600) when given. `startCustodes({ from })` starts from it;
+   * `custodes emulator import` loads it into an instance with the same audit key.
+   */
+  snapshot(file?: string): Promise<EmulatorState>;
   /** Milliseconds from the call to a served health check. */
   readonly startupMs: number;
   close(): Promise<void>;
@@ -111,13 +129,60 @@ function defaultWorkerDir(): string {
   throw new Error('No built Worker found: run `npm run build:worker` (this package ships one in worker/).');
 }
 
+/** A saved state (src/emulator/state-file.ts): what `snapshot()` answers and `from` takes. */
+export interface EmulatorState {
+  format: 'custodes-emulator-state';
+  version: number;
+  exportedAt: string;
+  migrations: string[];
+  auditKey: JWK;
+  bootstrapAdmins: JWK[];
+  adminKeys?: JWK[];
+  tables: Record<string, { columns: string[]; rows: unknown[][] }>;
+}
+
+/** The keys an instance runs with, as `persist` keeps them. */
+interface InstanceKeys {
+  format: 'custodes-instance-keys';
+  auditKey: JWK;
+  adminKeys: [JWK, JWK];
+}
+
+const KEYS_FILE = 'custodes-keys.json';
+
+/**
+ * The instance's keys: those given, else those kept in the persisted
+ * directory, else new ones — written there so the next start finds them (a
+ * new audit key on a persisted log would need a two-person hand-over).
+ */
+async function instanceKeys(persist: false | string, adminKeys: [JWK, JWK] | undefined, auditKeyBinding: string | undefined): Promise<InstanceKeys> {
+  const file = persist ? join(persist, KEYS_FILE) : null;
+  const kept = file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as InstanceKeys) : null;
+  const keys: InstanceKeys = {
+    format: 'custodes-instance-keys',
+    auditKey: auditKeyBinding ? (JSON.parse(auditKeyBinding) as JWK) : (kept?.auditKey ?? (await generatePrincipalKey())),
+    adminKeys: adminKeys ?? kept?.adminKeys ?? [await generatePrincipalKey(), await generatePrincipalKey()],
+  };
+  if (file && JSON.stringify(keys) !== JSON.stringify(kept)) {
+    mkdirSync(persist as string, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  }
+  return keys;
+}
+
 /** A generated key's public half, in the API's JWK shape. */
 const publicJwk = (jwk: JWK) => publicKeyOf(jwk) as components['schemas']['PublicJwk'];
 
 export async function startCustodes(options: StartOptions = {}): Promise<Custodes> {
   const started = performance.now();
   const { persist = false, port = 0, host = '127.0.0.1', bindings = {}, workerDir = defaultWorkerDir() } = options;
-  const adminKeys = options.adminKeys ?? [await generatePrincipalKey(), await generatePrincipalKey()];
+  const from = typeof options.from === 'string' ? (JSON.parse(readFileSync(options.from, 'utf8')) as EmulatorState) : options.from;
+  const keys = await instanceKeys(
+    persist,
+    options.adminKeys ?? (from?.adminKeys?.length === 2 ? (from.adminKeys as [JWK, JWK]) : undefined),
+    bindings.AUDIT_SIGNING_JWK ?? (from ? JSON.stringify(from.auditKey) : undefined),
+  );
+  const adminKeys = keys.adminKeys;
   const controlToken = newControlToken();
   const { mf, url } = await launchWorker({
     workerDir,
@@ -127,7 +192,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     ...(options.assets ? { assetsDir: options.assets } : {}),
     bindings: {
       BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: adminKeys.map(publicKeyOf) }),
-      AUDIT_SIGNING_JWK: JSON.stringify(await generatePrincipalKey()),
+      AUDIT_SIGNING_JWK: JSON.stringify(keys.auditKey),
       CUSTODES_EMULATOR: 'on',
       EMULATOR_CONTROL_TOKEN: controlToken,
       ...bindings,
@@ -202,10 +267,16 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
       clear: async () => void (await control('DELETE', 'recorder')),
     },
     info: async () => (await fetch(`${base}/v1/info`)).json() as Promise<Record<string, unknown>>,
+    async snapshot(file) {
+      const state = { ...((await control('GET', 'state')) as EmulatorState), adminKeys: adminKeys as JWK[] };
+      if (file) writeFileSync(file, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+      return state;
+    },
     startupMs: 0,
     close: () => mf.dispose(),
   };
   const health = await fetch(`${base}/v1/health`);
   if (!health.ok) throw new Error(`the emulator did not come up: ${health.status} ${await health.text()}`);
+  if (from) await control('PUT', 'state', from);
   return Object.assign(emulator, { startupMs: Math.round(performance.now() - started) });
 }

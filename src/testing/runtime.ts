@@ -67,7 +67,10 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
   const port = options.port || (await freePort(host));
   const origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
   const manifest = readManifest(workerDir);
-  const bindings = { CUSTODES_ORIGIN: origin, ...(manifest.buildDigest ? { CUSTODES_BUILD_DIGEST: manifest.buildDigest } : {}), ...options.bindings };
+  const migrations = readMigrations(join(workerDir, 'migrations'));
+  // The Worker answers 503 until the last of these is applied: the port opens before they are.
+  const schema = migrations.at(-1)?.name;
+  const bindings = { CUSTODES_ORIGIN: origin, ...(schema ? { CUSTODES_SCHEMA: schema } : {}), ...(manifest.buildDigest ? { CUSTODES_BUILD_DIGEST: manifest.buildDigest } : {}), ...options.bindings };
   const worker = {
     ...manifest.workerOptions,
     name: 'custodes',
@@ -88,7 +91,7 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
     } as never),
   );
   const url = await mf.ready;
-  const applied = await applyMigrations(await mf.getD1Database('DB'), readMigrations(join(workerDir, 'migrations')));
+  const applied = await applyMigrations(await mf.getD1Database('DB'), migrations);
   return { mf, url, applied };
 }
 

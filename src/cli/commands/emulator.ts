@@ -61,7 +61,7 @@ function duration(value: string): number {
 }
 
 export function emulatorCommands(program: Command, emit: Emit): void {
-  const emulator = program.command('emulator').description('the local emulator\'s controls: reset, seed, faults, clock, recorder (npm start)');
+  const emulator = program.command('emulator').description('the local emulator\'s controls: reset, seed, faults, clock, recorder, export and import (npm start)');
   action(emulator.command('reset').description('empty every table; the logs start again from fresh checkpoints'), emit, async (_, o) => {
     const answer = await control(o, 'POST', 'reset');
     return { json: answer, text: `Reset: ${answer.tables} tables emptied, ${answer.logs} logs started again.` };
@@ -98,6 +98,37 @@ export function emulatorCommands(program: Command, emit: Emit): void {
     const answer = await control(o, 'POST', 'clock', { advanceSeconds: duration(by!) });
     return { json: answer, text: `The server's clock reads ${answer.now} (${answer.offsetMs / 1000} s ahead). Tokens minted now by this machine's clock will be refused as expired: \`custodes\` commands do not follow the emulated clock.` };
   });
+  action(
+    emulator.command('export').argument('<file>', 'where to write it (it holds the emulator\'s audit signing key: mode 0600)').description('save the whole state — D1, every log, the audit key — as one versioned file'),
+    emit,
+    async ([file], o) => {
+      const state = await control(o, 'GET', 'state');
+      writeFileSync(file!, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+      const rows = Object.values(state.tables as Record<string, { rows: unknown[] }>).reduce((sum, t) => sum + t.rows.length, 0);
+      return { json: { file, tables: Object.keys(state.tables).length, rows, migrations: state.migrations.length }, text: `Wrote ${rows} rows of ${Object.keys(state.tables).length} tables to ${file} (state format ${state.version}, ${state.migrations.length} migrations).` };
+    },
+  );
+  action(
+    emulator.command('import').argument('<file>', 'a file from `custodes emulator export` (or emu.snapshot())').description('replace the whole state with a saved one (same audit key; an older file is migrated, a newer one refused)'),
+    emit,
+    async ([file], o) => {
+      let text: string;
+      try {
+        text = readFileSync(file!, 'utf8');
+      } catch {
+        throw new UsageError(`The state file ${file} cannot be read.`);
+      }
+      let state: unknown;
+      try {
+        state = JSON.parse(text);
+      } catch {
+        throw new UsageError(`${file} is not JSON: a state file comes from \`custodes emulator export\`.`);
+      }
+      const answer = await control(o, 'PUT', 'state', state);
+      const migrated = (answer.migratedThrough as string[]).length ? ` (brought through ${answer.migratedThrough.join(', ')})` : '';
+      return { json: answer, text: `Loaded ${answer.rows} rows of ${answer.tables} tables from ${file}${migrated}. A saved audit state from before the export still verifies; one saved after it sees the log as rolled back.` };
+    },
+  );
   const recorder = emulator.command('recorder').description('the last requests and answers (no tokens, no envelopes)');
   action<{ limit?: number }>(recorder.command('show').description('method, path, status, time and audit position').addOption(numberOption('--limit <n>', 'the last n (default all kept)')), emit, async (_, o) => {
     const answer = await control(o, 'GET', `recorder${o.limit ? `?limit=${o.limit}` : ''}`);

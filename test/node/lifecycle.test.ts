@@ -1,0 +1,181 @@
+/**
+ * An emulator's life (issue 31): it answers nothing broken while it starts,
+ * a persisted instance restarts with its data and its keys, and the whole
+ * state saves to one file and loads again — into the same instance after a
+ * reset, or into a new one — with the log still verifying against the
+ * checkpoint a tenant saved before the export. A file it cannot honour (a
+ * newer Custodes, another audit key, not a state file) is refused, saying why.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from './support/cli';
+import { buildWorker } from '../../scripts/build-worker';
+import { GuestContents, newKeystore, type Keystore } from '../../src/sdk/index';
+import { startCustodes, type Custodes } from '../../src/testing/index';
+import { freePort } from '../../src/testing/runtime';
+
+const dir = mkdtempSync(join(tmpdir(), 'custodes-lifecycle-'));
+before(() => buildWorker());
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `custodes audit verify` for a tenant, its state kept in `stateFile`. */
+async function verify(emu: Custodes, tenant: string, ownerKeyFile: string, stateFile: string) {
+  return runCli(emu.url, ['audit', 'verify', '--tenant', tenant, '--key', ownerKeyFile, '--trust-on-first-use', '--state', stateFile]);
+}
+
+/** A tenant that wrote one secret page, its key in a file, its log verified once (the state saved). */
+async function tenantWithASecret(emu: Custodes, name: string) {
+  const t = await emu.provisionTenant({ name });
+  const keystore = await newKeystore();
+  await new GuestContents(t.owner.api, keystore).write({ tenant: t.tenant, space: 'memory', resource: t.vm }, 0, Buffer.from(`${name}'s secret`));
+  const ownerKeyFile = join(dir, `${name}-owner.jwk`);
+  writeFileSync(ownerKeyFile, JSON.stringify(t.owner.key));
+  const stateFile = join(dir, `${name}-audit-state.json`);
+  const first = await verify(emu, t.tenant, ownerKeyFile, stateFile);
+  assert.equal(first.code, 0, first.err);
+  return { ...t, name, keystore, ownerKeyFile, stateFile };
+}
+
+/** The tenant's secret page as `emu` serves it now, decrypted here. */
+const readSecret = async (emu: Custodes, t: { name: string; tenant: string; vm: string; owner: { id: string; key: object } }, keystore: Keystore) =>
+  Buffer.from(await new GuestContents(emu.client(t.owner as never), keystore).read({ tenant: t.tenant, space: 'memory', resource: t.vm }, 0, `${t.name}'s secret`.length)).toString();
+
+describe('issue 31: a start answers no 5xx', () => {
+  it('a client polling /v1/health from the first moment of a fresh start sees only 200s: requests wait for the schema', async () => {
+    const port = await freePort('127.0.0.1');
+    const statuses: number[] = [];
+    let starting = true;
+    const poller = (async () => {
+      while (starting) {
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/v1/health`);
+          statuses.push(response.status);
+          await response.arrayBuffer();
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const emu = await startCustodes({ port });
+    starting = false;
+    await poller;
+    try {
+      assert.ok(statuses.length > 0, 'the poller reached the server while it started');
+      assert.deepEqual(statuses.filter((s) => s !== 200), [], `answers while starting: ${statuses.join(' ')}`);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe('issue 31: a persisted instance restarts', () => {
+  it('with its data, its admins and its audit key: the log goes on and verifies against the state saved before the restart', async () => {
+    const persist = join(dir, 'persisted');
+    let emu = await startCustodes({ persist });
+    const t = await tenantWithASecret(emu, 'restarted');
+    const admins = emu.admins.map((a) => a.key.x);
+    await emu.close();
+    const kept = statSync(join(persist, 'custodes-keys.json'));
+    assert.equal(kept.mode & 0o077, 0, 'the keys file is readable by its owner only');
+
+    emu = await startCustodes({ persist }); // no keys passed: the directory has them
+    try {
+      assert.deepEqual(emu.admins.map((a) => a.key.x), admins);
+      const tenants = (await emu.client(emu.admins[0]).GET('/v1/admin/tenants')).data!.tenants;
+      assert.ok(tenants.some((x) => x.id === t.tenant));
+      assert.equal(await readSecret(emu, t, t.keystore), "restarted's secret");
+      const again = await verify(emu, t.tenant, t.ownerKeyFile, t.stateFile);
+      assert.equal(again.code, 0, again.err);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe('issue 31: the whole state in one file', () => {
+  let emu: Custodes;
+  before(async () => (emu = await startCustodes()));
+  after(() => emu?.close());
+
+  it('exports, resets, imports, and the log verifies against the checkpoint saved before the export; a new instance starts from the file too', async () => {
+    const t = await tenantWithASecret(emu, 'saved');
+    const file = join(dir, 'state.json');
+    process.env.CUSTODES_EMULATOR_TOKEN = emu.controlToken;
+    const exported = await runCli(emu.url, ['emulator', 'export', file]);
+    assert.equal(exported.code, 0, exported.err);
+    assert.match(exported.out, /Wrote \d+ rows of \d+ tables to .*state\.json \(state format 1, \d+ migrations\)/);
+    assert.equal(statSync(file).mode & 0o077, 0, 'the file holds the audit key: its owner only');
+
+    assert.equal((await runCli(emu.url, ['emulator', 'reset'])).code, 0);
+    const afterReset = await verify(emu, t.tenant, t.ownerKeyFile, t.stateFile);
+    assert.equal(afterReset.code, 1, 'a reset log is not the one the tenant saw');
+
+    const imported = await runCli(emu.url, ['emulator', 'import', file]);
+    assert.equal(imported.code, 0, imported.err);
+    assert.match(imported.out, /Loaded \d+ rows of \d+ tables/);
+    const verified = await verify(emu, t.tenant, t.ownerKeyFile, t.stateFile);
+    assert.equal(verified.code, 0, verified.err);
+    assert.equal(await readSecret(emu, t, t.keystore), "saved's secret");
+    // The import is on the provider's record.
+    const provider = (await emu.client(emu.admins[0]).GET('/v1/admin/audit/records', { params: { query: { from: 0, limit: 1000 } } })).data!.records;
+    assert.ok(provider.some((r) => JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString()).action === 'emulator.state.import'));
+
+    // A new instance from the file: the same logs, under the same key, the same admins.
+    const copy = await startCustodes({ from: file });
+    try {
+      assert.equal(await readSecret(copy, t, t.keystore), "saved's secret");
+      const there = await verify(copy, t.tenant, t.ownerKeyFile, t.stateFile);
+      assert.equal(there.code, 0, there.err);
+      assert.equal((await copy.client(copy.admins[0]).GET('/v1/admin/tenants')).response.status, 200);
+    } finally {
+      await copy.close();
+    }
+  });
+
+  it('refuses a file from a newer Custodes, one signed by another audit key, and one that is not a state file — each with a clear problem, nothing lost', async () => {
+    const t = await tenantWithASecret(emu, 'kept');
+    const state = await emu.snapshot();
+    process.env.CUSTODES_EMULATOR_TOKEN = emu.controlToken;
+    const attempt = async (name: string, document: unknown) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify(document));
+      return runCli(emu.url, ['emulator', 'import', file, '--json']);
+    };
+    const newerShape = await attempt('newer-shape.json', { ...state, version: 99 });
+    assert.equal(newerShape.code, 1);
+    assert.equal(JSON.parse(newerShape.err).code, 'state_too_new');
+    const newerSchema = await attempt('newer-schema.json', { ...state, migrations: [...state.migrations, '9999_from_the_future.sql'] });
+    assert.equal(JSON.parse(newerSchema.err).code, 'state_too_new');
+    assert.match(JSON.parse(newerSchema.err).detail, /9999_from_the_future\.sql/);
+    const other = await startCustodes();
+    try {
+      const foreign = await attempt('foreign.json', await other.snapshot());
+      assert.equal(JSON.parse(foreign.err).code, 'state_key_mismatch');
+    } finally {
+      await other.close();
+    }
+    const garbage = await attempt('garbage.json', { hello: 'world' });
+    assert.equal(JSON.parse(garbage.err).code, 'state_unreadable');
+    // Nothing was lost on the way.
+    assert.equal(await readSecret(emu, t, t.keystore), "kept's secret");
+    const verified = await verify(emu, t.tenant, t.ownerKeyFile, t.stateFile);
+    assert.equal(verified.code, 0, verified.err);
+  });
+
+  it('a file from an older Custodes (without the newest migration) is brought through it', async () => {
+    const state = await emu.snapshot();
+    const newest = state.migrations.at(-1)!;
+    const older = { ...state, migrations: state.migrations.slice(0, -1) };
+    const file = join(dir, 'older.json');
+    writeFileSync(file, JSON.stringify(older));
+    process.env.CUSTODES_EMULATOR_TOKEN = emu.controlToken;
+    const loaded = await runCli(emu.url, ['emulator', 'import', file, '--json']);
+    assert.equal(loaded.code, 0, loaded.err);
+    assert.deepEqual(JSON.parse(loaded.out).migratedThrough, [newest]);
+    assert.ok(readFileSync(file, 'utf8').length > 0);
+  });
+});

@@ -14,7 +14,9 @@
  *  4. serves on http://127.0.0.1:8787 (CUSTODES_PORT; 0 picks a free port) in
  *     emulator mode (the /_emulator controls, behind a control token made for
  *     this start and written to .custodes/emulator-token), and once it answers
- *     prints where the admin key is and a first command to try.
+ *     prints where the admin key is and a first command to try. The
+ *     emulator's clock and fault rules start clean unless
+ *     CUSTODES_KEEP_CONTROLS=1 keeps those of the last run (the banner says so).
  * CUSTODES_HOST binds elsewhere than 127.0.0.1; anything beyond loopback is
  * refused unless CUSTODES_EXPOSE=1 says it is meant, and the banner warns.
  * Why not `wrangler dev`: the same bundle and bindings, without its 10–30 s of
@@ -90,8 +92,10 @@ writePrivate('.custodes/emulator-token', `${controlToken}\n`);
 /** Bound beyond loopback on purpose: the names and addresses other machines will use for it. */
 const reachableAs = () => [HOST, hostname(), ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => (i.family === 'IPv6' ? `[${i.address}]` : i.address)))].join(',');
 if (built) console.log('Built the Worker (wrangler deploy --dry-run) into dist/worker.');
-const { mf, url: served, applied } = await launchWorker({
+const KEEP_CONTROLS = process.env.CUSTODES_KEEP_CONTROLS === '1';
+const { mf, url: served, applied, controls } = await launchWorker({
   workerDir: dir,
+  keepControls: KEEP_CONTROLS,
   host: HOST,
   port: Number(PORT),
   persistPath: STATE,
@@ -113,13 +117,23 @@ WARNING: bound to ${HOST}:${served.port} (CUSTODES_EXPOSE=1): other machines can
          Its controls still need the control token in .custodes/emulator-token; client addresses are not recorded.`);
 }
 console.log(`
-Custodes is serving on ${url}  (docs: ${url}/docs, spec: ${url}/openapi.json, emulator controls: ${url}/_emulator/… with the token in .custodes/emulator-token)
+Custodes is serving on ${url}  (docs: ${url}/docs, spec: ${url}/openapi.json, console: ${url}/console/)
+Emulator controls: npx custodes emulator --help  (reset, seed, faults, clock, recorder, export, import; token in .custodes/emulator-token)${activeControls()}
 Bootstrap admins (every role; the two-person rule needs both):
   adm_bootstrap   key ${ADMIN_KEY_FILES[0]}
   adm_bootstrap2  key ${ADMIN_KEY_FILES[1]}
 Try a first authenticated call:
   npx custodes admin hosts list --key ${ADMIN_KEY_FILES[0]} --iss adm_bootstrap${url === 'http://127.0.0.1:8787' ? '' : ` --url ${url}`}
 `);
+
+/** The clock and fault rules a kept state brought back (CUSTODES_KEEP_CONTROLS=1): a start otherwise clears them. */
+function activeControls(): string {
+  const active = [
+    ...(controls.clockOffsetMs ? [`the clock is ${controls.clockOffsetMs / 1000} s ${controls.clockOffsetMs > 0 ? 'ahead' : 'behind'} (npx custodes emulator clock reset)`] : []),
+    ...(controls.faults ? [`${controls.faults} fault rule(s) in force (npx custodes emulator faults list)`] : []),
+  ];
+  return active.length ? `\nKept from the last run (CUSTODES_KEEP_CONTROLS=1): ${active.join('; ')}` : '';
+}
 
 /** `.dev.vars` as wrangler reads it: KEY=value lines, values optionally quoted. */
 function devVars(): Record<string, string> {

@@ -52,7 +52,13 @@ async function parsed<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promi
   return { ok: false, response: problemResponse(c, 'invalid_request', 'The body does not match the control\'s schema.', { errors }) };
 }
 
-const ClockBody = z.strictObject({ advanceSeconds: z.number().int().min(0).max(10 * 365 * 86_400) });
+const TEN_YEARS_S = 10 * 365 * 86_400;
+/** Move the clock by seconds (either way), set it to an instant, or put it back on real time. */
+const ClockBody = z.union([
+  z.strictObject({ advanceSeconds: z.number().int().min(-TEN_YEARS_S).max(TEN_YEARS_S) }),
+  z.strictObject({ set: z.iso.datetime({ offset: true }) }),
+  z.strictObject({ reset: z.literal(true) }),
+]);
 const FaultsBody = z.strictObject({ faults: FaultRulesSchema });
 
 /** `serve` is the app itself: seeding sends its steps through it. */
@@ -107,10 +113,12 @@ export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Re
       const body = await parsed(c, ClockBody);
       if (!body.ok) return body.response;
       const state = await loadEmulatorState(c.env.DB);
-      const clockOffset = state.clockOffsetMs + body.value.advanceSeconds * 1000;
+      const move = body.value;
+      const clockOffset = 'reset' in move ? 0 : 'set' in move ? Date.parse(move.set) - Date.now() : state.clockOffsetMs + move.advanceSeconds * 1000;
       await saveEmulatorState(c.env.DB, { ...state, clockOffsetMs: clockOffset });
       setClockOffset(clockOffset);
-      await recordControl(c, 'emulator.clock.set', { advancedSeconds: body.value.advanceSeconds, offsetMs: clockOffset });
+      const how: { [key: string]: JsonValue } = 'reset' in move ? { reset: true } : 'set' in move ? { setTo: move.set } : { advancedSeconds: move.advanceSeconds };
+      await recordControl(c, 'emulator.clock.set', { ...how, offsetMs: clockOffset });
       return c.json(clockView());
     })
     // The whole state as one file (state-file.ts): it holds the audit signing key, so only the control token reads it.

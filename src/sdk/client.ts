@@ -45,8 +45,26 @@ export interface ApiClientOptions {
   session?: string;
   retry?: RetryOptions;
   fetch?: typeof fetch;
-  /** The server's clock, for the tokens' `iat`/`exp` (default `Date.now`); `startCustodes` clients follow the emulator's. */
+  /**
+   * The server's clock, for the tokens' `iat`/`exp`. Default: this machine's, until an
+   * emulator whose clock was moved (`/v1/info`: `emulator.clock.emulated`) refuses a token
+   * as expired or not yet valid — then the client follows the emulator's clock and sends
+   * the request again (a refused token did nothing).
+   */
   clock?: () => number;
+}
+
+/** Problem codes of a token refused for its time alone. */
+const CLOCK_REFUSALS = new Set(['token_expired', 'token_not_yet_valid']);
+
+/** How far the emulator's clock is from this machine's, when the server says it was moved; else null. */
+async function emulatedClockOffset(fetchImpl: typeof fetch, url: string): Promise<number | null> {
+  try {
+    const info = (await (await fetchImpl(new URL('/v1/info', url))).json()) as { time?: string; emulator?: { clock?: { emulated?: boolean } } | null };
+    return info.emulator?.clock?.emulated && info.time ? Date.parse(info.time) - Date.now() : null;
+  } catch {
+    return null;
+  }
 }
 
 export type ApiClient = Client<paths> & {
@@ -88,7 +106,11 @@ export const tokenIdOf = (response: Response | undefined): string | null => (res
 
 /** `fetch` that signs each attempt and retries what is safe to retry (see the module header). */
 function signingFetch(options: ApiClientOptions & { session: string }): (request: Request) => Promise<Response> {
-  const { key, principal, scope, vms, audience, session, clock, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
+  const { key, principal, scope, vms, audience, session, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
+  // Without a clock of the caller's: this machine's, shifted once an emulator says its own was moved.
+  let followed: number | null = null;
+  let askedServer = false;
+  const clock = options.clock ?? (() => Date.now() + (followed ?? 0));
   return async function signedFetch(request) {
     const headers = new Headers(request.headers);
     const rewrite = request.method === 'PUT' && REWRITES.test(new URL(request.url).pathname);
@@ -108,6 +130,15 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
         continue;
       }
       sentTokenIds.set(response, jwsPayload<{ jti: string }>(token).jti);
+      if (response.status === 401 && !options.clock && !askedServer && CLOCK_REFUSALS.has(((await response.clone().json().catch(() => null)) as { code?: string } | null)?.code ?? '')) {
+        askedServer = true;
+        followed = await emulatedClockOffset(fetchImpl, request.url);
+        if (followed !== null) {
+          await response.body?.cancel();
+          attempt--; // the same attempt again, on the emulator's clock
+          continue;
+        }
+      }
       if (last || !(await isRetryable(response))) return response;
       await response.body?.cancel();
       await sleep(retryDelay(attempt, baseDelayMs, response));

@@ -43,6 +43,8 @@ export interface StartOptions {
    * when the file holds them), and serves the state before this returns.
    */
   from?: string | EmulatorState;
+  /** Keep the clock offset and fault rules a persisted state holds. Default: each start clears them. */
+  keepControls?: boolean;
   /** A directory of static assets to serve before the Worker, as `npm start` serves public/ (the docs' bundle, the console). Default: none. */
   assets?: string;
 }
@@ -106,7 +108,8 @@ export interface Custodes {
   /** Loads a fixture through the real API (audited); answers the ids by name. */
   seed(fixture: unknown): Promise<{ hosts: Record<string, string>; tenants: Record<string, { id: string; vms: Record<string, string>; toolstacks: Record<string, string>; labels: string[] }> }>;
   faults: { set(rules: FaultRule[]): Promise<void>; clear(): Promise<void> };
-  clock: { advance(seconds: number): Promise<void>; now(): number };
+  /** The server's clock: moved (either way), set to an instant, or put back on real time; the clients here follow it. */
+  clock: { advance(seconds: number): Promise<void>; set(instant: Date | string): Promise<void>; reset(): Promise<void>; now(): number };
   recorder: { entries(): Promise<unknown[]>; har(): Promise<{ log: { entries: unknown[] } }>; clear(): Promise<void> };
   /** `GET /v1/info`. */
   info(): Promise<Record<string, unknown>>;
@@ -184,11 +187,12 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   );
   const adminKeys = keys.adminKeys;
   const controlToken = newControlToken();
-  const { mf, url } = await launchWorker({
+  const { mf, url, controls } = await launchWorker({
     workerDir,
     host,
     port,
     ...(persist ? { persistPath: persist } : {}),
+    ...(options.keepControls ? { keepControls: true } : {}),
     ...(options.assets ? { assetsDir: options.assets } : {}),
     bindings: {
       BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: adminKeys.map(publicKeyOf) }),
@@ -199,7 +203,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     },
   });
   const base = url.origin;
-  let clockOffsetMs = 0;
+  let clockOffsetMs = controls.clockOffsetMs; // a kept state's (keepControls), else 0
   const clock = () => Date.now() + clockOffsetMs;
   const admins: [Principal, Principal] = [
     { id: 'adm_bootstrap', key: adminKeys[0]! },
@@ -258,6 +262,12 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     clock: {
       async advance(seconds) {
         clockOffsetMs = (await control('POST', 'clock', { advanceSeconds: seconds })).offsetMs;
+      },
+      async set(instant) {
+        clockOffsetMs = (await control('POST', 'clock', { set: new Date(instant).toISOString() })).offsetMs;
+      },
+      async reset() {
+        clockOffsetMs = (await control('POST', 'clock', { reset: true })).offsetMs;
       },
       now: clock,
     },

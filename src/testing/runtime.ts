@@ -36,6 +36,8 @@ export interface LaunchOptions {
   assetsDir?: string;
   /** Open workerd's V8 inspector on this port (CPU profiles, breakpoints: chrome://inspect). Default: closed. */
   inspectorPort?: number;
+  /** Keep the emulator's clock offset and fault rules from the persisted state. Default: a start clears them. */
+  keepControls?: boolean;
 }
 
 export interface Launched {
@@ -43,6 +45,8 @@ export interface Launched {
   url: URL;
   /** Migration files applied by this launch (none when the database was up to date). */
   applied: string[];
+  /** The emulator's controls in force after the start: what a persisted state kept (`keepControls`), else none. */
+  controls: { clockOffsetMs: number; faults: number };
 }
 
 export const readManifest = (workerDir: string): WorkerManifest => JSON.parse(readFileSync(join(workerDir, 'manifest.json'), 'utf8'));
@@ -91,8 +95,13 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
     } as never),
   );
   const url = await mf.ready;
-  const applied = await applyMigrations(await mf.getD1Database('DB'), migrations);
-  return { mf, url, applied };
+  const db = await mf.getD1Database('DB');
+  const applied = await applyMigrations(db, migrations);
+  // A moved clock or a fault rule is a test's setting, not state: a restart starts clean unless asked not to.
+  if (!options.keepControls) await db.prepare("UPDATE emulator_state SET clock_offset_ms = 0, faults = '[]' WHERE id = 1").run();
+  const row = await db.prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1').first<{ clockOffsetMs: number; faults: string }>();
+  const controls = { clockOffsetMs: row?.clockOffsetMs ?? 0, faults: row ? (JSON.parse(row.faults) as unknown[]).length : 0 };
+  return { mf, url, applied, controls };
 }
 
 /** Miniflare's D1 binding, as the runtime hands it to Node. */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from './support/cli';
 import { buildWorker } from '../../scripts/build-worker';
-import { GuestContents, newKeystore, type Keystore } from '../../src/sdk/index';
+import { createApiClient, GuestContents, newKeystore, type Keystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
 import { freePort } from '../../src/testing/runtime';
 
@@ -90,6 +90,63 @@ describe('issue 31: a persisted instance restarts', () => {
       assert.equal(await readSecret(emu, t, t.keystore), "restarted's secret");
       const again = await verify(emu, t.tenant, t.ownerKeyFile, t.stateFile);
       assert.equal(again.code, 0, again.err);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe('issue 31: a clock and faults the user controls', () => {
+  it('a restart clears the clock and the fault rules, unless keepControls keeps them; then the CLI still works on the moved clock', async () => {
+    const persist = join(dir, 'controls');
+    let emu = await startCustodes({ persist });
+    await emu.clock.advance(3600);
+    await emu.faults.set([{ kind: 'latency', route: 'GET /v1/admin/hosts', ms: 1 }]);
+    await emu.close();
+    emu = await startCustodes({ persist });
+    let info = (await emu.info()) as { emulator: { clock: { offsetMs: number }; faults: number } };
+    assert.deepEqual([info.emulator.clock.offsetMs, info.emulator.faults], [0, 0]);
+    await emu.clock.advance(3600);
+    await emu.faults.set([{ kind: 'latency', route: 'GET /v1/admin/hosts', ms: 1 }]);
+    await emu.close();
+    emu = await startCustodes({ persist, keepControls: true });
+    try {
+      info = (await emu.info()) as typeof info;
+      assert.deepEqual([info.emulator.clock.offsetMs, info.emulator.faults], [3_600_000, 1]);
+      const keyFile = join(dir, 'controls-admin.jwk');
+      writeFileSync(keyFile, JSON.stringify(emu.admins[0].key));
+      const listed = await runCli(emu.url, ['admin', 'hosts', 'list', '--key', keyFile, '--iss', emu.admins[0].id]);
+      assert.equal(listed.code, 0, listed.err);
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('sets the clock to an instant, moves it back, and resets it; the CLI and a plain SDK client follow it', async () => {
+    const emu = await startCustodes();
+    try {
+      const t = await emu.provisionTenant();
+      const keyFile = join(dir, 'clock-owner.jwk');
+      writeFileSync(keyFile, JSON.stringify(t.owner.key));
+      process.env.CUSTODES_EMULATOR_TOKEN = emu.controlToken;
+      const set = await runCli(emu.url, ['emulator', 'clock', 'set', '2031-05-01T12:00:00Z']);
+      assert.equal(set.code, 0, set.err);
+      assert.match(set.out, /The server's clock reads 2031-05-01T12:00:0\d/);
+      assert.match(((await emu.info()) as { time: string }).time, /^2031-05-01T12:0/);
+      // Tokens minted on this machine's clock are refused for their time; the CLI and SDK mint again on the server's.
+      const vms = await runCli(emu.url, ['vm', 'list', '--tenant', t.tenant, '--key', keyFile]);
+      assert.equal(vms.code, 0, vms.err);
+      const plain = createApiClient({ baseUrl: emu.url, key: t.owner.key, principal: t.tenant });
+      assert.equal((await plain.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: t.tenant } } })).response.status, 200);
+      const back = await runCli(emu.url, ['emulator', 'clock', 'advance', '-3600']);
+      assert.equal(back.code, 0, back.err);
+      assert.match(((await emu.info()) as { time: string }).time, /^2031-05-01T11:0/);
+      const reset = await runCli(emu.url, ['emulator', 'clock', 'reset']);
+      assert.equal(reset.code, 0, reset.err);
+      assert.match(reset.out, /real time/);
+      assert.equal(((await emu.info()) as { emulator: { clock: { emulated: boolean } } }).emulator.clock.emulated, false);
+      const bad = await runCli(emu.url, ['emulator', 'clock', 'set', 'next tuesday']);
+      assert.equal(bad.code, 2);
     } finally {
       await emu.close();
     }

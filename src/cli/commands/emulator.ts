@@ -53,10 +53,10 @@ function readDocument(path: string, what: string): unknown {
   }
 }
 
-/** `90s`, `15m`, `73h`, `2d`, or plain seconds. */
+/** `90s`, `15m`, `73h`, `2d`, or plain seconds; negative moves back. */
 function duration(value: string): number {
-  const match = /^(\d+)([smhd]?)$/.exec(value.trim());
-  if (!match) throw new UsageError(`${value} is not a duration: use seconds, or a number with s, m, h or d (73h).`);
+  const match = /^(-?\d+)([smhd]?)$/.exec(value.trim());
+  if (!match) throw new UsageError(`${value} is not a duration: use seconds, or a number with s, m, h or d (73h, -2d).`);
   return Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
 }
 
@@ -94,9 +94,20 @@ export function emulatorCommands(program: Command, emit: Emit): void {
     const answer = await control(o, 'GET', 'clock');
     return { json: answer, text: `${answer.now} (${answer.emulated ? `${answer.offsetMs / 1000} s ahead` : 'real time'})` };
   });
-  action(clock.command('advance').argument('<duration>', 'how far: seconds, or 90s, 15m, 73h, 2d').description('move the server\'s clock forward'), emit, async ([by], o) => {
+  const clockSet = (answer: { now: string; offsetMs: number; emulated: boolean }) =>
+    `The server's clock reads ${answer.now} (${answer.emulated ? `${answer.offsetMs / 1000} s ${answer.offsetMs >= 0 ? 'ahead' : 'behind'}` : 'real time'}). \`custodes\` and the SDK follow it: a token refused for its time is minted again on the server's clock.`;
+  action(clock.command('advance').argument('<duration>', 'how far: seconds, or 90s, 15m, 73h, 2d (negative: back)').description('move the server\'s clock'), emit, async ([by], o) => {
     const answer = await control(o, 'POST', 'clock', { advanceSeconds: duration(by!) });
-    return { json: answer, text: `The server's clock reads ${answer.now} (${answer.offsetMs / 1000} s ahead). Tokens minted now by this machine's clock will be refused as expired: \`custodes\` commands do not follow the emulated clock.` };
+    return { json: answer, text: clockSet(answer) };
+  });
+  action(clock.command('set').argument('<instant>', 'an ISO 8601 date and time with its offset, e.g. 2027-01-01T00:00:00Z').description('set the server\'s clock to an instant'), emit, async ([instant], o) => {
+    if (Number.isNaN(Date.parse(instant!)) || !/^\d{4}-\d{2}-\d{2}T/.test(instant!)) throw new UsageError(`${instant} is not an ISO 8601 date and time (e.g. 2027-01-01T00:00:00Z).`);
+    const answer = await control(o, 'POST', 'clock', { set: instant });
+    return { json: answer, text: clockSet(answer) };
+  });
+  action(clock.command('reset').description('put the server\'s clock back on real time'), emit, async (_, o) => {
+    const answer = await control(o, 'POST', 'clock', { reset: true });
+    return { json: answer, text: clockSet(answer) };
   });
   action(
     emulator.command('export').argument('<file>', 'where to write it (it holds the emulator\'s audit signing key: mode 0600)').description('save the whole state — D1, every log, the audit key — as one versioned file'),

@@ -9,7 +9,7 @@
  *
  * And the floor of an audited page batch (`/floor/:vm/pages`): the raw
  * write or read, plus — in the SAME D1 batch, so in one round trip — what
- * DESIGN §5 and §6 add to it: a record-sized row naming every page
+ * docs/design.md §5 and §6 add to it: a record-sized row naming every page
  * (64 regions), the flow index rows (`?flows=0` leaves them out), the tree
  * node and the guarded head update. No token, no signing, no envelope, no
  * Durable Object hop, no second round trip: nothing that keeps the rule

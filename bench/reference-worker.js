@@ -5,7 +5,7 @@
  * as is): `npm run bench` measures both in the same run as the API and states
  * the API's rates as ratios to them (issue 16).
  *
- * `POST /audited-floor` is the floor of an audited VM create under DESIGN §5:
+ * `POST /audited-floor` is the floor of an audited VM create under docs/design.md §5:
  * the one D1 batch such a create must commit — the jti claim, the guarded VM
  * INSERT (the real table, its triggers and the allocation guards), a
  * record-sized row in audit_records, its tree node, the guarded head update
@@ -15,10 +15,10 @@
  * this on the same runtime, so its ratio to `/insert` bounds the API's.
  * `POST /audited-floor-do` commits the same batch from a Durable Object one
  * RPC away, group-committing what queued meanwhile, as the API's per-log
- * sequencer does (DESIGN §5). `POST /design-floor` adds the signatures the
+ * sequencer does (docs/design.md §5). `POST /design-floor` adds the signatures the
  * design mandates and nothing else: the Worker verifies an Ed25519 signature
- * over a token-sized input (DESIGN §2), the Durable Object hashes and signs
- * each record and signs one checkpoint per batch (DESIGN §5).
+ * over a token-sized input (docs/design.md §2), the Durable Object hashes and signs
+ * each record and signs one checkpoint per batch (docs/design.md §5).
  * `POST /design-floor-limited` adds the one control the API keeps beyond the
  * design: the Workers Rate Limiting binding, called as the API calls it —
  * once per 8 requests of a principal (src/platform/middleware/rate-limit).

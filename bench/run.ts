@@ -206,7 +206,7 @@ try {
     '',
     '## Against the runtime\'s own ceiling (ratios to a trivial Worker on the same runtime, same run)',
     '',
-    'The reference Worker (bench/reference-worker.js) has no framework and no auth: `GET /ok` answers `ok`, `POST /insert` does one D1 INSERT, and `POST /audited-floor` commits the one D1 batch an audited VM create must commit under DESIGN §5 (jti claim, guarded VM INSERT with its triggers, a record-sized row, its tree node, the guarded head update, the assertions) with nothing else: no token, no signing, no framework, no Durable Object hop. Same `wrangler dev`, same autocannon settings, measured in this run.',
+    'The reference Worker (bench/reference-worker.js) has no framework and no auth: `GET /ok` answers `ok`, `POST /insert` does one D1 INSERT, and `POST /audited-floor` commits the one D1 batch an audited VM create must commit under docs/design.md §5 (jti claim, guarded VM INSERT with its triggers, a record-sized row, its tree node, the guarded head update, the assertions) with nothing else: no token, no signing, no framework, no Durable Object hop. Same `wrangler dev`, same autocannon settings, measured in this run.',
     '',
     '| scenario | clients | req/s | p50 ms | p99 ms | ÷ one-INSERT Worker | ÷ ok Worker | non-2xx/errors |',
     '|---|---|---|---|---|---|---|---|',

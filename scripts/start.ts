@@ -2,7 +2,7 @@
 /**
  * `npm start`: a local Custodes on an embedded D1, from a fresh clone, in
  * seconds.
- *  1. creates dev keys when absent (DESIGN §8): `.dev.vars` with the bootstrap
+ *  1. creates dev keys when absent (docs/design.md §8): `.dev.vars` with the bootstrap
  *     admins' public JWKS and the audit signing key, and the admins' private
  *     keys in `.custodes/` (all git-ignored);
  *  2. builds the Worker as a deployment would upload it (`wrangler deploy

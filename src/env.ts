@@ -11,7 +11,7 @@ export interface Env {
   DB: D1Database;
   /** One AuditLogSequencer per log (src/audit/log/sequencer.ts). */
   AUDIT_LOG: DurableObjectNamespace<AuditLogSequencer>;
-  /** Expected `aud` of every token (DESIGN §2). Default `custodes`. */
+  /** Expected `aud` of every token (docs/design.md §2). Default `custodes`. */
   API_AUDIENCE?: string;
   /** Public JWKS of the bootstrap admins, `adm_bootstrap`, `adm_bootstrap2`, … in key order. */
   BOOTSTRAP_ADMIN_JWK?: string;

@@ -1,5 +1,5 @@
 /**
- * Checks and balances (issue 6, DESIGN §7): admins, the two-person rule for
+ * Checks and balances (issue 6, docs/design.md §7): admins, the two-person rule for
  * significant operations, tenant-approved provider access, and the role ×
  * route walk. Each acceptance item has its test here.
  */

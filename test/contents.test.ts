@@ -1,6 +1,6 @@
 /**
  * Guest memory, disks, snapshots and wrapped keys (issue 4 items 3–5): the
- * provider stores envelopes of exactly the DESIGN §4 shape, keeps every
+ * provider stores envelopes of exactly the docs/design.md §4 shape, keeps every
  * version, and each record lists the exact pages and versions touched with
  * the digests of the envelopes returned.
  */

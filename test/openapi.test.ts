@@ -1,7 +1,7 @@
 /**
  * The published contract: every registered route is documented, every admin
  * operation declares its auth problems, and no admin route can reach guest
- * memory or disk contents (DESIGN §1, §3).
+ * memory or disk contents (docs/design.md §1, §3).
  */
 import { describe, expect, it } from 'vitest';
 import { createApp, openApiDocument } from '../src/app';

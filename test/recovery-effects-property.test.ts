@@ -4,7 +4,7 @@
  * a disk's attachment, the VM's power, snapshots and restores, and the
  * attacker planting a toolstack of its own that then acts in its own session.
  *
- * The oracle is a forward model in log order (DESIGN §6 and rule 4):
+ * The oracle is a forward model in log order (docs/design.md §6 and rule 4):
  * - tainted: the attacker's actions; a legitimate session from its first read
  *   of a tainted version on; everything the planted toolstack did; and, by
  *   rule 3, a restore's copies of tainted versions;

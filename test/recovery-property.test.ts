@@ -3,7 +3,7 @@
  * the API: legitimate sessions and an attacker's sessions write and read four
  * pages of one VM in a random order.
  *
- * - The tainted actions are exactly those of a naive forward model of DESIGN
+ * - The tainted actions are exactly those of a naive forward model of docs/design.md
  *   §6 (attacker actions; a legitimate session from its first read of a
  *   tainted version on).
  * - After undo, every page equals what a fresh run of the history without
@@ -36,7 +36,7 @@ interface Done extends Step {
   version: number;
 }
 
-/** DESIGN §6 by brute force, in one forward pass: taint only flows forward in time. */
+/** docs/design.md §6 by brute force, in one forward pass: taint only flows forward in time. */
 function modelTaint(history: Done[]): { tainted: Set<number>; legitReadAttackerData: boolean } {
   const taintedVersions = new Set<string>();
   const taintedSessions = new Set<string>();

@@ -1,5 +1,5 @@
 /**
- * Exposure and intrusion recovery (issue 5, DESIGN §6): the scenarios of the
+ * Exposure and intrusion recovery (issue 5, docs/design.md §6): the scenarios of the
  * acceptance list, driven through the API with sessions of single-use tokens
  * that share a `sid`, as the SDK mints them.
  */

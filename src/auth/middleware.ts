@@ -99,7 +99,7 @@ export type TenantAccess = TenantScope | 'owner';
  * its toolstacks, whose token must carry `access` (403 `missing_scope`).
  * Anyone else — admins, other tenants and their toolstacks — gets 404, not
  * 403, with a detail that names nothing, so tenant ids cannot be probed
- * (DESIGN §3). The VM ceiling is `vmCeiling`'s, which runs once the body is read.
+ * (docs/design.md §3). The VM ceiling is `vmCeiling`'s, which runs once the body is read.
  */
 export function requireTenantPrincipal(access: TenantAccess, { conceal = false }: { conceal?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async function requireTenantPrincipalMiddleware(c, next) {

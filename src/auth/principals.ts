@@ -1,11 +1,11 @@
 /**
  * Who may present a token: the registry that maps a key id (RFC 7638
  * thumbprint) to a principal and its public JWK. The server never holds a
- * private key of any principal (DESIGN §2).
+ * private key of any principal (docs/design.md §2).
  *
  * Bootstrap admins come from env `BOOTSTRAP_ADMIN_JWK` (a JWKS); their ids are
  * `adm_bootstrap`, `adm_bootstrap2`, … in key order and they hold every role
- * (DESIGN §7). Everyone else is a row in D1.
+ * (docs/design.md §7). Everyone else is a row in D1.
  */
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { sql } from 'drizzle-orm';
@@ -42,7 +42,7 @@ export interface Principal extends RegisteredKey {
   /**
    * The token's `sid` claim: the client session that minted it. Tokens are
    * single-use (one `jti` per request), so recovery follows sessions by `sid`
-   * (DESIGN §6 rule 2); a token without one is a session of its own.
+   * (docs/design.md §6 rule 2); a token without one is a session of its own.
    */
   sid?: string;
   scopes: readonly string[];

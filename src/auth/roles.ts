@@ -1,8 +1,8 @@
-/** Admin roles (DESIGN §2). None of them reaches guest memory or disk contents. */
+/** Admin roles (docs/design.md §2). None of them reaches guest memory or disk contents. */
 export const ADMIN_ROLES = ['provisioner', 'operator', 'auditor', 'security'] as const;
 export type AdminRole = (typeof ADMIN_ROLES)[number];
 
-/** Tenant scopes (DESIGN §2); a toolstack token's scope must be a subset of its ceiling. */
+/** Tenant scopes (docs/design.md §2); a toolstack token's scope must be a subset of its ceiling. */
 export const TENANT_SCOPES = [
   'vm:read',
   'vm:control',

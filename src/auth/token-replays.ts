@@ -1,5 +1,5 @@
 /**
- * Single use of token ids (RFC 8725 §3.10, DESIGN §2). A `jti` is remembered
+ * Single use of token ids (RFC 8725 §3.10, docs/design.md §2). A `jti` is remembered
  * until its token expires, then forgotten: the expired token is refused by
  * `exp` anyway, so the table stays about as small as the set of live tokens.
  *

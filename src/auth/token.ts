@@ -1,5 +1,5 @@
 /**
- * Verification of self-signed principal tokens (DESIGN §2), following the JWT
+ * Verification of self-signed principal tokens (docs/design.md §2), following the JWT
  * BCP, RFC 8725:
  *  - §3.1  the algorithm comes from an allowlist (EdDSA, ES256), never from the
  *          token alone: `none` and every HMAC are refused before any key is used,
@@ -7,7 +7,7 @@
  *  - §3.1  the key's own type must match that algorithm (Ed25519 ↔ EdDSA, P-256 ↔ ES256);
  *  - §3.9  `aud` must name this API;
  *  - §3.10 `jti` is single-use while the token lives (replay defence);
- * and DESIGN §2: `iss` = `sub` = the key's principal, `exp` required, lifetime ≤ 15 min.
+ * and docs/design.md §2: `iss` = `sub` = the key's principal, `exp` required, lifetime ≤ 15 min.
  *
  * The function is free of HTTP and of storage: key lookup and jti bookkeeping
  * are passed in, so the whole rejection matrix is unit-testable.

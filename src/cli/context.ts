@@ -42,7 +42,7 @@ export interface GlobalOptions {
   iss?: string;
   aud?: string;
   keystore?: string;
-  /** The session (`sid`) every token of this invocation names: recovery follows sessions (DESIGN §6). */
+  /** The session (`sid`) every token of this invocation names: recovery follows sessions (docs/design.md §6). */
   sid?: string;
   json?: boolean;
 }

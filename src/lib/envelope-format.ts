@@ -1,5 +1,5 @@
 /**
- * The envelope of DESIGN §4, as both sides know it: the client seals pages
+ * The envelope of docs/design.md §4, as both sides know it: the client seals pages
  * into it (sdk/envelope.ts), the server checks only its shape and size
  * (tenant/contents/contents.service.ts). One definition, so the two cannot disagree.
  *
@@ -7,7 +7,7 @@
  */
 export type Space = 'memory' | 'disk';
 
-/** Plaintext bytes per memory page or disk block (DESIGN §3). */
+/** Plaintext bytes per memory page or disk block (docs/design.md §3). */
 export const PAGE_BYTES = 4096;
 export const ENVELOPE_VERSION = 0x01;
 export const KEY_ID_BYTES = 16;

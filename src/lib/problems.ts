@@ -11,7 +11,7 @@ export const PROBLEMS = {
   body_not_allowed: { status: 400, title: 'This operation takes no request body' },
   invalid_page_token: { status: 400, title: 'The page token is not valid for this list' },
   invalid_idempotency_key: { status: 400, title: 'The Idempotency-Key header is not valid' },
-  invalid_envelope: { status: 400, title: 'An envelope does not have the shape of DESIGN §4' },
+  invalid_envelope: { status: 400, title: 'An envelope does not have the shape of docs/design.md §4' },
   index_out_of_range: { status: 400, title: 'A page or block index is outside the resource' },
   // 401 — who are you?
   token_missing: { status: 401, title: 'A bearer token is required' },

@@ -1,5 +1,5 @@
 /**
- * Offline verification of a Custodes audit log (DESIGN §5): trust nothing but
+ * Offline verification of a Custodes audit log (docs/design.md §5): trust nothing but
  * the log's verifier key and the checkpoint saved last time.
  *
  *  1. the checkpoint is a C2SP note signed by the log key, for this log's origin;

@@ -1,8 +1,8 @@
 /**
  * The typed client: openapi-fetch over the types generated from openapi.yaml
  * (api-types.ts). Every attempt of every call carries a freshly minted
- * single-use token (DESIGN §2) naming the client's session (`sid`), which
- * recovery follows (DESIGN §6). A POST or PUT carries an `Idempotency-Key` —
+ * single-use token (docs/design.md §2) naming the client's session (`sid`), which
+ * recovery follows (docs/design.md §6). A POST or PUT carries an `Idempotency-Key` —
  * the caller's, or one minted per call — and every retry of that call reuses
  * it, so a retry after a lost answer cannot act twice (and one racing the
  * still-running first attempt waits for it: 409 `idempotency_key_in_use`

@@ -1,5 +1,5 @@
 /**
- * Client-side page encryption (DESIGN §4). The provider only ever sees
+ * Client-side page encryption (docs/design.md §4). The provider only ever sees
  *
  *     envelope = 0x01 | key-id (16) | nonce (12) | AES-256-GCM(page) + tag (16)
  *

@@ -2,7 +2,7 @@
  * Arbitrary byte ranges of guest memory or a disk, over 4 KiB encrypted pages:
  * split into pages, read-modify-write the partial ones at either end, seal
  * each page client-side (envelope.ts) and send up to 64 per call; on read,
- * open each page and zero-fill the unwritten ones (DESIGN §3). Data keys are
+ * open each page and zero-fill the unwritten ones (docs/design.md §3). Data keys are
  * wrapped under the keystore's KEK and parked with the provider (keystore.ts).
  *
  * Nothing is decrypted before its bytes are checked against the signed log

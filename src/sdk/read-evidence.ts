@@ -3,7 +3,7 @@
  * edits its own store can hand a reader any envelope it holds — an older
  * version's ciphertext under the current version number decrypts fine, since
  * the envelope's additional data binds the page but not the version
- * (DESIGN §4). So before anything is decrypted, the SHA-256 of each envelope
+ * (docs/design.md §4). So before anything is decrypted, the SHA-256 of each envelope
  * received must equal the digest its version has in
  *  - the read's own record, committed before the answer and served with it,
  *    which names every version served (so a page it names but the answer

@@ -1,5 +1,5 @@
 /**
- * Rotation after an exposure (DESIGN §6: "if regions corresponding to a
+ * Rotation after an exposure (docs/design.md §6: "if regions corresponding to a
  * password or encryption keys are read, users can change [them] before
  * incurring any further damage"). For the labels named:
  *

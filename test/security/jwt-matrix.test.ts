@@ -1,5 +1,5 @@
 /**
- * The JWT rejection matrix of DESIGN §2 / RFC 8725: every way a token can be
+ * The JWT rejection matrix of docs/design.md §2 / RFC 8725: every way a token can be
  * wrong gets 401 (or 403 for a missing role) with its own stable code.
  */
 import { env } from 'cloudflare:test';

@@ -143,7 +143,7 @@ export async function recordOf(res: Response): Promise<{ log: string; index: num
 
 /**
  * A significant admin operation (202, a pending change request) approved by a
- * second admin (DESIGN §7): answers the approval `{change, result}`.
+ * second admin (docs/design.md §7): answers the approval `{change, result}`.
  */
 export async function approved(proposal: Response | Promise<Response>, as: Signer = admin2) {
   const change = await expectStatus(proposal, 202);

@@ -1,5 +1,5 @@
 /**
- * Audit log routes (DESIGN §5, §8), the same shapes for a tenant's log
+ * Audit log routes (docs/design.md §5, §8), the same shapes for a tenant's log
  * (`/tenants/{tenant}/audit/...`, the tenant's own principals) and for the
  * provider log (`/admin/audit/...`, auditors and security admins).
  */

@@ -1,5 +1,5 @@
 /**
- * The deployment on the record (issue 30, DESIGN §5): which code and which
+ * The deployment on the record (issue 30, docs/design.md §5): which code and which
  * configuration sign the logs. The first request an isolate serves compares
  * what it runs under with the last `deployment.statement` in the provider log
  * and, when the build or the configuration differs, appends a new one before

@@ -1,5 +1,5 @@
 /**
- * The audit record (DESIGN §5): canonical JSON (RFC 8785) signed as a compact
+ * The audit record (docs/design.md §5): canonical JSON (RFC 8785) signed as a compact
  * JWS whose payload bytes are the Merkle leaf. `regions` is filled by content
  * access (memory pages, disk blocks): exactly what was read or written, with
  * each version and its ciphertext SHA-256, so exposure and recovery can be
@@ -22,7 +22,7 @@ export interface Actor {
   ip: string | null;
 }
 
-/** A request's session for recovery (DESIGN §6): its token's `sid`, else its single-use `jti`. */
+/** A request's session for recovery (docs/design.md §6): its token's `sid`, else its single-use `jti`. */
 export const sessionOf = (actor: Actor): string | null => actor.sid ?? actor.jti;
 
 export interface Target {
@@ -40,7 +40,7 @@ export interface Region {
   digest: string | null;
   /**
    * `read` and `write` are the action's own accesses (the information-flow
-   * index, DESIGN §6); `rollback` is a recovery moving the page back to an
+   * index, docs/design.md §6); `rollback` is a recovery moving the page back to an
    * existing version (or to unwritten, version 0), which reads and writes no
    * content.
    */

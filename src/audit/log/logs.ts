@@ -1,4 +1,4 @@
-/** Log names and origins (DESIGN §5, §8), and how outsiders' refusals are sampled into them. */
+/** Log names and origins (docs/design.md §5, §8), and how outsiders' refusals are sampled into them. */
 import type { Env } from '../../env';
 
 export const PROVIDER_LOG = 'provider';

@@ -1,5 +1,5 @@
 /**
- * Notices: a record that other logs must carry too (DESIGN §5) — a change
+ * Notices: a record that other logs must carry too (docs/design.md §5) — a change
  * request's step in each affected tenant's log, an access request in the
  * provider's — delivered so that none is ever lost (issue 17).
  *

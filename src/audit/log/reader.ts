@@ -78,7 +78,7 @@ export async function proveConsistency(env: Env, log: string, from: number, to: 
   return proof.ok ? ok({ from, to, proof: proof.value }) : proof;
 }
 
-/** Record-signing keys, current and retired (DESIGN §5): old records stay verifiable. */
+/** Record-signing keys, current and retired (docs/design.md §5): old records stay verifiable. */
 export async function signingKeys(env: Env): Promise<{ keys: Record<string, unknown>[] }> {
   const { results } = await env.DB.prepare("SELECT public_jwk, state FROM audit_keys WHERE state <> 'approved' ORDER BY activated_at").all<{ public_jwk: string; state: string }>();
   const keys = results.map((r) => ({ ...JSON.parse(r.public_jwk), status: r.state }));

@@ -2,7 +2,7 @@
  * AuditLogSequencer: one Durable Object per log, the single writer of that
  * log's tail. It gives every append the next index, signs the record, extends
  * the Merkle frontier, signs a checkpoint, and commits the request's data
- * writes + record + new tree nodes + head in ONE D1 batch (DESIGN §5).
+ * writes + record + new tree nodes + head in ONE D1 batch (docs/design.md §5).
  *
  * Why an explicit queue: a Durable Object's input gates do not serialize
  * requests across awaits of D1, so a counter read lazily and bumped after an

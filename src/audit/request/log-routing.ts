@@ -1,5 +1,5 @@
 /**
- * Which log a request's record goes to (DESIGN §5). The tenant's when the
+ * Which log a request's record goes to (docs/design.md §5). The tenant's when the
  * request names a tenant's resource — so an admin's denied attempt on a
  * tenant's VM lands in that tenant's log — else the provider's. A resource's
  * own tenant wins over the tenant in the path: when tenant A's token reaches

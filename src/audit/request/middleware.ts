@@ -1,5 +1,5 @@
 /**
- * Every /v1 request leaves exactly one signed audit record (DESIGN §5).
+ * Every /v1 request leaves exactly one signed audit record (docs/design.md §5).
  *
  * `auditScope` (per route, before authentication) names the action and picks
  * the target and log (./log-routing.ts), so even a refused request is recorded

@@ -1,5 +1,5 @@
 /**
- * One request's audit record (DESIGN §5): drafted from the request, committed
+ * One request's audit record (docs/design.md §5): drafted from the request, committed
  * with the handler's writes, or appended after the response when the handler
  * did not commit (a read, a refusal, a failure), with notices to the other
  * logs concerned. The middleware that drives it is ./middleware.ts; which log

@@ -1,5 +1,5 @@
 /**
- * Checks and balances from the command line (DESIGN §7): `custodes admin
+ * Checks and balances from the command line (docs/design.md §7): `custodes admin
  * changes` (the two-person rule), `custodes admin admins`, `custodes admin
  * access` (an operator's side of the lockbox), `custodes admin audit-key`,
  * and `custodes access` (the tenant owner's side of the lockbox).

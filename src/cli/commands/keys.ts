@@ -1,4 +1,4 @@
-/** `custodes keygen` and `custodes token`: principal keys and the tokens they sign (DESIGN §2). */
+/** `custodes keygen` and `custodes token`: principal keys and the tokens they sign (docs/design.md §2). */
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from '../../sdk/keys';

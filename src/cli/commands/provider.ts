@@ -1,6 +1,6 @@
 /**
  * `custodes admin hosts|tenants|vms`: provisioning, the provider's side
- * (DESIGN §1). Significant operations answer a pending change request, which
+ * (docs/design.md §1). Significant operations answer a pending change request, which
  * a second admin approves (`custodes admin changes`).
  */
 import type { Command } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * The tenant's incident commands (DESIGN §6): `custodes label`, `custodes
+ * The tenant's incident commands (docs/design.md §6): `custodes label`, `custodes
  * exposure` (who read which labelled secret) and `custodes recover` (plan,
  * show, list, apply, revert). Each prints a table meant for a person in the
  * middle of an incident, and the API's JSON with --json.

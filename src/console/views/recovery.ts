@@ -2,7 +2,7 @@
  * Recovery: an undo plan seeded with an actor or a session, previewed before
  * it is applied — the pages that roll back and the versions they go to, the
  * legitimate writes that survive, the disclosures to rotate — then applied,
- * and reverted if need be. The server computes the plan (DESIGN §6); the
+ * and reverted if need be. The server computes the plan (docs/design.md §6); the
  * preview reads the tenant's log to name the actions.
  */
 import { call, problemBox } from '../api';

@@ -1,5 +1,5 @@
 /**
- * Provider access requests (DESIGN §7), a customer lockbox: an operator asks
+ * Provider access requests (docs/design.md §7), a customer lockbox: an operator asks
  * to act on a tenant's VM beyond provisioning, with a reason; the tenant owner
  * approves or denies; an approval covers that VM and operation until it
  * expires, and every use is in the tenant's log. Nothing here yields plaintext.

@@ -1,5 +1,5 @@
 /**
- * Provider access requests — a customer lockbox (DESIGN §7). An operator who
+ * Provider access requests — a customer lockbox (docs/design.md §7). An operator who
  * needs to act on a tenant's VM beyond provisioning (today: take a ciphertext
  * snapshot for a support case) files a request naming the VM, the operation
  * and a reason code; the tenant owner approves or denies it with its own

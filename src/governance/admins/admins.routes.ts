@@ -1,5 +1,5 @@
 /**
- * Provider admins (DESIGN §2, §7). Registration and role changes are change
+ * Provider admins (docs/design.md §2, §7). Registration and role changes are change
  * requests (202) a second `security` admin approves; disabling is immediate.
  */
 import { z } from '@hono/zod-openapi';

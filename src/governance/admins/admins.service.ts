@@ -1,5 +1,5 @@
 /**
- * Provider admins (DESIGN §2, §7). The bootstrap admins come from env and
+ * Provider admins (docs/design.md §2, §7). The bootstrap admins come from env and
  * hold every role; every other admin is registered — and its roles changed —
  * only through a change request a second admin with the `security` role
  * approves (governance/changes/two-person-rule.ts). Disabling an admin takes power away, so it

@@ -1,4 +1,4 @@
-/** Audit key rotation (DESIGN §5, §7): the next signing key is approved by two admins before it may sign. */
+/** Audit key rotation (docs/design.md §5, §7): the next signing key is approved by two admins before it may sign. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonRequestBody } from '../../platform/http/responses';
 import { adminRoute } from '../../platform/http/route-factories';

@@ -1,5 +1,5 @@
 /**
- * Audit key rotation under the two-person rule (DESIGN §5, §7). The key that
+ * Audit key rotation under the two-person rule (docs/design.md §5, §7). The key that
  * signs records comes from the deployment (env `AUDIT_SIGNING_JWK`); a new one
  * signs only once a change request naming its public half was approved by a
  * second `security` admin. Until then a Worker given that key refuses to serve

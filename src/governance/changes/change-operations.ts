@@ -1,5 +1,5 @@
 /**
- * Which admin operations are significant (DESIGN §7), what each change
+ * Which admin operations are significant (docs/design.md §7), what each change
  * request pins and notifies, and how each runs once approved. The mechanism
  * — proposal, approval exactly once, expiry — is in changes.ts; this module
  * is the policy, next to the services it calls.

@@ -1,5 +1,5 @@
 /**
- * Change requests (DESIGN §7): the two-person rule. Significant admin
+ * Change requests (docs/design.md §7): the two-person rule. Significant admin
  * operations answer 202 with one of these; a second admin with the role it
  * needs approves it, and it executes exactly once.
  */

@@ -1,5 +1,5 @@
 /**
- * Change requests: the two-person rule of DESIGN §7. A significant admin
+ * Change requests: the two-person rule of docs/design.md §7. A significant admin
  * operation (delete a tenant or VM, shrink a slice below its use, drain a host
  * with tenant VMs on it, register an admin, change an admin's roles, rotate
  * the audit key) is not

@@ -117,7 +117,7 @@ export async function updateTenant(
   id: string,
   patch: TenantPatch,
   expectedRevision?: number,
-  /** An approved change request may shrink a quota below what the tenant uses (DESIGN §7). */
+  /** An approved change request may shrink a quota below what the tenant uses (docs/design.md §7). */
   { belowUse = false }: { belowUse?: boolean } = {},
 ): Promise<Result<TenantView, 'not_found' | 'precondition_failed' | 'capacity_conflict' | 'name_taken'>> {
   const { quota = {} } = patch;

@@ -1,4 +1,4 @@
-/** The exposure report (DESIGN §6, §8): per label, every read that touched it. */
+/** The exposure report (docs/design.md §6, §8): per label, every read that touched it. */
 import { z } from '@hono/zod-openapi';
 import { jsonContent } from '../../platform/http/responses';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';

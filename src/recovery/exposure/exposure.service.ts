@@ -1,5 +1,5 @@
 /**
- * The exposure report (DESIGN §6): for each label, every allowed read that
+ * The exposure report (docs/design.md §6): for each label, every allowed read that
  * touched it — who, with which toolstack and token, when, which page
  * versions, and where in the log — so a tenant knows which secrets to rotate
  * after an intrusion. It is answered from the information-flow index

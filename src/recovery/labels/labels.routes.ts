@@ -1,4 +1,4 @@
-/** Labels (DESIGN §6, §8): the tenant's names for sensitive regions, which the exposure report is organised by. */
+/** Labels (docs/design.md §6, §8): the tenant's names for sensitive regions, which the exposure report is organised by. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';

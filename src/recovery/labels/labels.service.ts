@@ -1,5 +1,5 @@
 /**
- * Labels (DESIGN §6): a tenant's names for the sensitive regions of a VM's
+ * Labels (docs/design.md §6): a tenant's names for the sensitive regions of a VM's
  * memory or a disk ("tls-key" = memory pages 256–259 of vm_…). The exposure
  * report is organised by label. A label is the tenant's own bookkeeping: the
  * provider learns which pages the tenant cares about, never what they hold.
@@ -24,7 +24,7 @@ export interface LabelInput {
   count: number;
 }
 
-/** Where a region is, as the API names it (DESIGN §8): memory of a `vm`, or a `disk`. */
+/** Where a region is, as the API names it (docs/design.md §8): memory of a `vm`, or a `disk`. */
 export type RegionOwner = { space: 'memory'; vm: string } | { space: 'disk'; disk: string };
 
 export const regionOwner = (space: Space, resource: string): RegionOwner => (space === 'memory' ? { space, vm: resource } : { space, disk: resource });

@@ -1,5 +1,5 @@
 /**
- * Recovery (DESIGN §6, §8): plans that undo an intrusion's tainted actions
+ * Recovery (docs/design.md §6, §8): plans that undo an intrusion's tainted actions
  * or replay the history under a patch, applied atomically and revertible.
  */
 import { z } from '@hono/zod-openapi';

@@ -1,5 +1,5 @@
 /**
- * Recovery plans (DESIGN §6, §8): a plan says which actions were tainted and,
+ * Recovery plans (docs/design.md §6, §8): a plan says which actions were tainted and,
  * per page, which version the page would roll back to; applying it moves the
  * pages' heads there in one audited D1 batch, and reverting it moves them
  * back — exactly, since no version is ever deleted.

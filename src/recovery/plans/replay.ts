@@ -1,5 +1,5 @@
 /**
- * Replay (DESIGN §6): the whole history re-authorized under a patch — "this
+ * Replay (docs/design.md §6): the whole history re-authorized under a patch — "this
  * principal was revoked from time t" — to see what the world would hold had
  * the patch been in force. Unlike undo it does not follow sessions: a
  * legitimate action that read data which no longer exists under the patch

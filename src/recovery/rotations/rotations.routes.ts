@@ -1,4 +1,4 @@
-/** Rotation after an exposure (DESIGN §6): recorded once the tenant re-sealed its pages under a new data key. */
+/** Rotation after an exposure (docs/design.md §6): recorded once the tenant re-sealed its pages under a new data key. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';

@@ -1,5 +1,5 @@
 /**
- * The taint closure (DESIGN §6) over an in-memory flow index: worked cases for
+ * The taint closure (docs/design.md §6) over an in-memory flow index: worked cases for
  * each rule, and a property against a naive forward model over random
  * histories — the closure's round-based lookups must find exactly the actions
  * a replay in log order taints.

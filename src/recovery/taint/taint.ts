@@ -1,5 +1,5 @@
 /**
- * The taint closure of DESIGN §6, as a pure algorithm over an index of
+ * The taint closure of docs/design.md §6, as a pure algorithm over an index of
  * information flow (`FlowIndex`): it asks only about the items it has
  * already found tainted, so its cost follows the footprint of the taint, not
  * the length of the history. Data items are page/block versions.

@@ -1,5 +1,5 @@
 /**
- * Guest contents (DESIGN §3, §8): memory pages of a VM and blocks of a disk,
+ * Guest contents (docs/design.md §3, §8): memory pages of a VM and blocks of a disk,
  * one set of routes per space with the same shapes and rules — batched
  * writes, range reads, exact past versions — for the tenant's own principals
  * only. The records list every page and version read or written, with its

@@ -1,4 +1,4 @@
-/** Shapes shared by memory pages and disk blocks (DESIGN §4, §8). */
+/** Shapes shared by memory pages and disk blocks (docs/design.md §4, §8). */
 import { z } from '@hono/zod-openapi';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, MAX_PAGES_PER_CALL } from './contents.service';
 import { wholeNumber } from '../../platform/http/params';

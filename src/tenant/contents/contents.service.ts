@@ -1,6 +1,6 @@
 /**
  * Guest contents — memory pages and disk blocks — as the provider holds them:
- * client-encrypted envelopes (DESIGN §4) that it checks for shape and size
+ * client-encrypted envelopes (docs/design.md §4) that it checks for shape and size
  * only, and never decrypts (it has no key to). Memory and disks share one
  * model: a space (`memory` | `disk`), a resource (VM or disk id), page
  * indexes, and for each written page a chain of retained versions.
@@ -8,7 +8,7 @@
  * Every write creates a version; every read and write names the exact
  * versions and their ciphertext digests in the request's audit record
  * (`regions`), so a tenant can tell from its log alone what was exposed and
- * what to roll back (DESIGN §6). Versions are numbered from a read, and the
+ * what to roll back (docs/design.md §6). Versions are numbered from a read, and the
  * write is guarded by the primary key: a concurrent writer that took the same
  * version aborts the batch and this one retries with fresh numbers.
  */

@@ -1,5 +1,5 @@
 /**
- * Tenant disks (DESIGN §3, §8): created within the slice, attached to one VM
+ * Tenant disks (docs/design.md §3, §8): created within the slice, attached to one VM
  * at a time. Their blocks are in tenant/contents, with memory pages.
  */
 import { z } from '@hono/zod-openapi';

@@ -1,4 +1,4 @@
-/** Wrapped data keys (DESIGN §3, §4): opaque JWE blobs the provider stores and cannot open. */
+/** Wrapped data keys (docs/design.md §3, §4): opaque JWE blobs the provider stores and cannot open. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
 import { tenantRoute } from '../../platform/http/route-factories';

@@ -1,5 +1,5 @@
 /**
- * Opaque wrapped data keys (DESIGN §3, §4): JWE objects the tenant made with a
+ * Opaque wrapped data keys (docs/design.md §3, §4): JWE objects the tenant made with a
  * key the provider never sees. Stored and returned verbatim; the provider can
  * neither unwrap nor check them beyond their size.
  */

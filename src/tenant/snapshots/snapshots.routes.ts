@@ -1,5 +1,5 @@
 /**
- * Snapshots (DESIGN §3): taken and restored server-side, by reference to
+ * Snapshots (docs/design.md §3): taken and restored server-side, by reference to
  * ciphertext versions — nothing is decrypted, nothing leaves the provider.
  */
 import { z } from '@hono/zod-openapi';

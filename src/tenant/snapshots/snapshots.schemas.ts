@@ -1,4 +1,4 @@
-/** Shapes of snapshots (DESIGN §3), declared once: the routes document them, the service returns them. */
+/** Shapes of snapshots (docs/design.md §3), declared once: the routes document them, the service returns them. */
 import { z } from '@hono/zod-openapi';
 import { Name } from '../../provider/hosts/hosts.schemas';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';

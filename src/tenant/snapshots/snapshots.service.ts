@@ -1,10 +1,10 @@
 /**
  * Snapshots of a VM — its memory and the disks attached to it — taken and
- * restored entirely server-side, without decrypting anything (DESIGN §3): a
+ * restored entirely server-side, without decrypting anything (docs/design.md §3): a
  * snapshot holds references to the versions current when it was taken; a
  * restore writes new versions whose envelopes are copies of those, each
  * marked with its origin (`snapshot:<id>@<version>`) so that recovery can
- * follow the copy (DESIGN §6 rule 3). Pages written after the snapshot and
+ * follow the copy (docs/design.md §6 rule 3). Pages written after the snapshot and
  * absent from it read as unwritten again.
  */
 import { firstOf, keysetPage } from '../../platform/db/queries';

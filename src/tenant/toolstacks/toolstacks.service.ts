@@ -1,5 +1,5 @@
 /**
- * Tenant-held toolstacks (DESIGN §2): the tenant owner registers a public key
+ * Tenant-held toolstacks (docs/design.md §2): the tenant owner registers a public key
  * with a scope ceiling and, optionally, the VMs it may touch. The private half
  * stays with the tenant; the toolstack mints its own short-lived tokens, which
  * may ask for less than the ceiling, never more (auth/token.ts). Revocation

@@ -1,5 +1,5 @@
 /**
- * The tenant's own view of its VMs (DESIGN §3): list and read, power control
+ * The tenant's own view of its VMs (docs/design.md §3): list and read, power control
  * (`vm:control`), and self-service creation within the slice (`vm:create`),
  * placed by the provider's scheduler exactly as an admin's create would be.
  */

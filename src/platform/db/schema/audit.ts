@@ -1,8 +1,8 @@
-/** The audit logs (DESIGN §5): heads, records, tree nodes, signing keys. */
+/** The audit logs (docs/design.md §5): heads, records, tree nodes, signing keys. */
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
-// Audit log (DESIGN §5). One log per tenant (`tenants/<id>`) and one for the
+// Audit log (docs/design.md §5). One log per tenant (`tenants/<id>`) and one for the
 // provider (`provider`). Appends are sequenced by the AuditLogSequencer
 // Durable Object, which commits data change + record + tree nodes + head in
 // one D1 batch.
@@ -32,7 +32,7 @@ export const auditRecords = sqliteTable(
     action: text('action').notNull(),
     actorId: text('actor_id'),
     outcome: text('outcome').notNull(),
-    /** The request's session: its token's `sid` claim, else its `jti` (recovery seeds and taint, DESIGN §6). */
+    /** The request's session: its token's `sid` claim, else its `jti` (recovery seeds and taint, docs/design.md §6). */
     session: text('session'),
   },
   (t) => [
@@ -75,7 +75,7 @@ export const auditKeys = sqliteTable('audit_keys', {
 });
 
 /**
- * Notices not yet delivered (DESIGN §5, issue 17): a record that other logs
+ * Notices not yet delivered (docs/design.md §5, issue 17): a record that other logs
  * must also carry — a change request's step in each affected tenant's log —
  * leaves one row per other log here, in the SAME batch as the record itself.
  * Delivery (audit/log/notices.ts) appends the notice to the other log and then

@@ -1,9 +1,9 @@
-/** Checks and balances (DESIGN §7): registered admins, change requests, access requests. */
+/** Checks and balances (docs/design.md §7): registered admins, change requests, access requests. */
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { timestamps } from './columns';
 
 /**
- * Admins registered after bootstrap (the bootstrap admins live in env, DESIGN §7).
+ * Admins registered after bootstrap (the bootstrap admins live in env, docs/design.md §7).
  * `roles` is a JSON array of role names.
  */
 export const admins = sqliteTable(
@@ -22,7 +22,7 @@ export const admins = sqliteTable(
 );
 
 /**
- * Change requests (DESIGN §7, governance/changes/two-person-rule.ts): significant admin
+ * Change requests (docs/design.md §7, governance/changes/two-person-rule.ts): significant admin
  * operations waiting for a second admin. `tenants`, `params` and `approvals`
  * are JSON. Every transition is guarded on `state = 'pending'` and `revision`.
  */
@@ -49,7 +49,7 @@ export const changeRequests = sqliteTable(
   (t) => [index('change_requests_state_idx').on(t.state, t.id)],
 );
 
-/** Provider access requests to a tenant's VM, decided by the tenant (DESIGN §7, governance/access-requests/access-requests.service.ts). */
+/** Provider access requests to a tenant's VM, decided by the tenant (docs/design.md §7, governance/access-requests/access-requests.service.ts). */
 export const accessRequests = sqliteTable(
   'access_requests',
   {

@@ -1,7 +1,7 @@
 /** Request plumbing: seen token ids, stored idempotent responses, and the assertion tables whose CHECKs abort a batch. */
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
-/** Seen token ids, kept until the token expires: RFC 8725 §3.10 / DESIGN §2 replay defence. */
+/** Seen token ids, kept until the token expires: RFC 8725 §3.10 / docs/design.md §2 replay defence. */
 export const tokenReplays = sqliteTable(
   'token_replays',
   {

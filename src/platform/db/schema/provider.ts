@@ -1,4 +1,4 @@
-/** Provider capacity and placement: hosts, tenants and their quota slices, VMs (DESIGN §1). */
+/** Provider capacity and placement: hosts, tenants and their quota slices, VMs (docs/design.md §1). */
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { timestamps } from './columns';
 

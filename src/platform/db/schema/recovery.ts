@@ -1,4 +1,4 @@
-/** Exposure and recovery (DESIGN §6): labels, the information-flow index, plans and what they undid. */
+/** Exposure and recovery (docs/design.md §6): labels, the information-flow index, plans and what they undid. */
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { timestamps } from './columns';
@@ -57,7 +57,7 @@ export const contentFlows = sqliteTable(
 );
 
 /**
- * Recovery plans (DESIGN §6): what was asked (`request`), what the planner
+ * Recovery plans (docs/design.md §6): what was asked (`request`), what the planner
  * found (`result`: tainted actions, per-page changes, disclosures, conflicts),
  * and where the plan stands. Applying and reverting are revision-guarded
  * state transitions, so each happens at most once.

@@ -1,10 +1,10 @@
-/** What tenants hold: toolstacks, disks, every version of every page and block, snapshots, wrapped keys (DESIGN §2–§4). */
+/** What tenants hold: toolstacks, disks, every version of every page and block, snapshots, wrapped keys (docs/design.md §2–§4). */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { timestamps } from './columns';
 import { tenants } from './provider';
 
 /**
- * Tenant-held toolstacks (DESIGN §2): a public key, a scope ceiling and an
+ * Tenant-held toolstacks (docs/design.md §2): a public key, a scope ceiling and an
  * optional VM list. Their tokens may ask for less, never more. Revocation is a
  * state change, so old audit records still name a toolstack that exists.
  */
@@ -49,10 +49,10 @@ export const disks = sqliteTable(
 
 /**
  * Every version ever written of a memory page or disk block: ciphertext
- * envelopes only (DESIGN §4), base64 as the API carries them. Versions are
+ * envelopes only (docs/design.md §4), base64 as the API carries them. Versions are
  * retained so a tenant can fetch exactly what a logged read returned, and so
  * recovery can roll a page back. `origin` names a server-side copy's source
- * (`snapshot:<id>@<version>`), for taint tracking (DESIGN §6 rule 3).
+ * (`snapshot:<id>@<version>`), for taint tracking (docs/design.md §6 rule 3).
  */
 export const contentVersions = sqliteTable(
   'content_versions',

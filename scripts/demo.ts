@@ -90,7 +90,7 @@ async function story(): Promise<void> {
   const file = (name: string) => join(work, name);
   custodes(['keygen', '--out', file('owner.jwk')], { show: false });
   custodes(['admin', 'hosts', 'create', '--name', 'rack-1', '--vcpus', '16', '--memory-mib', '16384', '--disk-gib', '200', ...admin]);
-  const tenant = JSON.parse(custodes(['admin', 'tenants', 'create', '--name', 'acme', '--owner-key', file('owner.jwk'), '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '20', '--json', ...admin], { show: false })).id as string;
+  const tenant = JSON.parse(custodes(['admin', 'tenants', 'create', '--name', 'acme', '--owner-key', file('owner.pub.jwk'), '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '20', '--json', ...admin], { show: false })).id as string;
   console.log(`    tenant ${tenant} (acme)`);
   const vm = JSON.parse(custodes(['admin', 'vms', 'create', '--tenant', tenant, '--name', 'web-1', '--vcpus', '1', '--memory-mib', '128', '--json', ...admin], { show: false })).id as string;
   console.log(`    VM ${vm} (web-1, 128 MiB)`);
@@ -101,7 +101,7 @@ async function story(): Promise<void> {
   const owner = ['--tenant', tenant, '--key', file('owner.jwk'), '--keystore', keystore];
   const toolstack = (name: string, scope: string, as = owner) => {
     custodes(['keygen', '--out', file(`${name}.jwk`)], { show: false });
-    const id = JSON.parse(custodes(['toolstack', 'create', '--name', name, '--public-key', file(`${name}.jwk`), '--scope', scope, '--json', ...as], { show: false })).id as string;
+    const id = JSON.parse(custodes(['toolstack', 'create', '--name', name, '--public-key', file(`${name}.pub.jwk`), '--scope', scope, '--json', ...as], { show: false })).id as string;
     console.log(`    toolstack ${name}: ${id} (${scope})`);
     return { id, as: ['--tenant', tenant, '--key', file(`${name}.jwk`), '--iss', id, '--keystore', keystore] };
   };

@@ -46,6 +46,19 @@ describe('VM placement', () => {
     expect(after.allocated).toEqual({ vcpus: 40, memoryMiB: 10240, vms: 10 });
   });
 
+  it('a migration with no other host says so, naming the host the VM is on', async () => {
+    const only = await createHost({ vcpus: 64, memoryMiB: 65536 });
+    const { tenant } = await createTenant();
+    const vm = await expectStatus(createVm(tenant.id, 4, 8192), 201);
+    expect(vm.host).toBe(only.id);
+    // Every other host of this database is full or gone for this test: drain them out of the way.
+    const others = (await expectStatus(call('GET', '/v1/admin/hosts?pageSize=100'), 200)).hosts.filter((h: { id: string; state: string }) => h.id !== only.id && h.state === 'active');
+    for (const other of others) await call('PATCH', `/v1/admin/hosts/${other.id}`, { body: { state: 'draining' } });
+    const refused = await expectStatus(call('POST', `/v1/admin/vms/${vm.id}:migrate`), 409);
+    expect(refused).toMatchObject({ code: 'no_capacity' });
+    expect(refused.detail).toContain(`No active host other than ${only.id} (where VM ${vm.id} runs)`);
+  });
+
   it('does not place on draining hosts', async () => {
     const host = await createHost({ vcpus: 64, memoryMiB: 65536 });
     const { tenant } = await createTenant();

@@ -47,19 +47,54 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-export const baseUrl = (g: GlobalOptions): string => g.url ?? process.env.CUSTODES_URL ?? DEFAULT_URL;
+/** The API's base URL: --url, else $CUSTODES_URL, else the local default; anything but an http(s) URL is a usage mistake. */
+export function baseUrl(g: GlobalOptions): string {
+  const url = g.url ?? process.env.CUSTODES_URL ?? DEFAULT_URL;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`${url} is not a URL: give the API's base URL, e.g. --url ${DEFAULT_URL}.`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`${url} is not an http(s) URL: give the API's base URL, e.g. --url ${DEFAULT_URL}.`);
+  return url.replace(/\/+$/, '');
+}
 
-export function readJwk(path: string, what: string): JWK {
+/** A key file the CLI can use: an Ed25519 (OKP) or P-256 (EC) JWK, as `custodes keygen` writes. */
+function readKeyFile(path: string, what: string): JWK {
   if (!existsSync(path)) {
     const hint = path === LOCAL_ADMIN_KEY ? ' Run `npm start` once: it creates the local bootstrap admin keys.' : '';
     throw new UsageError(`${what} ${path} does not exist.${hint}`);
   }
+  let jwk: JWK;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as JWK;
+    jwk = JSON.parse(readFileSync(path, 'utf8')) as JWK;
   } catch {
     throw new UsageError(`${what} ${path} is not a JSON Web Key.`);
   }
+  const supported = (jwk?.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string') || (jwk?.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.x === 'string' && typeof jwk.y === 'string');
+  if (!supported) throw new UsageError(`${what} ${path} is not a JSON Web Key Custodes signs with (an Ed25519 or P-256 key, as \`custodes keygen\` writes).`);
+  return jwk;
 }
+
+/** A private key to sign with (--key). */
+export function readJwk(path: string, what: string): JWK {
+  const jwk = readKeyFile(path, what);
+  if (typeof jwk.d !== 'string') throw new UsageError(`${what} ${path} holds a public key only: signing needs the private JWK (the file \`custodes keygen --out\` wrote).`);
+  return jwk;
+}
+
+/** The public half of a key given to the provider (--public-key, --owner-key): a private key is refused, so it is never handed around by mistake. */
+export function readPublicJwk(path: string, flag: string): JWK {
+  const jwk = readKeyFile(path, `The ${flag} file`);
+  if (jwk.d !== undefined) {
+    throw new UsageError(`${path} holds a private key: ${flag} takes the public half only (\`custodes keygen\` writes it beside the private key, as ${publicKeyPathOf(path)}).`);
+  }
+  return jwk;
+}
+
+/** Where `custodes keygen` writes the public half of the private key at `path`. */
+export const publicKeyPathOf = (path: string): string => (path.endsWith('.jwk') ? `${path.slice(0, -'.jwk'.length)}.pub.jwk` : `${path}.pub`);
 
 /** The client of an admin (or, with --iss, any principal): --key, else $CUSTODES_KEY, else the local bootstrap admin's key. */
 export function adminClient(g: GlobalOptions): ApiClient {

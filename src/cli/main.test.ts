@@ -101,4 +101,24 @@ describe('custodes CLI', () => {
     assert.match(unreachable.err, /^error: cannot reach http:\/\/127\.0\.0\.1:9\. Is the API running\?/);
     assert.doesNotMatch(unreachable.err, STACK_FRAME);
   });
+
+  it('refuses what is not a key, a URL that is not one, and a private key where a public one belongs — usage mistakes (exit 2) that say what to give', async () => {
+    const notAKey = await run(['admin', 'hosts', 'list', '--key', 'package.json']);
+    assert.equal(notAKey.code, 2, notAKey.err);
+    assert.match(notAKey.err, /package\.json is not a JSON Web Key Custodes signs with/);
+    const dir = mkdtempSync(join(tmpdir(), 'custodes-cli-keys-'));
+    const key = join(dir, 'owner.jwk');
+    const made = await run(['keygen', '--out', key]);
+    assert.equal(made.code, 0, made.err);
+    assert.match(made.out, /its public half to .*owner\.pub\.jwk/);
+    const notAUrl = await run(['admin', 'hosts', 'list', '--key', key, '--url', 'not-a-url']);
+    assert.equal(notAUrl.code, 2, notAUrl.err);
+    assert.match(notAUrl.err, /not-a-url is not a URL/);
+    const privateAsPublic = await run(['admin', 'tenants', 'create', '--name', 'x', '--owner-key', key, '--vcpus', '1', '--memory-mib', '1', '--disk-gib', '1']);
+    assert.equal(privateAsPublic.code, 2, privateAsPublic.err);
+    assert.match(privateAsPublic.err, /holds a private key: --owner-key takes the public half only .*owner\.pub\.jwk/);
+    const publicToSign = await run(['admin', 'hosts', 'list', '--key', join(dir, 'owner.pub.jwk')]);
+    assert.equal(publicToSign.code, 2, publicToSign.err);
+    assert.match(publicToSign.err, /holds a public key only/);
+  });
 });

@@ -55,7 +55,7 @@ function provisionTenant(name: string) {
   const ownerKey = join(work, `${name}-owner.jwk`);
   custodes('keygen', '--out', ownerKey);
   custodes('admin', 'hosts', 'create', '--name', `${name}-host`, '--vcpus', '8', '--memory-mib', '8192', '--disk-gib', '100', ...admin);
-  const tenant = JSON.parse(custodes('admin', 'tenants', 'create', '--name', `${name}-tenant`, '--owner-key', ownerKey, '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '10', '--json', ...admin)).id as string;
+  const tenant = JSON.parse(custodes('admin', 'tenants', 'create', '--name', `${name}-tenant`, '--owner-key', ownerKey.replace(/\.jwk$/, '.pub.jwk'), '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '10', '--json', ...admin)).id as string;
   const vm = JSON.parse(custodes('admin', 'vms', 'create', '--tenant', tenant, '--name', `${name}-vm`, '--vcpus', '1', '--memory-mib', '128', '--json', ...admin)).id as string;
   const keystore = join(work, `${name}-keystore.json`);
   custodes('key', 'init', '--keystore', keystore);
@@ -177,7 +177,7 @@ describe('npm start', () => {
     // A toolstack limited to memory reads and writes of this VM does the content work.
     const tskKey = join(work, 'toolstack.jwk');
     custodes('keygen', '--out', tskKey);
-    const toolstack = JSON.parse(custodes('toolstack', 'create', '--name', 'ops', '--public-key', tskKey, '--scope', 'memory:read memory:write keys vm:read', '--vms', vm, '--json', ...owner)).id;
+    const toolstack = JSON.parse(custodes('toolstack', 'create', '--name', 'ops', '--public-key', tskKey.replace(/\.jwk$/, '.pub.jwk'), '--scope', 'memory:read memory:write keys vm:read', '--vms', vm, '--json', ...owner)).id;
     assert.match(custodes('toolstack', 'list', ...owner), new RegExp(`${toolstack}\\s+ops\\s+active`));
     const asToolstack = ['--tenant', tenant, '--key', tskKey, '--iss', toolstack, '--keystore', keystore];
     assert.match(custodes('vm', 'list', ...asToolstack), new RegExp(`${vm}\\s+cli-vm\\s+running`));
@@ -320,7 +320,7 @@ describe('npm start', () => {
     // An admin registered by one bootstrap admin and approved by the other.
     const opsKey = join(work, 'ops-admin.jwk');
     custodes('keygen', '--out', opsKey);
-    const registration = custodes('admin', 'admins', 'register', '--name', 'ops', '--public-key', opsKey, '--roles', 'operator');
+    const registration = custodes('admin', 'admins', 'register', '--name', 'ops', '--public-key', opsKey.replace(/\.jwk$/, '.pub.jwk'), '--roles', 'operator');
     const [, changeId] = /custodes admin changes approve (chg_\w+)/.exec(registration) ?? [];
     assert.ok(changeId, registration);
     const self = fails('admin', 'changes', 'approve', changeId!);
@@ -334,7 +334,7 @@ describe('npm start', () => {
     // The next audit key, approved by two security admins before it may sign.
     const nextAuditKey = join(work, 'next-audit.jwk');
     custodes('keygen', '--out', nextAuditKey);
-    const rotation = JSON.parse(custodes('admin', 'audit-key', 'propose', '--public-key', nextAuditKey, '--json'));
+    const rotation = JSON.parse(custodes('admin', 'audit-key', 'propose', '--public-key', nextAuditKey.replace(/\.jwk$/, '.pub.jwk'), '--json'));
     assert.equal(rotation.operation, 'audit.rotate');
     assert.match(custodes('admin', 'changes', 'approve', rotation.id, ...second), /Approved and executed/);
 

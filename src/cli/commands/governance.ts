@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import type { components } from '../../sdk/client';
 import { publicKeyOf } from '../../sdk/keys';
-import { action, adminClient, choiceOption, commaList, listOutput, numberOption, one, readJwk, UsageError, withPaging, type Emit, type Output } from '../context';
+import { action, adminClient, choiceOption, commaList, listOutput, numberOption, one, readPublicJwk, UsageError, withPaging, type Emit, type Output } from '../context';
 import { table, type Column } from '../table';
 import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 
@@ -103,7 +103,7 @@ export function adminCommands(admin: Command, emit: Emit): void {
     admins.command('register').description('register an admin (a change request)').requiredOption('--name <name>', 'admin name').requiredOption('--public-key <file>', 'their public JWK file').requiredOption('--roles <roles>', ROLES.join(',')),
     emit,
     async (_, o) => {
-      const body = { name: o.name, publicKey: publicKeyOf(readJwk(o.publicKey, 'Public key file')) as Schemas['PublicJwk'], roles: roleList(o.roles) };
+      const body = { name: o.name, publicKey: publicKeyOf(readPublicJwk(o.publicKey, '--public-key')) as Schemas['PublicJwk'], roles: roleList(o.roles) };
       return pendingChange((await adminClient(o).POST('/v1/admin/admins', { body })).data!);
     },
   );
@@ -118,7 +118,7 @@ export function adminCommands(admin: Command, emit: Emit): void {
     admin.command('audit-key').description('audit signing keys').command('propose').description('propose the next audit signing key (a change request)').requiredOption('--public-key <file>', 'the new key\'s public JWK file'),
     emit,
     async (_, o) => {
-      const data = (await adminClient(o).POST('/v1/admin/audit/keys', { body: { publicKey: publicKeyOf(readJwk(o.publicKey, 'Public key file')) as Schemas['ProposeAuditKey']['publicKey'] } })).data!;
+      const data = (await adminClient(o).POST('/v1/admin/audit/keys', { body: { publicKey: publicKeyOf(readPublicJwk(o.publicKey, '--public-key')) as Schemas['ProposeAuditKey']['publicKey'] } })).data!;
       return { json: data, text: `${pendingChange(data).text}\nOnce approved, deploy the private key as AUDIT_SIGNING_JWK: the first request served with it activates it.` };
     },
   );

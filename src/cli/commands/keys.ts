@@ -1,27 +1,31 @@
 /** `custodes keygen` and `custodes token`: principal keys and the tokens they sign (docs/design.md §2). */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from '../../sdk/keys';
-import { action, choiceOption, commaList, LOCAL_ADMIN_KEY, numberOption, readJwk, spaceList, UsageError, type Emit } from '../context';
+import { action, choiceOption, commaList, LOCAL_ADMIN_KEY, numberOption, publicKeyPathOf, readJwk, spaceList, UsageError, type Emit } from '../context';
 
 export function keyCommands(program: Command, emit: Emit): void {
   action<{ out: string; alg: SigningAlgorithm; force?: boolean }>(
     program
       .command('keygen')
-      .description('generate a principal key pair; the private half stays in --out')
+      .description('generate a principal key pair: the private half in --out, the public half beside it (NAME.pub.jwk) to give the provider')
       .requiredOption('--out <file>', 'where to write the private JWK (mode 0600)')
       .addOption(choiceOption('--alg <alg>', 'signature algorithm', ['EdDSA', 'ES256']).default('EdDSA'))
       .option('--force', 'replace an existing file (its key is lost)'),
     emit,
     async (_, o) => {
+      const publicFile = publicKeyPathOf(o.out);
       if (existsSync(o.out) && !o.force) throw new UsageError(`${o.out} exists; pass --force to replace it (the old key is lost).`);
       const key = await generatePrincipalKey(o.alg);
+      mkdirSync(dirname(o.out), { recursive: true });
       writeFileSync(o.out, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
       const publicJwk = publicKeyOf(key);
+      writeFileSync(publicFile, `${JSON.stringify(publicJwk, null, 2)}\n`);
       const kid = await keyId(key);
       return {
-        json: { kid, publicJwk, privateKeyFile: o.out },
-        text: `Wrote the private key to ${o.out} (keep it; it never leaves your machine).\nkid: ${kid}\npublic JWK: ${JSON.stringify(publicJwk)}`,
+        json: { kid, publicJwk, privateKeyFile: o.out, publicKeyFile: publicFile },
+        text: `Wrote the private key to ${o.out} (keep it; it never leaves your machine)\nand its public half to ${publicFile} (give this one to the provider: --owner-key, --public-key).\nkid: ${kid}`,
       };
     },
   );

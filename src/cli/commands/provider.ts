@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { components } from '../../sdk/client';
 import { publicKeyOf } from '../../sdk/keys';
-import { action, adminClient, defined, listOutput, numberOption, one, readJwk, withPaging, type Emit } from '../context';
+import { action, adminClient, defined, listOutput, numberOption, one, readPublicJwk, withPaging, type Emit } from '../context';
 import type { Column } from '../table';
 import { isPendingChange, pendingChange } from './governance';
 
@@ -90,7 +90,7 @@ export function tenantAdminCommands(admin: Command, emit: Emit): void {
     sizeOptions(tenants.command('create').description('create a tenant').requiredOption('--name <name>', 'tenant name').requiredOption('--owner-key <file>', 'the owner\'s public JWK file'), true),
     emit,
     async (_, o) => {
-      const ownerKey = publicKeyOf(readJwk(o.ownerKey, 'Owner key file'));
+      const ownerKey = publicKeyOf(readPublicJwk(o.ownerKey, '--owner-key'));
       const body = { name: o.name, ownerKey: ownerKey as Schemas['PublicJwk'], quota: { vcpus: o.vcpus!, memoryMiB: o.memoryMib!, diskGiB: o.diskGib! } };
       return one((await adminClient(o).POST('/v1/admin/tenants', { body })).data!, TENANT_COLUMNS);
     },

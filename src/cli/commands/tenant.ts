@@ -13,7 +13,7 @@ import type { components } from '../../sdk/client';
 import type { Space } from '../../sdk/envelope';
 import { GuestContents, latestWritesFromLog, type ContentTarget } from '../../sdk/guest-contents';
 import { publicKeyOf } from '../../sdk/keys';
-import { action, listOutput, numberOption, one, readJwk, spaceList, withPaging, type Emit } from '../context';
+import { action, listOutput, numberOption, one, readPublicJwk, spaceList, withPaging, type Emit } from '../context';
 import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
 import { initKeystore, keystorePath, loadKeystore, saveKeystore } from '../keystore-file';
 import { table, type Column } from '../table';
@@ -54,7 +54,7 @@ export function toolstackCommands(program: Command, emit: Emit): void {
       .requiredOption('--scope <scopes>', 'its ceiling, e.g. "memory:read memory:write"', spaceList),
     emit,
     async (_, o) => {
-      const body = { name: o.name, publicKey: publicKeyOf(readJwk(o.publicKey, 'Public key file')) as Schemas['PublicJwk'], scopes: o.scope as Schemas['CreateToolstack']['scopes'], ...(o.vms ? { vms: o.vms } : {}) }; // --vms: the VMs it may ever reach
+      const body = { name: o.name, publicKey: publicKeyOf(readPublicJwk(o.publicKey, '--public-key')) as Schemas['PublicJwk'], scopes: o.scope as Schemas['CreateToolstack']['scopes'], ...(o.vms ? { vms: o.vms } : {}) }; // --vms: the VMs it may ever reach
       const data = (await toolstackManager(o).POST('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: o.tenant } }, body })).data!;
       return { json: data, text: `${table([data], TOOLSTACK_COLUMNS)}\nSign its requests with that key and --iss ${data.id}.` };
     },

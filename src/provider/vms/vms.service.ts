@@ -234,7 +234,7 @@ export async function migrateVm(
     }
     return targetHost
       ? fail('no_capacity', `Host ${targetHost} has no room for ${demand.vcpus} vCPUs and ${demand.memoryMiB} MiB.`, { requested: demand })
-      : noCapacity(demand);
+      : fail('no_capacity', `No active host other than ${vm.host} (where VM ${id} runs) has ${demand.vcpus} vCPUs and ${demand.memoryMiB} MiB free: register or undrain one to migrate to.`, { requested: demand });
   });
   if (!moved.ok) return moved;
   const vm = (await findVm(db, id))!;

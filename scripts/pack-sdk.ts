@@ -56,12 +56,12 @@ const manifest = {
   dependencies: { jose: project.dependencies.jose, 'openapi-fetch': project.dependencies['openapi-fetch'] },
   peerDependencies: { miniflare: project.devDependencies.miniflare },
   peerDependenciesMeta: { miniflare: { optional: true } },
-  engines: { node: '>=20' }, // custodes/testing: Node ≥ 22, as miniflare requires
+  engines: { node: '>=20' }, // all three parts are tested on Node 20 and 22 (miniflare's own engines field says 22)
 };
 writeFileSync(join(out, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 writeFileSync(
   join(out, 'README.md'),
-  '# custodes\n\n- `import { createApiClient, GuestContents, verifyAuditLog } from \'custodes/sdk\'` — see the Custodes README, "Use it from your program".\n- `import { startCustodes } from \'custodes/testing\'` (with `npm install --save-dev miniflare`) — see "Test against it".\n',
+  '# custodes\n\n- `npx custodes --help`: the CLI, with the offline verifier (`custodes audit verify`).\n- `import { createApiClient, GuestContents, verifyAuditLog } from \'custodes/sdk\'` — see the Custodes guide, "Use it from your program".\n- `import { startCustodes } from \'custodes/testing\'` (with `npm install --save-dev miniflare`) — see "Test against it: custodes/testing".\n',
 );
 
 const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', join(root, 'dist')], { cwd: out, encoding: 'utf8' }).trim().split('\n').pop()!;

@@ -1,6 +1,6 @@
 /**
  * `custodes/testing`: Custodes in a tenant's own test suite (vitest,
- * node:test, jest — anything on Node ≥ 22).
+ * node:test, jest — on Node 20 or 22).
  *
  *     const emu = await startCustodes();
  *     const { tenant, vm, owner, toolstack } = await emu.provisionTenant();

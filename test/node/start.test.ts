@@ -101,6 +101,28 @@ if (!verified.ok) throw new Error(verified.error);
 console.log(JSON.stringify({ pages, back, records: verified.checkpoint.size }));
 `;
 
+/** Splits one shell command line into words: double and single quotes, no expansions (the tour uses none inside `npx custodes` lines). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  for (const match of line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2] ?? match[3]!);
+  return words;
+}
+
+/** The README tour's commands: one per line (continuations joined), each with the exit code its comment expects. */
+function tourCommands(): { line: string; exit: number }[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const block = /<!-- tour:[^>]*-->\n```sh\n([\s\S]+?)```/.exec(readme)?.[1];
+  assert.ok(block, 'the README has the tour');
+  return block
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .filter((line) => line.trim() && !line.trim().startsWith('#'))
+    .map((line) => {
+      const comment = /\s#\s.*$/.exec(line)?.[0] ?? '';
+      return { line: line.slice(0, line.length - comment.length).trim(), exit: /exit 1/.test(comment) ? 1 : 0 };
+    });
+}
+
 /** The two Node versions a tenant may run the package on: this machine's Node 20, and the Node 22 the checkout runs on. */
 const NODES = [
   { name: 'Node 20', path: '/usr/bin/node', major: 20 },
@@ -387,6 +409,40 @@ describe('npm start', () => {
       assert.ok(sent.some((r) => r.url.endsWith('/vendor/scalar/api-reference.js')), 'the bundle came from the Worker');
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe('the README', () => {
+  it('its five-minute tour runs as written, in order, from a directory of its own: every command exits as the README says', { timeout: 240_000 }, async () => {
+    await printedCommand();
+    const home = mkdtempSync(join(tmpdir(), 'custodes-tour-'));
+    try {
+      // What npm start left in the checkout's .custodes/: the bootstrap admins' keys.
+      mkdirSync(join(home, '.custodes'));
+      for (const file of ['bootstrap-admin.jwk', 'bootstrap-admin-2.jwk']) writeFileSync(join(home, '.custodes', file), readFileSync(join('.custodes', file)));
+      const seen = new Map<string, string>(); // the last id printed, by prefix: what a reader copies into `ten_...`
+      const printed: string[] = [];
+      const commands = tourCommands();
+      assert.ok(commands.length >= 15, `only ${commands.length} commands`);
+      for (const { line, exit } of commands) {
+        const words = shellWords(line).map((word) => word.replace(/^(ten|vm|hst|chg|acc)_(?:\.\.\.|…)$/, (placeholder, prefix: string) => seen.get(prefix) ?? placeholder));
+        const run = words[0] === 'npx' && words[1] === 'custodes'
+          ? spawnSync(process.execPath, [resolve('bin/custodes.js'), ...words.slice(2), '--url', url], { cwd: home, encoding: 'utf8' })
+          : spawnSync('bash', ['-c', line], { cwd: home, encoding: 'utf8' });
+        assert.equal(run.status, exit, `${line}\n${run.stdout}${run.stderr}`);
+        printed.push(`${line}\n${run.stdout}${run.stderr}`);
+        for (const match of `${run.stdout}`.matchAll(/\b(ten|vm|hst|chg|acc)_[0-9A-Z]{26}\b/g)) seen.set(match[1]!, match[0]);
+      }
+      // What the tour shows: the secret came back, the admin's attempt was refused and is in the tenant's log, two admins deleted the VM.
+      const after = (command: RegExp) => printed.find((p) => command.test(p.split('\n')[0]!)) ?? '';
+      assert.match(after(/mem read .*--verify-fresh/), /the database password/);
+      assert.match(after(/mem read .*bootstrap-admin/), /not_found|missing|refused|denied/i);
+      assert.match(after(/audit tail/), /adm_bootstrap.*vm\.memory\.read.*denied|denied.*vm\.memory\.read/);
+      assert.match(after(/changes approve/), /Approved and executed/);
+      assert.ok(existsSync(join(home, '.custodes/acme-owner.pub.jwk')), 'the keys are under .custodes/');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

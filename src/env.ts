@@ -44,6 +44,8 @@ export interface Env {
   CUSTODES_BUILD_DIGEST?: string;
   /** The last migration the local launcher applies: until D1 holds it, every request is `503 schema_pending` (platform/middleware/schema-gate). Unset in a deployment. */
   CUSTODES_SCHEMA?: string;
+  /** Emulator mode: the directory the launcher persists D1 and the logs in (empty: in memory), shown at /v1/info. */
+  CUSTODES_STATE_PATH?: string;
   /** The emulator's own origin (`http://127.0.0.1:8787`), set by the launcher: webhooks never go there. */
   CUSTODES_ORIGIN?: string;
   /** Per-instance secret that every /_emulator call must carry (`Authorization: Bearer …`), set by the launcher. */

@@ -1827,6 +1827,11 @@ export interface components {
                 };
                 /** @description Fault rules in force. */
                 faults: number;
+                /** @description Each fault rule in force: its kind and the requests it matches. */
+                activeFaults: {
+                    kind: string;
+                    route: string;
+                }[];
                 recorder: {
                     capacity: number;
                 };
@@ -1835,6 +1840,22 @@ export interface components {
             } | null;
             /** @description The checkpoint verifier key (C2SP vkey), as `GET /v1/audit/log-key` serves it. */
             auditLogKey: string;
+            /** @description The effective configuration: what a user would otherwise have to guess from how the instance was started. */
+            configuration: {
+                /** @description `sha256:` of the Worker bundle this server says it runs (`custodes audit verify --expect-build`); null when the deployment declares none. */
+                buildDigest: string | null;
+                /** @description Emulator mode: where this instance listens (its port included). Null in a deployment. */
+                origin: string | null;
+                /** @description Emulator mode: the directory its D1 and logs persist in; null when in memory, and in a deployment. */
+                statePath: string | null;
+                /** @description Emulator mode: the names of its bindings — never a value. Null in a deployment. */
+                bindings: {
+                    d1: string[];
+                    durableObjects: string[];
+                    rateLimits: string[];
+                    vars: string[];
+                } | null;
+            };
             limits: {
                 tokenChars: number;
                 tokenLifetimeSeconds: number;

@@ -74,7 +74,7 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
   const migrations = readMigrations(join(workerDir, 'migrations'));
   // The Worker answers 503 until the last of these is applied: the port opens before they are.
   const schema = migrations.at(-1)?.name;
-  const bindings = { CUSTODES_ORIGIN: origin, ...(schema ? { CUSTODES_SCHEMA: schema } : {}), ...(manifest.buildDigest ? { CUSTODES_BUILD_DIGEST: manifest.buildDigest } : {}), ...options.bindings };
+  const bindings = { CUSTODES_ORIGIN: origin, CUSTODES_STATE_PATH: persistPath ? resolve(persistPath) : '', ...(schema ? { CUSTODES_SCHEMA: schema } : {}), ...(manifest.buildDigest ? { CUSTODES_BUILD_DIGEST: manifest.buildDigest } : {}), ...options.bindings };
   const worker = {
     ...manifest.workerOptions,
     name: 'custodes',

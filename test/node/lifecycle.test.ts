@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from './support/cli';
 import { buildWorker } from '../../scripts/build-worker';
@@ -113,6 +113,14 @@ describe('issue 31: a clock and faults the user controls', () => {
     try {
       info = (await emu.info()) as typeof info;
       assert.deepEqual([info.emulator.clock.offsetMs, info.emulator.faults], [3_600_000, 1]);
+      // /v1/info names the effective configuration: no guessing how this instance was started.
+      const { configuration, emulator } = (await emu.info()) as { configuration: { buildDigest: string; origin: string; statePath: string; bindings: Record<string, string[]> }; emulator: { activeFaults: unknown[] } };
+      assert.deepEqual(emulator.activeFaults, [{ kind: 'latency', route: 'GET /v1/admin/hosts' }]);
+      assert.equal(configuration.origin, emu.url);
+      assert.equal(configuration.statePath, resolve(persist));
+      assert.match(configuration.buildDigest, /^sha256:[0-9a-f]{64}$/);
+      assert.ok(configuration.bindings.d1!.includes('DB') && configuration.bindings.durableObjects!.length > 0 && configuration.bindings.vars!.includes('CUSTODES_EMULATOR'), JSON.stringify(configuration.bindings));
+      assert.ok(!JSON.stringify(configuration).includes(emu.controlToken), 'names, never values');
       const keyFile = join(dir, 'controls-admin.jwk');
       writeFileSync(keyFile, JSON.stringify(emu.admins[0].key));
       const listed = await runCli(emu.url, ['admin', 'hosts', 'list', '--key', keyFile, '--iss', emu.admins[0].id]);

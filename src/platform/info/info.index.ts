@@ -1,7 +1,9 @@
 /**
  * `GET /v1/info`: what this server is and the rules it enforces — version,
  * mode (a deployment, or the emulator with its clock and faults), the
- * checkpoint verifier key to pin, and the limits in force — so a client or a
+ * checkpoint verifier key to pin, the effective configuration (the build it
+ * declares; in emulator mode also where it listens, where its state lives
+ * and its bindings' names), and the limits in force — so a client or a
  * test can check its assumptions instead of hard-coding them.
  */
 import { z } from '@hono/zod-openapi';
@@ -31,11 +33,23 @@ const InfoSchema = z
       .object({
         clock: z.object({ emulated: z.boolean(), offsetMs: z.number().int() }),
         faults: z.number().int().openapi({ description: 'Fault rules in force.' }),
+        activeFaults: z.array(z.object({ kind: z.string(), route: z.string() })).openapi({ description: 'Each fault rule in force: its kind and the requests it matches.' }),
         recorder: z.object({ capacity: z.number().int() }),
         pendingNotices: z.number().int().openapi({ description: 'Notices committed with their record but not yet in their other log (a crash between the two; src/audit/log/notices.ts). The next read of that log, or the cron sweep, delivers them.' }),
       })
       .nullable(),
     auditLogKey: z.string().openapi({ description: 'The checkpoint verifier key (C2SP vkey), as `GET /v1/audit/log-key` serves it.' }),
+    configuration: z
+      .object({
+        buildDigest: z.string().nullable().openapi({ description: '`sha256:` of the Worker bundle this server says it runs (`custodes audit verify --expect-build`); null when the deployment declares none.' }),
+        origin: z.string().nullable().openapi({ description: 'Emulator mode: where this instance listens (its port included). Null in a deployment.' }),
+        statePath: z.string().nullable().openapi({ description: 'Emulator mode: the directory its D1 and logs persist in; null when in memory, and in a deployment.' }),
+        bindings: z
+          .object({ d1: z.array(z.string()), durableObjects: z.array(z.string()), rateLimits: z.array(z.string()), vars: z.array(z.string()) })
+          .nullable()
+          .openapi({ description: 'Emulator mode: the names of its bindings — never a value. Null in a deployment.' }),
+      })
+      .openapi({ description: 'The effective configuration: what a user would otherwise have to guess from how the instance was started.' }),
     limits: z.object({
       tokenChars: z.number().int(),
       tokenLifetimeSeconds: z.number().int(),
@@ -68,6 +82,19 @@ const info = publicRoute({
   responses: { 200: jsonContent(InfoSchema, 'About this server.') },
 });
 
+/** The names of the bindings, by kind, told apart by what each value can do (a value is never shown). */
+function bindingNames(env: object) {
+  const names = { d1: [] as string[], durableObjects: [] as string[], rateLimits: [] as string[], vars: [] as string[] };
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === 'string') names.vars.push(name);
+    else if (value && typeof (value as D1Database).prepare === 'function') names.d1.push(name);
+    else if (value && typeof (value as DurableObjectNamespace).idFromName === 'function') names.durableObjects.push(name);
+    else if (value && typeof (value as { limit?: unknown }).limit === 'function') names.rateLimits.push(name);
+  }
+  for (const list of Object.values(names)) list.sort();
+  return names;
+}
+
 export const infoRouter = createRouter().openapi(info, async (c) => {
   const emulator = emulatorEnabled(c.env);
   const state = c.get('emulator');
@@ -81,11 +108,18 @@ export const infoRouter = createRouter().openapi(info, async (c) => {
         ? {
             clock: { emulated: clockOffsetMs() !== 0, offsetMs: clockOffsetMs() },
             faults: state?.faults.length ?? 0,
+            activeFaults: (state?.faults ?? []).map(({ kind, route }) => ({ kind, route })),
             recorder: { capacity: recorderCapacity() },
             pendingNotices: (await c.env.DB.prepare('SELECT count(*) AS n FROM audit_notice_outbox').first<{ n: number }>())!.n,
           }
         : null,
       auditLogKey: (await auditSigningKey(c.env.AUDIT_SIGNING_JWK)).vkey,
+      configuration: {
+        buildDigest: c.env.CUSTODES_BUILD_DIGEST ?? null,
+        origin: emulator ? (c.env.CUSTODES_ORIGIN ?? null) : null,
+        statePath: emulator ? c.env.CUSTODES_STATE_PATH || null : null,
+        bindings: emulator ? bindingNames(c.env) : null,
+      },
       limits: {
         tokenChars: MAX_TOKEN_CHARS,
         tokenLifetimeSeconds: MAX_TOKEN_LIFETIME_SECONDS,

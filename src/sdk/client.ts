@@ -78,8 +78,12 @@ const KEYED_METHODS = new Set(['POST', 'PUT']);
 const REWRITES = /\/(?:memory\/pages|blocks)$/;
 /** Methods a retry cannot make act twice (RFC 9110 §9.2.2). */
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
-/** Answers worth another attempt: the request did nothing, or may be replayed safely. */
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/**
+ * Answers worth another attempt of a request that may be repeated: the request did nothing, or
+ * its repeat is harmless — a 500 too, since an Idempotency-Key (or a GET) makes the repeat safe
+ * and the server may have failed between doing and saying (the retry then learns which).
+ */
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
 /** Also worth another attempt: a 409 saying this call's earlier attempt, under the same key, is still running. */
 async function isRetryable(response: Response): Promise<boolean> {

@@ -108,14 +108,14 @@ describe('custodes/testing', () => {
       e.problem?.code === 'seed_failed' && e.problem.step === 'hosts/rack-9' && e.problem.stepProblem.code === 'name_taken' && Object.keys(e.problem.seeded.hosts).length === 1);
   });
 
-  it('injects latency, and problem answers the SDK retries (429, 503) or reports (500)', async () => {
+  it('injects latency, and problem answers the SDK retries (429, 500, 503), reporting one that persists', async () => {
     await emu.reset();
     const admin = emu.client(emu.admins[0], { retry: { retries: 2, baseDelayMs: 10 } });
     await emu.faults.set([{ kind: 'latency', route: 'GET /v1/admin/hosts', ms: 400 }]);
     const t0 = performance.now();
     await admin.GET('/v1/admin/hosts');
     assert.ok(performance.now() - t0 >= 400);
-    for (const status of [429, 503] as const) {
+    for (const status of [429, 500, 503] as const) {
       await emu.faults.set([{ kind: 'problem', route: 'POST /v1/admin/hosts', status, times: 1 }]);
       await emu.recorder.clear();
       const host = (await admin.POST('/v1/admin/hosts', { body: { name: `h-${status}`, vcpus: 4, memoryMiB: 4096, diskGiB: 10 } })).data!;
@@ -166,12 +166,16 @@ describe('custodes/testing', () => {
     await assert.rejects(create('data', 'disk-once'), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'internal_error');
     const disks = async () => (await api.GET('/v1/tenants/{tenant}/disks', { params: { path: { tenant } } })).data!.disks.map((d) => d.name);
     assert.deepEqual(await disks(), ['data'], 'the crashed request did commit');
-    // At once, the key reads as still in flight; once the claim window has passed, as done by that request — never as free.
-    await assert.rejects(create('data', 'disk-once'), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'idempotency_key_in_use');
-    await emu.clock.advance(120);
+    // At once, the key reads as done by that request — never as free, nor as still in flight.
     let lost: CustodesApiError | undefined;
     await create('data', 'disk-once').catch((e: unknown) => (lost = e as CustodesApiError));
     assert.equal(lost?.problem.code, 'idempotency_response_lost');
+    // The SDK's own retry of that 500 learns the same, in one call.
+    await emu.faults.set([{ kind: 'crash-after-commit', route: 'POST /v1/tenants/*/disks', times: 1 }]);
+    const retrying = emu.client(owner, { retry: { retries: 2, baseDelayMs: 10 } });
+    await assert.rejects(retrying.POST('/v1/tenants/{tenant}/disks', { params: { path: { tenant } }, body: { name: 'cache', sizeGiB: 8 } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'idempotency_response_lost');
+    assert.deepEqual((await disks()).sort(), ['cache', 'data'], 'created once, by the crashed attempt');
+    await api.DELETE('/v1/tenants/{tenant}/disks/{disk}', { params: { path: { tenant, disk: (await api.GET('/v1/tenants/{tenant}/disks', { params: { path: { tenant } } })).data!.disks.find((d) => d.name === 'cache')!.id } } });
     const [created] = (await records(owner.api, `tenants/${tenant}`)).filter((r) => r.action === 'disk.create' && r.outcome === 'allowed');
     assert.equal((lost!.problem as { originalRequestId?: string }).originalRequestId, created.requestId, 'the problem names the request that did it');
     assert.deepEqual(await disks(), ['data'], 'and nothing ran twice');

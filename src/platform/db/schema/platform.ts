@@ -26,7 +26,7 @@ export const idempotencyRecords = sqliteTable(
     principalId: text('principal_id').notNull(),
     key: text('key').notNull(),
     fingerprint: text('fingerprint').notNull(),
-    state: text('state', { enum: ['pending', 'committed', 'complete'] }).notNull(),
+    state: text('state', { enum: ['pending', 'committed', 'complete', 'lost'] }).notNull(),
     /** Which claim of the key this is: a claim that expired and was taken anew is another. */
     claim: text('claim'),
     /** The request whose audit batch committed under this key. */

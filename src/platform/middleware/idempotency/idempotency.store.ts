@@ -11,7 +11,8 @@
  * committed (it crashed, or refused): it is deleted, and the key may be
  * claimed anew, safely. A key committed whose response was never stored (the
  * request crashed between its commit and its answer) is not run again: the
- * retry learns which request carried it out.
+ * retry learns which request carried it out — at once when the server lived
+ * to see its own failure (`lost`), after `pendingSeconds` when it died.
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
@@ -63,6 +64,7 @@ export async function claimIdempotencyKey(
   if (!existing) return { kind: 'in_progress' }; // expired and removed between the two statements: rare, retryable
   if (existing.fingerprint !== fingerprint) return { kind: 'mismatch' };
   if (existing.state === 'pending') return { kind: 'in_progress' };
+  if (existing.state === 'lost') return { kind: 'response_lost', requestId: existing.requestId ?? 'unknown' };
   if (existing.state === 'committed') {
     // Committed moments ago: its response is on its way. Long ago: the request crashed before answering.
     return now - (existing.committedAt ?? 0) < pendingSeconds ? { kind: 'in_progress' } : { kind: 'response_lost', requestId: existing.requestId ?? 'unknown' };
@@ -112,7 +114,14 @@ export async function completeIdempotencyKey(
     .where(claimed(principalId, key, claim));
 }
 
-/** Frees a claim whose request failed on the server side before committing, so the client may retry. */
-export async function releaseIdempotencyKey(db: Database, principalId: string, key: string, claim: string): Promise<void> {
-  await db.delete(idempotencyRecords).where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'pending')));
+/**
+ * After a request that failed on the server side: frees its claim if nothing
+ * committed, so the client may retry; if its batch did commit (it failed
+ * after), marks the key `lost`, so a retry learns at once that it was done.
+ */
+export async function settleFailedIdempotencyKey(db: Database, principalId: string, key: string, claim: string): Promise<void> {
+  await db.batch([
+    db.delete(idempotencyRecords).where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'pending'))),
+    db.update(idempotencyRecords).set({ state: 'lost' }).where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'committed'))),
+  ]);
 }

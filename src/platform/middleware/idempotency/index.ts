@@ -15,7 +15,7 @@ import {
   claimIdempotencyKey,
   commitStatements,
   completeIdempotencyKey,
-  releaseIdempotencyKey,
+  settleFailedIdempotencyKey,
   type IdempotencyTimes,
 } from './idempotency.store';
 import { nowSeconds } from '../../clock';
@@ -71,7 +71,7 @@ export function idempotency(options: IdempotencyOptions = {}): MiddlewareHandler
     c.get('audit').alsoOnCommit(commitStatements(principalId, key, claim.claim, c.get('requestId'), times()));
     await next();
     if (c.res.status >= 500) {
-      await releaseIdempotencyKey(db, principalId, key, claim.claim); // only if nothing committed
+      await settleFailedIdempotencyKey(db, principalId, key, claim.claim); // freed if nothing committed, else `lost`
       return;
     }
     const headers: Record<string, string> = {};

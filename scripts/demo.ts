@@ -81,9 +81,9 @@ async function serverReady(): Promise<void> {
 }
 
 async function story(): Promise<void> {
-  step(`Starting a fresh local Custodes on ${url} (its own empty D1)`);
+  step('Starting a fresh local Custodes (its own empty D1, a port of its own)');
   await serverReady();
-  check(true, 'serving');
+  check(true, `serving on ${url}`);
 
   step('1. The provider\'s admin provisions a host, a tenant and a VM — the tenant supplies only its public key');
   const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];

@@ -147,7 +147,7 @@ const DOCS_PAGE = `<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Custodes API</title>
-  <link rel="icon" href="data:,">
+  <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
 <body>
   <div id="app"></div>
@@ -158,7 +158,8 @@ const DOCS_PAGE = `<!doctype html>
 `;
 
 /** Starts the reference on the spec this server serves; no AI assistant, nothing that calls another host. */
-const DOCS_INIT = `Scalar.createApiReference('#app', ${JSON.stringify({ url: '/openapi.json', withDefaultFonts: false, hideClientButton: false, agent: { disabled: true }, mcp: { disabled: true } })});\n`;
+// No AI agent, no MCP, and no developer toolbar (on localhost it offers "Ask AI" and to upload the spec to Scalar's cloud).
+const DOCS_INIT = `Scalar.createApiReference('#app', ${JSON.stringify({ url: '/openapi.json', withDefaultFonts: false, hideClientButton: false, agent: { disabled: true }, mcp: { disabled: true }, showDeveloperTools: 'never' })});\n`;
 
 /** For a request path (in routing form), the methods some route takes there — HEAD wherever GET is. */
 function routeMethods(app: OpenAPIHono<AppEnv>): (path: string) => string[] {

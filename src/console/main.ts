@@ -85,8 +85,9 @@ function showLogin(): void {
       const id = principal.value.trim();
       session = await loadKey(await picked.text(), id, tenant.value.trim() || null, scopes.value.split(/\s+/).filter(Boolean), remember.checked);
       file.value = ''; // the file's text is gone with the form; only the non-extractable key remains
-      location.hash = '#/';
-      await render();
+      // Rendered once: by the hash change when there is one (a second render would load the log twice, and add its reads to the log).
+      if (location.hash === '#/') await render();
+      else location.hash = '#/';
     } catch (e) {
       show(error, problemBox(e));
     }

@@ -64,6 +64,20 @@ const FaultsBody = z.strictObject({ faults: FaultRulesSchema });
 /** `serve` is the app itself: seeding sends its steps through it. */
 export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Response>) {
   return new Hono<AppEnv>()
+    // What is here (the start banner used to point at this path): each control and what it does.
+    .get('/', (c) =>
+      c.json({
+        controls: {
+          'POST /_emulator/reset': 'empty every table; the logs start again',
+          'POST /_emulator/seed': 'load a fixture through the real API',
+          'GET|PUT|DELETE /_emulator/faults': 'the fault rules in force',
+          'GET|POST /_emulator/clock': 'the server\'s clock: {advanceSeconds} | {set} | {reset: true}',
+          'GET|PUT /_emulator/state': 'the whole state as one file (export, import)',
+          'GET|DELETE /_emulator/recorder': 'the last requests and answers (recorder.har: as HAR 1.2)',
+        },
+        cli: 'npx custodes emulator --help',
+      }),
+    )
     .post('/reset', async (c) => {
       const cleared = await resetEmulator(c.env);
       clearRecorder();

@@ -10,8 +10,15 @@
 import { z } from 'zod';
 import type { IntegrityFault } from './integrity-faults';
 
+/** `[METHOD ]PATH`: a method (or `*`), then a path pattern from `/` (or `**`, anything). */
+const ROUTE = /^(?:(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|\*)\s+)?(?:\/\S*|\*\*)$/i;
+
 const base = {
-  route: z.string().min(1).max(512),
+  route: z
+    .string()
+    .min(1)
+    .max(512)
+    .regex(ROUTE, 'a route is an optional method and a path pattern from /: `PUT /v1/tenants/*/vms/*/memory/pages`, `/v1/admin/**`, or `**` for every request'),
   probability: z.number().min(0).max(1).default(1),
   times: z.number().int().min(1).max(1_000_000).optional(),
 };

@@ -43,6 +43,8 @@ export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
     const length = Number(c.req.header('Content-Length') ?? 0);
     const requestBody = c.req.raw.body && length <= MAX_RECORDED_REQUEST_BYTES ? await c.req.raw.clone().text() : '';
     await next();
+    // The recorder shows the API as a client used it, not the controls that drove the emulator.
+    if (new URL(c.req.url).pathname.startsWith('/_emulator')) return;
     const response = c.res;
     const responseType = response.headers.get('Content-Type');
     // A stream is not read to its end here; everything else is small enough to keep a copy of.

@@ -93,6 +93,14 @@ export class DataKeyUnavailableError extends Error {
   }
 }
 
+/** The keystore's KEK cannot unwrap the data key: the pages were sealed with another keystore. */
+export class KeystoreMismatchError extends Error {
+  constructor(readonly keyName: string) {
+    super(`this keystore cannot open data key ${keyName}: it was wrapped by another keystore's KEK. Read with the keystore that wrote these pages (--keystore FILE; \`custodes key init\` makes a new one, which opens only what it seals)`);
+    this.name = 'KeystoreMismatchError';
+  }
+}
+
 /** Checks a record's signature against the audit keys the caller trusts. */
 export type RecordVerifier = (jws: string) => boolean | Promise<boolean>;
 
@@ -313,7 +321,10 @@ export class GuestContents {
     const { data } = await this.api.GET('/v1/tenants/{tenant}/keys', { params: { path: { tenant }, query: { name } } });
     const found = data!.keys[0];
     if (found) {
-      const key = await unwrapDataKey(this.keystore, id, found.wrapped);
+      const key = await unwrapDataKey(this.keystore, id, found.wrapped).catch((error: unknown) => {
+        // A KEK that cannot open the wrapping: this keystore is not the one that sealed these pages.
+        throw (error as { code?: string }).code === 'ERR_JWE_DECRYPTION_FAILED' ? new KeystoreMismatchError(name) : error;
+      });
       this.keys.set(keyIdHex(id), key);
       return key;
     }

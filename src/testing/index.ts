@@ -106,13 +106,13 @@ export interface Custodes {
   /** Every table emptied, fresh logs (the admins stay). */
   reset(): Promise<void>;
   /** Loads a fixture through the real API (audited); answers the ids by name. */
-  seed(fixture: unknown): Promise<{ hosts: Record<string, string>; tenants: Record<string, { id: string; vms: Record<string, string>; toolstacks: Record<string, string>; labels: string[] }> }>;
+  seed(fixture: unknown): Promise<SeedReport>;
   faults: { set(rules: FaultRule[]): Promise<void>; clear(): Promise<void> };
   /** The server's clock: moved (either way), set to an instant, or put back on real time; the clients here follow it. */
   clock: { advance(seconds: number): Promise<void>; set(instant: Date | string): Promise<void>; reset(): Promise<void>; now(): number };
-  recorder: { entries(): Promise<unknown[]>; har(): Promise<{ log: { entries: unknown[] } }>; clear(): Promise<void> };
+  recorder: { entries(): Promise<RecordedExchange[]>; har(): Promise<{ log: { entries: unknown[] } }>; clear(): Promise<void> };
   /** `GET /v1/info`. */
-  info(): Promise<Record<string, unknown>>;
+  info(): Promise<ServerInfo>;
   /**
    * The whole state — D1, every log, the audit key and the admins' keys — as one versioned
    * document, written to `file` (mode 0600) when given. `startCustodes({ from })` starts from it;
@@ -130,6 +130,47 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 function defaultWorkerDir(): string {
   for (const dir of [here('../worker/'), here('../../dist/worker/')]) if (existsSync(`${dir}/manifest.json`)) return dir;
   throw new Error('No built Worker found: run `npm run build:worker` (this package ships one in worker/).');
+}
+
+/** `GET /v1/info`: version, mode, clock and faults, the effective configuration, the limits. */
+export type ServerInfo = components['schemas']['ServerInfo'];
+
+/** What `seed` made, by the names the fixture gave. */
+export interface SeedReport {
+  hosts: Record<string, string>;
+  tenants: Record<string, { id: string; vms: Record<string, string>; toolstacks: Record<string, string>; labels: string[] }>;
+  /** The request id of every step, in order: each has its record in the logs. */
+  requests: string[];
+}
+
+/** One request and its answer, as the recorder keeps them (tokens, envelopes, JWS and wrapped keys redacted). */
+export interface RecordedExchange {
+  id: number;
+  startedAt: string;
+  durationMs: number;
+  method: string;
+  url: string;
+  status: number;
+  request: { headers: [string, string][]; body: string | null; contentType: string | null };
+  response: { headers: [string, string][]; body: string | null; contentType: string | null };
+  /** The Custodes-Audit header: where its record is (or its receipt). */
+  audit: string | null;
+  requestId: string | null;
+  /** A webhook delivery the emulator made: the tenant whose alert it was. */
+  tenant?: string;
+}
+
+/** A control the emulator refused: the problem it answered, its `errors` (which field, what is wrong) in the message too. */
+export class EmulatorControlError extends Error {
+  constructor(
+    readonly path: string,
+    readonly status: number,
+    readonly problem: { code?: string; detail?: string; errors?: { path: string; message: string }[] },
+  ) {
+    const errors = (problem.errors ?? []).map((e) => `\n  ${e.path || '(body)'}: ${e.message}`).join('');
+    super(`/_emulator/${path}: ${status} ${problem.code ?? ''} ${problem.detail ?? ''}${errors}`);
+    this.name = 'EmulatorControlError';
+  }
 }
 
 /** A saved state (src/emulator/state-file.ts): what `snapshot()` answers and `from` takes. */
@@ -216,7 +257,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     const headers: Record<string, string> = { Authorization: `Bearer ${controlToken}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
     const response = await fetch(`${base}/_emulator/${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const answer = await response.json();
-    if (!response.ok) throw Object.assign(new Error(`/_emulator/${path}: ${response.status} ${(answer as { detail?: string }).detail ?? ''}`), { problem: answer });
+    if (!response.ok) throw new EmulatorControlError(path, response.status, answer as EmulatorControlError['problem']);
     return answer as any;
   };
 
@@ -276,7 +317,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
       har: () => control('GET', 'recorder.har'),
       clear: async () => void (await control('DELETE', 'recorder')),
     },
-    info: async () => (await fetch(`${base}/v1/info`)).json() as Promise<Record<string, unknown>>,
+    info: async () => (await fetch(`${base}/v1/info`)).json() as Promise<ServerInfo>,
     async snapshot(file) {
       const state = { ...((await control('GET', 'state')) as EmulatorState), adminKeys: adminKeys as JWK[] };
       if (file) writeFileSync(file, `${JSON.stringify(state)}\n`, { mode: 0o600 });

@@ -93,6 +93,10 @@ describe('the web console', () => {
     await signIn(page, tenant.owner.key, tenant.tenant);
     await waitForText(page.page, ['The audit log of', 'adm_bootstrap', 'denied', 'Live: new records appear here']);
     await screenshot(page.page, 'timeline');
+    // Signing in loads the log once: one checkpoint, one stream (each read is a record in the tenant's own log).
+    const loaded = (path: RegExp) => page.sent.filter((r) => r.method === 'GET' && path.test(new URL(r.url).pathname)).length;
+    assert.equal(loaded(/\/audit\/checkpoint$/), 1, 'the checkpoint, once');
+    assert.equal(loaded(/\/audit\/stream$/), 1, 'the stream, once');
     // Live: a new attempt appears in the open timeline without a reload.
     await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: tenant.tenant } } }), (e: unknown) => e instanceof CustodesApiError);
     await waitForText(page.page, ['(vm.list, denied) just committed']);

@@ -25,5 +25,8 @@ describe('npm run demo', () => {
       'the exposure report shows both disclosures as rotated',
       'Demo complete.',
     ]) assert.ok(output.includes(line), `missing "${line}" in:\n${output}`);
+    // It says where it serves, once it knows (never "on  (…)").
+    assert.match(output, /serving on http:\/\/127\.0\.0\.1:\d+/);
+    assert.doesNotMatch(output, /on {2}\(/);
   });
 });

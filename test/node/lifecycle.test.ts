@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from './support/cli';
 import { buildWorker } from '../../scripts/build-worker';
-import { createApiClient, GuestContents, newKeystore, type Keystore } from '../../src/sdk/index';
+import { createApiClient, GuestContents, KeystoreMismatchError, newKeystore, type Keystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
 import { freePort } from '../../src/testing/runtime';
 
@@ -242,5 +242,59 @@ describe('issue 31: the whole state in one file', () => {
     assert.equal(loaded.code, 0, loaded.err);
     assert.deepEqual(JSON.parse(loaded.out).migratedThrough, [newest]);
     assert.ok(readFileSync(file, 'utf8').length > 0);
+  });
+});
+
+describe('issue 31: smaller things a user hits', () => {
+  let emu: Custodes;
+  before(async () => (emu = await startCustodes()));
+  after(() => emu?.close());
+
+  it('the recorder shows the API as a client used it, not the controls that drove the emulator; GET /_emulator lists the controls', async () => {
+    await emu.recorder.clear();
+    await emu.client(emu.admins[0]).GET('/v1/admin/hosts');
+    await emu.faults.clear();
+    const urls = (await emu.recorder.entries()).map((e) => e.url);
+    assert.deepEqual(urls, ['/v1/admin/hosts']);
+    const index = await fetch(`${emu.url}/_emulator`, { headers: { Authorization: `Bearer ${emu.controlToken}` } });
+    assert.equal(index.status, 200);
+    assert.ok(Object.keys(((await index.json()) as { controls: object }).controls).some((c) => c.includes('/_emulator/state')));
+  });
+
+  it('a fault rule whose route can match nothing is refused, and the test library says which field and why', async () => {
+    await assert.rejects(emu.faults.set([{ kind: 'latency', route: 'garbage', ms: 5 }]), (e: unknown) => {
+      const message = (e as Error).message;
+      return (e as Error).name === 'EmulatorControlError' && /400 invalid_request/.test(message) && /faults\.0\.route: a route is an optional method and a path pattern/.test(message);
+    });
+    assert.deepEqual((await emu.info()).emulator?.activeFaults, []);
+  });
+
+  it('a read with another keystore says so (KeystoreMismatchError, and in the CLI), not a bare JWEDecryptionFailed', async () => {
+    const t = await emu.provisionTenant();
+    const target = { tenant: t.tenant, space: 'memory' as const, resource: t.vm };
+    await new GuestContents(t.owner.api, await newKeystore()).write(target, 0, Buffer.from('sealed by the first keystore'));
+    await assert.rejects(new GuestContents(t.owner.api, await newKeystore()).read(target, 0, 8), (e: unknown) => e instanceof KeystoreMismatchError && /wrapped by another keystore's KEK/.test((e as Error).message));
+    const keyFile = join(dir, 'mismatch-owner.jwk');
+    writeFileSync(keyFile, JSON.stringify(t.owner.key));
+    const other = join(dir, 'other-keystore.json');
+    writeFileSync(other, JSON.stringify(await newKeystore()));
+    const read = await runCli(emu.url, ['mem', 'read', '--tenant', t.tenant, '--key', keyFile, '--keystore', other, '--vm', t.vm, '--length', '8']);
+    assert.equal(read.code, 1);
+    assert.match(read.err, /this keystore cannot open data key .*Read with the keystore that wrote these pages/);
+    assert.doesNotMatch(read.err, /JWEDecryptionFailed/);
+  });
+
+  it('after emulator reset, audit verify against the checkpoint saved before says why it fails, and how to go on', async () => {
+    const adminKey = join(dir, 'hint-admin.jwk');
+    writeFileSync(adminKey, JSON.stringify(emu.admins[0].key));
+    const provider = ['audit', 'verify', '--provider', '--key', adminKey, '--iss', emu.admins[0].id, '--state', join(dir, 'hint-provider-state.json')];
+    const first = await runCli(emu.url, [...provider, '--trust-on-first-use']);
+    assert.equal(first.code, 0, first.err);
+    process.env.CUSTODES_EMULATOR_TOKEN = emu.controlToken;
+    assert.equal((await runCli(emu.url, ['emulator', 'reset'])).code, 0);
+    const failed = await runCli(emu.url, provider);
+    assert.equal(failed.code, 1);
+    assert.match(failed.err, /FAILED: provider: /);
+    assert.match(failed.err, /hint: http:\/\/127\.0\.0\.1:\d+ is an emulator: `custodes emulator reset` \(or an import\) starts its logs again, and the checkpoint saved in .*hint-provider-state\.json belongs to the log before/);
   });
 });

@@ -401,6 +401,11 @@ describe('npm start', () => {
       await waitForText(page, ['access requests'], 60_000);
       const text = await pageText(page);
       for (const tag of ['hosts', 'tenants', 'toolstacks', 'memory', 'recovery', 'changes', 'audit']) assert.match(text, new RegExp(`^${tag}$`, 'm'));
+      const icon = await fetch(`${url}/favicon.ico`);
+      assert.equal(icon.status, 200, 'a favicon, not a 404 in every browser console');
+      assert.match(icon.headers.get('Content-Type') ?? '', /icon/);
+      // Nothing offers to send the spec or the page elsewhere: no AI agent, no developer toolbar (share, deploy, upload).
+      assert.doesNotMatch(text, /Ask AI|Developer Tools|Upload document|Deploy on Scalar/i);
       await clickText(page, 'hosts');
       await waitForText(page, ['Register a host', 'List hosts', 'Drain a host']);
       await page.screenshot({ path: resolve('.generated/docs-offline.png') });

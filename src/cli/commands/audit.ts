@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import type { AuditRecord } from '../../audit/format/record';
 import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
 import { verifiedAuditStream } from '../../sdk/audit-stream';
-import { action, adminClient, choiceOption, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
+import { action, baseUrl, adminClient, choiceOption, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
 import { parallelRecordChecker } from '../parallel-verify';
 import { defaultStatePath, verifiedRecords } from '../verified-log';
 import { checkLogContents, type NamedVersion } from '../../sdk/log-contents';
@@ -255,6 +255,18 @@ async function followLog(o: LogOptions & { actor?: string; action?: string; outc
 /** Set when `audit verify` fails: the command printed why and exits 1. */
 export class VerificationFailed extends Error {}
 
+/**
+ * When a log that verified before fails against its saved state and the
+ * server is an emulator, the likeliest cause is no provider's doing: an
+ * `emulator reset` (or import) started its logs again. Say so, and how to go on.
+ */
+async function emulatorResetHint(o: GlobalOptions, statePath: string): Promise<string | null> {
+  if (!existsSync(statePath)) return null;
+  const info = (await fetch(`${baseUrl(o)}/v1/info`, { signal: AbortSignal.timeout(5000) }).then((r) => r.json(), () => null)) as { mode?: string } | null;
+  if (info?.mode !== 'emulator') return null;
+  return `${baseUrl(o)} is an emulator: \`custodes emulator reset\` (or an import) starts its logs again, and the checkpoint saved in ${statePath} belongs to the log before. If that is what happened, delete that file (or pass another --state) to verify the new log from its start; if not, the log was rolled back.`;
+}
+
 interface LogOptions extends GlobalOptions {
   tenant?: string;
   provider?: boolean;
@@ -287,7 +299,10 @@ export function auditCommands(program: Command, emit: Emit): void {
       if (o.quorum !== undefined && !o.witness?.length) throw new UsageError('--quorum needs the witnesses\' keys: pass --witness <vkey> for each.');
       const online = o.bundle ? null : logOf(o); // a bundle names its own log
       const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures, witnesses: o.witness, quorum: o.quorum, logKey: o.logKey, trustOnFirstUse: o.trustOnFirstUse, expectBuild: o.expectBuild });
-      if (!result.ok) throw new VerificationFailed(o.json ? JSON.stringify(result.json, null, 2) : result.text);
+      if (!result.ok) {
+        const hint = online ? await emulatorResetHint(o, o.state ?? defaultStatePath(online.log)) : null;
+        throw new VerificationFailed(o.json ? JSON.stringify({ ...(result.json as object), ...(hint ? { hint } : {}) }, null, 2) : `${result.text}${hint ? `\nhint: ${hint}` : ''}`);
+      }
       return result;
     },
   );

@@ -18,14 +18,20 @@ import { clickText, launchBrowser, offlinePage, pageText, waitForText } from './
 
 const state = mkdtempSync(join(tmpdir(), 'custodes-start-'));
 // Port 0: the server picks a free one and prints it, so the suite never talks to a server someone else started.
-const server = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/start.ts'], {
-  env: { ...process.env, CUSTODES_PORT: '0', CUSTODES_STATE: state },
-  stdio: ['ignore', 'pipe', 'pipe'],
-  detached: true, // its own process group: wrangler and workerd stop with it
-});
+/** `npm start` on this suite's own state; `more` adds to its environment (a restart keeping its controls). */
+function startServer(more: Record<string, string> = {}) {
+  const started = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/start.ts'], {
+    env: { ...process.env, CUSTODES_PORT: '0', CUSTODES_STATE: state, ...more },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group: wrangler and workerd stop with it
+  });
+  output = '';
+  started.stdout.on('data', (chunk) => (output += chunk));
+  started.stderr.on('data', (chunk) => (output += chunk));
+  return started;
+}
 let output = '';
-server.stdout.on('data', (chunk) => (output += chunk));
-server.stderr.on('data', (chunk) => (output += chunk));
+let server = startServer();
 
 after(() => {
   try {
@@ -484,5 +490,39 @@ describe('the installed package', () => {
     } finally {
       rmSync(project, { recursive: true, force: true });
     }
+  });
+});
+
+describe('npm start, restarted', () => {
+  it('finds its data and its keys again: the tenant reads its page back and its log verifies against the state saved before; controls are cleared unless kept, and the banner says which are', { timeout: 240_000 }, async () => {
+    await printedCommand();
+    const { tenant, vm, owner } = provisionTenant('restart');
+    const input = join(work, 'restart.bin');
+    writeFileSync(input, 'kept across a restart');
+    custodes('mem', 'write', '--vm', vm, '--file', input, ...owner);
+    const stateFile = join(work, 'restart-audit-state.json');
+    custodes('audit', 'verify', '--tenant', tenant, '--key', owner[3]!, '--trust-on-first-use', '--state', stateFile);
+    custodes('emulator', 'clock', 'advance', '1h');
+
+    const stop = async () => {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      process.kill(-server.pid!, 'SIGTERM');
+      await exited;
+    };
+    await stop();
+    server = startServer({ CUSTODES_KEEP_CONTROLS: '1' });
+    await printedCommand();
+    assert.match(output, /Kept from the last run \(CUSTODES_KEEP_CONTROLS=1\): the clock is 3600 s ahead/);
+    const out = join(work, 'restart-back.bin');
+    custodes('mem', 'read', '--vm', vm, '--length', '21', '--out', out, '--verify-fresh', ...owner);
+    assert.equal(readFileSync(out, 'utf8'), 'kept across a restart');
+    assert.match(custodes('audit', 'verify', '--tenant', tenant, '--key', owner[3]!, '--state', stateFile), /OK/);
+
+    await stop();
+    server = startServer();
+    await printedCommand();
+    assert.doesNotMatch(output, /Kept from the last run/);
+    const info = (await (await fetch(`${url}/v1/info`)).json()) as { emulator: { clock: { offsetMs: number } } };
+    assert.equal(info.emulator.clock.offsetMs, 0, 'a plain restart starts on real time');
   });
 });

@@ -155,6 +155,8 @@ describe('npm start', () => {
 
     const health = await fetch(`${url}/v1/health`);
     assert.equal(health.status, 200);
+    // A fresh start logs no error: nothing runs before the schema is applied (platform/middleware/schema-gate).
+    assert.doesNotMatch(output, /D1_ERROR|no such (table|column)|hand-over:/, output);
     // Anonymous: the answer carries a receipt, not the provider log's name and size.
     assert.match(health.headers.get('Custodes-Audit') ?? '', /^receipt=[A-Za-z0-9_-]{166}$/);
   });

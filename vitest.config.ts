@@ -2,17 +2,22 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { exportJWK, generateKeyPair } from 'jose';
 import { defineConfig } from 'vitest/config';
 
-/** Two bootstrap admins and an audit key, made fresh for each run: tests sign with the private halves. */
+const newKey = async () => exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
+
+/**
+ * Two bootstrap admins, two enrolled admins and an audit key, made fresh for each run: tests
+ * sign with the private halves. Every test starts with the two enrolled admins in its database
+ * (test/support/apply-migrations.ts), so the bootstrap ceremony is over unless a test undoes it.
+ */
 async function testAdminKeys() {
-  const keys = await Promise.all(
-    [0, 1].map(async () => exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)),
-  );
+  const keys = await Promise.all([0, 1].map(newKey));
+  const enrolled = await Promise.all([0, 1].map(newKey));
   const publicKeys = keys.map(({ d: _d, ...pub }) => pub);
-  const auditKey = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
   return {
     BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: publicKeys }),
     TEST_BOOTSTRAP_PRIVATE_JWKS: JSON.stringify(keys),
-    AUDIT_SIGNING_JWK: JSON.stringify(auditKey),
+    TEST_ADMIN_PRIVATE_JWKS: JSON.stringify(enrolled),
+    AUDIT_SIGNING_JWK: JSON.stringify(await newKey()),
   };
 }
 

@@ -86,7 +86,9 @@ async function story(): Promise<void> {
   check(true, `serving on ${url}`);
 
   step('1. The provider\'s admin provisions a host, a tenant and a VM — the tenant supplies only its public key');
-  const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];
+  // The enrolled admin npm start made (its id is in .custodes/admins.json, which the CLI reads).
+  const admin = ['--key', '.custodes/admin.jwk'];
+  const adminId = (JSON.parse(readFileSync('.custodes/admins.json', 'utf8')) as { admin: string }).admin;
   const file = (name: string) => join(work, name);
   custodes(['keygen', '--out', file('owner.jwk')], { show: false });
   custodes(['admin', 'hosts', 'create', '--name', 'rack-1', '--vcpus', '16', '--memory-mib', '16384', '--disk-gib', '200', ...admin]);
@@ -119,11 +121,11 @@ async function story(): Promise<void> {
 
   step('3. A rogue admin tries to read the guest\'s memory — there is no admin route to contents');
   const denied = await fetch(`${url}/v1/tenants/${tenant}/vms/${vm}/memory/pages?start=0&count=1`, {
-    headers: { Authorization: `Bearer ${custodes(['token', '--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'], { show: false }).trim()}` },
+    headers: { Authorization: `Bearer ${custodes(['token', '--key', '.custodes/admin.jwk'], { show: false }).trim()}` },
   });
-  console.log(`  GET …/memory/pages as adm_bootstrap → ${denied.status} ${((await denied.json()) as { code: string }).code}`);
+  console.log(`  GET …/memory/pages as ${adminId} → ${denied.status} ${((await denied.json()) as { code: string }).code}`);
   check(denied.status === 403 || denied.status === 404, 'the admin is refused');
-  const tail = custodes(['audit', 'tail', '--tenant', tenant, '--key', file('owner.jwk'), '--actor', 'adm_bootstrap', '--action', 'vm.memory.read']);
+  const tail = custodes(['audit', 'tail', '--tenant', tenant, '--key', file('owner.jwk'), '--actor', adminId, '--action', 'vm.memory.read']);
   check(/denied/.test(tail), 'the attempt is a signed record in the tenant\'s own log');
 
   step('4. An attacker with the stolen "ci" toolstack key reads the TLS key and overwrites the application state');

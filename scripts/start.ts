@@ -11,7 +11,11 @@
  *     itself derives from wrangler.toml (src/testing/runtime.ts), state in
  *     `.wrangler/state` (or CUSTODES_STATE) across restarts, and applies the
  *     migrations it has not seen, counting exactly those;
- *  4. serves on http://127.0.0.1:8787 (CUSTODES_PORT; 0 picks a free port) in
+ *  4. enrols two admins with every role through the bootstrap ceremony
+ *     (docs/design.md §7, §8; src/testing/enrolment.ts): keys in
+ *     `.custodes/admin.jwk` and `admin-2.jwk`, ids in `.custodes/admins.json`;
+ *     the bootstrap keys retire;
+ *  5. serves on http://127.0.0.1:8787 (CUSTODES_PORT; 0 picks a free port) in
  *     emulator mode (the /_emulator controls, behind a control token made for
  *     this start and written to .custodes/emulator-token), and once it answers
  *     prints where the admin key is and a first command to try. The
@@ -32,6 +36,8 @@ import { buildConsole } from './build-console.js';
 import { buildWorker } from './build-worker.ts';
 import { networkInterfaces, hostname } from 'node:os';
 import { launchWorker, newControlToken } from '../src/testing/runtime.ts';
+import { enrolReadyAdmins } from '../src/testing/enrolment.ts';
+import type { JWK } from 'jose';
 
 const HOST = process.env.CUSTODES_HOST ?? '127.0.0.1';
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
@@ -45,6 +51,10 @@ const PORT = process.env.CUSTODES_PORT ?? '8787';
 /** Where the local D1 and logs live; a second instance (the end-to-end test) uses its own. */
 const STATE = process.env.CUSTODES_STATE ?? '.wrangler/state/custodes';
 const ADMIN_KEY_FILES = ['.custodes/bootstrap-admin.jwk', '.custodes/bootstrap-admin-2.jwk'];
+/** The two enrolled admins (docs/design.md §8): their keys, and their ids by name. */
+const ENROLLED_KEY_FILES = ['.custodes/admin.jwk', '.custodes/admin-2.jwk'] as const;
+const ENROLLED_NAMES = ['admin', 'admin-2'] as const;
+const ADMINS_FILE = '.custodes/admins.json';
 
 async function newKey() {
   const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
@@ -111,6 +121,31 @@ if (!health.ok) {
   console.error(`The Worker answered its health check with ${health.status}: ${await health.text()}`);
   process.exit(1);
 }
+const enrolled = await enrolAdmins();
+
+/**
+ * Two admins with every role, enrolled by the bootstrap key through the
+ * ceremony (which retires the bootstrap keys): keys in .custodes/admin.jwk and
+ * admin-2.jwk (made when absent), ids in .custodes/admins.json. Kept as they
+ * are when still enrolled (a restart).
+ */
+async function enrolAdmins() {
+  const keys = (await Promise.all(ENROLLED_KEY_FILES.map(async (file) => {
+    if (!existsSync(file)) writePrivate(file, `${JSON.stringify(await newKey(), null, 2)}\n`);
+    return JSON.parse(readFileSync(file, 'utf8')) as JWK;
+  }))) as [JWK, JWK];
+  const known = existsSync(ADMINS_FILE) ? (JSON.parse(readFileSync(ADMINS_FILE, 'utf8')) as Record<string, string>) : {};
+  const bootstrapKey = JSON.parse(readFileSync(ADMIN_KEY_FILES[0]!, 'utf8')) as JWK;
+  try {
+    const admins = await enrolReadyAdmins(url, bootstrapKey, keys, ENROLLED_NAMES.map((name) => known[name]), ENROLLED_NAMES);
+    writeFileSync(ADMINS_FILE, `${JSON.stringify(Object.fromEntries(ENROLLED_NAMES.map((name, i) => [name, admins[i]!.id])), null, 2)}\n`);
+    return admins;
+  } catch (error) {
+    console.error(`Could not enrol the local admins: ${(error as Error).message}`);
+    console.error(`Delete ${STATE} (its database) to start over, or restore the keys in ${ENROLLED_KEY_FILES.join(' and ')}.`);
+    process.exit(1);
+  }
+}
 if (EXPOSED) {
   console.warn(`
 WARNING: bound to ${HOST}:${served.port} (CUSTODES_EXPOSE=1): other machines can reach this emulator's API.
@@ -119,11 +154,12 @@ WARNING: bound to ${HOST}:${served.port} (CUSTODES_EXPOSE=1): other machines can
 console.log(`
 Custodes is serving on ${url}  (docs: ${url}/docs, spec: ${url}/openapi.json, console: ${url}/console/)
 Emulator controls: npx custodes emulator --help  (reset, seed, faults, clock, recorder, export, import; token in .custodes/emulator-token)${activeControls()}
-Bootstrap admins (every role; the two-person rule needs both):
-  adm_bootstrap   key ${ADMIN_KEY_FILES[0]}
-  adm_bootstrap2  key ${ADMIN_KEY_FILES[1]}
+Admins (every role; the two-person rule needs both), ids in ${ADMINS_FILE}:
+  ${enrolled[0].id}  key ${ENROLLED_KEY_FILES[0]}  (the CLI's default)
+  ${enrolled[1].id}  key ${ENROLLED_KEY_FILES[1]}
+The bootstrap keys (${ADMIN_KEY_FILES.join(', ')}) enrolled them and are now retired.
 Try a first authenticated call:
-  npx custodes admin hosts list --key ${ADMIN_KEY_FILES[0]} --iss adm_bootstrap${url === 'http://127.0.0.1:8787' ? '' : ` --url ${url}`}
+  npx custodes admin hosts list${url === 'http://127.0.0.1:8787' ? '' : ` --url ${url}`}
 `);
 
 /** The clock and fault rules a kept state brought back (CUSTODES_KEEP_CONTROLS=1): a start otherwise clears them. */

@@ -38,6 +38,7 @@ import { alertsRouter } from './audit/alerts/alerts.index';
 import { changesRouter } from './governance/changes/changes.index';
 import { adminsRouter } from './governance/admins/admins.index';
 import { accessRequestsRouter } from './governance/access-requests/access-requests.index';
+import { accessPolicyRouter } from './governance/access-policy/access-policy.index';
 import { auditKeysRouter } from './governance/audit-keys/audit-keys.index';
 import { infoRouter } from './platform/info/info.index';
 import { emulatorRuntime } from './emulator/middleware';
@@ -88,6 +89,7 @@ export function createApp() {
     .route('/', changesRouter)
     .route('/', adminsRouter)
     .route('/', accessRequestsRouter)
+    .route('/', accessPolicyRouter)
     .route('/', auditKeysRouter)
     .route('/', auditRouter);
   app.route('/v1', v1);

@@ -37,7 +37,7 @@ describe('change requests', () => {
   it('rejects self-approval and approval by an admin without the role; the request stays pending', async () => {
     const { vm } = await tenantWithVm();
     const change = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
-    expect(change).toMatchObject({ operation: 'vm.delete', state: 'pending', approvals: [], proposer: 'adm_bootstrap', requiredRole: 'provisioner', target: { type: 'vm', id: vm.id } });
+    expect(change).toMatchObject({ operation: 'vm.delete', state: 'pending', approvals: [], proposer: admin.id, requiredRole: 'provisioner', target: { type: 'vm', id: vm.id } });
     expect((await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: admin }), 403)).code).toBe('self_approval');
     const auditor = await registeredAdmin(['auditor']);
     expect((await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: auditor }), 403)).code).toBe('missing_role');
@@ -49,7 +49,7 @@ describe('change requests', () => {
     const { vm } = await tenantWithVm();
     const first = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
     const done = await expectStatus(call('POST', `/v1/admin/changes/${first.id}:approve`, { as: admin2 }), 200);
-    expect(done.change).toMatchObject({ state: 'executed', approvals: [{ admin: 'adm_bootstrap2', at: expect.any(String) }] });
+    expect(done.change).toMatchObject({ state: 'executed', approvals: [{ admin: admin2.id, at: expect.any(String) }] });
     expect(await vmExists(vm.id)).toBe(false);
     expect((await expectStatus(call('POST', `/v1/admin/changes/${first.id}:approve`, { as: admin2 }), 409)).code).toBe('invalid_state');
 
@@ -68,11 +68,11 @@ describe('change requests', () => {
     const { vm } = await tenantWithVm();
     const cancelled = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
     expect((await expectStatus(call('POST', `/v1/admin/changes/${cancelled.id}:cancel`, { as: admin2 }), 403)).code).toBe('not_proposer');
-    expect((await expectStatus(call('POST', `/v1/admin/changes/${cancelled.id}:cancel`), 200))).toMatchObject({ state: 'cancelled', decidedBy: 'adm_bootstrap' });
+    expect((await expectStatus(call('POST', `/v1/admin/changes/${cancelled.id}:cancel`), 200))).toMatchObject({ state: 'cancelled', decidedBy: admin.id });
     expect((await expectStatus(call('POST', `/v1/admin/changes/${cancelled.id}:approve`, { as: admin2 }), 409)).code).toBe('invalid_state');
 
     const denied = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
-    expect((await expectStatus(call('POST', `/v1/admin/changes/${denied.id}:deny`, { as: admin2 }), 200))).toMatchObject({ state: 'denied', decidedBy: 'adm_bootstrap2' });
+    expect((await expectStatus(call('POST', `/v1/admin/changes/${denied.id}:deny`, { as: admin2 }), 200))).toMatchObject({ state: 'denied', decidedBy: admin2.id });
     expect((await expectStatus(call('POST', `/v1/admin/changes/${denied.id}:approve`, { as: admin2 }), 409)).code).toBe('invalid_state');
 
     const expiring = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
@@ -137,7 +137,8 @@ describe('admins', () => {
   it('registers, changes roles and disables admins; role changes and disabling take effect on the next request', async () => {
     const ops = await registeredAdmin(['operator']);
     const listed = await expectStatus(call('GET', '/v1/admin/admins?pageSize=100'), 200);
-    expect(listed.admins.slice(0, 2).map((a: { id: string; bootstrap: boolean }) => [a.id, a.bootstrap])).toEqual([['adm_bootstrap', true], ['adm_bootstrap2', true]]);
+    // The bootstrap keys first, retired: two enrolled admins hold security.
+    expect(listed.admins.slice(0, 2).map((a: { id: string; bootstrap: boolean; state: string }) => [a.id, a.bootstrap, a.state])).toEqual([['adm_bootstrap', true, 'retired'], ['adm_bootstrap2', true, 'retired']]);
     expect(await expectStatus(call('GET', `/v1/admin/admins/${ops.id}`), 200)).toMatchObject({ roles: ['operator'], state: 'active', bootstrap: false, kid: ops.kid });
     expect((await expectStatus(call('POST', '/v1/admin/hosts', { as: ops, body: { name: unique('h'), vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }), 403)).code).toBe('missing_role');
 
@@ -178,7 +179,7 @@ describe('provider access requests', () => {
     const { tenant, owner, vm } = await tenantWithVm();
     await expectStatus(call('PUT', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`, { as: owner, body: { pages: [{ index: 0, envelope: fakeEnvelope() }] } }), 200);
     const operator = await registeredAdmin(['operator']);
-    const body = { vm: vm.id, operation: 'snapshot.create', reasonCode: 'support_case', detail: 'case 4711: guest crash dump', durationMinutes: 30 };
+    const body = { vm: vm.id, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'case 4711: guest crash dump', durationMinutes: 30 };
     const filed = await expectStatus(call('POST', '/v1/admin/access-requests', { as: operator, body }), 201);
     expect(filed).toMatchObject({ tenant: tenant.id, state: 'pending', requester: operator.id, uses: 0 });
     const use = (id: string) => call('POST', `/v1/admin/access-requests/${id}:use`, { as: operator, body: { name: unique('support') } });

@@ -67,7 +67,7 @@ describe('OpenAPI document', () => {
   });
 
   it('names operations verb first, declares the headers the platform sets, and documents the record payload', () => {
-    const verbs = /^(list|get|create|put|patch|delete|store|register|set|disable|approve|deny|cancel|use|file|propose|apply|revert|restore|attach|detach|drain|migrate|revoke|start|stop|pause|read|write|open|purge)[A-Z]/;
+    const verbs = /^(list|get|create|put|patch|delete|store|register|set|disable|approve|deny|cancel|use|file|propose|apply|revert|restore|attach|detach|drain|migrate|revoke|start|stop|pause|read|write|open|purge|reenable|reveal)[A-Z]/;
     for (const { op } of operations) expect(op.operationId).toMatch(verbs);
     for (const { path, method, op } of operations) {
       for (const [status, response] of Object.entries(op.responses as Record<string, { headers?: Record<string, unknown> }>)) {

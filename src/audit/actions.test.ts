@@ -9,9 +9,9 @@ import { createApp, openApiDocument } from '../app';
 import { AUDITED_ACTIONS } from './actions';
 
 /** Actions no route declares: written by the audit machinery itself. */
-const RECORDED_WITHOUT_A_ROUTE = ['route.unknown', 'audit.key.activate', 'audit.refusals.summarize', 'deployment.statement'];
+const RECORDED_WITHOUT_A_ROUTE = ['route.unknown', 'audit.key.activate', 'audit.refusals.summarize', 'deployment.statement', 'access.sealed', 'access.reveal'];
 /** The emulator's controls (src/emulator/controls.ts): not part of the documented API, which a deployment serves. */
-const EMULATOR_CONTROLS = ['emulator.reset', 'emulator.seed', 'emulator.faults.set', 'emulator.clock.set', 'emulator.recorder.clear'];
+const EMULATOR_CONTROLS = ['emulator.reset', 'emulator.seed', 'emulator.faults.set', 'emulator.clock.set', 'emulator.recorder.clear', 'emulator.state.import'];
 
 describe('audited actions', () => {
   it('are exactly those the routes declare, plus the logs\' own', () => {

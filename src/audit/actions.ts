@@ -26,8 +26,10 @@ export const AUDITED_ACTIONS = [
   'recovery.plan', 'recovery.list', 'recovery.read', 'recovery.apply', 'recovery.revert', 'recovery.rotate',
   // Governance
   'change.list', 'change.read', 'change.approve', 'change.deny', 'change.cancel',
-  'admin.register', 'admin.list', 'admin.read', 'admin.roles', 'admin.disable',
-  'access.request', 'access.list', 'access.read', 'access.approve', 'access.deny', 'access.use',
+  'admin.register', 'admin.list', 'admin.read', 'admin.roles', 'admin.disable', 'bootstrap.reenable',
+  'access.request', 'access.list', 'access.read', 'access.approve', 'access.deny', 'access.use', 'access.unseal', 'access.policy.read', 'access.policy.set',
+  // A sealed access's two halves in the tenant's log, written by the system (governance/access-requests/seals.ts)
+  'access.sealed', 'access.reveal',
   'audit.key.propose', 'audit.key.read', 'audit.key.handovers.read', 'audit.witnesses.read',
   // Audit: reading the logs, and the records the logs write themselves
   'audit.checkpoint.read', 'audit.records.read', 'audit.stream.open',

@@ -12,6 +12,7 @@ import { METHODS_WITH_BODY } from '../platform/middleware/json-body';
 import { describeReference, firstOutsideReach, type Reference } from './vm-reach-references';
 import { claimTokenId, pruneTokenIds } from './token-replays';
 import { findRegisteredKey } from './principals';
+import { bootstrapStanding, mayEnrol } from '../governance/admins/bootstrap-ceremony';
 import type { AdminRole, TenantScope } from './roles';
 import { verifyPrincipalToken } from './token';
 import { actingPrincipal } from './acting-as';
@@ -68,13 +69,33 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
   };
 }
 
-/** Admits admins holding at least one of `roles`. */
-export function requireAdminRole(...roles: AdminRole[]): MiddlewareHandler<AppEnv> {
+export interface AdminRoleOptions {
+  /** A route of the bootstrap ceremony: a bootstrap key may call it while the ceremony is open. */
+  bootstrap?: boolean;
+}
+
+/**
+ * Admits admins holding at least one of `roles`. A bootstrap key is admitted
+ * only to the ceremony's routes, and only while the ceremony is open for it
+ * (governance/admins/bootstrap-ceremony.ts).
+ */
+export function requireAdminRole(roles: readonly AdminRole[], { bootstrap = false }: AdminRoleOptions = {}): MiddlewareHandler<AppEnv> {
   return async function requireAdminRoleMiddleware(c, next) {
     const principal = c.get('principal');
     if (principal.type !== 'admin') {
       const detail = `This route is for admins; the token belongs to a ${principal.type}.`;
       return problemResponse(c, 'principal_type_not_allowed', detail, undefined, INSUFFICIENT_SCOPE);
+    }
+    if (principal.bootstrap) {
+      const standing = await bootstrapStanding(c.get('db'), principal.id);
+      if (!mayEnrol(standing)) {
+        const detail = `${principal.id} is a bootstrap key, retired since ${standing.securityAdmins} enrolled admins hold security: sign with an enrolled admin's key. Re-enabling a bootstrap key is a two-person change (POST /v1/admin/admins/${principal.id}:reenable).`;
+        return problemResponse(c, 'bootstrap_retired', detail, undefined, INSUFFICIENT_SCOPE);
+      }
+      if (!bootstrap) {
+        const detail = `${principal.id} is a bootstrap key: it only enrols the first admins (POST /v1/admin/admins, PATCH /v1/admin/admins/{admin}) and never proposes or approves a change. Sign with an enrolled admin's key.`;
+        return problemResponse(c, 'bootstrap_limited', detail, undefined, INSUFFICIENT_SCOPE);
+      }
     }
     if (!roles.some((role) => principal.roles.includes(role))) {
       // The roles may come from the isolate's key cache: before refusing, read them afresh,

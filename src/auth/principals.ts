@@ -4,8 +4,10 @@
  * private key of any principal (docs/design.md §2).
  *
  * Bootstrap admins come from env `BOOTSTRAP_ADMIN_JWK` (a JWKS); their ids are
- * `adm_bootstrap`, `adm_bootstrap2`, … in key order and they hold every role
- * (docs/design.md §7). Everyone else is a row in D1.
+ * `adm_bootstrap`, `adm_bootstrap2`, … in key order. They exist only to enrol
+ * the first admins, and retire once two enrolled admins hold `security`
+ * (docs/design.md §7; governance/admins/bootstrap-ceremony.ts). Everyone else
+ * is a row in D1.
  */
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { sql } from 'drizzle-orm';
@@ -26,6 +28,8 @@ export interface RegisteredKey {
   roles: readonly AdminRole[];
   /** The tenant a tenant owner or toolstack acts for. */
   tenant?: string;
+  /** A bootstrap admin (env): it may only enrol admins, and only while the ceremony is open. */
+  bootstrap?: true;
   /** A toolstack's ceiling: the scopes and VMs its tokens may ask for (VMs null: all of the tenant's). */
   ceiling?: { scopes: readonly string[]; vms: readonly string[] | null };
   /**
@@ -82,7 +86,7 @@ async function parseBootstrapAdmins(jwks: string): Promise<Map<string, Registere
   for (const [position, key] of keys.entries()) {
     const jwk = publicJwk(key);
     const kid = await thumbprint(jwk);
-    byKid.set(kid, { type: 'admin', id: bootstrapAdminId(position), kid, jwk, roles: ADMIN_ROLES });
+    byKid.set(kid, { type: 'admin', id: bootstrapAdminId(position), kid, jwk, roles: ADMIN_ROLES, bootstrap: true });
   }
   return byKid;
 }

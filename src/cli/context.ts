@@ -4,13 +4,32 @@
  * signed client, and list output with paging (--page-size, --page-token, --all).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { JWK } from 'jose';
 import { createApiClient, type ApiClient } from '../sdk/client';
 import { table, type Column } from './table';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
-export const LOCAL_ADMIN_KEY = '.custodes/bootstrap-admin.jwk';
+/** The enrolled admin `npm start` makes (docs/design.md §8): the admin commands' default key. */
+export const LOCAL_ADMIN_KEY = '.custodes/admin.jwk';
+/** Where `npm start` names the enrolled admins' ids, by key file: `{"admin": "adm_…", "admin-2": "adm_…"}`. */
+const LOCAL_ADMINS_FILE = 'admins.json';
+
+/**
+ * The admin id a key file signs for, when `--iss` does not say: an enrolled
+ * admin's key beside an `admins.json` (`.custodes/admin.jwk` → its `admin`),
+ * or a bootstrap key file by its name (`bootstrap-admin-2.jwk` → `adm_bootstrap2`).
+ */
+export function adminIdOf(keyPath: string): string {
+  const name = basename(keyPath).replace(/\.jwk$/, '');
+  const bootstrap = /^bootstrap-admin(?:-(\d+))?$/.exec(name);
+  if (bootstrap) return bootstrap[1] ? `adm_bootstrap${bootstrap[1]}` : 'adm_bootstrap';
+  const admins = join(dirname(keyPath), LOCAL_ADMINS_FILE);
+  const id = existsSync(admins) ? (JSON.parse(readFileSync(admins, 'utf8')) as Record<string, string>)[name] : undefined;
+  if (id) return id;
+  throw new UsageError(`Which admin signs with ${keyPath}? Pass --iss <adm_…> (or set CUSTODES_PRINCIPAL).`);
+}
 
 /** A mistake in how the command was called: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -63,7 +82,7 @@ export function baseUrl(g: GlobalOptions): string {
 /** A key file the CLI can use: an Ed25519 (OKP) or P-256 (EC) JWK, as `custodes keygen` writes. */
 function readKeyFile(path: string, what: string): JWK {
   if (!existsSync(path)) {
-    const hint = path === LOCAL_ADMIN_KEY ? ' Run `npm start` once: it creates the local bootstrap admin keys.' : '';
+    const hint = path === LOCAL_ADMIN_KEY ? ' Run `npm start` once: it enrols the local admins and writes their keys to .custodes/.' : '';
     throw new UsageError(`${what} ${path} does not exist.${hint}`);
   }
   let jwk: JWK;
@@ -75,6 +94,15 @@ function readKeyFile(path: string, what: string): JWK {
   const supported = (jwk?.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string') || (jwk?.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.x === 'string' && typeof jwk.y === 'string');
   if (!supported) throw new UsageError(`${what} ${path} is not a JSON Web Key Custodes signs with (an Ed25519 or P-256 key, as \`custodes keygen\` writes).`);
   return jwk;
+}
+
+/** The admin id of a local admin's key file (see adminIdOf), or null for any other key. */
+export function localAdminIdOf(keyPath: string): string | null {
+  try {
+    return adminIdOf(keyPath);
+  } catch {
+    return null;
+  }
 }
 
 /** A private key to sign with (--key). */
@@ -98,10 +126,11 @@ export const publicKeyPathOf = (path: string): string => (path.endsWith('.jwk') 
 
 /** The client of an admin (or, with --iss, any principal): --key, else $CUSTODES_KEY, else the local bootstrap admin's key. */
 export function adminClient(g: GlobalOptions): ApiClient {
+  const keyPath = g.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY;
   return createApiClient({
     baseUrl: baseUrl(g),
-    key: readJwk(g.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY, 'Key file'),
-    principal: g.iss ?? process.env.CUSTODES_PRINCIPAL ?? 'adm_bootstrap',
+    key: readJwk(keyPath, 'Key file'),
+    principal: g.iss ?? process.env.CUSTODES_PRINCIPAL ?? adminIdOf(keyPath),
     session: g.sid,
     ...(g.aud ? { audience: g.aud } : {}),
   });

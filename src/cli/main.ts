@@ -40,7 +40,7 @@ export function buildProgram(io: Io, emit: (output: Output) => void): Command {
     .version(version, '-V, --version', 'print the CLI version')
     .option('--url <url>', `API base URL (default $CUSTODES_URL, else ${DEFAULT_URL})`)
     .option('--key <file>', `private JWK signing the requests (default $CUSTODES_KEY, else ${LOCAL_ADMIN_KEY} for admin commands)`)
-    .option('--iss <id>', 'principal owning --key (default $CUSTODES_PRINCIPAL; adm_bootstrap for admin commands; --tenant for tenant commands)')
+    .option('--iss <id>', 'principal owning --key (default $CUSTODES_PRINCIPAL; for admin commands, the id .custodes/admins.json gives the key file; --tenant for tenant commands)')
     .option('--aud <audience>', 'token audience (default custodes)')
     .option('--keystore <file>', `the tenant's local keystore, which wraps its data keys (default $CUSTODES_KEYSTORE, else ${DEFAULT_KEYSTORE})`)
     .option('--sid <sid>', 'the session (`sid` claim) every token of this invocation names (default $CUSTODES_SESSION, else a fresh one per invocation)', sessionId)

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { createApiClient, type ApiClient } from '../sdk/client';
-import { baseUrl, commaList, readJwk, UsageError, type GlobalOptions } from './context';
+import { baseUrl, localAdminIdOf, commaList, readJwk, UsageError, type GlobalOptions } from './context';
 
 /** Who a tenant command acts for (--tenant) and, for a toolstack, which VMs its tokens name (--vms). */
 export interface TenantOptions extends GlobalOptions {
@@ -24,7 +24,8 @@ export const tenantOptions = (command: Command): Command =>
 export function tenantClient(o: TenantOptions, scopes: string[]): ApiClient {
   const keyPath = o.key ?? process.env.CUSTODES_KEY;
   if (!keyPath) throw new UsageError('--key is required: the tenant owner\'s key, or a toolstack\'s with --iss tsk_….');
-  const principal = o.iss ?? o.tenant;
+  // A local admin's key (.custodes/admin.jwk) signs as that admin — its attempt is then the tenant's to see.
+  const principal = o.iss ?? localAdminIdOf(keyPath) ?? o.tenant;
   const toolstack = principal.startsWith('tsk_');
   return createApiClient({
     baseUrl: baseUrl(o),

@@ -15,3 +15,26 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   for (let i = 0; i < 16; i++) tail += CROCKFORD[random[i]! % 32];
   return `${prefix}_${time}${tail}`;
 }
+
+/**
+ * An id derived from a key id (a base64url SHA-256 thumbprint): the same key
+ * always gets the same id. Used where two starts of one checkout must agree on
+ * an admin's id without asking each other (the bootstrap ceremony's
+ * enrolments, governance/admins/admins.service.ts).
+ */
+export function idFromKeyId(prefix: IdPrefix, kid: string): string {
+  const bytes = Uint8Array.from(atob(kid.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(kid.length / 4) * 4, '=')), (c) => c.charCodeAt(0));
+  let bits = 0;
+  let value = 0;
+  let body = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && body.length < 26) {
+      body += CROCKFORD[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  return `${prefix}_${body}`;
+}

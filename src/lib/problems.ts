@@ -30,6 +30,8 @@ export const PROBLEMS = {
   control_token_missing: { status: 401, title: 'The emulator\'s controls need its control token' },
   control_token_invalid: { status: 401, title: 'The control token is not this emulator\'s' },
   // 403 — you may not
+  bootstrap_retired: { status: 403, title: 'Bootstrap keys are retired' },
+  bootstrap_limited: { status: 403, title: 'A bootstrap key only enrols the first admins' },
   missing_role: { status: 403, title: 'The principal lacks the required role' },
   principal_type_not_allowed: { status: 403, title: 'This principal type may not use this route' },
   missing_scope: { status: 403, title: 'The token lacks the required scope' },

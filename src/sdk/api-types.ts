@@ -1121,7 +1121,9 @@ export interface paths {
         put?: never;
         /**
          * Propose a new admin (a second `security` admin approves)
-         * @description Requires an admin token with role `security`. Audited as `admin.register`.
+         * @description An enrolled `security` admin proposes (202, a change request another enrolled `security` admin approves). A bootstrap key, while the ceremony is open — fewer than two enrolled admins hold `security` — enrols at once (201); the enrolment that makes it two retires every bootstrap key.
+         *
+         *     Requires an admin token with role `security`. Audited as `admin.register`.
          */
         post: operations["registerAdmin"];
         delete?: never;
@@ -1149,7 +1151,9 @@ export interface paths {
         head?: never;
         /**
          * Propose new roles for an admin (a second `security` admin approves)
-         * @description Requires an admin token with role `security`. Audited as `admin.roles`.
+         * @description A change request (202); a bootstrap key in the ceremony sets them at once (200).
+         *
+         *     Requires an admin token with role `security`. Audited as `admin.roles`.
          */
         patch: operations["setAdminRoles"];
         trace?: never;
@@ -1176,6 +1180,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/admins/{admin}:reenable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose re-enabling a retired bootstrap key for a while (a second `security` admin approves)
+         * @description A retired bootstrap key may enrol admins again, for at most 24 h, once a second enrolled `security` admin approves (for a lost admin key, say).
+         *
+         *     Requires an admin token with role `security`. Audited as `bootstrap.reenable`.
+         */
+        post: operations["reenableBootstrapAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/access-requests": {
         parameters: {
             query?: never;
@@ -1191,7 +1217,9 @@ export interface paths {
         put?: never;
         /**
          * Ask a tenant for access to one of its VMs
-         * @description Requires an admin token with role `operator`. Audited as `access.request`.
+         * @description The tenant's access policy for the reason decides at once (`denied`, or `approved` for at most its minutes) or leaves it `pending` for the owner. `breakGlass` (a `security` admin, at most 4 h) and `sealUntil` (a `legal_request`, at most 180 days) skip the tenant: a second `security` admin decides (`:approve`). A break-glass request cannot be sealed.
+         *
+         *     Requires an admin token with role `operator` or `security`. Audited as `access.request`.
          */
         post: operations["fileAccessRequest"];
         delete?: never;
@@ -1231,11 +1259,75 @@ export interface paths {
         put?: never;
         /**
          * Do what an approved access request allows, once more
-         * @description For `snapshot.create`: takes a snapshot of the VM by reference to its current versions, server-side — nothing is decrypted, nothing is returned but the snapshot's id and size. The use is recorded in the tenant's log (and the provider's); 403 `access_not_approved` unless the tenant approved this request and the approval has not expired.
+         * @description For `snapshot.create`: takes a snapshot of the VM by reference to its current versions, server-side — nothing is decrypted, nothing is returned but the snapshot's id and size. The use is recorded in the tenant's log (and the provider's) — for a sealed request, in the provider's, with a sealed record in the tenant's in the same batch; 403 `access_not_approved` unless the request was approved and the approval has not expired.
          *
-         *     Requires an admin token with role `operator`. Audited as `access.use`.
+         *     Requires an admin token with role `operator` or `security`. Audited as `access.use`.
          */
         post: operations["useAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/access-requests/{request}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a break-glass or sealed request: the second `security` admin
+         * @description Only break-glass and sealed requests (the tenant decides the others); never by the admin who filed it. A break-glass approval reaches the tenant's log, and its alerts, at once.
+         *
+         *     Requires an admin token with role `security`. Audited as `access.approve`.
+         */
+        post: operations["approveAccessRequestAsAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/access-requests/{request}:deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny a break-glass or sealed request: the second `security` admin
+         * @description Requires an admin token with role `security`. Audited as `access.deny`.
+         */
+        post: operations["denyAccessRequestAsAdmin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/access-requests/{request}:reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reveal a sealed request to its tenant now (before its date)
+         * @description Appends to the tenant's log, for each sealed record of the request, the record it hid; the tenant's verifier checks each against its commitment. Past its date a seal is revealed without asking, at the next read of the tenant's log or by the cron sweep.
+         *
+         *     Requires an admin token with role `security`. Audited as `access.unseal`.
+         */
+        post: operations["revealAccessRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1316,6 +1408,32 @@ export interface paths {
          * @description Requires the tenant owner's token (not a toolstack's). Audited as `access.deny`.
          */
         post: operations["denyAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/access-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What happens to a provider's access request, per reason
+         * @description Requires the tenant owner's token (not a toolstack's). Audited as `access.policy.read`.
+         */
+        get: operations["getAccessPolicy"];
+        /**
+         * Set the access policy (reasons not named: the owner decides)
+         * @description Break-glass (two security admins, at most 4 h, alerting you at once) and sealed legal requests are not decided by this policy.
+         *
+         *     Requires the tenant owner's token (not a toolstack's). Audited as `access.policy.set`.
+         */
+        put: operations["setAccessPolicy"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1797,7 +1915,7 @@ export interface components {
             status: number;
             detail: string;
             /**
-             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `exceeds_own_ceiling`, `not_found`, `route_not_found`, `method_not_allowed`, `host_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `idempotency_response_lost`, `not_cosigned`, `state_too_new`, `state_key_mismatch`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `seed_failed`, `state_unreadable`, `seeds_match_nothing`, `rate_limited`, `stream_limit_reached`, `internal_error`, `audit_unavailable`, `service_unavailable`, `schema_pending`.
+             * @description Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: `invalid_request`, `malformed_json`, `body_not_allowed`, `invalid_page_token`, `invalid_idempotency_key`, `invalid_envelope`, `index_out_of_range`, `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`, `bootstrap_retired`, `bootstrap_limited`, `missing_role`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`, `self_approval`, `not_proposer`, `access_not_approved`, `origin_not_allowed`, `exceeds_own_ceiling`, `not_found`, `route_not_found`, `method_not_allowed`, `host_not_allowed`, `name_taken`, `no_capacity`, `quota_exceeded`, `capacity_conflict`, `resource_in_use`, `invalid_state`, `plan_stale`, `change_expired`, `change_failed`, `idempotency_key_in_use`, `idempotency_response_lost`, `not_cosigned`, `state_too_new`, `state_key_mismatch`, `precondition_failed`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `idempotency_key_reused`, `seed_failed`, `state_unreadable`, `seeds_match_nothing`, `rate_limited`, `stream_limit_reached`, `internal_error`, `audit_unavailable`, `service_unavailable`, `schema_pending`.
              * @example not_found
              */
             code: string;
@@ -1954,7 +2072,7 @@ export interface components {
             /** @example chg_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
             id: string;
             /** @enum {string} */
-            operation: "tenant.delete" | "tenant.update" | "vm.delete" | "host.drain" | "admin.register" | "admin.roles" | "audit.rotate";
+            operation: "tenant.delete" | "tenant.update" | "vm.delete" | "host.drain" | "admin.register" | "admin.roles" | "audit.rotate" | "bootstrap.reenable";
             target: {
                 type: string;
                 id: string;
@@ -2603,6 +2721,24 @@ export interface components {
             /** @description What the operation returned. */
             result?: unknown;
         };
+        Admin: {
+            /** @example adm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
+            id: string;
+            name: string;
+            kid: string;
+            roles: ("provisioner" | "operator" | "auditor" | "security")[];
+            /**
+             * @description `retired`: a bootstrap key once two enrolled admins hold `security`.
+             * @enum {string}
+             */
+            state: "active" | "revoked" | "retired";
+            /** @description Configured in the deployment (env), not through the API: it only enrols the first admins. */
+            bootstrap: boolean;
+            /** @description A retired bootstrap key re-enabled by a two-person change: until when. */
+            reenabledUntil: string | null;
+            revision: number;
+            createdAt: string | null;
+        };
         RegisterAdmin: {
             name: string;
             publicKey: components["schemas"]["PublicJwk"];
@@ -2614,22 +2750,12 @@ export interface components {
             /** @description Pass as `pageToken` to get the next page; absent on the last page. */
             nextPageToken?: string;
         };
-        Admin: {
-            /** @example adm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
-            id: string;
-            name: string;
-            kid: string;
-            roles: ("provisioner" | "operator" | "auditor" | "security")[];
-            /** @enum {string} */
-            state: "active" | "revoked";
-            /** @description Configured in the deployment (env), not through the API. */
-            bootstrap: boolean;
-            revision: number;
-            createdAt: string | null;
-        };
         SetAdminRoles: {
             /** @description No role grants access to guest contents. */
             roles: ("provisioner" | "operator" | "auditor" | "security")[];
+        };
+        ReenableBootstrapAdmin: {
+            minutes: number;
         };
         AccessRequest: {
             /** @example acc_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
@@ -2641,12 +2767,20 @@ export interface components {
             /** @enum {string} */
             operation: "snapshot.create";
             /** @enum {string} */
-            reasonCode: "support_case" | "incident_response" | "legal_request" | "maintenance";
+            reasonCode: "customer_support" | "provider_review" | "incident_response" | "third_party_request" | "maintenance" | "legal_request";
             detail: string;
             durationMinutes: number;
             requester: string;
             /** @enum {string} */
             state: "pending" | "approved" | "denied";
+            /** @description `tenant` (its owner), `policy` (its access policy, at once), or the second `security` admin who decided a break-glass or sealed request. */
+            decidedBy: string | null;
+            /** @description Proceeds on two `security` admins' word, without the tenant: at most 4 h, in the tenant's log as such, alerting it at once. */
+            breakGlass: boolean;
+            /** @description A sealed `legal_request`: its use reaches the tenant's log as a sealed record, revealed by this instant. */
+            sealUntil: string | null;
+            /** @description When a sealed request was revealed into the tenant's log. */
+            revealedAt: string | null;
             /** @description Until when an approval may be used. */
             validUntil: string | null;
             uses: number;
@@ -2660,10 +2794,17 @@ export interface components {
             /** @enum {string} */
             operation: "snapshot.create";
             /** @enum {string} */
-            reasonCode: "support_case" | "incident_response" | "legal_request" | "maintenance";
+            reasonCode: "customer_support" | "provider_review" | "incident_response" | "third_party_request" | "maintenance" | "legal_request";
             detail: string;
             /** @default 60 */
             durationMinutes: number;
+            /** @description An emergency access without the tenant's approval: a `security` admin files, another approves; at most 240 minutes. */
+            breakGlass?: boolean;
+            /**
+             * Format: date-time
+             * @description A `legal_request` the provider may not reveal yet: sealed until this instant (at most 180 days ahead).
+             */
+            sealUntil?: string;
         };
         AccessRequestList: {
             accessRequests: components["schemas"]["AccessRequest"][];
@@ -2684,6 +2825,31 @@ export interface components {
         UseAccessRequest: {
             /** @description The snapshot's name. */
             name: string;
+        };
+        AccessReveal: {
+            accessRequest: components["schemas"]["AccessRequest"];
+            revealed: number;
+        };
+        AccessPolicy: {
+            rules: {
+                /** @enum {string} */
+                reasonCode: "customer_support" | "provider_review" | "incident_response" | "third_party_request" | "maintenance" | "legal_request";
+                /**
+                 * @description `deny`: refused at once; `approve`: the owner decides (the default); `allow`: approved at once, for at most `maxMinutes`.
+                 * @enum {string}
+                 */
+                decision: "deny" | "approve" | "allow";
+                maxMinutes: number | null;
+            }[];
+        };
+        SetAccessPolicy: {
+            rules: {
+                /** @enum {string} */
+                reasonCode: "customer_support" | "provider_review" | "incident_response" | "third_party_request" | "maintenance" | "legal_request";
+                /** @enum {string} */
+                decision: "deny" | "approve" | "allow";
+                maxMinutes?: number;
+            }[];
         };
         ProposeAuditKey: {
             /** @description Ed25519 public JWK: `{kty: "OKP", crv: "Ed25519", x}`. */
@@ -3041,7 +3207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3152,7 +3318,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3301,7 +3467,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3415,7 +3581,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3560,7 +3726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3735,7 +3901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3885,7 +4051,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3996,7 +4162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4145,7 +4311,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4262,7 +4428,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4419,7 +4585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4588,7 +4754,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4753,7 +4919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4857,7 +5023,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4974,7 +5140,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5107,7 +5273,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5273,7 +5439,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -11823,7 +11989,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -11925,7 +12091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12042,7 +12208,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `self_approval`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`, `self_approval`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12182,7 +12348,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `self_approval`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`, `self_approval`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12322,7 +12488,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `not_proposer`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`, `not_proposer`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12461,7 +12627,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12535,6 +12701,18 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Enrolled at once, by a bootstrap key in the ceremony. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Admin"];
+                };
+            };
             /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
             202: {
                 headers: {
@@ -12570,7 +12748,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12717,7 +12895,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12801,6 +12979,17 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Set at once, by a bootstrap key in the ceremony. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Admin"];
+                };
+            };
             /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
             202: {
                 headers: {
@@ -12835,7 +13024,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -12986,7 +13175,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -13022,6 +13211,173 @@ export interface operations {
             };
             /** @description Problem: `uri_too_long`. */
             414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reenableBootstrapAdmin: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                admin: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReenableBootstrapAdmin"];
+            };
+        };
+        responses: {
+            /** @description Significant: a pending change request that a second admin must approve (`POST /v1/admin/changes/{id}:approve`). */
+            202: {
+                headers: {
+                    Location: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_idempotency_key`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     "Custodes-Audit": components["headers"]["CustodesAudit"];
@@ -13127,7 +13483,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -13236,7 +13592,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -13394,7 +13750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -13515,7 +13871,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `access_not_approved`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`, `access_not_approved`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -13573,6 +13929,426 @@ export interface operations {
             };
             /** @description Problem: `unsupported_media_type`. */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveAccessRequestAsAdmin: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `body_not_allowed`, `invalid_idempotency_key`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`, `self_approval`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    denyAccessRequestAsAdmin: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Denied. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `body_not_allowed`, `invalid_idempotency_key`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`, `self_approval`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revealAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revealed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessReveal"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `body_not_allowed`, `invalid_idempotency_key`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`, `invalid_state`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     "Custodes-Audit": components["headers"]["CustodesAudit"];
@@ -14144,6 +14920,285 @@ export interface operations {
             };
         };
     };
+    getAccessPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One rule per reason of the catalogue. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessPolicy"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `body_not_allowed`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setAccessPolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key: a repeat with the same key and body replays the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetAccessPolicy"];
+            };
+        };
+        responses: {
+            /** @description The policy now in force. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessPolicy"];
+                };
+            };
+            /** @description Problem: `invalid_request`, `malformed_json`, `invalid_idempotency_key`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_scope`, `vm_not_allowed`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_in_use`, `idempotency_response_lost`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     proposeAuditKey: {
         parameters: {
             query?: never;
@@ -14195,7 +15250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -15527,7 +16582,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -15630,7 +16685,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -15747,7 +16802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -15850,7 +16905,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -15953,7 +17008,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -16056,7 +17111,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`. */
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];

@@ -8,8 +8,8 @@
  *     await emu.close();
  *
  * Each call starts its own Worker in Miniflare on a free port — in memory
- * unless `persist` names a directory — with the schema applied and two fresh
- * bootstrap admins, in emulator mode: the controls (reset, seed, faults,
+ * unless `persist` names a directory — with the schema applied and two admins
+ * enrolled through the bootstrap ceremony, in emulator mode: the controls (reset, seed, faults,
  * clock, recorder) are methods here. Instances run side by side.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,13 +19,15 @@ import type { JWK } from 'jose';
 import { createApiClient, type ApiClient, type ApiClientOptions, type components } from '../sdk/client.ts';
 import { generatePrincipalKey, publicKeyOf } from '../sdk/keys.ts';
 import { launchWorker, newControlToken } from './runtime.ts';
+import { enrolReadyAdmins, type EnrolledAdmin } from './enrolment.ts';
 
 export interface StartOptions {
   /**
    * A directory to keep D1, the logs and the keys in across starts; default in memory.
    * The first start writes the instance's keys there (`custodes-keys.json`: the audit
-   * signing key and the two bootstrap admins' private JWKs, mode 0600); every later start
-   * from the same directory runs with them, so the log goes on under the same key.
+   * signing key, the bootstrap keys and the two enrolled admins' private JWKs and ids,
+   * mode 0600); every later start from the same directory runs with them, so the log goes
+   * on under the same key and the same admins.
    */
   persist?: false | string;
   /** Default 0: a free port. */
@@ -97,13 +99,18 @@ export interface Custodes {
   url: string;
   /** This instance's control token: every `/_emulator` call carries it (`Authorization: Bearer …`; `CUSTODES_EMULATOR_TOKEN` for the CLI). */
   controlToken: string;
-  /** The two bootstrap admins (every role; the two-person rule needs both). */
+  /**
+   * Two enrolled admins with every role: the two-person rule needs both. The bootstrap key
+   * enrolled them at start (docs/design.md §7), which retired the bootstrap keys.
+   */
   admins: [Principal, Principal];
+  /** The bootstrap keys (`adm_bootstrap`, `adm_bootstrap2`): retired once the admins above were enrolled. */
+  bootstrapAdmins: [Principal, Principal];
   /** A typed SDK client signing as `principal`, its tokens on the emulator's clock. */
   client(principal: Principal, options?: Partial<ApiClientOptions>): ApiClient;
   /** A host, a tenant owned by a fresh key, one VM and one toolstack with its own key: one call. */
   provisionTenant(options?: ProvisionOptions): Promise<ProvisionedTenant>;
-  /** Every table emptied, fresh logs (the admins stay). */
+  /** Every table emptied, fresh logs (the enrolled admins stay). */
   reset(): Promise<void>;
   /** Loads a fixture through the real API (audited); answers the ids by name. */
   seed(fixture: unknown): Promise<SeedReport>;
@@ -182,6 +189,8 @@ export interface EmulatorState {
   auditKey: JWK;
   bootstrapAdmins: JWK[];
   adminKeys?: JWK[];
+  /** The two enrolled admins (`snapshot()` adds them): a new instance from the file signs as them. */
+  enrolledAdmins?: EnrolledAdmin[];
   tables: Record<string, { columns: string[]; rows: unknown[][] }>;
 }
 
@@ -189,7 +198,10 @@ export interface EmulatorState {
 interface InstanceKeys {
   format: 'custodes-instance-keys';
   auditKey: JWK;
+  /** The bootstrap keys (env): they enrol the two admins below, then retire. */
   adminKeys: [JWK, JWK];
+  /** The two enrolled admins: their keys, and their ids once enrolled. */
+  enrolled: [{ id?: string; key: JWK }, { id?: string; key: JWK }];
 }
 
 const KEYS_FILE = 'custodes-keys.json';
@@ -199,19 +211,22 @@ const KEYS_FILE = 'custodes-keys.json';
  * directory, else new ones — written there so the next start finds them (a
  * new audit key on a persisted log would need a two-person hand-over).
  */
-async function instanceKeys(persist: false | string, adminKeys: [JWK, JWK] | undefined, auditKeyBinding: string | undefined): Promise<InstanceKeys> {
+async function instanceKeys(persist: false | string, given: { adminKeys?: [JWK, JWK]; enrolled?: EnrolledAdmin[]; auditKey?: string }): Promise<InstanceKeys & { save: () => void }> {
   const file = persist ? join(persist, KEYS_FILE) : null;
   const kept = file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as InstanceKeys) : null;
   const keys: InstanceKeys = {
     format: 'custodes-instance-keys',
-    auditKey: auditKeyBinding ? (JSON.parse(auditKeyBinding) as JWK) : (kept?.auditKey ?? (await generatePrincipalKey())),
-    adminKeys: adminKeys ?? kept?.adminKeys ?? [await generatePrincipalKey(), await generatePrincipalKey()],
+    auditKey: given.auditKey ? (JSON.parse(given.auditKey) as JWK) : (kept?.auditKey ?? (await generatePrincipalKey())),
+    adminKeys: given.adminKeys ?? kept?.adminKeys ?? [await generatePrincipalKey(), await generatePrincipalKey()],
+    enrolled: (given.enrolled as InstanceKeys['enrolled'] | undefined) ?? kept?.enrolled ?? [{ key: await generatePrincipalKey() }, { key: await generatePrincipalKey() }],
   };
-  if (file && JSON.stringify(keys) !== JSON.stringify(kept)) {
+  const save = () => {
+    if (!file || JSON.stringify(keys) === JSON.stringify(kept)) return;
     mkdirSync(persist as string, { recursive: true });
     writeFileSync(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
-  }
-  return keys;
+  };
+  save();
+  return { ...keys, save };
 }
 
 /** A generated key's public half, in the API's JWK shape. */
@@ -221,11 +236,11 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   const started = performance.now();
   const { persist = false, port = 0, host = '127.0.0.1', bindings = {}, workerDir = defaultWorkerDir() } = options;
   const from = typeof options.from === 'string' ? (JSON.parse(readFileSync(options.from, 'utf8')) as EmulatorState) : options.from;
-  const keys = await instanceKeys(
-    persist,
-    options.adminKeys ?? (from?.adminKeys?.length === 2 ? (from.adminKeys as [JWK, JWK]) : undefined),
-    bindings.AUDIT_SIGNING_JWK ?? (from ? JSON.stringify(from.auditKey) : undefined),
-  );
+  const keys = await instanceKeys(persist, {
+    adminKeys: options.adminKeys ?? (from?.adminKeys?.length === 2 ? (from.adminKeys as [JWK, JWK]) : undefined),
+    enrolled: from?.enrolledAdmins?.length === 2 ? from.enrolledAdmins : undefined,
+    auditKey: bindings.AUDIT_SIGNING_JWK ?? (from ? JSON.stringify(from.auditKey) : undefined),
+  });
   const adminKeys = keys.adminKeys;
   const controlToken = newControlToken();
   const { mf, url, controls } = await launchWorker({
@@ -246,12 +261,14 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   const base = url.origin;
   let clockOffsetMs = controls.clockOffsetMs; // a kept state's (keepControls), else 0
   const clock = () => Date.now() + clockOffsetMs;
-  const admins: [Principal, Principal] = [
+  const bootstrapAdmins: [Principal, Principal] = [
     { id: 'adm_bootstrap', key: adminKeys[0]! },
     { id: 'adm_bootstrap2', key: adminKeys[1]! },
   ];
+  // Filled in once the instance answers: the two admins the bootstrap key enrols (enrolment.ts).
+  const admins = [] as unknown as [Principal, Principal];
   const client = (principal: Principal, more: Partial<ApiClientOptions> = {}) => createApiClient({ baseUrl: base, key: principal.key, principal: principal.id, clock, ...more });
-  const admin = client(admins[0]);
+  const admin = (): ApiClient => client(admins[0]);
 
   const control = async (method: string, path: string, body?: unknown) => {
     const headers: Record<string, string> = { Authorization: `Bearer ${controlToken}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
@@ -266,15 +283,16 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     url: base,
     controlToken,
     admins,
+    bootstrapAdmins,
     client,
     async provisionTenant(provision = {}) {
       const name = provision.name ?? `tenant-${crypto.randomUUID().slice(0, 8)}`;
       const quota = provision.quota ?? { vcpus: 8, memoryMiB: 16384, diskGiB: 100 };
       const vmSize = provision.vm ?? { vcpus: 1, memoryMiB: 512 };
-      const host = (await admin.POST('/v1/admin/hosts', { body: { name: `${name}-host-${++hosts}`, vcpus: quota.vcpus, memoryMiB: quota.memoryMiB, diskGiB: quota.diskGiB } })).data!;
+      const host = (await admin().POST('/v1/admin/hosts', { body: { name: `${name}-host-${++hosts}`, vcpus: quota.vcpus, memoryMiB: quota.memoryMiB, diskGiB: quota.diskGiB } })).data!;
       const ownerKey = await generatePrincipalKey();
-      const tenant = (await admin.POST('/v1/admin/tenants', { body: { name, ownerKey: publicJwk(ownerKey), quota } })).data!;
-      const vm = (await admin.POST('/v1/admin/tenants/{tenant}/vms', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-vm`, ...vmSize } })).data!;
+      const tenant = (await admin().POST('/v1/admin/tenants', { body: { name, ownerKey: publicJwk(ownerKey), quota } })).data!;
+      const vm = (await admin().POST('/v1/admin/tenants/{tenant}/vms', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-vm`, ...vmSize } })).data!;
       const owner = { id: tenant.id, key: ownerKey };
       const ownerApi = client(owner);
       const toolstackKey = await generatePrincipalKey();
@@ -319,7 +337,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     },
     info: async () => (await fetch(`${base}/v1/info`)).json() as Promise<ServerInfo>,
     async snapshot(file) {
-      const state = { ...((await control('GET', 'state')) as EmulatorState), adminKeys: adminKeys as JWK[] };
+      const state = { ...((await control('GET', 'state')) as EmulatorState), adminKeys: adminKeys as JWK[], enrolledAdmins: [...admins] };
       if (file) writeFileSync(file, `${JSON.stringify(state)}\n`, { mode: 0o600 });
       return state;
     },
@@ -329,5 +347,8 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   const health = await fetch(`${base}/v1/health`);
   if (!health.ok) throw new Error(`the emulator did not come up: ${health.status} ${await health.text()}`);
   if (from) await control('PUT', 'state', from);
+  admins.push(...(await enrolReadyAdmins(base, adminKeys[0], [keys.enrolled[0].key, keys.enrolled[1].key], keys.enrolled.map((e) => e.id))));
+  keys.enrolled = [{ id: admins[0].id, key: admins[0].key }, { id: admins[1].id, key: admins[1].key }];
+  keys.save();
   return Object.assign(emulator, { startupMs: Math.round(performance.now() - started) });
 }

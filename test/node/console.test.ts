@@ -164,11 +164,11 @@ describe('the web console', () => {
 
   it('a tenant approves the provider\'s access request; a failure shows the problem\'s title, code and request id', async () => {
     const admin = emu.client(emu.admins[0]);
-    const request = (await admin.POST('/v1/admin/access-requests', { body: { vm: tenant.vm, operation: 'snapshot.create', reasonCode: 'support_case', detail: 'ticket 4711: guest will not boot', durationMinutes: 30 } })).data!;
+    const request = (await admin.POST('/v1/admin/access-requests', { body: { vm: tenant.vm, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'ticket 4711: guest will not boot', durationMinutes: 30 } })).data!;
     const page = await offlinePage(browser);
     await signIn(page, tenant.owner.key, tenant.tenant);
     await click(page.page, 'Access requests');
-    await waitForText(page.page, ['support_case: ticket 4711', 'pending']);
+    await waitForText(page.page, ['customer_support: ticket 4711', 'pending']);
     await click(page.page, `Approve ${request.id}`);
     await waitForText(page.page, [`Approved ${request.id}.`, 'approved']);
     assert.equal((await tenant.owner.api.GET('/v1/tenants/{tenant}/access-requests/{request}', { params: { path: { tenant: tenant.tenant, request: request.id } } })).data!.state, 'approved');

@@ -57,7 +57,7 @@ function custodes(...args: string[]): string {
 
 /** Through the admin CLI: a host, a tenant owned by a fresh key, a VM; and the tenant's keystore. */
 function provisionTenant(name: string) {
-  const admin = ['--key', '.custodes/bootstrap-admin.jwk', '--iss', 'adm_bootstrap'];
+  const admin = ['--key', '.custodes/admin.jwk'];
   const ownerKey = join(work, `${name}-owner.jwk`);
   custodes('keygen', '--out', ownerKey);
   custodes('admin', 'hosts', 'create', '--name', `${name}-host`, '--vcpus', '8', '--memory-mib', '8192', '--disk-gib', '100', ...admin);
@@ -344,10 +344,10 @@ describe('npm start', () => {
   it('the admin CLI needs a second admin for significant changes, and the tenant CLI decides access requests', { timeout: 150_000 }, async () => {
     await printedCommand();
     const { tenant, vm, owner } = provisionTenant('governance');
-    const second = ['--key', '.custodes/bootstrap-admin-2.jwk', '--iss', 'adm_bootstrap2'];
+    const second = ['--key', '.custodes/admin-2.jwk'];
     const fails = (...args: string[]) => spawnSync(process.execPath, ['bin/custodes.js', ...args, '--url', url], { encoding: 'utf8' });
 
-    // An admin registered by one bootstrap admin and approved by the other.
+    // An admin registered by one enrolled admin and approved by the other.
     const opsKey = join(work, 'ops-admin.jwk');
     custodes('keygen', '--out', opsKey);
     const registration = custodes('admin', 'admins', 'register', '--name', 'ops', '--public-key', opsKey.replace(/\.jwk$/, '.pub.jwk'), '--roles', 'operator');
@@ -376,8 +376,8 @@ describe('npm start', () => {
     assert.match(custodes('audit', 'tail', '--tenant', tenant, '--key', owner[3]!, '--action', 'change.deny'), /change\.deny/);
 
     // The lockbox: the operator asks, the tenant approves, the operator snapshots ciphertext.
-    const request = JSON.parse(custodes('admin', 'access', 'request', '--vm', vm, '--reason-code', 'support_case', '--detail', 'case 4711', '--json', ...asOps));
-    assert.match(custodes('access', 'list', ...owner), new RegExp(`${request.id}.+support_case: case 4711.+pending`));
+    const request = JSON.parse(custodes('admin', 'access', 'request', '--vm', vm, '--reason-code', 'customer_support', '--detail', 'case 4711', '--json', ...asOps));
+    assert.match(custodes('access', 'list', ...owner), new RegExp(`${request.id}.+customer_support: case 4711.+pending`));
     const early = fails('admin', 'access', 'use', request.id, '--name', 'support-1', ...asOps);
     assert.match(early.stderr, /access_not_approved/);
     assert.match(custodes('access', 'approve', request.id, ...owner), /Approved/);
@@ -429,11 +429,13 @@ describe('npm start', () => {
 describe('the README', () => {
   it('its five-minute tour runs as written, in order, from a directory of its own: every command exits as the README says', { timeout: 240_000 }, async () => {
     await printedCommand();
+    // The tour is written for a fresh start: the tests before it made hosts of their own (the emulator keeps its admins).
+    custodes('emulator', 'reset');
     const home = mkdtempSync(join(tmpdir(), 'custodes-tour-'));
     try {
-      // What npm start left in the checkout's .custodes/: the bootstrap admins' keys.
+      // What npm start left in the checkout's .custodes/: the bootstrap keys, and the enrolled admins' keys and ids.
       mkdirSync(join(home, '.custodes'));
-      for (const file of ['bootstrap-admin.jwk', 'bootstrap-admin-2.jwk']) writeFileSync(join(home, '.custodes', file), readFileSync(join('.custodes', file)));
+      for (const file of ['bootstrap-admin.jwk', 'bootstrap-admin-2.jwk', 'admin.jwk', 'admin-2.jwk', 'admins.json']) writeFileSync(join(home, '.custodes', file), readFileSync(join('.custodes', file)));
       const seen = new Map<string, string>(); // the last id printed, by prefix: what a reader copies into `ten_...`
       const printed: string[] = [];
       const commands = tourCommands();
@@ -450,8 +452,9 @@ describe('the README', () => {
       // What the tour shows: the secret came back, the admin's attempt was refused and is in the tenant's log, two admins deleted the VM.
       const after = (command: RegExp) => printed.find((p) => command.test(p.split('\n')[0]!)) ?? '';
       assert.match(after(/mem read .*--verify-fresh/), /the database password/);
-      assert.match(after(/mem read .*bootstrap-admin/), /not_found|missing|refused|denied/i);
-      assert.match(after(/audit tail/), /adm_bootstrap.*vm\.memory\.read.*denied|denied.*vm\.memory\.read/);
+      assert.match(after(/mem read .*--key .custodes\/admin.jwk/), /not_found|missing|refused|denied/i);
+      assert.match(after(/audit tail/), /adm_\w+.*vm\.memory\.read.*denied|denied.*vm\.memory\.read/);
+      assert.match(after(/hosts list --key .custodes\/bootstrap-admin/), /bootstrap_retired/);
       assert.match(after(/changes approve/), /Approved and executed/);
       assert.ok(existsSync(join(home, '.custodes/acme-owner.pub.jwk')), 'the keys are under .custodes/');
     } finally {

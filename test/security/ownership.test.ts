@@ -27,7 +27,7 @@ async function victim(): Promise<Record<string, string>> {
   await expectStatus(call('PUT', `${t}/labels/secret`, { as: owner, body: { space: 'memory', vm: vm.id, start: 0, count: 1 } }), 201);
   await expectStatus(call('GET', `${t}/vms`, { as: toolstack, token: await mintToken(toolstack, { claims: { scope: 'vm:read' } }) }), 200);
   const plan = await expectStatus(call('POST', `${t}/recovery/plans`, { as: owner, body: { mode: 'undo', seeds: { actors: [toolstack.id] } } }), 201);
-  const access = await expectStatus(call('POST', '/v1/admin/access-requests', { body: { vm: vm.id, operation: 'snapshot.create', reasonCode: 'support_case', detail: 'probe' } }), 201);
+  const access = await expectStatus(call('POST', '/v1/admin/access-requests', { body: { vm: vm.id, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'probe' } }), 201);
   return { tenant: tenant.id, vm: vm.id, disk: disk.id, snapshot: snapshot.id, key: key.id, toolstack: toolstack.id, plan: plan.id, request: access.id, name: 'secret', index: '0', version: '1' };
 }
 

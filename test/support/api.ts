@@ -4,6 +4,7 @@
  * the CLI does.
  */
 import { env } from 'cloudflare:test';
+import { ENROLLED_ADMIN_IDS } from './enrolled-admins';
 import { SignJWT, exportJWK, generateKeyPair, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { createApp } from '../../src/app';
 import { openReceipt } from '../../src/audit/log/receipts';
@@ -29,8 +30,13 @@ export async function newSigner(id: string, alg: 'EdDSA' | 'ES256' = 'EdDSA'): P
 }
 
 const bootstrapJwks = JSON.parse(env.TEST_BOOTSTRAP_PRIVATE_JWKS) as JWK[];
-export const admin = await signerFromPrivateJwk('adm_bootstrap', bootstrapJwks[0]!);
-export const admin2 = await signerFromPrivateJwk('adm_bootstrap2', bootstrapJwks[1]!);
+const enrolledJwks = JSON.parse(env.TEST_ADMIN_PRIVATE_JWKS) as JWK[];
+/** The two enrolled admins every test starts with (every role): what the suite signs admin requests with. */
+export const admin = await signerFromPrivateJwk(ENROLLED_ADMIN_IDS[0], enrolledJwks[0]!);
+export const admin2 = await signerFromPrivateJwk(ENROLLED_ADMIN_IDS[1], enrolledJwks[1]!);
+/** The bootstrap keys (env): retired in every test that does not reopen the ceremony. */
+export const bootstrap = await signerFromPrivateJwk('adm_bootstrap', bootstrapJwks[0]!);
+export const bootstrap2 = await signerFromPrivateJwk('adm_bootstrap2', bootstrapJwks[1]!);
 
 export interface TokenOptions {
   alg?: string;

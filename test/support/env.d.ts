@@ -10,5 +10,6 @@ declare namespace Cloudflare {
     BOOTSTRAP_ADMIN_JWK?: string;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
     TEST_BOOTSTRAP_PRIVATE_JWKS: string;
+    TEST_ADMIN_PRIVATE_JWKS: string;
   }
 }

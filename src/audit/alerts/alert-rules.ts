@@ -22,8 +22,14 @@ export interface LabelledRegion {
   count: number;
 }
 
-/** Whether `record` is what a rule of `kind` alerts on; `labels` are the tenant's labelled regions. */
-export function alertMatches(kind: AlertKind, record: Pick<AuditRecord, 'actor' | 'outcome' | 'action' | 'regions'>, labels: readonly LabelledRegion[]): boolean {
+/**
+ * Whether `record` is what a rule of `kind` alerts on; `labels` are the
+ * tenant's labelled regions. A break-glass access fires every rule the tenant
+ * has, whatever its kind: it proceeded without the tenant, which must hear of
+ * it at once (docs/design.md §7).
+ */
+export function alertMatches(kind: AlertKind, record: Pick<AuditRecord, 'actor' | 'outcome' | 'action' | 'regions' | 'details'>, labels: readonly LabelledRegion[]): boolean {
+  if (record.action.startsWith('access.') && (record.details as { breakGlass?: unknown } | undefined)?.breakGlass === true) return true;
   switch (kind) {
     case 'admin_attempt':
       return record.actor.type === 'admin';

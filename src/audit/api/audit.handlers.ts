@@ -14,6 +14,7 @@ import { configuredWitnesses, cosignedCheckpoint } from '../witnessing/witnesses
 import { auditLogOf } from '../log/append';
 import { deploymentStatements } from '../deployment/on-record';
 import { clockOffsetMs } from '../../platform/clock';
+import { revealDueSeals } from '../../governance/access-requests/seals';
 
 type AuditContext = Context<AppEnv>;
 
@@ -23,10 +24,16 @@ const logOf = (c: AuditContext): string => {
   return tenant ? tenantLog(tenant) : PROVIDER_LOG;
 };
 
-/** The log, once any notice a crash left undelivered to it is in it (audit/log/notices.ts): no reader sees it without one. */
+/**
+ * The log, once any notice a crash left undelivered to it is in it
+ * (audit/log/notices.ts), and any seal past its date is revealed in it
+ * (governance/access-requests/seals.ts): no reader sees it without them.
+ */
 async function readyLog(c: AuditContext): Promise<string> {
   const log = logOf(c);
   await finishNotices(c.env, log);
+  const tenant = c.req.param('tenant');
+  if (tenant) await revealDueSeals(c.env, tenant);
   return log;
 }
 

@@ -7,6 +7,6 @@ import type { AppendEntry } from './sequencer';
 /** The sequencer of `log`: one Durable Object per log. */
 export const auditLogOf = (env: Env, log: string) => env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log));
 
-export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = [], options: Pick<AppendEntry, 'failBatch' | 'objects' | 'contents' | 'notify'> = {}): Promise<CommitResult> {
+export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = [], options: Pick<AppendEntry, 'failBatch' | 'objects' | 'contents' | 'notify' | 'seal'> = {}): Promise<CommitResult> {
   return auditLogOf(env, log).append(log, { draft, writes, ...options });
 }

@@ -58,6 +58,8 @@ export interface CommitOptions {
    * tenant is in the provider's log and the tenant's.
    */
   notify?: string[];
+  /** A sealed record in place of a notice (audit/log/sequencer.ts, governance/access-requests/seals.ts). */
+  seal?: SealOrder;
   /**
    * Tenant objects besides contents that the writes change (recovery/objects):
    * their images before and after go into the object-history index in the
@@ -117,4 +119,22 @@ export function rejection(message: string): Extract<CommitResult, { ok: false }>
   if (message.includes('UNIQUE constraint failed')) return { ok: false, rejected: 'unique', message };
   if (/constraint failed/i.test(message)) return { ok: false, rejected: 'constraint', message };
   return null;
+}
+
+/**
+ * A record that a tenant's log may not see yet (a sealed legal access): the
+ * tenant's log gets, from this record's own batch, a sealed record — time, VM,
+ * seal id, date, and the SHA-256 commitment of this record's payload — and
+ * the seal is kept (`sealed_records`) until it is revealed.
+ */
+export interface SealOrder {
+  /** The seal's id. */
+  id: string;
+  /** The log that gets the sealed record: the tenant's. */
+  log: string;
+  tenant: string;
+  accessRequest: string;
+  vm: string;
+  /** The instant by which the full record must be revealed. */
+  until: string;
 }

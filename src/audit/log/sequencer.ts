@@ -22,7 +22,8 @@
 import type { AuditedAction } from '../actions';
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
-import { ASCII_NOTE_SQL, asciiNote, expectChanges, rejection, type CommitResult, type ObjectImaging, type SequencerTimings, type WriteStatement } from './commit';
+import { createHash } from 'node:crypto';
+import { ASCII_NOTE_SQL, asciiNote, expectChanges, rejection, type CommitResult, type ObjectImaging, type SealOrder, type SequencerTimings, type WriteStatement } from './commit';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
 import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, type Region } from '../format/record';
@@ -56,6 +57,8 @@ export interface AppendEntry {
    * in this record's batch (audit/log/notices.ts delivers them).
    */
   notify?: string[];
+  /** A sealed record in `seal.log` instead of a notice there (sealedNotice below). */
+  seal?: SealOrder;
 }
 
 /** A statement D1 refuses (there is no such table): the injected fault of `failBatch`. */
@@ -404,6 +407,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
       );
       const outbox = insertNoticeOutbox(db, record, entry.notify);
       if (outbox) statements.push(outbox);
+      if (entry.seal && record.outcome === 'allowed') statements.push(...sealedNotice(db, record, payload, entry.seal));
       const flows = record.outcome === 'allowed' ? insertFlows(db, record) : null;
       if (flows) statements.push(flows);
       if (entry.failBatch) statements.push(db.prepare(FAILING_STATEMENT));
@@ -508,6 +512,33 @@ function insertNoticeOutbox(db: D1Database, record: AuditRecord, notify: string[
   return db
     .prepare(`INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES ${targets.map(() => '(?, ?, ?, ?)').join(', ')}`)
     .bind(...targets.flatMap((target) => [record.log, record.index, target, notice]));
+}
+
+/**
+ * A seal (governance/access-requests/seals.ts), in the sealed record's own
+ * batch: the tenant's log gets a sealed record through the outbox — its time,
+ * the VM, the seal and its date, and the commitment `sha256:` of this record's
+ * payload — and the seal is kept, pointing at this record, until revealed.
+ */
+function sealedNotice(db: D1Database, record: AuditRecord, payload: Uint8Array, seal: SealOrder): D1PreparedStatement[] {
+  const commitment = `sha256:${createHash('sha256').update(payload).digest('hex')}`;
+  const sealed: RecordDraft = {
+    requestId: seal.id,
+    actor: { type: 'system', id: 'system/seal', kid: null, jti: null, ip: null },
+    action: 'access.sealed',
+    target: { type: 'vm', id: seal.vm },
+    outcome: 'allowed',
+    reason: null,
+    request: { method: 'POST', path: '/v1/admin/access-requests/{sealed}:use' },
+    details: { seal: seal.id, commitment, sealUntil: seal.until },
+    ...(record.clock ? { clock: record.clock } : {}),
+  };
+  return [
+    db.prepare('INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES (?, ?, ?, ?)').bind(record.log, record.index, seal.log, JSON.stringify(sealed)),
+    db
+      .prepare('INSERT INTO sealed_records (id, tenant_id, access_request, commitment, hidden, seal_until) VALUES (?, ?, ?, ?, ?, ?)')
+      .bind(seal.id, seal.tenant, seal.accessRequest, commitment, JSON.stringify({ log: record.log, index: record.index }), seal.until),
+  ];
 }
 
 function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {

@@ -108,13 +108,13 @@ export class AuditedRequest implements RequestAudit {
    * `with-audit-record`) and its key's row is asserted unchanged since
    * authentication read it (possibly from cache: auth/principals.ts).
    */
-  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], { objects, contents, notify }: Pick<CommitOptions, 'objects' | 'contents' | 'notify'> = {}): Promise<CommitResult> {
+  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], { objects, contents, notify, seal }: Pick<CommitOptions, 'objects' | 'contents' | 'notify' | 'seal'> = {}): Promise<CommitResult> {
     const principal = this.c.get('principal');
     const checks =
       principal && !this.#tokenSettled
         ? [...tokenIdClaim(principal.id, principal.jti, principal.expiresAt), ...(principal.stillValid ? [principal.stillValid] : [])]
         : [];
-    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch'), objects, contents, notify });
+    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch'), objects, contents, notify, seal });
     if (result.ok) {
       this.#tokenSettled = true;
       this.recorded = { log, index: result.auditIndex };

@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import type { AuditRecord } from '../../audit/format/record';
 import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
 import { verifiedAuditStream } from '../../sdk/audit-stream';
+import { checkSeals, sealClock } from '../../sdk/seals';
 import { action, baseUrl, adminClient, choiceOption, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
 import { parallelRecordChecker } from '../parallel-verify';
 import { defaultStatePath, verifiedRecords } from '../verified-log';
@@ -148,6 +149,13 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
   // Which deployment serves the log, and what changed since the saved state (online only: a bundle has no statements).
   const deployments = ctx.api ? await deploymentReport(ctx.api, await ctx.api.jwks(), state) : null;
   if (deployments && 'error' in deployments) return { ok: false, json: { ok: false, log, error: deployments.error }, text: `FAILED: ${log}: ${deployments.error}` };
+  // Sealed records (docs/design.md §7): every reveal matches its commitment, and no seal is past its date unrevealed.
+  const verified = seen ? seen.records.slice(0, result.checkpoint.size) : [];
+  const seals = checkSeals(verified, sealClock(verified));
+  if (seals.findings.length > 0) {
+    const error = `sealed records: ${seals.findings.join('; ')}`;
+    return { ok: false, json: { ok: false, log, error, seals: seals.seals }, text: `FAILED: ${log}: ${error}.` };
+  }
   const build = deployments?.latest?.statement.build ?? null;
   if (ctx.expectBuild && build !== ctx.expectBuild) {
     const error = `the log is served by a deployment of build ${build ?? '(undeclared)'}, not the expected ${ctx.expectBuild}`;
@@ -173,11 +181,13 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
   const how = ctx.checkSignatures ? 'every record signature, ' : '';
   const witnessed = result.cosignedBy.length > 0 ? `\nCosigned by ${result.cosignedBy.length} of ${ctx.witnesses!.length} witnesses (quorum ${ctx.quorum ?? 1}): ${result.cosignedBy.join(', ')}.` : '';
   const handedOver = result.handovers.length > 0 ? `\nFollowed ${result.handovers.length} key hand-over(s) from the pinned key: ${result.handovers.map((h) => `change ${h.change} (provider record ${h.approvalIndex})`).join(', ')}.` : '';
+  const stillSealed = seals.seals.filter((x) => x.revealedAt === null);
+  const sealedLine = seals.seals.length > 0 ? `\nSealed accesses: ${seals.seals.length} (${seals.seals.length - stillSealed.length} revealed, each matching its commitment${stillSealed.length ? `; ${stillSealed.map((x) => `${x.seal} on ${x.vm} sealed until ${x.sealUntil}`).join(', ')}` : ''}).` : '';
   const deployed = deployments ? `\n${[`Served by build ${build ?? '(undeclared)'}${ctx.expectBuild ? ' (as expected)' : ''}.`, ...deployments.lines].join('\n')}` : '';
   return {
     ok: true,
-    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds, cosignedBy: result.cosignedBy, handovers: result.handovers, build, deploymentChanges: deployments?.lines ?? [] },
-    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.${witnessed}${handedOver}${deployed}\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
+    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds, cosignedBy: result.cosignedBy, handovers: result.handovers, build, deploymentChanges: deployments?.lines ?? [], seals: seals.seals },
+    text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.${witnessed}${handedOver}${sealedLine}${deployed}\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
   };
 }
 

@@ -39,7 +39,14 @@ export const isPendingChange = (body: object): body is ChangeRequest => 'operati
 const CHANGE_STATES = ['pending', 'executed', 'failed', 'denied', 'cancelled', 'expired'] as const;
 const ACCESS_STATES = ['pending', 'approved', 'denied'] as const;
 const ROLES = ['provisioner', 'operator', 'auditor', 'security'] as const;
-const REASON_CODES = ['support_case', 'incident_response', 'legal_request', 'maintenance'] as const;
+const REASON_CODES = ['customer_support', 'provider_review', 'incident_response', 'third_party_request', 'maintenance', 'legal_request'] as const;
+const POLICY_DECISIONS = ['deny', 'approve', 'allow'] as const;
+
+/** What an admin route answered: an enrolment at once (the bootstrap ceremony) or a change request to approve. */
+function enrolledOrPending(body: Schemas['Admin'] | ChangeRequest): Output {
+  if (isPendingChange(body)) return pendingChange(body);
+  return { json: body, text: `${table([body], ADMIN_COLUMNS)}\nEnrolled at once by a bootstrap key (the ceremony: until two enrolled admins hold security).` };
+}
 
 /** `--roles a,b`: each one a known role. */
 function roleList(value: string): (typeof ROLES)[number][] {
@@ -104,11 +111,16 @@ export function adminCommands(admin: Command, emit: Emit): void {
     emit,
     async (_, o) => {
       const body = { name: o.name, publicKey: publicKeyOf(readPublicJwk(o.publicKey, '--public-key')) as Schemas['PublicJwk'], roles: roleList(o.roles) };
-      return pendingChange((await adminClient(o).POST('/v1/admin/admins', { body })).data!);
+      return enrolledOrPending((await adminClient(o).POST('/v1/admin/admins', { body })).data!);
     },
   );
   action<{ roles: string }>(admins.command('roles').description('set an admin\'s roles (a change request)').argument('<admin>').requiredOption('--roles <roles>', ROLES.join(',')), emit, async ([id], o) =>
-    pendingChange((await adminClient(o).PATCH('/v1/admin/admins/{admin}', { params: { path: { admin: id! } }, body: { roles: roleList(o.roles) } })).data!),
+    enrolledOrPending((await adminClient(o).PATCH('/v1/admin/admins/{admin}', { params: { path: { admin: id! } }, body: { roles: roleList(o.roles) } })).data!),
+  );
+  action<{ minutes: number }>(
+    admins.command('reenable').description('propose re-enabling a retired bootstrap key for a while (a change request)').argument('<admin>', 'adm_bootstrap, adm_bootstrap2, …').addOption(numberOption('--minutes <n>', 'for how long (at most 1440)', true)),
+    emit,
+    async ([id], o) => pendingChange((await adminClient(o).POST('/v1/admin/admins/{admin}:reenable', { params: { path: { admin: id! } }, body: { minutes: o.minutes } })).data!),
   );
   action(admins.command('disable').description('disable an admin at once').argument('<admin>'), emit, async ([id], o) => {
     const data = (await adminClient(o).POST('/v1/admin/admins/{admin}:disable', { params: { path: { admin: id! } } })).data!;
@@ -131,7 +143,8 @@ const ACCESS_COLUMNS: Column<Schemas['AccessRequest']>[] = [
   ['OPERATION', (a) => a.operation],
   ['REASON', (a) => `${a.reasonCode}: ${a.detail}`],
   ['REQUESTER', (a) => a.requester],
-  ['STATE', (a) => a.state],
+  ['STATE', (a) => `${a.state}${a.breakGlass ? ' BREAK-GLASS' : ''}${a.sealUntil ? ` sealed until ${a.sealUntil}` : ''}`],
+  ['DECIDED BY', (a) => a.decidedBy ?? '-'],
   ['VALID UNTIL', (a) => a.validUntil ?? '-'],
   ['USES', (a) => a.uses],
 ];
@@ -139,21 +152,39 @@ const ACCESS_COLUMNS: Column<Schemas['AccessRequest']>[] = [
 /** The operator's side: file, list, show and use access requests. */
 export function providerAccessCommands(admin: Command, emit: Emit): void {
   const access = admin.command('access').description('ask a tenant for access to one of its VMs (the lockbox)');
-  action<{ vm: string; reasonCode: (typeof REASON_CODES)[number]; detail: string; durationMinutes?: number }>(
+  action<{ vm: string; reasonCode: (typeof REASON_CODES)[number]; detail: string; durationMinutes?: number; breakGlass?: boolean; sealUntil?: string }>(
     access
       .command('request')
-      .description('file an access request (operation snapshot.create); the tenant decides')
+      .description('file an access request (operation snapshot.create); the tenant\'s policy or its owner decides')
       .requiredOption('--vm <vm>', 'the VM')
       .addOption(choiceOption('--reason-code <code>', 'why', REASON_CODES, true))
       .requiredOption('--detail <text>', 'why, for the tenant to read')
-      .addOption(numberOption('--duration-minutes <n>', 'how long an approval lasts (default 60)')),
+      .addOption(numberOption('--duration-minutes <n>', 'how long an approval lasts (default 60; break-glass at most 240)'))
+      .option('--break-glass', 'an emergency access without the tenant: a second security admin approves; at most 4 h; the tenant is alerted at once')
+      .option('--seal-until <instant>', 'a legal_request the tenant may not learn of yet: sealed until this ISO instant (at most 180 days)'),
     emit,
     async (_, o) => {
-      const body = { vm: o.vm, operation: 'snapshot.create' as const, reasonCode: o.reasonCode, detail: o.detail, durationMinutes: o.durationMinutes ?? 60 };
+      const body = { vm: o.vm, operation: 'snapshot.create' as const, reasonCode: o.reasonCode, detail: o.detail, durationMinutes: o.durationMinutes ?? 60, ...(o.breakGlass ? { breakGlass: true } : {}), ...(o.sealUntil ? { sealUntil: o.sealUntil } : {}) };
       const data = (await adminClient(o).POST('/v1/admin/access-requests', { body })).data!;
-      return { json: data, text: `${table([data], ACCESS_COLUMNS)}\nFiled. Tenant ${data.tenant} decides; until it approves, nothing is allowed.` };
+      const next =
+        data.breakGlass || data.sealUntil ? `A second security admin decides: custodes admin access approve ${data.id} --key <their key>.`
+        : data.decidedBy === 'policy' ? `Tenant ${data.tenant}'s policy decided at once: ${data.state}${data.validUntil ? ` until ${data.validUntil}` : ''}.`
+        : `Tenant ${data.tenant} decides; until it approves, nothing is allowed.`;
+      return { json: data, text: `${table([data], ACCESS_COLUMNS)}\nFiled. ${next}` };
     },
   );
+  for (const verb of ['approve', 'deny'] as const) {
+    action(access.command(verb).description(`${verb} a break-glass or sealed request (a second security admin)`).argument('<request>'), emit, async ([request], o) => {
+      const params = { params: { path: { request: request! } } };
+      const api = adminClient(o);
+      const data = (verb === 'approve' ? await api.POST('/v1/admin/access-requests/{request}:approve', params) : await api.POST('/v1/admin/access-requests/{request}:deny', params)).data!;
+      return { json: data, text: `${table([data], ACCESS_COLUMNS)}\n${data.state === 'approved' ? `Approved until ${data.validUntil}.` : 'Denied.'}` };
+    });
+  }
+  action(access.command('reveal').description('reveal a sealed request to its tenant now (before its date)').argument('<request>'), emit, async ([request], o) => {
+    const data = (await adminClient(o).POST('/v1/admin/access-requests/{request}:reveal', { params: { path: { request: request! } } })).data!;
+    return { json: data, text: `Revealed ${data.revealed} sealed record(s) of ${data.accessRequest.id} into tenant ${data.accessRequest.tenant}'s log.` };
+  });
   action<{ state?: (typeof ACCESS_STATES)[number]; tenant?: string }>(
     withPaging(access.command('list').description('list access requests').addOption(choiceOption('--state <state>', 'only those in this state', ACCESS_STATES)).option('--tenant <id>', 'only this tenant\'s')),
     emit,
@@ -180,6 +211,25 @@ export function tenantAccessCommands(program: Command, emit: Emit): void {
   });
   action<TenantOptions>(tenantOptions(access.command('show').description('show an access request').argument('<request>')), emit, async ([request], o) =>
     one((await tenantClient(o, []).GET('/v1/tenants/{tenant}/access-requests/{request}', { params: { path: { tenant: o.tenant, request: request! } } })).data!, ACCESS_COLUMNS),
+  );
+  const policy = access.command('policy').description('what happens to the provider\'s requests, per reason, without asking you');
+  action<TenantOptions>(tenantOptions(policy.command('show').description('the policy in force')), emit, async (_, o) => {
+    const data = (await tenantClient(o, []).GET('/v1/tenants/{tenant}/access-policy', { params: { path: { tenant: o.tenant } } })).data!;
+    return { json: data, text: table(data.rules, [['REASON', (r) => r.reasonCode], ['DECISION', (r) => r.decision], ['AT MOST', (r) => (r.maxMinutes ? `${r.maxMinutes} min` : '-')]]) };
+  });
+  action<TenantOptions & { rule: string[] }>(
+    tenantOptions(policy.command('set').description('replace the policy (reasons not named: you decide)'))
+      .option('--rule <reason=decision[:minutes]>', `e.g. maintenance=allow:30, third_party_request=deny (decisions: ${POLICY_DECISIONS.join(', ')}); repeat for each`, (v: string, all: string[] = []) => [...all, v]),
+    emit,
+    async (_, o) => {
+      const rules = (o.rule ?? []).map((text) => {
+        const match = /^([a-z_]+)=(deny|approve|allow)(?::(\d+))?$/.exec(text.trim());
+        if (!match || !(REASON_CODES as readonly string[]).includes(match[1]!)) throw new UsageError(`--rule ${text}: write reason=decision[:minutes], reasons ${REASON_CODES.join(', ')}, decisions ${POLICY_DECISIONS.join(', ')}.`);
+        return { reasonCode: match[1] as (typeof REASON_CODES)[number], decision: match[2] as (typeof POLICY_DECISIONS)[number], ...(match[3] ? { maxMinutes: Number(match[3]) } : {}) };
+      });
+      const data = (await tenantClient(o, []).PUT('/v1/tenants/{tenant}/access-policy', { params: { path: { tenant: o.tenant } }, body: { rules } })).data!;
+      return { json: data, text: table(data.rules, [['REASON', (r) => r.reasonCode], ['DECISION', (r) => r.decision], ['AT MOST', (r) => (r.maxMinutes ? `${r.maxMinutes} min` : '-')]]) };
+    },
   );
   for (const verb of ['approve', 'deny'] as const) {
     action<TenantOptions>(tenantOptions(access.command(verb).description(`${verb} an access request`).argument('<request>')), emit, async ([request], o) => {

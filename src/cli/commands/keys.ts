@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from '../../sdk/keys';
-import { action, choiceOption, commaList, LOCAL_ADMIN_KEY, numberOption, publicKeyPathOf, readJwk, spaceList, UsageError, type Emit } from '../context';
+import { action, adminIdOf, choiceOption, commaList, LOCAL_ADMIN_KEY, numberOption, publicKeyPathOf, readJwk, spaceList, UsageError, type Emit } from '../context';
 
 export function keyCommands(program: Command, emit: Emit): void {
   action<{ out: string; alg: SigningAlgorithm; force?: boolean }>(
@@ -40,9 +40,10 @@ export function keyCommands(program: Command, emit: Emit): void {
     async (_, o) => {
       const ttl = o.ttl ?? 300;
       if (ttl > 900) throw new UsageError('--ttl may be at most 900 seconds (15 minutes): the API refuses longer-lived tokens.');
-      const principal = o.iss ?? process.env.CUSTODES_PRINCIPAL;
-      if (!principal) throw new UsageError('--iss is required: the id of the principal that owns --key.');
-      const jwt = await mintToken({ key: readJwk(o.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY, 'Key file'), principal, audience: o.aud, scope: o.scope, vms: o.vms, ttlSeconds: ttl });
+      const keyPath = o.key ?? process.env.CUSTODES_KEY ?? LOCAL_ADMIN_KEY;
+      // A local admin's key names its own id (.custodes/admins.json); any other key needs --iss.
+      const principal = o.iss ?? process.env.CUSTODES_PRINCIPAL ?? adminIdOf(keyPath);
+      const jwt = await mintToken({ key: readJwk(keyPath, 'Key file'), principal, audience: o.aud, scope: o.scope, vms: o.vms, ttlSeconds: ttl });
       return { json: { token: jwt }, text: jwt };
     },
   );

@@ -7,4 +7,5 @@ export const adminsRouter = createRouter()
   .openapi(routes.listAdmins, handlers.listAdmins)
   .openapi(routes.getAdmin, handlers.getAdmin)
   .openapi(routes.setAdminRoles, handlers.setAdminRoles)
-  .openapi(routes.disableAdmin, handlers.disableAdmin);
+  .openapi(routes.disableAdmin, handlers.disableAdmin)
+  .openapi(routes.reenableBootstrapAdmin, handlers.reenableBootstrapAdmin);

@@ -7,7 +7,8 @@
  * - deleting a tenant or a VM: always;
  * - changing a tenant's quota: when the new quota is below what it uses;
  * - draining a host: when tenant VMs are on it (an empty host drains at once);
- * - registering an admin or changing its roles: always (admins.ts);
+ * - registering an admin or changing its roles: always, once the bootstrap ceremony is over (admins.service.ts);
+ * - re-enabling a retired bootstrap key: always (bootstrap-ceremony.ts);
  * - approving the next audit signing key: always (audit-keys.ts).
  */
 import { eq } from 'drizzle-orm';
@@ -17,7 +18,7 @@ import { vms } from '../../platform/db/schema';
 import type { ProblemCode } from '../../lib/problems';
 import { fail, ok, type Result } from '../../lib/result';
 import type { JWK } from 'jose';
-import { registerAdmin, setAdminRoles } from '../admins/admins.service';
+import { reenableBootstrap, registerAdmin, setAdminRoles } from '../admins/admins.service';
 import { approveAuditKey } from '../audit-keys/audit-keys.service';
 import type { ChangeOperation, Executor, Proposal } from './two-person-rule';
 import { drainHost } from '../../provider/hosts/drain.service';
@@ -73,4 +74,5 @@ export const EXECUTORS: Record<ChangeOperation, Executor> = {
   'admin.register': async (db, commit, change) => registerAdmin(db, commit, change.params as unknown as Parameters<typeof registerAdmin>[2]),
   'audit.rotate': async (db, commit, change) => approveAuditKey(db, commit, change.target.id, (change.params as { publicJwk: JWK }).publicJwk, change.id),
   'admin.roles': async (db, commit, change) => setAdminRoles(db, commit, change.target.id, (change.params as { roles: Parameters<typeof setAdminRoles>[3] }).roles),
+  'bootstrap.reenable': async (db, commit, change) => reenableBootstrap(db, commit, change.target.id, (change.params as { minutes: number }).minutes, change.id),
 };

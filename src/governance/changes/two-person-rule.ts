@@ -31,7 +31,7 @@ import type { ProblemCode } from '../../lib/problems';
 import { fail, found, ok, type Result } from '../../lib/result';
 import { now as clockNow, nowIso } from '../../platform/clock';
 
-export const CHANGE_OPERATIONS = ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate'] as const;
+export const CHANGE_OPERATIONS = ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate', 'bootstrap.reenable'] as const;
 export type ChangeOperation = (typeof CHANGE_OPERATIONS)[number];
 export const CHANGE_STATES = ['pending', 'executed', 'failed', 'denied', 'cancelled', 'expired'] as const;
 export type ChangeState = (typeof CHANGE_STATES)[number];

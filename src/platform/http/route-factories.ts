@@ -62,7 +62,7 @@ export function platformProblems(kind: RouteKind, config: Pick<RouteConfig, 'met
   if (kind === 'public') return codes;
   codes.push(...TOKEN_PROBLEMS, 'principal_type_not_allowed');
   if (['post', 'put'].includes(config.method)) codes.push('invalid_idempotency_key', 'idempotency_key_in_use', 'idempotency_key_reused', 'idempotency_response_lost');
-  codes.push(...(kind === 'admin' ? (['missing_role'] as const) : (['missing_scope', 'vm_not_allowed', 'not_found'] as const)));
+  codes.push(...(kind === 'admin' ? (['missing_role', 'bootstrap_retired', 'bootstrap_limited'] as const) : (['missing_scope', 'vm_not_allowed', 'not_found'] as const)));
   return codes;
 }
 
@@ -88,6 +88,8 @@ interface RouteBasics extends Omit<RouteConfig, 'middleware' | 'security'> {
 export interface AdminRouteConfig extends RouteBasics {
   /** The principal needs at least one of these roles. */
   roles: readonly AdminRole[];
+  /** A route of the bootstrap ceremony (enrolling admins): the only ones a bootstrap key may call (governance/admins/bootstrap-ceremony.ts). */
+  bootstrap?: boolean;
 }
 
 /**
@@ -96,7 +98,7 @@ export interface AdminRouteConfig extends RouteBasics {
  * recorded under the right action and log), authentication, role, body
  * checks, idempotency.
  */
-export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ...config }: R) {
+export function adminRoute<const R extends AdminRouteConfig>({ roles, action, bootstrap = false, ...config }: R) {
   requirePathParams(config);
   return createRoute({
     ...withProblems('admin', config),
@@ -105,7 +107,7 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, ..
     // Machine-readable, for SDKs and for the role × route walk (test/changes.test.ts).
     'x-custodes-roles': roles as AdminRole[],
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireAdminRole(...roles), jsonBody({ accepts: takesBody(config) }), idempotency(), timingPhase('handler')] as const,
+    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireAdminRole(roles, { bootstrap }), jsonBody({ accepts: takesBody(config) }), idempotency(), timingPhase('handler')] as const,
   });
 }
 

@@ -30,7 +30,7 @@ export const changeRequests = sqliteTable(
   'change_requests',
   {
     id: text('id').primaryKey(),
-    operation: text('operation', { enum: ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate'] }).notNull(),
+    operation: text('operation', { enum: ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate', 'bootstrap.reenable'] }).notNull(),
     targetType: text('target_type').notNull(),
     targetId: text('target_id').notNull(),
     tenants: text('tenants').notNull(),
@@ -57,15 +57,67 @@ export const accessRequests = sqliteTable(
     tenantId: text('tenant_id').notNull(),
     vmId: text('vm_id').notNull(),
     operation: text('operation', { enum: ['snapshot.create'] }).notNull(),
-    reasonCode: text('reason_code', { enum: ['support_case', 'incident_response', 'legal_request', 'maintenance'] }).notNull(),
+    reasonCode: text('reason_code', { enum: ['customer_support', 'provider_review', 'incident_response', 'third_party_request', 'maintenance', 'legal_request'] }).notNull(),
     detail: text('detail').notNull(),
     durationMinutes: integer('duration_minutes').notNull(),
     requester: text('requester').notNull(),
     state: text('state', { enum: ['pending', 'approved', 'denied'] }).notNull().default('pending'),
+    /** Who decided: the tenant owner, its policy, or (break-glass, sealed) a second security admin. */
+    decidedBy: text('decided_by'),
+    /** Break-glass: proceeds on two security admins' word, not the tenant's. */
+    breakGlass: integer('break_glass', { mode: 'boolean' }).notNull().default(false),
+    /** A sealed legal request: its records reach the tenant's log as sealed records, revealed by this instant. */
+    sealUntil: text('seal_until'),
+    /** When a sealed request's records were revealed into the tenant's log (it is hidden from the tenant until then). */
+    revealedAt: text('revealed_at'),
     validUntil: text('valid_until'),
     uses: integer('uses').notNull().default(0),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },
   (t) => [index('access_requests_tenant_idx').on(t.tenantId, t.id)],
+);
+
+/**
+ * Bootstrap keys re-enabled after their retirement (governance/admins/bootstrap-ceremony.ts):
+ * a two-person change, for a bounded time.
+ */
+export const bootstrapReenables = sqliteTable('bootstrap_reenables', {
+  adminId: text('admin_id').primaryKey(),
+  until: text('until').notNull(),
+  changeId: text('change_id').notNull(),
+});
+
+/** A tenant's access policy per reason (governance/access-policy): deny, require approval, or allow for at most N minutes. */
+export const accessPolicies = sqliteTable(
+  'access_policies',
+  {
+    tenantId: text('tenant_id').notNull(),
+    reasonCode: text('reason_code').notNull(),
+    decision: text('decision', { enum: ['deny', 'approve', 'allow'] }).notNull(),
+    maxMinutes: integer('max_minutes'),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('access_policies_uq').on(t.tenantId, t.reasonCode)],
+);
+
+/**
+ * Sealed records (governance/access-requests/seals.ts): the full record a sealed access hides,
+ * kept until it is revealed into the tenant's log. `hidden` is the record's canonical JSON;
+ * its SHA-256 is the commitment the sealed record carries.
+ */
+export const sealedRecords = sqliteTable(
+  'sealed_records',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    accessRequest: text('access_request').notNull(),
+    sealedIndex: integer('sealed_index'),
+    commitment: text('commitment').notNull(),
+    hidden: text('hidden').notNull(),
+    sealUntil: text('seal_until').notNull(),
+    revealedIndex: integer('revealed_index'),
+    ...timestamps,
+  },
+  (t) => [index('sealed_records_due_idx').on(t.revealedIndex, t.sealUntil)],
 );

@@ -96,7 +96,7 @@ describe('custodes CLI', () => {
     assert.match(missing.err, /does not exist/);
     const key = join(mkdtempSync(join(tmpdir(), 'custodes-cli-')), 'admin.jwk');
     assert.equal((await run(['keygen', '--out', key])).code, 0);
-    const unreachable = await run(['admin', 'hosts', 'list', '--url', 'http://127.0.0.1:9', '--key', key]);
+    const unreachable = await run(['admin', 'hosts', 'list', '--url', 'http://127.0.0.1:9', '--key', key, '--iss', 'adm_someone']);
     assert.equal(unreachable.code, 1, unreachable.err);
     assert.match(unreachable.err, /^error: cannot reach http:\/\/127\.0\.0\.1:9\. Is the API running\?/);
     assert.doesNotMatch(unreachable.err, STACK_FRAME);

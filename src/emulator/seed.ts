@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import type { JWK } from 'jose';
 import { actAs } from '../auth/acting-as';
-import { bootstrapAdmins, findRegisteredKey, thumbprint, type RegisteredKey } from '../auth/principals';
+import { findRegisteredKey, thumbprint, type RegisteredKey } from '../auth/principals';
 import type { Env } from '../env';
 import { createDb } from '../platform/db/client';
 
@@ -65,8 +65,10 @@ export type Dispatch = (request: Request) => Promise<Response>;
 
 export async function seed(env: Env, dispatch: Dispatch, origin: string, fixture: Fixture): Promise<SeedResult> {
   const report: SeedReport = { hosts: {}, tenants: {}, requests: [] };
-  const admin = [...(await bootstrapAdmins(env.BOOTSTRAP_ADMIN_JWK)).values()][0];
-  if (!admin) return { ok: false, report, step: 'admin', status: 409, problem: { detail: 'No bootstrap admin is configured (BOOTSTRAP_ADMIN_JWK).' } };
+  // An enrolled admin who may provision: the bootstrap keys only enrol (governance/admins/bootstrap-ceremony.ts).
+  const enrolled = await env.DB.prepare("SELECT kid FROM admins WHERE state = 'active' AND EXISTS (SELECT 1 FROM json_each(admins.roles) WHERE json_each.value = 'provisioner') ORDER BY created_at, id LIMIT 1").first<{ kid: string }>();
+  const admin = enrolled ? await findRegisteredKey(createDb(env.DB), env.BOOTSTRAP_ADMIN_JWK, enrolled.kid) : null;
+  if (!admin) return { ok: false, report, step: 'admin', status: 409, problem: { detail: 'No enrolled admin holds the provisioner role: enrol one first (npm start and startCustodes enrol two).' } };
 
   class StepFailed extends Error {
     constructor(readonly step: string, readonly status: number, readonly problem: unknown) {

@@ -346,7 +346,13 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   };
   const health = await fetch(`${base}/v1/health`);
   if (!health.ok) throw new Error(`the emulator did not come up: ${health.status} ${await health.text()}`);
-  if (from) await control('PUT', 'state', from);
+  if (from) {
+    await control('PUT', 'state', from);
+    if (!from.enrolledAdmins?.length) {
+      await mf.dispose();
+      throw new Error('this state file holds no enrolled admins\' keys (`custodes emulator export` cannot know them): start from one `emu.snapshot(file)` wrote, or import it into the instance it came from (`custodes emulator import`).');
+    }
+  }
   admins.push(...(await enrolReadyAdmins(base, adminKeys[0], [keys.enrolled[0].key, keys.enrolled[1].key], keys.enrolled.map((e) => e.id))));
   keys.enrolled = [{ id: admins[0].id, key: admins[0].key }, { id: admins[1].id, key: admins[1].key }];
   keys.save();

@@ -91,7 +91,7 @@ describe('the web console', () => {
 
     const page = await offlinePage(browser);
     await signIn(page, tenant.owner.key, tenant.tenant);
-    await waitForText(page.page, ['The audit log of', 'adm_bootstrap', 'denied', 'Live: new records appear here']);
+    await waitForText(page.page, ['The audit log of', emu.admins[0].id, 'denied', 'Live: new records appear here']);
     await screenshot(page.page, 'timeline');
     // Signing in loads the log once: one checkpoint, one stream (each read is a record in the tenant's own log).
     const loaded = (path: RegExp) => page.sent.filter((r) => r.method === 'GET' && path.test(new URL(r.url).pathname)).length;
@@ -152,7 +152,7 @@ describe('the web console', () => {
     const change = (await first!.DELETE('/v1/admin/vms/{vm}', { params: { path: { vm } } })).data as unknown as { id: string };
     const page = await offlinePage(browser);
     await signIn(page, emu.admins[1].key, emu.admins[1].id);
-    await waitForText(page.page, ['Pending change requests', `vm.delete on vm ${vm}`, 'What executes', 'adm_bootstrap']);
+    await waitForText(page.page, ['Pending change requests', `vm.delete on vm ${vm}`, 'What executes', emu.admins[0].id]);
     await click(page.page, `Approve ${change.id}`);
     await waitForText(page.page, [`${change.id}: executed`]);
     await assert.rejects(second!.GET('/v1/admin/vms/{vm}', { params: { path: { vm } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found');
@@ -165,10 +165,13 @@ describe('the web console', () => {
   it('a tenant approves the provider\'s access request; a failure shows the problem\'s title, code and request id', async () => {
     const admin = emu.client(emu.admins[0]);
     const request = (await admin.POST('/v1/admin/access-requests', { body: { vm: tenant.vm, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'ticket 4711: guest will not boot', durationMinutes: 30 } })).data!;
+    // The tenant's policy decides maintenance at once: the console shows the policy, and that it decided.
+    await tenant.owner.api.PUT('/v1/tenants/{tenant}/access-policy', { params: { path: { tenant: tenant.tenant } }, body: { rules: [{ reasonCode: 'maintenance', decision: 'allow', maxMinutes: 15 }] } });
+    await admin.POST('/v1/admin/access-requests', { body: { vm: tenant.vm, operation: 'snapshot.create', reasonCode: 'maintenance', detail: 'firmware update', durationMinutes: 60 } });
     const page = await offlinePage(browser);
     await signIn(page, tenant.owner.key, tenant.tenant);
     await click(page.page, 'Access requests');
-    await waitForText(page.page, ['customer_support: ticket 4711', 'pending']);
+    await waitForText(page.page, ['customer_support: ticket 4711', 'pending', 'maintenance: firmware update', 'your policy', 'allowed at once, for at most 15 min']);
     await click(page.page, `Approve ${request.id}`);
     await waitForText(page.page, [`Approved ${request.id}.`, 'approved']);
     assert.equal((await tenant.owner.api.GET('/v1/tenants/{tenant}/access-requests/{request}', { params: { path: { tenant: tenant.tenant, request: request.id } } })).data!.state, 'approved');

@@ -189,12 +189,17 @@ describe('issue 31: the whole state in one file', () => {
     const provider = (await emu.client(emu.admins[0]).GET('/v1/admin/audit/records', { params: { query: { from: 0, limit: 1000 } } })).data!.records;
     assert.ok(provider.some((r) => JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString()).action === 'emulator.state.import'));
 
-    // A new instance from the file: the same logs, under the same key, the same admins.
-    const copy = await startCustodes({ from: file });
+    // A new instance needs the admins' keys too: a CLI export cannot hold them, a snapshot does.
+    await assert.rejects(startCustodes({ from: file }), /holds no enrolled admins' keys/);
+    const snapshot = join(dir, 'snapshot.json');
+    await emu.snapshot(snapshot);
+    // A new instance from the snapshot: the same logs, under the same key, the same admins.
+    const copy = await startCustodes({ from: snapshot });
     try {
       assert.equal(await readSecret(copy, t, t.keystore), "saved's secret");
       const there = await verify(copy, t.tenant, t.ownerKeyFile, t.stateFile);
       assert.equal(there.code, 0, there.err);
+      assert.deepEqual(copy.admins.map((a) => a.id), emu.admins.map((a) => a.id));
       assert.equal((await copy.client(copy.admins[0]).GET('/v1/admin/tenants')).response.status, 200);
     } finally {
       await copy.close();

@@ -310,7 +310,7 @@ export function auditCommands(program: Command, emit: Emit): void {
       const online = o.bundle ? null : logOf(o); // a bundle names its own log
       const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures, witnesses: o.witness, quorum: o.quorum, logKey: o.logKey, trustOnFirstUse: o.trustOnFirstUse, expectBuild: o.expectBuild });
       if (!result.ok) {
-        const hint = online ? await emulatorResetHint(o, o.state ?? defaultStatePath(online.log)) : null;
+        const hint = online && /rollback|rewritten|shrank|consisten/i.test(result.text) ? await emulatorResetHint(o, o.state ?? defaultStatePath(online.log)) : null;
         throw new VerificationFailed(o.json ? JSON.stringify({ ...(result.json as object), ...(hint ? { hint } : {}) }, null, 2) : `${result.text}${hint ? `\nhint: ${hint}` : ''}`);
       }
       return result;

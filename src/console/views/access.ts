@@ -1,16 +1,35 @@
-/** The provider's requests to reach this tenant's VMs (the lockbox): approve or deny each. */
+/**
+ * The provider's requests to reach this tenant's VMs (the lockbox): approve or
+ * deny each; the tenant's access policy per reason, and who decided each
+ * request (the owner, the policy, or — break-glass — a second security admin).
+ */
 import { call, decideThen, problemBox } from '../api';
 import { h, show, table } from '../dom';
 import type { Session } from '../session';
 
-interface AccessRequest { id: string; vm: string; operation: string; reasonCode: string; detail: string; durationMinutes: number; requester: string; state: string; createdAt: string }
+interface AccessRequest { id: string; vm: string; operation: string; reasonCode: string; detail: string; durationMinutes: number; requester: string; state: string; decidedBy: string | null; breakGlass: boolean; sealUntil: string | null; createdAt: string }
+interface PolicyRule { reasonCode: string; decision: 'deny' | 'approve' | 'allow'; maxMinutes: number | null }
+
+const DECISIONS: Record<PolicyRule['decision'], string> = { deny: 'denied at once', approve: 'you decide', allow: 'allowed at once' };
 
 export async function accessView(session: Session): Promise<HTMLElement> {
   const tenant = session.tenant!;
   const body = h('div', {});
   const outcome = h('div', { 'aria-live': 'polite' });
+  const policyBox = h('div', {});
   const render = async () => {
-    const { accessRequests: requests } = await call<{ accessRequests: AccessRequest[] }>(session, 'GET', `/v1/tenants/${tenant}/access-requests?pageSize=100`);
+    const [{ accessRequests: requests }, { rules }] = await Promise.all([
+      call<{ accessRequests: AccessRequest[] }>(session, 'GET', `/v1/tenants/${tenant}/access-requests?pageSize=100`),
+      call<{ rules: PolicyRule[] }>(session, 'GET', `/v1/tenants/${tenant}/access-policy`),
+    ]);
+    show(
+      policyBox,
+      table(
+        ['reason', 'your policy'],
+        rules.map((r) => [h('code', {}, r.reasonCode), h('span', {}, `${DECISIONS[r.decision]}${r.decision === 'allow' && r.maxMinutes ? `, for at most ${r.maxMinutes} min` : ''}`)]),
+        'Your access policy (custodes access policy set): break-glass and sealed legal requests are not yours to decide',
+      ),
+    );
     const decide = (r: AccessRequest, decision: 'approve' | 'deny') =>
       decideThen(outcome, async () => (await call(session, 'POST', `/v1/tenants/${tenant}/access-requests/${r.id}:${decision}`), `${decision === 'approve' ? 'Approved' : 'Denied'} ${r.id}.`), render);
     show(
@@ -18,15 +37,16 @@ export async function accessView(session: Session): Promise<HTMLElement> {
       requests.length === 0
         ? h('p', {}, 'No access requests.')
         : table(
-            ['request', 'VM', 'what', 'why', 'by', 'state', ''],
+            ['request', 'VM', 'what', 'why', 'by', 'state', 'decided by', ''],
             requests.map((r) => [
               h('code', {}, r.id),
               h('code', {}, r.vm),
               h('span', {}, `${r.operation} for ${r.durationMinutes} min`),
               h('span', {}, `${r.reasonCode}: ${r.detail}`),
               h('span', {}, r.requester),
-              h('span', {}, r.state),
-              r.state === 'pending'
+              h('span', {}, r.breakGlass ? h('strong', { class: 'exposed' }, `BREAK-GLASS ${r.state}`) : r.state),
+              h('span', {}, r.decidedBy === 'policy' ? 'your policy' : r.decidedBy === 'tenant' ? 'you' : (r.decidedBy ?? '')),
+              r.state === 'pending' && !r.breakGlass
                 ? h('span', {}, h('button', { type: 'button', onclick: () => void decide(r, 'approve') }, `Approve ${r.id}`), ' ', h('button', { type: 'button', onclick: () => void decide(r, 'deny') }, `Deny ${r.id}`))
                 : h('span', {}, ''),
             ]),
@@ -39,5 +59,5 @@ export async function accessView(session: Session): Promise<HTMLElement> {
   } catch (error) {
     show(body, problemBox(error));
   }
-  return h('section', { 'aria-labelledby': 'access-title' }, h('h2', { id: 'access-title' }, 'Access requests'), outcome, body);
+  return h('section', { 'aria-labelledby': 'access-title' }, h('h2', { id: 'access-title' }, 'Access requests'), outcome, body, policyBox);
 }

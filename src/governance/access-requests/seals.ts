@@ -20,6 +20,7 @@ import { expectChanges } from '../../audit/log/commit';
 import { finishNotices } from '../../audit/log/notices';
 import { tenantLog } from '../../audit/log/logs';
 import { nowIso } from '../../platform/clock';
+import { emulatedClock } from '../../audit/request/request-audit';
 
 interface SealRow {
   id: string;
@@ -43,6 +44,7 @@ async function reveal(env: Env, seal: SealRow, by: 'date' | 'request'): Promise<
     reason: null,
     request: { method: 'POST', path: `/v1/admin/access-requests/${seal.access_request}:reveal` },
     details: { seal: seal.id, sealUntil: seal.seal_until, revealedBy: by, revealed: { log, index, jws: hidden.jws } },
+    ...emulatedClock(),
   };
   const guard = expectChanges('seal not revealed yet');
   const result = await appendToLog(env, tenantLog(seal.tenant_id), draft, [

@@ -4,7 +4,7 @@
  * server answered — title, code and request id — never a bare status.
  */
 import { h } from './dom';
-import type { Session } from './session';
+import { followServerClock, type Session } from './session';
 
 export class ProblemError extends Error {
   constructor(
@@ -18,14 +18,29 @@ export class ProblemError extends Error {
   }
 }
 
+/** Problem codes of a token refused for its time alone. */
+const CLOCK_REFUSALS = new Set(['token_expired', 'token_not_yet_valid']);
+
+/** The emulator's clock, when it says it was moved: tokens are then minted on it (as the SDK does). */
+async function followEmulatedClock(): Promise<boolean> {
+  const info = (await (await fetch('/v1/info')).json().catch(() => null)) as { time?: string; emulator?: { clock?: { emulated?: boolean } } | null } | null;
+  if (!info?.emulator?.clock?.emulated || !info.time) return false;
+  followServerClock(Date.parse(info.time) - Date.now());
+  return true;
+}
+
 /** `token`: one the caller minted (to know its `jti`); else a fresh one. */
-export async function call<T>(session: Session, method: string, path: string, options: { body?: unknown; text?: boolean; token?: string } = {}): Promise<T> {
+export async function call<T>(session: Session, method: string, path: string, options: { body?: unknown; text?: boolean; token?: string } = {}, retried = false): Promise<T> {
   const token = options.token ?? (await session.token());
   const response = await fetch(path, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
     ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
   });
+  // A token refused for its time by an emulator whose clock moved: once more, on the emulator's clock (the refused token did nothing).
+  if (response.status === 401 && !retried && !options.token && CLOCK_REFUSALS.has(((await response.clone().json().catch(() => null)) as { code?: string } | null)?.code ?? '') && (await followEmulatedClock())) {
+    return call<T>(session, method, path, options, true);
+  }
   if (!response.ok) {
     const requestId = response.headers.get('X-Request-Id') ?? '';
     let problem: { title?: string; code?: string; detail?: string; requestId?: string } = {};

@@ -33,6 +33,10 @@ interface Stored {
 
 const roleOf = (principal: string): Role => (principal.startsWith('adm_') ? 'admin' : principal.startsWith('tsk_') ? 'toolstack' : 'tenant');
 
+/** How far the server's clock is from this browser's: set when an emulator whose clock was moved refuses a token for its time (api.ts). */
+let serverClockOffsetMs = 0;
+export const followServerClock = (offsetMs: number): void => void (serverClockOffsetMs = offsetMs);
+
 function sessionOf(stored: Stored): Session {
   const { principal, tenant, scopes, kid, publicJwk, key, alg } = stored;
   return {
@@ -42,7 +46,7 @@ function sessionOf(stored: Stored): Session {
     kid,
     publicJwk,
     token: () => {
-      const now = Math.floor(Date.now() / 1000);
+      const now = Math.floor((Date.now() + serverClockOffsetMs) / 1000);
       return new SignJWT({ scope: scopes.join(' ') })
         .setProtectedHeader({ alg, kid, typ: 'JWT' })
         .setIssuer(principal)

@@ -17,4 +17,4 @@ export { checkLogContents, namedVersions, type ContentsReport, type NamedVersion
 export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore.ts';
 export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys.ts';
 export { rotateDataKeys, type RotationOptions, type RotationResult } from './rotation.ts';
-export { checkSeals, sealClock, type SealedRecord, type SealReport } from './seals.ts';
+export { checkSeals, sealClock, SealWatcher, type SealedRecord, type SealReport } from './seals.ts';

@@ -80,3 +80,28 @@ export function sealClock(records: readonly { jws: string }[]): number {
   const newest = records.at(-1);
   return Math.max(Date.now(), newest ? Date.parse(jwsPayload<{ time: string }>(newest.jws).time) : 0);
 }
+
+/**
+ * Seals as a live stream delivers records (`custodes audit tail --follow`):
+ * each broken promise reported once, as soon as the records show it — a
+ * reveal that does not match, or a record stamped past a seal's date while it
+ * is still sealed. A stream that did not start at the log's first record
+ * cannot tell an orphan reveal from one whose seal came before it: pass
+ * `fromStart: false` and such reveals are not findings.
+ */
+export class SealWatcher {
+  readonly #records: { index: number; jws: string }[] = [];
+  readonly #reported = new Set<string>();
+
+  constructor(private readonly options: { fromStart: boolean }) {}
+
+  /** One record, in log order: the findings it brings to light, judged at its own time. */
+  observe(entry: { index: number; jws: string }): string[] {
+    const { action, time } = jwsPayload<{ action: string; time: string }>(entry.jws);
+    if (action === 'access.sealed' || action === 'access.reveal') this.#records.push(entry);
+    if (this.#records.length === 0) return [];
+    const fresh = checkSeals(this.#records, Date.parse(time)).findings.filter((finding) => !this.#reported.has(finding) && (this.options.fromStart || !finding.includes('which no earlier sealed record announced')));
+    for (const finding of fresh) this.#reported.add(finding);
+    return fresh;
+  }
+}

@@ -17,6 +17,9 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from './support/cli';
 import { findD1 } from './support/store';
 import { buildWorker } from '../../scripts/build-worker';
+// @ts-expect-error plain JavaScript, no declarations
+import { buildConsole } from '../../scripts/build-console.js';
+import { click, launchBrowser, offlinePage, signInConsole, waitForTextOrShow } from './support/browser';
 import { CustodesApiError, openAlertDelivery } from '../../src/sdk/index';
 import { startCustodes, type Custodes, type ProvisionedTenant } from '../../src/testing/index';
 
@@ -25,10 +28,11 @@ const persist = join(dir, 'state');
 let emu: Custodes;
 let t: ProvisionedTenant;
 const DAY = 86_400;
-const start = () => startCustodes({ persist, keepControls: true });
+const start = () => startCustodes({ persist, keepControls: true, assets: 'public' });
 
 before(async () => {
   await buildWorker();
+  await buildConsole();
   emu = await start();
   t = await emu.provisionTenant();
   writeFileSync(join(dir, 'owner.jwk'), JSON.stringify(t.owner.key));
@@ -78,6 +82,26 @@ describe('issue 32: sealed access, as the tenant verifies it', () => {
     assert.match(failed.err, /FAILED: tenants\/ten_\w+: sealed records: /);
     assert.match(failed.err, /reveals seal seal_\w+ \(sealed at record \d+\), but what it reveals does not match the commitment sha256:[0-9a-f]{64} \(it hashes to sha256:[0-9a-f]{64}\)/);
     assert.match(failed.err, /seal seal_\w+ \(record \d+, VM vm_\w+\) was due to be revealed by \S+, and the log carries no reveal/);
+    assert.doesNotMatch(failed.err, /hint: .* is an emulator/, 'not a reset: no hint that says so');
+
+    // The live stream flags them as the records show them.
+    const size = Number(((await emu.client({ id: t.tenant, key: t.owner.key }).GET('/v1/tenants/{tenant}/audit/checkpoint', { params: { path: { tenant: t.tenant } }, parseAs: 'text' })).data as string).split('\n')[1]);
+    const tail = await runCli(emu.url, ['audit', 'tail', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--follow', '--limit', '100000', '--count', String(size)]);
+    assert.equal(tail.code, 0, tail.err);
+    assert.match(tail.out, /⚠ sealed access: record \d+ reveals seal seal_\w+ .* does not match the commitment/);
+    assert.match(tail.out, /⚠ sealed access: seal seal_\w+ .* was due to be revealed by/);
+
+    // And the console's Verify says so in red.
+    const browser = await launchBrowser();
+    try {
+      const page = await offlinePage(browser);
+      await signInConsole(page, { url: emu.url, dir, jwk: t.owner.key, principal: t.tenant });
+      await click(page.page, 'Verify');
+      await click(page.page, 'Verify the log');
+      await waitForTextOrShow(page.page, ['✘ Sealed records: the provider broke its promise', 'does not match the commitment', 'was due to be revealed by']);
+    } finally {
+      await browser.close();
+    }
   });
 });
 

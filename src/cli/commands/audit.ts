@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import type { AuditRecord } from '../../audit/format/record';
 import { auditSource, type AuditLogApi } from '../../sdk/audit-source';
 import { verifiedAuditStream } from '../../sdk/audit-stream';
-import { checkSeals, sealClock } from '../../sdk/seals';
+import { checkSeals, sealClock, SealWatcher } from '../../sdk/seals';
 import { action, baseUrl, adminClient, choiceOption, numberOption, UsageError, type Emit, type GlobalOptions, type Output } from '../context';
 import { parallelRecordChecker } from '../parallel-verify';
 import { defaultStatePath, verifiedRecords } from '../verified-log';
@@ -235,11 +235,15 @@ async function followLog(o: LogOptions & { actor?: string; action?: string; outc
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   let printed = 0;
+  const from = Math.max(0, size - (o.limit ?? 10));
+  // Sealed accesses: a reveal that does not match, or a seal past its date, is flagged as the records show it.
+  const seals = new SealWatcher({ fromStart: from === 0 && !o.outcome });
   try {
-    const stream = verifiedAuditStream(api, o.tenant, { from: Math.max(0, size - (o.limit ?? 10)), filter: o.outcome ? { outcome: o.outcome as 'denied' } : {}, signal: controller.signal });
+    const stream = verifiedAuditStream(api, o.tenant, { from, filter: o.outcome ? { outcome: o.outcome as 'denied' } : {}, signal: controller.signal });
     for await (const event of stream) {
       if (event.kind === 'record') {
         const r = event.record;
+        for (const finding of seals.observe({ index: event.index, jws: event.jws })) emit({ stream: true, json: { index: event.index, sealFinding: finding }, text: `⚠ sealed access: ${finding}` });
         if ((o.actor && !(r.actor.id ?? r.actor.type).includes(o.actor)) || (o.action && !r.action.includes(o.action))) continue;
         emit({ stream: true, json: { index: event.index, record: r, jws: event.jws }, text: recordLine(event.index, r) });
         if (o.count && ++printed >= o.count) break;

@@ -1,8 +1,14 @@
-/** Verify in the browser: every signature (WebCrypto), the RFC 9162 root, the C2SP checkpoint, and consistency with the checkpoint saved here last time. */
+/**
+ * Verify in the browser: every signature (WebCrypto), the RFC 9162 root, the
+ * C2SP checkpoint, consistency with the checkpoint saved here last time, and
+ * every sealed access (sdk/seals.ts): a reveal that does not match its
+ * commitment, or a seal past its date unrevealed, is a red banner.
+ */
 import { h, show } from '../dom';
 import { problemBox } from '../api';
 import type { Session } from '../session';
 import { verifyInBrowser } from '../verify';
+import { checkSeals, sealClock } from '../../sdk/seals';
 
 export function verifyView(session: Session): HTMLElement {
   const result = h('div', { 'aria-live': 'polite' });
@@ -10,8 +16,13 @@ export function verifyView(session: Session): HTMLElement {
     button.disabled = true;
     show(result, h('p', {}, 'Verifying…'));
     try {
-      const { result: r, records, ms, extends: previous } = await verifyInBrowser(session);
-      if (r.ok) {
+      const { result: r, records, ms, extends: previous, verified } = await verifyInBrowser(session);
+      const seals = r.ok ? checkSeals(verified, sealClock(verified)) : null;
+      if (seals && seals.findings.length > 0) {
+        // The log itself verifies, but the provider broke a seal's promise: as serious as a failed verification.
+        show(result, h('div', { class: 'misbehaviour', role: 'alert' }, h('strong', {}, '✘ Sealed records: the provider broke its promise'), h('ul', {}, seals.findings.map((f) => h('li', {}, f)))));
+      } else if (r.ok) {
+        const open = seals!.seals.filter((x) => x.revealedAt === null);
         show(
           result,
           h(
@@ -21,6 +32,9 @@ export function verifyView(session: Session): HTMLElement {
             h('p', {}, `${records} records: every signature, the Merkle root and the signed checkpoint check out in ${(ms / 1000).toFixed(2)} s (${Math.round(records / Math.max(ms / 1000, 0.001))} records/s).`),
             h('p', {}, previous === null ? 'First verification in this browser: the checkpoint is now saved here.' : `It extends the checkpoint saved here last time, at ${previous} records.`),
             r.handovers.length ? h('p', {}, `Followed ${r.handovers.length} signed key hand-over(s) from the key saved here.`) : null,
+            seals!.seals.length
+              ? h('p', {}, `Sealed accesses: ${seals!.seals.length} — ${seals!.seals.length - open.length} revealed, each matching its commitment${open.length ? `; still sealed: ${open.map((x) => `${x.vm} until ${x.sealUntil}`).join(', ')}` : ''}.`)
+              : null,
             h('p', {}, 'Root ', h('code', {}, Array.from(r.checkpoint.root, (b) => b.toString(16).padStart(2, '0')).join(''))),
           ),
         );

@@ -58,8 +58,10 @@ export async function* serverSentEvents(body: ReadableStream<Uint8Array>): Async
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
+      // Every line ending the SSE format allows (CRLF, LF, CR) read as LF; a chunk's last CR waits for the next chunk, in case an LF follows it.
+      buffer += done ? '' : decoder.decode(value, { stream: true });
+      const held = !done && buffer.endsWith('\r') ? '\r' : '';
+      buffer = (held ? buffer.slice(0, -1) : buffer).replace(/\r\n?/g, '\n') + held;
       let end: number;
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const block = buffer.slice(0, end);
@@ -78,6 +80,7 @@ export async function* serverSentEvents(body: ReadableStream<Uint8Array>): Async
         }
         if (data.length > 0) yield { event, id, data: data.join('\n') };
       }
+      if (done) return;
     }
   } finally {
     reader.releaseLock();

@@ -1,16 +1,17 @@
+/**
+ * The Worker's bindings and the request context's variables. This file sits
+ * at the bottom with `platform/`: it imports no feature. A feature that adds a
+ * binding or a variable declares it beside its own code, by merging into
+ * these interfaces (`declare module '…/env'`): the log's Durable Object in
+ * audit/log/sequencer.ts, the principal in auth/middleware.ts, the request's
+ * audit in audit/request/types.ts, the emulator's state in emulator/state.ts.
+ */
 import type { Database } from './platform/db/client';
-import type { Principal } from './auth/principals';
-import type { VmReach } from './auth/vm-reach';
-import type { AuditLogSequencer } from './audit/log/sequencer';
-import type { RequestAudit } from './audit/request/types';
-import type { EmulatorState } from './emulator/state';
 import type { RequestTimings } from './platform/middleware/server-timing/timings';
 
 /** Worker bindings (wrangler.toml, `.dev.vars`). */
 export interface Env {
   DB: D1Database;
-  /** One AuditLogSequencer per log (src/audit/log/sequencer.ts). */
-  AUDIT_LOG: DurableObjectNamespace<AuditLogSequencer>;
   /** Expected `aud` of every token (docs/design.md §2). Default `custodes`. */
   API_AUDIENCE?: string;
   /** Public JWKS of the bootstrap admins, `adm_bootstrap`, `adm_bootstrap2`, … in key order. */
@@ -65,20 +66,10 @@ export interface Env {
 export interface AppVariables {
   requestId: string;
   db: Database;
-  principal: Principal;
-  /** The VMs the principal may reach on a tenant route (auth/vm-reach.ts). */
-  reach: VmReach;
-  audit: RequestAudit;
   /** The problem code of an error response, for the audit record's `reason`. */
   problemCode: string;
-  /** Emulator mode only: the controls as read for this request (src/emulator/state.ts). */
-  emulator?: EmulatorState;
-  /** Emulator mode only: an injected fault makes this request's audit batch fail (src/emulator/faults.ts). */
-  failAuditBatch?: boolean;
   /** When Server-Timing is on: where this request's time goes (platform/middleware/server-timing). */
   timings?: RequestTimings;
-  /** Emulator mode only: an injected fault fails this request right after its commit (src/emulator/faults.ts). */
-  crashAfterCommit?: boolean;
 }
 
 export interface AppEnv {

@@ -8,7 +8,7 @@ import { createApp, openApiDocument } from '../src/app';
 import { z } from '@hono/zod-openapi';
 import { wholeNumber } from '../src/platform/http/params';
 import { publicPath } from '../src/platform/http/paths';
-import { requirePathParams } from '../src/platform/http/route-factories';
+import { requirePathParams } from '../src/http/route-factories';
 import { PROBLEMS } from '../src/lib/problems';
 
 const app = createApp();

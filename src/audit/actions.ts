@@ -1,7 +1,7 @@
 /**
  * Every action an audit record can name (docs/design.md §5), as literals: grep any of
  * them to find the route that records it. Routes declare theirs through the
- * route factories (platform/http/route-factories.ts), which accept only names
+ * route factories (http/route-factories.ts), which accept only names
  * from this table; a test walks the routes and this table against each other.
  */
 export const AUDITED_ACTIONS = [

@@ -11,14 +11,23 @@ import { NOT_YOURS, type ProblemCode } from '../lib/problems';
 import { METHODS_WITH_BODY } from '../platform/middleware/json-body';
 import { describeReference, firstOutsideReach, type Reference } from './vm-reach-references';
 import { claimTokenId, pruneTokenIds } from './token-replays';
-import { findRegisteredKey } from './principals';
+import { findRegisteredKey, type Principal } from './principals';
 import { bootstrapStanding, mayEnrol } from '../governance/admins/bootstrap-ceremony';
 import type { AdminRole, TenantScope } from './roles';
 import { verifyPrincipalToken } from './token';
 import { actingPrincipal } from './acting-as';
-import { emulatorEnabled } from '../emulator/mode';
-import { outsideReach, vmReachOf } from './vm-reach';
+import { emulatorEnabled } from '../platform/emulator-mode';
+import { outsideReach, vmReachOf, type VmReach } from './vm-reach';
 import { enterTimingPhase, timed } from '../platform/middleware/server-timing';
+
+declare module '../env' {
+  interface AppVariables {
+    /** Who the token names (auth/principals.ts). */
+    principal: Principal;
+    /** The VMs the principal may reach on a tenant route (auth/vm-reach.ts). */
+    reach: VmReach;
+  }
+}
 
 export const DEFAULT_AUDIENCE = 'custodes';
 

@@ -18,7 +18,7 @@ import { clockOffsetMs, now, nowIso, setClockOffset } from '../platform/clock';
 import { copyStore } from './store-copy';
 import { exportState, importState } from './state-file';
 import { problemResponse } from '../platform/http/problem';
-import { API_VERSION } from '../platform/health/health.index';
+import { API_VERSION } from '../platform/version';
 import { FaultRulesSchema } from './faults';
 import { hideNewest, swappedKey } from './integrity-faults';
 import { clearRecorder, recorded, toHar } from './recorder';

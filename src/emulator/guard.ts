@@ -15,7 +15,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Env } from '../env';
 import { problemResponse } from '../platform/http/problem';
-import { emulatorEnabled } from './mode';
+import { emulatorEnabled } from '../platform/emulator-mode';
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

@@ -17,7 +17,7 @@ import { firingRules, INSTANCE_FAULTS, spend, type FaultRule } from './faults';
 import { restoreStore } from './store-copy';
 import { bootstrapWithSwap, INTEGRITY_FAULTS, lie, type IntegrityFault } from './integrity-faults';
 import { record, redactBody, redactHeaders } from './recorder';
-import { emulatorEnabled } from './mode';
+import { emulatorEnabled } from '../platform/emulator-mode';
 import { loadEmulatorState, replaceFaults } from './state';
 
 /** Bodies larger than this are not copied for the recorder. */

@@ -5,6 +5,17 @@
  */
 import { FaultRulesSchema, type FaultRule } from './faults';
 
+declare module '../env' {
+  interface AppVariables {
+    /** Emulator mode only: the controls as read for this request. */
+    emulator?: EmulatorState;
+    /** Emulator mode only: an injected fault makes this request's audit batch fail (faults.ts). */
+    failAuditBatch?: boolean;
+    /** Emulator mode only: an injected fault fails this request right after its commit (faults.ts). */
+    crashAfterCommit?: boolean;
+  }
+}
+
 export interface EmulatorState {
   clockOffsetMs: number;
   faults: FaultRule[];

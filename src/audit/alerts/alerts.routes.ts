@@ -1,7 +1,7 @@
 /** Alert rules (issue 19): a tenant's webhooks for the records it must hear about at once. */
 import { z } from '@hono/zod-openapi';
 import { jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { ALERT_KIND_DESCRIPTIONS, ALERT_KINDS } from './alert-rules';
 

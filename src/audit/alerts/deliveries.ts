@@ -19,7 +19,7 @@
  * flood of POSTs.
  */
 import type { Env } from '../../env';
-import { emulatorEnabled } from '../../emulator/mode';
+import { emulatorEnabled } from '../../platform/emulator-mode';
 import { record } from '../../emulator/recorder';
 import { auditSigningKey, signBytes } from '../signing/signing-key';
 import type { Published } from '../stream/fan-out';

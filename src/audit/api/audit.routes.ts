@@ -8,7 +8,7 @@ import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import { jsonContent, problemResponses } from '../../platform/http/responses';
 import { wholeNumber } from '../../platform/http/params';
 import { rateLimitByAddress } from '../../platform/middleware/rate-limit';
-import { adminRoute, platformProblems, publicRoute, tenantRoute } from '../../platform/http/route-factories';
+import { adminRoute, platformProblems, publicRoute, tenantRoute } from '../../http/route-factories';
 import type { ProblemCode } from '../../lib/problems';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
 

@@ -23,7 +23,7 @@ import type { Env } from '../../env';
 import { bootstrapAdmins } from '../../auth/principals';
 import { canonicalJson } from '../format/canonical-json';
 import { auditSigningKey } from '../signing/signing-key';
-import { API_VERSION } from '../../platform/health/health.index';
+import { API_VERSION } from '../../platform/version';
 import type { DeploymentStatement } from './changes';
 
 export type { DeploymentStatement } from './changes';

@@ -6,31 +6,15 @@
  * write was rejected and explains why from a fresh read; the request is then
  * audited as failed, with no data change.
  */
-import type { SQL } from 'drizzle-orm';
-import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import type { JsonValue } from '../format/canonical-json';
 import type { Outcome, Region, Target } from '../format/record';
-import type { ContentOp } from '../../tenant/contents/content-statements';
+import type { ContentOp } from './content-op';
+import type { WriteStatement } from '../../platform/db/statements';
+import type { SequencerTimings } from '../../platform/middleware/server-timing/timings';
 
-/** A statement in plain form, so it can cross to the log's sequencer. */
-export interface WriteStatement {
-  sql: string;
-  params: unknown[];
-}
-
-const dialect = new SQLiteAsyncDialect();
-
-/** A drizzle query builder or `sql` template as a WriteStatement. */
-export function write(query: { toSQL(): { sql: string; params: unknown[] } } | SQL): WriteStatement {
-  const { sql, params } = 'toSQL' in query ? query.toSQL() : dialect.sqlToQuery(query);
-  return { sql, params };
-}
-
-/** Aborts the batch unless the previous statement changed exactly `expected` rows (see platform/db/schema). */
-export const expectChanges = (label: string, expected = 1): WriteStatement => ({
-  sql: 'INSERT INTO write_assertions (label, expected, actual) VALUES (?, ?, changes())',
-  params: [label, expected],
-});
+export { expectChanges, write, type WriteStatement } from '../../platform/db/statements';
+export type { SequencerTimings } from '../../platform/middleware/server-timing/timings';
+export type { ContentOp } from './content-op';
 
 /**
  * A signed note bound as ASCII, its note's signature-line dash (U+2014) put
@@ -80,18 +64,6 @@ export interface CommitOptions {
 export interface ObjectImaging {
   object: string;
   image: WriteStatement;
-}
-
-/** Where an append's time went in its log's sequencer, ms (the request's Server-Timing shows it). */
-export interface SequencerTimings {
-  /** Waiting for the group before it to commit. */
-  queue: number;
-  /** Signing the group's records (all at once). */
-  sign: number;
-  /** Signing the group's checkpoint. */
-  checkpoint: number;
-  /** The group's one D1 batch. */
-  batch: number;
 }
 
 export type CommitResult =

@@ -18,8 +18,7 @@ import type { Env } from '../../env';
 import type { RecordDraft } from '../format/record';
 import { appendToLog } from './append';
 
-/** The notice of a record: the same draft, naming the primary record. */
-export const noticeDraft = (draft: RecordDraft, primary: { log: string; index: number }): RecordDraft => ({ ...draft, details: { ...(draft.details ?? {}), primary } });
+export { noticeDraft } from './notice-draft';
 
 export interface PendingNotice {
   /** The primary record's log and index. */

@@ -29,7 +29,7 @@ import { signCheckpoint } from '../format/checkpoint';
 import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, type Region } from '../format/record';
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
-import { noticeDraft } from './notices';
+import { noticeDraft } from './notice-draft';
 import { configuredWitnesses, keepCosigned, submitCheckpoint, type WitnessOutcome } from '../witnessing/witnesses';
 import { LogFanOut, type Published, type Refusal, type StreamAuthority, type StreamFilter } from '../stream/fan-out';
 import { streamAuthorityCheck } from '../stream/authority';
@@ -38,6 +38,13 @@ import { TenantAlerts } from '../alerts/deliveries';
 import { refusalPolicy } from './logs';
 import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
 import { chunkQuery, chunksNeeded, resolveContentOp, type ContentOp, type ResolvedContentOp } from '../../tenant/contents/content-statements';
+
+declare module '../../env' {
+  interface Env {
+    /** One AuditLogSequencer per log (this file). */
+    AUDIT_LOG: DurableObjectNamespace<AuditLogSequencer>;
+  }
+}
 
 export interface AppendEntry {
   draft: RecordDraft;

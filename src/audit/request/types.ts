@@ -6,6 +6,13 @@ import type { AuditedAction } from '../actions';
 import type { Commit, WriteStatement } from '../log/commit';
 import type { Region, Target } from '../format/record';
 
+declare module '../../env' {
+  interface AppVariables {
+    /** This request's audit record, being drafted (audit/request). */
+    audit: RequestAudit;
+  }
+}
+
 /** Where a request's record went: a place in a log, or the window of a summary that counts it. */
 export type Recorded = { log: string; index: number } | { log: string; window: number };
 

@@ -1,7 +1,7 @@
 /** A tenant's access policy (docs/design.md §7): per reason, deny, require approval, or allow for at most N minutes. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
 import { MAX_ACCESS_MINUTES, REASON_CODES } from '../access-requests/reasons';
 import { POLICY_DECISIONS } from './access-policy.service';

@@ -8,7 +8,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { adminRoute, tenantRoute } from '../../platform/http/route-factories';
+import { adminRoute, tenantRoute } from '../../http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { ACCESS_OPERATIONS, MAX_ACCESS_MINUTES, MAX_BREAK_GLASS_MINUTES, MAX_SEAL_DAYS, REASON_CODES } from './access-requests.service';
 import { Name } from '../../provider/hosts/hosts.schemas';

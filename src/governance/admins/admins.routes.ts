@@ -7,7 +7,7 @@
 import { z } from '@hono/zod-openapi';
 import { ADMIN_ROLES } from '../../auth/roles';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { adminRoute } from '../../platform/http/route-factories';
+import { adminRoute } from '../../http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { changeAccepted } from '../changes/changes.routes';
 import { Name } from '../../provider/hosts/hosts.schemas';

@@ -1,7 +1,7 @@
 /** Audit key rotation (docs/design.md §5, §7): the next signing key is approved by two admins before it may sign. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonRequestBody } from '../../platform/http/responses';
-import { adminRoute } from '../../platform/http/route-factories';
+import { adminRoute } from '../../http/route-factories';
 import { changeAccepted } from '../changes/changes.routes';
 
 export const proposeAuditKey = adminRoute({

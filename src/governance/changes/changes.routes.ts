@@ -6,7 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { ADMIN_ROLES } from '../../auth/roles';
 import { IdempotencyHeaders, jsonContent } from '../../platform/http/responses';
-import { adminRoute } from '../../platform/http/route-factories';
+import { adminRoute } from '../../http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { CHANGE_OPERATIONS, CHANGE_STATES } from './two-person-rule';
 import type { SameShape } from '../../platform/http/responses';

@@ -6,7 +6,7 @@
  */
 import type { Context } from 'hono';
 import type { Env } from '../../env';
-import { emulatorEnabled } from '../../emulator/mode';
+import { emulatorEnabled } from '../emulator-mode';
 import { parseAddress } from '../../lib/ip-address';
 
 /** Largest bearer token (the whole compact JWS), in characters. RFC 8725 §3.1 leaves it to us; 4 KiB is ample for our claims. */

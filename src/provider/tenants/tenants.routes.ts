@@ -2,7 +2,7 @@ import { changeAccepted } from '../../governance/changes/changes.routes';
 import { z } from '@hono/zod-openapi';
 import { METADATA_READERS } from '../../auth/roles';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { adminRoute } from '../../platform/http/route-factories';
+import { adminRoute } from '../../http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { CreateTenantBody, PatchTenantBody, TenantListSchema, TenantParams, TenantSchema } from './tenants.schemas';
 

@@ -2,7 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { jsonContent } from '../../platform/http/responses';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { DiskId } from '../../tenant/disks/disks.schemas';
 import { LabelName } from '../labels/labels.routes';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';

@@ -1,7 +1,7 @@
 /** Labels (docs/design.md §6, §8): the tenant's names for sensitive regions, which the exposure report is organised by. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { DiskId } from '../../tenant/disks/disks.schemas';
 import { Name } from '../../provider/hosts/hosts.schemas';

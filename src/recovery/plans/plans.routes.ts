@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import type { SameShape } from '../../platform/http/responses';

@@ -1,7 +1,7 @@
 /** Rotation after an exposure (docs/design.md §6): recorded once the tenant re-sealed its pages under a new data key. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { LabelName } from '../labels/labels.routes';
 

@@ -15,7 +15,8 @@
  * Any of these failing aborts the batch — no record, no change — and the
  * request falls back to reading D1 first (contents.service.ts).
  */
-import { expectChanges, type WriteStatement } from '../../audit/log/commit';
+import { expectChanges, type WriteStatement } from '../../platform/db/statements';
+import type { ContentAddress, ContentOp } from '../../audit/log/content-op';
 import type { Region } from '../../audit/format/record';
 import { PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { CHUNK_PAGES, chunkOf, chunksOf, type HeadsDraft } from './content-heads';
@@ -24,17 +25,7 @@ import { CHUNK_PAGES, chunkOf, chunksOf, type HeadsDraft } from './content-heads
 export const PAGES_PER_MIB = (1024 * 1024) / PAGE_BYTES;
 export const PAGES_PER_GIB = PAGES_PER_MIB * 1024;
 
-/** A VM's memory or a disk of a tenant. */
-export interface ContentAddress {
-  space: Space;
-  /** VM id (memory) or disk id. */
-  id: string;
-  tenant: string;
-}
-
-export type ContentOp =
-  | (ContentAddress & { op: 'read'; start: number; count: number })
-  | (ContentAddress & { op: 'write'; pages: { index: number; digest: string; envelope: string }[] });
+export type { ContentAddress, ContentOp } from '../../audit/log/content-op';
 
 export interface PageWritten {
   index: number;

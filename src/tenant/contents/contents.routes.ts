@@ -6,7 +6,7 @@
  * ciphertext digest.
  */
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import type { AuditedAction } from '../../audit/actions';
 import { z } from '@hono/zod-openapi';
 import { DiskParams } from '../disks/disks.schemas';

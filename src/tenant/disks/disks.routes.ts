@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
 import { AttachDiskBody, CreateDiskBody, DiskListSchema, DiskParams, DiskSchema } from './disks.schemas';

@@ -1,7 +1,7 @@
 /** Wrapped data keys (docs/design.md §3, §4): opaque JWE blobs the provider stores and cannot open. */
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { nextPageTokenSchema, PageQuerySchema } from '../../platform/http/pagination';
 import { MAX_WRAPPED_KEY_LENGTH } from './wrapped-keys.service';
 import { Name } from '../../provider/hosts/hosts.schemas';

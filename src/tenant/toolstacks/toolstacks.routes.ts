@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
 import { CreateToolstackBody, ToolstackListSchema, ToolstackParams, ToolstackSchema, UpdateToolstackBody } from './toolstacks.schemas';

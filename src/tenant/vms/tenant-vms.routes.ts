@@ -6,7 +6,7 @@
 import type { AuditedAction } from '../../audit/actions';
 import { z } from '@hono/zod-openapi';
 import { ETagHeader, IdempotencyHeaders, jsonContent, jsonRequestBody } from '../../platform/http/responses';
-import { tenantRoute } from '../../platform/http/route-factories';
+import { tenantRoute } from '../../http/route-factories';
 import { PageQuerySchema } from '../../platform/http/pagination';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
 import { CreateVmBody, VmListSchema, VmParams, VmSchema } from '../../provider/vms/vms.schemas';

@@ -17,7 +17,7 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { idempotencyAssertions, idempotencyRecords } from '../../db/schema';
-import { write, type WriteStatement } from '../../../audit/log/commit';
+import { write, type WriteStatement } from '../../db/statements';
 
 export interface StoredResponse {
   status: number;

@@ -8,9 +8,8 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv, Env } from '../../../env';
-import { emulatorEnabled } from '../../../emulator/mode';
-import type { CommitResult } from '../../../audit/log/commit';
-import { RequestTimings, timedD1 } from './timings';
+import { emulatorEnabled } from '../../emulator-mode';
+import { RequestTimings, timedD1, type SequencerTimings } from './timings';
 
 export { RequestTimings } from './timings';
 
@@ -57,7 +56,8 @@ function timedLimiter(limiter: RateLimit, timings: RequestTimings): RateLimit {
 
 /** The sequencer stubs, their appends timed: the call as a whole, and inside it the queue, signing and batch the sequencer reports. */
 function timedSequencers(namespace: Env['AUDIT_LOG'], timings: RequestTimings): Env['AUDIT_LOG'] {
-  const record = (result: CommitResult) => {
+  // The shape of an append's answer this needs, and no more: the audit log sits above this layer.
+  const record = <R extends { ok: boolean; timings?: SequencerTimings }>(result: R): R => {
     if (result.ok && result.timings) {
       const { queue, sign, checkpoint, batch } = result.timings;
       timings.add('seq.queue', queue);
@@ -77,7 +77,7 @@ function timedSequencers(namespace: Env['AUDIT_LOG'], timings: RequestTimings): 
           get(s, name) {
             const member = Reflect.get(s, name);
             if (name !== 'append' && name !== 'appendRefusal') return member;
-            return (...args: unknown[]) => timings.time('sequencer', async () => record(await Reflect.apply(member as (...a: unknown[]) => Promise<CommitResult>, s, args)));
+            return (...args: unknown[]) => timings.time('sequencer', async () => record(await Reflect.apply(member as (...a: unknown[]) => Promise<{ ok: boolean; timings?: SequencerTimings }>, s, args)));
           },
         });
       };

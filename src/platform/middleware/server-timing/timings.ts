@@ -70,3 +70,15 @@ export function timedD1(d1: D1Database, timings: RequestTimings): D1Database {
   });
 }
 
+
+/** Where an append's time went in its log's sequencer, ms (the request's Server-Timing shows it). */
+export interface SequencerTimings {
+  /** Waiting for the group before it to commit. */
+  queue: number;
+  /** Signing the group's records (all at once). */
+  sign: number;
+  /** Signing the group's checkpoint. */
+  checkpoint: number;
+  /** The group's one D1 batch. */
+  batch: number;
+}

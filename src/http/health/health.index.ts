@@ -1,9 +1,10 @@
 import { z } from '@hono/zod-openapi';
-import { jsonContent } from '../http/responses';
-import { publicRoute } from '../http/route-factories';
-import { createRouter } from '../http/router';
+import { jsonContent } from '../../platform/http/responses';
+import { publicRoute } from '../route-factories';
+import { createRouter } from '../../platform/http/router';
 
-export const API_VERSION = '0.1.0';
+export { API_VERSION } from '../../platform/version';
+import { API_VERSION } from '../../platform/version';
 
 const health = publicRoute({
   operationId: 'getHealth',

@@ -7,18 +7,18 @@
  * tenant check, body checks, reach, idempotency.
  */
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
-import type { AuditedAction } from '../../audit/actions';
-import { PROBLEMS, type ProblemCode } from '../../lib/problems';
-import { auditScope } from '../../audit/request/middleware';
-import { authenticate, requireAdminRole, requireTenantPrincipal, vmCeiling, type TenantAccess, type VmCeilingOptions } from '../../auth/middleware';
-import type { AdminRole } from '../../auth/roles';
-import { idempotency } from '../middleware/idempotency';
-import { timingPhase } from '../middleware/server-timing';
-import { injectFaults } from '../../emulator/middleware';
-import { jsonBody } from '../middleware/json-body';
-import { rateLimitByAddress } from '../middleware/rate-limit';
-import { internalPath } from './paths';
-import { problemResponses } from './responses';
+import type { AuditedAction } from '../audit/actions';
+import { PROBLEMS, type ProblemCode } from '../lib/problems';
+import { auditScope } from '../audit/request/middleware';
+import { authenticate, requireAdminRole, requireTenantPrincipal, vmCeiling, type TenantAccess, type VmCeilingOptions } from '../auth/middleware';
+import type { AdminRole } from '../auth/roles';
+import { idempotency } from '../platform/middleware/idempotency';
+import { timingPhase } from '../platform/middleware/server-timing';
+import { injectFaults } from '../emulator/middleware';
+import { jsonBody } from '../platform/middleware/json-body';
+import { rateLimitByAddress } from '../platform/middleware/rate-limit';
+import { internalPath } from '../platform/http/paths';
+import { problemResponses } from '../platform/http/responses';
 
 /** Whether an operation takes a request body: one that declares none refuses one (platform/middleware/json-body). */
 const takesBody = (config: Pick<RouteConfig, 'request'>): boolean => config.request?.body !== undefined;

@@ -9,18 +9,18 @@
 import { z } from '@hono/zod-openapi';
 import { auditSigningKey } from '../../audit/signing/signing-key';
 import { refusalPolicy } from '../../audit/log/logs';
-import { emulatorEnabled } from '../../emulator/mode';
+import { emulatorEnabled } from '../../platform/emulator-mode';
 import { recorderCapacity } from '../../emulator/recorder';
-import { clockOffsetMs, nowIso } from '../clock';
+import { clockOffsetMs, nowIso } from '../../platform/clock';
 import { streamLimits } from '../../audit/stream/fan-out';
 import { DELIVERIES_PER_MINUTE } from '../../audit/alerts/deliveries';
 import { API_VERSION } from '../health/health.index';
-import { CLAIM_ID, MAX_PATH_CHARS, MAX_SCOPE_CHARS, MAX_TOKEN_CHARS, MAX_TOKEN_VMS } from '../http/limits';
-import { jsonContent } from '../http/responses';
-import { publicRoute } from '../http/route-factories';
-import { createRouter } from '../http/router';
-import { DEFAULT_MAX_BODY_BYTES } from '../middleware/json-body';
-import { RATE_LIMITS } from '../middleware/rate-limit';
+import { CLAIM_ID, MAX_PATH_CHARS, MAX_SCOPE_CHARS, MAX_TOKEN_CHARS, MAX_TOKEN_VMS } from '../../platform/http/limits';
+import { jsonContent } from '../../platform/http/responses';
+import { publicRoute } from '../route-factories';
+import { createRouter } from '../../platform/http/router';
+import { DEFAULT_MAX_BODY_BYTES } from '../../platform/middleware/json-body';
+import { RATE_LIMITS } from '../../platform/middleware/rate-limit';
 import { CONTENT_BODY_BYTES } from '../../tenant/contents/contents.schemas';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../../auth/token';
 

@@ -1,0 +1,29 @@
+/**
+ * A D1 write in plain form — SQL text and parameters — so it can cross an RPC
+ * boundary (to a log's sequencer) and join any batch; and the guard that aborts
+ * a batch when a write changed other than the rows it meant to
+ * (`write_assertions`, platform/db/schema). The lowest layer: domain code and
+ * the audit log both build on it.
+ */
+import type { SQL } from 'drizzle-orm';
+import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
+
+/** A statement in plain form, so it can cross to the log's sequencer. */
+export interface WriteStatement {
+  sql: string;
+  params: unknown[];
+}
+
+const dialect = new SQLiteAsyncDialect();
+
+/** A drizzle query builder or `sql` template as a WriteStatement. */
+export function write(query: { toSQL(): { sql: string; params: unknown[] } } | SQL): WriteStatement {
+  const { sql, params } = 'toSQL' in query ? query.toSQL() : dialect.sqlToQuery(query);
+  return { sql, params };
+}
+
+/** Aborts the batch unless the previous statement changed exactly `expected` rows (see platform/db/schema). */
+export const expectChanges = (label: string, expected = 1): WriteStatement => ({
+  sql: 'INSERT INTO write_assertions (label, expected, actual) VALUES (?, ?, changes())',
+  params: [label, expected],
+});

@@ -117,6 +117,7 @@ export async function* verifiedAuditStream(api: ApiClient, tenant: string, optio
         parseAs: 'stream',
         signal,
       });
+      // openapi-fetch types a `parseAs: 'stream'` body as its generic stream type; it is the response's byte stream.
       for await (const { event, data: text } of serverSentEvents(data as unknown as ReadableStream<Uint8Array>)) {
         const payload = JSON.parse(text) as { index: number; jws: string } & { size: number; note: string };
         if (event === 'record') {

@@ -266,6 +266,7 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     { id: 'adm_bootstrap2', key: adminKeys[1]! },
   ];
   // Filled in once the instance answers: the two admins the bootstrap key enrols (enrolment.ts).
+  // Filled (with exactly two) before startCustodes returns: the tuple type is what callers get.
   const admins = [] as unknown as [Principal, Principal];
   const client = (principal: Principal, more: Partial<ApiClientOptions> = {}) => createApiClient({ baseUrl: base, key: principal.key, principal: principal.id, clock, ...more });
   const admin = (): ApiClient => client(admins[0]);

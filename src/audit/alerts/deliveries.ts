@@ -150,6 +150,7 @@ export class TenantAlerts {
         env.DB.prepare('SELECT id, kind, url FROM alert_rules WHERE tenant_id = ?').bind(tenant),
         env.DB.prepare('SELECT space, resource_id AS resource, start, count FROM labels WHERE tenant_id = ?').bind(tenant),
       ]);
+      // Each query selects exactly the columns of the type it is read as.
       this.#rules = rules!.results as unknown as Rule[];
       this.#labels = labels!.results as unknown as LabelledRegion[];
     }

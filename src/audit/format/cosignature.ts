@@ -32,7 +32,7 @@ export function cosignerVkey(name: string, publicKey: Uint8Array): string {
 export function parseCosignerVkey(vkey: string): VerifierKey {
   const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey.trim());
   if (!match) throw new Error(`not a C2SP verifier key: ${vkey}`);
-  const [, name, idHex, key] = match as unknown as [string, string, string, string];
+  const [, name = '', idHex = '', key = ''] = match;
   const raw = new Uint8Array(Buffer.from(key, 'base64'));
   if (raw.length !== 33 || raw[0] !== COSIGNATURE_V1) throw new Error(`not an Ed25519 cosigner key (type 0x04): ${vkey}`);
   const publicKey = raw.subarray(1);

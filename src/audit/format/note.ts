@@ -38,7 +38,7 @@ export function parseVerifierKey(vkey: string): VerifierKey {
   // <name>+<hex id>+<base64>: the base64 part may itself contain '+', so split at the first two only.
   const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey.trim());
   if (!match) throw new Error('not a C2SP verifier key');
-  const [, name, idHex, key] = match as unknown as [string, string, string, string];
+  const [, name = '', idHex = '', key = ''] = match;
   const raw = unb64(key);
   if (raw.length !== 33 || raw[0] !== ED25519) throw new Error('only Ed25519 verifier keys are supported');
   const publicKey = raw.subarray(1);

@@ -83,6 +83,7 @@ const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base6
 
 /** Signs a record; returns the compact JWS and its payload (the leaf bytes). */
 export async function signRecord(record: AuditRecord, key: AuditSigningKey): Promise<{ jws: string; payload: Uint8Array }> {
+  // A record is plain JSON data; its interface has no index signature, so TypeScript will not call it a JsonValue.
   const payload = new TextEncoder().encode(canonicalJson(record as unknown as JsonValue));
   const header = b64url(new TextEncoder().encode(JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: JWS_TYPE })));
   const signingInput = `${header}.${b64url(payload)}`;

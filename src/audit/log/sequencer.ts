@@ -464,6 +464,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
       const q = chunkQuery(space, id, chunk);
       return db.prepare(q.sql).bind(...q.params);
     }));
+    // chunkQuery selects exactly a LoadedPage's columns; D1 types its rows as records of unknowns.
     wanted.forEach(({ space, id, chunk }, i) => this.#contents.load(space, id, chunk, results[i]!.results as unknown as LoadedPage[]));
   }
 

@@ -99,6 +99,7 @@ export async function registrationProposal(db: Database, bootstrapJwks: string |
   const params = await registrationParams(db, bootstrapJwks, input);
   if (!params.ok) return params;
   const { id } = params.value;
+  // Stored as JSON: the parameters are plain data (a JWK is an object of strings), which TypeScript cannot see through the JWK type.
   return ok({ operation: 'admin.register', target: { type: 'admin', id }, tenants: [], params: params.value as unknown as JsonValue, requiredRole: 'security', targetRevision: null });
 }
 

@@ -48,6 +48,7 @@ export async function quotaShrink(db: Database, id: string, patch: TenantPatch):
   const { quota = {} } = patch;
   const below = (quota.vcpus ?? Infinity) < tenant.usage.vcpus || (quota.memoryMiB ?? Infinity) < tenant.usage.memoryMiB || (quota.diskGiB ?? Infinity) < tenant.usage.diskGiB;
   if (!below) return ok(null);
+  // The patch is plain data, stored as JSON; it is parsed back as a TenantPatch when executed.
   return ok({ operation: 'tenant.update', target: { type: 'tenant', id }, tenants: [id], params: patch as unknown as JsonValue, requiredRole: 'provisioner', targetRevision: tenant.revision });
 }
 
@@ -62,7 +63,11 @@ export async function hostDrain(db: Database, id: string): Promise<Result<Propos
 
 const asJson = <E extends ProblemCode>(result: Result<unknown, E>) => result as Result<JsonValue, E>;
 
-/** How each operation runs once approved; each commits through the approval's commit (changes.ts). */
+/**
+ * How each operation runs once approved; each commits through the approval's commit (changes.ts).
+ * `change.params` is the JSON its proposal stored (above, and admins.service.ts): each executor
+ * reads it back as the type it was written as — no other code writes change parameters.
+ */
 export const EXECUTORS: Record<ChangeOperation, Executor> = {
   'tenant.delete': async (db, commit, change) => asJson(await deleteTenant(db, commit, change.target.id)),
   'tenant.update': async (db, commit, change) => asJson(await updateTenant(db, commit, change.target.id, change.params as unknown as TenantPatch, undefined, { belowUse: true })),

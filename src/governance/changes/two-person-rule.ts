@@ -242,6 +242,7 @@ export async function approveChange(
     notify: noticeLogs(change),
   });
   if (!marked.ok) return fail('invalid_state', `Change request ${id} changed while it was being approved.`);
+  // A change view is plain data (strings, numbers, arrays): it goes into the problem as JSON.
   return fail('change_failed', `Change request ${id} could not be executed (${failure.code}): ${failure.detail}`, { change: (await findChange(db, id))! as unknown as JsonValue });
 }
 

@@ -118,6 +118,7 @@ export async function createVm(
     const committed = await commit([write(insert), expectChanges('vm.create')], { target: { type: 'vm', id }, details: { host: host.id } });
     if (committed.ok) {
       placedOnHost(host.id, demand);
+      // The insert's RETURNING row is the VM view's columns (the statement above names them).
       return ok(committed.rows[0]![0] as unknown as VmView);
     }
     if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${tenantId} already has a VM named ${JSON.stringify(input.name)}.`);

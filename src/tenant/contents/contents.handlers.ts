@@ -17,6 +17,7 @@ interface Validated {
   json: { pages: contents.PageWrite[] };
 }
 const valid = <K extends keyof Validated>(c: Context<AppEnv>, target: K): Validated[K] =>
+  // The memory and disk routes share these handlers: their validated inputs have one shape, which Hono's per-route types cannot express.
   (c.req as unknown as { valid(target: K): Validated[K] }).valid(target);
 
 /** Ciphertext: no intermediary should transform it (RFC 9111 §5.2.2.6) — compressing it gains nothing. */

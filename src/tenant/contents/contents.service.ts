@@ -177,6 +177,7 @@ export async function readVersion(
   const page = pageRows!.results[0] as StoredPage | undefined;
   if (!page) return fail('not_found', `Page ${index} of ${resource.id} has no version ${version}.`);
   const read = await recordRead(commit, readRegions(resource, [page]));
+  // D1 types rows as records of unknowns; this statement selects exactly `index, jws` (rangeWritesQuery).
   return ok({ page, evidence: { read, writes: writeRows!.results as unknown as SignedRecord[] } });
 }
 
@@ -299,6 +300,7 @@ export async function readRange(
   const { tenant, space, id } = address;
   const fast = await commit([], { contents: { op: 'read', ...address, start, count }, status: 200 });
   if (fast.ok) {
+    // The sequencer returns a content read's last two statements' rows: the write records (`index, jws`) and the pages (content-statements.ts).
     const [writes, pages] = fast.rows.slice(-2) as unknown as [SignedRecord[], StoredPage[]];
     return ok({ pages, evidence: { read: { index: fast.auditIndex, jws: fast.jws! }, writes } });
   }
@@ -315,5 +317,6 @@ export async function readRange(
     return fail('index_out_of_range', `${id} has ${resource.value.pages} pages; ${start}+${count} reaches past the end.`, { pages: resource.value.pages });
   }
   const read = await recordRead(commit, readRegions(resource.value, pages));
+  // As above: the statement selects exactly `index, jws`.
   return ok({ pages, evidence: { read, writes: writeRows!.results as unknown as SignedRecord[] } });
 }

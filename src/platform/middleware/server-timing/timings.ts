@@ -41,6 +41,7 @@ type D1Method = 'all' | 'first' | 'run' | 'raw';
 const TIMED_METHODS = new Set<string>(['all', 'first', 'run', 'raw']);
 /** A timed statement answers its D1 original to this key: a batch must be given D1's own objects. */
 const UNWRAP = Symbol('unwrap');
+// A timed statement carries its original under a symbol the D1 types do not declare.
 const unwrapped = (statement: D1PreparedStatement): D1PreparedStatement => (statement as unknown as Record<symbol, D1PreparedStatement | undefined>)[UNWRAP] ?? statement;
 
 /** D1 with every statement and batch timed into `timings` under `d1.<phase>`. */

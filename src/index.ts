@@ -8,7 +8,7 @@ import { finishNotices } from './audit/log/notices';
 import { revealDueSeals } from './governance/access-requests/seals';
 import { retryDueDeliveries } from './audit/alerts/deliveries';
 
-export { AuditLogSequencer } from './audit/log/sequencer';
+export { AuditLogSequencer } from './sequencer';
 
 const app = createApp();
 

@@ -17,8 +17,23 @@
 import type { Env } from '../../env';
 import type { RecordDraft } from '../format/record';
 import { appendToLog } from './append';
+import type { RecordStatements } from './extensions';
+import { noticeDraft } from './notice-draft';
 
 export { noticeDraft } from './notice-draft';
+
+/** The record's notices to other logs, left in the outbox by its own batch (an extension: extensions.ts). */
+export const noticeOutboxStatements: RecordStatements = ({ db, record, entry: { notify } }) => {
+  const targets = [...new Set(notify ?? [])].filter((other) => other !== record.log);
+  if (targets.length === 0) return [];
+  const { v: _v, log: _log, index: _index, time: _time, ...draft } = record;
+  const notice = JSON.stringify(noticeDraft(draft, { log: record.log, index: record.index }));
+  return [
+    db
+      .prepare(`INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES ${targets.map(() => '(?, ?, ?, ?)').join(', ')}`)
+      .bind(...targets.flatMap((target) => [record.log, record.index, target, notice])),
+  ];
+};
 
 export interface PendingNotice {
   /** The primary record's log and index. */

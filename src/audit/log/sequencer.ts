@@ -22,14 +22,13 @@
 import type { AuditedAction } from '../actions';
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
-import { createHash } from 'node:crypto';
 import { ASCII_NOTE_SQL, asciiNote, expectChanges, rejection, type CommitResult, type ObjectImaging, type SealOrder, type SequencerTimings, type WriteStatement } from './commit';
+import { recordStatements } from './extensions';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
 import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, type Region } from '../format/record';
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
 import { newId } from '../../lib/ids';
-import { noticeDraft } from './notice-draft';
 import { configuredWitnesses, keepCosigned, submitCheckpoint, type WitnessOutcome } from '../witnessing/witnesses';
 import { LogFanOut, type Published, type Refusal, type StreamAuthority, type StreamFilter } from '../stream/fan-out';
 import { streamAuthorityCheck } from '../stream/authority';
@@ -412,11 +411,8 @@ export class AuditLogSequencer extends DurableObject<Env> {
           .bind(log, record.index, jws, record.time, record.action, record.actor.id, record.outcome, sessionOf(record.actor)),
         insertNodes(db, log, step.completed),
       );
-      const outbox = insertNoticeOutbox(db, record, entry.notify);
-      if (outbox) statements.push(outbox);
-      if (entry.seal && record.outcome === 'allowed') statements.push(...sealedNotice(db, record, payload, entry.seal));
-      const flows = record.outcome === 'allowed' ? insertFlows(db, record) : null;
-      if (flows) statements.push(flows);
+      // What features commit with the record (audit/log/extensions.ts): the notice outbox, the flow index, seals.
+      statements.push(...recordStatements({ db, record, payload, entry }));
       if (entry.failBatch) statements.push(db.prepare(FAILING_STATEMENT));
     }
     const root = frontierRoot(frontier);
@@ -487,66 +483,6 @@ export class AuditLogSequencer extends DurableObject<Env> {
 
 function sameHead(a: Head, b: Head): boolean {
   return a.frontier.size === b.frontier.size && a.frontier.hashes.every((h, i) => hex(h) === hex(b.frontier.hashes[i] ?? new Uint8Array()));
-}
-
-/**
- * The record's own reads and writes into the information-flow index
- * (platform/db/schema contentFlows), in the record's batch: the index holds exactly
- * what the signed log says, no more and no less.
- */
-function insertFlows(db: D1Database, record: AuditRecord): D1PreparedStatement | null {
-  // A restore's rollback regions at version 0 are the pages it cleared: `clear` flows, so undo knows
-  // when a page became unwritten. A recovery's own moves are no flow of data.
-  const clears = record.action === 'snapshot.restore';
-  const flows = (record.regions ?? []).flatMap((r): (Region & { kind: 'read' | 'write' | 'clear' })[] =>
-    r.access !== 'rollback' ? [{ ...r, kind: r.access }] : clears && r.version === 0 ? [{ ...r, kind: 'clear' }] : [],
-  );
-  if (flows.length === 0) return null;
-  const rows = JSON.stringify(flows.map((r) => [r.kind, r.space, r.resource, r.index, r.version, r.copyOf ?? null]));
-  return db
-    .prepare(
-      `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)
-       SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?, ?, ?, ? FROM json_each(?)`,
-    )
-    .bind(record.log, record.index, record.actor.jti, sessionOf(record.actor), record.actor.type, record.actor.id, record.time, rows);
-}
-
-/** The record's notices to other logs, left in the outbox by its own batch (audit/log/notices.ts). */
-function insertNoticeOutbox(db: D1Database, record: AuditRecord, notify: string[] | undefined): D1PreparedStatement | null {
-  const targets = [...new Set(notify ?? [])].filter((other) => other !== record.log);
-  if (targets.length === 0) return null;
-  const { v: _v, log: _log, index: _index, time: _time, ...draft } = record;
-  const notice = JSON.stringify(noticeDraft(draft, { log: record.log, index: record.index }));
-  return db
-    .prepare(`INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES ${targets.map(() => '(?, ?, ?, ?)').join(', ')}`)
-    .bind(...targets.flatMap((target) => [record.log, record.index, target, notice]));
-}
-
-/**
- * A seal (governance/access-requests/seals.ts), in the sealed record's own
- * batch: the tenant's log gets a sealed record through the outbox — its time,
- * the VM, the seal and its date, and the commitment `sha256:` of this record's
- * payload — and the seal is kept, pointing at this record, until revealed.
- */
-function sealedNotice(db: D1Database, record: AuditRecord, payload: Uint8Array, seal: SealOrder): D1PreparedStatement[] {
-  const commitment = `sha256:${createHash('sha256').update(payload).digest('hex')}`;
-  const sealed: RecordDraft = {
-    requestId: seal.id,
-    actor: { type: 'system', id: 'system/seal', kid: null, jti: null, ip: null },
-    action: 'access.sealed',
-    target: { type: 'vm', id: seal.vm },
-    outcome: 'allowed',
-    reason: null,
-    request: { method: 'POST', path: '/v1/admin/access-requests/{sealed}:use' },
-    details: { seal: seal.id, commitment, sealUntil: seal.until },
-    ...(record.clock ? { clock: record.clock } : {}),
-  };
-  return [
-    db.prepare('INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES (?, ?, ?, ?)').bind(record.log, record.index, seal.log, JSON.stringify(sealed)),
-    db
-      .prepare('INSERT INTO sealed_records (id, tenant_id, access_request, commitment, hidden, seal_until) VALUES (?, ?, ?, ?, ?, ?)')
-      .bind(seal.id, seal.tenant, seal.accessRequest, commitment, JSON.stringify({ log: record.log, index: record.index }), seal.until),
-  ];
 }
 
 function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {

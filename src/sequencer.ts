@@ -1,0 +1,14 @@
+/**
+ * The log's sequencer as the Worker deploys it: the thin Durable Object
+ * (audit/log/sequencer.ts) with the features that commit something in every
+ * record's batch (audit/log/extensions.ts) — the notice outbox, the
+ * information-flow index, sealed records. The one place that knows them all.
+ */
+import { installRecordStatements } from './audit/log/extensions';
+import { noticeOutboxStatements } from './audit/log/notices';
+import { flowStatements } from './recovery/taint/flow-statements';
+import { sealStatements } from './governance/access-requests/seal-statements';
+
+installRecordStatements(noticeOutboxStatements, sealStatements, flowStatements);
+
+export { AuditLogSequencer } from './audit/log/sequencer';

@@ -2,6 +2,7 @@
  * What the benchmarks share: private local Workers (own ports, own fresh D1s
  * under .bench/), principals with their keys, and signed API calls.
  */
+import { idFromKeyId } from '../src/lib/ids';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -62,12 +63,13 @@ export async function startWorker(name: string, port: number, vars: Record<strin
   );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    try {
-      await fetch(`${url}/v1/health`);
+    const up = await fetch(`${url}/v1/health`).then(() => true, () => false);
+    if (up) {
+      const enrolment = pendingEnrolments.get(vars);
+      if (enrolment) await enrolAdmin(url, enrolment);
       return { url, child };
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
     }
+    await new Promise((r) => setTimeout(r, 200));
   }
   child.kill();
   throw new Error(`${name} did not start`);
@@ -92,14 +94,36 @@ export function d1File(state: string): string {
   return join(dir, file);
 }
 
+/** Instances whose admin the bootstrap key enrols once they answer (`startWorker`), by their vars. */
+const pendingEnrolments = new WeakMap<Record<string, string>, { bootstrap: Principal; admin: Principal }>();
+
 /**
- * What a fresh instance is started with: a bootstrap admin, an audit signing
- * key, and the vars that carry their public and private halves.
+ * What a fresh instance is started with: a bootstrap key, the admin it enrols
+ * with every role as soon as the instance answers (the bootstrap ceremony,
+ * docs/design.md §7: a bootstrap key only enrols), an audit signing key, and
+ * the vars that carry their public and private halves. The admin's id follows
+ * from its key, as every ceremony enrolment's does.
  */
 export async function instanceSecrets(extraVars: Record<string, string> = {}): Promise<{ admin: Principal; auditKey: JWK; vars: Record<string, string> }> {
-  const admin = await newPrincipal('adm_bootstrap');
+  const bootstrap = await newPrincipal('adm_bootstrap');
+  const enrolled = await newPrincipal('pending');
+  const admin = { ...enrolled, id: idFromKeyId('adm', enrolled.kid) };
   const auditKey = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as JWK;
-  return { admin, auditKey, vars: { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(admin.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey), ...extraVars } };
+  const vars = { BOOTSTRAP_ADMIN_JWK: JSON.stringify({ keys: [publicOf(bootstrap.jwk)] }), AUDIT_SIGNING_JWK: JSON.stringify(auditKey), ...extraVars };
+  pendingEnrolments.set(vars, { bootstrap, admin });
+  return { admin, auditKey, vars };
+}
+
+/** The bootstrap key enrols the instance's admin (again on a restart: a key enrolled already is `resource_in_use`, which is fine). */
+async function enrolAdmin(url: string, { bootstrap, admin }: { bootstrap: Principal; admin: Principal }): Promise<void> {
+  const [token] = await mintTokens(bootstrap, 1);
+  const res = await fetch(`${url}/v1/admin/admins`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'bench-admin', publicKey: publicOf(admin.jwk), roles: ['provisioner', 'operator', 'auditor', 'security'] }),
+  });
+  // 404: a bench Worker that is not the API (the baseline, the reference) shares these vars and has no admins.
+  if (![201, 404, 409].includes(res.status)) throw new Error(`enrolling the bench admin: ${res.status} ${await res.text()}`);
 }
 
 /** Stops a Worker started by `startWorker` and waits until it has exited. */

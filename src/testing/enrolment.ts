@@ -41,13 +41,15 @@ export async function enrolReadyAdmins(
   keys: readonly [JWK, JWK],
   known: readonly (string | undefined)[] = [],
   names: readonly [string, string] = ['admin', 'admin-2'],
+  /** Whether the instance may already hold them (a persisted or imported state): a fresh one cannot, and the two look-ups are skipped. */
+  mayExist = true,
 ): Promise<[EnrolledAdmin, EnrolledAdmin]> {
   const bootstrap = createApiClient({ baseUrl, key: bootstrapKey, principal: 'adm_bootstrap', retry: { retries: 0 } });
   const ready: EnrolledAdmin[] = [];
   for (const [i, key] of keys.entries()) {
     // A ceremony enrolment's id follows from its key (lib/ids.ts): a key enrolled before is found even without its id.
     const id = known[i] ?? idFromKeyId('adm', await keyId(key));
-    if (await stillEnrolled(baseUrl, { id, key })) {
+    if (mayExist && (await stillEnrolled(baseUrl, { id, key }))) {
       ready.push({ id, key });
       continue;
     }

@@ -354,7 +354,8 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
       throw new Error('this state file holds no enrolled admins\' keys (`custodes emulator export` cannot know them): start from one `emu.snapshot(file)` wrote, or import it into the instance it came from (`custodes emulator import`).');
     }
   }
-  admins.push(...(await enrolReadyAdmins(base, adminKeys[0], [keys.enrolled[0].key, keys.enrolled[1].key], keys.enrolled.map((e) => e.id))));
+  // A fresh in-memory instance holds no admins yet: no need to ask before enrolling them.
+  admins.push(...(await enrolReadyAdmins(base, adminKeys[0], [keys.enrolled[0].key, keys.enrolled[1].key], keys.enrolled.map((e) => e.id), undefined, Boolean(persist || from))));
   keys.enrolled = [{ id: admins[0].id, key: admins[0].key }, { id: admins[1].id, key: admins[1].key }];
   keys.save();
   return Object.assign(emulator, { startupMs: Math.round(performance.now() - started) });

@@ -8,20 +8,7 @@ import { env } from 'cloudflare:test';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checkSeals } from '../src/sdk/seals';
-import { admin, admin2, approved, bootstrap, call, createHost, createTenant, expectStatus, newSigner, unique, type Signer } from './support/api';
-
-async function registeredAdmin(roles: string[]): Promise<Signer> {
-  const signer = await newSigner('pending');
-  const { change } = await approved(call('POST', '/v1/admin/admins', { body: { name: unique('adm'), publicKey: signer.publicJwk, roles } }));
-  return { ...signer, id: change.target.id };
-}
-
-async function tenantWithVm() {
-  await createHost({ vcpus: 16, memoryMiB: 16384 });
-  const { tenant, owner } = await createTenant();
-  const vm = await expectStatus(call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { body: { name: unique('vm'), vcpus: 1, memoryMiB: 128 } }), 201);
-  return { tenant, owner, vm };
-}
+import { admin, admin2, bootstrap, call, expectStatus, registeredAdmin, tenantWithVm, unique, type Signer } from './support/api';
 
 const logOf = async (log: string): Promise<{ index: number; jws: string; record: any }[]> => {
   const { results } = await env.DB.prepare('SELECT idx, jws FROM audit_records WHERE log = ? ORDER BY idx').bind(log).all<{ idx: number; jws: string }>();

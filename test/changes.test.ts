@@ -7,24 +7,11 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../src/sdk/audit-verify';
 import { openApiDocument } from '../src/app';
-import { admin, admin2, app, approved, auditSource, call, createHost, createTenant, expectStatus, newSigner, placeOf, unique, type Signer } from './support/api';
+import { admin, admin2, app, approved, auditSource, call, createHost, createTenant, expectStatus, newSigner, placeOf, registeredAdmin, tenantWithVm, unique, type Signer } from './support/api';
 import { fakeEnvelope } from './support/tenant';
 
 const ROLES = ['provisioner', 'operator', 'auditor', 'security'] as const;
 
-/** A registered admin holding `roles`: proposed by the first bootstrap admin, approved by the second. */
-async function registeredAdmin(roles: string[]): Promise<Signer> {
-  const signer = await newSigner('pending');
-  const { change } = await approved(call('POST', '/v1/admin/admins', { body: { name: unique('adm'), publicKey: signer.publicJwk, roles } }));
-  return { ...signer, id: change.target.id };
-}
-
-async function tenantWithVm() {
-  await createHost({ vcpus: 16, memoryMiB: 16384 });
-  const { tenant, owner } = await createTenant();
-  const vm = await expectStatus(call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { body: { name: unique('vm'), vcpus: 1, memoryMiB: 128 } }), 201);
-  return { tenant, owner, vm };
-}
 
 const decode = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString());
 async function recordsAbout(log: string, id: string): Promise<any[]> {

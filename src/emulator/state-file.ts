@@ -22,7 +22,7 @@ import type { Env } from '../env';
 import type { JWK } from 'jose';
 import { auditLogOf } from '../audit/log/append';
 import { clearIsolateCaches } from '../platform/isolate-caches';
-import { NOT_APPLICATION_DATA, COPY_PREFIX } from './store-copy';
+import { quoted, storeTables } from './store-copy';
 
 export const STATE_FORMAT = 'custodes-emulator-state';
 export const STATE_VERSION = 1;
@@ -49,15 +49,6 @@ export type StateLoad =
   | { ok: true; tables: number; rows: number; migratedThrough: string[] }
   | { ok: false; code: 'state_unreadable' | 'state_too_new' | 'state_key_mismatch'; detail: string };
 
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-/** The tables a state file holds: the application's, not the emulator's controls nor a rollback copy. */
-async function stateTables(db: D1Database): Promise<string[]> {
-  const { results } = await db
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND ${NOT_APPLICATION_DATA} AND name != 'emulator_state' AND name NOT LIKE '${COPY_PREFIX.replace(/_/g, '\\_')}%' ESCAPE '\\' ORDER BY name`)
-    .all<{ name: string }>();
-  return results.map((r) => r.name);
-}
 
 const appliedMigrations = async (db: D1Database): Promise<string[]> => (await db.prepare('SELECT name FROM d1_migrations ORDER BY id').all<{ name: string }>()).results.map((r) => r.name);
 
@@ -87,7 +78,7 @@ const publicKeys = (jwks: string | undefined): JWK[] => {
 
 export async function exportState(env: Env, now: string): Promise<StateFile> {
   const db = env.DB;
-  const tables = await stateTables(db);
+  const tables = await storeTables(db);
   const dumps = await db.batch(tables.map((name) => db.prepare(`SELECT * FROM ${quoted(name)}`)));
   // Column names from the schema, so an empty table says its columns too.
   const columns = await db.batch<{ name: string }>(tables.map((name) => db.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY cid`).bind(name)));
@@ -125,7 +116,7 @@ export async function importState(env: Env, file: unknown): Promise<StateLoad> {
     return { ok: false, code: 'state_key_mismatch', detail: 'The file\'s logs are signed by another audit key than this instance runs with: start an instance from the file instead (startCustodes({ from: file }), or CUSTODES_FROM=<file> npm start), so its logs go on under their own key.' };
   }
 
-  const tables = await stateTables(db);
+  const tables = await storeTables(db);
   const columnsOf = new Map(
     (await db.batch<{ name: string }>(tables.map((name) => db.prepare('SELECT name FROM pragma_table_info(?)').bind(name)))).map((r, i) => [tables[i]!, new Set(r.results.map((c) => c.name))]),
   );

@@ -19,10 +19,11 @@ export const NOT_APPLICATION_DATA = "name NOT IN ('d1_migrations', 'sqlite_seque
 /** Where a table's copy lives. */
 export const COPY_PREFIX = 'emulator_copy__';
 
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+/** An SQLite identifier, quoted. */
+export const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** The tables a rollback copies and restores (not the emulator's own state, not earlier copies). */
-async function storeTables(db: D1Database): Promise<string[]> {
+/** The store's tables: every application table but the emulator's own state and rollback copies (what a rollback restores, what a state file holds). */
+export async function storeTables(db: D1Database): Promise<string[]> {
   const { results } = await db
     .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND ${NOT_APPLICATION_DATA} AND name != 'emulator_state' AND name NOT LIKE '${COPY_PREFIX.replace(/_/g, '\\_')}%' ESCAPE '\\' ORDER BY name`)
     .all<{ name: string }>();

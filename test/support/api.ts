@@ -175,3 +175,18 @@ export async function summarizedIn(log: string): Promise<number> {
   const { results } = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = ? AND action = 'audit.refusals.summarize'").bind(log).all<{ jws: string }>();
   return results.reduce((sum, row) => sum + (decodeRecord(row.jws).details.counted as number), 0);
 }
+
+/** An admin with `roles`, registered through the two-person rule (admin proposes, admin2 approves). */
+export async function registeredAdmin(roles: string[]): Promise<Signer> {
+  const signer = await newSigner('pending');
+  const { change } = await approved(call('POST', '/v1/admin/admins', { body: { name: unique('adm'), publicKey: signer.publicJwk, roles } }));
+  return { ...signer, id: change.target.id };
+}
+
+/** A host with room, a tenant, and one small VM of it. */
+export async function tenantWithVm() {
+  await createHost({ vcpus: 16, memoryMiB: 16384 });
+  const { tenant, owner } = await createTenant();
+  const vm = await expectStatus(call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { body: { name: unique('vm'), vcpus: 1, memoryMiB: 128 } }), 201);
+  return { tenant, owner, vm };
+}

@@ -18,6 +18,7 @@
  * minute (nothing is dropped), so many rules cannot turn a few requests into a
  * flood of POSTs.
  */
+import type { AfterCommit } from '../log/extensions';
 import type { Env } from '../../env';
 import { emulatorEnabled } from '../../platform/emulator-mode';
 import { record } from '../../emulator/recorder';
@@ -180,3 +181,11 @@ export async function retryDueDeliveries(env: Env): Promise<number> {
   }
   return delivered;
 }
+
+/** Tenant alerts as a sequencer's after-commit hook (audit/log/extensions.ts): each log's sequencer keeps its own rules. */
+export const tenantAlertsHook = (): AfterCommit => {
+  const alerts = new TenantAlerts();
+  return async (env, log, published) => {
+    if (log.startsWith('tenants/')) await alerts.onCommit(env, log, published);
+  };
+};

@@ -23,7 +23,7 @@ import type { AuditedAction } from '../actions';
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
 import { ASCII_NOTE_SQL, asciiNote, expectChanges, rejection, type CommitResult, type ObjectImaging, type SealOrder, type SequencerTimings, type WriteStatement } from './commit';
-import { recordStatements } from './extensions';
+import { afterCommitHooks, recordStatements, type AfterCommit } from './extensions';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier, type StoredNode } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
 import { draftTime, sessionOf, signRecord, type AuditRecord, type RecordDraft, type Region } from '../format/record';
@@ -33,7 +33,6 @@ import { configuredWitnesses, keepCosigned, submitCheckpoint, type WitnessOutcom
 import { LogFanOut, type Published, type Refusal, type StreamAuthority, type StreamFilter } from '../stream/fan-out';
 import { streamAuthorityCheck } from '../stream/authority';
 import type { EventSink } from '../stream/sink';
-import { TenantAlerts } from '../alerts/deliveries';
 import { refusalPolicy } from './logs';
 import { chunkKey, ContentHeads, type LoadedPage } from '../../tenant/contents/content-heads';
 import { chunkQuery, chunksNeeded, resolveContentOp, type ContentOp, type ResolvedContentOp } from '../../tenant/contents/content-statements';
@@ -139,7 +138,7 @@ export class AuditLogSequencer extends DurableObject<Env> {
   /** Live subscribers of this log (audit/stream). */
   #fanOut = new LogFanOut();
   /** This tenant log's alert rules (audit/alerts). */
-  #alerts = new TenantAlerts();
+  #afterCommit: AfterCommit[] | null = null;
 
   /** Appends one record (and its writes) to `log`; resolves once committed and covered by a checkpoint. */
   append(log: string, entry: AppendEntry): Promise<CommitResult> {
@@ -342,7 +341,8 @@ export class AuditLogSequencer extends DurableObject<Env> {
       group.forEach((member, i) => member.resolve({ ...results[i]!, timings: { ...timings, queue: started - member.queuedAt } }));
       if (this.#fanOut.size > 0) this.#fanOut.publish(published, this.#checkpoint!);
       // Alerts after the answers too: a webhook's speed never holds up an append.
-      if (this.#log.startsWith('tenants/')) void this.#alerts.onCommit(this.env, this.#log, published).catch((error: unknown) => console.error(`alerts of ${this.#log}:`, error));
+      // The features' after-commit hooks (audit/log/extensions.ts: tenant alerts), made once for this log.
+      for (const hook of (this.#afterCommit ??= afterCommitHooks())) void hook(this.env, this.#log, published).catch((error: unknown) => console.error(`after commit of ${this.#log}:`, error));
       // After the answers, never before them: witnesses add no latency to an append.
       if (configuredWitnesses(this.env).length > 0) void this.cosign(this.#log).catch(() => null);
       return;

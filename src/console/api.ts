@@ -5,6 +5,7 @@
  */
 import { h } from './dom';
 import { followServerClock, type Session } from './session';
+import { emulatedClockOffset, refusedForItsTime } from '../sdk/emulated-clock';
 
 export class ProblemError extends Error {
   constructor(
@@ -18,14 +19,11 @@ export class ProblemError extends Error {
   }
 }
 
-/** Problem codes of a token refused for its time alone. */
-const CLOCK_REFUSALS = new Set(['token_expired', 'token_not_yet_valid']);
-
-/** The emulator's clock, when it says it was moved: tokens are then minted on it (as the SDK does). */
+/** The emulator's clock, when it says it was moved: tokens are then minted on it (sdk/emulated-clock.ts, as the SDK's client does). */
 async function followEmulatedClock(): Promise<boolean> {
-  const info = (await (await fetch('/v1/info')).json().catch(() => null)) as { time?: string; emulator?: { clock?: { emulated?: boolean } } | null } | null;
-  if (!info?.emulator?.clock?.emulated || !info.time) return false;
-  followServerClock(Date.parse(info.time) - Date.now());
+  const offset = await emulatedClockOffset(fetch, location.href);
+  if (offset === null) return false;
+  followServerClock(offset);
   return true;
 }
 
@@ -38,7 +36,7 @@ export async function call<T>(session: Session, method: string, path: string, op
     ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
   });
   // A token refused for its time by an emulator whose clock moved: once more, on the emulator's clock (the refused token did nothing).
-  if (response.status === 401 && !retried && !options.token && CLOCK_REFUSALS.has(((await response.clone().json().catch(() => null)) as { code?: string } | null)?.code ?? '') && (await followEmulatedClock())) {
+  if (!retried && !options.token && (await refusedForItsTime(response)) && (await followEmulatedClock())) {
     return call<T>(session, method, path, options, true);
   }
   if (!response.ok) {

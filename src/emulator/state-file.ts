@@ -49,23 +49,19 @@ export type StateLoad =
   | { ok: true; tables: number; rows: number; migratedThrough: string[] }
   | { ok: false; code: 'state_unreadable' | 'state_too_new' | 'state_key_mismatch'; detail: string };
 
-
 const appliedMigrations = async (db: D1Database): Promise<string[]> => (await db.prepare('SELECT name FROM d1_migrations ORDER BY id').all<{ name: string }>()).results.map((r) => r.name);
 
-/** Base64 of bytes, a chunk at a time (a spread of a large array would overflow the stack). */
-function base64(bytes: ArrayLike<number>): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...Array.from({ length: Math.min(0x8000, bytes.length - i) }, (_, j) => bytes[i + j]!));
-  return btoa(binary);
-}
-
 const toCell = (value: unknown): Cell => {
-  if (value instanceof ArrayBuffer) return { $base64: base64(new Uint8Array(value)) };
-  if (ArrayBuffer.isView(value)) return { $base64: base64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
-  if (Array.isArray(value)) return { $base64: base64(value as number[]) }; // D1 hands BLOBs over as byte arrays
+  if (value instanceof ArrayBuffer) return { $base64: Buffer.from(value).toString('base64') };
+  if (ArrayBuffer.isView(value)) return { $base64: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (Array.isArray(value)) return { $base64: Buffer.from(value as number[]).toString('base64') }; // D1 hands BLOBs over as byte arrays
   return value as Cell;
 };
-const fromCell = (cell: Cell): unknown => (cell !== null && typeof cell === 'object' ? Uint8Array.from(atob(cell.$base64), (ch) => ch.charCodeAt(0)) : cell);
+const fromCell = (cell: Cell): unknown => (cell !== null && typeof cell === 'object' ? new Uint8Array(Buffer.from(cell.$base64, 'base64')) : cell);
+
+/** Each table's column names, in order, from the schema (so an empty table says its columns too). */
+const columnsOf = async (db: D1Database, tables: string[]): Promise<string[][]> =>
+  (await db.batch<{ name: string }>(tables.map((name) => db.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').bind(name)))).map((r) => r.results.map((c) => c.name));
 
 /** The audit signing key this instance runs with. */
 const runningAuditKey = (env: Env): JWK => JSON.parse(env.AUDIT_SIGNING_JWK ?? '{}') as JWK;
@@ -80,8 +76,7 @@ export async function exportState(env: Env, now: string): Promise<StateFile> {
   const db = env.DB;
   const tables = await storeTables(db);
   const dumps = await db.batch(tables.map((name) => db.prepare(`SELECT * FROM ${quoted(name)}`)));
-  // Column names from the schema, so an empty table says its columns too.
-  const columns = await db.batch<{ name: string }>(tables.map((name) => db.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY cid`).bind(name)));
+  const columns = await columnsOf(db, tables);
   return {
     format: STATE_FORMAT,
     version: STATE_VERSION,
@@ -91,7 +86,7 @@ export async function exportState(env: Env, now: string): Promise<StateFile> {
     bootstrapAdmins: publicKeys(env.BOOTSTRAP_ADMIN_JWK),
     tables: Object.fromEntries(
       tables.map((name, i) => {
-        const names = columns[i]!.results.map((c) => c.name);
+        const names = columns[i]!;
         const rows = (dumps[i]!.results as Record<string, unknown>[]).map((row) => names.map((column) => toCell(row[column])));
         return [name, { columns: names, rows }];
       }),
@@ -113,16 +108,14 @@ export async function importState(env: Env, file: unknown): Promise<StateLoad> {
   const unknown = state.migrations.filter((m) => !ours.includes(m));
   if (unknown.length) return { ok: false, code: 'state_too_new', detail: `The file was written under migrations this Custodes does not have (${unknown.join(', ')}): a newer Custodes wrote it. Load it with that version or a newer one.` };
   if (state.auditKey.x !== runningAuditKey(env).x) {
-    return { ok: false, code: 'state_key_mismatch', detail: 'The file\'s logs are signed by another audit key than this instance runs with: start an instance from the file instead (startCustodes({ from: file }), or CUSTODES_FROM=<file> npm start), so its logs go on under their own key.' };
+    return { ok: false, code: 'state_key_mismatch', detail: 'The file\'s logs are signed by another audit key than this instance runs with: start an instance from the file instead (startCustodes({ from: file }) with a file emu.snapshot() wrote), so its logs go on under their own key.' };
   }
 
   const tables = await storeTables(db);
-  const columnsOf = new Map(
-    (await db.batch<{ name: string }>(tables.map((name) => db.prepare('SELECT name FROM pragma_table_info(?)').bind(name)))).map((r, i) => [tables[i]!, new Set(r.results.map((c) => c.name))]),
-  );
+  const current = new Map((await columnsOf(db, tables)).map((names, i) => [tables[i]!, new Set(names)]));
   const inserts: D1PreparedStatement[] = [];
   for (const [name, table] of Object.entries(state.tables)) {
-    const columns = columnsOf.get(name);
+    const columns = current.get(name);
     if (!columns) return { ok: false, code: 'state_too_new', detail: `The file has a table this Custodes does not (${name}).` };
     // Today's columns that the file has; a column added since takes its default.
     const kept = table.columns.map((column, i) => [column, i] as const).filter(([column]) => columns.has(column));

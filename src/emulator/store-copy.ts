@@ -38,12 +38,6 @@ export async function copyStore(db: D1Database): Promise<{ tables: number; rows:
   return { tables: tables.length, rows: counts.reduce((sum, r) => sum + (r.results[0]?.n ?? 0), 0) };
 }
 
-/** Whether a copy exists to restore. */
-export async function hasStoreCopy(db: D1Database): Promise<boolean> {
-  const row = await db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?`).bind(`${COPY_PREFIX}audit_logs`).first<{ n: number }>();
-  return (row?.n ?? 0) > 0;
-}
-
 /**
  * Puts every store table back as it was copied, in one batch (all or
  * nothing), then makes every log's sequencer and this isolate forget what

@@ -23,11 +23,10 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
  * enrolments, governance/admins/admins.service.ts).
  */
 export function idFromKeyId(prefix: IdPrefix, kid: string): string {
-  const bytes = Uint8Array.from(atob(kid.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(kid.length / 4) * 4, '=')), (c) => c.charCodeAt(0));
   let bits = 0;
   let value = 0;
   let body = '';
-  for (const byte of bytes) {
+  for (const byte of Buffer.from(kid, 'base64url')) {
     value = (value << 8) | byte;
     bits += 8;
     while (bits >= 5 && body.length < 26) {

@@ -18,6 +18,7 @@
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { JWK } from 'jose';
 import type { paths } from './api-types.ts';
+import { emulatedClockOffset, refusedForItsTime } from './emulated-clock.ts';
 import { CustodesApiError } from './errors.ts';
 import { mintToken } from './keys.ts';
 import { jwsPayload } from '../audit/format/jws.ts';
@@ -52,19 +53,6 @@ export interface ApiClientOptions {
    * the request again (a refused token did nothing).
    */
   clock?: () => number;
-}
-
-/** Problem codes of a token refused for its time alone. */
-const CLOCK_REFUSALS = new Set(['token_expired', 'token_not_yet_valid']);
-
-/** How far the emulator's clock is from this machine's, when the server says it was moved; else null. */
-async function emulatedClockOffset(fetchImpl: typeof fetch, url: string): Promise<number | null> {
-  try {
-    const info = (await (await fetchImpl(new URL('/v1/info', url))).json()) as { time?: string; emulator?: { clock?: { emulated?: boolean } } | null };
-    return info.emulator?.clock?.emulated && info.time ? Date.parse(info.time) - Date.now() : null;
-  } catch {
-    return null;
-  }
 }
 
 export type ApiClient = Client<paths> & {
@@ -134,7 +122,7 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
         continue;
       }
       sentTokenIds.set(response, jwsPayload<{ jti: string }>(token).jti);
-      if (response.status === 401 && !options.clock && !askedServer && CLOCK_REFUSALS.has(((await response.clone().json().catch(() => null)) as { code?: string } | null)?.code ?? '')) {
+      if (!options.clock && !askedServer && (await refusedForItsTime(response))) {
         askedServer = true;
         followed = await emulatedClockOffset(fetchImpl, request.url);
         if (followed !== null) {

@@ -27,7 +27,7 @@ import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { findVm } from '../../provider/vms/vms.service';
 import { NOT_YOURS } from '../../lib/problems';
-import { now } from '../../platform/clock';
+import { now, nowIso } from '../../platform/clock';
 import { policyDecision } from '../access-policy/access-policy.service';
 
 export const ACCESS_OPERATIONS = ['snapshot.create'] as const;
@@ -87,7 +87,8 @@ const toView = (row: Row): AccessRequestView => ({
   decidedBy: row.decidedBy,
   breakGlass: row.breakGlass,
   sealUntil: row.sealUntil,
-  revealedAt: row.revealedAt,
+  // Revealed when its records were; a sealed request never used is revealed by its date alone.
+  revealedAt: row.revealedAt ?? (row.sealUntil !== null && row.sealUntil <= nowIso() ? row.sealUntil : null),
   validUntil: row.validUntil,
   uses: row.uses,
   revision: row.revision,
@@ -199,7 +200,7 @@ export async function listAccessRequests(db: Database, page: PageRequest, filter
   const where = (after: SQL | undefined) =>
     and(
       filter.tenant ? eq(accessRequests.tenantId, filter.tenant) : undefined,
-      filter.tenant ? sql`(${accessRequests.sealUntil} IS NULL OR ${accessRequests.revealedAt} IS NOT NULL)` : undefined,
+      filter.tenant ? sql`(${accessRequests.sealUntil} IS NULL OR ${accessRequests.revealedAt} IS NOT NULL OR ${accessRequests.sealUntil} <= ${nowIso()})` : undefined,
       filter.state ? eq(accessRequests.state, filter.state) : undefined,
       after,
     );

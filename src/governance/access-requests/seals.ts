@@ -59,32 +59,33 @@ async function reveal(env: Env, seal: SealRow, by: 'date' | 'request'): Promise<
 
 const UNREVEALED = 'SELECT id, tenant_id, access_request, hidden, seal_until FROM sealed_records WHERE revealed_index IS NULL';
 
-/** Reveals every seal past its date (of `tenant`, or of every tenant): what a read of the log and the cron sweep run first. */
+/** Reveals `seals`, each after the sealed record it follows (which may still wait in the outbox); answers how many it appended. */
+async function revealEach(env: Env, seals: SealRow[], by: 'date' | 'request'): Promise<number> {
+  let revealed = 0;
+  for (const seal of seals) {
+    await finishNotices(env, tenantLog(seal.tenant_id));
+    if (await reveal(env, seal, by)) revealed++;
+  }
+  return revealed;
+}
+
+/**
+ * Reveals every seal past its date (of `tenant`, or of every tenant): what a
+ * read of the log and the cron sweep run first. (A sealed request never used
+ * hides no record: it becomes visible to its tenant at its date by itself,
+ * access-requests.service.ts.)
+ */
 export async function revealDueSeals(env: Env, tenant?: string): Promise<number> {
   const { results } = await env.DB.prepare(`${UNREVEALED} AND seal_until <= ?${tenant ? ' AND tenant_id = ?' : ''} ORDER BY seal_until LIMIT 100`)
     .bind(nowIso(), ...(tenant ? [tenant] : []))
     .all<SealRow>();
-  let revealed = 0;
-  for (const seal of results) {
-    // The sealed record itself may still wait in the outbox: it goes in first, so the reveal follows it.
-    await finishNotices(env, tenantLog(seal.tenant_id));
-    if (await reveal(env, seal, 'date')) revealed++;
-  }
-  // Sealed requests past their date that were never used: the tenant may see them now.
-  await env.DB.prepare(`UPDATE access_requests SET revealed_at = ? WHERE seal_until IS NOT NULL AND seal_until <= ? AND revealed_at IS NULL${tenant ? ' AND tenant_id = ?' : ''}`)
-    .bind(nowIso(), nowIso(), ...(tenant ? [tenant] : []))
-    .run();
-  return revealed;
+  return revealEach(env, results, 'date');
 }
 
 /** Reveals the seals of one access request now (a `security` admin's `:reveal`). */
 export async function revealSealsOf(env: Env, accessRequest: string): Promise<number> {
   const { results } = await env.DB.prepare(`${UNREVEALED} AND access_request = ?`).bind(accessRequest).all<SealRow>();
-  let revealed = 0;
-  for (const seal of results) {
-    await finishNotices(env, tenantLog(seal.tenant_id));
-    if (await reveal(env, seal, 'request')) revealed++;
-  }
+  const revealed = await revealEach(env, results, 'request');
   // A sealed request never used hides nothing: revealing it shows it to the tenant.
   await env.DB.prepare('UPDATE access_requests SET revealed_at = ? WHERE id = ? AND seal_until IS NOT NULL AND revealed_at IS NULL').bind(nowIso(), accessRequest).run();
   return revealed;

@@ -2,10 +2,10 @@
  * Emulator mode on the request path. `emulatorRuntime` (every request) reads
  * the emulator's state once, sets the server clock from it, and records the
  * exchange for the recorder; it also applies the faults that act on the whole
- * instance (a swapped bootstrap key, a store rolled back). `injectFaults` (/v1, inside the audit) fires the
- * fault rules that match: latency, a problem answer (recorded like any
- * failure), or a failing audit batch. Neither does anything — not even a
- * read — when emulator mode is off, as it is in every deployment.
+ * instance (a swapped bootstrap key, a store rolled back). It also installs this
+ * request's platform hooks (platform/request-hooks.ts): the fault rules that
+ * fire around each /v1 route. It does nothing — not even a read — when
+ * emulator mode is off, as it is in every deployment.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
@@ -18,7 +18,9 @@ import { restoreStore } from './store-copy';
 import { bootstrapWithSwap, INTEGRITY_FAULTS, lie, type IntegrityFault } from './integrity-faults';
 import { record, redactBody, redactHeaders } from './recorder';
 import { emulatorEnabled } from '../platform/emulator-mode';
-import { loadEmulatorState, replaceFaults } from './state';
+import { loadEmulatorState, replaceFaults, type EmulatorState } from './state';
+import type { RequestHooks } from '../platform/request-hooks';
+import type { AppendEffects } from '../audit/log/extensions';
 
 /** Bodies larger than this are not copied for the recorder. */
 const MAX_RECORDED_REQUEST_BYTES = 2 * 1024 * 1024;
@@ -35,6 +37,7 @@ export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
     }
     setClockOffset(state.clockOffsetMs);
     c.set('emulator', state);
+    c.set('hooks', faultHooks(state));
     // A swap-bootstrap-key rule: this request runs under the swapped key, as after `wrangler secret put`.
     const bootstrap = bootstrapWithSwap(c.env.BOOTSTRAP_ADMIN_JWK, state.faults);
     if (bootstrap !== c.env.BOOTSTRAP_ADMIN_JWK) c.env = { ...c.env, BOOTSTRAP_ADMIN_JWK: bootstrap };
@@ -65,27 +68,42 @@ export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
 
 const INJECTED: Record<429 | 500 | 503, ProblemCode> = { 429: 'rate_limited', 500: 'internal_error', 503: 'service_unavailable' };
 
-export function injectFaults(): MiddlewareHandler<AppEnv> {
-  return async function injectFaultsMiddleware(c, next) {
-    const state = c.get('emulator');
-    if (!state || state.faults.length === 0) return next();
-    const fired = firingRules(state.faults.filter((r) => !INSTANCE_FAULTS.includes(r.kind)), c.req.method, requestPath(c));
-    if (fired.length === 0) return next();
-    // A counted rule is spent by compare-and-set: under concurrency a `times: 1` rule fires exactly once.
-    if (fired.some((rule) => rule.times !== undefined) && !(await replaceFaults(c.env.DB, state, spend(state.faults, fired)))) return next();
-    let integrity: Extract<FaultRule, { kind: IntegrityFault }> | null = null;
-    for (const rule of fired) {
-      if ((INTEGRITY_FAULTS as readonly string[]).includes(rule.kind)) integrity = rule as Extract<FaultRule, { kind: IntegrityFault }>;
-      if (rule.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, rule.ms));
-      if (rule.kind === 'audit-batch') c.set('failAuditBatch', true);
-      if (rule.kind === 'crash-after-commit') c.set('crashAfterCommit', true);
-      if (rule.kind === 'problem') {
-        const retry: Record<string, string> = rule.status === 500 ? {} : { 'Retry-After': '1' };
-        return problemResponse(c, INJECTED[rule.status], `Injected by the emulator (fault rule for \`${rule.route}\`).`, { injected: true }, retry);
+/**
+ * The fault rules (faults.ts) as this request's platform hooks
+ * (platform/request-hooks.ts): around each route, the rules that match fire —
+ * latency, a problem answer (recorded like any failure), a failing audit
+ * batch (an append effect: ./log-faults.ts), a crash after the commit, a
+ * dishonest rewrite of the honest answer (integrity-faults.ts).
+ */
+function faultHooks(state: EmulatorState): RequestHooks {
+  const appendEffects: AppendEffects = {};
+  let crashAfterCommit = false;
+  return {
+    appendEffects,
+    afterCommit() {
+      // The fault strikes between the record's batch and its notices: the outbox rows it left are what a restart finishes.
+      if (crashAfterCommit) throw new Error('emulated crash after commit (fault rule crash-after-commit)');
+    },
+    async aroundRoute(c, next) {
+      if (state.faults.length === 0) return next();
+      const fired = firingRules(state.faults.filter((r) => !INSTANCE_FAULTS.includes(r.kind)), c.req.method, requestPath(c));
+      if (fired.length === 0) return next();
+      // A counted rule is spent by compare-and-set: under concurrency a `times: 1` rule fires exactly once.
+      if (fired.some((rule) => rule.times !== undefined) && !(await replaceFaults(c.env.DB, state, spend(state.faults, fired)))) return next();
+      let integrity: Extract<FaultRule, { kind: IntegrityFault }> | null = null;
+      for (const rule of fired) {
+        if ((INTEGRITY_FAULTS as readonly string[]).includes(rule.kind)) integrity = rule as Extract<FaultRule, { kind: IntegrityFault }>;
+        if (rule.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, rule.ms));
+        if (rule.kind === 'audit-batch') appendEffects.failBatch = true;
+        if (rule.kind === 'crash-after-commit') crashAfterCommit = true;
+        if (rule.kind === 'problem') {
+          const retry: Record<string, string> = rule.status === 500 ? {} : { 'Retry-After': '1' };
+          return problemResponse(c, INJECTED[rule.status], `Injected by the emulator (fault rule for \`${rule.route}\`).`, { injected: true }, retry);
+        }
       }
-    }
-    await next();
-    // The honest answer, rewritten as a dishonest provider would (integrity-faults.ts).
-    if (integrity) c.res = await lie(c, integrity, c.res);
+      await next();
+      // The honest answer, rewritten as a dishonest provider would (integrity-faults.ts).
+      if (integrity) c.res = await lie(c, integrity, c.res);
+    },
   };
 }

@@ -9,10 +9,6 @@ declare module '../env' {
   interface AppVariables {
     /** Emulator mode only: the controls as read for this request. */
     emulator?: EmulatorState;
-    /** Emulator mode only: an injected fault makes this request's audit batch fail (faults.ts). */
-    failAuditBatch?: boolean;
-    /** Emulator mode only: an injected fault fails this request right after its commit (faults.ts). */
-    crashAfterCommit?: boolean;
   }
 }
 

@@ -14,7 +14,7 @@ import { authenticate, requireAdminRole, requireTenantPrincipal, vmCeiling, type
 import type { AdminRole } from '../auth/roles';
 import { idempotency } from '../platform/middleware/idempotency';
 import { timingPhase } from '../platform/middleware/server-timing';
-import { injectFaults } from '../emulator/middleware';
+import { routeHooks } from '../platform/request-hooks';
 import { jsonBody } from '../platform/middleware/json-body';
 import { rateLimitByAddress } from '../platform/middleware/rate-limit';
 import { internalPath } from '../platform/http/paths';
@@ -107,7 +107,7 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, bo
     // Machine-readable, for SDKs and for the role × route walk (test/changes.test.ts).
     'x-custodes-roles': roles as AdminRole[],
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireAdminRole(roles, { bootstrap }), jsonBody({ accepts: takesBody(config) }), idempotency(), timingPhase('handler')] as const,
+    middleware: [auditScope({ action }), routeHooks(), authenticate(AUDITED), requireAdminRole(roles, { bootstrap }), jsonBody({ accepts: takesBody(config) }), idempotency(), timingPhase('handler')] as const,
   });
 }
 
@@ -118,7 +118,7 @@ export function publicRoute<const R extends RouteBasics>({ action, ...config }: 
     ...withProblems('public', config),
     description: `${config.description ?? ''}\n\nNo token needed; limited per client address. Audited as \`${action}\`.`.trim(),
     security: [],
-    middleware: [auditScope({ action }), injectFaults(), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) }), timingPhase('handler')] as const,
+    middleware: [auditScope({ action }), routeHooks(), rateLimitByAddress(), jsonBody({ accepts: takesBody(config) }), timingPhase('handler')] as const,
   });
 }
 
@@ -142,6 +142,6 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
     path: internalPath(config.path) as R['path'],
     description: `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), injectFaults(), authenticate(AUDITED), requireTenantPrincipal(scope, { conceal }), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency(), timingPhase('handler')] as const,
+    middleware: [auditScope({ action }), routeHooks(), authenticate(AUDITED), requireTenantPrincipal(scope, { conceal }), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency(), timingPhase('handler')] as const,
   });
 }

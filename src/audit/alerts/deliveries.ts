@@ -18,12 +18,11 @@
  * minute (nothing is dropped), so many rules cannot turn a few requests into a
  * flood of POSTs.
  */
-import type { AfterCommit } from '../log/extensions';
+import type { LogExtension, Published, SequencerHost } from '../log/extensions';
 import type { Env } from '../../env';
 import { emulatorEnabled } from '../../platform/emulator-mode';
 import { record } from '../../emulator/recorder';
 import { auditSigningKey, signBytes } from '../signing/signing-key';
-import type { Published } from '../stream/fan-out';
 import { alertMatches, type AlertKind, type LabelledRegion } from './alert-rules';
 import { checkWebhookUrl, dohResolver, type Verdict, type WebhookPolicy } from './webhook-policy';
 
@@ -183,9 +182,11 @@ export async function retryDueDeliveries(env: Env): Promise<number> {
 }
 
 /** Tenant alerts as a sequencer's after-commit hook (audit/log/extensions.ts): each log's sequencer keeps its own rules. */
-export const tenantAlertsHook = (): AfterCommit => {
+export function tenantAlerts(host: SequencerHost): LogExtension {
   const alerts = new TenantAlerts();
-  return async (env, log, published) => {
-    if (log.startsWith('tenants/')) await alerts.onCommit(env, log, published);
+  return {
+    async afterCommit(published) {
+      if (host.log.startsWith('tenants/')) await alerts.onCommit(host.env, host.log, published);
+    },
   };
-};
+}

@@ -1,12 +1,12 @@
-/** Appending to a log: through that log's sequencer (src/audit/log/sequencer.ts). */
+/** Appending to a log: through that log's sequencer (src/sequencer.ts). */
 import type { Env } from '../../env';
 import type { CommitResult, WriteStatement } from './commit';
 import type { RecordDraft } from '../format/record';
-import type { AppendEntry } from './sequencer';
+import type { AppendEffects } from './extensions';
 
 /** The sequencer of `log`: one Durable Object per log. */
 export const auditLogOf = (env: Env, log: string) => env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log));
 
-export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = [], options: Pick<AppendEntry, 'failBatch' | 'objects' | 'contents' | 'notify' | 'seal'> = {}): Promise<CommitResult> {
-  return auditLogOf(env, log).append(log, { draft, writes, ...options });
+export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = [], effects: AppendEffects = {}): Promise<CommitResult> {
+  return auditLogOf(env, log).append(log, { ...effects, draft, writes });
 }

@@ -6,7 +6,7 @@
  * Why an outbox: the primary record and its notices go to different logs,
  * each with its own sequencer (and, sharded, perhaps its own database), so
  * they cannot share one batch. Instead the primary's batch leaves one outbox
- * row per notice (sequencer.ts `insertNoticeOutbox`), atomically with the
+ * row per notice (`noticeOutbox`, an extension of the log's sequencer), atomically with the
  * record. Delivery appends the notice with a receipt row in the notice's own
  * batch — the receipt's key makes a second delivery append nothing — and
  * then clears the outbox row. Every step is idempotent, so whoever comes
@@ -17,22 +17,31 @@
 import type { Env } from '../../env';
 import type { RecordDraft } from '../format/record';
 import { appendToLog } from './append';
-import type { RecordStatements } from './extensions';
+import type { LogExtension } from './extensions';
+
+declare module './extensions' {
+  interface AppendEffects {
+    /** Other logs that must carry a notice of this record: one outbox row each, in this record's batch. */
+    notify?: string[];
+  }
+}
 import { noticeDraft } from './notice-draft';
 
 export { noticeDraft } from './notice-draft';
 
 /** The record's notices to other logs, left in the outbox by its own batch (an extension: extensions.ts). */
-export const noticeOutboxStatements: RecordStatements = ({ db, record, entry: { notify } }) => {
+export const noticeOutbox = (): LogExtension => ({ statements: noticeOutboxStatements });
+
+const noticeOutboxStatements: LogExtension['statements'] = ({ db, record, entry: { notify } }) => {
   const targets = [...new Set(notify ?? [])].filter((other) => other !== record.log);
-  if (targets.length === 0) return [];
+  if (targets.length === 0) return undefined;
   const { v: _v, log: _log, index: _index, time: _time, ...draft } = record;
   const notice = JSON.stringify(noticeDraft(draft, { log: record.log, index: record.index }));
-  return [
+  return { afterRecord: [
     db
       .prepare(`INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES ${targets.map(() => '(?, ?, ?, ?)').join(', ')}`)
       .bind(...targets.flatMap((target) => [record.log, record.index, target, notice])),
-  ];
+  ] };
 };
 
 export interface PendingNotice {

@@ -15,7 +15,8 @@ import { clockOffsetMs } from '../../platform/clock';
 import type { AuditedAction } from '../actions';
 import type { Actor, Outcome, RecordDraft, Region, Target } from '../format/record';
 import { appendToLog, auditLogOf } from '../log/append';
-import type { Commit, CommitOptions, CommitResult, ObjectImaging, WriteStatement } from '../log/commit';
+import type { Commit, CommitOptions, CommitResult, WriteStatement } from '../log/commit';
+import type { AppendEffects } from '../log/extensions';
 import { PROVIDER_LOG } from '../log/logs';
 import { deliverNotice, noticeDraft } from '../log/notices';
 import { homeLog, isOutsider } from './log-routing';
@@ -108,13 +109,13 @@ export class AuditedRequest implements RequestAudit {
    * `with-audit-record`) and its key's row is asserted unchanged since
    * authentication read it (possibly from cache: auth/principals.ts).
    */
-  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], { objects, contents, notify, seal }: Pick<CommitOptions, 'objects' | 'contents' | 'notify' | 'seal'> = {}): Promise<CommitResult> {
+  async append(log: string, draft: RecordDraft, writes: WriteStatement[] = [], effects: AppendEffects = {}): Promise<CommitResult> {
     const principal = this.c.get('principal');
     const checks =
       principal && !this.#tokenSettled
         ? [...tokenIdClaim(principal.id, principal.jti, principal.expiresAt), ...(principal.stillValid ? [principal.stillValid] : [])]
         : [];
-    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { failBatch: this.c.get('failAuditBatch'), objects, contents, notify, seal });
+    const result = await appendToLog(this.c.env, log, draft, [...checks, ...writes], { ...effects, ...this.c.get('hooks')?.appendEffects });
     if (result.ok) {
       this.#tokenSettled = true;
       this.recorded = { log, index: result.auditIndex };
@@ -133,17 +134,19 @@ export class AuditedRequest implements RequestAudit {
 
   readonly commit: Commit = async (writes, options = {}) => {
     if (this.recorded) throw new Error('a request commits at most once: it has exactly one audit record');
-    const log = options.log ?? this.log;
-    const draft = this.draft(options.outcome ?? 'allowed', options.reason ?? null, options);
-    const result = await this.append(log, draft, [...this.#commitWrites, ...writes], options);
+    // What the record says, apart from what features do with it (the effects).
+    const { target, log: logOption, details, regions, outcome, reason, status, ...effects } = options;
+    const log = logOption ?? this.log;
+    const draft = this.draft(outcome ?? 'allowed', reason ?? null, { target, details, regions, status });
+    const result = await this.append(log, draft, [...this.#commitWrites, ...writes], effects);
     if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
     if (!result.ok && result.rejected === 'idempotency') throw new IdempotencyClaimLost();
     if (!result.ok) return result;
     // The fault strikes between the record's batch and its notices: the outbox rows it left are what a restart finishes.
-    if (this.c.get('crashAfterCommit')) throw new Error('emulated crash after commit (fault rule crash-after-commit)');
+    this.c.get('hooks')?.afterCommit();
     // Notices: the same record in each other log concerned, naming the primary one (audit/log/notices.ts).
     const primary = { log, index: result.auditIndex };
-    for (const other of new Set(options.notify ?? [])) {
+    for (const other of new Set(effects.notify ?? [])) {
       if (other !== log) await deliverNotice(this.c.env, { ...primary, targetLog: other, draft: noticeDraft(draft, primary) });
     }
     return { ...result, rows: result.rows.slice(this.#commitWrites.length) }; // the handler's rows only

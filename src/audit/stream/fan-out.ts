@@ -34,11 +34,9 @@ export interface StreamFilter {
   action?: string;
 }
 
-export interface Published {
-  index: number;
-  jws: string;
-  record: Pick<AuditRecord, 'outcome' | 'action'> & { actor: { type: string } };
-}
+import type { Published } from '../log/extensions';
+
+export type { Published };
 
 /** Who holds a stream: re-checked for as long as it is open. */
 export interface StreamAuthority {

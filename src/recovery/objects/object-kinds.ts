@@ -12,7 +12,8 @@
  * wants, or fails the batch (the plan is stale).
  */
 import { getTableConfig, type SQLiteTable } from 'drizzle-orm/sqlite-core';
-import type { ObjectImaging, WriteStatement } from '../../audit/log/commit';
+import type { WriteStatement } from '../../audit/log/commit';
+import type { ObjectImaging } from './object-imaging';
 import { expectChanges } from '../../audit/log/commit';
 import { disks, labels, snapshotItems, snapshots, toolstacks, vms, wrappedKeys } from '../../platform/db/schema';
 

@@ -4,10 +4,12 @@
  * what the signed log says, no more and no less. Taint (taint.ts) and the
  * exposure report read it.
  */
-import { sessionOf, type Region } from '../../audit/format/record';
-import type { RecordStatements } from '../../audit/log/extensions';
+import { sessionOf, type AuditRecord, type Region } from '../../audit/format/record';
+import type { LogExtension } from '../../audit/log/extensions';
 
-export const flowStatements: RecordStatements = ({ db, record }) => {
+export const flowIndex = (): LogExtension => ({ statements: ({ db, record }) => ({ afterRecord: flowStatements(db, record) }) });
+
+function flowStatements(db: D1Database, record: AuditRecord): D1PreparedStatement[] {
   if (record.outcome !== 'allowed') return [];
   // A restore's rollback regions at version 0 are the pages it cleared: `clear` flows, so undo knows
   // when a page became unwritten. A recovery's own moves are no flow of data.
@@ -25,4 +27,4 @@ export const flowStatements: RecordStatements = ({ db, record }) => {
       )
       .bind(record.log, record.index, record.actor.jti, sessionOf(record.actor), record.actor.type, record.actor.id, record.time, rows),
   ];
-};
+}

@@ -16,16 +16,37 @@
  * request falls back to reading D1 first (contents.service.ts).
  */
 import { expectChanges, type WriteStatement } from '../../platform/db/statements';
-import type { ContentAddress, ContentOp } from '../../audit/log/content-op';
 import type { Region } from '../../audit/format/record';
 import { PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { CHUNK_PAGES, chunkOf, chunksOf, type HeadsDraft } from './content-heads';
+
+declare module '../../audit/log/extensions' {
+  interface AppendEffects {
+    /**
+     * A page read or write whose versions the sequencer resolves from the heads
+     * it follows: the record names them and the batch carries the read or the
+     * write, asserting them — one D1 round trip, not two.
+     */
+    contents?: ContentOp;
+  }
+}
 
 /** Pages per MiB of memory and per GiB of disk. */
 export const PAGES_PER_MIB = (1024 * 1024) / PAGE_BYTES;
 export const PAGES_PER_GIB = PAGES_PER_MIB * 1024;
 
-export type { ContentAddress, ContentOp } from '../../audit/log/content-op';
+/** A VM's memory or a disk of a tenant. */
+export interface ContentAddress {
+  space: Space;
+  /** VM id (memory) or disk id. */
+  id: string;
+  tenant: string;
+}
+
+/** A page read or write as the log's sequencer receives it, versions not yet resolved (./page-versioning.ts names them). */
+export type ContentOp =
+  | (ContentAddress & { op: 'read'; start: number; count: number })
+  | (ContentAddress & { op: 'write'; pages: { index: number; digest: string; envelope: string }[] });
 
 export interface PageWritten {
   index: number;

@@ -8,9 +8,10 @@
  * Every write creates a version; every read and write names the exact
  * versions and their ciphertext digests in the request's audit record
  * (`regions`), so a tenant can tell from its log alone what was exposed and
- * what to roll back (docs/design.md §6). Versions are numbered from a read, and the
- * write is guarded by the primary key: a concurrent writer that took the same
- * version aborts the batch and this one retries with fresh numbers.
+ * what to roll back (docs/design.md §6). Versions are numbered from page heads
+ * (page-versioning.ts), and the write is guarded by the primary key: a
+ * concurrent writer that took the same version aborts the batch and this one
+ * retries with fresh numbers.
  */
 import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
@@ -21,7 +22,8 @@ import type { Database } from '../../platform/db/client';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { NOT_YOURS } from '../../lib/problems';
 import { fail, ok, type Result } from '../../lib/result';
-import { pageWriteStatements, PAGES_PER_GIB, PAGES_PER_MIB, rangeQuery, rangeWritesQuery, versionWritesQuery, type ContentAddress } from './content-statements';
+import { PAGES_PER_GIB, PAGES_PER_MIB, rangeQuery, rangeWritesQuery, versionWritesQuery, type ContentAddress, type ContentOp } from './content-statements';
+import { resolveFromStore } from './page-versioning';
 
 export { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, PAGE_BYTES, type Space };
 export const MAX_PAGES_PER_CALL = 256;
@@ -125,22 +127,20 @@ export async function writePages(
     if (!digest.ok) return fail('invalid_envelope', `pages[${position}] (index ${pages[position]!.index}): ${digest.error.detail}`);
     digests.push(digest.value);
   }
-  const fast = await commit([], { contents: { op: 'write', ...address, pages: pages.map((p, i) => ({ index: p.index, digest: digests[i]!, envelope: p.envelope })) } });
-  if (fast.ok) return ok({ pages: fast.regions!.map(({ index, version, digest }) => ({ index, version, digest: digest! })), auditIndex: fast.auditIndex });
+  const op: ContentOp = { op: 'write', ...address, pages: pages.map((p, i) => ({ index: p.index, digest: digests[i]!, envelope: p.envelope })) };
+  const fast = await commit([], { contents: op });
+  if (fast.ok) return ok({ pages: versionsOf(fast.regions ?? []), auditIndex: fast.auditIndex });
   throwUnlessGuarded(fast);
 
-  const resource = await contentResource(db, address.tenant, address.space, address.id, { latestOf: indexes });
+  const resource = await contentResource(db, address.tenant, address.space, address.id);
   if (!resource.ok) return resource;
   const checked = checkIndexes(resource.value, indexes);
   if (!checked.ok) return checked;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    // The resource lookup read the latest versions already; after a lost race, read them again.
-    const latest = attempt === 0 ? resource.value.latest : await latestVersions(db, resource.value, indexes);
-    const written = pages.map((p, i) => ({ index: p.index, version: (latest.get(p.index) ?? 0) + 1, digest: digests[i]!, envelope: p.envelope }));
-    const regions: Region[] = written.map(({ index, version, digest }) => ({ space: address.space, resource: address.id, index, version, digest, access: 'write' }));
-    const committed = await commit(pageWriteStatements(address, written), { regions });
-    const result = written.map(({ index, version, digest }) => ({ index, version, digest }));
-    if (committed.ok) return ok({ pages: result, auditIndex: committed.auditIndex });
+    // Numbered as on the fast path (page-versioning.ts), over the heads D1 holds now.
+    const { regions, statements } = await resolveFromStore(db.$client, op);
+    const committed = await commit(statements, { regions });
+    if (committed.ok) return ok({ pages: versionsOf(regions), auditIndex: committed.auditIndex });
     if (committed.rejected === 'assertion') return fail('not_found', NOT_YOURS);
     if (committed.rejected !== 'unique') throw new Error(committed.message);
     // Another write took one of these versions meanwhile: number again.
@@ -148,16 +148,7 @@ export async function writePages(
   return fail('precondition_failed', `Pages of ${address.id} kept changing under concurrent writes; retry.`);
 }
 
-/** The latest version of each of `indexes` that was ever written. */
-const latestVersionsQuery = (space: Space, id: string, indexes: number[]): SQL => sql`
-  SELECT idx, MAX(version) AS version FROM content_versions
-  WHERE space = ${space} AND resource_id = ${id} AND idx IN (SELECT value FROM json_each(${JSON.stringify(indexes)}))
-  GROUP BY idx`;
-
-async function latestVersions(db: Database, resource: ContentResource, indexes: number[]): Promise<Map<number, number>> {
-  const rows = await db.all<{ idx: number; version: number }>(latestVersionsQuery(resource.space, resource.id, indexes));
-  return new Map(rows.map((r) => [r.idx, r.version]));
-}
+const versionsOf = (regions: Region[]): PageVersion[] => regions.map(({ index, version, digest }) => ({ index, version, digest: digest ?? '' }));
 
 /** One exact version of one page, with its evidence; its record is committed before the answer. */
 export async function readVersion(
@@ -194,38 +185,25 @@ const readRegions = (resource: ContentResource, pages: StoredPage[]): Region[] =
 interface ResourceRow {
   pages: number;
   vm: string | null;
-  latest: string;
 }
 
-/** The resource's size and attachment, and the latest version of pages `latestOf`, in one statement. */
-function resourceQuery(tenant: string, space: Space, id: string, latestOf: number[]): SQL {
-  const latest = sql`(SELECT json_group_array(json_array(idx, version)) FROM (${latestVersionsQuery(space, id, latestOf)}))`;
+/** The resource's size and attachment. */
+function resourceQuery(tenant: string, space: Space, id: string): SQL {
   return space === 'memory'
-    ? sql`SELECT memory_mib * ${PAGES_PER_MIB} AS pages, id AS vm, ${latest} AS latest FROM vms WHERE id = ${id} AND tenant_id = ${tenant}`
-    : sql`SELECT size_gib * ${PAGES_PER_GIB} AS pages, vm_id AS vm, ${latest} AS latest FROM disks WHERE id = ${id} AND tenant_id = ${tenant}`;
+    ? sql`SELECT memory_mib * ${PAGES_PER_MIB} AS pages, id AS vm FROM vms WHERE id = ${id} AND tenant_id = ${tenant}`
+    : sql`SELECT size_gib * ${PAGES_PER_GIB} AS pages, vm_id AS vm FROM disks WHERE id = ${id} AND tenant_id = ${tenant}`;
 }
 
-type Resolved = Result<ContentResource & { latest: Map<number, number> }, 'not_found'>;
+type Resolved = Result<ContentResource, 'not_found'>;
 
 function resolveResource(row: ResourceRow | undefined, tenant: string, space: Space, id: string): Resolved {
   if (!row) return fail('not_found', NOT_YOURS);
-  return ok({ space, id, tenant, pages: row.pages, latest: new Map(JSON.parse(row.latest) as [number, number][]) });
+  return ok({ space, id, tenant, pages: row.pages });
 }
 
-/**
- * A VM's memory or a disk, if it is `tenant`'s (the VM ceiling is checked
- * before: auth/vm-reach.ts). With
- * `latestOf`, the same round trip also reads the latest version of those
- * pages (for a write's numbering).
- */
-export async function contentResource(
-  db: Database,
-  tenant: string,
-  space: Space,
-  id: string,
-  options: { latestOf?: number[] } = {},
-): Promise<Resolved> {
-  const [row] = await db.all<ResourceRow>(resourceQuery(tenant, space, id, options.latestOf ?? []));
+/** A VM's memory or a disk, if it is `tenant`'s (the VM ceiling is checked before: auth/vm-reach.ts). */
+export async function contentResource(db: Database, tenant: string, space: Space, id: string): Promise<Resolved> {
+  const [row] = await db.all<ResourceRow>(resourceQuery(tenant, space, id));
   return resolveResource(row, tenant, space, id);
 }
 
@@ -239,7 +217,7 @@ export async function retainedResource(db: Database, tenant: string, space: Spac
   const live = await contentResource(db, tenant, space, id);
   if (live.ok) return live;
   const [kept] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM (SELECT 1 FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant} LIMIT 1)`);
-  return kept && kept.n > 0 ? ok({ space, id, tenant, pages: Number.MAX_SAFE_INTEGER, latest: new Map() }) : live;
+  return kept && kept.n > 0 ? ok({ space, id, tenant, pages: Number.MAX_SAFE_INTEGER }) : live;
 }
 
 /** Versions purged per call: a purge's record names each one, and a record is bounded. */
@@ -306,7 +284,7 @@ export async function readRange(
   }
   throwUnlessGuarded(fast);
 
-  const statements = [write(resourceQuery(tenant, space, id, [])), rangeWritesQuery(space, id, start, count), rangeQuery(space, id, start, count)].map(({ sql: text, params }) => db.$client.prepare(text).bind(...params));
+  const statements = [write(resourceQuery(tenant, space, id)), rangeWritesQuery(space, id, start, count), rangeQuery(space, id, start, count)].map(({ sql: text, params }) => db.$client.prepare(text).bind(...params));
   // One round trip for the reads (a read-only D1 batch).
   const [resourceRows, writeRows, pageRows] = await db.$client.batch(statements);
   const row = resourceRows!.results[0] as ResourceRow | undefined;

@@ -82,6 +82,18 @@ describe('change requests', () => {
     expect(await vmExists(vm.id)).toBe(true);
   });
 
+  it('runs a change only on stored parameters that parse as its operation\'s: an edited row fails the change, changing nothing', async () => {
+    const { tenant } = await tenantWithVm();
+    await expectStatus(call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { body: { name: unique('vm'), vcpus: 1, memoryMiB: 128 } }), 201);
+    const shrink = await expectStatus(call('PATCH', `/v1/admin/tenants/${tenant.id}`, { body: { quota: { vcpus: 1 } } }), 202);
+    // The store edited under the pending change: a quota that is no number.
+    await env.DB.prepare('UPDATE change_requests SET params = ? WHERE id = ?').bind(JSON.stringify({ quota: { vcpus: 'all of them' } }), shrink.id).run();
+    const failed = await expectStatus(call('POST', `/v1/admin/changes/${shrink.id}:approve`, { as: admin2 }), 409);
+    expect(failed.code).toBe('change_failed');
+    expect(failed.detail).toMatch(/stored parameters are not a tenant\.update's/);
+    expect((await expectStatus(call('GET', `/v1/admin/tenants/${tenant.id}`), 200)).quota.vcpus).toBe(tenant.quota.vcpus);
+  });
+
   it('puts every step in the provider log and the tenant\'s, and both logs verify offline', async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     await expectStatus(call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { body: { name: unique('vm'), vcpus: 1, memoryMiB: 128 } }), 201);

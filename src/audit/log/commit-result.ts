@@ -14,4 +14,10 @@ export type CommitResult =
       /** For a content operation (`contents`, tenant/contents/page-versioning.ts): the versions the sequencer resolved, as the record names them. */
       regions?: Region[];
     }
-  | { ok: false; rejected: 'assertion' | 'unique' | 'constraint' | 'replay' | 'principal' | 'idempotency'; message: string };
+  | {
+      ok: false;
+      rejected: 'assertion' | 'unique' | 'constraint' | 'replay' | 'principal' | 'idempotency';
+      /** For `unique`: the reason the statement that broke the key declared for it (platform/db/statements.ts `onUnique`). */
+      reason?: string;
+      message: string;
+    };

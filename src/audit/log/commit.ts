@@ -15,7 +15,8 @@ import type { CommitResult } from './commit-result';
 export type { CommitResult } from './commit-result';
 import type { SequencerTimings } from '../../platform/middleware/server-timing/timings';
 
-export { expectChanges, write, type WriteStatement } from '../../platform/db/statements';
+export { expectChanges, onUnique, write, type WriteStatement } from '../../platform/db/statements';
+import { uniqueReason } from '../../platform/db/statements';
 export type { SequencerTimings } from '../../platform/middleware/server-timing/timings';
 
 /**
@@ -50,13 +51,24 @@ export interface CommitOptions extends AppendEffects {
 
 export type Commit = (writes: WriteStatement[], options?: CommitOptions) => Promise<CommitResult>;
 
-/** Classifies a batch failure caused by the writes themselves. */
-export function rejection(message: string): Extract<CommitResult, { ok: false }> | null {
+/** The key SQLite names in a unique-constraint failure (`UNIQUE constraint failed: t.a, t.b`). */
+const UNIQUE_KEY = /UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)/;
+
+/**
+ * Classifies a batch failure caused by `writes` themselves. The guards'
+ * triggers raise fixed texts (drizzle/0002, 0005, 0008, 0014); a broken unique
+ * key is named by SQLite, and its meaning is what the statement declared.
+ */
+export function rejection(message: string, writes: readonly WriteStatement[] = []): Extract<CommitResult, { ok: false }> | null {
+  const unique = UNIQUE_KEY.exec(message);
+  if (unique) {
+    const reason = uniqueReason(writes, unique[1]!);
+    return { ok: false, rejected: 'unique', message, ...(reason ? { reason } : {}) };
+  }
   if (message.includes('token replayed')) return { ok: false, rejected: 'replay', message };
   if (message.includes('principal changed')) return { ok: false, rejected: 'principal', message };
   if (message.includes('idempotency claim lost')) return { ok: false, rejected: 'idempotency', message };
   if (message.includes('write assertion failed')) return { ok: false, rejected: 'assertion', message };
-  if (message.includes('UNIQUE constraint failed')) return { ok: false, rejected: 'unique', message };
   if (/constraint failed/i.test(message)) return { ok: false, rejected: 'constraint', message };
   return null;
 }

@@ -17,6 +17,7 @@
 import type { Env } from '../../env';
 import type { RecordDraft } from '../format/record';
 import { appendToLog } from './append';
+import { onUnique } from '../../platform/db/statements';
 import type { LogExtension } from './extensions';
 
 declare module './extensions' {
@@ -56,13 +57,13 @@ export type Delivery = { delivered: 'now' | 'before'; auditIndex: number | null 
 
 /** Appends one notice to its log unless it is there already, then clears its outbox row. */
 export async function deliverNotice(env: Env, notice: PendingNotice): Promise<Delivery> {
-  const receipt = {
-    sql: 'INSERT INTO audit_notice_receipts (primary_log, primary_idx, target_log) VALUES (?, ?, ?)',
-    params: [notice.log, notice.index, notice.targetLog],
-  };
+  const receipt = onUnique(
+    { sql: 'INSERT INTO audit_notice_receipts (primary_log, primary_idx, target_log) VALUES (?, ?, ?)', params: [notice.log, notice.index, notice.targetLog] },
+    { audit_notice_receipts: 'delivered_before' },
+  );
   const result = await appendToLog(env, notice.targetLog, notice.draft, [receipt]);
   // The receipt's key refused it: an earlier delivery appended this notice.
-  const before = !result.ok && result.rejected === 'unique' && result.message.includes('audit_notice_receipts');
+  const before = !result.ok && result.reason === 'delivered_before';
   if (!result.ok && !before) throw new Error(`notice of ${notice.log}#${notice.index} to ${notice.targetLog} failed: ${result.message}`);
   await env.DB.prepare('DELETE FROM audit_notice_outbox WHERE log = ? AND idx = ? AND target_log = ?').bind(notice.log, notice.index, notice.targetLog).run();
   return { delivered: before ? 'before' : 'now', auditIndex: result.ok ? result.auditIndex : null };

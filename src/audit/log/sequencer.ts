@@ -129,7 +129,7 @@ export class LogSequencer extends DurableObject<Env> {
       return;
     } catch (error) {
       if (group.length === 1) {
-        const rejected = rejection(String((error as Error).message ?? error));
+        const rejected = rejection(String((error as Error).message ?? error), entries[0]!.writes);
         if (!rejected) throw error;
         // Either the member's own guard refused, or the head's did: the log moved under
         // this object (another instance, or a repair). Re-read; retry once if it moved.

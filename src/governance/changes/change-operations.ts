@@ -18,12 +18,15 @@ import { vms } from '../../platform/db/schema';
 import type { ProblemCode } from '../../lib/problems';
 import { fail, ok, type Result } from '../../lib/result';
 import type { JWK } from 'jose';
+import { z } from '@hono/zod-openapi';
+import { ADMIN_ROLES } from '../../auth/roles';
 import { reenableBootstrap, registerAdmin, setAdminRoles } from '../admins/admins.service';
 import { approveAuditKey } from '../audit-keys/audit-keys.service';
 import type { ChangeOperation, Executor, Proposal } from './two-person-rule';
 import { drainHost } from '../../provider/hosts/drain.service';
 import { findHost } from '../../provider/hosts/hosts.service';
 import { deleteTenant, findTenant, tenantInUse, updateTenant, type TenantPatch } from '../../provider/tenants/tenants.service';
+import { PatchTenantBody } from '../../provider/tenants/tenants.schemas';
 import { deleteVm, findVm } from '../../provider/vms/vms.service';
 
 /** Deleting a tenant; refused when proposed if it could only fail on approval (the tenant still has VMs or disks). */
@@ -64,20 +67,41 @@ export async function hostDrain(db: Database, id: string): Promise<Result<Propos
 const asJson = <E extends ProblemCode>(result: Result<unknown, E>) => result as Result<JsonValue, E>;
 
 /**
- * How each operation runs once approved; each commits through the approval's commit (changes.ts).
- * `change.params` is the JSON its proposal stored (above, and admins.service.ts): each executor
- * reads it back as the type it was written as — no other code writes change parameters.
+ * What each operation's proposal stores as `params` (above, admins.service.ts,
+ * bootstrap-ceremony.ts, audit-keys.service.ts), read back through its schema
+ * when the change runs: a stored row is data, and a row that does not parse
+ * fails the change rather than running it on a guess.
  */
+const STORED_PARAMS = {
+  'tenant.update': PatchTenantBody satisfies z.ZodType<TenantPatch>,
+  'admin.register': z.strictObject({ id: z.string(), name: z.string(), kid: z.string(), publicKey: z.record(z.string(), z.unknown()), roles: z.array(z.enum(ADMIN_ROLES)) }),
+  'audit.rotate': z.object({ publicJwk: z.record(z.string(), z.unknown()) }),
+  'admin.roles': z.object({ roles: z.array(z.enum(ADMIN_ROLES)) }),
+  'bootstrap.reenable': z.object({ minutes: z.number().int().positive() }),
+};
+
+/** `change.params` through its operation's schema; the executor runs only on what parsed. */
+async function withParams<O extends keyof typeof STORED_PARAMS>(
+  change: Parameters<Executor>[2],
+  operation: O,
+  run: (params: z.infer<(typeof STORED_PARAMS)[O]>) => Promise<Result<JsonValue, ProblemCode>>,
+): Promise<Result<JsonValue, ProblemCode>> {
+  const parsed = STORED_PARAMS[operation].safeParse(change.params);
+  if (!parsed.success) return fail('change_failed', `Change ${change.id}'s stored parameters are not a ${operation}'s: ${parsed.error.issues[0]?.message ?? 'unreadable'}.`);
+  return run(parsed.data as z.infer<(typeof STORED_PARAMS)[O]>);
+}
+
+/** How each operation runs once approved; each commits through the approval's commit (changes.ts). */
 export const EXECUTORS: Record<ChangeOperation, Executor> = {
   'tenant.delete': async (db, commit, change) => asJson(await deleteTenant(db, commit, change.target.id)),
-  'tenant.update': async (db, commit, change) => asJson(await updateTenant(db, commit, change.target.id, change.params as unknown as TenantPatch, undefined, { belowUse: true })),
+  'tenant.update': (db, commit, change) => withParams(change, 'tenant.update', async (patch) => asJson(await updateTenant(db, commit, change.target.id, patch, undefined, { belowUse: true }))),
   'vm.delete': async (db, commit, change) => asJson(await deleteVm(db, commit, change.target.id)),
   'host.drain': async (db, commit, change) => {
     const drained = await drainHost(db, commit, change.target.id);
     return drained.ok ? ok({ migrated: drained.value.migrated, stranded: drained.value.stranded } as unknown as JsonValue) : drained;
   },
-  'admin.register': async (db, commit, change) => registerAdmin(db, commit, change.params as unknown as Parameters<typeof registerAdmin>[2]),
-  'audit.rotate': async (db, commit, change) => approveAuditKey(db, commit, change.target.id, (change.params as { publicJwk: JWK }).publicJwk, change.id),
-  'admin.roles': async (db, commit, change) => setAdminRoles(db, commit, change.target.id, (change.params as { roles: Parameters<typeof setAdminRoles>[3] }).roles),
-  'bootstrap.reenable': async (db, commit, change) => reenableBootstrap(db, commit, change.target.id, (change.params as { minutes: number }).minutes, change.id),
+  'admin.register': (db, commit, change) => withParams(change, 'admin.register', (params) => registerAdmin(db, commit, { ...params, publicKey: params.publicKey as JWK })),
+  'audit.rotate': (db, commit, change) => withParams(change, 'audit.rotate', ({ publicJwk }) => approveAuditKey(db, commit, change.target.id, publicJwk as JWK, change.id)),
+  'admin.roles': (db, commit, change) => withParams(change, 'admin.roles', ({ roles }) => setAdminRoles(db, commit, change.target.id, roles)),
+  'bootstrap.reenable': (db, commit, change) => withParams(change, 'bootstrap.reenable', ({ minutes }) => reenableBootstrap(db, commit, change.target.id, minutes, change.id)),
 };

@@ -12,6 +12,24 @@ import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 export interface WriteStatement {
   sql: string;
   params: unknown[];
+  /**
+   * What this statement's refusal means to its caller, by the unique key it
+   * may break — `table.column[, table.column…]` as SQLite names the key, or a
+   * bare table for any of its keys. The commit's refusal then carries the
+   * reason (`onUnique`), so no caller reads an error's text.
+   */
+  unique?: Readonly<Record<string, string>>;
+}
+
+/** `statement`, saying what each unique key it may break means (`WriteStatement.unique`). */
+export const onUnique = <S extends WriteStatement>(statement: S, reasons: Record<string, string>): S => ({ ...statement, unique: reasons });
+
+/** The reason one of `statements` gives for the unique key `key` (as SQLite names it in its error), if any declared one. */
+export function uniqueReason(statements: readonly WriteStatement[], key: string): string | undefined {
+  const table = key.split('.')[0]!;
+  for (const s of statements) if (s.unique?.[key]) return s.unique[key];
+  for (const s of statements) if (s.unique?.[table]) return s.unique[table];
+  return undefined;
 }
 
 const dialect = new SQLiteAsyncDialect();

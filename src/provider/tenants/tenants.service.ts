@@ -6,7 +6,7 @@
 import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { JWK } from 'jose';
-import { expectChanges, write, type Commit } from '../../audit/log/commit';
+import { expectChanges, onUnique, write, type Commit } from '../../audit/log/commit';
 import { tenantLog } from '../../audit/log/logs';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { tenants, toolstacks, vmAllocations, vms, wrappedKeys } from '../../platform/db/schema';
@@ -95,10 +95,10 @@ export async function createTenant(
     quotaDiskGiB: input.quota.diskGiB,
   });
   // The tenant's own log opens with its creation.
-  const committed = await commit([write(insert)], { log: tenantLog(id), target: { type: 'tenant', id }, details: { ownerKid } });
+  const committed = await commit([onUnique(write(insert), { 'tenants.owner_kid': 'key_taken', tenants: 'name_taken' })], { log: tenantLog(id), target: { type: 'tenant', id }, details: { ownerKid } });
   if (!committed.ok) {
     if (committed.rejected !== 'unique') throw new Error(committed.message);
-    return committed.message.includes('owner_kid')
+    return committed.reason === 'key_taken'
       ? fail('resource_in_use', `Key ${ownerKid} already belongs to a tenant.`)
       : fail('name_taken', `A tenant named ${JSON.stringify(input.name)} already exists.`);
   }

@@ -9,7 +9,7 @@
 import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
-import { expectChanges, write, type Commit } from '../../audit/log/commit';
+import { expectChanges, onUnique, write, type Commit } from '../../audit/log/commit';
 import { findRegisteredKey, publicJwk, thumbprint, type Principal } from '../../auth/principals';
 import type { TenantScope } from '../../auth/roles';
 import { nextRevision, type Database } from '../../platform/db/client';
@@ -100,10 +100,10 @@ export async function createToolstack(
   const insert = db
     .insert(toolstacks)
     .values({ id, tenantId: tenant, name: input.name, kid, jwk: JSON.stringify(key), scopes: JSON.stringify(scopes), vms: vms ? JSON.stringify(vms) : null });
-  const committed = await commit([write(insert)], { target: { type: 'toolstack', id }, details: { kid, scopes, vms }, objects: [imaging('toolstack', id)] });
+  const committed = await commit([onUnique(write(insert), { 'toolstacks.kid': 'kid_taken', toolstacks: 'name_taken' })], { target: { type: 'toolstack', id }, details: { kid, scopes, vms }, objects: [imaging('toolstack', id)] });
   if (!committed.ok) {
     if (committed.rejected !== 'unique') throw new Error(committed.message);
-    return committed.message.includes('kid')
+    return committed.reason === 'kid_taken'
       ? fail('resource_in_use', `Key ${kid} already belongs to a toolstack.`)
       : fail('name_taken', `This tenant already has a toolstack named ${JSON.stringify(input.name)}.`);
   }

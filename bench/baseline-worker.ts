@@ -33,7 +33,7 @@ app.use('*', async (c, next) => {
 app.post('/seed', async (c) => {
   const { host, tenant } = await c.req.json<{ host: string; tenant: string }>();
   await c.env.DB.batch([
-    c.env.DB.prepare("INSERT INTO hosts (id, name, vcpus, memory_mib, disk_gib) VALUES (?, ?, 1000000, 1000000000, 1000)").bind(host, host),
+    c.env.DB.prepare('INSERT INTO hosts (id, name, vcpus, memory_mib, disk_gib) VALUES (?, ?, 1000000, 1000000000, 1000)').bind(host, host),
     c.env.DB.prepare(
       "INSERT INTO tenants (id, name, owner_kid, owner_jwk, quota_vcpus, quota_memory_mib, quota_disk_gib) VALUES (?, ?, ?, '{}', 1000000, 1000000000, 1000)",
     ).bind(tenant, tenant, tenant),
@@ -92,7 +92,9 @@ function auditFloor(db: D1Database, vm: string, indexes: number[], kind: 'read' 
   const jws = `eyJhbGciOiJFZERTQSJ9.${Buffer.from(JSON.stringify({ v: 1, log: floorLog, index, time, regions, pad: 'x'.repeat(700) })).toString('base64url')}.${'s'.repeat(86)}`;
   const rows = JSON.stringify(indexes.map((i) => [kind, 'memory', vm, i, 1, null]));
   return [
-    db.prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').bind(floorLog, index, jws, time, `memory.${kind}`, 'tk_floor', 'allowed', 'floor'),
+    db
+      .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .bind(floorLog, index, jws, time, `memory.${kind}`, 'tk_floor', 'allowed', 'floor'),
     ...(flows
       ? [
           db
@@ -125,7 +127,13 @@ app.put('/floor/:vm/pages', async (c) => {
         "INSERT INTO bench_pages (vm, idx, data) SELECT ?, json_extract(value, '$.index'), json_extract(value, '$.data') FROM json_each(?) WHERE true ON CONFLICT (vm, idx) DO UPDATE SET data = excluded.data",
       )
       .bind(vm, JSON.stringify(pages)),
-    ...auditFloor(db, vm, pages.map((p) => p.index), 'write', c.req.query('flows') !== '0'),
+    ...auditFloor(
+      db,
+      vm,
+      pages.map((p) => p.index),
+      'write',
+      c.req.query('flows') !== '0',
+    ),
   ]);
   c.header('Server-Timing', `batch;dur=${performance.now() - t0}`); // beside the API's seq.batch (bench/breakdown.ts)
   return c.json({ pages: pages.length });
@@ -138,7 +146,13 @@ app.get('/floor/:vm/pages', async (c) => {
   const db = c.env.DB;
   const [read] = await db.batch([
     db.prepare('SELECT idx AS "index", data FROM bench_pages WHERE vm = ? AND idx >= ? AND idx < ? ORDER BY idx').bind(vm, start, start + count),
-    ...auditFloor(db, vm, Array.from({ length: count }, (_, i) => start + i), 'read', c.req.query('flows') !== '0'),
+    ...auditFloor(
+      db,
+      vm,
+      Array.from({ length: count }, (_, i) => start + i),
+      'read',
+      c.req.query('flows') !== '0',
+    ),
   ]);
   return c.json({ pages: read!.results });
 });

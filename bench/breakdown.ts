@@ -37,14 +37,25 @@ const PARTS: [string, (s: Spans) => number][] = [
   ['handler reads in D1', (s) => s['d1.handler'] ?? 0],
   ['Worker → sequencer call, as a whole', (s) => s.sequencer ?? 0],
   ['… waiting for the group ahead', (s) => s['seq.queue'] ?? 0],
-  ['… record signing (the group\'s)', (s) => s['seq.sign'] ?? 0],
+  ["… record signing (the group's)", (s) => s['seq.sign'] ?? 0],
   ['… checkpoint signing', (s) => s['seq.checkpoint'] ?? 0],
   ['… the D1 batch (writes, record, nodes, head)', (s) => s['seq.batch'] ?? 0],
-  ['… the call itself (RPC, serialisation, DO scheduling)', (s) => (s.sequencer ?? 0) - (s['seq.queue'] ?? 0) - (s['seq.sign'] ?? 0) - (s['seq.checkpoint'] ?? 0) - (s['seq.batch'] ?? 0)],
+  [
+    '… the call itself (RPC, serialisation, DO scheduling)',
+    (s) => (s.sequencer ?? 0) - (s['seq.queue'] ?? 0) - (s['seq.sign'] ?? 0) - (s['seq.checkpoint'] ?? 0) - (s['seq.batch'] ?? 0),
+  ],
   ['D1 after the handler (recording a read)', (s) => s['d1.record'] ?? 0],
   [
     'other: routing, validation, JSON, response',
-    (s) => (s.total ?? 0) - (s.token ?? 0) - (s.ratelimit ?? 0) - (s['d1.pre'] ?? 0) - (s['d1.guards'] ?? 0) - (s['d1.handler'] ?? 0) - (s.sequencer ?? 0) - (s['d1.record'] ?? 0),
+    (s) =>
+      (s.total ?? 0) -
+      (s.token ?? 0) -
+      (s.ratelimit ?? 0) -
+      (s['d1.pre'] ?? 0) -
+      (s['d1.guards'] ?? 0) -
+      (s['d1.handler'] ?? 0) -
+      (s.sequencer ?? 0) -
+      (s['d1.record'] ?? 0),
   ],
   ['total (server side)', (s) => s.total ?? 0],
 ];
@@ -90,7 +101,8 @@ export async function measureBreakdown(url: string, admin: Principal, tenant: { 
       headers: { Authorization: `Bearer ${adminTokens.pop()}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ name: `breakdown-${n++}`, vcpus: 1, memoryMiB: 128 }),
     });
-  const read = () => fetch(`${url}/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=64`, { headers: { Authorization: `Bearer ${ownerTokens.pop()}` } });
+  const read = () =>
+    fetch(`${url}/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=64`, { headers: { Authorization: `Bearer ${ownerTokens.pop()}` } });
   const write = () =>
     fetch(`${url}/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`, {
       method: 'PUT',
@@ -130,12 +142,16 @@ export async function breakdownReport(port = 8794): Promise<{ lines: string[]; b
     const setup = await mintTokens(admin, 10);
     await api(worker.url, setup, 'POST', '/v1/admin/hosts', { name: 'breakdown-host', vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
     const owner = await newPrincipal('pending');
-    const t = await api(worker.url, setup, 'POST', '/v1/admin/tenants', { name: 'breakdown', ownerKey: publicOf(owner.jwk), quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 } });
+    const t = await api(worker.url, setup, 'POST', '/v1/admin/tenants', {
+      name: 'breakdown',
+      ownerKey: publicOf(owner.jwk),
+      quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 },
+    });
     const breakdown = await measureBreakdown(worker.url, admin, { id: t.id, owner: { ...owner, id: t.id } });
     return {
       breakdown,
       lines: [
-        '## Where an audited request\'s time goes',
+        "## Where an audited request's time goes",
         '',
         `One client, one request at a time, ${BREAKDOWN_SAMPLES} of each after a warm-up, on a Worker started with \`CUSTODES_SERVER_TIMING=on\`: each response's \`Server-Timing\` names its parts (src/platform/middleware/server-timing). The local runtime's clock ticks in whole milliseconds, so each figure is the mean over the sample. Lines starting with … are inside the sequencer call; the top-level parts and \`other\` add up to the total. The last line is the client's view: the difference is the local proxy in front of workerd (wrangler dev), paid by every Worker alike.`,
         '',

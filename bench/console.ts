@@ -23,7 +23,10 @@ declare const document: { body: { innerText: string }; querySelector(s: string):
 async function cliVerify(url: string, tenant: string, keyFile: string, state: string): Promise<number> {
   let out = '';
   const io: Io = { out: (t) => (out += typeof t === 'string' ? t : ''), err: () => {} };
-  const code = await main(['audit', 'verify', '--tenant', tenant, '--key', keyFile, '--iss', tenant, '--url', url, '--state', state, '--trust-on-first-use', '--json'], io);
+  const code = await main(
+    ['audit', 'verify', '--tenant', tenant, '--key', keyFile, '--iss', tenant, '--url', url, '--state', state, '--trust-on-first-use', '--json'],
+    io,
+  );
   if (code !== 0) throw new Error(`custodes audit verify failed: ${out}`);
   return (JSON.parse(out) as { seconds: number }).seconds;
 }

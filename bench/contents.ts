@@ -57,7 +57,11 @@ export async function baselineThroughput(url: string, route = '/raw', query = ''
   let start = performance.now();
   await inParallel(batches, IN_FLIGHT, async (first) => {
     const batch = Array.from({ length: BATCH_PAGES }, (_, i) => ({ index: first + i, data: page }));
-    const res = await fetch(`${url}${route}/${vm}/pages${query ? `?${query}` : ''}`, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...INCOMPRESSIBLE }, body: JSON.stringify({ pages: batch }) });
+    const res = await fetch(`${url}${route}/${vm}/pages${query ? `?${query}` : ''}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', ...INCOMPRESSIBLE },
+      body: JSON.stringify({ pages: batch }),
+    });
     if (!res.ok) throw new Error(`baseline write (${route}): ${res.status} ${await res.text()}`);
   });
   const write = mibPerSecond(pages * PAGE_BYTES, performance.now() - start);
@@ -83,7 +87,11 @@ export interface ContentFigures {
 
 /** Gives the tenant a VM and measures every path, round after round. */
 export async function measureContents(mainUrl: string, baselineUrl: string, setup: string[], owner: { id: string; jwk: JWK }): Promise<ContentFigures> {
-  const vm = await api(mainUrl, setup, 'POST', `/v1/admin/tenants/${owner.id}/vms`, { name: `bench-memory-${Date.now()}`, vcpus: 1, memoryMiB: Math.max(128, 4 * CONTENT_MIB) });
+  const vm = await api(mainUrl, setup, 'POST', `/v1/admin/tenants/${owner.id}/vms`, {
+    name: `bench-memory-${Date.now()}`,
+    vcpus: 1,
+    memoryMiB: Math.max(128, 4 * CONTENT_MIB),
+  });
   const rounds: ContentFigures['rounds'] = [];
   for (let i = 0; i < CONTENT_ROUNDS; i++) {
     rounds.push({
@@ -138,7 +146,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const setup = await mintTokens(admin, 20);
     await api(main.url, setup, 'POST', '/v1/admin/hosts', { name: 'h', vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 });
     const ownerKey = await newPrincipal('pending');
-    const tenant = await api(main.url, setup, 'POST', '/v1/admin/tenants', { name: 't', ownerKey: publicOf(ownerKey.jwk), quota: { vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 } });
+    const tenant = await api(main.url, setup, 'POST', '/v1/admin/tenants', {
+      name: 't',
+      ownerKey: publicOf(ownerKey.jwk),
+      quota: { vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 },
+    });
     await fetch(`${baseline.url}/seed`, { method: 'POST', body: JSON.stringify({ host: 'hst_baseline', tenant: 'ten_baseline' }) });
     const figures = await measureContents(main.url, baseline.url, setup, { id: tenant.id, jwk: ownerKey.jwk });
     console.log(contentsReport(figures).join('\n'));

@@ -27,7 +27,6 @@ interface FleetFigures {
   p50: number;
 }
 
-
 interface Fleet {
   placed: number;
   url: string;
@@ -48,7 +47,13 @@ async function seededFleet(placed: number, port: number): Promise<Fleet> {
     const setup = await mintTokens(admin, 10);
     host = (await api(worker.url, setup, 'POST', '/v1/admin/hosts', { name: 'fleet-host', vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 })).id;
     const owner = await newPrincipal('pending');
-    tenant = (await api(worker.url, setup, 'POST', '/v1/admin/tenants', { name: 'fleet', ownerKey: publicOf(owner.jwk), quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 } })).id;
+    tenant = (
+      await api(worker.url, setup, 'POST', '/v1/admin/tenants', {
+        name: 'fleet',
+        ownerKey: publicOf(owner.jwk),
+        quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 },
+      })
+    ).id;
   } finally {
     await stopWorker(worker.child);
   }
@@ -78,7 +83,17 @@ async function fleetRound(fleet: Fleet, round: number): Promise<{ meanMs: number
         url: fleet.url,
         connections: 16,
         amount: LOADED,
-        requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, path, headers: { ...req.headers, authorization: `Bearer ${tokens.pop()}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `r${round}-load-${n++}`, vcpus: 1, memoryMiB: 128 }) }) }],
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (req) => ({
+              ...req,
+              path,
+              headers: { ...req.headers, authorization: `Bearer ${tokens.pop()}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ name: `r${round}-load-${n++}`, vcpus: 1, memoryMiB: 128 }),
+            }),
+          },
+        ],
       },
       (error, r) => (error ? fail(error) : done(r)),
     ),

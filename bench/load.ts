@@ -24,7 +24,15 @@ export function load(title: string, connections: number, options: autocannon.Opt
   return new Promise((resolve, reject) => {
     autocannon({ connections, amount: REQUESTS, ...options }, (error, r) => {
       if (error) return reject(error);
-      resolve({ title, connections, requests: r.requests.total, rps: closedLoopRate(connections, r), p50: r.latency.p50, p99: r.latency.p99, unexpected: r.non2xx + r.errors + r.timeouts });
+      resolve({
+        title,
+        connections,
+        requests: r.requests.total,
+        rps: closedLoopRate(connections, r),
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        unexpected: r.non2xx + r.errors + r.timeouts,
+      });
     });
   });
 }
@@ -47,4 +55,3 @@ export function signedRequests(tokens: string[], method: string, path: (n: numbe
     },
   ];
 }
-

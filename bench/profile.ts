@@ -135,12 +135,30 @@ export async function measureProfile(port = 8789, inspectorPort = 9339): Promise
   const worker = await startWorker('profile', port, vars, unlimitedConfig(), ['--inspector-port', String(inspectorPort)]);
   try {
     const setup = await mintTokens(admin, 20);
-    for (let i = 0; i < 2; i++) await api(worker.url, setup, 'POST', '/v1/admin/hosts', { name: `h${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
+    for (let i = 0; i < 2; i++)
+      await api(worker.url, setup, 'POST', '/v1/admin/hosts', { name: `h${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
     const owner = await newPrincipal('pending');
-    const tenant = await api(worker.url, setup, 'POST', '/v1/admin/tenants', { name: 't', ownerKey: publicOf(owner.jwk), quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 } });
+    const tenant = await api(worker.url, setup, 'POST', '/v1/admin/tenants', {
+      name: 't',
+      ownerKey: publicOf(owner.jwk),
+      quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 },
+    });
     const creates = async (title: string, amount: number, offset: number) =>
-      load(title, 16, { url: worker.url, amount, requests: signedRequests(await mintTokens(admin, amount + 50), 'POST', () => `/v1/admin/tenants/${tenant.id}/vms`, (n) => ({ name: `vm-${n + offset}`, vcpus: 1, memoryMiB: 128 })) });
-    const vm = await api(worker.url, setup, 'POST', `/v1/admin/tenants/${tenant.id}/vms`, { name: 'profiled-guest', vcpus: 1, memoryMiB: Math.max(128, 4 * CONTENT_MIB) });
+      load(title, 16, {
+        url: worker.url,
+        amount,
+        requests: signedRequests(
+          await mintTokens(admin, amount + 50),
+          'POST',
+          () => `/v1/admin/tenants/${tenant.id}/vms`,
+          (n) => ({ name: `vm-${n + offset}`, vcpus: 1, memoryMiB: 128 }),
+        ),
+      });
+    const vm = await api(worker.url, setup, 'POST', `/v1/admin/tenants/${tenant.id}/vms`, {
+      name: 'profiled-guest',
+      vcpus: 1,
+      memoryMiB: Math.max(128, 4 * CONTENT_MIB),
+    });
     const contents = new GuestContents(createApiClient({ baseUrl: worker.url, key: owner.jwk, principal: tenant.id }), await newKeystore());
     const memory = { tenant: tenant.id, space: 'memory' as const, resource: vm.id };
     const bytes = new Uint8Array(CONTENT_MIB * 2 ** 20).fill(0x5a);
@@ -165,7 +183,15 @@ export async function measureProfile(port = 8789, inspectorPort = 9339): Promise
       const { profile } = await session.send<{ profile: CpuProfile }>('Profiler.stop');
       const wallMs = performance.now() - wallStart;
       writeFileSync(`${DIR}/${file}`, JSON.stringify(profile)); // opens in Chrome DevTools
-      return { title, requests, rps, samples: profile.samples.length, wallMs, workerdCpuMs: workerdCpuMs(worker.child.pid!) - cpuBefore, self: selfTimes(profile) };
+      return {
+        title,
+        requests,
+        rps,
+        samples: profile.samples.length,
+        wallMs,
+        workerdCpuMs: workerdCpuMs(worker.child.pid!) - cpuBefore,
+        self: selfTimes(profile),
+      };
     };
     const figures = [
       await profiled('audited VM creates, 16 clients', 'vm-create.cpuprofile', async () => {

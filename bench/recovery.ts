@@ -86,7 +86,6 @@ function random(seed: number): () => number {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-
 /** Appends `scene.size` actions to the tenant's log and contents, as the sequencer would have. */
 export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK, seed: number): Promise<void> {
   const key = await auditSigningKey(JSON.stringify(auditKey));
@@ -98,7 +97,9 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
   const insertRecord = db.prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const insertNode = db.prepare('INSERT INTO audit_nodes (log, level, idx, hash) VALUES (?, ?, ?, ?)');
   const insertVersion = db.prepare('INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const upsertHead = db.prepare('INSERT INTO content_heads (space, resource_id, idx, version) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET version = excluded.version');
+  const upsertHead = db.prepare(
+    'INSERT INTO content_heads (space, resource_id, idx, version) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET version = excluded.version',
+  );
   const insertFlow = db.prepare(
     'INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)',
   );
@@ -110,7 +111,10 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
   };
   const insertImages = db.prepare('INSERT INTO object_history (log, audit_index, object, before, after) VALUES (?, ?, ?, ?, ?)');
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const sql = (text: string, ...params: (string | number | null)[]) => () => void db.prepare(text).run(...params);
+  const sql =
+    (text: string, ...params: (string | number | null)[]) =>
+    () =>
+      void db.prepare(text).run(...params);
   /** One change of each kind the histories hold (`attack` picks the attack's own). */
   const objectAction = (kind: string, index: number, time: string): ObjectAction => {
     switch (kind) {
@@ -118,24 +122,46 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
         const name = `label-${Math.floor(rand() * LABELS)}`;
         const start = Math.floor(rand() * PAGES);
         return {
-          action: 'label.put', target: { type: 'label', id: name }, ref: { kind: 'label', key: [scene.tenant, name] },
-          apply: sql(`INSERT INTO labels (tenant_id, name, space, resource_id, start, count, created_at, updated_at) VALUES (?, ?, 'memory', ?, ?, ?, ?, ?)
+          action: 'label.put',
+          target: { type: 'label', id: name },
+          ref: { kind: 'label', key: [scene.tenant, name] },
+          apply: sql(
+            `INSERT INTO labels (tenant_id, name, space, resource_id, start, count, created_at, updated_at) VALUES (?, ?, 'memory', ?, ?, ?, ?, ?)
                       ON CONFLICT (tenant_id, name) DO UPDATE SET start = excluded.start, count = excluded.count, revision = revision + 1, updated_at = excluded.updated_at`,
-            scene.tenant, name, scene.vm, start, 1 + Math.floor(rand() * 4), time, time),
+            scene.tenant,
+            name,
+            scene.vm,
+            start,
+            1 + Math.floor(rand() * 4),
+            time,
+            time,
+          ),
         };
       }
       case 'key': {
         const id = `key_history_${scene.size}_${index}`;
         return {
-          action: 'key.store', target: { type: 'key', id }, ref: { kind: 'key', key: [id] },
-          apply: sql('INSERT INTO wrapped_keys (id, tenant_id, name, wrapped, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', id, scene.tenant, `dek-history-${index}`, `wrapped:${index}`, time, time),
+          action: 'key.store',
+          target: { type: 'key', id },
+          ref: { kind: 'key', key: [id] },
+          apply: sql(
+            'INSERT INTO wrapped_keys (id, tenant_id, name, wrapped, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+            id,
+            scene.tenant,
+            `dek-history-${index}`,
+            `wrapped:${index}`,
+            time,
+            time,
+          ),
         };
       }
       case 'ceiling': {
         const toolstack = pick(scene.legit);
         const scopes = rand() < 0.5 ? '["memory:read","memory:write"]' : '["memory:read"]';
         return {
-          action: 'toolstack.update', target: { type: 'toolstack', id: toolstack }, ref: { kind: 'toolstack', key: [toolstack] },
+          action: 'toolstack.update',
+          target: { type: 'toolstack', id: toolstack },
+          ref: { kind: 'toolstack', key: [toolstack] },
           apply: sql('UPDATE toolstacks SET scopes = ?, revision = revision + 1, updated_at = ? WHERE id = ?', scopes, time, toolstack),
         };
       }
@@ -143,14 +169,18 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
         const disk = pick(scene.disks);
         const attached = (db.prepare('SELECT vm_id FROM disks WHERE id = ?').get(disk) as { vm_id: string | null }).vm_id;
         return {
-          action: attached ? 'disk.detach' : 'disk.attach', target: { type: 'disk', id: disk }, ref: { kind: 'disk', key: [disk] },
+          action: attached ? 'disk.detach' : 'disk.attach',
+          target: { type: 'disk', id: disk },
+          ref: { kind: 'disk', key: [disk] },
           apply: sql('UPDATE disks SET vm_id = ?, revision = revision + 1, updated_at = ? WHERE id = ?', attached ? null : scene.vm, time, disk),
         };
       }
       case 'power': {
         const running = (db.prepare('SELECT state FROM vms WHERE id = ?').get(scene.vm) as { state: string }).state === 'running';
         return {
-          action: running ? 'vm.stop' : 'vm.start', target: { type: 'vm', id: scene.vm }, ref: { kind: 'vm-power', key: [scene.vm] },
+          action: running ? 'vm.stop' : 'vm.start',
+          target: { type: 'vm', id: scene.vm },
+          ref: { kind: 'vm-power', key: [scene.vm] },
           apply: sql('UPDATE vms SET state = ?, revision = revision + 1, updated_at = ? WHERE id = ?', running ? 'stopped' : 'running', time, scene.vm),
         };
       }
@@ -158,8 +188,17 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
         const id = `tsk_HISTORYPERSIST${String(scene.size).padStart(10, '0')}`;
         scene.persistence = id;
         return {
-          action: 'toolstack.create', target: { type: 'toolstack', id }, ref: { kind: 'toolstack', key: [id] },
-          apply: sql(`INSERT INTO toolstacks (id, tenant_id, name, kid, jwk, scopes, created_at, updated_at) VALUES (?, ?, 'ci-cache', ?, '{}', '["memory:read","memory:write"]', ?, ?)`, id, scene.tenant, `kid-${id}`, time, time),
+          action: 'toolstack.create',
+          target: { type: 'toolstack', id },
+          ref: { kind: 'toolstack', key: [id] },
+          apply: sql(
+            `INSERT INTO toolstacks (id, tenant_id, name, kid, jwk, scopes, created_at, updated_at) VALUES (?, ?, 'ci-cache', ?, '{}', '["memory:read","memory:write"]', ?, ?)`,
+            id,
+            scene.tenant,
+            `kid-${id}`,
+            time,
+            time,
+          ),
         };
       }
       default:
@@ -168,7 +207,14 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
   };
   const LEGIT_OBJECT_KINDS = ['label', 'label', 'key', 'ceiling', 'disk', 'disk', 'power'];
   // The attack's object actions, at these of its steps: persistence first, then the rest spread out.
-  const ATTACK_OBJECT_STEPS = new Map([[0, 'persistence'], [6, 'ceiling'], [12, 'key'], [18, 'label'], [24, 'disk'], [30, 'power']]);
+  const ATTACK_OBJECT_STEPS = new Map([
+    [0, 'persistence'],
+    [6, 'ceiling'],
+    [12, 'key'],
+    [18, 'label'],
+    [24, 'disk'],
+    [30, 'power'],
+  ]);
   db.exec('BEGIN');
   let attacks = 0;
   // Actions are drawn in order (versions depend on it), signed a chunk at a time in parallel.
@@ -181,14 +227,40 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
       frontier = step.frontier;
       insertRecord.run(log, record.index, jws, record.time, record.action, record.actor.id, 'allowed', session);
       for (const n of step.completed) insertNode.run(log, n.level, n.index, hex(n.hash));
-      for (const r of regions) insertFlow.run(log, record.index, r.access, 'memory', scene.vm, r.index, r.version, record.actor.jti, session, 'toolstack', record.actor.id, record.time);
+      for (const r of regions)
+        insertFlow.run(
+          log,
+          record.index,
+          r.access,
+          'memory',
+          scene.vm,
+          r.index,
+          r.version,
+          record.actor.jti,
+          session,
+          'toolstack',
+          record.actor.id,
+          record.time,
+        );
     }
     pending.length = 0;
   };
-  const recordOf = (index: number, time: string, actor: string, session: string, rest: Pick<AuditRecord, 'action' | 'target' | 'request'> & Partial<AuditRecord>): AuditRecord => ({
-    v: 1, log, index, time, requestId: `req_history_${index}`,
+  const recordOf = (
+    index: number,
+    time: string,
+    actor: string,
+    session: string,
+    rest: Pick<AuditRecord, 'action' | 'target' | 'request'> & Partial<AuditRecord>,
+  ): AuditRecord => ({
+    v: 1,
+    log,
+    index,
+    time,
+    requestId: `req_history_${index}`,
     actor: { type: 'toolstack', id: actor, kid: 'history', jti: crypto.randomUUID(), sid: session, ip: null },
-    outcome: 'allowed', reason: null, ...rest,
+    outcome: 'allowed',
+    reason: null,
+    ...rest,
   });
   for (let i = 0; i < scene.size; i++) {
     const index = head.size + i;
@@ -208,7 +280,15 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
       const before = imageOf(change.ref);
       change.apply();
       insertImages.run(log, index, objectId(change.ref), before, imageOf(change.ref));
-      pending.push({ record: recordOf(index, time, actor, session, { action: change.action as AuditRecord['action'], target: change.target as AuditRecord['target'], request: { method: 'POST', path: `/v1/tenants/${scene.tenant}` } }), session, regions: [] });
+      pending.push({
+        record: recordOf(index, time, actor, session, {
+          action: change.action as AuditRecord['action'],
+          target: change.target as AuditRecord['target'],
+          request: { method: 'POST', path: `/v1/tenants/${scene.tenant}` },
+        }),
+        session,
+        regions: [],
+      });
       if (pending.length === 512) await flush();
       continue;
     }
@@ -227,13 +307,23 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
         regions.push({ space: 'memory', resource: scene.vm, index: page, version, digest, access: 'write' });
       } else if (latest.has(page)) {
         const version = latest.get(page)!;
-        regions.push({ space: 'memory', resource: scene.vm, index: page, version, digest: `sha256:${createHash('sha256').update(`placeholder:${page}:${version}`).digest('hex')}`, access: 'read' });
+        regions.push({
+          space: 'memory',
+          resource: scene.vm,
+          index: page,
+          version,
+          digest: `sha256:${createHash('sha256').update(`placeholder:${page}:${version}`).digest('hex')}`,
+          access: 'read',
+        });
       }
     }
     const path = `/v1/tenants/${scene.tenant}/vms/${scene.vm}/memory/pages`;
     const record = recordOf(index, time, actor, session, {
-      action: write ? 'vm.memory.write' : 'vm.memory.read', target: { type: 'vm', id: scene.vm },
-      request: { method: write ? 'PUT' : 'GET', path }, ...(write ? {} : { status: 200 }), regions,
+      action: write ? 'vm.memory.write' : 'vm.memory.read',
+      target: { type: 'vm', id: scene.vm },
+      request: { method: write ? 'PUT' : 'GET', path },
+      ...(write ? {} : { status: 200 }),
+      regions,
     });
     pending.push({ record, session, regions });
     if (pending.length === 512) await flush();
@@ -241,7 +331,12 @@ export async function writeHistory(db: DatabaseSync, scene: Scene, auditKey: JWK
   await flush();
   const root = frontierRoot(frontier);
   db.prepare('UPDATE audit_logs SET size = ?, root = ?, frontier = ?, checkpoint = ?, updated_at = ? WHERE log = ?').run(
-    frontier.size, hex(root), JSON.stringify(frontier.hashes.map(hex)), await signCheckpoint(log, frontier.size, root, key), new Date().toISOString(), log,
+    frontier.size,
+    hex(root),
+    JSON.stringify(frontier.hashes.map(hex)),
+    await signCheckpoint(log, frontier.size, root, key),
+    new Date().toISOString(),
+    log,
   );
   db.exec('COMMIT');
 }
@@ -280,7 +375,7 @@ async function measure(url: string, scene: Scene): Promise<Timing> {
   }
   // The undo reverses the persistence too: its toolstack revoked, though no seed named it.
   const persistence = undoPlan.objectChanges.find((o: { kind: string; key: string[] }) => o.kind === 'toolstack' && o.key[0] === scene.persistence);
-  if (persistence?.to?.state !== "revoked") throw new Error(`the undo plan at N = ${scene.size} does not revoke the persistence toolstack`);
+  if (persistence?.to?.state !== 'revoked') throw new Error(`the undo plan at N = ${scene.size} does not revoke the persistence toolstack`);
   return {
     size: scene.size,
     undoMs: median(undo),
@@ -298,16 +393,35 @@ async function measure(url: string, scene: Scene): Promise<Timing> {
 /** A tenant with a VM, four disks, three legitimate toolstacks and a stolen one, for a history of `size` actions (writeHistory). */
 export async function createScene(url: string, setup: string[], size: number): Promise<Scene> {
   const owner = await newPrincipal('pending');
-  const tenant = await api(url, setup, 'POST', '/v1/admin/tenants', { name: `history-${size}`, ownerKey: publicOf(owner.jwk), quota: { vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 } });
+  const tenant = await api(url, setup, 'POST', '/v1/admin/tenants', {
+    name: `history-${size}`,
+    ownerKey: publicOf(owner.jwk),
+    quota: { vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 },
+  });
   const vm = await api(url, setup, 'POST', `/v1/admin/tenants/${tenant.id}/vms`, { name: 'guest', vcpus: 1, memoryMiB: 128 });
   const ownerP = { ...owner, id: tenant.id as string };
   const toolstack = async (n: string) => {
     const p = await newPrincipal('pending');
-    return (await api(url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/toolstacks`, { name: n, publicKey: publicOf(p.jwk), scopes: ['memory:read', 'memory:write'] })).id as string;
+    return (
+      await api(url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/toolstacks`, {
+        name: n,
+        publicKey: publicOf(p.jwk),
+        scopes: ['memory:read', 'memory:write'],
+      })
+    ).id as string;
   };
   const disks: string[] = [];
-  for (const n of ['data', 'logs', 'scratch', 'backup']) disks.push((await api(url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/disks`, { name: n, sizeGiB: 8 })).id as string);
-  return { tenant: tenant.id, owner: ownerP, vm: vm.id, legit: [await toolstack('ops-a'), await toolstack('ops-b'), await toolstack('ops-c')], attacker: await toolstack('stolen'), disks, size };
+  for (const n of ['data', 'logs', 'scratch', 'backup'])
+    disks.push((await api(url, await mintTokens(ownerP, 1), 'POST', `/v1/tenants/${tenant.id}/disks`, { name: n, sizeGiB: 8 })).id as string);
+  return {
+    tenant: tenant.id,
+    owner: ownerP,
+    vm: vm.id,
+    legit: [await toolstack('ops-a'), await toolstack('ops-b'), await toolstack('ops-c')],
+    attacker: await toolstack('stolen'),
+    disks,
+    size,
+  };
 }
 
 export async function recoveryReport(port = 8795): Promise<string[]> {
@@ -342,12 +456,14 @@ export async function recoveryReport(port = 8795): Promise<string[]> {
     '',
     '| N actions | object actions in it | undo plan + apply ms | tainted actions | pages rolled back | objects restored | disclosures | full replay plan ms | actions denied by the patch | replay conflicts | replay ÷ undo |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...timings.map((t) => `| ${t.size.toLocaleString('en')} | ${t.objectActions.toLocaleString('en')} | ${t.undoMs.toFixed(0)} | ${t.tainted} | ${t.changes} | ${t.objects} | ${t.disclosures} | ${t.replayMs.toFixed(0)} | ${t.outcomeChanges} | ${t.conflicts} | ${(t.replayMs / t.undoMs).toFixed(1)} |`),
+    ...timings.map(
+      (t) =>
+        `| ${t.size.toLocaleString('en')} | ${t.objectActions.toLocaleString('en')} | ${t.undoMs.toFixed(0)} | ${t.tainted} | ${t.changes} | ${t.objects} | ${t.disclosures} | ${t.replayMs.toFixed(0)} | ${t.outcomeChanges} | ${t.conflicts} | ${(t.replayMs / t.undoMs).toFixed(1)} |`,
+    ),
     '',
     `Every undo plan revokes the persistence toolstack (checked). Targets: undo grows < 1.5× from N = 1,000 to 100,000 with object actions in the histories (${(large.undoMs / small.undoMs).toFixed(2)}×), and is ≥ 10× faster than full replay at N = 100,000 (${(large.replayMs / large.undoMs).toFixed(1)}×).`,
   ];
 }
-
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { mkdirSync, rmSync } = await import('node:fs');

@@ -123,10 +123,15 @@ export class FloorSequencer extends DurableObject {
         if (group.some((m) => m.sign)) {
           // The record's leaf hash and signature, each; one checkpoint signature for the batch.
           const { keys } = await floorCrypto();
-          await Promise.all(group.map(() => Promise.all([crypto.subtle.digest('SHA-256', RECORD_BYTES), crypto.subtle.sign('Ed25519', keys.privateKey, RECORD_BYTES)])));
+          await Promise.all(
+            group.map(() => Promise.all([crypto.subtle.digest('SHA-256', RECORD_BYTES), crypto.subtle.sign('Ed25519', keys.privateKey, RECORD_BYTES)])),
+          );
           await crypto.subtle.sign('Ed25519', keys.privateKey, new TextEncoder().encode(`custodes/${this.#log}\n${from + group.length}\n${'r'.repeat(44)}\n`));
         }
-        await db.batch([...group.flatMap((m, i) => createStatements(db, this.#log, from + i, m.body)), ...headUpdate(db, this.#log, from, from + group.length)]);
+        await db.batch([
+          ...group.flatMap((m, i) => createStatements(db, this.#log, from + i, m.body)),
+          ...headUpdate(db, this.#log, from, from + group.length),
+        ]);
         this.#size = from + group.length;
         for (const m of group) m.done();
       } catch (error) {
@@ -143,7 +148,9 @@ export default {
     const { pathname } = new URL(request.url);
     if (pathname === '/ok') return new Response('ok');
     if (pathname === '/insert' && request.method === 'POST') {
-      await env.DB.prepare('INSERT INTO reference_rows (id, body) VALUES (?, ?)').bind(crypto.randomUUID(), await request.text()).run();
+      await env.DB.prepare('INSERT INTO reference_rows (id, body) VALUES (?, ?)')
+        .bind(crypto.randomUUID(), await request.text())
+        .run();
       return new Response(null, { status: 201 });
     }
     if (['/audited-floor', '/audited-floor-do', '/design-floor', '/design-floor-limited'].includes(pathname) && request.method === 'POST') {
@@ -154,7 +161,8 @@ export default {
         if (!(await crypto.subtle.verify('Ed25519', keys.publicKey, signature, token))) return new Response(null, { status: 401 });
       }
       // As the API calls it: once per 8 requests of a principal (src/platform/middleware/rate-limit/block-counter.ts).
-      if (pathname === '/design-floor-limited' && limitedCalls++ % 8 === 0 && !(await env.LIMIT.limit({ key: 'principal:floor' })).success) return new Response(null, { status: 429 });
+      if (pathname === '/design-floor-limited' && limitedCalls++ % 8 === 0 && !(await env.LIMIT.limit({ key: 'principal:floor' })).success)
+        return new Response(null, { status: 429 });
       // `-do` and design: the same batch, committed by a Durable Object (the log's sequencer in the API) one RPC away.
       if (pathname === '/audited-floor') await commitFloor(env.DB, body);
       else await env.FLOOR.get(env.FLOOR.idFromName('floor')).commit(body, design);
@@ -166,7 +174,9 @@ export default {
       const migrated = await env.DB.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hosts'").first();
       if (!migrated) return new Response(null, { status: 204 });
       await env.DB.batch([
-        env.DB.prepare("INSERT INTO hosts (id, name, vcpus, memory_mib, disk_gib) VALUES ('hst_floor', 'floor', 100000000, 100000000000, 1000) ON CONFLICT DO NOTHING"),
+        env.DB.prepare(
+          "INSERT INTO hosts (id, name, vcpus, memory_mib, disk_gib) VALUES ('hst_floor', 'floor', 100000000, 100000000000, 1000) ON CONFLICT DO NOTHING",
+        ),
         env.DB.prepare(
           "INSERT INTO tenants (id, name, owner_kid, owner_jwk, quota_vcpus, quota_memory_mib, quota_disk_gib) VALUES ('ten_floor', 'floor', 'k', '{}', 100000000, 100000000000, 1000) ON CONFLICT DO NOTHING",
         ),

@@ -36,7 +36,19 @@ import { verificationReport } from './verify';
 import { consoleReport } from './console';
 import { streamReport } from './stream';
 import { streamMemoryReport } from './stream-memory';
-import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, workerdCpuMs, type Principal } from './workers';
+import {
+  api,
+  DIR,
+  instanceSecrets,
+  mintTokens,
+  newPrincipal,
+  publicOf,
+  startWorker,
+  stopWorker,
+  unlimitedConfig,
+  workerdCpuMs,
+  type Principal,
+} from './workers';
 
 /** Tenants whose logs take load at once in the scale rows (issue 17). */
 const SCALE_TENANTS = 8;
@@ -102,11 +114,16 @@ const reference = await startWorker('reference', 8797, {}, 'bench/wrangler.refer
 try {
   await fetch(`${reference.url}/seed`, { method: 'POST' });
   const setup = await mintTokens(admin, 200);
-  for (let i = 0; i < 8; i++) await api(main.url, setup, 'POST', '/v1/admin/hosts', { name: `bench-host-${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
+  for (let i = 0; i < 8; i++)
+    await api(main.url, setup, 'POST', '/v1/admin/hosts', { name: `bench-host-${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
   const tenants: { id: string; owner: Principal }[] = [];
   for (let i = 0; i < 5 + SCALE_TENANTS; i++) {
     const owner = await newPrincipal('pending');
-    const t = await api(main.url, setup, 'POST', '/v1/admin/tenants', { name: `bench-tenant-${i}`, ownerKey: publicOf(owner.jwk), quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 } });
+    const t = await api(main.url, setup, 'POST', '/v1/admin/tenants', {
+      name: `bench-tenant-${i}`,
+      ownerKey: publicOf(owner.jwk),
+      quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 },
+    });
     tenants.push({ id: t.id, owner: { ...owner, id: t.id } });
   }
   await fetch(`${baseline.url}/seed`, { method: 'POST', body: JSON.stringify({ host: 'hst_baseline', tenant: 'ten_baseline' }) });
@@ -115,44 +132,111 @@ try {
   const vmBody = (n: number) => ({ name: `vm-${n}`, vcpus: 1, memoryMiB: 128 });
   // Warm up both Workers (compilation, first Durable Object instances) before measuring.
   await load('warm-up', 16, { url: `${main.url}/v1/health`, amount: 300 });
-  await load('warm-up', 16, { url: baseline.url, amount: 100, requests: signedRequests(await mintTokens(admin, 300), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', (n) => vmBody(n + 900000)) });
+  await load('warm-up', 16, {
+    url: baseline.url,
+    amount: 100,
+    requests: signedRequests(
+      await mintTokens(admin, 300),
+      'POST',
+      () => '/v1/admin/tenants/ten_baseline/vms',
+      (n) => vmBody(n + 900000),
+    ),
+  });
   const apiRuns: Figures[] = [];
   apiRuns.push(await load('GET /v1/health', 16, { url: `${main.url}/v1/health` }));
-  apiRuns.push(await load('GET /v1/admin/hosts', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'GET', () => '/v1/admin/hosts') }));
-  apiRuns.push(await load('POST VM create', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[0]!.id}/vms`, vmBody) }));
+  apiRuns.push(
+    await load('GET /v1/admin/hosts', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'GET', () => '/v1/admin/hosts') }),
+  );
+  apiRuns.push(
+    await load('POST VM create', 16, {
+      url: main.url,
+      requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[0]!.id}/vms`, vmBody),
+    }),
+  );
 
   // The runtime's ceiling, measured now, next to the runs it is the reference of.
   await load('warm-up', 16, { url: `${reference.url}/ok`, amount: 300 });
-  const ceiling = { ok: {}, insert: {}, floor: {}, design: {}, limited: {} } as Record<'ok' | 'insert' | 'floor' | 'design' | 'limited', Record<16 | 64, Figures>>;
+  const ceiling = { ok: {}, insert: {}, floor: {}, design: {}, limited: {} } as Record<
+    'ok' | 'insert' | 'floor' | 'design' | 'limited',
+    Record<16 | 64, Figures>
+  >;
   for (const clients of [16, 64] as const) {
     const body = JSON.stringify({ name: 'vm', vcpus: 1, memoryMiB: 128 });
     ceiling.ok[clients] = await load('trivial Worker answering ok', clients, { url: `${reference.url}/ok` });
     ceiling.insert[clients] = await load('trivial Worker doing one D1 INSERT', clients, { url: `${reference.url}/insert`, method: 'POST', body });
-    ceiling.floor[clients] = await load("floor: an audited create's one D1 batch, nothing else", clients, { url: `${reference.url}/audited-floor`, method: 'POST', body });
-    ceiling.design[clients] = await load('design floor: that batch from a group-committing Durable Object, with the Ed25519 verify and signatures', clients, { url: `${reference.url}/design-floor`, method: 'POST', body });
-    ceiling.limited[clients] = await load('design floor + the rate limiter as the API calls it (once per 8 requests)', clients, { url: `${reference.url}/design-floor-limited`, method: 'POST', body });
+    ceiling.floor[clients] = await load("floor: an audited create's one D1 batch, nothing else", clients, {
+      url: `${reference.url}/audited-floor`,
+      method: 'POST',
+      body,
+    });
+    ceiling.design[clients] = await load('design floor: that batch from a group-committing Durable Object, with the Ed25519 verify and signatures', clients, {
+      url: `${reference.url}/design-floor`,
+      method: 'POST',
+      body,
+    });
+    ceiling.limited[clients] = await load('design floor + the rate limiter as the API calls it (once per 8 requests)', clients, {
+      url: `${reference.url}/design-floor-limited`,
+      method: 'POST',
+      body,
+    });
   }
   const health64 = await load('GET /v1/health', 64, { url: `${main.url}/v1/health` });
 
   const auditRuns: Figures[] = [];
-  auditRuns.push(await load('unaudited baseline VM create', 16, { url: baseline.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', vmBody) }));
-  auditRuns.push(await load('audited VM create, one tenant', 16, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[1]!.id}/vms`, vmBody) }));
-  auditRuns.push(await load('audited VM create, one tenant', 64, { url: main.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 400), 'POST', () => `/v1/admin/tenants/${tenants[2]!.id}/vms`, (n) => vmBody(n + 100000)) }));
+  auditRuns.push(
+    await load('unaudited baseline VM create', 16, {
+      url: baseline.url,
+      requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', vmBody),
+    }),
+  );
+  auditRuns.push(
+    await load('audited VM create, one tenant', 16, {
+      url: main.url,
+      requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[1]!.id}/vms`, vmBody),
+    }),
+  );
+  auditRuns.push(
+    await load('audited VM create, one tenant', 64, {
+      url: main.url,
+      requests: signedRequests(
+        await mintTokens(admin, REQUESTS + 400),
+        'POST',
+        () => `/v1/admin/tenants/${tenants[2]!.id}/vms`,
+        (n) => vmBody(n + 100000),
+      ),
+    }),
+  );
   // Several tenants' logs at once, on the one database (issue 17): each log has its own sequencer, D1 is shared.
   const scale: Record<'one' | 'many', Record<16 | 64, ScaleRun>> = { one: {} as never, many: {} as never };
   for (const clients of [16, 64] as const) {
-    for (const [which, count] of [['one', 1], ['many', SCALE_TENANTS]] as const) {
+    for (const [which, count] of [
+      ['one', 1],
+      ['many', SCALE_TENANTS],
+    ] as const) {
       // One tenant per client count (a tenant's quota holds 4096 vCPUs), and the same eight for both.
       const pool = count === 1 ? [tenants[clients === 16 ? 3 : 4]!] : tenants.slice(5, 5 + count);
       scale[which][clients] = await cpuDuring(main.child.pid!, async () =>
         load(`audited VM create, ${count} tenant${count > 1 ? 's' : ''}`, clients, {
           url: main.url,
-          requests: signedRequests(await mintTokens(admin, REQUESTS + 400), 'POST', (n) => `/v1/admin/tenants/${pool[n % pool.length]!.id}/vms`, (n) => vmBody(n + 300000 + clients * 10000 + count * 1000)),
+          requests: signedRequests(
+            await mintTokens(admin, REQUESTS + 400),
+            'POST',
+            (n) => `/v1/admin/tenants/${pool[n % pool.length]!.id}/vms`,
+            (n) => vmBody(n + 300000 + clients * 10000 + count * 1000),
+          ),
         }),
       );
     }
   }
-  const base64 = await load('unaudited baseline VM create', 64, { url: baseline.url, requests: signedRequests(await mintTokens(admin, REQUESTS + 400), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', (n) => vmBody(n + 200000)) });
+  const base64 = await load('unaudited baseline VM create', 64, {
+    url: baseline.url,
+    requests: signedRequests(
+      await mintTokens(admin, REQUESTS + 400),
+      'POST',
+      () => '/v1/admin/tenants/ten_baseline/vms',
+      (n) => vmBody(n + 200000),
+    ),
+  });
 
   // Encrypted, audited memory vs the baseline's plaintext pages in D1 (sequential, one client).
   const contents = await measureContents(main.url, baseline.url, setup, tenants[0]!.owner);
@@ -164,7 +248,8 @@ try {
   const note = await api(main.url, ownerTokens, 'GET', `/v1/${log}/audit/checkpoint`);
   const size = Number(String(note).split('\n')[1]);
   const records: { index: number; jws: string }[] = [];
-  while (records.length < size) records.push(...(await api(main.url, ownerTokens, 'GET', `/v1/${log}/audit/records?from=${records.length}&limit=1000`)).records);
+  while (records.length < size)
+    records.push(...(await api(main.url, ownerTokens, 'GET', `/v1/${log}/audit/records?from=${records.length}&limit=1000`)).records);
   const logKey = String(await api(main.url, ownerTokens, 'GET', '/v1/audit/log-key'));
   const jwks = await api(main.url, ownerTokens, 'GET', '/.well-known/jwks.json');
   const offline: AuditSource = {
@@ -196,7 +281,8 @@ try {
   const [base16, audited16, audited64] = auditRuns as [Figures, Figures, Figures];
   const health16 = apiRuns[0]!;
   const vsInsert = (r: Figures, clients: 16 | 64) => (r.rps / ceiling.insert[clients].rps).toFixed(2);
-  const ceilingRow = (r: Figures, clients: 16 | 64) => `| ${r.title} | ${clients} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${vsInsert(r, clients)} | ${(r.rps / ceiling.ok[clients].rps).toFixed(2)} | ${r.unexpected} |`;
+  const ceilingRow = (r: Figures, clients: 16 | 64) =>
+    `| ${r.title} | ${clients} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${vsInsert(r, clients)} | ${(r.rps / ceiling.ok[clients].rps).toFixed(2)} | ${r.unexpected} |`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const report = [
     '# Benchmark results',
@@ -204,7 +290,7 @@ try {
     `Run ${new Date().toISOString()} by \`npm run bench\` on ${cores} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}.`,
     `Local \`wrangler dev\` (workerd + embedded D1), ${REQUESTS} requests per scenario, req/s = clients ÷ mean latency (a closed loop; autocannon's own rate moves in whole-second ticks); client, Worker and D1 share the machine. Every authenticated request carries its own freshly minted token (single-use \`jti\`), and every /v1 request — health included — appends a signed audit record covered by a signed checkpoint before it returns.`,
     '',
-    '## Against the runtime\'s own ceiling (ratios to a trivial Worker on the same runtime, same run)',
+    "## Against the runtime's own ceiling (ratios to a trivial Worker on the same runtime, same run)",
     '',
     'The reference Worker (bench/reference-worker.js) has no framework and no auth: `GET /ok` answers `ok`, `POST /insert` does one D1 INSERT, and `POST /audited-floor` commits the one D1 batch an audited VM create must commit under docs/design.md §5 (jti claim, guarded VM INSERT with its triggers, a record-sized row, its tree node, the guarded head update, the assertions) with nothing else: no token, no signing, no framework, no Durable Object hop. Same `wrangler dev`, same autocannon settings, measured in this run.',
     '',
@@ -233,7 +319,9 @@ try {
     '',
     "Before issue 16's cuts (bench/RESULTS.md at commit f71a15e, 2026-12-02 16:50 UTC, the same method):",
     '',
-    ...readFileSync(new URL('./breakdown-before.md', import.meta.url), 'utf8').split('\n').filter((line) => line.startsWith('|')),
+    ...readFileSync(new URL('./breakdown-before.md', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('|')),
     '',
     ...(profile instanceof Error ? ['## Where the CPU goes under load', '', `The profile failed this run: ${profile.message}`] : profileTable(profile)),
     '',
@@ -279,7 +367,16 @@ try {
   ].join('\n');
   console.log(report);
   writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
-  const everyRun = [...apiRuns, ...auditRuns, base64, health64, ...[16, 64].flatMap((c) => [scale.one[c as 16].figures, scale.many[c as 16].figures]), ...Object.values(ceiling.ok), ...Object.values(ceiling.insert), ...Object.values(miniflare).flatMap((r) => Object.values(r))];
+  const everyRun = [
+    ...apiRuns,
+    ...auditRuns,
+    base64,
+    health64,
+    ...[16, 64].flatMap((c) => [scale.one[c as 16].figures, scale.many[c as 16].figures]),
+    ...Object.values(ceiling.ok),
+    ...Object.values(ceiling.insert),
+    ...Object.values(miniflare).flatMap((r) => Object.values(r)),
+  ];
   if (everyRun.some((r) => r.unexpected > 0)) {
     console.error('Some requests failed: the figures above are not comparable.');
     process.exitCode = 1;

@@ -73,20 +73,37 @@ export async function unlimitedBundle(): Promise<string> {
 }
 
 /** The reference Worker and the Custodes bundle on Miniflare, with hosts and `tenantCount` tenants (4096 one-vCPU VMs each) to create VMs in. */
-export async function miniflareInstances(tenantCount = 2): Promise<{ reference: string; custodes: string; admin: Principal; tenants: string[]; dispose: () => Promise<void> }> {
+export async function miniflareInstances(
+  tenantCount = 2,
+): Promise<{ reference: string; custodes: string; admin: Principal; tenants: string[]; dispose: () => Promise<void> }> {
   mkdirSync(DIR, { recursive: true });
   const reference = await referenceOnMiniflare();
   const { admin, vars } = await instanceSecrets();
   const custodes = await launchWorker({ workerDir: await unlimitedBundle(), bindings: vars });
   const url = custodes.url.origin;
   const setup = await mintTokens(admin, 20 + tenantCount * 2);
-  for (let i = 0; i < tenantCount * 2; i++) await api(url, setup, 'POST', '/v1/admin/hosts', { name: `mf-host-${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
+  for (let i = 0; i < tenantCount * 2; i++)
+    await api(url, setup, 'POST', '/v1/admin/hosts', { name: `mf-host-${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
   const tenants: string[] = [];
   for (let i = 0; i < tenantCount; i++) {
     const owner = await newPrincipal('pending');
-    tenants.push((await api(url, setup, 'POST', '/v1/admin/tenants', { name: `mf-${i}`, ownerKey: publicOf(owner.jwk), quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 } })).id);
+    tenants.push(
+      (
+        await api(url, setup, 'POST', '/v1/admin/tenants', {
+          name: `mf-${i}`,
+          ownerKey: publicOf(owner.jwk),
+          quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 },
+        })
+      ).id,
+    );
   }
-  return { reference: reference.url, custodes: url, admin, tenants, dispose: async () => void (await Promise.all([custodes.mf.dispose(), reference.mf.dispose()])) };
+  return {
+    reference: reference.url,
+    custodes: url,
+    admin,
+    tenants,
+    dispose: async () => void (await Promise.all([custodes.mf.dispose(), reference.mf.dispose()])),
+  };
 }
 
 export async function miniflareCeiling(): Promise<RuntimeCeiling> {
@@ -96,7 +113,11 @@ export async function miniflareCeiling(): Promise<RuntimeCeiling> {
     const body = JSON.stringify({ name: 'vm', vcpus: 1, memoryMiB: 128 });
     await load('warm-up', 16, { url: `${reference}/ok`, amount: 300 });
     await load('warm-up', 16, { url: `${reference}/design-floor-limited`, method: 'POST', body, amount: 300 });
-    await load('warm-up', 16, { url, amount: 200, requests: signedRequests(await mintTokens(admin, 300), 'POST', () => `/v1/admin/tenants/${tenants[0]}/vms`, vmBody(900_000)) });
+    await load('warm-up', 16, {
+      url,
+      amount: 200,
+      requests: signedRequests(await mintTokens(admin, 300), 'POST', () => `/v1/admin/tenants/${tenants[0]}/vms`, vmBody(900_000)),
+    });
     const runs: { scenario: Scenario; clients: 16 | 64; figures: Figures; cpuMs: number }[] = [];
     const measured = async (scenario: Scenario, clients: 16 | 64, options: Parameters<typeof load>[2]) => {
       const before = workerdCpuMs();
@@ -112,7 +133,10 @@ export async function miniflareCeiling(): Promise<RuntimeCeiling> {
         await measured('design', clients, route('/design-floor'));
         await measured('limited', clients, route('/design-floor-limited'));
         const tokens = await mintTokens(admin, REQUESTS + 400);
-        await measured('audited', clients, { url, requests: signedRequests(tokens, 'POST', () => `/v1/admin/tenants/${tenants[1 + 2 * round + i]}/vms`, vmBody(round * 100_000)) });
+        await measured('audited', clients, {
+          url,
+          requests: signedRequests(tokens, 'POST', () => `/v1/admin/tenants/${tenants[1 + 2 * round + i]}/vms`, vmBody(round * 100_000)),
+        });
       }
     }
     const ceiling = Object.fromEntries(Object.keys(SCENARIOS).map((s) => [s, {}])) as RuntimeCeiling;

@@ -82,6 +82,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const current = readFileSync(file, 'utf8');
   const start = current.indexOf(TITLE);
   const end = start < 0 ? -1 : current.indexOf('\n## ', start + TITLE.length);
-  const next = start < 0 ? `${current.trimEnd()}\n\n${section.join('\n')}\n` : `${current.slice(0, start)}${section.join('\n')}\n${end < 0 ? '' : current.slice(end)}`;
+  const next =
+    start < 0 ? `${current.trimEnd()}\n\n${section.join('\n')}\n` : `${current.slice(0, start)}${section.join('\n')}\n${end < 0 ? '' : current.slice(end)}`;
   writeFileSync(file, next);
 }

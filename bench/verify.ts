@@ -41,11 +41,18 @@ async function ed25519VerifyRate(source: AuditSource, threads: number): Promise<
     parentPort.postMessage(count / ((performance.now() - start) / 1000));
   `;
   const rates = await Promise.all(
-    Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
-      const worker = new Worker(workerSource, { eval: true, execArgv: [], workerData: { jws: records.map((r) => r.jws), jwk } });
-      worker.once('message', (rate: number) => { resolve(rate); void worker.terminate(); });
-      worker.once('error', reject);
-    })),
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const worker = new Worker(workerSource, { eval: true, execArgv: [], workerData: { jws: records.map((r) => r.jws), jwk } });
+          worker.once('message', (rate: number) => {
+            resolve(rate);
+            void worker.terminate();
+          });
+          worker.once('error', reject);
+        }),
+    ),
   );
   return rates.reduce((a, b) => a + b, 0);
 }
@@ -59,9 +66,16 @@ async function syntheticLog(n: number, auditKey: JWK): Promise<{ log: string; so
   const records: { index: number; jws: string }[] = [];
   for (let index = 0; index < n; index++) {
     const record: AuditRecord = {
-      v: 1, log, index, time, requestId: `req_${index}`,
+      v: 1,
+      log,
+      index,
+      time,
+      requestId: `req_${index}`,
       actor: { type: 'admin', id: 'adm_bootstrap', kid: 'x'.repeat(43), jti: crypto.randomUUID(), ip: null },
-      action: 'vm.create', target: { type: 'vm', id: `vm_${index}` }, outcome: 'allowed', reason: null,
+      action: 'vm.create',
+      target: { type: 'vm', id: `vm_${index}` },
+      outcome: 'allowed',
+      reason: null,
       request: { method: 'POST', path: '/v1/admin/tenants/ten_synthetic/vms' },
     };
     const { jws, payload } = await signRecord(record, key);
@@ -126,7 +140,10 @@ export async function verificationReport(auditKey: JWK, downloaded: DownloadedLo
     }
   }
   const nominal = oneCore * cores;
-  const what = downloaded.length > 0 ? `The benchmark's own busiest tenant log (downloaded once) and a ${SYNTHETIC_RECORDS.toLocaleString('en')}-record log signed the same way in this process` : `A ${SYNTHETIC_RECORDS.toLocaleString('en')}-record log signed as the sequencer signs, built in this process`;
+  const what =
+    downloaded.length > 0
+      ? `The benchmark's own busiest tenant log (downloaded once) and a ${SYNTHETIC_RECORDS.toLocaleString('en')}-record log signed the same way in this process`
+      : `A ${SYNTHETIC_RECORDS.toLocaleString('en')}-record log signed as the sequencer signs, built in this process`;
   return [
     '## Offline verification',
     '',

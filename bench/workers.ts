@@ -48,22 +48,51 @@ export function unlimitedConfig(): string {
   return file;
 }
 
-export async function startWorker(name: string, port: number, vars: Record<string, string>, config?: string, extraArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
+export async function startWorker(
+  name: string,
+  port: number,
+  vars: Record<string, string>,
+  config?: string,
+  extraArgs: string[] = [],
+): Promise<{ url: string; child: ChildProcess }> {
   // Absolute: wrangler resolves some paths against the config file's folder.
   const state = resolve(DIR, name);
   const varsFile = resolve(DIR, `${name}.vars`);
-  writeFileSync(varsFile, Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
+  writeFileSync(
+    varsFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}='${v}'`)
+      .join('\n') + '\n',
+  );
   const configArgs = config ? ['--config', config] : [];
   const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...configArgs], { env: ENV, encoding: 'utf8' });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}`);
   const child = spawn(
     wrangler,
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--env-file', varsFile, '--log-level', process.env.BENCH_LOG ?? 'error', '--show-interactive-dev-session=false', ...configArgs, ...extraArgs],
+    [
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--persist-to',
+      state,
+      '--env-file',
+      varsFile,
+      '--log-level',
+      process.env.BENCH_LOG ?? 'error',
+      '--show-interactive-dev-session=false',
+      ...configArgs,
+      ...extraArgs,
+    ],
     { env: ENV, stdio: ['ignore', process.env.BENCH_LOG ? 'inherit' : 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    const up = await fetch(`${url}/v1/health`).then(() => true, () => false);
+    const up = await fetch(`${url}/v1/health`).then(
+      () => true,
+      () => false,
+    );
     if (up) {
       const enrolment = pendingEnrolments.get(vars);
       if (enrolment) await enrolAdmin(url, enrolment);

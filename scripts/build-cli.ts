@@ -28,7 +28,9 @@ export async function buildCli(outfile = CLI_BUNDLE): Promise<{ outfile: string;
     legalComments: 'none',
     define: { CUSTODES_CLI_VERSION: JSON.stringify(version) },
     // Bundled CommonJS dependencies call require(): give the ES module one.
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __custodesRequire } from 'node:module';\nconst require = __custodesRequire(import.meta.url);" },
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __custodesRequire } from 'node:module';\nconst require = __custodesRequire(import.meta.url);",
+    },
     logLevel: 'warning',
   });
   return { outfile, bytes: statSync(outfile).size };

@@ -25,7 +25,13 @@ const filesUnder = (dir: string): string[] =>
 function inputsHash(): string {
   const hash = createHash('sha256');
   const sources = filesUnder(join(root, 'src')).filter((f) => !/\.test\.ts$|[/\\](cli|sdk|testing)[/\\]/.test(f));
-  for (const file of [...sources, ...filesUnder(join(root, 'drizzle')), join(root, 'wrangler.toml'), join(root, 'package-lock.json'), fileURLToPath(import.meta.url)].sort()) {
+  for (const file of [
+    ...sources,
+    ...filesUnder(join(root, 'drizzle')),
+    join(root, 'wrangler.toml'),
+    join(root, 'package-lock.json'),
+    fileURLToPath(import.meta.url),
+  ].sort()) {
     hash.update(relative(root, file)).update(readFileSync(file));
   }
   return hash.digest('hex');
@@ -48,15 +54,22 @@ export async function buildWorker(out = WORKER_DIR): Promise<{ dir: string; buil
   const config = unstable_readConfig({ config: join(root, 'wrangler.toml') });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.toml'));
   // Only the deployment's own [vars]: wrangler also merges .dev.vars, which holds this machine's secrets.
-  const vars = Object.fromEntries(Object.entries((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}).filter(([name]) => name in config.vars));
+  const vars = Object.fromEntries(
+    Object.entries((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}).filter(([name]) => name in config.vars),
+  );
   // The bundle is one module (no rules to apply), the assets are the docs' (npm start adds them), and empty binding kinds say nothing.
   const { assets: _assets, rootPath: _rootPath, modulesRules: _rules, ...all } = workerOptions as Record<string, unknown>;
-  const options = Object.fromEntries(Object.entries(all).filter(([, v]) => !(v && typeof v === 'object' && Object.keys(v).length === 0) && !(Array.isArray(v) && v.length === 0)));
+  const options = Object.fromEntries(
+    Object.entries(all).filter(([, v]) => !(v && typeof v === 'object' && Object.keys(v).length === 0) && !(Array.isArray(v) && v.length === 0)),
+  );
   // The bundle's digest: what the deployment declares as its build (CUSTODES_BUILD_DIGEST; src/audit/deployment).
-  const buildDigest = `sha256:${createHash('sha256').update(readFileSync(join(out, 'index.js'))).digest('hex')}`;
+  const buildDigest = `sha256:${createHash('sha256')
+    .update(readFileSync(join(out, 'index.js')))
+    .digest('hex')}`;
   writeFileSync(join(out, 'manifest.json'), `${JSON.stringify({ workerOptions: { ...options, bindings: vars }, main: 'index.js', buildDigest }, null, 2)}\n`);
   mkdirSync(join(out, 'migrations'), { recursive: true });
-  for (const file of readdirSync(join(root, 'drizzle')).filter((f) => f.endsWith('.sql'))) copyFileSync(join(root, 'drizzle', file), join(out, 'migrations', file));
+  for (const file of readdirSync(join(root, 'drizzle')).filter((f) => f.endsWith('.sql')))
+    copyFileSync(join(root, 'drizzle', file), join(out, 'migrations', file));
   writeFileSync(stamp, hash);
   return { dir: out, built: true, buildDigest };
 }

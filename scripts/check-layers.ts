@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 const filesUnder = (dir: string): string[] =>
-  readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)) : name.endsWith('.ts') && !name.endsWith('.test.ts') ? [join(dir, name)] : []));
+  readdirSync(dir).flatMap((name) =>
+    statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)) : name.endsWith('.ts') && !name.endsWith('.test.ts') ? [join(dir, name)] : [],
+  );
 
 /** Where a file of `src` may import from, by its layer; null: anywhere. */
 function allowedFor(path: string): string[] | null {

@@ -63,7 +63,8 @@ function custodes(args: string[], { show = true, expectFailure = false } = {}): 
   if (show) console.log(`  $ custodes ${printable}`);
   const out = `${run.stdout}${run.stderr}`;
   if (show && out.trim()) console.log(out.trimEnd().replace(/^/gm, '    '));
-  if (expectFailure ? run.status === 0 : run.status !== 0) throw new Error(`custodes ${printable} ${expectFailure ? 'succeeded' : `exited ${run.status}`}:\n${out}`);
+  if (expectFailure ? run.status === 0 : run.status !== 0)
+    throw new Error(`custodes ${printable} ${expectFailure ? 'succeeded' : `exited ${run.status}`}:\n${out}`);
   return expectFailure ? out : run.stdout;
 }
 
@@ -85,16 +86,39 @@ async function story(): Promise<void> {
   await serverReady();
   check(true, `serving on ${url}`);
 
-  step('1. The provider\'s admin provisions a host, a tenant and a VM — the tenant supplies only its public key');
+  step("1. The provider's admin provisions a host, a tenant and a VM — the tenant supplies only its public key");
   // The enrolled admin npm start made (its id is in .custodes/admins.json, which the CLI reads).
   const admin = ['--key', '.custodes/admin.jwk'];
   const adminId = (JSON.parse(readFileSync('.custodes/admins.json', 'utf8')) as { admin: string }).admin;
   const file = (name: string) => join(work, name);
   custodes(['keygen', '--out', file('owner.jwk')], { show: false });
   custodes(['admin', 'hosts', 'create', '--name', 'rack-1', '--vcpus', '16', '--memory-mib', '16384', '--disk-gib', '200', ...admin]);
-  const tenant = JSON.parse(custodes(['admin', 'tenants', 'create', '--name', 'acme', '--owner-key', file('owner.pub.jwk'), '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '20', '--json', ...admin], { show: false })).id as string;
+  const tenant = JSON.parse(
+    custodes(
+      [
+        'admin',
+        'tenants',
+        'create',
+        '--name',
+        'acme',
+        '--owner-key',
+        file('owner.pub.jwk'),
+        '--vcpus',
+        '4',
+        '--memory-mib',
+        '4096',
+        '--disk-gib',
+        '20',
+        '--json',
+        ...admin,
+      ],
+      { show: false },
+    ),
+  ).id as string;
   console.log(`    tenant ${tenant} (acme)`);
-  const vm = JSON.parse(custodes(['admin', 'vms', 'create', '--tenant', tenant, '--name', 'web-1', '--vcpus', '1', '--memory-mib', '128', '--json', ...admin], { show: false })).id as string;
+  const vm = JSON.parse(
+    custodes(['admin', 'vms', 'create', '--tenant', tenant, '--name', 'web-1', '--vcpus', '1', '--memory-mib', '128', '--json', ...admin], { show: false }),
+  ).id as string;
   console.log(`    VM ${vm} (web-1, 128 MiB)`);
 
   step('2. The tenant writes encrypted memory — a TLS key among it — through its own toolstacks');
@@ -103,7 +127,9 @@ async function story(): Promise<void> {
   const owner = ['--tenant', tenant, '--key', file('owner.jwk'), '--keystore', keystore];
   const toolstack = (name: string, scope: string, as = owner) => {
     custodes(['keygen', '--out', file(`${name}.jwk`)], { show: false });
-    const id = JSON.parse(custodes(['toolstack', 'create', '--name', name, '--public-key', file(`${name}.pub.jwk`), '--scope', scope, '--json', ...as], { show: false })).id as string;
+    const id = JSON.parse(
+      custodes(['toolstack', 'create', '--name', name, '--public-key', file(`${name}.pub.jwk`), '--scope', scope, '--json', ...as], { show: false }),
+    ).id as string;
     console.log(`    toolstack ${name}: ${id} (${scope})`);
     return { id, as: ['--tenant', tenant, '--key', file(`${name}.jwk`), '--iss', id, '--keystore', keystore] };
   };
@@ -119,21 +145,21 @@ async function story(): Promise<void> {
   custodes(['label', 'set', 'tls-key', '--vm', vm, '--start', '0', '--count', '1', ...owner]);
   custodes(['label', 'set', 'app-state', '--vm', vm, '--start', '2', '--count', '2', ...owner]);
 
-  step('3. A rogue admin tries to read the guest\'s memory — there is no admin route to contents');
+  step("3. A rogue admin tries to read the guest's memory — there is no admin route to contents");
   const denied = await fetch(`${url}/v1/tenants/${tenant}/vms/${vm}/memory/pages?start=0&count=1`, {
     headers: { Authorization: `Bearer ${custodes(['token', '--key', '.custodes/admin.jwk'], { show: false }).trim()}` },
   });
   console.log(`  GET …/memory/pages as ${adminId} → ${denied.status} ${((await denied.json()) as { code: string }).code}`);
   check(denied.status === 403 || denied.status === 404, 'the admin is refused');
   const tail = custodes(['audit', 'tail', '--tenant', tenant, '--key', file('owner.jwk'), '--actor', adminId, '--action', 'vm.memory.read']);
-  check(/denied/.test(tail), 'the attempt is a signed record in the tenant\'s own log');
+  check(/denied/.test(tail), "the attempt is a signed record in the tenant's own log");
 
   step('4. An attacker with the stolen "ci" toolstack key reads the TLS key and overwrites the application state');
   custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', String(secret.length), '--out', file('stolen.pem'), ...ci.as]);
   check(readFileSync(file('stolen.pem')).equals(secret), 'the attacker has the secret (it held the keystore too)');
   writeFileSync(file('garbage.bin'), Buffer.alloc(6000, 0x58));
   custodes(['mem', 'write', '--vm', vm, '--offset', '8192', '--file', file('garbage.bin'), ...ci.as]);
-  console.log('  Then it makes itself persistent: a toolstack of its own, named to look like CI\'s cache.');
+  console.log("  Then it makes itself persistent: a toolstack of its own, named to look like CI's cache.");
   const backdoor = toolstack('ci-cache', 'memory:read keys', ci.as);
   custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', String(secret.length), '--out', file('stolen-again.pem'), ...backdoor.as]);
   check(readFileSync(file('stolen-again.pem')).equals(secret), 'the persistence toolstack reads the secret too, in a session of its own');
@@ -145,7 +171,7 @@ async function story(): Promise<void> {
 
   step('6. The tenant investigates: it verifies its log offline, then asks what was exposed');
   const verified = custodes(['audit', 'verify', '--tenant', tenant, '--key', file('owner.jwk'), '--state', file('audit-state.json'), '--trust-on-first-use']);
-  check(/verified|OK|ok/i.test(verified), 'every record\'s signature, the Merkle root and the signed checkpoint check out');
+  check(/verified|OK|ok/i.test(verified), "every record's signature, the Merkle root and the signed checkpoint check out");
   const exposure = JSON.parse(custodes(['exposure', ...owner, '--json'], { show: false }));
   custodes(['exposure', ...owner]);
   const tls = exposure.labels.find((l: { name: string }) => l.name === 'tls-key');
@@ -160,11 +186,16 @@ async function story(): Promise<void> {
   const disclosures = plan.disclosures as { actor: { id: string }; pages: { index: number }[] }[];
   check(
     disclosures.some((d) => d.actor.id === ci.id && d.pages.some((p) => p.index === 0)) && disclosures.some((d) => d.actor.id === backdoor.id),
-    'both reads of the key are disclosures — the stolen key\'s and the persistence toolstack\'s: they cannot be undone, the key must be rotated',
+    "both reads of the key are disclosures — the stolen key's and the persistence toolstack's: they cannot be undone, the key must be rotated",
   );
   check(plan.changes.length === 2, 'the two overwritten pages of application state roll back; the later legitimate page is not touched');
-  const revokes = (plan.objectChanges as { kind: string; key: string[]; to: { state?: string } | null }[]).filter((o) => o.kind === 'toolstack' && o.key[0] === backdoor.id);
-  check(revokes.length === 1 && revokes[0]!.to?.state === 'revoked', `the persistence toolstack ${backdoor.id} is revoked by the undo, though no seed named it`);
+  const revokes = (plan.objectChanges as { kind: string; key: string[]; to: { state?: string } | null }[]).filter(
+    (o) => o.kind === 'toolstack' && o.key[0] === backdoor.id,
+  );
+  check(
+    revokes.length === 1 && revokes[0]!.to?.state === 'revoked',
+    `the persistence toolstack ${backdoor.id} is revoked by the undo, though no seed named it`,
+  );
   custodes(['recover', 'apply', plan.id, ...owner]);
 
   step('8. The tenant reads back its data, each page checked against the latest write in its verified log');
@@ -175,12 +206,15 @@ async function story(): Promise<void> {
   const refused = custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', '16', ...ci.as], { expectFailure: true, show: false });
   check(/token_key_unknown|revoked|401/.test(refused), 'the stolen key is refused from now on');
   const refusedBackdoor = custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', '16', ...backdoor.as], { expectFailure: true, show: false });
-  check(/token_key_unknown|revoked|401/.test(refusedBackdoor), 'and so is the persistence toolstack\'s');
+  check(/token_key_unknown|revoked|401/.test(refusedBackdoor), "and so is the persistence toolstack's");
   custodes(['toolstack', 'list', ...owner]);
 
   step('9. The key was read, so the tenant rotates it: new data key, old one crypto-shredded');
   custodes(['mem', 'read-version', '--vm', vm, '--index', '0', '--at', String(stolenVersion), '--out', file('seen.pem'), ...owner]);
-  check(readFileSync(file('seen.pem')).subarray(0, secret.length).equals(secret), `version ${stolenVersion} of page 0, the one the attacker read, still opens before the rotation`);
+  check(
+    readFileSync(file('seen.pem')).subarray(0, secret.length).equals(secret),
+    `version ${stolenVersion} of page 0, the one the attacker read, still opens before the rotation`,
+  );
   custodes(['recover', 'rotate', '--label', 'tls-key', ...owner]);
   custodes(['mem', 'read', '--vm', vm, '--offset', '0', '--length', String(secret.length), '--out', file('secret.back'), '--verify-fresh', ...owner]);
   check(readFileSync(file('secret.back')).equals(secret), 'the current contents read back exactly, re-sealed under the new key');
@@ -189,7 +223,10 @@ async function story(): Promise<void> {
   const shredded = custodes(['mem', 'read-version', '--vm', vm, '--index', '0', '--at', String(stolenVersion), ...owner], { expectFailure: true });
   check(/not stored with the provider/.test(shredded), `version ${stolenVersion} no longer opens with anything the provider holds: its wrapped key is gone`);
   const rotated = JSON.parse(custodes(['exposure', '--label', 'tls-key', ...owner, '--json'], { show: false })).labels[0];
-  check(rotated.reads.filter((r: { actor: { id: string } }) => [ci.id, backdoor.id].includes(r.actor.id)).every((r: { rotatedAt: string | null }) => r.rotatedAt), 'the exposure report shows both disclosures as rotated');
+  check(
+    rotated.reads.filter((r: { actor: { id: string } }) => [ci.id, backdoor.id].includes(r.actor.id)).every((r: { rotatedAt: string | null }) => r.rotatedAt),
+    'the exposure report shows both disclosures as rotated',
+  );
   custodes(['audit', 'verify', '--tenant', tenant, '--key', file('owner.jwk'), '--state', file('audit-state.json')]);
   check(true, 'the log, recovery and rotation included, still verifies and extends the checkpoint saved before');
 }

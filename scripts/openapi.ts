@@ -27,7 +27,9 @@ if (process.argv.includes('--check')) {
     }
   });
   if (stale.length > 0) {
-    console.error(`${stale.map(([path]) => path.pathname.split('/').slice(-2).join('/')).join(' and ')} out of date with the routes: run \`npm run openapi\` and commit the result.`);
+    console.error(
+      `${stale.map(([path]) => path.pathname.split('/').slice(-2).join('/')).join(' and ')} out of date with the routes: run \`npm run openapi\` and commit the result.`,
+    );
     process.exit(1);
   }
   console.log('openapi.yaml and src/sdk/api-types.ts match the routes.');

@@ -100,17 +100,32 @@ const controlToken = newControlToken();
 mkdirSync('.custodes', { recursive: true, mode: 0o700 });
 writePrivate('.custodes/emulator-token', `${controlToken}\n`);
 /** Bound beyond loopback on purpose: the names and addresses other machines will use for it. */
-const reachableAs = () => [HOST, hostname(), ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => (i.family === 'IPv6' ? `[${i.address}]` : i.address)))].join(',');
+const reachableAs = () =>
+  [
+    HOST,
+    hostname(),
+    ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => (i.family === 'IPv6' ? `[${i.address}]` : i.address))),
+  ].join(',');
 if (built) console.log('Built the Worker (wrangler deploy --dry-run) into dist/worker.');
 const KEEP_CONTROLS = process.env.CUSTODES_KEEP_CONTROLS === '1';
-const { mf, url: served, applied, controls } = await launchWorker({
+const {
+  mf,
+  url: served,
+  applied,
+  controls,
+} = await launchWorker({
   workerDir: dir,
   keepControls: KEEP_CONTROLS,
   host: HOST,
   port: Number(PORT),
   persistPath: STATE,
   assetsDir: 'public',
-  bindings: { ...devVars(), CUSTODES_EMULATOR: 'on', EMULATOR_CONTROL_TOKEN: controlToken, ...(EXPOSED ? { CUSTODES_EXPOSED: 'on', CUSTODES_ALLOWED_HOSTS: reachableAs() } : {}) },
+  bindings: {
+    ...devVars(),
+    CUSTODES_EMULATOR: 'on',
+    EMULATOR_CONTROL_TOKEN: controlToken,
+    ...(EXPOSED ? { CUSTODES_EXPOSED: 'on', CUSTODES_ALLOWED_HOSTS: reachableAs() } : {}),
+  },
 });
 console.log(applied.length ? `Applied ${applied.length} migration(s) to the local D1: ${applied.join(', ')}.` : 'Local D1 is up to date.');
 const url = EXPOSED ? `http://127.0.0.1:${served.port}` : served.origin;
@@ -130,14 +145,22 @@ const enrolled = await enrolAdmins();
  * are when still enrolled (a restart).
  */
 async function enrolAdmins() {
-  const keys = (await Promise.all(ENROLLED_KEY_FILES.map(async (file) => {
-    if (!existsSync(file)) writePrivate(file, `${JSON.stringify(await newKey(), null, 2)}\n`);
-    return JSON.parse(readFileSync(file, 'utf8')) as JWK;
-  }))) as [JWK, JWK];
+  const keys = (await Promise.all(
+    ENROLLED_KEY_FILES.map(async (file) => {
+      if (!existsSync(file)) writePrivate(file, `${JSON.stringify(await newKey(), null, 2)}\n`);
+      return JSON.parse(readFileSync(file, 'utf8')) as JWK;
+    }),
+  )) as [JWK, JWK];
   const known = existsSync(ADMINS_FILE) ? (JSON.parse(readFileSync(ADMINS_FILE, 'utf8')) as Record<string, string>) : {};
   const bootstrapKey = JSON.parse(readFileSync(ADMIN_KEY_FILES[0]!, 'utf8')) as JWK;
   try {
-    const admins = await enrolReadyAdmins(url, bootstrapKey, keys, ENROLLED_NAMES.map((name) => known[name]), ENROLLED_NAMES);
+    const admins = await enrolReadyAdmins(
+      url,
+      bootstrapKey,
+      keys,
+      ENROLLED_NAMES.map((name) => known[name]),
+      ENROLLED_NAMES,
+    );
     writeFileSync(ADMINS_FILE, `${JSON.stringify(Object.fromEntries(ENROLLED_NAMES.map((name, i) => [name, admins[i]!.id])), null, 2)}\n`);
     return admins;
   } catch (error) {
@@ -165,7 +188,9 @@ Try a first authenticated call:
 /** The clock and fault rules a kept state brought back (CUSTODES_KEEP_CONTROLS=1): a start otherwise clears them. */
 function activeControls(): string {
   const active = [
-    ...(controls.clockOffsetMs ? [`the clock is ${controls.clockOffsetMs / 1000} s ${controls.clockOffsetMs > 0 ? 'ahead' : 'behind'} (npx custodes emulator clock reset)`] : []),
+    ...(controls.clockOffsetMs
+      ? [`the clock is ${controls.clockOffsetMs / 1000} s ${controls.clockOffsetMs > 0 ? 'ahead' : 'behind'} (npx custodes emulator clock reset)`]
+      : []),
     ...(controls.faults ? [`${controls.faults} fault rule(s) in force (npx custodes emulator faults list)`] : []),
   ];
   return active.length ? `\nKept from the last run (CUSTODES_KEEP_CONTROLS=1): ${active.join('; ')}` : '';
@@ -175,6 +200,9 @@ function activeControls(): string {
 function devVars(): Record<string, string> {
   const text = existsSync('.dev.vars') ? readFileSync('.dev.vars', 'utf8') : '';
   return Object.fromEntries(
-    [...text.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)].map(([, name, raw]) => [name!, /^(['"]).*\1$/.test(raw!.trim()) ? raw!.trim().slice(1, -1) : raw!.trim()]),
+    [...text.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)].map(([, name, raw]) => [
+      name!,
+      /^(['"]).*\1$/.test(raw!.trim()) ? raw!.trim().slice(1, -1) : raw!.trim(),
+    ]),
   );
 }

@@ -99,11 +99,13 @@ export function createApp() {
     scheme: 'bearer',
     bearerFormat: 'JWT',
     description:
-      'A JWS (EdDSA or ES256) signed by the principal\'s own key: `kid` = RFC 7638 thumbprint, `iss` = `sub` = principal id, `aud` = `custodes`, `exp` ≤ 15 min after `iat`, single-use `jti`.',
+      "A JWS (EdDSA or ES256) signed by the principal's own key: `kid` = RFC 7638 thumbprint, `iss` = `sub` = principal id, `aud` = `custodes`, `exp` ≤ 15 min after `iat`, single-use `jti`.",
   });
   let document: ReturnType<typeof openApiDocument> | undefined; // built once, on first request
   // `servers` names the origin the document was fetched from, so a generator pointed at it calls this server.
-  app.get('/openapi.json', (c) => c.json({ ...(document ??= openApiDocument(app)), servers: [{ url: new URL(c.req.url).origin, description: 'This server' }] }));
+  app.get('/openapi.json', (c) =>
+    c.json({ ...(document ??= openApiDocument(app)), servers: [{ url: new URL(c.req.url).origin, description: 'This server' }] }),
+  );
   app.route('/', wellKnownRouter);
   // The bundle is a static asset (public/vendor, from npm): the page works with no network at all,
   // and it has no inline script (a strict CSP): the page loads the bundle, then /docs/init.js starts it.
@@ -115,7 +117,10 @@ export function createApp() {
     return emulatorEnabled(c.env) ? next() : routeNotFound(c);
   });
   app.use('/_emulator/*', emulatorControlGuard()); // the instance's control token, no foreign Origin
-  app.route('/_emulator', emulatorRouter((request, env) => Promise.resolve(app.fetch(request, env))));
+  app.route(
+    '/_emulator',
+    emulatorRouter((request, env) => Promise.resolve(app.fetch(request, env))),
+  );
 
   const allowedMethods = routeMethods(app);
   const routeNotFound = (c: Context<AppEnv>) => problemResponse(c, 'route_not_found', `No route for ${c.req.method} ${requestPath(c)}; see /docs.`);
@@ -123,12 +128,24 @@ export function createApp() {
     const allowed = allowedMethods(routingPath(requestPath(c)));
     if (allowed.length === 0) return routeNotFound(c);
     // RFC 9110 §15.5.6: the route exists; say which methods it takes.
-    return problemResponse(c, 'method_not_allowed', `${requestPath(c)} takes ${allowed.join(', ')}, not ${c.req.method}.`, { allowed }, { Allow: allowed.join(', ') });
+    return problemResponse(
+      c,
+      'method_not_allowed',
+      `${requestPath(c)} takes ${allowed.join(', ')}, not ${c.req.method}.`,
+      { allowed },
+      { Allow: allowed.join(', ') },
+    );
   });
   app.onError((error, c) => {
     if (error instanceof TokenRefused) return refusedResponse(c, error.reason);
     if (error instanceof IdempotencyClaimLost) {
-      return problemResponse(c, 'idempotency_key_in_use', 'Another request took this Idempotency-Key while this one ran; nothing was done. Retry to get its answer.', undefined, { 'Retry-After': '1' });
+      return problemResponse(
+        c,
+        'idempotency_key_in_use',
+        'Another request took this Idempotency-Key while this one ran; nothing was done. Retry to get its answer.',
+        undefined,
+        { 'Retry-After': '1' },
+      );
     }
     // Hono's own request errors (its validators' 400/415, body limits' 413) as problems too.
     if (error instanceof HTTPException) {
@@ -184,12 +201,12 @@ export function openApiDocument(app: App) {
       version: API_VERSION,
       contact: { name: 'Custodes maintainers' },
       description:
-        'A cloud provider control plane in which the provider\'s own administrators are watched. Provider admins provision; only tenant-held keys reach guest contents. Errors are RFC 9457 problem+json with a stable `code`.\n\n' +
+        "A cloud provider control plane in which the provider's own administrators are watched. Provider admins provision; only tenant-held keys reach guest contents. Errors are RFC 9457 problem+json with a stable `code`.\n\n" +
         '**Limits.** Bearer tokens ≤ 4096 characters (401 `token_too_large`); `jti` and `sid` 1–128 characters of `A–Z a–z 0–9 . _ ~ : -`; `scope` ≤ 512 characters; `vms` ≤ 64 VM ids (401 `token_claims_invalid`). ' +
         'Request paths ≤ 2048 characters (414 `uri_too_long`). Bodies ≤ 1 MiB (page and block writes 2 MiB), counted as they are read (413 `payload_too_large`); an operation without a request body refuses one (400 `body_not_allowed`). ' +
         'Rate limits (429 `rate_limited`, with `Retry-After`): 5000 requests per 10 s per principal; 100 per 10 s per client address for requests without a valid token. ' +
-        'Records hold bounded strings only (paths ≤ 2048, ids ≤ 128 characters). Refusals by outsiders of a log (anonymous, or another tenant\'s principals) are recorded in full up to 16 per log per minute, then counted into one signed `audit.refusals.summarize` record per minute.\n\n' +
-        '**Audit header.** `Custodes-Audit: log=…; index=…` names the record to a caller who may read that log (its own tenant\'s; the provider\'s for admins); anyone else gets `receipt=…`, which reveals neither, and which the log\'s reader opens at `…/audit/receipts/{receipt}`.',
+        "Records hold bounded strings only (paths ≤ 2048, ids ≤ 128 characters). Refusals by outsiders of a log (anonymous, or another tenant's principals) are recorded in full up to 16 per log per minute, then counted into one signed `audit.refusals.summarize` record per minute.\n\n" +
+        "**Audit header.** `Custodes-Audit: log=…; index=…` names the record to a caller who may read that log (its own tenant's; the provider's for admins); anyone else gets `receipt=…`, which reveals neither, and which the log's reader opens at `…/audit/receipts/{receipt}`.",
     },
     servers: [{ url: 'http://127.0.0.1:8787', description: 'Local (npm start)' }],
     tags: [
@@ -198,14 +215,14 @@ export function openApiDocument(app: App) {
       { name: 'tenants', description: 'Tenants, their owner keys and quota slices (admin).' },
       { name: 'vms', description: 'VM provisioning: placement, resize, migration (admin). No route reaches guest contents.' },
       { name: 'toolstacks', description: 'Tenant-held keys with a scope ceiling: the only way to guest contents (tenant owner).' },
-      { name: 'tenant vms', description: 'The tenant\'s own view of its VMs: list, power control, self-service create.' },
+      { name: 'tenant vms', description: "The tenant's own view of its VMs: list, power control, self-service create." },
       { name: 'memory', description: 'Guest memory pages as client-encrypted envelopes, with retained versions.' },
       { name: 'disks', description: 'Tenant disks and their blocks, as client-encrypted envelopes.' },
       { name: 'snapshots', description: 'Server-side snapshots and restores, by reference to ciphertext versions.' },
       { name: 'keys', description: 'Opaque wrapped data keys (JWE) the provider cannot open.' },
       { name: 'labels', description: 'Named regions of memory or disk that hold secrets: what the exposure report is about (tenant).' },
       { name: 'exposure', description: 'Who read which labelled region, and which versions (tenant).' },
-      { name: 'recovery', description: 'Recovery plans: undo an intrusion\'s effects, and only those (tenant).' },
+      { name: 'recovery', description: "Recovery plans: undo an intrusion's effects, and only those (tenant)." },
       { name: 'changes', description: 'The two-person rule: significant admin changes wait for a second admin.' },
       { name: 'admins', description: 'Provider admins and their roles.' },
       { name: 'access requests', description: 'The lockbox: an operator asks for access to a tenant VM; the tenant decides.' },
@@ -220,13 +237,17 @@ export function openApiDocument(app: App) {
 
 /** Headers the platform sets on responses, whichever handler formed them. */
 const RESPONSE_HEADERS = {
-  'X-Request-Id': { description: 'This request\'s id; quote it when reporting a problem. Every record of the request carries it.', schema: { type: 'string' } },
+  'X-Request-Id': { description: "This request's id; quote it when reporting a problem. Every record of the request carries it.", schema: { type: 'string' } },
   'Custodes-Audit': {
-    description: 'Where this request\'s audit record is: `log=<log>; index=<n>` for a caller who may read that log, else `receipt=<sealed>` (open it at `…/audit/receipts/{receipt}`).',
+    description:
+      "Where this request's audit record is: `log=<log>; index=<n>` for a caller who may read that log, else `receipt=<sealed>` (open it at `…/audit/receipts/{receipt}`).",
     schema: { type: 'string' },
   },
   'Retry-After': { description: 'Seconds to wait before retrying (RFC 9110 §10.2.3).', schema: { type: 'integer' } },
-  'Idempotent-Replayed': { description: '`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.', schema: { type: 'string', enum: ['true'] } },
+  'Idempotent-Replayed': {
+    description: '`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.',
+    schema: { type: 'string', enum: ['true'] },
+  },
 } satisfies Record<string, { description: string; schema: { type: 'string' | 'integer'; enum?: string[] } }>;
 
 /**
@@ -235,10 +256,16 @@ const RESPONSE_HEADERS = {
  * retry and idempotency headers, so generated clients can read them.
  */
 function declareResponseHeaders(document: ReturnType<App['getOpenAPI31Document']>): void {
-  document.components = { ...document.components, headers: Object.fromEntries(Object.entries(RESPONSE_HEADERS).map(([name, header]) => [name.replace(/-/g, ''), header])) };
+  document.components = {
+    ...document.components,
+    headers: Object.fromEntries(Object.entries(RESPONSE_HEADERS).map(([name, header]) => [name.replace(/-/g, ''), header])),
+  };
   const ref = (name: keyof typeof RESPONSE_HEADERS) => ({ $ref: `#/components/headers/${name.replace(/-/g, '')}` });
   for (const [path, item] of Object.entries(document.paths ?? {})) {
-    for (const operation of Object.values(item ?? {}) as { parameters?: { in: string; name: string }[]; responses?: Record<string, { headers?: Record<string, unknown> }> }[]) {
+    for (const operation of Object.values(item ?? {}) as {
+      parameters?: { in: string; name: string }[];
+      responses?: Record<string, { headers?: Record<string, unknown> }>;
+    }[]) {
       const keyed = operation.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key');
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         if ('$ref' in response) continue;

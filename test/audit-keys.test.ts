@@ -21,7 +21,12 @@ describe('audit keys', () => {
       .bind(JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43), kid: 'old' }))
       .run();
     const jwks = await (await app.request('/.well-known/jwks.json', {}, env)).json<{ keys: { kid: string; status: string }[] }>();
-    expect(jwks.keys.map((k) => [k.kid, k.status])).toEqual(expect.arrayContaining([['old', 'retired'], [key.kid, 'active']]));
+    expect(jwks.keys.map((k) => [k.kid, k.status])).toEqual(
+      expect.arrayContaining([
+        ['old', 'retired'],
+        [key.kid, 'active'],
+      ]),
+    );
   });
 
   it('rotates the key only through a change request: a key nobody approved never signs', async () => {
@@ -32,14 +37,19 @@ describe('audit keys', () => {
 
     // The deployment's key is active (storage is per test: put its registry row back).
     const current = await auditSigningKey(env.AUDIT_SIGNING_JWK);
-    await env.DB.prepare("INSERT OR IGNORE INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', '2026-01-01')").bind(current.kid, JSON.stringify(current.publicJwk)).run();
+    await env.DB.prepare("INSERT OR IGNORE INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', '2026-01-01')")
+      .bind(current.kid, JSON.stringify(current.publicJwk))
+      .run();
 
     // Deployed without approval: refused, and nothing is recorded or signed with it.
     const rogue = await newKey();
     const before = await records();
     const refused = await health(rogue);
     expect(refused.status).toBe(503);
-    expect(((await refused.json()) as { code: string; detail: string })).toMatchObject({ code: 'audit_unavailable', detail: expect.stringContaining('was not approved') });
+    expect((await refused.json()) as { code: string; detail: string }).toMatchObject({
+      code: 'audit_unavailable',
+      detail: expect.stringContaining('was not approved'),
+    });
     expect(await records()).toBe(before);
 
     // Proposed by one security admin, approved by another.
@@ -57,13 +67,20 @@ describe('audit keys', () => {
     expect((await health(next)).status).toBe(200);
     const { results } = await env.DB.prepare('SELECT kid, state FROM audit_keys ORDER BY activated_at').all<{ kid: string; state: string }>();
     expect(results.filter((k) => k.state === 'active').map((k) => k.kid)).toEqual([kid]);
-    const activation = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = 'provider' AND action = 'audit.key.activate' ORDER BY idx DESC LIMIT 1").first<string>('jws');
-    expect(JSON.parse(Buffer.from(activation!.split('.')[1]!, 'base64url').toString())).toMatchObject({ target: { id: kid }, details: { approved: true, handover: { from: current.kid, change: change.id } } });
+    const activation = await env.DB.prepare(
+      "SELECT jws FROM audit_records WHERE log = 'provider' AND action = 'audit.key.activate' ORDER BY idx DESC LIMIT 1",
+    ).first<string>('jws');
+    expect(JSON.parse(Buffer.from(activation!.split('.')[1]!, 'base64url').toString())).toMatchObject({
+      target: { id: kid },
+      details: { approved: true, handover: { from: current.kid, change: change.id } },
+    });
   });
 
   it('an approved key does not sign until the active key has signed its hand-over; the next reader of the hand-overs finishes one that was interrupted', async () => {
     const current = await auditSigningKey(env.AUDIT_SIGNING_JWK);
-    await env.DB.prepare("INSERT OR IGNORE INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', '2026-01-01')").bind(current.kid, JSON.stringify(current.publicJwk)).run();
+    await env.DB.prepare("INSERT OR IGNORE INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', '2026-01-01')")
+      .bind(current.kid, JSON.stringify(current.publicJwk))
+      .run();
     const next = (await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey)) as Record<string, string>;
     const change = await expectStatus(call('POST', '/v1/admin/audit/keys', { body: { publicKey: { kty: next.kty, crv: next.crv, x: next.x } } }), 202);
     await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: admin2 }), 200);

@@ -31,9 +31,9 @@ describe('every request is audited', () => {
     const ids: Record<string, string> = { host: host.id, tenant: tenant.id, vm: vm.id };
     const document = openApiDocument(app);
     // Outside /v1 (the JWKS) nothing is audited: it is public, static and cacheable.
-    const operations = Object.entries(document.paths ?? {}).filter(([path]) => path.startsWith('/v1/')).flatMap(([path, item]) =>
-      (['get', 'post', 'patch', 'delete'] as const).filter((m) => (item as any)[m]).map((m) => ({ path, method: m.toUpperCase() })),
-    );
+    const operations = Object.entries(document.paths ?? {})
+      .filter(([path]) => path.startsWith('/v1/'))
+      .flatMap(([path, item]) => (['get', 'post', 'patch', 'delete'] as const).filter((m) => (item as any)[m]).map((m) => ({ path, method: m.toUpperCase() })));
     expect(operations.length).toBeGreaterThan(20);
     for (const { path, method } of operations) {
       // A harmless call: wrong-tenant or role-less principals are fine, we only need the request to be recorded.
@@ -142,10 +142,26 @@ describe('ordering and coverage', () => {
       const { proof } = await expectStatus(call('GET', `/v1/${log}/audit/proofs/inclusion?index=${index}&size=${size}`, { as: owner }), 200);
       const root = Buffer.from(note.split('\n')[2]!, 'base64');
       const payload = Buffer.from(JSON.stringify(record, null, 1)); // not the signed bytes: must NOT verify...
-      expect(verifyInclusion(leafHash(payload), index, size, proof.map((p: string) => Buffer.from(p, 'hex')), root)).toBe(false);
+      expect(
+        verifyInclusion(
+          leafHash(payload),
+          index,
+          size,
+          proof.map((p: string) => Buffer.from(p, 'hex')),
+          root,
+        ),
+      ).toBe(false);
       const jws = await env.DB.prepare('SELECT jws FROM audit_records WHERE log = ? AND idx = ?').bind(log, index).first<string>('jws');
       const leaf = leafHash(Buffer.from(jws!.split('.')[1]!, 'base64url')); // ...the signed payload bytes do
-      expect(verifyInclusion(leaf, index, size, proof.map((p: string) => Buffer.from(p, 'hex')), root)).toBe(true);
+      expect(
+        verifyInclusion(
+          leaf,
+          index,
+          size,
+          proof.map((p: string) => Buffer.from(p, 'hex')),
+          root,
+        ),
+      ).toBe(true);
     }
   });
 
@@ -157,10 +173,18 @@ describe('ordering and coverage', () => {
     const [name, keyIdHex] = vkey.split('+', 2);
     const keyB64 = vkey.slice(name!.length + keyIdHex!.length + 2); // base64 may contain '+'
     const rawKey = Buffer.from(keyB64!, 'base64').subarray(1);
-    const expectedKeyId = createHash('sha256').update(`${name}\n`).update(Buffer.from([1])).update(rawKey).digest().subarray(0, 4);
+    const expectedKeyId = createHash('sha256')
+      .update(`${name}\n`)
+      .update(Buffer.from([1]))
+      .update(rawKey)
+      .digest()
+      .subarray(0, 4);
     expect(expectedKeyId.toString('hex')).toBe(keyIdHex);
     const [body, signatureLines] = [note.slice(0, note.lastIndexOf('\n\n') + 1), note.slice(note.lastIndexOf('\n\n') + 2)];
-    const line = signatureLines.trim().split('\n').find((l) => l.startsWith(`\u2014 ${name} `))!;
+    const line = signatureLines
+      .trim()
+      .split('\n')
+      .find((l) => l.startsWith(`\u2014 ${name} `))!;
     const sig = Buffer.from(line.split(' ')[2]!, 'base64');
     expect(sig.subarray(0, 4).toString('hex')).toBe(keyIdHex);
     const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: rawKey.toString('base64url') }, format: 'jwk' });
@@ -169,7 +193,9 @@ describe('ordering and coverage', () => {
 
     // The root, from the records, with a hand-written RFC 9162 tree.
     const [, sizeText, rootB64] = body.split('\n');
-    const { results } = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = 'provider' AND idx < ? ORDER BY idx").bind(Number(sizeText)).all<{ jws: string }>();
+    const { results } = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = 'provider' AND idx < ? ORDER BY idx")
+      .bind(Number(sizeText))
+      .all<{ jws: string }>();
     const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
     const mth = (leaves: Buffer[]): Buffer => {
       if (leaves.length === 1) return leaves[0]!;
@@ -214,7 +240,9 @@ describe('offline verification catches tampering', () => {
   it('a deleted last record', async () => {
     const { log, source, state } = await verifiedTenant();
     const { size } = (await env.DB.prepare('SELECT size FROM audit_logs WHERE log = ?').bind(log).first<{ size: number }>())!;
-    await env.DB.prepare('DELETE FROM audit_records WHERE log = ? AND idx = ?').bind(log, size - 1).run();
+    await env.DB.prepare('DELETE FROM audit_records WHERE log = ? AND idx = ?')
+      .bind(log, size - 1)
+      .run();
     const result = await verifyAuditLog(source, { log, state });
     expect(result.ok ? 'accepted' : result.error).toMatch(/record \d+ is missing/);
   });
@@ -239,22 +267,30 @@ describe('offline verification catches tampering', () => {
     const { results } = await env.DB.prepare('SELECT jws FROM audit_records WHERE log = ? ORDER BY idx').bind(log).all<{ jws: string }>();
     const kept = results.filter((_, i) => i !== 1).map((r) => JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString()));
     let frontier: Frontier = EMPTY_FRONTIER;
-    const statements = [
-      env.DB.prepare('DELETE FROM audit_records WHERE log = ?').bind(log),
-      env.DB.prepare('DELETE FROM audit_nodes WHERE log = ?').bind(log),
-    ];
+    const statements = [env.DB.prepare('DELETE FROM audit_records WHERE log = ?').bind(log), env.DB.prepare('DELETE FROM audit_nodes WHERE log = ?').bind(log)];
     for (const [index, record] of kept.entries()) {
       const { jws, payload } = await signRecord({ ...record, index }, key);
       const step = appendLeaf(frontier, leafHash(payload));
       frontier = step.frontier;
       for (const n of step.completed) {
         statements.push(
-          env.DB.prepare('INSERT INTO audit_nodes (log, level, idx, hash) VALUES (?, ?, ?, ?)').bind(log, n.level, n.index, Buffer.from(n.hash).toString('hex')),
+          env.DB.prepare('INSERT INTO audit_nodes (log, level, idx, hash) VALUES (?, ?, ?, ?)').bind(
+            log,
+            n.level,
+            n.index,
+            Buffer.from(n.hash).toString('hex'),
+          ),
         );
       }
       statements.push(
         env.DB.prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)').bind(
-          log, index, jws, record.time, record.action, record.actor.id, record.outcome,
+          log,
+          index,
+          jws,
+          record.time,
+          record.action,
+          record.actor.id,
+          record.outcome,
         ),
       );
     }
@@ -263,7 +299,11 @@ describe('offline verification catches tampering', () => {
     const hashes = JSON.stringify(frontier.hashes.map((h) => Buffer.from(h).toString('hex')));
     statements.push(
       env.DB.prepare('UPDATE audit_logs SET size = ?, root = ?, frontier = ?, checkpoint = ? WHERE log = ?').bind(
-        frontier.size, Buffer.from(root).toString('hex'), hashes, checkpoint, log,
+        frontier.size,
+        Buffer.from(root).toString('hex'),
+        hashes,
+        checkpoint,
+        log,
       ),
     );
     await env.DB.batch(statements);

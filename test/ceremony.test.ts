@@ -38,14 +38,20 @@ describe('the bootstrap ceremony', () => {
     expect((await recordIn('provider', promoted)).record.details.ceremony).toEqual({ by: 'adm_bootstrap', securityAdmins: 2, bootstrapRetired: true });
 
     for (const key of [bootstrap, bootstrap2]) {
-      const refused = await call('POST', '/v1/admin/admins', { as: key, body: { name: unique('late'), publicKey: (await newSigner('x')).publicJwk, roles: ['auditor'] } });
+      const refused = await call('POST', '/v1/admin/admins', {
+        as: key,
+        body: { name: unique('late'), publicKey: (await newSigner('x')).publicJwk, roles: ['auditor'] },
+      });
       expect((await expectStatus(refused, 403)).code).toBe('bootstrap_retired');
       expect((await recordIn('provider', refused)).record).toMatchObject({ outcome: 'denied', reason: 'bootstrap_retired' });
     }
     const listed = await expectStatus(call('GET', '/v1/admin/admins?pageSize=100', { as: alice }), 200);
     expect(listed.admins.filter((a: { bootstrap: boolean }) => a.bootstrap).map((a: { state: string }) => a.state)).toEqual(['retired', 'retired']);
     // From now on, registering an admin is a change request between the two enrolled admins.
-    const proposed = await expectStatus(call('POST', '/v1/admin/admins', { as: alice, body: { name: unique('carol'), publicKey: (await newSigner('c')).publicJwk, roles: ['auditor'] } }), 202);
+    const proposed = await expectStatus(
+      call('POST', '/v1/admin/admins', { as: alice, body: { name: unique('carol'), publicKey: (await newSigner('c')).publicJwk, roles: ['auditor'] } }),
+      202,
+    );
     expect((await expectStatus(call('POST', `/v1/admin/changes/${proposed.id}:approve`, { as: alice }), 403)).code).toBe('self_approval');
     await expectStatus(call('POST', `/v1/admin/changes/${proposed.id}:approve`, { as: bob }), 200);
   });
@@ -54,15 +60,26 @@ describe('the bootstrap ceremony', () => {
     const alice = await enrol('alice', ALL);
     // The ceremony is still open (one security admin): a bootstrap key still may not approve anything.
     const owner = await newSigner('owner');
-    const tenant = await expectStatus(call('POST', '/v1/admin/tenants', { as: alice, body: { name: unique('t'), ownerKey: owner.publicJwk, quota: { vcpus: 8, memoryMiB: 8192, diskGiB: 10 } } }), 201);
+    const tenant = await expectStatus(
+      call('POST', '/v1/admin/tenants', {
+        as: alice,
+        body: { name: unique('t'), ownerKey: owner.publicJwk, quota: { vcpus: 8, memoryMiB: 8192, diskGiB: 10 } },
+      }),
+      201,
+    );
     await expectStatus(call('POST', '/v1/admin/hosts', { as: alice, body: { name: unique('h'), vcpus: 8, memoryMiB: 8192, diskGiB: 10 } }), 201);
-    const vm = await expectStatus(call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { as: alice, body: { name: unique('vm'), vcpus: 1, memoryMiB: 512 } }), 201);
+    const vm = await expectStatus(
+      call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { as: alice, body: { name: unique('vm'), vcpus: 1, memoryMiB: 512 } }),
+      201,
+    );
     const change = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`, { as: alice }), 202);
     expect((await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: bootstrap }), 403)).code).toBe('bootstrap_limited');
     expect((await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: alice }), 403)).code).toBe('self_approval');
     const bob = await enrol('bob', ALL);
     expect((await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: bootstrap2 }), 403)).code).toBe('bootstrap_retired');
-    expect(await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: bob }), 200)).toMatchObject({ change: { state: 'executed', approvals: [{ admin: bob.id }] } });
+    expect(await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: bob }), 200)).toMatchObject({
+      change: { state: 'executed', approvals: [{ admin: bob.id }] },
+    });
   });
 
   it('re-enabling a retired bootstrap key is a two-person change, for a bounded time, and for that key only', async () => {
@@ -70,13 +87,29 @@ describe('the bootstrap ceremony', () => {
     const bob = await enrol('bob', ALL);
     const change = await expectStatus(call('POST', '/v1/admin/admins/adm_bootstrap:reenable', { as: alice, body: { minutes: 30 } }), 202);
     expect(change).toMatchObject({ operation: 'bootstrap.reenable', requiredRole: 'security', target: { type: 'admin', id: 'adm_bootstrap' } });
-    expect((await expectStatus(call('POST', '/v1/admin/admins', { as: bootstrap, body: { name: 'early', publicKey: (await newSigner('e')).publicJwk, roles: ['auditor'] } }), 403)).code).toBe('bootstrap_retired');
+    expect(
+      (
+        await expectStatus(
+          call('POST', '/v1/admin/admins', { as: bootstrap, body: { name: 'early', publicKey: (await newSigner('e')).publicJwk, roles: ['auditor'] } }),
+          403,
+        )
+      ).code,
+    ).toBe('bootstrap_retired');
     await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: bob }), 200);
     const again = await enrol('dave', ['auditor']);
     expect(again.id).toMatch(/^adm_/);
     const shown = await expectStatus(call('GET', '/v1/admin/admins/adm_bootstrap', { as: alice }), 200);
     expect(shown).toMatchObject({ state: 'active', bootstrap: true, reenabledUntil: expect.any(String) });
-    expect((await expectStatus(call('POST', '/v1/admin/admins', { as: bootstrap2, body: { name: 'other', publicKey: (await newSigner('o')).publicJwk, roles: ['auditor'] } }), 403)).code).toBe('bootstrap_retired');
-    expect((await expectStatus(call('POST', '/v1/admin/admins/adm_bootstrap:reenable', { as: alice, body: { minutes: 10_000 } }), 400)).code).toBe('invalid_request');
+    expect(
+      (
+        await expectStatus(
+          call('POST', '/v1/admin/admins', { as: bootstrap2, body: { name: 'other', publicKey: (await newSigner('o')).publicJwk, roles: ['auditor'] } }),
+          403,
+        )
+      ).code,
+    ).toBe('bootstrap_retired');
+    expect((await expectStatus(call('POST', '/v1/admin/admins/adm_bootstrap:reenable', { as: alice, body: { minutes: 10_000 } }), 400)).code).toBe(
+      'invalid_request',
+    );
   });
 });

@@ -7,11 +7,26 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../src/sdk/audit-verify';
 import { openApiDocument } from '../src/app';
-import { admin, admin2, app, approved, auditSource, call, createHost, createTenant, expectStatus, newSigner, placeOf, registeredAdmin, tenantWithVm, unique, type Signer } from './support/api';
+import {
+  admin,
+  admin2,
+  app,
+  approved,
+  auditSource,
+  call,
+  createHost,
+  createTenant,
+  expectStatus,
+  newSigner,
+  placeOf,
+  registeredAdmin,
+  tenantWithVm,
+  unique,
+  type Signer,
+} from './support/api';
 import { fakeEnvelope } from './support/tenant';
 
 const ROLES = ['provisioner', 'operator', 'auditor', 'security'] as const;
-
 
 const decode = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString());
 async function recordsAbout(log: string, id: string): Promise<any[]> {
@@ -24,7 +39,14 @@ describe('change requests', () => {
   it('rejects self-approval and approval by an admin without the role; the request stays pending', async () => {
     const { vm } = await tenantWithVm();
     const change = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
-    expect(change).toMatchObject({ operation: 'vm.delete', state: 'pending', approvals: [], proposer: admin.id, requiredRole: 'provisioner', target: { type: 'vm', id: vm.id } });
+    expect(change).toMatchObject({
+      operation: 'vm.delete',
+      state: 'pending',
+      approvals: [],
+      proposer: admin.id,
+      requiredRole: 'provisioner',
+      target: { type: 'vm', id: vm.id },
+    });
     expect((await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: admin }), 403)).code).toBe('self_approval');
     const auditor = await registeredAdmin(['auditor']);
     expect((await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: auditor }), 403)).code).toBe('missing_role');
@@ -55,11 +77,14 @@ describe('change requests', () => {
     const { vm } = await tenantWithVm();
     const cancelled = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
     expect((await expectStatus(call('POST', `/v1/admin/changes/${cancelled.id}:cancel`, { as: admin2 }), 403)).code).toBe('not_proposer');
-    expect((await expectStatus(call('POST', `/v1/admin/changes/${cancelled.id}:cancel`), 200))).toMatchObject({ state: 'cancelled', decidedBy: admin.id });
+    expect(await expectStatus(call('POST', `/v1/admin/changes/${cancelled.id}:cancel`), 200)).toMatchObject({ state: 'cancelled', decidedBy: admin.id });
     expect((await expectStatus(call('POST', `/v1/admin/changes/${cancelled.id}:approve`, { as: admin2 }), 409)).code).toBe('invalid_state');
 
     const denied = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
-    expect((await expectStatus(call('POST', `/v1/admin/changes/${denied.id}:deny`, { as: admin2 }), 200))).toMatchObject({ state: 'denied', decidedBy: admin2.id });
+    expect(await expectStatus(call('POST', `/v1/admin/changes/${denied.id}:deny`, { as: admin2 }), 200)).toMatchObject({
+      state: 'denied',
+      decidedBy: admin2.id,
+    });
     expect((await expectStatus(call('POST', `/v1/admin/changes/${denied.id}:approve`, { as: admin2 }), 409)).code).toBe('invalid_state');
 
     const expiring = await expectStatus(call('DELETE', `/v1/admin/vms/${vm.id}`), 202);
@@ -78,23 +103,25 @@ describe('change requests', () => {
     await expectStatus(call('PATCH', `/v1/admin/vms/${vm.id}`, { body: { vcpus: 2 } }), 200); // revision moves
     const failed = await expectStatus(call('POST', `/v1/admin/changes/${change.id}:approve`, { as: admin2 }), 409);
     expect(failed.code).toBe('change_failed');
-    expect((await expectStatus(call('GET', `/v1/admin/changes/${change.id}`), 200))).toMatchObject({ state: 'failed', failure: { code: 'target_changed' } });
+    expect(await expectStatus(call('GET', `/v1/admin/changes/${change.id}`), 200)).toMatchObject({ state: 'failed', failure: { code: 'target_changed' } });
     expect(await vmExists(vm.id)).toBe(true);
   });
 
-  it('runs a change only on stored parameters that parse as its operation\'s: an edited row fails the change, changing nothing', async () => {
+  it("runs a change only on stored parameters that parse as its operation's: an edited row fails the change, changing nothing", async () => {
     const { tenant } = await tenantWithVm();
     await expectStatus(call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { body: { name: unique('vm'), vcpus: 1, memoryMiB: 128 } }), 201);
     const shrink = await expectStatus(call('PATCH', `/v1/admin/tenants/${tenant.id}`, { body: { quota: { vcpus: 1 } } }), 202);
     // The store edited under the pending change: a quota that is no number.
-    await env.DB.prepare('UPDATE change_requests SET params = ? WHERE id = ?').bind(JSON.stringify({ quota: { vcpus: 'all of them' } }), shrink.id).run();
+    await env.DB.prepare('UPDATE change_requests SET params = ? WHERE id = ?')
+      .bind(JSON.stringify({ quota: { vcpus: 'all of them' } }), shrink.id)
+      .run();
     const failed = await expectStatus(call('POST', `/v1/admin/changes/${shrink.id}:approve`, { as: admin2 }), 409);
     expect(failed.code).toBe('change_failed');
     expect(failed.detail).toMatch(/stored parameters are not a tenant\.update's/);
     expect((await expectStatus(call('GET', `/v1/admin/tenants/${tenant.id}`), 200)).quota.vcpus).toBe(tenant.quota.vcpus);
   });
 
-  it('puts every step in the provider log and the tenant\'s, and both logs verify offline', async () => {
+  it("puts every step in the provider log and the tenant's, and both logs verify offline", async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     await expectStatus(call('POST', `/v1/admin/tenants/${tenant.id}/vms`, { body: { name: unique('vm'), vcpus: 1, memoryMiB: 128 } }), 201);
     const shrink = await expectStatus(call('PATCH', `/v1/admin/tenants/${tenant.id}`, { body: { quota: { vcpus: 1 } } }), 202); // it uses 2
@@ -105,11 +132,25 @@ describe('change requests', () => {
     await expectStatus(call('POST', `/v1/admin/changes/${del.id}:deny`, { as: admin2 }), 200);
 
     for (const log of ['provider', `tenants/${tenant.id}`]) {
-      expect((await recordsAbout(log, shrink.id)).map((r) => [r.action, r.details.state]), log).toEqual([['tenant.update', 'pending'], ['change.approve', 'executed']]);
-      expect((await recordsAbout(log, del.id)).map((r) => [r.action, r.details.state]), log).toEqual([['vm.delete', 'pending'], ['change.deny', 'denied']]);
+      expect(
+        (await recordsAbout(log, shrink.id)).map((r) => [r.action, r.details.state]),
+        log,
+      ).toEqual([
+        ['tenant.update', 'pending'],
+        ['change.approve', 'executed'],
+      ]);
+      expect(
+        (await recordsAbout(log, del.id)).map((r) => [r.action, r.details.state]),
+        log,
+      ).toEqual([
+        ['vm.delete', 'pending'],
+        ['change.deny', 'denied'],
+      ]);
     }
     // The tenant reads them in its own log, with its own key, and verifies it.
-    const tenantRecords = (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/audit/records?from=0&limit=100`, { as: owner }), 200)).records.map((r: { jws: string }) => decode(r.jws));
+    const tenantRecords = (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/audit/records?from=0&limit=100`, { as: owner }), 200)).records.map(
+      (r: { jws: string }) => decode(r.jws),
+    );
     expect(tenantRecords.filter((r: any) => r.action.startsWith('change.') || r.target?.type === 'change').length).toBeGreaterThanOrEqual(4);
     expect((await verifyAuditLog(auditSource(`tenants/${tenant.id}`, owner), { log: `tenants/${tenant.id}` })).ok).toBe(true);
     expect((await verifyAuditLog(auditSource('provider', admin), { log: 'provider' })).ok).toBe(true);
@@ -137,15 +178,27 @@ describe('admins', () => {
     const ops = await registeredAdmin(['operator']);
     const listed = await expectStatus(call('GET', '/v1/admin/admins?pageSize=100'), 200);
     // The bootstrap keys first, retired: two enrolled admins hold security.
-    expect(listed.admins.slice(0, 2).map((a: { id: string; bootstrap: boolean; state: string }) => [a.id, a.bootstrap, a.state])).toEqual([['adm_bootstrap', true, 'retired'], ['adm_bootstrap2', true, 'retired']]);
-    expect(await expectStatus(call('GET', `/v1/admin/admins/${ops.id}`), 200)).toMatchObject({ roles: ['operator'], state: 'active', bootstrap: false, kid: ops.kid });
-    expect((await expectStatus(call('POST', '/v1/admin/hosts', { as: ops, body: { name: unique('h'), vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }), 403)).code).toBe('missing_role');
+    expect(listed.admins.slice(0, 2).map((a: { id: string; bootstrap: boolean; state: string }) => [a.id, a.bootstrap, a.state])).toEqual([
+      ['adm_bootstrap', true, 'retired'],
+      ['adm_bootstrap2', true, 'retired'],
+    ]);
+    expect(await expectStatus(call('GET', `/v1/admin/admins/${ops.id}`), 200)).toMatchObject({
+      roles: ['operator'],
+      state: 'active',
+      bootstrap: false,
+      kid: ops.kid,
+    });
+    expect(
+      (await expectStatus(call('POST', '/v1/admin/hosts', { as: ops, body: { name: unique('h'), vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }), 403)).code,
+    ).toBe('missing_role');
 
     await approved(call('PATCH', `/v1/admin/admins/${ops.id}`, { body: { roles: ['operator', 'provisioner'] } }));
     await expectStatus(call('POST', '/v1/admin/hosts', { as: ops, body: { name: unique('h'), vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }), 201);
 
     // Registering the same key twice, or changing a bootstrap admin, is refused up front.
-    expect((await expectStatus(call('POST', '/v1/admin/admins', { body: { name: unique('dup'), publicKey: ops.publicJwk, roles: ['auditor'] } }), 409)).code).toBe('resource_in_use');
+    expect(
+      (await expectStatus(call('POST', '/v1/admin/admins', { body: { name: unique('dup'), publicKey: ops.publicJwk, roles: ['auditor'] } }), 409)).code,
+    ).toBe('resource_in_use');
     expect((await expectStatus(call('PATCH', '/v1/admin/admins/adm_bootstrap2', { body: { roles: ['auditor'] } }), 409)).code).toBe('invalid_state');
     expect((await expectStatus(call('POST', '/v1/admin/admins/adm_bootstrap2:disable'), 409)).code).toBe('invalid_state');
 
@@ -156,9 +209,15 @@ describe('admins', () => {
   it('walks every admin route with every role: no role reaches a route it does not hold', async () => {
     const byRole = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await registeredAdmin([role])] as const)));
     const document = openApiDocument(app) as any;
-    const operations = Object.entries(document.paths).flatMap(([path, item]: [string, any]) =>
-      Object.entries(item).map(([method, op]: [string, any]) => ({ path, method: method.toUpperCase(), roles: op['x-custodes-roles'] as string[] | undefined })),
-    ).filter((o) => o.path.startsWith('/v1/admin/'));
+    const operations = Object.entries(document.paths)
+      .flatMap(([path, item]: [string, any]) =>
+        Object.entries(item).map(([method, op]: [string, any]) => ({
+          path,
+          method: method.toUpperCase(),
+          roles: op['x-custodes-roles'] as string[] | undefined,
+        })),
+      )
+      .filter((o) => o.path.startsWith('/v1/admin/'));
     expect(operations.length).toBeGreaterThan(30);
     for (const { path, method, roles } of operations) {
       expect(roles, `${method} ${path} declares its roles`).toBeDefined();
@@ -174,9 +233,12 @@ describe('admins', () => {
 });
 
 describe('provider access requests', () => {
-  it('an operator acts on a tenant VM only under the tenant\'s approval, each use in the tenant\'s log; never plaintext', async () => {
+  it("an operator acts on a tenant VM only under the tenant's approval, each use in the tenant's log; never plaintext", async () => {
     const { tenant, owner, vm } = await tenantWithVm();
-    await expectStatus(call('PUT', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`, { as: owner, body: { pages: [{ index: 0, envelope: fakeEnvelope() }] } }), 200);
+    await expectStatus(
+      call('PUT', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`, { as: owner, body: { pages: [{ index: 0, envelope: fakeEnvelope() }] } }),
+      200,
+    );
     const operator = await registeredAdmin(['operator']);
     const body = { vm: vm.id, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'case 4711: guest crash dump', durationMinutes: 30 };
     const filed = await expectStatus(call('POST', '/v1/admin/access-requests', { as: operator, body }), 201);
@@ -188,7 +250,9 @@ describe('provider access requests', () => {
     const stranger = await createTenant();
     expect((await call('POST', `/v1/tenants/${stranger.tenant.id}/access-requests/${filed.id}:approve`, { as: stranger.owner })).status).toBe(404);
     expect((await call('POST', `/v1/tenants/${tenant.id}/access-requests/${filed.id}:approve`, { as: admin })).status).toBe(404);
-    expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/access-requests`, { as: owner }), 200)).accessRequests.map((r: { id: string }) => r.id)).toEqual([filed.id]);
+    expect(
+      (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/access-requests`, { as: owner }), 200)).accessRequests.map((r: { id: string }) => r.id),
+    ).toEqual([filed.id]);
     const approvedRequest = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/access-requests/${filed.id}:approve`, { as: owner }), 200);
     expect(approvedRequest).toMatchObject({ state: 'approved', validUntil: expect.any(String) });
 
@@ -209,7 +273,14 @@ describe('provider access requests', () => {
 
     // The tenant's own log shows the request, its approval, the use, and the refused attempts.
     const steps = (await recordsAbout(`tenants/${tenant.id}`, filed.id)).map((r) => [r.action, r.outcome]);
-    expect(steps).toEqual(expect.arrayContaining([['access.request', 'allowed'], ['access.approve', 'allowed'], ['access.use', 'allowed'], ['access.use', 'denied']]));
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        ['access.request', 'allowed'],
+        ['access.approve', 'allowed'],
+        ['access.use', 'allowed'],
+        ['access.use', 'denied'],
+      ]),
+    );
     expect((await verifyAuditLog(auditSource(`tenants/${tenant.id}`, owner), { log: `tenants/${tenant.id}` })).ok).toBe(true);
   });
 });

@@ -45,7 +45,14 @@ describe('guest contents through the SDK', () => {
     };
     const api = createApiClient({ baseUrl: 'http://custodes.test', key: owner.privateJwk, principal: tenant.id, fetch: fetchApp as typeof fetch });
     const contents = new GuestContents(api, await newKeystore());
-    return { tenant, owner, vm, contents, target: { tenant: tenant.id, space: 'memory' as const, resource: vm.id }, intercept: (f: typeof serve) => (serve = f) };
+    return {
+      tenant,
+      owner,
+      vm,
+      contents,
+      target: { tenant: tenant.id, space: 'memory' as const, resource: vm.id },
+      intercept: (f: typeof serve) => (serve = f),
+    };
   }
 
   it('writes and reads arbitrary byte ranges; unwritten pages read as zeros', async () => {
@@ -74,10 +81,12 @@ describe('guest contents through the SDK', () => {
     expect(verified.ok).toBe(true);
     const { records } = await source.records(0, 1000);
     const latest = latestWritesFromLog(records, target);
-    expect(new TextDecoder().decode((await contents.read(target, 0, 11, { latest })))).toBe('version two');
+    expect(new TextDecoder().decode(await contents.read(target, 0, 11, { latest }))).toBe('version two');
 
     // A provider that answers with page 0's first version: authentic ciphertext (AES-GCM alone cannot tell), stale content.
-    const old = (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages/0/versions/1`, { as: owner }), 200)) as { evidence: unknown };
+    const old = (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages/0/versions/1`, { as: owner }), 200)) as {
+      evidence: unknown;
+    };
     const { evidence: oldEvidence, ...oldPage } = old;
     const answers: ((current: { pages: unknown[]; evidence: { read: unknown; writes: unknown[] } }) => unknown)[] = [
       () => ({ pages: [oldPage] }), // no evidence at all

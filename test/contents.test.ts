@@ -15,7 +15,15 @@ describe('memory pages', () => {
     const tsk = await newToolstack(tenant.id, owner, ['memory:read', 'memory:write']);
     const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
     const [a, b, c] = [fakeEnvelope(), fakeEnvelope(), fakeEnvelope()];
-    const written = await call('PUT', pagesPath, { token: await mintToken(tsk, { claims: { scope: 'memory:write' } }), body: { pages: [{ index: 0, envelope: a }, { index: 7, envelope: b }] } });
+    const written = await call('PUT', pagesPath, {
+      token: await mintToken(tsk, { claims: { scope: 'memory:write' } }),
+      body: {
+        pages: [
+          { index: 0, envelope: a },
+          { index: 7, envelope: b },
+        ],
+      },
+    });
     const body = await expectStatus(written, 200);
     expect(body.pages).toEqual([
       { index: 0, version: 1, digest: await sha256Digest(a) },
@@ -24,20 +32,38 @@ describe('memory pages', () => {
     const writeRecord = await recordOf(written);
     expect(writeRecord.index).toBe(body.auditIndex);
     expect(writeRecord.record).toMatchObject({ action: 'vm.memory.write', actor: { type: 'toolstack', id: tsk.id } });
-    expect(writeRecord.record.regions).toEqual(body.pages.map((p: any) => ({ space: 'memory', resource: vm.id, index: p.index, version: p.version, digest: p.digest, access: 'write' })));
+    expect(writeRecord.record.regions).toEqual(
+      body.pages.map((p: any) => ({ space: 'memory', resource: vm.id, index: p.index, version: p.version, digest: p.digest, access: 'write' })),
+    );
 
     await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: c }] } }), 200);
     const read = await call('GET', `${pagesPath}?start=0&count=8`, { token: await mintToken(tsk, { claims: { scope: 'memory:read' } }) });
     const pages = (await expectStatus(read, 200)).pages;
-    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([[0, 2, c], [7, 1, b]]);
+    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([
+      [0, 2, c],
+      [7, 1, b],
+    ]);
     const readRecord = (await recordOf(read)).record;
     expect(readRecord.action).toBe('vm.memory.read');
     // The digests in the record are those of the envelopes actually returned.
-    expect(readRecord.regions).toEqual(await Promise.all(pages.map(async (p: any) => ({ space: 'memory', resource: vm.id, index: p.index, version: p.version, digest: await sha256Digest(p.envelope), access: 'read' }))));
+    expect(readRecord.regions).toEqual(
+      await Promise.all(
+        pages.map(async (p: any) => ({
+          space: 'memory',
+          resource: vm.id,
+          index: p.index,
+          version: p.version,
+          digest: await sha256Digest(p.envelope),
+          access: 'read',
+        })),
+      ),
+    );
 
     const old = await call('GET', `${pagesPath}/0/versions/1`, { as: owner });
     expect((await expectStatus(old, 200)).envelope).toBe(a);
-    expect((await recordOf(old)).record.regions).toEqual([{ space: 'memory', resource: vm.id, index: 0, version: 1, digest: await sha256Digest(a), access: 'read' }]);
+    expect((await recordOf(old)).record.regions).toEqual([
+      { space: 'memory', resource: vm.id, index: 0, version: 1, digest: await sha256Digest(a), access: 'read' },
+    ]);
     expect((await expectStatus(call('GET', `${pagesPath}/0/versions/3`, { as: owner }), 404)).code).toBe('not_found');
   });
 
@@ -52,7 +78,16 @@ describe('memory pages', () => {
       [{ pages: [{ index: 32768, envelope: good }] }, 400, 'index_out_of_range'],
       [{ pages: Array.from({ length: 257 }, (_, index) => ({ index, envelope: good })) }, 400, 'invalid_request'],
       [{ pages: [] }, 400, 'invalid_request'],
-      [{ pages: [{ index: 1, envelope: good }, { index: 1, envelope: good }] }, 400, 'invalid_request'],
+      [
+        {
+          pages: [
+            { index: 1, envelope: good },
+            { index: 1, envelope: good },
+          ],
+        },
+        400,
+        'invalid_request',
+      ],
       [bad(good.slice(0, -4)), 400, 'invalid_request'],
       [bad(`${good.slice(0, -4)}!!!=`), 400, 'invalid_envelope'],
       [bad(wrongVersion.toString('base64')), 400, 'invalid_envelope'],
@@ -92,7 +127,19 @@ describe('memory pages', () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const path = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
     const envelopes = Array.from({ length: 8 }, () => fakeEnvelope());
-    const results = await Promise.all(envelopes.map((envelope) => call('PUT', path, { as: owner, body: { pages: [{ index: 5, envelope }, { index: 6, envelope }] } })));
+    const results = await Promise.all(
+      envelopes.map((envelope) =>
+        call('PUT', path, {
+          as: owner,
+          body: {
+            pages: [
+              { index: 5, envelope },
+              { index: 6, envelope },
+            ],
+          },
+        }),
+      ),
+    );
     const bodies = await Promise.all(results.map((r) => expectStatus(r, 200)));
     // Every write got its own versions of both pages: 1…8, each once.
     for (const index of [5, 6]) {
@@ -119,27 +166,46 @@ describe('memory pages', () => {
   });
 });
 
-describe('pages in one round trip (the log\'s sequencer follows the heads: tenant/contents/content-heads.ts)', () => {
+describe("pages in one round trip (the log's sequencer follows the heads: tenant/contents/content-heads.ts)", () => {
   const timed = { CUSTODES_SERVER_TIMING: 'on' };
   const spans = (res: Response) => (res.headers.get('Server-Timing') ?? '').split(',').map((entry) => entry.trim().split(';')[0]);
 
-  it('reads and writes with no D1 call before the record\'s batch once the heads are known', async () => {
+  it("reads and writes with no D1 call before the record's batch once the heads are known", async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
     await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 3, envelope: fakeEnvelope() }] } }), 200);
     const [a, b] = [fakeEnvelope(), fakeEnvelope()];
-    const written = await call('PUT', pagesPath, { as: owner, env: timed, body: { pages: [{ index: 3, envelope: a }, { index: 4, envelope: b }] } });
-    expect((await expectStatus(written, 200)).pages.map((p: any) => [p.index, p.version])).toEqual([[3, 2], [4, 1]]);
+    const written = await call('PUT', pagesPath, {
+      as: owner,
+      env: timed,
+      body: {
+        pages: [
+          { index: 3, envelope: a },
+          { index: 4, envelope: b },
+        ],
+      },
+    });
+    expect((await expectStatus(written, 200)).pages.map((p: any) => [p.index, p.version])).toEqual([
+      [3, 2],
+      [4, 1],
+    ]);
     expect(spans(written)).not.toContain('d1.handler');
     const read = await call('GET', `${pagesPath}?start=0&count=8`, { as: owner, env: timed });
     const pages = (await expectStatus(read, 200)).pages;
-    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([[3, 2, a], [4, 1, b]]);
+    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([
+      [3, 2, a],
+      [4, 1, b],
+    ]);
     expect(spans(read)).not.toContain('d1.handler');
     expect(spans(read)).not.toContain('d1.record'); // nor after it: the read's own batch holds its record
-    expect((await recordOf(read)).record).toMatchObject({ action: 'vm.memory.read', status: 200, regions: [
-      { space: 'memory', resource: vm.id, index: 3, version: 2, digest: await sha256Digest(a), access: 'read' },
-      { space: 'memory', resource: vm.id, index: 4, version: 1, digest: await sha256Digest(b), access: 'read' },
-    ] });
+    expect((await recordOf(read)).record).toMatchObject({
+      action: 'vm.memory.read',
+      status: 200,
+      regions: [
+        { space: 'memory', resource: vm.id, index: 3, version: 2, digest: await sha256Digest(a), access: 'read' },
+        { space: 'memory', resource: vm.id, index: 4, version: 1, digest: await sha256Digest(b), access: 'read' },
+      ],
+    });
   });
 
   it('a change of the heads outside the log is caught by the batch: the read names what it returns, the write numbers past it', async () => {
@@ -154,16 +220,28 @@ describe('pages in one round trip (the log\'s sequencer follows the heads: tenan
     const read = await call('GET', `${pagesPath}?start=0&count=1`, { as: owner });
     const [page] = (await expectStatus(read, 200)).pages;
     expect([page.version, page.envelope]).toEqual([1, v1]);
-    expect((await recordOf(read)).record.regions).toEqual([{ space: 'memory', resource: vm.id, index: 0, version: 1, digest: await sha256Digest(v1), access: 'read' }]);
-    await env.DB.prepare("INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope) SELECT space, resource_id, idx, 3, tenant_id, digest, envelope FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 2").bind(vm.id).run();
+    expect((await recordOf(read)).record.regions).toEqual([
+      { space: 'memory', resource: vm.id, index: 0, version: 1, digest: await sha256Digest(v1), access: 'read' },
+    ]);
+    await env.DB.prepare(
+      "INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope) SELECT space, resource_id, idx, 3, tenant_id, digest, envelope FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 2",
+    )
+      .bind(vm.id)
+      .run();
     // The sequencer re-read the heads after the stale read; make them stale again for the write.
     await expectStatus(call('GET', `${pagesPath}?start=0&count=1`, { as: owner }), 200);
-    await env.DB.prepare("INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope) SELECT space, resource_id, idx, 4, tenant_id, digest, envelope FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 3").bind(vm.id).run();
+    await env.DB.prepare(
+      "INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope) SELECT space, resource_id, idx, 4, tenant_id, digest, envelope FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 3",
+    )
+      .bind(vm.id)
+      .run();
     const written = await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: fakeEnvelope() }] } }), 200);
     expect(written.pages[0].version).toBe(5);
     // A resource that is gone or too small still gets its own answer.
     expect((await expectStatus(call('GET', `${pagesPath}?start=32767&count=2`, { as: owner }), 400)).code).toBe('index_out_of_range');
-    expect((await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 32768, envelope: fakeEnvelope() }] } }), 400)).code).toBe('index_out_of_range');
+    expect((await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 32768, envelope: fakeEnvelope() }] } }), 400)).code).toBe(
+      'index_out_of_range',
+    );
   });
 });
 
@@ -200,17 +278,42 @@ describe('snapshots', () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
     const [a, b, later] = [fakeEnvelope(), fakeEnvelope(), fakeEnvelope()];
-    await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: a }, { index: 1, envelope: b }] } }), 200);
+    await expectStatus(
+      call('PUT', pagesPath, {
+        as: owner,
+        body: {
+          pages: [
+            { index: 0, envelope: a },
+            { index: 1, envelope: b },
+          ],
+        },
+      }),
+      200,
+    );
     const snapshot = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { as: owner, body: { vm: vm.id, name: 'before' } }), 201);
     expect(snapshot).toMatchObject({ vm: vm.id, pages: 2, disks: [] });
-    await expectStatus(call('PUT', pagesPath, { as: owner, body: { pages: [{ index: 0, envelope: later }, { index: 2, envelope: later }] } }), 200);
+    await expectStatus(
+      call('PUT', pagesPath, {
+        as: owner,
+        body: {
+          pages: [
+            { index: 0, envelope: later },
+            { index: 2, envelope: later },
+          ],
+        },
+      }),
+      200,
+    );
 
     const restore = `/v1/tenants/${tenant.id}/snapshots/${snapshot.id}:restore`;
     expect((await expectStatus(call('POST', restore, { as: owner }), 409)).code).toBe('invalid_state'); // running
     await expectStatus(call('POST', `/v1/tenants/${tenant.id}/vms/${vm.id}:stop`, { as: owner }), 200);
     const restored = await call('POST', restore, { as: owner });
     const result = await expectStatus(restored, 200);
-    expect(result.pages.map((p: any) => [p.index, p.version])).toEqual([[0, 3], [1, 2]]);
+    expect(result.pages.map((p: any) => [p.index, p.version])).toEqual([
+      [0, 3],
+      [1, 2],
+    ]);
     // The record lists the copies (with the version each copies) and the page the restore clears.
     expect((await recordOf(restored)).record.regions.map((r: any) => [r.index, r.version, r.access, r.copyOf, r.digest === null])).toEqual([
       [0, 3, 'write', 1, false],
@@ -219,14 +322,17 @@ describe('snapshots', () => {
     ]);
     const pages = (await expectStatus(call('GET', `${pagesPath}?start=0&count=3`, { as: owner }), 200)).pages;
     // Page 2 was written after the snapshot: unwritten again.
-    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([[0, 3, a], [1, 2, b]]);
+    expect(pages.map((p: any) => [p.index, p.version, p.envelope])).toEqual([
+      [0, 3, a],
+      [1, 2, b],
+    ]);
     const list = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/snapshots?vm=${vm.id}`, { as: owner }), 200);
     expect(list.snapshots.map((s: any) => s.id)).toEqual([snapshot.id]);
   });
 });
 
 describe('snapshots of attached disks', () => {
-  it('capture the disk\'s blocks with the memory, and restore both', async () => {
+  it("capture the disk's blocks with the memory, and restore both", async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const base = `/v1/tenants/${tenant.id}`;
     const disk = await expectStatus(call('POST', `${base}/disks`, { as: owner, body: { name: 'root', sizeGiB: 1 } }), 201);
@@ -239,7 +345,10 @@ describe('snapshots of attached disks', () => {
     await expectStatus(call('PUT', `${base}/disks/${disk.id}/blocks`, { as: owner, body: { pages: [{ index: 9, envelope: later }] } }), 200);
     await expectStatus(call('POST', `${base}/vms/${vm.id}:pause`, { as: owner }), 200);
     const restored = await expectStatus(call('POST', `${base}/snapshots/${snapshot.id}:restore`, { as: owner }), 200);
-    expect(restored.pages.map((p: any) => [p.space, p.index, p.version]).sort()).toEqual([['disk', 9, 3], ['memory', 0, 2]]);
+    expect(restored.pages.map((p: any) => [p.space, p.index, p.version]).sort()).toEqual([
+      ['disk', 9, 3],
+      ['memory', 0, 2],
+    ]);
     const blocks = await expectStatus(call('GET', `${base}/disks/${disk.id}/blocks?start=9&count=1`, { as: owner }), 200);
     expect(blocks.pages.map((p: any) => [p.version, p.envelope])).toEqual([[3, block]]);
   });

@@ -104,7 +104,7 @@ describe('Idempotency-Key', () => {
     expect(row).toEqual({ state: 'complete', request_id: created.headers.get('X-Request-Id') });
   });
 
-  it('a claim that expired and was taken by a retry cannot commit: its batch aborts, the retry\'s stands', async () => {
+  it("a claim that expired and was taken by a retry cannot commit: its batch aborts, the retry's stands", async () => {
     const db = createDb(env.DB);
     const times = (now: number) => ({ now, ttlSeconds: 86_400, pendingSeconds: 60 });
     const first = await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_000));
@@ -199,7 +199,9 @@ describe('bad input is a 4xx problem, never a 500', () => {
 
   it('duplicate names', async () => {
     await createHost({ name: 'dup' });
-    expect((await expectStatus(call('POST', '/v1/admin/hosts', { body: { name: 'dup', vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }), 409)).code).toBe('name_taken');
+    expect((await expectStatus(call('POST', '/v1/admin/hosts', { body: { name: 'dup', vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }), 409)).code).toBe(
+      'name_taken',
+    );
   });
 
   it('malformed ids and unknown resources', async () => {

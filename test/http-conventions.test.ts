@@ -53,7 +53,14 @@ describe('If-None-Match', () => {
 
 describe('CORS', () => {
   const preflight = (origin: string) =>
-    app.request('/v1/admin/hosts', { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' } }, env);
+    app.request(
+      '/v1/admin/hosts',
+      {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' },
+      },
+      env,
+    );
 
   it('passes a preflight from an allowed origin and refuses any other', async () => {
     const ok = await preflight(ALLOWED);
@@ -86,9 +93,19 @@ describe('CORS', () => {
 
 describe('the emulator controls outside emulator mode', () => {
   it('answer like any path without a route: nothing tells that they exist', async () => {
-    const strip = (problem: { detail: string; requestId: string }) => ({ ...problem, detail: problem.detail.replace(/^No route for \S+ \S+;/, 'No route for …;'), requestId: '' });
+    const strip = (problem: { detail: string; requestId: string }) => ({
+      ...problem,
+      detail: problem.detail.replace(/^No route for \S+ \S+;/, 'No route for …;'),
+      requestId: '',
+    });
     const unknown = strip(await expectStatus(call('GET', '/no-such-path', { as: null }), 404));
-    for (const [method, path] of [['POST', 'reset'], ['POST', 'seed'], ['PUT', 'faults'], ['POST', 'clock'], ['GET', 'recorder.har']] as const) {
+    for (const [method, path] of [
+      ['POST', 'reset'],
+      ['POST', 'seed'],
+      ['PUT', 'faults'],
+      ['POST', 'clock'],
+      ['GET', 'recorder.har'],
+    ] as const) {
       const res = await call(method, `/_emulator/${path}`, { as: null, ...(method === 'GET' ? {} : { body: {} }) });
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(strip(await res.json())).toEqual(unknown);

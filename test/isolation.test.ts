@@ -14,7 +14,6 @@ import { auditSource, call, expectStatus, mintToken, recordIn, summarizedIn, typ
 import { tenantOperations } from './support/operations';
 import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';
 
-
 /** Tenant B with one of everything, and the envelopes it wrote. */
 async function victim() {
   const { tenant, owner, vm } = await tenantWithVm();
@@ -25,23 +24,34 @@ async function victim() {
   const snapshot = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { as: owner, body: { vm: vm.id, name: 's' } }), 201);
   const key = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/keys`, { as: owner, body: { name: 'k', wrapped: 'wrapped.key' } }), 201);
   const toolstack = await newToolstack(tenant.id, owner, ['vm:read']);
-  const params: Record<string, string> = { tenant: tenant.id, vm: vm.id, disk: disk.id, snapshot: snapshot.id, key: key.id, toolstack: toolstack.id, index: '0', version: '1' };
+  const params: Record<string, string> = {
+    tenant: tenant.id,
+    vm: vm.id,
+    disk: disk.id,
+    snapshot: snapshot.id,
+    key: key.id,
+    toolstack: toolstack.id,
+    index: '0',
+    version: '1',
+  };
   return { tenant, owner, vm, disk, envelope, params };
 }
 
 /** A plausible body and query for each kind of tenant route, so only authorization can refuse it. */
 function requestFor(path: string, method: string, b: Awaited<ReturnType<typeof victim>>, signer: Signer) {
-  const url = path.replace(/\{(\w+)\}/g, (_, name: string) => b.params[name]!) + (path.endsWith('/pages') || path.endsWith('/blocks') ? '?start=0&count=1' : '');
+  const url =
+    path.replace(/\{(\w+)\}/g, (_, name: string) => b.params[name]!) + (path.endsWith('/pages') || path.endsWith('/blocks') ? '?start=0&count=1' : '');
   let body: unknown;
   if (method === 'put') body = { pages: [{ index: 0, envelope: fakeEnvelope() }] };
   else if (path.endsWith('/toolstacks')) body = { name: 'x', publicKey: signer.publicJwk, scopes: ['vm:read'] };
-  else if (path.endsWith('/vms') || path.endsWith('/disks') || path.endsWith('/snapshots') || path.endsWith('/keys')) body = { name: 'x', vcpus: 1, memoryMiB: 128, sizeGiB: 1, vm: b.vm.id, wrapped: 'w' };
+  else if (path.endsWith('/vms') || path.endsWith('/disks') || path.endsWith('/snapshots') || path.endsWith('/keys'))
+    body = { name: 'x', vcpus: 1, memoryMiB: 128, sizeGiB: 1, vm: b.vm.id, wrapped: 'w' };
   else if (path.endsWith(':attach')) body = { vm: b.vm.id };
   return { url, body: method === 'get' || method === 'delete' || body === undefined ? undefined : body };
 }
 
-describe('the provider and other tenants cannot reach a tenant\'s resources', () => {
-  it('walks every tenant route as an admin, as another tenant\'s owner and as its full-scope toolstack', { timeout: 30_000 }, async () => {
+describe("the provider and other tenants cannot reach a tenant's resources", () => {
+  it("walks every tenant route as an admin, as another tenant's owner and as its full-scope toolstack", { timeout: 30_000 }, async () => {
     expect(tenantOperations.length).toBeGreaterThan(25);
     const b = await victim();
     const a = await tenantWithVm();

@@ -12,7 +12,9 @@ describe('migration and drain', () => {
     const tooSmall = await expectStatus(call('POST', `/v1/admin/vms/${vm.id}:migrate`, { body: { host: tiny.id } }), 409);
     expect(tooSmall).toMatchObject({ code: 'no_capacity' });
     expect(await expectStatus(call('POST', `/v1/admin/vms/${vm.id}:migrate`, { body: { host: roomy.id } }), 409)).toMatchObject({ code: 'invalid_state' });
-    expect(await expectStatus(call('POST', `/v1/admin/vms/${vm.id}:migrate`, { body: { host: 'hst_00000000000000000000000000' } }), 404)).toMatchObject({ code: 'not_found' });
+    expect(await expectStatus(call('POST', `/v1/admin/vms/${vm.id}:migrate`, { body: { host: 'hst_00000000000000000000000000' } }), 404)).toMatchObject({
+      code: 'not_found',
+    });
 
     const third = await createHost({ vcpus: 8, memoryMiB: 8192 });
     const moved = await expectStatus(call('POST', `/v1/admin/vms/${vm.id}:migrate`, { body: { host: third.id } }), 200);
@@ -40,12 +42,12 @@ describe('migration and drain', () => {
     expect(report.migrated).toEqual([{ vm: vms[1].id, tenant: tenant.id, from: source.id, to: refuge.id }]);
     expect(report.stranded).toHaveLength(1);
     expect(report.stranded[0].vm).toBe(vms[0].id);
-    expect((await expectStatus(call('GET', `/v1/admin/hosts/${source.id}`), 200))).toMatchObject({ state: 'draining', allocated: { vms: 1 } });
+    expect(await expectStatus(call('GET', `/v1/admin/hosts/${source.id}`), 200)).toMatchObject({ state: 'draining', allocated: { vms: 1 } });
 
     const bigger = await createHost({ vcpus: 32, memoryMiB: 32768 });
     const { result: again } = await approved(call('POST', `/v1/admin/hosts/${source.id}:drain`));
     expect(again.migrated).toEqual([{ vm: vms[0].id, tenant: tenant.id, from: source.id, to: bigger.id }]);
-    expect((await expectStatus(call('GET', `/v1/admin/hosts/${source.id}`), 200))).toMatchObject({ state: 'drained', allocated: { vms: 0 } });
+    expect(await expectStatus(call('GET', `/v1/admin/hosts/${source.id}`), 200)).toMatchObject({ state: 'drained', allocated: { vms: 0 } });
     await expectStatus(call('DELETE', `/v1/admin/hosts/${source.id}`), 204);
   });
 

@@ -67,7 +67,8 @@ describe('OpenAPI document', () => {
   });
 
   it('names operations verb first, declares the headers the platform sets, and documents the record payload', () => {
-    const verbs = /^(list|get|create|put|patch|delete|store|register|set|disable|approve|deny|cancel|use|file|propose|apply|revert|restore|attach|detach|drain|migrate|revoke|start|stop|pause|read|write|open|purge|reenable|reveal)[A-Z]/;
+    const verbs =
+      /^(list|get|create|put|patch|delete|store|register|set|disable|approve|deny|cancel|use|file|propose|apply|revert|restore|attach|detach|drain|migrate|revoke|start|stop|pause|read|write|open|purge|reenable|reveal)[A-Z]/;
     for (const { op } of operations) expect(op.operationId).toMatch(verbs);
     for (const { path, method, op } of operations) {
       for (const [status, response] of Object.entries(op.responses as Record<string, { headers?: Record<string, unknown> }>)) {
@@ -100,7 +101,10 @@ describe('OpenAPI document', () => {
     expect(byId.get('getHealth')).not.toContain('token_missing');
     expect(byId.get('listHosts')).toContain('invalid_page_token');
     expect(byId.get('getHost')).not.toContain('invalid_page_token');
-    const withEnvelopes = operations.filter((o) => codesOf(o.op).includes('invalid_envelope')).map((o) => o.op.operationId).sort();
+    const withEnvelopes = operations
+      .filter((o) => codesOf(o.op).includes('invalid_envelope'))
+      .map((o) => o.op.operationId)
+      .sort();
     expect(withEnvelopes).toEqual(['writeDiskBlocks', 'writeMemoryPages']);
     // `code` stays an open string: a new code must not break a client that validates responses.
     const problem = (document.components?.schemas as any).Problem;

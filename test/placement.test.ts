@@ -52,7 +52,9 @@ describe('VM placement', () => {
     const vm = await expectStatus(createVm(tenant.id, 4, 8192), 201);
     expect(vm.host).toBe(only.id);
     // Every other host of this database is full or gone for this test: drain them out of the way.
-    const others = (await expectStatus(call('GET', '/v1/admin/hosts?pageSize=100'), 200)).hosts.filter((h: { id: string; state: string }) => h.id !== only.id && h.state === 'active');
+    const others = (await expectStatus(call('GET', '/v1/admin/hosts?pageSize=100'), 200)).hosts.filter(
+      (h: { id: string; state: string }) => h.id !== only.id && h.state === 'active',
+    );
     for (const other of others) await call('PATCH', `/v1/admin/hosts/${other.id}`, { body: { state: 'draining' } });
     const refused = await expectStatus(call('POST', `/v1/admin/vms/${vm.id}:migrate`), 409);
     expect(refused).toMatchObject({ code: 'no_capacity' });
@@ -126,7 +128,8 @@ describe('allocation counters', () => {
     await expectStatus(call('POST', `/v1/admin/vms/${moving.id}:migrate`, { body: { host: hosts.find((h) => h.id !== moving.host)!.id } }), 200);
     // A VM removed by any writer at all (here plain SQL, as a repair would) is uncounted too.
     await env.DB.prepare('DELETE FROM vms WHERE id = ?').bind(made[2]!.id).run();
-    const counters = (await env.DB.prepare('SELECT owner, vcpus, memory_mib FROM vm_allocations WHERE vcpus <> 0 OR memory_mib <> 0 ORDER BY owner').all()).results;
+    const counters = (await env.DB.prepare('SELECT owner, vcpus, memory_mib FROM vm_allocations WHERE vcpus <> 0 OR memory_mib <> 0 ORDER BY owner').all())
+      .results;
     const sums = (
       await env.DB.prepare(
         `SELECT 'host:' || host_id AS owner, sum(vcpus) AS vcpus, sum(memory_mib) AS memory_mib FROM vms GROUP BY host_id
@@ -157,7 +160,9 @@ describe('the cached placement view (provider/placement/placement-view.ts)', () 
 
     // Then the first host fills behind the API's back. The view still says it has the most room; the guarded
     // insert refuses it, and the retry reads afresh and places the VM on the late host.
-    await env.DB.prepare("INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib) VALUES ('vm_BEHINDTHEBACK0000000000000', ?, ?, 'filler', 7, 7168)").bind(tenant.id, first.id).run();
+    await env.DB.prepare("INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib) VALUES ('vm_BEHINDTHEBACK0000000000000', ?, ?, 'filler', 7, 7168)")
+      .bind(tenant.id, first.id)
+      .run();
     expect((await expectStatus(createVm(tenant.id, 2, 2048), 201)).host).toBe(late);
     const firstNow = await expectStatus(call('GET', `/v1/admin/hosts/${first.id}`), 200);
     expect(firstNow.allocated).toMatchObject({ vcpus: 8, memoryMiB: 8192 }); // full, not over

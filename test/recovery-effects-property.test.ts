@@ -37,7 +37,22 @@ const step = fc.record({
   attacker: fc.boolean(),
   planted: fc.boolean(),
   session: fc.nat(1),
-  kind: fc.constantFrom<Kind>('write', 'write', 'write', 'read', 'read', 'label', 'key', 'power', 'attach', 'snapshot', 'snapshot', 'restore', 'restore', 'plant'),
+  kind: fc.constantFrom<Kind>(
+    'write',
+    'write',
+    'write',
+    'read',
+    'read',
+    'label',
+    'key',
+    'power',
+    'attach',
+    'snapshot',
+    'snapshot',
+    'restore',
+    'restore',
+    'plant',
+  ),
   page: fc.nat(PAGES - 1),
 });
 
@@ -63,9 +78,22 @@ describe('undo of every action kind against an oracle (fast-check)', () => {
         const pageEvents = new Map<number, PageEvent[]>();
         const versionEnvelope = new Map<string, string>();
         const objectChanges = new Map<string, { auditIndex: number; value: unknown }[]>();
-        const initial = new Map<string, unknown>([['disk', null], ['power', 'running']]);
-        const change = (object: string, auditIndex: number, value: unknown) => objectChanges.set(object, [...(objectChanges.get(object) ?? []), { auditIndex, value }]);
-        const done: { step: Step; auditIndex: number; reads?: string[]; writes?: string[]; copies?: [string, string][]; plants?: boolean; actor: string; session: string }[] = [];
+        const initial = new Map<string, unknown>([
+          ['disk', null],
+          ['power', 'running'],
+        ]);
+        const change = (object: string, auditIndex: number, value: unknown) =>
+          objectChanges.set(object, [...(objectChanges.get(object) ?? []), { auditIndex, value }]);
+        const done: {
+          step: Step;
+          auditIndex: number;
+          reads?: string[];
+          writes?: string[];
+          copies?: [string, string][];
+          plants?: boolean;
+          actor: string;
+          session: string;
+        }[] = [];
         const snapshots: { id: string; pages: Map<number, number> }[] = [];
         let power = 'running';
         let attached = false;
@@ -107,7 +135,10 @@ describe('undo of every action kind against an oracle (fast-check)', () => {
             change('power', auditOf(res), power);
             entry(auditOf(res));
           } else if (s.kind === 'attach') {
-            const res = await call('POST', `${t}/disks/${disk.id}:${attached ? 'detach' : 'attach'}`, { token: await token(), ...(attached ? {} : { body: { vm: vm.id } }) });
+            const res = await call('POST', `${t}/disks/${disk.id}:${attached ? 'detach' : 'attach'}`, {
+              token: await token(),
+              ...(attached ? {} : { body: { vm: vm.id } }),
+            });
             await expectStatus(res, 200);
             attached = !attached;
             change('disk', auditOf(res), attached ? vm.id : null);
@@ -137,7 +168,15 @@ describe('undo of every action kind against an oracle (fast-check)', () => {
                 const from = snap.pages.get(p)!;
                 copies.push([`${p}@${from}`, `${p}@${copied.version}`]);
                 versionEnvelope.set(`${p}@${copied.version}`, versionEnvelope.get(`${p}@${from}`)!);
-                pageEvents.set(p, [...(pageEvents.get(p) ?? []), { auditIndex: restored.auditIndex, envelope: versionEnvelope.get(`${p}@${from}`)!, version: copied.version, copyOf: { page: p, version: from } }]);
+                pageEvents.set(p, [
+                  ...(pageEvents.get(p) ?? []),
+                  {
+                    auditIndex: restored.auditIndex,
+                    envelope: versionEnvelope.get(`${p}@${from}`)!,
+                    version: copied.version,
+                    copyOf: { page: p, version: from },
+                  },
+                ]);
               } else if (current(p) > 0) {
                 pageEvents.set(p, [...(pageEvents.get(p) ?? []), { auditIndex: restored.auditIndex, envelope: null, version: 0 }]);
               }
@@ -162,7 +201,8 @@ describe('undo of every action kind against an oracle (fast-check)', () => {
         let plantedIsBad = false;
         for (const d of done) {
           if ((d.reads ?? []).some((v) => taintedVersions.has(v))) taintedSessions.add(d.session);
-          const bad = (d.step.attacker && d.actor === attacker.id) || (planted !== null && d.actor === planted.id && plantedIsBad) || taintedSessions.has(d.session);
+          const bad =
+            (d.step.attacker && d.actor === attacker.id) || (planted !== null && d.actor === planted.id && plantedIsBad) || taintedSessions.has(d.session);
           // Rule 3: a copy of a tainted version is tainted, whoever copied it (the copying action is not).
           for (const [from, to] of d.copies ?? []) if (bad || taintedVersions.has(from)) taintedVersions.add(to);
           if (!bad) continue;
@@ -185,7 +225,8 @@ describe('undo of every action kind against an oracle (fast-check)', () => {
           expect(now.get(p)?.envelope ?? null, `page ${p}`).toBe(last?.envelope ?? null);
         }
         // Objects: what the last untainted change left, else their state before the history.
-        const expected = (object: string) => (objectChanges.get(object) ?? []).filter((c) => !tainted.has(c.auditIndex)).at(-1)?.value ?? initial.get(object) ?? null;
+        const expected = (object: string) =>
+          (objectChanges.get(object) ?? []).filter((c) => !tainted.has(c.auditIndex)).at(-1)?.value ?? initial.get(object) ?? null;
         const labels = (await expectStatus(call('GET', `${t}/labels`, { as: owner }), 200)).labels as { name: string; start: number }[];
         for (const name of ['l0', 'l1']) {
           if (objectChanges.has(`label:${name}`)) expect(labels.find((l) => l.name === name)?.start ?? null, `label ${name}`).toBe(expected(`label:${name}`));

@@ -14,14 +14,27 @@ import { readPages, session, writePages, type Session } from './support/sessions
 import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';
 import { newSigner } from './support/api';
 
-const EVERYTHING = ['vm:read', 'vm:control', 'memory:read', 'memory:write', 'disk:read', 'disk:write', 'snapshot', 'keys', 'labels', 'toolstacks', 'recovery', 'audit:read'];
+const EVERYTHING = [
+  'vm:read',
+  'vm:control',
+  'memory:read',
+  'memory:write',
+  'disk:read',
+  'disk:write',
+  'snapshot',
+  'keys',
+  'labels',
+  'toolstacks',
+  'recovery',
+  'audit:read',
+];
 
 async function as<T = any>(s: Session, method: string, path: string, body?: unknown, status = 200): Promise<T> {
   return expectStatus(call(method, path, { token: await s.token(), ...(body !== undefined ? { body } : {}) }), status);
 }
 
 describe('undo of every kind of effect', () => {
-  it('revokes the attacker\'s toolstack, restores ceilings, keys, labels, disks, power and pages, keeps legitimate work; revert restores it all exactly', async () => {
+  it("revokes the attacker's toolstack, restores ceilings, keys, labels, disks, power and pages, keeps legitimate work; revert restores it all exactly", async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const t = `/v1/tenants/${tenant.id}`;
     const legit = session(await newToolstack(tenant.id, owner, EVERYTHING));
@@ -41,7 +54,13 @@ describe('undo of every kind of effect', () => {
     // The attack, in the thief's session of the stolen toolstack.
     const thief = session(stolenKey, EVERYTHING);
     const persistKey: Signer = await newSigner('pending');
-    const persist = await as(thief, 'POST', `${t}/toolstacks`, { name: 'monitoring', publicKey: persistKey.publicJwk, scopes: ['memory:read', 'memory:write'] }, 201);
+    const persist = await as(
+      thief,
+      'POST',
+      `${t}/toolstacks`,
+      { name: 'monitoring', publicKey: persistKey.publicJwk, scopes: ['memory:read', 'memory:write'] },
+      201,
+    );
     await as(thief, 'PATCH', `${t}/toolstacks/${reader.id}`, { scopes: ['memory:read', 'memory:write', 'keys'] });
     const stolenWrapped = await as(thief, 'POST', `${t}/keys`, { name: 'exfil', wrapped: 'eyJhbGciOiJkaXIifQ..attacker.wrapped.key' }, 201);
     await as(thief, 'PUT', `${t}/labels/tls-key`, { space: 'memory', vm: vm.id, start: 6, count: 2 });
@@ -60,7 +79,10 @@ describe('undo of every kind of effect', () => {
     const plan = await as(ownerSession, 'POST', `${t}/recovery/plans`, { mode: 'undo', seeds: { tokens: [thief.sid] } }, 201);
     const kinds = plan.objectChanges.map((c: { kind: string }) => c.kind).sort();
     expect(kinds).toEqual(['disk', 'key', 'label', 'toolstack', 'toolstack', 'vm-power']);
-    expect(plan.objectChanges.find((c: any) => c.object === `toolstack:["${persist.id}"]`)).toMatchObject({ from: { state: 'active' }, to: { state: 'revoked' } });
+    expect(plan.objectChanges.find((c: any) => c.object === `toolstack:["${persist.id}"]`)).toMatchObject({
+      from: { state: 'active' },
+      to: { state: 'revoked' },
+    });
     expect(plan.irreversible).toEqual([]);
     // Rule 4: what the planted toolstack did is tainted though no seed names its session.
     const writeOf = (records: any[], page: number) => records.find((r) => r.action === 'vm.memory.write' && r.regions?.some((g: any) => g.index === page));
@@ -83,7 +105,9 @@ describe('undo of every kind of effect', () => {
     expect(undone.pages[4]).toEqual(attacked.pages[4]);
     expect(undone.keys).not.toContain(stolenWrapped.id);
     // The planted key no longer works.
-    expect((await expectStatus(call('GET', `${t}/vms/${vm.id}/memory/pages?start=0&count=1`, { token: await planted.token() }), 401)).code).toBe('token_key_unknown');
+    expect((await expectStatus(call('GET', `${t}/vms/${vm.id}/memory/pages?start=0&count=1`, { token: await planted.token() }), 401)).code).toBe(
+      'token_key_unknown',
+    );
 
     await as(ownerSession, 'POST', `${t}/recovery/plans/${plan.id}:revert`);
     expect(await state()).toEqual(attacked);
@@ -95,7 +119,10 @@ describe('undo of every kind of effect', () => {
     expect(objects(again)).toEqual(objects(plan));
     expect(again.changes.map((c: any) => c.index)).toEqual(plan.changes.map((c: any) => c.index));
 
-    for (const [log, as] of [[`tenants/${tenant.id}`, owner], ['provider', admin]] as const) {
+    for (const [log, as] of [
+      [`tenants/${tenant.id}`, owner],
+      ['provider', admin],
+    ] as const) {
       const result = await verifyAuditLog(auditSource(log, as), { log });
       expect(result.ok, result.ok ? '' : result.error).toBe(true);
     }
@@ -103,10 +130,14 @@ describe('undo of every kind of effect', () => {
     /** Everything the attack could touch, as the owner reads it. */
     async function state() {
       const get = (path: string) => expectStatus(call('GET', `${t}${path}`, { as: owner }), 200);
-      const toolstacks = Object.fromEntries((await get('/toolstacks?pageSize=100')).toolstacks.map((x: any) => [x.id, { scopes: x.scopes, vms: x.vms, state: x.state }]));
+      const toolstacks = Object.fromEntries(
+        (await get('/toolstacks?pageSize=100')).toolstacks.map((x: any) => [x.id, { scopes: x.scopes, vms: x.vms, state: x.state }]),
+      );
       const labels = Object.fromEntries((await get('/labels?pageSize=100')).labels.map((l: any) => [l.name, { start: l.start, count: l.count, vm: l.vm }]));
       // A session of its own for each look: the owner's recovery session never reads tainted data, so its apply and revert stay untainted.
-      const pages = Object.fromEntries([...(await readPages(session(owner, EVERYTHING), tenant.id, vm.id, 0, 8)).pages].map(([index, p]) => [index, p.envelope]));
+      const pages = Object.fromEntries(
+        [...(await readPages(session(owner, EVERYTHING), tenant.id, vm.id, 0, 8)).pages].map(([index, p]) => [index, p.envelope]),
+      );
       return {
         toolstacks,
         keys: (await get('/keys?pageSize=100')).keys.map((k: any) => k.id).sort(),

@@ -59,7 +59,7 @@ function modelTaint(history: Done[]): { tainted: Set<number>; legitReadAttackerD
 }
 
 describe('recovery against an oracle (fast-check)', () => {
-  it('undo taints exactly the model\'s actions and leaves every page as a run without them would; replay agrees where it should', async () => {
+  it("undo taints exactly the model's actions and leaves every page as a run without them would; replay agrees where it should", async () => {
     let replayCompared = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
@@ -67,7 +67,9 @@ describe('recovery against an oracle (fast-check)', () => {
         const legit = await newToolstack(tenant.id, owner, ['memory:read', 'memory:write']);
         const attacker = await newToolstack(tenant.id, owner, ['memory:read', 'memory:write']);
         const sessions = new Map<string, Session>();
-        const sessionOf = (s: Step) => sessions.get(`${s.attacker}:${s.session}`) ?? sessions.set(`${s.attacker}:${s.session}`, session(s.attacker ? attacker : legit)).get(`${s.attacker}:${s.session}`)!;
+        const sessionOf = (s: Step) =>
+          sessions.get(`${s.attacker}:${s.session}`) ??
+          sessions.set(`${s.attacker}:${s.session}`, session(s.attacker ? attacker : legit)).get(`${s.attacker}:${s.session}`)!;
 
         const history: Done[] = [];
         for (const s of steps) {
@@ -85,14 +87,19 @@ describe('recovery against an oracle (fast-check)', () => {
         const plans = `/v1/tenants/${tenant.id}/recovery/plans`;
         if (model.tainted.size === 0) {
           // The attacker did nothing: seeds naming no action are refused, and nothing changes.
-          expect((await expectStatus(call('POST', plans, { as: owner, body: { mode: 'undo', seeds: { actors: [attacker.id] } } }), 422)).code).toBe('seeds_match_nothing');
+          expect((await expectStatus(call('POST', plans, { as: owner, body: { mode: 'undo', seeds: { actors: [attacker.id] } } }), 422)).code).toBe(
+            'seeds_match_nothing',
+          );
           return;
         }
         const undo = await expectStatus(call('POST', plans, { as: owner, body: { mode: 'undo', seeds: { actors: [attacker.id] } } }), 201);
         expect(new Set(undo.taintedActions)).toEqual(model.tainted);
 
         if (!model.legitReadAttackerData) {
-          const replay = await expectStatus(call('POST', plans, { as: owner, body: { mode: 'replay', patch: { revoke: [{ principal: attacker.id, from: '2000-01-01T00:00:00Z' }] } } }), 201);
+          const replay = await expectStatus(
+            call('POST', plans, { as: owner, body: { mode: 'replay', patch: { revoke: [{ principal: attacker.id, from: '2000-01-01T00:00:00Z' }] } } }),
+            201,
+          );
           expect(replay.changes).toEqual(undo.changes);
           expect(replay.conflicts).toEqual([]);
           replayCompared++;

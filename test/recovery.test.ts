@@ -18,7 +18,8 @@ async function scene() {
   const attacker = await newToolstack(tenant.id, owner, ['memory:read', 'memory:write']);
   const ownerSession = session(owner);
   const plan = async (body: unknown) => expectStatus(call('POST', `/v1/tenants/${tenant.id}/recovery/plans`, { token: await ownerSession.token(), body }), 201);
-  const apply = (id: string, verb: 'apply' | 'revert' = 'apply') => call('POST', `/v1/tenants/${tenant.id}/recovery/plans/${id}:${verb}`, { token: undefined, as: owner });
+  const apply = (id: string, verb: 'apply' | 'revert' = 'apply') =>
+    call('POST', `/v1/tenants/${tenant.id}/recovery/plans/${id}:${verb}`, { token: undefined, as: owner });
   const contents = async (start = 0, count = 32) => (await readPages(ownerSession, tenant.id, vm.id, start, count)).pages;
   return { tenant, owner, vm, legit, attacker, ownerSession, plan, apply, contents };
 }
@@ -73,7 +74,10 @@ describe('undo', () => {
     const e = envelopes(4);
     await writePages(session(legit), tenant.id, vm.id, { 0: e[0]!, 3: e[1]! });
     await writePages(session(attacker), tenant.id, vm.id, { 3: e[2]! });
-    const snap = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { token: await ownerSession.token(), body: { vm: vm.id, name: 'after-attack' } }), 201);
+    const snap = await expectStatus(
+      call('POST', `/v1/tenants/${tenant.id}/snapshots`, { token: await ownerSession.token(), body: { vm: vm.id, name: 'after-attack' } }),
+      201,
+    );
     await writePages(session(legit), tenant.id, vm.id, { 3: e[3]! });
     await expectStatus(call('POST', `/v1/tenants/${tenant.id}/vms/${vm.id}:stop`, { token: await ownerSession.token() }), 200);
     const restored = await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots/${snap.id}:restore`, { token: await ownerSession.token() }), 200);
@@ -83,17 +87,19 @@ describe('undo', () => {
     const undo = await plan({ mode: 'undo', seeds: { actors: [attacker.id] } });
     // The restore itself is legitimate; the copy it made of the attacker's version is tainted.
     expect(undo.taintedActions).toHaveLength(1);
-    expect(undo.taintedVersions).toEqual(expect.arrayContaining([
-      { space: 'memory', resource: vm.id, index: 3, version: 2 },
-      { space: 'memory', resource: vm.id, index: 3, version: 4 },
-    ]));
+    expect(undo.taintedVersions).toEqual(
+      expect.arrayContaining([
+        { space: 'memory', resource: vm.id, index: 3, version: 2 },
+        { space: 'memory', resource: vm.id, index: 3, version: 4 },
+      ]),
+    );
     expect(undo.changes).toEqual([{ target: vm.id, space: 'memory', index: 3, fromVersion: 4, toVersion: 3 }]);
     await expectStatus(apply(undo.id), 200);
     const now = await contents();
     expect([now.get(0)?.envelope, now.get(3)?.envelope]).toEqual([e[0], e[3]]);
   });
 
-  it('lists the attack\'s reads as disclosures, and the exposure report shows the labelled secret as read', async () => {
+  it("lists the attack's reads as disclosures, and the exposure report shows the labelled secret as read", async () => {
     const { tenant, owner, vm, legit, attacker, ownerSession, plan } = await scene();
     const e = envelopes(3);
     await writePages(session(legit), tenant.id, vm.id, { 10: e[0]!, 11: e[1]!, 20: e[2]! });
@@ -131,7 +137,10 @@ describe('undo', () => {
         jti: undo.disclosures[0].jti,
         session: thief.sid,
         rotatedAt: null,
-        pages: [{ index: 10, version: 1 }, { index: 11, version: 1 }],
+        pages: [
+          { index: 10, version: 1 },
+          { index: 11, version: 1 },
+        ],
       },
     ]);
     expect(report.labels.find((l: { name: string }) => l.name === 'other')).toMatchObject({ exposed: false, reads: [] });
@@ -147,7 +156,10 @@ describe('undo', () => {
     expect(second.labels).toEqual([tls]);
     expect(second.nextPageToken).toBeUndefined();
     // A token is bound to its filter: reused under another, it is refused.
-    expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure?pageSize=1&actor=${legit.id}&pageToken=${first.nextPageToken}`, { as: owner }), 400)).code).toBe('invalid_page_token');
+    expect(
+      (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure?pageSize=1&actor=${legit.id}&pageToken=${first.nextPageToken}`, { as: owner }), 400))
+        .code,
+    ).toBe('invalid_page_token');
   });
 });
 
@@ -196,7 +208,17 @@ describe('applying and reverting', () => {
     const before = await contents();
     expect((await expectStatus(apply(undo.id), 409)).code).toBe('plan_stale');
     expect(await contents()).toEqual(before);
-    expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/recovery/plans/${undo.id}`, { as: undefined, token: await mintToken(legit, { claims: { scope: 'recovery' } }) }), 200)).state).toBe('planned');
+    expect(
+      (
+        await expectStatus(
+          call('GET', `/v1/tenants/${tenant.id}/recovery/plans/${undo.id}`, {
+            as: undefined,
+            token: await mintToken(legit, { claims: { scope: 'recovery' } }),
+          }),
+          200,
+        )
+      ).state,
+    ).toBe('planned');
   });
 
   it('never rolls a page forward onto a version an earlier applied plan undid', async () => {
@@ -213,7 +235,7 @@ describe('applying and reverting', () => {
 });
 
 describe('replay', () => {
-  it('denies the revoked principal\'s later actions and reports legitimate actions that read its data as conflicts', async () => {
+  it("denies the revoked principal's later actions and reports legitimate actions that read its data as conflicts", async () => {
     const { tenant, vm, legit, attacker, plan } = await scene();
     const e = envelopes(4);
     const early = await writePages(session(attacker), tenant.id, vm.id, { 0: e[0]! }); // before the revocation instant
@@ -228,7 +250,9 @@ describe('replay', () => {
     const replay = await plan({ mode: 'replay', patch: { revoke: [{ principal: attacker.id, from }] } });
     expect(replay.taintedActions).toEqual([attack.auditIndex]);
     expect(replay.taintedActions).not.toContain(early.auditIndex);
-    expect(replay.conflicts).toEqual([{ auditIndex: read.auditIndex, actor: legit.id, session: reader.sid, missing: [{ space: 'memory', resource: vm.id, index: 1, version: 1 }] }]);
+    expect(replay.conflicts).toEqual([
+      { auditIndex: read.auditIndex, actor: legit.id, session: reader.sid, missing: [{ space: 'memory', resource: vm.id, index: 1, version: 1 }] },
+    ]);
     // Replay keeps the legitimate write (its author must review it); undo would roll it back.
     expect(replay.changes).toEqual([{ target: vm.id, space: 'memory', index: 1, fromVersion: 1, toVersion: 0 }]);
     expect(derived.pages[0]!.version).toBe(1);
@@ -264,11 +288,20 @@ describe('labels and plans as resources', () => {
   it('plans: bad requests get 400 problems; plans list newest first; the scopes are enforced', async () => {
     const { tenant, owner, vm, legit, attacker, plan } = await scene();
     const plans = `/v1/tenants/${tenant.id}/recovery/plans`;
-    for (const body of [{ mode: 'undo', seeds: {} }, { mode: 'undo' }, { mode: 'redo', seeds: { actors: ['x'] } }, { mode: 'replay', patch: { revoke: [] } }, { mode: 'replay', patch: { revoke: [{ principal: 'x', from: 'yesterday' }] } }]) {
+    for (const body of [
+      { mode: 'undo', seeds: {} },
+      { mode: 'undo' },
+      { mode: 'redo', seeds: { actors: ['x'] } },
+      { mode: 'replay', patch: { revoke: [] } },
+      { mode: 'replay', patch: { revoke: [{ principal: 'x', from: 'yesterday' }] } },
+    ]) {
       expect((await expectStatus(call('POST', plans, { as: owner, body }), 400)).code).toBe('invalid_request');
     }
     // Seeds that name nothing are refused, not answered with an empty plan.
-    const nothing = await expectStatus(call('POST', plans, { as: owner, body: { mode: 'undo', seeds: { actors: [attacker.id], tokens: ['no-such-session'] } } }), 422);
+    const nothing = await expectStatus(
+      call('POST', plans, { as: owner, body: { mode: 'undo', seeds: { actors: [attacker.id], tokens: ['no-such-session'] } } }),
+      422,
+    );
     expect(nothing).toMatchObject({ code: 'seeds_match_nothing', logSize: expect.any(Number) });
     await writePages(session(attacker), tenant.id, vm.id, { 0: fakeEnvelope() });
     const a = await plan({ mode: 'undo', seeds: { actors: [attacker.id] } });
@@ -276,8 +309,17 @@ describe('labels and plans as resources', () => {
     expect(b.request.patch.revoke[0].from).toBe('1999-12-31T23:00:00.000Z');
     const listed = await expectStatus(call('GET', plans, { as: owner }), 200);
     expect(listed.plans.map((p: { id: string }) => p.id)).toEqual([b.id, a.id]);
-    expect((await expectStatus(call('POST', plans, { token: await mintToken(legit, { claims: { scope: 'memory:read' } }), body: { mode: 'undo', seeds: { actors: ['x'] } } }), 403)).code).toBe('missing_scope');
-    expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure`, { token: await mintToken(legit, { claims: { scope: 'labels' } }) }), 403)).code).toBe('missing_scope');
+    expect(
+      (
+        await expectStatus(
+          call('POST', plans, { token: await mintToken(legit, { claims: { scope: 'memory:read' } }), body: { mode: 'undo', seeds: { actors: ['x'] } } }),
+          403,
+        )
+      ).code,
+    ).toBe('missing_scope');
+    expect(
+      (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure`, { token: await mintToken(legit, { claims: { scope: 'labels' } }) }), 403)).code,
+    ).toBe('missing_scope');
   });
 });
 
@@ -291,17 +333,28 @@ describe('the information-flow index', () => {
     const blocks = `/v1/tenants/${tenant.id}/disks/${disk.id}/blocks`;
     await expectStatus(call('PUT', blocks, { token: await ownerSession.token(), body: { pages: [{ index: 9, envelope: fakeEnvelope() }] } }), 200);
     await expectStatus(call('GET', `${blocks}?start=8&count=2`, { token: await ownerSession.token() }), 200);
-    await expectStatus(call('PUT', `/v1/tenants/${tenant.id}/labels/disk-secret`, { as: owner, body: { space: 'disk', disk: disk.id, start: 9, count: 1 } }), 201);
+    await expectStatus(
+      call('PUT', `/v1/tenants/${tenant.id}/labels/disk-secret`, { as: owner, body: { space: 'disk', disk: disk.id, start: 9, count: 1 } }),
+      201,
+    );
 
     const log = `tenants/${tenant.id}`;
-    const { results: records } = await env.DB.prepare('SELECT idx, jws, session FROM audit_records WHERE log = ? ORDER BY idx').bind(log).all<{ idx: number; jws: string; session: string | null }>();
+    const { results: records } = await env.DB.prepare('SELECT idx, jws, session FROM audit_records WHERE log = ? ORDER BY idx')
+      .bind(log)
+      .all<{ idx: number; jws: string; session: string | null }>();
     const expected = records.flatMap((r) => {
       const record = JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString());
       expect(r.session).toBe(record.actor.sid ?? record.actor.jti);
       if (record.outcome !== 'allowed') return [];
-      return (record.regions ?? []).filter((g: { access: string }) => g.access !== 'rollback').map((g: any) => [r.idx, g.access, g.space, g.resource, g.index, g.version, record.actor.sid ?? record.actor.jti]);
+      return (record.regions ?? [])
+        .filter((g: { access: string }) => g.access !== 'rollback')
+        .map((g: any) => [r.idx, g.access, g.space, g.resource, g.index, g.version, record.actor.sid ?? record.actor.jti]);
     });
-    const { results: flows } = await env.DB.prepare('SELECT audit_index, kind, space, resource_id, idx, version, session FROM content_flows WHERE log = ? ORDER BY audit_index, kind, space, resource_id, idx').bind(log).all<any>();
+    const { results: flows } = await env.DB.prepare(
+      'SELECT audit_index, kind, space, resource_id, idx, version, session FROM content_flows WHERE log = ? ORDER BY audit_index, kind, space, resource_id, idx',
+    )
+      .bind(log)
+      .all<any>();
     const sort = (rows: unknown[][]) => rows.map((r) => JSON.stringify(r)).sort();
     expect(sort(flows.map((f) => [f.audit_index, f.kind, f.space, f.resource_id, f.idx, f.version, f.session]))).toEqual(sort(expected));
     expect(expected.filter((e) => e[2] === 'disk').map((e) => e[1])).toEqual(['write', 'read']);
@@ -309,7 +362,12 @@ describe('the information-flow index', () => {
 
     const report = await expectStatus(call('GET', `/v1/tenants/${tenant.id}/exposure?label=disk-secret`, { as: owner }), 200);
     expect(report.labels).toEqual([expect.objectContaining({ name: 'disk-secret', space: 'disk', disk: disk.id, exposed: true })]);
-    expect(report.labels[0].reads[0]).toMatchObject({ actor: { type: 'tenant', id: tenant.id }, toolstack: null, session: ownerSession.sid, pages: [{ index: 9, version: 1 }] });
+    expect(report.labels[0].reads[0]).toMatchObject({
+      actor: { type: 'tenant', id: tenant.id },
+      toolstack: null,
+      session: ownerSession.sid,
+      pages: [{ index: 9, version: 1 }],
+    });
   });
 
   it('refuses a token whose sid is not a short string', async () => {
@@ -325,7 +383,7 @@ describe('the flow index', () => {
   // drizzle/0016: a page's flows pay for the indexes the recovery and exposure queries use, no more.
   const plan = async (query: string) => (await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`).all<{ detail: string }>()).results.map((r) => r.detail).join('\n');
 
-  it('finds a label\'s reads by the read-only range index, and a version\'s readers by the version index', async () => {
+  it("finds a label's reads by the read-only range index, and a version's readers by the version index", async () => {
     // The shape of the exposure report's query (recovery/exposure/exposure.service.ts).
     const exposure = await plan(`WITH l AS (SELECT * FROM labels WHERE tenant_id = 't' ORDER BY name LIMIT 11)
       SELECT l.name, f.audit_index FROM l LEFT JOIN content_flows f
@@ -337,8 +395,10 @@ describe('the flow index', () => {
     expect(readers).toContain('content_flows_version_idx');
   });
 
-  it('keeps no index a write\'s flows would pay for and no query reads', async () => {
-    const { results } = await env.DB.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'content_flows' AND sql IS NOT NULL ORDER BY name").all<{ name: string; sql: string }>();
+  it("keeps no index a write's flows would pay for and no query reads", async () => {
+    const { results } = await env.DB.prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'content_flows' AND sql IS NOT NULL ORDER BY name",
+    ).all<{ name: string; sql: string }>();
     expect(results.map((r) => r.name)).toEqual(['content_flows_copy_idx', 'content_flows_read_range_idx', 'content_flows_version_idx']);
     expect(results.find((r) => r.name === 'content_flows_read_range_idx')!.sql).toMatch(/WHERE kind = 'read'/);
   });

@@ -33,7 +33,10 @@ describe('rotation after an exposure', () => {
 
     // A stolen toolstack reads the secret: version 1 of pages 0 and 1.
     const thief = await newToolstack(tenant.id, owner, ['memory:read']);
-    const read = await expectStatus(call('GET', `${t}/vms/${vm.id}/memory/pages?start=0&count=2`, { token: await mintToken(thief, { claims: { scope: 'memory:read' } }) }), 200);
+    const read = await expectStatus(
+      call('GET', `${t}/vms/${vm.id}/memory/pages?start=0&count=2`, { token: await mintToken(thief, { claims: { scope: 'memory:read' } }) }),
+      200,
+    );
     const stolen = new Uint8Array(Buffer.from(read.pages[0].envelope, 'base64'));
     const oldKey = keyIdHex(envelopeKeyId(stolen));
 
@@ -54,11 +57,15 @@ describe('rotation after an exposure', () => {
     for (const key of held) {
       const id = Uint8Array.from(Buffer.from(key.name.slice(4), 'hex'));
       const dataKey = await unwrapDataKey(keystore, id, key.wrapped);
-      await expect(decryptPage(new Uint8Array(Buffer.from(old.envelope, 'base64')), { tenant: tenant.id, resource: vm.id, space: 'memory', index: 0 }, dataKey)).rejects.toThrow();
+      await expect(
+        decryptPage(new Uint8Array(Buffer.from(old.envelope, 'base64')), { tenant: tenant.id, resource: vm.id, space: 'memory', index: 0 }, dataKey),
+      ).rejects.toThrow();
     }
 
     // Nothing in the database holds the plaintext, or the KEK.
-    for (const { name } of (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").all<{ name: string }>()).results) {
+    for (const { name } of (
+      await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").all<{ name: string }>()
+    ).results) {
       const rows = JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results);
       expect(rows, name).not.toContain('canary-rotation');
       expect(rows, name).not.toContain(keystore.kek.k!);
@@ -75,7 +82,10 @@ describe('rotation after an exposure', () => {
     expect(record).toMatchObject({ action: 'recovery.rotate', outcome: 'allowed', details: { labels: ['db-password'], resealed: 3 } });
 
     // A rotation naming a key that is gone changes nothing.
-    const again = await call('POST', `${t}/recovery/rotations`, { as: owner, body: { labels: ['db-password'], retire: [record.details.retired[0]], resealed: 0 } });
+    const again = await call('POST', `${t}/recovery/rotations`, {
+      as: owner,
+      body: { labels: ['db-password'], retire: [record.details.retired[0]], resealed: 0 },
+    });
     expect(again.status).toBe(404);
   });
 });

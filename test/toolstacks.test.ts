@@ -23,13 +23,19 @@ describe('toolstacks', () => {
     expect((await call('GET', `/v1/tenants/${tenant.id}/toolstacks`)).status).toBe(404);
   });
 
-  it('refuses a key already registered, and a VM that is not the tenant\'s', async () => {
+  it("refuses a key already registered, and a VM that is not the tenant's", async () => {
     const { tenant, owner } = await tenantWithVm();
     const other = await tenantWithVm();
     const tsk = await newToolstack(tenant.id, owner, ['vm:read']);
-    const again = await call('POST', `/v1/tenants/${tenant.id}/toolstacks`, { as: owner, body: { name: 'dup', publicKey: tsk.publicJwk, scopes: ['vm:read'] } });
+    const again = await call('POST', `/v1/tenants/${tenant.id}/toolstacks`, {
+      as: owner,
+      body: { name: 'dup', publicKey: tsk.publicJwk, scopes: ['vm:read'] },
+    });
     expect((await expectStatus(again, 409)).code).toBe('resource_in_use');
-    const foreign = await call('POST', `/v1/tenants/${tenant.id}/toolstacks`, { as: owner, body: { name: 'x', publicKey: (await newToolstack(other.tenant.id, other.owner, ['vm:read'])).publicJwk, scopes: ['vm:read'], vms: [other.vm.id] } });
+    const foreign = await call('POST', `/v1/tenants/${tenant.id}/toolstacks`, {
+      as: owner,
+      body: { name: 'x', publicKey: (await newToolstack(other.tenant.id, other.owner, ['vm:read'])).publicJwk, scopes: ['vm:read'], vms: [other.vm.id] },
+    });
     expect(foreign.status).toBe(409); // the key is taken, checked first
   });
 
@@ -57,7 +63,9 @@ describe('toolstacks', () => {
     expect(list.vms.map((v: any) => v.id)).toEqual([vm.id]);
     expect((await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${second.id}`, { token: await token() }), 403)).code).toBe('vm_not_allowed');
     // Snapshots name their VM in the body, not the path: the same limit holds.
-    expect((await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { token: await token(), body: { vm: second.id, name: 'no' } }), 403)).code).toBe('vm_not_allowed');
+    expect(
+      (await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { token: await token(), body: { vm: second.id, name: 'no' } }), 403)).code,
+    ).toBe('vm_not_allowed');
     await expectStatus(call('POST', `/v1/tenants/${tenant.id}/snapshots`, { token: await token(), body: { vm: vm.id, name: 'yes' } }), 201);
   });
 

@@ -14,7 +14,7 @@ const RECORDED_WITHOUT_A_ROUTE = ['route.unknown', 'audit.key.activate', 'audit.
 const EMULATOR_CONTROLS = ['emulator.reset', 'emulator.seed', 'emulator.faults.set', 'emulator.clock.set', 'emulator.recorder.clear', 'emulator.state.import'];
 
 describe('audited actions', () => {
-  it('are exactly those the routes declare, plus the logs\' own', () => {
+  it("are exactly those the routes declare, plus the logs' own", () => {
     const declared = new Set<string>();
     for (const item of Object.values(openApiDocument(createApp()).paths ?? {})) {
       for (const operation of Object.values(item as Record<string, { description?: string }>)) {

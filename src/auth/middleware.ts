@@ -144,7 +144,13 @@ export function requireTenantPrincipal(access: TenantAccess, { conceal = false }
       if (!principal.scopes.includes(access)) {
         // Concealed routes answer a missing scope as they answer a stranger: nothing to learn from the difference.
         if (conceal) return problemResponse(c, 'not_found', NOT_YOURS);
-        return problemResponse(c, 'missing_scope', `This needs scope ${access}; the token has "${principal.scopes.join(' ')}".`, { requiredScope: access }, INSUFFICIENT_SCOPE);
+        return problemResponse(
+          c,
+          'missing_scope',
+          `This needs scope ${access}; the token has "${principal.scopes.join(' ')}".`,
+          { requiredScope: access },
+          INSUFFICIENT_SCOPE,
+        );
       }
     }
     return next();
@@ -188,7 +194,13 @@ export function vmCeiling(options: VmCeilingOptions = {}): MiddlewareHandler<App
     c.set('reach', reach);
     if (reach.all) return next();
     if (routeReach === 'tenant-wide') {
-      return problemResponse(c, 'vm_not_allowed', 'This view covers every VM of the tenant; it needs a token that is not limited to some VMs.', undefined, INSUFFICIENT_SCOPE);
+      return problemResponse(
+        c,
+        'vm_not_allowed',
+        'This view covers every VM of the tenant; it needs a token that is not limited to some VMs.',
+        undefined,
+        INSUFFICIENT_SCOPE,
+      );
     }
     // jsonBody ran first: the body is empty, or valid JSON already parsed behind c.req.json().
     const body: unknown = METHODS_WITH_BODY.has(c.req.method) && (await c.req.text()) ? await c.req.json() : null;

@@ -63,8 +63,7 @@ export function publicJwk(jwk: JWK): JWK {
 
 export const thumbprint = (jwk: JWK): Promise<string> => calculateJwkThumbprint(publicJwk(jwk), 'sha256');
 
-export const bootstrapAdminId = (position: number): string =>
-  position === 0 ? 'adm_bootstrap' : `adm_bootstrap${position + 1}`;
+export const bootstrapAdminId = (position: number): string => (position === 0 ? 'adm_bootstrap' : `adm_bootstrap${position + 1}`);
 
 const bootstrapCache = new Map<string, Promise<Map<string, RegisteredKey>>>();
 
@@ -121,7 +120,15 @@ export async function findRegisteredKey(
 
   // One round trip for the three registries (a kid is unique across them: createTenant and
   // createToolstack refuse a key any principal holds).
-  const [row] = await db.all<{ type: PrincipalType; id: string; jwk: string; roles: string | null; tenant: string | null; scopes: string | null; vms: string | null }>(sql`
+  const [row] = await db.all<{
+    type: PrincipalType;
+    id: string;
+    jwk: string;
+    roles: string | null;
+    tenant: string | null;
+    scopes: string | null;
+    vms: string | null;
+  }>(sql`
     SELECT 'admin' AS type, id, jwk, roles, NULL AS tenant, NULL AS scopes, NULL AS vms FROM admins WHERE kid = ${kid} AND state = 'active'
     UNION ALL SELECT 'tenant', id, owner_jwk, NULL, id, NULL, NULL FROM tenants WHERE owner_kid = ${kid} AND state = 'active'
     UNION ALL SELECT 'toolstack', id, jwk, NULL, tenant_id, scopes, vms FROM toolstacks WHERE kid = ${kid} AND state = 'active'

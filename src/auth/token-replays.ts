@@ -37,13 +37,7 @@ export async function pruneTokenIds(db: Database, now: number = nowSeconds()): P
 }
 
 /** True when `jti` was unused (and is now used); false on a replay. */
-export async function claimTokenId(
-  db: Database,
-  principalId: string,
-  jti: string,
-  expiresAt: number,
-  now: number = nowSeconds(),
-): Promise<boolean> {
+export async function claimTokenId(db: Database, principalId: string, jti: string, expiresAt: number, now: number = nowSeconds()): Promise<boolean> {
   const inserted = await db.insert(tokenReplays).values({ principalId, jti, expiresAt }).onConflictDoNothing();
   await pruneTokenIds(db, now);
   return inserted.meta.changes === 1;

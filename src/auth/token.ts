@@ -75,14 +75,12 @@ export function expectedAlgorithm(jwk: JWK): AllowedAlgorithm | null {
   return null;
 }
 
-export async function verifyPrincipalToken(
-  token: string,
-  options: VerifyTokenOptions,
-): Promise<Result<Principal, TokenProblem>> {
+export async function verifyPrincipalToken(token: string, options: VerifyTokenOptions): Promise<Result<Principal, TokenProblem>> {
   const { audience, lookupKey, claimJti, now = nowSeconds(), clockToleranceSeconds = 30 } = options;
 
   // Bounded before anything is decoded: a token's claims end up in signed records (platform/http/limits.ts).
-  if (token.length > MAX_TOKEN_CHARS) return fail('token_too_large', `Bearer tokens are limited to ${MAX_TOKEN_CHARS} characters; this one has ${token.length}.`);
+  if (token.length > MAX_TOKEN_CHARS)
+    return fail('token_too_large', `Bearer tokens are limited to ${MAX_TOKEN_CHARS} characters; this one has ${token.length}.`);
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     if (token.split('.').length !== 3) throw new Error('not three segments');
@@ -124,10 +122,7 @@ export async function verifyPrincipalToken(
   }
   if (iat > now + clockToleranceSeconds) return fail('token_not_yet_valid', 'The token was issued in the future (iat).');
   if (exp - iat > MAX_TOKEN_LIFETIME_SECONDS) {
-    return fail(
-      'token_lifetime_too_long',
-      `exp - iat is ${exp - iat} s; the maximum is ${MAX_TOKEN_LIFETIME_SECONDS} s.`,
-    );
+    return fail('token_lifetime_too_long', `exp - iat is ${exp - iat} s; the maximum is ${MAX_TOKEN_LIFETIME_SECONDS} s.`);
   }
   const scope = payload.scope ?? '';
   const vms = payload.vms;
@@ -136,7 +131,8 @@ export async function verifyPrincipalToken(
   if (sid !== undefined && !(typeof sid === 'string' && CLAIM_ID.test(sid))) {
     return fail('token_claims_invalid', 'sid, when present, must be 1–128 characters of A–Z a–z 0–9 . _ ~ : - naming the client session.');
   }
-  if (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS) return fail('token_claims_invalid', `scope must be a space-separated string of at most ${MAX_SCOPE_CHARS} characters.`);
+  if (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS)
+    return fail('token_claims_invalid', `scope must be a space-separated string of at most ${MAX_SCOPE_CHARS} characters.`);
   if (vms !== undefined && !(Array.isArray(vms) && vms.length <= MAX_TOKEN_VMS && vms.every((v) => typeof v === 'string' && VM_ID.test(v)))) {
     return fail('token_claims_invalid', `vms, when present, must be an array of at most ${MAX_TOKEN_VMS} VM ids.`);
   }
@@ -144,11 +140,15 @@ export async function verifyPrincipalToken(
   if (registered.ceiling) {
     const beyond = scopes.filter((s) => !registered.ceiling!.scopes.includes(s));
     if (beyond.length > 0) {
-      return fail('token_scope_exceeds_ceiling', `Toolstack ${registered.id} may not ask for ${beyond.join(', ')}; its ceiling is "${registered.ceiling.scopes.join(' ')}".`);
+      return fail(
+        'token_scope_exceeds_ceiling',
+        `Toolstack ${registered.id} may not ask for ${beyond.join(', ')}; its ceiling is "${registered.ceiling.scopes.join(' ')}".`,
+      );
     }
     const allowedVms = registered.ceiling.vms;
     const outside = allowedVms && vms ? (vms as string[]).filter((vm) => !allowedVms.includes(vm)) : [];
-    if (outside.length > 0) return fail('token_scope_exceeds_ceiling', `Toolstack ${registered.id} is limited to VMs ${allowedVms!.join(', ')}; not ${outside.join(', ')}.`);
+    if (outside.length > 0)
+      return fail('token_scope_exceeds_ceiling', `Toolstack ${registered.id} is limited to VMs ${allowedVms!.join(', ')}; not ${outside.join(', ')}.`);
   }
   if (claimJti && !(await claimJti(registered.id, jti, exp))) {
     return fail('token_replayed', `Token ${jti} was already used; mint a new token for every request.`);

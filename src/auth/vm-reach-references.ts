@@ -28,7 +28,11 @@ type Region = { space: Space; resource: string };
 export const planRegionSources = (result: SQL | { getSQL(): SQL }) => [
   { from: sql`json_each(${result}, '$.changes') r`, space: sql`r.value ->> 'space'`, resource: sql`r.value ->> 'target'` },
   { from: sql`json_each(${result}, '$.taintedVersions') r`, space: sql`r.value ->> 'space'`, resource: sql`r.value ->> 'resource'` },
-  { from: sql`json_each(${result}, '$.disclosures') d, json_each(d.value, '$.pages') r`, space: sql`r.value ->> 'space'`, resource: sql`r.value ->> 'resource'` },
+  {
+    from: sql`json_each(${result}, '$.disclosures') d, json_each(d.value, '$.pages') r`,
+    space: sql`r.value ->> 'space'`,
+    resource: sql`r.value ->> 'resource'`,
+  },
 ];
 
 /** The first reference outside `reach`, or null when all are inside (or do not exist). */
@@ -49,22 +53,34 @@ export async function firstOutsideReach(db: Database, tenant: string, reach: VmR
         return sql`SELECT space, resource_id AS resource FROM labels WHERE tenant_id = ${tenant} AND name = ${ref.name}`;
       case 'plan':
         return sql.join(
-          planRegionSources(sql`p.result`).map((s) => sql`SELECT ${s.space} AS space, ${s.resource} AS resource FROM recovery_plans p, ${s.from} WHERE p.id = ${ref.id} AND p.tenant_id = ${tenant}`),
+          planRegionSources(sql`p.result`).map(
+            (s) =>
+              sql`SELECT ${s.space} AS space, ${s.resource} AS resource FROM recovery_plans p, ${s.from} WHERE p.id = ${ref.id} AND p.tenant_id = ${tenant}`,
+          ),
           sql` UNION `,
         );
     }
   });
   // One round trip for every lookup (a read-only D1 batch).
   const results = lookups.length
-    ? await db.$client.batch(lookups.map((query) => {
-        const { sql: text, params } = write(query);
-        return db.$client.prepare(text).bind(...params);
-      }))
+    ? await db.$client.batch(
+        lookups.map((query) => {
+          const { sql: text, params } = write(query);
+          return db.$client.prepare(text).bind(...params);
+        }),
+      )
     : [];
   references.forEach((ref, i) => regionsOf.set(ref, (results[i]?.results ?? []) as Region[]));
 
   // Disks reach as far as the VM they are attached to.
-  const disks = [...new Set([...regionsOf.values()].flat().filter((r) => r.space === 'disk').map((r) => r.resource))];
+  const disks = [
+    ...new Set(
+      [...regionsOf.values()]
+        .flat()
+        .filter((r) => r.space === 'disk')
+        .map((r) => r.resource),
+    ),
+  ];
   const attachedTo = new Map<string, string | null>();
   if (disks.length) {
     const found = await db.all<{ id: string; vm: string | null }>(
@@ -77,4 +93,8 @@ export async function firstOutsideReach(db: Database, tenant: string, reach: VmR
 }
 
 export const describeReference = (ref: Reference): string =>
-  ref.kind === 'label' ? `Label ${JSON.stringify(ref.name)}` : ref.kind === 'region' ? `The ${ref.space} of ${ref.resource}` : `${ref.kind[0]!.toUpperCase()}${ref.kind.slice(1)} ${ref.id}`;
+  ref.kind === 'label'
+    ? `Label ${JSON.stringify(ref.name)}`
+    : ref.kind === 'region'
+      ? `The ${ref.space} of ${ref.resource}`
+      : `${ref.kind[0]!.toUpperCase()}${ref.kind.slice(1)} ${ref.id}`;

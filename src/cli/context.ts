@@ -75,7 +75,8 @@ export function baseUrl(g: GlobalOptions): string {
   } catch {
     throw new UsageError(`${url} is not a URL: give the API's base URL, e.g. --url ${DEFAULT_URL}.`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`${url} is not an http(s) URL: give the API's base URL, e.g. --url ${DEFAULT_URL}.`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new UsageError(`${url} is not an http(s) URL: give the API's base URL, e.g. --url ${DEFAULT_URL}.`);
   return url.replace(/\/+$/, '');
 }
 
@@ -91,7 +92,9 @@ function readKeyFile(path: string, what: string): JWK {
   } catch {
     throw new UsageError(`${what} ${path} is not a JSON Web Key.`);
   }
-  const supported = (jwk?.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string') || (jwk?.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.x === 'string' && typeof jwk.y === 'string');
+  const supported =
+    (jwk?.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string') ||
+    (jwk?.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.x === 'string' && typeof jwk.y === 'string');
   if (!supported) throw new UsageError(`${what} ${path} is not a JSON Web Key Custodes signs with (an Ed25519 or P-256 key, as \`custodes keygen\` writes).`);
   return jwk;
 }
@@ -108,7 +111,8 @@ export function localAdminIdOf(keyPath: string): string | null {
 /** A private key to sign with (--key). */
 export function readJwk(path: string, what: string): JWK {
   const jwk = readKeyFile(path, what);
-  if (typeof jwk.d !== 'string') throw new UsageError(`${what} ${path} holds a public key only: signing needs the private JWK (the file \`custodes keygen --out\` wrote).`);
+  if (typeof jwk.d !== 'string')
+    throw new UsageError(`${what} ${path} holds a public key only: signing needs the private JWK (the file \`custodes keygen --out\` wrote).`);
   return jwk;
 }
 
@@ -116,7 +120,9 @@ export function readJwk(path: string, what: string): JWK {
 export function readPublicJwk(path: string, flag: string): JWK {
   const jwk = readKeyFile(path, `The ${flag} file`);
   if (jwk.d !== undefined) {
-    throw new UsageError(`${path} holds a private key: ${flag} takes the public half only (\`custodes keygen\` writes it beside the private key, as ${publicKeyPathOf(path)}).`);
+    throw new UsageError(
+      `${path} holds a private key: ${flag} takes the public half only (\`custodes keygen\` writes it beside the private key, as ${publicKeyPathOf(path)}).`,
+    );
   }
   return jwk;
 }
@@ -146,7 +152,11 @@ export function sessionId(value: string): string {
   if (!/^[A-Za-z0-9._~:-]{1,128}$/.test(value)) throw new InvalidArgumentError('expected 1–128 characters of A–Z a–z 0–9 . _ ~ : -');
   return value;
 }
-export const commaList = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+export const commaList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 export const spaceList = (value: string): string[] => value.split(/[\s,]+/).filter(Boolean);
 
 /** An option taking one of `choices`; commander refuses any other value (exit 2). */

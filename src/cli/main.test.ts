@@ -34,7 +34,10 @@ describe('custodes CLI', () => {
   it('has the commands the README documents', () => {
     assert.ok(leaves.length >= 50, `only ${leaves.length} commands`);
     for (const expected of ['admin hosts create', 'admin changes approve', 'recover plan', 'audit verify', 'mem read', 'disk write', 'access approve']) {
-      assert.ok(leaves.some((path) => path.join(' ') === expected), `missing ${expected}`);
+      assert.ok(
+        leaves.some((path) => path.join(' ') === expected),
+        `missing ${expected}`,
+      );
     }
   });
 
@@ -73,7 +76,7 @@ describe('custodes CLI', () => {
     assert.match(out, /^\d+\.\d+\.\d+\n$/);
   });
 
-  it('answers usage mistakes with exit 2 and a pointer to the command\'s help, not a stack trace', async () => {
+  it("answers usage mistakes with exit 2 and a pointer to the command's help, not a stack trace", async () => {
     for (const argv of [
       ['vm', 'list'], // --tenant missing
       ['admin', 'hosts', 'create', '--name', 'h', '--vcpus', 'many', '--memory-mib', '1', '--disk-gib', '1'],
@@ -114,7 +117,21 @@ describe('custodes CLI', () => {
     const notAUrl = await run(['admin', 'hosts', 'list', '--key', key, '--url', 'not-a-url']);
     assert.equal(notAUrl.code, 2, notAUrl.err);
     assert.match(notAUrl.err, /not-a-url is not a URL/);
-    const privateAsPublic = await run(['admin', 'tenants', 'create', '--name', 'x', '--owner-key', key, '--vcpus', '1', '--memory-mib', '1', '--disk-gib', '1']);
+    const privateAsPublic = await run([
+      'admin',
+      'tenants',
+      'create',
+      '--name',
+      'x',
+      '--owner-key',
+      key,
+      '--vcpus',
+      '1',
+      '--memory-mib',
+      '1',
+      '--disk-gib',
+      '1',
+    ]);
     assert.equal(privateAsPublic.code, 2, privateAsPublic.err);
     assert.match(privateAsPublic.err, /holds a private key: --owner-key takes the public half only .*owner\.pub\.jwk/);
     const publicToSign = await run(['admin', 'hosts', 'list', '--key', join(dir, 'owner.pub.jwk')]);

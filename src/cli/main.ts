@@ -24,7 +24,8 @@ import { DEFAULT_KEYSTORE } from './keystore-file';
 
 /** Set by the bundle (scripts/build-cli.ts); in the checkout, the project's own package.json says. */
 declare const CUSTODES_CLI_VERSION: string | undefined;
-const version = typeof CUSTODES_CLI_VERSION === 'string' ? CUSTODES_CLI_VERSION : (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+const version =
+  typeof CUSTODES_CLI_VERSION === 'string' ? CUSTODES_CLI_VERSION : (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -40,11 +41,18 @@ export function buildProgram(io: Io, emit: (output: Output) => void): Command {
     .version(version, '-V, --version', 'print the CLI version')
     .option('--url <url>', `API base URL (default $CUSTODES_URL, else ${DEFAULT_URL})`)
     .option('--key <file>', `private JWK signing the requests (default $CUSTODES_KEY, else ${LOCAL_ADMIN_KEY} for admin commands)`)
-    .option('--iss <id>', 'principal owning --key (default $CUSTODES_PRINCIPAL; for admin commands, the id .custodes/admins.json gives the key file; --tenant for tenant commands)')
+    .option(
+      '--iss <id>',
+      'principal owning --key (default $CUSTODES_PRINCIPAL; for admin commands, the id .custodes/admins.json gives the key file; --tenant for tenant commands)',
+    )
     .option('--aud <audience>', 'token audience (default custodes)')
     .option('--keystore <file>', `the tenant's local keystore, which wraps its data keys (default $CUSTODES_KEYSTORE, else ${DEFAULT_KEYSTORE})`)
-    .option('--sid <sid>', 'the session (`sid` claim) every token of this invocation names (default $CUSTODES_SESSION, else a fresh one per invocation)', sessionId)
-    .option('--json', 'print the API\'s JSON instead of a table')
+    .option(
+      '--sid <sid>',
+      'the session (`sid` claim) every token of this invocation names (default $CUSTODES_SESSION, else a fresh one per invocation)',
+      sessionId,
+    )
+    .option('--json', "print the API's JSON instead of a table")
     .exitOverride()
     .showSuggestionAfterError()
     .showHelpAfterError('(add --help for usage)')
@@ -79,15 +87,15 @@ export function buildProgram(io: Io, emit: (output: Output) => void): Command {
 const HINTS: Partial<Record<Problem['code'], string>> = {
   token_key_unknown: 'The key is not registered with this API. Check --key, or restart with the keys `npm start` created.',
   token_claims_invalid: 'Is --iss the id of the principal that owns --key?',
-  token_expired: 'Check this machine\'s clock.',
-  token_not_yet_valid: 'Check this machine\'s clock.',
+  token_expired: "Check this machine's clock.",
+  token_not_yet_valid: "Check this machine's clock.",
   missing_role: 'Ask a security admin for the role, or use another admin key.',
   no_capacity: 'Add a host (`custodes admin hosts create`) or drain fewer.',
   quota_exceeded: 'Raise the tenant quota (`custodes admin tenants update ID --vcpus N`).',
   precondition_failed: 'Someone changed it meanwhile: read it again and retry.',
   missing_scope: 'Give the toolstack that scope (its ceiling) or use the owner key.',
-  token_scope_exceeds_ceiling: 'The toolstack\'s ceiling does not include that scope; the owner can register one that does.',
-  index_out_of_range: 'The VM\'s memory (or the disk) is smaller than offset + length.',
+  token_scope_exceeds_ceiling: "The toolstack's ceiling does not include that scope; the owner can register one that does.",
+  index_out_of_range: "The VM's memory (or the disk) is smaller than offset + length.",
 };
 
 function describeProblem(problem: Problem): string {
@@ -133,7 +141,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     }
     if (error instanceof ProviderMisbehaviourError) {
       // Nothing was decrypted or written: the provider served bytes its own signed log contradicts.
-      io.err(`error: ${error.message}\nNo plaintext was returned. Keep this output: it is evidence against the provider (the records are in your audit log).\n`);
+      io.err(
+        `error: ${error.message}\nNo plaintext was returned. Keep this output: it is evidence against the provider (the records are in your audit log).\n`,
+      );
       return 1;
     }
     if (error instanceof CustodesApiError) {

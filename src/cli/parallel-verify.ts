@@ -253,7 +253,9 @@ export function parallelRecordChecker(threads = availableParallelism()): RecordC
     }
     // The reference checker words the message for the first mismatching record.
     const claimError =
-      firstClaimMismatch < 0 ? null : (await checkRecordsHere([jwsList[firstClaimMismatch]!], { log, jwks: null, offset: offset + firstClaimMismatch })).claimError;
+      firstClaimMismatch < 0
+        ? null
+        : (await checkRecordsHere([jwsList[firstClaimMismatch]!], { log, jwks: null, offset: offset + firstClaimMismatch })).claimError;
     // Chunks start at multiples of CHUNK, so their subtrees are aligned when the records start the log.
     const subtreeBytes = new Uint8Array(job.subtrees);
     const hashes = Array.from({ length: subtreeBytes.length / 32 }, (_, i) => subtreeBytes.subarray(i * 32, i * 32 + 32));

@@ -7,6 +7,10 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
   if (rows.length === 0) return '(none)';
   const cells = rows.map((row) => columns.map(([, cell]) => String(cell(row) ?? '')));
   const widths = columns.map(([header], i) => Math.max(header.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map(([h]) => h)), ...cells.map(line)].join('\n');
 }

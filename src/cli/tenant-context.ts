@@ -15,7 +15,9 @@ export interface TenantOptions extends GlobalOptions {
 
 /** Adds the options every tenant command takes. */
 export const tenantOptions = (command: Command): Command =>
-  command.requiredOption('--tenant <id>', 'the tenant (signs as its owner unless --iss names a toolstack)').option('--vms <ids>', 'a toolstack token limited to these VMs (comma-separated)', commaList);
+  command
+    .requiredOption('--tenant <id>', 'the tenant (signs as its owner unless --iss names a toolstack)')
+    .option('--vms <ids>', 'a toolstack token limited to these VMs (comma-separated)', commaList);
 
 /**
  * A client signing as the tenant's owner or, with `--iss tsk_…`, as a
@@ -23,7 +25,7 @@ export const tenantOptions = (command: Command): Command =>
  */
 export function tenantClient(o: TenantOptions, scopes: string[]): ApiClient {
   const keyPath = o.key ?? process.env.CUSTODES_KEY;
-  if (!keyPath) throw new UsageError('--key is required: the tenant owner\'s key, or a toolstack\'s with --iss tsk_….');
+  if (!keyPath) throw new UsageError("--key is required: the tenant owner's key, or a toolstack's with --iss tsk_….");
   // A local admin's key (.custodes/admin.jwk) signs as that admin — its attempt is then the tenant's to see.
   const principal = o.iss ?? localAdminIdOf(keyPath) ?? o.tenant;
   const toolstack = principal.startsWith('tsk_');

@@ -28,7 +28,13 @@ async function followEmulatedClock(): Promise<boolean> {
 }
 
 /** `token`: one the caller minted (to know its `jti`); else a fresh one. */
-export async function call<T>(session: Session, method: string, path: string, options: { body?: unknown; text?: boolean; token?: string } = {}, retried = false): Promise<T> {
+export async function call<T>(
+  session: Session,
+  method: string,
+  path: string,
+  options: { body?: unknown; text?: boolean; token?: string } = {},
+  retried = false,
+): Promise<T> {
   const token = options.token ?? (await session.token());
   const response = await fetch(path, {
     method,
@@ -47,7 +53,13 @@ export async function call<T>(session: Session, method: string, path: string, op
     } catch {
       // not problem+json: reported by its status
     }
-    throw new ProblemError(response.status, problem.title ?? response.statusText, problem.code ?? `http_${response.status}`, problem.requestId ?? requestId, problem.detail ?? '');
+    throw new ProblemError(
+      response.status,
+      problem.title ?? response.statusText,
+      problem.code ?? `http_${response.status}`,
+      problem.requestId ?? requestId,
+      problem.detail ?? '',
+    );
   }
   return (options.text ? await response.text() : await response.json()) as T;
 }

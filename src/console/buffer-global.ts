@@ -12,7 +12,10 @@ const toBase64 = (bytes: Uint8Array): string => {
   return btoa(binary);
 };
 const fromBase64 = (text: string): Uint8Array => {
-  const clean = text.replace(/-/g, '+').replace(/_/g, '/').replace(/[^A-Za-z0-9+/]/g, '');
+  const clean = text
+    .replace(/-/g, '+')
+    .replace(/_/g, '/')
+    .replace(/[^A-Za-z0-9+/]/g, '');
   const binary = atob(clean + '='.repeat((4 - (clean.length % 4)) % 4));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 };
@@ -43,7 +46,7 @@ export class Buffer extends Uint8Array {
   static concat(list: readonly Uint8Array[]): Buffer {
     const out = new Buffer(list.reduce((n, b) => n + b.length, 0));
     let at = 0;
-    for (const b of list) (out.set(b, at), (at += b.length));
+    for (const b of list) out.set(b, at), (at += b.length);
     return out;
   }
 

@@ -10,13 +10,19 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Att
     if (name.startsWith('on') && typeof value === 'function') element.addEventListener(name.slice(2), value);
     else element.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) element.append(typeof child === 'number' ? String(child) : child);
+  for (const child of children.flat())
+    if (child !== null && child !== undefined && child !== false) element.append(typeof child === 'number' ? String(child) : child);
   return element;
 }
 
 /** Replaces what `parent` shows. */
 export function show(parent: Element, ...children: (Child | Child[])[]): void {
-  parent.replaceChildren(...children.flat().filter((c): c is Node | string => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
+  parent.replaceChildren(
+    ...children
+      .flat()
+      .filter((c): c is Node | string => c !== null && c !== undefined && c !== false)
+      .map((c) => (typeof c === 'number' ? String(c) : c)),
+  );
 }
 
 /** A labelled control: every input has its label (the quality bar). */
@@ -31,8 +37,26 @@ export function table(headers: string[], rows: Node[][], caption?: string): HTML
     'table',
     {},
     caption ? h('caption', {}, caption) : null,
-    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        headers.map((t) => h('th', { scope: 'col' }, t)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((cells) =>
+        h(
+          'tr',
+          {},
+          cells.map((c) => h('td', {}, c)),
+        ),
+      ),
+    ),
   );
 }
 

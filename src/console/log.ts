@@ -52,7 +52,10 @@ export async function loadLog(session: Session, log = logOf(session)): Promise<L
  * Verify view checks them with the rest of the log.
  */
 export async function followLog(session: Session, from: number, signal: AbortSignal, onRecord: (record: LoadedRecord) => void): Promise<void> {
-  const response = await fetch(`/v1/tenants/${session.tenant}/audit/stream?from=${from}`, { headers: { Authorization: `Bearer ${await session.token()}` }, signal });
+  const response = await fetch(`/v1/tenants/${session.tenant}/audit/stream?from=${from}`, {
+    headers: { Authorization: `Bearer ${await session.token()}` },
+    signal,
+  });
   if (!response.ok || !response.body) return;
   for await (const { event, data } of serverSentEvents(response.body)) {
     if (event !== 'record') continue;

@@ -22,9 +22,23 @@ const who = document.querySelector('#who')!;
 let session: Session | null = null;
 
 const VIEWS: Record<Session['role'], [string, string][]> = {
-  tenant: [['timeline', 'Audit timeline'], ['verify', 'Verify'], ['memory', 'Memory and exposure'], ['recovery', 'Recovery'], ['access', 'Access requests']],
-  toolstack: [['timeline', 'Audit timeline'], ['verify', 'Verify']],
-  admin: [['changes', 'Change requests'], ['timeline', 'Provider log'], ['verify', 'Verify'], ['hosts', 'Hosts']],
+  tenant: [
+    ['timeline', 'Audit timeline'],
+    ['verify', 'Verify'],
+    ['memory', 'Memory and exposure'],
+    ['recovery', 'Recovery'],
+    ['access', 'Access requests'],
+  ],
+  toolstack: [
+    ['timeline', 'Audit timeline'],
+    ['verify', 'Verify'],
+  ],
+  admin: [
+    ['changes', 'Change requests'],
+    ['timeline', 'Provider log'],
+    ['verify', 'Verify'],
+    ['hosts', 'Hosts'],
+  ],
 };
 
 /** Renders are numbered: a view whose data arrives after the user moved on is not shown. */
@@ -39,21 +53,43 @@ async function render(): Promise<void> {
   following = null;
   const views = VIEWS[session.role];
   const current = location.hash.slice(2) || views[0]![0];
-  show(nav, h('ul', {}, views.map(([id, name]) => h('li', {}, h('a', { href: `#/${id}`, 'aria-current': id === current ? 'page' : null }, name)))));
-  show(who, `${session.role} ${session.principal}${session.tenant && session.role !== 'tenant' ? ` · tenant ${session.tenant}` : ''} `, h('button', { type: 'button', onclick: () => void logout() }, 'Forget the key'));
+  show(
+    nav,
+    h(
+      'ul',
+      {},
+      views.map(([id, name]) => h('li', {}, h('a', { href: `#/${id}`, 'aria-current': id === current ? 'page' : null }, name))),
+    ),
+  );
+  show(
+    who,
+    `${session.role} ${session.principal}${session.tenant && session.role !== 'tenant' ? ` · tenant ${session.tenant}` : ''} `,
+    h('button', { type: 'button', onclick: () => void logout() }, 'Forget the key'),
+  );
   show(main, h('p', { 'aria-live': 'polite' }, 'Loading…'));
   try {
     const needsLog = ['timeline', 'memory', 'recovery'].includes(current);
     const records = needsLog ? await loadLog(session) : [];
     const view =
-      current === 'timeline' ? timelineView(records, session.role === 'admin' ? 'The provider log' : `The audit log of ${logOf(session)}`, session.role === 'admin' ? undefined : live(session, records.length))
-      : current === 'verify' ? verifyView(session)
-      : current === 'memory' ? await memoryView(session, records)
-      : current === 'recovery' ? recoveryView(session, records, () => undefined)
-      : current === 'access' ? await accessView(session)
-      : current === 'changes' ? await changesView(session)
-      : current === 'hosts' ? await hostsView(session)
-      : h('p', {}, 'No such view.');
+      current === 'timeline'
+        ? timelineView(
+            records,
+            session.role === 'admin' ? 'The provider log' : `The audit log of ${logOf(session)}`,
+            session.role === 'admin' ? undefined : live(session, records.length),
+          )
+        : current === 'verify'
+          ? verifyView(session)
+          : current === 'memory'
+            ? await memoryView(session, records)
+            : current === 'recovery'
+              ? recoveryView(session, records, () => undefined)
+              : current === 'access'
+                ? await accessView(session)
+                : current === 'changes'
+                  ? await changesView(session)
+                  : current === 'hosts'
+                    ? await hostsView(session)
+                    : h('p', {}, 'No such view.');
     if (mine === rendering) show(main, view);
   } catch (error) {
     if (mine === rendering) show(main, problemBox(error));
@@ -98,8 +134,26 @@ function showLogin(): void {
       'section',
       { 'aria-labelledby': 'login-title' },
       h('h2', { id: 'login-title' }, 'Load your key'),
-      h('p', {}, 'Your private key stays in this page: it is imported as a non-extractable WebCrypto key, and each request carries a short-lived token signed here. The server never sees it.'),
-      h('form', { onsubmit: (e: Event) => void submit(e) }, field('Private JWK file', file), field('Principal id (iss)', principal), field('Tenant (toolstack keys)', tenant), field('Scopes (toolstack keys)', scopes), h('div', { class: 'field checkbox' }, remember, h('label', { for: (remember.id = 'remember') }, 'Remember in this browser (IndexedDB, non-extractable)')), h('button', { type: 'submit' }, 'Load key')),
+      h(
+        'p',
+        {},
+        'Your private key stays in this page: it is imported as a non-extractable WebCrypto key, and each request carries a short-lived token signed here. The server never sees it.',
+      ),
+      h(
+        'form',
+        { onsubmit: (e: Event) => void submit(e) },
+        field('Private JWK file', file),
+        field('Principal id (iss)', principal),
+        field('Tenant (toolstack keys)', tenant),
+        field('Scopes (toolstack keys)', scopes),
+        h(
+          'div',
+          { class: 'field checkbox' },
+          remember,
+          h('label', { for: (remember.id = 'remember') }, 'Remember in this browser (IndexedDB, non-extractable)'),
+        ),
+        h('button', { type: 'submit' }, 'Load key'),
+      ),
       error,
     ),
   );

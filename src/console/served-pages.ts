@@ -33,7 +33,12 @@ export async function checkServedPages(session: Session, vm: string, start: numb
   const tenant = session.tenant!;
   const log = logOf(session);
   const token = await session.token();
-  const { pages, evidence } = await call<{ pages: ServedPage[]; evidence?: ReadEvidence }>(session, 'GET', `/v1/tenants/${tenant}/vms/${vm}/memory/pages?start=${start}&count=${count}`, { token });
+  const { pages, evidence } = await call<{ pages: ServedPage[]; evidence?: ReadEvidence }>(
+    session,
+    'GET',
+    `/v1/tenants/${tenant}/vms/${vm}/memory/pages?start=${start}&count=${count}`,
+    { token },
+  );
   const verify = recordVerifier(async () => keyMap(await (await fetch('/.well-known/jwks.json')).json()));
   const jti = jwsPayload<{ jti?: string }>(token).jti ?? null;
   const findings: Error[] = await readEvidenceFindings(pages, evidence, { log, space: 'memory', resource: vm, verify, jti });
@@ -49,5 +54,9 @@ export async function checkServedPages(session: Session, vm: string, start: numb
   // One finding per page, the first (the read's evidence before freshness): the rest follow from it.
   const byPage = new Map<number | null, string>();
   for (const e of findings) if (!byPage.has(pageOf(e))) byPage.set(pageOf(e), e.message);
-  return { served: pages.length, readIndex, findings: [...byPage].map(([page, message]) => ({ page, message })).sort((a, b) => (a.page ?? -1) - (b.page ?? -1)) };
+  return {
+    served: pages.length,
+    readIndex,
+    findings: [...byPage].map(([page, message]) => ({ page, message })).sort((a, b) => (a.page ?? -1) - (b.page ?? -1)),
+  };
 }

@@ -17,7 +17,8 @@ const bytesOf = (b64url: string): Uint8Array<ArrayBuffer> => new Uint8Array(Buff
 export const webCryptoRecords: RecordChecker = async (jwsList, { log, jwks, offset = 0 }) => {
   const keys = new Map<string, Promise<CryptoKey>>();
   for (const jwk of jwks ?? []) {
-    if (jwk.kid && jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.x) keys.set(jwk.kid, crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify']));
+    if (jwk.kid && jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.x)
+      keys.set(jwk.kid, crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify']));
   }
   const encoder = new TextEncoder();
   const verdicts = jwks
@@ -31,7 +32,9 @@ export const webCryptoRecords: RecordChecker = async (jwsList, { log, jwks, offs
             kid = undefined;
           }
           const key = kid ? keys.get(kid) : undefined;
-          return key ? key.then((k) => crypto.subtle.verify('Ed25519', k, bytesOf(signature), encoder.encode(`${header}.${payload}`))).catch(() => false) : false;
+          return key
+            ? key.then((k) => crypto.subtle.verify('Ed25519', k, bytesOf(signature), encoder.encode(`${header}.${payload}`))).catch(() => false)
+            : false;
         }),
       )
     : [];
@@ -65,5 +68,11 @@ export async function verifyInBrowser(session: Session, log = logOf(session)): P
   const result = await verifyAuditLog({ ...source, records }, { log, state, checkRecords: webCryptoRecords });
   const ms = performance.now() - started;
   if (result.ok) localStorage.setItem(stateKey(log), JSON.stringify(result.state));
-  return { result, records: result.ok ? result.size : 0, ms, extends: result.ok ? result.previousSize : null, verified: result.ok ? seen.sort((a, b) => a.index - b.index).slice(0, result.size) : [] };
+  return {
+    result,
+    records: result.ok ? result.size : 0,
+    ms,
+    extends: result.ok ? result.previousSize : null,
+    verified: result.ok ? seen.sort((a, b) => a.index - b.index).slice(0, result.size) : [],
+  };
 }

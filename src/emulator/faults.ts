@@ -53,7 +53,12 @@ export const FaultRuleSchema = z.discriminatedUnion('kind', [
    * `admin` (default 2: adm_bootstrap2) holding `key`, a fresh public key the
    * emulator fills in when the rule is set. Its `route` is not consulted.
    */
-  z.strictObject({ kind: z.literal('swap-bootstrap-key'), admin: z.number().int().min(1).max(16).default(2), key: z.strictObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string() }).optional(), ...base }),
+  z.strictObject({
+    kind: z.literal('swap-bootstrap-key'),
+    admin: z.number().int().min(1).max(16).default(2),
+    key: z.strictObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string() }).optional(),
+    ...base,
+  }),
   /**
    * The provider restores a backup (store-copy.ts): when the rule is set, the
    * whole store is copied (`copiedAt` is filled in); at the first request

@@ -41,7 +41,11 @@ export function emulatorHostCheck(): MiddlewareHandler<AppEnv> {
     if (!emulatorEnabled(c.env)) return next();
     const host = c.req.header('Host') ?? new URL(c.req.url).host;
     if (!allowedHost(c.env, host)) {
-      return problemResponse(c, 'host_not_allowed', `This emulator answers to 127.0.0.1 and localhost${c.env.CUSTODES_ALLOWED_HOSTS ? ` and ${c.env.CUSTODES_ALLOWED_HOSTS}` : ''}, not to ${host.slice(0, 255)}.`);
+      return problemResponse(
+        c,
+        'host_not_allowed',
+        `This emulator answers to 127.0.0.1 and localhost${c.env.CUSTODES_ALLOWED_HOSTS ? ` and ${c.env.CUSTODES_ALLOWED_HOSTS}` : ''}, not to ${host.slice(0, 255)}.`,
+      );
     }
     return next();
   };
@@ -52,13 +56,28 @@ export function emulatorControlGuard(): MiddlewareHandler<AppEnv> {
   return async function emulatorControlGuardMiddleware(c, next) {
     const origin = c.req.header('Origin');
     if (origin !== undefined && origin !== new URL(c.req.url).origin) {
-      return problemResponse(c, 'origin_not_allowed', 'The emulator\'s controls do not answer web pages of other origins.');
+      return problemResponse(c, 'origin_not_allowed', "The emulator's controls do not answer web pages of other origins.");
     }
     const expected = c.env.EMULATOR_CONTROL_TOKEN;
-    if (!expected) return problemResponse(c, 'control_token_invalid', 'This emulator was started without a control token (EMULATOR_CONTROL_TOKEN), so its controls are closed; start it with `npm start` or `startCustodes()`.');
+    if (!expected)
+      return problemResponse(
+        c,
+        'control_token_invalid',
+        'This emulator was started without a control token (EMULATOR_CONTROL_TOKEN), so its controls are closed; start it with `npm start` or `startCustodes()`.',
+      );
     const given = /^Bearer (\S+)$/i.exec(c.req.header('Authorization') ?? '')?.[1];
-    if (!given) return problemResponse(c, 'control_token_missing', 'The emulator\'s controls need its control token: `Authorization: Bearer <token>` (npm start writes it to .custodes/emulator-token; startCustodes() returns it as controlToken).', undefined, { 'WWW-Authenticate': 'Bearer realm="custodes-emulator"' });
-    if (!sameSecret(given, expected)) return problemResponse(c, 'control_token_invalid', 'That is not this emulator\'s control token (each start makes a new one).', undefined, { 'WWW-Authenticate': 'Bearer realm="custodes-emulator", error="invalid_token"' });
+    if (!given)
+      return problemResponse(
+        c,
+        'control_token_missing',
+        "The emulator's controls need its control token: `Authorization: Bearer <token>` (npm start writes it to .custodes/emulator-token; startCustodes() returns it as controlToken).",
+        undefined,
+        { 'WWW-Authenticate': 'Bearer realm="custodes-emulator"' },
+      );
+    if (!sameSecret(given, expected))
+      return problemResponse(c, 'control_token_invalid', "That is not this emulator's control token (each start makes a new one).", undefined, {
+        'WWW-Authenticate': 'Bearer realm="custodes-emulator", error="invalid_token"',
+      });
     return next();
   };
 }

@@ -66,7 +66,11 @@ export async function hideNewest(c: Context<AppEnv>): Promise<Record<string, num
 }
 
 /** The answer `response` to this request, as the fault would have it (the honest one when the fault does not apply here). */
-export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidden?: Record<string, number>; forkAt?: Record<string, number> }, response: Response): Promise<Response> {
+export async function lie(
+  c: Context<AppEnv>,
+  rule: { kind: IntegrityFault; hidden?: Record<string, number>; forkAt?: Record<string, number> },
+  response: Response,
+): Promise<Response> {
   const fault = rule.kind;
   if (!response.ok) return response;
   const path = new URL(c.req.url).pathname;
@@ -76,7 +80,9 @@ export async function lie(c: Context<AppEnv>, rule: { kind: IntegrityFault; hidd
     const [space, resource] = content[1] ? ['memory', content[1]] : ['disk', content[2]!];
     if (fault === 'withhold-content') return rewrap(response, JSON.stringify({ ...body, pages: [] }), 'application/json');
     const older = async (page: StoredPage): Promise<StoredPage> => {
-      const previous = await c.env.DB.prepare('SELECT envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version < ? ORDER BY version DESC LIMIT 1')
+      const previous = await c.env.DB.prepare(
+        'SELECT envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version < ? ORDER BY version DESC LIMIT 1',
+      )
         .bind(space, resource, page.index, page.version)
         .first<{ envelope: string }>();
       return previous ? { ...page, envelope: previous.envelope } : page;
@@ -152,7 +158,9 @@ async function splitView(c: Context<AppEnv>, forkAt: Record<string, number>, pat
   }
   const size = Number((await response.clone().text()).split('\n')[1]);
   if (!(size > at)) return response;
-  const { results } = await c.env.DB.prepare('SELECT idx, jws FROM audit_records WHERE log = ? AND idx < ? ORDER BY idx').bind(log, size).all<{ idx: number; jws: string }>();
+  const { results } = await c.env.DB.prepare('SELECT idx, jws FROM audit_records WHERE log = ? AND idx < ? ORDER BY idx')
+    .bind(log, size)
+    .all<{ idx: number; jws: string }>();
   const tree = new FrontierBuilder();
   for (const { idx, jws } of results) tree.push(leafHash(jwsPayloadBytes(idx === at ? await forkedRecord(c, jws) : jws)));
   // Signed by the audit key alone: no witness has seen this tree.

@@ -30,7 +30,11 @@ export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
     if (!emulatorEnabled(c.env)) return next();
     let state = await loadEmulatorState(c.env.DB);
     // A rollback-store rule that fires: the provider restores its backup before this request is served.
-    const rollback = firingRules(state.faults.filter((r) => r.kind === 'rollback-store'), c.req.method, requestPath(c));
+    const rollback = firingRules(
+      state.faults.filter((r) => r.kind === 'rollback-store'),
+      c.req.method,
+      requestPath(c),
+    );
     if (rollback.length > 0 && (await replaceFaults(c.env.DB, state, spend(state.faults, rollback)))) {
       await restoreStore(c.env);
       state = await loadEmulatorState(c.env.DB);
@@ -58,7 +62,11 @@ export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
       method: c.req.method,
       url: new URL(c.req.url).pathname + new URL(c.req.url).search,
       status: response.status,
-      request: { headers: redactHeaders(c.req.raw.headers), body: redactBody(requestBody, c.req.header('Content-Type') ?? null), contentType: c.req.header('Content-Type') ?? null },
+      request: {
+        headers: redactHeaders(c.req.raw.headers),
+        body: redactBody(requestBody, c.req.header('Content-Type') ?? null),
+        contentType: c.req.header('Content-Type') ?? null,
+      },
       response: { headers: redactHeaders(response.headers), body: redactBody(responseBody, responseType), contentType: responseType },
       audit: response.headers.get('Custodes-Audit'),
       requestId: c.get('requestId') ?? null,
@@ -86,7 +94,11 @@ function faultHooks(state: EmulatorState): RequestHooks {
     },
     async aroundRoute(c, next) {
       if (state.faults.length === 0) return next();
-      const fired = firingRules(state.faults.filter((r) => !INSTANCE_FAULTS.includes(r.kind)), c.req.method, requestPath(c));
+      const fired = firingRules(
+        state.faults.filter((r) => !INSTANCE_FAULTS.includes(r.kind)),
+        c.req.method,
+        requestPath(c),
+      );
       if (fired.length === 0) return next();
       // A counted rule is spent by compare-and-set: under concurrency a `times: 1` rule fires exactly once.
       if (fired.some((rule) => rule.times !== undefined) && !(await replaceFaults(c.env.DB, state, spend(state.faults, fired)))) return next();

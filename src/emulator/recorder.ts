@@ -62,7 +62,10 @@ export function clearRecorder(): void {
 }
 
 export const redactHeaders = (headers: Headers): [string, string][] =>
-  [...headers.entries()].map(([name, value]) => [name, SECRET_HEADERS.has(name.toLowerCase()) ? (/^bearer /i.test(value) ? `Bearer ${REDACTED}` : REDACTED) : value]);
+  [...headers.entries()].map(([name, value]) => [
+    name,
+    SECRET_HEADERS.has(name.toLowerCase()) ? (/^bearer /i.test(value) ? `Bearer ${REDACTED}` : REDACTED) : value,
+  ]);
 
 function redactJson(value: unknown): unknown {
   if (typeof value === 'string') return COMPACT_JOSE.test(value) && value.length > 24 ? REDACTED : value;
@@ -118,7 +121,11 @@ export function toHar(entries: readonly Recording[], origin: string, version: st
             httpVersion: 'HTTP/1.1',
             headers: har(e.response),
             cookies: [],
-            content: { size: e.response.body?.length ?? 0, mimeType: e.response.contentType ?? 'application/octet-stream', ...(e.response.body !== null ? { text: e.response.body } : {}) },
+            content: {
+              size: e.response.body?.length ?? 0,
+              mimeType: e.response.contentType ?? 'application/octet-stream',
+              ...(e.response.body !== null ? { text: e.response.body } : {}),
+            },
             redirectURL: '',
             headersSize: -1,
             bodySize: e.response.body?.length ?? -1,

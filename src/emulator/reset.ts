@@ -15,7 +15,9 @@ export async function resetEmulator(env: Env): Promise<{ tables: number; logs: n
   const db = env.DB;
   await dropStoreCopy(db);
   // The enrolled admins stay (and with them the end of the bootstrap ceremony): a reset empties the data, not who runs the instance.
-  const { results: tables } = await db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND ${NOT_APPLICATION_DATA} AND name NOT IN ('admins', 'bootstrap_reenables')`).all<{ name: string }>();
+  const { results: tables } = await db
+    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND ${NOT_APPLICATION_DATA} AND name NOT IN ('admins', 'bootstrap_reenables')`)
+    .all<{ name: string }>();
   const { results: logs } = await db.prepare('SELECT log FROM audit_logs').all<{ log: string }>();
   // One batch, so a reset is all or nothing; foreign keys are checked at its end, when every table is empty.
   await db.batch([db.prepare('PRAGMA defer_foreign_keys = ON'), ...tables.map(({ name }) => db.prepare(`DELETE FROM "${name.replace(/"/g, '""')}"`))]);

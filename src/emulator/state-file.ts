@@ -49,7 +49,8 @@ export type StateLoad =
   | { ok: true; tables: number; rows: number; migratedThrough: string[] }
   | { ok: false; code: 'state_unreadable' | 'state_too_new' | 'state_key_mismatch'; detail: string };
 
-const appliedMigrations = async (db: D1Database): Promise<string[]> => (await db.prepare('SELECT name FROM d1_migrations ORDER BY id').all<{ name: string }>()).results.map((r) => r.name);
+const appliedMigrations = async (db: D1Database): Promise<string[]> =>
+  (await db.prepare('SELECT name FROM d1_migrations ORDER BY id').all<{ name: string }>()).results.map((r) => r.name);
 
 const toCell = (value: unknown): Cell => {
   if (value instanceof ArrayBuffer) return { $base64: Buffer.from(value).toString('base64') };
@@ -61,7 +62,9 @@ const fromCell = (cell: Cell): unknown => (cell !== null && typeof cell === 'obj
 
 /** Each table's column names, in order, from the schema (so an empty table says its columns too). */
 const columnsOf = async (db: D1Database, tables: string[]): Promise<string[][]> =>
-  (await db.batch<{ name: string }>(tables.map((name) => db.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').bind(name)))).map((r) => r.results.map((c) => c.name));
+  (await db.batch<{ name: string }>(tables.map((name) => db.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').bind(name)))).map((r) =>
+    r.results.map((c) => c.name),
+  );
 
 /** The audit signing key this instance runs with. */
 const runningAuditKey = (env: Env): JWK => JSON.parse(env.AUDIT_SIGNING_JWK ?? '{}') as JWK;
@@ -98,17 +101,42 @@ export async function exportState(env: Env, now: string): Promise<StateFile> {
 export async function importState(env: Env, file: unknown): Promise<StateLoad> {
   const db = env.DB;
   const state = file as Partial<StateFile> | null;
-  if (!state || typeof state !== 'object' || state.format !== STATE_FORMAT || typeof state.tables !== 'object' || !Array.isArray(state.migrations) || !state.auditKey) {
-    return { ok: false, code: 'state_unreadable', detail: `This is not a Custodes emulator state file (format "${STATE_FORMAT}", from \`custodes emulator export\` or emu.snapshot()).` };
+  if (
+    !state ||
+    typeof state !== 'object' ||
+    state.format !== STATE_FORMAT ||
+    typeof state.tables !== 'object' ||
+    !Array.isArray(state.migrations) ||
+    !state.auditKey
+  ) {
+    return {
+      ok: false,
+      code: 'state_unreadable',
+      detail: `This is not a Custodes emulator state file (format "${STATE_FORMAT}", from \`custodes emulator export\` or emu.snapshot()).`,
+    };
   }
   if (typeof state.version !== 'number' || state.version > STATE_VERSION) {
-    return { ok: false, code: 'state_too_new', detail: `The file is version ${String(state.version)} of the state format; this Custodes reads up to version ${STATE_VERSION}. Load it with the Custodes that wrote it, or a newer one.` };
+    return {
+      ok: false,
+      code: 'state_too_new',
+      detail: `The file is version ${String(state.version)} of the state format; this Custodes reads up to version ${STATE_VERSION}. Load it with the Custodes that wrote it, or a newer one.`,
+    };
   }
   const ours = await appliedMigrations(db);
   const unknown = state.migrations.filter((m) => !ours.includes(m));
-  if (unknown.length) return { ok: false, code: 'state_too_new', detail: `The file was written under migrations this Custodes does not have (${unknown.join(', ')}): a newer Custodes wrote it. Load it with that version or a newer one.` };
+  if (unknown.length)
+    return {
+      ok: false,
+      code: 'state_too_new',
+      detail: `The file was written under migrations this Custodes does not have (${unknown.join(', ')}): a newer Custodes wrote it. Load it with that version or a newer one.`,
+    };
   if (state.auditKey.x !== runningAuditKey(env).x) {
-    return { ok: false, code: 'state_key_mismatch', detail: 'The file\'s logs are signed by another audit key than this instance runs with: start an instance from the file instead (startCustodes({ from: file }) with a file emu.snapshot() wrote), so its logs go on under their own key.' };
+    return {
+      ok: false,
+      code: 'state_key_mismatch',
+      detail:
+        "The file's logs are signed by another audit key than this instance runs with: start an instance from the file instead (startCustodes({ from: file }) with a file emu.snapshot() wrote), so its logs go on under their own key.",
+    };
   }
 
   const tables = await storeTables(db);

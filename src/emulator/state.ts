@@ -20,13 +20,16 @@ export interface EmulatorState {
 }
 
 export async function loadEmulatorState(db: D1Database): Promise<EmulatorState> {
-  const row = await db.prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1').first<{ clockOffsetMs: number; faults: string }>();
+  const row = await db
+    .prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1')
+    .first<{ clockOffsetMs: number; faults: string }>();
   if (!row) return { clockOffsetMs: 0, faults: [], faultsText: '[]' };
   const faults = FaultRulesSchema.safeParse(JSON.parse(row.faults));
   return { clockOffsetMs: row.clockOffsetMs, faults: faults.success ? faults.data : [], faultsText: row.faults };
 }
 
-const UPSERT = 'INSERT INTO emulator_state (id, clock_offset_ms, faults) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET clock_offset_ms = excluded.clock_offset_ms, faults = excluded.faults';
+const UPSERT =
+  'INSERT INTO emulator_state (id, clock_offset_ms, faults) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET clock_offset_ms = excluded.clock_offset_ms, faults = excluded.faults';
 
 export async function saveEmulatorState(db: D1Database, state: Pick<EmulatorState, 'clockOffsetMs' | 'faults'>): Promise<void> {
   await db.prepare(UPSERT).bind(state.clockOffsetMs, JSON.stringify(state.faults)).run();

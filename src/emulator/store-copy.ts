@@ -14,7 +14,8 @@ import { auditLogOf } from '../audit/log/append';
 import { clearIsolateCaches } from '../platform/isolate-caches';
 
 /** Tables that are not the application's data: D1's and SQLite's own, and the migrations' record. */
-export const NOT_APPLICATION_DATA = "name NOT IN ('d1_migrations', 'sqlite_sequence') AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+export const NOT_APPLICATION_DATA =
+  "name NOT IN ('d1_migrations', 'sqlite_sequence') AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 
 /** Where a table's copy lives. */
 export const COPY_PREFIX = 'emulator_copy__';
@@ -25,7 +26,9 @@ export const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 /** The store's tables: every application table but the emulator's own state and rollback copies (what a rollback restores, what a state file holds). */
 export async function storeTables(db: D1Database): Promise<string[]> {
   const { results } = await db
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND ${NOT_APPLICATION_DATA} AND name != 'emulator_state' AND name NOT LIKE '${COPY_PREFIX.replace(/_/g, '\\_')}%' ESCAPE '\\' ORDER BY name`)
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND ${NOT_APPLICATION_DATA} AND name != 'emulator_state' AND name NOT LIKE '${COPY_PREFIX.replace(/_/g, '\\_')}%' ESCAPE '\\' ORDER BY name`,
+    )
     .all<{ name: string }>();
   return results.map((r) => r.name);
 }
@@ -33,7 +36,12 @@ export async function storeTables(db: D1Database): Promise<string[]> {
 /** Copies every store table as it is now, replacing any earlier copy. Returns how many rows were copied. */
 export async function copyStore(db: D1Database): Promise<{ tables: number; rows: number }> {
   const tables = await storeTables(db);
-  await db.batch(tables.flatMap((name) => [db.prepare(`DROP TABLE IF EXISTS ${quoted(COPY_PREFIX + name)}`), db.prepare(`CREATE TABLE ${quoted(COPY_PREFIX + name)} AS SELECT * FROM ${quoted(name)}`)]));
+  await db.batch(
+    tables.flatMap((name) => [
+      db.prepare(`DROP TABLE IF EXISTS ${quoted(COPY_PREFIX + name)}`),
+      db.prepare(`CREATE TABLE ${quoted(COPY_PREFIX + name)} AS SELECT * FROM ${quoted(name)}`),
+    ]),
+  );
   const counts = await db.batch<{ n: number }>(tables.map((name) => db.prepare(`SELECT count(*) AS n FROM ${quoted(COPY_PREFIX + name)}`)));
   return { tables: tables.length, rows: counts.reduce((sum, r) => sum + (r.results[0]?.n ?? 0), 0) };
 }
@@ -59,6 +67,8 @@ export async function restoreStore(env: Env): Promise<{ logs: number }> {
 
 /** Drops the copy (emulator reset). */
 export async function dropStoreCopy(db: D1Database): Promise<void> {
-  const { results } = await db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '${COPY_PREFIX.replace(/_/g, '\\_')}%' ESCAPE '\\'`).all<{ name: string }>();
+  const { results } = await db
+    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '${COPY_PREFIX.replace(/_/g, '\\_')}%' ESCAPE '\\'`)
+    .all<{ name: string }>();
   if (results.length) await db.batch(results.map(({ name }) => db.prepare(`DROP TABLE ${quoted(name)}`)));
 }

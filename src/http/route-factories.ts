@@ -32,7 +32,8 @@ const takesBody = (config: Pick<RouteConfig, 'request'>): boolean => config.requ
 export function requirePathParams(config: Pick<RouteConfig, 'path' | 'request'>): void {
   const params = config.request?.params as { shape?: Record<string, { safeParse(value: unknown): { success: boolean } }> } | undefined;
   for (const [name, schema] of Object.entries(params?.shape ?? {})) {
-    if (schema.safeParse(undefined).success || schema.safeParse(null).success) throw new Error(`${config.path}: path parameter {${name}} must be required and must not accept null`);
+    if (schema.safeParse(undefined).success || schema.safeParse(null).success)
+      throw new Error(`${config.path}: path parameter {${name}} must be required and must not accept null`);
   }
 }
 
@@ -61,13 +62,19 @@ export function platformProblems(kind: RouteKind, config: Pick<RouteConfig, 'met
   if ('pageToken' in queryShape) codes.push('invalid_page_token');
   if (kind === 'public') return codes;
   codes.push(...TOKEN_PROBLEMS, 'principal_type_not_allowed');
-  if (['post', 'put'].includes(config.method)) codes.push('invalid_idempotency_key', 'idempotency_key_in_use', 'idempotency_key_reused', 'idempotency_response_lost');
-  codes.push(...(kind === 'admin' ? (['missing_role', 'bootstrap_retired', 'bootstrap_limited'] as const) : (['missing_scope', 'vm_not_allowed', 'not_found'] as const)));
+  if (['post', 'put'].includes(config.method))
+    codes.push('invalid_idempotency_key', 'idempotency_key_in_use', 'idempotency_key_reused', 'idempotency_response_lost');
+  codes.push(
+    ...(kind === 'admin' ? (['missing_role', 'bootstrap_retired', 'bootstrap_limited'] as const) : (['missing_scope', 'vm_not_allowed', 'not_found'] as const)),
+  );
   return codes;
 }
 
 /** A route (without its own `problems`) whose responses include its problem responses: the platform's codes for its kind, and its own. */
-function withProblems<C extends Pick<RouteConfig, 'method' | 'request' | 'responses'> & { problems?: readonly ProblemCode[] }>(kind: RouteKind, { problems = [], ...config }: C): Omit<C, 'problems'> {
+function withProblems<C extends Pick<RouteConfig, 'method' | 'request' | 'responses'> & { problems?: readonly ProblemCode[] }>(
+  kind: RouteKind,
+  { problems = [], ...config }: C,
+): Omit<C, 'problems'> {
   // Typed as the route's own responses: a handler returns problems through `ProblemResponse` (never), not these.
   return { ...config, responses: { ...config.responses, ...problemResponses([...platformProblems(kind, config), ...problems]) } };
 }
@@ -103,11 +110,20 @@ export function adminRoute<const R extends AdminRouteConfig>({ roles, action, bo
   return createRoute({
     ...withProblems('admin', config),
     path: internalPath(config.path) as R['path'],
-    description: `${config.description ?? ''}\n\nRequires an admin token with role ${roles.map((r) => `\`${r}\``).join(' or ')}. Audited as \`${action}\`.`.trim(),
+    description:
+      `${config.description ?? ''}\n\nRequires an admin token with role ${roles.map((r) => `\`${r}\``).join(' or ')}. Audited as \`${action}\`.`.trim(),
     // Machine-readable, for SDKs and for the role × route walk (test/changes.test.ts).
     'x-custodes-roles': roles as AdminRole[],
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), routeHooks(), authenticate(AUDITED), requireAdminRole(roles, { bootstrap }), jsonBody({ accepts: takesBody(config) }), idempotency(), timingPhase('handler')] as const,
+    middleware: [
+      auditScope({ action }),
+      routeHooks(),
+      authenticate(AUDITED),
+      requireAdminRole(roles, { bootstrap }),
+      jsonBody({ accepts: takesBody(config) }),
+      idempotency(),
+      timingPhase('handler'),
+    ] as const,
   });
 }
 
@@ -135,13 +151,23 @@ export interface TenantRouteConfig extends RouteBasics {
 
 /** A tenant route (`/tenants/{tenant}/...`): only that tenant's own principals; others get 404. */
 export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, maxBodyBytes, reach, conceal, ...config }: R) {
-  const who = scope === 'owner' ? 'the tenant owner\'s token (not a toolstack\'s)' : `the tenant owner's token or a toolstack token with scope \`${scope}\``;
+  const who = scope === 'owner' ? "the tenant owner's token (not a toolstack's)" : `the tenant owner's token or a toolstack token with scope \`${scope}\``;
   requirePathParams(config);
   return createRoute({
     ...withProblems('tenant', config),
     path: internalPath(config.path) as R['path'],
-    description: `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
+    description:
+      `${config.description ?? ''}\n\nRequires ${who}${reach === 'tenant-wide' ? ', not limited to some VMs' : ''}. Audited as \`${action}\`.`.trim(),
     security: [{ principalToken: [] }],
-    middleware: [auditScope({ action }), routeHooks(), authenticate(AUDITED), requireTenantPrincipal(scope, { conceal }), jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }), vmCeiling({ reach }), idempotency(), timingPhase('handler')] as const,
+    middleware: [
+      auditScope({ action }),
+      routeHooks(),
+      authenticate(AUDITED),
+      requireTenantPrincipal(scope, { conceal }),
+      jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }),
+      vmCeiling({ reach }),
+      idempotency(),
+      timingPhase('handler'),
+    ] as const,
   });
 }

@@ -27,8 +27,8 @@ export const PROBLEMS = {
   token_replayed: { status: 401, title: 'The token has already been used' },
   token_scope_exceeds_ceiling: { status: 401, title: 'The token asks for more than its toolstack may have' },
   token_too_large: { status: 401, title: 'The bearer token is larger than allowed' },
-  control_token_missing: { status: 401, title: 'The emulator\'s controls need its control token' },
-  control_token_invalid: { status: 401, title: 'The control token is not this emulator\'s' },
+  control_token_missing: { status: 401, title: "The emulator's controls need its control token" },
+  control_token_invalid: { status: 401, title: "The control token is not this emulator's" },
   // 403 — you may not
   bootstrap_retired: { status: 403, title: 'Bootstrap keys are retired' },
   bootstrap_limited: { status: 403, title: 'A bootstrap key only enrols the first admins' },
@@ -60,7 +60,7 @@ export const PROBLEMS = {
   idempotency_response_lost: { status: 409, title: 'The request with this Idempotency-Key was carried out, but its response was lost' },
   not_cosigned: { status: 409, title: 'No checkpoint of this log carries that many witness cosignatures yet' },
   state_too_new: { status: 409, title: 'The state file was written by a newer Custodes' },
-  state_key_mismatch: { status: 409, title: 'The state file\'s logs are signed by another audit key' },
+  state_key_mismatch: { status: 409, title: "The state file's logs are signed by another audit key" },
   // 412 / 413 / 415 / 422
   precondition_failed: { status: 412, title: 'The resource has changed since it was read' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
@@ -69,7 +69,7 @@ export const PROBLEMS = {
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
   seed_failed: { status: 422, title: 'A step of the emulator fixture was refused' },
   state_unreadable: { status: 422, title: 'This is not a Custodes emulator state file' },
-  seeds_match_nothing: { status: 422, title: 'The recovery plan\'s seeds name no action in the log' },
+  seeds_match_nothing: { status: 422, title: "The recovery plan's seeds name no action in the log" },
   rate_limited: { status: 429, title: 'Too many requests; slow down' },
   stream_limit_reached: { status: 429, title: 'Too many live streams are open' },
   // 5xx
@@ -101,12 +101,7 @@ export interface ProblemDocument {
   [extension: string]: unknown;
 }
 
-export function problemDocument(
-  code: ProblemCode,
-  detail: string,
-  requestId: string,
-  extensions: Record<string, unknown> = {},
-): ProblemDocument {
+export function problemDocument(code: ProblemCode, detail: string, requestId: string, extensions: Record<string, unknown> = {}): ProblemDocument {
   const { status, title } = PROBLEMS[code];
   return { ...extensions, type: problemType(code), title, status, detail, code, requestId };
 }

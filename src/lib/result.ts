@@ -16,11 +16,10 @@ export type Result<T, C extends ProblemCode = ProblemCode> = { ok: true; value: 
 
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
 
-export const fail = <C extends ProblemCode>(
-  code: C,
-  detail: string,
-  extensions?: Record<string, unknown>,
-): { ok: false; error: Failure<C> } => ({ ok: false, error: { code, detail, extensions } });
+export const fail = <C extends ProblemCode>(code: C, detail: string, extensions?: Record<string, unknown>): { ok: false; error: Failure<C> } => ({
+  ok: false,
+  error: { code, detail, extensions },
+});
 
 /** A lookup's answer: the value, or `not_found` with `detail`. */
 export const found = <T>(value: T | null | undefined, detail: string): Result<T, 'not_found'> => (value ? ok(value) : fail('not_found', detail));

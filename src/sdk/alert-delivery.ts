@@ -31,7 +31,8 @@ export function openAlertDelivery(body: string, jwks: { keys: PublicJwk[] }): { 
   const delivery = payloadOf<AlertDelivery>(body.trim());
   if (!verifyJws(delivery.record, keys)) throw new Error(`the record in delivery ${delivery.id} is not signed by a published audit key`);
   const record = payloadOf<AuditRecord>(delivery.record);
-  if (record.log !== delivery.log || record.index !== delivery.index) throw new Error(`delivery ${delivery.id} carries record ${record.index} of ${record.log}`);
+  if (record.log !== delivery.log || record.index !== delivery.index)
+    throw new Error(`delivery ${delivery.id} carries record ${record.index} of ${record.log}`);
   return { delivery, record };
 }
 

@@ -24,7 +24,8 @@ export function auditSource(api: ApiClient, log: string): AuditLogApi {
     return {
       ...common,
       checkpoint: async () => (await api.GET('/v1/admin/audit/checkpoint', { parseAs: 'text' })).data!,
-      cosignedCheckpoint: async (cosignatures) => (await api.GET('/v1/admin/audit/checkpoint/cosigned', { params: { query: { cosignatures } }, parseAs: 'text' })).data!,
+      cosignedCheckpoint: async (cosignatures) =>
+        (await api.GET('/v1/admin/audit/checkpoint/cosigned', { params: { query: { cosignatures } }, parseAs: 'text' })).data!,
       records: async (from, limit) => (await api.GET('/v1/admin/audit/records', { params: { query: { from, limit } } })).data!,
       consistency: async (from, to) => (await api.GET('/v1/admin/audit/proofs/consistency', { params: { query: { from, to } } })).data!,
       inclusion: async (index, size) => (await api.GET('/v1/admin/audit/proofs/inclusion', { params: { query: { index, size } } })).data!,
@@ -35,7 +36,8 @@ export function auditSource(api: ApiClient, log: string): AuditLogApi {
   return {
     ...common,
     checkpoint: async () => (await api.GET('/v1/tenants/{tenant}/audit/checkpoint', { params: { path }, parseAs: 'text' })).data!,
-    cosignedCheckpoint: async (cosignatures) => (await api.GET('/v1/tenants/{tenant}/audit/checkpoint/cosigned', { params: { path, query: { cosignatures } }, parseAs: 'text' })).data!,
+    cosignedCheckpoint: async (cosignatures) =>
+      (await api.GET('/v1/tenants/{tenant}/audit/checkpoint/cosigned', { params: { path, query: { cosignatures } }, parseAs: 'text' })).data!,
     records: async (from, limit) => (await api.GET('/v1/tenants/{tenant}/audit/records', { params: { path, query: { from, limit } } })).data!,
     consistency: async (from, to) => (await api.GET('/v1/tenants/{tenant}/audit/proofs/consistency', { params: { path, query: { from, to } } })).data!,
     inclusion: async (index, size) => (await api.GET('/v1/tenants/{tenant}/audit/proofs/inclusion', { params: { path, query: { index, size } } })).data!,

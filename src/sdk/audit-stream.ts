@@ -104,7 +104,11 @@ export async function* verifiedAuditStream(api: ApiClient, tenant: string, optio
   if (!filtered && next > 0) {
     // The tree before `from`, so each checkpoint's root can be recomputed.
     while (tree.size < next) {
-      const { records } = (await api.GET('/v1/tenants/{tenant}/audit/records', { params: { path: { tenant }, query: { from: tree.size, limit: Math.min(1000, next - tree.size) } } })).data!;
+      const { records } = (
+        await api.GET('/v1/tenants/{tenant}/audit/records', {
+          params: { path: { tenant }, query: { from: tree.size, limit: Math.min(1000, next - tree.size) } },
+        })
+      ).data!;
       if (records.length === 0) throw new StreamVerificationError(`record ${tree.size} is missing before the stream's start`);
       for (const { jws } of records) tree.push(leafHash(fromB64url(jws.split('.')[1]!)));
     }
@@ -122,11 +126,13 @@ export async function* verifiedAuditStream(api: ApiClient, tenant: string, optio
         const payload = JSON.parse(text) as { index: number; jws: string } & { size: number; note: string };
         if (event === 'record') {
           const { index, jws } = payload;
-          if (filtered ? index < next : index !== next) throw new StreamVerificationError(`record ${index} arrived where ${next} was due (a gap or a duplicate)`);
+          if (filtered ? index < next : index !== next)
+            throw new StreamVerificationError(`record ${index} arrived where ${next} was due (a gap or a duplicate)`);
           if (!(await verified(jws))) throw new StreamVerificationError(`record ${index}: the signature does not verify against the published audit keys`);
           const bytes = fromB64url(jws.split('.')[1]!);
           const record = JSON.parse(new TextDecoder().decode(bytes)) as AuditRecord;
-          if (record.log !== log || record.index !== index) throw new StreamVerificationError(`record ${index} says it is record ${record.index} of ${record.log}`);
+          if (record.log !== log || record.index !== index)
+            throw new StreamVerificationError(`record ${index} says it is record ${record.index} of ${record.log}`);
           if (!filtered) tree.push(leafHash(bytes));
           next = index + 1;
           yield { kind: 'record', index, jws, record };
@@ -136,7 +142,8 @@ export async function* verifiedAuditStream(api: ApiClient, tenant: string, optio
           if (checkpoint.size < lastCheckpoint) throw new StreamVerificationError(`the log shrank from ${lastCheckpoint} to ${checkpoint.size} records`);
           if (!filtered) {
             if (checkpoint.size !== tree.size) throw new StreamVerificationError(`a checkpoint of ${checkpoint.size} records after ${tree.size}`);
-            if (!Buffer.from(tree.root()).equals(Buffer.from(checkpoint.root))) throw new StreamVerificationError(`the checkpoint at ${checkpoint.size} does not match the records streamed: the log forked or was rewritten`);
+            if (!Buffer.from(tree.root()).equals(Buffer.from(checkpoint.root)))
+              throw new StreamVerificationError(`the checkpoint at ${checkpoint.size} does not match the records streamed: the log forked or was rewritten`);
           }
           lastCheckpoint = checkpoint.size;
           if (filtered) next = Math.max(next, checkpoint.size); // resume after what the checkpoint covers
@@ -151,7 +158,14 @@ export async function* verifiedAuditStream(api: ApiClient, tenant: string, optio
     } catch (caught) {
       if (caught instanceof StreamVerificationError || signal?.aborted) throw caught;
       // A refusal is final (the stream's budget excepted): reconnecting would only be refused again.
-      if (caught instanceof CustodesApiError && Number(caught.problem.status) >= 400 && Number(caught.problem.status) < 500 && caught.problem.code !== 'stream_limit_reached' && caught.problem.code !== 'rate_limited') throw caught;
+      if (
+        caught instanceof CustodesApiError &&
+        Number(caught.problem.status) >= 400 &&
+        Number(caught.problem.status) < 500 &&
+        caught.problem.code !== 'stream_limit_reached' &&
+        caught.problem.code !== 'rate_limited'
+      )
+        throw caught;
       error = (caught as Error).message;
     }
     if (!resume || signal?.aborted) return;

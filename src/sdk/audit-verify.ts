@@ -203,7 +203,12 @@ function prefixRoots({ leaves, subtrees }: RecordCheck, sizes: number[]): Hash[]
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
 /** RFC 7638 thumbprint of an Ed25519 public key: the kid Custodes gives it. */
-const ed25519Thumbprint = (raw: Uint8Array): string => b64url(createHash('sha256').update(`{"crv":"Ed25519","kty":"OKP","x":"${b64url(raw)}"}`).digest());
+const ed25519Thumbprint = (raw: Uint8Array): string =>
+  b64url(
+    createHash('sha256')
+      .update(`{"crv":"Ed25519","kty":"OKP","x":"${b64url(raw)}"}`)
+      .digest(),
+  );
 
 /** Whether `note` carries a valid signature by `key` (a note key, 0x01). */
 function signedBy(note: ReturnType<typeof parseSignedNote>, key: VerifierKey): boolean {
@@ -218,7 +223,11 @@ function signedBy(note: ReturnType<typeof parseSignedNote>, key: VerifierKey): b
  * the key held so far and included in the hand-over's tree — so no key
  * reaches a verifier without two admins' approval on the record.
  */
-export function followHandovers(trusted: string, current: string, handovers: readonly KeyHandover[]): { ok: true; chain: { to: string; change: string; approvalIndex: number }[] } | { ok: false; error: string } {
+export function followHandovers(
+  trusted: string,
+  current: string,
+  handovers: readonly KeyHandover[],
+): { ok: true; chain: { to: string; change: string; approvalIndex: number }[] } | { ok: false; error: string } {
   const chain: { to: string; change: string; approvalIndex: number }[] = [];
   let held = trusted;
   const refusals: string[] = [];
@@ -235,13 +244,30 @@ export function followHandovers(trusted: string, current: string, handovers: rea
         if (!signedBy(note, successor)) return (refusals.push(`the hand-over to ${claim.to} is not signed by that key`), []);
         // The approving record: signed by the holder, what it claims, and in the hand-over's tree.
         const [header, payload, signature] = h.approval.jws.split('.');
-        if (!header || !payload || !signature || !verifySignature(null, Buffer.from(`${header}.${payload}`, 'latin1'), ed25519Key(holder.publicKey), fromB64url(signature))) {
+        if (
+          !header ||
+          !payload ||
+          !signature ||
+          !verifySignature(null, Buffer.from(`${header}.${payload}`, 'latin1'), ed25519Key(holder.publicKey), fromB64url(signature))
+        ) {
           return (refusals.push(`the approval cited by the hand-over to ${claim.to} is not signed by the key handing over`), []);
         }
-        const record = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { log?: string; index?: number; action?: string; outcome?: string; details?: { change?: string; operation?: string; target?: { id?: string } } };
+        const record = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+          log?: string;
+          index?: number;
+          action?: string;
+          outcome?: string;
+          details?: { change?: string; operation?: string; target?: { id?: string } };
+        };
         const cites =
-          record.log === 'provider' && record.index === claim.approvalIndex && h.approval.index === claim.approvalIndex && h.approval.size === claim.checkpoint.size &&
-          record.action === 'change.approve' && record.outcome === 'allowed' && record.details?.change === claim.change && record.details?.operation === 'audit.rotate' &&
+          record.log === 'provider' &&
+          record.index === claim.approvalIndex &&
+          h.approval.index === claim.approvalIndex &&
+          h.approval.size === claim.checkpoint.size &&
+          record.action === 'change.approve' &&
+          record.outcome === 'allowed' &&
+          record.details?.change === claim.change &&
+          record.details?.operation === 'audit.rotate' &&
           record.details?.target?.id === ed25519Thumbprint(successor.publicKey);
         if (!cites) return (refusals.push(`the record cited by the hand-over to ${claim.to} is not the approval of that key`), []);
         const proof = h.approval.proof.map((p) => new Uint8Array(Buffer.from(p, 'hex')));
@@ -315,7 +341,9 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   if (typeof checkpoint === 'string') return failure(checkpoint);
   const cosignedBy = witnesses.length > 0 ? cosignersOf(note, witnesses) : [];
   if (cosignedBy.length < quorum) {
-    return failure(`the checkpoint at ${checkpoint.size} records is cosigned by ${cosignedBy.length} of the ${witnesses.length} witnesses given (${cosignedBy.join(', ') || 'none'}); ${quorum} required`);
+    return failure(
+      `the checkpoint at ${checkpoint.size} records is cosigned by ${cosignedBy.length} of the ${witnesses.length} witnesses given (${cosignedBy.join(', ') || 'none'}); ${quorum} required`,
+    );
   }
 
   let previous: Checkpoint | null = null;
@@ -364,5 +392,13 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
       return failure(`the server's consistency proof from ${previous.size} to ${checkpoint.size} does not verify`);
     }
   }
-  return { ok: true, checkpoint, size: checkpoint.size, state: { log, vkey: serverKey, checkpoint: note }, previousSize: previous?.size ?? null, handovers, cosignedBy };
+  return {
+    ok: true,
+    checkpoint,
+    size: checkpoint.size,
+    state: { log, vkey: serverKey, checkpoint: note },
+    previousSize: previous?.size ?? null,
+    handovers,
+    cosignedBy,
+  };
 }

@@ -11,8 +11,22 @@ import { CustodesApiError } from './errors';
 
 const key = await exportJWK((await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })).privateKey);
 const problem = (status: number, code: string) =>
-  new Response(JSON.stringify({ type: `urn:custodes:problem:${code}`, title: code, status, detail: code, code, requestId: 'req_1' }), { status, headers: { 'Content-Type': 'application/problem+json' } });
-const host = { id: 'hst_1', name: 'h', vcpus: 1, memoryMiB: 1, diskGiB: 1, state: 'active', allocated: { vcpus: 0, memoryMiB: 0, vms: 0 }, revision: 1, createdAt: '', updatedAt: '' };
+  new Response(JSON.stringify({ type: `urn:custodes:problem:${code}`, title: code, status, detail: code, code, requestId: 'req_1' }), {
+    status,
+    headers: { 'Content-Type': 'application/problem+json' },
+  });
+const host = {
+  id: 'hst_1',
+  name: 'h',
+  vcpus: 1,
+  memoryMiB: 1,
+  diskGiB: 1,
+  state: 'active',
+  allocated: { vcpus: 0, memoryMiB: 0, vms: 0 },
+  revision: 1,
+  createdAt: '',
+  updatedAt: '',
+};
 
 /** A client whose fetch answers from `script` in turn and remembers each request. */
 function scripted(script: (() => Response)[], retry = { retries: 2, baseDelayMs: 1 }) {
@@ -35,14 +49,17 @@ const body = { name: 'h', vcpus: 1, memoryMiB: 1, diskGiB: 1 };
 
 describe('SDK client', () => {
   it('retries a POST with the same Idempotency-Key, a fresh token each attempt, one session', async () => {
-    const { api, seen } = scripted([
-      () => problem(503, 'audit_unavailable'),
-      () => {
-        throw new TypeError('fetch failed');
-      },
-      () => problem(409, 'idempotency_key_in_use'), // the lost attempt is still running
-      () => Response.json(host, { status: 201 }),
-    ], { retries: 3, baseDelayMs: 1 });
+    const { api, seen } = scripted(
+      [
+        () => problem(503, 'audit_unavailable'),
+        () => {
+          throw new TypeError('fetch failed');
+        },
+        () => problem(409, 'idempotency_key_in_use'), // the lost attempt is still running
+        () => Response.json(host, { status: 201 }),
+      ],
+      { retries: 3, baseDelayMs: 1 },
+    );
     const { data } = await api.POST('/v1/admin/hosts', { body });
     expect(data?.id).toBe('hst_1');
     expect(seen).toHaveLength(4);
@@ -66,12 +83,20 @@ describe('SDK client', () => {
     expect(await Promise.all(seen.map((r) => r.text()))).toEqual(Array(2).fill(JSON.stringify(pages)));
     // A caller's own key is still sent, and kept across the retries.
     const keyed = scripted([() => problem(503, 'audit_unavailable'), () => Response.json(written)]);
-    await keyed.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: 'ten_1', disk: 'dsk_1' } }, body: pages, headers: { 'Idempotency-Key': 'mine-2' } });
+    await keyed.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', {
+      params: { path: { tenant: 'ten_1', disk: 'dsk_1' } },
+      body: pages,
+      headers: { 'Idempotency-Key': 'mine-2' },
+    });
     expect(keyed.seen.map((r) => r.headers.get('Idempotency-Key'))).toEqual(['mine-2', 'mine-2']);
   });
 
-  it('keeps a caller\'s Idempotency-Key, and mints a new one per call otherwise', async () => {
-    const { api, seen } = scripted([() => Response.json(host, { status: 201 }), () => Response.json(host, { status: 201 }), () => Response.json(host, { status: 201 })]);
+  it("keeps a caller's Idempotency-Key, and mints a new one per call otherwise", async () => {
+    const { api, seen } = scripted([
+      () => Response.json(host, { status: 201 }),
+      () => Response.json(host, { status: 201 }),
+      () => Response.json(host, { status: 201 }),
+    ]);
     await api.POST('/v1/admin/hosts', { body, headers: { 'Idempotency-Key': 'mine-1' } });
     await api.POST('/v1/admin/hosts', { body });
     await api.POST('/v1/admin/hosts', { body });
@@ -96,7 +121,10 @@ describe('SDK client', () => {
   });
 
   it('gives up after its retries, and describes an answer that is not a problem as http_error', async () => {
-    const { api, seen } = scripted([() => new Response('bad gateway', { status: 502 }), () => new Response('bad gateway', { status: 502 })], { retries: 1, baseDelayMs: 1 });
+    const { api, seen } = scripted([() => new Response('bad gateway', { status: 502 }), () => new Response('bad gateway', { status: 502 })], {
+      retries: 1,
+      baseDelayMs: 1,
+    });
     const error = (await api.GET('/v1/admin/hosts').catch((e: unknown) => e)) as CustodesApiError;
     expect(seen).toHaveLength(2);
     expect(error.problem).toMatchObject({ code: 'http_error', status: 502, detail: 'bad gateway' });

@@ -77,7 +77,10 @@ const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 async function isRetryable(response: Response): Promise<boolean> {
   if (RETRYABLE_STATUS.has(response.status)) return true;
   if (response.status !== 409) return false;
-  const problem = (await response.clone().json().catch(() => null)) as { code?: string } | null;
+  const problem = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { code?: string } | null;
   return problem?.code === 'idempotency_key_in_use';
 }
 const MAX_RETRY_AFTER_MS = 30_000;

@@ -11,7 +11,10 @@ const CLOCK_REFUSALS = new Set(['token_expired', 'token_not_yet_valid']);
 /** Whether `response` refused its token for its time alone (the response itself is left unread). */
 export async function refusedForItsTime(response: Response): Promise<boolean> {
   if (response.status !== 401) return false;
-  const problem = (await response.clone().json().catch(() => null)) as { code?: string } | null;
+  const problem = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { code?: string } | null;
   return CLOCK_REFUSALS.has(problem?.code ?? '');
 }
 

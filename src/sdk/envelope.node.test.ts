@@ -16,7 +16,11 @@ describe('envelopes on Node', () => {
     const aad = additionalData(address, key.id);
 
     const sealedHere = await encryptPage(page, address, key);
-    const openedByWebCrypto = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealedHere.slice(17, 29), additionalData: aad }, key.key, sealedHere.slice(29));
+    const openedByWebCrypto = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: sealedHere.slice(17, 29), additionalData: aad },
+      key.key,
+      sealedHere.slice(29),
+    );
     assert.deepEqual(new Uint8Array(openedByWebCrypto), page);
 
     const nonce = crypto.getRandomValues(new Uint8Array(12));

@@ -22,7 +22,10 @@ export { ENVELOPE_BYTES, ENVELOPE_VERSION, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES
 
 /** node:crypto when this is Node itself (not workerd or a browser), else null. */
 const nodeCrypto: typeof NodeCrypto | null = await (async () => {
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node && ((globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? '') !== 'Cloudflare-Workers';
+  const isNode =
+    typeof process !== 'undefined' &&
+    !!process.versions?.node &&
+    ((globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? '') !== 'Cloudflare-Workers';
   if (!isNode) return null;
   try {
     return await import('node:crypto');

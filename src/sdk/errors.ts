@@ -24,6 +24,13 @@ export class CustodesApiError extends Error {
       // not JSON: described below
     }
     const requestId = response.headers.get('X-Request-Id') ?? '';
-    return new CustodesApiError({ type: 'about:blank', title: response.statusText || 'HTTP error', status: response.status, detail: text.slice(0, 200), code: 'http_error', requestId });
+    return new CustodesApiError({
+      type: 'about:blank',
+      title: response.statusText || 'HTTP error',
+      status: response.status,
+      detail: text.slice(0, 200),
+      code: 'http_error',
+      requestId,
+    });
   }
 }

@@ -17,17 +17,7 @@
  */
 import { inParallel } from '../lib/parallel.ts';
 import { tokenIdOf, type ApiClient } from './client.ts';
-import {
-  decryptPage,
-  encryptPage,
-  envelopeKeyId,
-  keyIdHex,
-  newDataKey,
-  PAGE_BYTES,
-  type DataKey,
-  type PageAddress,
-  type Space,
-} from './envelope.ts';
+import { decryptPage, encryptPage, envelopeKeyId, keyIdHex, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope.ts';
 import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './keystore.ts';
 import { keyMap } from './audit-verify.ts';
 import { checkReadEvidence, envelopeDigest, ProviderMisbehaviourError, recordVerifier, type ReadEvidence } from './read-evidence.ts';
@@ -88,7 +78,9 @@ interface StoredPage {
 /** A data key whose wrapped copy the provider does not hold: retired by a rotation (crypto-shredded), or never parked by this keystore. */
 export class DataKeyUnavailableError extends Error {
   constructor(readonly keyName: string) {
-    super(`data key ${keyName} is not stored with the provider: a rotation retired it (the versions sealed with it can no longer be opened), or it was written with another keystore`);
+    super(
+      `data key ${keyName} is not stored with the provider: a rotation retired it (the versions sealed with it can no longer be opened), or it was written with another keystore`,
+    );
     this.name = 'DataKeyUnavailableError';
   }
 }
@@ -96,7 +88,9 @@ export class DataKeyUnavailableError extends Error {
 /** The keystore's KEK cannot unwrap the data key: the pages were sealed with another keystore. */
 export class KeystoreMismatchError extends Error {
   constructor(readonly keyName: string) {
-    super(`this keystore cannot open data key ${keyName}: it was wrapped by another keystore's KEK. Read with the keystore that wrote these pages (--keystore FILE; \`custodes key init\` makes a new one, which opens only what it seals)`);
+    super(
+      `this keystore cannot open data key ${keyName}: it was wrapped by another keystore's KEK. Read with the keystore that wrote these pages (--keystore FILE; \`custodes key init\` makes a new one, which opens only what it seals)`,
+    );
     this.name = 'KeystoreMismatchError';
   }
 }
@@ -111,14 +105,33 @@ export const publishedRecordVerifier = (api: ApiClient): RecordVerifier => recor
  * The envelope of one exact version of a page (`GET …/{index}/versions/{version}`),
  * checked against the signed records served with it (read-evidence.ts).
  */
-export async function pageVersionEnvelope(api: ApiClient, target: ContentTarget, index: number, version: number, verify: RecordVerifier = publishedRecordVerifier(api)): Promise<Uint8Array> {
+export async function pageVersionEnvelope(
+  api: ApiClient,
+  target: ContentTarget,
+  index: number,
+  version: number,
+  verify: RecordVerifier = publishedRecordVerifier(api),
+): Promise<Uint8Array> {
   const { tenant, resource } = target;
   const { data: answer, response } =
     target.space === 'memory'
-      ? await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages/{index}/versions/{version}', { params: { path: { tenant, vm: resource, index, version } }, headers: CIPHERTEXT })
-      : await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks/{index}/versions/{version}', { params: { path: { tenant, disk: resource, index, version } }, headers: CIPHERTEXT });
+      ? await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages/{index}/versions/{version}', {
+          params: { path: { tenant, vm: resource, index, version } },
+          headers: CIPHERTEXT,
+        })
+      : await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks/{index}/versions/{version}', {
+          params: { path: { tenant, disk: resource, index, version } },
+          headers: CIPHERTEXT,
+        });
   const data = answer!;
-  if (data.index !== index || data.version !== version) throw new ProviderMisbehaviourError(index, version, null, null, `asked for version ${version} of page ${index}, served version ${data.version} of page ${data.index}`);
+  if (data.index !== index || data.version !== version)
+    throw new ProviderMisbehaviourError(
+      index,
+      version,
+      null,
+      null,
+      `asked for version ${version} of page ${index}, served version ${data.version} of page ${data.index}`,
+    );
   await checkReadEvidence([data], data.evidence as ReadEvidence, { log: `tenants/${tenant}`, space: target.space, resource, verify, jti: tokenIdOf(response) });
   return new Uint8Array(Buffer.from(data.envelope, 'base64'));
 }
@@ -218,8 +231,15 @@ export class GuestContents {
   private async readPages(target: ContentTarget, start: number, count: number, latest?: LatestWrites): Promise<Map<number, Uint8Array>> {
     const { pages: stored, evidence, jti } = await this.getPages(target, start, count);
     // Every byte against the signed records before anything is decrypted (read-evidence.ts).
-    if (stored.some((p) => p.index < start || p.index >= start + count)) throw new ProviderMisbehaviourError(null, null, null, null, `served pages outside ${start}+${count}`);
-    await checkReadEvidence(stored, evidence, { log: `tenants/${target.tenant}`, space: target.space, resource: target.resource, verify: this.verifyRecord, jti });
+    if (stored.some((p) => p.index < start || p.index >= start + count))
+      throw new ProviderMisbehaviourError(null, null, null, null, `served pages outside ${start}+${count}`);
+    await checkReadEvidence(stored, evidence, {
+      log: `tenants/${target.tenant}`,
+      space: target.space,
+      resource: target.resource,
+      verify: this.verifyRecord,
+      jti,
+    });
     const pages = new Map<number, Uint8Array>();
     // The verified log, when given, is the authority (it knows of recoveries); else this keystore's own writes.
     if (latest) checkFresh(stored, start, count, latest);
@@ -260,7 +280,13 @@ export class GuestContents {
       for (const [page, version] of Object.entries(written)) {
         const logged = latest.get(Number(page));
         if (Number(page) >= start && Number(page) < start + count && (logged?.highestWritten ?? logged?.version ?? 0) < version) {
-          throw new ProviderMisbehaviourError(Number(page), version, null, null, `this keystore wrote version ${version}, but the verified log has no record of that write: the log was rolled back`);
+          throw new ProviderMisbehaviourError(
+            Number(page),
+            version,
+            null,
+            null,
+            `this keystore wrote version ${version}, but the verified log has no record of that write: the log was rolled back`,
+          );
         }
       }
       checkFresh(stored, start, count, latest);
@@ -274,7 +300,13 @@ export class GuestContents {
   private checkLogNotBehind(target: ContentTarget, size: number): void {
     const own = this.keystore.writtenAt?.[`tenants/${target.tenant}`];
     if (own !== undefined && size <= own) {
-      throw new ProviderMisbehaviourError(null, null, null, null, `the verified log ends at record ${size}, before this keystore's own write (record ${own}): the log was rolled back`);
+      throw new ProviderMisbehaviourError(
+        null,
+        null,
+        null,
+        null,
+        `the verified log ends at record ${size}, before this keystore's own write (record ${own}): the log was rolled back`,
+      );
     }
   }
 
@@ -283,16 +315,30 @@ export class GuestContents {
     const query = { start, count };
     const { data, response } =
       target.space === 'memory'
-        ? await this.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource }, query }, headers: CIPHERTEXT })
-        : await this.api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query }, headers: CIPHERTEXT });
+        ? await this.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', {
+            params: { path: { tenant: target.tenant, vm: target.resource }, query },
+            headers: CIPHERTEXT,
+          })
+        : await this.api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', {
+            params: { path: { tenant: target.tenant, disk: target.resource }, query },
+            headers: CIPHERTEXT,
+          });
     return { ...data!, jti: tokenIdOf(response) };
   }
 
   private async putPages(target: ContentTarget, pages: { index: number; envelope: string }[]): Promise<number> {
     const { data } =
       target.space === 'memory'
-        ? await this.api.PUT('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource } }, body: { pages }, headers: CIPHERTEXT })
-        : await this.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource } }, body: { pages }, headers: CIPHERTEXT });
+        ? await this.api.PUT('/v1/tenants/{tenant}/vms/{vm}/memory/pages', {
+            params: { path: { tenant: target.tenant, vm: target.resource } },
+            body: { pages },
+            headers: CIPHERTEXT,
+          })
+        : await this.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', {
+            params: { path: { tenant: target.tenant, disk: target.resource } },
+            body: { pages },
+            headers: CIPHERTEXT,
+          });
     const written = ((this.keystore.written ??= {})[`${target.space}:${target.resource}`] ??= {});
     for (const { index, version } of data!.pages) written[index] = Math.max(written[index] ?? 0, version);
     const log = `tenants/${target.tenant}`;
@@ -348,14 +394,28 @@ function checkFresh(stored: readonly StoredPage[], start: number, count: number,
  * in the verified log says: another version (`StaleVersionError`), or other
  * bytes under the right version (`ProviderMisbehaviourError`).
  */
-export function freshnessFindings(stored: readonly StoredPage[], start: number, count: number, latest: LatestWrites): (StaleVersionError | ProviderMisbehaviourError)[] {
+export function freshnessFindings(
+  stored: readonly StoredPage[],
+  start: number,
+  count: number,
+  latest: LatestWrites,
+): (StaleVersionError | ProviderMisbehaviourError)[] {
   const served = new Map(stored.map((page) => [page.index, page]));
   const findings: (StaleVersionError | ProviderMisbehaviourError)[] = [];
   for (let index = start; index < start + count; index++) {
     const page = served.get(index);
     const newest = latest.get(index) ?? { version: 0, digest: null };
     if ((page?.version ?? 0) !== newest.version) findings.push(new StaleVersionError(index, page?.version ?? 0, newest.version));
-    else if (page && envelopeDigest(page.envelope) !== newest.digest) findings.push(new ProviderMisbehaviourError(index, page.version, newest.digest, envelopeDigest(page.envelope), 'the bytes served are not the newest write in the verified log'));
+    else if (page && envelopeDigest(page.envelope) !== newest.digest)
+      findings.push(
+        new ProviderMisbehaviourError(
+          index,
+          page.version,
+          newest.digest,
+          envelopeDigest(page.envelope),
+          'the bytes served are not the newest write in the verified log',
+        ),
+      );
   }
   return findings;
 }

@@ -11,7 +11,18 @@ export { AlertInbox, openAlertDelivery, type AlertDelivery } from './alert-deliv
 export { StreamVerificationError, verifiedAuditStream, type StreamEvent, type StreamFilter, type StreamOptions } from './audit-stream.ts';
 export { cosignersOf, followHandovers, verifyAuditLog, type AuditSource, type KeyHandover, type VerifierState, type VerifyResult } from './audit-verify.ts';
 export { decryptPage, encryptPage, EnvelopeError, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope.ts';
-export { DataKeyUnavailableError, GuestContents, KeystoreMismatchError, latestWritesFromLog, pageVersionEnvelope, publishedRecordVerifier, StaleVersionError, type ContentTarget, type LatestWrites, type RecordVerifier } from './guest-contents.ts';
+export {
+  DataKeyUnavailableError,
+  GuestContents,
+  KeystoreMismatchError,
+  latestWritesFromLog,
+  pageVersionEnvelope,
+  publishedRecordVerifier,
+  StaleVersionError,
+  type ContentTarget,
+  type LatestWrites,
+  type RecordVerifier,
+} from './guest-contents.ts';
 export { checkReadEvidence, ProviderMisbehaviourError, type ReadEvidence } from './read-evidence.ts';
 export { checkLogContents, namedVersions, type ContentsReport, type NamedVersion } from './log-contents.ts';
 export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore.ts';

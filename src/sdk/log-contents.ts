@@ -44,7 +44,8 @@ export function namedVersions(records: readonly { jws: string }[]): { versions: 
     const record = jwsPayload<AuditRecord>(jws);
     if (record.outcome !== 'allowed') continue;
     for (const r of record.regions ?? []) {
-      if (r.access === 'write' && r.digest) named.set(keyOf(r), { space: r.space, resource: r.resource, index: r.index, version: r.version, digest: r.digest, writtenBy: record.index });
+      if (r.access === 'write' && r.digest)
+        named.set(keyOf(r), { space: r.space, resource: r.resource, index: r.index, version: r.version, digest: r.digest, writtenBy: record.index });
     }
     if (record.action === 'contents.purge') {
       const details = record.details as { space: 'memory' | 'disk'; resource: string; purged: { index: number; version: number }[] };
@@ -58,10 +59,16 @@ export function namedVersions(records: readonly { jws: string }[]): { versions: 
  * Fetches each version the log names (all of them, or a random `sample`) and
  * checks its bytes against the log's digest. Answers what is missing or altered.
  */
-export async function checkLogContents(api: ApiClient, tenant: string, records: readonly { jws: string }[], options: { sample?: number; verify?: RecordVerifier } = {}): Promise<ContentsReport> {
+export async function checkLogContents(
+  api: ApiClient,
+  tenant: string,
+  records: readonly { jws: string }[],
+  options: { sample?: number; verify?: RecordVerifier } = {},
+): Promise<ContentsReport> {
   const { versions, purged } = namedVersions(records);
   const verify = options.verify ?? publishedRecordVerifier(api);
-  const chosen = options.sample !== undefined && options.sample < versions.length ? [...versions].sort(() => Math.random() - 0.5).slice(0, options.sample) : versions;
+  const chosen =
+    options.sample !== undefined && options.sample < versions.length ? [...versions].sort(() => Math.random() - 0.5).slice(0, options.sample) : versions;
   const report: ContentsReport = { named: versions.length, checked: 0, purged, missing: [], altered: [] };
   for (const v of chosen) {
     report.checked++;

@@ -42,14 +42,15 @@ export class ProviderMisbehaviourError extends Error {
     readonly served: string | null,
     readonly why: string,
   ) {
-    super(`provider misbehaviour${page === null ? '' : ` on page ${page}${version === null ? '' : ` version ${version}`}`}: ${why}${expected || served ? ` (signed log: ${expected ?? 'none'}; served: ${served ?? 'none'})` : ''}`);
+    super(
+      `provider misbehaviour${page === null ? '' : ` on page ${page}${version === null ? '' : ` version ${version}`}`}: ${why}${expected || served ? ` (signed log: ${expected ?? 'none'}; served: ${served ?? 'none'})` : ''}`,
+    );
     this.name = 'ProviderMisbehaviourError';
   }
 }
 
 /** `sha256:` + hex of an envelope's bytes, as records name them. */
 export const envelopeDigest = (envelopeBase64: string): string => `sha256:${createHash('sha256').update(Buffer.from(envelopeBase64, 'base64')).digest('hex')}`;
-
 
 export interface EvidenceContext {
   /** The tenant's log, `tenants/{tenant}`. */
@@ -78,7 +79,11 @@ export async function checkReadEvidence(pages: readonly ServedPage[], evidence: 
  * is not this read's, is the only finding: nothing it says can be used. The
  * console lists them all; readers stop at the first (`checkReadEvidence`).
  */
-export async function readEvidenceFindings(pages: readonly ServedPage[], evidence: ReadEvidence | undefined, context: EvidenceContext): Promise<ProviderMisbehaviourError[]> {
+export async function readEvidenceFindings(
+  pages: readonly ServedPage[],
+  evidence: ReadEvidence | undefined,
+  context: EvidenceContext,
+): Promise<ProviderMisbehaviourError[]> {
   const { log, space, resource } = context;
   const unusable = (why: string) => [new ProviderMisbehaviourError(null, null, null, null, why)];
   if (!evidence?.read?.jws) return unusable('the answer carries no signed record of the read');
@@ -91,7 +96,8 @@ export async function readEvidenceFindings(pages: readonly ServedPage[], evidenc
     return unusable(`the record served as this read's (index ${read.index}) is another request's (token ${read.actor.jti ?? 'none'}, not ${context.jti})`);
   }
   const named = new Map<number, { version: number; digest: string | null }>();
-  for (const r of read.regions ?? []) if (r.access === 'read' && r.space === space && r.resource === resource) named.set(r.index, { version: r.version, digest: r.digest ?? null });
+  for (const r of read.regions ?? [])
+    if (r.access === 'read' && r.space === space && r.resource === resource) named.set(r.index, { version: r.version, digest: r.digest ?? null });
 
   // The versions those records wrote, by (index, version).
   const written = new Map<string, string | null>();
@@ -99,7 +105,8 @@ export async function readEvidenceFindings(pages: readonly ServedPage[], evidenc
     if (!(await context.verify(w.jws))) return unusable(`write record ${w.index} does not verify under the audit keys`);
     const record = jwsPayload<AuditRecord>(w.jws);
     if (record.log !== log || record.index !== w.index || record.outcome !== 'allowed' || record.index >= read.index) continue;
-    for (const r of record.regions ?? []) if (r.access === 'write' && r.space === space && r.resource === resource) written.set(`${r.index}@${r.version}`, r.digest ?? null);
+    for (const r of record.regions ?? [])
+      if (r.access === 'write' && r.space === space && r.resource === resource) written.set(`${r.index}@${r.version}`, r.digest ?? null);
   }
 
   const findings: ProviderMisbehaviourError[] = [];
@@ -109,8 +116,9 @@ export async function readEvidenceFindings(pages: readonly ServedPage[], evidenc
     const actual = envelopeDigest(page.envelope);
     const finding = (expected: string | null, why: string) => findings.push(new ProviderMisbehaviourError(page.index, page.version, expected, actual, why));
     const inRead = named.get(page.index);
-    if (!inRead || inRead.version !== page.version) finding(inRead ? `version ${inRead.version}` : null, 'the read\'s own record does not name this version as read');
-    else if (inRead.digest !== actual) finding(inRead.digest, 'the bytes served are not the bytes the read\'s record names');
+    if (!inRead || inRead.version !== page.version)
+      finding(inRead ? `version ${inRead.version}` : null, "the read's own record does not name this version as read");
+    else if (inRead.digest !== actual) finding(inRead.digest, "the bytes served are not the bytes the read's record names");
     else {
       const atWrite = written.get(`${page.index}@${page.version}`);
       if (atWrite === undefined) finding(null, 'no signed record wrote this version');
@@ -118,7 +126,8 @@ export async function readEvidenceFindings(pages: readonly ServedPage[], evidenc
     }
   }
   for (const [index, { version, digest }] of named) {
-    if (!served.has(index)) findings.push(new ProviderMisbehaviourError(index, version, digest, null, 'the read\'s record names this page as read, but the answer withheld it'));
+    if (!served.has(index))
+      findings.push(new ProviderMisbehaviourError(index, version, digest, null, "the read's record names this page as read, but the answer withheld it"));
   }
   return findings.sort((a, b) => (a.page ?? -1) - (b.page ?? -1));
 }

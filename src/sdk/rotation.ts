@@ -61,7 +61,8 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
     const exposure = report.labels[0];
     if (!exposure) throw new Error(`label ${label} does not exist`);
     const target = 'vm' in exposure ? ({ space: 'memory', resource: exposure.vm } as const) : ({ space: 'disk', resource: exposure.disk } as const);
-    for (const read of exposure.reads) for (const page of read.pages) retire.add(keyIdHex(envelopeKeyId(await pageVersionEnvelope(api, { tenant, ...target }, page.index, page.version))));
+    for (const read of exposure.reads)
+      for (const page of read.pages) retire.add(keyIdHex(envelopeKeyId(await pageVersionEnvelope(api, { tenant, ...target }, page.index, page.version))));
   }
 
   // 2–3. Every current page sealed with a retired key, re-sealed under a new one.
@@ -74,7 +75,10 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
   }
   const targets = new Map<string, ContentTarget>();
   for (const { jws } of records) {
-    const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as { outcome: string; regions?: { space: Space; resource: string; access: string }[] };
+    const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as {
+      outcome: string;
+      regions?: { space: Space; resource: string; access: string }[];
+    };
     if (record.outcome !== 'allowed') continue;
     for (const r of record.regions ?? []) if (r.access !== 'read') targets.set(`${r.space}/${r.resource}`, { tenant, space: r.space, resource: r.resource });
   }
@@ -82,7 +86,10 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
   const plaintexts: { target: ContentTarget; index: number; bytes: Uint8Array }[] = [];
   for (const target of targets.values()) {
     const latest = latestWritesFromLog(records, target);
-    const written = [...latest].filter(([, v]) => v.version > 0).map(([index]) => index).sort((a, b) => a - b);
+    const written = [...latest]
+      .filter(([, v]) => v.version > 0)
+      .map(([index]) => index)
+      .sort((a, b) => a - b);
     for (const index of written) {
       const current = await currentEnvelope(api, target, index);
       if (!current || !retire.has(keyIdHex(envelopeKeyId(current)))) continue;
@@ -96,7 +103,9 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
   const resealed = new Map<string, { target: ContentTarget; pages: number[] }>();
   for (const { target, index, bytes } of plaintexts) {
     await contents.write(target, index * PAGE_BYTES, bytes);
-    const entry = resealed.get(`${target.space}/${target.resource}`) ?? resealed.set(`${target.space}/${target.resource}`, { target, pages: [] }).get(`${target.space}/${target.resource}`)!;
+    const entry =
+      resealed.get(`${target.space}/${target.resource}`) ??
+      resealed.set(`${target.space}/${target.resource}`, { target, pages: [] }).get(`${target.space}/${target.resource}`)!;
     entry.pages.push(index);
   }
 
@@ -108,9 +117,18 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
   }
   if (retiredIds.length === 0) throw new Error('no wrapped data key to retire: nothing of these labels was sealed with a key the provider holds');
   const recorded = (
-    await api.POST('/v1/tenants/{tenant}/recovery/rotations', { params: { path: { tenant } }, body: { labels, retire: retiredIds, resealed: plaintexts.length } })
+    await api.POST('/v1/tenants/{tenant}/recovery/rotations', {
+      params: { path: { tenant } },
+      body: { labels, retire: retiredIds, resealed: plaintexts.length },
+    })
   ).data!;
-  return { retired: [...retire], newKey: keystore.currentDataKey ?? null, resealed: [...resealed.values()], auditIndex: recorded.auditIndex, rotatedAt: recorded.rotatedAt };
+  return {
+    retired: [...retire],
+    newKey: keystore.currentDataKey ?? null,
+    resealed: [...resealed.values()],
+    auditIndex: recorded.auditIndex,
+    rotatedAt: recorded.rotatedAt,
+  };
 }
 
 async function currentEnvelope(api: ApiClient, target: ContentTarget, index: number): Promise<Uint8Array | null> {

@@ -54,22 +54,39 @@ export function checkSeals(records: readonly { index: number; jws: string }[], n
     const record = jwsPayload<Payload>(jws);
     const details = record.details ?? {};
     if (record.action === 'access.sealed' && details.seal && details.commitment && details.sealUntil) {
-      seals.set(details.seal, { seal: details.seal, index: record.index, time: record.time, vm: record.target?.id ?? null, commitment: details.commitment, sealUntil: details.sealUntil, revealedAt: null, revealed: null });
+      seals.set(details.seal, {
+        seal: details.seal,
+        index: record.index,
+        time: record.time,
+        vm: record.target?.id ?? null,
+        commitment: details.commitment,
+        sealUntil: details.sealUntil,
+        revealedAt: null,
+        revealed: null,
+      });
     } else if (record.action === 'access.reveal' && details.seal) {
       const sealed = seals.get(details.seal);
       const hidden = details.revealed?.jws;
       if (!sealed) findings.push(`record ${record.index} reveals seal ${details.seal}, which no earlier sealed record announced`);
       else if (!hidden || commitmentOf(hidden) !== sealed.commitment) {
-        findings.push(`record ${record.index} reveals seal ${details.seal} (sealed at record ${sealed.index}), but what it reveals does not match the commitment ${sealed.commitment}${hidden ? ` (it hashes to ${commitmentOf(hidden)})` : ''}`);
+        findings.push(
+          `record ${record.index} reveals seal ${details.seal} (sealed at record ${sealed.index}), but what it reveals does not match the commitment ${sealed.commitment}${hidden ? ` (it hashes to ${commitmentOf(hidden)})` : ''}`,
+        );
       } else {
         const revealed = jwsPayload<{ actor: { type: string; id: string | null }; action: string; details?: unknown }>(hidden);
-        seals.set(details.seal, { ...sealed, revealedAt: record.index, revealed: { actor: revealed.actor, action: revealed.action, details: revealed.details } });
+        seals.set(details.seal, {
+          ...sealed,
+          revealedAt: record.index,
+          revealed: { actor: revealed.actor, action: revealed.action, details: revealed.details },
+        });
       }
     }
   }
   for (const sealed of seals.values()) {
     if (sealed.revealedAt === null && Date.parse(sealed.sealUntil) < now) {
-      findings.push(`seal ${sealed.seal} (record ${sealed.index}, VM ${sealed.vm ?? '?'}) was due to be revealed by ${sealed.sealUntil}, and the log carries no reveal`);
+      findings.push(
+        `seal ${sealed.seal} (record ${sealed.index}, VM ${sealed.vm ?? '?'}) was due to be revealed by ${sealed.sealUntil}, and the log carries no reveal`,
+      );
     }
   }
   return { seals: [...seals.values()], findings };
@@ -100,7 +117,9 @@ export class SealWatcher {
     const { action, time } = jwsPayload<{ action: string; time: string }>(entry.jws);
     if (action === 'access.sealed' || action === 'access.reveal') this.#records.push(entry);
     if (this.#records.length === 0) return [];
-    const fresh = checkSeals(this.#records, Date.parse(time)).findings.filter((finding) => !this.#reported.has(finding) && (this.options.fromStart || !finding.includes('which no earlier sealed record announced')));
+    const fresh = checkSeals(this.#records, Date.parse(time)).findings.filter(
+      (finding) => !this.#reported.has(finding) && (this.options.fromStart || !finding.includes('which no earlier sealed record announced')),
+    );
     for (const finding of fresh) this.#reported.add(finding);
     return fresh;
   }

@@ -25,7 +25,11 @@ const expected = [
 ];
 
 describe('serverSentEvents', () => {
-  for (const [name, eol] of [['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r']] as const) {
+  for (const [name, eol] of [
+    ['LF', '\n'],
+    ['CRLF', '\r\n'],
+    ['CR', '\r'],
+  ] as const) {
     it(`parses a stream whose lines end in ${name}, split anywhere`, async () => {
       const text = `: heartbeat${eol}${eol}id: 1${eol}event: record${eol}data: {"index":1}${eol}${eol}event: checkpoint${eol}data: a${eol}data: b${eol}${eol}`;
       assert.deepEqual(await events([text]), expected);

@@ -22,7 +22,9 @@ const EVERY_ROLE = ['provisioner', 'operator', 'auditor', 'security'] as const;
 /** Whether `admin` is enrolled and active on the instance at `baseUrl` (asked with its own key). */
 async function stillEnrolled(baseUrl: string, admin: EnrolledAdmin): Promise<boolean> {
   try {
-    await createApiClient({ baseUrl, key: admin.key, principal: admin.id, retry: { retries: 0 } }).GET('/v1/admin/admins/{admin}', { params: { path: { admin: admin.id } } });
+    await createApiClient({ baseUrl, key: admin.key, principal: admin.id, retry: { retries: 0 } }).GET('/v1/admin/admins/{admin}', {
+      params: { path: { admin: admin.id } },
+    });
     return true;
   } catch (error) {
     if (error instanceof CustodesApiError && error.problem.status === 401) return false;
@@ -58,7 +60,9 @@ export async function enrolReadyAdmins(
       ready.push({ id: (data as { id: string }).id, key });
     } catch (error) {
       if (error instanceof CustodesApiError && error.problem.code === 'bootstrap_retired') {
-        throw new Error(`cannot enrol admin "${names[i]}": this instance's bootstrap ceremony is over (two enrolled admins hold security) and its key is not one of them. Use the enrolled admins' keys, or start from a fresh state.`);
+        throw new Error(
+          `cannot enrol admin "${names[i]}": this instance's bootstrap ceremony is over (two enrolled admins hold security) and its key is not one of them. Use the enrolled admins' keys, or start from a fresh state.`,
+        );
       }
       throw error;
     }

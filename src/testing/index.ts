@@ -211,14 +211,18 @@ const KEYS_FILE = 'custodes-keys.json';
  * directory, else new ones — written there so the next start finds them (a
  * new audit key on a persisted log would need a two-person hand-over).
  */
-async function instanceKeys(persist: false | string, given: { adminKeys?: [JWK, JWK]; enrolled?: EnrolledAdmin[]; auditKey?: string }): Promise<InstanceKeys & { save: () => void }> {
+async function instanceKeys(
+  persist: false | string,
+  given: { adminKeys?: [JWK, JWK]; enrolled?: EnrolledAdmin[]; auditKey?: string },
+): Promise<InstanceKeys & { save: () => void }> {
   const file = persist ? join(persist, KEYS_FILE) : null;
   const kept = file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as InstanceKeys) : null;
   const keys: InstanceKeys = {
     format: 'custodes-instance-keys',
     auditKey: given.auditKey ? (JSON.parse(given.auditKey) as JWK) : (kept?.auditKey ?? (await generatePrincipalKey())),
     adminKeys: given.adminKeys ?? kept?.adminKeys ?? [await generatePrincipalKey(), await generatePrincipalKey()],
-    enrolled: (given.enrolled as InstanceKeys['enrolled'] | undefined) ?? kept?.enrolled ?? [{ key: await generatePrincipalKey() }, { key: await generatePrincipalKey() }],
+    enrolled: (given.enrolled as InstanceKeys['enrolled'] | undefined) ??
+      kept?.enrolled ?? [{ key: await generatePrincipalKey() }, { key: await generatePrincipalKey() }],
   };
   const save = () => {
     if (!file || JSON.stringify(keys) === JSON.stringify(kept)) return;
@@ -268,7 +272,8 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
   // Filled in once the instance answers: the two admins the bootstrap key enrols (enrolment.ts).
   // Filled (with exactly two) before startCustodes returns: the tuple type is what callers get.
   const admins = [] as unknown as [Principal, Principal];
-  const client = (principal: Principal, more: Partial<ApiClientOptions> = {}) => createApiClient({ baseUrl: base, key: principal.key, principal: principal.id, clock, ...more });
+  const client = (principal: Principal, more: Partial<ApiClientOptions> = {}) =>
+    createApiClient({ baseUrl: base, key: principal.key, principal: principal.id, clock, ...more });
   const admin = (): ApiClient => client(admins[0]);
 
   const control = async (method: string, path: string, body?: unknown) => {
@@ -290,16 +295,35 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
       const name = provision.name ?? `tenant-${crypto.randomUUID().slice(0, 8)}`;
       const quota = provision.quota ?? { vcpus: 8, memoryMiB: 16384, diskGiB: 100 };
       const vmSize = provision.vm ?? { vcpus: 1, memoryMiB: 512 };
-      const host = (await admin().POST('/v1/admin/hosts', { body: { name: `${name}-host-${++hosts}`, vcpus: quota.vcpus, memoryMiB: quota.memoryMiB, diskGiB: quota.diskGiB } })).data!;
+      const host = (
+        await admin().POST('/v1/admin/hosts', {
+          body: { name: `${name}-host-${++hosts}`, vcpus: quota.vcpus, memoryMiB: quota.memoryMiB, diskGiB: quota.diskGiB },
+        })
+      ).data!;
       const ownerKey = await generatePrincipalKey();
       const tenant = (await admin().POST('/v1/admin/tenants', { body: { name, ownerKey: publicJwk(ownerKey), quota } })).data!;
-      const vm = (await admin().POST('/v1/admin/tenants/{tenant}/vms', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-vm`, ...vmSize } })).data!;
+      const vm = (await admin().POST('/v1/admin/tenants/{tenant}/vms', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-vm`, ...vmSize } }))
+        .data!;
       const owner = { id: tenant.id, key: ownerKey };
       const ownerApi = client(owner);
       const toolstackKey = await generatePrincipalKey();
-      const scopes = provision.scopes ?? ['vm:read', 'vm:control', 'memory:read', 'memory:write', 'disk:read', 'disk:write', 'snapshot', 'keys', 'labels', 'audit:read'];
+      const scopes = provision.scopes ?? [
+        'vm:read',
+        'vm:control',
+        'memory:read',
+        'memory:write',
+        'disk:read',
+        'disk:write',
+        'snapshot',
+        'keys',
+        'labels',
+        'audit:read',
+      ];
       const toolstack = (
-        await ownerApi.POST('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: tenant.id } }, body: { name: `${name}-toolstack`, publicKey: publicJwk(toolstackKey), scopes: scopes as never } })
+        await ownerApi.POST('/v1/tenants/{tenant}/toolstacks', {
+          params: { path: { tenant: tenant.id } },
+          body: { name: `${name}-toolstack`, publicKey: publicJwk(toolstackKey), scopes: scopes as never },
+        })
       ).data!;
       const toolstackPrincipal = { id: toolstack.id, key: toolstackKey };
       return {
@@ -351,12 +375,26 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     await control('PUT', 'state', from);
     if (!from.enrolledAdmins?.length) {
       await mf.dispose();
-      throw new Error('this state file holds no enrolled admins\' keys (`custodes emulator export` cannot know them): start from one `emu.snapshot(file)` wrote, or import it into the instance it came from (`custodes emulator import`).');
+      throw new Error(
+        "this state file holds no enrolled admins' keys (`custodes emulator export` cannot know them): start from one `emu.snapshot(file)` wrote, or import it into the instance it came from (`custodes emulator import`).",
+      );
     }
   }
   // A fresh in-memory instance holds no admins yet: no need to ask before enrolling them.
-  admins.push(...(await enrolReadyAdmins(base, adminKeys[0], [keys.enrolled[0].key, keys.enrolled[1].key], keys.enrolled.map((e) => e.id), undefined, Boolean(persist || from))));
-  keys.enrolled = [{ id: admins[0].id, key: admins[0].key }, { id: admins[1].id, key: admins[1].key }];
+  admins.push(
+    ...(await enrolReadyAdmins(
+      base,
+      adminKeys[0],
+      [keys.enrolled[0].key, keys.enrolled[1].key],
+      keys.enrolled.map((e) => e.id),
+      undefined,
+      Boolean(persist || from),
+    )),
+  );
+  keys.enrolled = [
+    { id: admins[0].id, key: admins[0].key },
+    { id: admins[1].id, key: admins[1].key },
+  ];
   keys.save();
   return Object.assign(emulator, { startupMs: Math.round(performance.now() - started) });
 }

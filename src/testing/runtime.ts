@@ -74,7 +74,13 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
   const migrations = readMigrations(join(workerDir, 'migrations'));
   // The Worker answers 503 until the last of these is applied: the port opens before they are.
   const schema = migrations.at(-1)?.name;
-  const bindings = { CUSTODES_ORIGIN: origin, CUSTODES_STATE_PATH: persistPath ? resolve(persistPath) : '', ...(schema ? { CUSTODES_SCHEMA: schema } : {}), ...(manifest.buildDigest ? { CUSTODES_BUILD_DIGEST: manifest.buildDigest } : {}), ...options.bindings };
+  const bindings = {
+    CUSTODES_ORIGIN: origin,
+    CUSTODES_STATE_PATH: persistPath ? resolve(persistPath) : '',
+    ...(schema ? { CUSTODES_SCHEMA: schema } : {}),
+    ...(manifest.buildDigest ? { CUSTODES_BUILD_DIGEST: manifest.buildDigest } : {}),
+    ...options.bindings,
+  };
   const worker = {
     ...manifest.workerOptions,
     name: 'custodes',
@@ -99,7 +105,9 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
   const applied = await applyMigrations(db, migrations);
   // A moved clock or a fault rule is a test's setting, not state: a restart starts clean unless asked not to.
   if (!options.keepControls) await db.prepare("UPDATE emulator_state SET clock_offset_ms = 0, faults = '[]' WHERE id = 1").run();
-  const row = await db.prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1').first<{ clockOffsetMs: number; faults: string }>();
+  const row = await db
+    .prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1')
+    .first<{ clockOffsetMs: number; faults: string }>();
   const controls = { clockOffsetMs: row?.clockOffsetMs ?? 0, faults: row ? (JSON.parse(row.faults) as unknown[]).length : 0 };
   return { mf, url, applied, controls };
 }
@@ -137,7 +145,10 @@ export async function applyMigrations(db: D1, migrations: Migration[]): Promise<
   const applied: string[] = [];
   for (const migration of migrations.filter((m) => !done.has(m.name))) {
     // drizzle-kit separates statements with this marker; a trigger's body keeps its own semicolons.
-    const statements = migration.sql.split('--> statement-breakpoint').map((s) => s.trim()).filter(Boolean);
+    const statements = migration.sql
+      .split('--> statement-breakpoint')
+      .map((s) => s.trim())
+      .filter(Boolean);
     await db.batch([...statements.map((s) => db.prepare(s)), db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(migration.name)]);
     applied.push(migration.name);
   }

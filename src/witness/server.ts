@@ -10,7 +10,11 @@ import type { Witness, WitnessedLogs } from './witness';
 
 const MAX_BODY = 64 * 1024;
 
-export async function serveWitness(witness: Witness, logs: WitnessedLogs, { port = 0, host = '127.0.0.1' } = {}): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function serveWitness(
+  witness: Witness,
+  logs: WitnessedLogs,
+  { port = 0, host = '127.0.0.1' } = {},
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const answer = (status: number, contentType: string, body: string) => {
       res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });

@@ -43,7 +43,11 @@ export interface WitnessAnswer {
 }
 
 const MAX_PROOF_LINES = 63;
-const text = (status: WitnessAnswer['status'], body: string): WitnessAnswer => ({ status, contentType: 'text/plain; charset=utf-8', body: body.endsWith('\n') ? body : `${body}\n` });
+const text = (status: WitnessAnswer['status'], body: string): WitnessAnswer => ({
+  status,
+  contentType: 'text/plain; charset=utf-8',
+  body: body.endsWith('\n') ? body : `${body}\n`,
+});
 
 export class Witness {
   readonly vkey: string;
@@ -98,7 +102,8 @@ export class Witness {
       if (latest) {
         const latestRoot = new Uint8Array(Buffer.from(latest.root, 'base64'));
         if (latest.size === checkpoint.size) {
-          if (!Buffer.from(latestRoot).equals(Buffer.from(checkpoint.root))) return text(409, `a different root for size ${checkpoint.size} than the one cosigned: the log forked`);
+          if (!Buffer.from(latestRoot).equals(Buffer.from(checkpoint.root)))
+            return text(409, `a different root for size ${checkpoint.size} than the one cosigned: the log forked`);
         } else if (latest.size > 0 && !verifyConsistency(latest.size, checkpoint.size, proof, latestRoot, checkpoint.root)) {
           return text(422, `the consistency proof from ${latest.size} to ${checkpoint.size} does not verify`);
         }
@@ -114,7 +119,10 @@ export class Witness {
   async #locked<T>(origin: string, fn: () => Promise<T>): Promise<T> {
     const before = this.#locks.get(origin) ?? Promise.resolve();
     const run = before.then(fn, fn);
-    this.#locks.set(origin, run.catch(() => undefined));
+    this.#locks.set(
+      origin,
+      run.catch(() => undefined),
+    );
     return run;
   }
 }

@@ -43,19 +43,28 @@ describe('alerts', () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
       const rule = (await owner.api.POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant } }, body: { kind: 'labelled_read', url } })).data!;
       assert.equal(rule.kind, 'labelled_read');
-      assert.deepEqual((await owner.api.GET('/v1/tenants/{tenant}/alerts', { params: { path: { tenant } } })).data!.alerts.map((a) => a.id), [rule.id]);
+      assert.deepEqual(
+        (await owner.api.GET('/v1/tenants/{tenant}/alerts', { params: { path: { tenant } } })).data!.alerts.map((a) => a.id),
+        [rule.id],
+      );
 
       const target = { tenant, space: 'memory' as const, resource: vm };
       const keystore = await newKeystore();
       await new GuestContents(owner.api, keystore).write(target, 0, new Uint8Array(3 * 4096).fill(5));
-      await owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', { params: { path: { tenant, name: 'root-ca' } }, body: { space: 'memory', vm, start: 1, count: 1 } });
+      await owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', {
+        params: { path: { tenant, name: 'root-ca' } },
+        body: { space: 'memory', vm, start: 1, count: 1 },
+      });
       await new GuestContents(toolstack.api, keystore).read(target, 2 * 4096, 4096); // not labelled: no alert
       await new GuestContents(toolstack.api, keystore).read(target, 0, 2 * 4096); // reads page 1: alert
       const readAt = performance.now();
 
       for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
       assert.equal(received.length, 2, 'one failed attempt, then one retry');
-      assert.deepEqual(received.map((r) => r.status), [503, 200]);
+      assert.deepEqual(
+        received.map((r) => r.status),
+        [503, 200],
+      );
       assert.ok(received[0]!.at - readAt < 1000, 'the first attempt comes at once');
       assert.ok(received[1]!.at - received[0]!.at >= 900, 'the retry waits its backoff');
 
@@ -80,7 +89,13 @@ describe('alerts', () => {
 
       // The emulator's recorder shows both attempts it made.
       const recorded = (await emu.recorder.entries()) as { method: string; url: string; status: number }[];
-      assert.deepEqual(recorded.filter((e) => e.url === url).map((e) => [e.method, e.status]), [['POST', 503], ['POST', 200]]);
+      assert.deepEqual(
+        recorded.filter((e) => e.url === url).map((e) => [e.method, e.status]),
+        [
+          ['POST', 503],
+          ['POST', 200],
+        ],
+      );
 
       await owner.api.DELETE('/v1/tenants/{tenant}/alerts/{alert}', { params: { path: { tenant, alert: rule.id } } });
       assert.deepEqual((await owner.api.GET('/v1/tenants/{tenant}/alerts', { params: { path: { tenant } } })).data!.alerts, []);
@@ -102,7 +117,10 @@ describe('alerts', () => {
     const created = await cli('alerts', 'create', '--kind', 'admin_attempt', '--webhook', 'http://127.0.0.1:9/hook');
     assert.equal(created.code, 0, created.out);
     const { id } = JSON.parse(created.out) as { id: string };
-    assert.deepEqual((JSON.parse((await cli('alerts', 'list')).out) as { alerts: { id: string; kind: string }[] }).alerts.map((a) => [a.id, a.kind]), [[id, 'admin_attempt']]);
+    assert.deepEqual(
+      (JSON.parse((await cli('alerts', 'list')).out) as { alerts: { id: string; kind: string }[] }).alerts.map((a) => [a.id, a.kind]),
+      [[id, 'admin_attempt']],
+    );
     const refused = await cli('alerts', 'create', '--kind', 'labelled_read', '--webhook', 'https://hooks.example.com/x');
     assert.notEqual(refused.code, 0);
     assert.match(refused.out, /invalid_request|emulator delivers only/);
@@ -117,7 +135,14 @@ describe('alerts', () => {
       (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'invalid_request' && /emulator delivers only/.test(String(e.problem.detail)),
     );
     assert.equal(webhookUrlVerdict('https://hooks.example.com/x', { emulator: false }).ok, true);
-    for (const url of ['http://hooks.example.com/x', 'https://10.0.0.8/x', 'https://169.254.169.254/latest', 'https://localhost/x', 'https://user:pw@hooks.example.com/', 'https://intranet/x']) {
+    for (const url of [
+      'http://hooks.example.com/x',
+      'https://10.0.0.8/x',
+      'https://169.254.169.254/latest',
+      'https://localhost/x',
+      'https://user:pw@hooks.example.com/',
+      'https://intranet/x',
+    ]) {
       assert.equal(webhookUrlVerdict(url, { emulator: false }).ok, false, url);
     }
   });

@@ -58,7 +58,9 @@ async function assertKeyStayed(page: OfflinePage, jwk: JWK): Promise<void> {
     const seen = `${request.url} ${JSON.stringify(request.headers)} ${request.body ?? ''}`;
     assert.ok(!seen.includes(jwk.d!), `the private key went out in ${request.method} ${request.url}`);
   }
-  const stored = await page.page.evaluate(() => Array.from({ length: localStorage.length }, (_, i) => `${localStorage.key(i)}=${localStorage.getItem(localStorage.key(i)!)}`).join('\n'));
+  const stored = await page.page.evaluate(() =>
+    Array.from({ length: localStorage.length }, (_, i) => `${localStorage.key(i)}=${localStorage.getItem(localStorage.key(i)!)}`).join('\n'),
+  );
   assert.ok(!stored.includes(jwk.d!), 'no private key in localStorage');
   assert.doesNotMatch(stored, /"d"\s*:/);
 }
@@ -66,20 +68,24 @@ async function assertKeyStayed(page: OfflinePage, jwk: JWK): Promise<void> {
 /** The README's screenshots (docs/console-*.png), written when CUSTODES_SCREENSHOTS=1: a plain test run leaves the checkout as it was. */
 const screenshot = (page: Page, name: string) => (process.env.CUSTODES_SCREENSHOTS === '1' ? page.screenshot({ path: `docs/console-${name}.png` }) : undefined);
 
-const pageVersion = (page: Page, index: number) => page.evaluate((i: number) => document.querySelector(`[data-page="${i}"]`)?.getAttribute('data-version') ?? null, index);
+const pageVersion = (page: Page, index: number) =>
+  page.evaluate((i: number) => document.querySelector(`[data-page="${i}"]`)?.getAttribute('data-version') ?? null, index);
 
 describe('the web console', () => {
   let tenant: ProvisionedTenant;
   let toolstackId: string;
 
-  it('a tenant loads its key, sees an admin\'s denied attempt, verifies the log, sees a labelled page read by a toolstack, and undoes the toolstack\'s work', async () => {
+  it("a tenant loads its key, sees an admin's denied attempt, verifies the log, sees a labelled page read by a toolstack, and undoes the toolstack's work", async () => {
     tenant = await emu.provisionTenant();
     toolstackId = tenant.toolstack.id;
     const target = { tenant: tenant.tenant, space: 'memory' as const, resource: tenant.vm };
     // The owner writes four pages and labels them; a stolen toolstack overwrites one and reads them all.
     const keystore = await newKeystore();
     await new GuestContents(tenant.owner.api, keystore).write(target, 0, new Uint8Array(4 * 4096).fill(1));
-    await tenant.owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', { params: { path: { tenant: tenant.tenant, name: 'db-key' } }, body: { space: 'memory', vm: tenant.vm, start: 0, count: 4 } });
+    await tenant.owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', {
+      params: { path: { tenant: tenant.tenant, name: 'db-key' } },
+      body: { space: 'memory', vm: tenant.vm, start: 0, count: 4 },
+    });
     const stolen = new GuestContents(tenant.toolstack.api, keystore);
     await stolen.write(target, 4096, new Uint8Array(4096).fill(9));
     await stolen.read(target, 0, 4 * 4096);
@@ -87,7 +93,10 @@ describe('the web console', () => {
     await new GuestContents(tenant.owner.api, keystore).write(target, 3 * 4096, new Uint8Array(4096).fill(3));
     // An admin reaches for the tenant's memory: refused, and in the tenant's log.
     const admin = emu.client(emu.admins[0]);
-    await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: tenant.tenant, vm: tenant.vm }, query: { start: 0, count: 4 } } }), (e: unknown) => e instanceof CustodesApiError);
+    await assert.rejects(
+      admin.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: tenant.tenant, vm: tenant.vm }, query: { start: 0, count: 4 } } }),
+      (e: unknown) => e instanceof CustodesApiError,
+    );
 
     const page = await offlinePage(browser);
     await signIn(page, tenant.owner.key, tenant.tenant);
@@ -113,7 +122,7 @@ describe('the web console', () => {
     const cell = await page.page.evaluate(() => document.querySelector('[data-page="2"]')?.className ?? '');
     assert.match(cell, /\blabelled\b/);
     assert.match(cell, /\bread\b/);
-    assert.equal(await pageVersion(page.page, 1), '2', 'page 1 holds the toolstack\'s write');
+    assert.equal(await pageVersion(page.page, 1), '2', "page 1 holds the toolstack's write");
     await screenshot(page.page, 'exposure');
 
     await click(page.page, 'Recovery');
@@ -128,8 +137,8 @@ describe('the web console', () => {
 
     await click(page.page, 'Memory and exposure');
     await waitForText(page.page, ['Reads of labelled regions']);
-    assert.equal(await pageVersion(page.page, 1), '1', 'page 1 is back to the owner\'s version');
-    assert.equal(await pageVersion(page.page, 3), '2', 'the owner\'s later write survives');
+    assert.equal(await pageVersion(page.page, 1), '1', "page 1 is back to the owner's version");
+    assert.equal(await pageVersion(page.page, 3), '2', "the owner's later write survives");
     // What an honest provider serves after a recovery checks out against the signed log (the rollback is in it).
     await click(page.page, 'Check served pages');
     await waitForText(page.page, ['the provider served are exactly what the signed log says']);
@@ -155,26 +164,48 @@ describe('the web console', () => {
     await waitForText(page.page, ['Pending change requests', `vm.delete on vm ${vm}`, 'What executes', emu.admins[0].id]);
     await click(page.page, `Approve ${change.id}`);
     await waitForText(page.page, [`${change.id}: executed`]);
-    await assert.rejects(second!.GET('/v1/admin/vms/{vm}', { params: { path: { vm } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found');
+    await assert.rejects(
+      second!.GET('/v1/admin/vms/{vm}', { params: { path: { vm } } }),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found',
+    );
     await click(page.page, 'Hosts');
     await waitForText(page.page, ['Placement and free capacity', 'free vCPUs']);
     await assertKeyStayed(page, emu.admins[1].key);
     await page.page.close();
   });
 
-  it('a tenant approves the provider\'s access request; a failure shows the problem\'s title, code and request id', async () => {
+  it("a tenant approves the provider's access request; a failure shows the problem's title, code and request id", async () => {
     const admin = emu.client(emu.admins[0]);
-    const request = (await admin.POST('/v1/admin/access-requests', { body: { vm: tenant.vm, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'ticket 4711: guest will not boot', durationMinutes: 30 } })).data!;
+    const request = (
+      await admin.POST('/v1/admin/access-requests', {
+        body: { vm: tenant.vm, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'ticket 4711: guest will not boot', durationMinutes: 30 },
+      })
+    ).data!;
     // The tenant's policy decides maintenance at once: the console shows the policy, and that it decided.
-    await tenant.owner.api.PUT('/v1/tenants/{tenant}/access-policy', { params: { path: { tenant: tenant.tenant } }, body: { rules: [{ reasonCode: 'maintenance', decision: 'allow', maxMinutes: 15 }] } });
-    await admin.POST('/v1/admin/access-requests', { body: { vm: tenant.vm, operation: 'snapshot.create', reasonCode: 'maintenance', detail: 'firmware update', durationMinutes: 60 } });
+    await tenant.owner.api.PUT('/v1/tenants/{tenant}/access-policy', {
+      params: { path: { tenant: tenant.tenant } },
+      body: { rules: [{ reasonCode: 'maintenance', decision: 'allow', maxMinutes: 15 }] },
+    });
+    await admin.POST('/v1/admin/access-requests', {
+      body: { vm: tenant.vm, operation: 'snapshot.create', reasonCode: 'maintenance', detail: 'firmware update', durationMinutes: 60 },
+    });
     const page = await offlinePage(browser);
     await signIn(page, tenant.owner.key, tenant.tenant);
     await click(page.page, 'Access requests');
-    await waitForText(page.page, ['customer_support: ticket 4711', 'pending', 'maintenance: firmware update', 'your policy', 'allowed at once, for at most 15 min']);
+    await waitForText(page.page, [
+      'customer_support: ticket 4711',
+      'pending',
+      'maintenance: firmware update',
+      'your policy',
+      'allowed at once, for at most 15 min',
+    ]);
     await click(page.page, `Approve ${request.id}`);
     await waitForText(page.page, [`Approved ${request.id}.`, 'approved']);
-    assert.equal((await tenant.owner.api.GET('/v1/tenants/{tenant}/access-requests/{request}', { params: { path: { tenant: tenant.tenant, request: request.id } } })).data!.state, 'approved');
+    assert.equal(
+      (await tenant.owner.api.GET('/v1/tenants/{tenant}/access-requests/{request}', { params: { path: { tenant: tenant.tenant, request: request.id } } })).data!
+        .state,
+      'approved',
+    );
     await page.page.close();
 
     // The owner's key under another principal's name: the server refuses the token, and the page says how.
@@ -189,11 +220,17 @@ describe('the web console', () => {
     await emu.close();
     const sqlite = findD1(persist);
     const db = new DatabaseSync(sqlite);
-    const row = db.prepare("SELECT idx, jws FROM audit_records WHERE log = ? AND action = 'vm.memory.read' ORDER BY idx LIMIT 1").get(`tenants/${tenant.tenant}`) as { idx: number; jws: string };
+    const row = db
+      .prepare("SELECT idx, jws FROM audit_records WHERE log = ? AND action = 'vm.memory.read' ORDER BY idx LIMIT 1")
+      .get(`tenants/${tenant.tenant}`) as { idx: number; jws: string };
     const [header, payload, signature] = row.jws.split('.') as [string, string, string];
     const record = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     record.actor.id = 'someone-else'; // hide who read
-    db.prepare('UPDATE audit_records SET jws = ? WHERE log = ? AND idx = ?').run(`${header}.${Buffer.from(JSON.stringify(record)).toString('base64url')}.${signature}`, `tenants/${tenant.tenant}`, row.idx);
+    db.prepare('UPDATE audit_records SET jws = ? WHERE log = ? AND idx = ?').run(
+      `${header}.${Buffer.from(JSON.stringify(record)).toString('base64url')}.${signature}`,
+      `tenants/${tenant.tenant}`,
+      row.idx,
+    );
     db.close();
     emu = await start();
     const page = await offlinePage(browser);

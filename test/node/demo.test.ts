@@ -14,17 +14,18 @@ describe('npm run demo', () => {
     const output = `${run.stdout}${run.stderr}`;
     assert.equal(run.status, 0, output);
     for (const line of [
-      'the attempt is a signed record in the tenant\'s own log',
+      "the attempt is a signed record in the tenant's own log",
       'tls-key shows as exposed',
       'the application state is back, byte for byte',
       'the legitimate write made after the attack survived',
       'is revoked by the undo, though no seed named it',
-      'and so is the persistence toolstack\'s',
+      "and so is the persistence toolstack's",
       'the current contents read back exactly, re-sealed under the new key',
       'no longer opens with anything the provider holds',
       'the exposure report shows both disclosures as rotated',
       'Demo complete.',
-    ]) assert.ok(output.includes(line), `missing "${line}" in:\n${output}`);
+    ])
+      assert.ok(output.includes(line), `missing "${line}" in:\n${output}`);
     // It says where it serves, once it knows (never "on  (…)").
     assert.match(output, /serving on http:\/\/127\.0\.0\.1:\d+/);
     assert.doesNotMatch(output, /on {2}\(/);

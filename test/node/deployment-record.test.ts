@@ -68,9 +68,14 @@ describe('issue 30: the deployment is on the record', () => {
 
     // The operator replaces the second bootstrap admin's key (as `wrangler secret put` would) and restarts.
     emu = await start(c);
-    const { deployments } = (await (await fetch(`${emu.url}/v1/audit/deployments`)).json()) as { deployments: { index: number; statement: { bootstrapAdmins: { id: string; kid: string }[] } }[] };
+    const { deployments } = (await (await fetch(`${emu.url}/v1/audit/deployments`)).json()) as {
+      deployments: { index: number; statement: { bootstrapAdmins: { id: string; kid: string }[] } }[];
+    };
     assert.equal(deployments.length, 2);
-    assert.deepEqual(deployments[1]!.statement.bootstrapAdmins.map((x) => x.kid), [await keyId(a), await keyId(c)]);
+    assert.deepEqual(
+      deployments[1]!.statement.bootstrapAdmins.map((x) => x.kid),
+      [await keyId(a), await keyId(c)],
+    );
     const after = await verify();
     assert.equal(after.code, 0, after.err);
     assert.match(after.out, new RegExp(`bootstrap admin adm_bootstrap2 key ${await keyId(b)} → ${await keyId(c)}`));

@@ -71,11 +71,22 @@ before(async () => {
   // The provider, with the server stopped, edits its own store.
   const db = new DatabaseSync(findD1(persist));
   const row = (page: number, version: number) =>
-    db.prepare("SELECT envelope, digest FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = ? AND version = ?").get(tenant.vm, page, version) as { envelope: string; digest: string };
+    db
+      .prepare("SELECT envelope, digest FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = ? AND version = ?")
+      .get(tenant.vm, page, version) as { envelope: string; digest: string };
   for (const page of [1, 2, 3]) {
     const v1 = row(page, 1);
-    db.prepare("UPDATE content_versions SET envelope = ? WHERE space = 'memory' AND resource_id = ? AND idx = ? AND version = 2").run(v1.envelope, tenant.vm, page);
-    if (page >= 2) db.prepare("UPDATE content_versions SET digest = ? WHERE space = 'memory' AND resource_id = ? AND idx = ? AND version = 2").run(v1.digest, tenant.vm, page);
+    db.prepare("UPDATE content_versions SET envelope = ? WHERE space = 'memory' AND resource_id = ? AND idx = ? AND version = 2").run(
+      v1.envelope,
+      tenant.vm,
+      page,
+    );
+    if (page >= 2)
+      db.prepare("UPDATE content_versions SET digest = ? WHERE space = 'memory' AND resource_id = ? AND idx = ? AND version = 2").run(
+        v1.digest,
+        tenant.vm,
+        page,
+      );
     if (page === 3) db.prepare("UPDATE content_heads SET version = 1 WHERE space = 'memory' AND resource_id = ? AND idx = ?").run(tenant.vm, page);
   }
   db.close();
@@ -88,10 +99,11 @@ after(async () => {
 });
 
 const noPlaintext = (result: CliRun) => {
-  for (const version of [1, 2]) for (const page of [0, 1, 2, 3]) {
-    const text = `secret v${version} of page ${page}`;
-    assert.ok(!result.bytes.includes(text) && !result.err.includes(text), `plaintext ${text} came out`);
-  }
+  for (const version of [1, 2])
+    for (const page of [0, 1, 2, 3]) {
+      const text = `secret v${version} of page ${page}`;
+      assert.ok(!result.bytes.includes(text) && !result.err.includes(text), `plaintext ${text} came out`);
+    }
 };
 
 describe('issue 30: a provider that edits its store is caught on every read path', () => {

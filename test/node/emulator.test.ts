@@ -22,8 +22,16 @@ before(async () => {
 after(() => emu?.close());
 
 const CONTROLS: [string, string][] = [
-  ['POST', 'reset'], ['POST', 'seed'], ['GET', 'faults'], ['PUT', 'faults'], ['DELETE', 'faults'],
-  ['GET', 'clock'], ['POST', 'clock'], ['GET', 'recorder'], ['GET', 'recorder.har'], ['DELETE', 'recorder'],
+  ['POST', 'reset'],
+  ['POST', 'seed'],
+  ['GET', 'faults'],
+  ['PUT', 'faults'],
+  ['DELETE', 'faults'],
+  ['GET', 'clock'],
+  ['POST', 'clock'],
+  ['GET', 'recorder'],
+  ['GET', 'recorder.har'],
+  ['DELETE', 'recorder'],
 ];
 
 async function verified(api: Parameters<typeof auditSource>[0], log: string) {
@@ -76,12 +84,18 @@ describe('custodes/testing', () => {
     assert.equal((await admin.GET('/v1/admin/hosts')).data!.hosts.length, 0);
     const log = await records(admin, 'provider');
     // The new provider log: the key's activation, the reset itself, then this test's reads.
-    assert.deepEqual(log.slice(0, 2).map((r) => r.action), ['audit.key.activate', 'emulator.reset']);
+    assert.deepEqual(
+      log.slice(0, 2).map((r) => r.action),
+      ['audit.key.activate', 'emulator.reset'],
+    );
     assert.deepEqual({ ...log[1].actor, ip: undefined }, { type: 'system', id: 'emulator', kid: null, jti: null, ip: undefined });
     assert.equal(log[0].index, 0);
     await verified(admin, 'provider');
     // The old tenant is gone with its log.
-    await assert.rejects(admin.GET('/v1/admin/tenants/{tenant}', { params: { path: { tenant } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found');
+    await assert.rejects(
+      admin.GET('/v1/admin/tenants/{tenant}', { params: { path: { tenant } } }),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found',
+    );
   });
 
   it('seeds the example fixture through the real API, and the seeded state verifies in the logs', async () => {
@@ -100,12 +114,26 @@ describe('custodes/testing', () => {
     assert.equal(seedRecord.details.tenants, 2);
     await verified(emu.client(emu.admins[0]), 'provider');
     // The seeded toolstack works with its own key.
-    const deployer = emu.client({ id: acme.toolstacks.deployer!, key: JSON.parse(readFileSync('fixtures/keys/acme-deployer.jwk', 'utf8')) }, { scope: ['vm:read'] });
+    const deployer = emu.client(
+      { id: acme.toolstacks.deployer!, key: JSON.parse(readFileSync('fixtures/keys/acme-deployer.jwk', 'utf8')) },
+      { scope: ['vm:read'] },
+    );
     assert.equal((await deployer.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: acme.id } } })).data!.vms.length, 2);
     // A fixture that does not fit is a 400 problem, and a refused step says which, keeping what came before.
     await assert.rejects(emu.seed({ hosts: [{ name: 'x' }] }), (e: { problem?: { code: string } }) => e.problem?.code === 'invalid_request');
-    await assert.rejects(emu.seed({ hosts: [{ name: 'rack-9', vcpus: 8, memoryMiB: 8192, diskGiB: 10 }, { name: 'rack-9', vcpus: 8, memoryMiB: 8192, diskGiB: 10 }] }), (e: { problem?: any }) =>
-      e.problem?.code === 'seed_failed' && e.problem.step === 'hosts/rack-9' && e.problem.stepProblem.code === 'name_taken' && Object.keys(e.problem.seeded.hosts).length === 1);
+    await assert.rejects(
+      emu.seed({
+        hosts: [
+          { name: 'rack-9', vcpus: 8, memoryMiB: 8192, diskGiB: 10 },
+          { name: 'rack-9', vcpus: 8, memoryMiB: 8192, diskGiB: 10 },
+        ],
+      }),
+      (e: { problem?: any }) =>
+        e.problem?.code === 'seed_failed' &&
+        e.problem.step === 'hosts/rack-9' &&
+        e.problem.stepProblem.code === 'name_taken' &&
+        Object.keys(e.problem.seeded.hosts).length === 1,
+    );
   });
 
   it('injects latency, and problem answers the SDK retries (429, 500, 503), reporting one that persists', async () => {
@@ -121,11 +149,17 @@ describe('custodes/testing', () => {
       const host = (await admin.POST('/v1/admin/hosts', { body: { name: `h-${status}`, vcpus: 4, memoryMiB: 4096, diskGiB: 10 } })).data!;
       assert.ok(host.id.startsWith('hst_'));
       const tries = (await emu.recorder.entries()).filter((e: any) => e.method === 'POST' && e.url === '/v1/admin/hosts');
-      assert.deepEqual(tries.map((e: any) => e.status), [status, 201], `${status} then a retry that succeeds`);
+      assert.deepEqual(
+        tries.map((e: any) => e.status),
+        [status, 201],
+        `${status} then a retry that succeeds`,
+      );
     }
     await emu.faults.set([{ kind: 'problem', route: 'POST /v1/admin/hosts', status: 500 }]);
-    await assert.rejects(admin.POST('/v1/admin/hosts', { body: { name: 'h-500', vcpus: 4, memoryMiB: 4096, diskGiB: 10 } }), (e: unknown) =>
-      e instanceof CustodesApiError && e.problem.code === 'internal_error' && e.problem.injected === true);
+    await assert.rejects(
+      admin.POST('/v1/admin/hosts', { body: { name: 'h-500', vcpus: 4, memoryMiB: 4096, diskGiB: 10 } }),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'internal_error' && e.problem.injected === true,
+    );
     // The injected failure is recorded like any failure.
     const provider = await records(admin, 'provider');
     assert.ok(provider.some((r) => r.action === 'host.create' && r.outcome === 'failed' && r.reason === 'internal_error'));
@@ -141,17 +175,25 @@ describe('custodes/testing', () => {
     await emu.faults.set([{ kind: 'audit-batch', route: 'PUT /v1/tenants/*/vms/*/memory/pages' }]);
     const contents = new GuestContents(emu.client(toolstack, { scope: ['memory:read', 'memory:write', 'keys'], retry: { retries: 0 } }), await newKeystore());
     const target = { tenant, space: 'memory' as const, resource: vm };
-    await assert.rejects(contents.write(target, 0, new TextEncoder().encode('never stored')), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'audit_unavailable');
+    await assert.rejects(
+      contents.write(target, 0, new TextEncoder().encode('never stored')),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'audit_unavailable',
+    );
     await emu.faults.clear();
-    const pages = (await toolstack.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start: 0, count: 1 } } })).data!;
+    const pages = (await toolstack.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start: 0, count: 1 } } }))
+      .data!;
     assert.equal(pages.pages.length, 0, 'no page version was committed');
     const after = await records(toolstack.api, log);
     assert.ok(!after.slice(before).some((r) => r.action === 'vm.memory.write'), 'and no record of the write');
     // Once, then the SDK's retry (same Idempotency-Key) succeeds: exactly one version.
     await emu.faults.set([{ kind: 'audit-batch', route: 'PUT /v1/tenants/*/vms/*/memory/pages', times: 1 }]);
-    const retrying = new GuestContents(emu.client(toolstack, { scope: ['memory:read', 'memory:write', 'keys'], retry: { retries: 2, baseDelayMs: 10 } }), await newKeystore());
+    const retrying = new GuestContents(
+      emu.client(toolstack, { scope: ['memory:read', 'memory:write', 'keys'], retry: { retries: 2, baseDelayMs: 10 } }),
+      await newKeystore(),
+    );
     await retrying.write(target, 0, new TextEncoder().encode('stored once'));
-    const written = (await toolstack.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start: 0, count: 1 } } })).data!;
+    const written = (await toolstack.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start: 0, count: 1 } } }))
+      .data!;
     assert.equal(written.pages[0]!.version, 1);
     await verified(toolstack.api, log);
   });
@@ -173,9 +215,16 @@ describe('custodes/testing', () => {
     // The SDK's own retry of that 500 learns the same, in one call.
     await emu.faults.set([{ kind: 'crash-after-commit', route: 'POST /v1/tenants/*/disks', times: 1 }]);
     const retrying = emu.client(owner, { retry: { retries: 2, baseDelayMs: 10 } });
-    await assert.rejects(retrying.POST('/v1/tenants/{tenant}/disks', { params: { path: { tenant } }, body: { name: 'cache', sizeGiB: 8 } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'idempotency_response_lost');
+    await assert.rejects(
+      retrying.POST('/v1/tenants/{tenant}/disks', { params: { path: { tenant } }, body: { name: 'cache', sizeGiB: 8 } }),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'idempotency_response_lost',
+    );
     assert.deepEqual((await disks()).sort(), ['cache', 'data'], 'created once, by the crashed attempt');
-    await api.DELETE('/v1/tenants/{tenant}/disks/{disk}', { params: { path: { tenant, disk: (await api.GET('/v1/tenants/{tenant}/disks', { params: { path: { tenant } } })).data!.disks.find((d) => d.name === 'cache')!.id } } });
+    await api.DELETE('/v1/tenants/{tenant}/disks/{disk}', {
+      params: {
+        path: { tenant, disk: (await api.GET('/v1/tenants/{tenant}/disks', { params: { path: { tenant } } })).data!.disks.find((d) => d.name === 'cache')!.id },
+      },
+    });
     const [created] = (await records(owner.api, `tenants/${tenant}`)).filter((r) => r.action === 'disk.create' && r.outcome === 'allowed');
     assert.equal((lost!.problem as { originalRequestId?: string }).originalRequestId, created.requestId, 'the problem names the request that did it');
     assert.deepEqual(await disks(), ['data'], 'and nothing ran twice');
@@ -187,17 +236,23 @@ describe('custodes/testing', () => {
     await verified(owner.api, `tenants/${tenant}`);
   });
 
-  it('a crash between a change\'s step and its notices loses no notice: the outbox committed with the step, and the next read of the tenant\'s log delivers it, once', async () => {
+  it("a crash between a change's step and its notices loses no notice: the outbox committed with the step, and the next read of the tenant's log delivers it, once", async () => {
     await emu.reset();
     const { tenant, vm, owner } = await emu.provisionTenant();
     const [first, second] = emu.admins.map((a) => emu.client(a, { retry: { retries: 0 } }));
     const change = (await first!.DELETE('/v1/admin/vms/{vm}', { params: { path: { vm } } })).data as unknown as { id: string };
     const pending = async () => ((await emu.info()) as { emulator: { pendingNotices: number } }).emulator.pendingNotices;
-    assert.equal(await pending(), 0, 'the proposal\'s notice was delivered before its answer');
+    assert.equal(await pending(), 0, "the proposal's notice was delivered before its answer");
     await emu.faults.set([{ kind: 'crash-after-commit', route: 'POST /v1/admin/changes/*', times: 1 }]);
-    await assert.rejects(second!.POST('/v1/admin/changes/{change}:approve', { params: { path: { change: change.id } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'internal_error');
+    await assert.rejects(
+      second!.POST('/v1/admin/changes/{change}:approve', { params: { path: { change: change.id } } }),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'internal_error',
+    );
     // The step committed (the VM is gone, the provider log has it) and its notice waits in the outbox, committed in the same batch.
-    await assert.rejects(first!.GET('/v1/admin/vms/{vm}', { params: { path: { vm } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found');
+    await assert.rejects(
+      first!.GET('/v1/admin/vms/{vm}', { params: { path: { vm } } }),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'not_found',
+    );
     const step = (await records(first!, 'provider')).find((r) => r.action === 'change.approve' && r.outcome === 'allowed' && r.details?.change === change.id);
     assert.ok(step, 'the approval is in the provider log');
     assert.equal(await pending(), 1);
@@ -213,14 +268,16 @@ describe('custodes/testing', () => {
     await verified(first!, 'provider');
   });
 
-  it('names where a request\'s time went in Server-Timing: token, key, D1 by phase, the sequencer\'s queue, signing and batch', async () => {
+  it("names where a request's time went in Server-Timing: token, key, D1 by phase, the sequencer's queue, signing and batch", async () => {
     await emu.reset();
     const { tenant, owner } = await emu.provisionTenant();
     const spans = (res: Response) =>
-      Object.fromEntries((res.headers.get('Server-Timing') ?? '').split(',').map((entry) => {
-        const [name, ...params] = entry.trim().split(';');
-        return [name, Number(params.find((p) => p.startsWith('dur='))?.slice(4))];
-      }));
+      Object.fromEntries(
+        (res.headers.get('Server-Timing') ?? '').split(',').map((entry) => {
+          const [name, ...params] = entry.trim().split(';');
+          return [name, Number(params.find((p) => p.startsWith('dur='))?.slice(4))];
+        }),
+      );
     let seen: Response | undefined;
     const api = emu.client(owner, { fetch: (async (input: RequestInfo | URL, init?: RequestInit) => (seen = await fetch(input, init))) as typeof fetch });
     await api.POST('/v1/tenants/{tenant}/disks', { params: { path: { tenant } }, body: { name: 'timed', sizeGiB: 8 } });
@@ -242,7 +299,10 @@ describe('custodes/testing', () => {
     const change = (await first!.DELETE('/v1/admin/vms/{vm}', { params: { path: { vm } } })).data as unknown as { id: string };
     await emu.clock.advance(73 * 3600);
     assert.ok(emu.clock.now() - Date.now() >= 73 * 3600 * 1000 - 1000);
-    await assert.rejects(second!.POST('/v1/admin/changes/{change}:approve', { params: { path: { change: change.id } } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'change_expired');
+    await assert.rejects(
+      second!.POST('/v1/admin/changes/{change}:approve', { params: { path: { change: change.id } } }),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'change_expired',
+    );
     const log = await records(first!, 'provider');
     const late = log.at(-1);
     assert.deepEqual(late.clock, { emulated: true, offsetMs: 73 * 3600 * 1000 });
@@ -284,11 +344,17 @@ describe('a Worker without emulator mode (the deployed bundle)', () => {
       const unknown = await fetch(new URL('/no-such-path', url));
       const unknownBody = (await unknown.json()) as { detail: string };
       for (const [method, path] of CONTROLS) {
-        const res = await fetch(new URL(`/_emulator/${path}`, url), { method, ...(method === 'GET' ? {} : { headers: { 'Content-Type': 'application/json' }, body: '{}' }) });
+        const res = await fetch(new URL(`/_emulator/${path}`, url), {
+          method,
+          ...(method === 'GET' ? {} : { headers: { 'Content-Type': 'application/json' }, body: '{}' }),
+        });
         assert.equal(res.status, 404, `${method} ${path}`);
         const body = (await res.json()) as { code: string; detail: string };
         assert.equal(body.code, 'route_not_found');
-        assert.deepEqual({ ...body, detail: body.detail.replace(/\/_emulator\/[^;\s]+/, '…'), requestId: '' }, { ...unknownBody, detail: unknownBody.detail.replace(/\/no-such-path/, '…').replace('GET', method), requestId: '' });
+        assert.deepEqual(
+          { ...body, detail: body.detail.replace(/\/_emulator\/[^;\s]+/, '…'), requestId: '' },
+          { ...unknownBody, detail: unknownBody.detail.replace(/\/no-such-path/, '…').replace('GET', method), requestId: '' },
+        );
       }
       const infoResponse = await fetch(new URL('/v1/info', url));
       const info = (await infoResponse.json()) as { mode: string; emulator: unknown };

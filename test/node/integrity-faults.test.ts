@@ -39,22 +39,30 @@ after(async () => {
 });
 
 /** The rules as the emulator holds them, with what it filled in when they were set. */
-const faultsInForce = async (): Promise<unknown[]> => ((await (await fetch(`${emu.url}/_emulator/faults`, { headers: { Authorization: `Bearer ${emu.controlToken}` } })).json()) as { faults: unknown[] }).faults;
+const faultsInForce = async (): Promise<unknown[]> =>
+  ((await (await fetch(`${emu.url}/_emulator/faults`, { headers: { Authorization: `Bearer ${emu.controlToken}` } })).json()) as { faults: unknown[] }).faults;
 
-const verify = (...more: string[]) => custodes('audit', 'verify', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--state', join(dir, 'state.json'), ...more);
+const verify = (...more: string[]) =>
+  custodes('audit', 'verify', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--state', join(dir, 'state.json'), ...more);
 
 describe('issue 30: integrity faults, and the tool that catches each', () => {
   it('stale-content: an older envelope under the current version — the SDK read refuses (ProviderMisbehaviourError)', async () => {
     await emu.faults.set([{ kind: 'stale-content', route: PAGES }]);
     // A reader with a keystore of its own (no memory of the writes): the signed records alone catch it.
-    await assert.rejects(new GuestContents(t.toolstack.api, { ...keystore, written: {} }).read(target(), 0, 13), (e: unknown) => e instanceof ProviderMisbehaviourError && /not the bytes/.test(e.message));
+    await assert.rejects(
+      new GuestContents(t.toolstack.api, { ...keystore, written: {} }).read(target(), 0, 13),
+      (e: unknown) => e instanceof ProviderMisbehaviourError && /not the bytes/.test(e.message),
+    );
     await emu.faults.clear();
     assert.equal(Buffer.from(await new GuestContents(t.toolstack.api, { ...keystore, written: {} }).read(target(), 0, 13)).toString(), 'second secret');
   });
 
-  it('withhold-content: a written page served as unwritten — the SDK read refuses (the read\'s record names it)', async () => {
+  it("withhold-content: a written page served as unwritten — the SDK read refuses (the read's record names it)", async () => {
     await emu.faults.set([{ kind: 'withhold-content', route: PAGES }]);
-    await assert.rejects(new GuestContents(t.toolstack.api, { ...keystore, written: {} }).read(target(), 0, 13), (e: unknown) => e instanceof ProviderMisbehaviourError && /withheld/.test(e.message));
+    await assert.rejects(
+      new GuestContents(t.toolstack.api, { ...keystore, written: {} }).read(target(), 0, 13),
+      (e: unknown) => e instanceof ProviderMisbehaviourError && /withheld/.test(e.message),
+    );
     await emu.faults.clear();
   });
 
@@ -72,7 +80,23 @@ describe('issue 30: integrity faults, and the tool that catches each', () => {
     const contents = new GuestContents(t.owner.api, keystore, (k) => writeFileSync(keystoreFile, JSON.stringify(k)));
     await contents.write(target(), 0, Buffer.from('third secret!')); // the newest record of the tenant's log
     await emu.faults.set([{ kind: 'drop-newest-record', route: 'GET /v1/tenants/*/audit/**' }]);
-    const read = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', keystoreFile, '--vm', t.vm, '--offset', '0', '--length', '13', '--verify-fresh');
+    const read = await custodes(
+      'mem',
+      'read',
+      '--tenant',
+      t.tenant,
+      '--key',
+      join(dir, 'owner.jwk'),
+      '--keystore',
+      keystoreFile,
+      '--vm',
+      t.vm,
+      '--offset',
+      '0',
+      '--length',
+      '13',
+      '--verify-fresh',
+    );
     assert.equal(read.code, 1, read.out);
     // The keystore remembers its own write's record: a verified log that ends before it was rolled back.
     assert.match(read.err, /the verified log ends at record \d+, before this keystore's own write \(record \d+\): the log was rolled back/);
@@ -82,22 +106,57 @@ describe('issue 30: integrity faults, and the tool that catches each', () => {
     // A reader without that memory is still refused: the page served is newer than the verified log's latest write.
     const forgetful = join(dir, 'forgetful-keystore.json');
     writeFileSync(forgetful, JSON.stringify({ ...keystore, written: {}, writtenAt: {} }));
-    const stale = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', forgetful, '--vm', t.vm, '--offset', '0', '--length', '13', '--verify-fresh');
+    const stale = await custodes(
+      'mem',
+      'read',
+      '--tenant',
+      t.tenant,
+      '--key',
+      join(dir, 'owner.jwk'),
+      '--keystore',
+      forgetful,
+      '--vm',
+      t.vm,
+      '--offset',
+      '0',
+      '--length',
+      '13',
+      '--verify-fresh',
+    );
     assert.equal(stale.code, 1, stale.out);
     assert.match(stale.err, /the provider served version 3, but the audit log's latest write is version 2/);
     await emu.faults.clear();
-    const honest = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', keystoreFile, '--vm', t.vm, '--offset', '0', '--length', '13', '--verify-fresh');
+    const honest = await custodes(
+      'mem',
+      'read',
+      '--tenant',
+      t.tenant,
+      '--key',
+      join(dir, 'owner.jwk'),
+      '--keystore',
+      keystoreFile,
+      '--vm',
+      t.vm,
+      '--offset',
+      '0',
+      '--length',
+      '13',
+      '--verify-fresh',
+    );
     assert.equal(honest.code, 0, honest.err);
     assert.equal(Buffer.from(honest.out).toString(), 'third secret!');
   });
 
-  it('swap-bootstrap-key: a bootstrap admin\'s key replaced under the running instance — audit verify names the new deployment statement', async () => {
+  it("swap-bootstrap-key: a bootstrap admin's key replaced under the running instance — audit verify names the new deployment statement", async () => {
     assert.equal((await verify()).code, 0);
     await emu.faults.set([{ kind: 'swap-bootstrap-key', route: '**' }]);
     const [rule] = (await faultsInForce()) as { key: { x: string } }[];
     assert.ok(rule?.key.x, 'the emulator made the new key');
     // The old second bootstrap key is no longer known (401, where a retired one is 403); the change is on the record.
-    await assert.rejects(emu.client(emu.bootstrapAdmins[1], { retry: { retries: 0 } }).GET('/v1/admin/admins'), (e: unknown) => (e as { problem?: { status?: number } }).problem?.status === 401);
+    await assert.rejects(
+      emu.client(emu.bootstrapAdmins[1], { retry: { retries: 0 } }).GET('/v1/admin/admins'),
+      (e: unknown) => (e as { problem?: { status?: number } }).problem?.status === 401,
+    );
     const after = await verify();
     assert.equal(after.code, 0, after.err);
     assert.match(after.out, /Deployment on record since your saved state .*bootstrap admin adm_bootstrap2 key \S+ → \S+/);
@@ -116,7 +175,7 @@ describe('issue 30: integrity faults, and the tool that catches each', () => {
     assert.equal((await verify()).code, 0);
   });
 
-  it('rollback-store: the whole store put back as it was copied — a plain mem read refuses (the keystore\'s own write is not in the log), and so does audit verify with the state saved after it', async () => {
+  it("rollback-store: the whole store put back as it was copied — a plain mem read refuses (the keystore's own write is not in the log), and so does audit verify with the state saved after it", async () => {
     await emu.faults.set([{ kind: 'rollback-store', route: 'GET /v1/tenants/*/vms' }]);
     const [rule] = (await faultsInForce()) as { copiedAt?: string; times: number }[];
     assert.ok(rule?.copiedAt && rule.times === 1, JSON.stringify(rule));
@@ -127,7 +186,22 @@ describe('issue 30: integrity faults, and the tool that catches each', () => {
     // The first list finds the store rolled back; the log then grows past where the lost write was.
     for (let i = 0; i < 6; i++) await t.owner.api.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: t.tenant } } });
     // The older page, under a consistent log signed by the same key and longer than the keystore's write index.
-    const read = await custodes('mem', 'read', '--tenant', t.tenant, '--key', join(dir, 'owner.jwk'), '--keystore', keystoreFile, '--vm', t.vm, '--offset', '0', '--length', '13');
+    const read = await custodes(
+      'mem',
+      'read',
+      '--tenant',
+      t.tenant,
+      '--key',
+      join(dir, 'owner.jwk'),
+      '--keystore',
+      keystoreFile,
+      '--vm',
+      t.vm,
+      '--offset',
+      '0',
+      '--length',
+      '13',
+    );
     assert.equal(read.code, 1, read.out);
     assert.match(read.err, /ProviderMisbehaviour|provider misbehaviour/i);
     assert.match(read.err, /this keystore wrote version \d+, but the verified log has no record of that write: the log was rolled back/);

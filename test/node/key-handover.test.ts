@@ -50,7 +50,10 @@ describe('audit key hand-over', () => {
       const source = auditSource(api, log);
       const followed = await verifyAuditLog(source, { log, state: pinned.state });
       assert.ok(followed.ok, followed.ok ? '' : followed.error);
-      assert.deepEqual(followed.handovers.map((h) => h.change), changes);
+      assert.deepEqual(
+        followed.handovers.map((h) => h.change),
+        changes,
+      );
       assert.notEqual(followed.state.vkey, pinned.state.vkey);
       assert.ok(followed.size > pinned.size);
 
@@ -66,7 +69,10 @@ describe('audit key hand-over', () => {
       await refused([handovers[1]!], /no valid hand-over/);
       // A hand-over citing another record than the rotation's approval, or signed by one key only.
       const other = (await emu.client(emu.admins[0]).GET('/v1/admin/audit/records', { params: { query: { from: 0, limit: 1 } } })).data!.records[0]!;
-      await refused([{ ...handovers[0]!, approval: { ...handovers[0]!.approval, jws: other.jws } }, handovers[1]!], /not (signed by the key handing over|the approval of that key)/);
+      await refused(
+        [{ ...handovers[0]!, approval: { ...handovers[0]!.approval, jws: other.jws } }, handovers[1]!],
+        /not (signed by the key handing over|the approval of that key)/,
+      );
       const [body, firstSignature] = handovers[0]!.note.split('\n\n') as [string, string];
       await refused([{ ...handovers[0]!, note: `${body}\n\n${firstSignature.split('\n')[0]}\n` }, handovers[1]!], /not signed by that key/);
       // And a verifier pinned one rotation back follows one hand-over.

@@ -24,7 +24,10 @@ function tree(files: Record<string, string>): string {
   return root;
 }
 
-const cycles = (src: string) => spawnSync(process.execPath, [resolve('node_modules/dpdm/lib/bin/dpdm.js'), '--no-warning', '--no-tree', '--exit-code', 'circular:1', `${src}/**/*.ts`], { encoding: 'utf8' });
+const cycles = (src: string) =>
+  spawnSync(process.execPath, [resolve('node_modules/dpdm/lib/bin/dpdm.js'), '--no-warning', '--no-tree', '--exit-code', 'circular:1', `${src}/**/*.ts`], {
+    encoding: 'utf8',
+  });
 
 describe('issue 33: the layer checks', () => {
   it('check:cycles fails on a circle of type-only imports, and passes the real tree', () => {
@@ -45,7 +48,11 @@ describe('issue 33: the layer checks', () => {
       'env.ts': "import type { Principal } from './auth/principals';\nexport type P = Principal;\n",
       'audit/ok.ts': "import { x } from '../lib/pure';\nexport const y = x;\n",
     });
-    assert.deepEqual(layerViolations(planted).sort(), ['env.ts → ./auth/principals', 'lib/pure.ts → ../platform/clock', 'platform/http/thing.ts → ../../audit/format/record']);
+    assert.deepEqual(layerViolations(planted).sort(), [
+      'env.ts → ./auth/principals',
+      'lib/pure.ts → ../platform/clock',
+      'platform/http/thing.ts → ../../audit/format/record',
+    ]);
     assert.deepEqual(layerViolations(resolve('src')), []);
   });
 });

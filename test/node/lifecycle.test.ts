@@ -41,7 +41,9 @@ async function tenantWithASecret(emu: Custodes, name: string) {
 
 /** The tenant's secret page as `emu` serves it now, decrypted here. */
 const readSecret = async (emu: Custodes, t: { name: string; tenant: string; vm: string; owner: { id: string; key: object } }, keystore: Keystore) =>
-  Buffer.from(await new GuestContents(emu.client(t.owner as never), keystore).read({ tenant: t.tenant, space: 'memory', resource: t.vm }, 0, `${t.name}'s secret`.length)).toString();
+  Buffer.from(
+    await new GuestContents(emu.client(t.owner as never), keystore).read({ tenant: t.tenant, space: 'memory', resource: t.vm }, 0, `${t.name}'s secret`.length),
+  ).toString();
 
 describe('issue 31: a start answers no 5xx', () => {
   it('a client polling /v1/health from the first moment of a fresh start sees only 200s: requests wait for the schema', async () => {
@@ -65,7 +67,11 @@ describe('issue 31: a start answers no 5xx', () => {
     await poller;
     try {
       assert.ok(statuses.length > 0, 'the poller reached the server while it started');
-      assert.deepEqual(statuses.filter((s) => s !== 200), [], `answers while starting: ${statuses.join(' ')}`);
+      assert.deepEqual(
+        statuses.filter((s) => s !== 200),
+        [],
+        `answers while starting: ${statuses.join(' ')}`,
+      );
     } finally {
       await emu.close();
     }
@@ -84,7 +90,10 @@ describe('issue 31: a persisted instance restarts', () => {
 
     emu = await startCustodes({ persist }); // no keys passed: the directory has them
     try {
-      assert.deepEqual(emu.admins.map((a) => a.key.x), admins);
+      assert.deepEqual(
+        emu.admins.map((a) => a.key.x),
+        admins,
+      );
       const tenants = (await emu.client(emu.admins[0]).GET('/v1/admin/tenants')).data!.tenants;
       assert.ok(tenants.some((x) => x.id === t.tenant));
       assert.equal(await readSecret(emu, t, t.keystore), "restarted's secret");
@@ -114,12 +123,20 @@ describe('issue 31: a clock and faults the user controls', () => {
       info = (await emu.info()) as typeof info;
       assert.deepEqual([info.emulator.clock.offsetMs, info.emulator.faults], [3_600_000, 1]);
       // /v1/info names the effective configuration: no guessing how this instance was started.
-      const { configuration, emulator } = (await emu.info()) as { configuration: { buildDigest: string; origin: string; statePath: string; bindings: Record<string, string[]> }; emulator: { activeFaults: unknown[] } };
+      const { configuration, emulator } = (await emu.info()) as {
+        configuration: { buildDigest: string; origin: string; statePath: string; bindings: Record<string, string[]> };
+        emulator: { activeFaults: unknown[] };
+      };
       assert.deepEqual(emulator.activeFaults, [{ kind: 'latency', route: 'GET /v1/admin/hosts' }]);
       assert.equal(configuration.origin, emu.url);
       assert.equal(configuration.statePath, resolve(persist));
       assert.match(configuration.buildDigest, /^sha256:[0-9a-f]{64}$/);
-      assert.ok(configuration.bindings.d1!.includes('DB') && configuration.bindings.durableObjects!.length > 0 && configuration.bindings.vars!.includes('CUSTODES_EMULATOR'), JSON.stringify(configuration.bindings));
+      assert.ok(
+        configuration.bindings.d1!.includes('DB') &&
+          configuration.bindings.durableObjects!.length > 0 &&
+          configuration.bindings.vars!.includes('CUSTODES_EMULATOR'),
+        JSON.stringify(configuration.bindings),
+      );
       assert.ok(!JSON.stringify(configuration).includes(emu.controlToken), 'names, never values');
       const keyFile = join(dir, 'controls-admin.jwk');
       writeFileSync(keyFile, JSON.stringify(emu.admins[0].key));
@@ -199,7 +216,10 @@ describe('issue 31: the whole state in one file', () => {
       assert.equal(await readSecret(copy, t, t.keystore), "saved's secret");
       const there = await verify(copy, t.tenant, t.ownerKeyFile, t.stateFile);
       assert.equal(there.code, 0, there.err);
-      assert.deepEqual(copy.admins.map((a) => a.id), emu.admins.map((a) => a.id));
+      assert.deepEqual(
+        copy.admins.map((a) => a.id),
+        emu.admins.map((a) => a.id),
+      );
       assert.equal((await copy.client(copy.admins[0]).GET('/v1/admin/tenants')).response.status, 200);
     } finally {
       await copy.close();
@@ -269,7 +289,11 @@ describe('issue 31: smaller things a user hits', () => {
   it('a fault rule whose route can match nothing is refused, and the test library says which field and why', async () => {
     await assert.rejects(emu.faults.set([{ kind: 'latency', route: 'garbage', ms: 5 }]), (e: unknown) => {
       const message = (e as Error).message;
-      return (e as Error).name === 'EmulatorControlError' && /400 invalid_request/.test(message) && /faults\.0\.route: a route is an optional method and a path pattern/.test(message);
+      return (
+        (e as Error).name === 'EmulatorControlError' &&
+        /400 invalid_request/.test(message) &&
+        /faults\.0\.route: a route is an optional method and a path pattern/.test(message)
+      );
     });
     assert.deepEqual((await emu.info()).emulator?.activeFaults, []);
   });
@@ -278,7 +302,10 @@ describe('issue 31: smaller things a user hits', () => {
     const t = await emu.provisionTenant();
     const target = { tenant: t.tenant, space: 'memory' as const, resource: t.vm };
     await new GuestContents(t.owner.api, await newKeystore()).write(target, 0, Buffer.from('sealed by the first keystore'));
-    await assert.rejects(new GuestContents(t.owner.api, await newKeystore()).read(target, 0, 8), (e: unknown) => e instanceof KeystoreMismatchError && /wrapped by another keystore's KEK/.test((e as Error).message));
+    await assert.rejects(
+      new GuestContents(t.owner.api, await newKeystore()).read(target, 0, 8),
+      (e: unknown) => e instanceof KeystoreMismatchError && /wrapped by another keystore's KEK/.test((e as Error).message),
+    );
     const keyFile = join(dir, 'mismatch-owner.jwk');
     writeFileSync(keyFile, JSON.stringify(t.owner.key));
     const other = join(dir, 'other-keystore.json');
@@ -300,6 +327,9 @@ describe('issue 31: smaller things a user hits', () => {
     const failed = await runCli(emu.url, provider);
     assert.equal(failed.code, 1);
     assert.match(failed.err, /FAILED: provider: /);
-    assert.match(failed.err, /hint: http:\/\/127\.0\.0\.1:\d+ is an emulator: `custodes emulator reset` \(or an import\) starts its logs again, and the checkpoint saved in .*hint-provider-state\.json belongs to the log before/);
+    assert.match(
+      failed.err,
+      /hint: http:\/\/127\.0\.0\.1:\d+ is an emulator: `custodes emulator reset` \(or an import\) starts its logs again, and the checkpoint saved in .*hint-provider-state\.json belongs to the log before/,
+    );
   });
 });

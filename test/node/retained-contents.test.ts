@@ -32,7 +32,10 @@ const owner = () => emu.client({ id: t.tenant, key: t.owner.key });
 
 before(async () => {
   await buildWorker();
-  const adminKeys: [Awaited<ReturnType<typeof generatePrincipalKey>>, Awaited<ReturnType<typeof generatePrincipalKey>>] = [await generatePrincipalKey(), await generatePrincipalKey()];
+  const adminKeys: [Awaited<ReturnType<typeof generatePrincipalKey>>, Awaited<ReturnType<typeof generatePrincipalKey>>] = [
+    await generatePrincipalKey(),
+    await generatePrincipalKey(),
+  ];
   const auditKey = await generatePrincipalKey();
   start = () => startCustodes({ persist, adminKeys, bindings: { AUDIT_SIGNING_JWK: JSON.stringify(auditKey) } });
   emu = await start();
@@ -56,7 +59,11 @@ describe('issue 30: the versions the log names stay reachable', () => {
     const [proposer, approver] = emu.admins.map((a) => emu.client(a));
     const proposed = (await proposer!.DELETE('/v1/admin/vms/{vm}', { params: { path: { vm: t.vm } } })).data as unknown as { id: string };
     await approver!.POST('/v1/admin/changes/{change}:approve', { params: { path: { change: proposed.id } } });
-    assert.equal((await proposer!.GET('/v1/admin/vms', {})).data!.vms.some((v: { id: string }) => v.id === t.vm), false, 'the VM is gone');
+    assert.equal(
+      (await proposer!.GET('/v1/admin/vms', {})).data!.vms.some((v: { id: string }) => v.id === t.vm),
+      false,
+      'the VM is gone',
+    );
 
     const checked = await contentsCheck();
     assert.equal(checked.code, 0, checked.err);
@@ -65,16 +72,31 @@ describe('issue 30: the versions the log names stay reachable', () => {
     assert.equal(Buffer.from(past).subarray(0, 19).toString(), 'memory, version one');
   });
 
-  it('only the tenant\'s audited purge takes them, and its record names each version purged', async () => {
+  it("only the tenant's audited purge takes them, and its record names each version purged", async () => {
     const api = owner();
     const live = await emu.provisionTenant();
-    await assert.rejects(live.owner.api.POST('/v1/tenants/{tenant}/purges', { params: { path: { tenant: live.tenant } }, body: { space: 'memory', resource: live.vm } }), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'resource_in_use');
+    await assert.rejects(
+      live.owner.api.POST('/v1/tenants/{tenant}/purges', { params: { path: { tenant: live.tenant } }, body: { space: 'memory', resource: live.vm } }),
+      (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'resource_in_use',
+    );
     const purged = (await api.POST('/v1/tenants/{tenant}/purges', { params: { path: { tenant: t.tenant } }, body: { space: 'disk', resource: disk } })).data!;
-    assert.deepEqual(purged.purged.map((p) => [p.index, p.version]), [[0, 1], [1, 1]]);
+    assert.deepEqual(
+      purged.purged.map((p) => [p.index, p.version]),
+      [
+        [0, 1],
+        [1, 1],
+      ],
+    );
     assert.equal(purged.remaining, 0);
-    const { records } = (await api.GET('/v1/tenants/{tenant}/audit/records', { params: { path: { tenant: t.tenant }, query: { from: 0, limit: 1000 } } })).data!;
-    const record = records.map((r) => JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString()) as { action: string; details: { purged: { digest: string }[] } }).find((r) => r.action === 'contents.purge');
-    assert.deepEqual(record?.details.purged.map((p) => p.digest), purged.purged.map((p) => p.digest));
+    const { records } = (await api.GET('/v1/tenants/{tenant}/audit/records', { params: { path: { tenant: t.tenant }, query: { from: 0, limit: 1000 } } }))
+      .data!;
+    const record = records
+      .map((r) => JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString()) as { action: string; details: { purged: { digest: string }[] } })
+      .find((r) => r.action === 'contents.purge');
+    assert.deepEqual(
+      record?.details.purged.map((p) => p.digest),
+      purged.purged.map((p) => p.digest),
+    );
     const checked = await contentsCheck();
     assert.equal(checked.code, 0, checked.err);
     assert.match(checked.out, /OK: 2 of 2 version\(s\) the log names checked; 2 purged/);
@@ -83,7 +105,11 @@ describe('issue 30: the versions the log names stay reachable', () => {
   it('a version the provider deletes or alters in its store is reported, and audit contents exits 1', async () => {
     await emu.close();
     const db = new DatabaseSync(findD1(persist));
-    const envelope = (db.prepare("SELECT envelope FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 1").get(t.vm) as { envelope: string }).envelope;
+    const envelope = (
+      db.prepare("SELECT envelope FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 1").get(t.vm) as {
+        envelope: string;
+      }
+    ).envelope;
     db.prepare("UPDATE content_versions SET envelope = ? WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 2").run(envelope, t.vm);
     db.prepare("DELETE FROM content_versions WHERE space = 'memory' AND resource_id = ? AND idx = 0 AND version = 1").run(t.vm);
     db.close();

@@ -61,8 +61,28 @@ function provisionTenant(name: string) {
   const ownerKey = join(work, `${name}-owner.jwk`);
   custodes('keygen', '--out', ownerKey);
   custodes('admin', 'hosts', 'create', '--name', `${name}-host`, '--vcpus', '8', '--memory-mib', '8192', '--disk-gib', '100', ...admin);
-  const tenant = JSON.parse(custodes('admin', 'tenants', 'create', '--name', `${name}-tenant`, '--owner-key', ownerKey.replace(/\.jwk$/, '.pub.jwk'), '--vcpus', '4', '--memory-mib', '4096', '--disk-gib', '10', '--json', ...admin)).id as string;
-  const vm = JSON.parse(custodes('admin', 'vms', 'create', '--tenant', tenant, '--name', `${name}-vm`, '--vcpus', '1', '--memory-mib', '128', '--json', ...admin)).id as string;
+  const tenant = JSON.parse(
+    custodes(
+      'admin',
+      'tenants',
+      'create',
+      '--name',
+      `${name}-tenant`,
+      '--owner-key',
+      ownerKey.replace(/\.jwk$/, '.pub.jwk'),
+      '--vcpus',
+      '4',
+      '--memory-mib',
+      '4096',
+      '--disk-gib',
+      '10',
+      '--json',
+      ...admin,
+    ),
+  ).id as string;
+  const vm = JSON.parse(
+    custodes('admin', 'vms', 'create', '--tenant', tenant, '--name', `${name}-vm`, '--vcpus', '1', '--memory-mib', '128', '--json', ...admin),
+  ).id as string;
   const keystore = join(work, `${name}-keystore.json`);
   custodes('key', 'init', '--keystore', keystore);
   return { ownerKey, tenant, vm, keystore, owner: ['--tenant', tenant, '--key', ownerKey, '--keystore', keystore] };
@@ -176,14 +196,19 @@ describe('npm start', () => {
 
     // The data key, as only the tenant can see it: unwrapped with the keystore's KEK.
     const ownerJwk = JSON.parse(readFileSync(ownerKey, 'utf8'));
-    const keys = await (await fetch(`${url}/v1/tenants/${tenant}/keys`, { headers: { Authorization: `Bearer ${await mintToken({ key: ownerJwk, principal: tenant })}` } })).json() as { keys: { wrapped: string }[] };
+    const keys = (await (
+      await fetch(`${url}/v1/tenants/${tenant}/keys`, { headers: { Authorization: `Bearer ${await mintToken({ key: ownerJwk, principal: tenant })}` } })
+    ).json()) as { keys: { wrapped: string }[] };
     const { kek } = JSON.parse(readFileSync(keystore, 'utf8'));
     const dataKey = Buffer.from((await compactDecrypt(keys.keys[0]!.wrapped, await importJWK(kek, 'A256KW'))).plaintext);
     assert.equal(dataKey.length, 32);
     const kekBytes = Buffer.from(kek.k, 'base64url');
 
     const files = filesUnder(state);
-    assert.ok(files.some((f) => f.endsWith('.sqlite')), `no D1 database under ${state}: ${files.join(', ')}`);
+    assert.ok(
+      files.some((f) => f.endsWith('.sqlite')),
+      `no D1 database under ${state}: ${files.join(', ')}`,
+    );
     const needles: [string, Buffer][] = [
       ['canary', Buffer.from(canary)],
       ['canary (base64)', Buffer.from(Buffer.from(canary).toString('base64').slice(0, 24))],
@@ -207,7 +232,22 @@ describe('npm start', () => {
     // A toolstack limited to memory reads and writes of this VM does the content work.
     const tskKey = join(work, 'toolstack.jwk');
     custodes('keygen', '--out', tskKey);
-    const toolstack = JSON.parse(custodes('toolstack', 'create', '--name', 'ops', '--public-key', tskKey.replace(/\.jwk$/, '.pub.jwk'), '--scope', 'memory:read memory:write keys vm:read', '--vms', vm, '--json', ...owner)).id;
+    const toolstack = JSON.parse(
+      custodes(
+        'toolstack',
+        'create',
+        '--name',
+        'ops',
+        '--public-key',
+        tskKey.replace(/\.jwk$/, '.pub.jwk'),
+        '--scope',
+        'memory:read memory:write keys vm:read',
+        '--vms',
+        vm,
+        '--json',
+        ...owner,
+      ),
+    ).id;
     assert.match(custodes('toolstack', 'list', ...owner), new RegExp(`${toolstack}\\s+ops\\s+active`));
     const asToolstack = ['--tenant', tenant, '--key', tskKey, '--iss', toolstack, '--keystore', keystore];
     assert.match(custodes('vm', 'list', ...asToolstack), new RegExp(`${vm}\\s+cli-vm\\s+running`));
@@ -260,7 +300,9 @@ describe('npm start', () => {
     rmSync(project, { recursive: true, force: true });
   });
 
-  it('the README\'s custodes/testing example runs from a temporary project that installs the packed package, on Node 20 and Node 22', { timeout: 240_000 }, async () => {
+  it("the README's custodes/testing example runs from a temporary project that installs the packed package, on Node 20 and Node 22", {
+    timeout: 240_000,
+  }, async () => {
     const readme = readFileSync('README.md', 'utf8');
     const example = /<!-- example: tenant-test[^>]*-->\n```js\n([\s\S]+?)```/.exec(readme)?.[1];
     assert.ok(example, 'the README has the example');
@@ -268,7 +310,10 @@ describe('npm start', () => {
     try {
       writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'tenant-suite', private: true, type: 'module' }));
       const miniflare = (JSON.parse(readFileSync('package.json', 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.miniflare!;
-      const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed(), `miniflare@${miniflare}`], { cwd: project, encoding: 'utf8' });
+      const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed(), `miniflare@${miniflare}`], {
+        cwd: project,
+        encoding: 'utf8',
+      });
       assert.equal(install.status, 0, install.stderr);
       writeFileSync(join(project, 'custodes.test.mjs'), example);
       for (const node of NODES) {
@@ -313,7 +358,13 @@ describe('npm start', () => {
       const signAs = (key: object, principal: string, scope?: string[]) => client.setConfig({ baseUrl: url, auth: () => mintToken({ key, principal, scope }) });
       signAs(owner, tenant);
       const toolstackKey = await generatePrincipalKey();
-      const toolstack = (await sdk.createToolstack({ path: { tenant }, body: { name: 'generated', publicKey: publicKeyOf(toolstackKey), scopes: ['memory:read', 'memory:write'] }, throwOnError: true })).data;
+      const toolstack = (
+        await sdk.createToolstack({
+          path: { tenant },
+          body: { name: 'generated', publicKey: publicKeyOf(toolstackKey), scopes: ['memory:read', 'memory:write'] },
+          throwOnError: true,
+        })
+      ).data;
       signAs(toolstackKey, toolstack.id, ['memory:read', 'memory:write']);
       const dataKey = await newDataKey();
       const address = { tenant, resource: vm, space: 'memory' as const, index: 3 };
@@ -330,7 +381,8 @@ describe('npm start', () => {
           logKey: () => text(sdk.getAuditLogKey({ throwOnError: true })),
           jwks: async () => (await sdk.getRecordSigningKeys({ throwOnError: true })).data,
           checkpoint: () => text(sdk.getTenantAuditCheckpoint({ path: { tenant }, throwOnError: true })),
-          records: async (from: number, limit: number) => (await sdk.listTenantAuditRecords({ path: { tenant }, query: { from, limit }, throwOnError: true })).data,
+          records: async (from: number, limit: number) =>
+            (await sdk.listTenantAuditRecords({ path: { tenant }, query: { from, limit }, throwOnError: true })).data,
         },
         { log },
       );
@@ -376,7 +428,9 @@ describe('npm start', () => {
     assert.match(custodes('audit', 'tail', '--tenant', tenant, '--key', owner[3]!, '--action', 'change.deny'), /change\.deny/);
 
     // The lockbox: the operator asks, the tenant approves, the operator snapshots ciphertext.
-    const request = JSON.parse(custodes('admin', 'access', 'request', '--vm', vm, '--reason-code', 'customer_support', '--detail', 'case 4711', '--json', ...asOps));
+    const request = JSON.parse(
+      custodes('admin', 'access', 'request', '--vm', vm, '--reason-code', 'customer_support', '--detail', 'case 4711', '--json', ...asOps),
+    );
     assert.match(custodes('access', 'list', ...owner), new RegExp(`${request.id}.+customer_support: case 4711.+pending`));
     const early = fails('admin', 'access', 'use', request.id, '--name', 'support-1', ...asOps);
     assert.match(early.stderr, /access_not_approved/);
@@ -392,7 +446,10 @@ describe('npm start', () => {
     const onePage = JSON.parse(custodes('admin', 'changes', 'list', '--page-size', '100', '--json'));
     assert.ok(everyPage.changes.length >= 3);
     assert.equal(everyPage.nextPageToken, undefined);
-    assert.deepEqual(everyPage.changes.map((c: { id: string }) => c.id), onePage.changes.map((c: { id: string }) => c.id));
+    assert.deepEqual(
+      everyPage.changes.map((c: { id: string }) => c.id),
+      onePage.changes.map((c: { id: string }) => c.id),
+    );
   });
 
   it('/docs renders the operation list in headless Chromium with the network blocked', { timeout: 150_000 }, async () => {
@@ -419,7 +476,10 @@ describe('npm start', () => {
       await page.screenshot({ path: resolve('.generated/docs-offline.png') });
       assert.deepEqual(blocked, [], 'the page tried to reach the network');
       assert.deepEqual(violations, [], 'the CSP refused something the page needs');
-      assert.ok(sent.some((r) => r.url.endsWith('/vendor/scalar/api-reference.js')), 'the bundle came from the Worker');
+      assert.ok(
+        sent.some((r) => r.url.endsWith('/vendor/scalar/api-reference.js')),
+        'the bundle came from the Worker',
+      );
     } finally {
       await browser.close();
     }
@@ -435,16 +495,20 @@ describe('the README', () => {
     try {
       // What npm start left in the checkout's .custodes/: the bootstrap keys, and the enrolled admins' keys and ids.
       mkdirSync(join(home, '.custodes'));
-      for (const file of ['bootstrap-admin.jwk', 'bootstrap-admin-2.jwk', 'admin.jwk', 'admin-2.jwk', 'admins.json']) writeFileSync(join(home, '.custodes', file), readFileSync(join('.custodes', file)));
+      for (const file of ['bootstrap-admin.jwk', 'bootstrap-admin-2.jwk', 'admin.jwk', 'admin-2.jwk', 'admins.json'])
+        writeFileSync(join(home, '.custodes', file), readFileSync(join('.custodes', file)));
       const seen = new Map<string, string>(); // the last id printed, by prefix: what a reader copies into `ten_...`
       const printed: string[] = [];
       const commands = tourCommands();
       assert.ok(commands.length >= 15, `only ${commands.length} commands`);
       for (const { line, exit } of commands) {
-        const words = shellWords(line).map((word) => word.replace(/^(ten|vm|hst|chg|acc)_(?:\.\.\.|…)$/, (placeholder, prefix: string) => seen.get(prefix) ?? placeholder));
-        const run = words[0] === 'npx' && words[1] === 'custodes'
-          ? spawnSync(process.execPath, [resolve('bin/custodes.js'), ...words.slice(2), '--url', url], { cwd: home, encoding: 'utf8' })
-          : spawnSync('bash', ['-c', line], { cwd: home, encoding: 'utf8' });
+        const words = shellWords(line).map((word) =>
+          word.replace(/^(ten|vm|hst|chg|acc)_(?:\.\.\.|…)$/, (placeholder, prefix: string) => seen.get(prefix) ?? placeholder),
+        );
+        const run =
+          words[0] === 'npx' && words[1] === 'custodes'
+            ? spawnSync(process.execPath, [resolve('bin/custodes.js'), ...words.slice(2), '--url', url], { cwd: home, encoding: 'utf8' })
+            : spawnSync('bash', ['-c', line], { cwd: home, encoding: 'utf8' });
         assert.equal(run.status, exit, `${line}\n${run.stdout}${run.stderr}`);
         printed.push(`${line}\n${run.stdout}${run.stderr}`);
         for (const match of `${run.stdout}`.matchAll(/\b(ten|vm|hst|chg|acc)_[0-9A-Z]{26}\b/g)) seen.set(match[1]!, match[0]);
@@ -464,18 +528,40 @@ describe('the README', () => {
 });
 
 describe('the installed package', () => {
-  it('type-checks under NodeNext with skipLibCheck off, and runs the custodes CLI from an empty project on Node 20 and Node 22, with neither the checkout nor tsx: --version, and audit verify against a running instance', { timeout: 240_000 }, async () => {
+  it('type-checks under NodeNext with skipLibCheck off, and runs the custodes CLI from an empty project on Node 20 and Node 22, with neither the checkout nor tsx: --version, and audit verify against a running instance', {
+    timeout: 240_000,
+  }, async () => {
     await printedCommand();
     const { tenant, ownerKey } = provisionTenant('package-cli');
     const project = mkdtempSync(join(tmpdir(), 'custodes-cli-user-'));
     try {
       writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'tenant-tools', private: true, type: 'module' }));
       const types = (JSON.parse(readFileSync('package.json', 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node']!;
-      const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed(), `@types/node@${types}`], { cwd: project, encoding: 'utf8' });
+      const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed(), `@types/node@${types}`], {
+        cwd: project,
+        encoding: 'utf8',
+      });
       assert.equal(install.status, 0, install.stderr);
       // The declarations, type-checked as a strict NodeNext project would, library files included.
-      writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] }, include: ['uses.ts'] }));
-      writeFileSync(join(project, 'uses.ts'), "import { createApiClient, GuestContents, verifyAuditLog } from 'custodes/sdk';\nimport { startCustodes } from 'custodes/testing';\nexport { createApiClient, GuestContents, verifyAuditLog, startCustodes };\n");
+      writeFileSync(
+        join(project, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            target: 'ES2022',
+            strict: true,
+            skipLibCheck: false,
+            noEmit: true,
+            types: ['node'],
+          },
+          include: ['uses.ts'],
+        }),
+      );
+      writeFileSync(
+        join(project, 'uses.ts'),
+        "import { createApiClient, GuestContents, verifyAuditLog } from 'custodes/sdk';\nimport { startCustodes } from 'custodes/testing';\nexport { createApiClient, GuestContents, verifyAuditLog, startCustodes };\n",
+      );
       const typecheck = spawnSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, encoding: 'utf8' });
       assert.equal(typecheck.status, 0, `the declarations fail a NodeNext check:\n${typecheck.stdout}${typecheck.stderr}`);
       const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
@@ -487,7 +573,19 @@ describe('the installed package', () => {
         const shown = run('--version');
         assert.equal(shown.status, 0, `${node.name}: ${shown.stderr}`);
         assert.equal(shown.stdout.trim(), version);
-        const verified = run('audit', 'verify', '--url', url, '--tenant', tenant, '--key', ownerKey, '--trust-on-first-use', '--state', join(project, `state-${node.major}.json`));
+        const verified = run(
+          'audit',
+          'verify',
+          '--url',
+          url,
+          '--tenant',
+          tenant,
+          '--key',
+          ownerKey,
+          '--trust-on-first-use',
+          '--state',
+          join(project, `state-${node.major}.json`),
+        );
         assert.equal(verified.status, 0, `${node.name}: ${verified.stdout}${verified.stderr}`);
         assert.match(verified.stdout, /OK/);
       }
@@ -499,7 +597,9 @@ describe('the installed package', () => {
 });
 
 describe('npm start, restarted', () => {
-  it('finds its data and its keys again: the tenant reads its page back and its log verifies against the state saved before; controls are cleared unless kept, and the banner says which are', { timeout: 240_000 }, async () => {
+  it('finds its data and its keys again: the tenant reads its page back and its log verifies against the state saved before; controls are cleared unless kept, and the banner says which are', {
+    timeout: 240_000,
+  }, async () => {
     await printedCommand();
     const { tenant, vm, owner } = provisionTenant('restart');
     const input = join(work, 'restart.bin');

@@ -38,7 +38,8 @@ function collect(stream: AsyncGenerator<StreamEvent>) {
       if (failure) throw failure;
       const found = seen.find(test);
       if (found) return found;
-      if (performance.now() > deadline) throw new Error(`no such event within ${ms} ms; saw ${seen.map((e) => (e.kind === 'record' ? `${e.index}:${e.record.action}` : e.kind)).join(', ')}`);
+      if (performance.now() > deadline)
+        throw new Error(`no such event within ${ms} ms; saw ${seen.map((e) => (e.kind === 'record' ? `${e.index}:${e.record.action}` : e.kind)).join(', ')}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   };
@@ -46,12 +47,15 @@ function collect(stream: AsyncGenerator<StreamEvent>) {
 }
 
 describe('live audit stream', () => {
-  it('delivers an admin\'s denied attempt and a toolstack\'s read of a labelled page within 1 s, verified, and resumes after a forced disconnect with no gap and no duplicate', async () => {
+  it("delivers an admin's denied attempt and a toolstack's read of a labelled page within 1 s, verified, and resumes after a forced disconnect with no gap and no duplicate", async () => {
     const { tenant, vm, owner, toolstack } = await emu.provisionTenant();
     const target = { tenant, space: 'memory' as const, resource: vm };
     const keystore = await newKeystore();
     await new GuestContents(owner.api, keystore).write(target, 0, new Uint8Array(2 * 4096).fill(7));
-    await owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', { params: { path: { tenant, name: 'tls-key' } }, body: { space: 'memory', vm, start: 0, count: 2 } });
+    await owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', {
+      params: { path: { tenant, name: 'tls-key' } },
+      body: { space: 'memory', vm, start: 0, count: 2 },
+    });
 
     // The first connection is cut when the test says so: the iterator must resume by itself.
     let connections = 0;
@@ -59,7 +63,14 @@ describe('live audit stream', () => {
     const cutting: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
       if (!new Request(input, init).url.includes('/audit/stream') || connections++ > 0) return response;
-      const body = response.body!.pipeThrough(new TransformStream({ transform(chunk, controller) { if (cut) controller.error(new Error('cut by the test')); else controller.enqueue(chunk); } }));
+      const body = response.body!.pipeThrough(
+        new TransformStream({
+          transform(chunk, controller) {
+            if (cut) controller.error(new Error('cut by the test'));
+            else controller.enqueue(chunk);
+          },
+        }),
+      );
       return new Response(body, { status: response.status, headers: response.headers });
     };
     const controller = new AbortController();
@@ -72,7 +83,10 @@ describe('live audit stream', () => {
     assert.equal(connections, 2);
 
     const admin = emu.client(emu.admins[0], { retry: { retries: 0 } });
-    await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start: 0, count: 2 } } }), (e: unknown) => e instanceof CustodesApiError);
+    await assert.rejects(
+      admin.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start: 0, count: 2 } } }),
+      (e: unknown) => e instanceof CustodesApiError,
+    );
     const refusedAt = performance.now();
     const denied = await stream.waitFor((e) => e.kind === 'record' && e.record.actor.type === 'admin' && e.record.outcome === 'denied');
     assert.ok(denied.at - refusedAt < 1000, `the denied attempt arrived ${Math.round(denied.at - refusedAt)} ms after its answer`);
@@ -89,7 +103,10 @@ describe('live audit stream', () => {
 
     // Every record exactly once, in order, from 0; every checkpoint's root recomputed from them.
     const indexes = stream.seen.flatMap((e) => (e.kind === 'record' ? [e.index] : []));
-    assert.deepEqual(indexes, Array.from({ length: indexes.length }, (_, i) => i));
+    assert.deepEqual(
+      indexes,
+      Array.from({ length: indexes.length }, (_, i) => i),
+    );
     const checkpoints = stream.seen.filter((e) => e.kind === 'checkpoint');
     assert.ok(checkpoints.length >= 2 && checkpoints.every((c) => c.kind === 'checkpoint' && c.tree));
 
@@ -106,7 +123,10 @@ describe('live audit stream', () => {
     writeFileSync(keyFile, JSON.stringify(owner.key));
     let out = '';
     const io: Io = { out: (t) => (out += typeof t === 'string' ? t : ''), err: (t) => (out += t) };
-    const tail = main(['audit', 'tail', '--tenant', tenant, '--key', keyFile, '--iss', tenant, '--url', emu.url, '--follow', '--limit', '0', '--count', '4'], io);
+    const tail = main(
+      ['audit', 'tail', '--tenant', tenant, '--key', keyFile, '--iss', tenant, '--url', emu.url, '--follow', '--limit', '0', '--count', '4'],
+      io,
+    );
     await new Promise((r) => setTimeout(r, 500));
     const admin = emu.client(emu.admins[0], { retry: { retries: 0 } });
     await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant } } }));
@@ -128,17 +148,20 @@ describe('live audit stream', () => {
     assert.ok(records.every((e) => e.kind === 'record' && e.record.outcome === 'denied' && e.record.actor.type === 'admin'));
   });
 
-  it('refuses a subscriber without audit:read, and one on another tenant\'s log, exactly as a log that does not exist', async () => {
+  it("refuses a subscriber without audit:read, and one on another tenant's log, exactly as a log that does not exist", async () => {
     const mine = await emu.provisionTenant({ scopes: ['vm:read'] });
     const other = await emu.provisionTenant();
     const answer = async (api: typeof mine.owner.api, tenant: string) => {
-      const error = await api.GET('/v1/tenants/{tenant}/audit/stream', { params: { path: { tenant }, query: {} }, parseAs: 'stream' }).then(() => null, (e: unknown) => e as CustodesApiError);
+      const error = await api.GET('/v1/tenants/{tenant}/audit/stream', { params: { path: { tenant }, query: {} }, parseAs: 'stream' }).then(
+        () => null,
+        (e: unknown) => e as CustodesApiError,
+      );
       assert.ok(error instanceof CustodesApiError);
       return { status: error.problem.status, code: error.problem.code, detail: error.problem.detail };
     };
     const missing = await answer(mine.owner.api, 'ten_00000000000000000000000000');
     assert.deepEqual(missing, { status: 404, code: 'not_found', detail: missing.detail });
     assert.deepEqual(await answer(mine.toolstack.api, mine.tenant), missing, 'no audit:read scope');
-    assert.deepEqual(await answer(mine.owner.api, other.tenant), missing, 'another tenant\'s log');
+    assert.deepEqual(await answer(mine.owner.api, other.tenant), missing, "another tenant's log");
   });
 });

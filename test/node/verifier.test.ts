@@ -26,9 +26,17 @@ async function makeLog(n: number) {
   const records: { index: number; jws: string }[] = [];
   for (let index = 0; index < n; index++) {
     const record: AuditRecord = {
-      v: 1, log, index, time: '2026-11-28T00:00:00.000Z', requestId: `req_${index}`,
+      v: 1,
+      log,
+      index,
+      time: '2026-11-28T00:00:00.000Z',
+      requestId: `req_${index}`,
       actor: { type: 'anonymous', id: null, kid: null, jti: null, ip: null },
-      action: 'health.read', target: null, outcome: 'allowed', reason: null, request: { method: 'GET', path: '/v1/health' },
+      action: 'health.read',
+      target: null,
+      outcome: 'allowed',
+      reason: null,
+      request: { method: 'GET', path: '/v1/health' },
     };
     const { jws, payload } = await signRecord(record, key);
     frontier = appendLeaf(frontier, leafHash(payload)).frontier;
@@ -72,7 +80,10 @@ describe('record checkers', () => {
         const parallel = await parallelRecordChecker(3)(list, { log, jwks });
         assert.deepEqual(parallel.badSignatures, reference.badSignatures);
         assert.equal(parallel.claimError, reference.claimError);
-        assert.deepEqual(parallel.leaves.map((l) => Buffer.from(l).toString('hex')), reference.leaves.map((l) => Buffer.from(l).toString('hex')));
+        assert.deepEqual(
+          parallel.leaves.map((l) => Buffer.from(l).toString('hex')),
+          reference.leaves.map((l) => Buffer.from(l).toString('hex')),
+        );
         if (jwks) {
           // Each complete aligned chunk's subtree root, as RFC 9162 computes it from the leaves.
           const { level, hashes } = parallel.subtrees!;
@@ -94,7 +105,7 @@ describe('record checkers', () => {
     assert.match((await parallelRecordChecker(2)(swapped, { log, jwks: [built.key.publicJwk] })).claimError ?? '', /record 0: it says it is record 1/);
   });
 
-  it('the parallel checker\'s subtrees give the reference verdicts, against a saved checkpoint mid-chunk', async () => {
+  it("the parallel checker's subtrees give the reference verdicts, against a saved checkpoint mid-chunk", async () => {
     const built = await makeLog(1100);
     const payloadOf = (jws: string) => new Uint8Array(Buffer.from(jws.split('.')[1]!, 'base64url'));
     const sourceOf = (records: { index: number; jws: string }[], checkpoint: string): AuditSource => ({

@@ -48,8 +48,17 @@ async function history(tags: string[]) {
   const leaves: Hash[] = [];
   for (const [index, tag] of tags.entries()) {
     const record: AuditRecord = {
-      v: 1, log: LOG, index, time: new Date(1_800_000_000_000 + index).toISOString(), requestId: `req_${tag}`,
-      actor: { type: 'admin', id: 'adm_x', kid: null, jti: null, ip: null }, action: 'vm.create', target: { type: 'vm', id: `vm_${tag}` }, outcome: 'allowed', reason: null, request: { method: 'POST', path: '/v1/x' },
+      v: 1,
+      log: LOG,
+      index,
+      time: new Date(1_800_000_000_000 + index).toISOString(),
+      requestId: `req_${tag}`,
+      actor: { type: 'admin', id: 'adm_x', kid: null, jti: null, ip: null },
+      action: 'vm.create',
+      target: { type: 'vm', id: `vm_${tag}` },
+      outcome: 'allowed',
+      reason: null,
+      request: { method: 'POST', path: '/v1/x' },
     };
     const signed = await signRecord(record, logKey);
     jws.push(signed.jws);
@@ -58,7 +67,8 @@ async function history(tags: string[]) {
   const nodes = (level: number, index: number) => rootOf(leaves.slice(index * 2 ** level, (index + 1) * 2 ** level));
   const checkpoint = (size = leaves.length) => signCheckpoint(LOG, size, rootOf(leaves.slice(0, size)), logKey);
   const proof = (from: number, to = leaves.length) => consistencyProof(from, to, nodes);
-  const request = async (old: number, size = leaves.length) => `old ${old}\n${(old > 0 && old < size ? proof(old, size) : []).map((h) => `${b64(h)}\n`).join('')}\n${await checkpoint(size)}`;
+  const request = async (old: number, size = leaves.length) =>
+    `old ${old}\n${(old > 0 && old < size ? proof(old, size) : []).map((h) => `${b64(h)}\n`).join('')}\n${await checkpoint(size)}`;
   const source = (cosigned: string): AuditSource => ({
     logKey: async () => logKey.vkey,
     jwks: async () => ({ keys: [logKey.publicJwk as never] }),
@@ -75,7 +85,10 @@ describe('witness protocol (C2SP tlog-witness)', () => {
     const log = await history(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
     // The key id is the spec's: SHA-256(name ‖ "\n" ‖ 0x04 ‖ key)[:4].
     const key = parseCosignerVkey(witness.vkey);
-    assert.deepEqual([...key.keyId], [...createHash('sha256').update('witness.test/w1\n').update(Uint8Array.of(4)).update(key.publicKey).digest().subarray(0, 4)]);
+    assert.deepEqual(
+      [...key.keyId],
+      [...createHash('sha256').update('witness.test/w1\n').update(Uint8Array.of(4)).update(key.publicKey).digest().subarray(0, 4)],
+    );
     assert.equal(cosignerVkey(key.name, key.publicKey), witness.vkey);
     assert.deepEqual(cosignerKeyId(key.name, key.publicKey), key.keyId);
 
@@ -92,9 +105,17 @@ describe('witness protocol (C2SP tlog-witness)', () => {
     assert.equal((await witness.addCheckpoint(`old 9\n\n${await log.checkpoint()}`)).status, 400);
     assert.equal((await witness.addCheckpoint('old x\n\n')).status, 400);
     const other = await history(['z']);
-    assert.equal((await witness.addCheckpoint(`old 0\n\n${(await other.checkpoint()).replace(LOG, 'someone/else')}`)).status, 404, 'an origin it does not follow');
+    assert.equal(
+      (await witness.addCheckpoint(`old 0\n\n${(await other.checkpoint()).replace(LOG, 'someone/else')}`)).status,
+      404,
+      'an origin it does not follow',
+    );
     const foreign = await auditSigningKey(JSON.stringify(await generatePrincipalKey()));
-    assert.equal((await witness.addCheckpoint(`old 7\n\n${await signCheckpoint(LOG, 7, rootOf(log.leaves), foreign)}`)).status, 403, 'signed by a key it does not trust');
+    assert.equal(
+      (await witness.addCheckpoint(`old 7\n\n${await signCheckpoint(LOG, 7, rootOf(log.leaves), foreign)}`)).status,
+      403,
+      'signed by a key it does not trust',
+    );
   });
 
   it('catches a split view: the witness refuses the second history, and a verifier demanding its cosignature refuses it too', async () => {
@@ -109,7 +130,12 @@ describe('witness protocol (C2SP tlog-witness)', () => {
     assert.equal(cosigned.status, 200);
 
     // The witness, even restarted, will not cosign the other branch: same size, other root; or no consistency proof from what it saw.
-    witness = new Witness({ name: 'witness.test/w2', privateJwk: (witness as unknown as { options: { privateJwk: never } }).options.privateJwk, logs: { origins: ['custodes/*'], keys: [logKey.vkey] }, store: new FileWitnessStore(stateFile) });
+    witness = new Witness({
+      name: 'witness.test/w2',
+      privateJwk: (witness as unknown as { options: { privateJwk: never } }).options.privateJwk,
+      logs: { origins: ['custodes/*'], keys: [logKey.vkey] },
+      store: new FileWitnessStore(stateFile),
+    });
     const sameSize = await witness.addCheckpoint(await hidden.request(12));
     assert.equal(sameSize.status, 409);
     assert.match(sameSize.body, /forked/);
@@ -151,7 +177,11 @@ async function runWitness(name: string, logVkey: string, port = 0): Promise<Runn
   const keyFile = join(tmp, `${name.replace(/\W/g, '_')}.json`);
   const init = await cli(['witness', 'init', '--witness-key', keyFile, '--name', name, '--force', '--json']);
   assert.equal(init.code, 0, init.err);
-  const child = spawn(process.execPath, ['bin/custodes.js', 'witness', 'serve', '--witness-key', keyFile, '--state', `${keyFile}.state`, '--log-key', logVkey, '--port', String(port), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['bin/custodes.js', 'witness', 'serve', '--witness-key', keyFile, '--state', `${keyFile}.state`, '--log-key', logVkey, '--port', String(port), '--json'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const line = await new Promise<string>((resolve, reject) => {
     let text = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -169,16 +199,37 @@ describe('witnessed Custodes logs', () => {
     const auditJwk = await generatePrincipalKey();
     const vkey = (await auditSigningKey(JSON.stringify(auditJwk))).vkey;
     const witnesses = [await runWitness('witness.local/one', vkey), await runWitness('witness.local/two', vkey)];
-    const emu = await startCustodes({ bindings: { AUDIT_SIGNING_JWK: JSON.stringify(auditJwk), AUDIT_WITNESSES: JSON.stringify(witnesses.map(({ url, vkey }) => ({ url, vkey }))) } });
+    const emu = await startCustodes({
+      bindings: { AUDIT_SIGNING_JWK: JSON.stringify(auditJwk), AUDIT_WITNESSES: JSON.stringify(witnesses.map(({ url, vkey }) => ({ url, vkey }))) },
+    });
     try {
       const { tenant, owner } = await emu.provisionTenant();
       await owner.api.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant } } });
       const listed = (await owner.api.GET('/v1/audit/witnesses')).data!.witnesses;
-      assert.deepEqual(listed.map((w) => w.vkey), witnesses.map((w) => w.vkey));
+      assert.deepEqual(
+        listed.map((w) => w.vkey),
+        witnesses.map((w) => w.vkey),
+      );
       const keyFile = join(tmp, 'owner.jwk');
       writeFileSync(keyFile, JSON.stringify(owner.key));
       const verify = (...more: string[]) =>
-        cli(['audit', 'verify', '--tenant', tenant, '--key', keyFile, '--iss', tenant, '--url', emu.url, '--state', join(tmp, 'owner-state.json'), '--trust-on-first-use', ...witnesses.flatMap((w) => ['--witness', w.vkey]), ...more]);
+        cli([
+          'audit',
+          'verify',
+          '--tenant',
+          tenant,
+          '--key',
+          keyFile,
+          '--iss',
+          tenant,
+          '--url',
+          emu.url,
+          '--state',
+          join(tmp, 'owner-state.json'),
+          '--trust-on-first-use',
+          ...witnesses.flatMap((w) => ['--witness', w.vkey]),
+          ...more,
+        ]);
       const ok = await verify('--quorum', '2');
       assert.equal(ok.code, 0, ok.err + ok.out);
       assert.match(ok.out, /Cosigned by 2 of 2 witnesses \(quorum 2\): witness\.local\/one, witness\.local\/two/);
@@ -200,8 +251,15 @@ describe('witnessed Custodes logs', () => {
     await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
     const port = (hung.address() as AddressInfo).port;
     const keyJwk = (await generatePrincipalKey()) as never;
-    const witness = new Witness({ name: 'witness.local/flaky', privateJwk: keyJwk, logs: { origins: ['custodes/*'], keys: [vkey] }, store: new MemoryWitnessStore() });
-    const emu = await startCustodes({ bindings: { AUDIT_SIGNING_JWK: JSON.stringify(auditJwk), AUDIT_WITNESSES: JSON.stringify([{ url: `http://127.0.0.1:${port}`, vkey: witness.vkey }]) } });
+    const witness = new Witness({
+      name: 'witness.local/flaky',
+      privateJwk: keyJwk,
+      logs: { origins: ['custodes/*'], keys: [vkey] },
+      store: new MemoryWitnessStore(),
+    });
+    const emu = await startCustodes({
+      bindings: { AUDIT_SIGNING_JWK: JSON.stringify(auditJwk), AUDIT_WITNESSES: JSON.stringify([{ url: `http://127.0.0.1:${port}`, vkey: witness.vkey }]) },
+    });
     try {
       const { tenant, owner } = await emu.provisionTenant();
       const started = performance.now();

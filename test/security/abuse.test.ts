@@ -37,7 +37,11 @@ describe('an outsider knocking on a tenant', () => {
     // A window boundary may fall inside the run: two windows at most, each its sample plus one summary.
     expect(grown).toBeLessThanOrEqual(2 * (SAMPLE + 1));
     // Nothing is lost: every knock is in the log, in full or counted.
-    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM audit_records WHERE log = ? AND actor_id IS NULL AND outcome = 'denied' AND action != 'audit.refusals.summarize'").bind(log).all<{ n: number }>();
+    const { results } = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_records WHERE log = ? AND actor_id IS NULL AND outcome = 'denied' AND action != 'audit.refusals.summarize'",
+    )
+      .bind(log)
+      .all<{ n: number }>();
     expect(results[0]!.n + counted).toBe(1000);
   });
 
@@ -59,7 +63,7 @@ describe('an outsider knocking on a tenant', () => {
     expect(await logSize(log)).toBe(before + SAMPLE + 1);
   });
 
-  it('counts its principal\'s requests too: another tenant\'s owner is rate limited by its id', async () => {
+  it("counts its principal's requests too: another tenant's owner is rate limited by its id", async () => {
     // The limit per principal is high (wrangler.toml); here we check only that it is keyed and answered as a problem.
     const { owner } = await createTenant();
     const res = await call('GET', `/v1/tenants/${owner.id}/vms`, { as: owner });
@@ -84,7 +88,10 @@ describe('bodies (finding 5)', () => {
     // No change request was filed for the tenant.
     const changes = await expectStatus(call('GET', '/v1/admin/changes?pageSize=100'), 200);
     expect(changes.changes.filter((ch: { target: { id: string } }) => ch.target.id === tenant.id)).toEqual([]);
-    const host = await expectStatus(call('POST', '/v1/admin/hosts', { body: { name: `h-${crypto.randomUUID().slice(0, 8)}`, vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }), 201);
+    const host = await expectStatus(
+      call('POST', '/v1/admin/hosts', { body: { name: `h-${crypto.randomUUID().slice(0, 8)}`, vcpus: 1, memoryMiB: 1024, diskGiB: 1 } }),
+      201,
+    );
     const drain = await call('POST', `/v1/admin/hosts/${host.id}:drain`, { rawBody: big });
     expect(drain.status).toBe(400);
   });
@@ -101,7 +108,12 @@ describe('bodies (finding 5)', () => {
     const { mintToken, admin } = await import('../support/api');
     const res = await app.request(
       '/v1/admin/hosts',
-      { method: 'POST', body: stream, duplex: 'half', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await mintToken(admin)}` } } as RequestInit,
+      {
+        method: 'POST',
+        body: stream,
+        duplex: 'half',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await mintToken(admin)}` },
+      } as RequestInit,
       env,
     );
     expect(res.status).toBe(413);

@@ -11,32 +11,131 @@ import { admin, call, mintToken, type Signer } from '../support/api';
 import { operations } from '../support/operations';
 import { tenantWithVm } from '../support/tenant';
 
-
 const REQUESTS = 3200;
 
 const weird = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.constantFrom('', '0', '-1', '1e309', 'NaN', 'null', '..', '%', '%00', '\u0000', 'vm_', `vm_${'Z'.repeat(26)}`, 'ten_0', 'x'.repeat(600), '__proto__', 'constructor', '🙂'),
+  fc.constantFrom(
+    '',
+    '0',
+    '-1',
+    '1e309',
+    'NaN',
+    'null',
+    '..',
+    '%',
+    '%00',
+    '\u0000',
+    'vm_',
+    `vm_${'Z'.repeat(26)}`,
+    'ten_0',
+    'x'.repeat(600),
+    '__proto__',
+    'constructor',
+    '🙂',
+  ),
   fc.integer().map(String),
 );
 
 const jsonish = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
-  fc.dictionary(fc.constantFrom('name', 'vm', 'disk', 'vcpus', 'memoryMiB', 'diskGiB', 'sizeGiB', 'pages', 'space', 'start', 'count', 'mode', 'seeds', 'patch', 'quota', 'ownerKey', 'publicKey', 'scopes', 'vms', 'roles', 'wrapped', 'reasonCode', 'operation', 'index', 'envelope'), fc.jsonValue({ maxDepth: 2 })),
-  fc.record({ pages: fc.array(fc.record({ index: fc.oneof(fc.integer(), fc.string()), envelope: fc.oneof(fc.string(), fc.base64String({ maxLength: 200 })) }), { maxLength: 3 }) }),
+  fc.dictionary(
+    fc.constantFrom(
+      'name',
+      'vm',
+      'disk',
+      'vcpus',
+      'memoryMiB',
+      'diskGiB',
+      'sizeGiB',
+      'pages',
+      'space',
+      'start',
+      'count',
+      'mode',
+      'seeds',
+      'patch',
+      'quota',
+      'ownerKey',
+      'publicKey',
+      'scopes',
+      'vms',
+      'roles',
+      'wrapped',
+      'reasonCode',
+      'operation',
+      'index',
+      'envelope',
+    ),
+    fc.jsonValue({ maxDepth: 2 }),
+  ),
+  fc.record({
+    pages: fc.array(fc.record({ index: fc.oneof(fc.integer(), fc.string()), envelope: fc.oneof(fc.string(), fc.base64String({ maxLength: 200 })) }), {
+      maxLength: 3,
+    }),
+  }),
 );
 
 const bodyArb = fc.oneof(
   { weight: 4, arbitrary: jsonish.map((v) => ({ text: JSON.stringify(v) ?? 'null', type: 'application/json' })) },
   { weight: 1, arbitrary: fc.string({ maxLength: 60 }).map((text) => ({ text, type: 'application/json' })) },
-  { weight: 1, arbitrary: jsonish.map((v) => ({ text: JSON.stringify(v) ?? '', type: fc.sample(fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', ''), 1)[0]! })) },
+  {
+    weight: 1,
+    arbitrary: jsonish.map((v) => ({
+      text: JSON.stringify(v) ?? '',
+      type: fc.sample(fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', ''), 1)[0]!,
+    })),
+  },
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
 
 const requestArb = fc.record({
-  params: fc.dictionary(fc.constantFrom('tenant', 'vm', 'disk', 'snapshot', 'key', 'toolstack', 'name', 'plan', 'request', 'index', 'version', 'host', 'change', 'admin', 'receipt'), weird),
-  query: fc.array(fc.tuple(fc.constantFrom('pageSize', 'pageToken', 'start', 'count', 'from', 'to', 'limit', 'index', 'size', 'vm', 'label', 'actor', 'state', 'tenant', 'host', 'name', 'x'), weird), { maxLength: 4 }),
+  params: fc.dictionary(
+    fc.constantFrom(
+      'tenant',
+      'vm',
+      'disk',
+      'snapshot',
+      'key',
+      'toolstack',
+      'name',
+      'plan',
+      'request',
+      'index',
+      'version',
+      'host',
+      'change',
+      'admin',
+      'receipt',
+    ),
+    weird,
+  ),
+  query: fc.array(
+    fc.tuple(
+      fc.constantFrom(
+        'pageSize',
+        'pageToken',
+        'start',
+        'count',
+        'from',
+        'to',
+        'limit',
+        'index',
+        'size',
+        'vm',
+        'label',
+        'actor',
+        'state',
+        'tenant',
+        'host',
+        'name',
+        'x',
+      ),
+      weird,
+    ),
+    { maxLength: 4 },
+  ),
   body: bodyArb,
   headers: fc.dictionary(fc.constantFrom('If-Match', 'Idempotency-Key'), weird, { maxKeys: 2 }),
   keepValid: fc.boolean(),
@@ -80,7 +179,8 @@ describe('malformed-input fuzz', () => {
             } catch {
               /* reported below */
             }
-            if (res.headers.get('Content-Type') !== 'application/problem+json' || problem.status !== res.status || typeof problem.code !== 'string') failures.push(`not a problem: ${what}`);
+            if (res.headers.get('Content-Type') !== 'application/problem+json' || problem.status !== res.status || typeof problem.code !== 'string')
+              failures.push(`not a problem: ${what}`);
           }
         }),
         { numRuns: runsPer, seed: 11 },

@@ -115,7 +115,10 @@ describe('token verification', () => {
   it('consumes a jti with the audit record: a replayed mutation changes nothing and is recorded as denied', async () => {
     const token = await mintToken(admin);
     const body = { name: 'replay-host', vcpus: 1, memoryMiB: 1024, diskGiB: 1 };
-    const [first, second] = await Promise.all([call('POST', '/v1/admin/hosts', { token, body }), call('POST', '/v1/admin/hosts', { token, body: { ...body, name: 'replay-host-2' } })]);
+    const [first, second] = await Promise.all([
+      call('POST', '/v1/admin/hosts', { token, body }),
+      call('POST', '/v1/admin/hosts', { token, body: { ...body, name: 'replay-host-2' } }),
+    ]);
     expect([first.status, second.status].sort()).toEqual([201, 401]);
     const refused = first.status === 401 ? first : second;
     expect((await refused.json<any>()).code).toBe('token_replayed');
@@ -142,7 +145,13 @@ describe('token verification', () => {
 
   it('rejects keys offered by the token itself (jwk, jku, x5u, x5c) and crit headers', async () => {
     const key = await import('jose').then((j) => j.importJWK(admin.privateJwk, 'EdDSA'));
-    for (const extra of [{ jwk: admin.publicJwk }, { jku: 'https://attacker.example/jwks.json' }, { x5u: 'https://attacker.example/cert.pem' }, { x5c: ['MIIB'] }, { crit: ['x-ext'], 'x-ext': 1 }]) {
+    for (const extra of [
+      { jwk: admin.publicJwk },
+      { jku: 'https://attacker.example/jwks.json' },
+      { x5u: 'https://attacker.example/cert.pem' },
+      { x5c: ['MIIB'] },
+      { crit: ['x-ext'], 'x-ext': 1 },
+    ]) {
       const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims())))
         .setProtectedHeader({ alg: 'EdDSA', kid: admin.kid, ...extra } as never)
         .sign(key, { crit: { 'x-ext': true } });
@@ -161,7 +170,9 @@ describe('token verification', () => {
     // Tenant A's owner reaching for tenant B with a 4 KiB token: B's log keeps a bounded record.
     const { createTenant, recordIn } = await import('../support/api');
     const [a, b] = [await createTenant(), await createTenant()];
-    const res = await call('GET', `/v1/tenants/${b.tenant.id}/vms`, { token: await mintToken(a.owner, { claims: { jti: 'j'.repeat(128), padding: 'p'.repeat(2400) } }) });
+    const res = await call('GET', `/v1/tenants/${b.tenant.id}/vms`, {
+      token: await mintToken(a.owner, { claims: { jti: 'j'.repeat(128), padding: 'p'.repeat(2400) } }),
+    });
     expect(res.status).toBe(404);
     const { record } = await recordIn(`tenants/${b.tenant.id}`, res);
     expect(JSON.stringify(record).length).toBeLessThan(1500);
@@ -203,7 +214,10 @@ describe('authorization by role', () => {
   it('refuses a disabled admin and a revoked toolstack at once', async () => {
     const { admin2, approved, createTenant } = await import('../support/api');
     const ops = await newSigner('pending');
-    const { change } = await approved(call('POST', '/v1/admin/admins', { body: { name: `ops-${crypto.randomUUID().slice(0, 6)}`, publicKey: ops.publicJwk, roles: ['auditor'] } }), admin2);
+    const { change } = await approved(
+      call('POST', '/v1/admin/admins', { body: { name: `ops-${crypto.randomUUID().slice(0, 6)}`, publicKey: ops.publicJwk, roles: ['auditor'] } }),
+      admin2,
+    );
     const opsSigner = { ...ops, id: change.target.id as string };
     expect((await call('GET', HOSTS, { as: opsSigner })).status).toBe(200);
     await expectStatus(call('POST', `/v1/admin/admins/${opsSigner.id}:disable`), 200);

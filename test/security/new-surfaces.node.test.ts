@@ -163,20 +163,29 @@ describe('issue 29: the live stream has a budget', () => {
     // here): ~6 MiB of records, each made large by the longest path a record keeps.
     const written = 1500;
     const long = `/v1/tenants/${t.tenant}/vms/vm_${'A'.repeat(1900)}`;
-    for (let i = 0; i < written; i += 25) await Promise.all(Array.from({ length: 25 }, () => t.owner.api.GET(long as '/v1/tenants/{tenant}/vms', { params: { path: { tenant: t.tenant } } }).catch(() => undefined)));
+    for (let i = 0; i < written; i += 25)
+      await Promise.all(
+        Array.from({ length: 25 }, () =>
+          t.owner.api.GET(long as '/v1/tenants/{tenant}/vms', { params: { path: { tenant: t.tenant } } }).catch(() => undefined),
+        ),
+      );
     const end = await idle.end();
     assert.equal(end?.reason, 'lagging', `no end after ${written} records`);
     assert.ok(Number.isInteger(end!.resumeFrom) && end!.resumeFrom > 0 && end!.resumeFrom < written + 10, JSON.stringify(end));
     await new Promise((r) => setTimeout(r, 200));
     const controllers = [new AbortController(), new AbortController()];
     const both = await Promise.all(controllers.map((c) => openStream(t.tenant, t.owner, { signal: c.signal })));
-    assert.deepEqual(both.map((r) => r.status), [200, 200], 'the lagging stream\'s place came back');
+    assert.deepEqual(
+      both.map((r) => r.status),
+      [200, 200],
+      "the lagging stream's place came back",
+    );
     controllers.forEach((c) => c.abort());
   });
 });
 
 describe('issue 29: a stream does not outlive its authority', () => {
-  it('ends a toolstack\'s open stream with `end: revoked` as soon as the owner revokes it', async () => {
+  it("ends a toolstack's open stream with `end: revoked` as soon as the owner revokes it", async () => {
     const t = await emu.provisionTenant();
     const stream = await openStream(t.tenant, t.toolstack);
     assert.equal(stream.status, 200);
@@ -185,7 +194,10 @@ describe('issue 29: a stream does not outlive its authority', () => {
     const revokedAt = Date.now();
     await t.owner.api.DELETE('/v1/tenants/{tenant}/toolstacks/{toolstack}', { params: { path: { tenant: t.tenant, toolstack: t.toolstack.id } } });
     // A label named for a secret, written after the revocation, never reaches the revoked reader.
-    await t.owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', { params: { path: { tenant: t.tenant, name: 'root-ca-private-key' } }, body: { space: 'memory', vm: t.vm, start: 0, count: 1 } });
+    await t.owner.api.PUT('/v1/tenants/{tenant}/labels/{name}', {
+      params: { path: { tenant: t.tenant, name: 'root-ca-private-key' } },
+      body: { space: 'memory', vm: t.vm, start: 0, count: 1 },
+    });
     const end = await ended;
     assert.equal(end?.reason, 'revoked');
     assert.ok(Date.now() - revokedAt < 5000);
@@ -208,13 +220,25 @@ describe('issue 29: the emulator controls answer only their owner', () => {
     const bare = await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
     assert.equal(bare.status, 401);
     assert.equal((await problemOf(bare)).code, 'control_token_missing');
-    const wrong = await fetch(`${emu.url}/_emulator/clock`, { method: 'POST', headers: { Authorization: 'Bearer emu_guess', 'Content-Type': 'application/json' }, body: '{"advanceSeconds": 60}' });
+    const wrong = await fetch(`${emu.url}/_emulator/clock`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer emu_guess', 'Content-Type': 'application/json' },
+      body: '{"advanceSeconds": 60}',
+    });
     assert.equal((await problemOf(wrong)).code, 'control_token_invalid');
-    const foreign = await fetch(`${emu.url}/_emulator/clock`, { method: 'POST', headers: { Authorization: `Bearer ${emu.controlToken}`, Origin: 'http://evil.example', 'Content-Type': 'application/json' }, body: '{"advanceSeconds": 60}' });
+    const foreign = await fetch(`${emu.url}/_emulator/clock`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${emu.controlToken}`, Origin: 'http://evil.example', 'Content-Type': 'application/json' },
+      body: '{"advanceSeconds": 60}',
+    });
     assert.equal(foreign.status, 403);
     assert.equal((await problemOf(foreign)).code, 'origin_not_allowed');
     // What a page on another origin can send without a preflight: a text/plain POST, no Authorization.
-    const page = await fetch(`${emu.url}/_emulator/seed`, { method: 'POST', headers: { 'Content-Type': 'text/plain', Origin: 'http://127.0.0.1:9999' }, body: JSON.stringify({ hosts: [{ name: 'evil', vcpus: 1, memoryMiB: 1, diskGiB: 1 }] }) });
+    const page = await fetch(`${emu.url}/_emulator/seed`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain', Origin: 'http://127.0.0.1:9999' },
+      body: JSON.stringify({ hosts: [{ name: 'evil', vcpus: 1, memoryMiB: 1, diskGiB: 1 }] }),
+    });
     assert.ok(page.status === 401 || page.status === 403, String(page.status));
     assert.equal(await countTenants(), tenants);
     assert.equal(((await emu.info()) as { emulator: { clock: { offsetMs: number } } }).emulator.clock.offsetMs, 0);
@@ -232,7 +256,11 @@ describe('issue 29: the emulator controls answer only their owner', () => {
   });
 
   it('npm start refuses to bind beyond loopback unless CUSTODES_EXPOSE=1 says so', () => {
-    const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/start.ts'], { env: { ...process.env, CUSTODES_HOST: '0.0.0.0', CUSTODES_EXPOSE: '' }, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/start.ts'], {
+      env: { ...process.env, CUSTODES_HOST: '0.0.0.0', CUSTODES_EXPOSE: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(run.status, 2, run.stderr);
     assert.match(run.stderr, /CUSTODES_EXPOSE=1/);
   });
@@ -242,7 +270,12 @@ describe('issue 29: webhooks go only where they should', () => {
   it('a tenant cannot aim a webhook at the emulator itself, and a denied request then wipes nothing', async () => {
     const t = await emu.provisionTenant();
     const port = new URL(emu.url).port;
-    for (const url of [`http://127.0.0.1:${port}/_emulator/reset`, `http://localhost:${port}/_emulator/reset`, `http://127.0.0.1:${port}/v1/health`, 'http://127.0.0.1:1/_emulator/reset']) {
+    for (const url of [
+      `http://127.0.0.1:${port}/_emulator/reset`,
+      `http://localhost:${port}/_emulator/reset`,
+      `http://127.0.0.1:${port}/v1/health`,
+      'http://127.0.0.1:1/_emulator/reset',
+    ]) {
       await assert.rejects(
         t.owner.api.POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant: t.tenant } }, body: { kind: 'toolstack_denied', url } }),
         (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'invalid_request',
@@ -250,14 +283,26 @@ describe('issue 29: webhooks go only where they should', () => {
       );
     }
     const tenants = await countTenants();
-    await t.toolstack.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: t.tenant, vm: 'vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' }, query: { start: 0, count: 1 } } }).catch(() => undefined);
+    await t.toolstack.api
+      .GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', {
+        params: { path: { tenant: t.tenant, vm: 'vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' }, query: { start: 0, count: 1 } },
+      })
+      .catch(() => undefined);
     assert.equal(await countTenants(), tenants);
   });
 
   it('the emulator allows http://127.0.0.1:<port> and http://localhost:<port> only', async () => {
     const t = await emu.provisionTenant();
-    for (const url of ['https://127.0.0.1:4000/x', 'http://[::1]:4000/x', 'http://127.0.0.2:4000/x', 'http://0x7f000002:4000/x', 'https://hooks.example.com/x']) {
-      const answer = await t.owner.api.POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant: t.tenant } }, body: { kind: 'admin_attempt', url } }).catch((e: CustodesApiError) => e.problem.code);
+    for (const url of [
+      'https://127.0.0.1:4000/x',
+      'http://[::1]:4000/x',
+      'http://127.0.0.2:4000/x',
+      'http://0x7f000002:4000/x',
+      'https://hooks.example.com/x',
+    ]) {
+      const answer = await t.owner.api
+        .POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant: t.tenant } }, body: { kind: 'admin_attempt', url } })
+        .catch((e: CustodesApiError) => e.problem.code);
       assert.equal(answer, 'invalid_request', url);
     }
   });
@@ -267,14 +312,24 @@ describe('issue 29: webhooks go only where they should', () => {
     const elsewhere = await receiver();
     const redirecting = await receiver(307, `${elsewhere.url}/stolen`);
     try {
-      const rule = (await t.owner.api.POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant: t.tenant } }, body: { kind: 'admin_attempt', url: `${redirecting.url}/hook` } })).data!;
-      await emu.client(emu.admins[0], { retry: { retries: 0 } }).GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: t.tenant } } }).catch(() => undefined);
+      const rule = (
+        await t.owner.api.POST('/v1/tenants/{tenant}/alerts', {
+          params: { path: { tenant: t.tenant } },
+          body: { kind: 'admin_attempt', url: `${redirecting.url}/hook` },
+        })
+      ).data!;
+      await emu
+        .client(emu.admins[0], { retry: { retries: 0 } })
+        .GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: t.tenant } } })
+        .catch(() => undefined);
       const deadline = Date.now() + 5000;
       while (redirecting.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 500));
       assert.ok(redirecting.received.length >= 1);
       assert.equal(elsewhere.received.length, 0, 'the redirect was followed');
-      const { deliveries } = (await t.owner.api.GET('/v1/tenants/{tenant}/alerts/{alert}/deliveries', { params: { path: { tenant: t.tenant, alert: rule.id } } })).data!;
+      const { deliveries } = (
+        await t.owner.api.GET('/v1/tenants/{tenant}/alerts/{alert}/deliveries', { params: { path: { tenant: t.tenant, alert: rule.id } } })
+      ).data!;
       assert.match(deliveries[0]!.lastError ?? '', /redirects are not followed/);
       // Another tenant cannot see this rule's deliveries (nor learn that it exists).
       const other = await emu.provisionTenant();
@@ -292,10 +347,20 @@ describe('issue 29: webhooks go only where they should', () => {
     const t = await emu.provisionTenant();
     const hook = await receiver();
     try {
-      for (let i = 0; i < 8; i++) await t.owner.api.POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant: t.tenant } }, body: { kind: 'toolstack_denied', url: `${hook.url}/r${i}` } });
+      for (let i = 0; i < 8; i++)
+        await t.owner.api.POST('/v1/tenants/{tenant}/alerts', {
+          params: { path: { tenant: t.tenant } },
+          body: { kind: 'toolstack_denied', url: `${hook.url}/r${i}` },
+        });
       const minute = Math.floor(Date.now() / 60_000);
       // 10 denied toolstack requests × 8 rules = 80 matches.
-      for (let i = 0; i < 10; i++) await t.toolstack.api.POST('/v1/tenants/{tenant}/toolstacks', { params: { path: { tenant: t.tenant } }, body: { name: `x${i}`, publicKey: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, scopes: ['vm:read'] } }).catch(() => undefined);
+      for (let i = 0; i < 10; i++)
+        await t.toolstack.api
+          .POST('/v1/tenants/{tenant}/toolstacks', {
+            params: { path: { tenant: t.tenant } },
+            body: { name: `x${i}`, publicKey: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, scopes: ['vm:read'] },
+          })
+          .catch(() => undefined);
       await new Promise((r) => setTimeout(r, 1500));
       if (Math.floor(Date.now() / 60_000) === minute) assert.equal(hook.received.length, 60);
       else assert.ok(hook.received.length <= 80);
@@ -336,9 +401,14 @@ describe('issue 29: client addresses come only from the platform', () => {
     const t = await emu.provisionTenant();
     // An anonymous request on the tenant's log, with a made-up address.
     await fetch(`${emu.url}/v1/tenants/${t.tenant}/vms`, { headers: { 'CF-Connecting-IP': '"><script>alert(1)</script>' } });
-    const { records } = (await t.owner.api.GET('/v1/tenants/{tenant}/audit/records', { params: { path: { tenant: t.tenant }, query: { from: 0, limit: 1000 } } })).data!;
+    const { records } = (
+      await t.owner.api.GET('/v1/tenants/{tenant}/audit/records', { params: { path: { tenant: t.tenant }, query: { from: 0, limit: 1000 } } })
+    ).data!;
     const ips = records.map(({ jws }) => (JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { actor: { ip: string | null } }).actor.ip);
-    assert.ok(ips.every((ip) => ip === '127.0.0.1'), JSON.stringify([...new Set(ips)]));
+    assert.ok(
+      ips.every((ip) => ip === '127.0.0.1'),
+      JSON.stringify([...new Set(ips)]),
+    );
     let limited = 0;
     for (let i = 0; i < 130; i++) {
       const res = await fetch(`${emu.url}/v1/admin/hosts`, { headers: { 'CF-Connecting-IP': `203.0.113.${i % 250}` } });

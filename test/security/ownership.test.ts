@@ -12,7 +12,6 @@ import { admin, call, expectStatus, mintToken, recordIn, type Signer } from '../
 import { tenantOperations } from '../support/operations';
 import { fakeEnvelope, newToolstack, tenantWithVm } from '../support/tenant';
 
-
 const PREFIX: Record<string, IdPrefix> = { tenant: 'ten', vm: 'vm', disk: 'dsk', snapshot: 'snp', key: 'key', toolstack: 'tsk', plan: 'rcp', request: 'acc' };
 
 /** Tenant B with one of everything; answers its ids by path parameter. */
@@ -27,8 +26,23 @@ async function victim(): Promise<Record<string, string>> {
   await expectStatus(call('PUT', `${t}/labels/secret`, { as: owner, body: { space: 'memory', vm: vm.id, start: 0, count: 1 } }), 201);
   await expectStatus(call('GET', `${t}/vms`, { as: toolstack, token: await mintToken(toolstack, { claims: { scope: 'vm:read' } }) }), 200);
   const plan = await expectStatus(call('POST', `${t}/recovery/plans`, { as: owner, body: { mode: 'undo', seeds: { actors: [toolstack.id] } } }), 201);
-  const access = await expectStatus(call('POST', '/v1/admin/access-requests', { body: { vm: vm.id, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'probe' } }), 201);
-  return { tenant: tenant.id, vm: vm.id, disk: disk.id, snapshot: snapshot.id, key: key.id, toolstack: toolstack.id, plan: plan.id, request: access.id, name: 'secret', index: '0', version: '1' };
+  const access = await expectStatus(
+    call('POST', '/v1/admin/access-requests', { body: { vm: vm.id, operation: 'snapshot.create', reasonCode: 'customer_support', detail: 'probe' } }),
+    201,
+  );
+  return {
+    tenant: tenant.id,
+    vm: vm.id,
+    disk: disk.id,
+    snapshot: snapshot.id,
+    key: key.id,
+    toolstack: toolstack.id,
+    plan: plan.id,
+    request: access.id,
+    name: 'secret',
+    index: '0',
+    version: '1',
+  };
 }
 
 /** The same ids, made up: well-formed, owned by no one. */
@@ -39,7 +53,8 @@ function requestFor(path: string, method: string, ids: Record<string, string>, s
   let body: unknown;
   if (method === 'put' && /\/(pages|blocks)$/.test(path)) body = { pages: [{ index: 0, envelope: fakeEnvelope() }] };
   else if (method === 'put') body = { space: 'memory', vm: ids.vm, start: 0, count: 1 };
-  else if (path.endsWith('/toolstacks')) body = { name: 'x', publicKey: signer?.publicJwk ?? { kty: 'OKP', crv: 'Ed25519', x: 'x' }, scopes: ['vm:read'], vms: [ids.vm] };
+  else if (path.endsWith('/toolstacks'))
+    body = { name: 'x', publicKey: signer?.publicJwk ?? { kty: 'OKP', crv: 'Ed25519', x: 'x' }, scopes: ['vm:read'], vms: [ids.vm] };
   else if (path.endsWith('/snapshots')) body = { name: 'x', vm: ids.vm };
   else if (path.endsWith(':attach')) body = { vm: ids.vm };
   else if (path.endsWith('/vms')) body = { name: 'x', vcpus: 1, memoryMiB: 128 };
@@ -54,12 +69,15 @@ async function normalized(res: Response) {
   const requestId = res.headers.get('X-Request-Id')!;
   const headers = [...res.headers.entries()]
     .filter(([name]) => name !== 'x-request-id' && name !== 'date')
-    .map(([name, value]) => [name, name === 'custodes-audit' ? value.replace(/^receipt=[A-Za-z0-9_-]{166}$/, 'receipt=…').replace(/index=\d+$/, 'index=…') : value]);
+    .map(([name, value]) => [
+      name,
+      name === 'custodes-audit' ? value.replace(/^receipt=[A-Za-z0-9_-]{166}$/, 'receipt=…').replace(/index=\d+$/, 'index=…') : value,
+    ]);
   return { status: res.status, headers, body: (await res.text()).replaceAll(requestId, 'req_…') };
 }
 
 describe('no ownership oracle', () => {
-  it('answers another tenant\'s ids and made-up ids alike on every tenant route, for every caller', { timeout: 120_000 }, async () => {
+  it("answers another tenant's ids and made-up ids alike on every tenant route, for every caller", { timeout: 120_000 }, async () => {
     const b = await victim();
     const a = await tenantWithVm();
     const aToolstack = await newToolstack(a.tenant.id, a.owner, [...TENANT_SCOPES]);
@@ -78,7 +96,11 @@ describe('no ownership oracle', () => {
         // B's ids under B's tenant against made-up ids under a made-up tenant; and, for a tenant caller,
         // B's resource ids under its own tenant against made-up ones there.
         const cases: [Record<string, string>, Record<string, string>][] = [[b, madeUp(b)]];
-        if (signer && signer !== admin && hasResource) cases.push([{ ...b, tenant: a.tenant.id }, { ...madeUp(b), tenant: a.tenant.id }]);
+        if (signer && signer !== admin && hasResource)
+          cases.push([
+            { ...b, tenant: a.tenant.id },
+            { ...madeUp(b), tenant: a.tenant.id },
+          ]);
         for (const [real, fake] of cases) {
           const send = async (ids: Record<string, string>) => {
             const { url, body } = requestFor(path, method, ids, signer);
@@ -87,7 +109,8 @@ describe('no ownership oracle', () => {
           };
           const [one, two] = [await normalized(await send(real)), await normalized(await send(fake))];
           compared++;
-          if (JSON.stringify(one) !== JSON.stringify(two)) differences.push(`${who} ${method.toUpperCase()} ${path}:\n  ${JSON.stringify(one)}\n  ${JSON.stringify(two)}`);
+          if (JSON.stringify(one) !== JSON.stringify(two))
+            differences.push(`${who} ${method.toUpperCase()} ${path}:\n  ${JSON.stringify(one)}\n  ${JSON.stringify(two)}`);
         }
       }
     }
@@ -95,13 +118,17 @@ describe('no ownership oracle', () => {
     expect(compared).toBeGreaterThan(tenantOperations.length * 4);
   });
 
-  it('names the log only to whom may read it, and still records the attempt in the owner\'s log', async () => {
+  it("names the log only to whom may read it, and still records the attempt in the owner's log", async () => {
     const { tenant, owner, vm } = await tenantWithVm();
     const unauthenticated = await call('GET', `/v1/admin/vms/${vm.id}`, { as: null });
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.headers.get('Custodes-Audit')).toMatch(/^receipt=[A-Za-z0-9_-]{166}$/);
     expect(await unauthenticated.clone().text()).not.toContain(tenant.id);
-    expect((await recordIn(`tenants/${tenant.id}`, unauthenticated)).record).toMatchObject({ outcome: 'denied', reason: 'token_missing', actor: { type: 'anonymous' } });
+    expect((await recordIn(`tenants/${tenant.id}`, unauthenticated)).record).toMatchObject({
+      outcome: 'denied',
+      reason: 'token_missing',
+      actor: { type: 'anonymous' },
+    });
     // The owner may read its log: its own answers name it.
     const own = await call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}`, { as: owner });
     expect(own.headers.get('Custodes-Audit')).toMatch(new RegExp(`^log=tenants/${tenant.id}; index=\\d+$`));

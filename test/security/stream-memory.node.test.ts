@@ -24,7 +24,9 @@ describe('issue 29: idle subscribers and memory', () => {
     const recordPhase = (run: typeof reference) => run.mib.loaded - run.mib.connected;
     const extra = recordPhase(attacked) - recordPhase(reference);
     const perStream = (attacked.mib.connected - attacked.mib.start) / attacked.admitted;
-    console.log(`records: reference grew ${recordPhase(reference).toFixed(0)} MiB, with ${attacked.admitted} idle subscribers ${recordPhase(attacked).toFixed(0)} MiB (${extra.toFixed(0)} MiB more); connecting cost ${perStream.toFixed(2)} MiB per admitted stream`);
+    console.log(
+      `records: reference grew ${recordPhase(reference).toFixed(0)} MiB, with ${attacked.admitted} idle subscribers ${recordPhase(attacked).toFixed(0)} MiB (${extra.toFixed(0)} MiB more); connecting cost ${perStream.toFixed(2)} MiB per admitted stream`,
+    );
     assert.equal(attacked.admitted, 64);
     assert.equal(attacked.refused, 56);
     // The budget is 64 × 64 KiB = 4 MiB of events; the rest is the noise of two instances. Without

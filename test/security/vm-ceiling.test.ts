@@ -15,7 +15,6 @@ import { call, expectStatus, mintToken, unique } from '../support/api';
 import { tenantOperations } from '../support/operations';
 import { fakeEnvelope, newToolstack, tenantWithVm } from '../support/tenant';
 
-
 /** A tenant with two VMs, each with pages, an attached disk with blocks, a snapshot, a label and a plan; a toolstack limited to vm0. */
 async function siblings() {
   const { tenant, owner, vm: vm0 } = await tenantWithVm();
@@ -47,7 +46,8 @@ type World = Awaited<ReturnType<typeof siblings>>;
 /** What an owner sees of vm1's side: compared before and after the walk. */
 async function stateOf(w: World) {
   const { t, owner, outside: o } = w;
-  const read = async (path: string) => JSON.stringify(await expectStatus(call('GET', `${t}${path}`, { as: owner }), 200), (k, v) => (k === 'updatedAt' || k === 'evidence' ? undefined : v)); // a read's evidence names the read itself
+  const read = async (path: string) =>
+    JSON.stringify(await expectStatus(call('GET', `${t}${path}`, { as: owner }), 200), (k, v) => (k === 'updatedAt' || k === 'evidence' ? undefined : v)); // a read's evidence names the read itself
   return [
     await read(`/vms/${o.vm}`),
     await read(`/vms/${o.vm}/memory/pages?start=0&count=4`),
@@ -68,19 +68,27 @@ describe('a toolstack limited to vm0 (finding 1, each as found)', () => {
     const apply = await call('POST', `${w.t}/recovery/plans/${w.outside.plan}:apply`, { token: await w.as() });
     expect(apply.status).toBe(403);
     // Its own VM's plan is fine.
-    const own = await expectStatus(call('POST', `${w.t}/recovery/plans`, { token: await w.as(), body: { mode: 'undo', seeds: { actions: [w.inReach.write] } } }), 201);
+    const own = await expectStatus(
+      call('POST', `${w.t}/recovery/plans`, { token: await w.as(), body: { mode: 'undo', seeds: { actions: [w.inReach.write] } } }),
+      201,
+    );
     expect(own.changes.every((c: { target: string }) => c.target === w.inReach.vm)).toBe(true);
   });
 
-  it('cannot attach a disk to vm1, nor move vm1\'s disk, nor claim an unattached one', async () => {
+  it("cannot attach a disk to vm1, nor move vm1's disk, nor claim an unattached one", async () => {
     const w = await siblings();
-    for (const [disk, vm] of [[w.inReach.disk, w.outside.vm], [w.outside.disk, w.inReach.vm], [w.free, w.inReach.vm], [w.free, w.outside.vm]] as const) {
+    for (const [disk, vm] of [
+      [w.inReach.disk, w.outside.vm],
+      [w.outside.disk, w.inReach.vm],
+      [w.free, w.inReach.vm],
+      [w.free, w.outside.vm],
+    ] as const) {
       const res = await call('POST', `${w.t}/disks/${disk}:attach`, { token: await w.as(), body: { vm } });
       expect(res.status, `${disk} → ${vm}`).toBe(403);
     }
   });
 
-  it('cannot label vm1\'s memory or disk, nor overwrite vm1\'s label', async () => {
+  it("cannot label vm1's memory or disk, nor overwrite vm1's label", async () => {
     const w = await siblings();
     for (const [name, body] of [
       [unique('l'), { space: 'memory', vm: w.outside.vm, start: 0, count: 1 }],
@@ -92,7 +100,7 @@ describe('a toolstack limited to vm0 (finding 1, each as found)', () => {
     }
   });
 
-  it('sees neither vm1\'s snapshots nor the reads of vm1 in the exposure report', async () => {
+  it("sees neither vm1's snapshots nor the reads of vm1 in the exposure report", async () => {
     const w = await siblings();
     expect((await call('GET', `${w.t}/snapshots?vm=${w.outside.vm}`, { token: await w.as() })).status).toBe(403);
     expect((await call('GET', `${w.t}/snapshots/${w.outside.snapshot}`, { token: await w.as() })).status).toBe(403);
@@ -119,7 +127,11 @@ function bodiesFor(operationId: string, w: World): unknown[] {
     attachDisk: [{ vm: o.vm }, { vm: w.inReach.vm }],
     createSnapshot: [{ vm: o.vm, name: unique('s') }],
     storeWrappedKey: [{ name: unique('k'), wrapped: 'eyJ.wrapped' }],
-    putLabel: [{ space: 'memory', vm: o.vm, start: 0, count: 1 }, { space: 'disk', disk: o.disk, start: 0, count: 1 }, { space: 'memory', vm: w.inReach.vm, start: 0, count: 1 }],
+    putLabel: [
+      { space: 'memory', vm: o.vm, start: 0, count: 1 },
+      { space: 'disk', disk: o.disk, start: 0, count: 1 },
+      { space: 'memory', vm: w.inReach.vm, start: 0, count: 1 },
+    ],
     createRecoveryPlan: [
       { mode: 'undo', seeds: { actions: [o.write] } },
       { mode: 'undo', seeds: { actors: [w.owner.id] } },
@@ -134,8 +146,26 @@ describe('the VM-ceiling walk over every tenant operation', () => {
     const w = await siblings();
     const before = await stateOf(w);
     const o = w.outside;
-    const params: Record<string, string> = { tenant: w.tenant.id, vm: o.vm, disk: o.disk, snapshot: o.snapshot, name: o.label, plan: o.plan, key: 'key_00000000000000000000000000', toolstack: 'tsk_00000000000000000000000000', request: 'acc_00000000000000000000000000', index: '0', version: '1' };
-    const queries: Record<string, string> = { readMemoryPages: 'start=0&count=1', readDiskBlocks: 'start=0&count=1', listSnapshots: `vm=${o.vm}`, getTenantAuditInclusionProof: 'index=0&size=1', getTenantAuditConsistencyProof: 'from=1&to=2' };
+    const params: Record<string, string> = {
+      tenant: w.tenant.id,
+      vm: o.vm,
+      disk: o.disk,
+      snapshot: o.snapshot,
+      name: o.label,
+      plan: o.plan,
+      key: 'key_00000000000000000000000000',
+      toolstack: 'tsk_00000000000000000000000000',
+      request: 'acc_00000000000000000000000000',
+      index: '0',
+      version: '1',
+    };
+    const queries: Record<string, string> = {
+      readMemoryPages: 'start=0&count=1',
+      readDiskBlocks: 'start=0&count=1',
+      listSnapshots: `vm=${o.vm}`,
+      getTenantAuditInclusionProof: 'index=0&size=1',
+      getTenantAuditConsistencyProof: 'from=1&to=2',
+    };
     const secrets = [o.vm, o.disk, o.snapshot, o.label, o.plan];
     const reached: string[] = [];
     let requests = 0;
@@ -147,7 +177,8 @@ describe('the VM-ceiling walk over every tenant operation', () => {
         requests++;
         if (res.status === 403 || res.status === 404) continue;
         const leaked = secrets.filter((s) => text.includes(s));
-        if (res.status >= 500 || leaked.length > 0) reached.push(`${method.toUpperCase()} ${path} ${JSON.stringify(body)} → ${res.status} names ${leaked.join(', ')}: ${text.slice(0, 160)}`);
+        if (res.status >= 500 || leaked.length > 0)
+          reached.push(`${method.toUpperCase()} ${path} ${JSON.stringify(body)} → ${res.status} names ${leaked.join(', ')}: ${text.slice(0, 160)}`);
       }
     }
     expect(reached).toEqual([]);

@@ -161,7 +161,9 @@ const decodeRecord = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!,
 /** The record of the request `res` answered, as found in `log` (a refusal is recorded in the owner's log and in the caller's own). */
 export async function recordIn(log: string, res: Response): Promise<{ log: string; index: number; record: any }> {
   const requestId = res.headers.get('X-Request-Id');
-  const { results } = await env.DB.prepare('SELECT idx, jws FROM audit_records WHERE log = ? ORDER BY idx DESC LIMIT 500').bind(log).all<{ idx: number; jws: string }>();
+  const { results } = await env.DB.prepare('SELECT idx, jws FROM audit_records WHERE log = ? ORDER BY idx DESC LIMIT 500')
+    .bind(log)
+    .all<{ idx: number; jws: string }>();
   for (const row of results) {
     const record = decodeRecord(row.jws);
     if (record.requestId === requestId) return { log, index: row.idx, record };
@@ -172,7 +174,9 @@ export async function recordIn(log: string, res: Response): Promise<{ log: strin
 /** Closes `log`'s refusal window and answers how many refusals its summary records count in all. */
 export async function summarizedIn(log: string): Promise<number> {
   await env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log)).flushRefusals();
-  const { results } = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = ? AND action = 'audit.refusals.summarize'").bind(log).all<{ jws: string }>();
+  const { results } = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = ? AND action = 'audit.refusals.summarize'")
+    .bind(log)
+    .all<{ jws: string }>();
   return results.reduce((sum, row) => sum + (decodeRecord(row.jws).details.counted as number), 0);
 }
 

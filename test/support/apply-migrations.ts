@@ -18,5 +18,9 @@ const enrolled = await Promise.all(
 beforeEach(async () => {
   await reset();
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
-  await env.DB.batch(enrolled.map(({ id, kid, jwk }) => env.DB.prepare('INSERT OR REPLACE INTO admins (id, name, kid, jwk, roles) VALUES (?, ?, ?, ?, ?)').bind(id, id, kid, jwk, ALL_ROLES)));
+  await env.DB.batch(
+    enrolled.map(({ id, kid, jwk }) =>
+      env.DB.prepare('INSERT OR REPLACE INTO admins (id, name, kid, jwk, roles) VALUES (?, ?, ?, ?, ?)').bind(id, id, kid, jwk, ALL_ROLES),
+    ),
+  );
 });

@@ -25,8 +25,13 @@ function operations(): Map<string, Operation[]> {
     for (const method of METHODS) {
       const op = (item as Record<string, any>)[method];
       if (!op) continue;
-      const codes = new Set<string>(Object.values(op.responses as Record<string, { 'x-custodes-problems'?: string[] }>).flatMap((r) => r['x-custodes-problems'] ?? []));
-      const source = path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/:]+'); // a custom method (`:drain`) is part of the path, not of an id
+      const codes = new Set<string>(
+        Object.values(op.responses as Record<string, { 'x-custodes-problems'?: string[] }>).flatMap((r) => r['x-custodes-problems'] ?? []),
+      );
+      const source = path
+        .split(/\{[^}]+\}/)
+        .map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
+        .join('[^/:]+'); // a custom method (`:drain`) is part of the path, not of an id
       const list = table.get(method.toUpperCase()) ?? [];
       list.push({ id: op.operationId, pattern: new RegExp(`^${source}$`), specificity: path.replace(/\{[^}]+\}/g, '').length, codes });
       table.set(method.toUpperCase(), list);
@@ -44,5 +49,6 @@ export async function expectDeclaredProblem(method: string, url: string, respons
   if (!op) return;
   const { code } = (await response.clone().json()) as { code: string };
   if (code === 'route_not_found' || code === 'method_not_allowed') return; // the router's answer, not the operation's
-  if (!op.codes.has(code)) throw new Error(`${op.id} answered ${response.status} ${code}, which openapi.yaml does not declare for it (add it to the route's \`problems\`)`);
+  if (!op.codes.has(code))
+    throw new Error(`${op.id} answered ${response.status} ${code}, which openapi.yaml does not declare for it (add it to the route's \`problems\`)`);
 }

@@ -23,7 +23,10 @@ export async function tenantWithVm(memoryMiB = 128) {
 export async function newToolstack(tenant: string, owner: Signer, scopes: string[], vms?: string[]): Promise<Signer & { record: any }> {
   const signer = await newSigner('pending');
   const record = await expectStatus(
-    call('POST', `/v1/tenants/${tenant}/toolstacks`, { as: owner, body: { name: `tsk-${crypto.randomUUID().slice(0, 8)}`, publicKey: signer.publicJwk, scopes, ...(vms ? { vms } : {}) } }),
+    call('POST', `/v1/tenants/${tenant}/toolstacks`, {
+      as: owner,
+      body: { name: `tsk-${crypto.randomUUID().slice(0, 8)}`, publicKey: signer.publicJwk, scopes, ...(vms ? { vms } : {}) },
+    }),
     201,
   );
   return { ...signer, id: record.id, record };

@@ -9,9 +9,9 @@ export const ALERT_KINDS = ['admin_attempt', 'labelled_read', 'toolstack_denied'
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export const ALERT_KIND_DESCRIPTIONS: Record<AlertKind, string> = {
-  admin_attempt: 'any attempt by a provider admin on the tenant\'s resources, allowed or not',
+  admin_attempt: "any attempt by a provider admin on the tenant's resources, allowed or not",
   labelled_read: 'any read of a labelled region',
-  toolstack_denied: 'any request by one of the tenant\'s toolstacks that was denied',
+  toolstack_denied: "any request by one of the tenant's toolstacks that was denied",
   access_use: 'any use of an access request the tenant approved',
 };
 
@@ -28,7 +28,11 @@ export interface LabelledRegion {
  * has, whatever its kind: it proceeded without the tenant, which must hear of
  * it at once (docs/design.md §7).
  */
-export function alertMatches(kind: AlertKind, record: Pick<AuditRecord, 'actor' | 'outcome' | 'action' | 'regions' | 'details'>, labels: readonly LabelledRegion[]): boolean {
+export function alertMatches(
+  kind: AlertKind,
+  record: Pick<AuditRecord, 'actor' | 'outcome' | 'action' | 'regions' | 'details'>,
+  labels: readonly LabelledRegion[],
+): boolean {
   if (record.action.startsWith('access.') && (record.details as { breakGlass?: unknown } | undefined)?.breakGlass === true) return true;
   switch (kind) {
     case 'admin_attempt':
@@ -38,6 +42,12 @@ export function alertMatches(kind: AlertKind, record: Pick<AuditRecord, 'actor' 
     case 'access_use':
       return record.action === 'access.use';
     case 'labelled_read':
-      return record.outcome === 'allowed' && (record.regions ?? []).some((r: Region) => r.access === 'read' && labels.some((l) => l.space === r.space && l.resource === r.resource && r.index >= l.start && r.index < l.start + l.count));
+      return (
+        record.outcome === 'allowed' &&
+        (record.regions ?? []).some(
+          (r: Region) =>
+            r.access === 'read' && labels.some((l) => l.space === r.space && l.resource === r.resource && r.index >= l.start && r.index < l.start + l.count),
+        )
+      );
   }
 }

@@ -13,7 +13,8 @@ export const createAlert: RouteHandler<typeof routes.createAlert, AppEnv> = asyn
   return result.ok ? c.json(result.value, 201, { Location: `/v1/tenants/${tenant}/alerts/${result.value.id}` }) : failureResponse(c, result.error);
 };
 
-export const listAlerts: RouteHandler<typeof routes.listAlerts, AppEnv> = async (c) => c.json({ alerts: await alerts.listAlerts(c.get('db'), c.req.valid('param').tenant) }, 200);
+export const listAlerts: RouteHandler<typeof routes.listAlerts, AppEnv> = async (c) =>
+  c.json({ alerts: await alerts.listAlerts(c.get('db'), c.req.valid('param').tenant) }, 200);
 
 export const deleteAlert: RouteHandler<typeof routes.deleteAlert, AppEnv> = async (c) => {
   const { tenant, alert } = c.req.valid('param');

@@ -35,11 +35,15 @@ export const DELIVERIES_PER_MINUTE = 60;
 export const webhookPolicy = (env: Env): WebhookPolicy => ({
   emulator: emulatorEnabled(env),
   ...(env.CUSTODES_ORIGIN ? { selfOrigin: env.CUSTODES_ORIGIN } : {}),
-  allowedPorts: (env.WEBHOOK_ALLOWED_PORTS ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0),
+  allowedPorts: (env.WEBHOOK_ALLOWED_PORTS ?? '')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0),
 });
 
 /** Whether `url` may receive this deployment's webhooks now (resolving its host in a deployment). */
-export const checkWebhook = (env: Env, url: string): Promise<Verdict> => checkWebhookUrl(url, webhookPolicy(env), dohResolver(env.WEBHOOK_DNS_RESOLVER ?? DEFAULT_RESOLVER));
+export const checkWebhook = (env: Env, url: string): Promise<Verdict> =>
+  checkWebhookUrl(url, webhookPolicy(env), dohResolver(env.WEBHOOK_DNS_RESOLVER ?? DEFAULT_RESOLVER));
 
 /** Per tenant: the minute being counted and how many deliveries it has made (per isolate; the sequencer is one per tenant log). */
 const budgets = new Map<string, { minute: number; used: number }>();
@@ -72,7 +76,11 @@ const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 export async function deliveryBody(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, attempt: number): Promise<string> {
   const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
   const header = b64url(new TextEncoder().encode(JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: 'custodes-alert+json' })));
-  const payload = b64url(new TextEncoder().encode(JSON.stringify({ id: `${rule.id}:${index}`, rule: rule.id, kind: rule.kind, tenant, log, index, record: jws, attempt, sentAt: new Date().toISOString() })));
+  const payload = b64url(
+    new TextEncoder().encode(
+      JSON.stringify({ id: `${rule.id}:${index}`, rule: rule.id, kind: rule.kind, tenant, log, index, record: jws, attempt, sentAt: new Date().toISOString() }),
+    ),
+  );
   return `${header}.${payload}.${b64url(await signBytes(key, new TextEncoder().encode(`${header}.${payload}`)))}`;
 }
 
@@ -94,7 +102,13 @@ async function attempt(env: Env, rule: Rule, tenant: string, log: string, index:
   else {
     try {
       // A redirect is an answer, not an instruction: following it would take the payload where the policy did not look.
-      const response = await fetch(verdict.url, { method: 'POST', headers, body: await deliveryBody(env, rule, tenant, log, index, jws, attempts + 1), redirect: 'manual', signal: AbortSignal.timeout(5000) });
+      const response = await fetch(verdict.url, {
+        method: 'POST',
+        headers,
+        body: await deliveryBody(env, rule, tenant, log, index, jws, attempts + 1),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(5000),
+      });
       status = response.status;
       await response.body?.cancel();
       if (status >= 300 && status < 400) error = `HTTP ${status}: redirects are not followed`;
@@ -155,11 +169,20 @@ export class TenantAlerts {
       this.#labels = labels!.results as unknown as LabelledRegion[];
     }
     if (this.#rules.length === 0) return;
-    const matched = published.flatMap((p) => this.#rules!.filter((rule) => alertMatches(rule.kind, p.record as never, this.#labels)).map((rule) => ({ rule, p })));
+    const matched = published.flatMap((p) =>
+      this.#rules!.filter((rule) => alertMatches(rule.kind, p.record as never, this.#labels)).map((rule) => ({ rule, p })),
+    );
     if (matched.length === 0) return;
     // Once per (rule, index): a record seen again (a restarted sequencer) is not delivered twice.
     const inserted = await env.DB.batch(
-      matched.map(({ rule, p }) => env.DB.prepare('INSERT INTO alert_deliveries (rule_id, log, audit_index, next_attempt_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').bind(rule.id, log, p.index, Date.now())),
+      matched.map(({ rule, p }) =>
+        env.DB.prepare('INSERT INTO alert_deliveries (rule_id, log, audit_index, next_attempt_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').bind(
+          rule.id,
+          log,
+          p.index,
+          Date.now(),
+        ),
+      ),
     );
     await Promise.all(matched.filter((_, i) => inserted[i]!.meta.changes > 0).map(({ rule, p }) => deliverWithRetries(env, rule, tenant, log, p.index, p.jws)));
   }
@@ -176,7 +199,8 @@ export async function retryDueDeliveries(env: Env): Promise<number> {
     .all<{ rule_id: string; log: string; audit_index: number; attempts: number; kind: AlertKind; url: string; tenant_id: string; jws: string }>();
   let delivered = 0;
   for (const row of results) {
-    if ((await attempt(env, { id: row.rule_id, kind: row.kind, url: row.url }, row.tenant_id, row.log, row.audit_index, row.jws, row.attempts)) === true) delivered++;
+    if ((await attempt(env, { id: row.rule_id, kind: row.kind, url: row.url }, row.tenant_id, row.log, row.audit_index, row.jws, row.attempts)) === true)
+      delivered++;
   }
   return delivered;
 }

@@ -56,14 +56,16 @@ export function webhookUrlVerdict(text: string, policy: WebhookPolicy): Verdict 
   }
   if (url.username || url.password) return refuse('a webhook URL carries no credentials');
   if (policy.emulator) {
-    if (url.protocol !== 'http:' || !(url.hostname === '127.0.0.1' || url.hostname === 'localhost')) return refuse('the emulator delivers only to http://127.0.0.1:<port> or http://localhost:<port>');
+    if (url.protocol !== 'http:' || !(url.hostname === '127.0.0.1' || url.hostname === 'localhost'))
+      return refuse('the emulator delivers only to http://127.0.0.1:<port> or http://localhost:<port>');
     const self = policy.selfOrigin ? new URL(policy.selfOrigin) : null;
     if (self && (url.port || '80') === (self.port || '80')) return refuse('the emulator does not deliver to itself (its API and its controls)');
     if (url.pathname.startsWith('/_emulator')) return refuse('the emulator does not deliver to its controls');
     return { ok: true, url };
   }
   if (url.protocol !== 'https:') return refuse('webhooks are delivered over https only');
-  if (url.port && !(policy.allowedPorts ?? []).includes(Number(url.port))) return refuse(`webhooks go to the default https port only (port ${url.port} is not allowed)`);
+  if (url.port && !(policy.allowedPorts ?? []).includes(Number(url.port)))
+    return refuse(`webhooks go to the default https port only (port ${url.port} is not allowed)`);
   const host = bareHost(url);
   const literal = parseAddress(host);
   if (literal) return isPublicAddress(literal) ? { ok: true, url } : refuse('webhooks go to public addresses only');
@@ -99,7 +101,11 @@ export function dohResolver(endpoint: string, fetcher: typeof fetch = fetch): Re
   return async function resolveOverHttps(name) {
     const answers = await Promise.all(
       ['A', 'AAAA'].map(async (type) => {
-        const response = await fetcher(`${endpoint}?name=${encodeURIComponent(name)}&type=${type}`, { headers: { Accept: 'application/dns-json' }, redirect: 'manual', signal: AbortSignal.timeout(3000) });
+        const response = await fetcher(`${endpoint}?name=${encodeURIComponent(name)}&type=${type}`, {
+          headers: { Accept: 'application/dns-json' },
+          redirect: 'manual',
+          signal: AbortSignal.timeout(3000),
+        });
         if (!response.ok) throw new Error(`resolver answered ${response.status}`);
         const body = (await response.json()) as { Status?: number; Answer?: { type: number; data: string }[] };
         if (body.Status !== 0 && body.Status !== 3) throw new Error(`resolver status ${body.Status}`);

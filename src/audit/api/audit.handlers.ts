@@ -51,10 +51,17 @@ export async function getCosignedCheckpoint(c: AuditContext) {
   const log = await readyLog(c);
   const witnesses = configuredWitnesses(c.env);
   // A reader may be the first to ask since a witness came back: one round first (bounded by the witnesses' timeout).
-  if (witnesses.length > 0) await auditLogOf(c.env, log).cosign(log).catch(() => null);
+  if (witnesses.length > 0)
+    await auditLogOf(c.env, log)
+      .cosign(log)
+      .catch(() => null);
   const found = await cosignedCheckpoint(c.env, log, cosignatures);
   if (!found) {
-    return problemResponse(c, 'not_cosigned', `No kept checkpoint of this log carries ${cosignatures} cosignature(s); ${witnesses.length} witness(es) are configured (GET /v1/audit/witnesses).`);
+    return problemResponse(
+      c,
+      'not_cosigned',
+      `No kept checkpoint of this log carries ${cosignatures} cosignature(s); ${witnesses.length} witness(es) are configured (GET /v1/audit/witnesses).`,
+    );
   }
   return c.text(found.note, 200, { 'Custodes-Cosignatures': String(found.cosignatures) });
 }
@@ -82,14 +89,20 @@ export async function streamAuditLog(c: AuditContext) {
     return problemResponse(c, 'stream_limit_reached', detail, { limit: admitted.limit, max: admitted.max }, { 'Retry-After': '5' });
   }
   // The call stays pending while the stream lives (audit/stream/sink.ts); a stream cut by the client ends it too.
-  const settled = following.then(() => undefined, () => undefined);
+  const settled = following.then(
+    () => undefined,
+    () => undefined,
+  );
   try {
     c.executionCtx.waitUntil(settled);
   } catch {
     // No execution context (the app called directly, as the workerd test suite does): the promise alone.
   }
   // no-transform: no proxy may buffer or compress the events.
-  return new Response(readable, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store, no-transform', 'X-Accel-Buffering': 'no' } });
+  return new Response(readable, {
+    status: 200,
+    headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store, no-transform', 'X-Accel-Buffering': 'no' },
+  });
 }
 
 export async function listAuditRecords(c: AuditContext) {

@@ -3,7 +3,11 @@ import * as handlers from './audit.handlers';
 import { AuditRecordSchema } from './record.schemas';
 import { deployments, keyHandovers, witnesses, tenantStream, logKey, providerAudit, recordSigningKeys, tenantAudit } from './audit.routes';
 
-export const auditRouter = createRouter().openapi(logKey, handlers.getLogKey).openapi(keyHandovers, handlers.listKeyHandovers).openapi(witnesses, handlers.listWitnesses).openapi(deployments, handlers.listDeployments);
+export const auditRouter = createRouter()
+  .openapi(logKey, handlers.getLogKey)
+  .openapi(keyHandovers, handlers.listKeyHandovers)
+  .openapi(witnesses, handlers.listWitnesses)
+  .openapi(deployments, handlers.listDeployments);
 auditRouter.openapi(tenantStream, handlers.streamAuditLog);
 // The records' payload: referenced from their JWS (`x-custodes-payload`), so registered by name.
 auditRouter.openAPIRegistry.register('AuditRecord', AuditRecordSchema);

@@ -47,11 +47,15 @@ const InclusionProof = z
 const ConsistencyProof = z
   .object({ from: z.number().int(), to: z.number().int(), proof: z.array(z.string()).openapi({ description: 'Hex SHA-256 hashes, RFC 9162 §2.1.4.' }) })
   .openapi('ConsistencyProof');
-const ReceiptParam = z.string().regex(/^[A-Za-z0-9_-]+$/).max(256).openapi({ param: { name: 'receipt', in: 'path' }, description: 'The `receipt=` value of a `Custodes-Audit` header.' });
+const ReceiptParam = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/)
+  .max(256)
+  .openapi({ param: { name: 'receipt', in: 'path' }, description: 'The `receipt=` value of a `Custodes-Audit` header.' });
 const OpenedReceipt = z
   .object({
     log: z.string(),
-    index: z.number().int().optional().openapi({ description: 'The record\'s index, when it was recorded in full.' }),
+    index: z.number().int().optional().openapi({ description: "The record's index, when it was recorded in full." }),
     jws: z.string().optional().openapi({ description: 'The record itself.' }),
     window: z
       .object({ from: z.string(), to: z.string() })
@@ -71,8 +75,10 @@ function routesFor(kind: 'tenant' | 'provider') {
   // One definition, two audiences: the route objects are typed loosely (RouteConfig) and
   // the shared handlers read their validated query with its schema's type.
   // The records cover every VM, so a VM-limited toolstack may see checkpoints and proofs but not them.
-  const guard = (config: Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: AuditedAction; problems?: readonly ProblemCode[] }, reach?: 'tenant-wide'): RouteConfig =>
-    kind === 'tenant' ? tenantRoute({ ...config, scope: 'audit:read', reach }) : adminRoute({ ...config, roles: AUDITORS });
+  const guard = (
+    config: Omit<RouteConfig, 'middleware' | 'security'> & { operationId: string; action: AuditedAction; problems?: readonly ProblemCode[] },
+    reach?: 'tenant-wide',
+  ): RouteConfig => (kind === 'tenant' ? tenantRoute({ ...config, scope: 'audit:read', reach }) : adminRoute({ ...config, roles: AUDITORS }));
   return {
     checkpoint: guard({
       operationId: `get${prefix}AuditCheckpoint`,
@@ -93,20 +99,28 @@ function routesFor(kind: 'tenant' | 'provider') {
       tags,
       summary: `The newest checkpoint of the ${kind} log that witnesses cosigned`,
       description:
-        'The log\'s signed checkpoint with the cosignatures (C2SP tlog-cosignature) of the witnesses at /v1/audit/witnesses that checked it extends what they saw before. Witnesses cosign after the appends, so it may lag the latest checkpoint; asking starts a round first. 409 `not_cosigned` when no kept checkpoint has that many cosignatures.',
+        "The log's signed checkpoint with the cosignatures (C2SP tlog-cosignature) of the witnesses at /v1/audit/witnesses that checked it extends what they saw before. Witnesses cosign after the appends, so it may lag the latest checkpoint; asking starts a round first. 409 `not_cosigned` when no kept checkpoint has that many cosignatures.",
       request: { ...params, query: CosignedQuery },
-      responses: { 200: { description: 'C2SP signed note: the log\'s signature, then the witnesses\' (header `Custodes-Cosignatures` counts them).', content: { 'text/plain': { schema: z.string() } } } },
+      responses: {
+        200: {
+          description: "C2SP signed note: the log's signature, then the witnesses' (header `Custodes-Cosignatures` counts them).",
+          content: { 'text/plain': { schema: z.string() } },
+        },
+      },
     }),
-    records: guard({
-      operationId: `list${prefix}AuditRecords`,
-      action: 'audit.records.read',
-      method: 'get',
-      path: `${base}/records`,
-      tags,
-      summary: `Signed records of the ${kind} log, in index order`,
-      request: { ...params, query: RecordsQuery },
-      responses: { 200: jsonContent(RecordPage, 'One page of records.') },
-    }, 'tenant-wide'),
+    records: guard(
+      {
+        operationId: `list${prefix}AuditRecords`,
+        action: 'audit.records.read',
+        method: 'get',
+        path: `${base}/records`,
+        tags,
+        summary: `Signed records of the ${kind} log, in index order`,
+        request: { ...params, query: RecordsQuery },
+        responses: { 200: jsonContent(RecordPage, 'One page of records.') },
+      },
+      'tenant-wide',
+    ),
     inclusion: guard({
       operationId: `get${prefix}AuditInclusionProof`,
       action: 'audit.proof.read',
@@ -127,27 +141,38 @@ function routesFor(kind: 'tenant' | 'provider') {
       request: { ...params, query: ConsistencyQuery },
       responses: { 200: jsonContent(ConsistencyProof, 'The proof.') },
     }),
-    receipt: guard({
-      operationId: `open${prefix}AuditReceipt`,
-      action: 'audit.receipt.open',
-      problems: ['not_found'],
-      method: 'get',
-      path: `${base}/receipts/{receipt}`,
-      tags,
-      summary: 'The record a receipt names',
-      description:
-        'A caller who may not read the log that holds its request\'s record gets `Custodes-Audit: receipt=…`, sealed so that it reveals neither the log nor its size. The log\'s reader opens it here: the record, or for a refusal counted into a summary, the window that summary covers.',
-      request: { params: z.object({ ...(kind === 'tenant' ? TenantParams.shape : {}), receipt: ReceiptParam }) },
-      responses: { 200: jsonContent(OpenedReceipt, 'Where the record is.') },
-    }, 'tenant-wide'),
+    receipt: guard(
+      {
+        operationId: `open${prefix}AuditReceipt`,
+        action: 'audit.receipt.open',
+        problems: ['not_found'],
+        method: 'get',
+        path: `${base}/receipts/{receipt}`,
+        tags,
+        summary: 'The record a receipt names',
+        description:
+          "A caller who may not read the log that holds its request's record gets `Custodes-Audit: receipt=…`, sealed so that it reveals neither the log nor its size. The log's reader opens it here: the record, or for a refusal counted into a summary, the window that summary covers.",
+        request: { params: z.object({ ...(kind === 'tenant' ? TenantParams.shape : {}), receipt: ReceiptParam }) },
+        responses: { 200: jsonContent(OpenedReceipt, 'Where the record is.') },
+      },
+      'tenant-wide',
+    ),
   };
 }
 
 export const StreamQuery = z.object({
-  from: Index.default(0).openapi({ description: 'The first record to send; a `Last-Event-ID` header (the last record received) takes precedence.', default: 0 }),
+  from: Index.default(0).openapi({
+    description: 'The first record to send; a `Last-Event-ID` header (the last record received) takes precedence.',
+    default: 0,
+  }),
   outcome: z.enum(['allowed', 'denied', 'failed']).optional().openapi({ description: 'Only records with this outcome.' }),
   actorType: z.enum(['admin', 'tenant', 'toolstack', 'anonymous', 'system']).optional().openapi({ description: 'Only records whose actor is of this type.' }),
-  action: z.string().regex(/^[a-z][a-z.]*\*?$/).max(64).optional().openapi({ description: 'Only this action, or the actions starting with a prefix ending in `*` (`vm.memory.*`).' }),
+  action: z
+    .string()
+    .regex(/^[a-z][a-z.]*\*?$/)
+    .max(64)
+    .optional()
+    .openapi({ description: 'Only this action, or the actions starting with a prefix ending in `*` (`vm.memory.*`).' }),
 });
 
 export const tenantStream = tenantRoute({
@@ -159,12 +184,22 @@ export const tenantStream = tenantRoute({
   method: 'get',
   path: '/tenants/{tenant}/audit/stream',
   tags,
-  summary: 'The tenant\'s log, live (Server-Sent Events)',
+  summary: "The tenant's log, live (Server-Sent Events)",
   description:
-    'Every record from `from` as it commits: `event: record` (`id` = its index, `data` = `{index, jws}`) and, after each commit, `event: checkpoint` (`data` = `{size, note}`, once the stream has sent every record the checkpoint covers). Resume with `Last-Event-ID`: no gap, no duplicate. Filters narrow the records sent (a filtered stream\'s checkpoints still cover every record). A toolstack without `audit:read` and another tenant\'s principal get the same 404 as for a tenant that does not exist.\n\n' +
+    "Every record from `from` as it commits: `event: record` (`id` = its index, `data` = `{index, jws}`) and, after each commit, `event: checkpoint` (`data` = `{size, note}`, once the stream has sent every record the checkpoint covers). Resume with `Last-Event-ID`: no gap, no duplicate. Filters narrow the records sent (a filtered stream's checkpoints still cover every record). A toolstack without `audit:read` and another tenant's principal get the same 404 as for a tenant that does not exist.\n\n" +
     '**Budget.** At most 8 open streams per principal, 64 per log and 256 per server instance (429 `stream_limit_reached`, with `Retry-After` and the `limit` that refused). A reader that falls more than 128 KiB behind is ended; a stream ends with its token, and at once when its principal is revoked. The last event of an ended stream is `event: end` with `data` = `{reason, resumeFrom}` (`reason`: `lagging`, `token_expired`, `revoked` or `reset`): open a new stream from `resumeFrom` (a fresh token; after `revoked`, the principal may no longer read the log). A `: heartbeat` comment comes every 15 s.',
   problems: ['stream_limit_reached'],
-  request: { params: TenantParams, query: StreamQuery, headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/).optional().openapi({ description: 'The index of the last record received.' }) }) },
+  request: {
+    params: TenantParams,
+    query: StreamQuery,
+    headers: z.object({
+      'last-event-id': z
+        .string()
+        .regex(/^\d{1,15}$/)
+        .optional()
+        .openapi({ description: 'The index of the last record received.' }),
+    }),
+  },
   responses: { 200: { description: 'A stream of Server-Sent Events.', content: { 'text/event-stream': { schema: z.string() } } } },
 });
 
@@ -187,8 +222,9 @@ export const witnesses = publicRoute({
   method: 'get',
   path: '/audit/witnesses',
   tags,
-  summary: 'The witnesses that cosign this provider\'s checkpoints',
-  description: 'Where they are and their cosigner keys (C2SP vkeys, type 0x04). Pin a witness\'s key from the witness itself, not from here: the provider chooses this list.',
+  summary: "The witnesses that cosign this provider's checkpoints",
+  description:
+    "Where they are and their cosigner keys (C2SP vkeys, type 0x04). Pin a witness's key from the witness itself, not from here: the provider chooses this list.",
   responses: {
     200: jsonContent(
       z.object({ witnesses: z.array(z.object({ name: z.string(), vkey: z.string(), url: z.string() })) }).openapi('WitnessList'),
@@ -201,14 +237,19 @@ const KeyHandoverSchema = z
   .object({
     from: z.string().openapi({ description: 'The kid of the key that hands over (it signed first).' }),
     to: z.string().openapi({ description: 'The kid of its successor.' }),
-    state: z.enum(['approved', 'active', 'retired']).openapi({ description: '`approved`: signed by the predecessor only; the successor countersigns when it first signs a record.' }),
-    note: z.string().openapi({ description: 'The hand-over checkpoint: a C2SP checkpoint of the provider log holding the approval, with the lines `custodes-audit-handover <successor vkey>` and `change <id> <approval index>`, signed by both keys.' }),
+    state: z
+      .enum(['approved', 'active', 'retired'])
+      .openapi({ description: '`approved`: signed by the predecessor only; the successor countersigns when it first signs a record.' }),
+    note: z.string().openapi({
+      description:
+        'The hand-over checkpoint: a C2SP checkpoint of the provider log holding the approval, with the lines `custodes-audit-handover <successor vkey>` and `change <id> <approval index>`, signed by both keys.',
+    }),
     change: z.string(),
     approval: z.object({
       index: z.number().int(),
       size: z.number().int(),
       jws: z.string().openapi({ description: 'The `change.approve` record of the rotation, signed by the predecessor.' }),
-      proof: z.array(z.string()).openapi({ description: 'Its inclusion proof in the hand-over\'s tree (hex, RFC 9162 §2.1.3).' }),
+      proof: z.array(z.string()).openapi({ description: "Its inclusion proof in the hand-over's tree (hex, RFC 9162 §2.1.3)." }),
     }),
   })
   .openapi('KeyHandover');
@@ -225,19 +266,22 @@ export const keyHandovers = publicRoute({
 
 const DeploymentSchema = z
   .object({
-    index: z.number().int().openapi({ description: 'The statement\'s record in the provider log.' }),
+    index: z.number().int().openapi({ description: "The statement's record in the provider log." }),
     jws: z.string().openapi({ description: 'The `deployment.statement` record as signed; `details` is the statement.' }),
     statement: z
       .object({
         version: z.string(),
-        build: z.string().nullable().openapi({ description: '`sha256:` + hex of the Worker bundle, as the deployment declares it (`npm run build:worker` prints it).' }),
+        build: z
+          .string()
+          .nullable()
+          .openapi({ description: '`sha256:` + hex of the Worker bundle, as the deployment declares it (`npm run build:worker` prints it).' }),
         config: z.string().openapi({ description: '`sha256:` + hex of the canonical JSON of the rest: what a verifier compares.' }),
         auditKey: z.string(),
         bootstrapAdmins: z.array(z.object({ id: z.string(), kid: z.string() })),
         bindings: z.array(z.string()),
         vars: z.record(z.string(), z.string()),
       })
-      .openapi({ description: 'The record\'s `details`, for reading; verify the JWS, not this.' }),
+      .openapi({ description: "The record's `details`, for reading; verify the JWS, not this." }),
   })
   .openapi('DeploymentStatement');
 
@@ -276,7 +320,8 @@ export const recordSigningKeys = createRoute({
   path: '/.well-known/jwks.json',
   tags,
   summary: 'Record-signing keys, current and retired (RFC 7517 JWKS)',
-  description: 'Verifies the JWS of each audit record (`kid` in its header). No token needed; limited per client address; not audited; cacheable for 5 minutes.',
+  description:
+    'Verifies the JWS of each audit record (`kid` in its header). No token needed; limited per client address; not audited; cacheable for 5 minutes.',
   security: [],
   middleware: [rateLimitByAddress()] as const,
   responses: { 200: jsonContent(JsonWebKeySetSchema, 'The keys.'), ...problemResponses(platformProblems('unaudited', { method: 'get' })) },

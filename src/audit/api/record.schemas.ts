@@ -9,7 +9,9 @@ import type { AuditRecord } from '../format/record';
 import type { SameShape } from '../../platform/http/responses';
 
 /** Free-form JSON (a recursive schema would loop the generator): typed for TypeScript, documented as any object. */
-const JsonObject = z.custom<{ [key: string]: Json }>((value) => typeof value === 'object' && value !== null && !Array.isArray(value)).openapi({ type: 'object', additionalProperties: true });
+const JsonObject = z
+  .custom<{ [key: string]: Json }>((value) => typeof value === 'object' && value !== null && !Array.isArray(value))
+  .openapi({ type: 'object', additionalProperties: true });
 
 const Region = z.object({
   space: z.enum(['memory', 'disk']),
@@ -33,7 +35,7 @@ export const AuditRecordSchema = z
       id: z.string().nullable(),
       kid: z.string().nullable(),
       jti: z.string().nullable(),
-      sid: z.string().optional().openapi({ description: 'The token\'s session claim, when it had one.' }),
+      sid: z.string().optional().openapi({ description: "The token's session claim, when it had one." }),
       ip: z.string().nullable(),
     }),
     action: z.string().openapi({ example: 'vm.memory.read' }),
@@ -43,13 +45,13 @@ export const AuditRecordSchema = z
     request: z.object({ method: z.string(), path: z.string() }),
     status: z.number().int().optional(),
     regions: z.array(Region).optional().openapi({ description: 'Pages and blocks read or written, each with its version and digest.' }),
-    details: JsonObject.optional().openapi({ description: 'What else the action recorded (a patch, a change request, a summary\'s counts).' }),
+    details: JsonObject.optional().openapi({ description: "What else the action recorded (a patch, a change request, a summary's counts)." }),
     clock: z
       .object({ emulated: z.literal(true), offsetMs: z.number().int() })
       .optional()
       .openapi({ description: 'Present only in emulator mode with the clock moved: `time` is on the emulated clock, `offsetMs` ahead of the real one.' }),
   })
-  .openapi('AuditRecord', { description: 'The payload of an audit record\'s JWS (RFC 8785 canonical JSON; its bytes are the Merkle leaf).' });
+  .openapi('AuditRecord', { description: "The payload of an audit record's JWS (RFC 8785 canonical JSON; its bytes are the Merkle leaf)." });
 
 /** The documented payload is exactly the record the sequencer signs (a compile-time check). */
 export const auditRecordMatchesSchema: SameShape<AuditRecord, typeof AuditRecordSchema> = true;

@@ -18,14 +18,18 @@ import { deploymentChanges, type DeploymentStatement } from './changes';
 
 /** The statements in the provider log, oldest first, each with its record. */
 export async function deploymentStatements(env: Env): Promise<{ index: number; jws: string; statement: DeploymentStatement }[]> {
-  const { results } = await env.DB.prepare("SELECT idx AS \"index\", jws FROM audit_records WHERE log = ? AND action = 'deployment.statement' ORDER BY idx").bind(PROVIDER_LOG).all<{ index: number; jws: string }>();
+  const { results } = await env.DB.prepare('SELECT idx AS "index", jws FROM audit_records WHERE log = ? AND action = \'deployment.statement\' ORDER BY idx')
+    .bind(PROVIDER_LOG)
+    .all<{ index: number; jws: string }>();
   return results.map((r) => ({ ...r, statement: jwsPayload<{ details: DeploymentStatement }>(r.jws).details }));
 }
 
 /** Appends a statement when the build or configuration is not the last one on record; answers its index, or null. */
 export async function recordDeployment(env: Env, requestId: string): Promise<number | null> {
   const current = await currentDeployment(env);
-  const row = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = ? AND action = 'deployment.statement' ORDER BY idx DESC LIMIT 1").bind(PROVIDER_LOG).first<{ jws: string }>();
+  const row = await env.DB.prepare("SELECT jws FROM audit_records WHERE log = ? AND action = 'deployment.statement' ORDER BY idx DESC LIMIT 1")
+    .bind(PROVIDER_LOG)
+    .first<{ jws: string }>();
   const last = row ? jwsPayload<{ details: DeploymentStatement }>(row.jws).details : null;
   if (last && last.build === current.build && last.config === current.config) return null;
   const request = { method: 'NONE', path: '' };

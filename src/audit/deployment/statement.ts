@@ -28,7 +28,6 @@ import type { DeploymentStatement } from './changes';
 
 export type { DeploymentStatement } from './changes';
 
-
 /** Configuration vars whose values are on the record (never secrets). */
 const CONFIG_VARS = [
   'API_AUDIENCE',
@@ -62,7 +61,9 @@ export async function currentDeployment(env: Env): Promise<DeploymentStatement> 
     version: API_VERSION,
     auditKey: (await auditSigningKey(env.AUDIT_SIGNING_JWK)).vkey,
     bootstrapAdmins: admins,
-    bindings: Object.keys(env).filter((name) => !PER_START.has(name)).sort(),
+    bindings: Object.keys(env)
+      .filter((name) => !PER_START.has(name))
+      .sort(),
     vars,
   };
   return { ...described, build: env.CUSTODES_BUILD_DIGEST ?? null, config: sha256(canonicalJson(described)) };

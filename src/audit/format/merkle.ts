@@ -148,9 +148,7 @@ function subtreeHash(a: number, b: number, nodes: NodeSource): Hash {
 function path(m: number, a: number, b: number, nodes: NodeSource): Hash[] {
   if (b - a <= 1) return [];
   const k = splitPoint(b - a);
-  return m < a + k
-    ? [...path(m, a, a + k, nodes), subtreeHash(a + k, b, nodes)]
-    : [...path(m, a + k, b, nodes), subtreeHash(a, a + k, nodes)];
+  return m < a + k ? [...path(m, a, a + k, nodes), subtreeHash(a + k, b, nodes)] : [...path(m, a + k, b, nodes), subtreeHash(a, a + k, nodes)];
 }
 
 /** SUBPROOF(m, D[a:b], complete) of RFC 9162 §2.1.4.1, m relative to a. */
@@ -219,13 +217,7 @@ export function verifyInclusion(leaf: Hash, index: number, size: number, proof: 
   return equalHashes(r, root);
 }
 
-export function verifyConsistency(
-  from: number,
-  to: number,
-  proof: readonly Hash[],
-  fromRoot: Hash,
-  toRoot: Hash,
-): boolean {
+export function verifyConsistency(from: number, to: number, proof: readonly Hash[], fromRoot: Hash, toRoot: Hash): boolean {
   if (!(from >= 0 && from <= to)) return false;
   if (from === to) return proof.length === 0 && equalHashes(fromRoot, toRoot);
   if (from === 0) return proof.length === 0 && equalHashes(fromRoot, EMPTY_ROOT);

@@ -6,7 +6,10 @@ const insert = { sql: 'INSERT INTO toolstacks …', params: [] };
 describe('a refused batch, classified', () => {
   it('carries the reason the statement that broke a unique key declared for it', () => {
     const writes = [onUnique(insert, { 'toolstacks.kid': 'kid_taken', toolstacks: 'name_taken' })];
-    expect(rejection('D1_ERROR: UNIQUE constraint failed: toolstacks.kid: SQLITE_CONSTRAINT', writes)).toMatchObject({ rejected: 'unique', reason: 'kid_taken' });
+    expect(rejection('D1_ERROR: UNIQUE constraint failed: toolstacks.kid: SQLITE_CONSTRAINT', writes)).toMatchObject({
+      rejected: 'unique',
+      reason: 'kid_taken',
+    });
     // Any other key of the table: the table's reason.
     expect(rejection('UNIQUE constraint failed: toolstacks.tenant_id, toolstacks.name', writes)).toMatchObject({ rejected: 'unique', reason: 'name_taken' });
     // A key no statement speaks for: unique, with no reason.

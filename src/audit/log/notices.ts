@@ -38,11 +38,13 @@ const noticeOutboxStatements: LogExtension['statements'] = ({ db, record, entry:
   if (targets.length === 0) return undefined;
   const { v: _v, log: _log, index: _index, time: _time, ...draft } = record;
   const notice = JSON.stringify(noticeDraft(draft, { log: record.log, index: record.index }));
-  return { afterRecord: [
-    db
-      .prepare(`INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES ${targets.map(() => '(?, ?, ?, ?)').join(', ')}`)
-      .bind(...targets.flatMap((target) => [record.log, record.index, target, notice])),
-  ] };
+  return {
+    afterRecord: [
+      db
+        .prepare(`INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES ${targets.map(() => '(?, ?, ?, ?)').join(', ')}`)
+        .bind(...targets.flatMap((target) => [record.log, record.index, target, notice])),
+    ],
+  };
 };
 
 export interface PendingNotice {

@@ -68,19 +68,34 @@ async function prove(env: Env, log: string, [name, size]: [string, number], orde
   return ok(await nodeSource(env, log, build));
 }
 
-export async function proveInclusion(env: Env, log: string, index: number, size: number): Promise<Result<{ index: number; size: number; proof: string[] }, 'invalid_request'>> {
-  const proof = await prove(env, log, ['size', size], index >= size ? `index ${index} is not below size ${size}.` : null, (nodes) => inclusionProof(index, size, nodes));
+export async function proveInclusion(
+  env: Env,
+  log: string,
+  index: number,
+  size: number,
+): Promise<Result<{ index: number; size: number; proof: string[] }, 'invalid_request'>> {
+  const proof = await prove(env, log, ['size', size], index >= size ? `index ${index} is not below size ${size}.` : null, (nodes) =>
+    inclusionProof(index, size, nodes),
+  );
   return proof.ok ? ok({ index, size, proof: proof.value }) : proof;
 }
 
-export async function proveConsistency(env: Env, log: string, from: number, to: number): Promise<Result<{ from: number; to: number; proof: string[] }, 'invalid_request'>> {
+export async function proveConsistency(
+  env: Env,
+  log: string,
+  from: number,
+  to: number,
+): Promise<Result<{ from: number; to: number; proof: string[] }, 'invalid_request'>> {
   const proof = await prove(env, log, ['to', to], from > to ? `from ${from} is after to ${to}.` : null, (nodes) => consistencyProof(from, to, nodes));
   return proof.ok ? ok({ from, to, proof: proof.value }) : proof;
 }
 
 /** Record-signing keys, current and retired (docs/design.md §5): old records stay verifiable. */
 export async function signingKeys(env: Env): Promise<{ keys: Record<string, unknown>[] }> {
-  const { results } = await env.DB.prepare("SELECT public_jwk, state FROM audit_keys WHERE state <> 'approved' ORDER BY activated_at").all<{ public_jwk: string; state: string }>();
+  const { results } = await env.DB.prepare("SELECT public_jwk, state FROM audit_keys WHERE state <> 'approved' ORDER BY activated_at").all<{
+    public_jwk: string;
+    state: string;
+  }>();
   const keys = results.map((r) => ({ ...JSON.parse(r.public_jwk), status: r.state }));
   const current = await auditSigningKey(env.AUDIT_SIGNING_JWK);
   if (!keys.some((k) => k.kid === current.kid)) keys.push({ ...current.publicJwk, status: 'active' });

@@ -26,7 +26,12 @@ function receiptKey(auditSigningJwk: string): Promise<CryptoKey> {
     const d = Buffer.from((JSON.parse(auditSigningJwk) as { d: string }).d, 'base64url');
     key = crypto.subtle
       .importKey('raw', d, 'HKDF', false, ['deriveKey'])
-      .then((ikm) => crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: RECEIPT_INFO }, ikm, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']));
+      .then((ikm) =>
+        crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: RECEIPT_INFO }, ikm, { name: 'AES-GCM', length: 256 }, false, [
+          'encrypt',
+          'decrypt',
+        ]),
+      );
     keys.set(auditSigningJwk, key);
   }
   return key;
@@ -46,7 +51,11 @@ export async function openReceipt(auditSigningJwk: string, receipt: string): Pro
   const bytes = Buffer.from(receipt, 'base64url');
   if (bytes.length !== NONCE_BYTES + PLAINTEXT_BYTES + 16) return null;
   try {
-    const plaintext = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, NONCE_BYTES) }, await receiptKey(auditSigningJwk), bytes.subarray(NONCE_BYTES));
+    const plaintext = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: bytes.subarray(0, NONCE_BYTES) },
+      await receiptKey(auditSigningJwk),
+      bytes.subarray(NONCE_BYTES),
+    );
     const { l, i, w } = JSON.parse(new TextDecoder().decode(plaintext)) as { l: string; i?: number; w?: number };
     return typeof i === 'number' ? { log: l, index: i } : { log: l, window: w! };
   } catch {

@@ -146,7 +146,11 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   /** Commits entries in order after `head`; on success advances the in-memory head. */
-  async #commit(head: Frontier, entries: AppendEntry[], key: AuditSigningKey): Promise<{ results: Committed[]; timings: Omit<SequencerTimings, 'queue'>; published: Published[] }> {
+  async #commit(
+    head: Frontier,
+    entries: AppendEntry[],
+    key: AuditSigningKey,
+  ): Promise<{ results: Committed[]; timings: Omit<SequencerTimings, 'queue'>; published: Published[] }> {
     const log = this.#log;
     const start = head.size;
     const t0 = performance.now();
@@ -222,7 +226,10 @@ export class LogSequencer extends DurableObject<Env> {
       .prepare('INSERT INTO audit_logs (log, size, root, frontier, checkpoint, updated_at) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
       .bind(this.#log, hexOf(EMPTY_ROOT), '[]', emptyCheckpoint, new Date().toISOString())
       .run();
-    const row = await db.prepare('SELECT size, frontier, checkpoint FROM audit_logs WHERE log = ?').bind(this.#log).first<{ size: number; frontier: string; checkpoint: string }>();
+    const row = await db
+      .prepare('SELECT size, frontier, checkpoint FROM audit_logs WHERE log = ?')
+      .bind(this.#log)
+      .first<{ size: number; frontier: string; checkpoint: string }>();
     if (!row) throw new Error(`the head of ${this.#log} vanished as it was created`);
     this.#frontier = { size: row.size, hashes: (JSON.parse(row.frontier) as string[]).map(hexToBytes) };
     this.#checkpoint = { size: row.size, note: row.checkpoint };
@@ -235,7 +242,5 @@ const sameFrontier = (a: Frontier, b: Frontier): boolean =>
 
 function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {
   const values = nodes.map(() => '(?, ?, ?, ?)').join(', ');
-  return db
-    .prepare(`INSERT INTO audit_nodes (log, level, idx, hash) VALUES ${values}`)
-    .bind(...nodes.flatMap((n) => [log, n.level, n.index, hexOf(n.hash)]));
+  return db.prepare(`INSERT INTO audit_nodes (log, level, idx, hash) VALUES ${values}`).bind(...nodes.flatMap((n) => [log, n.level, n.index, hexOf(n.hash)]));
 }

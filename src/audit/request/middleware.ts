@@ -30,8 +30,10 @@ export const AUDIT_HEADER = 'Custodes-Audit';
 /** The answer to a token its request's audit batch refused (already used, or its key changed meanwhile). */
 export const refusedResponse = (c: Context<AppEnv>, reason: LateRefusal) =>
   reason === 'replay'
-    ? problemResponse(c, 'token_replayed', 'This token was already used; mint a new token for every request.', undefined, { 'WWW-Authenticate': REPLAY_CHALLENGE })
-    : problemResponse(c, 'token_key_unknown', 'The token\'s key was revoked or changed while this request ran; nothing was done.', undefined, {
+    ? problemResponse(c, 'token_replayed', 'This token was already used; mint a new token for every request.', undefined, {
+        'WWW-Authenticate': REPLAY_CHALLENGE,
+      })
+    : problemResponse(c, 'token_key_unknown', "The token's key was revoked or changed while this request ran; nothing was done.", undefined, {
         'WWW-Authenticate': 'Bearer realm="custodes", error="invalid_token", error_description="token_key_unknown"',
       });
 

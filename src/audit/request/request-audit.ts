@@ -83,7 +83,8 @@ export class AuditedRequest implements RequestAudit {
   actor(): Actor {
     const principal = this.c.get('principal');
     const ip = clientAddress(this.c);
-    if (principal) return { type: principal.type, id: principal.id, kid: principal.kid, jti: principal.jti, ...(principal.sid ? { sid: principal.sid } : {}), ip };
+    if (principal)
+      return { type: principal.type, id: principal.id, kid: principal.kid, jti: principal.jti, ...(principal.sid ? { sid: principal.sid } : {}), ip };
     return { type: 'anonymous', id: null, kid: null, jti: null, ip };
   }
 

@@ -24,7 +24,10 @@ registerIsolateCache(() => registered.clear());
 
 /** The deployment's key is neither active nor approved while another key is active. */
 export class UnapprovedAuditKey extends Error {
-  constructor(readonly kid: string, handover?: string) {
+  constructor(
+    readonly kid: string,
+    handover?: string,
+  ) {
     super(
       handover
         ? `The audit signing key ${kid} was approved but cannot take over: ${handover}. Serve once more with the active key (it signs the hand-over on start), then deploy ${kid}.`

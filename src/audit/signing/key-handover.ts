@@ -19,14 +19,19 @@ import { listRecords, proveInclusion } from '../log/reader';
 import { auditSigningKey, NOTE_KEY_NAME, signBytes, type AuditSigningKey } from './signing-key';
 import { ASCII_NOTE_SQL, asciiNote, type WriteStatement } from '../log/commit';
 
-const noteVkeyOf = (publicJwk: string): string => verifierKey(NOTE_KEY_NAME, new Uint8Array(Buffer.from((JSON.parse(publicJwk) as { x: string }).x, 'base64url')));
+const noteVkeyOf = (publicJwk: string): string =>
+  verifierKey(NOTE_KEY_NAME, new Uint8Array(Buffer.from((JSON.parse(publicJwk) as { x: string }).x, 'base64url')));
 
 /** The provider-log index of the record approving change `change`, if it is there. */
 async function approvalOf(env: Env, change: string): Promise<number | null> {
-  const { results } = await env.DB.prepare("SELECT idx, jws FROM audit_records WHERE log = ? AND action = 'change.approve' AND outcome = 'allowed' ORDER BY idx DESC LIMIT 1000")
+  const { results } = await env.DB.prepare(
+    "SELECT idx, jws FROM audit_records WHERE log = ? AND action = 'change.approve' AND outcome = 'allowed' ORDER BY idx DESC LIMIT 1000",
+  )
     .bind(PROVIDER_LOG)
     .all<{ idx: number; jws: string }>();
-  const found = results.find((r) => (JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString('utf8')) as { details?: { change?: string } }).details?.change === change);
+  const found = results.find(
+    (r) => (JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString('utf8')) as { details?: { change?: string } }).details?.change === change,
+  );
   return found?.idx ?? null;
 }
 
@@ -45,9 +50,16 @@ export async function signPendingHandovers(env: Env): Promise<number> {
     const approvalIndex = await approvalOf(env, next.change_id);
     const head = await env.DB.prepare('SELECT size, root FROM audit_logs WHERE log = ?').bind(PROVIDER_LOG).first<{ size: number; root: string }>();
     if (approvalIndex === null || !head || head.size <= approvalIndex) continue; // the approval is not committed (yet)
-    const body = handoverBody({ checkpoint: { origin: HANDOVER_ORIGIN, size: head.size, root: new Uint8Array(Buffer.from(head.root, 'hex')) }, to: noteVkeyOf(next.public_jwk), change: next.change_id, approvalIndex });
+    const body = handoverBody({
+      checkpoint: { origin: HANDOVER_ORIGIN, size: head.size, root: new Uint8Array(Buffer.from(head.root, 'hex')) },
+      to: noteVkeyOf(next.public_jwk),
+      change: next.change_id,
+      approvalIndex,
+    });
     const note = formatSignedNote(body, [{ name: NOTE_KEY_NAME, keyId: key.noteKeyId, signature: await signBytes(key, new TextEncoder().encode(body)) }]);
-    const { meta } = await env.DB.prepare('UPDATE audit_keys SET handover = ?, approval_index = ? WHERE kid = ? AND handover IS NULL').bind(note, approvalIndex, next.kid).run();
+    const { meta } = await env.DB.prepare('UPDATE audit_keys SET handover = ?, approval_index = ? WHERE kid = ? AND handover IS NULL')
+      .bind(note, approvalIndex, next.kid)
+      .run();
     signed += meta.changes;
   }
   return signed;
@@ -63,7 +75,8 @@ async function predecessorSigned(note: string | null, key: AuditSigningKey, pred
   const predecessor = parseVerifierKey(noteVkeyOf(predecessorJwk));
   const publicKey = await crypto.subtle.importKey('raw', predecessor.publicKey as Uint8Array<ArrayBuffer>, { name: 'Ed25519' }, false, ['verify']);
   const body = new TextEncoder().encode(parsed.body);
-  for (const s of signaturesBy(parsed, predecessor)) if (await crypto.subtle.verify('Ed25519', publicKey, s.signature as Uint8Array<ArrayBuffer>, body)) return null;
+  for (const s of signaturesBy(parsed, predecessor))
+    if (await crypto.subtle.verify('Ed25519', publicKey, s.signature as Uint8Array<ArrayBuffer>, body)) return null;
   return 'the hand-over is not signed by the active key';
 }
 
@@ -73,8 +86,14 @@ async function predecessorSigned(note: string | null, key: AuditSigningKey, pred
  * doubly signed note and what the activation record says of it, or why the
  * key may not take over.
  */
-export async function countersignHandover(env: Env, key: AuditSigningKey, predecessor: { kid: string; publicJwk: string }): Promise<{ ok: true; write: WriteStatement; details: { from: string; change: string; approvalIndex: number } } | { ok: false; why: string }> {
-  const row = await env.DB.prepare('SELECT handover, change_id, approval_index FROM audit_keys WHERE kid = ?').bind(key.kid).first<{ handover: string | null; change_id: string | null; approval_index: number | null }>();
+export async function countersignHandover(
+  env: Env,
+  key: AuditSigningKey,
+  predecessor: { kid: string; publicJwk: string },
+): Promise<{ ok: true; write: WriteStatement; details: { from: string; change: string; approvalIndex: number } } | { ok: false; why: string }> {
+  const row = await env.DB.prepare('SELECT handover, change_id, approval_index FROM audit_keys WHERE kid = ?')
+    .bind(key.kid)
+    .first<{ handover: string | null; change_id: string | null; approval_index: number | null }>();
   const why = await predecessorSigned(row?.handover ?? null, key, predecessor.publicJwk);
   if (why) return { ok: false, why };
   const parsed = parseSignedNote(row!.handover!);
@@ -91,8 +110,9 @@ export async function countersignHandover(env: Env, key: AuditSigningKey, predec
 /** Every hand-over signed so far, oldest first, each with its approving record and the record's inclusion proof. */
 export async function publishedHandovers(env: Env): Promise<KeyHandover[]> {
   await signPendingHandovers(env).catch(() => 0); // a hand-over interrupted after its approval is finished by any reader
-  const { results } = await env.DB.prepare('SELECT kid, state, handover, change_id, approval_index FROM audit_keys WHERE handover IS NOT NULL ORDER BY activated_at, kid')
-    .all<{ kid: string; state: KeyHandover['state']; handover: string; change_id: string; approval_index: number }>();
+  const { results } = await env.DB.prepare(
+    'SELECT kid, state, handover, change_id, approval_index FROM audit_keys WHERE handover IS NOT NULL ORDER BY activated_at, kid',
+  ).all<{ kid: string; state: KeyHandover['state']; handover: string; change_id: string; approval_index: number }>();
   const { results: keys } = await env.DB.prepare('SELECT kid, public_jwk FROM audit_keys').all<{ kid: string; public_jwk: string }>();
   const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
   const kidByNoteKeyId = new Map(keys.map((k) => [hex(parseVerifierKey(noteVkeyOf(k.public_jwk)).keyId), k.kid]));
@@ -106,7 +126,14 @@ export async function publishedHandovers(env: Env): Promise<KeyHandover[]> {
       const { records } = await listRecords(env, PROVIDER_LOG, row.approval_index, 1);
       const proof = await proveInclusion(env, PROVIDER_LOG, row.approval_index, claim.checkpoint.size);
       if (!proof.ok) throw new Error(`inclusion proof of the approval of ${row.kid}: ${proof.error.detail}`);
-      return { from, to: row.kid, state: row.state, note: row.handover, change: row.change_id, approval: { index: row.approval_index, size: claim.checkpoint.size, jws: records[0]!.jws, proof: proof.value.proof } };
+      return {
+        from,
+        to: row.kid,
+        state: row.state,
+        note: row.handover,
+        change: row.change_id,
+        approval: { index: row.approval_index, size: claim.checkpoint.size, jws: records[0]!.jws, proof: proof.value.proof },
+      };
     }),
   );
 }

@@ -120,7 +120,6 @@ export function matches(filter: StreamFilter, { record }: Pick<Published, 'recor
   );
 }
 
-
 const recordEvent = ({ index, jws }: Published) => `id: ${index}\nevent: record\ndata: ${JSON.stringify({ index, jws })}\n\n`;
 
 export class LogFanOut {
@@ -213,7 +212,11 @@ export class LogFanOut {
       while (!subscriber.ended) {
         const { records } = await listRecords(env, log, subscriber.next, BACKFILL_PAGE);
         if (records.length === 0 || subscriber.ended) break;
-        const events = this.#events(subscriber, records.map(({ index, jws }) => ({ index, jws, record: jwsPayload<Published['record']>(jws) })), null);
+        const events = this.#events(
+          subscriber,
+          records.map(({ index, jws }) => ({ index, jws, record: jwsPayload<Published['record']>(jws) })),
+          null,
+        );
         if (!events) return this.#drop(subscriber);
         // In slices of a quarter of the budget, each written once the reader has taken the last.
         let slice = '';

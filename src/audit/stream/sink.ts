@@ -31,7 +31,11 @@ export interface EventSink {
 }
 
 /** Settles to whether `promise` fulfilled: nothing crosses the RPC boundary as a rejection. */
-const fulfilled = (promise: Promise<unknown>): Promise<boolean> => promise.then(() => true, () => false);
+const fulfilled = (promise: Promise<unknown>): Promise<boolean> =>
+  promise.then(
+    () => true,
+    () => false,
+  );
 
 export class ResponseSink extends RpcTarget implements EventSink {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;

@@ -41,13 +41,24 @@ export function configuredWitnesses(env: Pick<Env, 'AUDIT_WITNESSES'>): Configur
 }
 
 /** A witness's part in a round: its cosignature (null: it had cosigned this size already), or why not. */
-export type WitnessOutcome = { witness: string; ok: true; size: number; cosignature: NoteSignature | null } | { witness: string; ok: false; error: string; size?: number };
+export type WitnessOutcome =
+  | { witness: string; ok: true; size: number; cosignature: NoteSignature | null }
+  | { witness: string; ok: false; error: string; size?: number };
 
 async function verifiedCosignature(witness: ConfiguredWitness, body: string, lines: string): Promise<NoteSignature | null> {
   const publicKey = await crypto.subtle.importKey('raw', witness.key.publicKey as Uint8Array<ArrayBuffer>, { name: 'Ed25519' }, false, ['verify']);
   for (const signature of signaturesBy(parseSignedNote(`${body}\n${lines}`), witness.key)) {
     const opened = openCosignature(signature);
-    if (opened && (await crypto.subtle.verify('Ed25519', publicKey, opened.signature as Uint8Array<ArrayBuffer>, cosignedMessage(body, opened.timestamp) as Uint8Array<ArrayBuffer>))) return signature;
+    if (
+      opened &&
+      (await crypto.subtle.verify(
+        'Ed25519',
+        publicKey,
+        opened.signature as Uint8Array<ArrayBuffer>,
+        cosignedMessage(body, opened.timestamp) as Uint8Array<ArrayBuffer>,
+      ))
+    )
+      return signature;
   }
   return null;
 }
@@ -80,13 +91,16 @@ export async function submitCheckpoint(env: Env, log: string, witness: Configure
     const text = await response.text();
     if (response.status === 409 && response.headers.get('Content-Type')?.startsWith('text/x.tlog.size')) {
       const theirs = Number(text.trim());
-      if (!Number.isSafeInteger(theirs) || theirs > size) return { witness: witness.key.name, ok: false, error: `the witness is at size ${text.trim()}, beyond ours (${size})`, size: theirs };
+      if (!Number.isSafeInteger(theirs) || theirs > size)
+        return { witness: witness.key.name, ok: false, error: `the witness is at size ${text.trim()}, beyond ours (${size})`, size: theirs };
       old = theirs;
       continue;
     }
     if (response.status !== 200) return { witness: witness.key.name, ok: false, error: `${response.status}: ${text.trim().slice(0, 200)}` };
     const cosignature = await verifiedCosignature(witness, body, text);
-    return cosignature ? { witness: witness.key.name, ok: true, size, cosignature } : { witness: witness.key.name, ok: false, error: 'the answer holds no valid cosignature by this witness' };
+    return cosignature
+      ? { witness: witness.key.name, ok: true, size, cosignature }
+      : { witness: witness.key.name, ok: false, error: 'the answer holds no valid cosignature by this witness' };
   }
   return { witness: witness.key.name, ok: false, error: 'the witness moved twice while we asked' };
 }
@@ -104,7 +118,11 @@ export async function keepCosigned(env: Env, log: string, size: number, note: st
       `INSERT INTO audit_cosigned (log, size, note, cosignatures, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (log, size) DO UPDATE SET note = excluded.note, cosignatures = excluded.cosignatures, updated_at = excluded.updated_at`,
     ).bind(log, size, merged, byCosigner.size, new Date().toISOString()),
-    env.DB.prepare('DELETE FROM audit_cosigned WHERE log = ? AND size NOT IN (SELECT size FROM audit_cosigned WHERE log = ? ORDER BY size DESC LIMIT ?)').bind(log, log, KEPT_SIZES),
+    env.DB.prepare('DELETE FROM audit_cosigned WHERE log = ? AND size NOT IN (SELECT size FROM audit_cosigned WHERE log = ? ORDER BY size DESC LIMIT ?)').bind(
+      log,
+      log,
+      KEPT_SIZES,
+    ),
   ]);
   return byCosigner.size;
 }

@@ -26,9 +26,14 @@ export function alertCommands(program: Command, emit: Emit): void {
       .addOption(choiceOption('--kind <kind>', 'admin_attempt, labelled_read, toolstack_denied or access_use', [...ALERT_KINDS], true))
       .requiredOption('--webhook <url>', 'where to POST deliveries (https to a public host; the emulator: http://127.0.0.1 only)'),
     emit,
-    async (_, o) => one((await tenantClient(o, []).POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant: o.tenant } }, body: { kind: o.kind, url: o.webhook } })).data!, ALERT_COLUMNS),
+    async (_, o) =>
+      one(
+        (await tenantClient(o, []).POST('/v1/tenants/{tenant}/alerts', { params: { path: { tenant: o.tenant } }, body: { kind: o.kind, url: o.webhook } }))
+          .data!,
+        ALERT_COLUMNS,
+      ),
   );
-  action<TenantOptions>(tenantOptions(alerts.command('list').description('list the tenant\'s alert rules')), emit, async (_, o) => {
+  action<TenantOptions>(tenantOptions(alerts.command('list').description("list the tenant's alert rules")), emit, async (_, o) => {
     const { alerts: rules } = (await tenantClient(o, []).GET('/v1/tenants/{tenant}/alerts', { params: { path: { tenant: o.tenant } } })).data!;
     return { json: { alerts: rules }, text: table(rules, ALERT_COLUMNS) };
   });

@@ -56,7 +56,8 @@ async function deploymentReport(api: AuditLogApi, jwks: Awaited<ReturnType<Audit
   for (const { index, jws } of await api.deployments()) {
     if (!verifyJws(jws, keys)) return { error: `deployment statement ${index} does not verify under the audit keys` };
     const record = jwsPayload<AuditRecord & { details: DeploymentStatement }>(jws);
-    if (record.log !== 'provider' || record.index !== index || record.action !== 'deployment.statement') return { error: `record ${index} served as a deployment statement is ${record.action} of ${record.log}` };
+    if (record.log !== 'provider' || record.index !== index || record.action !== 'deployment.statement')
+      return { error: `record ${index} served as a deployment statement is ${record.action} of ${record.log}` };
     statements.push({ index, statement: record.details });
   }
   const since = saved?.deployment?.index ?? -1;
@@ -64,12 +65,21 @@ async function deploymentReport(api: AuditLogApi, jwks: Awaited<ReturnType<Audit
   statements.forEach(({ index, statement }, i) => {
     if (index <= since) return;
     const before = i > 0 ? statements[i - 1]!.statement : null;
-    lines.push(`Deployment on record since your saved state (provider record ${index}, build ${statement.build ?? 'undeclared'}): ${deploymentChanges(before, statement).join('; ')}.`);
+    lines.push(
+      `Deployment on record since your saved state (provider record ${index}, build ${statement.build ?? 'undeclared'}): ${deploymentChanges(before, statement).join('; ')}.`,
+    );
   });
   return { lines, latest: statements.at(-1) ?? null };
 }
 
-const BUNDLE_FILES = { logKey: 'log-key.txt', jwks: 'jwks.json', checkpoint: 'checkpoint.txt', records: 'records.jsonl', meta: 'bundle.json', handovers: 'key-handovers.json' };
+const BUNDLE_FILES = {
+  logKey: 'log-key.txt',
+  jwks: 'jwks.json',
+  checkpoint: 'checkpoint.txt',
+  records: 'records.jsonl',
+  meta: 'bundle.json',
+  handovers: 'key-handovers.json',
+};
 
 function bundleSource(dir: string): AuditSource & { log: string } {
   const read = (name: string) => {
@@ -142,13 +152,22 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
     const error = `no log key is pinned for ${log} (no saved state at ${statePath}): pass --log-key <vkey>, the key your provider published out of band, or --trust-on-first-use to take the server's own key this once`;
     return { ok: false, json: { ok: false, log, error }, text: `REFUSED: ${error}.` };
   }
-  const result = await verifyAuditLog(source, { log, state, vkey: ctx.logKey, checkSignatures: ctx.checkSignatures, checkRecords: parallelRecordChecker(), witnesses: ctx.witnesses, quorum: ctx.quorum });
+  const result = await verifyAuditLog(source, {
+    log,
+    state,
+    vkey: ctx.logKey,
+    checkSignatures: ctx.checkSignatures,
+    checkRecords: parallelRecordChecker(),
+    witnesses: ctx.witnesses,
+    quorum: ctx.quorum,
+  });
   if (!result.ok) {
     return { ok: false, json: { ok: false, log, error: result.error }, text: `FAILED: ${log}: ${result.error}` };
   }
   // Which deployment serves the log, and what changed since the saved state (online only: a bundle has no statements).
   const deployments = ctx.api ? await deploymentReport(ctx.api, await ctx.api.jwks(), state) : null;
-  if (deployments && 'error' in deployments) return { ok: false, json: { ok: false, log, error: deployments.error }, text: `FAILED: ${log}: ${deployments.error}` };
+  if (deployments && 'error' in deployments)
+    return { ok: false, json: { ok: false, log, error: deployments.error }, text: `FAILED: ${log}: ${deployments.error}` };
   // Sealed records (docs/design.md §7): every reveal matches its commitment, and no seal is past its date unrevealed.
   const verified = seen ? seen.records.slice(0, result.checkpoint.size) : [];
   const seals = checkSeals(verified, sealClock(verified));
@@ -163,7 +182,10 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
   }
   const seconds = (performance.now() - started) / 1000;
   mkdirSync(join(statePath, '..'), { recursive: true });
-  const saved: SavedState = { ...result.state, ...(deployments?.latest ? { deployment: { index: deployments.latest.index } } : state?.deployment ? { deployment: state.deployment } : {}) };
+  const saved: SavedState = {
+    ...result.state,
+    ...(deployments?.latest ? { deployment: { index: deployments.latest.index } } : state?.deployment ? { deployment: state.deployment } : {}),
+  };
   writeFileSync(statePath, `${JSON.stringify(saved, null, 2)}\n`);
   if (ctx.saveBundle && seen) {
     mkdirSync(ctx.saveBundle, { recursive: true });
@@ -172,25 +194,57 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
     writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.jwks), seen.jwks);
     writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.checkpoint), seen.checkpoint);
     if (seen.handovers) writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.handovers), seen.handovers);
-    writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.records), seen.records.slice(0, result.checkpoint.size).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeFileSync(
+      join(ctx.saveBundle, BUNDLE_FILES.records),
+      seen.records
+        .slice(0, result.checkpoint.size)
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
   }
   const { size, root } = result.checkpoint;
   const rootHex = Buffer.from(root).toString('hex');
-  const pinned = ctx.logKey ? 'the log key given with --log-key' : 'the server\'s own log key (trusted on first use)';
-  const since = result.previousSize === null ? `first verification, under ${pinned}: the key and the checkpoint are now pinned` : `consistent with the saved checkpoint at ${result.previousSize} records`;
+  const pinned = ctx.logKey ? 'the log key given with --log-key' : "the server's own log key (trusted on first use)";
+  const since =
+    result.previousSize === null
+      ? `first verification, under ${pinned}: the key and the checkpoint are now pinned`
+      : `consistent with the saved checkpoint at ${result.previousSize} records`;
   const how = ctx.checkSignatures ? 'every record signature, ' : '';
-  const witnessed = result.cosignedBy.length > 0 ? `\nCosigned by ${result.cosignedBy.length} of ${ctx.witnesses!.length} witnesses (quorum ${ctx.quorum ?? 1}): ${result.cosignedBy.join(', ')}.` : '';
-  const handedOver = result.handovers.length > 0 ? `\nFollowed ${result.handovers.length} key hand-over(s) from the pinned key: ${result.handovers.map((h) => `change ${h.change} (provider record ${h.approvalIndex})`).join(', ')}.` : '';
+  const witnessed =
+    result.cosignedBy.length > 0
+      ? `\nCosigned by ${result.cosignedBy.length} of ${ctx.witnesses!.length} witnesses (quorum ${ctx.quorum ?? 1}): ${result.cosignedBy.join(', ')}.`
+      : '';
+  const handedOver =
+    result.handovers.length > 0
+      ? `\nFollowed ${result.handovers.length} key hand-over(s) from the pinned key: ${result.handovers.map((h) => `change ${h.change} (provider record ${h.approvalIndex})`).join(', ')}.`
+      : '';
   const stillSealed = seals.seals.filter((x) => x.revealedAt === null);
-  const sealedLine = seals.seals.length > 0 ? `\nSealed accesses: ${seals.seals.length} (${seals.seals.length - stillSealed.length} revealed, each matching its commitment${stillSealed.length ? `; ${stillSealed.map((x) => `${x.seal} on ${x.vm} sealed until ${x.sealUntil}`).join(', ')}` : ''}).` : '';
-  const deployed = deployments ? `\n${[`Served by build ${build ?? '(undeclared)'}${ctx.expectBuild ? ' (as expected)' : ''}.`, ...deployments.lines].join('\n')}` : '';
+  const sealedLine =
+    seals.seals.length > 0
+      ? `\nSealed accesses: ${seals.seals.length} (${seals.seals.length - stillSealed.length} revealed, each matching its commitment${stillSealed.length ? `; ${stillSealed.map((x) => `${x.seal} on ${x.vm} sealed until ${x.sealUntil}`).join(', ')}` : ''}).`
+      : '';
+  const deployed = deployments
+    ? `\n${[`Served by build ${build ?? '(undeclared)'}${ctx.expectBuild ? ' (as expected)' : ''}.`, ...deployments.lines].join('\n')}`
+    : '';
   return {
     ok: true,
-    json: { ok: true, log, size, root: rootHex, previousSize: result.previousSize, state: statePath, seconds, cosignedBy: result.cosignedBy, handovers: result.handovers, build, deploymentChanges: deployments?.lines ?? [], seals: seals.seals },
+    json: {
+      ok: true,
+      log,
+      size,
+      root: rootHex,
+      previousSize: result.previousSize,
+      state: statePath,
+      seconds,
+      cosignedBy: result.cosignedBy,
+      handovers: result.handovers,
+      build,
+      deploymentChanges: deployments?.lines ?? [],
+      seals: seals.seals,
+    },
     text: `OK: ${log}: ${size} records verified (${how}root ${rootHex.slice(0, 16)}…), ${since}.${witnessed}${handedOver}${sealedLine}${deployed}\nSaved the checkpoint to ${statePath}${ctx.saveBundle ? `; bundle in ${ctx.saveBundle}` : ''}.`,
   };
 }
-
 
 export interface TailFilter {
   actor?: string;
@@ -209,7 +263,9 @@ async function auditTail(api: AuditLogApi, filter: TailFilter) {
     from += page.records.length;
   }
   const matches = (pattern: string | undefined, value: string | null | undefined) => !pattern || (value ?? '').includes(pattern);
-  return records.filter((r) => matches(filter.actor, r.actor.id ?? r.actor.type) && matches(filter.action, r.action) && (!filter.outcome || r.outcome === filter.outcome));
+  return records.filter(
+    (r) => matches(filter.actor, r.actor.id ?? r.actor.type) && matches(filter.action, r.action) && (!filter.outcome || r.outcome === filter.outcome),
+  );
 }
 
 const TAIL_COLUMNS: Column<AuditRecord>[] = [
@@ -222,15 +278,16 @@ const TAIL_COLUMNS: Column<AuditRecord>[] = [
   ['REASON', (r) => r.reason ?? ''],
 ];
 
-
 const recordLine = (index: number, r: AuditRecord) =>
   `#${index} ${r.time} ${r.actor.id ?? r.actor.type} (${r.actor.type}) ${r.action}${r.target ? ` ${r.target.type}/${r.target.id}` : ''} ${r.outcome}${r.reason ? ` (${r.reason})` : ''} ✓`;
 
 /** `audit tail --follow`: the tenant's live stream (sdk/audit-stream.ts), each record printed once verified. */
 async function followLog(o: LogOptions & { actor?: string; action?: string; outcome?: string; limit?: number; count?: number }, emit: Emit): Promise<Output> {
-  if (!o.tenant) throw new UsageError('--follow reads a tenant\'s live log: pass --tenant ID (with its owner key or a toolstack\'s).');
+  if (!o.tenant) throw new UsageError("--follow reads a tenant's live log: pass --tenant ID (with its owner key or a toolstack's).");
   const api = tenantClient({ ...o, tenant: o.tenant }, ['audit:read']);
-  const size = Number(((await api.GET('/v1/tenants/{tenant}/audit/checkpoint', { params: { path: { tenant: o.tenant } }, parseAs: 'text' })).data ?? '').split('\n')[1] ?? 0);
+  const size = Number(
+    ((await api.GET('/v1/tenants/{tenant}/audit/checkpoint', { params: { path: { tenant: o.tenant } }, parseAs: 'text' })).data ?? '').split('\n')[1] ?? 0,
+  );
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -243,15 +300,31 @@ async function followLog(o: LogOptions & { actor?: string; action?: string; outc
     for await (const event of stream) {
       if (event.kind === 'record') {
         const r = event.record;
-        for (const finding of seals.observe({ index: event.index, jws: event.jws })) emit({ stream: true, json: { index: event.index, sealFinding: finding }, text: `⚠ sealed access: ${finding}` });
+        for (const finding of seals.observe({ index: event.index, jws: event.jws }))
+          emit({ stream: true, json: { index: event.index, sealFinding: finding }, text: `⚠ sealed access: ${finding}` });
         if ((o.actor && !(r.actor.id ?? r.actor.type).includes(o.actor)) || (o.action && !r.action.includes(o.action))) continue;
         emit({ stream: true, json: { index: event.index, record: r, jws: event.jws }, text: recordLine(event.index, r) });
         if (o.count && ++printed >= o.count) break;
       } else if (event.kind === 'checkpoint') {
-        emit({ stream: true, json: { checkpoint: event.size, verified: true }, text: `— checkpoint ${event.size} verified${event.tree ? ' (root recomputed from the records)' : ''}` });
+        emit({
+          stream: true,
+          json: { checkpoint: event.size, verified: true },
+          text: `— checkpoint ${event.size} verified${event.tree ? ' (root recomputed from the records)' : ''}`,
+        });
       } else if (event.kind === 'end') {
-        const why = event.reason === 'revoked' ? 'this key may no longer read the log' : event.reason === 'lagging' ? 'this reader fell too far behind' : event.reason === 'token_expired' ? 'its token expired' : 'the emulator was reset';
-        emit({ stream: true, json: { ended: event.reason, resumeFrom: event.resumeFrom }, text: `— the server ended the stream: ${why}${event.reason === 'revoked' ? '' : `; resuming from record ${event.resumeFrom}`}` });
+        const why =
+          event.reason === 'revoked'
+            ? 'this key may no longer read the log'
+            : event.reason === 'lagging'
+              ? 'this reader fell too far behind'
+              : event.reason === 'token_expired'
+                ? 'its token expired'
+                : 'the emulator was reset';
+        emit({
+          stream: true,
+          json: { ended: event.reason, resumeFrom: event.resumeFrom },
+          text: `— the server ended the stream: ${why}${event.reason === 'revoked' ? '' : `; resuming from record ${event.resumeFrom}`}`,
+        });
         if (event.reason === 'revoked') throw new VerificationFailed('the stream was ended: this key was revoked or may no longer read the log');
       } else {
         emit({ stream: true, json: { reconnecting: event.from }, text: `— stream lost (${event.error}); resuming from record ${event.from}` });
@@ -276,7 +349,10 @@ export class VerificationFailed extends Error {}
  */
 async function emulatorResetHint(o: GlobalOptions, statePath: string): Promise<string | null> {
   if (!existsSync(statePath)) return null;
-  const info = (await fetch(`${baseUrl(o)}/v1/info`, { signal: AbortSignal.timeout(5000) }).then((r) => r.json(), () => null)) as { mode?: string } | null;
+  const info = (await fetch(`${baseUrl(o)}/v1/info`, { signal: AbortSignal.timeout(5000) }).then(
+    (r) => r.json(),
+    () => null,
+  )) as { mode?: string } | null;
   if (info?.mode !== 'emulator') return null;
   return `${baseUrl(o)} is an emulator: \`custodes emulator reset\` (or an import) starts its logs again, and the checkpoint saved in ${statePath} belongs to the log before. If that is what happened, delete that file (or pass another --state) to verify the new log from its start; if not, the log was rolled back.`;
 }
@@ -293,36 +369,67 @@ function logOf(o: LogOptions): { log: string; api: () => AuditLogApi } {
   throw new UsageError('Name the log: --tenant ID (with its owner key) or --provider.');
 }
 
-const logOptions = (command: Command) => command.option('--tenant <id>', 'a tenant\'s log (sign with its owner key)').option('--provider', 'the provider\'s log (sign with an auditor\'s key)');
+const logOptions = (command: Command) =>
+  command.option('--tenant <id>', "a tenant's log (sign with its owner key)").option('--provider', "the provider's log (sign with an auditor's key)");
 
 export function auditCommands(program: Command, emit: Emit): void {
   const audit = program.command('audit').description('verify and read the signed audit logs');
-  action<LogOptions & { state?: string; bundle?: string; saveBundle?: string; skipSignatures?: boolean; witness?: string[]; quorum?: number; logKey?: string; trustOnFirstUse?: boolean; expectBuild?: string }>(
+  action<
+    LogOptions & {
+      state?: string;
+      bundle?: string;
+      saveBundle?: string;
+      skipSignatures?: boolean;
+      witness?: string[];
+      quorum?: number;
+      logKey?: string;
+      trustOnFirstUse?: boolean;
+      expectBuild?: string;
+    }
+  >(
     logOptions(audit.command('verify').description('verify a log offline against the checkpoint saved by the last run'))
       .option('--state <file>', 'where the last accepted checkpoint is kept')
       .option('--bundle <dir>', 'verify a downloaded copy, with no network at all')
       .option('--save-bundle <dir>', 'write such a copy while verifying online')
-      .option('--skip-signatures', 'check the tree only, not each record\'s signature')
-      .option('--witness <vkey>', 'a witness\'s cosigner key (custodes witness init); repeat for each', (v: string, all: string[] = []) => [...all, v])
+      .option('--skip-signatures', "check the tree only, not each record's signature")
+      .option('--witness <vkey>', "a witness's cosigner key (custodes witness init); repeat for each", (v: string, all: string[] = []) => [...all, v])
       .addOption(numberOption('--quorum <k>', 'refuse a checkpoint fewer than k of the --witness keys cosigned (default 1)'))
-      .option('--log-key <vkey>', 'pin the log\'s checkpoint key (C2SP vkey, from your provider out of band); needed the first time unless --trust-on-first-use')
-      .option('--trust-on-first-use', 'with no saved state and no --log-key: take the server\'s own log key this once, and pin it')
+      .option('--log-key <vkey>', "pin the log's checkpoint key (C2SP vkey, from your provider out of band); needed the first time unless --trust-on-first-use")
+      .option('--trust-on-first-use', "with no saved state and no --log-key: take the server's own log key this once, and pin it")
       .option('--expect-build <sha256>', 'refuse a log served by a deployment that declares another build (npm run build:worker prints the digest)'),
     emit,
     async (_, o) => {
-      if (o.quorum !== undefined && !o.witness?.length) throw new UsageError('--quorum needs the witnesses\' keys: pass --witness <vkey> for each.');
+      if (o.quorum !== undefined && !o.witness?.length) throw new UsageError("--quorum needs the witnesses' keys: pass --witness <vkey> for each.");
       const online = o.bundle ? null : logOf(o); // a bundle names its own log
-      const result = await auditVerify({ log: online?.log ?? '', api: online?.api(), statePath: o.state, bundle: o.bundle, saveBundle: o.saveBundle, checkSignatures: !o.skipSignatures, witnesses: o.witness, quorum: o.quorum, logKey: o.logKey, trustOnFirstUse: o.trustOnFirstUse, expectBuild: o.expectBuild });
+      const result = await auditVerify({
+        log: online?.log ?? '',
+        api: online?.api(),
+        statePath: o.state,
+        bundle: o.bundle,
+        saveBundle: o.saveBundle,
+        checkSignatures: !o.skipSignatures,
+        witnesses: o.witness,
+        quorum: o.quorum,
+        logKey: o.logKey,
+        trustOnFirstUse: o.trustOnFirstUse,
+        expectBuild: o.expectBuild,
+      });
       if (!result.ok) {
-        const hint = online && /rollback|rewritten|shrank|consisten/i.test(result.text) ? await emulatorResetHint(o, o.state ?? defaultStatePath(online.log)) : null;
-        throw new VerificationFailed(o.json ? JSON.stringify({ ...(result.json as object), ...(hint ? { hint } : {}) }, null, 2) : `${result.text}${hint ? `\nhint: ${hint}` : ''}`);
+        const hint =
+          online && /rollback|rewritten|shrank|consisten/i.test(result.text) ? await emulatorResetHint(o, o.state ?? defaultStatePath(online.log)) : null;
+        throw new VerificationFailed(
+          o.json ? JSON.stringify({ ...(result.json as object), ...(hint ? { hint } : {}) }, null, 2) : `${result.text}${hint ? `\nhint: ${hint}` : ''}`,
+        );
       }
       return result;
     },
   );
   action<TenantOptions & { sample?: number }>(
-    tenantOptions(audit.command('contents').description('fetch the versions your verified log names (of live and deleted VMs and disks) and check each one\'s bytes against it'))
-      .addOption(numberOption('--sample <n>', 'check a random sample of n versions (default all)')),
+    tenantOptions(
+      audit
+        .command('contents')
+        .description("fetch the versions your verified log names (of live and deleted VMs and disks) and check each one's bytes against it"),
+    ).addOption(numberOption('--sample <n>', 'check a random sample of n versions (default all)')),
     emit,
     async (_, o): Promise<Output> => {
       const records = await verifiedRecords(o, 'audit contents');
@@ -334,7 +441,8 @@ export function auditCommands(program: Command, emit: Emit): void {
         ...report.missing.map((v) => `MISSING: ${show(v)}`),
         ...report.altered.map((v) => `ALTERED: ${show(v)}: ${v.why}`),
       ];
-      if (report.missing.length + report.altered.length > 0) throw new VerificationFailed(o.json ? JSON.stringify({ ok: false, ...report }, null, 2) : `FAILED: ${lines.join('\n')}`);
+      if (report.missing.length + report.altered.length > 0)
+        throw new VerificationFailed(o.json ? JSON.stringify({ ok: false, ...report }, null, 2) : `FAILED: ${lines.join('\n')}`);
       return { json: { ok: true, ...report }, text: `OK: ${lines.join('\n')}` };
     },
   );
@@ -344,7 +452,7 @@ export function auditCommands(program: Command, emit: Emit): void {
       .option('--action <name>', 'records whose action contains this')
       .addOption(choiceOption('--outcome <outcome>', 'records with this outcome', ['allowed', 'denied', 'failed']))
       .addOption(numberOption('--limit <n>', 'how many of the latest records to scan (default 50)'))
-      .option('--follow', 'keep printing records as they commit (a tenant\'s log), each verified; resumes after a disconnect')
+      .option('--follow', "keep printing records as they commit (a tenant's log), each verified; resumes after a disconnect")
       .addOption(numberOption('--count <n>', 'with --follow: stop after n records')),
     emit,
     async (_, o): Promise<Output> => {

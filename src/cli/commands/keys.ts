@@ -3,7 +3,19 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from '../../sdk/keys';
-import { action, adminIdOf, choiceOption, commaList, LOCAL_ADMIN_KEY, numberOption, publicKeyPathOf, readJwk, spaceList, UsageError, type Emit } from '../context';
+import {
+  action,
+  adminIdOf,
+  choiceOption,
+  commaList,
+  LOCAL_ADMIN_KEY,
+  numberOption,
+  publicKeyPathOf,
+  readJwk,
+  spaceList,
+  UsageError,
+  type Emit,
+} from '../context';
 
 export function keyCommands(program: Command, emit: Emit): void {
   action<{ out: string; alg: SigningAlgorithm; force?: boolean }>(

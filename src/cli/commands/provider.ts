@@ -53,8 +53,14 @@ const sizeOptions = (command: Command, required: boolean, disk = true) => {
 
 export function hostCommands(admin: Command, emit: Emit): void {
   const hosts = admin.command('hosts').description('provider capacity');
-  action<Sizes & { name: string }>(sizeOptions(hosts.command('create').description('add a host').requiredOption('--name <name>', 'host name'), true), emit, async (_, o) =>
-    one((await adminClient(o).POST('/v1/admin/hosts', { body: { name: o.name, vcpus: o.vcpus!, memoryMiB: o.memoryMib!, diskGiB: o.diskGib! } })).data!, HOST_COLUMNS),
+  action<Sizes & { name: string }>(
+    sizeOptions(hosts.command('create').description('add a host').requiredOption('--name <name>', 'host name'), true),
+    emit,
+    async (_, o) =>
+      one(
+        (await adminClient(o).POST('/v1/admin/hosts', { body: { name: o.name, vcpus: o.vcpus!, memoryMiB: o.memoryMib!, diskGiB: o.diskGib! } })).data!,
+        HOST_COLUMNS,
+      ),
   );
   action(withPaging(hosts.command('list').description('list hosts')), emit, async (_, o) => {
     const api = adminClient(o);
@@ -64,10 +70,21 @@ export function hostCommands(admin: Command, emit: Emit): void {
     one((await adminClient(o).GET('/v1/admin/hosts/{host}', { params: { path: { host: host! } } })).data!, HOST_COLUMNS),
   );
   action<Sizes & { name?: string; activate?: boolean }>(
-    sizeOptions(hosts.command('update').description('resize, rename or reactivate a host').argument('<host>').option('--name <name>', 'new name').option('--activate', 'return a drained host to service'), false),
+    sizeOptions(
+      hosts
+        .command('update')
+        .description('resize, rename or reactivate a host')
+        .argument('<host>')
+        .option('--name <name>', 'new name')
+        .option('--activate', 'return a drained host to service'),
+      false,
+    ),
     emit,
     async ([host], o) => {
-      const body = { ...defined({ name: o.name, vcpus: o.vcpus, memoryMiB: o.memoryMib, diskGiB: o.diskGib }), ...(o.activate ? { state: 'active' as const } : {}) };
+      const body = {
+        ...defined({ name: o.name, vcpus: o.vcpus, memoryMiB: o.memoryMib, diskGiB: o.diskGib }),
+        ...(o.activate ? { state: 'active' as const } : {}),
+      };
       return one((await adminClient(o).PATCH('/v1/admin/hosts/{host}', { params: { path: { host: host! } }, body })).data!, HOST_COLUMNS);
     },
   );
@@ -87,7 +104,14 @@ export function hostCommands(admin: Command, emit: Emit): void {
 export function tenantAdminCommands(admin: Command, emit: Emit): void {
   const tenants = admin.command('tenants').description('tenants, their owner keys and quota slices');
   action<Sizes & { name: string; ownerKey: string }>(
-    sizeOptions(tenants.command('create').description('create a tenant').requiredOption('--name <name>', 'tenant name').requiredOption('--owner-key <file>', 'the owner\'s public JWK file'), true),
+    sizeOptions(
+      tenants
+        .command('create')
+        .description('create a tenant')
+        .requiredOption('--name <name>', 'tenant name')
+        .requiredOption('--owner-key <file>', "the owner's public JWK file"),
+      true,
+    ),
     emit,
     async (_, o) => {
       const ownerKey = publicKeyOf(readPublicJwk(o.ownerKey, '--owner-key'));
@@ -103,7 +127,14 @@ export function tenantAdminCommands(admin: Command, emit: Emit): void {
     one((await adminClient(o).GET('/v1/admin/tenants/{tenant}', { params: { path: { tenant: tenant! } } })).data!, TENANT_COLUMNS),
   );
   action<Sizes & { name?: string }>(
-    sizeOptions(tenants.command('update').description('rename, or change the quota (below use: a change request)').argument('<tenant>').option('--name <name>', 'new name'), false),
+    sizeOptions(
+      tenants
+        .command('update')
+        .description('rename, or change the quota (below use: a change request)')
+        .argument('<tenant>')
+        .option('--name <name>', 'new name'),
+      false,
+    ),
     emit,
     async ([tenant], o) => {
       const quota = defined({ vcpus: o.vcpus, memoryMiB: o.memoryMib, diskGiB: o.diskGib });
@@ -120,29 +151,53 @@ export function tenantAdminCommands(admin: Command, emit: Emit): void {
 export function vmAdminCommands(admin: Command, emit: Emit): void {
   const vms = admin.command('vms').description('VM placement, resize and migration (no route reaches guest contents)');
   action<Sizes & { tenant: string; name: string }>(
-    sizeOptions(vms.command('create').description('place a VM for a tenant').requiredOption('--tenant <id>', 'the tenant').requiredOption('--name <name>', 'VM name'), true, false),
+    sizeOptions(
+      vms.command('create').description('place a VM for a tenant').requiredOption('--tenant <id>', 'the tenant').requiredOption('--name <name>', 'VM name'),
+      true,
+      false,
+    ),
     emit,
     async (_, o) =>
-      one((await adminClient(o).POST('/v1/admin/tenants/{tenant}/vms', { params: { path: { tenant: o.tenant } }, body: { name: o.name, vcpus: o.vcpus!, memoryMiB: o.memoryMib! } })).data!, VM_COLUMNS),
+      one(
+        (
+          await adminClient(o).POST('/v1/admin/tenants/{tenant}/vms', {
+            params: { path: { tenant: o.tenant } },
+            body: { name: o.name, vcpus: o.vcpus!, memoryMiB: o.memoryMib! },
+          })
+        ).data!,
+        VM_COLUMNS,
+      ),
   );
   action<{ tenant?: string; host?: string }>(
-    withPaging(vms.command('list').description('list VMs').option('--tenant <id>', 'only this tenant\'s').option('--host <id>', 'only on this host')),
+    withPaging(vms.command('list').description('list VMs').option('--tenant <id>', "only this tenant's").option('--host <id>', 'only on this host')),
     emit,
     async (_, o) => {
       const api = adminClient(o);
-      return listOutput(o, 'vms', async (page) => (await api.GET('/v1/admin/vms', { params: { query: { ...page, ...defined({ tenant: o.tenant, host: o.host }) } } })).data!, VM_COLUMNS);
+      return listOutput(
+        o,
+        'vms',
+        async (page) => (await api.GET('/v1/admin/vms', { params: { query: { ...page, ...defined({ tenant: o.tenant, host: o.host }) } } })).data!,
+        VM_COLUMNS,
+      );
     },
   );
   action(vms.command('get').description('show a VM').argument('<vm>'), emit, async ([vm], o) =>
     one((await adminClient(o).GET('/v1/admin/vms/{vm}', { params: { path: { vm: vm! } } })).data!, VM_COLUMNS),
   );
-  action<Sizes>(sizeOptions(vms.command('resize').description('change a VM\'s vCPUs or memory').argument('<vm>'), false, false), emit, async ([vm], o) =>
-    one((await adminClient(o).PATCH('/v1/admin/vms/{vm}', { params: { path: { vm: vm! } }, body: defined({ vcpus: o.vcpus, memoryMiB: o.memoryMib }) })).data!, VM_COLUMNS),
+  action<Sizes>(sizeOptions(vms.command('resize').description("change a VM's vCPUs or memory").argument('<vm>'), false, false), emit, async ([vm], o) =>
+    one(
+      (await adminClient(o).PATCH('/v1/admin/vms/{vm}', { params: { path: { vm: vm! } }, body: defined({ vcpus: o.vcpus, memoryMiB: o.memoryMib }) })).data!,
+      VM_COLUMNS,
+    ),
   );
-  action<{ host?: string }>(vms.command('migrate').description('move a VM to another host').argument('<vm>').option('--host <id>', 'target host (default: placement picks)'), emit, async ([vm], o) => {
-    const moved = (await adminClient(o).POST('/v1/admin/vms/{vm}:migrate', { params: { path: { vm: vm! } }, body: o.host ? { host: o.host } : {} })).data!;
-    return { json: moved, text: `Migrated ${moved.vm.id}: ${moved.from} → ${moved.to}.` };
-  });
+  action<{ host?: string }>(
+    vms.command('migrate').description('move a VM to another host').argument('<vm>').option('--host <id>', 'target host (default: placement picks)'),
+    emit,
+    async ([vm], o) => {
+      const moved = (await adminClient(o).POST('/v1/admin/vms/{vm}:migrate', { params: { path: { vm: vm! } }, body: o.host ? { host: o.host } : {} })).data!;
+      return { json: moved, text: `Migrated ${moved.vm.id}: ${moved.from} → ${moved.to}.` };
+    },
+  );
   action(vms.command('delete').description('delete a VM (a change request)').argument('<vm>'), emit, async ([vm], o) =>
     pendingChange((await adminClient(o).DELETE('/v1/admin/vms/{vm}', { params: { path: { vm: vm! } } })).data!),
   );

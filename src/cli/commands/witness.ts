@@ -24,18 +24,19 @@ const repeatable = (value: string, previous: string[] = []) => [...previous, val
 function readWitnessKey(file: string): WitnessKeyFile {
   if (!existsSync(file)) throw new UsageError(`${file} does not exist: make one with \`custodes witness init --witness-key ${file} --name <name>\`.`);
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<WitnessKeyFile>;
-  if (!parsed.name || parsed.jwk?.kty !== 'OKP' || parsed.jwk.crv !== 'Ed25519' || !parsed.jwk.d) throw new UsageError(`${file} is not a witness key file (name and a private Ed25519 JWK).`);
+  if (!parsed.name || parsed.jwk?.kty !== 'OKP' || parsed.jwk.crv !== 'Ed25519' || !parsed.jwk.d)
+    throw new UsageError(`${file} is not a witness key file (name and a private Ed25519 JWK).`);
   return parsed as WitnessKeyFile;
 }
 
 export function witnessCommands(program: Command, emit: Emit): void {
-  const witness = program.command('witness').description('run a witness that cosigns the audit logs\' checkpoints (C2SP tlog-witness)');
+  const witness = program.command('witness').description("run a witness that cosigns the audit logs' checkpoints (C2SP tlog-witness)");
   action<{ witnessKey: string; name: string; force?: boolean }>(
     witness
       .command('init')
       .description('make a witness key; prints the vkey verifiers pin')
-      .requiredOption('--witness-key <file>', 'where to write the witness\'s private key (mode 0600)')
-      .requiredOption('--name <name>', 'the witness\'s name, a schema-less URL such as witness.example/w1')
+      .requiredOption('--witness-key <file>', "where to write the witness's private key (mode 0600)")
+      .requiredOption('--name <name>', "the witness's name, a schema-less URL such as witness.example/w1")
       .option('--force', 'replace an existing file (its key is lost)'),
     emit,
     async (_, o) => {
@@ -44,7 +45,10 @@ export function witnessCommands(program: Command, emit: Emit): void {
       const jwk = (await generatePrincipalKey('EdDSA')) as WitnessKeyFile['jwk'];
       writeFileSync(o.witnessKey, `${JSON.stringify({ name: o.name, jwk }, null, 2)}\n`, { mode: 0o600 });
       const vkey = cosignerVkey(o.name, new Uint8Array(Buffer.from(jwk.x, 'base64url')));
-      return { json: { name: o.name, vkey, keyFile: o.witnessKey }, text: `Wrote the witness key to ${o.witnessKey}.\nvkey (give it to verifiers: custodes audit verify --witness <vkey>):\n${vkey}` };
+      return {
+        json: { name: o.name, vkey, keyFile: o.witnessKey },
+        text: `Wrote the witness key to ${o.witnessKey}.\nvkey (give it to verifiers: custodes audit verify --witness <vkey>):\n${vkey}`,
+      };
     },
   );
   action<{ witnessKey: string; state: string; logKey: string[]; origin: string[]; port?: number; host: string }>(
@@ -70,7 +74,10 @@ export function witnessCommands(program: Command, emit: Emit): void {
       const logs = { origins: o.origin?.length ? o.origin : ['custodes/*'], keys: o.logKey };
       const served = new Witness({ name, privateJwk: jwk, logs, store: new FileWitnessStore(o.state) });
       const { url } = await serveWitness(served, logs, { port: o.port ?? 0, host: o.host });
-      return { json: { name, vkey: served.vkey, url, logs }, text: `Witness ${name} at ${url} (POST ${url}/add-checkpoint)\nvkey: ${served.vkey}\nwitnessing ${logs.origins.join(', ')}` };
+      return {
+        json: { name, vkey: served.vkey, url, logs },
+        text: `Witness ${name} at ${url} (POST ${url}/add-checkpoint)\nvkey: ${served.vkey}\nwitnessing ${logs.origins.join(', ')}`,
+      };
     },
   );
 }

@@ -7,8 +7,25 @@ import { call, decideThen, problemBox } from '../api';
 import { h, show, table } from '../dom';
 import type { Session } from '../session';
 
-interface AccessRequest { id: string; vm: string; operation: string; reasonCode: string; detail: string; durationMinutes: number; requester: string; state: string; decidedBy: string | null; breakGlass: boolean; sealUntil: string | null; createdAt: string }
-interface PolicyRule { reasonCode: string; decision: 'deny' | 'approve' | 'allow'; maxMinutes: number | null }
+interface AccessRequest {
+  id: string;
+  vm: string;
+  operation: string;
+  reasonCode: string;
+  detail: string;
+  durationMinutes: number;
+  requester: string;
+  state: string;
+  decidedBy: string | null;
+  breakGlass: boolean;
+  sealUntil: string | null;
+  createdAt: string;
+}
+interface PolicyRule {
+  reasonCode: string;
+  decision: 'deny' | 'approve' | 'allow';
+  maxMinutes: number | null;
+}
 
 const DECISIONS: Record<PolicyRule['decision'], string> = { deny: 'denied at once', approve: 'you decide', allow: 'allowed at once' };
 
@@ -26,12 +43,21 @@ export async function accessView(session: Session): Promise<HTMLElement> {
       policyBox,
       table(
         ['reason', 'your policy'],
-        rules.map((r) => [h('code', {}, r.reasonCode), h('span', {}, `${DECISIONS[r.decision]}${r.decision === 'allow' && r.maxMinutes ? `, for at most ${r.maxMinutes} min` : ''}`)]),
+        rules.map((r) => [
+          h('code', {}, r.reasonCode),
+          h('span', {}, `${DECISIONS[r.decision]}${r.decision === 'allow' && r.maxMinutes ? `, for at most ${r.maxMinutes} min` : ''}`),
+        ]),
         'Your access policy (custodes access policy set): break-glass and sealed legal requests are not yours to decide',
       ),
     );
     const decide = (r: AccessRequest, decision: 'approve' | 'deny') =>
-      decideThen(outcome, async () => (await call(session, 'POST', `/v1/tenants/${tenant}/access-requests/${r.id}:${decision}`), `${decision === 'approve' ? 'Approved' : 'Denied'} ${r.id}.`), render);
+      decideThen(
+        outcome,
+        async () => (
+          await call(session, 'POST', `/v1/tenants/${tenant}/access-requests/${r.id}:${decision}`), `${decision === 'approve' ? 'Approved' : 'Denied'} ${r.id}.`
+        ),
+        render,
+      );
     show(
       body,
       requests.length === 0
@@ -47,7 +73,13 @@ export async function accessView(session: Session): Promise<HTMLElement> {
               h('span', {}, r.breakGlass ? h('strong', { class: 'exposed' }, `BREAK-GLASS ${r.state}`) : r.state),
               h('span', {}, r.decidedBy === 'policy' ? 'your policy' : r.decidedBy === 'tenant' ? 'you' : (r.decidedBy ?? '')),
               r.state === 'pending' && !r.breakGlass
-                ? h('span', {}, h('button', { type: 'button', onclick: () => void decide(r, 'approve') }, `Approve ${r.id}`), ' ', h('button', { type: 'button', onclick: () => void decide(r, 'deny') }, `Deny ${r.id}`))
+                ? h(
+                    'span',
+                    {},
+                    h('button', { type: 'button', onclick: () => void decide(r, 'approve') }, `Approve ${r.id}`),
+                    ' ',
+                    h('button', { type: 'button', onclick: () => void decide(r, 'deny') }, `Deny ${r.id}`),
+                  )
                 : h('span', {}, ''),
             ]),
             'Access requests to this tenant',

@@ -3,8 +3,28 @@ import { call, decideThen, problemBox } from '../api';
 import { h, show, table } from '../dom';
 import type { Session } from '../session';
 
-interface Change { id: string; operation: string; target: { type: string; id: string }; tenants: string[]; params: unknown; requiredRole: string; proposer: string; approvals: { admin: string }[]; state: string; targetRevision: number | null; expiresAt: string }
-interface Host { id: string; name: string; state: string; vcpus: number; memoryMiB: number; diskGiB: number; allocated: { vcpus: number; memoryMiB: number; vms: number } }
+interface Change {
+  id: string;
+  operation: string;
+  target: { type: string; id: string };
+  tenants: string[];
+  params: unknown;
+  requiredRole: string;
+  proposer: string;
+  approvals: { admin: string }[];
+  state: string;
+  targetRevision: number | null;
+  expiresAt: string;
+}
+interface Host {
+  id: string;
+  name: string;
+  state: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  allocated: { vcpus: number; memoryMiB: number; vms: number };
+}
 
 export async function changesView(session: Session): Promise<HTMLElement> {
   const list = h('div', {});
@@ -12,10 +32,14 @@ export async function changesView(session: Session): Promise<HTMLElement> {
   const render = async () => {
     const { changes } = await call<{ changes: Change[] }>(session, 'GET', '/v1/admin/changes?state=pending&pageSize=100');
     const decide = (c: Change, decision: 'approve' | 'deny') =>
-      decideThen(outcome, async () => {
-        const answer = await call<{ change?: Change; state?: string }>(session, 'POST', `/v1/admin/changes/${c.id}:${decision}`);
-        return `${c.id}: ${answer.change?.state ?? answer.state}`;
-      }, render);
+      decideThen(
+        outcome,
+        async () => {
+          const answer = await call<{ change?: Change; state?: string }>(session, 'POST', `/v1/admin/changes/${c.id}:${decision}`);
+          return `${c.id}: ${answer.change?.state ?? answer.state}`;
+        },
+        render,
+      );
     show(
       list,
       changes.length === 0
@@ -28,13 +52,20 @@ export async function changesView(session: Session): Promise<HTMLElement> {
               h(
                 'dl',
                 {},
-                h('dt', {}, 'Request'), h('dd', {}, h('code', {}, c.id)),
-                h('dt', {}, 'Proposed by'), h('dd', {}, c.proposer),
-                h('dt', {}, 'Needs the role'), h('dd', {}, c.requiredRole),
-                h('dt', {}, 'Tenants it touches'), h('dd', {}, c.tenants.join(', ') || 'none'),
-                h('dt', {}, 'Target pinned at revision'), h('dd', {}, c.targetRevision === null ? '—' : String(c.targetRevision)),
-                h('dt', {}, 'Expires'), h('dd', {}, c.expiresAt),
-                h('dt', {}, 'What executes'), h('dd', {}, h('pre', {}, JSON.stringify({ operation: c.operation, target: c.target, params: c.params }, null, 2))),
+                h('dt', {}, 'Request'),
+                h('dd', {}, h('code', {}, c.id)),
+                h('dt', {}, 'Proposed by'),
+                h('dd', {}, c.proposer),
+                h('dt', {}, 'Needs the role'),
+                h('dd', {}, c.requiredRole),
+                h('dt', {}, 'Tenants it touches'),
+                h('dd', {}, c.tenants.join(', ') || 'none'),
+                h('dt', {}, 'Target pinned at revision'),
+                h('dd', {}, c.targetRevision === null ? '—' : String(c.targetRevision)),
+                h('dt', {}, 'Expires'),
+                h('dd', {}, c.expiresAt),
+                h('dt', {}, 'What executes'),
+                h('dd', {}, h('pre', {}, JSON.stringify({ operation: c.operation, target: c.target, params: c.params }, null, 2))),
               ),
               h('button', { type: 'button', disabled: c.proposer === session.principal, onclick: () => void decide(c, 'approve') }, `Approve ${c.id}`),
               ' ',

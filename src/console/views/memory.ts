@@ -15,10 +15,35 @@ import { field, h, show, table } from '../dom';
 import type { LoadedRecord } from '../log';
 import type { Session } from '../session';
 
-interface Vm { id: string; name: string; memoryMiB: number }
-interface Label { name: string; space: string; vm?: string; start: number; count: number }
-interface ExposureRead { auditIndex: number; time: string; actor: { type: string; id: string | null }; toolstack: string | null; jti: string | null; pages: { index: number; version: number }[] }
-interface LabelExposure { name: string; space: string; vm?: string; start: number; count: number; exposed: boolean; reads: ExposureRead[] }
+interface Vm {
+  id: string;
+  name: string;
+  memoryMiB: number;
+}
+interface Label {
+  name: string;
+  space: string;
+  vm?: string;
+  start: number;
+  count: number;
+}
+interface ExposureRead {
+  auditIndex: number;
+  time: string;
+  actor: { type: string; id: string | null };
+  toolstack: string | null;
+  jti: string | null;
+  pages: { index: number; version: number }[];
+}
+interface LabelExposure {
+  name: string;
+  space: string;
+  vm?: string;
+  start: number;
+  count: number;
+  exposed: boolean;
+  reads: ExposureRead[];
+}
 
 const WINDOW = 256;
 const who = (r: ExposureRead) => `${r.actor.type}${r.actor.id ? ` ${r.actor.id}` : ''}`;
@@ -33,7 +58,11 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
   const section = h('section', { 'aria-labelledby': 'memory-title' }, h('h2', { id: 'memory-title' }, 'Memory map and exposure'));
   if (vms.length === 0) return (section.append(h('p', {}, 'This tenant has no VMs.')), section);
 
-  const vmSelect = h('select', { name: 'vm' }, vms.map((v) => h('option', { value: v.id }, `${v.name} (${v.id})`)));
+  const vmSelect = h(
+    'select',
+    { name: 'vm' },
+    vms.map((v) => h('option', { value: v.id }, `${v.name} (${v.id})`)),
+  );
   const actorSelect = h('select', { name: 'reader' });
   const start = h('input', { type: 'number', min: 0, step: WINDOW, value: 0, name: 'start' });
   const grid = h('div', { class: 'page-grid', role: 'list', 'aria-label': 'pages' });
@@ -46,11 +75,16 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
     const vmExposure = exposure.labels.filter((l) => l.space === 'memory' && l.vm === vm.id);
     const readers = [...new Set(vmExposure.flatMap((l) => l.reads.map(who)))].sort();
     const chosen = actorSelect.value;
-    show(actorSelect, h('option', { value: '' }, 'anyone'), readers.map((r) => h('option', { value: r, selected: r === chosen }, r)));
+    show(
+      actorSelect,
+      h('option', { value: '' }, 'anyone'),
+      readers.map((r) => h('option', { value: r, selected: r === chosen }, r)),
+    );
     const reader = actorSelect.value;
     const versions = latestWritesFromLog(records, { tenant, space: 'memory', resource: vm.id });
     const readsOf = new Map<number, ExposureRead[]>();
-    for (const l of vmExposure) for (const r of l.reads) if (!reader || who(r) === reader) for (const p of r.pages) readsOf.set(p.index, [...(readsOf.get(p.index) ?? []), r]);
+    for (const l of vmExposure)
+      for (const r of l.reads) if (!reader || who(r) === reader) for (const p of r.pages) readsOf.set(p.index, [...(readsOf.get(p.index) ?? []), r]);
     const pages = vm.memoryMiB * 256;
     const first = Math.min(Math.max(0, Math.floor(Number(start.value) / WINDOW) * WINDOW), Math.max(0, pages - WINDOW));
     show(
@@ -60,9 +94,30 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
         const version = versions.get(index)?.version ?? 0;
         const label = vmLabels.find((l) => index >= l.start && index < l.start + l.count);
         const reads = readsOf.get(index) ?? [];
-        const description = [`page ${index}`, version ? `version ${version}` : 'unwritten', label ? `label ${label.name}` : '', reads.length ? `read by ${[...new Set(reads.map(who))].join(', ')}` : ''].filter(Boolean).join(', ');
+        const description = [
+          `page ${index}`,
+          version ? `version ${version}` : 'unwritten',
+          label ? `label ${label.name}` : '',
+          reads.length ? `read by ${[...new Set(reads.map(who))].join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join(', ');
         const classes = ['page', version ? 'written' : 'unwritten', label ? 'labelled' : '', reads.length ? 'read' : ''].filter(Boolean).join(' ');
-        return h('button', { type: 'button', role: 'listitem', class: classes, title: description, 'aria-label': description, 'data-page': index, 'data-version': version, onclick: () => show(details, h('p', {}, description, reads.length ? ` — records ${reads.map((r) => `#${r.auditIndex} at ${r.time}`).join(', ')}` : '')) }, version ? `v${version}` : '');
+        return h(
+          'button',
+          {
+            type: 'button',
+            role: 'listitem',
+            class: classes,
+            title: description,
+            'aria-label': description,
+            'data-page': index,
+            'data-version': version,
+            onclick: () =>
+              show(details, h('p', {}, description, reads.length ? ` — records ${reads.map((r) => `#${r.auditIndex} at ${r.time}`).join(', ')}` : '')),
+          },
+          version ? `v${version}` : '',
+        );
       }),
     );
     show(
@@ -100,12 +155,24 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
       show(
         servedVerdict,
         findings.length === 0
-          ? h('p', { role: 'status', class: 'verdict ok' }, `✔ The ${served} written page(s) of ${first}–${first + Math.min(WINDOW, pages - first) - 1} the provider served are exactly what the signed log says (this check's read is record #${readIndex}).`)
+          ? h(
+              'p',
+              { role: 'status', class: 'verdict ok' },
+              `✔ The ${served} written page(s) of ${first}–${first + Math.min(WINDOW, pages - first) - 1} the provider served are exactly what the signed log says (this check's read is record #${readIndex}).`,
+            )
           : h(
               'div',
               { class: 'misbehaviour', role: 'alert' },
-              h('strong', {}, `✘ Provider misbehaviour: what the provider served contradicts the signed log (${findings.length} finding${findings.length === 1 ? '' : 's'}). Nothing it served may be trusted or decrypted.`),
-              h('ul', {}, findings.map((f) => h('li', {}, f.message))),
+              h(
+                'strong',
+                {},
+                `✘ Provider misbehaviour: what the provider served contradicts the signed log (${findings.length} finding${findings.length === 1 ? '' : 's'}). Nothing it served may be trusted or decrypted.`,
+              ),
+              h(
+                'ul',
+                {},
+                findings.map((f) => h('li', {}, f.message)),
+              ),
             ),
       );
     } catch (error) {
@@ -119,10 +186,24 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
   }
   section.append(
     h('div', { class: 'filters' }, field('VM', vmSelect), field('Highlight reads by', actorSelect), field('First page shown', start)),
-    h('p', { class: 'legend' }, h('span', { class: 'page written' }, 'v'), ' written · ', h('span', { class: 'page labelled' }, ' '), ' labelled · ', h('span', { class: 'page read' }, ' '), ' read'),
+    h(
+      'p',
+      { class: 'legend' },
+      h('span', { class: 'page written' }, 'v'),
+      ' written · ',
+      h('span', { class: 'page labelled' }, ' '),
+      ' labelled · ',
+      h('span', { class: 'page read' }, ' '),
+      ' read',
+    ),
     grid,
     details,
-    h('div', { class: 'filters' }, h('button', { type: 'button', onclick: () => void checkServed() }, 'Check served pages'), h('span', { class: 'legend' }, ' reads the pages shown (recorded in your log) and checks every byte against the signed log; nothing is decrypted')),
+    h(
+      'div',
+      { class: 'filters' },
+      h('button', { type: 'button', onclick: () => void checkServed() }, 'Check served pages'),
+      h('span', { class: 'legend' }, ' reads the pages shown (recorded in your log) and checks every byte against the signed log; nothing is decrypted'),
+    ),
     servedVerdict,
     report,
   );

@@ -21,7 +21,12 @@ interface Plan {
 
 export function recoveryView(session: Session, records: readonly LoadedRecord[], reload: () => void): HTMLElement {
   const actors = [...new Set(records.map((r) => r.record.actor.id).filter((id): id is string => !!id))].sort();
-  const kind = h('select', { name: 'seed-kind' }, h('option', { value: 'actor' }, 'an actor (principal)'), h('option', { value: 'session' }, 'a session (token sid or jti)'));
+  const kind = h(
+    'select',
+    { name: 'seed-kind' },
+    h('option', { value: 'actor' }, 'an actor (principal)'),
+    h('option', { value: 'session' }, 'a session (token sid or jti)'),
+  );
   const value = h('input', { name: 'seed', list: 'known-actors', placeholder: 'tsk_… or a session id', required: true });
   const preview = h('div', { 'aria-live': 'polite' });
   const tenant = session.tenant!;
@@ -32,24 +37,61 @@ export function recoveryView(session: Session, records: readonly LoadedRecord[],
     const rolled = new Set(plan.changes.map((c) => `${c.target}/${c.index}`));
     // Legitimate writes after the attack began whose versions stay: the plan leaves them alone.
     const firstTainted = Math.min(...plan.taintedActions);
-    const survivors = records.filter((r) => r.index > firstTainted && !tainted.has(r.index) && r.record.outcome === 'allowed')
+    const survivors = records
+      .filter((r) => r.index > firstTainted && !tainted.has(r.index) && r.record.outcome === 'allowed')
       .flatMap((r) => (r.record.regions ?? []).filter((g) => g.access === 'write' && !rolled.has(`${g.resource}/${g.index}`)).map((g) => ({ r, g })));
     const actions = plan.taintedActions.map((i) => byIndex.get(i)).filter(Boolean);
     return h(
       'div',
       { class: 'plan' },
       h('h3', {}, `Plan ${plan.id} (${plan.state})`),
-      h('p', {}, `${plan.taintedActions.length} tainted action(s): `, actions.slice(0, 20).map((a, i) => h('code', {}, `#${plan.taintedActions[i]} ${a!.action}${i < Math.min(actions.length, 20) - 1 ? ', ' : ''}`))),
+      h(
+        'p',
+        {},
+        `${plan.taintedActions.length} tainted action(s): `,
+        actions.slice(0, 20).map((a, i) => h('code', {}, `#${plan.taintedActions[i]} ${a!.action}${i < Math.min(actions.length, 20) - 1 ? ', ' : ''}`)),
+      ),
       plan.changes.length
-        ? table(['resource', 'page', 'current version', 'goes back to'], plan.changes.map((c) => [h('span', {}, `${c.space} ${c.target}`), h('span', {}, String(c.index)), h('span', {}, `v${c.fromVersion}`), h('strong', {}, c.toVersion ? `v${c.toVersion}` : 'unwritten')]), 'Pages that roll back')
+        ? table(
+            ['resource', 'page', 'current version', 'goes back to'],
+            plan.changes.map((c) => [
+              h('span', {}, `${c.space} ${c.target}`),
+              h('span', {}, String(c.index)),
+              h('span', {}, `v${c.fromVersion}`),
+              h('strong', {}, c.toVersion ? `v${c.toVersion}` : 'unwritten'),
+            ]),
+            'Pages that roll back',
+          )
         : h('p', {}, 'No page rolls back.'),
       survivors.length
-        ? table(['record', 'actor', 'page', 'version kept'], survivors.slice(0, 50).map(({ r, g }) => [h('span', {}, `#${r.index}`), h('span', {}, r.record.actor.id ?? r.record.actor.type), h('span', {}, `${g.resource} ${g.index}`), h('span', {}, `v${g.version}`)]), 'Legitimate writes that survive')
+        ? table(
+            ['record', 'actor', 'page', 'version kept'],
+            survivors
+              .slice(0, 50)
+              .map(({ r, g }) => [
+                h('span', {}, `#${r.index}`),
+                h('span', {}, r.record.actor.id ?? r.record.actor.type),
+                h('span', {}, `${g.resource} ${g.index}`),
+                h('span', {}, `v${g.version}`),
+              ]),
+            'Legitimate writes that survive',
+          )
         : h('p', {}, 'No legitimate write after the attack touches these pages.'),
       plan.disclosures.length
-        ? table(['record', 'when', 'who', 'pages read'], plan.disclosures.map((d) => [h('span', {}, `#${d.auditIndex}`), h('span', {}, d.time.replace('T', ' ').slice(0, 19)), h('span', {}, d.actor.id ?? d.actor.type), h('span', {}, d.pages.map((p) => `${p.index}@v${p.version}`).join(' '))]), 'Disclosures: reads cannot be undone — rotate what they exposed')
+        ? table(
+            ['record', 'when', 'who', 'pages read'],
+            plan.disclosures.map((d) => [
+              h('span', {}, `#${d.auditIndex}`),
+              h('span', {}, d.time.replace('T', ' ').slice(0, 19)),
+              h('span', {}, d.actor.id ?? d.actor.type),
+              h('span', {}, d.pages.map((p) => `${p.index}@v${p.version}`).join(' ')),
+            ]),
+            'Disclosures: reads cannot be undone — rotate what they exposed',
+          )
         : h('p', {}, 'The attack read nothing.'),
-      h('div', { class: 'actions' },
+      h(
+        'div',
+        { class: 'actions' },
         h('button', { type: 'button', disabled: plan.state !== 'planned', onclick: () => void transition(plan, 'apply') }, 'Apply the plan'),
         h('button', { type: 'button', disabled: plan.state !== 'applied', onclick: () => void transition(plan, 'revert') }, 'Revert it'),
       ),
@@ -58,7 +100,11 @@ export function recoveryView(session: Session, records: readonly LoadedRecord[],
   const transition = async (plan: Plan, step: 'apply' | 'revert') => {
     try {
       const { plan: next } = await call<{ plan: Plan }>(session, 'POST', `/v1/tenants/${tenant}/recovery/plans/${plan.id}:${step}`);
-      show(preview, h('p', { role: 'status', class: 'verdict ok' }, step === 'apply' ? `Applied plan ${next.id}: the pages are back.` : `Reverted plan ${next.id}.`), describe(next));
+      show(
+        preview,
+        h('p', { role: 'status', class: 'verdict ok' }, step === 'apply' ? `Applied plan ${next.id}: the pages are back.` : `Reverted plan ${next.id}.`),
+        describe(next),
+      );
       void listPlans();
       reload();
     } catch (error) {
@@ -105,7 +151,18 @@ export function recoveryView(session: Session, records: readonly LoadedRecord[],
     'section',
     { 'aria-labelledby': 'recovery-title' },
     h('h2', { id: 'recovery-title' }, 'Recovery: undo what an intruder did'),
-    h('form', { onsubmit: (e: Event) => void make(e) }, field('Seed the plan with', kind), field('Actor or session', value), h('datalist', { id: 'known-actors' }, actors.map((a) => h('option', { value: a }))), h('button', { type: 'submit' }, 'Preview the undo plan')),
+    h(
+      'form',
+      { onsubmit: (e: Event) => void make(e) },
+      field('Seed the plan with', kind),
+      field('Actor or session', value),
+      h(
+        'datalist',
+        { id: 'known-actors' },
+        actors.map((a) => h('option', { value: a })),
+      ),
+      h('button', { type: 'submit' }, 'Preview the undo plan'),
+    ),
     preview,
     plans,
   );

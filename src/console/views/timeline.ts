@@ -10,7 +10,11 @@ export type LiveFeed = (onRecord: (record: LoadedRecord) => void) => void;
 export function timelineView(records: readonly LoadedRecord[], title: string, live?: LiveFeed): HTMLElement {
   const actor = h('input', { type: 'search', placeholder: 'id or type', name: 'actor' });
   const action = h('input', { type: 'search', placeholder: 'e.g. vm.memory', name: 'action' });
-  const outcome = h('select', { name: 'outcome' }, ['', 'allowed', 'denied', 'failed'].map((o) => h('option', { value: o }, o || 'any')));
+  const outcome = h(
+    'select',
+    { name: 'outcome' },
+    ['', 'allowed', 'denied', 'failed'].map((o) => h('option', { value: o }, o || 'any')),
+  );
   const body = h('div', {});
   const status = h('p', { 'aria-live': 'polite' });
   let page = 0;
@@ -19,15 +23,19 @@ export function timelineView(records: readonly LoadedRecord[], title: string, li
   const render = () => {
     const a = actor.value.trim();
     const act = action.value.trim();
-    const matches = newestFirst.filter(({ record: r }) =>
-      (!a || `${r.actor.type}:${r.actor.id ?? ''}`.includes(a)) && (!act || r.action.includes(act)) && (!outcome.value || r.outcome === outcome.value),
+    const matches = newestFirst.filter(
+      ({ record: r }) =>
+        (!a || `${r.actor.type}:${r.actor.id ?? ''}`.includes(a)) && (!act || r.action.includes(act)) && (!outcome.value || r.outcome === outcome.value),
     );
     const pages = Math.max(1, Math.ceil(matches.length / PAGE));
     page = Math.min(page, pages - 1);
     const shown = matches.slice(page * PAGE, (page + 1) * PAGE);
     status.textContent = `${matches.length} of ${newestFirst.length} records match · page ${page + 1} of ${pages}`;
     const rows = shown.map(({ index, record: r }) => {
-      const marks = [r.actor.type === 'admin' ? h('span', { class: 'badge admin' }, 'admin') : null, r.outcome !== 'allowed' ? h('span', { class: `badge ${r.outcome}` }, r.outcome) : null];
+      const marks = [
+        r.actor.type === 'admin' ? h('span', { class: 'badge admin' }, 'admin') : null,
+        r.outcome !== 'allowed' ? h('span', { class: `badge ${r.outcome}` }, r.outcome) : null,
+      ];
       return [
         h('span', {}, String(index)),
         h('time', { datetime: r.time }, r.time.replace('T', ' ').slice(0, 19)),
@@ -62,7 +70,13 @@ export function timelineView(records: readonly LoadedRecord[], title: string, li
     { 'aria-labelledby': 'timeline-title' },
     h('h2', { id: 'timeline-title' }, title),
     liveNote,
-    h('form', { class: 'filters', role: 'search', onsubmit: (e: Event) => e.preventDefault() }, field('Actor', actor), field('Action', action), field('Outcome', outcome)),
+    h(
+      'form',
+      { class: 'filters', role: 'search', onsubmit: (e: Event) => e.preventDefault() },
+      field('Actor', actor),
+      field('Action', action),
+      field('Outcome', outcome),
+    ),
     status,
     body,
     h('div', { class: 'pager' }, newer, older),

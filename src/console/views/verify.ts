@@ -20,7 +20,19 @@ export function verifyView(session: Session): HTMLElement {
       const seals = r.ok ? checkSeals(verified, sealClock(verified)) : null;
       if (seals && seals.findings.length > 0) {
         // The log itself verifies, but the provider broke a seal's promise: as serious as a failed verification.
-        show(result, h('div', { class: 'misbehaviour', role: 'alert' }, h('strong', {}, '✘ Sealed records: the provider broke its promise'), h('ul', {}, seals.findings.map((f) => h('li', {}, f)))));
+        show(
+          result,
+          h(
+            'div',
+            { class: 'misbehaviour', role: 'alert' },
+            h('strong', {}, '✘ Sealed records: the provider broke its promise'),
+            h(
+              'ul',
+              {},
+              seals.findings.map((f) => h('li', {}, f)),
+            ),
+          ),
+        );
       } else if (r.ok) {
         const open = seals!.seals.filter((x) => x.revealedAt === null);
         show(
@@ -29,11 +41,25 @@ export function verifyView(session: Session): HTMLElement {
             'div',
             { class: 'verdict ok', role: 'status' },
             h('strong', {}, '✔ Verified'),
-            h('p', {}, `${records} records: every signature, the Merkle root and the signed checkpoint check out in ${(ms / 1000).toFixed(2)} s (${Math.round(records / Math.max(ms / 1000, 0.001))} records/s).`),
-            h('p', {}, previous === null ? 'First verification in this browser: the checkpoint is now saved here.' : `It extends the checkpoint saved here last time, at ${previous} records.`),
+            h(
+              'p',
+              {},
+              `${records} records: every signature, the Merkle root and the signed checkpoint check out in ${(ms / 1000).toFixed(2)} s (${Math.round(records / Math.max(ms / 1000, 0.001))} records/s).`,
+            ),
+            h(
+              'p',
+              {},
+              previous === null
+                ? 'First verification in this browser: the checkpoint is now saved here.'
+                : `It extends the checkpoint saved here last time, at ${previous} records.`,
+            ),
             r.handovers.length ? h('p', {}, `Followed ${r.handovers.length} signed key hand-over(s) from the key saved here.`) : null,
             seals!.seals.length
-              ? h('p', {}, `Sealed accesses: ${seals!.seals.length} — ${seals!.seals.length - open.length} revealed, each matching its commitment${open.length ? `; still sealed: ${open.map((x) => `${x.vm} until ${x.sealUntil}`).join(', ')}` : ''}.`)
+              ? h(
+                  'p',
+                  {},
+                  `Sealed accesses: ${seals!.seals.length} — ${seals!.seals.length - open.length} revealed, each matching its commitment${open.length ? `; still sealed: ${open.map((x) => `${x.vm} until ${x.sealUntil}`).join(', ')}` : ''}.`,
+                )
               : null,
             h('p', {}, 'Root ', h('code', {}, Array.from(r.checkpoint.root, (b) => b.toString(16).padStart(2, '0')).join(''))),
           ),
@@ -52,7 +78,11 @@ export function verifyView(session: Session): HTMLElement {
     'section',
     { 'aria-labelledby': 'verify-title' },
     h('h2', { id: 'verify-title' }, 'Verify in this browser'),
-    h('p', {}, 'Checks every record\'s signature, recomputes the RFC 9162 root, checks the C2SP checkpoint, and checks that the log still extends the checkpoint this browser saved last time. Nothing but the log leaves the server; nothing but the checkpoint is kept.'),
+    h(
+      'p',
+      {},
+      "Checks every record's signature, recomputes the RFC 9162 root, checks the C2SP checkpoint, and checks that the log still extends the checkpoint this browser saved last time. Nothing but the log leaves the server; nothing but the checkpoint is kept.",
+    ),
     button,
     result,
   );

@@ -10,7 +10,9 @@ const tags = ['access requests'];
 
 const Rule = z.object({
   reasonCode: z.enum(REASON_CODES),
-  decision: z.enum(POLICY_DECISIONS).openapi({ description: '`deny`: refused at once; `approve`: the owner decides (the default); `allow`: approved at once, for at most `maxMinutes`.' }),
+  decision: z
+    .enum(POLICY_DECISIONS)
+    .openapi({ description: '`deny`: refused at once; `approve`: the owner decides (the default); `allow`: approved at once, for at most `maxMinutes`.' }),
   maxMinutes: z.number().int().min(1).max(MAX_ACCESS_MINUTES).nullable(),
 });
 const PolicySchema = z.object({ rules: z.array(Rule) }).openapi('AccessPolicy');
@@ -21,7 +23,7 @@ export const getAccessPolicy = tenantRoute({
   method: 'get',
   path: '/tenants/{tenant}/access-policy',
   tags,
-  summary: 'What happens to a provider\'s access request, per reason',
+  summary: "What happens to a provider's access request, per reason",
   scope: 'owner',
   request: { params: TenantParams },
   responses: { 200: jsonContent(PolicySchema, 'One rule per reason of the catalogue.') },
@@ -41,7 +43,17 @@ export const putAccessPolicy = tenantRoute({
     headers: IdempotencyHeaders,
     body: jsonRequestBody(
       z
-        .strictObject({ rules: z.array(z.strictObject({ reasonCode: z.enum(REASON_CODES), decision: z.enum(POLICY_DECISIONS), maxMinutes: z.number().int().min(1).max(MAX_ACCESS_MINUTES).optional() })).max(REASON_CODES.length) })
+        .strictObject({
+          rules: z
+            .array(
+              z.strictObject({
+                reasonCode: z.enum(REASON_CODES),
+                decision: z.enum(POLICY_DECISIONS),
+                maxMinutes: z.number().int().min(1).max(MAX_ACCESS_MINUTES).optional(),
+              }),
+            )
+            .max(REASON_CODES.length),
+        })
         .refine((p) => new Set(p.rules.map((r) => r.reasonCode)).size === p.rules.length, { message: 'each reason at most once', path: ['rules'] })
         .openapi('SetAccessPolicy'),
     ),

@@ -26,7 +26,10 @@ const DEFAULT_RULE = { decision: 'approve' as const, maxMinutes: null };
 
 /** What the policy says for `reason` (the default: the owner decides). */
 export async function policyDecision(db: Database, tenant: string, reason: ReasonCode): Promise<Omit<PolicyRule, 'reasonCode'>> {
-  const [row] = await db.select().from(accessPolicies).where(and(eq(accessPolicies.tenantId, tenant), eq(accessPolicies.reasonCode, reason)));
+  const [row] = await db
+    .select()
+    .from(accessPolicies)
+    .where(and(eq(accessPolicies.tenantId, tenant), eq(accessPolicies.reasonCode, reason)));
   return row ? { decision: row.decision, maxMinutes: row.maxMinutes } : DEFAULT_RULE;
 }
 
@@ -40,14 +43,31 @@ export async function getPolicy(db: Database, tenant: string): Promise<PolicyRul
 }
 
 /** Replaces the policy (reasons not named go back to `approve`), in the request's own audited batch. */
-export async function putPolicy(db: Database, commit: Commit, tenant: string, rules: { reasonCode: ReasonCode; decision: PolicyDecision; maxMinutes?: number }[]): Promise<PolicyRule[]> {
+export async function putPolicy(
+  db: Database,
+  commit: Commit,
+  tenant: string,
+  rules: { reasonCode: ReasonCode; decision: PolicyDecision; maxMinutes?: number }[],
+): Promise<PolicyRule[]> {
   const kept = rules.filter((r) => r.decision !== 'approve');
   const committed = await commit(
     [
       write(db.delete(accessPolicies).where(eq(accessPolicies.tenantId, tenant))),
-      ...kept.map((r) => write(db.insert(accessPolicies).values({ tenantId: tenant, reasonCode: r.reasonCode, decision: r.decision, maxMinutes: r.decision === 'allow' ? Math.min(r.maxMinutes ?? MAX_ACCESS_MINUTES, MAX_ACCESS_MINUTES) : null }))),
+      ...kept.map((r) =>
+        write(
+          db.insert(accessPolicies).values({
+            tenantId: tenant,
+            reasonCode: r.reasonCode,
+            decision: r.decision,
+            maxMinutes: r.decision === 'allow' ? Math.min(r.maxMinutes ?? MAX_ACCESS_MINUTES, MAX_ACCESS_MINUTES) : null,
+          }),
+        ),
+      ),
     ],
-    { target: { type: 'tenant', id: tenant }, details: { rules: kept.map((r) => ({ reasonCode: r.reasonCode, decision: r.decision, maxMinutes: r.maxMinutes ?? null })) } },
+    {
+      target: { type: 'tenant', id: tenant },
+      details: { rules: kept.map((r) => ({ reasonCode: r.reasonCode, decision: r.decision, maxMinutes: r.maxMinutes ?? null })) },
+    },
   );
   if (!committed.ok) throw new Error(committed.message);
   return getPolicy(db, tenant);

@@ -17,7 +17,10 @@ export const fileAccessRequest: RouteHandler<typeof routes.fileAccessRequest, Ap
   if (refused) return failureResponse(c, refused);
   // A plain request is an operator's to file; break-glass and seals are a security admin's (filingProblem).
   if (!input.breakGlass && !input.sealUntil && !principal.roles.includes('operator')) {
-    return failureResponse(c, { code: 'missing_role', detail: `Filing an access request needs role operator (break-glass and sealed ones: security); ${principal.id} has ${principal.roles.join(', ')}.` });
+    return failureResponse(c, {
+      code: 'missing_role',
+      detail: `Filing an access request needs role operator (break-glass and sealed ones: security); ${principal.id} has ${principal.roles.join(', ')}.`,
+    });
   }
   const result = await access.fileAccessRequest(c.get('db'), c.get('audit').commit, principal.id, input);
   if (!result.ok) return failureResponse(c, result.error);
@@ -49,8 +52,23 @@ export const useAccessRequest: RouteHandler<typeof routes.useAccessRequest, AppE
   // The use is counted — and the approval re-checked — in the operation's own batch; its record
   // is in the tenant's log (the route's, by the request's owner) with a notice in the provider's.
   // A sealed request's is the provider's, with a sealed record in the tenant's from the same batch.
-  const details = { accessRequest: id, vm: request.vm, operation: request.operation, reasonCode: request.reasonCode, ...(request.breakGlass ? { breakGlass: true } : {}) };
-  const seal = request.sealUntil ? { id: `seal_${id.slice(4)}_${request.uses + 1}`, log: tenantLog(request.tenant), tenant: request.tenant, accessRequest: id, vm: request.vm, until: request.sealUntil } : undefined;
+  const details = {
+    accessRequest: id,
+    vm: request.vm,
+    operation: request.operation,
+    reasonCode: request.reasonCode,
+    ...(request.breakGlass ? { breakGlass: true } : {}),
+  };
+  const seal = request.sealUntil
+    ? {
+        id: `seal_${id.slice(4)}_${request.uses + 1}`,
+        log: tenantLog(request.tenant),
+        tenant: request.tenant,
+        accessRequest: id,
+        vm: request.vm,
+        until: request.sealUntil,
+      }
+    : undefined;
   const commit: Commit = (writes, options = {}) =>
     c.get('audit').commit([...access.useOfApproval(id, request.vm, request.operation), ...writes], {
       ...options,

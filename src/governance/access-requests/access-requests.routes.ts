@@ -19,7 +19,10 @@ import type { AccessRequestView } from './access-requests.service';
 
 const tags = ['access requests'];
 
-const AccessRequestId = z.string().regex(/^acc_[0-9A-Z]{26}$/).openapi({ example: 'acc_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+const AccessRequestId = z
+  .string()
+  .regex(/^acc_[0-9A-Z]{26}$/)
+  .openapi({ example: 'acc_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 const RequestParam = AccessRequestId.openapi({ param: { name: 'request', in: 'path' } });
 const States = z.enum(['pending', 'approved', 'denied']);
 
@@ -34,10 +37,17 @@ const AccessRequestSchema = z
     durationMinutes: z.number().int(),
     requester: z.string(),
     state: States,
-    decidedBy: z.string().nullable().openapi({ description: '`tenant` (its owner), `policy` (its access policy, at once), or the second `security` admin who decided a break-glass or sealed request.' }),
-    breakGlass: z.boolean().openapi({ description: 'Proceeds on two `security` admins\' word, without the tenant: at most 4 h, in the tenant\'s log as such, alerting it at once.' }),
-    sealUntil: z.string().nullable().openapi({ description: 'A sealed `legal_request`: its use reaches the tenant\'s log as a sealed record, revealed by this instant.' }),
-    revealedAt: z.string().nullable().openapi({ description: 'When a sealed request was revealed into the tenant\'s log.' }),
+    decidedBy: z.string().nullable().openapi({
+      description: '`tenant` (its owner), `policy` (its access policy, at once), or the second `security` admin who decided a break-glass or sealed request.',
+    }),
+    breakGlass: z
+      .boolean()
+      .openapi({ description: "Proceeds on two `security` admins' word, without the tenant: at most 4 h, in the tenant's log as such, alerting it at once." }),
+    sealUntil: z
+      .string()
+      .nullable()
+      .openapi({ description: "A sealed `legal_request`: its use reaches the tenant's log as a sealed record, revealed by this instant." }),
+    revealedAt: z.string().nullable().openapi({ description: "When a sealed request was revealed into the tenant's log." }),
     validUntil: z.string().nullable().openapi({ description: 'Until when an approval may be used.' }),
     uses: z.number().int(),
     revision: z.number().int(),
@@ -57,7 +67,7 @@ export const fileAccessRequest = adminRoute({
   tags,
   summary: 'Ask a tenant for access to one of its VMs',
   description:
-    'The tenant\'s access policy for the reason decides at once (`denied`, or `approved` for at most its minutes) or leaves it `pending` for the owner. `breakGlass` (a `security` admin, at most 4 h) and `sealUntil` (a `legal_request`, at most 180 days) skip the tenant: a second `security` admin decides (`:approve`). A break-glass request cannot be sealed.',
+    "The tenant's access policy for the reason decides at once (`denied`, or `approved` for at most its minutes) or leaves it `pending` for the owner. `breakGlass` (a `security` admin, at most 4 h) and `sealUntil` (a `legal_request`, at most 180 days) skip the tenant: a second `security` admin decides (`:approve`). A break-glass request cannot be sealed.",
   roles: ['operator', 'security'],
   request: {
     headers: IdempotencyHeaders,
@@ -69,8 +79,16 @@ export const fileAccessRequest = adminRoute({
           reasonCode: z.enum(REASON_CODES),
           detail: z.string().min(1).max(1000),
           durationMinutes: z.number().int().min(1).max(MAX_ACCESS_MINUTES).default(60),
-          breakGlass: z.boolean().optional().openapi({ description: `An emergency access without the tenant's approval: a \`security\` admin files, another approves; at most ${MAX_BREAK_GLASS_MINUTES} minutes.` }),
-          sealUntil: z.iso.datetime({ offset: true }).optional().openapi({ description: `A \`legal_request\` the provider may not reveal yet: sealed until this instant (at most ${MAX_SEAL_DAYS} days ahead).` }),
+          breakGlass: z
+            .boolean()
+            .optional()
+            .openapi({
+              description: `An emergency access without the tenant's approval: a \`security\` admin files, another approves; at most ${MAX_BREAK_GLASS_MINUTES} minutes.`,
+            }),
+          sealUntil: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .openapi({ description: `A \`legal_request\` the provider may not reveal yet: sealed until this instant (at most ${MAX_SEAL_DAYS} days ahead).` }),
         })
         .openapi('FileAccessRequest'),
     ),
@@ -112,11 +130,23 @@ export const useAccessRequest = adminRoute({
   tags,
   summary: 'Do what an approved access request allows, once more',
   description:
-    'For `snapshot.create`: takes a snapshot of the VM by reference to its current versions, server-side — nothing is decrypted, nothing is returned but the snapshot\'s id and size. The use is recorded in the tenant\'s log (and the provider\'s) — for a sealed request, in the provider\'s, with a sealed record in the tenant\'s in the same batch; 403 `access_not_approved` unless the request was approved and the approval has not expired.',
+    "For `snapshot.create`: takes a snapshot of the VM by reference to its current versions, server-side — nothing is decrypted, nothing is returned but the snapshot's id and size. The use is recorded in the tenant's log (and the provider's) — for a sealed request, in the provider's, with a sealed record in the tenant's in the same batch; 403 `access_not_approved` unless the request was approved and the approval has not expired.",
   roles: ['operator', 'security'],
-  request: { params: z.object({ request: RequestParam }), headers: IdempotencyHeaders, body: jsonRequestBody(z.strictObject({ name: Name.openapi({ description: 'The snapshot\'s name.' }) }).openapi('UseAccessRequest')) },
+  request: {
+    params: z.object({ request: RequestParam }),
+    headers: IdempotencyHeaders,
+    body: jsonRequestBody(z.strictObject({ name: Name.openapi({ description: "The snapshot's name." }) }).openapi('UseAccessRequest')),
+  },
   responses: {
-    200: jsonContent(z.object({ accessRequest: AccessRequestSchema, snapshot: z.object({ id: z.string(), vm: VmId, name: z.string(), pages: z.number().int(), createdAt: z.string() }) }).openapi('AccessUse'), 'Done.'),
+    200: jsonContent(
+      z
+        .object({
+          accessRequest: AccessRequestSchema,
+          snapshot: z.object({ id: z.string(), vm: VmId, name: z.string(), pages: z.number().int(), createdAt: z.string() }),
+        })
+        .openapi('AccessUse'),
+      'Done.',
+    ),
   },
 });
 
@@ -130,7 +160,8 @@ export const approveAsSecondAdmin = adminRoute({
   path: '/admin/access-requests/{request}:approve',
   tags,
   summary: 'Approve a break-glass or sealed request: the second `security` admin',
-  description: 'Only break-glass and sealed requests (the tenant decides the others); never by the admin who filed it. A break-glass approval reaches the tenant\'s log, and its alerts, at once.',
+  description:
+    "Only break-glass and sealed requests (the tenant decides the others); never by the admin who filed it. A break-glass approval reaches the tenant's log, and its alerts, at once.",
   roles: ['security'],
   request: { params: AdminRequestParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(AccessRequestSchema, 'Approved.') },
@@ -157,7 +188,8 @@ export const unsealAccessRequest = adminRoute({
   path: '/admin/access-requests/{request}:reveal',
   tags,
   summary: 'Reveal a sealed request to its tenant now (before its date)',
-  description: 'Appends to the tenant\'s log, for each sealed record of the request, the record it hid; the tenant\'s verifier checks each against its commitment. Past its date a seal is revealed without asking, at the next read of the tenant\'s log or by the cron sweep.',
+  description:
+    "Appends to the tenant's log, for each sealed record of the request, the record it hid; the tenant's verifier checks each against its commitment. Past its date a seal is revealed without asking, at the next read of the tenant's log or by the cron sweep.",
   roles: ['security'],
   request: { params: AdminRequestParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(z.object({ accessRequest: AccessRequestSchema, revealed: z.number().int() }).openapi('AccessReveal'), 'Revealed.') },
@@ -171,7 +203,7 @@ export const tenantAccessRequests = tenantRoute({
   method: 'get',
   path: '/tenants/{tenant}/access-requests',
   tags,
-  summary: 'The provider\'s requests for access to your VMs',
+  summary: "The provider's requests for access to your VMs",
   scope: 'owner',
   request: { params: TenantParams, query: ListQuery },
   responses: { 200: jsonContent(AccessRequestListSchema, 'One page, newest first.') },

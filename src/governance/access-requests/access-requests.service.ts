@@ -100,10 +100,17 @@ const toView = (row: Row): AccessRequestView => ({
 export const decidedByAdmins = (request: Pick<AccessRequestView, 'breakGlass' | 'sealUntil'>): boolean => request.breakGlass || request.sealUntil !== null;
 
 /** Why `input` cannot be filed as it is, or null. Break-glass and seals are for `security` admins. */
-export function filingProblem(input: AccessRequestInput, requesterRoles: readonly string[], nowMs: number): { code: 'invalid_request' | 'missing_role'; detail: string } | null {
-  if (input.breakGlass && input.sealUntil) return { code: 'invalid_request', detail: 'A break-glass access cannot be sealed: the tenant learns of it at once.' };
-  if ((input.breakGlass || input.sealUntil) && !requesterRoles.includes('security')) return { code: 'missing_role', detail: 'Break-glass and sealed access are filed by a `security` admin, and approved by another.' };
-  if (input.breakGlass && input.durationMinutes > MAX_BREAK_GLASS_MINUTES) return { code: 'invalid_request', detail: `Break-glass is time-boxed to ${MAX_BREAK_GLASS_MINUTES} minutes.` };
+export function filingProblem(
+  input: AccessRequestInput,
+  requesterRoles: readonly string[],
+  nowMs: number,
+): { code: 'invalid_request' | 'missing_role'; detail: string } | null {
+  if (input.breakGlass && input.sealUntil)
+    return { code: 'invalid_request', detail: 'A break-glass access cannot be sealed: the tenant learns of it at once.' };
+  if ((input.breakGlass || input.sealUntil) && !requesterRoles.includes('security'))
+    return { code: 'missing_role', detail: 'Break-glass and sealed access are filed by a `security` admin, and approved by another.' };
+  if (input.breakGlass && input.durationMinutes > MAX_BREAK_GLASS_MINUTES)
+    return { code: 'invalid_request', detail: `Break-glass is time-boxed to ${MAX_BREAK_GLASS_MINUTES} minutes.` };
   if (input.sealUntil) {
     if (input.reasonCode !== 'legal_request') return { code: 'invalid_request', detail: 'Only a legal_request may be sealed.' };
     const until = Date.parse(input.sealUntil);
@@ -119,7 +126,12 @@ export function filingProblem(input: AccessRequestInput, requesterRoles: readonl
  * The tenant's log gets a notice of it — except of a sealed one, which it
  * learns of only through the sealed record of its use.
  */
-export async function fileAccessRequest(db: Database, commit: Commit, requester: string, input: AccessRequestInput): Promise<Result<AccessRequestView, 'not_found'>> {
+export async function fileAccessRequest(
+  db: Database,
+  commit: Commit,
+  requester: string,
+  input: AccessRequestInput,
+): Promise<Result<AccessRequestView, 'not_found'>> {
   const vm = await findVm(db, input.vm);
   if (!vm) return fail('not_found', `VM ${input.vm} does not exist.`);
   const id = newId('acc');
@@ -133,15 +145,29 @@ export async function fileAccessRequest(db: Database, commit: Commit, requester:
     [
       write(
         db.insert(accessRequests).values({
-          id, tenantId: vm.tenant, vmId: vm.id, operation: input.operation, reasonCode: input.reasonCode, detail: input.detail, durationMinutes: minutes, requester,
-          state, decidedBy, validUntil, breakGlass: Boolean(input.breakGlass), sealUntil: input.sealUntil ?? null,
+          id,
+          tenantId: vm.tenant,
+          vmId: vm.id,
+          operation: input.operation,
+          reasonCode: input.reasonCode,
+          detail: input.detail,
+          durationMinutes: minutes,
+          requester,
+          state,
+          decidedBy,
+          validUntil,
+          breakGlass: Boolean(input.breakGlass),
+          sealUntil: input.sealUntil ?? null,
         }),
       ),
     ],
     {
       target: { type: 'access_request', id },
       details: {
-        vm: vm.id, operation: input.operation, reasonCode: input.reasonCode, state,
+        vm: vm.id,
+        operation: input.operation,
+        reasonCode: input.reasonCode,
+        state,
         ...(decidedBy ? { decidedBy, policy: { decision: policy!.decision, maxMinutes: policy!.maxMinutes }, validUntil } : {}),
         ...(input.breakGlass ? { breakGlass: true } : {}),
         ...(input.sealUntil ? { sealUntil: input.sealUntil } : {}),
@@ -159,7 +185,13 @@ export async function fileAccessRequest(db: Database, commit: Commit, requester:
  * notice to the tenant's log unless the request is sealed — so break-glass
  * reaches the tenant (and its alerts) the moment it is granted.
  */
-export async function decideAsSecondAdmin(db: Database, commit: Commit, admin: string, id: string, decision: 'approve' | 'deny'): Promise<Result<AccessRequestView, 'not_found' | 'invalid_state' | 'self_approval'>> {
+export async function decideAsSecondAdmin(
+  db: Database,
+  commit: Commit,
+  admin: string,
+  id: string,
+  decision: 'approve' | 'deny',
+): Promise<Result<AccessRequestView, 'not_found' | 'invalid_state' | 'self_approval'>> {
   const request = await findAccessRequest(db, id);
   if (!request) return fail('not_found', `Access request ${id} does not exist.`);
   if (!decidedByAdmins(request)) return fail('invalid_state', `Access request ${id} is for the tenant to decide (it is neither break-glass nor sealed).`);
@@ -175,7 +207,15 @@ export async function decideAsSecondAdmin(db: Database, commit: Commit, admin: s
     ],
     {
       target: { type: 'access_request', id },
-      details: { vm: request.vm, operation: request.operation, state, validUntil, decidedBy: admin, ...(request.breakGlass ? { breakGlass: true } : {}), ...(request.sealUntil ? { sealUntil: request.sealUntil } : {}) },
+      details: {
+        vm: request.vm,
+        operation: request.operation,
+        state,
+        validUntil,
+        decidedBy: admin,
+        ...(request.breakGlass ? { breakGlass: true } : {}),
+        ...(request.sealUntil ? { sealUntil: request.sealUntil } : {}),
+      },
       notify: request.sealUntil ? [] : [tenantLog(request.tenant)],
     },
   );
@@ -193,14 +233,22 @@ const visibleToTenant = (request: Pick<AccessRequestView, 'sealUntil' | 'reveale
 /** One request, as the provider (any tenant) or as a tenant (only its own, and not while sealed: others are absent). */
 export async function getAccessRequest(db: Database, id: string, tenant?: string): Promise<Result<AccessRequestView, 'not_found'>> {
   const found = await findAccessRequest(db, id);
-  return found && (tenant === undefined || (found.tenant === tenant && visibleToTenant(found))) ? ok(found) : fail('not_found', tenant ? NOT_YOURS : `Access request ${id} does not exist.`);
+  return found && (tenant === undefined || (found.tenant === tenant && visibleToTenant(found)))
+    ? ok(found)
+    : fail('not_found', tenant ? NOT_YOURS : `Access request ${id} does not exist.`);
 }
 
-export async function listAccessRequests(db: Database, page: PageRequest, filter: { tenant?: string; state?: AccessRequestView['state'] } = {}): Promise<Page<AccessRequestView>> {
+export async function listAccessRequests(
+  db: Database,
+  page: PageRequest,
+  filter: { tenant?: string; state?: AccessRequestView['state'] } = {},
+): Promise<Page<AccessRequestView>> {
   const where = (after: SQL | undefined) =>
     and(
       filter.tenant ? eq(accessRequests.tenantId, filter.tenant) : undefined,
-      filter.tenant ? sql`(${accessRequests.sealUntil} IS NULL OR ${accessRequests.revealedAt} IS NOT NULL OR ${accessRequests.sealUntil} <= ${nowIso()})` : undefined,
+      filter.tenant
+        ? sql`(${accessRequests.sealUntil} IS NULL OR ${accessRequests.revealedAt} IS NOT NULL OR ${accessRequests.sealUntil} <= ${nowIso()})`
+        : undefined,
       filter.state ? eq(accessRequests.state, filter.state) : undefined,
       after,
     );
@@ -208,12 +256,19 @@ export async function listAccessRequests(db: Database, page: PageRequest, filter
 }
 
 /** The tenant owner's decision on a pending request. */
-export async function decideAccessRequest(db: Database, commit: Commit, tenant: string, id: string, decision: 'approve' | 'deny'): Promise<Result<AccessRequestView, 'not_found' | 'invalid_state'>> {
+export async function decideAccessRequest(
+  db: Database,
+  commit: Commit,
+  tenant: string,
+  id: string,
+  decision: 'approve' | 'deny',
+): Promise<Result<AccessRequestView, 'not_found' | 'invalid_state'>> {
   const found = await getAccessRequest(db, id, tenant);
   if (!found.ok) return found;
   const request = found.value;
   if (request.state !== 'pending') return fail('invalid_state', `Access request ${id} is already ${request.state}.`, { state: request.state });
-  if (decidedByAdmins(request)) return fail('invalid_state', `Access request ${id} is break-glass: two security admins decide it, and it is in your log as such.`);
+  if (decidedByAdmins(request))
+    return fail('invalid_state', `Access request ${id} is break-glass: two security admins decide it, and it is in your log as such.`);
   const state = decision === 'approve' ? 'approved' : 'denied';
   const validUntil = decision === 'approve' ? new Date(now() + request.durationMinutes * 60_000).toISOString() : null;
   const committed = await commit(
@@ -247,7 +302,8 @@ export async function approvalProblem(db: Database, id: string, vm: string, oper
   const request = await findAccessRequest(db, id);
   if (!request || request.vm !== vm) return `Access request ${id} is not for VM ${vm}.`;
   if (request.operation !== operation) return `Access request ${id} covers ${request.operation}, not ${operation}.`;
-  if (request.state !== 'approved') return `Access request ${id} is ${request.state}; ${decidedByAdmins(request) ? 'a second security admin' : 'the tenant (or its policy)'} must approve it first.`;
+  if (request.state !== 'approved')
+    return `Access request ${id} is ${request.state}; ${decidedByAdmins(request) ? 'a second security admin' : 'the tenant (or its policy)'} must approve it first.`;
   if (!request.validUntil || new Date(request.validUntil) <= new Date(now())) return `The approval of ${id} expired at ${request.validUntil}.`;
   return null;
 }

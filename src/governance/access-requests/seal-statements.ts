@@ -49,10 +49,14 @@ const sealStatements: LogExtension['statements'] = ({ db, record, payload, entry
     details: { seal: seal.id, commitment, sealUntil: seal.until },
     ...(record.clock ? { clock: record.clock } : {}),
   };
-  return { afterRecord: [
-    db.prepare('INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES (?, ?, ?, ?)').bind(record.log, record.index, seal.log, JSON.stringify(sealed)),
-    db
-      .prepare('INSERT INTO sealed_records (id, tenant_id, access_request, commitment, hidden, seal_until) VALUES (?, ?, ?, ?, ?, ?)')
-      .bind(seal.id, seal.tenant, seal.accessRequest, commitment, JSON.stringify({ log: record.log, index: record.index }), seal.until),
-  ] };
+  return {
+    afterRecord: [
+      db
+        .prepare('INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES (?, ?, ?, ?)')
+        .bind(record.log, record.index, seal.log, JSON.stringify(sealed)),
+      db
+        .prepare('INSERT INTO sealed_records (id, tenant_id, access_request, commitment, hidden, seal_until) VALUES (?, ?, ?, ?, ?, ?)')
+        .bind(seal.id, seal.tenant, seal.accessRequest, commitment, JSON.stringify({ log: record.log, index: record.index }), seal.until),
+    ],
+  };
 };

@@ -87,6 +87,8 @@ export async function revealSealsOf(env: Env, accessRequest: string): Promise<nu
   const { results } = await env.DB.prepare(`${UNREVEALED} AND access_request = ?`).bind(accessRequest).all<SealRow>();
   const revealed = await revealEach(env, results, 'request');
   // A sealed request never used hides nothing: revealing it shows it to the tenant.
-  await env.DB.prepare('UPDATE access_requests SET revealed_at = ? WHERE id = ? AND seal_until IS NOT NULL AND revealed_at IS NULL').bind(nowIso(), accessRequest).run();
+  await env.DB.prepare('UPDATE access_requests SET revealed_at = ? WHERE id = ? AND seal_until IS NOT NULL AND revealed_at IS NULL')
+    .bind(nowIso(), accessRequest)
+    .run();
   return revealed;
 }

@@ -12,7 +12,10 @@ export const registerAdmin: RouteHandler<typeof routes.registerAdmin, AppEnv> = 
   const principal = c.get('principal');
   // The bootstrap ceremony: enrolled at once (the route admits a bootstrap key only while it is open).
   if (principal.bootstrap) {
-    const enrolled = await admins.enrolAdmin(c.get('db'), c.get('audit').commit, c.env.BOOTSTRAP_ADMIN_JWK, principal.id, { ...body, publicKey: body.publicKey as JWK });
+    const enrolled = await admins.enrolAdmin(c.get('db'), c.get('audit').commit, c.env.BOOTSTRAP_ADMIN_JWK, principal.id, {
+      ...body,
+      publicKey: body.publicKey as JWK,
+    });
     return enrolled.ok ? c.json(enrolled.value, 201) : failureResponse(c, enrolled.error);
   }
   const proposal = await admins.registrationProposal(c.get('db'), c.env.BOOTSTRAP_ADMIN_JWK, { ...body, publicKey: body.publicKey as JWK });
@@ -36,7 +39,14 @@ export const getAdmin: RouteHandler<typeof routes.getAdmin, AppEnv> = async (c) 
 export const setAdminRoles: RouteHandler<typeof routes.setAdminRoles, AppEnv> = async (c) => {
   const principal = c.get('principal');
   if (principal.bootstrap) {
-    const set = await admins.setRolesInCeremony(c.get('db'), c.get('audit').commit, c.env.BOOTSTRAP_ADMIN_JWK, principal.id, c.req.valid('param').admin, c.req.valid('json').roles);
+    const set = await admins.setRolesInCeremony(
+      c.get('db'),
+      c.get('audit').commit,
+      c.env.BOOTSTRAP_ADMIN_JWK,
+      principal.id,
+      c.req.valid('param').admin,
+      c.req.valid('json').roles,
+    );
     return set.ok ? c.json(set.value, 200) : failureResponse(c, set.error);
   }
   const proposal = await admins.rolesProposal(c.get('db'), c.env.BOOTSTRAP_ADMIN_JWK, c.req.valid('param').admin, c.req.valid('json').roles);

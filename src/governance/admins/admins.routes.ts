@@ -19,7 +19,10 @@ import { MAX_REENABLE_MINUTES } from './bootstrap-ceremony';
 const tags = ['admins'];
 const READERS = ['security', 'auditor'] as const;
 
-const AdminId = z.string().regex(/^adm_[0-9A-Za-z]{1,26}$/).openapi({ example: 'adm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+const AdminId = z
+  .string()
+  .regex(/^adm_[0-9A-Za-z]{1,26}$/)
+  .openapi({ example: 'adm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 const AdminParams = z.object({ admin: AdminId.openapi({ param: { name: 'admin', in: 'path' } }) });
 const Roles = z.array(z.enum(ADMIN_ROLES)).min(1).max(ADMIN_ROLES.length).openapi({ description: 'No role grants access to guest contents.' });
 
@@ -106,7 +109,11 @@ export const reenableBootstrapAdmin = adminRoute({
   summary: 'Propose re-enabling a retired bootstrap key for a while (a second `security` admin approves)',
   description: `A retired bootstrap key may enrol admins again, for at most ${MAX_REENABLE_MINUTES / 60} h, once a second enrolled \`security\` admin approves (for a lost admin key, say).`,
   roles: ['security'],
-  request: { params: AdminParams, headers: IdempotencyHeaders, body: jsonRequestBody(z.strictObject({ minutes: z.number().int().min(1).max(MAX_REENABLE_MINUTES) }).openapi('ReenableBootstrapAdmin')) },
+  request: {
+    params: AdminParams,
+    headers: IdempotencyHeaders,
+    body: jsonRequestBody(z.strictObject({ minutes: z.number().int().min(1).max(MAX_REENABLE_MINUTES) }).openapi('ReenableBootstrapAdmin')),
+  },
   responses: { 202: changeAccepted },
 });
 
@@ -118,7 +125,7 @@ export const disableAdmin = adminRoute({
   path: '/admin/admins/{admin}:disable',
   tags,
   summary: 'Disable an admin at once',
-  description: 'Takes power away, so no second admin is needed; the admin\'s next request is refused.',
+  description: "Takes power away, so no second admin is needed; the admin's next request is refused.",
   roles: ['security'],
   request: { params: AdminParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(AdminSchema, 'Disabled.') },

@@ -59,7 +59,17 @@ async function bootstrapAdmins(db: Database, jwks: string | undefined): Promise<
       const id = bootstrapAdminId(i);
       const standing = await bootstrapStanding(db, id);
       const state = standing.retired && !standing.reenabledUntil ? ('retired' as const) : ('active' as const);
-      return { id, name: id, kid: await thumbprint(key), roles: [...ADMIN_ROLES], state, bootstrap: true, reenabledUntil: standing.reenabledUntil, revision: 1, createdAt: null };
+      return {
+        id,
+        name: id,
+        kid: await thumbprint(key),
+        roles: [...ADMIN_ROLES],
+        state,
+        bootstrap: true,
+        reenabledUntil: standing.reenabledUntil,
+        revision: 1,
+        createdAt: null,
+      };
     }),
   );
 }
@@ -86,11 +96,16 @@ export interface Registration {
 type RegistrationParams = { id: string; name: string; kid: string; publicKey: JWK; roles: AdminRole[] };
 
 /** A registration's parameters, or why the key cannot be an admin's. */
-async function registrationParams(db: Database, bootstrapJwks: string | undefined, input: Registration): Promise<Result<RegistrationParams, 'resource_in_use'>> {
+async function registrationParams(
+  db: Database,
+  bootstrapJwks: string | undefined,
+  input: Registration,
+): Promise<Result<RegistrationParams, 'resource_in_use'>> {
   const key = publicJwk(input.publicKey);
   const kid = await thumbprint(key);
   // One key, one principal, as for tenants and toolstacks.
-  if (await findRegisteredKey(db, bootstrapJwks, kid)) return fail('resource_in_use', `Key ${kid} already belongs to a principal; each admin needs its own key.`);
+  if (await findRegisteredKey(db, bootstrapJwks, kid))
+    return fail('resource_in_use', `Key ${kid} already belongs to a principal; each admin needs its own key.`);
   return ok({ id: newId('adm'), name: input.name, kid, publicKey: key, roles: [...new Set(input.roles)] });
 }
 
@@ -100,7 +115,14 @@ export async function registrationProposal(db: Database, bootstrapJwks: string |
   if (!params.ok) return params;
   const { id } = params.value;
   // Stored as JSON: the parameters are plain data (a JWK is an object of strings), which TypeScript cannot see through the JWK type.
-  return ok({ operation: 'admin.register', target: { type: 'admin', id }, tenants: [], params: params.value as unknown as JsonValue, requiredRole: 'security', targetRevision: null });
+  return ok({
+    operation: 'admin.register',
+    target: { type: 'admin', id },
+    tenants: [],
+    params: params.value as unknown as JsonValue,
+    requiredRole: 'security',
+    targetRevision: null,
+  });
 }
 
 /** What the ceremony will be once `roles` are set: whether this enrolment retires the bootstrap keys. */
@@ -116,7 +138,13 @@ async function ceremonyAfter(db: Database, bootstrapId: string, gainsSecurity: b
  * so concurrent enrolments cannot pass the threshold; the record says when
  * this enrolment retires the bootstrap keys.
  */
-export async function enrolAdmin(db: Database, commit: Commit, bootstrapJwks: string | undefined, bootstrapId: string, input: Registration): Promise<Result<AdminView, 'resource_in_use' | 'bootstrap_retired'>> {
+export async function enrolAdmin(
+  db: Database,
+  commit: Commit,
+  bootstrapJwks: string | undefined,
+  bootstrapId: string,
+  input: Registration,
+): Promise<Result<AdminView, 'resource_in_use' | 'bootstrap_retired'>> {
   const params = await registrationParams(db, bootstrapJwks, input);
   if (!params.ok) return params;
   // The id follows from the key: every start of a checkout enrolling the same key names the same admin.
@@ -125,17 +153,27 @@ export async function enrolAdmin(db: Database, commit: Commit, bootstrapJwks: st
   const ceremony = await ceremonyAfter(db, bootstrapId, roles.includes('security'));
   const committed = await commit(
     [
-      write(sql`INSERT INTO admins (id, name, kid, jwk, roles) SELECT ${id}, ${name}, ${kid}, ${JSON.stringify(publicKey)}, ${JSON.stringify(roles)} WHERE ${ceremonyOpen(bootstrapId)}`),
+      write(
+        sql`INSERT INTO admins (id, name, kid, jwk, roles) SELECT ${id}, ${name}, ${kid}, ${JSON.stringify(publicKey)}, ${JSON.stringify(roles)} WHERE ${ceremonyOpen(bootstrapId)}`,
+      ),
       expectChanges('bootstrap ceremony open'),
     ],
     { target: { type: 'admin', id }, details: { name, kid, roles, ceremony } },
   );
-  if (!committed.ok) return fail('bootstrap_retired', `The bootstrap ceremony closed meanwhile (two enrolled admins hold security): ${bootstrapId} may no longer enrol.`);
+  if (!committed.ok)
+    return fail('bootstrap_retired', `The bootstrap ceremony closed meanwhile (two enrolled admins hold security): ${bootstrapId} may no longer enrol.`);
   return getAdmin(db, bootstrapJwks, id) as Promise<Result<AdminView, never>>;
 }
 
 /** A bootstrap key sets an enrolled admin's roles at once, while the ceremony is open. */
-export async function setRolesInCeremony(db: Database, commit: Commit, bootstrapJwks: string | undefined, bootstrapId: string, id: string, roles: AdminRole[]): Promise<Result<AdminView, 'not_found' | 'invalid_state' | 'bootstrap_retired'>> {
+export async function setRolesInCeremony(
+  db: Database,
+  commit: Commit,
+  bootstrapJwks: string | undefined,
+  bootstrapId: string,
+  id: string,
+  roles: AdminRole[],
+): Promise<Result<AdminView, 'not_found' | 'invalid_state' | 'bootstrap_retired'>> {
   const found = await getAdmin(db, bootstrapJwks, id);
   if (!found.ok) return found;
   if (found.value.bootstrap) return fail('invalid_state', `${id} is a bootstrap admin: its roles come from the deployment's configuration.`);
@@ -144,7 +182,9 @@ export async function setRolesInCeremony(db: Database, commit: Commit, bootstrap
   const ceremony = await ceremonyAfter(db, bootstrapId, wanted.includes('security') && !found.value.roles.includes('security'));
   const committed = await commit(
     [
-      write(sql`UPDATE admins SET roles = ${JSON.stringify(wanted)}, revision = revision + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ${id} AND state = 'active' AND ${ceremonyOpen(bootstrapId)}`),
+      write(
+        sql`UPDATE admins SET roles = ${JSON.stringify(wanted)}, revision = revision + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ${id} AND state = 'active' AND ${ceremonyOpen(bootstrapId)}`,
+      ),
       expectChanges('bootstrap ceremony open'),
     ],
     { target: { type: 'admin', id }, details: { roles: wanted, ceremony } },
@@ -154,49 +194,104 @@ export async function setRolesInCeremony(db: Database, commit: Commit, bootstrap
 }
 
 /** The change request that re-enables a retired bootstrap key for `minutes`. */
-export async function reenableProposal(db: Database, bootstrapJwks: string | undefined, id: string, minutes: number): Promise<Result<Proposal, 'not_found' | 'invalid_state'>> {
+export async function reenableProposal(
+  db: Database,
+  bootstrapJwks: string | undefined,
+  id: string,
+  minutes: number,
+): Promise<Result<Proposal, 'not_found' | 'invalid_state'>> {
   const found = await getAdmin(db, bootstrapJwks, id);
   if (!found.ok) return found;
   if (!found.value.bootstrap) return fail('invalid_state', `${id} is an enrolled admin, not a bootstrap key.`);
-  return ok({ operation: 'bootstrap.reenable', target: { type: 'admin', id }, tenants: [], params: { minutes: Math.min(minutes, MAX_REENABLE_MINUTES) }, requiredRole: 'security', targetRevision: null });
+  return ok({
+    operation: 'bootstrap.reenable',
+    target: { type: 'admin', id },
+    tenants: [],
+    params: { minutes: Math.min(minutes, MAX_REENABLE_MINUTES) },
+    requiredRole: 'security',
+    targetRevision: null,
+  });
 }
 
 /** Executes an approved re-enabling: the bootstrap key may enrol again until then. */
 export async function reenableBootstrap(db: Database, commit: Commit, id: string, minutes: number, changeId: string): Promise<Result<JsonValue, never>> {
   const until = new Date(now() + minutes * 60_000).toISOString();
-  const committed = await commit([write(db.insert(bootstrapReenables).values({ adminId: id, until, changeId }).onConflictDoUpdate({ target: bootstrapReenables.adminId, set: { until, changeId } }))]);
+  const committed = await commit([
+    write(
+      db
+        .insert(bootstrapReenables)
+        .values({ adminId: id, until, changeId })
+        .onConflictDoUpdate({ target: bootstrapReenables.adminId, set: { until, changeId } }),
+    ),
+  ]);
   if (!committed.ok) throw new Error(committed.message);
   return ok({ admin: id, reenabledUntil: until });
 }
 
 /** Executes an approved registration. */
 export async function registerAdmin(db: Database, commit: Commit, params: RegistrationParams): Promise<Result<JsonValue, 'resource_in_use'>> {
-  const committed = await commit([write(db.insert(admins).values({ id: params.id, name: params.name, kid: params.kid, jwk: JSON.stringify(params.publicKey), roles: JSON.stringify(params.roles) }))]);
+  const committed = await commit([
+    write(
+      db
+        .insert(admins)
+        .values({ id: params.id, name: params.name, kid: params.kid, jwk: JSON.stringify(params.publicKey), roles: JSON.stringify(params.roles) }),
+    ),
+  ]);
   return committed.ok ? ok({ admin: params.id }) : fail('resource_in_use', `Key ${params.kid} was registered meanwhile.`);
 }
 
 /** The change request that sets a registered admin's roles. */
-export async function rolesProposal(db: Database, bootstrapJwks: string | undefined, id: string, roles: AdminRole[]): Promise<Result<Proposal, 'not_found' | 'invalid_state'>> {
+export async function rolesProposal(
+  db: Database,
+  bootstrapJwks: string | undefined,
+  id: string,
+  roles: AdminRole[],
+): Promise<Result<Proposal, 'not_found' | 'invalid_state'>> {
   const found = await getAdmin(db, bootstrapJwks, id);
   if (!found.ok) return found;
   if (found.value.bootstrap) return fail('invalid_state', `${id} is a bootstrap admin: its roles come from the deployment's configuration.`);
   if (found.value.state !== 'active') return fail('invalid_state', `${id} is disabled.`);
-  return ok({ operation: 'admin.roles', target: { type: 'admin', id }, tenants: [], params: { roles: [...new Set(roles)] }, requiredRole: 'security', targetRevision: found.value.revision });
+  return ok({
+    operation: 'admin.roles',
+    target: { type: 'admin', id },
+    tenants: [],
+    params: { roles: [...new Set(roles)] },
+    requiredRole: 'security',
+    targetRevision: found.value.revision,
+  });
 }
 
 export async function setAdminRoles(db: Database, commit: Commit, id: string, roles: AdminRole[]): Promise<Result<JsonValue, 'not_found'>> {
-  const committed = await commit([write(db.update(admins).set({ roles: JSON.stringify(roles), ...nextRevision(admins.revision) }).where(and(eq(admins.id, id), eq(admins.state, 'active')))), expectChanges('admin.roles')]);
+  const committed = await commit([
+    write(
+      db
+        .update(admins)
+        .set({ roles: JSON.stringify(roles), ...nextRevision(admins.revision) })
+        .where(and(eq(admins.id, id), eq(admins.state, 'active'))),
+    ),
+    expectChanges('admin.roles'),
+  ]);
   return committed.ok ? ok({ admin: id, roles }) : fail('not_found', `Admin ${id} is no longer active.`);
 }
 
 /** Disables a registered admin at once: its next request is refused. */
-export async function disableAdmin(db: Database, commit: Commit, bootstrapJwks: string | undefined, id: string): Promise<Result<AdminView, 'not_found' | 'invalid_state'>> {
+export async function disableAdmin(
+  db: Database,
+  commit: Commit,
+  bootstrapJwks: string | undefined,
+  id: string,
+): Promise<Result<AdminView, 'not_found' | 'invalid_state'>> {
   const found = await getAdmin(db, bootstrapJwks, id);
   if (!found.ok) return found;
   if (found.value.bootstrap) return fail('invalid_state', `${id} is a bootstrap admin: remove its key from the deployment's configuration instead.`);
   if (found.value.state !== 'active') return fail('invalid_state', `${id} is already disabled.`);
   const committed = await commit([
-    write(db.update(admins).set({ state: 'revoked', ...nextRevision(admins.revision) }).where(and(eq(admins.id, id), eq(admins.state, 'active')))),
+    write(
+      db
+        .update(admins)
+        .set({ state: 'revoked', ...nextRevision(admins.revision) })
+        .where(and(eq(admins.id, id), eq(admins.state, 'active'))),
+    ),
     expectChanges('admin.disable'),
   ]);
   if (!committed.ok) return fail('invalid_state', `${id} was disabled meanwhile.`);

@@ -17,7 +17,11 @@ export const proposeAuditKey = adminRoute({
   roles: ['security'],
   request: {
     headers: IdempotencyHeaders,
-    body: jsonRequestBody(z.strictObject({ publicKey: z.record(z.string(), z.unknown()).openapi({ description: 'Ed25519 public JWK: `{kty: "OKP", crv: "Ed25519", x}`.' }) }).openapi('ProposeAuditKey')),
+    body: jsonRequestBody(
+      z
+        .strictObject({ publicKey: z.record(z.string(), z.unknown()).openapi({ description: 'Ed25519 public JWK: `{kty: "OKP", crv: "Ed25519", x}`.' }) })
+        .openapi('ProposeAuditKey'),
+    ),
   },
   responses: { 202: changeAccepted },
 });

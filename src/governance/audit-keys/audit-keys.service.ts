@@ -24,7 +24,14 @@ export async function rotationProposal(db: Database, publicKey: JWK): Promise<Re
   const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
   const [known] = await db.select({ state: auditKeys.state }).from(auditKeys).where(eq(auditKeys.kid, kid));
   if (known) return fail('name_taken', `Audit key ${kid} is already ${known.state}.`);
-  return ok({ operation: 'audit.rotate', target: { type: 'audit-key', id: kid }, tenants: [], params: { publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } }, requiredRole: 'security', targetRevision: null });
+  return ok({
+    operation: 'audit.rotate',
+    target: { type: 'audit-key', id: kid },
+    tenants: [],
+    params: { publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } },
+    requiredRole: 'security',
+    targetRevision: null,
+  });
 }
 
 /**
@@ -33,7 +40,9 @@ export async function rotationProposal(db: Database, publicKey: JWK): Promise<Re
  * (audit/signing/key-handover.ts; the approval's handler asks for that).
  */
 export async function approveAuditKey(db: Database, commit: Commit, kid: string, publicJwk: JWK, changeId: string): Promise<Result<JsonValue, 'name_taken'>> {
-  const committed = await commit([write(db.insert(auditKeys).values({ kid, publicJwk: JSON.stringify(publicJwk), state: 'approved', activatedAt: nowIso(), changeId }))]);
+  const committed = await commit([
+    write(db.insert(auditKeys).values({ kid, publicJwk: JSON.stringify(publicJwk), state: 'approved', activatedAt: nowIso(), changeId })),
+  ]);
   if (committed.ok) return ok({ kid, state: 'approved' });
   return fail('name_taken', `Audit key ${kid} became known meanwhile.`);
 }

@@ -35,13 +35,27 @@ export async function tenantDeletion(db: Database, id: string): Promise<Result<P
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
   const inUse = tenantInUse(tenant);
   if (inUse) return { ok: false, error: inUse };
-  return ok({ operation: 'tenant.delete', target: { type: 'tenant', id }, tenants: [id], params: null, requiredRole: 'provisioner', targetRevision: tenant.revision });
+  return ok({
+    operation: 'tenant.delete',
+    target: { type: 'tenant', id },
+    tenants: [id],
+    params: null,
+    requiredRole: 'provisioner',
+    targetRevision: tenant.revision,
+  });
 }
 
 export async function vmDeletion(db: Database, id: string): Promise<Result<Proposal, 'not_found'>> {
   const vm = await findVm(db, id);
   if (!vm) return fail('not_found', `VM ${id} does not exist.`);
-  return ok({ operation: 'vm.delete', target: { type: 'vm', id }, tenants: [vm.tenant], params: null, requiredRole: 'provisioner', targetRevision: vm.revision });
+  return ok({
+    operation: 'vm.delete',
+    target: { type: 'vm', id },
+    tenants: [vm.tenant],
+    params: null,
+    requiredRole: 'provisioner',
+    targetRevision: vm.revision,
+  });
 }
 
 /** A quota change that would leave the tenant over its slice needs a second admin; null when it may go ahead now. */
@@ -49,10 +63,20 @@ export async function quotaShrink(db: Database, id: string, patch: TenantPatch):
   const tenant = await findTenant(db, id);
   if (!tenant) return fail('not_found', `Tenant ${id} does not exist.`);
   const { quota = {} } = patch;
-  const below = (quota.vcpus ?? Infinity) < tenant.usage.vcpus || (quota.memoryMiB ?? Infinity) < tenant.usage.memoryMiB || (quota.diskGiB ?? Infinity) < tenant.usage.diskGiB;
+  const below =
+    (quota.vcpus ?? Infinity) < tenant.usage.vcpus ||
+    (quota.memoryMiB ?? Infinity) < tenant.usage.memoryMiB ||
+    (quota.diskGiB ?? Infinity) < tenant.usage.diskGiB;
   if (!below) return ok(null);
   // The patch is plain data, stored as JSON; it is parsed back as a TenantPatch when executed.
-  return ok({ operation: 'tenant.update', target: { type: 'tenant', id }, tenants: [id], params: patch as unknown as JsonValue, requiredRole: 'provisioner', targetRevision: tenant.revision });
+  return ok({
+    operation: 'tenant.update',
+    target: { type: 'tenant', id },
+    tenants: [id],
+    params: patch as unknown as JsonValue,
+    requiredRole: 'provisioner',
+    targetRevision: tenant.revision,
+  });
 }
 
 /** Draining a host with tenant VMs on it needs a second admin; null when it is empty. */
@@ -61,7 +85,14 @@ export async function hostDrain(db: Database, id: string): Promise<Result<Propos
   if (!host) return fail('not_found', `Host ${id} does not exist.`);
   const resident = await db.selectDistinct({ tenant: vms.tenantId }).from(vms).where(eq(vms.hostId, id));
   if (resident.length === 0) return ok(null);
-  return ok({ operation: 'host.drain', target: { type: 'host', id }, tenants: resident.map((r) => r.tenant).sort(), params: null, requiredRole: 'operator', targetRevision: host.revision });
+  return ok({
+    operation: 'host.drain',
+    target: { type: 'host', id },
+    tenants: resident.map((r) => r.tenant).sort(),
+    params: null,
+    requiredRole: 'operator',
+    targetRevision: host.revision,
+  });
 }
 
 const asJson = <E extends ProblemCode>(result: Result<unknown, E>) => result as Result<JsonValue, E>;
@@ -74,7 +105,13 @@ const asJson = <E extends ProblemCode>(result: Result<unknown, E>) => result as 
  */
 const STORED_PARAMS = {
   'tenant.update': PatchTenantBody satisfies z.ZodType<TenantPatch>,
-  'admin.register': z.strictObject({ id: z.string(), name: z.string(), kid: z.string(), publicKey: z.record(z.string(), z.unknown()), roles: z.array(z.enum(ADMIN_ROLES)) }),
+  'admin.register': z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    kid: z.string(),
+    publicKey: z.record(z.string(), z.unknown()),
+    roles: z.array(z.enum(ADMIN_ROLES)),
+  }),
   'audit.rotate': z.object({ publicJwk: z.record(z.string(), z.unknown()) }),
   'admin.roles': z.object({ roles: z.array(z.enum(ADMIN_ROLES)) }),
   'bootstrap.reenable': z.object({ minutes: z.number().int().positive() }),
@@ -87,21 +124,26 @@ async function withParams<O extends keyof typeof STORED_PARAMS>(
   run: (params: z.infer<(typeof STORED_PARAMS)[O]>) => Promise<Result<JsonValue, ProblemCode>>,
 ): Promise<Result<JsonValue, ProblemCode>> {
   const parsed = STORED_PARAMS[operation].safeParse(change.params);
-  if (!parsed.success) return fail('change_failed', `Change ${change.id}'s stored parameters are not a ${operation}'s: ${parsed.error.issues[0]?.message ?? 'unreadable'}.`);
+  if (!parsed.success)
+    return fail('change_failed', `Change ${change.id}'s stored parameters are not a ${operation}'s: ${parsed.error.issues[0]?.message ?? 'unreadable'}.`);
   return run(parsed.data as z.infer<(typeof STORED_PARAMS)[O]>);
 }
 
 /** How each operation runs once approved; each commits through the approval's commit (changes.ts). */
 export const EXECUTORS: Record<ChangeOperation, Executor> = {
   'tenant.delete': async (db, commit, change) => asJson(await deleteTenant(db, commit, change.target.id)),
-  'tenant.update': (db, commit, change) => withParams(change, 'tenant.update', async (patch) => asJson(await updateTenant(db, commit, change.target.id, patch, undefined, { belowUse: true }))),
+  'tenant.update': (db, commit, change) =>
+    withParams(change, 'tenant.update', async (patch) => asJson(await updateTenant(db, commit, change.target.id, patch, undefined, { belowUse: true }))),
   'vm.delete': async (db, commit, change) => asJson(await deleteVm(db, commit, change.target.id)),
   'host.drain': async (db, commit, change) => {
     const drained = await drainHost(db, commit, change.target.id);
     return drained.ok ? ok({ migrated: drained.value.migrated, stranded: drained.value.stranded } as unknown as JsonValue) : drained;
   },
-  'admin.register': (db, commit, change) => withParams(change, 'admin.register', (params) => registerAdmin(db, commit, { ...params, publicKey: params.publicKey as JWK })),
-  'audit.rotate': (db, commit, change) => withParams(change, 'audit.rotate', ({ publicJwk }) => approveAuditKey(db, commit, change.target.id, publicJwk as JWK, change.id)),
+  'admin.register': (db, commit, change) =>
+    withParams(change, 'admin.register', (params) => registerAdmin(db, commit, { ...params, publicKey: params.publicKey as JWK })),
+  'audit.rotate': (db, commit, change) =>
+    withParams(change, 'audit.rotate', ({ publicJwk }) => approveAuditKey(db, commit, change.target.id, publicJwk as JWK, change.id)),
   'admin.roles': (db, commit, change) => withParams(change, 'admin.roles', ({ roles }) => setAdminRoles(db, commit, change.target.id, roles)),
-  'bootstrap.reenable': (db, commit, change) => withParams(change, 'bootstrap.reenable', ({ minutes }) => reenableBootstrap(db, commit, change.target.id, minutes, change.id)),
+  'bootstrap.reenable': (db, commit, change) =>
+    withParams(change, 'bootstrap.reenable', ({ minutes }) => reenableBootstrap(db, commit, change.target.id, minutes, change.id)),
 };

@@ -49,7 +49,8 @@ export const cancelChange: RouteHandler<typeof routes.cancelChange, AppEnv> = as
  * target must be at that revision now (412 otherwise); approval re-checks it.
  */
 export async function propose(c: Context<AppEnv>, proposal: changes.Proposal, ifMatch?: number): Promise<Result<changes.ChangeView, 'precondition_failed'>> {
-  const stale = proposal.targetRevision === null ? null : staleRevision(`${proposal.target.type} ${proposal.target.id}`, { revision: proposal.targetRevision }, ifMatch);
+  const stale =
+    proposal.targetRevision === null ? null : staleRevision(`${proposal.target.type} ${proposal.target.id}`, { revision: proposal.targetRevision }, ifMatch);
   if (stale) return stale;
   const hours = Number(c.env.CHANGE_TTL_HOURS ?? changes.DEFAULT_CHANGE_TTL_HOURS);
   const ttl = Number.isFinite(hours) && hours > 0 ? hours : changes.DEFAULT_CHANGE_TTL_HOURS;

@@ -16,7 +16,10 @@ const tags = ['changes'];
 /** Every admin may see and act on change requests; who may approve which is the request's own `requiredRole`. */
 const EVERY_ROLE = [...ADMIN_ROLES];
 
-export const ChangeId = z.string().regex(/^chg_[0-9A-Z]{26}$/).openapi({ example: 'chg_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+export const ChangeId = z
+  .string()
+  .regex(/^chg_[0-9A-Z]{26}$/)
+  .openapi({ example: 'chg_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 const ChangeParams = z.object({ change: ChangeId.openapi({ param: { name: 'change', in: 'path' } }) });
 
 export const ChangeRequestSchema = z
@@ -25,14 +28,14 @@ export const ChangeRequestSchema = z
     operation: z.enum(CHANGE_OPERATIONS),
     target: z.object({ type: z.string(), id: z.string() }),
     tenants: z.array(z.string()).openapi({ description: 'Tenants the change touches; each sees every step of it in its own audit log.' }),
-    params: z.any().openapi({ description: 'The operation\'s arguments, as proposed.' }),
+    params: z.any().openapi({ description: "The operation's arguments, as proposed." }),
     requiredRole: z.enum(ADMIN_ROLES).openapi({ description: 'The role the approving admin must hold.' }),
     proposer: z.string(),
     approvals: z.array(z.object({ admin: z.string(), at: z.string() })),
     state: z.enum(CHANGE_STATES),
     decidedBy: z.string().nullable().openapi({ description: 'Who denied or cancelled it.' }),
     failure: z.object({ code: z.string(), detail: z.string() }).nullable().openapi({ description: 'Why execution failed (e.g. `target_changed`).' }),
-    targetRevision: z.number().int().nullable().openapi({ description: 'The target\'s revision when proposed: if it moves, execution fails cleanly.' }),
+    targetRevision: z.number().int().nullable().openapi({ description: "The target's revision when proposed: if it moves, execution fails cleanly." }),
     expiresAt: z.string(),
     revision: z.number().int(),
     createdAt: z.string(),
@@ -47,7 +50,9 @@ export const changeAccepted = {
 };
 
 const ChangeListSchema = z.object({ changes: z.array(ChangeRequestSchema), nextPageToken: nextPageTokenSchema }).openapi('ChangeRequestList');
-const ApprovedSchema = z.object({ change: ChangeRequestSchema, result: z.any().openapi({ description: 'What the operation returned.' }) }).openapi('ChangeApproval');
+const ApprovedSchema = z
+  .object({ change: ChangeRequestSchema, result: z.any().openapi({ description: 'What the operation returned.' }) })
+  .openapi('ChangeApproval');
 
 export const listChanges = adminRoute({
   operationId: 'listChanges',
@@ -88,7 +93,7 @@ export const approveChange = adminRoute({
   tags,
   summary: 'Approve a change request: it executes, exactly once',
   description:
-    'By an admin other than the proposer holding the request\'s `requiredRole` (403 `self_approval`, 403 `missing_role`). A request no longer pending is 409 `invalid_state`; past its deadline 409 `change_expired`; one whose target changed since it was proposed, or whose operation is refused, is marked `failed` and answered 409 `change_failed`.',
+    "By an admin other than the proposer holding the request's `requiredRole` (403 `self_approval`, 403 `missing_role`). A request no longer pending is 409 `invalid_state`; past its deadline 409 `change_expired`; one whose target changed since it was proposed, or whose operation is refused, is marked `failed` and answered 409 `change_failed`.",
   roles: EVERY_ROLE,
   request: { params: ChangeParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(ApprovedSchema, 'Executed.') },
@@ -102,7 +107,7 @@ export const denyChange = adminRoute({
   path: '/admin/changes/{change}:deny',
   tags,
   summary: 'Deny a change request',
-  description: 'By an admin other than the proposer holding the request\'s `requiredRole`.',
+  description: "By an admin other than the proposer holding the request's `requiredRole`.",
   roles: EVERY_ROLE,
   request: { params: ChangeParams, headers: IdempotencyHeaders },
   responses: { 200: jsonContent(ChangeRequestSchema, 'Denied.') },

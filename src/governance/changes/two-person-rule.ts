@@ -31,7 +31,16 @@ import type { ProblemCode } from '../../lib/problems';
 import { fail, found, ok, type Result } from '../../lib/result';
 import { now as clockNow, nowIso } from '../../platform/clock';
 
-export const CHANGE_OPERATIONS = ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate', 'bootstrap.reenable'] as const;
+export const CHANGE_OPERATIONS = [
+  'tenant.delete',
+  'tenant.update',
+  'vm.delete',
+  'host.drain',
+  'admin.register',
+  'admin.roles',
+  'audit.rotate',
+  'bootstrap.reenable',
+] as const;
 export type ChangeOperation = (typeof CHANGE_OPERATIONS)[number];
 export const CHANGE_STATES = ['pending', 'executed', 'failed', 'denied', 'cancelled', 'expired'] as const;
 export type ChangeState = (typeof CHANGE_STATES)[number];
@@ -122,7 +131,11 @@ export async function proposeChange(db: Database, commit: Commit, proposer: stri
         }),
       ),
     ],
-    { target: { type: 'change', id }, details: { operation: proposal.operation, target: { ...proposal.target }, state: 'pending', expiresAt }, notify: noticeLogs(proposal) },
+    {
+      target: { type: 'change', id },
+      details: { operation: proposal.operation, target: { ...proposal.target }, state: 'pending', expiresAt },
+      notify: noticeLogs(proposal),
+    },
   );
   if (!committed.ok) throw new Error(committed.message);
   return (await findChange(db, id))!;
@@ -132,7 +145,8 @@ export async function findChange(db: Database, id: string, now = new Date(clockN
   return firstOf(db.select().from(changeRequests).where(eq(changeRequests.id, id)), (row) => toView(row, now));
 }
 
-export const getChange = async (db: Database, id: string): Promise<Result<ChangeView, 'not_found'>> => found(await findChange(db, id), `Change request ${id} does not exist.`);
+export const getChange = async (db: Database, id: string): Promise<Result<ChangeView, 'not_found'>> =>
+  found(await findChange(db, id), `Change request ${id} does not exist.`);
 
 /** One page of change requests, newest first; `state` filters (expired ones are pending past their deadline). */
 export async function listChanges(db: Database, page: PageRequest, filter: { state?: ChangeState; tenant?: string } = {}): Promise<Page<ChangeView>> {
@@ -151,11 +165,7 @@ export async function listChanges(db: Database, page: PageRequest, filter: { sta
         .select()
         .from(changeRequests)
         .where(
-          and(
-            stateFilter,
-            filter.tenant ? sql`EXISTS (SELECT 1 FROM json_each(${changeRequests.tenants}) WHERE value = ${filter.tenant})` : undefined,
-            after,
-          ),
+          and(stateFilter, filter.tenant ? sql`EXISTS (SELECT 1 FROM json_each(${changeRequests.tenants}) WHERE value = ${filter.tenant})` : undefined, after),
         ),
     { key: changeRequests.id, page, direction: 'desc', view: (row) => toView(row, new Date(clockNow())) },
   );
@@ -190,7 +200,10 @@ function targetUnchanged(change: ChangeView): WriteStatement[] {
   ];
 }
 
-type Decision<T = ChangeView> = Result<T, 'not_found' | 'invalid_state' | 'self_approval' | 'missing_role' | 'not_proposer' | 'change_expired' | 'change_failed'>;
+type Decision<T = ChangeView> = Result<
+  T,
+  'not_found' | 'invalid_state' | 'self_approval' | 'missing_role' | 'not_proposer' | 'change_expired' | 'change_failed'
+>;
 
 /** The checks every decision shares: the request exists, is still pending and not past its deadline. */
 async function pendingChange(db: Database, commit: Commit, id: string): Promise<Result<ChangeView, 'not_found' | 'invalid_state' | 'change_expired'>> {
@@ -199,7 +212,13 @@ async function pendingChange(db: Database, commit: Commit, id: string): Promise<
   if (change.state === 'expired') {
     // Expiry is recorded the first time someone acts on the request after its deadline; the
     // transition's own guard (still stored as pending) makes any later attempt a no-op.
-    await commit(transition(change, 'expired'), { target: { type: 'change', id }, outcome: 'failed', reason: 'change_expired', details: { operation: change.operation, state: 'expired' }, notify: noticeLogs(change) });
+    await commit(transition(change, 'expired'), {
+      target: { type: 'change', id },
+      outcome: 'failed',
+      reason: 'change_expired',
+      details: { operation: change.operation, state: 'expired' },
+      notify: noticeLogs(change),
+    });
     return fail('change_expired', `Change request ${id} expired at ${change.expiresAt}; propose it again.`);
   }
   if (change.state !== 'pending') return fail('invalid_state', `Change request ${id} is ${change.state}.`, { state: change.state });
@@ -218,7 +237,10 @@ export async function approveChange(
   if (!found.ok) return found;
   const change = found.value;
   if (change.proposer === approver.id) return fail('self_approval', `${approver.id} proposed ${id}; another admin must approve it.`);
-  if (!approver.roles.includes(change.requiredRole)) return fail('missing_role', `Approving ${change.operation} needs role ${change.requiredRole}; ${approver.id} has ${approver.roles.join(', ') || 'none'}.`, { requiredRoles: [change.requiredRole] });
+  if (!approver.roles.includes(change.requiredRole))
+    return fail('missing_role', `Approving ${change.operation} needs role ${change.requiredRole}; ${approver.id} has ${approver.roles.join(', ') || 'none'}.`, {
+      requiredRoles: [change.requiredRole],
+    });
 
   const approvals = JSON.stringify([...change.approvals, { admin: approver.id, at: nowIso() }]);
   const executing: Commit = (writes, options = {}) =>
@@ -243,18 +265,28 @@ export async function approveChange(
   });
   if (!marked.ok) return fail('invalid_state', `Change request ${id} changed while it was being approved.`);
   // A change view is plain data (strings, numbers, arrays): it goes into the problem as JSON.
-  return fail('change_failed', `Change request ${id} could not be executed (${failure.code}): ${failure.detail}`, { change: (await findChange(db, id))! as unknown as JsonValue });
+  return fail('change_failed', `Change request ${id} could not be executed (${failure.code}): ${failure.detail}`, {
+    change: (await findChange(db, id))! as unknown as JsonValue,
+  });
 }
 
 /** Denies (another admin with the role) or cancels (its proposer) a pending change request. */
-export async function decideChange(db: Database, commit: Commit, admin: { id: string; roles: readonly AdminRole[] }, id: string, decision: 'deny' | 'cancel'): Promise<Decision> {
+export async function decideChange(
+  db: Database,
+  commit: Commit,
+  admin: { id: string; roles: readonly AdminRole[] },
+  id: string,
+  decision: 'deny' | 'cancel',
+): Promise<Decision> {
   const found = await pendingChange(db, commit, id);
   if (!found.ok) return found;
   const change = found.value;
-  if (decision === 'cancel' && change.proposer !== admin.id) return fail('not_proposer', `Only ${change.proposer}, who proposed ${id}, may cancel it; others may deny it.`);
+  if (decision === 'cancel' && change.proposer !== admin.id)
+    return fail('not_proposer', `Only ${change.proposer}, who proposed ${id}, may cancel it; others may deny it.`);
   if (decision === 'deny') {
     if (change.proposer === admin.id) return fail('self_approval', `${admin.id} proposed ${id}; cancel it instead.`);
-    if (!admin.roles.includes(change.requiredRole)) return fail('missing_role', `Denying ${change.operation} needs role ${change.requiredRole}.`, { requiredRoles: [change.requiredRole] });
+    if (!admin.roles.includes(change.requiredRole))
+      return fail('missing_role', `Denying ${change.operation} needs role ${change.requiredRole}.`, { requiredRoles: [change.requiredRole] });
   }
   const state = decision === 'deny' ? 'denied' : 'cancelled';
   const committed = await commit(transition(change, state, { decidedBy: admin.id }), {

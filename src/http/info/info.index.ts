@@ -28,22 +28,33 @@ const InfoSchema = z
   .object({
     version: z.string(),
     mode: z.enum(['service', 'emulator']).openapi({ description: '`emulator` under `npm start` or `startCustodes`: the /_emulator controls are on.' }),
-    time: z.string().openapi({ description: 'The server\'s clock (emulated in emulator mode once moved).' }),
+    time: z.string().openapi({ description: "The server's clock (emulated in emulator mode once moved)." }),
     emulator: z
       .object({
         clock: z.object({ emulated: z.boolean(), offsetMs: z.number().int() }),
         faults: z.number().int().openapi({ description: 'Fault rules in force.' }),
-        activeFaults: z.array(z.object({ kind: z.string(), route: z.string() })).openapi({ description: 'Each fault rule in force: its kind and the requests it matches.' }),
+        activeFaults: z
+          .array(z.object({ kind: z.string(), route: z.string() }))
+          .openapi({ description: 'Each fault rule in force: its kind and the requests it matches.' }),
         recorder: z.object({ capacity: z.number().int() }),
-        pendingNotices: z.number().int().openapi({ description: 'Notices committed with their record but not yet in their other log (a crash between the two; src/audit/log/notices.ts). The next read of that log, or the cron sweep, delivers them.' }),
+        pendingNotices: z.number().int().openapi({
+          description:
+            'Notices committed with their record but not yet in their other log (a crash between the two; src/audit/log/notices.ts). The next read of that log, or the cron sweep, delivers them.',
+        }),
       })
       .nullable(),
     auditLogKey: z.string().openapi({ description: 'The checkpoint verifier key (C2SP vkey), as `GET /v1/audit/log-key` serves it.' }),
     configuration: z
       .object({
-        buildDigest: z.string().nullable().openapi({ description: '`sha256:` of the Worker bundle this server says it runs (`custodes audit verify --expect-build`); null when the deployment declares none.' }),
+        buildDigest: z.string().nullable().openapi({
+          description:
+            '`sha256:` of the Worker bundle this server says it runs (`custodes audit verify --expect-build`); null when the deployment declares none.',
+        }),
         origin: z.string().nullable().openapi({ description: 'Emulator mode: where this instance listens (its port included). Null in a deployment.' }),
-        statePath: z.string().nullable().openapi({ description: 'Emulator mode: the directory its D1 and logs persist in; null when in memory, and in a deployment.' }),
+        statePath: z
+          .string()
+          .nullable()
+          .openapi({ description: 'Emulator mode: the directory its D1 and logs persist in; null when in memory, and in a deployment.' }),
         bindings: z
           .object({ d1: z.array(z.string()), durableObjects: z.array(z.string()), rateLimits: z.array(z.string()), vars: z.array(z.string()) })
           .nullable()
@@ -60,9 +71,21 @@ const InfoSchema = z
       bodyBytes: z.number().int(),
       contentBodyBytes: z.number().int(),
       streams: z
-        .object({ perPrincipal: z.number().int(), perLog: z.number().int(), perIsolate: z.number().int(), queueBytes: z.number().int(), heartbeatMs: z.number().int() })
-        .openapi({ description: 'Live audit streams: open at most per principal, per log and per server instance; unread bytes before a reader is ended as lagging; between heartbeats.' }),
-      webhookDeliveriesPerMinute: z.number().int().openapi({ description: 'Alert deliveries a tenant\'s rules may make per minute; more wait for the next minute.' }),
+        .object({
+          perPrincipal: z.number().int(),
+          perLog: z.number().int(),
+          perIsolate: z.number().int(),
+          queueBytes: z.number().int(),
+          heartbeatMs: z.number().int(),
+        })
+        .openapi({
+          description:
+            'Live audit streams: open at most per principal, per log and per server instance; unread bytes before a reader is ended as lagging; between heartbeats.',
+        }),
+      webhookDeliveriesPerMinute: z
+        .number()
+        .int()
+        .openapi({ description: "Alert deliveries a tenant's rules may make per minute; more wait for the next minute." }),
       rateLimits: z.object({
         perPrincipal: z.object({ limit: z.number().int(), periodSeconds: z.number().int() }),
         perAddress: z.object({ limit: z.number().int(), periodSeconds: z.number().int() }),

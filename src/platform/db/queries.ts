@@ -29,7 +29,9 @@ export interface KeysetOptions<Row, T> {
 export async function keysetPage<Row, T>(select: (after: SQL | undefined) => Filtered<Row>, options: KeysetOptions<Row, T>): Promise<Page<T>> {
   const { key, page, direction = 'asc', view, cursor = (item: T) => (item as { id: string }).id } = options;
   const after = page.after === undefined ? undefined : direction === 'asc' ? gt(key, page.after) : lt(key, page.after);
-  const rows = await select(after).orderBy(direction === 'asc' ? asc(key) : desc(key)).limit(page.limit + 1);
+  const rows = await select(after)
+    .orderBy(direction === 'asc' ? asc(key) : desc(key))
+    .limit(page.limit + 1);
   return toPage(await Promise.all(rows.map(view)), page.limit, cursor);
 }
 

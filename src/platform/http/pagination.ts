@@ -17,22 +17,12 @@ export const PageQuerySchema = z.object({
   pageSize: wholeNumber({ min: 1, max: MAX_PAGE_SIZE })
     .default(DEFAULT_PAGE_SIZE)
     .openapi({ description: `Items per page, 1–${MAX_PAGE_SIZE}.`, example: DEFAULT_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
-  pageToken: z
-    .string()
-    .max(512)
-    .optional()
-    .openapi({ description: 'The `nextPageToken` of the previous page; omit for the first page.' }),
+  pageToken: z.string().max(512).optional().openapi({ description: 'The `nextPageToken` of the previous page; omit for the first page.' }),
 });
 
-export const nextPageTokenSchema = z
-  .string()
-  .optional()
-  .openapi({ description: 'Pass as `pageToken` to get the next page; absent on the last page.' });
+export const nextPageTokenSchema = z.string().optional().openapi({ description: 'Pass as `pageToken` to get the next page; absent on the last page.' });
 
-export function decodePageRequest(
-  list: string,
-  query: { pageSize: number; pageToken?: string },
-): Result<PageRequest, 'invalid_page_token'> {
+export function decodePageRequest(list: string, query: { pageSize: number; pageToken?: string }): Result<PageRequest, 'invalid_page_token'> {
   if (query.pageToken === undefined || query.pageToken === '') return ok({ limit: query.pageSize });
   try {
     const token = JSON.parse(base64urlDecode(query.pageToken)) as { list?: unknown; after?: unknown };

@@ -14,7 +14,11 @@ export const ProblemSchema = z
     status: z.number().int(),
     detail: z.string(),
     code: z.string().openapi({
-      description: `Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: ${Object.keys(PROBLEMS).map((c) => `\`${c}\``).join(', ')}.`,
+      description: `Stable and machine-readable: switch on it. An open set — a client must treat a code it does not know by the status. Known codes: ${Object.keys(
+        PROBLEMS,
+      )
+        .map((c) => `\`${c}\``)
+        .join(', ')}.`,
       example: 'not_found',
     }),
     requestId: z.string().openapi({ example: 'req_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' }),
@@ -37,14 +41,16 @@ export function problemResponses(codes: Iterable<ProblemCode>) {
   const byStatus = new Map<number, ProblemCode[]>();
   for (const code of new Set(codes)) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
   return Object.fromEntries(
-    [...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => [
-      status,
-      {
-        description: `Problem: ${list.map((code) => `\`${code}\``).join(', ')}.`,
-        'x-custodes-problems': list,
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
-      },
-    ]),
+    [...byStatus]
+      .sort(([a], [b]) => a - b)
+      .map(([status, list]) => [
+        status,
+        {
+          description: `Problem: ${list.map((code) => `\`${code}\``).join(', ')}.`,
+          'x-custodes-problems': list,
+          content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+        },
+      ]),
   );
 }
 
@@ -61,17 +67,11 @@ export const jsonRequestBody = <T extends z.ZodType>(schema: T) => ({
 export const ETagHeader = z.string().openapi({ description: 'Entity tag of the returned revision; send it back in `If-Match`.' });
 
 export const IfMatchHeaders = z.object({
-  'if-match': z
-    .string()
-    .optional()
-    .openapi({ description: 'Apply only if the resource still has this entity tag (RFC 9110 §13.1.1); else 412.' }),
+  'if-match': z.string().optional().openapi({ description: 'Apply only if the resource still has this entity tag (RFC 9110 §13.1.1); else 412.' }),
 });
 
 export const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .optional()
-    .openapi({ description: 'Retry-safe key: a repeat with the same key and body replays the first response.' }),
+  'idempotency-key': z.string().optional().openapi({ description: 'Retry-safe key: a repeat with the same key and body replays the first response.' }),
 });
 
 /**

@@ -31,7 +31,12 @@ export async function drainHost(db: Database, commit: Commit, hostId: string): P
     const capacities = (await hostCapacities(db)).filter((h) => h.id !== hostId);
 
     const writes: WriteStatement[] = [
-      write(db.update(hosts).set({ state: 'draining', ...nextRevision(hosts.revision) }).where(and(eq(hosts.id, hostId), eq(hosts.state, 'active')))),
+      write(
+        db
+          .update(hosts)
+          .set({ state: 'draining', ...nextRevision(hosts.revision) })
+          .where(and(eq(hosts.id, hostId), eq(hosts.state, 'active'))),
+      ),
     ];
     const migrated: DrainReport['migrated'] = [];
     const stranded: DrainReport['stranded'] = [];

@@ -5,21 +5,32 @@ import type { HostView } from './hosts.service';
 
 /** Sizes are bounded so that sums stay exact integers and typos (GiB for MiB) are caught. */
 export const Vcpus = z.number().int().min(1).max(4096).openapi({ example: 64 });
-export const MemoryMiB = z.number().int().min(128).max(64 * 1024 * 1024).openapi({ example: 262144 });
-export const DiskGiB = z.number().int().min(1).max(1024 * 1024).openapi({ example: 4096 });
+export const MemoryMiB = z
+  .number()
+  .int()
+  .min(128)
+  .max(64 * 1024 * 1024)
+  .openapi({ example: 262144 });
+export const DiskGiB = z
+  .number()
+  .int()
+  .min(1)
+  .max(1024 * 1024)
+  .openapi({ example: 4096 });
 export const Name = z
   .string()
   .min(1)
   .max(63)
   .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'lowercase letters, digits and inner hyphens (RFC 1123 label)');
 
-export const HostId = z.string().regex(/^hst_[0-9A-Z]{26}$/).openapi({ example: 'hst_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+export const HostId = z
+  .string()
+  .regex(/^hst_[0-9A-Z]{26}$/)
+  .openapi({ example: 'hst_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 
 export const HostParams = z.object({ host: HostId.openapi({ param: { name: 'host', in: 'path' } }) });
 
-export const CreateHostBody = z
-  .strictObject({ name: Name, vcpus: Vcpus, memoryMiB: MemoryMiB, diskGiB: DiskGiB })
-  .openapi('CreateHost');
+export const CreateHostBody = z.strictObject({ name: Name, vcpus: Vcpus, memoryMiB: MemoryMiB, diskGiB: DiskGiB }).openapi('CreateHost');
 
 export const PatchHostBody = z
   .strictObject({

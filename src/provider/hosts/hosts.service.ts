@@ -65,7 +65,8 @@ export const findHost = (db: Database, id: string): Promise<HostView | null> => 
 
 export const getHost = async (db: Database, id: string): Promise<Result<HostView, 'not_found'>> => found(await findHost(db, id), `Host ${id} does not exist.`);
 
-export const listHosts = (db: Database, page: PageRequest): Promise<Page<HostView>> => keysetPage((after) => selectHosts(db, after), { key: hosts.id, page, view: toView });
+export const listHosts = (db: Database, page: PageRequest): Promise<Page<HostView>> =>
+  keysetPage((after) => selectHosts(db, after), { key: hosts.id, page, view: toView });
 
 /** Free capacity of every host, for placement. */
 export async function hostCapacities(db: Database): Promise<HostCapacity[]> {

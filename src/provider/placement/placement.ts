@@ -16,12 +16,6 @@ export interface HostCapacity {
 
 export function rankHosts(hosts: readonly HostCapacity[], demand: Resources, exclude: ReadonlySet<string> = new Set()): HostCapacity[] {
   return hosts
-    .filter(
-      (h) =>
-        h.state === 'active' && !exclude.has(h.id) && h.free.vcpus >= demand.vcpus && h.free.memoryMiB >= demand.memoryMiB,
-    )
-    .sort(
-      (a, b) =>
-        b.free.memoryMiB - a.free.memoryMiB || b.free.vcpus - a.free.vcpus || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-    );
+    .filter((h) => h.state === 'active' && !exclude.has(h.id) && h.free.vcpus >= demand.vcpus && h.free.memoryMiB >= demand.memoryMiB)
+    .sort((a, b) => b.free.memoryMiB - a.free.memoryMiB || b.free.vcpus - a.free.vcpus || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -75,7 +75,8 @@ export const deleteTenant = adminRoute({
   path: '/admin/tenants/{tenant}',
   tags,
   summary: 'Propose deleting a tenant (a second `provisioner` approves)',
-  description: 'Significant (the two-person rule): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.',
+  description:
+    'Significant (the two-person rule): answers 202 with a change request. On approval the tenant is deleted if it still has no VMs or disks and has not changed since.',
   roles: ['provisioner'],
   request: { params: TenantParams, headers: IfMatchHeaders },
   responses: { 202: changeAccepted },

@@ -95,7 +95,11 @@ export async function createTenant(
     quotaDiskGiB: input.quota.diskGiB,
   });
   // The tenant's own log opens with its creation.
-  const committed = await commit([onUnique(write(insert), { 'tenants.owner_kid': 'key_taken', tenants: 'name_taken' })], { log: tenantLog(id), target: { type: 'tenant', id }, details: { ownerKid } });
+  const committed = await commit([onUnique(write(insert), { 'tenants.owner_kid': 'key_taken', tenants: 'name_taken' })], {
+    log: tenantLog(id),
+    target: { type: 'tenant', id },
+    details: { ownerKid },
+  });
   if (!committed.ok) {
     if (committed.rejected !== 'unique') throw new Error(committed.message);
     return committed.reason === 'key_taken'
@@ -107,9 +111,11 @@ export async function createTenant(
 
 export const findTenant = (db: Database, id: string): Promise<TenantView | null> => firstOf(selectTenants(db, eq(tenants.id, id)), toView);
 
-export const getTenant = async (db: Database, id: string): Promise<Result<TenantView, 'not_found'>> => found(await findTenant(db, id), `Tenant ${id} does not exist.`);
+export const getTenant = async (db: Database, id: string): Promise<Result<TenantView, 'not_found'>> =>
+  found(await findTenant(db, id), `Tenant ${id} does not exist.`);
 
-export const listTenants = (db: Database, page: PageRequest): Promise<Page<TenantView>> => keysetPage((after) => selectTenants(db, after), { key: tenants.id, page, view: toView });
+export const listTenants = (db: Database, page: PageRequest): Promise<Page<TenantView>> =>
+  keysetPage((after) => selectTenants(db, after), { key: tenants.id, page, view: toView });
 
 export async function updateTenant(
   db: Database,
@@ -152,7 +158,11 @@ export async function updateTenant(
 export function tenantInUse(tenant: TenantView): Failure<'resource_in_use'> | null {
   const { vms, diskGiB } = tenant.usage;
   if (vms === 0 && diskGiB === 0) return null;
-  return { code: 'resource_in_use', detail: `Tenant ${tenant.id} still has VMs or disks (${vms} VMs, ${diskGiB} GiB of disks); delete them first.`, extensions: { vms, diskGiB } };
+  return {
+    code: 'resource_in_use',
+    detail: `Tenant ${tenant.id} still has VMs or disks (${vms} VMs, ${diskGiB} GiB of disks); delete them first.`,
+    extensions: { vms, diskGiB },
+  };
 }
 
 export async function deleteTenant(
@@ -161,7 +171,11 @@ export async function deleteTenant(
   id: string,
   expectedRevision?: number,
 ): Promise<Result<{ id: string }, 'not_found' | 'precondition_failed' | 'resource_in_use'>> {
-  const guards = [eq(tenants.id, id), sql`NOT EXISTS (SELECT 1 FROM vms WHERE tenant_id = ${id})`, sql`NOT EXISTS (SELECT 1 FROM disks WHERE tenant_id = ${id})`];
+  const guards = [
+    eq(tenants.id, id),
+    sql`NOT EXISTS (SELECT 1 FROM vms WHERE tenant_id = ${id})`,
+    sql`NOT EXISTS (SELECT 1 FROM disks WHERE tenant_id = ${id})`,
+  ];
   if (expectedRevision !== undefined) guards.push(eq(tenants.revision, expectedRevision));
   // The tenant's keys go with it (its audit log keeps their history); a failed guard rolls these back too.
   const committed = await commit([
@@ -171,5 +185,11 @@ export async function deleteTenant(
     expectChanges('tenant.delete'),
   ]);
   const tenant = committed.ok ? null : await findTenant(db, id);
-  return guardedWriteResult(`Tenant ${id}`, committed.ok ? { value: { id } } : null, tenant, expectedRevision, (current) => tenantInUse(current) ?? { code: 'resource_in_use', detail: `Tenant ${id} changed meanwhile; retry.` });
+  return guardedWriteResult(
+    `Tenant ${id}`,
+    committed.ok ? { value: { id } } : null,
+    tenant,
+    expectedRevision,
+    (current) => tenantInUse(current) ?? { code: 'resource_in_use', detail: `Tenant ${id} changed meanwhile; retry.` },
+  );
 }

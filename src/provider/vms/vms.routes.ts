@@ -44,7 +44,7 @@ export const getVm = adminRoute({
   method: 'get',
   path: '/admin/vms/{vm}',
   tags,
-  summary: 'Get a VM\'s placement and size',
+  summary: "Get a VM's placement and size",
   roles: METADATA_READERS,
   request: { params: VmParams },
   responses: {
@@ -75,7 +75,7 @@ export const deleteVm = adminRoute({
   path: '/admin/vms/{vm}',
   tags,
   summary: 'Propose deleting a VM (a second `provisioner` approves)',
-  description: 'Significant (the two-person rule): answers 202 with a change request; the VM\'s tenant sees every step of it in its own log.',
+  description: "Significant (the two-person rule): answers 202 with a change request; the VM's tenant sees every step of it in its own log.",
   roles: ['provisioner'],
   request: { params: VmParams, headers: IfMatchHeaders },
   responses: { 202: changeAccepted },

@@ -5,7 +5,10 @@ import { TenantId } from '../tenants/tenants.schemas';
 import type { SameShape } from '../../platform/http/responses';
 import type { VmView } from './vms.service';
 
-export const VmId = z.string().regex(/^vm_[0-9A-Z]{26}$/).openapi({ example: 'vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+export const VmId = z
+  .string()
+  .regex(/^vm_[0-9A-Z]{26}$/)
+  .openapi({ example: 'vm_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 export const VmParams = z.object({ vm: VmId.openapi({ param: { name: 'vm', in: 'path' } }) });
 
 export const CreateVmBody = z.strictObject({ name: Name, vcpus: Vcpus, memoryMiB: MemoryMiB }).openapi('CreateVm');
@@ -36,7 +39,7 @@ export const VmSchema = z
   .openapi('Vm');
 
 export const VmListQuery = z.object({
-  tenant: TenantId.optional().openapi({ description: 'Only this tenant\'s VMs.' }),
+  tenant: TenantId.optional().openapi({ description: "Only this tenant's VMs." }),
   host: HostId.optional().openapi({ description: 'Only VMs on this host.' }),
 });
 

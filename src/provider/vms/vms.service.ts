@@ -67,8 +67,19 @@ export interface VmFilter {
 }
 
 export async function listVms(db: Database, page: PageRequest, filter: VmFilter = {}): Promise<Page<VmView>> {
-  const where = [filter.tenant ? eq(vms.tenantId, filter.tenant) : undefined, filter.host ? eq(vms.hostId, filter.host) : undefined, filter.reach ? vmColumnInReach(filter.reach, vms.id) : undefined];
-  return keysetPage((after) => db.select().from(vms).where(and(...where, after)), { key: vms.id, page, view: toView });
+  const where = [
+    filter.tenant ? eq(vms.tenantId, filter.tenant) : undefined,
+    filter.host ? eq(vms.hostId, filter.host) : undefined,
+    filter.reach ? vmColumnInReach(filter.reach, vms.id) : undefined,
+  ];
+  return keysetPage(
+    (after) =>
+      db
+        .select()
+        .from(vms)
+        .where(and(...where, after)),
+    { key: vms.id, page, view: toView },
+  );
 }
 
 type QuotaCheck = Result<unknown, 'not_found' | 'invalid_state' | 'quota_exceeded'>;
@@ -165,13 +176,7 @@ export const atRevision = (vm: VmView) => and(eq(vms.id, vm.id), eq(vms.revision
 
 type ResizeFailure = WriteFailure | 'quota_exceeded' | 'no_capacity' | 'invalid_state' | 'name_taken';
 
-export async function resizeVm(
-  db: Database,
-  commit: Commit,
-  id: string,
-  patch: VmPatch,
-  expectedRevision?: number,
-): Promise<Result<VmView, ResizeFailure>> {
+export async function resizeVm(db: Database, commit: Commit, id: string, patch: VmPatch, expectedRevision?: number): Promise<Result<VmView, ResizeFailure>> {
   const resized = await writeAtRevision<ResizeFailure>(db, id, expectedRevision, async (vm) => {
     const demand = { vcpus: patch.vcpus ?? vm.vcpus, memoryMiB: patch.memoryMiB ?? vm.memoryMiB };
     const growth = { vcpus: demand.vcpus - vm.vcpus, memoryMiB: demand.memoryMiB - vm.memoryMiB };
@@ -235,19 +240,18 @@ export async function migrateVm(
     }
     return targetHost
       ? fail('no_capacity', `Host ${targetHost} has no room for ${demand.vcpus} vCPUs and ${demand.memoryMiB} MiB.`, { requested: demand })
-      : fail('no_capacity', `No active host other than ${vm.host} (where VM ${id} runs) has ${demand.vcpus} vCPUs and ${demand.memoryMiB} MiB free: register or undrain one to migrate to.`, { requested: demand });
+      : fail(
+          'no_capacity',
+          `No active host other than ${vm.host} (where VM ${id} runs) has ${demand.vcpus} vCPUs and ${demand.memoryMiB} MiB free: register or undrain one to migrate to.`,
+          { requested: demand },
+        );
   });
   if (!moved.ok) return moved;
   const vm = (await findVm(db, id))!;
   return ok({ vm, from: moved.value.host, to: vm.host });
 }
 
-export async function deleteVm(
-  db: Database,
-  commit: Commit,
-  id: string,
-  expectedRevision?: number,
-): Promise<Result<{ id: string }, WriteFailure>> {
+export async function deleteVm(db: Database, commit: Commit, id: string, expectedRevision?: number): Promise<Result<{ id: string }, WriteFailure>> {
   const deleted = await writeAtRevision<WriteFailure>(db, id, expectedRevision, async (vm) => {
     const committed = await commit([write(db.delete(vms).where(atRevision(vm))), expectChanges('vm.delete')]);
     if (committed.ok) forgetPlacementView();

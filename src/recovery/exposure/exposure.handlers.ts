@@ -13,6 +13,9 @@ export const exposureReport: RouteHandler<typeof routes.exposureReport, AppEnv> 
   if (!request.ok) return failureResponse(c, request.error);
   // Times compare as text in the index, so bring offsets to UTC 'Z' first.
   const utc = (t?: string) => (t ? new Date(t).toISOString() : undefined);
-  const { items, nextPageToken } = encodePage(list, await report(c.get('db'), tenant, c.get('reach'), request.value, { ...query, from: utc(query.from), to: utc(query.to) }));
+  const { items, nextPageToken } = encodePage(
+    list,
+    await report(c.get('db'), tenant, c.get('reach'), request.value, { ...query, from: utc(query.from), to: utc(query.to) }),
+  );
   return c.json({ labels: items, nextPageToken }, 200);
 };

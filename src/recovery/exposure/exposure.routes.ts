@@ -12,13 +12,16 @@ const Instant = z.iso.datetime({ offset: true });
 
 const ReadSchema = z
   .object({
-    auditIndex: z.number().int().openapi({ description: 'The read\'s record in the tenant\'s log: verify it there.' }),
+    auditIndex: z.number().int().openapi({ description: "The read's record in the tenant's log: verify it there." }),
     time: z.string(),
     actor: z.object({ type: z.enum(['admin', 'tenant', 'toolstack', 'anonymous', 'system']), id: z.string().nullable() }),
     toolstack: z.string().nullable().openapi({ description: 'The toolstack that read, when one did.' }),
     jti: z.string().nullable().openapi({ description: 'The token that read.' }),
-    session: z.string().nullable().openapi({ description: 'Its client session: the token\'s `sid` claim, else its jti.' }),
-    rotatedAt: z.string().nullable().openapi({ description: 'When the label was rotated after this read — its data re-sealed under a new key, the keys the read versions were sealed with deleted — or null.' }),
+    session: z.string().nullable().openapi({ description: "Its client session: the token's `sid` claim, else its jti." }),
+    rotatedAt: z.string().nullable().openapi({
+      description:
+        'When the label was rotated after this read — its data re-sealed under a new key, the keys the read versions were sealed with deleted — or null.',
+    }),
     pages: z.array(z.object({ index: z.number().int(), version: z.number().int() })),
   })
   .openapi('ExposureRead');
@@ -35,7 +38,8 @@ export const exposureReport = tenantRoute({
   path: '/tenants/{tenant}/exposure',
   tags: ['exposure'],
   summary: 'Which labelled regions were read, by whom, with which token, and which versions',
-  description: 'Every label of the tenant (or the one asked for), by name and paged like every list, with the allowed reads that touched it, oldest first. Each read names its audit record, so the report can be checked against the verified log.',
+  description:
+    'Every label of the tenant (or the one asked for), by name and paged like every list, with the allowed reads that touched it, oldest first. Each read names its audit record, so the report can be checked against the verified log.',
   scope: 'audit:read',
   request: {
     params: TenantParams,

@@ -67,7 +67,13 @@ interface Row {
 }
 
 /** One page of the labels in `reach` (or the one asked for), by name, each with the reads that touched it, oldest first. */
-export async function exposureReport(db: Database, tenant: string, reach: VmReach, page: PageRequest, filter: ExposureFilter = {}): Promise<Page<LabelExposure>> {
+export async function exposureReport(
+  db: Database,
+  tenant: string,
+  reach: VmReach,
+  page: PageRequest,
+  filter: ExposureFilter = {},
+): Promise<Page<LabelExposure>> {
   const readFilter = sql.join(
     [
       filter.actor ? sql`AND f.actor_id = ${filter.actor}` : sql``,

@@ -12,7 +12,7 @@ import type { LabelView } from './labels.service';
 
 const tags = ['labels'];
 
-export const LabelName = Name.openapi({ description: 'The label\'s name, unique in the tenant.', example: 'tls-key' });
+export const LabelName = Name.openapi({ description: "The label's name, unique in the tenant.", example: 'tls-key' });
 const LabelParams = TenantParams.extend({ name: LabelName.openapi({ param: { name: 'name', in: 'path' } }) });
 const Start = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ description: 'First page (memory) or block (disk).' });
 const Count = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).openapi({ description: 'Pages or blocks in the region.' });
@@ -22,7 +22,7 @@ export const RegionSchema = z
     z.strictObject({ space: z.literal('memory'), vm: VmId, start: Start, count: Count }),
     z.strictObject({ space: z.literal('disk'), disk: DiskId, start: Start, count: Count }),
   ])
-  .openapi('LabelledRegion', { description: 'Pages `start`…`start+count−1` of a VM\'s memory or of a disk.' });
+  .openapi('LabelledRegion', { description: "Pages `start`…`start+count−1` of a VM's memory or of a disk." });
 
 const Stamp = z.object({ name: z.string(), tenant: TenantId, revision: z.number().int(), createdAt: z.string(), updatedAt: z.string() });
 const LabelSchema = z

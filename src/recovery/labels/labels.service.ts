@@ -53,9 +53,14 @@ export async function putLabel(
   const resource = await contentResource(db, tenant, input.space, input.resource);
   if (!resource.ok) return resource;
   if (input.start + input.count > resource.value.pages) {
-    return fail('index_out_of_range', `${input.resource} has ${resource.value.pages} pages; ${input.start}+${input.count} reaches past the end.`, { pages: resource.value.pages });
+    return fail('index_out_of_range', `${input.resource} has ${resource.value.pages} pages; ${input.start}+${input.count} reaches past the end.`, {
+      pages: resource.value.pages,
+    });
   }
-  const [before] = await db.select({ revision: labels.revision }).from(labels).where(and(eq(labels.tenantId, tenant), eq(labels.name, name)));
+  const [before] = await db
+    .select({ revision: labels.revision })
+    .from(labels)
+    .where(and(eq(labels.tenantId, tenant), eq(labels.name, name)));
   const upsert = write(sql`
     INSERT INTO labels (tenant_id, name, space, resource_id, start, count) VALUES (${tenant}, ${name}, ${input.space}, ${input.resource}, ${input.start}, ${input.count})
     ON CONFLICT (tenant_id, name) DO UPDATE SET space = excluded.space, resource_id = excluded.resource_id, start = excluded.start, count = excluded.count,
@@ -68,17 +73,33 @@ export async function putLabel(
 }
 
 export async function getLabel(db: Database, tenant: string, name: string): Promise<Result<LabelView, 'not_found'>> {
-  return found(await firstOf(db.select().from(labels).where(and(eq(labels.tenantId, tenant), eq(labels.name, name))), toView), NOT_YOURS);
+  return found(
+    await firstOf(
+      db
+        .select()
+        .from(labels)
+        .where(and(eq(labels.tenantId, tenant), eq(labels.name, name))),
+      toView,
+    ),
+    NOT_YOURS,
+  );
 }
 
 /** One page of the labels over regions in `reach`, by name (keyset on the name). */
 export async function listLabels(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<LabelView>> {
-  return keysetPage((after) => db.select().from(labels).where(and(eq(labels.tenantId, tenant), regionInReach(reach, labels.space, labels.resourceId), after)), {
-    key: labels.name,
-    page,
-    view: toView,
-    cursor: (label) => label.name,
-  });
+  return keysetPage(
+    (after) =>
+      db
+        .select()
+        .from(labels)
+        .where(and(eq(labels.tenantId, tenant), regionInReach(reach, labels.space, labels.resourceId), after)),
+    {
+      key: labels.name,
+      page,
+      view: toView,
+      cursor: (label) => label.name,
+    },
+  );
 }
 
 export async function deleteLabel(db: Database, commit: Commit, tenant: string, name: string): Promise<Result<{ name: string }, 'not_found'>> {

@@ -61,10 +61,14 @@ export async function objectChanges(db: Database, log: string, size: number, tai
 }
 
 /** Tainted actions whose effects cannot all be undone: a disk deleted with its blocks. Reads are disclosures. */
-export async function irreversibleActions(db: Database, log: string, tainted: ReadonlySet<number>): Promise<{ auditIndex: number; action: string; why: string }[]> {
+export async function irreversibleActions(
+  db: Database,
+  log: string,
+  tainted: ReadonlySet<number>,
+): Promise<{ auditIndex: number; action: string; why: string }[]> {
   if (tainted.size === 0) return [];
   const rows = await db.all<{ auditIndex: number; action: string }>(sql`
     SELECT r.idx AS auditIndex, r.action FROM json_each(${JSON.stringify([...tainted])}) a
     CROSS JOIN audit_records r ON r.log = ${log} AND r.idx = a.value AND r.action IN ('disk.delete')`);
-  return rows.map((r) => ({ ...r, why: 'the disk\'s blocks were deleted with it: undo restores the disk, unwritten' }));
+  return rows.map((r) => ({ ...r, why: "the disk's blocks were deleted with it: undo restores the disk, unwritten" }));
 }

@@ -27,8 +27,16 @@ export const objectImaging = (): LogExtension => ({
     if (!objects || objects.length === 0 || record.outcome !== 'allowed') return undefined;
     const { log, index } = record;
     return {
-      beforeWrites: objects.map((o) => db.prepare(`INSERT INTO object_history (log, audit_index, object, before) VALUES (?, ?, ?, (${o.image.sql}))`).bind(log, index, o.object, ...o.image.params)),
-      afterRecord: objects.map((o) => db.prepare(`UPDATE object_history SET after = (${o.image.sql}) WHERE log = ? AND audit_index = ? AND object = ?`).bind(...o.image.params, log, index, o.object)),
+      beforeWrites: objects.map((o) =>
+        db
+          .prepare(`INSERT INTO object_history (log, audit_index, object, before) VALUES (?, ?, ?, (${o.image.sql}))`)
+          .bind(log, index, o.object, ...o.image.params),
+      ),
+      afterRecord: objects.map((o) =>
+        db
+          .prepare(`UPDATE object_history SET after = (${o.image.sql}) WHERE log = ? AND audit_index = ? AND object = ?`)
+          .bind(...o.image.params, log, index, o.object),
+      ),
     };
   },
 });

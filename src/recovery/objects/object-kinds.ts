@@ -102,7 +102,10 @@ export function restoreStatements(ref: ObjectRef, from: string | null, to: strin
   const keyParams = [...ref.key];
   if (from !== null) {
     statements.push(
-      { sql: `UPDATE ${ident(k.name)} SET ${ident(k.key[0]!)} = ${ident(k.key[0]!)} WHERE ${keyWhere(k.key, ident(k.name))} AND (${image.sql}) = ?`, params: [...keyParams, ...image.params, from] },
+      {
+        sql: `UPDATE ${ident(k.name)} SET ${ident(k.key[0]!)} = ${ident(k.key[0]!)} WHERE ${keyWhere(k.key, ident(k.name))} AND (${image.sql}) = ?`,
+        params: [...keyParams, ...image.params, from],
+      },
       expectChanges(`${label} ${objectId(ref)} unchanged since planned`),
     );
   }
@@ -119,7 +122,10 @@ export function restoreStatements(ref: ObjectRef, from: string | null, to: strin
     statements.push({ sql: `INSERT INTO ${ident(k.name)} (${k.columns.map(ident).join(', ')}) VALUES (${values})`, params });
   } else {
     const assignments = k.columns.filter((c) => !k.key.includes(c)).map((c) => `${ident(c)} = json_extract(?, '$.${c}')`);
-    statements.push({ sql: `UPDATE ${ident(k.name)} SET ${assignments.join(', ')} WHERE ${keyWhere(k.key, ident(k.name))}`, params: [...assignments.map(() => to), ...keyParams] });
+    statements.push({
+      sql: `UPDATE ${ident(k.name)} SET ${assignments.join(', ')} WHERE ${keyWhere(k.key, ident(k.name))}`,
+      params: [...assignments.map(() => to), ...keyParams],
+    });
   }
   if (k.children && to !== null) {
     const childTable = k.children.table;

@@ -12,7 +12,10 @@ import type { PlanView } from './plans.service';
 
 const tags = ['recovery'];
 
-const PlanId = z.string().regex(/^rcp_[0-9A-Z]{26}$/).openapi({ example: 'rcp_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+const PlanId = z
+  .string()
+  .regex(/^rcp_[0-9A-Z]{26}$/)
+  .openapi({ example: 'rcp_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 const PlanParams = TenantParams.extend({ plan: PlanId.openapi({ param: { name: 'plan', in: 'path' } }) });
 const Instant = z.iso.datetime({ offset: true });
 const PrincipalId = z.string().min(1).max(64);
@@ -20,7 +23,11 @@ const PrincipalId = z.string().min(1).max(64);
 const Seeds = z
   .strictObject({
     actors: z.array(PrincipalId).max(100).optional().openapi({ description: 'Principals (toolstack, owner or admin ids) whose actions are the attack.' }),
-    tokens: z.array(z.string().min(1).max(128)).max(1000).optional().openapi({ description: 'Whole sessions: a token\'s `sid` claim (shared by the tokens of one client session), or the `jti` of a token without one.' }),
+    tokens: z
+      .array(z.string().min(1).max(128))
+      .max(1000)
+      .optional()
+      .openapi({ description: "Whole sessions: a token's `sid` claim (shared by the tokens of one client session), or the `jti` of a token without one." }),
     actions: z.array(z.number().int().min(0)).max(10_000).optional().openapi({ description: 'Audit indexes of single actions.' }),
     from: Instant.optional().openapi({ description: 'Only actions at or after this instant.' }),
     to: Instant.optional().openapi({ description: 'Only actions before this instant.' }),
@@ -28,7 +35,12 @@ const Seeds = z
   .refine((s) => (s.actors?.length ?? 0) + (s.tokens?.length ?? 0) + (s.actions?.length ?? 0) > 0, 'name at least one actor, token or action')
   .openapi('RecoverySeeds');
 const Patch = z
-  .strictObject({ revoke: z.array(z.strictObject({ principal: PrincipalId, from: Instant })).min(1).max(100) })
+  .strictObject({
+    revoke: z
+      .array(z.strictObject({ principal: PrincipalId, from: Instant }))
+      .min(1)
+      .max(100),
+  })
   .openapi('RecoveryPatch', { description: 'Each principal is treated as revoked from its instant on.' });
 const CreatePlanBody = z
   .discriminatedUnion('mode', [z.strictObject({ mode: z.literal('undo'), seeds: Seeds }), z.strictObject({ mode: z.literal('replay'), patch: Patch })])
@@ -53,11 +65,15 @@ const PlanSchema = z
     mode: z.enum(['undo', 'replay']),
     state: z.enum(['planned', 'applied', 'reverted']),
     request: CreatePlanBody,
-    logSize: z.number().int().openapi({ description: 'The plan covers records [0, logSize) of the tenant\'s log.' }),
+    logSize: z.number().int().openapi({ description: "The plan covers records [0, logSize) of the tenant's log." }),
     taintedActions: z.array(z.number().int()).openapi({ description: 'Undo: the tainted actions. Replay: the allowed actions the patch denies.' }),
-    changes: z.array(Change).openapi({ description: 'Per page: the version it goes back to. Pages whose current version is legitimate are absent: later legitimate writes survive.' }),
+    changes: z.array(Change).openapi({
+      description: 'Per page: the version it goes back to. Pages whose current version is legitimate are absent: later legitimate writes survive.',
+    }),
     taintedVersions: z.array(VersionRef).openapi({ description: 'Versions the plan treats as never having existed.' }),
-    sessions: z.array(z.object({ session: z.string(), from: z.number().int() })).openapi({ description: 'Undo: sessions tainted by reading tainted data, from that read on.' }),
+    sessions: z
+      .array(z.object({ session: z.string(), from: z.number().int() }))
+      .openapi({ description: 'Undo: sessions tainted by reading tainted data, from that read on.' }),
     disclosures: z
       .array(
         z.object({
@@ -79,11 +95,15 @@ const PlanSchema = z
           kind: z.enum(['toolstack', 'key', 'label', 'disk', 'snapshot', 'vm-power']),
           key: z.array(z.string()),
           from: ObjectImage.nullable().openapi({ description: 'The object now (its row); null: it does not exist.' }),
-          to: ObjectImage.nullable().openapi({ description: 'The object after the plan: as the latest untainted action left it, or as before the first (a toolstack the attack created: revoked).' }),
+          to: ObjectImage.nullable().openapi({
+            description: 'The object after the plan: as the latest untainted action left it, or as before the first (a toolstack the attack created: revoked).',
+          }),
           actions: z.array(z.number().int()).openapi({ description: 'The tainted actions that changed it.' }),
         }),
       )
-      .openapi({ description: 'Undo: tenant objects besides contents that the plan restores — toolstacks, wrapped keys, labels, disks, snapshots, VM power states.' }),
+      .openapi({
+        description: 'Undo: tenant objects besides contents that the plan restores — toolstacks, wrapped keys, labels, disks, snapshots, VM power states.',
+      }),
     irreversible: z
       .array(z.object({ auditIndex: z.number().int(), action: z.string(), why: z.string() }))
       .openapi({ description: 'Undo: tainted actions whose effects cannot all be undone (reads are `disclosures`).' }),
@@ -94,7 +114,7 @@ const PlanSchema = z
   .openapi('RecoveryPlan');
 const PlanListSchema = z.object({ plans: z.array(PlanSchema), nextPageToken: nextPageTokenSchema }).openapi('RecoveryPlanList');
 const TransitionSchema = z
-  .object({ plan: PlanSchema, auditIndex: z.number().int().openapi({ description: 'The record of this application (or reversal) in the tenant\'s log.' }) })
+  .object({ plan: PlanSchema, auditIndex: z.number().int().openapi({ description: "The record of this application (or reversal) in the tenant's log." }) })
   .openapi('RecoveryPlanTransition');
 
 export const createRecoveryPlan = tenantRoute({
@@ -105,7 +125,8 @@ export const createRecoveryPlan = tenantRoute({
   path: '/tenants/{tenant}/recovery/plans',
   tags,
   summary: 'Plan a recovery: undo from seeds, or replay under a patch',
-  description: 'Nothing changes until the plan is applied. `undo` follows the taint from the seeds through the information-flow index (its cost follows the taint, not the history); `replay` re-runs the whole history under the patch.',
+  description:
+    'Nothing changes until the plan is applied. `undo` follows the taint from the seeds through the information-flow index (its cost follows the taint, not the history); `replay` re-runs the whole history under the patch.',
   scope: 'recovery',
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreatePlanBody) },
   responses: { 201: { ...jsonContent(PlanSchema, 'The plan.'), headers: z.object({ Location: z.string() }) } },

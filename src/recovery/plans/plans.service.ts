@@ -133,7 +133,8 @@ const refsJson = (refs: readonly VersionRef[]): string => JSON.stringify(refs.ma
  */
 export async function rollbackChanges(db: Database, log: string, removed: readonly VersionRef[], voided: readonly number[]): Promise<PlanChange[]> {
   const pages = new Map<string, { space: Space; resource: string; index: number; versions: number[]; cleared: boolean }>();
-  const pageOf = (p: Omit<VersionRef, 'version'>) => pages.get(pageKey(p)) ?? pages.set(pageKey(p), { space: p.space, resource: p.resource, index: p.index, versions: [], cleared: false }).get(pageKey(p))!;
+  const pageOf = (p: Omit<VersionRef, 'version'>) =>
+    pages.get(pageKey(p)) ?? pages.set(pageKey(p), { space: p.space, resource: p.resource, index: p.index, versions: [], cleared: false }).get(pageKey(p))!;
   for (const v of removed) pageOf(v).versions.push(v.version);
   if (voided.length > 0) {
     const clears = await db.all<Omit<VersionRef, 'version'>>(sql`
@@ -142,7 +143,15 @@ export async function rollbackChanges(db: Database, log: string, removed: readon
     for (const c of clears) pageOf(c).cleared = true;
   }
   if (pages.size === 0) return [];
-  const rows = await db.all<{ space: Space; resource: string; index: number; head: number | null; keep: number | null; keptAt: number | null; clearedAt: number | null }>(sql`
+  const rows = await db.all<{
+    space: Space;
+    resource: string;
+    index: number;
+    head: number | null;
+    keep: number | null;
+    keptAt: number | null;
+    clearedAt: number | null;
+  }>(sql`
     WITH p AS (SELECT value ->> 0 AS space, value ->> 1 AS resource, value ->> 2 AS idx, value -> 3 AS removed FROM json_each(${JSON.stringify([...pages.values()].map((p) => [p.space, p.resource, p.index, p.versions]))})),
     k AS (
       SELECT p.space, p.resource, p.idx,
@@ -199,14 +208,23 @@ async function undoneVersions(db: Database, tenant: string): Promise<VersionRef[
 }
 
 /** Computes a plan over the tenant's log as it stands now (without storing it); an undo whose seeds name no action is refused. */
-export async function computePlan(db: Database, tenant: string, request: PlanRequest): Promise<Result<{ logSize: number; result: PlanResult }, 'seeds_match_nothing'>> {
+export async function computePlan(
+  db: Database,
+  tenant: string,
+  request: PlanRequest,
+): Promise<Result<{ logSize: number; result: PlanResult }, 'seeds_match_nothing'>> {
   const log = tenantLog(tenant);
   const [head] = await db.all<{ size: number }>(sql`SELECT size FROM audit_logs WHERE log = ${log}`);
   const logSize = head?.size ?? 0;
   if (request.mode === 'undo') {
     const seeds = await seedActions(db, log, logSize, request.seeds);
     // A plan that undoes nothing because its seeds are misspelt would read as "nothing to undo": say so instead.
-    if (seeds.length === 0) return fail('seeds_match_nothing', `No allowed action in records [0, ${logSize}) of ${log} matches the seeds: check the actor, session and action ids, and the time window.`, { logSize });
+    if (seeds.length === 0)
+      return fail(
+        'seeds_match_nothing',
+        `No allowed action in records [0, ${logSize}) of ${log} matches the seeds: check the actor, session and action ids, and the time window.`,
+        { logSize },
+      );
     const taint = await taintClosure(d1FlowIndex(db, log, logSize), { actions: seeds, sessions: request.seeds.tokens });
     const taintedVersions = [...taint.versions.values()];
     // The attack itself: the seeded actions, and everything the principals it created did (rule 4).
@@ -219,7 +237,11 @@ export async function computePlan(db: Database, tenant: string, request: PlanReq
         changes: await rollbackChanges(db, log, taintedVersions, [...tainted]),
         taintedVersions,
         sessions: [...taint.sessions].filter(([session]) => !request.seeds.tokens?.includes(session)).map(([session, from]) => ({ session, from })),
-        disclosures: await readsOf(db, log, attack.sort((a, b) => a - b)),
+        disclosures: await readsOf(
+          db,
+          log,
+          attack.sort((a, b) => a - b),
+        ),
         conflicts: [],
         objectChanges: await objectChanges(db, log, logSize, tainted, nowIso()),
         irreversible: await irreversibleActions(db, log, tainted),
@@ -261,7 +283,13 @@ export function planRegions(result: PlanResult): Reference[] {
  * everything the plan touches is in its reach (auth/vm-reach.ts): its seeds
  * could otherwise roll back, or reveal reads of, VMs it may not reach.
  */
-export async function createPlan(db: Database, commit: Commit, tenant: string, request: PlanRequest, reach: VmReach): Promise<Result<PlanView, 'vm_not_allowed' | 'seeds_match_nothing'>> {
+export async function createPlan(
+  db: Database,
+  commit: Commit,
+  tenant: string,
+  request: PlanRequest,
+  reach: VmReach,
+): Promise<Result<PlanView, 'vm_not_allowed' | 'seeds_match_nothing'>> {
   const computed = await computePlan(db, tenant, request);
   if (!computed.ok) return computed;
   const { logSize, result } = computed.value;
@@ -269,20 +297,45 @@ export async function createPlan(db: Database, commit: Commit, tenant: string, r
   if (outside) return outsideReach(reach, `The plan touches ${describeReference(outside).replace(/^The /, 'the ')}, which`);
   const id = newId('rcp');
   const committed = await commit(
-    [write(db.insert(recoveryPlans).values({ id, tenantId: tenant, mode: request.mode, request: JSON.stringify(request), result: JSON.stringify(result), logSize }))],
-    { target: { type: 'recovery_plan', id }, details: { mode: request.mode, logSize, taintedActions: result.taintedActions.length, changes: result.changes.length } },
+    [
+      write(
+        db
+          .insert(recoveryPlans)
+          .values({ id, tenantId: tenant, mode: request.mode, request: JSON.stringify(request), result: JSON.stringify(result), logSize }),
+      ),
+    ],
+    {
+      target: { type: 'recovery_plan', id },
+      details: { mode: request.mode, logSize, taintedActions: result.taintedActions.length, changes: result.changes.length },
+    },
   );
   if (!committed.ok) throw new Error(committed.message);
   return getPlan(db, tenant, id) as Promise<Result<PlanView, never>>;
 }
 
 export async function getPlan(db: Database, tenant: string, id: string): Promise<Result<PlanView, 'not_found'>> {
-  return found(await firstOf(db.select().from(recoveryPlans).where(and(eq(recoveryPlans.id, id), eq(recoveryPlans.tenantId, tenant))), toView), NOT_YOURS);
+  return found(
+    await firstOf(
+      db
+        .select()
+        .from(recoveryPlans)
+        .where(and(eq(recoveryPlans.id, id), eq(recoveryPlans.tenantId, tenant))),
+      toView,
+    ),
+    NOT_YOURS,
+  );
 }
 
 /** One page of the plans whose every region is in `reach`, newest first. */
 export async function listPlans(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<PlanView>> {
-  return keysetPage((after) => db.select().from(recoveryPlans).where(and(eq(recoveryPlans.tenantId, tenant), planInReach(reach), after)), { key: recoveryPlans.id, page, direction: 'desc', view: toView });
+  return keysetPage(
+    (after) =>
+      db
+        .select()
+        .from(recoveryPlans)
+        .where(and(eq(recoveryPlans.tenantId, tenant), planInReach(reach), after)),
+    { key: recoveryPlans.id, page, direction: 'desc', view: toView },
+  );
 }
 
 type Transition = Result<{ plan: PlanView; auditIndex: number }, 'not_found' | 'invalid_state' | 'plan_stale'>;
@@ -293,10 +346,17 @@ async function transition(db: Database, commit: Commit, tenant: string, id: stri
   if (!found.ok) return found;
   const plan = found.value;
   const [fromState, toState] = direction === 'apply' ? (['planned', 'applied'] as const) : (['applied', 'reverted'] as const);
-  if (plan.state !== fromState) return fail('invalid_state', `Plan ${id} is ${plan.state}; only a ${fromState} plan can be ${direction === 'apply' ? 'applied' : 'reverted'}.`, { state: plan.state });
+  if (plan.state !== fromState)
+    return fail('invalid_state', `Plan ${id} is ${plan.state}; only a ${fromState} plan can be ${direction === 'apply' ? 'applied' : 'reverted'}.`, {
+      state: plan.state,
+    });
 
   // Each page moves from `was` to `now`; 0 is unwritten (no head row).
-  const moves = plan.changes.map((c) => ({ ...c, was: direction === 'apply' ? c.fromVersion : c.toVersion, now: direction === 'apply' ? c.toVersion : c.fromVersion }));
+  const moves = plan.changes.map((c) => ({
+    ...c,
+    was: direction === 'apply' ? c.fromVersion : c.toVersion,
+    now: direction === 'apply' ? c.toVersion : c.fromVersion,
+  }));
   const json = (items: typeof moves) => JSON.stringify(items.map((m) => [m.space, m.target, m.index, m.was, m.now]));
   const repoint = moves.filter((m) => m.was !== 0 && m.now !== 0);
   const unwrite = moves.filter((m) => m.now === 0);
@@ -376,7 +436,7 @@ async function rollbackRegions(db: Database, moves: readonly (PlanChange & { now
     resource: m.target,
     index: m.index,
     version: m.now,
-    digest: m.now === 0 ? null : digests.get(versionKey({ space: m.space, resource: m.target, index: m.index, version: m.now })) ?? null,
+    digest: m.now === 0 ? null : (digests.get(versionKey({ space: m.space, resource: m.target, index: m.index, version: m.now })) ?? null),
     access: 'rollback',
   }));
 }
@@ -388,4 +448,6 @@ export const revertPlan = (db: Database, commit: Commit, tenant: string, id: str
 const planInReach = (reach: VmReach) =>
   reach.all
     ? undefined
-    : and(...planRegionSources(recoveryPlans.result).map((s) => sql`NOT EXISTS (SELECT 1 FROM ${s.from} WHERE NOT ${regionInReach(reach, s.space, s.resource)})`));
+    : and(
+        ...planRegionSources(recoveryPlans.result).map((s) => sql`NOT EXISTS (SELECT 1 FROM ${s.from} WHERE NOT ${regionInReach(reach, s.space, s.resource)})`),
+      );

@@ -84,7 +84,15 @@ export async function* loadHistory(db: Database, log: string, size: number): Asy
     const end = Math.min(size, start + CHUNK);
     const records = await db.all<{ idx: number; time: string; actorId: string | null; session: string | null; outcome: string }>(sql`
       SELECT idx, time, actor_id AS actorId, session, outcome FROM audit_records WHERE log = ${log} AND idx >= ${start} AND idx < ${end} ORDER BY idx`);
-    const flows = await db.all<{ auditIndex: number; kind: 'read' | 'write'; space: VersionRef['space']; resource: string; index: number; version: number; copyOf: number | null }>(sql`
+    const flows = await db.all<{
+      auditIndex: number;
+      kind: 'read' | 'write';
+      space: VersionRef['space'];
+      resource: string;
+      index: number;
+      version: number;
+      copyOf: number | null;
+    }>(sql`
       SELECT audit_index AS auditIndex, kind, space, resource_id AS resource, idx AS "index", version, copy_of AS copyOf
       FROM content_flows WHERE log = ${log} AND audit_index >= ${start} AND audit_index < ${end}`);
     const byAction = new Map<number, typeof flows>();

@@ -32,7 +32,9 @@ export interface RotationView {
 export async function recordRotation(db: Database, commit: Commit, tenant: string, input: RotationInput): Promise<Result<RotationView, 'not_found'>> {
   const labels = [...new Set(input.labels)];
   const retire = [...new Set(input.retire)];
-  const known = await db.all<{ name: string }>(sql`SELECT name FROM labels WHERE tenant_id = ${tenant} AND name IN (SELECT value FROM json_each(${JSON.stringify(labels)}))`);
+  const known = await db.all<{ name: string }>(
+    sql`SELECT name FROM labels WHERE tenant_id = ${tenant} AND name IN (SELECT value FROM json_each(${JSON.stringify(labels)}))`,
+  );
   if (known.length !== labels.length) return fail('not_found', `Label ${labels.find((l) => !known.some((k) => k.name === l))} does not exist.`);
   const rotatedAt = nowIso();
   const writes = [

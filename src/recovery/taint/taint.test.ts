@@ -35,7 +35,8 @@ function memoryIndex(history: Action[]): FlowIndex {
   };
 }
 
-const tainted = async (history: Action[], seeds: number[]) => [...(await taintClosure(memoryIndex(history), { actions: seeds })).actions.keys()].sort((a, b) => a - b);
+const tainted = async (history: Action[], seeds: number[]) =>
+  [...(await taintClosure(memoryIndex(history), { actions: seeds })).actions.keys()].sort((a, b) => a - b);
 
 describe('taint closure', () => {
   it('taints a session from its first read of tainted data on, not before (rules 1 and 2)', async () => {
@@ -48,7 +49,12 @@ describe('taint closure', () => {
       { index: 5, session: 'U', reads: [page(5, 1)], writes: [] },
     ];
     const taint = await taintClosure(memoryIndex(history), { actions: [1] });
-    expect([...taint.actions]).toEqual([[1, 'seed'], [2, 'session'], [3, 'session'], [4, 'session']]);
+    expect([...taint.actions]).toEqual([
+      [1, 'seed'],
+      [2, 'session'],
+      [3, 'session'],
+      [4, 'session'],
+    ]);
     expect(Object.fromEntries(taint.sessions)).toEqual({ S: 2, T: 4 });
     expect([...taint.versions.keys()].sort()).toEqual([versionKey(page(0, 1)), versionKey(page(1, 1))]);
   });

@@ -20,7 +20,7 @@ const region = (index: number, version: number, access: Region['access'], digest
 const address = { space: 'memory' as const, id: 'vm_1', tenant: 'ten_1' };
 
 describe('ContentHeads', () => {
-  it('follows writes and rollbacks, and keeps a batch\'s changes private until it commits', () => {
+  it("follows writes and rollbacks, and keeps a batch's changes private until it commits", () => {
     const cache = new ContentHeads();
     cache.load('memory', 'vm_1', 0, [{ idx: 1, head: 2, digest: 'sha256:1-2', max: 3 }]);
     const draft = cache.draft();
@@ -45,15 +45,28 @@ describe('ContentHeads', () => {
     expect(cache.touch('memory', 'vm_1', 0)).toBe(false);
   });
 
-  it('numbers a write past the highest version and names a read\'s written pages with their digests', () => {
+  it("numbers a write past the highest version and names a read's written pages with their digests", () => {
     const cache = new ContentHeads();
     cache.load('memory', 'vm_1', 0, [
       { idx: 0, head: 1, digest: 'sha256:0-1', max: 3 }, // rolled back to 1; 3 exists
       { idx: 2, head: null, digest: null, max: 2 }, // rolled back to unwritten
     ]);
     const draft = cache.draft();
-    const write = resolveContentOp({ op: 'write', ...address, pages: [{ index: 0, digest: 'sha256:new', envelope: 'e' }, { index: 2, digest: 'sha256:two', envelope: 'e' }] }, draft)!;
-    expect(write.regions.map((r) => [r.index, r.version])).toEqual([[0, 4], [2, 3]]);
+    const write = resolveContentOp(
+      {
+        op: 'write',
+        ...address,
+        pages: [
+          { index: 0, digest: 'sha256:new', envelope: 'e' },
+          { index: 2, digest: 'sha256:two', envelope: 'e' },
+        ],
+      },
+      draft,
+    )!;
+    expect(write.regions.map((r) => [r.index, r.version])).toEqual([
+      [0, 4],
+      [2, 3],
+    ]);
     draft.apply(write.regions);
     const read = resolveContentOp({ op: 'read', ...address, start: 0, count: 4 }, draft)!;
     expect(read.regions).toEqual([

@@ -122,7 +122,11 @@ export class HeadsDraft {
       if (!before) continue; // not loaded: nothing to follow
       const key = chunkKey(r.space, r.resource, chunkOf(r.index));
       // A rollback names its version's digest; were one missing, reads of the page take the slow path until the chunk is reloaded.
-      const after: PageState = { head: r.version, digest: r.version === 0 ? null : r.digest, max: r.access === 'write' ? Math.max(before.max, r.version) : before.max };
+      const after: PageState = {
+        head: r.version,
+        digest: r.version === 0 ? null : r.digest,
+        max: r.access === 'write' ? Math.max(before.max, r.version) : before.max,
+      };
       let changes = this.#changes.get(key);
       if (!changes) this.#changes.set(key, (changes = new Map()));
       changes.set(r.index, after);

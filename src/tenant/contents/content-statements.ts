@@ -60,12 +60,15 @@ const assertion = (label: string, expected: number, actual: string, params: unkn
   params: [label, expected, ...params],
 });
 
-
 /** The resource is `tenant`'s and has at least `pages` pages. */
 export function resourceGuard(address: ContentAddress, pages: number): WriteStatement {
   const size = address.space === 'memory' ? `memory_mib * ${PAGES_PER_MIB}` : `size_gib * ${PAGES_PER_GIB}`;
   const table = address.space === 'memory' ? 'vms' : 'disks';
-  return assertion(`${address.space} resource`, 1, `SELECT count(*) FROM ${table} WHERE id = ? AND tenant_id = ? AND ${size} >= ?`, [address.id, address.tenant, pages]);
+  return assertion(`${address.space} resource`, 1, `SELECT count(*) FROM ${table} WHERE id = ? AND tenant_id = ? AND ${size} >= ?`, [
+    address.id,
+    address.tenant,
+    pages,
+  ]);
 }
 
 /** Every page of one chunk that was ever written: its head, the head's digest, and its highest version. */
@@ -167,7 +170,14 @@ export interface ResolvedContentOp {
 
 /** Numbers a write, or names a read's versions, from the heads; undefined when a chunk it needs is not loaded. */
 export function resolveContentOp(op: ContentOp, heads: HeadsDraft): ResolvedContentOp | undefined {
-  const region = (index: number, version: number, digest: string, access: 'read' | 'write'): Region => ({ space: op.space, resource: op.id, index, version, digest, access });
+  const region = (index: number, version: number, digest: string, access: 'read' | 'write'): Region => ({
+    space: op.space,
+    resource: op.id,
+    index,
+    version,
+    digest,
+    access,
+  });
   if (op.op === 'write') {
     const written: PageWritten[] = [];
     for (const p of op.pages) {

@@ -14,7 +14,11 @@ import { TenantParams } from '../../provider/tenants/tenants.schemas';
 import { TenantVmParams } from '../vms/tenant-vms.routes';
 import { CONTENT_BODY_BYTES, PageRangeQuery, PagesSchema, VersionParamsShape, VersionReadSchema, WritePagesBody, WrittenPagesSchema } from './contents.schemas';
 
-function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; actions: { read: AuditedAction; write: AuditedAction } }>({ base, kind, actions }: S) {
+function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; actions: { read: AuditedAction; write: AuditedAction } }>({
+  base,
+  kind,
+  actions,
+}: S) {
   const memory = kind === 'memory';
   const [page, what] = memory ? ['page', 'memory pages'] : ['block', 'disk blocks'];
   const params = memory ? TenantVmParams : DiskParams;
@@ -29,7 +33,7 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
       path: base as S['base'],
       tags,
       summary: `Write ${what} (client-encrypted envelopes)`,
-      description: `Each ${page} written becomes a new retained version. An index beyond the ${memory ? 'VM\'s memory' : 'disk'}: \`index_out_of_range\`; a malformed envelope: \`invalid_envelope\`.`,
+      description: `Each ${page} written becomes a new retained version. An index beyond the ${memory ? "VM's memory" : 'disk'}: \`index_out_of_range\`; a malformed envelope: \`invalid_envelope\`.`,
       scope: memory ? 'memory:write' : 'disk:write',
       maxBodyBytes: CONTENT_BODY_BYTES,
       request: { params, headers: IdempotencyHeaders, body: jsonRequestBody(WritePagesBody) },
@@ -61,19 +65,32 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
   };
 }
 
-export const memory = contentRoutes({ base: '/tenants/{tenant}/vms/{vm}/memory/pages', kind: 'memory', actions: { read: 'vm.memory.read', write: 'vm.memory.write' } });
-export const diskBlocks = contentRoutes({ base: '/tenants/{tenant}/disks/{disk}/blocks', kind: 'disk', actions: { read: 'disk.blocks.read', write: 'disk.blocks.write' } });
+export const memory = contentRoutes({
+  base: '/tenants/{tenant}/vms/{vm}/memory/pages',
+  kind: 'memory',
+  actions: { read: 'vm.memory.read', write: 'vm.memory.write' },
+});
+export const diskBlocks = contentRoutes({
+  base: '/tenants/{tenant}/disks/{disk}/blocks',
+  kind: 'disk',
+  actions: { read: 'disk.blocks.read', write: 'disk.blocks.write' },
+});
 
 const PurgeBody = z
   .strictObject({
     space: z.enum(['memory', 'disk']),
-    resource: z.string().regex(/^(vm|dsk)_[0-9A-Z]{26}$/).openapi({ description: 'The deleted VM (memory) or disk whose versions to purge.' }),
+    resource: z
+      .string()
+      .regex(/^(vm|dsk)_[0-9A-Z]{26}$/)
+      .openapi({ description: 'The deleted VM (memory) or disk whose versions to purge.' }),
   })
   .openapi('PurgeContents');
 
 const PurgedSchema = z
   .object({
-    purged: z.array(z.object({ index: z.number().int(), version: z.number().int(), digest: z.string() })).openapi({ description: 'The versions this call purged; its record names each one.' }),
+    purged: z
+      .array(z.object({ index: z.number().int(), version: z.number().int(), digest: z.string() }))
+      .openapi({ description: 'The versions this call purged; its record names each one.' }),
     remaining: z.number().int().openapi({ description: 'Versions of the resource still retained: call again while above zero.' }),
   })
   .openapi('PurgedContents');
@@ -88,7 +105,7 @@ export const purge = tenantRoute({
   tags: ['memory', 'disks'],
   summary: 'Purge the retained versions of a deleted VM or disk',
   description:
-    'Deleting a VM or a disk keeps its page versions, readable by version (`…/versions/{version}`), because records of the tenant\'s log name them. This is the only way they go: the owner purges them, at most 512 a call, and the record names every version and digest purged. A resource that still exists: `resource_in_use` (delete it first; to make live versions unreadable, rotate their data key).',
+    "Deleting a VM or a disk keeps its page versions, readable by version (`…/versions/{version}`), because records of the tenant's log name them. This is the only way they go: the owner purges them, at most 512 a call, and the record names every version and digest purged. A resource that still exists: `resource_in_use` (delete it first; to make live versions unreadable, rotate their data key).",
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(PurgeBody) },
   responses: { 200: jsonContent(PurgedSchema, 'What was purged, and what remains.') },
 });

@@ -12,10 +12,18 @@ export const Envelope = z
     description: `Base64 (padded) of a ${ENVELOPE_BYTES}-byte envelope: \`0x01 | key-id (16) | nonce (12) | AES-256-GCM ciphertext of 4096 bytes + tag (16)\`. The server checks shape and size only.`,
   });
 
-export const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/).openapi({ description: '`sha256:` + hex of the envelope bytes.' });
+export const Digest = z
+  .string()
+  .regex(/^sha256:[0-9a-f]{64}$/)
+  .openapi({ description: '`sha256:` + hex of the envelope bytes.' });
 
 export const WritePagesBody = z
-  .strictObject({ pages: z.array(z.strictObject({ index: PageIndex, envelope: Envelope })).min(1).max(MAX_PAGES_PER_CALL) })
+  .strictObject({
+    pages: z
+      .array(z.strictObject({ index: PageIndex, envelope: Envelope }))
+      .min(1)
+      .max(MAX_PAGES_PER_CALL),
+  })
   .openapi('WritePages', { description: `1–${MAX_PAGES_PER_CALL} pages, each index at most once.` });
 
 export const PageVersionSchema = z.object({ index: z.number().int(), version: z.number().int(), digest: Digest }).openapi('PageVersion');
@@ -26,11 +34,18 @@ export const WrittenPagesSchema = z
 
 export const StoredPageSchema = PageVersionSchema.extend({ envelope: Envelope }).openapi('StoredPage');
 
-const SignedRecordSchema = z.object({ index: z.number().int(), jws: z.string().openapi({ description: 'The record as signed by the audit key (compact JWS; keys at /.well-known/jwks.json).' }) }).openapi('SignedRecord');
+const SignedRecordSchema = z
+  .object({
+    index: z.number().int(),
+    jws: z.string().openapi({ description: 'The record as signed by the audit key (compact JWS; keys at /.well-known/jwks.json).' }),
+  })
+  .openapi('SignedRecord');
 
 export const ReadEvidenceSchema = z
   .object({
-    read: SignedRecordSchema.openapi({ description: 'This read\'s own record, committed before the answer: its `regions` name each version served with its digest.' }),
+    read: SignedRecordSchema.openapi({
+      description: "This read's own record, committed before the answer: its `regions` name each version served with its digest.",
+    }),
     writes: z.array(SignedRecordSchema).openapi({ description: 'The records that wrote the versions served: each names its version with the digest written.' }),
   })
   .openapi('ReadEvidence', {
@@ -39,7 +54,10 @@ export const ReadEvidenceSchema = z
   });
 
 export const PagesSchema = z
-  .object({ pages: z.array(StoredPageSchema).openapi({ description: 'Written pages only, by index; an absent page reads as zeros.' }), evidence: ReadEvidenceSchema })
+  .object({
+    pages: z.array(StoredPageSchema).openapi({ description: 'Written pages only, by index; an absent page reads as zeros.' }),
+    evidence: ReadEvidenceSchema,
+  })
   .openapi('Pages');
 
 export const VersionReadSchema = StoredPageSchema.extend({ evidence: ReadEvidenceSchema }).openapi('PageVersionRead');

@@ -79,9 +79,13 @@ const resourceTable = (space: Space) => (space === 'memory' ? sql.raw('vms') : s
 function checkIndexes(resource: ContentResource, indexes: number[]): Result<true, 'index_out_of_range' | 'invalid_request'> {
   const outside = indexes.filter((i) => i >= resource.pages);
   if (outside.length > 0) {
-    return fail('index_out_of_range', `${resource.space === 'memory' ? 'VM' : 'Disk'} ${resource.id} has ${resource.pages} pages (0–${resource.pages - 1}); ${outside.slice(0, 5).join(', ')} is outside.`, {
-      pages: resource.pages,
-    });
+    return fail(
+      'index_out_of_range',
+      `${resource.space === 'memory' ? 'VM' : 'Disk'} ${resource.id} has ${resource.pages} pages (0–${resource.pages - 1}); ${outside.slice(0, 5).join(', ')} is outside.`,
+      {
+        pages: resource.pages,
+      },
+    );
   }
   return distinctIndexes(indexes);
 }
@@ -118,7 +122,9 @@ export async function writePages(
   commit: Commit,
   address: ContentAddress,
   pages: PageWrite[],
-): Promise<Result<{ pages: PageVersion[]; auditIndex: number }, 'index_out_of_range' | 'invalid_request' | 'invalid_envelope' | 'not_found' | 'precondition_failed'>> {
+): Promise<
+  Result<{ pages: PageVersion[]; auditIndex: number }, 'index_out_of_range' | 'invalid_request' | 'invalid_envelope' | 'not_found' | 'precondition_failed'>
+> {
   const indexes = pages.map((p) => p.index);
   const distinct = distinctIndexes(indexes);
   if (!distinct.ok) return distinct;
@@ -162,7 +168,9 @@ export async function readVersion(
   if (!checked.ok) return checked;
   const writes = versionWritesQuery(resource.space, resource.id, index, version);
   const [pageRows, writeRows] = await db.$client.batch([
-    db.$client.prepare('SELECT idx AS "index", version, digest, envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version = ?').bind(resource.space, resource.id, index, version),
+    db.$client
+      .prepare('SELECT idx AS "index", version, digest, envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version = ?')
+      .bind(resource.space, resource.id, index, version),
     db.$client.prepare(writes.sql).bind(...writes.params),
   ]);
   const page = pageRows!.results[0] as StoredPage | undefined;
@@ -216,7 +224,9 @@ export async function contentResource(db: Database, tenant: string, space: Space
 export async function retainedResource(db: Database, tenant: string, space: Space, id: string): Promise<Resolved> {
   const live = await contentResource(db, tenant, space, id);
   if (live.ok) return live;
-  const [kept] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM (SELECT 1 FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant} LIMIT 1)`);
+  const [kept] = await db.all<{ n: number }>(
+    sql`SELECT count(*) AS n FROM (SELECT 1 FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant} LIMIT 1)`,
+  );
   return kept && kept.n > 0 ? ok({ space, id, tenant, pages: Number.MAX_SAFE_INTEGER }) : live;
 }
 
@@ -237,7 +247,13 @@ export interface PurgedVersion {
  * exists is refused: delete it first (crypto-shredding, `recover rotate`, is
  * how to make live versions unreadable).
  */
-export async function purgeVersions(db: Database, commit: Commit, tenant: string, space: Space, id: string): Promise<Result<{ purged: PurgedVersion[]; remaining: number }, 'not_found' | 'resource_in_use'>> {
+export async function purgeVersions(
+  db: Database,
+  commit: Commit,
+  tenant: string,
+  space: Space,
+  id: string,
+): Promise<Result<{ purged: PurgedVersion[]; remaining: number }, 'not_found' | 'resource_in_use'>> {
   const live = await contentResource(db, tenant, space, id);
   if (live.ok) return fail('resource_in_use', `${id} still exists: delete it first; its versions are purged after.`);
   const rows = await db.all<PurgedVersion & { total: number }>(sql`
@@ -249,8 +265,12 @@ export async function purgeVersions(db: Database, commit: Commit, tenant: string
   const pairs = JSON.stringify(purged.map((p) => [p.index, p.version]));
   const committed = await commit(
     [
-      write(sql`DELETE FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant} AND (idx, version) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(${pairs}) j)`),
-      write(sql`DELETE FROM content_heads WHERE space = ${space} AND resource_id = ${id} AND NOT EXISTS (SELECT 1 FROM content_versions v WHERE v.space = content_heads.space AND v.resource_id = content_heads.resource_id AND v.idx = content_heads.idx AND v.version = content_heads.version)`),
+      write(
+        sql`DELETE FROM content_versions WHERE space = ${space} AND resource_id = ${id} AND tenant_id = ${tenant} AND (idx, version) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(${pairs}) j)`,
+      ),
+      write(
+        sql`DELETE FROM content_heads WHERE space = ${space} AND resource_id = ${id} AND NOT EXISTS (SELECT 1 FROM content_versions v WHERE v.space = content_heads.space AND v.resource_id = content_heads.resource_id AND v.idx = content_heads.idx AND v.version = content_heads.version)`,
+      ),
     ],
     { target: { type: space === 'memory' ? 'vm' : 'disk', id }, details: { space, resource: id, purged: purged as never } },
   );
@@ -284,7 +304,9 @@ export async function readRange(
   }
   throwUnlessGuarded(fast);
 
-  const statements = [write(resourceQuery(tenant, space, id)), rangeWritesQuery(space, id, start, count), rangeQuery(space, id, start, count)].map(({ sql: text, params }) => db.$client.prepare(text).bind(...params));
+  const statements = [write(resourceQuery(tenant, space, id)), rangeWritesQuery(space, id, start, count), rangeQuery(space, id, start, count)].map(
+    ({ sql: text, params }) => db.$client.prepare(text).bind(...params),
+  );
   // One round trip for the reads (a read-only D1 batch).
   const [resourceRows, writeRows, pageRows] = await db.$client.batch(statements);
   const row = resourceRows!.results[0] as ResourceRow | undefined;

@@ -54,7 +54,11 @@ export function pageHeads(host: SequencerHost): LogExtension {
   return {
     async prepare(entries) {
       draft = heads.draft(); // a new group (or a retry of one member) starts from the committed heads
-      await loadChunks(host.env.DB, heads, entries.map((entry) => entry.contents));
+      await loadChunks(
+        host.env.DB,
+        heads,
+        entries.map((entry) => entry.contents),
+      );
     },
     draft(entry) {
       if (entry.draft.outcome !== 'allowed' || !draft) return undefined;

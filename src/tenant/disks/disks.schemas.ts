@@ -4,7 +4,10 @@ import { Name } from '../../provider/hosts/hosts.schemas';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { VmId } from '../../provider/vms/vms.schemas';
 
-export const DiskId = z.string().regex(/^dsk_[0-9A-Z]{26}$/).openapi({ example: 'dsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+export const DiskId = z
+  .string()
+  .regex(/^dsk_[0-9A-Z]{26}$/)
+  .openapi({ example: 'dsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 export const DiskParams = TenantParams.extend({ disk: DiskId.openapi({ param: { name: 'disk', in: 'path' } }) });
 
 export const CreateDiskBody = z.strictObject({ name: Name, sizeGiB: z.number().int().min(1).max(65536) }).openapi('CreateDisk');

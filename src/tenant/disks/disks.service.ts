@@ -25,14 +25,28 @@ export type DiskView = z.infer<typeof DiskSchema>;
 const toView = ({ tenantId, vmId, ...rest }: typeof disks.$inferSelect): DiskView => ({ ...rest, tenant: tenantId, vm: vmId });
 
 export async function findDisk(db: Database, tenant: string, id: string): Promise<DiskView | null> {
-  return firstOf(db.select().from(disks).where(and(eq(disks.id, id), eq(disks.tenantId, tenant))), toView);
+  return firstOf(
+    db
+      .select()
+      .from(disks)
+      .where(and(eq(disks.id, id), eq(disks.tenantId, tenant))),
+    toView,
+  );
 }
 
-export const getDisk = async (db: Database, tenant: string, id: string): Promise<Result<DiskView, 'not_found'>> => found(await findDisk(db, tenant, id), NOT_YOURS);
+export const getDisk = async (db: Database, tenant: string, id: string): Promise<Result<DiskView, 'not_found'>> =>
+  found(await findDisk(db, tenant, id), NOT_YOURS);
 
 /** One page of the tenant's disks attached to VMs in `reach` (every disk, for a tenant-wide reach). */
 export async function listDisks(db: Database, tenant: string, page: PageRequest, reach: VmReach): Promise<Page<DiskView>> {
-  return keysetPage((after) => db.select().from(disks).where(and(eq(disks.tenantId, tenant), vmColumnInReach(reach, disks.vmId), after)), { key: disks.id, page, view: toView });
+  return keysetPage(
+    (after) =>
+      db
+        .select()
+        .from(disks)
+        .where(and(eq(disks.tenantId, tenant), vmColumnInReach(reach, disks.vmId), after)),
+    { key: disks.id, page, view: toView },
+  );
 }
 
 export async function createDisk(
@@ -45,7 +59,11 @@ export async function createDisk(
   const insert = sql`
     INSERT INTO disks (id, tenant_id, name, size_gib) SELECT ${id}, ${tenant}, ${input.name}, ${input.sizeGiB}
     WHERE ${tenantDiskFits(tenant, input.sizeGiB)}`;
-  const committed = await commit([write(insert), expectChanges('disk.create')], { target: { type: 'disk', id }, details: { sizeGiB: input.sizeGiB }, objects: [imaging('disk', id)] });
+  const committed = await commit([write(insert), expectChanges('disk.create')], {
+    target: { type: 'disk', id },
+    details: { sizeGiB: input.sizeGiB },
+    objects: [imaging('disk', id)],
+  });
   if (committed.ok) return ok((await findDisk(db, tenant, id))!);
   if (committed.rejected === 'unique') return fail('name_taken', `Tenant ${tenant} already has a disk named ${JSON.stringify(input.name)}.`);
   const current = await findTenant(db, tenant);
@@ -73,10 +91,24 @@ export async function attachDisk(
   }
   const guards = [eq(disks.id, id), eq(disks.revision, disk.revision)];
   if (vm !== null) guards.push(isNull(disks.vmId), sql`EXISTS (SELECT 1 FROM vms WHERE id = ${vm} AND tenant_id = ${tenant})`);
-  const update = db.update(disks).set({ vmId: vm, ...nextRevision(disks.revision) }).where(and(...guards));
-  const committed = await commit([write(update), expectChanges(vm ? 'disk.attach' : 'disk.detach')], { details: { vm: vm ?? disk.vm }, objects: [imaging('disk', id)] });
+  const update = db
+    .update(disks)
+    .set({ vmId: vm, ...nextRevision(disks.revision) })
+    .where(and(...guards));
+  const committed = await commit([write(update), expectChanges(vm ? 'disk.attach' : 'disk.detach')], {
+    details: { vm: vm ?? disk.vm },
+    objects: [imaging('disk', id)],
+  });
   if (committed.ok) return ok((await findDisk(db, tenant, id))!);
-  if (vm !== null && !(await db.select({ id: vms.id }).from(vms).where(and(eq(vms.id, vm), eq(vms.tenantId, tenant)))).length) {
+  if (
+    vm !== null &&
+    !(
+      await db
+        .select({ id: vms.id })
+        .from(vms)
+        .where(and(eq(vms.id, vm), eq(vms.tenantId, tenant)))
+    ).length
+  ) {
     return fail('not_found', NOT_YOURS);
   }
   return fail('invalid_state', `Disk ${id} changed meanwhile; read it and retry.`);
@@ -91,9 +123,8 @@ export async function deleteDisk(db: Database, commit: Commit, tenant: string, i
   const disk = await findDisk(db, tenant, id);
   if (!disk) return fail('not_found', NOT_YOURS);
   if (disk.vm) return fail('resource_in_use', `Disk ${id} is attached to ${disk.vm}; detach it first.`, { vm: disk.vm });
-  const committed = await commit([
-    write(db.delete(disks).where(and(eq(disks.id, id), isNull(disks.vmId)))),
-    expectChanges('disk.delete'),
-  ], { objects: [imaging('disk', id)] });
+  const committed = await commit([write(db.delete(disks).where(and(eq(disks.id, id), isNull(disks.vmId)))), expectChanges('disk.delete')], {
+    objects: [imaging('disk', id)],
+  });
   return committed.ok ? ok({ id }) : fail('resource_in_use', `Disk ${id} was attached meanwhile.`);
 }

@@ -11,7 +11,10 @@ import type { WrappedKeyView } from './wrapped-keys.service';
 
 const tags = ['keys'];
 
-const KeyId = z.string().regex(/^key_[0-9A-Z]{26}$/).openapi({ example: 'key_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+const KeyId = z
+  .string()
+  .regex(/^key_[0-9A-Z]{26}$/)
+  .openapi({ example: 'key_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 const KeyParams = TenantParams.extend({ key: KeyId.openapi({ param: { name: 'key', in: 'path' } }) });
 const Wrapped = z
   .string()

@@ -25,9 +25,20 @@ export interface WrappedKeyView {
   createdAt: string;
 }
 
-const toView = (row: typeof wrappedKeys.$inferSelect): WrappedKeyView => ({ id: row.id, tenant: row.tenantId, name: row.name, wrapped: row.wrapped, createdAt: row.createdAt });
+const toView = (row: typeof wrappedKeys.$inferSelect): WrappedKeyView => ({
+  id: row.id,
+  tenant: row.tenantId,
+  name: row.name,
+  wrapped: row.wrapped,
+  createdAt: row.createdAt,
+});
 
-export async function storeWrappedKey(db: Database, commit: Commit, tenant: string, input: { name: string; wrapped: string }): Promise<Result<WrappedKeyView, 'name_taken'>> {
+export async function storeWrappedKey(
+  db: Database,
+  commit: Commit,
+  tenant: string,
+  input: { name: string; wrapped: string },
+): Promise<Result<WrappedKeyView, 'name_taken'>> {
   const id = newId('key');
   const committed = await commit([write(db.insert(wrappedKeys).values({ id, tenantId: tenant, name: input.name, wrapped: input.wrapped }))], {
     target: { type: 'key', id },
@@ -40,15 +51,34 @@ export async function storeWrappedKey(db: Database, commit: Commit, tenant: stri
 }
 
 export async function getWrappedKey(db: Database, tenant: string, id: string): Promise<Result<WrappedKeyView, 'not_found'>> {
-  return found(await firstOf(db.select().from(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant))), toView), NOT_YOURS);
+  return found(
+    await firstOf(
+      db
+        .select()
+        .from(wrappedKeys)
+        .where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant))),
+      toView,
+    ),
+    NOT_YOURS,
+  );
 }
 
 /** One page of the tenant's keys; `name` finds the one key of that name (the SDK finds `dek-<key id>` so). */
 export async function listWrappedKeys(db: Database, tenant: string, page: PageRequest, name?: string): Promise<Page<WrappedKeyView>> {
-  return keysetPage((after) => db.select().from(wrappedKeys).where(and(eq(wrappedKeys.tenantId, tenant), name ? eq(wrappedKeys.name, name) : undefined, after)), { key: wrappedKeys.id, page, view: toView });
+  return keysetPage(
+    (after) =>
+      db
+        .select()
+        .from(wrappedKeys)
+        .where(and(eq(wrappedKeys.tenantId, tenant), name ? eq(wrappedKeys.name, name) : undefined, after)),
+    { key: wrappedKeys.id, page, view: toView },
+  );
 }
 
 export async function deleteWrappedKey(db: Database, commit: Commit, tenant: string, id: string): Promise<Result<{ id: string }, 'not_found'>> {
-  const committed = await commit([write(db.delete(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant)))), expectChanges('key.delete')], { objects: [imaging('key', id)] });
+  const committed = await commit(
+    [write(db.delete(wrappedKeys).where(and(eq(wrappedKeys.id, id), eq(wrappedKeys.tenantId, tenant)))), expectChanges('key.delete')],
+    { objects: [imaging('key', id)] },
+  );
   return committed.ok ? ok({ id }) : fail('not_found', NOT_YOURS);
 }

@@ -30,7 +30,7 @@ export const createSnapshot = tenantRoute({
   method: 'post',
   path: '/tenants/{tenant}/snapshots',
   tags,
-  summary: 'Snapshot a VM\'s memory and attached disks',
+  summary: "Snapshot a VM's memory and attached disks",
   scope: 'snapshot',
   request: { params: TenantParams, headers: IdempotencyHeaders, body: jsonRequestBody(CreateSnapshotBody) },
   responses: { 201: { ...jsonContent(SnapshotSchema, 'The snapshot.'), headers: z.object({ Location: z.string() }) } },
@@ -44,7 +44,7 @@ export const listSnapshots = tenantRoute({
   tags,
   summary: 'List snapshots',
   scope: 'snapshot',
-  request: { params: TenantParams, query: PageQuerySchema.extend({ vm: VmId.optional().openapi({ description: 'Only this VM\'s snapshots.' }) }) },
+  request: { params: TenantParams, query: PageQuerySchema.extend({ vm: VmId.optional().openapi({ description: "Only this VM's snapshots." }) }) },
   responses: { 200: jsonContent(SnapshotListSchema, 'One page of snapshots, oldest first.') },
 });
 

@@ -4,7 +4,10 @@ import { Name } from '../../provider/hosts/hosts.schemas';
 import { TenantId, TenantParams } from '../../provider/tenants/tenants.schemas';
 import { VmId } from '../../provider/vms/vms.schemas';
 
-export const SnapshotId = z.string().regex(/^snp_[0-9A-Z]{26}$/).openapi({ example: 'snp_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+export const SnapshotId = z
+  .string()
+  .regex(/^snp_[0-9A-Z]{26}$/)
+  .openapi({ example: 'snp_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 export const SnapshotParams = TenantParams.extend({ snapshot: SnapshotId.openapi({ param: { name: 'snapshot', in: 'path' } }) });
 export const CreateSnapshotBody = z.strictObject({ vm: VmId, name: Name }).openapi('CreateSnapshot');
 export const SnapshotSchema = z

@@ -43,7 +43,8 @@ async function view(db: Database, row: typeof snapshots.$inferSelect): Promise<S
 }
 
 /** The VM's memory and its attached disks, as spaces and resources. */
-const vmResources = (vm: string) => sql`((space = 'memory' AND resource_id = ${vm}) OR (space = 'disk' AND resource_id IN (SELECT id FROM disks WHERE vm_id = ${vm})))`;
+const vmResources = (vm: string) =>
+  sql`((space = 'memory' AND resource_id = ${vm}) OR (space = 'disk' AND resource_id IN (SELECT id FROM disks WHERE vm_id = ${vm})))`;
 
 export async function createSnapshot(
   db: Database,
@@ -70,16 +71,32 @@ export async function createSnapshot(
 }
 
 export async function getSnapshot(db: Database, tenant: string, id: string): Promise<Result<SnapshotView, 'not_found'>> {
-  return found(await firstOf(db.select().from(snapshots).where(and(eq(snapshots.id, id), eq(snapshots.tenantId, tenant))), (row) => view(db, row)), NOT_YOURS);
+  return found(
+    await firstOf(
+      db
+        .select()
+        .from(snapshots)
+        .where(and(eq(snapshots.id, id), eq(snapshots.tenantId, tenant))),
+      (row) => view(db, row),
+    ),
+    NOT_YOURS,
+  );
 }
 
 /** One page of the snapshots of VMs in `reach` (and of `vm`, when given). */
 export async function listSnapshots(db: Database, tenant: string, page: PageRequest, reach: VmReach, vm?: string): Promise<Page<SnapshotView>> {
-  return keysetPage((after) => db.select().from(snapshots).where(and(eq(snapshots.tenantId, tenant), vmColumnInReach(reach, snapshots.vmId), vm ? eq(snapshots.vmId, vm) : undefined, after)), {
-    key: snapshots.id,
-    page,
-    view: (row) => view(db, row),
-  });
+  return keysetPage(
+    (after) =>
+      db
+        .select()
+        .from(snapshots)
+        .where(and(eq(snapshots.tenantId, tenant), vmColumnInReach(reach, snapshots.vmId), vm ? eq(snapshots.vmId, vm) : undefined, after)),
+    {
+      key: snapshots.id,
+      page,
+      view: (row) => view(db, row),
+    },
+  );
 }
 
 const MAX_ATTEMPTS = 4;
@@ -89,7 +106,12 @@ export async function restoreSnapshot(
   commit: Commit,
   tenant: string,
   id: string,
-): Promise<Result<{ snapshot: string; vm: string; pages: { space: Space; resource: string; index: number; version: number; digest: string }[]; auditIndex: number }, 'not_found' | 'invalid_state' | 'precondition_failed'>> {
+): Promise<
+  Result<
+    { snapshot: string; vm: string; pages: { space: Space; resource: string; index: number; version: number; digest: string }[]; auditIndex: number },
+    'not_found' | 'invalid_state' | 'precondition_failed'
+  >
+> {
   const snapshot = await getSnapshot(db, tenant, id);
   if (!snapshot.ok) return snapshot;
   const vm = await findVm(db, snapshot.value.vm);
@@ -120,7 +142,9 @@ export async function restoreSnapshot(
       WHERE ${vmResources(vm.id)} AND NOT EXISTS (
         SELECT 1 FROM snapshot_items s WHERE s.snapshot_id = ${id} AND s.space = h.space AND s.resource_id = h.resource_id AND s.idx = h.idx)`);
     const regions: Region[] = [
-      ...items.map((i): Region => ({ space: i.space, resource: i.resource, index: i.index, version: i.next, digest: i.digest, access: 'write', copyOf: i.version })),
+      ...items.map(
+        (i): Region => ({ space: i.space, resource: i.resource, index: i.index, version: i.next, digest: i.digest, access: 'write', copyOf: i.version }),
+      ),
       ...cleared.map((c): Region => ({ ...c, version: 0, digest: null, access: 'rollback' })),
     ];
     const committed = await commit(

@@ -7,7 +7,14 @@ import type * as routes from './toolstacks.routes';
 
 export const createToolstack: RouteHandler<typeof routes.createToolstack, AppEnv> = async (c) => {
   const { tenant } = c.req.valid('param');
-  const result = await toolstacks.createToolstack(c.get('db'), c.get('audit').commit, c.env.BOOTSTRAP_ADMIN_JWK, tenant, c.req.valid('json'), c.get('principal'));
+  const result = await toolstacks.createToolstack(
+    c.get('db'),
+    c.get('audit').commit,
+    c.env.BOOTSTRAP_ADMIN_JWK,
+    tenant,
+    c.req.valid('json'),
+    c.get('principal'),
+  );
   if (!result.ok) return failureResponse(c, result.error);
   return c.json(result.value, 201, { Location: `/v1/tenants/${tenant}/toolstacks/${result.value.id}` });
 };

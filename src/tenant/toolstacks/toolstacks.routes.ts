@@ -14,7 +14,8 @@ export const createToolstack = tenantRoute({
   path: '/tenants/{tenant}/toolstacks',
   tags,
   summary: 'Register a toolstack',
-  description: 'Registers a tenant-held key pair\'s public half with a scope ceiling. The private half never reaches the provider. A toolstack with `toolstacks` may register one whose ceiling is within its own (else 403 `exceeds_own_ceiling`).',
+  description:
+    "Registers a tenant-held key pair's public half with a scope ceiling. The private half never reaches the provider. A toolstack with `toolstacks` may register one whose ceiling is within its own (else 403 `exceeds_own_ceiling`).",
   problems: ['name_taken', 'resource_in_use', 'exceeds_own_ceiling'],
   scope: 'toolstacks',
   reach: 'tenant-wide',
@@ -57,7 +58,8 @@ export const revokeToolstack = tenantRoute({
   path: '/tenants/{tenant}/toolstacks/{toolstack}',
   tags,
   summary: 'Revoke a toolstack',
-  description: 'Takes effect on its next request. Its records stay in the log and still verify. Revoking twice is harmless. A toolstack with `toolstacks` may revoke only toolstacks within its own ceiling.',
+  description:
+    'Takes effect on its next request. Its records stay in the log and still verify. Revoking twice is harmless. A toolstack with `toolstacks` may revoke only toolstacks within its own ceiling.',
   problems: ['exceeds_own_ceiling'],
   scope: 'toolstacks',
   reach: 'tenant-wide',
@@ -72,8 +74,9 @@ export const patchToolstack = tenantRoute({
   method: 'patch',
   path: '/tenants/{tenant}/toolstacks/{toolstack}',
   tags,
-  summary: 'Change a toolstack\'s ceiling',
-  description: 'Its scopes, its VM limit, or both; tokens minted afterwards are held to the new ceiling. A toolstack with `toolstacks` may change only toolstacks within its own ceiling, and only to within it.',
+  summary: "Change a toolstack's ceiling",
+  description:
+    'Its scopes, its VM limit, or both; tokens minted afterwards are held to the new ceiling. A toolstack with `toolstacks` may change only toolstacks within its own ceiling, and only to within it.',
   scope: 'toolstacks',
   reach: 'tenant-wide',
   request: { params: ToolstackParams, body: jsonRequestBody(UpdateToolstackBody) },

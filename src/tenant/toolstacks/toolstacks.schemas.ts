@@ -7,7 +7,10 @@ import { VmId } from '../../provider/vms/vms.schemas';
 import type { SameShape } from '../../platform/http/responses';
 import type { ToolstackView } from './toolstacks.service';
 
-export const ToolstackId = z.string().regex(/^tsk_[0-9A-Z]{26}$/).openapi({ example: 'tsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
+export const ToolstackId = z
+  .string()
+  .regex(/^tsk_[0-9A-Z]{26}$/)
+  .openapi({ example: 'tsk_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 export const ToolstackParams = TenantParams.extend({ toolstack: ToolstackId.openapi({ param: { name: 'toolstack', in: 'path' } }) });
 
 export const TenantScope = z.enum(TENANT_SCOPES);
@@ -24,7 +27,7 @@ export const CreateToolstackBody = z
 export const UpdateToolstackBody = z
   .strictObject({
     scopes: z.array(TenantScope).min(1).max(TENANT_SCOPES.length).optional().openapi({ description: 'The new ceiling.' }),
-    vms: z.array(VmId).min(1).max(100).nullable().optional().openapi({ description: 'The new VM limit; null: all of the tenant\'s VMs.' }),
+    vms: z.array(VmId).min(1).max(100).nullable().optional().openapi({ description: "The new VM limit; null: all of the tenant's VMs." }),
   })
   .refine((b) => b.scopes !== undefined || b.vms !== undefined, 'change scopes, vms or both')
   .openapi('UpdateToolstack');
@@ -35,7 +38,7 @@ export const ToolstackSchema = z
     tenant: TenantId,
     name: z.string(),
     kid: z.string().openapi({ description: 'RFC 7638 thumbprint of the public key: the `kid` of its tokens.' }),
-    publicKey: z.record(z.string(), z.unknown()).openapi({ description: 'The toolstack\'s public JWK.' }),
+    publicKey: z.record(z.string(), z.unknown()).openapi({ description: "The toolstack's public JWK." }),
     scopes: z.array(z.string()),
     vms: z.array(VmId).nullable(),
     state: z.enum(['active', 'revoked']),

@@ -66,13 +66,18 @@ function beyondOwnCeiling(caller: Pick<Principal, 'type' | 'id' | 'ceiling'>, sc
   if (caller.type !== 'toolstack') return null;
   const own = new Set(caller.ceiling?.scopes ?? []);
   const extra = scopes.filter((s) => !own.has(s));
-  return extra.length ? { code: 'exceeds_own_ceiling', detail: `${caller.id} may not ${what} scopes its own ceiling lacks: ${extra.join(', ')}.`, extensions: { scopes: extra } } : null;
+  return extra.length
+    ? { code: 'exceeds_own_ceiling', detail: `${caller.id} may not ${what} scopes its own ceiling lacks: ${extra.join(', ')}.`, extensions: { scopes: extra } }
+    : null;
 }
 
 /** A ceiling's VM list names only the tenant's own VMs; else how many it names that are not. */
 async function missingVms(db: Database, tenant: string, vms: readonly string[] | null) {
   if (!vms) return null;
-  const owned = await db.select({ id: vmsTable.id }).from(vmsTable).where(and(eq(vmsTable.tenantId, tenant), sql`${vmsTable.id} IN (SELECT value FROM json_each(${JSON.stringify(vms)}))`));
+  const owned = await db
+    .select({ id: vmsTable.id })
+    .from(vmsTable)
+    .where(and(eq(vmsTable.tenantId, tenant), sql`${vmsTable.id} IN (SELECT value FROM json_each(${JSON.stringify(vms)}))`));
   const missing = vms.filter((vm) => !owned.some((o) => o.id === vm));
   return missing.length > 0 ? fail('not_found', `${missing.length} of the VMs named in vms do not exist, or are not yours.`) : null;
 }
@@ -100,7 +105,11 @@ export async function createToolstack(
   const insert = db
     .insert(toolstacks)
     .values({ id, tenantId: tenant, name: input.name, kid, jwk: JSON.stringify(key), scopes: JSON.stringify(scopes), vms: vms ? JSON.stringify(vms) : null });
-  const committed = await commit([onUnique(write(insert), { 'toolstacks.kid': 'kid_taken', toolstacks: 'name_taken' })], { target: { type: 'toolstack', id }, details: { kid, scopes, vms }, objects: [imaging('toolstack', id)] });
+  const committed = await commit([onUnique(write(insert), { 'toolstacks.kid': 'kid_taken', toolstacks: 'name_taken' })], {
+    target: { type: 'toolstack', id },
+    details: { kid, scopes, vms },
+    objects: [imaging('toolstack', id)],
+  });
   if (!committed.ok) {
     if (committed.rejected !== 'unique') throw new Error(committed.message);
     return committed.reason === 'kid_taken'
@@ -111,11 +120,27 @@ export async function createToolstack(
 }
 
 export async function listToolstacks(db: Database, tenant: string, page: PageRequest): Promise<Page<ToolstackView>> {
-  return keysetPage((after) => db.select().from(toolstacks).where(and(eq(toolstacks.tenantId, tenant), after)), { key: toolstacks.id, page, view: toView });
+  return keysetPage(
+    (after) =>
+      db
+        .select()
+        .from(toolstacks)
+        .where(and(eq(toolstacks.tenantId, tenant), after)),
+    { key: toolstacks.id, page, view: toView },
+  );
 }
 
 export async function getToolstack(db: Database, tenant: string, id: string): Promise<Result<ToolstackView, 'not_found'>> {
-  return found(await firstOf(db.select().from(toolstacks).where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant))), toView), NOT_YOURS);
+  return found(
+    await firstOf(
+      db
+        .select()
+        .from(toolstacks)
+        .where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant))),
+      toView,
+    ),
+    NOT_YOURS,
+  );
 }
 
 /** Revokes a toolstack: its next request fails. Revoking a revoked toolstack is a no-op (idempotent DELETE). */
@@ -148,7 +173,10 @@ export async function updateToolstack(
   input: { scopes?: TenantScope[]; vms?: string[] | null },
   caller: Pick<Principal, 'type' | 'id' | 'ceiling'>,
 ): Promise<Result<ToolstackView, 'not_found' | 'exceeds_own_ceiling' | 'invalid_state'>> {
-  const [row] = await db.select().from(toolstacks).where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant)));
+  const [row] = await db
+    .select()
+    .from(toolstacks)
+    .where(and(eq(toolstacks.id, id), eq(toolstacks.tenantId, tenant)));
   if (!row) return fail('not_found', NOT_YOURS);
   const current = toView(row);
   const beyond = beyondOwnCeiling(caller, current.scopes, 'change a toolstack with') ?? (input.scopes ? beyondOwnCeiling(caller, input.scopes, 'grant') : null);

@@ -32,7 +32,10 @@ export async function powerVm(
   const changed = await writeAtRevision<WriteFailure | 'invalid_state'>(db, id, undefined, async (vm) => {
     if (vm.tenant !== tenant) return fail('not_found', NOT_YOURS);
     if (!from.includes(vm.state)) return fail('invalid_state', `VM ${id} is ${vm.state}; ${action} needs it ${from.join(' or ')}.`, { state: vm.state });
-    const update = db.update(vms).set({ state: to, ...nextRevision(vms.revision) }).where(atRevision(vm));
+    const update = db
+      .update(vms)
+      .set({ state: to, ...nextRevision(vms.revision) })
+      .where(atRevision(vm));
     const committed = await commit([write(update), expectChanges(`vm.${action}`)], { details: { from: vm.state, to }, objects: [imaging('vm-power', id)] });
     return ok(committed.ok);
   });

@@ -96,7 +96,10 @@ export async function signInConsole(page: OfflinePage, options: { url: string; d
   const { url, dir, jwk, principal, tenant = '' } = options;
   page.page.on('pageerror', (error) => console.error(`page error: ${String(error)}`));
   page.page.on('console', (message) => message.type() === 'error' && console.error(`page console: ${message.text()}`));
-  page.page.on('response', (response) => response.status() >= 400 && console.error(`page got ${response.status()} for ${response.request().method()} ${response.url()}`));
+  page.page.on(
+    'response',
+    (response) => response.status() >= 400 && console.error(`page got ${response.status()} for ${response.request().method()} ${response.url()}`),
+  );
   const file = join(dir, `${principal}.jwk`);
   writeFileSync(file, JSON.stringify(jwk));
   await page.page.goto(`${url}/console/`, { waitUntil: 'networkidle0' });

@@ -19,7 +19,10 @@ export const GENERATORS = {
   'hey-api': (dir: string) => run(bin('openapi-ts'), ['-i', SPEC, '-o', dir]),
   /** orval: one module of fetch functions. */
   orval: (dir: string) => {
-    writeFileSync(join(dir, 'orval.config.mjs'), `export default { custodes: { input: ${JSON.stringify(SPEC)}, output: { target: ${JSON.stringify(join(dir, 'custodes.ts'))}, client: 'fetch', mode: 'single' } } };\n`);
+    writeFileSync(
+      join(dir, 'orval.config.mjs'),
+      `export default { custodes: { input: ${JSON.stringify(SPEC)}, output: { target: ${JSON.stringify(join(dir, 'custodes.ts'))}, client: 'fetch', mode: 'single' } } };\n`,
+    );
     run(bin('orval'), ['--config', join(dir, 'orval.config.mjs')], dir);
   },
   /** openapi-typescript: path types, for openapi-fetch (what src/sdk is built on). */

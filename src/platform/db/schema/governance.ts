@@ -14,7 +14,9 @@ export const admins = sqliteTable(
     kid: text('kid').notNull(),
     jwk: text('jwk').notNull(),
     roles: text('roles').notNull(),
-    state: text('state', { enum: ['active', 'revoked'] }).notNull().default('active'),
+    state: text('state', { enum: ['active', 'revoked'] })
+      .notNull()
+      .default('active'),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },
@@ -30,7 +32,9 @@ export const changeRequests = sqliteTable(
   'change_requests',
   {
     id: text('id').primaryKey(),
-    operation: text('operation', { enum: ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate', 'bootstrap.reenable'] }).notNull(),
+    operation: text('operation', {
+      enum: ['tenant.delete', 'tenant.update', 'vm.delete', 'host.drain', 'admin.register', 'admin.roles', 'audit.rotate', 'bootstrap.reenable'],
+    }).notNull(),
     targetType: text('target_type').notNull(),
     targetId: text('target_id').notNull(),
     tenants: text('tenants').notNull(),
@@ -39,7 +43,9 @@ export const changeRequests = sqliteTable(
     targetRevision: integer('target_revision'),
     proposer: text('proposer').notNull(),
     approvals: text('approvals').notNull().default('[]'),
-    state: text('state', { enum: ['pending', 'executed', 'failed', 'denied', 'cancelled', 'expired'] }).notNull().default('pending'),
+    state: text('state', { enum: ['pending', 'executed', 'failed', 'denied', 'cancelled', 'expired'] })
+      .notNull()
+      .default('pending'),
     decidedBy: text('decided_by'),
     failure: text('failure'),
     expiresAt: text('expires_at').notNull(),
@@ -57,11 +63,15 @@ export const accessRequests = sqliteTable(
     tenantId: text('tenant_id').notNull(),
     vmId: text('vm_id').notNull(),
     operation: text('operation', { enum: ['snapshot.create'] }).notNull(),
-    reasonCode: text('reason_code', { enum: ['customer_support', 'provider_review', 'incident_response', 'third_party_request', 'maintenance', 'legal_request'] }).notNull(),
+    reasonCode: text('reason_code', {
+      enum: ['customer_support', 'provider_review', 'incident_response', 'third_party_request', 'maintenance', 'legal_request'],
+    }).notNull(),
     detail: text('detail').notNull(),
     durationMinutes: integer('duration_minutes').notNull(),
     requester: text('requester').notNull(),
-    state: text('state', { enum: ['pending', 'approved', 'denied'] }).notNull().default('pending'),
+    state: text('state', { enum: ['pending', 'approved', 'denied'] })
+      .notNull()
+      .default('pending'),
     /** Who decided: the tenant owner, its policy, or (break-glass, sealed) a second security admin. */
     decidedBy: text('decided_by'),
     /** Break-glass: proceeds on two security admins' word, not the tenant's. */

@@ -11,7 +11,9 @@ export const hosts = sqliteTable(
     memoryMiB: integer('memory_mib').notNull(),
     diskGiB: integer('disk_gib').notNull(),
     /** active: takes placements; draining/drained: takes none (see provider/hosts/drain.service.ts). */
-    state: text('state', { enum: ['active', 'draining', 'drained'] }).notNull().default('active'),
+    state: text('state', { enum: ['active', 'draining', 'drained'] })
+      .notNull()
+      .default('active'),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },
@@ -29,7 +31,9 @@ export const tenants = sqliteTable(
     quotaVcpus: integer('quota_vcpus').notNull(),
     quotaMemoryMiB: integer('quota_memory_mib').notNull(),
     quotaDiskGiB: integer('quota_disk_gib').notNull(),
-    state: text('state', { enum: ['active', 'suspended'] }).notNull().default('active'),
+    state: text('state', { enum: ['active', 'suspended'] })
+      .notNull()
+      .default('active'),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },
@@ -49,7 +53,9 @@ export const vms = sqliteTable(
     name: text('name').notNull(),
     vcpus: integer('vcpus').notNull(),
     memoryMiB: integer('memory_mib').notNull(),
-    state: text('state', { enum: ['running', 'stopped', 'paused'] }).notNull().default('running'),
+    state: text('state', { enum: ['running', 'stopped', 'paused'] })
+      .notNull()
+      .default('running'),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },

@@ -70,7 +70,9 @@ export const recoveryPlans = sqliteTable(
     mode: text('mode', { enum: ['undo', 'replay'] }).notNull(),
     request: text('request').notNull(),
     result: text('result').notNull(),
-    state: text('state', { enum: ['planned', 'applied', 'reverted'] }).notNull().default('planned'),
+    state: text('state', { enum: ['planned', 'applied', 'reverted'] })
+      .notNull()
+      .default('planned'),
     /** Log size when planned: the plan covers records [0, size). */
     logSize: integer('log_size').notNull(),
     revision: integer('revision').notNull().default(1),

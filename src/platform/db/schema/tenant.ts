@@ -22,7 +22,9 @@ export const toolstacks = sqliteTable(
     scopes: text('scopes').notNull(),
     /** JSON array of VM ids, or null for every VM of the tenant. */
     vms: text('vms'),
-    state: text('state', { enum: ['active', 'revoked'] }).notNull().default('active'),
+    state: text('state', { enum: ['active', 'revoked'] })
+      .notNull()
+      .default('active'),
     revokedAt: text('revoked_at'),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
@@ -44,7 +46,11 @@ export const disks = sqliteTable(
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },
-  (t) => [uniqueIndex('disks_tenant_name_uq').on(t.tenantId, t.name), index('disks_tenant_size_idx').on(t.tenantId, t.sizeGiB), index('disks_vm_idx').on(t.vmId)],
+  (t) => [
+    uniqueIndex('disks_tenant_name_uq').on(t.tenantId, t.name),
+    index('disks_tenant_size_idx').on(t.tenantId, t.sizeGiB),
+    index('disks_vm_idx').on(t.vmId),
+  ],
 );
 
 /**

@@ -27,7 +27,10 @@ const METHODS = 'GET, POST, PUT, PATCH, DELETE';
 
 /** Whether `origin` may call the API under this deployment's settings. */
 export function originAllowed(origin: string, allowed: string | undefined, credentials: boolean): boolean {
-  const list = (allowed ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const list = (allowed ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   return list.includes(origin) || (!credentials && list.includes('*'));
 }
 
@@ -44,7 +47,8 @@ export function cors(options: CorsOptions = {}): MiddlewareHandler<AppEnv> {
     const allowed = originAllowed(origin, c.env.CORS_ALLOWED_ORIGINS, credentials);
     const preflight = c.req.method === 'OPTIONS' && c.req.header('Access-Control-Request-Method') !== undefined;
     if (preflight) {
-      if (!allowed) return problemResponse(c, 'origin_not_allowed', `Origin ${origin} may not call this API; the operator lists allowed origins in CORS_ALLOWED_ORIGINS.`);
+      if (!allowed)
+        return problemResponse(c, 'origin_not_allowed', `Origin ${origin} may not call this API; the operator lists allowed origins in CORS_ALLOWED_ORIGINS.`);
       return new Response(null, {
         status: 204,
         headers: {

@@ -122,6 +122,9 @@ export async function completeIdempotencyKey(
 export async function settleFailedIdempotencyKey(db: Database, principalId: string, key: string, claim: string): Promise<void> {
   await db.batch([
     db.delete(idempotencyRecords).where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'pending'))),
-    db.update(idempotencyRecords).set({ state: 'lost' }).where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'committed'))),
+    db
+      .update(idempotencyRecords)
+      .set({ state: 'lost' })
+      .where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'committed'))),
   ]);
 }

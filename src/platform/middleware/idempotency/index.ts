@@ -11,13 +11,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../../env';
 import { problemResponse } from '../../http/problem';
 import { sha256Hex } from '../../../lib/crypto';
-import {
-  claimIdempotencyKey,
-  commitStatements,
-  completeIdempotencyKey,
-  settleFailedIdempotencyKey,
-  type IdempotencyTimes,
-} from './idempotency.store';
+import { claimIdempotencyKey, commitStatements, completeIdempotencyKey, settleFailedIdempotencyKey, type IdempotencyTimes } from './idempotency.store';
 import { nowSeconds } from '../../clock';
 
 export interface IdempotencyOptions {

@@ -31,9 +31,15 @@ export async function overRateLimit(c: Context<AppEnv>, principal?: string): Pro
   const key = principal ? `principal:${principal}` : `address:${clientAddress(c) ?? 'unknown'}`;
   if (await (principal ? principals : addresses).admit(limiter, key)) return null;
   const who = principal ? `Principal ${principal}` : 'This client address';
-  return problemResponse(c, 'rate_limited', `${who} sent too many requests; retry after ${RATE_LIMIT_PERIOD_SECONDS} s.`, { retryAfterSeconds: RATE_LIMIT_PERIOD_SECONDS }, {
-    'Retry-After': String(RATE_LIMIT_PERIOD_SECONDS),
-  });
+  return problemResponse(
+    c,
+    'rate_limited',
+    `${who} sent too many requests; retry after ${RATE_LIMIT_PERIOD_SECONDS} s.`,
+    { retryAfterSeconds: RATE_LIMIT_PERIOD_SECONDS },
+    {
+      'Retry-After': String(RATE_LIMIT_PERIOD_SECONDS),
+    },
+  );
 }
 
 /** For routes anyone may call: counted by client address. */

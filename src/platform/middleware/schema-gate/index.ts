@@ -39,7 +39,10 @@ export function schemaGate(options: SchemaGateOptions = {}): MiddlewareHandler<A
         .catch(() => null); // no d1_migrations table yet: nothing is applied
     const deadline = Date.now() + waitMs;
     while (!(await applied())) {
-      if (Date.now() >= deadline) return problemResponse(c, 'schema_pending', `The database schema is still being applied (waiting for ${expected}); retry in a moment.`, undefined, { 'Retry-After': '1' });
+      if (Date.now() >= deadline)
+        return problemResponse(c, 'schema_pending', `The database schema is still being applied (waiting for ${expected}); retry in a moment.`, undefined, {
+          'Retry-After': '1',
+        });
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
     seen = expected;

@@ -77,7 +77,10 @@ function timedSequencers(namespace: Env['AUDIT_LOG'], timings: RequestTimings): 
           get(s, name) {
             const member = Reflect.get(s, name);
             if (name !== 'append' && name !== 'appendRefusal') return member;
-            return (...args: unknown[]) => timings.time('sequencer', async () => record(await Reflect.apply(member as (...a: unknown[]) => Promise<{ ok: boolean; timings?: SequencerTimings }>, s, args)));
+            return (...args: unknown[]) =>
+              timings.time('sequencer', async () =>
+                record(await Reflect.apply(member as (...a: unknown[]) => Promise<{ ok: boolean; timings?: SequencerTimings }>, s, args)),
+              );
           },
         });
       };

@@ -42,7 +42,8 @@ const TIMED_METHODS = new Set<string>(['all', 'first', 'run', 'raw']);
 /** A timed statement answers its D1 original to this key: a batch must be given D1's own objects. */
 const UNWRAP = Symbol('unwrap');
 // A timed statement carries its original under a symbol the D1 types do not declare.
-const unwrapped = (statement: D1PreparedStatement): D1PreparedStatement => (statement as unknown as Record<symbol, D1PreparedStatement | undefined>)[UNWRAP] ?? statement;
+const unwrapped = (statement: D1PreparedStatement): D1PreparedStatement =>
+  (statement as unknown as Record<symbol, D1PreparedStatement | undefined>)[UNWRAP] ?? statement;
 
 /** D1 with every statement and batch timed into `timings` under `d1.<phase>`. */
 export function timedD1(d1: D1Database, timings: RequestTimings): D1Database {
@@ -54,7 +55,10 @@ export function timedD1(d1: D1Database, timings: RequestTimings): D1Database {
         if (typeof value !== 'function') return value;
         if (property === 'bind') return (...params: unknown[]) => timeStatement((value as D1PreparedStatement['bind']).apply(target, params));
         if (TIMED_METHODS.has(property as string)) {
-          return (...args: unknown[]) => timings.time(`d1.${timings.phase}`, () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as ReturnType<D1PreparedStatement[D1Method]>;
+          return (...args: unknown[]) =>
+            timings.time(`d1.${timings.phase}`, () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as ReturnType<
+              D1PreparedStatement[D1Method]
+            >;
         }
         return value.bind(target);
       },
@@ -70,7 +74,6 @@ export function timedD1(d1: D1Database, timings: RequestTimings): D1Database {
     },
   });
 }
-
 
 /** Where an append's time went in its log's sequencer, ms (the request's Server-Timing shows it). */
 export interface SequencerTimings {

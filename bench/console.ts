@@ -37,7 +37,7 @@ export async function consoleReport(port = 8793): Promise<string[]> {
   const { admin, auditKey, vars } = await instanceSecrets();
   let worker = await startWorker(name, port, vars);
   const setup = await mintTokens(admin, 20);
-  let scene;
+  let scene: Awaited<ReturnType<typeof createScene>>;
   try {
     await api(worker.url, setup, 'POST', '/v1/admin/hosts', { name: 'console-host', vcpus: 64, memoryMiB: 1024 * 1024, diskGiB: 1000 });
     scene = await createScene(worker.url, setup, BROWSER_LOG_SIZE);

@@ -139,7 +139,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   rmSync(`${DIR}/contents-main`, { recursive: true, force: true });
   rmSync(`${DIR}/contents-baseline`, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
-  const { admin, auditKey, vars } = await instanceSecrets();
+  const { admin, vars } = await instanceSecrets();
   const main = await startWorker('contents-main', 8797, vars, unlimitedConfig());
   const baseline = await startWorker('contents-baseline', 8796, vars, 'bench/wrangler.baseline.toml');
   try {

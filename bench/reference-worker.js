@@ -88,7 +88,8 @@ function headUpdate(db, log, from, to) {
 
 /** One create in its own batch, straight from the Worker. @param {D1Database} db @param {{ name: string, vcpus: number, memoryMiB: number }} body */
 async function commitFloor(db, body) {
-  const log = (workerLog ||= `floor-${crypto.randomUUID().slice(0, 8)}`);
+  workerLog ||= `floor-${crypto.randomUUID().slice(0, 8)}`;
+  const log = workerLog;
   const index = workerNext++;
   await db.batch([...createStatements(db, log, index, body), ...headUpdate(db, log, index, index + 1)]);
 }

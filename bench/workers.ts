@@ -60,9 +60,9 @@ export async function startWorker(
   const varsFile = resolve(DIR, `${name}.vars`);
   writeFileSync(
     varsFile,
-    Object.entries(vars)
+    `${Object.entries(vars)
       .map(([k, v]) => `${k}='${v}'`)
-      .join('\n') + '\n',
+      .join('\n')}\n`,
   );
   const configArgs = config ? ['--config', config] : [];
   const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...configArgs], { env: ENV, encoding: 'utf8' });

@@ -4,9 +4,9 @@
  * its stylesheet and its page — which the Worker serves as static assets at
  * /console/. No CDN, no framework: the bundle is jose, the shared verifier
  * modules, @noble's SHA-256 and Ed25519 for the synchronous parts of that
- * verifier (node:crypto is aliased to src/console/node-crypto.ts, and a
- * small Buffer injected: src/console/buffer-global.ts) and the console's
- * own DOM code. Runs on `npm ci` (prepare), on `npm start`, and
+ * verifier (node:crypto is aliased to src/console/node-crypto.ts; bytes
+ * as text come from src/lib/bytes.ts, which needs no Buffer) and the
+ * console's own DOM code. Runs on `npm ci` (prepare), on `npm start`, and
  * before the browser tests; plain Node.
  */
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
@@ -30,7 +30,6 @@ export async function buildConsole(out = CONSOLE_DIR) {
     minify: true,
     sourcemap: false,
     alias: { 'node:crypto': join(source, 'node-crypto.ts') },
-    inject: [join(source, 'buffer-global.ts')],
     define: { 'process.env.NODE_ENV': '"production"' },
     metafile: true,
     logLevel: 'warning',

@@ -79,7 +79,7 @@ async function ensureDevKeys() {
   }
   mkdirSync('.custodes', { recursive: true, mode: 0o700 });
   const admins = [await newKey(), await newKey()];
-  admins.forEach((key, i) => writePrivate(ADMIN_KEY_FILES[i]!, `${JSON.stringify(key, null, 2)}\n`));
+  for (const [i, key] of admins.entries()) writePrivate(ADMIN_KEY_FILES[i]!, `${JSON.stringify(key, null, 2)}\n`);
   const auditKey = await newKey();
   const lines = [
     '# Local secrets for `wrangler dev`, made by `npm start`. Never commit.',

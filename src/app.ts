@@ -103,9 +103,10 @@ export function createApp() {
   });
   let document: ReturnType<typeof openApiDocument> | undefined; // built once, on first request
   // `servers` names the origin the document was fetched from, so a generator pointed at it calls this server.
-  app.get('/openapi.json', (c) =>
-    c.json({ ...(document ??= openApiDocument(app)), servers: [{ url: new URL(c.req.url).origin, description: 'This server' }] }),
-  );
+  app.get('/openapi.json', (c) => {
+    document ??= openApiDocument(app);
+    return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin, description: 'This server' }] });
+  });
   app.route('/', wellKnownRouter);
   // The bundle is a static asset (public/vendor, from npm): the page works with no network at all,
   // and it has no inline script (a strict CSP): the page loads the bundle, then /docs/init.js starts it.

@@ -17,12 +17,10 @@ import {
   createHost,
   createTenant,
   expectStatus,
-  newSigner,
   placeOf,
   registeredAdmin,
   tenantWithVm,
   unique,
-  type Signer,
 } from './support/api';
 import { fakeEnvelope } from './support/tenant';
 

@@ -60,6 +60,7 @@ export async function firstOutsideReach(db: Database, tenant: string, reach: VmR
           sql` UNION `,
         );
     }
+    throw new Error(`no lookup for a ${(ref as Reference).kind} reference`);
   });
   // One round trip for every lookup (a read-only D1 batch).
   const results = lookups.length
@@ -70,7 +71,7 @@ export async function firstOutsideReach(db: Database, tenant: string, reach: VmR
         }),
       )
     : [];
-  references.forEach((ref, i) => regionsOf.set(ref, (results[i]?.results ?? []) as Region[]));
+  for (const [i, ref] of references.entries()) regionsOf.set(ref, (results[i]?.results ?? []) as Region[]);
 
   // Disks reach as far as the VM they are attached to.
   const disks = [

@@ -116,7 +116,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (o.raw && !globals().json) io.out(o.raw);
     else io.out(`${globals().json ? JSON.stringify(o.json, null, o.stream ? 0 : 2) : o.text}\n`);
   };
-  const program = buildProgram(io, (o) => (o.stream ? print(o) : (output = o)));
+  const program = buildProgram(io, (o) => {
+    if (o.stream) print(o);
+    else output = o;
+  });
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   try {
     if (argv.length === 0) {

@@ -14,147 +14,23 @@
  * and the Merkle subtree root of each complete chunk, so that the tree too is
  * mostly hashed in parallel (chunks are aligned: CHUNK is a power of two).
  *
- * The chunk checker is plain JavaScript in a string, evaluated both here and
- * in each worker (no TypeScript loader in workers); it mirrors
- * `checkRecordsHere`, and test/node/verifier.test.ts holds the two to the same
- * answers.
+ * The chunk checker is one module (./chunk-checker.ts), run here and loaded
+ * by each worker (./chunk-checker.worker.ts); it mirrors `checkRecordsHere`,
+ * and test/node/verifier.test.ts holds the two to the same answers.
  */
-import * as nodeCrypto from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { checkRecordsHere, type PublicJwk, type RecordCheck, type RecordChecker } from '../sdk/audit-verify';
+import { checkRecordsHere, type RecordCheck, type RecordChecker } from '../sdk/audit-verify';
+import { CHUNK, checkChunks, Status, type SharedJob } from './chunk-checker';
 
 /** Below this many records, or with no signatures to check, starting threads costs more than it saves. */
 const PARALLEL_THRESHOLD = 1000;
-/** Records per grab from the shared counter: small enough to balance, large enough to keep contention nil. */
-const CHUNK = 256;
-
-/** Bits of a record's status byte. */
-const Status = { BadSignature: 1, ClaimMismatch: 2 } as const;
-
-interface SharedJob {
-  /** The JWS strings as ASCII, back to back. */
-  bytes: SharedArrayBuffer;
-  /** n+1 byte offsets into `bytes`. */
-  offsets: SharedArrayBuffer;
-  /** [0]: next record to take. */
-  cursor: SharedArrayBuffer;
-  /** One byte of Status bits per record. */
-  status: SharedArrayBuffer;
-  /** 32 bytes per record: the Merkle leaf hash of its payload. */
-  leaves: SharedArrayBuffer;
-  /** 32 bytes per complete chunk: the root of its aligned subtree of CHUNK leaves. */
-  subtrees: SharedArrayBuffer;
-  jwks: PublicJwk[] | null;
-  log: string;
-  offset: number;
-}
-
 /**
- * `(crypto) => (job) => void`: checks chunks of `job` until none is left.
- * A record's claim check is the same as checkRecordsHere's: its payload names
- * this log and its own position.
+ * The worker's module beside this one: JavaScript in the bundle (scripts/build-cli.ts builds
+ * both), TypeScript in a checkout run through tsx, which the worker then loads too.
  */
-const CHECKER_SOURCE = `(crypto) => {
-  const { createHash, createPublicKey, verify } = crypto;
-  const sha256 = typeof crypto.hash === 'function'
-    ? (data) => crypto.hash('sha256', data, 'buffer')
-    : (data) => createHash('sha256').update(data).digest();
-  return function checkChunks(job) {
-    const bytes = Buffer.from(job.bytes);
-    const offsets = new Int32Array(job.offsets);
-    const cursor = new Int32Array(job.cursor);
-    const status = new Uint8Array(job.status);
-    const leaves = new Uint8Array(job.leaves);
-    const n = offsets.length - 1;
-    const keys = new Map();
-    for (const k of job.jwks || []) {
-      if (k.kid && k.kty === 'OKP' && k.crv === 'Ed25519' && k.x) {
-        keys.set(k.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: k.x }, format: 'jwk' }));
-      }
-    }
-    // Records share a handful of headers: resolve each header to its key once.
-    const keyByHeader = new Map();
-    const keyFor = (header) => {
-      if (!keyByHeader.has(header)) {
-        let key = null;
-        try {
-          const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
-          key = (parsed.alg === 'EdDSA' && keys.get(parsed.kid)) || null;
-        } catch {}
-        keyByHeader.set(header, key);
-      }
-      return keyByHeader.get(header);
-    };
-    let lastHeader = null;
-    let lastKey = null;
-    // 0x00 ‖ payload, decoded into one scratch buffer and hashed in place.
-    let scratch = Buffer.alloc(4096);
-    // A complete chunk's subtree, hashed pairwise in place: 0x01 ‖ left ‖ right.
-    const subtrees = Buffer.from(job.subtrees);
-    const level = Buffer.alloc(${CHUNK} * 32);
-    const node = Buffer.alloc(65, 1);
-    const subtreeRoot = (start) => {
-      level.set(leaves.subarray(start * 32, (start + ${CHUNK}) * 32));
-      for (let width = ${CHUNK}; width > 1; width >>= 1) {
-        for (let j = 0; j < width; j += 2) {
-          level.copy(node, 1, j * 32, j * 32 + 64);
-          level.set(sha256(node), (j >> 1) * 32);
-        }
-      }
-      subtrees.set(level.subarray(0, 32), (start / ${CHUNK}) * 32);
-    };
-    for (let start = Atomics.add(cursor, 0, ${CHUNK}); start < n; start = Atomics.add(cursor, 0, ${CHUNK})) {
-      const end = Math.min(n, start + ${CHUNK});
-      for (let i = start; i < end; i++) {
-        const from = offsets[i], to = offsets[i + 1];
-        const firstDot = bytes.indexOf(0x2e, from);
-        const lastDot = bytes.lastIndexOf(0x2e, to - 1);
-        if (firstDot < from || lastDot <= firstDot || lastDot >= to) {
-          // Not header.payload.signature: refused (its leaf stays zero; the claim error ends the check).
-          status[i] = ${Status.ClaimMismatch} | ${Status.BadSignature};
-          continue;
-        }
-        let flags = 0;
-        const payload = bytes.latin1Slice(firstDot + 1, lastDot);
-        if (payload.length + 1 > scratch.length) scratch = Buffer.alloc(payload.length * 2);
-        const size = scratch.write(payload, 1, 'base64url');
-        leaves.set(sha256(scratch.subarray(0, size + 1)), i * 32);
-        let claims = null;
-        try { claims = JSON.parse(scratch.toString('utf8', 1, size + 1)); } catch {}
-        if (!claims || claims.log !== job.log || claims.index !== job.offset + i) flags |= ${Status.ClaimMismatch};
-        if (job.jwks) {
-          let ok = false;
-          try {
-            // Consecutive records almost always share their header: compare bytes before making a string.
-            if (lastHeader === null || lastHeader.length !== firstDot - from || lastHeader.compare(bytes, from, firstDot) !== 0) {
-              lastHeader = Buffer.from(bytes.subarray(from, firstDot));
-              lastKey = keyFor(lastHeader.latin1Slice());
-            }
-            const key = lastKey;
-            ok = !!key && verify(null, bytes.subarray(from, lastDot), key, Buffer.from(bytes.latin1Slice(lastDot + 1, to), 'base64url'));
-          } catch {}
-          if (!ok) flags |= ${Status.BadSignature};
-        }
-        status[i] = flags;
-      }
-      if (end - start === ${CHUNK}) subtreeRoot(start);
-    }
-  };
-}`;
-
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const checkChunks = (${CHECKER_SOURCE})(require('node:crypto'));
-parentPort.on('message', (job) => {
-  checkChunks(job);
-  parentPort.postMessage('done');
-});
-`;
-
-type ChunkChecker = (job: SharedJob) => void;
-// The very source the workers run, so the two cannot drift apart.
-const checkChunksHere = (new Function(`return ${CHECKER_SOURCE}`)() as (crypto: typeof nodeCrypto) => ChunkChecker)(nodeCrypto);
+const WORKER_MODULE = new URL(`./chunk-checker.worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const WORKER_EXEC_ARGV = WORKER_MODULE.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [];
 
 /**
  * Worker threads kept for the life of the process: starting one costs 70–100 ms
@@ -166,8 +42,7 @@ class CheckerPool {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly size: number) {
-    // execArgv []: a worker runs plain JavaScript and needs none of the parent's loaders (tsx).
-    this.workers = Array.from({ length: size }, () => new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }));
+    this.workers = Array.from({ length: size }, () => new Worker(WORKER_MODULE, { execArgv: WORKER_EXEC_ARGV }));
     for (const worker of this.workers) worker.unref();
   }
 
@@ -175,7 +50,7 @@ class CheckerPool {
   run(job: SharedJob): Promise<void> {
     const run = this.queue.then(async () => {
       const done = this.workers.map((worker) => this.dispatch(worker, job));
-      checkChunksHere(job);
+      checkChunks(job);
       await Promise.all(done);
     });
     this.queue = run.catch(() => undefined);
@@ -204,7 +79,10 @@ class CheckerPool {
 const pools = new Map<number, CheckerPool>();
 const poolOf = (workers: number): CheckerPool => {
   let pool = pools.get(workers);
-  if (!pool) pools.set(workers, (pool = new CheckerPool(workers)));
+  if (!pool) {
+    pool = new CheckerPool(workers);
+    pools.set(workers, pool);
+  }
   return pool;
 };
 
@@ -220,7 +98,7 @@ function pack(jwsList: string[]): { bytes: SharedArrayBuffer; offsets: SharedArr
   const bytes = new SharedArrayBuffer(total);
   const view = Buffer.from(bytes);
   // latin1 keeps one byte per character, so offsets stay exact; a non-ASCII character cannot be in a valid JWS and fails its check.
-  jwsList.forEach((jws, i) => view.write(jws, offsets[i]!, 'latin1'));
+  for (const [i, jws] of jwsList.entries()) view.write(jws, offsets[i]!, 'latin1');
   return { bytes, offsets: offsets.buffer as SharedArrayBuffer };
 }
 

@@ -9,6 +9,7 @@ import type { AuditSource } from '../sdk/audit-verify';
 import { serverSentEvents } from '../sdk/audit-stream';
 import { call } from './api';
 import type { Session } from './session';
+import { jwsPayload } from '../audit/format/jws';
 
 export interface LoadedRecord {
   index: number;
@@ -16,7 +17,7 @@ export interface LoadedRecord {
   record: AuditRecord;
 }
 
-const decode = (jws: string): AuditRecord => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as AuditRecord;
+const decode = (jws: string): AuditRecord => jwsPayload<AuditRecord>(jws);
 
 export const logOf = (session: Session): string => (session.role === 'admin' ? 'provider' : `tenants/${session.tenant}`);
 const base = (log: string) => (log === 'provider' ? '/v1/admin/audit' : `/v1/${log}/audit`);

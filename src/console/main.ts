@@ -99,7 +99,8 @@ async function render(): Promise<void> {
 /** The timeline's live feed: the tenant's stream from the first record not yet shown. */
 function live(current: Session, from: number) {
   return (onRecord: Parameters<typeof followLog>[3]) => {
-    const controller = (following = new AbortController());
+    following = new AbortController();
+    const controller = following;
     void followLog(current, from, controller.signal, onRecord).catch(() => undefined); // closed by navigation, or the server went away
   };
 }
@@ -111,7 +112,7 @@ function showLogin(): void {
   const principal = h('input', { name: 'principal', required: true, placeholder: 'ten_…, tsk_… or adm_…', autocomplete: 'off' });
   const tenant = h('input', { name: 'tenant', placeholder: 'for a toolstack key: its tenant', autocomplete: 'off' });
   const scopes = h('input', { name: 'scopes', value: 'audit:read', autocomplete: 'off' });
-  const remember = h('input', { type: 'checkbox', name: 'remember' });
+  const remember = h('input', { type: 'checkbox', name: 'remember', id: 'remember' });
   const error = h('div', {});
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -146,12 +147,7 @@ function showLogin(): void {
         field('Principal id (iss)', principal),
         field('Tenant (toolstack keys)', tenant),
         field('Scopes (toolstack keys)', scopes),
-        h(
-          'div',
-          { class: 'field checkbox' },
-          remember,
-          h('label', { for: (remember.id = 'remember') }, 'Remember in this browser (IndexedDB, non-extractable)'),
-        ),
+        h('div', { class: 'field checkbox' }, remember, h('label', { for: remember.id }, 'Remember in this browser (IndexedDB, non-extractable)')),
         h('button', { type: 'submit' }, 'Load key'),
       ),
       error,

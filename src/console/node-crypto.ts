@@ -9,9 +9,11 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { Buffer } from './buffer-global';
+import { base64Of, base64urlOf, base64urlToBytes, hexOf, utf8 } from '../lib/bytes';
 
-const bytes = (data: string | Uint8Array): Uint8Array => (typeof data === 'string' ? new TextEncoder().encode(data) : data);
+const bytes = (data: string | Uint8Array): Uint8Array => (typeof data === 'string' ? utf8(data) : data);
+
+const ENCODERS = { hex: hexOf, base64: base64Of, base64url: base64urlOf } as const;
 
 export function createHash(algorithm: string) {
   if (algorithm !== 'sha256') throw new Error(`the console hashes SHA-256 only, not ${algorithm}`);
@@ -21,9 +23,9 @@ export function createHash(algorithm: string) {
       hash.update(bytes(data));
       return this;
     },
-    digest(encoding?: 'hex' | 'base64' | 'base64url') {
-      const out = Buffer.from(hash.digest());
-      return encoding ? out.toString(encoding) : out;
+    digest(encoding?: keyof typeof ENCODERS) {
+      const out = hash.digest();
+      return encoding ? ENCODERS[encoding](out) : out;
     },
   };
 }
@@ -34,7 +36,7 @@ export interface KeyObject {
 
 export function createPublicKey({ key }: { key: { kty: string; crv: string; x: string }; format: 'jwk' }): KeyObject {
   if (key.kty !== 'OKP' || key.crv !== 'Ed25519') throw new Error('the console verifies Ed25519 keys only');
-  return { raw: new Uint8Array(Buffer.from(key.x, 'base64url')) };
+  return { raw: base64urlToBytes(key.x) };
 }
 
 export function verify(_algorithm: null, data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {

@@ -35,7 +35,9 @@ const roleOf = (principal: string): Role => (principal.startsWith('adm_') ? 'adm
 
 /** How far the server's clock is from this browser's: set when an emulator whose clock was moved refuses a token for its time (api.ts). */
 let serverClockOffsetMs = 0;
-export const followServerClock = (offsetMs: number): void => void (serverClockOffsetMs = offsetMs);
+export const followServerClock = (offsetMs: number): void => {
+  serverClockOffsetMs = offsetMs;
+};
 
 function sessionOf(stored: Stored): Session {
   const { principal, tenant, scopes, kid, publicJwk, key, alg } = stored;

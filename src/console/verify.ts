@@ -10,8 +10,9 @@
 import { leavesAndClaims, verifyAuditLog, type RecordChecker, type VerifierState, type VerifyResult } from '../sdk/audit-verify';
 import { logOf, logSource } from './log';
 import type { Session } from './session';
+import { base64urlToBytes, fromUtf8 } from '../lib/bytes';
 
-const bytesOf = (b64url: string): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.from(b64url, 'base64url'));
+const bytesOf = (b64url: string): Uint8Array<ArrayBuffer> => base64urlToBytes(b64url) as Uint8Array<ArrayBuffer>;
 
 /** The verifier's record check (leaves and claims: the SDK's own), with each signature verified by WebCrypto (Ed25519), all in flight at once. */
 export const webCryptoRecords: RecordChecker = async (jwsList, { log, jwks, offset = 0 }) => {
@@ -27,7 +28,7 @@ export const webCryptoRecords: RecordChecker = async (jwsList, { log, jwks, offs
           const [header, payload, signature] = jws.split('.') as [string, string, string];
           let kid: string | undefined;
           try {
-            kid = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: string }).kid;
+            kid = (JSON.parse(fromUtf8(base64urlToBytes(header))) as { kid?: string }).kid;
           } catch {
             kid = undefined;
           }

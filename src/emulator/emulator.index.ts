@@ -114,7 +114,11 @@ export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Re
         // A drop-newest-record rule hides, a split-view rule forks, each log's newest record as of now (integrity-faults.ts).
         const hidden = body.value.faults.some((f) => f.kind === 'drop-newest-record' || f.kind === 'split-view') ? await hideNewest(c) : undefined;
         // A rollback-store rule copies the whole store as it is now: what the rollback will restore.
-        const copiedAt = body.value.faults.some((f) => f.kind === 'rollback-store') ? (await copyStore(c.env.DB), nowIso()) : undefined;
+        let copiedAt: string | undefined;
+        if (body.value.faults.some((f) => f.kind === 'rollback-store')) {
+          await copyStore(c.env.DB);
+          copiedAt = nowIso();
+        }
         const faults = await Promise.all(
           body.value.faults.map(async (f) => {
             if (f.kind === 'drop-newest-record') return { ...f, hidden };

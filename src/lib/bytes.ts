@@ -22,34 +22,51 @@ interface NodeBufferClass {
   from(bytes: Uint8Array): NodeBuffer;
   from(text: string, encoding: 'hex' | 'base64' | 'base64url'): NodeBuffer;
 }
-/** `Buffer` where the runtime has one (Node, workerd's nodejs_compat); never in a browser. */
-const NativeBuffer = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
+/** The codecs over `native` (`Buffer`, where the runtime has one), or the portable loops without it. */
+export function bytesCodecs(native: NodeBufferClass | undefined) {
+  /** A plain Uint8Array of a Buffer's bytes (a Buffer may share a pooled ArrayBuffer). */
+  const copyOf = (b: NodeBuffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
 
-/** A plain Uint8Array of a Buffer's bytes (a Buffer may share a pooled ArrayBuffer). */
-const copyOf = (b: NodeBuffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
+  function hexOf(bytes: Uint8Array | ArrayBuffer): string {
+    const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    if (native) return native.from(view).toString('hex');
+    let text = '';
+    for (const byte of view) text += byte.toString(16).padStart(2, '0');
+    return text;
+  }
+
+  function hexToBytes(text: string): Uint8Array {
+    if (!HEX.test(text)) throw new Error('not hex: an even number of 0-9, a-f');
+    if (native) return copyOf(native.from(text, 'hex'));
+    const bytes = new Uint8Array(text.length / 2);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
+    return bytes;
+  }
+
+  function base64Of(bytes: Uint8Array): string {
+    return native ? native.from(bytes).toString('base64') : btoa(binaryOf(bytes));
+  }
+
+  function base64ToBytes(text: string): Uint8Array {
+    if (!BASE64.test(text)) throw new Error('not base64: padded, with + and /');
+    return native ? copyOf(native.from(text, 'base64')) : bytesOfBinary(atob(text));
+  }
+
+  function base64urlOf(bytes: Uint8Array): string {
+    return native ? native.from(bytes).toString('base64url') : btoa(binaryOf(bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function base64urlToBytes(text: string): Uint8Array {
+    if (!BASE64URL.test(text) || text.length % 4 === 1) throw new Error('not base64url: unpadded, with - and _');
+    return native ? copyOf(native.from(text, 'base64url')) : bytesOfBinary(atob(text.replace(/-/g, '+').replace(/_/g, '/')));
+  }
+
+  return { hexOf, hexToBytes, base64Of, base64ToBytes, base64urlOf, base64urlToBytes };
+}
 
 const HEX = /^(?:[0-9a-f]{2})*$/i;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
-
-export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
-export const fromUtf8 = (bytes: Uint8Array): string => new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-
-export function hexOf(bytes: Uint8Array | ArrayBuffer): string {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (NativeBuffer) return NativeBuffer.from(view).toString('hex');
-  let text = '';
-  for (const byte of view) text += byte.toString(16).padStart(2, '0');
-  return text;
-}
-
-export function hexToBytes(text: string): Uint8Array {
-  if (!HEX.test(text)) throw new Error('not hex: an even number of 0-9, a-f');
-  if (NativeBuffer) return copyOf(NativeBuffer.from(text, 'hex'));
-  const bytes = new Uint8Array(text.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
-}
 
 function binaryOf(bytes: Uint8Array): string {
   let binary = '';
@@ -60,24 +77,7 @@ function binaryOf(bytes: Uint8Array): string {
 
 const bytesOfBinary = (binary: string): Uint8Array => Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
 
-export function base64Of(bytes: Uint8Array): string {
-  if (NativeBuffer) return NativeBuffer.from(bytes).toString('base64');
-  return btoa(binaryOf(bytes));
-}
+export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+export const fromUtf8 = (bytes: Uint8Array): string => new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
 
-export function base64ToBytes(text: string): Uint8Array {
-  if (!BASE64.test(text)) throw new Error('not base64: padded, with + and /');
-  if (NativeBuffer) return copyOf(NativeBuffer.from(text, 'base64'));
-  return bytesOfBinary(atob(text));
-}
-
-export function base64urlOf(bytes: Uint8Array): string {
-  if (NativeBuffer) return NativeBuffer.from(bytes).toString('base64url');
-  return btoa(binaryOf(bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export function base64urlToBytes(text: string): Uint8Array {
-  if (!BASE64URL.test(text) || text.length % 4 === 1) throw new Error('not base64url: unpadded, with - and _');
-  if (NativeBuffer) return copyOf(NativeBuffer.from(text, 'base64url'));
-  return bytesOfBinary(atob(text.replace(/-/g, '+').replace(/_/g, '/')));
-}
+export const { hexOf, hexToBytes, base64Of, base64ToBytes, base64urlOf, base64urlToBytes } = bytesCodecs((globalThis as { Buffer?: NodeBufferClass }).Buffer);

@@ -3,6 +3,7 @@
  * time + 80 random bits, Crockford base32). Lexicographic order follows creation
  * time, so keyset pagination over `id` lists resources oldest first.
  */
+import { base64urlToBytes } from './bytes';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 export type IdPrefix = 'hst' | 'ten' | 'vm' | 'adm' | 'req' | 'tsk' | 'dsk' | 'snp' | 'key' | 'rcp' | 'chg' | 'acc' | 'alr';
@@ -26,7 +27,7 @@ export function idFromKeyId(prefix: IdPrefix, kid: string): string {
   let bits = 0;
   let value = 0;
   let body = '';
-  for (const byte of Buffer.from(kid, 'base64url')) {
+  for (const byte of base64urlToBytes(kid)) {
     value = (value << 8) | byte;
     bits += 8;
     while (bits >= 5 && body.length < 26) {

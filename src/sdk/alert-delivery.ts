@@ -7,6 +7,7 @@
  */
 import { keyMap, verifyJws, type PublicJwk } from './audit-verify.ts';
 import type { AuditRecord } from '../audit/format/record.ts';
+import { jwsPayload } from '../audit/format/jws.ts';
 
 export interface AlertDelivery {
   /** `<rule>:<index>`: the same for every attempt of one delivery. */
@@ -22,7 +23,7 @@ export interface AlertDelivery {
   sentAt: string;
 }
 
-const payloadOf = <T>(jws: string): T => JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as T;
+const payloadOf = <T>(jws: string): T => jwsPayload<T>(jws);
 
 /** The delivery and its record, once both signatures verify against `jwks` (GET /.well-known/jwks.json); throws otherwise. */
 export function openAlertDelivery(body: string, jwks: { keys: PublicJwk[] }): { delivery: AlertDelivery; record: AuditRecord } {

@@ -8,12 +8,13 @@
  * disconnect from the last record it yielded (`Last-Event-ID`), so a caller
  * sees no gap and no duplicate.
  */
-import { FrontierBuilder, leafHash } from '../audit/format/merkle.ts';
+import { equalHashes, FrontierBuilder, leafHash } from '../audit/format/merkle.ts';
 import { parseVerifierKey } from '../audit/format/note.ts';
 import type { AuditRecord } from '../audit/format/record.ts';
 import { keyMap, openCheckpoint, verifyJws } from './audit-verify.ts';
 import type { ApiClient } from './client.ts';
 import { CustodesApiError } from './errors.ts';
+import { base64urlToBytes } from '../lib/bytes.ts';
 
 export interface StreamFilter {
   outcome?: 'allowed' | 'denied' | 'failed';
@@ -44,7 +45,7 @@ export interface StreamOptions {
   resume?: boolean;
 }
 
-const fromB64url = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
+const fromB64url = base64urlToBytes;
 
 export class StreamVerificationError extends Error {
   override name = 'StreamVerificationError';
@@ -62,8 +63,7 @@ export async function* serverSentEvents(body: ReadableStream<Uint8Array>): Async
       buffer += done ? '' : decoder.decode(value, { stream: true });
       const held = !done && buffer.endsWith('\r') ? '\r' : '';
       buffer = (held ? buffer.slice(0, -1) : buffer).replace(/\r\n?/g, '\n') + held;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         let event = 'message';
@@ -142,7 +142,7 @@ export async function* verifiedAuditStream(api: ApiClient, tenant: string, optio
           if (checkpoint.size < lastCheckpoint) throw new StreamVerificationError(`the log shrank from ${lastCheckpoint} to ${checkpoint.size} records`);
           if (!filtered) {
             if (checkpoint.size !== tree.size) throw new StreamVerificationError(`a checkpoint of ${checkpoint.size} records after ${tree.size}`);
-            if (!Buffer.from(tree.root()).equals(Buffer.from(checkpoint.root)))
+            if (!equalHashes(tree.root(), checkpoint.root))
               throw new StreamVerificationError(`the checkpoint at ${checkpoint.size} does not match the records streamed: the log forked or was rewritten`);
           }
           lastCheckpoint = checkpoint.size;

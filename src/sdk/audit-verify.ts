@@ -18,6 +18,7 @@ import { equalHashes, FrontierBuilder, leafHash, verifyConsistency, verifyInclus
 import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, type Checkpoint, type VerifierKey } from '../audit/format/note.ts';
 import { openCosignature, cosignedMessage, parseCosignerVkey } from '../audit/format/cosignature.ts';
 import { parseHandoverBody, type KeyHandover } from '../audit/format/handover.ts';
+import { base64urlOf, base64urlToBytes, fromUtf8, hexOf, hexToBytes, utf8 } from '../lib/bytes.ts';
 
 export interface PublicJwk {
   kid?: string;
@@ -113,7 +114,7 @@ export function leavesAndClaims(jwsList: readonly string[], log: string, offset 
     if (claimError === null) {
       let claims: { log?: unknown; index?: unknown } | null = null;
       try {
-        claims = JSON.parse(Buffer.from(payload).toString('utf8'));
+        claims = JSON.parse(fromUtf8(payload));
       } catch {
         claimError = `record ${position}: the JWS payload is not JSON`;
       }
@@ -132,10 +133,9 @@ export const checkRecordsHere: RecordChecker = async (jwsList, { log, jwks, offs
   return { ...leavesAndClaims(jwsList, log, offset), badSignatures };
 };
 
-const hex = (h: Uint8Array) => Buffer.from(h).toString('hex');
-const fromB64url = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
-const ed25519Key = (raw: Uint8Array): KeyObject =>
-  createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+const hex = hexOf;
+const fromB64url = base64urlToBytes;
+const ed25519Key = (raw: Uint8Array): KeyObject => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: base64urlOf(raw) }, format: 'jwk' });
 
 /** Verifies a signed checkpoint note with `key`; returns the checkpoint or an error message. */
 export function openCheckpoint(note: string, key: VerifierKey, origin: string): Checkpoint | string {
@@ -146,7 +146,7 @@ export function openCheckpoint(note: string, key: VerifierKey, origin: string): 
     return `the checkpoint is not a signed note: ${(error as Error).message}`;
   }
   const publicKey = ed25519Key(key.publicKey);
-  const signed = signaturesBy(parsed, key).some((s) => verifySignature(null, Buffer.from(parsed.body), publicKey, s.signature));
+  const signed = signaturesBy(parsed, key).some((s) => verifySignature(null, utf8(parsed.body), publicKey, s.signature));
   if (!signed) return `the checkpoint is not signed by ${key.name} (bad or missing signature)`;
   let checkpoint: Checkpoint;
   try {
@@ -164,7 +164,7 @@ export function verifyJws(jws: string, keys: Map<string, KeyObject>): boolean {
   if (!header || !payload || !signature) return false;
   let kid: unknown;
   try {
-    const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    const parsed = JSON.parse(fromUtf8(base64urlToBytes(header)));
     if (parsed.alg !== 'EdDSA') return false;
     kid = parsed.kid;
   } catch {
@@ -172,7 +172,7 @@ export function verifyJws(jws: string, keys: Map<string, KeyObject>): boolean {
   }
   const key = typeof kid === 'string' ? keys.get(kid) : undefined;
   // A compact JWS is ASCII, so latin1 encodes the signing input exactly (and faster than UTF-8).
-  return !!key && verifySignature(null, Buffer.from(`${header}.${payload}`, 'latin1'), key, fromB64url(signature));
+  return !!key && verifySignature(null, utf8(`${header}.${payload}`), key, fromB64url(signature));
 }
 
 export function keyMap(jwks: Awaited<ReturnType<AuditSource['jwks']>>): Map<string, KeyObject> {
@@ -200,7 +200,7 @@ function prefixRoots({ leaves, subtrees }: RecordCheck, sizes: number[]): Hash[]
   });
 }
 
-const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+const b64url = base64urlOf;
 
 /** RFC 7638 thumbprint of an Ed25519 public key: the kid Custodes gives it. */
 const ed25519Thumbprint = (raw: Uint8Array): string =>
@@ -213,7 +213,7 @@ const ed25519Thumbprint = (raw: Uint8Array): string =>
 /** Whether `note` carries a valid signature by `key` (a note key, 0x01). */
 function signedBy(note: ReturnType<typeof parseSignedNote>, key: VerifierKey): boolean {
   const publicKey = ed25519Key(key.publicKey);
-  return signaturesBy(note, key).some((s) => verifySignature(null, Buffer.from(note.body), publicKey, s.signature));
+  return signaturesBy(note, key).some((s) => verifySignature(null, utf8(note.body), publicKey, s.signature));
 }
 
 /**
@@ -234,25 +234,25 @@ export function followHandovers(
   while (held !== current) {
     if (chain.length > handovers.length) return { ok: false, error: 'the hand-overs loop' };
     const holder = parseVerifierKey(held);
+    /** Notes why one hand-over is not taken; it then names no successor. */
+    const refuse = (why: string): [] => {
+      refusals.push(why);
+      return [];
+    };
     const next = handovers.flatMap((h) => {
       try {
         const note = parseSignedNote(h.note);
         if (!signedBy(note, holder)) return [];
         const claim = parseHandoverBody(note.body);
-        if (typeof claim === 'string') return (refusals.push(claim), []);
+        if (typeof claim === 'string') return refuse(claim);
         const successor = parseVerifierKey(claim.to);
-        if (!signedBy(note, successor)) return (refusals.push(`the hand-over to ${claim.to} is not signed by that key`), []);
+        if (!signedBy(note, successor)) return refuse(`the hand-over to ${claim.to} is not signed by that key`);
         // The approving record: signed by the holder, what it claims, and in the hand-over's tree.
         const [header, payload, signature] = h.approval.jws.split('.');
-        if (
-          !header ||
-          !payload ||
-          !signature ||
-          !verifySignature(null, Buffer.from(`${header}.${payload}`, 'latin1'), ed25519Key(holder.publicKey), fromB64url(signature))
-        ) {
-          return (refusals.push(`the approval cited by the hand-over to ${claim.to} is not signed by the key handing over`), []);
+        if (!header || !payload || !signature || !verifySignature(null, utf8(`${header}.${payload}`), ed25519Key(holder.publicKey), fromB64url(signature))) {
+          return refuse(`the approval cited by the hand-over to ${claim.to} is not signed by the key handing over`);
         }
-        const record = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+        const record = JSON.parse(fromUtf8(base64urlToBytes(payload))) as {
           log?: string;
           index?: number;
           action?: string;
@@ -269,14 +269,14 @@ export function followHandovers(
           record.details?.change === claim.change &&
           record.details?.operation === 'audit.rotate' &&
           record.details?.target?.id === ed25519Thumbprint(successor.publicKey);
-        if (!cites) return (refusals.push(`the record cited by the hand-over to ${claim.to} is not the approval of that key`), []);
-        const proof = h.approval.proof.map((p) => new Uint8Array(Buffer.from(p, 'hex')));
+        if (!cites) return refuse(`the record cited by the hand-over to ${claim.to} is not the approval of that key`);
+        const proof = h.approval.proof.map(hexToBytes);
         if (!verifyInclusion(leafHash(fromB64url(payload)), claim.approvalIndex, claim.checkpoint.size, proof, claim.checkpoint.root)) {
-          return (refusals.push(`the approval of ${claim.to} is not in the hand-over's tree`), []);
+          return refuse(`the approval of ${claim.to} is not in the hand-over's tree`);
         }
         return [{ to: claim.to, change: claim.change, approvalIndex: claim.approvalIndex }];
       } catch (error) {
-        return (refusals.push((error as Error).message), []);
+        return refuse((error as Error).message);
       }
     });
     if (next.length === 0) {
@@ -387,7 +387,7 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   }
   if (previous && source.consistency && previous.size > 0 && previous.size < checkpoint.size) {
     const { proof } = await source.consistency(previous.size, checkpoint.size);
-    const proofHashes = proof.map((p) => new Uint8Array(Buffer.from(p, 'hex')));
+    const proofHashes = proof.map(hexToBytes);
     if (!verifyConsistency(previous.size, checkpoint.size, proofHashes, previous.root, checkpoint.root)) {
       return failure(`the server's consistency proof from ${previous.size} to ${checkpoint.size} does not verify`);
     }

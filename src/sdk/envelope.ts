@@ -38,7 +38,10 @@ const nodeCrypto: typeof NodeCrypto | null = await (async () => {
 const keyObjects = new WeakMap<CryptoKey, NodeCrypto.KeyObject>();
 function keyObject(crypto: typeof NodeCrypto, key: CryptoKey): NodeCrypto.KeyObject {
   let object = keyObjects.get(key);
-  if (!object) keyObjects.set(key, (object = crypto.KeyObject.from(key as Parameters<typeof crypto.KeyObject.from>[0])));
+  if (!object) {
+    object = crypto.KeyObject.from(key as Parameters<typeof crypto.KeyObject.from>[0]);
+    keyObjects.set(key, object);
+  }
   return object;
 }
 

@@ -21,6 +21,8 @@ import { decryptPage, encryptPage, envelopeKeyId, keyIdHex, newDataKey, PAGE_BYT
 import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './keystore.ts';
 import { keyMap } from './audit-verify.ts';
 import { checkReadEvidence, envelopeDigest, ProviderMisbehaviourError, recordVerifier, type ReadEvidence } from './read-evidence.ts';
+import { base64Of, base64ToBytes, hexToBytes } from '../lib/bytes.ts';
+import { jwsPayload } from '../audit/format/jws.ts';
 
 /** Pages per call: the API takes up to 256; 64 keeps a request near 350 KiB. */
 export const BATCH_PAGES = 64;
@@ -133,7 +135,7 @@ export async function pageVersionEnvelope(
       `asked for version ${version} of page ${index}, served version ${data.version} of page ${data.index}`,
     );
   await checkReadEvidence([data], data.evidence as ReadEvidence, { log: `tenants/${tenant}`, space: target.space, resource, verify, jti: tokenIdOf(response) });
-  return new Uint8Array(Buffer.from(data.envelope, 'base64'));
+  return base64ToBytes(data.envelope);
 }
 
 export class GuestContents {
@@ -181,7 +183,7 @@ export class GuestContents {
           const to = Math.min(offset + data.length, pageStart + PAGE_BYTES);
           page.set(data.subarray(from - offset, to - offset), from - pageStart);
           const envelope = await encryptPage(page, this.address(target, index), dataKey);
-          return { index, envelope: Buffer.from(envelope).toString('base64') };
+          return { index, envelope: base64Of(envelope) };
         }),
       );
       return this.putPages(target, pages);
@@ -246,7 +248,7 @@ export class GuestContents {
     else await this.checkWrittenHere(target, stored, start, count);
     await Promise.all(
       stored.map(async (page) => {
-        const envelope = new Uint8Array(Buffer.from(page.envelope, 'base64'));
+        const envelope = base64ToBytes(page.envelope);
         pages.set(page.index, await decryptPage(envelope, this.address(target, page.index), await this.dataKey(target.tenant, envelopeKeyId(envelope))));
       }),
     );
@@ -339,16 +341,20 @@ export class GuestContents {
             body: { pages },
             headers: CIPHERTEXT,
           });
-    const written = ((this.keystore.written ??= {})[`${target.space}:${target.resource}`] ??= {});
+    this.keystore.written ??= {};
+    const key = `${target.space}:${target.resource}`;
+    this.keystore.written[key] ??= {};
+    const written = this.keystore.written[key];
     for (const { index, version } of data!.pages) written[index] = Math.max(written[index] ?? 0, version);
     const log = `tenants/${target.tenant}`;
-    (this.keystore.writtenAt ??= {})[log] = Math.max(this.keystore.writtenAt[log] ?? -1, data!.auditIndex);
+    this.keystore.writtenAt ??= {};
+    this.keystore.writtenAt[log] = Math.max(this.keystore.writtenAt[log] ?? -1, data!.auditIndex);
     return data!.auditIndex;
   }
 
   /** The data key new pages are sealed with: the keystore's current one, or a new one wrapped and parked with the provider. */
   private async currentDataKey(tenant: string): Promise<DataKey> {
-    if (this.keystore.currentDataKey) return this.dataKey(tenant, Uint8Array.from(Buffer.from(this.keystore.currentDataKey, 'hex')));
+    if (this.keystore.currentDataKey) return this.dataKey(tenant, hexToBytes(this.keystore.currentDataKey));
     const fresh = await newDataKey();
     const wrapped = await wrapDataKey(this.keystore, fresh.id, fresh.raw);
     await this.api.POST('/v1/tenants/{tenant}/keys', { params: { path: { tenant } }, body: { name: wrappedKeyName(fresh.id), wrapped } });
@@ -428,10 +434,10 @@ export function freshnessFindings(
 export function latestWritesFromLog(records: readonly { jws: string }[], target: ContentTarget): LatestWrites {
   const latest: LatestWrites = new Map();
   for (const { jws } of records) {
-    const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as {
+    const record = jwsPayload<{
       outcome: string;
       regions?: { space: string; resource: string; index: number; version: number; digest: string | null; access: string }[];
-    };
+    }>(jws);
     if (record.outcome !== 'allowed') continue;
     // In log order, the last write or rollback of a page is its current version.
     for (const region of record.regions ?? []) {

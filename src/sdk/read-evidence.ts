@@ -21,6 +21,7 @@ import { jwsPayload } from '../audit/format/jws.ts';
 import { verifyJws } from './audit-verify.ts';
 
 import type { ReadEvidence } from '../audit/format/evidence.ts';
+import { base64ToBytes } from '../lib/bytes.ts';
 
 export type { ReadEvidence, SignedRecord } from '../audit/format/evidence.ts';
 
@@ -50,7 +51,7 @@ export class ProviderMisbehaviourError extends Error {
 }
 
 /** `sha256:` + hex of an envelope's bytes, as records name them. */
-export const envelopeDigest = (envelopeBase64: string): string => `sha256:${createHash('sha256').update(Buffer.from(envelopeBase64, 'base64')).digest('hex')}`;
+export const envelopeDigest = (envelopeBase64: string): string => `sha256:${createHash('sha256').update(base64ToBytes(envelopeBase64)).digest('hex')}`;
 
 export interface EvidenceContext {
   /** The tenant's log, `tenants/{tenant}`. */

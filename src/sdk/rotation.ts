@@ -27,6 +27,8 @@ import { verifyAuditLog } from './audit-verify.ts';
 import { envelopeKeyId, keyIdHex, PAGE_BYTES, type Space } from './envelope.ts';
 import { GuestContents, latestWritesFromLog, pageVersionEnvelope, type ContentTarget } from './guest-contents.ts';
 import { wrappedKeyName, type Keystore } from './keystore.ts';
+import { base64ToBytes } from '../lib/bytes.ts';
+import { jwsPayload } from '../audit/format/jws.ts';
 
 export interface RotationOptions {
   tenant: string;
@@ -75,10 +77,7 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
   }
   const targets = new Map<string, ContentTarget>();
   for (const { jws } of records) {
-    const record = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as {
-      outcome: string;
-      regions?: { space: Space; resource: string; access: string }[];
-    };
+    const record = jwsPayload<{ outcome: string; regions?: { space: Space; resource: string; access: string }[] }>(jws);
     if (record.outcome !== 'allowed') continue;
     for (const r of record.regions ?? []) if (r.access !== 'read') targets.set(`${r.space}/${r.resource}`, { tenant, space: r.space, resource: r.resource });
   }
@@ -138,5 +137,5 @@ async function currentEnvelope(api: ApiClient, target: ContentTarget, index: num
       ? (await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource }, query } })).data!
       : (await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query } })).data!;
   const page = data.pages[0];
-  return page ? new Uint8Array(Buffer.from(page.envelope, 'base64')) : null;
+  return page ? base64ToBytes(page.envelope) : null;
 }

@@ -281,6 +281,8 @@ export async function startCustodes(options: StartOptions = {}): Promise<Custode
     const response = await fetch(`${base}/_emulator/${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const answer = await response.json();
     if (!response.ok) throw new EmulatorControlError(path, response.status, answer as EmulatorControlError['problem']);
+    // Each caller reads the control's own answer type (EmulatorState, RecordedExchange…), declared where it calls.
+    // biome-ignore lint/suspicious/noExplicitAny: the answer is typed at each call site
     return answer as any;
   };
 

@@ -161,7 +161,8 @@ function packed(): string {
   if (tarball) return tarball;
   const pack = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/pack-sdk.ts'], { encoding: 'utf8' });
   assert.equal(pack.status, 0, pack.stderr);
-  return (tarball = pack.stdout.trim().split('\n').pop()!);
+  tarball = pack.stdout.trim().split('\n').pop()!;
+  return tarball;
 }
 
 describe('npm start', () => {
@@ -514,12 +515,12 @@ describe('the README', () => {
         for (const match of `${run.stdout}`.matchAll(/\b(ten|vm|hst|chg|acc)_[0-9A-Z]{26}\b/g)) seen.set(match[1]!, match[0]);
       }
       // What the tour shows: the secret came back, the admin's attempt was refused and is in the tenant's log, two admins deleted the VM.
-      const after = (command: RegExp) => printed.find((p) => command.test(p.split('\n')[0]!)) ?? '';
-      assert.match(after(/mem read .*--verify-fresh/), /the database password/);
-      assert.match(after(/mem read .*--key .custodes\/admin.jwk/), /not_found|missing|refused|denied/i);
-      assert.match(after(/audit tail/), /adm_\w+.*vm\.memory\.read.*denied|denied.*vm\.memory\.read/);
-      assert.match(after(/hosts list --key .custodes\/bootstrap-admin/), /bootstrap_retired/);
-      assert.match(after(/changes approve/), /Approved and executed/);
+      const printedAfter = (command: RegExp) => printed.find((p) => command.test(p.split('\n')[0]!)) ?? '';
+      assert.match(printedAfter(/mem read .*--verify-fresh/), /the database password/);
+      assert.match(printedAfter(/mem read .*--key .custodes\/admin.jwk/), /not_found|missing|refused|denied/i);
+      assert.match(printedAfter(/audit tail/), /adm_\w+.*vm\.memory\.read.*denied|denied.*vm\.memory\.read/);
+      assert.match(printedAfter(/hosts list --key .custodes\/bootstrap-admin/), /bootstrap_retired/);
+      assert.match(printedAfter(/changes approve/), /Approved and executed/);
       assert.ok(existsSync(join(home, '.custodes/acme-owner.pub.jwk')), 'the keys are under .custodes/');
     } finally {
       rmSync(home, { recursive: true, force: true });

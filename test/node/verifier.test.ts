@@ -50,12 +50,15 @@ function writeBundle(dir: string, built: Awaited<ReturnType<typeof makeLog>>, re
   writeFileSync(join(dir, 'log-key.txt'), built.key.vkey);
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [built.key.publicJwk] }));
   writeFileSync(join(dir, 'checkpoint.txt'), built.checkpoint);
-  writeFileSync(join(dir, 'records.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(join(dir, 'records.jsonl'), `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
 }
 
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
-  const write = (chunk: string | Uint8Array) => ((out += String(chunk)), true);
+  const write = (chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  };
   const [stdout, stderr] = [process.stdout.write, process.stderr.write];
   process.stdout.write = write as typeof process.stdout.write;
   process.stderr.write = write as typeof process.stderr.write;

@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { JWK } from 'jose';
 import { buildWorker } from '../../scripts/build-worker';
 import { consistencyProof, leafHash, rootOf, type Hash } from '../../src/audit/format/merkle';
 import { cosignerKeyId, cosignerVkey, parseCosignerVkey } from '../../src/audit/format/cosignature';

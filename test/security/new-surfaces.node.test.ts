@@ -146,7 +146,7 @@ describe('issue 29: the live stream has a budget', () => {
       assert.equal((await stream(b.tenant, b.owner)).status, 200);
       assert.equal((await problemOf(await stream(b.tenant, b.toolstack))).limit, 'isolate');
     } finally {
-      open.forEach((c) => c.abort());
+      for (const c of open) c.abort();
     }
     // Closed streams give their places back (a heartbeat notices the reader is gone).
     await new Promise((r) => setTimeout(r, LIMITS.heartbeatMs * 4));
@@ -180,7 +180,7 @@ describe('issue 29: the live stream has a budget', () => {
       [200, 200],
       "the lagging stream's place came back",
     );
-    controllers.forEach((c) => c.abort());
+    for (const c of controllers) c.abort();
   });
 });
 

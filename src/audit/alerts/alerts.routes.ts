@@ -11,10 +11,9 @@ const AlertId = z
   .regex(/^alr_[0-9A-Z]{26}$/)
   .openapi({ example: 'alr_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C' });
 const Kind = z.enum(ALERT_KINDS).openapi({
-  description:
-    Object.entries(ALERT_KIND_DESCRIPTIONS)
-      .map(([k, d]) => `\`${k}\`: ${d}`)
-      .join('; ') + '.',
+  description: `${Object.entries(ALERT_KIND_DESCRIPTIONS)
+    .map(([k, d]) => `\`${k}\`: ${d}`)
+    .join('; ')}.`,
 });
 
 const AlertSchema = z.object({ id: AlertId, tenant: TenantId, kind: Kind, url: z.string(), createdAt: z.string() }).openapi('AlertRule');

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NoteSignature, VerifierKey } from './note.ts';
+import { base64Of, base64ToBytes, hexOf } from '../../lib/bytes.ts';
 
 export const COSIGNATURE_V1 = 0x04;
 const TIMESTAMP_BYTES = 8;
@@ -24,8 +25,8 @@ export function cosignerKeyId(name: string, publicKey: Uint8Array): Uint8Array {
 }
 
 export function cosignerVkey(name: string, publicKey: Uint8Array): string {
-  const id = Buffer.from(cosignerKeyId(name, publicKey)).toString('hex');
-  return `${name}+${id}+${Buffer.from(Uint8Array.of(COSIGNATURE_V1, ...publicKey)).toString('base64')}`;
+  const id = hexOf(cosignerKeyId(name, publicKey));
+  return `${name}+${id}+${base64Of(Uint8Array.of(COSIGNATURE_V1, ...publicKey))}`;
 }
 
 /** A witness's verifier key; throws on anything but a well-formed Ed25519 cosigner vkey. */
@@ -33,10 +34,10 @@ export function parseCosignerVkey(vkey: string): VerifierKey {
   const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey.trim());
   if (!match) throw new Error(`not a C2SP verifier key: ${vkey}`);
   const [, name = '', idHex = '', key = ''] = match;
-  const raw = new Uint8Array(Buffer.from(key, 'base64'));
+  const raw = base64ToBytes(key);
   if (raw.length !== 33 || raw[0] !== COSIGNATURE_V1) throw new Error(`not an Ed25519 cosigner key (type 0x04): ${vkey}`);
   const publicKey = raw.subarray(1);
-  if (Buffer.from(cosignerKeyId(name, publicKey)).toString('hex') !== idHex) throw new Error(`the key id of ${vkey} does not match its key`);
+  if (hexOf(cosignerKeyId(name, publicKey)) !== idHex) throw new Error(`the key id of ${vkey} does not match its key`);
   return { name, keyId: cosignerKeyId(name, publicKey), publicKey };
 }
 

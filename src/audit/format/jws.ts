@@ -3,6 +3,7 @@
  * record's Merkle leaf) or the JSON they hold. Check the signature first
  * wherever the content matters.
  */
-export const jwsPayloadBytes = (jws: string): Uint8Array => new Uint8Array(Buffer.from(jws.split('.')[1] ?? '', 'base64url'));
+import { base64urlToBytes, fromUtf8 } from '../../lib/bytes.ts';
+export const jwsPayloadBytes = (jws: string): Uint8Array => base64urlToBytes(jws.split('.')[1] ?? '');
 
-export const jwsPayload = <T>(jws: string): T => JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as T;
+export const jwsPayload = <T>(jws: string): T => JSON.parse(fromUtf8(jwsPayloadBytes(jws))) as T;

@@ -136,12 +136,12 @@ describe('RFC 9162 Merkle tree (transparency-dev vectors)', () => {
       const root = rootOf(many.slice(0, size));
       expect(hex(frontierRoot(frontier))).toBe(hex(root));
       const builder = new FrontierBuilder();
-      many.slice(0, size).forEach((leaf) => builder.push(leaf));
+      for (const leaf of many.slice(0, size)) builder.push(leaf);
       expect(hex(builder.root())).toBe(hex(root));
       // Aligned 8-leaf subtrees first, then the remaining leaves one by one: the same root.
       const chunked = new FrontierBuilder();
       for (let start = 0; start + 8 <= size; start += 8) chunked.pushSubtree(rootOf(many.slice(start, start + 8)), 3);
-      many.slice(chunked.size, size).forEach((leaf) => chunked.push(leaf));
+      for (const leaf of many.slice(chunked.size, size)) chunked.push(leaf);
       expect(hex(chunked.root())).toBe(hex(root));
       for (const index of [0, Math.floor(size / 3), size - 1]) {
         const proof = inclusionProof(index, size, source);

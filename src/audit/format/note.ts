@@ -10,12 +10,11 @@
  *   vkey:             <key name>+<hex key id>+<base64(0x01 ‖ public key)>
  */
 import { createHash } from 'node:crypto';
+import { base64Of as b64, base64ToBytes as unb64, hexOf } from '../../lib/bytes.ts';
 
 const ED25519 = 0x01;
 const SIGNATURE_PREFIX = '\u2014 ';
 
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
-const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 const isBase64 = (text: string): boolean => /^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0;
 
 export function noteKeyId(name: string, publicKey: Uint8Array): Uint8Array {
@@ -24,7 +23,7 @@ export function noteKeyId(name: string, publicKey: Uint8Array): Uint8Array {
 }
 
 export function verifierKey(name: string, publicKey: Uint8Array): string {
-  const id = Buffer.from(noteKeyId(name, publicKey)).toString('hex');
+  const id = hexOf(noteKeyId(name, publicKey));
   return `${name}+${id}+${b64(Uint8Array.of(ED25519, ...publicKey))}`;
 }
 
@@ -43,7 +42,7 @@ export function parseVerifierKey(vkey: string): VerifierKey {
   if (raw.length !== 33 || raw[0] !== ED25519) throw new Error('only Ed25519 verifier keys are supported');
   const publicKey = raw.subarray(1);
   const keyId = noteKeyId(name, publicKey);
-  if (Buffer.from(keyId).toString('hex') !== idHex) throw new Error('verifier key id does not match its key');
+  if (hexOf(keyId) !== idHex) throw new Error('verifier key id does not match its key');
   return { name, keyId, publicKey };
 }
 
@@ -99,6 +98,6 @@ export function parseSignedNote(text: string): { body: string; signatures: NoteS
 
 /** The signatures on a note made by `key` (matched by name and key id). */
 export function signaturesBy(note: { signatures: NoteSignature[] }, key: VerifierKey): NoteSignature[] {
-  const id = Buffer.from(key.keyId).toString('hex');
-  return note.signatures.filter((s) => s.name === key.name && Buffer.from(s.keyId).toString('hex') === id);
+  const id = hexOf(key.keyId);
+  return note.signatures.filter((s) => s.name === key.name && hexOf(s.keyId) === id);
 }

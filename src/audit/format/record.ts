@@ -8,6 +8,7 @@
 import type { Space } from '../../lib/envelope-format';
 import { canonicalJson, type JsonValue } from './canonical-json';
 import { signBytes, type AuditSigningKey } from '../signing/signing-key';
+import { base64urlOf as b64url } from '../../lib/bytes';
 
 export type ActorType = 'admin' | 'tenant' | 'toolstack' | 'anonymous' | 'system';
 export type Outcome = 'allowed' | 'denied' | 'failed';
@@ -78,8 +79,6 @@ export interface AuditRecord extends RecordDraft {
 }
 
 export const JWS_TYPE = 'custodes-audit+json';
-
-const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 
 /** Signs a record; returns the compact JWS and its payload (the leaf bytes). */
 export async function signRecord(record: AuditRecord, key: AuditSigningKey): Promise<{ jws: string; payload: Uint8Array }> {

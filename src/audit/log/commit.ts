@@ -13,7 +13,6 @@ import type { AppendEffects } from './extensions';
 import type { CommitResult } from './commit-result';
 
 export type { CommitResult } from './commit-result';
-import type { SequencerTimings } from '../../platform/middleware/server-timing/timings';
 
 export { expectChanges, onUnique, write, type WriteStatement } from '../../platform/db/statements';
 import { uniqueReason } from '../../platform/db/statements';

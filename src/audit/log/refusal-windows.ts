@@ -97,7 +97,8 @@ export function refusalWindows(host: SequencerHost): RefusalWindows {
       const window = now - (now % windowMs);
       const open = await openWindow();
       if (open && open.window !== window) await flush();
-      const counting = (current ??= { log, window, windowMs, sampled: 0, counted: 0, byReason: {}, byAction: {}, bySource: {} });
+      current ??= { log, window, windowMs, sampled: 0, counted: 0, byReason: {}, byAction: {}, bySource: {} };
+      const counting = current;
       if (counting.sampled < sample) {
         counting.sampled++;
         void storage.put('refusals', counting);

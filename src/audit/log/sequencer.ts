@@ -56,7 +56,10 @@ export class LogSequencer extends DurableObject<Env> {
     get log() {
       return sequencer.#log;
     },
-    checkpoint: async () => sequencer.#checkpoint ?? (await sequencer.#loadHead(), sequencer.#checkpoint!),
+    checkpoint: async () => {
+      if (!sequencer.#checkpoint) await sequencer.#loadHead();
+      return sequencer.#checkpoint!;
+    },
     append: (log: string, entry: AppendEntry) => sequencer.append(log, entry),
   }))(this);
 
@@ -118,7 +121,7 @@ export class LogSequencer extends DurableObject<Env> {
       const started = performance.now();
       const { results, timings, published } = await this.#commit(frontier, entries, key);
       for (const extension of this.#extensions) extension.committed?.();
-      group.forEach((member, i) => member.resolve({ ...results[i]!, timings: { ...timings, queue: started - member.queuedAt } }));
+      for (const [i, member] of group.entries()) member.resolve({ ...results[i]!, timings: { ...timings, queue: started - member.queuedAt } });
       // After the answers, never before them: the stream, alerts and witnesses add no latency to an append.
       for (const extension of this.#extensions) {
         if (!extension.afterCommit) continue;

@@ -22,7 +22,6 @@
  * after every record that may change it, and ends with its token.
  */
 import type { Env } from '../../env';
-import type { AuditRecord } from '../format/record';
 import { listRecords } from '../log/reader';
 import { jwsPayload } from '../format/jws';
 import type { EventSink } from './sink';
@@ -143,7 +142,8 @@ export class LogFanOut {
    * bytes) written to `sink`; or which limit refuses it.
    */
   subscribe(env: Env, log: string, from: number, filter: StreamFilter, authority: StreamAuthority, checkAuthority: AuthorityCheck, sink: EventSink): Admission {
-    const limits = (this.#limits = streamLimits(env));
+    this.#limits = streamLimits(env);
+    const limits = this.#limits;
     this.#checkAuthority = checkAuthority;
     const own = [...this.#subscribers].filter((s) => s.authority.principal === authority.principal).length;
     if (own >= limits.perPrincipal) return { ok: false, limit: 'principal', max: limits.perPrincipal };
@@ -217,7 +217,10 @@ export class LogFanOut {
           records.map(({ index, jws }) => ({ index, jws, record: jwsPayload<Published['record']>(jws) })),
           null,
         );
-        if (!events) return this.#drop(subscriber);
+        if (!events) {
+          this.#drop(subscriber);
+          return;
+        }
         // In slices of a quarter of the budget, each written once the reader has taken the last.
         let slice = '';
         for (const event of events) {
@@ -269,11 +272,17 @@ export class LogFanOut {
   /** Live: one commit's events, unless the reader is so far behind that they would exceed its budget. */
   #send(subscriber: Subscriber, records: Published[], checkpoint: { size: number; note: string } | null): void {
     const events = this.#events(subscriber, records, checkpoint);
-    if (!events) return this.#drop(subscriber);
+    if (!events) {
+      this.#drop(subscriber);
+      return;
+    }
     const text = events.join('');
     if (!text) return;
     // A reader with nothing unread always takes one commit (a group is bounded); beyond that, the budget.
-    if (subscriber.queued > 0 && subscriber.queued + text.length > this.#limits.queueBytes) return this.#end(subscriber, 'lagging');
+    if (subscriber.queued > 0 && subscriber.queued + text.length > this.#limits.queueBytes) {
+      this.#end(subscriber, 'lagging');
+      return;
+    }
     this.#write(subscriber, text);
   }
 

@@ -196,10 +196,10 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
     if (seen.handovers) writeFileSync(join(ctx.saveBundle, BUNDLE_FILES.handovers), seen.handovers);
     writeFileSync(
       join(ctx.saveBundle, BUNDLE_FILES.records),
-      seen.records
+      `${seen.records
         .slice(0, result.checkpoint.size)
         .map((r) => JSON.stringify(r))
-        .join('\n') + '\n',
+        .join('\n')}\n`,
     );
   }
   const { size, root } = result.checkpoint;

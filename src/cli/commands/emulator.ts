@@ -26,6 +26,7 @@ function controlToken(): string {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each command reads the control's own answer
 async function control(g: GlobalOptions, method: string, path: string, body?: unknown): Promise<any> {
   const headers: Record<string, string> = { Authorization: `Bearer ${controlToken()}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
   const response = await fetch(`${baseUrl(g)}/_emulator/${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });

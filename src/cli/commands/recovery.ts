@@ -92,7 +92,8 @@ export function exposureCommand(program: Command, emit: Emit): void {
           })
         ).data!;
         data.labels.push(...page.labels);
-        if (!(pageToken = page.nextPageToken)) break;
+        pageToken = page.nextPageToken;
+        if (!pageToken) break;
       }
       const rows: ExposureRow[] = data.labels.flatMap((label) =>
         label.reads.length === 0 ? [{ label, read: null }] : label.reads.map((read): ExposureRow => ({ label, read })),

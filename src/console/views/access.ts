@@ -53,9 +53,10 @@ export async function accessView(session: Session): Promise<HTMLElement> {
     const decide = (r: AccessRequest, decision: 'approve' | 'deny') =>
       decideThen(
         outcome,
-        async () => (
-          await call(session, 'POST', `/v1/tenants/${tenant}/access-requests/${r.id}:${decision}`), `${decision === 'approve' ? 'Approved' : 'Denied'} ${r.id}.`
-        ),
+        async () => {
+          await call(session, 'POST', `/v1/tenants/${tenant}/access-requests/${r.id}:${decision}`);
+          return `${decision === 'approve' ? 'Approved' : 'Denied'} ${r.id}.`;
+        },
         render,
       );
     show(

@@ -56,7 +56,10 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
     call<{ labels: LabelExposure[] }>(session, 'GET', `/v1/tenants/${tenant}/exposure?pageSize=100`),
   ]);
   const section = h('section', { 'aria-labelledby': 'memory-title' }, h('h2', { id: 'memory-title' }, 'Memory map and exposure'));
-  if (vms.length === 0) return (section.append(h('p', {}, 'This tenant has no VMs.')), section);
+  if (vms.length === 0) {
+    section.append(h('p', {}, 'This tenant has no VMs.'));
+    return section;
+  }
 
   const vmSelect = h(
     'select',
@@ -182,7 +185,8 @@ export async function memoryView(session: Session, records: readonly LoadedRecor
   try {
     render();
   } catch (error) {
-    return (section.append(problemBox(error)), section);
+    section.append(problemBox(error));
+    return section;
   }
   section.append(
     h('div', { class: 'filters' }, field('VM', vmSelect), field('Highlight reads by', actorSelect), field('First page shown', start)),

@@ -55,9 +55,13 @@ export function timelineView(records: readonly LoadedRecord[], title: string, li
     newer.disabled = page === 0;
     older.disabled = page >= pages - 1;
   };
-  const newer = h('button', { type: 'button', onclick: () => ((page -= 1), render()) }, 'Newer');
-  const older = h('button', { type: 'button', onclick: () => ((page += 1), render()) }, 'Older');
-  for (const control of [actor, action, outcome]) control.addEventListener('input', () => ((page = 0), render()));
+  const turn = (to: number) => () => {
+    page = to;
+    render();
+  };
+  const newer = h('button', { type: 'button', onclick: () => turn(page - 1)() }, 'Newer');
+  const older = h('button', { type: 'button', onclick: () => turn(page + 1)() }, 'Older');
+  for (const control of [actor, action, outcome]) control.addEventListener('input', turn(0));
   render();
   const liveNote = h('p', { class: 'live', 'aria-live': 'polite' }, live ? 'Live: new records appear here as they commit.' : '');
   live?.((record) => {

@@ -16,7 +16,10 @@ const instances = new WeakMap<D1Database, Database>();
 
 export function createDb(d1: D1Database): Database {
   let db = instances.get(d1);
-  if (!db) instances.set(d1, (db = newDb(d1)));
+  if (!db) {
+    db = newDb(d1);
+    instances.set(d1, db);
+  }
   return db;
 }
 

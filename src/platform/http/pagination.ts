@@ -5,7 +5,7 @@
  * skipping items.
  */
 import { z } from '@hono/zod-openapi';
-import { base64urlDecode, base64urlEncode } from '../../lib/crypto';
+import { base64urlOf, base64urlToBytes, fromUtf8, utf8 } from '../../lib/bytes';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, ok, type Result } from '../../lib/result';
 import { wholeNumber } from './params';
@@ -25,7 +25,7 @@ export const nextPageTokenSchema = z.string().optional().openapi({ description: 
 export function decodePageRequest(list: string, query: { pageSize: number; pageToken?: string }): Result<PageRequest, 'invalid_page_token'> {
   if (query.pageToken === undefined || query.pageToken === '') return ok({ limit: query.pageSize });
   try {
-    const token = JSON.parse(base64urlDecode(query.pageToken)) as { list?: unknown; after?: unknown };
+    const token = JSON.parse(fromUtf8(base64urlToBytes(query.pageToken))) as { list?: unknown; after?: unknown };
     if (token.list === list && typeof token.after === 'string') return ok({ after: token.after, limit: query.pageSize });
   } catch {
     // fall through: any undecodable token is the client's error
@@ -36,6 +36,6 @@ export function decodePageRequest(list: string, query: { pageSize: number; pageT
 export function encodePage<T>(list: string, page: Page<T>): { items: T[]; nextPageToken?: string } {
   return {
     items: page.items,
-    ...(page.nextCursor ? { nextPageToken: base64urlEncode(JSON.stringify({ list, after: page.nextCursor })) } : {}),
+    ...(page.nextCursor ? { nextPageToken: base64urlOf(utf8(JSON.stringify({ list, after: page.nextCursor }))) } : {}),
   };
 }

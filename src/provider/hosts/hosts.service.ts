@@ -7,7 +7,7 @@ import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
 import { nextRevision, type Database } from '../../platform/db/client';
-import { hosts, vmAllocations, vms } from '../../platform/db/schema';
+import { hosts, vmAllocations } from '../../platform/db/schema';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';
 import { fail, found, ok, type Result } from '../../lib/result';

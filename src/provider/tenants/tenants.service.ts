@@ -9,7 +9,7 @@ import type { JWK } from 'jose';
 import { expectChanges, onUnique, write, type Commit } from '../../audit/log/commit';
 import { tenantLog } from '../../audit/log/logs';
 import { nextRevision, type Database } from '../../platform/db/client';
-import { tenants, toolstacks, vmAllocations, vms, wrappedKeys } from '../../platform/db/schema';
+import { tenants, toolstacks, vmAllocations, wrappedKeys } from '../../platform/db/schema';
 import { findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals';
 import { newId } from '../../lib/ids';
 import type { Page, PageRequest } from '../../lib/page';

@@ -128,7 +128,10 @@ export class HeadsDraft {
         max: r.access === 'write' ? Math.max(before.max, r.version) : before.max,
       };
       let changes = this.#changes.get(key);
-      if (!changes) this.#changes.set(key, (changes = new Map()));
+      if (!changes) {
+        changes = new Map();
+        this.#changes.set(key, changes);
+      }
       changes.set(r.index, after);
     }
   }

@@ -74,8 +74,6 @@ export function envelopeDigest(envelope: string): Result<string, 'invalid_envelo
   return ok(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
 }
 
-const resourceTable = (space: Space) => (space === 'memory' ? sql.raw('vms') : sql.raw('disks'));
-
 function checkIndexes(resource: ContentResource, indexes: number[]): Result<true, 'index_out_of_range' | 'invalid_request'> {
   const outside = indexes.filter((i) => i >= resource.pages);
   if (outside.length > 0) {

@@ -34,7 +34,7 @@ async function loadChunks(db: D1Database, heads: ContentHeads, ops: readonly (Co
       return db.prepare(q.sql).bind(...q.params);
     }),
   );
-  wanted.forEach(({ space, id, chunk }, i) => heads.load(space, id, chunk, results[i]!.results));
+  for (const [i, { space, id, chunk }] of wanted.entries()) heads.load(space, id, chunk, results[i]!.results);
 }
 
 /** The fallback: `op` resolved over the heads D1 holds now (the batch that commits it asserts them, as on the fast path). */

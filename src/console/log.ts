@@ -7,7 +7,7 @@
 import type { AuditRecord } from '../audit/format/record';
 import type { AuditSource } from '../sdk/audit-verify';
 import { serverSentEvents } from '../sdk/audit-stream';
-import { call } from './api';
+import { auditSource } from '../sdk/audit-source';
 import type { Session } from './session';
 import { jwsPayload } from '../audit/format/jws';
 
@@ -20,19 +20,9 @@ export interface LoadedRecord {
 const decode = (jws: string): AuditRecord => jwsPayload<AuditRecord>(jws);
 
 export const logOf = (session: Session): string => (session.role === 'admin' ? 'provider' : `tenants/${session.tenant}`);
-const base = (log: string) => (log === 'provider' ? '/v1/admin/audit' : `/v1/${log}/audit`);
 
-export function logSource(session: Session, log = logOf(session)): AuditSource {
-  return {
-    logKey: async () => (await fetch('/v1/audit/log-key')).text(),
-    jwks: async () => (await fetch('/.well-known/jwks.json')).json(),
-    checkpoint: () => call<string>(session, 'GET', `${base(log)}/checkpoint`, { text: true }),
-    cosignedCheckpoint: (k) => call<string>(session, 'GET', `${base(log)}/checkpoint/cosigned?cosignatures=${k}`, { text: true }),
-    records: (from, limit) => call(session, 'GET', `${base(log)}/records?from=${from}&limit=${limit}`),
-    consistency: (from, to) => call(session, 'GET', `${base(log)}/proofs/consistency?from=${from}&to=${to}`),
-    keyHandovers: async () => (await fetch('/v1/audit/key-handovers')).json(),
-  };
-}
+/** The log's routes as the verifier reads them: the SDK's, through the session's client. */
+export const logSource = (session: Session, log = logOf(session)): AuditSource => auditSource(session.api, log);
 
 /** Every record up to the current checkpoint, decoded, oldest first. */
 export async function loadLog(session: Session, log = logOf(session)): Promise<LoadedRecord[]> {
@@ -53,12 +43,13 @@ export async function loadLog(session: Session, log = logOf(session)): Promise<L
  * Verify view checks them with the rest of the log.
  */
 export async function followLog(session: Session, from: number, signal: AbortSignal, onRecord: (record: LoadedRecord) => void): Promise<void> {
-  const response = await fetch(`/v1/tenants/${session.tenant}/audit/stream?from=${from}`, {
-    headers: { Authorization: `Bearer ${await session.token()}` },
+  const { data: stream } = await session.api.GET('/v1/tenants/{tenant}/audit/stream', {
+    params: { path: { tenant: session.tenant! }, query: { from } },
+    parseAs: 'stream',
     signal,
   });
-  if (!response.ok || !response.body) return;
-  for await (const { event, data } of serverSentEvents(response.body)) {
+  if (!stream) return;
+  for await (const { event, data } of serverSentEvents(stream)) {
     if (event !== 'record') continue;
     const { index, jws } = JSON.parse(data) as { index: number; jws: string };
     onRecord({ index, jws, record: decode(jws) });

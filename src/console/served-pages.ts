@@ -11,11 +11,10 @@
  * Every contradiction is listed: the memory view shows them as a red banner.
  * The read is a read like any other: it is recorded in the tenant's log.
  */
-import { jwsPayload } from '../audit/format/jws';
 import { keyMap } from '../sdk/audit-verify';
 import { freshnessFindings, latestWritesFromLog } from '../sdk/guest-contents';
-import { readEvidenceFindings, recordVerifier, type ReadEvidence, type ServedPage } from '../sdk/read-evidence';
-import { call } from './api';
+import { readEvidenceFindings, recordVerifier } from '../sdk/read-evidence';
+import { tokenIdOf } from '../sdk/client';
 import { logOf } from './log';
 import type { Session } from './session';
 import { verifyInBrowser } from './verify';
@@ -32,15 +31,11 @@ export interface ServedPagesCheck {
 export async function checkServedPages(session: Session, vm: string, start: number, count: number): Promise<ServedPagesCheck> {
   const tenant = session.tenant!;
   const log = logOf(session);
-  const token = await session.token();
-  const { pages, evidence } = await call<{ pages: ServedPage[]; evidence?: ReadEvidence }>(
-    session,
-    'GET',
-    `/v1/tenants/${tenant}/vms/${vm}/memory/pages?start=${start}&count=${count}`,
-    { token },
-  );
+  const { data, response } = await session.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start, count } } });
+  const { pages, evidence } = data!;
   const verify = recordVerifier(async () => keyMap(await (await fetch('/.well-known/jwks.json')).json()));
-  const jti = jwsPayload<{ jti?: string }>(token).jti ?? null;
+  // The token this read carried: its record must name it (read-evidence.ts).
+  const jti = tokenIdOf(response);
   const findings: Error[] = await readEvidenceFindings(pages, evidence, { log, space: 'memory', resource: vm, verify, jti });
   const readIndex = evidence?.read?.index ?? null;
   // The log, verified after the read: its writes before the read say what each page's newest version is.

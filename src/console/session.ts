@@ -4,9 +4,12 @@
  * the JWK object dropped: the page keeps only the CryptoKey and the public
  * members. Nothing writes a key to localStorage; "remember" stores the
  * CryptoKey itself in IndexedDB, where the browser keeps it unexportable.
- * Each request gets its own token, signed here (jose), single-use (jti).
+ * The page calls the API through the SDK's typed client (sdk/client.ts),
+ * which signs each request's single-use token with that key, follows a moved
+ * emulator clock, and raises every failure as the problem the server answered.
  */
-import { calculateJwkThumbprint, importJWK, SignJWT, type JWK } from 'jose';
+import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { createApiClient, type ApiClient } from '../sdk/client';
 
 export type Role = 'admin' | 'tenant' | 'toolstack';
 
@@ -18,7 +21,8 @@ export interface Session {
   kid: string;
   /** Public members only. */
   publicJwk: JWK;
-  token(): Promise<string>;
+  /** The API, as this principal: the SDK's typed client over the page's own origin. */
+  api: ApiClient;
 }
 
 interface Stored {
@@ -33,12 +37,6 @@ interface Stored {
 
 const roleOf = (principal: string): Role => (principal.startsWith('adm_') ? 'admin' : principal.startsWith('tsk_') ? 'toolstack' : 'tenant');
 
-/** How far the server's clock is from this browser's: set when an emulator whose clock was moved refuses a token for its time (api.ts). */
-let serverClockOffsetMs = 0;
-export const followServerClock = (offsetMs: number): void => {
-  serverClockOffsetMs = offsetMs;
-};
-
 function sessionOf(stored: Stored): Session {
   const { principal, tenant, scopes, kid, publicJwk, key, alg } = stored;
   return {
@@ -47,18 +45,8 @@ function sessionOf(stored: Stored): Session {
     tenant: roleOf(principal) === 'tenant' ? principal : tenant,
     kid,
     publicJwk,
-    token: () => {
-      const now = Math.floor((Date.now() + serverClockOffsetMs) / 1000);
-      return new SignJWT({ scope: scopes.join(' ') })
-        .setProtectedHeader({ alg, kid, typ: 'JWT' })
-        .setIssuer(principal)
-        .setSubject(principal)
-        .setAudience('custodes')
-        .setIssuedAt(now)
-        .setExpirationTime(now + 120)
-        .setJti(crypto.randomUUID())
-        .sign(key);
-    },
+    // Short-lived tokens, as the page's own: two minutes each.
+    api: createApiClient({ baseUrl: location.origin, key: { cryptoKey: key, kid, alg }, principal, scope: scopes, ttlSeconds: 120 }),
   };
 }
 

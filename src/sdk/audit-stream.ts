@@ -15,6 +15,7 @@ import { keyMap, openCheckpoint, verifyJws } from './audit-verify.ts';
 import type { ApiClient } from './client.ts';
 import { CustodesApiError } from './errors.ts';
 import { base64urlToBytes } from '../lib/bytes.ts';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export interface StreamFilter {
   outcome?: 'allowed' | 'denied' | 'failed';
@@ -51,35 +52,21 @@ export class StreamVerificationError extends Error {
   override name = 'StreamVerificationError';
 }
 
-/** Splits a byte stream into Server-Sent Events: `{event, id, data}`. */
+/**
+ * Splits a byte stream into Server-Sent Events, `{event, id, data}`, with a
+ * maintained parser of the format (eventsource-parser: WHATWG HTML, "Parsing
+ * an event stream" — every line ending, comments, multi-line data).
+ */
 export async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; id: string | null; data: string }> {
+  const parsed: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (message) => parsed.push(message) });
   const decoder = new TextDecoder();
-  let buffer = '';
   const reader = body.getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      // Every line ending the SSE format allows (CRLF, LF, CR) read as LF; a chunk's last CR waits for the next chunk, in case an LF follows it.
-      buffer += done ? '' : decoder.decode(value, { stream: true });
-      const held = !done && buffer.endsWith('\r') ? '\r' : '';
-      buffer = (held ? buffer.slice(0, -1) : buffer).replace(/\r\n?/g, '\n') + held;
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let event = 'message';
-        let id: string | null = null;
-        const data: string[] = [];
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) continue;
-          const colon = line.indexOf(':');
-          const field = colon < 0 ? line : line.slice(0, colon);
-          const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-          if (field === 'event') event = value;
-          else if (field === 'id') id = value;
-          else if (field === 'data') data.push(value);
-        }
-        if (data.length > 0) yield { event, id, data: data.join('\n') };
-      }
+      parser.feed(done ? decoder.decode() : decoder.decode(value, { stream: true }));
+      for (const { event, id, data } of parsed.splice(0)) yield { event: event ?? 'message', id: id ?? null, data };
       if (done) return;
     }
   } finally {

@@ -16,11 +16,10 @@
  * `CustodesApiError` with the RFC 9457 problem.
  */
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
-import type { JWK } from 'jose';
 import type { paths } from './api-types.ts';
 import { emulatedClockOffset, refusedForItsTime } from './emulated-clock.ts';
 import { CustodesApiError } from './errors.ts';
-import { mintToken } from './keys.ts';
+import { mintToken, type PrincipalKey } from './keys.ts';
 import { jwsPayload } from '../audit/format/jws.ts';
 
 export type { components, paths } from './api-types.ts';
@@ -34,14 +33,16 @@ export interface RetryOptions {
 
 export interface ApiClientOptions {
   baseUrl?: string;
-  /** The principal's private JWK (owner, toolstack or admin). */
-  key: JWK;
+  /** The principal's private key (owner, toolstack or admin): a JWK, or a key imported non-extractable (keys.ts). */
+  key: PrincipalKey;
   /** `ten_…`, `tsk_…` or `adm_…`. */
   principal: string;
   /** Scopes to ask for (toolstacks: within the ceiling). */
   scope?: readonly string[];
   vms?: readonly string[];
   audience?: string;
+  /** Each token's lifetime in seconds (default 300; the API refuses more than 900). */
+  ttlSeconds?: number;
   /** The client session every token of this client names (`sid`). Default: a fresh id per client. */
   session?: string;
   retry?: RetryOptions;
@@ -101,7 +102,7 @@ export const tokenIdOf = (response: Response | undefined): string | null => (res
 
 /** `fetch` that signs each attempt and retries what is safe to retry (see the module header). */
 function signingFetch(options: ApiClientOptions & { session: string }): (request: Request) => Promise<Response> {
-  const { key, principal, scope, vms, audience, session, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
+  const { key, principal, scope, vms, audience, session, ttlSeconds, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
   // Without a clock of the caller's: this machine's, shifted once an emulator says its own was moved.
   let followed: number | null = null;
   let askedServer = false;
@@ -113,7 +114,7 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
     const retryable = IDEMPOTENT_METHODS.has(request.method) || rewrite || headers.has('Idempotency-Key');
     const body = request.body ? await request.arrayBuffer() : undefined; // read once: every attempt sends the same bytes
     for (let attempt = 0; ; attempt++) {
-      const token = await mintToken({ key, principal, scope, vms, audience, session, clock });
+      const token = await mintToken({ key, principal, scope, vms, audience, session, clock, ttlSeconds });
       headers.set('Authorization', `Bearer ${token}`);
       const last = !retryable || attempt >= retries;
       let response: Response;

@@ -26,6 +26,6 @@ export {
 export { checkReadEvidence, ProviderMisbehaviourError, type ReadEvidence } from './read-evidence.ts';
 export { checkLogContents, namedVersions, type ContentsReport, type NamedVersion } from './log-contents.ts';
 export { newKeystore, unwrapDataKey, wrapDataKey, type Keystore } from './keystore.ts';
-export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type SigningAlgorithm } from './keys.ts';
+export { generatePrincipalKey, keyId, mintToken, publicKeyOf, type ImportedSigningKey, type PrincipalKey, type SigningAlgorithm } from './keys.ts';
 export { rotateDataKeys, type RotationOptions, type RotationResult } from './rotation.ts';
 export { checkSeals, sealClock, SealWatcher, type SealedRecord, type SealReport } from './seals.ts';

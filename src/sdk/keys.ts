@@ -23,9 +23,25 @@ export const keyId = (jwk: JWK): Promise<string> => calculateJwkThumbprint(publi
 
 export const algorithmOf = (jwk: JWK): SigningAlgorithm => (jwk.kty === 'EC' ? 'ES256' : 'EdDSA');
 
+/**
+ * A private key already imported, never to be exported again: a browser's
+ * non-extractable WebCrypto key (the console), with the kid and algorithm it
+ * signs as.
+ */
+export interface ImportedSigningKey {
+  cryptoKey: CryptoKey;
+  kid: string;
+  alg: SigningAlgorithm;
+}
+
+/** What a token is signed with: the principal's private JWK, or its imported key. */
+export type PrincipalKey = JWK | ImportedSigningKey;
+
+const isImported = (key: PrincipalKey): key is ImportedSigningKey => 'cryptoKey' in key;
+
 export interface TokenRequest {
-  /** The principal's private JWK. */
-  key: JWK;
+  /** The principal's private key. */
+  key: PrincipalKey;
   /** Principal id: `adm_…`, `ten_…` or `tsk_…`. */
   principal: string;
   audience?: string;
@@ -53,8 +69,8 @@ function signerOf(jwk: JWK, alg: SigningAlgorithm) {
 /** A single-use token (fresh `jti`): mint one per request. */
 export async function mintToken(request: TokenRequest): Promise<string> {
   const { key, principal, audience = 'custodes', scope = [], vms, ttlSeconds = 300, session, clock = Date.now } = request;
-  const alg = algorithmOf(key);
-  const signer = await signerOf(key, alg);
+  const alg = isImported(key) ? key.alg : algorithmOf(key);
+  const signer = isImported(key) ? { kid: key.kid, key: key.cryptoKey } : await signerOf(key, alg);
   const now = Math.floor(clock() / 1000);
   return new SignJWT({ scope: scope.join(' '), ...(vms?.length ? { vms } : {}), ...(session ? { sid: session } : {}) })
     .setProtectedHeader({ alg, kid: signer.kid, typ: 'JWT' })

@@ -3,29 +3,13 @@
  * deny each; the tenant's access policy per reason, and who decided each
  * request (the owner, the policy, or — break-glass — a second security admin).
  */
-import { call, decideThen, problemBox } from '../api';
+import { decideThen, problemBox } from '../api';
+import type { components } from '../../sdk/client';
 import { h, show, table } from '../dom';
 import type { Session } from '../session';
 
-interface AccessRequest {
-  id: string;
-  vm: string;
-  operation: string;
-  reasonCode: string;
-  detail: string;
-  durationMinutes: number;
-  requester: string;
-  state: string;
-  decidedBy: string | null;
-  breakGlass: boolean;
-  sealUntil: string | null;
-  createdAt: string;
-}
-interface PolicyRule {
-  reasonCode: string;
-  decision: 'deny' | 'approve' | 'allow';
-  maxMinutes: number | null;
-}
+type AccessRequest = components['schemas']['AccessRequest'];
+type PolicyRule = components['schemas']['AccessPolicy']['rules'][number];
 
 const DECISIONS: Record<PolicyRule['decision'], string> = { deny: 'denied at once', approve: 'you decide', allow: 'allowed at once' };
 
@@ -35,10 +19,13 @@ export async function accessView(session: Session): Promise<HTMLElement> {
   const outcome = h('div', { 'aria-live': 'polite' });
   const policyBox = h('div', {});
   const render = async () => {
-    const [{ accessRequests: requests }, { rules }] = await Promise.all([
-      call<{ accessRequests: AccessRequest[] }>(session, 'GET', `/v1/tenants/${tenant}/access-requests?pageSize=100`),
-      call<{ rules: PolicyRule[] }>(session, 'GET', `/v1/tenants/${tenant}/access-policy`),
+    const path = { tenant };
+    const [listed, policy] = await Promise.all([
+      session.api.GET('/v1/tenants/{tenant}/access-requests', { params: { path, query: { pageSize: 100 } } }),
+      session.api.GET('/v1/tenants/{tenant}/access-policy', { params: { path } }),
     ]);
+    const requests = listed.data!.accessRequests;
+    const rules = policy.data!.rules;
     show(
       policyBox,
       table(
@@ -54,7 +41,9 @@ export async function accessView(session: Session): Promise<HTMLElement> {
       decideThen(
         outcome,
         async () => {
-          await call(session, 'POST', `/v1/tenants/${tenant}/access-requests/${r.id}:${decision}`);
+          const params = { path: { tenant, request: r.id } };
+          if (decision === 'approve') await session.api.POST('/v1/tenants/{tenant}/access-requests/{request}:approve', { params });
+          else await session.api.POST('/v1/tenants/{tenant}/access-requests/{request}:deny', { params });
           return `${decision === 'approve' ? 'Approved' : 'Denied'} ${r.id}.`;
         },
         render,

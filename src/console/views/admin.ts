@@ -1,42 +1,26 @@
 /** The admin views: pending change requests (what exactly will execute), and hosts with their placement and free capacity. */
-import { call, decideThen, problemBox } from '../api';
+import { decideThen, problemBox } from '../api';
+import type { components } from '../../sdk/client';
 import { h, show, table } from '../dom';
 import type { Session } from '../session';
 
-interface Change {
-  id: string;
-  operation: string;
-  target: { type: string; id: string };
-  tenants: string[];
-  params: unknown;
-  requiredRole: string;
-  proposer: string;
-  approvals: { admin: string }[];
-  state: string;
-  targetRevision: number | null;
-  expiresAt: string;
-}
-interface Host {
-  id: string;
-  name: string;
-  state: string;
-  vcpus: number;
-  memoryMiB: number;
-  diskGiB: number;
-  allocated: { vcpus: number; memoryMiB: number; vms: number };
-}
+type Change = components['schemas']['ChangeRequest'];
 
 export async function changesView(session: Session): Promise<HTMLElement> {
   const list = h('div', {});
   const outcome = h('div', { 'aria-live': 'polite' });
   const render = async () => {
-    const { changes } = await call<{ changes: Change[] }>(session, 'GET', '/v1/admin/changes?state=pending&pageSize=100');
+    const { changes } = (await session.api.GET('/v1/admin/changes', { params: { query: { state: 'pending', pageSize: 100 } } })).data!;
     const decide = (c: Change, decision: 'approve' | 'deny') =>
       decideThen(
         outcome,
         async () => {
-          const answer = await call<{ change?: Change; state?: string }>(session, 'POST', `/v1/admin/changes/${c.id}:${decision}`);
-          return `${c.id}: ${answer.change?.state ?? answer.state}`;
+          const params = { path: { change: c.id } };
+          const state =
+            decision === 'approve'
+              ? (await session.api.POST('/v1/admin/changes/{change}:approve', { params })).data!.change.state
+              : (await session.api.POST('/v1/admin/changes/{change}:deny', { params })).data!.state;
+          return `${c.id}: ${state}`;
         },
         render,
       );
@@ -86,7 +70,7 @@ export async function changesView(session: Session): Promise<HTMLElement> {
 export async function hostsView(session: Session): Promise<HTMLElement> {
   const section = h('section', { 'aria-labelledby': 'hosts-title' }, h('h2', { id: 'hosts-title' }, 'Hosts'));
   try {
-    const { hosts } = await call<{ hosts: Host[] }>(session, 'GET', '/v1/admin/hosts?pageSize=100');
+    const { hosts } = (await session.api.GET('/v1/admin/hosts', { params: { query: { pageSize: 100 } } })).data!;
     const bar = (used: number, total: number) => h('meter', { min: 0, max: total, value: used, title: `${used} of ${total}` }, `${used} of ${total}`);
     section.append(
       table(

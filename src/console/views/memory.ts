@@ -9,52 +9,29 @@
  * log is a red banner, and the console, holding no data key, decrypts nothing.
  */
 import { latestWritesFromLog } from '../../sdk/guest-contents';
-import { call, problemBox } from '../api';
+import { problemBox } from '../api';
+import type { components } from '../../sdk/client';
 import { checkServedPages } from '../served-pages';
 import { field, h, show, table } from '../dom';
 import type { LoadedRecord } from '../log';
 import type { Session } from '../session';
 
-interface Vm {
-  id: string;
-  name: string;
-  memoryMiB: number;
-}
-interface Label {
-  name: string;
-  space: string;
-  vm?: string;
-  start: number;
-  count: number;
-}
-interface ExposureRead {
-  auditIndex: number;
-  time: string;
-  actor: { type: string; id: string | null };
-  toolstack: string | null;
-  jti: string | null;
-  pages: { index: number; version: number }[];
-}
-interface LabelExposure {
-  name: string;
-  space: string;
-  vm?: string;
-  start: number;
-  count: number;
-  exposed: boolean;
-  reads: ExposureRead[];
-}
+type ExposureRead = components['schemas']['ExposureRead'];
 
 const WINDOW = 256;
 const who = (r: ExposureRead) => `${r.actor.type}${r.actor.id ? ` ${r.actor.id}` : ''}`;
 
 export async function memoryView(session: Session, records: readonly LoadedRecord[]): Promise<HTMLElement> {
   const tenant = session.tenant!;
-  const [{ vms }, { labels }, exposure] = await Promise.all([
-    call<{ vms: Vm[] }>(session, 'GET', `/v1/tenants/${tenant}/vms?pageSize=100`),
-    call<{ labels: Label[] }>(session, 'GET', `/v1/tenants/${tenant}/labels?pageSize=100`),
-    call<{ labels: LabelExposure[] }>(session, 'GET', `/v1/tenants/${tenant}/exposure?pageSize=100`),
+  const params = { path: { tenant }, query: { pageSize: 100 } };
+  const [vmList, labelList, exposureReport] = await Promise.all([
+    session.api.GET('/v1/tenants/{tenant}/vms', { params }),
+    session.api.GET('/v1/tenants/{tenant}/labels', { params }),
+    session.api.GET('/v1/tenants/{tenant}/exposure', { params }),
   ]);
+  const { vms } = vmList.data!;
+  const { labels } = labelList.data!;
+  const exposure = exposureReport.data!;
   const section = h('section', { 'aria-labelledby': 'memory-title' }, h('h2', { id: 'memory-title' }, 'Memory map and exposure'));
   if (vms.length === 0) {
     section.append(h('p', {}, 'This tenant has no VMs.'));

@@ -5,19 +5,13 @@
  * and reverted if need be. The server computes the plan (docs/design.md §6); the
  * preview reads the tenant's log to name the actions.
  */
-import { call, problemBox } from '../api';
+import { problemBox } from '../api';
+import type { components } from '../../sdk/client';
 import { field, h, show, table } from '../dom';
 import type { LoadedRecord } from '../log';
 import type { Session } from '../session';
 
-interface Plan {
-  id: string;
-  state: 'planned' | 'applied' | 'reverted';
-  taintedActions: number[];
-  changes: { target: string; space: string; index: number; fromVersion: number; toVersion: number }[];
-  disclosures: { auditIndex: number; time: string; actor: { type: string; id: string | null }; pages: { index: number; version: number }[] }[];
-  sessions: { session: string; from: number }[];
-}
+type Plan = components['schemas']['RecoveryPlan'];
 
 export function recoveryView(session: Session, records: readonly LoadedRecord[], reload: () => void): HTMLElement {
   const actors = [...new Set(records.map((r) => r.record.actor.id).filter((id): id is string => !!id))].sort();
@@ -99,7 +93,11 @@ export function recoveryView(session: Session, records: readonly LoadedRecord[],
   };
   const transition = async (plan: Plan, step: 'apply' | 'revert') => {
     try {
-      const { plan: next } = await call<{ plan: Plan }>(session, 'POST', `/v1/tenants/${tenant}/recovery/plans/${plan.id}:${step}`);
+      const params = { path: { tenant, plan: plan.id } };
+      const { plan: next } =
+        step === 'apply'
+          ? (await session.api.POST('/v1/tenants/{tenant}/recovery/plans/{plan}:apply', { params })).data!
+          : (await session.api.POST('/v1/tenants/{tenant}/recovery/plans/{plan}:revert', { params })).data!;
       show(
         preview,
         h('p', { role: 'status', class: 'verdict ok' }, step === 'apply' ? `Applied plan ${next.id}: the pages are back.` : `Reverted plan ${next.id}.`),
@@ -115,7 +113,7 @@ export function recoveryView(session: Session, records: readonly LoadedRecord[],
   const plans = h('div', {});
   const listPlans = async () => {
     try {
-      const { plans: made } = await call<{ plans: Plan[] }>(session, 'GET', `/v1/tenants/${tenant}/recovery/plans?pageSize=20`);
+      const { plans: made } = (await session.api.GET('/v1/tenants/{tenant}/recovery/plans', { params: { path: { tenant }, query: { pageSize: 20 } } })).data!;
       show(
         plans,
         made.length === 0
@@ -142,7 +140,8 @@ export function recoveryView(session: Session, records: readonly LoadedRecord[],
     const seeds = kind.value === 'actor' ? { actors: [value.value.trim()] } : { tokens: [value.value.trim()] };
     try {
       show(preview, h('p', {}, 'Computing the plan…'));
-      show(preview, describe(await call<Plan>(session, 'POST', `/v1/tenants/${tenant}/recovery/plans`, { body: { mode: 'undo', seeds } })));
+      const made = await session.api.POST('/v1/tenants/{tenant}/recovery/plans', { params: { path: { tenant } }, body: { mode: 'undo', seeds } });
+      show(preview, describe(made.data!));
     } catch (error) {
       show(preview, problemBox(error));
     }

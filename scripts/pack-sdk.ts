@@ -63,7 +63,11 @@ const manifest = {
     './sdk': { types: './sdk/index.d.ts', default: './sdk/index.js' },
     './testing': { types: './testing/index.d.ts', default: './testing/index.js' },
   },
-  dependencies: { jose: project.dependencies.jose, 'openapi-fetch': project.dependencies['openapi-fetch'], 'eventsource-parser': project.dependencies['eventsource-parser'] },
+  dependencies: {
+    jose: project.dependencies.jose,
+    'openapi-fetch': project.dependencies['openapi-fetch'],
+    'eventsource-parser': project.dependencies['eventsource-parser'],
+  },
   peerDependencies: { miniflare: project.devDependencies.miniflare },
   peerDependenciesMeta: { miniflare: { optional: true } },
   engines: { node: '>=20' }, // all three parts are tested on Node 20 and 22 (miniflare's own engines field says 22)

@@ -15,8 +15,6 @@ import { findRegisteredKey, type Principal } from './principals';
 import { bootstrapStanding, mayEnrol } from '../governance/admins/bootstrap-ceremony';
 import type { AdminRole, TenantScope } from './roles';
 import { verifyPrincipalToken } from './token';
-import { actingPrincipal } from './acting-as';
-import { emulatorEnabled } from '../platform/emulator-mode';
 import { outsideReach, vmReachOf, type VmReach } from './vm-reach';
 import { enterTimingPhase, timed } from '../platform/middleware/server-timing';
 
@@ -45,11 +43,19 @@ export interface AuthenticateOptions {
   consumeJti?: 'now' | 'with-audit-record';
 }
 
+declare module '../platform/request-hooks' {
+  interface RequestHooks {
+    /** The principal a request acts as without a token, if the stand-in registered it (src/emulator/acting-as.ts). */
+    actingPrincipal?(request: Request): Principal | undefined;
+  }
+}
+
 export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   const { consumeJti = 'now' } = options;
   return async function authenticateMiddleware(c, next) {
     // A request without a valid token is counted by its client address; over the limit, that is the answer.
-    const seeded = emulatorEnabled(c.env) ? actingPrincipal(c.req.raw) : undefined;
+    // A principal a stand-in for the platform vouches for (the emulator's seed); never in a deployment.
+    const seeded = c.get('hooks')?.actingPrincipal?.(c.req.raw);
     if (seeded) {
       c.set('principal', seeded);
       return next();

@@ -20,6 +20,7 @@ import { record, redactBody, redactHeaders } from './recorder';
 import { emulatorEnabled } from '../platform/emulator-mode';
 import { loadEmulatorState, replaceFaults, type EmulatorState } from './state';
 import type { RequestHooks } from '../platform/request-hooks';
+import { actingPrincipal } from './acting-as';
 import type { AppendEffects } from '../audit/log/extensions';
 
 /** Bodies larger than this are not copied for the recorder. */
@@ -88,6 +89,7 @@ function faultHooks(state: EmulatorState): RequestHooks {
   let crashAfterCommit = false;
   return {
     appendEffects,
+    actingPrincipal,
     afterCommit() {
       // The fault strikes between the record's batch and its notices: the outbox rows it left are what a restart finishes.
       if (crashAfterCommit) throw new Error('emulated crash after commit (fault rule crash-after-commit)');

@@ -2,7 +2,7 @@
  * Seeding: a fixture (hosts; tenants with their owners' public keys, VMs,
  * toolstacks, labels) loaded through the real API — each step is a request
  * through the app, authorized and audited like any other, on behalf of the
- * principal a client would have used (auth/acting-as.ts): the bootstrap admin
+ * principal a client would have used (./acting-as.ts): the bootstrap admin
  * provisions, each tenant's owner creates its toolstacks and labels. So
  * seeded state verifies in the logs like everything else.
  *
@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import type { JWK } from 'jose';
-import { actAs } from '../auth/acting-as';
+import { actAs } from './acting-as';
 import { findRegisteredKey, thumbprint, type RegisteredKey } from '../auth/principals';
 import type { Env } from '../env';
 import { createDb } from '../platform/db/client';

@@ -14,7 +14,7 @@ const enrolled = await Promise.all(
 // Every test starts from an empty, migrated database, so expectations about
 // placement and lists can be exact — with two enrolled admins holding every
 // role, as `npm start` and custodes/testing enrol them: the bootstrap ceremony
-// is over (test/ceremony.test.ts undoes that to test it).
+// is over (src/governance/admins/ceremony.test.ts undoes that to test it).
 beforeEach(async () => {
   await reset();
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);

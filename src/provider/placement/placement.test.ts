@@ -1,7 +1,7 @@
 /** Placement and capacity. Each test starts from an empty database (test/support/apply-migrations.ts). */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, createHost, createTenant, expectStatus, unique, admin2, approved } from './support/api';
+import { call, createHost, createTenant, expectStatus, unique, admin2, approved } from '../../../test/support/api';
 
 const createVm = (tenant: string, vcpus: number, memoryMiB: number) =>
   call('POST', `/v1/admin/tenants/${tenant}/vms`, { body: { name: unique('vm'), vcpus, memoryMiB } });

@@ -6,8 +6,8 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, expectStatus, mintToken, recordOf } from './support/api';
-import { fakeEnvelope, newToolstack, sha256Digest, tenantWithVm } from './support/tenant';
+import { call, expectStatus, mintToken, recordOf } from '../../../test/support/api';
+import { fakeEnvelope, newToolstack, sha256Digest, tenantWithVm } from '../../../test/support/tenant';
 
 describe('memory pages', () => {
   it('writes versions and reads them back; the records list exact pages, versions and digests', async () => {

@@ -3,12 +3,12 @@
  * on behalf of a registered principal — an admin, or a tenant owner whose
  * fixture gives only a public key — without a token. Only a Request object
  * created in this isolate and registered here can carry one, so nothing a
- * client sends can claim it; and `authenticate` honours it only in emulator
- * mode. The records of such requests name the principal, with session
+ * client sends can claim it; and only the emulator's request hooks
+ * (./middleware.ts, emulator mode only) offer it to `authenticate`. The records of such requests name the principal, with session
  * `emulator:seed`, so a tenant's log says what was seeded.
  */
-import type { Principal, RegisteredKey } from './principals';
-import { TENANT_SCOPES } from './roles';
+import type { Principal, RegisteredKey } from '../auth/principals';
+import { TENANT_SCOPES } from '../auth/roles';
 import { nowSeconds } from '../platform/clock';
 
 export const SEED_SESSION = 'emulator:seed';

@@ -4,9 +4,9 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { auditSigningKey } from '../src/audit/signing/signing-key';
+import { auditSigningKey } from '../../audit/signing/signing-key';
 import { exportJWK, generateKeyPair } from 'jose';
-import { admin2, app, call, expectStatus } from './support/api';
+import { admin2, app, call, expectStatus } from '../../../test/support/api';
 
 describe('audit keys', () => {
   it('records the activation of the signing key and publishes retired keys', async () => {

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createDb } from '../src/platform/db/client';
-import { claimTokenId } from '../src/auth/token-replays';
+import { createDb } from '../platform/db/client';
+import { claimTokenId } from './token-replays';
 
 describe('token replay store', () => {
   it('admits a jti once per principal and forgets it after expiry', async () => {

@@ -7,7 +7,7 @@
  */
 import { env } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { bootstrap, bootstrap2, call, expectStatus, newSigner, recordIn, unique, type Signer } from './support/api';
+import { bootstrap, bootstrap2, call, expectStatus, newSigner, recordIn, unique, type Signer } from '../../../test/support/api';
 
 const ALL = ['provisioner', 'operator', 'auditor', 'security'];
 

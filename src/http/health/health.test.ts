@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, expectStatus } from './support/api';
+import { call, expectStatus } from '../../../test/support/api';
 
 describe('health and conventions', () => {
   it('answers health without a token, with a request id', async () => {

@@ -7,13 +7,13 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createApiClient } from '../src/sdk/client';
-import { decryptPage, envelopeKeyId, keyIdHex, PAGE_BYTES } from '../src/sdk/envelope';
-import { GuestContents } from '../src/sdk/guest-contents';
-import { newKeystore, unwrapDataKey } from '../src/sdk/keystore';
-import { rotateDataKeys } from '../src/sdk/rotation';
-import { app, call, expectStatus, mintToken } from './support/api';
-import { newToolstack, tenantWithVm } from './support/tenant';
+import { createApiClient } from '../../sdk/client';
+import { decryptPage, envelopeKeyId, keyIdHex, PAGE_BYTES } from '../../sdk/envelope';
+import { GuestContents } from '../../sdk/guest-contents';
+import { newKeystore, unwrapDataKey } from '../../sdk/keystore';
+import { rotateDataKeys } from '../../sdk/rotation';
+import { app, call, expectStatus, mintToken } from '../../../test/support/api';
+import { newToolstack, tenantWithVm } from '../../../test/support/tenant';
 
 const fetchApp = (async (input: RequestInfo | URL, init?: RequestInit) => app.request(new Request(input, init), undefined, env)) as typeof fetch;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, createHost, createTenant, expectStatus, unique, approved } from './support/api';
+import { call, createHost, createTenant, expectStatus, unique, approved } from '../../../test/support/api';
 
 describe('migration and drain', () => {
   it('migrates only to an active host with room', async () => {

@@ -4,9 +4,9 @@
  * takes effect on the next request while the records it left still verify.
  */
 import { describe, expect, it } from 'vitest';
-import { verifyAuditLog } from '../src/sdk/audit-verify';
-import { auditSource, call, expectStatus, mintToken, recordOf } from './support/api';
-import { fakeEnvelope, newToolstack, tenantWithVm } from './support/tenant';
+import { verifyAuditLog } from '../../sdk/audit-verify';
+import { auditSource, call, expectStatus, mintToken, recordOf } from '../../../test/support/api';
+import { fakeEnvelope, newToolstack, tenantWithVm } from '../../../test/support/tenant';
 
 describe('toolstacks', () => {
   it('are registered, listed and revoked by the owner, or a toolstack holding `toolstacks`', async () => {

@@ -38,6 +38,7 @@ import { auditSigningKey } from '../audit/signing/signing-key';
 import { PROVIDER_LOG } from '../audit/log/logs';
 import { jwsPayload, jwsPayloadBytes } from '../audit/format/jws';
 import { signRecord, type AuditRecord } from '../audit/format/record';
+import { base64urlOf, utf8 } from '../lib/bytes';
 
 export const INTEGRITY_FAULTS = ['stale-content', 'withhold-content', 'rewrite-record', 'drop-newest-record', 'split-view'] as const;
 export type IntegrityFault = (typeof INTEGRITY_FAULTS)[number];
@@ -104,7 +105,7 @@ export async function lie(
     const [header, , signature] = last.jws.split('.') as [string, string, string];
     const record = jwsPayload<{ outcome: string }>(last.jws);
     record.outcome = record.outcome === 'allowed' ? 'denied' : 'allowed';
-    const altered = `${header}.${Buffer.from(JSON.stringify(record)).toString('base64url')}.${signature}`;
+    const altered = `${header}.${base64urlOf(utf8(JSON.stringify(record)))}.${signature}`;
     return rewrap(response, JSON.stringify({ ...body, records: [...body.records.slice(0, -1), { ...last, jws: altered }] }), 'application/json');
   }
   const checkpoint = CHECKPOINT.exec(path);

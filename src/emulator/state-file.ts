@@ -23,6 +23,7 @@ import type { JWK } from 'jose';
 import { auditLogOf } from '../audit/log/append';
 import { clearIsolateCaches } from '../platform/isolate-caches';
 import { quoted, storeTables } from './store-copy';
+import { base64Of, base64ToBytes } from '../lib/bytes';
 
 export const STATE_FORMAT = 'custodes-emulator-state';
 export const STATE_VERSION = 1;
@@ -55,10 +56,10 @@ const appliedMigrations = async (db: D1Database): Promise<string[]> =>
 const toCell = (value: unknown): Cell => {
   if (value instanceof ArrayBuffer) return { $base64: Buffer.from(value).toString('base64') };
   if (ArrayBuffer.isView(value)) return { $base64: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
-  if (Array.isArray(value)) return { $base64: Buffer.from(value as number[]).toString('base64') }; // D1 hands BLOBs over as byte arrays
+  if (Array.isArray(value)) return { $base64: base64Of(Uint8Array.from(value as number[])) }; // D1 hands BLOBs over as byte arrays
   return value as Cell;
 };
-const fromCell = (cell: Cell): unknown => (cell !== null && typeof cell === 'object' ? new Uint8Array(Buffer.from(cell.$base64, 'base64')) : cell);
+const fromCell = (cell: Cell): unknown => (cell !== null && typeof cell === 'object' ? base64ToBytes(cell.$base64) : cell);
 
 /** Each table's column names, in order, from the schema (so an empty table says its columns too). */
 const columnsOf = async (db: D1Database, tables: string[]): Promise<string[][]> =>
@@ -149,7 +150,12 @@ export async function importState(env: Env, file: unknown): Promise<StateLoad> {
     const kept = table.columns.map((column, i) => [column, i] as const).filter(([column]) => columns.has(column));
     if (kept.length === 0) continue;
     const sql = `INSERT INTO ${quoted(name)} (${kept.map(([c]) => quoted(c)).join(', ')}) VALUES (${kept.map(() => '?').join(', ')})`;
-    for (const row of table.rows) inserts.push(db.prepare(sql).bind(...kept.map(([, i]) => fromCell(row[i] ?? null))));
+    try {
+      for (const row of table.rows) inserts.push(db.prepare(sql).bind(...kept.map(([, i]) => fromCell(row[i] ?? null))));
+    } catch (error) {
+      // A cell that is not a value (a BLOB whose base64 does not decode, a row that is no array): refused before anything is replaced.
+      return { ok: false, code: 'state_unreadable', detail: `Table ${name} of the file holds a row that cannot be read: ${(error as Error).message}.` };
+    }
   }
   const { results: before } = await db.prepare('SELECT log FROM audit_logs').all<{ log: string }>();
   // One batch: the state is replaced whole or not at all; foreign keys are checked at its end.

@@ -250,6 +250,12 @@ describe('issue 31: the whole state in one file', () => {
     }
     const garbage = await attempt('garbage.json', { hello: 'world' });
     assert.equal(JSON.parse(garbage.err).code, 'state_unreadable');
+    // A cell that claims to be bytes but whose base64 does not decode: refused before anything is replaced.
+    const [name, table] = Object.entries(state.tables).find(([, t]) => t.rows.length > 0)!;
+    const broken = { ...state, tables: { ...state.tables, [name]: { ...table, rows: [[{ $base64: 'not base64!' }, ...table.rows[0]!.slice(1)], ...table.rows.slice(1)] } } };
+    const badCell = await attempt('bad-cell.json', broken);
+    assert.equal(JSON.parse(badCell.err).code, 'state_unreadable');
+    assert.match(JSON.parse(badCell.err).detail, new RegExp(`Table ${name}`));
     // Nothing was lost on the way.
     assert.equal(await readSecret(emu, t, t.keystore), "kept's secret");
     const verified = await verify(emu, t.tenant, t.ownerKeyFile, t.stateFile);

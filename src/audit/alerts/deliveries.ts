@@ -25,6 +25,8 @@ import { record } from '../../emulator/recorder';
 import { auditSigningKey, signBytes } from '../signing/signing-key';
 import { alertMatches, type AlertKind, type LabelledRegion } from './alert-rules';
 import { checkWebhookUrl, dohResolver, type Verdict, type WebhookPolicy } from './webhook-policy';
+import { rowsOf, type Query } from '../../platform/db/statements';
+import { base64urlOf } from '../../lib/bytes';
 
 const DEFAULT_RESOLVER = 'https://cloudflare-dns.com/dns-query';
 
@@ -70,7 +72,7 @@ interface Rule {
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 export const backoffMs = (attempts: number): number => Math.min(1000 * 2 ** Math.max(0, attempts - 1), MAX_BACKOFF_MS);
-const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+const b64url = base64urlOf;
 
 /** The signed body of one delivery. */
 export async function deliveryBody(env: Env, rule: Rule, tenant: string, log: string, index: number, jws: string, attempt: number): Promise<string> {
@@ -160,13 +162,15 @@ export class TenantAlerts {
     const tenant = log.slice('tenants/'.length);
     if (published.some((p) => /^(alert|label)\.(create|delete|put)$/.test(p.record.action))) this.#rules = null;
     if (!this.#rules) {
-      const [rules, labels] = await env.DB.batch([
-        env.DB.prepare('SELECT id, kind, url FROM alert_rules WHERE tenant_id = ?').bind(tenant),
-        env.DB.prepare('SELECT space, resource_id AS resource, start, count FROM labels WHERE tenant_id = ?').bind(tenant),
-      ]);
-      // Each query selects exactly the columns of the type it is read as.
-      this.#rules = rules!.results as unknown as Rule[];
-      this.#labels = labels!.results as unknown as LabelledRegion[];
+      const rulesQuery: Query<Rule> = { sql: 'SELECT id, kind, url FROM alert_rules WHERE tenant_id = ?', params: [tenant], columns: ['id', 'kind', 'url'] };
+      const labelsQuery: Query<LabelledRegion> = {
+        sql: 'SELECT space, resource_id AS resource, start, count FROM labels WHERE tenant_id = ?',
+        params: [tenant],
+        columns: ['space', 'resource', 'start', 'count'],
+      };
+      const [rules, labels] = await env.DB.batch([rulesQuery, labelsQuery].map((q) => env.DB.prepare(q.sql).bind(...q.params)));
+      this.#rules = rowsOf(rulesQuery, rules!.results);
+      this.#labels = rowsOf(labelsQuery, labels!.results);
     }
     if (this.#rules.length === 0) return;
     const matched = published.flatMap((p) =>

@@ -7,6 +7,14 @@
  */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue | undefined };
 
+/**
+ * Plain data (strings, numbers, booleans, null, arrays and objects of them:
+ * a record, a view, stored parameters) as the JsonValue it is. TypeScript
+ * will not call an interface a JsonValue — it has no index signature — so
+ * this is the one place that says so.
+ */
+export const jsonOf = (data: object): JsonValue => data as unknown as JsonValue;
+
 export function canonicalJson(value: JsonValue): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') {

@@ -6,7 +6,7 @@
  * computed from the log alone.
  */
 import type { Space } from '../../lib/envelope-format';
-import { canonicalJson, type JsonValue } from './canonical-json';
+import { canonicalJson, jsonOf, type JsonValue } from './canonical-json';
 import { signBytes, type AuditSigningKey } from '../signing/signing-key';
 import { base64urlOf as b64url } from '../../lib/bytes';
 
@@ -82,8 +82,7 @@ export const JWS_TYPE = 'custodes-audit+json';
 
 /** Signs a record; returns the compact JWS and its payload (the leaf bytes). */
 export async function signRecord(record: AuditRecord, key: AuditSigningKey): Promise<{ jws: string; payload: Uint8Array }> {
-  // A record is plain JSON data; its interface has no index signature, so TypeScript will not call it a JsonValue.
-  const payload = new TextEncoder().encode(canonicalJson(record as unknown as JsonValue));
+  const payload = new TextEncoder().encode(canonicalJson(jsonOf(record)));
   const header = b64url(new TextEncoder().encode(JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: JWS_TYPE })));
   const signingInput = `${header}.${b64url(payload)}`;
   const signature = await signBytes(key, new TextEncoder().encode(signingInput));

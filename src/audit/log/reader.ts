@@ -8,6 +8,7 @@ import type { Env } from '../../env';
 import { consistencyProof, EMPTY_ROOT, inclusionProof, nodesNeeded, type NodeSource } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
 import { auditSigningKey } from '../signing/signing-key';
+import { hexOf, hexToBytes } from '../../lib/bytes';
 
 export interface LogHead {
   size: number;
@@ -15,7 +16,7 @@ export interface LogHead {
   checkpoint: string;
 }
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const hex = hexOf;
 
 export async function logHead(env: Env, log: string): Promise<LogHead> {
   const row = await env.DB.prepare('SELECT size, root, checkpoint FROM audit_logs WHERE log = ?').bind(log).first<LogHead>();
@@ -48,7 +49,7 @@ async function nodeSource(env: Env, log: string, compute: (nodes: NodeSource) =>
   )
     .bind(log, JSON.stringify(needed.map((n) => [n.level, n.index])))
     .all<{ level: number; idx: number; hash: string }>();
-  const byKey = new Map(results.map((r) => [`${r.level}:${r.idx}`, new Uint8Array(Buffer.from(r.hash, 'hex'))]));
+  const byKey = new Map(results.map((r) => [`${r.level}:${r.idx}`, hexToBytes(r.hash)]));
   const proof = compute((level, index) => {
     const hash = byKey.get(`${level}:${index}`);
     if (!hash) throw new Error(`audit node ${log} ${level}:${index} is missing`);

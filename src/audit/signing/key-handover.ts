@@ -18,9 +18,10 @@ import { PROVIDER_LOG } from '../log/logs';
 import { listRecords, proveInclusion } from '../log/reader';
 import { auditSigningKey, NOTE_KEY_NAME, signBytes, type AuditSigningKey } from './signing-key';
 import { ASCII_NOTE_SQL, asciiNote, type WriteStatement } from '../log/commit';
+import { base64urlToBytes, hexOf, hexToBytes } from '../../lib/bytes';
+import { jwsPayload } from '../format/jws';
 
-const noteVkeyOf = (publicJwk: string): string =>
-  verifierKey(NOTE_KEY_NAME, new Uint8Array(Buffer.from((JSON.parse(publicJwk) as { x: string }).x, 'base64url')));
+const noteVkeyOf = (publicJwk: string): string => verifierKey(NOTE_KEY_NAME, base64urlToBytes((JSON.parse(publicJwk) as { x: string }).x));
 
 /** The provider-log index of the record approving change `change`, if it is there. */
 async function approvalOf(env: Env, change: string): Promise<number | null> {
@@ -29,9 +30,7 @@ async function approvalOf(env: Env, change: string): Promise<number | null> {
   )
     .bind(PROVIDER_LOG)
     .all<{ idx: number; jws: string }>();
-  const found = results.find(
-    (r) => (JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString('utf8')) as { details?: { change?: string } }).details?.change === change,
-  );
+  const found = results.find((r) => jwsPayload<{ details?: { change?: string } }>(r.jws).details?.change === change);
   return found?.idx ?? null;
 }
 
@@ -51,7 +50,7 @@ export async function signPendingHandovers(env: Env): Promise<number> {
     const head = await env.DB.prepare('SELECT size, root FROM audit_logs WHERE log = ?').bind(PROVIDER_LOG).first<{ size: number; root: string }>();
     if (approvalIndex === null || !head || head.size <= approvalIndex) continue; // the approval is not committed (yet)
     const body = handoverBody({
-      checkpoint: { origin: HANDOVER_ORIGIN, size: head.size, root: new Uint8Array(Buffer.from(head.root, 'hex')) },
+      checkpoint: { origin: HANDOVER_ORIGIN, size: head.size, root: hexToBytes(head.root) },
       to: noteVkeyOf(next.public_jwk),
       change: next.change_id,
       approvalIndex,
@@ -114,7 +113,7 @@ export async function publishedHandovers(env: Env): Promise<KeyHandover[]> {
     'SELECT kid, state, handover, change_id, approval_index FROM audit_keys WHERE handover IS NOT NULL ORDER BY activated_at, kid',
   ).all<{ kid: string; state: KeyHandover['state']; handover: string; change_id: string; approval_index: number }>();
   const { results: keys } = await env.DB.prepare('SELECT kid, public_jwk FROM audit_keys').all<{ kid: string; public_jwk: string }>();
-  const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+  const hex = hexOf;
   const kidByNoteKeyId = new Map(keys.map((k) => [hex(parseVerifierKey(noteVkeyOf(k.public_jwk)).keyId), k.kid]));
   return Promise.all(
     results.map(async (row) => {

@@ -6,6 +6,7 @@
  */
 import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { noteKeyId, verifierKey } from '../format/note';
+import { base64urlToBytes } from '../../lib/bytes';
 
 /** The name checkpoints are signed under (the `— <name>` of the note). */
 export const NOTE_KEY_NAME = 'custodes-audit';
@@ -36,7 +37,7 @@ async function load(jwk: JWK): Promise<AuditSigningKey> {
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.d || !jwk.x) throw new Error('AUDIT_SIGNING_JWK must be a private Ed25519 JWK');
   const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
   const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-  const publicKey = new Uint8Array(Buffer.from(jwk.x, 'base64url'));
+  const publicKey = base64urlToBytes(jwk.x);
   return {
     kid,
     privateKey: (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey,

@@ -9,6 +9,7 @@ import type { Env } from '../../env';
 import { cosignedMessage, openCosignature, parseCosignerVkey } from '../format/cosignature';
 import { formatSignedNote, parseSignedNote, signaturesBy, type NoteSignature, type VerifierKey } from '../format/note';
 import { proveConsistency } from '../log/reader';
+import { base64Of, hexOf, hexToBytes } from '../../lib/bytes';
 
 export interface ConfiguredWitness {
   url: string;
@@ -76,7 +77,7 @@ export async function submitCheckpoint(env: Env, log: string, witness: Configure
     if (old > 0 && old < size) {
       const proved = await proveConsistency(env, log, old, size);
       if (!proved.ok) return { witness: witness.key.name, ok: false, error: proved.error.detail };
-      proof = proved.value.proof.map((h) => Buffer.from(h, 'hex').toString('base64'));
+      proof = proved.value.proof.map((h) => base64Of(hexToBytes(h)));
     }
     let response: Response;
     try {
@@ -109,7 +110,7 @@ export async function submitCheckpoint(env: Env, log: string, witness: Configure
 export async function keepCosigned(env: Env, log: string, size: number, note: string, cosignatures: NoteSignature[]): Promise<number> {
   const existing = await env.DB.prepare('SELECT note FROM audit_cosigned WHERE log = ? AND size = ?').bind(log, size).first<string>('note');
   const signed = parseSignedNote(existing ?? note);
-  const id = (s: NoteSignature) => `${s.name} ${Buffer.from(s.keyId).toString('hex')}`;
+  const id = (s: NoteSignature) => `${s.name} ${hexOf(s.keyId)}`;
   const byCosigner = new Map(signed.signatures.slice(1).map((s) => [id(s), s]));
   for (const c of cosignatures) byCosigner.set(id(c), c); // a witness's newer cosignature replaces its older one
   const merged = formatSignedNote(signed.body, [signed.signatures[0]!, ...byCosigner.values()]);

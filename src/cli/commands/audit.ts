@@ -20,6 +20,7 @@ import { defaultStatePath, verifiedRecords } from '../verified-log';
 import { checkLogContents, type NamedVersion } from '../../sdk/log-contents';
 import { table, type Column } from '../table';
 import { tenantClient, tenantOptions, type TenantOptions } from '../tenant-context';
+import { hexOf } from '../../lib/bytes';
 
 export interface AuditCommandContext {
   /** The log: `tenants/<id>` or `provider`. */
@@ -203,7 +204,7 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
     );
   }
   const { size, root } = result.checkpoint;
-  const rootHex = Buffer.from(root).toString('hex');
+  const rootHex = hexOf(root);
   const pinned = ctx.logKey ? 'the log key given with --log-key' : "the server's own log key (trusted on first use)";
   const since =
     result.previousSize === null
@@ -259,7 +260,7 @@ async function auditTail(api: AuditLogApi, filter: TailFilter) {
   for (let from = Math.max(0, size - filter.limit); from < size; ) {
     const page = await api.records(from, Math.min(1000, size - from));
     if (page.records.length === 0) break;
-    for (const { jws } of page.records) records.push(JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')));
+    for (const { jws } of page.records) records.push(jwsPayload(jws));
     from += page.records.length;
   }
   const matches = (pattern: string | undefined, value: string | null | undefined) => !pattern || (value ?? '').includes(pattern);

@@ -13,6 +13,7 @@ import { FileWitnessStore } from '../../witness/store';
 import { serveWitness } from '../../witness/server';
 import { Witness } from '../../witness/witness';
 import { action, numberOption, UsageError, type Emit } from '../context';
+import { base64urlToBytes } from '../../lib/bytes';
 
 interface WitnessKeyFile {
   name: string;
@@ -44,7 +45,7 @@ export function witnessCommands(program: Command, emit: Emit): void {
       if (/[\s+]/.test(o.name)) throw new UsageError('--name may hold neither spaces nor "+".');
       const jwk = (await generatePrincipalKey('EdDSA')) as WitnessKeyFile['jwk'];
       writeFileSync(o.witnessKey, `${JSON.stringify({ name: o.name, jwk }, null, 2)}\n`, { mode: 0o600 });
-      const vkey = cosignerVkey(o.name, new Uint8Array(Buffer.from(jwk.x, 'base64url')));
+      const vkey = cosignerVkey(o.name, base64urlToBytes(jwk.x));
       return {
         json: { name: o.name, vkey, keyFile: o.witnessKey },
         text: `Wrote the witness key to ${o.witnessKey}.\nvkey (give it to verifiers: custodes audit verify --witness <vkey>):\n${vkey}`,

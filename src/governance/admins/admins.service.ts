@@ -11,7 +11,7 @@ import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectChanges, write, type Commit } from '../../audit/log/commit';
-import type { JsonValue } from '../../audit/format/canonical-json';
+import { jsonOf, type JsonValue } from '../../audit/format/canonical-json';
 import { bootstrapAdminId, findRegisteredKey, publicJwk, thumbprint } from '../../auth/principals';
 import { ADMIN_ROLES, type AdminRole } from '../../auth/roles';
 import { nextRevision, type Database } from '../../platform/db/client';
@@ -119,7 +119,7 @@ export async function registrationProposal(db: Database, bootstrapJwks: string |
     operation: 'admin.register',
     target: { type: 'admin', id },
     tenants: [],
-    params: params.value as unknown as JsonValue,
+    params: jsonOf(params.value),
     requiredRole: 'security',
     targetRevision: null,
   });

@@ -12,7 +12,7 @@
  * - approving the next audit signing key: always (audit-keys.ts).
  */
 import { eq } from 'drizzle-orm';
-import type { JsonValue } from '../../audit/format/canonical-json';
+import { jsonOf, type JsonValue } from '../../audit/format/canonical-json';
 import type { Database } from '../../platform/db/client';
 import { vms } from '../../platform/db/schema';
 import type { ProblemCode } from '../../lib/problems';
@@ -73,7 +73,7 @@ export async function quotaShrink(db: Database, id: string, patch: TenantPatch):
     operation: 'tenant.update',
     target: { type: 'tenant', id },
     tenants: [id],
-    params: patch as unknown as JsonValue,
+    params: jsonOf(patch),
     requiredRole: 'provisioner',
     targetRevision: tenant.revision,
   });
@@ -137,7 +137,7 @@ export const EXECUTORS: Record<ChangeOperation, Executor> = {
   'vm.delete': async (db, commit, change) => asJson(await deleteVm(db, commit, change.target.id)),
   'host.drain': async (db, commit, change) => {
     const drained = await drainHost(db, commit, change.target.id);
-    return drained.ok ? ok({ migrated: drained.value.migrated, stranded: drained.value.stranded } as unknown as JsonValue) : drained;
+    return drained.ok ? ok(jsonOf({ migrated: drained.value.migrated, stranded: drained.value.stranded })) : drained;
   },
   'admin.register': (db, commit, change) =>
     withParams(change, 'admin.register', (params) => registerAdmin(db, commit, { ...params, publicKey: params.publicKey as JWK })),

@@ -19,7 +19,7 @@
 import { firstOf, keysetPage } from '../../platform/db/queries';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { expectChanges, write, type Commit, type WriteStatement } from '../../audit/log/commit';
-import type { JsonValue } from '../../audit/format/canonical-json';
+import { jsonOf, type JsonValue } from '../../audit/format/canonical-json';
 import { PROVIDER_LOG, tenantLog } from '../../audit/log/logs';
 import type { Target } from '../../audit/format/record';
 import type { AdminRole } from '../../auth/roles';
@@ -264,9 +264,8 @@ export async function approveChange(
     notify: noticeLogs(change),
   });
   if (!marked.ok) return fail('invalid_state', `Change request ${id} changed while it was being approved.`);
-  // A change view is plain data (strings, numbers, arrays): it goes into the problem as JSON.
   return fail('change_failed', `Change request ${id} could not be executed (${failure.code}): ${failure.detail}`, {
-    change: (await findChange(db, id))! as unknown as JsonValue,
+    change: jsonOf((await findChange(db, id))!),
   });
 }
 

@@ -45,3 +45,24 @@ export const expectChanges = (label: string, expected = 1): WriteStatement => ({
   sql: 'INSERT INTO write_assertions (label, expected, actual) VALUES (?, ?, changes())',
   params: [label, expected],
 });
+
+/**
+ * A read whose rows are `Row`: the columns it selects, named, so its rows come
+ * back checked and typed (`rowsOf`) — a plain-data decoder, so a query still
+ * crosses to a log's sequencer and joins its batch.
+ */
+export interface Query<Row> extends WriteStatement {
+  readonly columns: readonly (keyof Row & string)[];
+}
+
+/** The rows D1 answered for `query`, typed: every row must carry each column the query names, or it is not this query's answer. */
+export function rowsOf<Row>(query: Query<Row>, rows: readonly unknown[]): Row[] {
+  for (const row of rows) {
+    for (const column of query.columns) {
+      if (typeof row !== 'object' || row === null || !(column in row))
+        throw new Error(`a row lacks ${column}: it is not an answer to ${query.sql.trim().slice(0, 60)}…`);
+    }
+  }
+  // Checked just above: each row carries every column of Row.
+  return rows as readonly unknown[] as Row[];
+}

@@ -15,10 +15,11 @@
  * Any of these failing aborts the batch — no record, no change — and the
  * request falls back to reading D1 first (contents.service.ts).
  */
-import { expectChanges, type WriteStatement } from '../../platform/db/statements';
+import { expectChanges, type Query, type WriteStatement } from '../../platform/db/statements';
+import type { SignedRecord } from '../../audit/format/evidence';
 import type { Region } from '../../audit/format/record';
 import { PAGE_BYTES, type Space } from '../../lib/envelope-format';
-import { CHUNK_PAGES, chunkOf, chunksOf, type HeadsDraft } from './content-heads';
+import { CHUNK_PAGES, chunkOf, chunksOf, type HeadsDraft, type LoadedPage } from './content-heads';
 
 declare module '../../audit/log/extensions' {
   interface AppendEffects {
@@ -48,6 +49,14 @@ export type ContentOp =
   | (ContentAddress & { op: 'read'; start: number; count: number })
   | (ContentAddress & { op: 'write'; pages: { index: number; digest: string; envelope: string }[] });
 
+/** A page as a read serves it: its current version, that version's digest, and its envelope (base64). */
+export interface StoredPage {
+  index: number;
+  version: number;
+  digest: string;
+  envelope: string;
+}
+
 export interface PageWritten {
   index: number;
   version: number;
@@ -72,8 +81,9 @@ export function resourceGuard(address: ContentAddress, pages: number): WriteStat
 }
 
 /** Every page of one chunk that was ever written: its head, the head's digest, and its highest version. */
-export function chunkQuery(space: Space, resource: string, chunk: number): WriteStatement {
+export function chunkQuery(space: Space, resource: string, chunk: number): Query<LoadedPage> {
   return {
+    columns: ['idx', 'max', 'head', 'digest'],
     sql: `SELECT v.idx AS idx, MAX(v.version) AS max, h.version AS head, hv.digest AS digest
           FROM content_versions v
           LEFT JOIN content_heads h ON h.space = v.space AND h.resource_id = v.resource_id AND h.idx = v.idx
@@ -124,8 +134,9 @@ export function pageWriteStatements(address: ContentAddress, written: PageWritte
 }
 
 /** The current version of each written page in the range, with its envelope. */
-export function rangeQuery(space: Space, resource: string, start: number, count: number): WriteStatement {
+export function rangeQuery(space: Space, resource: string, start: number, count: number): Query<StoredPage> {
   return {
+    columns: ['index', 'version', 'digest', 'envelope'],
     sql: `SELECT h.idx AS "index", v.version, v.digest, v.envelope
           FROM content_heads h JOIN content_versions v USING (space, resource_id, idx, version)
           WHERE h.space = ? AND h.resource_id = ? AND h.idx >= ? AND h.idx < ?
@@ -141,9 +152,10 @@ export function rangeQuery(space: Space, resource: string, start: number, count:
  * reader checks each envelope's hash against them: the provider cannot serve
  * other bytes under a version without contradicting a record it cannot sign.
  */
-export function rangeWritesQuery(space: Space, resource: string, start: number, count: number): WriteStatement {
+export function rangeWritesQuery(space: Space, resource: string, start: number, count: number): Query<SignedRecord> {
   // The distinct record indexes first, then their JWS: DISTINCT over the JWS text itself would sort kilobytes a row.
   return {
+    columns: ['index', 'jws'],
     sql: `SELECT a.idx AS "index", a.jws FROM audit_records a
           WHERE (a.log, a.idx) IN (
             SELECT f.log, f.audit_index FROM content_heads h
@@ -154,8 +166,9 @@ export function rangeWritesQuery(space: Space, resource: string, start: number, 
 }
 
 /** The signed record that wrote one exact version (see `rangeWritesQuery`). */
-export function versionWritesQuery(space: Space, resource: string, index: number, version: number): WriteStatement {
+export function versionWritesQuery(space: Space, resource: string, index: number, version: number): Query<SignedRecord> {
   return {
+    columns: ['index', 'jws'],
     sql: `SELECT a.idx AS "index", a.jws FROM audit_records a
           WHERE (a.log, a.idx) IN (SELECT f.log, f.audit_index FROM content_flows f WHERE f.space = ? AND f.resource_id = ? AND f.idx = ? AND f.version = ? AND f.kind = 'write')`,
     params: [space, resource, index, version],

@@ -22,7 +22,17 @@ import type { Database } from '../../platform/db/client';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { NOT_YOURS } from '../../lib/problems';
 import { fail, ok, type Result } from '../../lib/result';
-import { PAGES_PER_GIB, PAGES_PER_MIB, rangeQuery, rangeWritesQuery, versionWritesQuery, type ContentAddress, type ContentOp } from './content-statements';
+import {
+  PAGES_PER_GIB,
+  PAGES_PER_MIB,
+  rangeQuery,
+  rangeWritesQuery,
+  versionWritesQuery,
+  type ContentAddress,
+  type ContentOp,
+  type StoredPage,
+} from './content-statements';
+import { rowsOf } from '../../platform/db/statements';
 import { resolveFromStore } from './page-versioning';
 
 export { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, PAGE_BYTES, type Space };
@@ -50,9 +60,7 @@ export interface PageVersion {
   digest: string;
 }
 
-export interface StoredPage extends PageVersion {
-  envelope: string;
-}
+export type { StoredPage };
 
 /**
  * `sha256:` + hex of the envelope bytes, or why the text is not an envelope:
@@ -174,8 +182,7 @@ export async function readVersion(
   const page = pageRows!.results[0] as StoredPage | undefined;
   if (!page) return fail('not_found', `Page ${index} of ${resource.id} has no version ${version}.`);
   const read = await recordRead(commit, readRegions(resource, [page]));
-  // D1 types rows as records of unknowns; this statement selects exactly `index, jws` (rangeWritesQuery).
-  return ok({ page, evidence: { read, writes: writeRows!.results as unknown as SignedRecord[] } });
+  return ok({ page, evidence: { read, writes: rowsOf(writes, writeRows!.results) } });
 }
 
 /** Commits a read's record now (its regions as served), so the answer can carry it. */
@@ -296,25 +303,26 @@ export async function readRange(
   const { tenant, space, id } = address;
   const fast = await commit([], { contents: { op: 'read', ...address, start, count }, status: 200 });
   if (fast.ok) {
-    // The sequencer returns a content read's last two statements' rows: the write records (`index, jws`) and the pages (content-statements.ts).
-    const [writes, pages] = fast.rows.slice(-2) as unknown as [SignedRecord[], StoredPage[]];
-    return ok({ pages, evidence: { read: { index: fast.auditIndex, jws: fast.jws! }, writes } });
+    // The sequencer returns a content read's last two statements' rows: the records that wrote the versions, and the pages (content-statements.ts).
+    const [writeRows, pageRows] = fast.rows.slice(-2);
+    const writes = rowsOf(rangeWritesQuery(space, id, start, count), writeRows ?? []);
+    return ok({ pages: rowsOf(rangeQuery(space, id, start, count), pageRows ?? []), evidence: { read: { index: fast.auditIndex, jws: fast.jws! }, writes } });
   }
   throwUnlessGuarded(fast);
 
-  const statements = [write(resourceQuery(tenant, space, id)), rangeWritesQuery(space, id, start, count), rangeQuery(space, id, start, count)].map(
-    ({ sql: text, params }) => db.$client.prepare(text).bind(...params),
+  const [writesQuery, pagesQuery] = [rangeWritesQuery(space, id, start, count), rangeQuery(space, id, start, count)] as const;
+  const statements = [write(resourceQuery(tenant, space, id)), writesQuery, pagesQuery].map(({ sql: text, params }) =>
+    db.$client.prepare(text).bind(...params),
   );
   // One round trip for the reads (a read-only D1 batch).
   const [resourceRows, writeRows, pageRows] = await db.$client.batch(statements);
   const row = resourceRows!.results[0] as ResourceRow | undefined;
-  const pages = pageRows!.results as StoredPage[];
+  const pages = rowsOf(pagesQuery, pageRows!.results);
   const resource = resolveResource(row, tenant, space, id);
   if (!resource.ok) return resource;
   if (start + count > resource.value.pages) {
     return fail('index_out_of_range', `${id} has ${resource.value.pages} pages; ${start}+${count} reaches past the end.`, { pages: resource.value.pages });
   }
   const read = await recordRead(commit, readRegions(resource.value, pages));
-  // As above: the statement selects exactly `index, jws`.
-  return ok({ pages, evidence: { read, writes: writeRows!.results as unknown as SignedRecord[] } });
+  return ok({ pages, evidence: { read, writes: rowsOf(writesQuery, writeRows!.results) } });
 }

@@ -252,7 +252,10 @@ describe('issue 31: the whole state in one file', () => {
     assert.equal(JSON.parse(garbage.err).code, 'state_unreadable');
     // A cell that claims to be bytes but whose base64 does not decode: refused before anything is replaced.
     const [name, table] = Object.entries(state.tables).find(([, t]) => t.rows.length > 0)!;
-    const broken = { ...state, tables: { ...state.tables, [name]: { ...table, rows: [[{ $base64: 'not base64!' }, ...table.rows[0]!.slice(1)], ...table.rows.slice(1)] } } };
+    const broken = {
+      ...state,
+      tables: { ...state.tables, [name]: { ...table, rows: [[{ $base64: 'not base64!' }, ...table.rows[0]!.slice(1)], ...table.rows.slice(1)] } },
+    };
     const badCell = await attempt('bad-cell.json', broken);
     assert.equal(JSON.parse(badCell.err).code, 'state_unreadable');
     assert.match(JSON.parse(badCell.err).detail, new RegExp(`Table ${name}`));

@@ -15,7 +15,7 @@ import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { buildWorker } from '../scripts/build-worker';
 import { applyMigrations, launchWorker, readMigrations } from '../src/testing/runtime';
 import { load, REQUESTS, signedRequests, type Figures } from './load';
-import { api, DIR, instanceSecrets, median, mintTokens, newPrincipal, publicOf, workerdCpuMs, type Principal } from './workers';
+import { api, DIR, enrolInstanceAdmin, instanceSecrets, median, mintTokens, newPrincipal, publicOf, workerdCpuMs, type Principal } from './workers';
 
 export const SCENARIOS = {
   ok: 'trivial Worker answering ok',
@@ -81,6 +81,7 @@ export async function miniflareInstances(
   const { admin, vars } = await instanceSecrets();
   const custodes = await launchWorker({ workerDir: await unlimitedBundle(), bindings: vars });
   const url = custodes.url.origin;
+  await enrolInstanceAdmin(url, vars); // the bootstrap ceremony: a bootstrap key only enrols
   const setup = await mintTokens(admin, 20 + tenantCount * 2);
   for (let i = 0; i < tenantCount * 2; i++)
     await api(url, setup, 'POST', '/v1/admin/hosts', { name: `mf-host-${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });

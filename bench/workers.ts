@@ -143,6 +143,13 @@ export async function instanceSecrets(extraVars: Record<string, string> = {}): P
   return { admin, auditKey, vars };
 }
 
+/** For an instance started otherwise than by `startWorker` (Miniflare, bench/runtimes.ts): its admin, enrolled now. */
+export async function enrolInstanceAdmin(url: string, vars: Record<string, string>): Promise<void> {
+  const enrolment = pendingEnrolments.get(vars);
+  if (!enrolment) throw new Error('no admin to enrol: these vars are not from instanceSecrets()');
+  await enrolAdmin(url, enrolment);
+}
+
 /** The bootstrap key enrols the instance's admin (again on a restart: a key enrolled already is `resource_in_use`, which is fine). */
 async function enrolAdmin(url: string, { bootstrap, admin }: { bootstrap: Principal; admin: Principal }): Promise<void> {
   const [token] = await mintTokens(bootstrap, 1);

@@ -12,21 +12,19 @@
  * await forks indexes under concurrency. Here appends wait in `#queue`, and a
  * single drain loop takes everything queued so far as one group commit: the
  * batch costs one D1 round trip however many appends it carries.
- *
  * If a group's batch fails, its members are retried one by one, so a write
- * whose own guard fails is rejected alone and nothing of it is recorded. The
- * head update is itself guarded (`size = old size`), so even two live
- * instances of this object could not fork the log.
+ * whose own guard fails is rejected alone and nothing of it is recorded; the
+ * head update is guarded (`size = old size`): two live instances cannot fork the log.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
-import { ASCII_NOTE_SQL, asciiNote, expectChanges, rejection, type CommitResult, type SequencerTimings } from './commit';
-import type { AppendEntry, LogExtension, LogExtensionFactory, Published, SequencerHost, SignedCheckpoint } from './extensions';
-import { appendLeaf, EMPTY_ROOT, equalHashes, frontierRoot, leafHash, type Frontier, type StoredNode } from '../format/merkle';
+import { rejection, type CommitResult, type SequencerTimings } from './commit';
+import { headStatements, loadHead, recordStatements, sameFrontier } from './log-store';
+import type { AppendEntry, DraftedEntry, LogExtension, Published, SequencerHost, SignedCheckpoint } from './extensions';
+import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
-import { draftTime, sessionOf, signRecord, type AuditRecord } from '../format/record';
+import { draftTime, signRecord, type AuditRecord } from '../format/record';
 import { auditSigningKey, type AuditSigningKey } from '../signing/signing-key';
-import { hexOf, hexToBytes } from '../../lib/bytes';
 
 interface Pending {
   entry: AppendEntry;
@@ -63,10 +61,8 @@ export class LogSequencer extends DurableObject<Env> {
     append: (log: string, entry: AppendEntry) => sequencer.append(log, entry),
   }))(this);
 
-  /** Makes an extension for this log and takes it into every commit from now on (the subclass's fields, in order). */
-  protected extend<E extends LogExtension>(factory: (host: SequencerHost) => E): E;
-  protected extend(factory: LogExtensionFactory): LogExtension;
-  protected extend(factory: LogExtensionFactory): LogExtension {
+  /** Makes an extension for this log and takes it into every commit from now on, in the order extended. */
+  protected extend<E extends LogExtension>(factory: (host: SequencerHost) => E): E {
     const extension = factory(this.host);
     this.#extensions.push(extension);
     return extension;
@@ -123,10 +119,11 @@ export class LogSequencer extends DurableObject<Env> {
       for (const extension of this.#extensions) extension.committed?.();
       for (const [i, member] of group.entries()) member.resolve({ ...results[i]!, timings: { ...timings, queue: started - member.queuedAt } });
       // After the answers, never before them: the stream, alerts and witnesses add no latency to an append.
+      const checkpoint = this.#checkpoint!;
       for (const extension of this.#extensions) {
         if (!extension.afterCommit) continue;
         void Promise.resolve()
-          .then(() => extension.afterCommit!(published, this.#checkpoint!))
+          .then(() => extension.afterCommit?.(published, checkpoint))
           .catch((error: unknown) => console.error(`after commit of ${this.#log}:`, error));
       }
       return;
@@ -159,7 +156,7 @@ export class LogSequencer extends DurableObject<Env> {
     const t0 = performance.now();
     // Drafted in order: each entry sees what the entries before it leave (a write then a read of one page).
     const drafted = entries.map((entry) => {
-      let found: { regions: AuditRecord['regions']; writes: AppendEntry['writes'] } | undefined;
+      let found: DraftedEntry | undefined;
       for (const extension of this.#extensions) found = extension.draft?.(entry) ?? found;
       return found;
     });
@@ -184,25 +181,14 @@ export class LogSequencer extends DurableObject<Env> {
       const first = statements.length;
       for (const w of [...entry.writes, ...(drafted[i]?.writes ?? [])]) statements.push(db.prepare(w.sql).bind(...w.params));
       writeRanges.push([first, statements.length]);
-      statements.push(
-        db
-          .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .bind(log, record.index, jws, record.time, record.action, record.actor.id, record.outcome, sessionOf(record.actor)),
-        insertNodes(db, log, step.completed),
-      );
+      statements.push(...recordStatements(db, record, jws, step.completed));
       for (const part of features) if (part?.afterRecord) statements.push(...part.afterRecord);
     }
     const root = frontierRoot(frontier);
     const t1 = performance.now();
     const checkpoint = await signCheckpoint(log, frontier.size, root, key);
     const t2 = performance.now();
-    const assertion = expectChanges('audit head');
-    statements.push(
-      db
-        .prepare(`UPDATE audit_logs SET size = ?, root = ?, frontier = ?, checkpoint = ${ASCII_NOTE_SQL}, updated_at = ? WHERE log = ? AND size = ?`)
-        .bind(frontier.size, hexOf(root), JSON.stringify(frontier.hashes.map(hexOf)), asciiNote(checkpoint), signed.at(-1)!.record.time, log, start),
-      db.prepare(assertion.sql).bind(...assertion.params),
-    );
+    statements.push(...headStatements(db, log, start, frontier, root, checkpoint, signed.at(-1)!.record.time));
 
     const results = await db.batch<Record<string, unknown>>(statements);
     const t3 = performance.now();
@@ -221,29 +207,11 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   async #loadHead(): Promise<Frontier> {
-    const db = this.env.DB;
     const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
     // A new log starts with a signed checkpoint of the empty tree.
-    const emptyCheckpoint = await signCheckpoint(this.#log, 0, EMPTY_ROOT, key);
-    await db
-      .prepare('INSERT INTO audit_logs (log, size, root, frontier, checkpoint, updated_at) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
-      .bind(this.#log, hexOf(EMPTY_ROOT), '[]', emptyCheckpoint, new Date().toISOString())
-      .run();
-    const row = await db
-      .prepare('SELECT size, frontier, checkpoint FROM audit_logs WHERE log = ?')
-      .bind(this.#log)
-      .first<{ size: number; frontier: string; checkpoint: string }>();
-    if (!row) throw new Error(`the head of ${this.#log} vanished as it was created`);
-    this.#frontier = { size: row.size, hashes: (JSON.parse(row.frontier) as string[]).map(hexToBytes) };
-    this.#checkpoint = { size: row.size, note: row.checkpoint };
-    return this.#frontier;
+    const head = await loadHead(this.env.DB, this.#log, await signCheckpoint(this.#log, 0, EMPTY_ROOT, key));
+    this.#frontier = head.frontier;
+    this.#checkpoint = { size: head.frontier.size, note: head.checkpoint };
+    return head.frontier;
   }
-}
-
-const sameFrontier = (a: Frontier, b: Frontier): boolean =>
-  a.size === b.size && a.hashes.length === b.hashes.length && a.hashes.every((h, i) => equalHashes(h, b.hashes[i]!));
-
-function insertNodes(db: D1Database, log: string, nodes: StoredNode[]): D1PreparedStatement {
-  const values = nodes.map(() => '(?, ?, ?, ?)').join(', ');
-  return db.prepare(`INSERT INTO audit_nodes (log, level, idx, hash) VALUES ${values}`).bind(...nodes.flatMap((n) => [log, n.level, n.index, hexOf(n.hash)]));
 }

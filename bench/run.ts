@@ -32,6 +32,7 @@ import { measureProfile, profileTable } from './profile';
 import { fleetReport } from './fleet';
 import { recoveryReport } from './recovery';
 import { startReport } from './start';
+import { testLoopReport } from './test-loop';
 import { verificationReport } from './verify';
 import { consoleReport } from './console';
 import { streamReport } from './stream';
@@ -276,6 +277,7 @@ try {
   const subscribers = await streamReport();
   const idleSubscribers = await streamMemoryReport();
   const startup = await startReport();
+  const testLoop = await testLoopReport();
   const cores = os.availableParallelism();
 
   const [base16, audited16, audited64] = auditRuns as [Figures, Figures, Figures];
@@ -357,6 +359,8 @@ try {
     ...recovery,
     '',
     ...startup,
+    '',
+    ...testLoop,
     '',
     '## Proof sizes',
     '',

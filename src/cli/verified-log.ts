@@ -22,7 +22,8 @@ export async function verifiedRecords(o: TenantOptions, purpose: string): Promis
     ...api,
     records: async (from: number, limit: number) => {
       const page = await api.records(from, limit);
-      records.push(...page.records);
+      // Pages may arrive in any order (the verifier asks for several at once): each record in its place.
+      for (const r of page.records) records[r.index] = r;
       return page;
     },
   };

@@ -63,7 +63,8 @@ export async function verifyInBrowser(session: Session, log = logOf(session)): P
   const seen: { index: number; jws: string }[] = [];
   const records: typeof source.records = async (from, limit) => {
     const page = await source.records(from, limit);
-    seen.push(...page.records);
+    // Pages may arrive in any order (the verifier asks for several at once): each record in its place.
+    for (const r of page.records) seen[r.index] = r;
     return page;
   };
   const result = await verifyAuditLog({ ...source, records }, { log, state, checkRecords: webCryptoRecords });

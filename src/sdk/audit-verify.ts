@@ -19,6 +19,7 @@ import { parseCheckpointBody, parseSignedNote, parseVerifierKey, signaturesBy, t
 import { openCosignature, cosignedMessage, parseCosignerVkey } from '../audit/format/cosignature.ts';
 import { parseHandoverBody, type KeyHandover } from '../audit/format/handover.ts';
 import { base64urlOf, base64urlToBytes, fromUtf8, hexOf, hexToBytes, utf8 } from '../lib/bytes.ts';
+import { inParallel } from '../lib/parallel.ts';
 
 export interface PublicJwk {
   kid?: string;
@@ -289,6 +290,9 @@ export function followHandovers(
   return { ok: true, chain };
 }
 
+/** Record pages asked for at once: the server answers one while the next is on its way. */
+const PAGES_IN_FLIGHT = 4;
+
 /** The witnesses among `witnesses` (cosigner vkeys) whose cosignature on `note` verifies. */
 export function cosignersOf(note: string, witnesses: readonly VerifierKey[]): string[] {
   const parsed = parseSignedNote(note);
@@ -357,8 +361,20 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
     }
   }
 
-  // 2. Every record up to the checkpoint's size, in order.
+  // 2. Every record up to the checkpoint's size, in order: the pages asked for a few at a time (their
+  // number is known from the checkpoint), then checked in order as if read one after the other.
   const jwsList: string[] = [];
+  const starts = Array.from({ length: Math.ceil(checkpoint.size / pageSize) }, (_, i) => i * pageSize);
+  const pages = await inParallel(starts, PAGES_IN_FLIGHT, (from) => source.records(from, Math.min(pageSize, checkpoint.size - from)));
+  contiguous: for (const page of pages) {
+    for (const { index, jws } of page.records) {
+      if (jwsList.length >= checkpoint.size) break contiguous;
+      // A gap (a short page before this one): the loop below asks again from where the records stop.
+      if (index !== jwsList.length) break contiguous;
+      jwsList.push(jws);
+    }
+  }
+  // Whatever is still missing, page by page: a short page, or a record the server does not have.
   while (jwsList.length < checkpoint.size) {
     const page = await source.records(jwsList.length, Math.min(pageSize, checkpoint.size - jwsList.length));
     if (page.records.length === 0) return failure(`record ${jwsList.length} is missing (the checkpoint covers ${checkpoint.size})`);

@@ -104,10 +104,11 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
   const db = await mf.getD1Database('DB');
   const applied = await applyMigrations(db, migrations);
   // A moved clock or a fault rule is a test's setting, not state: a restart starts clean unless asked not to.
-  if (!options.keepControls) await db.prepare("UPDATE emulator_state SET clock_offset_ms = 0, faults = '[]' WHERE id = 1").run();
-  const row = await db
-    .prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1')
-    .first<{ clockOffsetMs: number; faults: string }>();
+  const read = db.prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1');
+  const answers = await db.batch(
+    options.keepControls ? [read] : [db.prepare("UPDATE emulator_state SET clock_offset_ms = 0, faults = '[]' WHERE id = 1"), read],
+  );
+  const row = answers.at(-1)!.results[0] as { clockOffsetMs: number; faults: string } | undefined;
   const controls = { clockOffsetMs: row?.clockOffsetMs ?? 0, faults: row ? (JSON.parse(row.faults) as unknown[]).length : 0 };
   return { mf, url, applied, controls };
 }
@@ -134,23 +135,26 @@ const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
 )`;
 
 /**
- * Applies the migrations the database has not seen, in order, each with its
- * bookkeeping row in one batch (all of a migration, or none of it). Answers
- * the names applied: the count a start reports is this, not a guess.
+ * Applies the migrations the database has not seen, in order, with their
+ * bookkeeping rows, in ONE batch: all of them, or none (issue 34: a fresh
+ * instance's schema is one round trip to workerd, not one per migration).
+ * Answers the names applied: the count a start reports is this, not a guess.
  */
 export async function applyMigrations(db: D1, migrations: Migration[]): Promise<string[]> {
-  await db.prepare(MIGRATIONS_TABLE).run();
-  const { results } = await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>();
-  const done = new Set(results.map((r: { name: string }) => r.name));
-  const applied: string[] = [];
-  for (const migration of migrations.filter((m) => !done.has(m.name))) {
-    // drizzle-kit separates statements with this marker; a trigger's body keeps its own semicolons.
-    const statements = migration.sql
-      .split('--> statement-breakpoint')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    await db.batch([...statements.map((s) => db.prepare(s)), db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(migration.name)]);
-    applied.push(migration.name);
-  }
-  return applied;
+  const [, seen] = await db.batch([db.prepare(MIGRATIONS_TABLE), db.prepare('SELECT name FROM d1_migrations')]);
+  const done = new Set((seen!.results as { name: string }[]).map((r) => r.name));
+  const pending = migrations.filter((m) => !done.has(m.name));
+  if (pending.length === 0) return [];
+  await db.batch(
+    pending.flatMap((migration) => [
+      // drizzle-kit separates statements with this marker; a trigger's body keeps its own semicolons.
+      ...migration.sql
+        .split('--> statement-breakpoint')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((s) => db.prepare(s)),
+      db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(migration.name),
+    ]),
+  );
+  return pending.map((m) => m.name);
 }

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench:test-loop`: what a tenant's own test suite waits for (issue 34).
+ * - `startCustodes()` in memory, in process: to a served health check;
+ * - `emu.reset()` between tests, each test having written something first
+ *   (a host, a tenant, a VM: the records and rows a small test leaves);
+ * - the CLI's start: `custodes --version` from the bundle, on this Node, and
+ *   `custodes audit verify` of a tenant's 10,000-record log, start-up included
+ *   (a first run: every record's signature checked, on every core).
+ * Medians with their range; `npm run bench` includes this section, and run
+ * alone it replaces the section in bench/RESULTS.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CLI_BUNDLE } from '../scripts/build-cli.ts';
+import { startCustodes } from '../src/testing/index.ts';
+import { median } from './workers';
+
+const STARTS = 5;
+const RESETS = 40;
+const CLI_RUNS = 7;
+const LOG_RECORDS = 10_000;
+const VERIFY_RUNS = 3;
+const TITLE = "## A tenant's test loop (startCustodes, emu.reset, the CLI's start)";
+
+const ms = (values: number[]) => `${median(values).toFixed(0)} | ${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
+
+export async function testLoopReport(): Promise<string[]> {
+  const starts: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    const emu = await startCustodes();
+    starts.push(emu.startupMs);
+    await emu.close();
+  }
+
+  const emu = await startCustodes();
+  const resets: number[] = [];
+  const verifies: number[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'custodes-test-loop-'));
+  try {
+    for (let i = 0; i < RESETS; i++) {
+      await emu.provisionTenant(); // what a small test leaves behind: a host, a tenant, a VM, a toolstack, their records
+      const started = performance.now();
+      await emu.reset();
+      resets.push(performance.now() - started);
+    }
+    // A tenant log of LOG_RECORDS records: each owner read of its VMs is one.
+    const t = await emu.provisionTenant();
+    for (let done = 0; done < LOG_RECORDS; done += 50) {
+      await Promise.all(Array.from({ length: 50 }, () => t.owner.api.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: t.tenant } } })));
+    }
+    const keyFile = join(dir, 'owner.jwk');
+    writeFileSync(keyFile, JSON.stringify(t.owner.key));
+    for (let i = 0; i < VERIFY_RUNS; i++) {
+      const state = join(dir, `state-${i}.json`);
+      const started = performance.now();
+      const run = spawnSync(
+        process.execPath,
+        [CLI_BUNDLE, 'audit', 'verify', '--tenant', t.tenant, '--key', keyFile, '--trust-on-first-use', '--state', state, '--url', emu.url],
+        { encoding: 'utf8' },
+      );
+      if (run.status !== 0) throw new Error(`custodes audit verify: ${run.stderr}`);
+      verifies.push(performance.now() - started);
+    }
+  } finally {
+    await emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const cli: number[] = [];
+  for (let i = 0; i < CLI_RUNS; i++) {
+    const started = performance.now();
+    const run = spawnSync(process.execPath, [CLI_BUNDLE, '--version'], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`custodes --version: ${run.stderr}`);
+    cli.push(performance.now() - started);
+  }
+  const node: number[] = [];
+  for (let i = 0; i < CLI_RUNS; i++) {
+    const started = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    node.push(performance.now() - started);
+  }
+
+  return [
+    TITLE,
+    '',
+    `Medians with their range, ms. \`startCustodes()\`: ${STARTS} in-memory instances, to a served health check. \`emu.reset()\`: ${RESETS} resets of one instance, each after \`provisionTenant()\` (a host, a tenant, a VM and a toolstack, with their records). The CLI: the bundle (dist/cli/custodes.js) run by this Node, next to Node starting and doing nothing.`,
+    '',
+    '| step | median ms | range ms | target |',
+    '|---|---|---|---|',
+    `| \`startCustodes()\` | ${ms(starts)} | ≤ 600 |`,
+    `| \`emu.reset()\` after a small test | ${ms(resets)} | ≤ 10 |`,
+    `| \`custodes --version\` | ${ms(cli)} | ≤ 300 |`,
+    `| \`node -e 0\` (the floor of any CLI start) | ${ms(node)} | — |`,
+    `| \`custodes audit verify\`, a ${LOG_RECORDS.toLocaleString('en')}-record tenant log, first run | ${ms(verifies)} | ≤ 1000 |`,
+  ];
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const section = await testLoopReport();
+  console.log(section.join('\n'));
+  const file = new URL('./RESULTS.md', import.meta.url);
+  const current = readFileSync(file, 'utf8');
+  const start = current.indexOf(TITLE);
+  const end = start < 0 ? -1 : current.indexOf('\n## ', start + TITLE.length);
+  const next =
+    start < 0 ? `${current.trimEnd()}\n\n${section.join('\n')}\n` : `${current.slice(0, start)}${section.join('\n')}\n${end < 0 ? '' : current.slice(end)}`;
+  writeFileSync(file, next);
+}

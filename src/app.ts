@@ -46,12 +46,23 @@ import { serverTiming } from './platform/middleware/server-timing';
 import { emulatorEnabled } from './platform/emulator-mode';
 import { emulatorRouter } from './emulator/emulator.index';
 import { emulatorControlGuard, emulatorHostCheck } from './emulator/guard';
+import { applySchema } from './emulator/schema';
 import type { Context } from 'hono';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ getPath: (request) => routingPath(getPath(request)) });
 
   app.use('*', requestId());
+  // Emulator mode only: a local start's migrations, applied here before anything reads a table (src/emulator/schema.ts).
+  app.post(
+    '/_emulator/schema',
+    emulatorHostCheck(),
+    async function schemaInEmulatorOnly(c, next) {
+      return emulatorEnabled(c.env) ? next() : routeNotFound(c);
+    },
+    emulatorControlGuard(),
+    applySchema,
+  );
   app.use('*', schemaGate()); // a local start answers 503 until its migrations are applied (platform/middleware/schema-gate)
   app.use('*', serverTiming()); // when on: the request's bindings timed, before anything uses them
   app.use('*', async function apiHeaders(c, next) {

@@ -75,6 +75,7 @@ export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Re
             'GET|POST /_emulator/clock': "the server's clock: {advanceSeconds} | {set} | {reset: true}",
             'GET|PUT /_emulator/state': 'the whole state as one file (export, import)',
             'GET|DELETE /_emulator/recorder': 'the last requests and answers (recorder.har: as HAR 1.2)',
+            'POST /_emulator/schema': "the start's migrations, applied by the Worker (once per start: the launcher's call)",
           },
           cli: 'npx custodes emulator --help',
         }),

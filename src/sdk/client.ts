@@ -105,7 +105,14 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
   const { key, principal, scope, vms, audience, session, ttlSeconds, retry: { retries = 2, baseDelayMs = 200 } = {}, fetch: fetchImpl = fetch } = options;
   // Without a clock of the caller's: this machine's, shifted once an emulator says its own was moved.
   let followed: number | null = null;
-  let askedServer = false;
+  // One question to the server at a time: requests refused together (a page fires several at once) all wait for it.
+  let learning: Promise<number | null> | null = null;
+  const learnClock = (url: string) =>
+    (learning ??= emulatedClockOffset(fetchImpl, url).then((offset) => {
+      learning = null;
+      if (offset !== null) followed = offset;
+      return offset;
+    }));
   const clock = options.clock ?? (() => Date.now() + (followed ?? 0));
   return async function signedFetch(request) {
     const headers = new Headers(request.headers);
@@ -113,6 +120,7 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
     if (KEYED_METHODS.has(request.method) && !rewrite && !headers.has('Idempotency-Key')) headers.set('Idempotency-Key', crypto.randomUUID());
     const retryable = IDEMPOTENT_METHODS.has(request.method) || rewrite || headers.has('Idempotency-Key');
     const body = request.body ? await request.arrayBuffer() : undefined; // read once: every attempt sends the same bytes
+    let clockFollowed = false;
     for (let attempt = 0; ; attempt++) {
       const token = await mintToken({ key, principal, scope, vms, audience, session, clock, ttlSeconds });
       headers.set('Authorization', `Bearer ${token}`);
@@ -126,10 +134,9 @@ function signingFetch(options: ApiClientOptions & { session: string }): (request
         continue;
       }
       sentTokenIds.set(response, jwsPayload<{ jti: string }>(token).jti);
-      if (!options.clock && !askedServer && (await refusedForItsTime(response))) {
-        askedServer = true;
-        followed = await emulatedClockOffset(fetchImpl, request.url);
-        if (followed !== null) {
+      if (!options.clock && !clockFollowed && (await refusedForItsTime(response))) {
+        clockFollowed = true;
+        if ((await learnClock(request.url)) !== null) {
           await response.body?.cancel();
           attempt--; // the same attempt again, on the emulator's clock
           continue;

@@ -11,6 +11,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { applyMigrations, type Migration, type SchemaAnswer } from '../platform/db/migrations.ts';
 
 /** What scripts/build-worker.ts writes beside the bundle: the deployment's configuration, minus its secrets. */
 export interface WorkerManifest {
@@ -101,60 +102,36 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
     } as never),
   );
   const url = await mf.ready;
-  const db = await mf.getD1Database('DB');
-  const applied = await applyMigrations(db, migrations);
-  // A moved clock or a fault rule is a test's setting, not state: a restart starts clean unless asked not to.
-  const read = db.prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1');
-  const answers = await db.batch(
-    options.keepControls ? [read] : [db.prepare("UPDATE emulator_state SET clock_offset_ms = 0, faults = '[]' WHERE id = 1"), read],
-  );
-  const row = answers.at(-1)!.results[0] as { clockOffsetMs: number; faults: string } | undefined;
-  const controls = { clockOffsetMs: row?.clockOffsetMs ?? 0, faults: row ? (JSON.parse(row.faults) as unknown[]).length : 0 };
+  const { applied, controls } =
+    options.bindings?.CUSTODES_EMULATOR === 'on' ? await schemaByTheWorker(url, migrations, options) : await schemaThroughTheProxy(mf, migrations);
   return { mf, url, applied, controls };
 }
 
-/** Miniflare's D1 binding, as the runtime hands it to Node. */
-type D1 = Awaited<ReturnType<Miniflare['getD1Database']>>;
+export { applyMigrations } from '../platform/db/migrations.ts';
 
-export interface Migration {
-  name: string;
-  sql: string;
+/**
+ * In emulator mode the Worker applies them itself, in one batch in the isolate (src/emulator/schema.ts), and resets
+ * the controls unless they are kept: a moved clock or a fault rule is a test's setting, not state.
+ */
+async function schemaByTheWorker(url: URL, migrations: Migration[], options: LaunchOptions): Promise<SchemaAnswer> {
+  const answer = await fetch(new URL('/_emulator/schema', url), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${options.bindings?.EMULATOR_CONTROL_TOKEN ?? ''}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ migrations, keepControls: Boolean(options.keepControls) }),
+  });
+  if (!answer.ok) throw new Error(`applying the migrations failed: ${answer.status} ${await answer.text()}`);
+  return (await answer.json()) as SchemaAnswer;
 }
+
+/** A Worker launched as a deployment runs (no emulator mode): its migrations from here, through Miniflare's D1 proxy (slower: a round trip a statement). */
+async function schemaThroughTheProxy(mf: Miniflare, migrations: Migration[]): Promise<SchemaAnswer> {
+  const applied = await applyMigrations(await mf.getD1Database('DB'), migrations);
+  return { applied, controls: { clockOffsetMs: 0, faults: 0 } };
+}
+export type { Migration };
 
 export const readMigrations = (dir: string): Migration[] =>
   readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .sort()
     .map((name) => ({ name, sql: readFileSync(join(dir, name), 'utf8') }));
-
-/** wrangler's own bookkeeping table (`wrangler d1 migrations apply`), so either tool sees the other's work. */
-const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT UNIQUE,
-  applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
-)`;
-
-/**
- * Applies the migrations the database has not seen, in order, with their
- * bookkeeping rows, in ONE batch: all of them, or none (issue 34: a fresh
- * instance's schema is one round trip to workerd, not one per migration).
- * Answers the names applied: the count a start reports is this, not a guess.
- */
-export async function applyMigrations(db: D1, migrations: Migration[]): Promise<string[]> {
-  const [, seen] = await db.batch([db.prepare(MIGRATIONS_TABLE), db.prepare('SELECT name FROM d1_migrations')]);
-  const done = new Set((seen!.results as { name: string }[]).map((r) => r.name));
-  const pending = migrations.filter((m) => !done.has(m.name));
-  if (pending.length === 0) return [];
-  await db.batch(
-    pending.flatMap((migration) => [
-      // drizzle-kit separates statements with this marker; a trigger's body keeps its own semicolons.
-      ...migration.sql
-        .split('--> statement-breakpoint')
-        .map((s) => s.trim())
-        .filter(Boolean)
-        .map((s) => db.prepare(s)),
-      db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(migration.name),
-    ]),
-  );
-  return pending.map((m) => m.name);
-}

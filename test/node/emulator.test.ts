@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { buildWorker } from '../../scripts/build-worker';
-import { auditSource, CustodesApiError, generatePrincipalKey, GuestContents, newKeystore, verifyAuditLog } from '../../src/sdk/index';
+import { auditSource, createApiClient, CustodesApiError, generatePrincipalKey, GuestContents, newKeystore, verifyAuditLog } from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
 import { launchWorker } from '../../src/testing/runtime';
 import { RATE_LIMIT_BLOCKS } from '../../src/platform/middleware/rate-limit/limits';
@@ -23,6 +23,7 @@ after(() => emu?.close());
 
 const CONTROLS: [string, string][] = [
   ['POST', 'reset'],
+  ['POST', 'schema'],
   ['POST', 'seed'],
   ['GET', 'faults'],
   ['PUT', 'faults'],
@@ -311,6 +312,10 @@ describe('custodes/testing', () => {
     // A token minted on the real clock is now long expired.
     const stale = emu.client(emu.admins[0], { clock: Date.now });
     await assert.rejects(stale.GET('/v1/admin/hosts'), (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'token_expired');
+    // A client on this machine's clock (as the console's) follows the moved one, even when its first requests leave together.
+    const following = createApiClient({ baseUrl: emu.url, key: emu.admins[0]!.key, principal: emu.admins[0]!.id });
+    const together = await Promise.all(Array.from({ length: 6 }, () => following.GET('/v1/admin/hosts')));
+    assert.ok(together.every((r) => r.response.status === 200));
     await verified(first!, 'provider');
   });
 

@@ -76,6 +76,31 @@ describe('issue 31: a start answers no 5xx', () => {
       await emu.close();
     }
   });
+
+  it("the Worker applies a start's migrations itself (POST /_emulator/schema): only with the control token, a malformed request refused, and once per start", async () => {
+    const emu = await startCustodes();
+    try {
+      const schema = (authorization: string | null, body: unknown) =>
+        fetch(`${emu.url}/_emulator/schema`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
+          body: JSON.stringify(body),
+        });
+      const noToken = await schema(null, { migrations: [] });
+      assert.equal(noToken.status, 401);
+      assert.equal(((await noToken.json()) as { code: string }).code, 'control_token_missing');
+      const malformed = await schema(`Bearer ${emu.controlToken}`, { migrations: 'DROP TABLE tenants' });
+      assert.equal(malformed.status, 400);
+      assert.equal(((await malformed.json()) as { code: string }).code, 'invalid_request');
+      // It answered the start's call; after that the control token is no channel for SQL into a running instance.
+      const again = await schema(`Bearer ${emu.controlToken}`, { migrations: [{ name: '9999_edit.sql', sql: 'DELETE FROM tenants' }] });
+      assert.equal(again.status, 409);
+      assert.equal(((await again.json()) as { code: string }).code, 'invalid_state');
+      assert.equal((await emu.client(emu.admins[0]!).GET('/v1/admin/tenants')).response.status, 200);
+    } finally {
+      await emu.close();
+    }
+  });
 });
 
 describe('issue 31: a persisted instance restarts', () => {

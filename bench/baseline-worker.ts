@@ -5,7 +5,8 @@
  * no tree and no checkpoint. `npm run bench` compares the two.
  *
  * It also stores raw pages (`/raw/:vm/pages`): the same bytes as the
- * encrypted memory path, but plaintext, with no token, audit or envelope.
+ * encrypted memory path, but plaintext, with no token, audit or envelope —
+ * binary batches stored as BLOBs, as the API carries and stores them.
  *
  * And the floor of an audited page batch (`/floor/:vm/pages`): the raw
  * write or read, plus — in the SAME D1 batch, so in one round trip — what
@@ -15,7 +16,7 @@
  * Durable Object hop, no second round trip: nothing that keeps the rule
  * "the record commits before the answer" can be faster on this runtime.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { authenticate } from '../src/auth/middleware';
 import { rejection, type Commit } from '../src/audit/log/commit';
 import { createDb } from '../src/platform/db/client';
@@ -37,7 +38,7 @@ app.post('/seed', async (c) => {
     c.env.DB.prepare(
       "INSERT INTO tenants (id, name, owner_kid, owner_jwk, quota_vcpus, quota_memory_mib, quota_disk_gib) VALUES (?, ?, ?, '{}', 1000000, 1000000000, 1000)",
     ).bind(tenant, tenant, tenant),
-    c.env.DB.prepare('CREATE TABLE IF NOT EXISTS bench_pages (vm TEXT NOT NULL, idx INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (vm, idx))'),
+    c.env.DB.prepare('CREATE TABLE IF NOT EXISTS bench_pages (vm TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (vm, idx))'),
   ]);
   return c.body(null, 204);
 });
@@ -58,24 +59,73 @@ app.post('/v1/admin/tenants/:tenant/vms', authenticate({ consumeJti: 'now' }), a
   return result.ok ? c.json(result.value, 201) : c.json(result.error, 409);
 });
 
+/**
+ * Pages as the API now carries them (issue 34): a binary batch in, stored as BLOBs bound as hex
+ * (`unhex(?)`, rows bound as plain parameters as content-statements.ts does), read as hex and sent
+ * back as bytes — the same path, with the plaintext page (4096 bytes) where the API has an envelope.
+ *
+ *     request:  count u32 | count × (index u64 | page (4096))      answer (read): the same layout
+ */
+const PAGE = 4096;
+const ENTRY = 8 + PAGE;
+
+function framedPages(frame: Uint8Array): { index: number; hex: string }[] {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const count = view.getUint32(0);
+  if (frame.length !== 4 + count * ENTRY) throw new Error('not a page frame');
+  return Array.from({ length: count }, (_, i) => ({
+    index: Number(view.getBigUint64(4 + i * ENTRY)),
+    hex: Buffer.from(frame.buffer, frame.byteOffset + 4 + i * ENTRY + 8, PAGE).toString('hex'),
+  }));
+}
+
+function pagesFrame(rows: { index: number; data: string }[]): Uint8Array<ArrayBuffer> {
+  const frame = new Uint8Array(4 + rows.length * ENTRY);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, rows.length);
+  rows.forEach((row, i) => {
+    view.setBigUint64(4 + i * ENTRY, BigInt(row.index));
+    frame.set(Buffer.from(row.data, 'hex'), 4 + i * ENTRY + 8);
+  });
+  return frame;
+}
+
+/** 1 fixed parameter + 2 per row ≤ 100 (D1's limit per statement). */
+const ROWS_PER_INSERT = 49;
+
+function pageInserts(db: D1Database, vm: string, pages: { index: number; hex: string }[]): D1PreparedStatement[] {
+  const inserts: D1PreparedStatement[] = [];
+  for (let at = 0; at < pages.length; at += ROWS_PER_INSERT) {
+    const chunk = pages.slice(at, at + ROWS_PER_INSERT);
+    inserts.push(
+      db
+        .prepare(
+          `INSERT INTO bench_pages (vm, idx, data) SELECT ?, column1, unhex(column2) FROM (VALUES ${chunk.map(() => '(?, ?)').join(', ')})
+           WHERE true ON CONFLICT (vm, idx) DO UPDATE SET data = excluded.data`,
+        )
+        .bind(vm, ...chunk.flatMap((p) => [p.index, p.hex])),
+    );
+  }
+  return inserts;
+}
+
+const pagesQuery = (db: D1Database, vm: string, start: number, count: number) =>
+  db.prepare('SELECT idx AS "index", hex(data) AS data FROM bench_pages WHERE vm = ? AND idx >= ? AND idx < ? ORDER BY idx').bind(vm, start, start + count);
+
+const framed = (c: Context<AppEnv>, rows: { index: number; data: string }[]) => c.body(pagesFrame(rows), 200, { 'Content-Type': 'application/octet-stream' });
+
 app.put('/raw/:vm/pages', async (c) => {
-  const { pages } = await c.req.json<{ pages: { index: number; data: string }[] }>();
-  const vm = c.req.param('vm');
-  await c.env.DB.prepare(
-    "INSERT INTO bench_pages (vm, idx, data) SELECT ?, json_extract(value, '$.index'), json_extract(value, '$.data') FROM json_each(?) WHERE true ON CONFLICT (vm, idx) DO UPDATE SET data = excluded.data",
-  )
-    .bind(vm, JSON.stringify(pages))
-    .run();
+  const pages = framedPages(new Uint8Array(await c.req.arrayBuffer()));
+  await c.env.DB.batch(pageInserts(c.env.DB, c.req.param('vm'), pages));
   return c.json({ pages: pages.length });
 });
 
 app.get('/raw/:vm/pages', async (c) => {
-  const start = Number(c.req.query('start'));
-  const count = Number(c.req.query('count'));
-  const { results } = await c.env.DB.prepare('SELECT idx AS "index", data FROM bench_pages WHERE vm = ? AND idx >= ? AND idx < ? ORDER BY idx')
-    .bind(c.req.param('vm'), start, start + count)
-    .all();
-  return c.json({ pages: results });
+  const { results } = await pagesQuery(c.env.DB, c.req.param('vm'), Number(c.req.query('start')), Number(c.req.query('count'))).all<{
+    index: number;
+    data: string;
+  }>();
+  return framed(c, results);
 });
 
 let next = 0;
@@ -117,16 +167,12 @@ function auditFloor(db: D1Database, vm: string, indexes: number[], kind: 'read' 
 }
 
 app.put('/floor/:vm/pages', async (c) => {
-  const { pages } = await c.req.json<{ pages: { index: number; data: string }[] }>();
+  const pages = framedPages(new Uint8Array(await c.req.arrayBuffer()));
   const vm = c.req.param('vm');
   const db = c.env.DB;
   const t0 = performance.now();
   await db.batch([
-    db
-      .prepare(
-        "INSERT INTO bench_pages (vm, idx, data) SELECT ?, json_extract(value, '$.index'), json_extract(value, '$.data') FROM json_each(?) WHERE true ON CONFLICT (vm, idx) DO UPDATE SET data = excluded.data",
-      )
-      .bind(vm, JSON.stringify(pages)),
+    ...pageInserts(db, vm, pages),
     ...auditFloor(
       db,
       vm,
@@ -144,8 +190,8 @@ app.get('/floor/:vm/pages', async (c) => {
   const count = Number(c.req.query('count'));
   const vm = c.req.param('vm');
   const db = c.env.DB;
-  const [read] = await db.batch([
-    db.prepare('SELECT idx AS "index", data FROM bench_pages WHERE vm = ? AND idx >= ? AND idx < ? ORDER BY idx').bind(vm, start, start + count),
+  const [read] = await db.batch<{ index: number; data: string }>([
+    pagesQuery(db, vm, start, count),
     ...auditFloor(
       db,
       vm,
@@ -154,7 +200,7 @@ app.get('/floor/:vm/pages', async (c) => {
       c.req.query('flows') !== '0',
     ),
   ]);
-  return c.json({ pages: read!.results });
+  return framed(c, read!.results);
 });
 
 export default app;

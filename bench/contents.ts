@@ -6,6 +6,9 @@
  * D1 in the same 64-page batches, with no auth, audit or encryption.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { findD1 } from '../test/node/support/store';
 import type { JWK } from 'jose';
 import { createApiClient } from '../src/sdk/client';
 import { PAGE_BYTES } from '../src/sdk/envelope';
@@ -52,30 +55,66 @@ export async function encryptedThroughput(url: string, owner: { id: string; jwk:
 export async function baselineThroughput(url: string, route = '/raw', query = '', vm = 'vm_baseline'): Promise<Throughput> {
   const pages = (CONTENT_MIB * 2 ** 20) / PAGE_BYTES;
   const batches = Array.from({ length: pages / BATCH_PAGES }, (_, i) => i * BATCH_PAGES);
-  const page = Buffer.from(crypto.getRandomValues(new Uint8Array(PAGE_BYTES))).toString('base64');
-  // The same batches, with as many in flight as the SDK keeps.
+  const page = crypto.getRandomValues(new Uint8Array(PAGE_BYTES));
+  const entry = 8 + PAGE_BYTES;
+  // The same batches as the SDK's, as bytes (bench/baseline-worker.ts: count, then index and page), as many in flight.
+  const frameOf = (first: number) => {
+    const frame = new Uint8Array(4 + BATCH_PAGES * entry);
+    const view = new DataView(frame.buffer);
+    view.setUint32(0, BATCH_PAGES);
+    for (let i = 0; i < BATCH_PAGES; i++) {
+      view.setBigUint64(4 + i * entry, BigInt(first + i));
+      frame.set(page, 4 + i * entry + 8);
+    }
+    return frame;
+  };
   let start = performance.now();
   await inParallel(batches, IN_FLIGHT, async (first) => {
-    const batch = Array.from({ length: BATCH_PAGES }, (_, i) => ({ index: first + i, data: page }));
     const res = await fetch(`${url}${route}/${vm}/pages${query ? `?${query}` : ''}`, {
       method: 'PUT',
-      headers: { 'Content-Type': 'application/json', ...INCOMPRESSIBLE },
-      body: JSON.stringify({ pages: batch }),
+      headers: { 'Content-Type': 'application/octet-stream', ...INCOMPRESSIBLE },
+      body: frameOf(first),
     });
     if (!res.ok) throw new Error(`baseline write (${route}): ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
   });
   const write = mibPerSecond(pages * PAGE_BYTES, performance.now() - start);
   start = performance.now();
   await inParallel(batches, IN_FLIGHT, async (first) => {
     const res = await fetch(`${url}${route}/${vm}/pages?start=${first}&count=${BATCH_PAGES}${query ? `&${query}` : ''}`, { headers: INCOMPRESSIBLE });
     if (!res.ok) throw new Error(`baseline read (${route}): ${res.status} ${await res.text()}`);
-    const body = (await res.json()) as { pages: { data: string }[] };
-    if (body.pages.length !== BATCH_PAGES) throw new Error('baseline read came back short');
-    for (const p of body.pages) Buffer.from(p.data, 'base64'); // decode, as the client does
+    const frame = new Uint8Array(await res.arrayBuffer());
+    if (new DataView(frame.buffer).getUint32(0) !== BATCH_PAGES || frame.length !== 4 + BATCH_PAGES * entry) throw new Error('baseline read came back short');
   });
   const read = mibPerSecond(pages * PAGE_BYTES, performance.now() - start);
   return { write, read };
 }
+
+/** What a stored page version costs in a Worker's D1 file: its envelope, and the table and its key's index on disk (SQLite's dbstat) per version. */
+export interface StoredBytes {
+  versions: number;
+  envelope: number;
+  onDisk: number;
+}
+
+export function storedPageBytes(stateDir: string): StoredBytes {
+  const db = new DatabaseSync(findD1(stateDir), { readOnly: true });
+  try {
+    const { versions, envelope } = db.prepare('SELECT count(*) AS versions, avg(length(envelope)) AS envelope FROM content_versions').get() as {
+      versions: number;
+      envelope: number;
+    };
+    const { bytes } = db.prepare("SELECT sum(pgsize) AS bytes FROM dbstat WHERE name IN ('content_versions', 'sqlite_autoindex_content_versions_1')").get() as {
+      bytes: number;
+    };
+    return { versions, envelope, onDisk: bytes / Math.max(versions, 1) };
+  } finally {
+    db.close();
+  }
+}
+
+export const storedReport = ({ versions, envelope, onDisk }: StoredBytes): string =>
+  `Stored: ${versions} page versions in the API's D1 file, ${envelope.toFixed(0)} bytes of envelope each (a BLOB; 5,524 characters as base64 text before), ${onDisk.toFixed(0)} bytes a version on disk with its row and key index (SQLite dbstat).`;
 
 /** Rounds of the four paths, alternating, so the machine's drift touches each alike; ratios are the median of the rounds' own. */
 export const CONTENT_ROUNDS = Number(process.env.BENCH_CONTENT_ROUNDS ?? 5);
@@ -122,7 +161,7 @@ export function contentsReport(figures: ContentFigures): string[] {
   return [
     '## Guest memory throughput (encrypted and audited, against the baseline storing plaintext)',
     '',
-    `${CONTENT_MIB} MiB written then read back in ${BATCH_PAGES}-page batches by one client keeping ${IN_FLIGHT} batches in flight, on both paths; ${figures.rounds.length} rounds, the paths alternating within each. MiB/s are the rounds' medians; each ratio is the median of the rounds' own ratios (each round's in brackets). Encrypted: through the SDK (AES-256-GCM in the client, a fresh token per request, each batch an audit record naming every page's version and digest, committed in the same D1 batch that reads or writes the pages). Baseline: the bench-only Worker storing the same bytes in D1 in the same batches, with no auth, audit or encryption. Both clients decline compression: the bytes are random, like ciphertext.`,
+    `${CONTENT_MIB} MiB written then read back in ${BATCH_PAGES}-page batches by one client keeping ${IN_FLIGHT} batches in flight, on both paths; ${figures.rounds.length} rounds, the paths alternating within each. MiB/s are the rounds' medians; each ratio is the median of the rounds' own ratios (each round's in brackets). Encrypted: through the SDK (AES-256-GCM in the client, a fresh token per request, each batch an audit record naming every page's version and digest, committed in the same D1 batch that reads or writes the pages). Baseline: the bench-only Worker storing the same bytes in D1 in the same batches, with no auth, audit or encryption. Both carry the pages as binary frames and store them as BLOBs (issue 34), and both clients decline compression: the bytes are random, like ciphertext.`,
     '',
     '| path | write MiB/s | read MiB/s | write ÷ baseline | read ÷ baseline |',
     '|---|---|---|---|---|',
@@ -153,7 +192,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     });
     await fetch(`${baseline.url}/seed`, { method: 'POST', body: JSON.stringify({ host: 'hst_baseline', tenant: 'ten_baseline' }) });
     const figures = await measureContents(main.url, baseline.url, setup, { id: tenant.id, jwk: ownerKey.jwk });
-    console.log(contentsReport(figures).join('\n'));
+    console.log([...contentsReport(figures), '', storedReport(storedPageBytes(resolve(DIR, 'contents-main')))].join('\n'));
   } finally {
     main.child.kill();
     baseline.child.kill();

@@ -22,12 +22,13 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/format/merkle';
 import type { AuditSource } from '../src/sdk/audit-verify';
 import { breakdownReport } from './breakdown';
 import { load, REQUESTS, signedRequests, type Figures } from './load';
 import { miniflareCeiling, runtimeTable } from './runtimes';
-import { contentsReport, measureContents } from './contents';
+import { contentsReport, measureContents, storedPageBytes, storedReport } from './contents';
 import { measureProfile, profileTable } from './profile';
 import { fleetReport } from './fleet';
 import { recoveryReport } from './recovery';
@@ -351,6 +352,8 @@ try {
     ...idleSubscribers,
     '',
     ...contentsReport(contents),
+    '',
+    storedReport(storedPageBytes(resolve(DIR, 'main'))),
     '',
     ...verification,
     '',

@@ -244,7 +244,28 @@ export function openApiDocument(app: App) {
   });
   document.paths = Object.fromEntries(Object.entries(document.paths ?? {}).map(([path, item]) => [publicPath(path), item]));
   declareResponseHeaders(document);
+  requireTwoFormBodies(document);
   return document;
+}
+
+/**
+ * A body that is JSON or bytes (binary contents, lib/page-frames.ts) is declared with both media types on its
+ * route (so the runtime admits both) and `required: false` (or the JSON validator would refuse the bytes; the
+ * handler refuses a missing body). The document says `required`, and lists the bytes under the operation's
+ * `x-custodes-binary-body` rather than in `content`: generators given two request media types emit code that
+ * does not compile (orval's fetch client), and the issue keeps JSON for generated clients. Answers keep both
+ * media types in `content`, chosen by `Accept`.
+ */
+function requireTwoFormBodies(document: ReturnType<App['getOpenAPI31Document']>): void {
+  for (const item of Object.values(document.paths ?? {}))
+    for (const operation of Object.values(item ?? {}) as Record<string, unknown>[]) {
+      const body = operation.requestBody as { required?: boolean; content?: Record<string, unknown> } | undefined;
+      const bytes = body?.content?.['application/octet-stream'];
+      if (!body || !bytes) continue;
+      body.required = true;
+      delete body.content!['application/octet-stream'];
+      operation['x-custodes-binary-body'] = { contentType: 'application/octet-stream', ...bytes };
+    }
 }
 
 /** Headers the platform sets on responses, whichever handler formed them. */

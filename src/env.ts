@@ -70,6 +70,8 @@ export interface AppVariables {
   problemCode: string;
   /** When Server-Timing is on: where this request's time goes (platform/middleware/server-timing). */
   timings?: RequestTimings;
+  /** A body sent as `application/octet-stream` to a route that takes one (binary contents), read and bounded by the body gate. */
+  octets?: Uint8Array;
 }
 
 export interface AppEnv {

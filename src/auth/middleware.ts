@@ -208,8 +208,10 @@ export function vmCeiling(options: VmCeilingOptions = {}): MiddlewareHandler<App
         INSUFFICIENT_SCOPE,
       );
     }
-    // jsonBody ran first: the body is empty, or valid JSON already parsed behind c.req.json().
-    const body: unknown = METHODS_WITH_BODY.has(c.req.method) && (await c.req.text()) ? await c.req.json() : null;
+    // jsonBody ran first: the body is empty, valid JSON already parsed behind c.req.json(), or bytes (a page
+    // frame, which names pages of the resource in the path and nothing else).
+    const json = METHODS_WITH_BODY.has(c.req.method) && !c.get('octets') && (await c.req.text());
+    const body: unknown = json ? await c.req.json() : null;
     const outside = await firstOutsideReach(c.get('db'), c.req.param('tenant')!, reach, referencesOf(c.req.param(), body, c.req.query()));
     if (outside) return failureResponse(c, outsideReach(reach, describeReference(outside)).error, INSUFFICIENT_SCOPE);
     return next();

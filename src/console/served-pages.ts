@@ -14,10 +14,11 @@
 import { keyMap } from '../sdk/audit-verify';
 import { freshnessFindings, latestWritesFromLog } from '../sdk/guest-contents';
 import { readEvidenceFindings, recordVerifier } from '../sdk/read-evidence';
-import { tokenIdOf } from '../sdk/client';
+import { tokenIdOf, type components } from '../sdk/client';
 import { logOf } from './log';
 import type { Session } from './session';
 import { verifyInBrowser } from './verify';
+import { base64ToBytes } from '../lib/bytes';
 
 export interface ServedPagesCheck {
   /** Pages served (written pages of the window). */
@@ -32,7 +33,9 @@ export async function checkServedPages(session: Session, vm: string, start: numb
   const tenant = session.tenant!;
   const log = logOf(session);
   const { data, response } = await session.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start, count } } });
-  const { pages, evidence } = data!;
+  // JSON, as asked (no Accept for frames): what any client sees. The checks take the envelopes' bytes.
+  const { evidence, pages: served } = data as components['schemas']['Pages'];
+  const pages = served.map((page) => ({ ...page, envelope: base64ToBytes(page.envelope) }));
   const verify = recordVerifier(async () => keyMap(await (await fetch('/.well-known/jwks.json')).json()));
   // The token this read carried: its record must name it (read-evidence.ts).
   const jti = tokenIdOf(response);

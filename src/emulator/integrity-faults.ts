@@ -39,6 +39,7 @@ import { PROVIDER_LOG } from '../audit/log/logs';
 import { jwsPayload, jwsPayloadBytes } from '../audit/format/jws';
 import { signRecord, type AuditRecord } from '../audit/format/record';
 import { base64urlOf, utf8 } from '../lib/bytes';
+import { decodeReadFrame, encodeReadFrame, PAGES_MEDIA_TYPE } from '../lib/page-frames';
 
 export const INTEGRITY_FAULTS = ['stale-content', 'withhold-content', 'rewrite-record', 'drop-newest-record', 'split-view'] as const;
 export type IntegrityFault = (typeof INTEGRITY_FAULTS)[number];
@@ -52,7 +53,7 @@ const CHECKPOINT = /^\/v1\/(?:tenants\/([^/]+)|admin)\/audit\/checkpoint(?:\/cos
 /** The log a records or checkpoint path reads. */
 const logOfPath = (match: RegExpExecArray): string => (match[1] ? `tenants/${match[1]}` : PROVIDER_LOG);
 
-const rewrap = (response: Response, body: string, contentType?: string): Response => {
+const rewrap = (response: Response, body: string | Uint8Array<ArrayBuffer>, contentType?: string): Response => {
   const headers = new Headers(response.headers);
   headers.delete('Content-Length');
   headers.delete('ETag');
@@ -77,16 +78,30 @@ export async function lie(
   const path = new URL(c.req.url).pathname;
   const content = CONTENT_READ.exec(path);
   if (content && (fault === 'stale-content' || fault === 'withhold-content')) {
-    const body = (await response.clone().json()) as { pages?: StoredPage[] } & Partial<StoredPage>;
     const [space, resource] = content[1] ? ['memory', content[1]] : ['disk', content[2]!];
+    /** The envelope of the version before `version`, if there is one (authentic ciphertext, old). */
+    const olderEnvelope = async (index: number, version: number): Promise<Buffer | null> => {
+      const previous = await c.env.DB.prepare(
+        'SELECT hex(envelope) AS envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version < ? ORDER BY version DESC LIMIT 1',
+      )
+        .bind(space, resource, index, version)
+        .first<{ envelope: string }>();
+      return previous ? Buffer.from(previous.envelope, 'hex') : null;
+    };
+    // The same lie in either form the reader asked for (lib/page-frames.ts).
+    if (response.headers.get('Content-Type')?.startsWith(PAGES_MEDIA_TYPE)) {
+      const frame = decodeReadFrame(new Uint8Array(await response.clone().arrayBuffer()));
+      if (!frame.ok) return response;
+      const { pages, evidence } = frame.value;
+      if (fault === 'withhold-content') return rewrap(response, encodeReadFrame([], evidence));
+      const stale = await Promise.all(pages.map(async (p) => ({ ...p, envelope: (await olderEnvelope(p.index, p.version)) ?? p.envelope })));
+      return rewrap(response, encodeReadFrame(stale, evidence));
+    }
+    const body = (await response.clone().json()) as { pages?: StoredPage[] } & Partial<StoredPage>;
     if (fault === 'withhold-content') return rewrap(response, JSON.stringify({ ...body, pages: [] }), 'application/json');
     const older = async (page: StoredPage): Promise<StoredPage> => {
-      const previous = await c.env.DB.prepare(
-        'SELECT envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version < ? ORDER BY version DESC LIMIT 1',
-      )
-        .bind(space, resource, page.index, page.version)
-        .first<{ envelope: string }>();
-      return previous ? { ...page, envelope: previous.envelope } : page;
+      const previous = await olderEnvelope(page.index, page.version);
+      return previous ? { ...page, envelope: previous.toString('base64') } : page;
     };
     if (body.pages) return rewrap(response, JSON.stringify({ ...body, pages: await Promise.all(body.pages.map(older)) }), 'application/json');
     return rewrap(response, JSON.stringify(await older(body as StoredPage)), 'application/json');

@@ -49,14 +49,16 @@ export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     const startedAt = nowIso();
     const length = Number(c.req.header('Content-Length') ?? 0);
-    const requestBody = c.req.raw.body && length <= MAX_RECORDED_REQUEST_BYTES ? await c.req.raw.clone().text() : '';
+    const requestType = c.req.header('Content-Type') ?? null;
+    // Bytes (binary contents) are not kept, so not read either: their size is all the recorder says of them.
+    const requestBody = c.req.raw.body && length <= MAX_RECORDED_REQUEST_BYTES && !isBinary(requestType) ? await c.req.raw.clone().text() : '';
     await next();
     // The recorder shows the API as a client used it, not the controls that drove the emulator.
     if (new URL(c.req.url).pathname.startsWith('/_emulator')) return;
     const response = c.res;
     const responseType = response.headers.get('Content-Type');
     // A stream is not read to its end here; everything else is small enough to keep a copy of.
-    const responseBody = responseType?.startsWith('text/event-stream') ? '' : await response.clone().text();
+    const responseBody = responseType?.startsWith('text/event-stream') || isBinary(responseType) ? '' : await response.clone().text();
     record({
       startedAt,
       durationMs: Math.round(performance.now() - started),
@@ -65,10 +67,14 @@ export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
       status: response.status,
       request: {
         headers: redactHeaders(c.req.raw.headers),
-        body: redactBody(requestBody, c.req.header('Content-Type') ?? null),
-        contentType: c.req.header('Content-Type') ?? null,
+        body: isBinary(requestType) ? binaryNote(length, requestType) : redactBody(requestBody, requestType),
+        contentType: requestType,
       },
-      response: { headers: redactHeaders(response.headers), body: redactBody(responseBody, responseType), contentType: responseType },
+      response: {
+        headers: redactHeaders(response.headers),
+        body: isBinary(responseType) ? binaryNote((await response.clone().arrayBuffer()).byteLength, responseType) : redactBody(responseBody, responseType),
+        contentType: responseType,
+      },
       audit: response.headers.get('Custodes-Audit'),
       requestId: c.get('requestId') ?? null,
     });
@@ -121,3 +127,6 @@ function faultHooks(state: EmulatorState): RequestHooks {
     },
   };
 }
+
+const isBinary = (contentType: string | null): boolean => contentType?.startsWith('application/octet-stream') ?? false;
+const binaryNote = (bytes: number, contentType: string | null): string => `[${bytes} bytes of ${contentType} not kept]`;

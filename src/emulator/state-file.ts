@@ -59,6 +59,15 @@ const toCell = (value: unknown): Cell => {
   if (Array.isArray(value)) return { $base64: base64Of(Uint8Array.from(value as number[])) }; // D1 hands BLOBs over as byte arrays
   return value as Cell;
 };
+/**
+ * Cells a migration changed in place, as a file written before it holds them: such a file's rows are
+ * brought through the change as they load (the migration itself ran on this instance's own rows).
+ */
+const CELL_UPGRADES: { migration: string; table: string; column: string; upgrade: (cell: Cell) => Cell }[] = [
+  // 0021: envelopes were base64 text, now BLOBs — and a BLOB cell is base64 in the file already.
+  { migration: '0021_envelopes_as_blobs', table: 'content_versions', column: 'envelope', upgrade: (c) => (typeof c === 'string' ? { $base64: c } : c) },
+];
+
 const fromCell = (cell: Cell): unknown => (cell !== null && typeof cell === 'object' ? base64ToBytes(cell.$base64) : cell);
 
 /** Each table's column names, in order, from the schema (so an empty table says its columns too). */
@@ -150,8 +159,11 @@ export async function importState(env: Env, file: unknown): Promise<StateLoad> {
     const kept = table.columns.map((column, i) => [column, i] as const).filter(([column]) => columns.has(column));
     if (kept.length === 0) continue;
     const sql = `INSERT INTO ${quoted(name)} (${kept.map(([c]) => quoted(c)).join(', ')}) VALUES (${kept.map(() => '?').join(', ')})`;
+    const upgrades = CELL_UPGRADES.filter((u) => u.table === name && !state.migrations!.some((m) => m.startsWith(u.migration)));
+    const cellOf = ([column, i]: readonly [string, number], row: Cell[]): unknown =>
+      fromCell(upgrades.reduce((cell, u) => (u.column === column ? u.upgrade(cell) : cell), row[i] ?? null));
     try {
-      for (const row of table.rows) inserts.push(db.prepare(sql).bind(...kept.map(([, i]) => fromCell(row[i] ?? null))));
+      for (const row of table.rows) inserts.push(db.prepare(sql).bind(...kept.map((column) => cellOf(column, row))));
     } catch (error) {
       // A cell that is not a value (a BLOB whose base64 does not decode, a row that is no array): refused before anything is replaced.
       return { ok: false, code: 'state_unreadable', detail: `Table ${name} of the file holds a row that cannot be read: ${(error as Error).message}.` };

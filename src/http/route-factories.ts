@@ -22,6 +22,8 @@ import { problemResponses } from '../platform/http/responses';
 
 /** Whether an operation takes a request body: one that declares none refuses one (platform/middleware/json-body). */
 const takesBody = (config: Pick<RouteConfig, 'request'>): boolean => config.request?.body !== undefined;
+/** Whether it also takes the body as bytes (binary contents, lib/page-frames.ts). */
+const takesOctets = (config: Pick<RouteConfig, 'request'>): boolean => config.request?.body?.content?.['application/octet-stream'] !== undefined;
 
 /**
  * A path parameter whose schema accepted nothing or `null` would be documented
@@ -164,7 +166,7 @@ export function tenantRoute<const R extends TenantRouteConfig>({ scope, action, 
       routeHooks(),
       authenticate(AUDITED),
       requireTenantPrincipal(scope, { conceal }),
-      jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config) }),
+      jsonBody({ maxBytes: maxBodyBytes, accepts: takesBody(config), octets: takesOctets(config) }),
       vmCeiling({ reach }),
       idempotency(),
       timingPhase('handler'),

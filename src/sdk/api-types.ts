@@ -443,12 +443,14 @@ export interface paths {
         };
         /**
          * Read a range of memory pages (current versions)
-         * @description Requires the tenant owner's token or a toolstack token with scope `memory:read`. Audited as `vm.memory.read`.
+         * @description JSON, or the binary `PagesFrame` when `Accept` prefers `application/octet-stream` (the SDK and CLI ask for it).
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `memory:read`. Audited as `vm.memory.read`.
          */
         get: operations["readMemoryPages"];
         /**
          * Write memory pages (client-encrypted envelopes)
-         * @description Each page written becomes a new retained version. An index beyond the VM's memory: `index_out_of_range`; a malformed envelope: `invalid_envelope`.
+         * @description Each page written becomes a new retained version. An index beyond the VM's memory: `index_out_of_range`; a malformed envelope: `invalid_envelope`. The body is JSON (envelopes in base64) or, as the SDK and CLI send it, `application/octet-stream` (`WritePagesFrame`); a frame that is not one: `invalid_request`.
          *
          *     Requires the tenant owner's token or a toolstack token with scope `memory:write`. Audited as `vm.memory.write`.
          */
@@ -489,12 +491,14 @@ export interface paths {
         };
         /**
          * Read a range of disk blocks (current versions)
-         * @description Requires the tenant owner's token or a toolstack token with scope `disk:read`. Audited as `disk.blocks.read`.
+         * @description JSON, or the binary `PagesFrame` when `Accept` prefers `application/octet-stream` (the SDK and CLI ask for it).
+         *
+         *     Requires the tenant owner's token or a toolstack token with scope `disk:read`. Audited as `disk.blocks.read`.
          */
         get: operations["readDiskBlocks"];
         /**
          * Write disk blocks (client-encrypted envelopes)
-         * @description Each block written becomes a new retained version. An index beyond the disk: `index_out_of_range`; a malformed envelope: `invalid_envelope`.
+         * @description Each block written becomes a new retained version. An index beyond the disk: `index_out_of_range`; a malformed envelope: `invalid_envelope`. The body is JSON (envelopes in base64) or, as the SDK and CLI send it, `application/octet-stream` (`WritePagesFrame`); a frame that is not one: `invalid_request`.
          *
          *     Requires the tenant owner's token or a toolstack token with scope `disk:write`. Audited as `disk.blocks.write`.
          */
@@ -2293,6 +2297,11 @@ export interface components {
                 envelope: string;
             }[];
         };
+        /**
+         * Format: binary
+         * @description The same pages as bytes, without base64 or JSON: `"CPW" 0x01 | count (u32) | count × (index (u64) | envelope (4141 bytes))`, integers big-endian. Answered as JSON (`WrittenPages`).
+         */
+        WritePagesFrame: string;
         Pages: {
             /** @description Written pages only, by index; an absent page reads as zeros. */
             pages: components["schemas"]["StoredPage"][];
@@ -2314,6 +2323,11 @@ export interface components {
             /** @description The record as signed by the audit key (compact JWS; keys at /.well-known/jwks.json). */
             jws: string;
         };
+        /**
+         * Format: binary
+         * @description Sent when `Accept` prefers `application/octet-stream` to JSON: `"CPR" 0x01 | count (u32) | count × (index (u64) | version (u32) | SHA-256 (32 bytes) | envelope (4141 bytes)) | evidence length (u32) | evidence (UTF-8 JSON, as `ReadEvidence`)`, integers big-endian.
+         */
+        PagesFrame: string;
         PageVersionRead: components["schemas"]["StoredPage"] & {
             evidence: components["schemas"]["ReadEvidence"];
         };
@@ -7070,6 +7084,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Pages"];
+                    "application/octet-stream": components["schemas"]["PagesFrame"];
                 };
             };
             /** @description Problem: `invalid_request`, `body_not_allowed`, `index_out_of_range`. */
@@ -7483,6 +7498,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Pages"];
+                    "application/octet-stream": components["schemas"]["PagesFrame"];
                 };
             };
             /** @description Problem: `invalid_request`, `body_not_allowed`, `index_out_of_range`. */

@@ -20,8 +20,9 @@ import { tokenIdOf, type ApiClient } from './client.ts';
 import { decryptPage, encryptPage, envelopeKeyId, keyIdHex, newDataKey, PAGE_BYTES, type DataKey, type PageAddress, type Space } from './envelope.ts';
 import { unwrapDataKey, wrapDataKey, wrappedKeyName, type Keystore } from './keystore.ts';
 import { keyMap } from './audit-verify.ts';
-import { checkReadEvidence, envelopeDigest, ProviderMisbehaviourError, recordVerifier, type ReadEvidence } from './read-evidence.ts';
-import { base64Of, base64ToBytes, hexToBytes } from '../lib/bytes.ts';
+import { checkReadEvidence, envelopeDigest, ProviderMisbehaviourError, recordVerifier, type ReadEvidence, type ServedPage } from './read-evidence.ts';
+import { base64ToBytes, hexOf, hexToBytes } from '../lib/bytes.ts';
+import { decodeReadFrame, encodeWriteFrame, PAGES_MEDIA_TYPE, type FramedWrite } from '../lib/page-frames.ts';
 import { jwsPayload } from '../audit/format/jws.ts';
 
 /** Pages per call: the API takes up to 256; 64 keeps a request near 350 KiB. */
@@ -36,6 +37,11 @@ export const IN_FLIGHT = 4;
  * workerd's CPU on 64-page reads locally: docs/decisions.md).
  */
 const CIPHERTEXT = { 'Accept-Encoding': 'identity' };
+/** Batches as bytes (lib/page-frames.ts): no base64 or JSON around 64 envelopes each way. */
+const FRAMES = { ...CIPHERTEXT, Accept: PAGES_MEDIA_TYPE };
+const FRAME_BODY = { ...CIPHERTEXT, 'Content-Type': PAGES_MEDIA_TYPE };
+/** The frame as the request body, not JSON of it (the generated types know the body as JSON or a binary string). */
+const asBytes = { bodySerializer: (frame: unknown) => frame as BodyInit };
 
 export interface ContentTarget {
   tenant: string;
@@ -70,12 +76,7 @@ export class StaleVersionError extends Error {
   }
 }
 
-interface StoredPage {
-  index: number;
-  version: number;
-  digest: string;
-  envelope: string;
-}
+type StoredPage = ServedPage;
 
 /** A data key whose wrapped copy the provider does not hold: retired by a rotation (crypto-shredded), or never parked by this keystore. */
 export class DataKeyUnavailableError extends Error {
@@ -134,8 +135,15 @@ export async function pageVersionEnvelope(
       null,
       `asked for version ${version} of page ${index}, served version ${data.version} of page ${data.index}`,
     );
-  await checkReadEvidence([data], data.evidence as ReadEvidence, { log: `tenants/${tenant}`, space: target.space, resource, verify, jti: tokenIdOf(response) });
-  return base64ToBytes(data.envelope);
+  const envelope = base64ToBytes(data.envelope);
+  await checkReadEvidence([{ ...data, envelope }], data.evidence as ReadEvidence, {
+    log: `tenants/${tenant}`,
+    space: target.space,
+    resource,
+    verify,
+    jti: tokenIdOf(response),
+  });
+  return envelope;
 }
 
 export class GuestContents {
@@ -182,8 +190,7 @@ export class GuestContents {
           const from = Math.max(offset, pageStart);
           const to = Math.min(offset + data.length, pageStart + PAGE_BYTES);
           page.set(data.subarray(from - offset, to - offset), from - pageStart);
-          const envelope = await encryptPage(page, this.address(target, index), dataKey);
-          return { index, envelope: base64Of(envelope) };
+          return { index, envelope: await encryptPage(page, this.address(target, index), dataKey) };
         }),
       );
       return this.putPages(target, pages);
@@ -248,7 +255,7 @@ export class GuestContents {
     else await this.checkWrittenHere(target, stored, start, count);
     await Promise.all(
       stored.map(async (page) => {
-        const envelope = base64ToBytes(page.envelope);
+        const { envelope } = page;
         pages.set(page.index, await decryptPage(envelope, this.address(target, page.index), await this.dataKey(target.tenant, envelopeKeyId(envelope))));
       }),
     );
@@ -319,27 +326,37 @@ export class GuestContents {
       target.space === 'memory'
         ? await this.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', {
             params: { path: { tenant: target.tenant, vm: target.resource }, query },
-            headers: CIPHERTEXT,
+            headers: FRAMES,
+            parseAs: 'arrayBuffer',
           })
         : await this.api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', {
             params: { path: { tenant: target.tenant, disk: target.resource }, query },
-            headers: CIPHERTEXT,
+            headers: FRAMES,
+            parseAs: 'arrayBuffer',
           });
-    return { ...data!, jti: tokenIdOf(response) };
+    if (!response.headers.get('Content-Type')?.startsWith(PAGES_MEDIA_TYPE))
+      throw new ProviderMisbehaviourError(null, null, null, null, `asked for a page frame, answered ${response.headers.get('Content-Type') ?? 'no type'}`);
+    const frame = decodeReadFrame<ReadEvidence>(new Uint8Array(data!));
+    if (!frame.ok) throw new ProviderMisbehaviourError(null, null, null, null, `the answer is not a page frame: ${frame.reason}`);
+    const pages = frame.value.pages.map(({ index, version, digest, envelope }) => ({ index, version, digest: `sha256:${hexOf(digest)}`, envelope }));
+    return { pages, evidence: frame.value.evidence, jti: tokenIdOf(response) };
   }
 
-  private async putPages(target: ContentTarget, pages: { index: number; envelope: string }[]): Promise<number> {
+  private async putPages(target: ContentTarget, pages: FramedWrite[]): Promise<number> {
+    const body = encodeWriteFrame(pages) as never;
     const { data } =
       target.space === 'memory'
         ? await this.api.PUT('/v1/tenants/{tenant}/vms/{vm}/memory/pages', {
             params: { path: { tenant: target.tenant, vm: target.resource } },
-            body: { pages },
-            headers: CIPHERTEXT,
+            body,
+            headers: FRAME_BODY,
+            ...asBytes,
           })
         : await this.api.PUT('/v1/tenants/{tenant}/disks/{disk}/blocks', {
             params: { path: { tenant: target.tenant, disk: target.resource } },
-            body: { pages },
-            headers: CIPHERTEXT,
+            body,
+            headers: FRAME_BODY,
+            ...asBytes,
           });
     this.keystore.written ??= {};
     const key = `${target.space}:${target.resource}`;

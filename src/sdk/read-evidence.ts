@@ -21,15 +21,15 @@ import { jwsPayload } from '../audit/format/jws.ts';
 import { verifyJws } from './audit-verify.ts';
 
 import type { ReadEvidence } from '../audit/format/evidence.ts';
-import { base64ToBytes } from '../lib/bytes.ts';
 
 export type { ReadEvidence, SignedRecord } from '../audit/format/evidence.ts';
 
 export interface ServedPage {
   index: number;
   version: number;
+  /** What the provider says the digest is: never trusted, the SHA-256 of `envelope` is what is checked. */
   digest: string;
-  envelope: string;
+  envelope: Uint8Array;
 }
 
 /** The provider served bytes the signed log contradicts: nothing of the answer may be trusted or decrypted. */
@@ -51,7 +51,7 @@ export class ProviderMisbehaviourError extends Error {
 }
 
 /** `sha256:` + hex of an envelope's bytes, as records name them. */
-export const envelopeDigest = (envelopeBase64: string): string => `sha256:${createHash('sha256').update(base64ToBytes(envelopeBase64)).digest('hex')}`;
+export const envelopeDigest = (envelope: Uint8Array): string => `sha256:${createHash('sha256').update(envelope).digest('hex')}`;
 
 export interface EvidenceContext {
   /** The tenant's log, `tenants/{tenant}`. */

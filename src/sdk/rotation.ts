@@ -21,7 +21,7 @@
  * needs the `audit:read`, `keys`, `recovery` and the contents' read and write
  * scopes.
  */
-import type { ApiClient } from './client.ts';
+import type { ApiClient, components } from './client.ts';
 import { auditSource } from './audit-source.ts';
 import { verifyAuditLog } from './audit-verify.ts';
 import { envelopeKeyId, keyIdHex, PAGE_BYTES, type Space } from './envelope.ts';
@@ -132,10 +132,12 @@ export async function rotateDataKeys(api: ApiClient, keystore: Keystore, options
 
 async function currentEnvelope(api: ApiClient, target: ContentTarget, index: number): Promise<Uint8Array | null> {
   const query = { start: index, count: 1 };
-  const data =
+  // JSON (no Accept for frames): one page, the answer's other form is not asked for.
+  const data = (
     target.space === 'memory'
       ? (await api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant: target.tenant, vm: target.resource }, query } })).data!
-      : (await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query } })).data!;
+      : (await api.GET('/v1/tenants/{tenant}/disks/{disk}/blocks', { params: { path: { tenant: target.tenant, disk: target.resource }, query } })).data!
+  ) as components['schemas']['Pages'];
   const page = data.pages[0];
   return page ? base64ToBytes(page.envelope) : null;
 }

@@ -9,7 +9,16 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { buildWorker } from '../../scripts/build-worker';
-import { auditSource, createApiClient, CustodesApiError, generatePrincipalKey, GuestContents, newKeystore, verifyAuditLog } from '../../src/sdk/index';
+import {
+  auditSource,
+  type components,
+  createApiClient,
+  CustodesApiError,
+  generatePrincipalKey,
+  GuestContents,
+  newKeystore,
+  verifyAuditLog,
+} from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
 import { launchWorker } from '../../src/testing/runtime';
 import { RATE_LIMIT_BLOCKS } from '../../src/platform/middleware/rate-limit/limits';
@@ -181,8 +190,9 @@ describe('custodes/testing', () => {
       (e: unknown) => e instanceof CustodesApiError && e.problem.code === 'audit_unavailable',
     );
     await emu.faults.clear();
+    // JSON (no Accept for frames), so the answer is the JSON form of the two the route has.
     const pages = (await toolstack.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start: 0, count: 1 } } }))
-      .data!;
+      .data as components['schemas']['Pages'];
     assert.equal(pages.pages.length, 0, 'no page version was committed');
     const after = await records(toolstack.api, log);
     assert.ok(!after.slice(before).some((r) => r.action === 'vm.memory.write'), 'and no record of the write');
@@ -194,7 +204,7 @@ describe('custodes/testing', () => {
     );
     await retrying.write(target, 0, new TextEncoder().encode('stored once'));
     const written = (await toolstack.api.GET('/v1/tenants/{tenant}/vms/{vm}/memory/pages', { params: { path: { tenant, vm }, query: { start: 0, count: 1 } } }))
-      .data!;
+      .data as components['schemas']['Pages'];
     assert.equal(written.pages[0]!.version, 1);
     await verified(toolstack.api, log);
   });

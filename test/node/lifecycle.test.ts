@@ -7,7 +7,7 @@
  * newer Custodes, another audit key, not a state file) is refused, saying why.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -290,17 +290,29 @@ describe('issue 31: the whole state in one file', () => {
     assert.equal(verified.code, 0, verified.err);
   });
 
-  it('a file from an older Custodes (without the newest migration) is brought through it', async () => {
+  it('a file from an older Custodes (without the newest migrations) is brought through them: envelopes stored as base64 text load as BLOBs', async () => {
+    const t = await tenantWithASecret(emu, 'older');
     const state = await emu.snapshot();
-    const newest = state.migrations.at(-1)!;
-    const older = { ...state, migrations: state.migrations.slice(0, -1) };
+    const blobsAt = state.migrations.findIndex((m) => m.startsWith('0021_envelopes_as_blobs'));
+    assert.ok(blobsAt > 0);
+    // As a Custodes before migration 0021 wrote it: envelopes as base64 text, not BLOB cells.
+    const versions = state.tables.content_versions!;
+    const envelopeAt = versions.columns.indexOf('envelope');
+    const rows = versions.rows.map((row) => row.map((cell, i) => (i === envelopeAt ? (cell as { $base64: string }).$base64 : cell)));
+    assert.ok(rows.length > 0 && rows.every((row) => typeof row[envelopeAt] === 'string'));
+    const older = { ...state, migrations: state.migrations.slice(0, blobsAt), tables: { ...state.tables, content_versions: { ...versions, rows } } };
     const file = join(dir, 'older.json');
     writeFileSync(file, JSON.stringify(older));
     process.env.CUSTODES_EMULATOR_TOKEN = emu.controlToken;
     const loaded = await runCli(emu.url, ['emulator', 'import', file, '--json']);
     assert.equal(loaded.code, 0, loaded.err);
-    assert.deepEqual(JSON.parse(loaded.out).migratedThrough, [newest]);
-    assert.ok(readFileSync(file, 'utf8').length > 0);
+    assert.deepEqual(JSON.parse(loaded.out).migratedThrough, state.migrations.slice(blobsAt));
+    assert.equal(await readSecret(emu, t, t.keystore), "older's secret");
+    const again = await emu.snapshot();
+    assert.ok(
+      again.tables.content_versions!.rows.every((row) => typeof row[envelopeAt] === 'object'),
+      'stored as BLOBs',
+    );
   });
 });
 

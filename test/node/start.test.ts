@@ -51,7 +51,7 @@ let url = '';
 /** Runs the CLI as a user would; fails the test with its output on a non-zero exit. */
 function custodes(...args: string[]): string {
   const run = spawnSync(process.execPath, ['bin/custodes.js', ...args, '--url', url], { encoding: 'utf8' });
-  assert.equal(run.status, 0, `custodes ${args.join(' ')}\n${run.stdout}${run.stderr}`);
+  assert.equal(run.status, 0, `custodes ${args.join(' ')}\n${run.stdout}${run.stderr}\nthe server said (last 3000 characters):\n${output.slice(-3000)}`);
   return run.stdout;
 }
 

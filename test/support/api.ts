@@ -58,7 +58,8 @@ export interface CallOptions {
   as?: Signer | null;
   token?: string;
   body?: unknown;
-  rawBody?: string;
+  /** A body sent as is: text, or bytes (binary contents) with the Content-Type the test gives. */
+  rawBody?: string | Uint8Array<ArrayBuffer>;
   headers?: Record<string, string>;
   /** Bindings and vars on top of the test environment's (e.g. `CUSTODES_SERVER_TIMING: 'on'`). */
   env?: Record<string, unknown>;

@@ -57,8 +57,8 @@ describe('ContentHeads', () => {
         op: 'write',
         ...address,
         pages: [
-          { index: 0, digest: 'sha256:new', envelope: 'e' },
-          { index: 2, digest: 'sha256:two', envelope: 'e' },
+          { index: 0, digest: 'sha256:new', envelopeHex: '01' },
+          { index: 2, digest: 'sha256:two', envelopeHex: '01' },
         ],
       },
       draft,

@@ -12,7 +12,17 @@ import { z } from '@hono/zod-openapi';
 import { DiskParams } from '../disks/disks.schemas';
 import { TenantParams } from '../../provider/tenants/tenants.schemas';
 import { TenantVmParams } from '../vms/tenant-vms.routes';
-import { CONTENT_BODY_BYTES, PageRangeQuery, PagesSchema, VersionParamsShape, VersionReadSchema, WritePagesBody, WrittenPagesSchema } from './contents.schemas';
+import {
+  CONTENT_BODY_BYTES,
+  PageRangeQuery,
+  PagesSchema,
+  ReadFrame,
+  VersionParamsShape,
+  VersionReadSchema,
+  WriteFrame,
+  WritePagesBody,
+  WrittenPagesSchema,
+} from './contents.schemas';
 
 function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; actions: { read: AuditedAction; write: AuditedAction } }>({
   base,
@@ -33,10 +43,15 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
       path: base as S['base'],
       tags,
       summary: `Write ${what} (client-encrypted envelopes)`,
-      description: `Each ${page} written becomes a new retained version. An index beyond the ${memory ? "VM's memory" : 'disk'}: \`index_out_of_range\`; a malformed envelope: \`invalid_envelope\`.`,
+      description: `Each ${page} written becomes a new retained version. An index beyond the ${memory ? "VM's memory" : 'disk'}: \`index_out_of_range\`; a malformed envelope: \`invalid_envelope\`. The body is JSON (envelopes in base64) or, as the SDK and CLI send it, \`application/octet-stream\` (\`WritePagesFrame\`); a frame that is not one: \`invalid_request\`.`,
       scope: memory ? 'memory:write' : 'disk:write',
       maxBodyBytes: CONTENT_BODY_BYTES,
-      request: { params, headers: IdempotencyHeaders, body: jsonRequestBody(WritePagesBody) },
+      request: {
+        params,
+        headers: IdempotencyHeaders,
+        // Not `required` here: the route's validator would then demand JSON of every body; the document says required (app.ts).
+        body: { required: false, content: { 'application/json': { schema: WritePagesBody }, 'application/octet-stream': { schema: WriteFrame } } },
+      },
       responses: { 200: jsonContent(WrittenPagesSchema, `The new version of each ${page}.`) },
     }),
     read: tenantRoute({
@@ -48,8 +63,14 @@ function contentRoutes<const S extends { base: string; kind: 'memory' | 'disk'; 
       tags,
       summary: `Read a range of ${what} (current versions)`,
       scope: memory ? 'memory:read' : 'disk:read',
+      description: `JSON, or the binary \`PagesFrame\` when \`Accept\` prefers \`application/octet-stream\` (the SDK and CLI ask for it).`,
       request: { params, query: PageRangeQuery },
-      responses: { 200: jsonContent(PagesSchema, `The written ${page}s of the range.`) },
+      responses: {
+        200: {
+          description: `The written ${page}s of the range.`,
+          content: { 'application/json': { schema: PagesSchema }, 'application/octet-stream': { schema: ReadFrame } },
+        },
+      },
     }),
     readVersion: tenantRoute({
       operationId: memory ? 'readMemoryPageVersion' : 'readDiskBlockVersion',

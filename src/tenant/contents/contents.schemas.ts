@@ -72,5 +72,18 @@ export const VersionParamsShape = {
   version: wholeNumber({ min: 1 }).openapi({ param: { name: 'version', in: 'path' } }),
 };
 
+/** The binary forms (lib/page-frames.ts), as OpenAPI describes bytes. */
+export const WriteFrame = z.string().openapi('WritePagesFrame', {
+  format: 'binary',
+  description:
+    'The same pages as bytes, without base64 or JSON: `"CPW" 0x01 | count (u32) | count × (index (u64) | envelope (4141 bytes))`, integers big-endian. Answered as JSON (`WrittenPages`).',
+});
+
+export const ReadFrame = z.string().openapi('PagesFrame', {
+  format: 'binary',
+  description:
+    'Sent when `Accept` prefers `application/octet-stream` to JSON: `"CPR" 0x01 | count (u32) | count × (index (u64) | version (u32) | SHA-256 (32 bytes) | envelope (4141 bytes)) | evidence length (u32) | evidence (UTF-8 JSON, as `ReadEvidence`)`, integers big-endian.',
+});
+
 /** Bodies of up to 256 envelopes in base64, with room for JSON. */
 export const CONTENT_BODY_BYTES = 2 * 1024 * 1024;

@@ -30,7 +30,7 @@ import {
   versionWritesQuery,
   type ContentAddress,
   type ContentOp,
-  type StoredPage,
+  type StoredPageRow,
 } from './content-statements';
 import { rowsOf } from '../../platform/db/statements';
 import { resolveFromStore } from './page-versioning';
@@ -50,9 +50,19 @@ export interface ContentResource {
 
 export interface PageWrite {
   index: number;
-  /** Base64 envelope. */
-  envelope: string;
+  envelope: Uint8Array;
 }
+
+/** A page as a read serves it: its current version, that version's digest, and its envelope. */
+export interface StoredPage {
+  index: number;
+  version: number;
+  digest: string;
+  envelope: Uint8Array;
+}
+
+/** Envelopes come out of D1 as hex (content-statements.ts says why). */
+const storedPage = ({ envelopeHex, ...page }: StoredPageRow): StoredPage => ({ ...page, envelope: Buffer.from(envelopeHex, 'hex') });
 
 export interface PageVersion {
   index: number;
@@ -60,26 +70,28 @@ export interface PageVersion {
   digest: string;
 }
 
-export type { StoredPage };
-
 /**
- * `sha256:` + hex of the envelope bytes, or why the text is not an envelope:
- * exactly ENVELOPE_BASE64_LENGTH characters of canonical padded base64 (RFC
- * 4648 §3.5) decoding to ENVELOPE_BYTES with the format byte first.
- *
- * Canonical is checked by re-encoding: Buffer's decoder skips characters that
- * are not base64 and accepts base64url, so a text it did not produce exactly
- * is refused. (A counted regex did the same at ~4× the CPU: it was the
- * largest single cost of a page write; bench/profile.ts.)
+ * An envelope as the JSON API carries it: exactly ENVELOPE_BASE64_LENGTH
+ * characters of canonical padded base64 (RFC 4648 §3.5). Canonical is checked
+ * by re-encoding: Buffer's decoder skips characters that are not base64 and
+ * accepts base64url, so a text it did not produce exactly is refused. (A
+ * counted regex did the same at ~4× the CPU; bench/profile.ts.)
  */
-export function envelopeDigest(envelope: string): Result<string, 'invalid_envelope'> {
-  const bytes = envelope.length === ENVELOPE_BASE64_LENGTH ? Buffer.from(envelope, 'base64') : null;
-  if (!bytes || bytes.length !== ENVELOPE_BYTES || bytes.toString('base64') !== envelope) {
+export function envelopeFromBase64(text: string): Result<Uint8Array, 'invalid_envelope'> {
+  const bytes = text.length === ENVELOPE_BASE64_LENGTH ? Buffer.from(text, 'base64') : null;
+  if (!bytes || bytes.length !== ENVELOPE_BYTES || bytes.toString('base64') !== text) {
     return fail('invalid_envelope', `An envelope is ${ENVELOPE_BYTES} bytes, sent as ${ENVELOPE_BASE64_LENGTH} characters of canonical padded base64.`);
   }
-  if (bytes[0] !== ENVELOPE_VERSION) return fail('invalid_envelope', `Envelope format byte is 0x${bytes[0]!.toString(16).padStart(2, '0')}; only 0x01 exists.`);
+  return ok(bytes);
+}
+
+/** `sha256:` + hex of the envelope bytes, or why they are not an envelope: ENVELOPE_BYTES with the format byte first. */
+export function envelopeDigest(envelope: Uint8Array): Result<string, 'invalid_envelope'> {
+  if (envelope.length !== ENVELOPE_BYTES) return fail('invalid_envelope', `An envelope is ${ENVELOPE_BYTES} bytes, not ${envelope.length}.`);
+  if (envelope[0] !== ENVELOPE_VERSION)
+    return fail('invalid_envelope', `Envelope format byte is 0x${envelope[0]!.toString(16).padStart(2, '0')}; only 0x01 exists.`);
   // Synchronous: 64 WebCrypto digests are 64 promise round trips for 4 KiB each.
-  return ok(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+  return ok(`sha256:${createHash('sha256').update(envelope).digest('hex')}`);
 }
 
 function checkIndexes(resource: ContentResource, indexes: number[]): Result<true, 'index_out_of_range' | 'invalid_request'> {
@@ -139,7 +151,15 @@ export async function writePages(
     if (!digest.ok) return fail('invalid_envelope', `pages[${position}] (index ${pages[position]!.index}): ${digest.error.detail}`);
     digests.push(digest.value);
   }
-  const op: ContentOp = { op: 'write', ...address, pages: pages.map((p, i) => ({ index: p.index, digest: digests[i]!, envelope: p.envelope })) };
+  const op: ContentOp = {
+    op: 'write',
+    ...address,
+    pages: pages.map((p, i) => ({
+      index: p.index,
+      digest: digests[i]!,
+      envelopeHex: Buffer.from(p.envelope.buffer, p.envelope.byteOffset, p.envelope.byteLength).toString('hex'),
+    })),
+  };
   const fast = await commit([], { contents: op });
   if (fast.ok) return ok({ pages: versionsOf(fast.regions ?? []), auditIndex: fast.auditIndex });
   throwUnlessGuarded(fast);
@@ -175,12 +195,15 @@ export async function readVersion(
   const writes = versionWritesQuery(resource.space, resource.id, index, version);
   const [pageRows, writeRows] = await db.$client.batch([
     db.$client
-      .prepare('SELECT idx AS "index", version, digest, envelope FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version = ?')
+      .prepare(
+        'SELECT idx AS "index", version, digest, hex(envelope) AS envelopeHex FROM content_versions WHERE space = ? AND resource_id = ? AND idx = ? AND version = ?',
+      )
       .bind(resource.space, resource.id, index, version),
     db.$client.prepare(writes.sql).bind(...writes.params),
   ]);
-  const page = pageRows!.results[0] as StoredPage | undefined;
-  if (!page) return fail('not_found', `Page ${index} of ${resource.id} has no version ${version}.`);
+  const row = pageRows!.results[0] as StoredPageRow | undefined;
+  if (!row) return fail('not_found', `Page ${index} of ${resource.id} has no version ${version}.`);
+  const page = storedPage(row);
   const read = await recordRead(commit, readRegions(resource, [page]));
   return ok({ page, evidence: { read, writes: rowsOf(writes, writeRows!.results) } });
 }
@@ -306,7 +329,10 @@ export async function readRange(
     // The sequencer returns a content read's last two statements' rows: the records that wrote the versions, and the pages (content-statements.ts).
     const [writeRows, pageRows] = fast.rows.slice(-2);
     const writes = rowsOf(rangeWritesQuery(space, id, start, count), writeRows ?? []);
-    return ok({ pages: rowsOf(rangeQuery(space, id, start, count), pageRows ?? []), evidence: { read: { index: fast.auditIndex, jws: fast.jws! }, writes } });
+    return ok({
+      pages: rowsOf(rangeQuery(space, id, start, count), pageRows ?? []).map(storedPage),
+      evidence: { read: { index: fast.auditIndex, jws: fast.jws! }, writes },
+    });
   }
   throwUnlessGuarded(fast);
 
@@ -317,7 +343,7 @@ export async function readRange(
   // One round trip for the reads (a read-only D1 batch).
   const [resourceRows, writeRows, pageRows] = await db.$client.batch(statements);
   const row = resourceRows!.results[0] as ResourceRow | undefined;
-  const pages = rowsOf(pagesQuery, pageRows!.results);
+  const pages = rowsOf(pagesQuery, pageRows!.results).map(storedPage);
   const resource = resolveResource(row, tenant, space, id);
   if (!resource.ok) return resource;
   if (start + count > resource.value.pages) {

@@ -8,6 +8,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, expectStatus, mintToken, recordOf } from '../../../test/support/api';
 import { fakeEnvelope, newToolstack, sha256Digest, tenantWithVm } from '../../../test/support/tenant';
+import { decodeReadFrame, encodeWriteFrame } from '../../lib/page-frames';
 
 describe('memory pages', () => {
   it('writes versions and reads them back; the records list exact pages, versions and digests', async () => {
@@ -65,6 +66,138 @@ describe('memory pages', () => {
       { space: 'memory', resource: vm.id, index: 0, version: 1, digest: await sha256Digest(a), access: 'read' },
     ]);
     expect((await expectStatus(call('GET', `${pagesPath}/0/versions/3`, { as: owner }), 404)).code).toBe('not_found');
+  });
+
+  it('carries pages as binary frames too (issue 34): the same versions, digests and records as JSON, stored as 4141-byte BLOBs', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    const [a, b] = [fakeEnvelope(), fakeEnvelope()];
+    const bytes = (base64: string) => Uint8Array.from(Buffer.from(base64, 'base64'));
+    const octets = { 'Content-Type': 'application/octet-stream' };
+    const written = await call('PUT', pagesPath, {
+      as: owner,
+      rawBody: encodeWriteFrame([
+        { index: 3, envelope: bytes(a) },
+        { index: 5, envelope: bytes(b) },
+      ]),
+      headers: octets,
+    });
+    const body = await expectStatus(written, 200);
+    expect(body.pages).toEqual([
+      { index: 3, version: 1, digest: await sha256Digest(a) },
+      { index: 5, version: 1, digest: await sha256Digest(b) },
+    ]);
+    expect((await recordOf(written)).record.regions.map((r: any) => [r.index, r.digest])).toEqual(body.pages.map((p: any) => [p.index, p.digest]));
+    const stored = await env.DB.prepare('SELECT typeof(envelope) AS type, length(envelope) AS size FROM content_versions WHERE resource_id = ? ORDER BY idx')
+      .bind(vm.id)
+      .all();
+    expect(stored.results).toEqual([
+      { type: 'blob', size: 4141 },
+      { type: 'blob', size: 4141 },
+    ]);
+
+    // Read back as a frame (Accept), and as JSON (no Accept): the same pages.
+    const framed = await call('GET', `${pagesPath}?start=0&count=8`, { as: owner, headers: { Accept: 'application/octet-stream' } });
+    expect(framed.status).toBe(200);
+    expect(framed.headers.get('Content-Type')).toBe('application/octet-stream');
+    expect(framed.headers.get('Vary')).toBe('Accept');
+    const frame = decodeReadFrame<any>(new Uint8Array(await framed.arrayBuffer()));
+    if (!frame.ok) throw new Error(frame.reason);
+    expect(
+      frame.value.pages.map((p) => [p.index, p.version, `sha256:${Buffer.from(p.digest).toString('hex')}`, Buffer.from(p.envelope).toString('base64')]),
+    ).toEqual([
+      [3, 1, await sha256Digest(a), a],
+      [5, 1, await sha256Digest(b), b],
+    ]);
+    const readRecord = (await recordOf(framed)).record;
+    expect(frame.value.evidence.read.index).toBe((await recordOf(framed)).index);
+    expect(readRecord.regions.map((r: any) => [r.index, r.version, r.digest])).toEqual([
+      [3, 1, await sha256Digest(a)],
+      [5, 1, await sha256Digest(b)],
+    ]);
+    const json = await expectStatus(call('GET', `${pagesPath}?start=0&count=8`, { as: owner }), 200);
+    expect(json.pages.map((p: any) => [p.index, p.envelope])).toEqual([
+      [3, a],
+      [5, b],
+    ]);
+    expect((await expectStatus(call('GET', `${pagesPath}/3/versions/1`, { as: owner }), 200)).envelope).toBe(a);
+
+    // A toolstack limited to this VM writes a frame too; with an Idempotency-Key, a retry is the stored answer, another frame is refused.
+    const limited = await newToolstack(tenant.id, owner, ['memory:write'], [vm.id]);
+    const one = encodeWriteFrame([{ index: 9, envelope: bytes(a) }]);
+    const keyed = { ...octets, 'Idempotency-Key': crypto.randomUUID() };
+    const first = await expectStatus(
+      call('PUT', pagesPath, { token: await mintToken(limited, { claims: { scope: 'memory:write' } }), rawBody: one, headers: keyed }),
+      200,
+    );
+    const retry = await call('PUT', pagesPath, { token: await mintToken(limited, { claims: { scope: 'memory:write' } }), rawBody: one, headers: keyed });
+    expect(retry.headers.get('Idempotent-Replayed')).toBe('true');
+    expect(await expectStatus(retry, 200)).toEqual(first);
+    const other = encodeWriteFrame([{ index: 9, envelope: bytes(b) }]);
+    expect(
+      (
+        await expectStatus(
+          call('PUT', pagesPath, { token: await mintToken(limited, { claims: { scope: 'memory:write' } }), rawBody: other, headers: keyed }),
+          422,
+        )
+      ).code,
+    ).toBe('idempotency_key_reused');
+  });
+
+  it('migration 0021 turns envelopes stored as base64 text into the same bytes as BLOBs, and leaves BLOBs alone', async () => {
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith('0021_envelopes_as_blobs'))!;
+    const resource = `vm_${crypto.randomUUID().replace(/-/g, '').slice(0, 26).toUpperCase()}`;
+    const envelopes = [fakeEnvelope(), Buffer.from([1]).toString('base64'), Buffer.from([1, 2]).toString('base64'), Buffer.from([1, 2, 3]).toString('base64')];
+    const insert = 'INSERT INTO content_versions (space, resource_id, idx, version, tenant_id, digest, envelope) VALUES (?, ?, ?, 1, ?, ?, ?)';
+    await env.DB.batch([
+      ...envelopes.map((text, idx) => env.DB.prepare(insert).bind('memory', resource, idx, 'ten_migration', 'sha256:x', text)),
+      env.DB.prepare(insert.replace('?)', 'unhex(?))')).bind('memory', resource, 9, 'ten_migration', 'sha256:x', 'ff00'),
+    ]);
+    for (const query of migration.queries) await env.DB.prepare(query).run();
+    const rows = await env.DB.prepare('SELECT typeof(envelope) AS type, lower(hex(envelope)) AS hex FROM content_versions WHERE resource_id = ? ORDER BY idx')
+      .bind(resource)
+      .all<{ type: string; hex: string }>();
+    expect(rows.results).toEqual([
+      ...envelopes.map((text) => ({ type: 'blob', hex: Buffer.from(text, 'base64').toString('hex') })),
+      { type: 'blob', hex: 'ff00' },
+    ]);
+    await env.DB.prepare('DELETE FROM content_versions WHERE resource_id = ?').bind(resource).run();
+  });
+
+  it('refuses a malformed frame with a 4xx problem and stores nothing', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const pagesPath = `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`;
+    const envelope = Uint8Array.from(Buffer.from(fakeEnvelope(), 'base64'));
+    const wrongFormat = envelope.slice();
+    wrongFormat[0] = 0x02;
+    const good = encodeWriteFrame([{ index: 1, envelope }]);
+    const cases: [Uint8Array<ArrayBuffer>, number, string, RegExp][] = [
+      [good.slice(0, good.length - 1), 400, 'invalid_request', /not a page frame: .*4157 bytes/],
+      [new Uint8Array(new TextEncoder().encode('{"pages":[]}')), 400, 'invalid_request', /starts with "CPW"/],
+      [encodeWriteFrame([]), 400, 'invalid_request', /1–256 pages, not 0/],
+      [encodeWriteFrame([{ index: 1, envelope: wrongFormat }]), 400, 'invalid_envelope', /format byte is 0x02/],
+      [
+        encodeWriteFrame([
+          { index: 1, envelope },
+          { index: 1, envelope },
+        ]),
+        400,
+        'invalid_request',
+        /once per call/,
+      ],
+      [encodeWriteFrame([{ index: 10 ** 9, envelope }]), 400, 'index_out_of_range', /outside/],
+    ];
+    for (const [frame, status, code, detail] of cases) {
+      const problem = await expectStatus(
+        call('PUT', pagesPath, { as: owner, rawBody: frame, headers: { 'Content-Type': 'application/octet-stream' } }),
+        status,
+      );
+      expect([problem.code, problem.detail]).toEqual([code, expect.stringMatching(detail)]);
+    }
+    const other = await expectStatus(call('PUT', pagesPath, { as: owner, rawBody: good, headers: { 'Content-Type': 'image/png' } }), 415);
+    expect(other.detail).toMatch(/application\/json or application\/octet-stream/);
+    const none = await env.DB.prepare('SELECT count(*) AS n FROM content_versions WHERE resource_id = ?').bind(vm.id).first<{ n: number }>();
+    expect(none!.n).toBe(0);
   });
 
   it('answers malformed batches with 4xx problems and stores nothing', async () => {

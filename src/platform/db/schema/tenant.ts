@@ -55,7 +55,7 @@ export const disks = sqliteTable(
 
 /**
  * Every version ever written of a memory page or disk block: ciphertext
- * envelopes only (docs/design.md §4), base64 as the API carries them. Versions are
+ * envelopes only (docs/design.md §4), stored as BLOBs (migration 0021). Versions are
  * retained so a tenant can fetch exactly what a logged read returned, and so
  * recovery can roll a page back. `origin` names a server-side copy's source
  * (`snapshot:<id>@<version>`), for taint tracking (docs/design.md §6 rule 3).
@@ -71,6 +71,10 @@ export const contentVersions = sqliteTable(
     tenantId: text('tenant_id').notNull(),
     /** `sha256:` + hex of the envelope bytes. */
     digest: text('digest').notNull(),
+    /**
+     * The envelope's bytes, a BLOB. Declared TEXT as before: TEXT affinity keeps a BLOB a BLOB, and a new
+     * declaration would rebuild the table. Bound as `unhex(?)`, read as `hex(envelope)` (content-statements.ts says why).
+     */
     envelope: text('envelope').notNull(),
     origin: text('origin'),
     createdAt: timestamps.createdAt,

@@ -37,7 +37,10 @@ export function idempotency(options: IdempotencyOptions = {}): MiddlewareHandler
     const db = c.get('db');
     const principalId = c.get('principal').id;
     const times = (): IdempotencyTimes => ({ now: nowSeconds(), ttlSeconds, pendingSeconds });
-    const fingerprint = await sha256Hex(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
+    // A binary body (contents as octets) was read by the body gate: its bytes, hashed, stand for it.
+    const octets = c.get('octets');
+    const body = octets ? `octets:${await sha256Hex(octets)}` : await c.req.text();
+    const fingerprint = await sha256Hex(`${c.req.method} ${c.req.path}\n${body}`);
 
     const claim = await claimIdempotencyKey(db, principalId, key, fingerprint, times());
     switch (claim.kind) {

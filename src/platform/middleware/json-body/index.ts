@@ -16,6 +16,8 @@ export interface JsonBodyOptions {
   maxBytes?: number;
   /** Whether the operation takes a body at all (its route declares `request.body`). */
   accepts?: boolean;
+  /** Whether it also takes `application/octet-stream` (binary contents): the bytes, bounded, go to `c.var.octets`. */
+  octets?: boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -47,21 +49,43 @@ async function readBounded(request: Request, maxBytes: number, declared: boolean
   return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
+/** The body as bytes, or null once it passes `maxBytes` (as `readBounded`). */
+async function readBoundedBytes(request: Request, maxBytes: number, declared: boolean): Promise<Uint8Array | null> {
+  if (!request.body) return new Uint8Array(0);
+  if (declared) return new Uint8Array(await request.arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > maxBytes) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 export function jsonBody(options: JsonBodyOptions = {}): MiddlewareHandler<AppEnv> {
-  const { maxBytes = DEFAULT_MAX_BODY_BYTES, accepts = true } = options;
+  const { maxBytes = DEFAULT_MAX_BODY_BYTES, accepts = true, octets = false } = options;
   return async function jsonBodyMiddleware(c, next) {
     const limit = accepts && METHODS_WITH_BODY.has(c.req.method) ? maxBytes : 0;
     const length = c.req.header('Content-Length');
     const declared = Number(length ?? 0);
     if (declared > limit) return refuse(c, limit);
-    const text = await readBounded(c.req.raw, limit, length !== undefined && /^\d+$/.test(length));
+    const whole = length !== undefined && /^\d+$/.test(length);
+    const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (octets && limit > 0 && mediaType === 'application/octet-stream') {
+      const bytes = await readBoundedBytes(c.req.raw, limit, whole);
+      if (bytes === null) return refuse(c, limit);
+      c.set('octets', bytes);
+      return next();
+    }
+    const text = await readBounded(c.req.raw, limit, whole);
     if (text === null) return refuse(c, limit);
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     if (text.length === 0) return next();
 
-    const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
-      return problemResponse(c, 'unsupported_media_type', `Send the body as application/json, not ${JSON.stringify(mediaType || 'none')}.`);
+      const kinds = octets ? 'application/json or application/octet-stream' : 'application/json';
+      return problemResponse(c, 'unsupported_media_type', `Send the body as ${kinds}, not ${JSON.stringify(mediaType || 'none')}.`);
     }
     let parsed: unknown;
     try {

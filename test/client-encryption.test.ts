@@ -14,6 +14,7 @@ import { ProviderMisbehaviourError } from '../src/sdk/read-evidence';
 import { newKeystore } from '../src/sdk/keystore';
 import { app, auditSource, call, expectStatus } from './support/api';
 import { tenantWithVm } from './support/tenant';
+import { decodeReadFrame, encodeReadFrame, PAGES_MEDIA_TYPE, type FramedPage } from '../src/lib/page-frames';
 
 const address: PageAddress = { tenant: 'ten_A', resource: 'vm_A', space: 'memory', index: 3 };
 
@@ -87,18 +88,32 @@ describe('guest contents through the SDK', () => {
     const old = (await expectStatus(call('GET', `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages/0/versions/1`, { as: owner }), 200)) as {
       evidence: unknown;
     };
-    const { evidence: oldEvidence, ...oldPage } = old;
-    const answers: ((current: { pages: unknown[]; evidence: { read: unknown; writes: unknown[] } }) => unknown)[] = [
-      () => ({ pages: [oldPage] }), // no evidence at all
-      (current) => ({ pages: [oldPage], evidence: current.evidence }), // this read's own records, contradicted by the bytes
-      () => ({ pages: [oldPage], evidence: oldEvidence }), // another read's genuine records, replayed
-      (current) => ({ pages: [{ ...oldPage, version: 2 }], evidence: current.evidence }), // the old bytes under the new version number
+    const { evidence: oldEvidence, ...oldJson } = old as typeof old & { index: number; version: number; digest: string; envelope: string };
+    // The SDK reads pages as binary frames (lib/page-frames.ts): the provider lies in that form, and in JSON where a frame was asked for.
+    const oldPage = {
+      index: oldJson.index,
+      version: oldJson.version,
+      digest: Buffer.from(oldJson.digest.slice('sha256:'.length), 'hex'),
+      envelope: Uint8Array.from(Buffer.from(oldJson.envelope, 'base64')),
+    };
+    type Current = { pages: FramedPage[]; evidence: { read: unknown; writes: unknown[] } };
+    const framed = (pages: FramedPage[], evidence?: unknown) =>
+      new Response(encodeReadFrame(pages, evidence ?? null), { headers: { 'Content-Type': PAGES_MEDIA_TYPE } });
+    const answers: ((current: Current) => Response)[] = [
+      () => framed([oldPage]), // no evidence at all
+      (current) => framed([oldPage], current.evidence), // this read's own records, contradicted by the bytes
+      () => framed([oldPage], oldEvidence), // another read's genuine records, replayed
+      (current) => framed([{ ...oldPage, version: 2 }], current.evidence), // the old bytes under the new version number
+      (current) => Response.json({ pages: [oldJson], evidence: current.evidence }), // JSON where a frame was asked for
+      () => new Response(new Uint8Array([0x43, 0x50, 0x52, 0x01, 0, 0, 0, 9]), { headers: { 'Content-Type': PAGES_MEDIA_TYPE } }), // a frame that is not one
     ];
     for (const answer of answers) {
       intercept(async (request) => {
         const response = await app.request(request, undefined, env);
         if (request.method !== 'GET' || !new URL(request.url).pathname.endsWith('/memory/pages')) return response;
-        return Response.json(answer((await response.json()) as never));
+        const current = decodeReadFrame<Current['evidence']>(new Uint8Array(await response.arrayBuffer()));
+        if (!current.ok) throw new Error(current.reason);
+        return answer(current.value);
       });
       await expect(contents.read(target, 0, 11)).rejects.toThrow(ProviderMisbehaviourError);
       await expect(contents.read(target, 0, 11, { latest })).rejects.toThrow(ProviderMisbehaviourError);

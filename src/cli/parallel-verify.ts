@@ -134,9 +134,9 @@ export function parallelRecordChecker(threads = availableParallelism()): RecordC
       firstClaimMismatch < 0
         ? null
         : (await checkRecordsHere([jwsList[firstClaimMismatch]!], { log, jwks: null, offset: offset + firstClaimMismatch })).claimError;
-    // Chunks start at multiples of CHUNK, so their subtrees are aligned when the records start the log.
+    // Chunks start at multiples of CHUNK from the first record, so their subtrees are the log's when that record's index is one.
     const subtreeBytes = new Uint8Array(job.subtrees);
     const hashes = Array.from({ length: subtreeBytes.length / 32 }, (_, i) => subtreeBytes.subarray(i * 32, i * 32 + 32));
-    return { leaves, claimError, badSignatures, ...(offset === 0 ? { subtrees: { level: Math.log2(CHUNK), hashes } } : {}) };
+    return { leaves, claimError, badSignatures, ...(offset % CHUNK === 0 ? { subtrees: { level: Math.log2(CHUNK), hashes } } : {}) };
   };
 }

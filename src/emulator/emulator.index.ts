@@ -29,9 +29,10 @@ import { ensureSigningKeyRegistered } from '../audit/signing/audit-key-registry'
 import { clientAddress } from '../platform/http/limits';
 
 /** Records a control call in the provider log, and names the record in the answer's Custodes-Audit header. */
-async function recordControl(c: Context<AppEnv>, action: AuditedAction, details: { [key: string]: JsonValue }) {
+async function recordControl(c: Context<AppEnv>, action: AuditedAction, details: { [key: string]: JsonValue }, { afterReset = false } = {}) {
   const request = { method: c.req.method, path: new URL(c.req.url).pathname };
-  await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request });
+  // After a reset the key registry is empty by construction: no need to read it to know.
+  await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request }, { registryEmpty: afterReset });
   const result = await appendToLog(c.env, PROVIDER_LOG, emulatorDraft(c.get('requestId'), action, request, clientAddress(c), details));
   if (!result.ok) throw new Error(`the ${action} record was refused: ${result.message}`);
   c.header('Custodes-Audit', `log=${PROVIDER_LOG}; index=${result.auditIndex}`);
@@ -83,7 +84,7 @@ export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Re
       .post('/reset', async (c) => {
         const cleared = await resetEmulator(c.env);
         clearRecorder();
-        await recordControl(c, 'emulator.reset', cleared);
+        await recordControl(c, 'emulator.reset', cleared, { afterReset: true });
         return c.json({ reset: true, ...cleared });
       })
       .post('/seed', async (c) => {

@@ -78,7 +78,8 @@ export interface RecordCheck {
   /**
    * Optional head start on the tree: hashes of the complete aligned level-`level`
    * subtrees over the first leaves, in order (a parallel checker hashes them on
-   * every core). Only for checks of a whole log (offset 0).
+   * every core), on the log's own grid: only for records from an index that is
+   * a multiple of 2^level (a whole log, or a segment of one, verifyAuditLog).
    */
   subtrees?: { level: number; hashes: Hash[] };
 }
@@ -292,6 +293,29 @@ export function followHandovers(
 
 /** Record pages asked for at once: the server answers one while the next is on its way. */
 const PAGES_IN_FLIGHT = 4;
+/** Records handed to the checker at a time while later pages arrive: a multiple of 256, so the CLI's subtree roots line up. */
+const SEGMENT = 2048;
+
+type RecordsPage = Awaited<ReturnType<AuditSource['records']>>;
+
+/**
+ * The checks of consecutive segments as one: leaves and bad signatures in order, the first claim error. Subtree
+ * roots when every segment but the last has them at one level over a whole number of subtrees (each segment's
+ * then start where the one before ended, on the same grid); the last may have none (a small one checked here).
+ */
+function joinChecks(checks: RecordCheck[]): RecordCheck {
+  const level = checks[0]?.subtrees?.level;
+  const last = checks.length - 1;
+  const aligned =
+    level !== undefined &&
+    checks.every((c, i) => (i === last ? (c.subtrees?.level ?? level) === level : c.subtrees?.level === level && c.leaves.length % 2 ** level === 0));
+  return {
+    leaves: checks.flatMap((c) => c.leaves),
+    claimError: checks.find((c) => c.claimError)?.claimError ?? null,
+    badSignatures: checks.flatMap((c) => c.badSignatures),
+    ...(aligned ? { subtrees: { level, hashes: checks.flatMap((c) => c.subtrees?.hashes ?? []) } } : {}),
+  };
+}
 
 /** The witnesses among `witnesses` (cosigner vkeys) whose cosignature on `note` verifies. */
 export function cosignersOf(note: string, witnesses: readonly VerifierKey[]): string[] {
@@ -361,19 +385,46 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
     }
   }
 
-  // 2. Every record up to the checkpoint's size, in order: the pages asked for a few at a time (their
-  // number is known from the checkpoint), then checked in order as if read one after the other.
+  // 2. Every record up to the checkpoint's size, in order, each checked (signature, claim, leaf) as soon as the
+  // records before it are here: pages are asked for a few at a time (their number is known from the checkpoint),
+  // and each run of SEGMENT contiguous records goes to the checker while the next pages are on their way.
+  const jwks = checkSignatures ? (await source.jwks()).keys : null;
+  const check = options.checkRecords ?? checkRecordsHere;
   const jwsList: string[] = [];
-  const starts = Array.from({ length: Math.ceil(checkpoint.size / pageSize) }, (_, i) => i * pageSize);
-  const pages = await inParallel(starts, PAGES_IN_FLIGHT, (from) => source.records(from, Math.min(pageSize, checkpoint.size - from)));
-  contiguous: for (const page of pages) {
-    for (const { index, jws } of page.records) {
-      if (jwsList.length >= checkpoint.size) break contiguous;
-      // A gap (a short page before this one): the loop below asks again from where the records stop.
-      if (index !== jwsList.length) break contiguous;
-      jwsList.push(jws);
+  const segments: Promise<RecordCheck>[] = [];
+  let handed = 0; // records handed to the checker
+  let checking: Promise<unknown> = Promise.resolve();
+  const handOn = (final: boolean) => {
+    while (jwsList.length - handed >= SEGMENT || (final && jwsList.length > handed)) {
+      const [from, to] = [handed, final ? jwsList.length : handed + SEGMENT];
+      // One at a time, in order: a checker may use every core for one segment (the CLI's does).
+      const segment = checking.then(() => check(jwsList.slice(from, to), { log, jwks, offset: from }));
+      checking = segment.catch(() => undefined);
+      segments.push(segment);
+      handed = to;
     }
-  }
+  };
+  const starts = Array.from({ length: Math.ceil(checkpoint.size / pageSize) }, (_, i) => i * pageSize);
+  const arrived = new Map<number, RecordsPage>();
+  let next = 0; // the next page to take in order; past a gap, the loop below asks again from where the records stop
+  let contiguous = true;
+  await inParallel(starts, PAGES_IN_FLIGHT, async (from) => {
+    arrived.set(from, await source.records(from, Math.min(pageSize, checkpoint.size - from)));
+    while (contiguous && next < starts.length && arrived.has(starts[next]!)) {
+      const page = arrived.get(starts[next]!)!;
+      arrived.delete(starts[next++]!);
+      for (const { index, jws } of page.records) {
+        if (jwsList.length >= checkpoint.size) break;
+        if (index !== jwsList.length) {
+          contiguous = false; // a gap (a short page before this one)
+          break;
+        }
+        jwsList.push(jws);
+      }
+      if (jwsList.length < Math.min(starts[next] ?? checkpoint.size, checkpoint.size)) contiguous = false;
+      handOn(false);
+    }
+  });
   // Whatever is still missing, page by page: a short page, or a record the server does not have.
   while (jwsList.length < checkpoint.size) {
     const page = await source.records(jwsList.length, Math.min(pageSize, checkpoint.size - jwsList.length));
@@ -384,10 +435,10 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
       jwsList.push(jws);
     }
   }
+  handOn(true);
 
   // Each payload must name this log and its own index, and (optionally) carry a valid signature.
-  const jwks = checkSignatures ? (await source.jwks()).keys : null;
-  const checked = await (options.checkRecords ?? checkRecordsHere)(jwsList, { log, jwks });
+  const checked = joinChecks(await Promise.all(segments));
   if (checked.claimError) return failure(checked.claimError);
   // A bad signature names the culprit record; report it before the root mismatch it causes.
   const bad = checked.badSignatures;

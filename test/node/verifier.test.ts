@@ -136,6 +136,41 @@ describe('record checkers', () => {
   });
 });
 
+describe('verifying while the pages arrive (issue 34)', () => {
+  it('checks a log in segments as its pages come, out of order and short, with the same verdicts and positions', async () => {
+    const built = await makeLog(5000); // three segments: 2048, 2048, 904
+    const sourceOf = (records: { index: number; jws: string }[], { servedPerPage = 1000 } = {}): AuditSource => ({
+      logKey: async () => built.key.vkey,
+      jwks: async () => ({ keys: [built.key.publicJwk] }),
+      checkpoint: async () => built.checkpoint,
+      // Later pages answer first, and no page holds more than `servedPerPage` records.
+      records: async (from, limit) => {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 20 - from / 250)));
+        return { records: records.slice(from, from + Math.min(limit, servedPerPage)) };
+      },
+    });
+    const tamperedAt = (records: typeof built.records, i: number) => {
+      const copy = [...records];
+      const [h, p, s] = copy[i]!.jws.split('.');
+      copy[i] = { index: i, jws: `${h}.${p}.${s!.startsWith('A') ? 'B' : 'A'}${s!.slice(1)}` };
+      return copy;
+    };
+    for (const checkRecords of [checkRecordsHere, parallelRecordChecker(2)]) {
+      for (const servedPerPage of [1000, 700]) {
+        const good = await verifyAuditLog(sourceOf(built.records, { servedPerPage }), { log, checkRecords });
+        assert.equal(good.ok, true, good.ok ? '' : good.error);
+        assert.equal(good.ok && good.size, 5000);
+      }
+      const bad = await verifyAuditLog(sourceOf(tamperedAt(built.records, 4500)), { log, checkRecords });
+      assert.match(bad.ok ? '' : bad.error, /^record 4500: the signature does not verify .* \(1 bad in all\)/);
+      const swapped = [...built.records];
+      [swapped[2100], swapped[2101]] = [swapped[2101]!, swapped[2100]!];
+      const reordered = await verifyAuditLog(sourceOf(swapped.map((r, index) => ({ ...r, index }))), { log, checkRecords });
+      assert.match(reordered.ok ? '' : reordered.error, /record 2100: it says it is record 2101/);
+    }
+  });
+});
+
 describe('custodes audit verify --bundle', () => {
   it('verifies offline, pins the checkpoint, and catches a rewritten log', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'custodes-bundle-'));

@@ -37,13 +37,24 @@ export class UnapprovedAuditKey extends Error {
   }
 }
 
-export async function ensureSigningKeyRegistered(env: Env, cause: Pick<RecordDraft, 'requestId' | 'request'>): Promise<void> {
+/**
+ * `registryEmpty`: the caller has just emptied the store (an emulator reset), so the registry holds no key and
+ * no hand-over is pending — the key activates itself as a deployment's first does, without reading D1 to learn
+ * so (three round trips of a reset's, issue 34).
+ */
+export async function ensureSigningKeyRegistered(
+  env: Env,
+  cause: Pick<RecordDraft, 'requestId' | 'request'>,
+  { registryEmpty = false }: { registryEmpty?: boolean } = {},
+): Promise<void> {
   const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
   if (registered.has(key.kid)) return;
-  const state = await env.DB.prepare('SELECT state FROM audit_keys WHERE kid = ?').bind(key.kid).first<string>('state');
+  const state = registryEmpty ? null : await env.DB.prepare('SELECT state FROM audit_keys WHERE kid = ?').bind(key.kid).first<string>('state');
   if (state !== 'active') {
     const now = nowIso();
-    const { results } = await env.DB.prepare("SELECT kid, public_jwk FROM audit_keys WHERE state = 'active'").all<{ kid: string; public_jwk: string }>();
+    const { results } = registryEmpty
+      ? { results: [] }
+      : await env.DB.prepare("SELECT kid, public_jwk FROM audit_keys WHERE state = 'active'").all<{ kid: string; public_jwk: string }>();
     const retired = results.map((r) => r.kid);
     // The first key of a deployment activates itself; any later one needs an approved change request,
     // and its predecessor's signed hand-over, which it countersigns in the activation's batch.
@@ -76,6 +87,7 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Pick<RecordDra
     );
   }
   registered.add(key.kid);
+  if (registryEmpty) return;
   // An approval interrupted before its hand-over was signed is finished by the next Worker holding the active key.
   await signPendingHandovers(env).catch((error: unknown) => console.warn(`audit key hand-over: ${(error as Error).message}`));
 }

@@ -17,6 +17,7 @@
  * "the record commits before the answer" can be faster on this runtime.
  */
 import { Hono, type Context } from 'hono';
+import { hexOf, hexToBytes } from '../src/lib/bytes';
 import { authenticate } from '../src/auth/middleware';
 import { rejection, type Commit } from '../src/audit/log/commit';
 import { createDb } from '../src/platform/db/client';
@@ -75,7 +76,7 @@ function framedPages(frame: Uint8Array): { index: number; hex: string }[] {
   if (frame.length !== 4 + count * ENTRY) throw new Error('not a page frame');
   return Array.from({ length: count }, (_, i) => ({
     index: Number(view.getBigUint64(4 + i * ENTRY)),
-    hex: Buffer.from(frame.buffer, frame.byteOffset + 4 + i * ENTRY + 8, PAGE).toString('hex'),
+    hex: hexOf(frame.subarray(4 + i * ENTRY + 8, 4 + (i + 1) * ENTRY)),
   }));
 }
 
@@ -85,7 +86,7 @@ function pagesFrame(rows: { index: number; data: string }[]): Uint8Array<ArrayBu
   view.setUint32(0, rows.length);
   rows.forEach((row, i) => {
     view.setBigUint64(4 + i * ENTRY, BigInt(row.index));
-    frame.set(Buffer.from(row.data, 'hex'), 4 + i * ENTRY + 8);
+    frame.set(hexToBytes(row.data), 4 + i * ENTRY + 8);
   });
   return frame;
 }

@@ -65,7 +65,7 @@ function checkHeader(frame: Uint8Array, magic: readonly number[], what: string):
   if (frame.length < 8 || magic.some((byte, i) => frame[i] !== byte)) {
     return {
       ok: false,
-      reason: `${what} frame starts with "${String.fromCharCode(...magic.slice(0, 3))}" 0x01 and a count (see docs/api.md, binary contents)`,
+      reason: `${what} frame starts with "${String.fromCharCode(...magic.slice(0, 3))}" 0x01 and a count (openapi.yaml: WritePagesFrame, PagesFrame)`,
     };
   }
   return { ok: true, value: new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(4) };

@@ -10,6 +10,7 @@ import type * as routes from './contents.routes';
 import type { AppEnv } from '../../env';
 import { failureResponse, problemResponse } from '../../platform/http/problem';
 import { decodeWriteFrame, encodeReadFrame, PAGES_MEDIA_TYPE, prefersFrames } from '../../lib/page-frames';
+import { hexToBytes } from '../../lib/bytes';
 import * as contents from './contents.service';
 import type { ContentAddress } from './content-statements';
 
@@ -74,7 +75,7 @@ export function contentHandlers(space: contents.Space) {
       if (!result.ok) return failureResponse(c, result.error);
       const { pages, evidence } = result.value;
       if (prefersFrames(c.req.header('Accept'))) {
-        const framed = pages.map((p) => ({ ...p, digest: Buffer.from(p.digest.slice('sha256:'.length), 'hex') }));
+        const framed = pages.map((p) => ({ ...p, digest: hexToBytes(p.digest.slice('sha256:'.length)) }));
         return c.body(encodeReadFrame(framed, evidence), 200, { ...CONTENT_HEADERS, 'Content-Type': PAGES_MEDIA_TYPE });
       }
       return c.json({ pages: pages.map(jsonPage), evidence }, 200, CONTENT_HEADERS);

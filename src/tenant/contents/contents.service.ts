@@ -21,6 +21,7 @@ import type { ReadEvidence, SignedRecord } from '../../audit/format/evidence';
 import type { Database } from '../../platform/db/client';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { NOT_YOURS } from '../../lib/problems';
+import { hexOf } from '../../lib/bytes';
 import { fail, ok, type Result } from '../../lib/result';
 import {
   PAGES_PER_GIB,
@@ -61,7 +62,7 @@ export interface StoredPage {
   envelope: Uint8Array;
 }
 
-/** Envelopes come out of D1 as hex (content-statements.ts says why). */
+/** Envelopes come out of D1 as hex (content-statements.ts says why); SQLite's own `hex()`, so decoded without a strictness check. */
 const storedPage = ({ envelopeHex, ...page }: StoredPageRow): StoredPage => ({ ...page, envelope: Buffer.from(envelopeHex, 'hex') });
 
 export interface PageVersion {
@@ -157,7 +158,7 @@ export async function writePages(
     pages: pages.map((p, i) => ({
       index: p.index,
       digest: digests[i]!,
-      envelopeHex: Buffer.from(p.envelope.buffer, p.envelope.byteOffset, p.envelope.byteLength).toString('hex'),
+      envelopeHex: hexOf(p.envelope),
     })),
   };
   const fast = await commit([], { contents: op });

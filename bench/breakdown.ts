@@ -10,6 +10,7 @@ import { GuestContents } from '../src/sdk/guest-contents';
 import { createApiClient } from '../src/sdk/client';
 import { newKeystore } from '../src/sdk/keystore';
 import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, type Principal } from './workers';
+import { PAGES_MEDIA_TYPE } from '../src/lib/page-frames';
 
 export const BREAKDOWN_SAMPLES = 200;
 
@@ -82,11 +83,12 @@ export interface Breakdown {
 export async function measureBreakdown(url: string, admin: Principal, tenant: { id: string; owner: Principal }): Promise<Breakdown> {
   const setup = await mintTokens(admin, 10);
   const vm = await api(url, setup, 'POST', `/v1/admin/tenants/${tenant.id}/vms`, { name: 'breakdown-guest', vcpus: 1, memoryMiB: 128 });
-  // The SDK seals one 64-page batch; its body is kept and sent again as the sampled write (each a new version of the same pages).
-  let writeBody = '';
+  // The SDK seals one 64-page batch; its body (a binary frame, as the SDK sends it) is kept and sent again as the sampled write
+  // (each a new version of the same pages).
+  let writeBody = new ArrayBuffer(0);
   const keep: typeof fetch = async (input, init) => {
     const request = new Request(input, init);
-    if (request.method === 'PUT') writeBody = await request.clone().text();
+    if (request.method === 'PUT') writeBody = await request.clone().arrayBuffer();
     return fetch(request);
   };
   const contents = new GuestContents(createApiClient({ baseUrl: url, key: tenant.owner.jwk, principal: tenant.owner.id, fetch: keep }), await newKeystore());
@@ -102,11 +104,13 @@ export async function measureBreakdown(url: string, admin: Principal, tenant: { 
       body: JSON.stringify({ name: `breakdown-${n++}`, vcpus: 1, memoryMiB: 128 }),
     });
   const read = () =>
-    fetch(`${url}/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=64`, { headers: { Authorization: `Bearer ${ownerTokens.pop()}` } });
+    fetch(`${url}/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages?start=0&count=64`, {
+      headers: { Authorization: `Bearer ${ownerTokens.pop()}`, Accept: PAGES_MEDIA_TYPE, 'Accept-Encoding': 'identity' },
+    });
   const write = () =>
     fetch(`${url}/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`, {
       method: 'PUT',
-      headers: { Authorization: `Bearer ${ownerTokens.pop()}`, 'Content-Type': 'application/json', 'Accept-Encoding': 'identity' },
+      headers: { Authorization: `Bearer ${ownerTokens.pop()}`, 'Content-Type': PAGES_MEDIA_TYPE, 'Accept-Encoding': 'identity' },
       body: writeBody,
     });
   await sample(20, create);

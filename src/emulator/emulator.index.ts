@@ -25,15 +25,17 @@ import { clearRecorder, recorded, toHar } from './recorder';
 import { resetEmulator } from './reset';
 import { FixtureSchema, seed, type Dispatch } from './seed';
 import { loadEmulatorState, saveEmulatorState } from './state';
-import { ensureSigningKeyRegistered } from '../audit/signing/audit-key-registry';
+import { ensureSigningKeyRegistered, appendWithFirstKey } from '../audit/signing/audit-key-registry';
 import { clientAddress } from '../platform/http/limits';
 
 /** Records a control call in the provider log, and names the record in the answer's Custodes-Audit header. */
 async function recordControl(c: Context<AppEnv>, action: AuditedAction, details: { [key: string]: JsonValue }, { afterReset = false } = {}) {
   const request = { method: c.req.method, path: new URL(c.req.url).pathname };
-  // After a reset the key registry is empty by construction: no need to read it to know.
-  await ensureSigningKeyRegistered(c.env, { requestId: c.get('requestId'), request }, { registryEmpty: afterReset });
-  const result = await appendToLog(c.env, PROVIDER_LOG, emulatorDraft(c.get('requestId'), action, request, clientAddress(c), details));
+  const cause = { requestId: c.get('requestId'), request };
+  const draft = emulatorDraft(c.get('requestId'), action, request, clientAddress(c), details);
+  // After a reset the key registry is empty by construction: the key's activation and this record go in one batch.
+  if (!afterReset) await ensureSigningKeyRegistered(c.env, cause);
+  const result = afterReset ? await appendWithFirstKey(c.env, cause, { draft, writes: [] }) : await appendToLog(c.env, PROVIDER_LOG, draft);
   if (!result.ok) throw new Error(`the ${action} record was refused: ${result.message}`);
   c.header('Custodes-Audit', `log=${PROVIDER_LOG}; index=${result.auditIndex}`);
 }

@@ -2,11 +2,16 @@
 import type { Env } from '../../env';
 import type { CommitResult, WriteStatement } from './commit';
 import type { RecordDraft } from '../format/record';
-import type { AppendEffects } from './extensions';
+import type { AppendEffects, AppendEntry } from './extensions';
 
 /** The sequencer of `log`: one Durable Object per log. */
 export const auditLogOf = (env: Env, log: string) => env.AUDIT_LOG.get(env.AUDIT_LOG.idFromName(log));
 
 export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: WriteStatement[] = [], effects: AppendEffects = {}): Promise<CommitResult> {
   return auditLogOf(env, log).append(log, { ...effects, draft, writes });
+}
+
+/** Several records appended in one call, in order, committed together (`LogSequencer.appendAll`). */
+export function appendAllToLog(env: Env, log: string, entries: AppendEntry[]): Promise<CommitResult[]> {
+  return auditLogOf(env, log).appendAll(log, entries);
 }

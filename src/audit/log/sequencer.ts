@@ -82,6 +82,19 @@ export class LogSequencer extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Appends several records at once, in this order, in one group (so one D1 batch unless the group limit splits them):
+   * for records that belong together, such as an emulator reset's key activation and its own record.
+   */
+  appendAll(log: string, entries: AppendEntry[]): Promise<CommitResult[]> {
+    this.#log = log;
+    const results = entries.map(
+      (entry) => new Promise<CommitResult>((resolve, reject) => this.#queue.push({ entry, queuedAt: performance.now(), resolve, reject })),
+    );
+    if (!this.#draining) void this.#drain();
+    return Promise.all(results);
+  }
+
   /** Emulator mode only (src/emulator/reset.ts): forget this log after its rows were deleted, so the next append starts it again at index 0. */
   async reset(): Promise<void> {
     this.#frontier = null;

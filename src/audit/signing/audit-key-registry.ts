@@ -10,7 +10,9 @@
  */
 import type { AuditedAction } from '../actions';
 import type { Env } from '../../env';
-import { appendToLog } from '../log/append';
+import { appendAllToLog as appendAll } from '../log/append';
+import type { CommitResult } from '../log/commit';
+import type { AppendEntry } from '../log/extensions';
 import { expectChanges } from '../log/commit';
 import { PROVIDER_LOG } from '../log/logs';
 import type { RecordDraft } from '../format/record';
@@ -37,24 +39,49 @@ export class UnapprovedAuditKey extends Error {
   }
 }
 
-/**
- * `registryEmpty`: the caller has just emptied the store (an emulator reset), so the registry holds no key and
- * no hand-over is pending — the key activates itself as a deployment's first does, without reading D1 to learn
- * so (three round trips of a reset's, issue 34).
- */
-export async function ensureSigningKeyRegistered(
-  env: Env,
-  cause: Pick<RecordDraft, 'requestId' | 'request'>,
-  { registryEmpty = false }: { registryEmpty?: boolean } = {},
-): Promise<void> {
+type Cause = Pick<RecordDraft, 'requestId' | 'request'>;
+type SigningKey = Awaited<ReturnType<typeof auditSigningKey>>;
+
+/** The `audit.key.activate` record of `key`, with the registry's writes; `handover` countersigned in its batch when there is one. */
+function activation(
+  key: SigningKey,
+  cause: Cause,
+  {
+    retired,
+    approved,
+    handover,
+  }: { retired: string[]; approved: boolean; handover: Extract<Awaited<ReturnType<typeof countersignHandover>>, { ok: true }> | null },
+): AppendEntry {
+  const now = nowIso();
+  return {
+    draft: {
+      ...cause,
+      actor: { type: 'system', id: 'custodes', kid: null, jti: null, ip: null },
+      action: 'audit.key.activate' satisfies AuditedAction,
+      target: { type: 'audit-key', id: key.kid },
+      outcome: 'allowed',
+      reason: null,
+      details: { kid: key.kid, retired, approved, ...(handover ? { handover: handover.details } : {}) },
+    },
+    writes: [
+      ...(handover ? [handover.write] : []),
+      { sql: "UPDATE audit_keys SET state = 'retired', retired_at = ? WHERE state = 'active' AND kid <> ?", params: [now, key.kid] },
+      {
+        sql: `INSERT INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', ?)
+              ON CONFLICT (kid) DO UPDATE SET state = 'active', retired_at = NULL, activated_at = excluded.activated_at WHERE state <> 'active'`,
+        params: [key.kid, JSON.stringify(key.publicJwk), now],
+      },
+      expectChanges('audit.key.activate'),
+    ],
+  };
+}
+
+export async function ensureSigningKeyRegistered(env: Env, cause: Cause): Promise<void> {
   const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
   if (registered.has(key.kid)) return;
-  const state = registryEmpty ? null : await env.DB.prepare('SELECT state FROM audit_keys WHERE kid = ?').bind(key.kid).first<string>('state');
+  const state = await env.DB.prepare('SELECT state FROM audit_keys WHERE kid = ?').bind(key.kid).first<string>('state');
   if (state !== 'active') {
-    const now = nowIso();
-    const { results } = registryEmpty
-      ? { results: [] }
-      : await env.DB.prepare("SELECT kid, public_jwk FROM audit_keys WHERE state = 'active'").all<{ kid: string; public_jwk: string }>();
+    const { results } = await env.DB.prepare("SELECT kid, public_jwk FROM audit_keys WHERE state = 'active'").all<{ kid: string; public_jwk: string }>();
     const retired = results.map((r) => r.kid);
     // The first key of a deployment activates itself; any later one needs an approved change request,
     // and its predecessor's signed hand-over, which it countersigns in the activation's batch.
@@ -62,32 +89,22 @@ export async function ensureSigningKeyRegistered(
     const handover = results[0] && state === 'approved' ? await countersignHandover(env, key, { kid: results[0].kid, publicJwk: results[0].public_jwk }) : null;
     if (handover && !handover.ok) throw new UnapprovedAuditKey(key.kid, handover.why);
     // A concurrent isolate may win the race; its twin is then refused by the assertion, and one record remains.
-    await appendToLog(
-      env,
-      PROVIDER_LOG,
-      {
-        ...cause,
-        actor: { type: 'system', id: 'custodes', kid: null, jti: null, ip: null },
-        action: 'audit.key.activate' satisfies AuditedAction,
-        target: { type: 'audit-key', id: key.kid },
-        outcome: 'allowed',
-        reason: null,
-        details: { kid: key.kid, retired, approved: state === 'approved', ...(handover?.ok ? { handover: handover.details } : {}) },
-      },
-      [
-        ...(handover?.ok ? [handover.write] : []),
-        { sql: "UPDATE audit_keys SET state = 'retired', retired_at = ? WHERE state = 'active' AND kid <> ?", params: [now, key.kid] },
-        {
-          sql: `INSERT INTO audit_keys (kid, public_jwk, state, activated_at) VALUES (?, ?, 'active', ?)
-                ON CONFLICT (kid) DO UPDATE SET state = 'active', retired_at = NULL, activated_at = excluded.activated_at WHERE state <> 'active'`,
-          params: [key.kid, JSON.stringify(key.publicJwk), now],
-        },
-        expectChanges('audit.key.activate'),
-      ],
-    );
+    await appendAll(env, PROVIDER_LOG, [activation(key, cause, { retired, approved: state === 'approved', handover: handover?.ok ? handover : null })]);
   }
   registered.add(key.kid);
-  if (registryEmpty) return;
   // An approval interrupted before its hand-over was signed is finished by the next Worker holding the active key.
   await signPendingHandovers(env).catch((error: unknown) => console.warn(`audit key hand-over: ${(error as Error).message}`));
+}
+
+/**
+ * The provider log's first records after an emulator reset, in one call and one batch: the key's activation — the
+ * registry was just emptied, so there is nothing to read, retire or hand over — then `after` (the reset's own record).
+ * Two records, one Durable Object call and one D1 batch, where reading the registry and appending each took five.
+ */
+export async function appendWithFirstKey(env: Env, cause: Cause, after: AppendEntry): Promise<CommitResult> {
+  const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
+  const first = registered.has(key.kid) ? [] : [activation(key, cause, { retired: [], approved: false, handover: null })];
+  const results = await appendAll(env, PROVIDER_LOG, [...first, after]);
+  if (first.length > 0 && results[0]!.ok) registered.add(key.kid);
+  return results.at(-1)!;
 }

@@ -121,6 +121,44 @@ describe('bodies (finding 5)', () => {
     expect(sent).toBeLessThan(40);
   });
 
+  it('bounds a binary page frame without a Content-Length the same way, and takes a whole one sent in chunks', async () => {
+    const { tenant, owner, vm } = await tenantWithVm();
+    const { mintToken } = await import('../support/api');
+    const { encodeWriteFrame } = await import('../../src/lib/page-frames');
+    const { fakeEnvelope } = await import('../support/tenant');
+    const envelope = Uint8Array.from(Buffer.from(fakeEnvelope(), 'base64'));
+    const chunked = (chunks: Uint8Array[], count: { sent: number }) =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const next = chunks[count.sent++];
+          if (next) controller.enqueue(next);
+          else controller.close();
+        },
+      });
+    const put = async (body: ReadableStream<Uint8Array>) =>
+      app.request(
+        `/v1/tenants/${tenant.id}/vms/${vm.id}/memory/pages`,
+        {
+          method: 'PUT',
+          body,
+          duplex: 'half',
+          headers: { 'Content-Type': 'application/octet-stream', Authorization: `Bearer ${await mintToken(owner)}` },
+        } as RequestInit,
+        env,
+      );
+    const frame = encodeWriteFrame([0, 1, 2].map((index) => ({ index, envelope })));
+    const whole = { sent: 0 };
+    const accepted = await put(chunked([frame.subarray(0, 5000), frame.subarray(5000, 9000), frame.subarray(9000)], whole));
+    expect(accepted.status).toBe(200);
+    expect(((await accepted.json()) as { pages: unknown[] }).pages).toHaveLength(3);
+    const endless = { sent: 0 };
+    const huge = Array.from({ length: 1000 }, () => new Uint8Array(64 * 1024)); // 62.5 MiB if read to the end
+    const refused = await put(chunked(huge, endless));
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toMatchObject({ code: 'payload_too_large', maxBytes: 2 * 1024 * 1024 });
+    expect(endless.sent).toBeLessThan(60);
+  });
+
   it('answers an overlong path with a 414 problem, recorded with a bounded path', async () => {
     const res = await call('GET', `/v1/tenants/${'t'.repeat(5000)}/vms`, { as: null });
     expect(res.status).toBe(414);

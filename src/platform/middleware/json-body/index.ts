@@ -24,15 +24,10 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
-/**
- * The body as text, or null once it passes `maxBytes` (the rest is not read).
- * With a Content-Length already checked against the limit, HTTP framing
- * (RFC 9112 §6.2) ends the body at exactly that many bytes, so it is read
- * whole: reading chunk by chunk cost ~4% of a small request's CPU.
- */
-async function readBounded(request: Request, maxBytes: number, declared: boolean): Promise<string | null> {
-  if (!request.body) return '';
-  if (declared) return request.text();
+/** The body's bytes, or null once they pass `maxBytes` (the rest is not read): whole when HTTP framing bounds it already. */
+async function readBoundedBytes(request: Request, maxBytes: number, declared: boolean): Promise<Uint8Array | null> {
+  if (!request.body) return new Uint8Array(0);
+  if (declared) return new Uint8Array(await request.arrayBuffer());
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -46,21 +41,19 @@ async function readBounded(request: Request, maxBytes: number, declared: boolean
     }
     chunks.push(value);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
 }
 
-/** The body as bytes, or null once it passes `maxBytes` (as `readBounded`). */
-async function readBoundedBytes(request: Request, maxBytes: number, declared: boolean): Promise<Uint8Array | null> {
-  if (!request.body) return new Uint8Array(0);
-  if (declared) return new Uint8Array(await request.arrayBuffer());
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The body as text, or null once it passes `maxBytes` (the rest is not read).
+ * With a Content-Length already checked against the limit, HTTP framing
+ * (RFC 9112 §6.2) ends the body at exactly that many bytes, so it is read
+ * whole: reading chunk by chunk cost ~4% of a small request's CPU.
+ */
+async function readBounded(request: Request, maxBytes: number, declared: boolean): Promise<string | null> {
+  if (declared) return request.text();
+  const bytes = await readBoundedBytes(request, maxBytes, false);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
 }
 
 export function jsonBody(options: JsonBodyOptions = {}): MiddlewareHandler<AppEnv> {

@@ -65,7 +65,7 @@ export const PROBLEMS = {
   precondition_failed: { status: 412, title: 'The resource has changed since it was read' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   uri_too_long: { status: 414, title: 'The request path is too long' },
-  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  unsupported_media_type: { status: 415, title: 'The operation does not take a body of this media type' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
   seed_failed: { status: 422, title: 'A step of the emulator fixture was refused' },
   state_unreadable: { status: 422, title: 'This is not a Custodes emulator state file' },

@@ -244,7 +244,7 @@ export function openApiDocument(app: App) {
   });
   document.paths = Object.fromEntries(Object.entries(document.paths ?? {}).map(([path, item]) => [publicPath(path), item]));
   declareResponseHeaders(document);
-  requireTwoFormBodies(document);
+  binaryBodiesAsExtension(document);
   return document;
 }
 
@@ -256,7 +256,7 @@ export function openApiDocument(app: App) {
  * does not compile (orval's fetch client), and the issue keeps JSON for generated clients. Answers keep both
  * media types in `content`, chosen by `Accept`.
  */
-function requireTwoFormBodies(document: ReturnType<App['getOpenAPI31Document']>): void {
+function binaryBodiesAsExtension(document: ReturnType<App['getOpenAPI31Document']>): void {
   for (const item of Object.values(document.paths ?? {}))
     for (const operation of Object.values(item ?? {}) as Record<string, unknown>[]) {
       const body = operation.requestBody as { required?: boolean; content?: Record<string, unknown> } | undefined;

@@ -12,6 +12,7 @@ import type { AuditedAction } from '../audit/actions';
 import type { JsonValue } from '../audit/format/canonical-json';
 import { appendToLog } from '../audit/log/append';
 import { PROVIDER_LOG } from '../audit/log/logs';
+import type { CommitResult } from '../audit/log/commit';
 import { emulatorDraft } from './records';
 import type { AppEnv, Env } from '../env';
 import { clockOffsetMs, now, nowIso, setClockOffset } from '../platform/clock';
@@ -33,9 +34,14 @@ async function recordControl(c: Context<AppEnv>, action: AuditedAction, details:
   const request = { method: c.req.method, path: new URL(c.req.url).pathname };
   const cause = { requestId: c.get('requestId'), request };
   const draft = emulatorDraft(c.get('requestId'), action, request, clientAddress(c), details);
-  // After a reset the key registry is empty by construction: the key's activation and this record go in one batch.
-  if (!afterReset) await ensureSigningKeyRegistered(c.env, cause);
-  const result = afterReset ? await appendWithFirstKey(c.env, cause, { draft, writes: [] }) : await appendToLog(c.env, PROVIDER_LOG, draft);
+  let result: CommitResult;
+  if (afterReset) {
+    // The key registry is empty by construction: the key's activation and this record go in one batch.
+    result = await appendWithFirstKey(c.env, cause, { draft, writes: [] });
+  } else {
+    await ensureSigningKeyRegistered(c.env, cause);
+    result = await appendToLog(c.env, PROVIDER_LOG, draft);
+  }
   if (!result.ok) throw new Error(`the ${action} record was refused: ${result.message}`);
   c.header('Custodes-Audit', `log=${PROVIDER_LOG}; index=${result.auditIndex}`);
 }

@@ -76,10 +76,9 @@ export class LogSequencer extends DurableObject<Env> {
   /** Appends one record (and its writes) to `log`; resolves once committed and covered by a checkpoint. */
   append(log: string, entry: AppendEntry): Promise<CommitResult> {
     this.#log = log;
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ entry, queuedAt: performance.now(), resolve, reject });
-      if (!this.#draining) void this.#drain();
-    });
+    const committed = this.#enqueue(entry);
+    if (!this.#draining) void this.#drain();
+    return committed;
   }
 
   /**
@@ -88,11 +87,14 @@ export class LogSequencer extends DurableObject<Env> {
    */
   appendAll(log: string, entries: AppendEntry[]): Promise<CommitResult[]> {
     this.#log = log;
-    const results = entries.map(
-      (entry) => new Promise<CommitResult>((resolve, reject) => this.#queue.push({ entry, queuedAt: performance.now(), resolve, reject })),
-    );
+    const committed = entries.map((entry) => this.#enqueue(entry));
     if (!this.#draining) void this.#drain();
-    return Promise.all(results);
+    return Promise.all(committed);
+  }
+
+  /** Queues one append; the promise settles when its group has committed. */
+  #enqueue(entry: AppendEntry): Promise<CommitResult> {
+    return new Promise((resolve, reject) => this.#queue.push({ entry, queuedAt: performance.now(), resolve, reject }));
   }
 
   /** Emulator mode only (src/emulator/reset.ts): forget this log after its rows were deleted, so the next append starts it again at index 0. */

@@ -10,7 +10,7 @@
  */
 import type { AuditedAction } from '../actions';
 import type { Env } from '../../env';
-import { appendAllToLog as appendAll } from '../log/append';
+import { appendAllToLog } from '../log/append';
 import type { CommitResult } from '../log/commit';
 import type { AppendEntry } from '../log/extensions';
 import { expectChanges } from '../log/commit';
@@ -89,7 +89,7 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Cause): Promis
     const handover = results[0] && state === 'approved' ? await countersignHandover(env, key, { kid: results[0].kid, publicJwk: results[0].public_jwk }) : null;
     if (handover && !handover.ok) throw new UnapprovedAuditKey(key.kid, handover.why);
     // A concurrent isolate may win the race; its twin is then refused by the assertion, and one record remains.
-    await appendAll(env, PROVIDER_LOG, [activation(key, cause, { retired, approved: state === 'approved', handover: handover?.ok ? handover : null })]);
+    await appendAllToLog(env, PROVIDER_LOG, [activation(key, cause, { retired, approved: state === 'approved', handover: handover?.ok ? handover : null })]);
   }
   registered.add(key.kid);
   // An approval interrupted before its hand-over was signed is finished by the next Worker holding the active key.
@@ -104,7 +104,7 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Cause): Promis
 export async function appendWithFirstKey(env: Env, cause: Cause, after: AppendEntry): Promise<CommitResult> {
   const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
   const first = registered.has(key.kid) ? [] : [activation(key, cause, { retired: [], approved: false, handover: null })];
-  const results = await appendAll(env, PROVIDER_LOG, [...first, after]);
+  const results = await appendAllToLog(env, PROVIDER_LOG, [...first, after]);
   if (first.length > 0 && results[0]!.ok) registered.add(key.kid);
   return results.at(-1)!;
 }

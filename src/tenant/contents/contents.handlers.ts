@@ -10,7 +10,7 @@ import type * as routes from './contents.routes';
 import type { AppEnv } from '../../env';
 import { failureResponse, problemResponse } from '../../platform/http/problem';
 import { decodeWriteFrame, encodeReadFrame, PAGES_MEDIA_TYPE, prefersFrames } from '../../lib/page-frames';
-import { hexToBytes } from '../../lib/bytes';
+import { base64Of, hexToBytes } from '../../lib/bytes';
 import * as contents from './contents.service';
 import type { ContentAddress } from './content-statements';
 
@@ -53,7 +53,6 @@ function pagesOf(c: Context<AppEnv>): Pages {
   return { ok: true, pages: decoded };
 }
 
-const base64Of = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 const jsonPage = ({ envelope, ...page }: contents.StoredPage) => ({ ...page, envelope: base64Of(envelope) });
 
 export function contentHandlers(space: contents.Space) {

@@ -67,9 +67,25 @@ export function freePort(host: string): Promise<number> {
 /** A fresh secret for the emulator's controls (src/emulator/guard.ts): 32 random bytes, base64url. */
 export const newControlToken = (): string => `emu_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')}`;
 
+/** How often a start picks another free port when the one it chose was taken before workerd bound it. */
+const PORT_ATTEMPTS = 5;
+
 export async function launchWorker(options: LaunchOptions): Promise<Launched> {
+  // A port chosen here is free now, not when workerd binds it: parallel test files (and Miniflare's own loopback
+  // ports) can take it in between. Only a port we chose is chosen again; a port the caller named fails at once.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(options, options.port || (await freePort(options.host ?? '127.0.0.1')));
+    } catch (error) {
+      if (options.port || attempt >= PORT_ATTEMPTS || !isAddressInUse(error)) throw error;
+    }
+  }
+}
+
+const isAddressInUse = (error: unknown): boolean => (error as { code?: string } | null)?.code === 'ERR_ADDRESS_IN_USE';
+
+async function launchOnce(options: LaunchOptions, port: number): Promise<Launched> {
   const { workerDir, host = '127.0.0.1', persistPath, assetsDir, inspectorPort } = options;
-  const port = options.port || (await freePort(host));
   const origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
   const manifest = readManifest(workerDir);
   const migrations = readMigrations(join(workerDir, 'migrations'));
@@ -101,10 +117,16 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
       workers: [worker as never],
     } as never),
   );
-  const url = await mf.ready;
-  const { applied, controls } =
-    options.bindings?.CUSTODES_EMULATOR === 'on' ? await schemaByTheWorker(url, migrations, options) : await schemaThroughTheProxy(mf, migrations);
-  return { mf, url, applied, controls };
+  try {
+    const url = await mf.ready;
+    const { applied, controls } =
+      options.bindings?.CUSTODES_EMULATOR === 'on' ? await schemaByTheWorker(url, migrations, options) : await schemaThroughTheProxy(mf, migrations);
+    return { mf, url, applied, controls };
+  } catch (error) {
+    // A start that failed must not leave workerd running: its process would keep the caller (a test file) alive.
+    await mf.dispose().catch(() => undefined);
+    throw error;
+  }
 }
 
 export { applyMigrations } from '../platform/db/migrations.ts';

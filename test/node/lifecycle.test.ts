@@ -7,7 +7,9 @@
  * newer Custodes, another audit key, not a state file) is refused, saying why.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -74,6 +76,27 @@ describe('issue 31: a start answers no 5xx', () => {
       );
     } finally {
       await emu.close();
+    }
+  });
+
+  it('a start on a port already taken fails at once, saying so, and leaves no workerd running behind it', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as AddressInfo;
+    const workerds = () =>
+      execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter((c) => c.includes('workerd')).length;
+    const before = workerds();
+    try {
+      await assert.rejects(
+        startCustodes({ port }),
+        (error: Error & { code?: string }) => error.code === 'ERR_ADDRESS_IN_USE' && error.message.includes(String(port)),
+      );
+      // Left running, workerd would keep this test file's process alive until CI's own deadline.
+      assert.equal(workerds(), before, 'the failed start disposed of its workerd');
+    } finally {
+      taken.close();
     }
   });
 

@@ -26,24 +26,24 @@ import { clearRecorder, recorded, toHar } from './recorder';
 import { resetEmulator } from './reset';
 import { FixtureSchema, seed, type Dispatch } from './seed';
 import { loadEmulatorState, saveEmulatorState } from './state';
-import { ensureSigningKeyRegistered, appendWithFirstKey } from '../audit/signing/audit-key-registry';
+import { ensureSigningKeyRegistered } from '../audit/signing/audit-key-registry';
 import { clientAddress } from '../platform/http/limits';
 
-/** Records a control call in the provider log, and names the record in the answer's Custodes-Audit header. */
-async function recordControl(c: Context<AppEnv>, action: AuditedAction, details: { [key: string]: JsonValue }, { afterReset = false } = {}) {
-  const request = { method: c.req.method, path: new URL(c.req.url).pathname };
-  const cause = { requestId: c.get('requestId'), request };
-  const draft = emulatorDraft(c.get('requestId'), action, request, clientAddress(c), details);
-  let result: CommitResult;
-  if (afterReset) {
-    // The key registry is empty by construction: the key's activation and this record go in one batch.
-    result = await appendWithFirstKey(c.env, cause, { draft, writes: [] });
-  } else {
-    await ensureSigningKeyRegistered(c.env, cause);
-    result = await appendToLog(c.env, PROVIDER_LOG, draft);
-  }
+/** A control call's record: by `system/emulator`, in the provider log. */
+const controlDraft = (c: Context<AppEnv>, action: AuditedAction, details: { [key: string]: JsonValue }) =>
+  emulatorDraft(c.get('requestId'), action, { method: c.req.method, path: new URL(c.req.url).pathname }, clientAddress(c), details);
+
+/** Names a control's record in the answer's Custodes-Audit header; a refused record is the server's failure. */
+function namedRecord(c: Context<AppEnv>, action: AuditedAction, result: CommitResult): void {
   if (!result.ok) throw new Error(`the ${action} record was refused: ${result.message}`);
   c.header('Custodes-Audit', `log=${PROVIDER_LOG}; index=${result.auditIndex}`);
+}
+
+/** Records a control call in the provider log, and names the record in the answer. */
+async function recordControl(c: Context<AppEnv>, action: AuditedAction, details: { [key: string]: JsonValue }) {
+  const draft = controlDraft(c, action, details);
+  await ensureSigningKeyRegistered(c.env, { requestId: draft.requestId, request: draft.request });
+  namedRecord(c, action, await appendToLog(c.env, PROVIDER_LOG, draft));
 }
 
 /** Parses a JSON body with `schema`; a problem response when it does not fit. */
@@ -90,9 +90,10 @@ export function emulatorRouter(serve: (request: Request, env: Env) => Promise<Re
         }),
       )
       .post('/reset', async (c) => {
-        const cleared = await resetEmulator(c.env);
+        // The reset's record is committed in the batch that empties the store (./reset.ts).
+        const { cleared, result } = await resetEmulator(c.env, (details) => controlDraft(c, 'emulator.reset', { ...details }));
         clearRecorder();
-        await recordControl(c, 'emulator.reset', cleared, { afterReset: true });
+        namedRecord(c, 'emulator.reset', result);
         return c.json({ reset: true, ...cleared });
       })
       .post('/seed', async (c) => {

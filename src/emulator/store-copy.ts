@@ -64,11 +64,3 @@ export async function restoreStore(env: Env): Promise<{ logs: number }> {
   clearIsolateCaches();
   return { logs: logs.length };
 }
-
-/** Drops the copy (emulator reset). */
-export async function dropStoreCopy(db: D1Database): Promise<void> {
-  const { results } = await db
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '${COPY_PREFIX.replace(/_/g, '\\_')}%' ESCAPE '\\'`)
-    .all<{ name: string }>();
-  if (results.length) await db.batch(results.map(({ name }) => db.prepare(`DROP TABLE ${quoted(name)}`)));
-}

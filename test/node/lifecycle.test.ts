@@ -13,7 +13,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DatabaseSync } from 'node:sqlite';
 import { runCli } from './support/cli';
+import { findD1 } from './support/store';
 import { buildWorker } from '../../scripts/build-worker';
 import { createApiClient, GuestContents, KeystoreMismatchError, newKeystore, type Keystore } from '../../src/sdk/index';
 import { startCustodes, type Custodes } from '../../src/testing/index';
@@ -147,6 +149,55 @@ describe('issue 31: a persisted instance restarts', () => {
       assert.equal(await readSecret(emu, t, t.keystore), "restarted's secret");
       const again = await verify(emu, t.tenant, t.ownerKeyFile, t.stateFile);
       assert.equal(again.code, 0, again.err);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe('issue 34: a reset is one batch', () => {
+  it('empties every table but the admins, drops a rollback copy, and leaves the provider log with exactly its two new records', async () => {
+    const persist = join(dir, 'reset-in-one');
+    const emu = await startCustodes({ persist });
+    try {
+      await tenantWithASecret(emu, 'reset');
+      await emu.faults.set([{ kind: 'rollback-store', route: 'GET /v1/tenants/*/vms' }]); // copies the whole store
+      const store = () => new DatabaseSync(findD1(persist), { readOnly: true });
+      const copies = (db: DatabaseSync) =>
+        db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name LIKE 'emulator\\_copy\\_\\_%' ESCAPE '\\'").get()!.n;
+      const before = store();
+      assert.ok(Number(copies(before)) > 5, 'the rule copied the store');
+      before.close();
+
+      await emu.reset();
+      const db = store();
+      try {
+        assert.equal(copies(db), 0, 'no rollback copy outlives a reset');
+        const rows = (table: string) => Number(db.prepare(`SELECT count(*) AS n FROM "${table}"`).get()!.n);
+        for (const table of ['tenants', 'hosts', 'vms', 'toolstacks', 'content_versions', 'content_heads', 'content_flows', 'emulator_state'])
+          assert.equal(rows(table), 0, table);
+        assert.equal(rows('admins'), 2, 'the enrolled admins are kept');
+        assert.deepEqual(
+          db
+            .prepare('SELECT log, size FROM audit_logs')
+            .all()
+            .map((r) => ({ ...r })),
+          [{ log: 'provider', size: 2 }],
+        );
+        assert.deepEqual(
+          db
+            .prepare('SELECT action FROM audit_records ORDER BY idx')
+            .all()
+            .map((r) => r.action),
+          ['audit.key.activate', 'emulator.reset'],
+        );
+      } finally {
+        db.close();
+      }
+      // Every sequencer forgot its log: a new tenant's log, written after the reset, verifies from its first record.
+      const next = await tenantWithASecret(emu, 'after-reset');
+      const records = (await next.owner.api.GET('/v1/tenants/{tenant}/audit/records', { params: { path: { tenant: next.tenant }, query: { from: 0 } } })).data!;
+      assert.equal(records.records[0]!.index, 0);
     } finally {
       await emu.close();
     }

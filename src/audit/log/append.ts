@@ -15,3 +15,8 @@ export function appendToLog(env: Env, log: string, draft: RecordDraft, writes: W
 export function appendAllToLog(env: Env, log: string, entries: AppendEntry[]): Promise<CommitResult[]> {
   return auditLogOf(env, log).appendAll(log, entries);
 }
+
+/** Emulator mode only: the store emptied by `clearing` and `log` started again with `entries`, in one batch (`LogSequencer.restart`). */
+export function restartLog(env: Env, log: string, clearing: WriteStatement[], entries: AppendEntry[]): Promise<CommitResult[]> {
+  return auditLogOf(env, log).restart(log, clearing, entries);
+}

@@ -5,7 +5,7 @@
  * RFC 9162 §2.1: what proofs are served from). The head's update is guarded on
  * the size it was read at, so a batch built on a stale head commits nothing.
  */
-import { ASCII_NOTE_SQL, asciiNote, expectChanges } from './commit';
+import { ASCII_NOTE_SQL, asciiNote, expectChanges, type WriteStatement } from './commit';
 import { EMPTY_ROOT, equalHashes, type Frontier, type Hash, type StoredNode } from '../format/merkle';
 import { sessionOf, type AuditRecord } from '../format/record';
 import { hexOf, hexToBytes } from '../../lib/bytes';
@@ -18,9 +18,10 @@ export interface StoredHead {
 
 /** The head of `log`, created (with `emptyCheckpoint`, the signed checkpoint of the empty tree) if the log is new. */
 export async function loadHead(db: D1Database, log: string, emptyCheckpoint: string): Promise<StoredHead> {
+  const created = emptyHeadWrite(log, emptyCheckpoint);
   await db
-    .prepare('INSERT INTO audit_logs (log, size, root, frontier, checkpoint, updated_at) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
-    .bind(log, hexOf(EMPTY_ROOT), '[]', emptyCheckpoint, new Date().toISOString())
+    .prepare(created.sql)
+    .bind(...created.params)
     .run();
   const row = await db
     .prepare('SELECT size, frontier, checkpoint FROM audit_logs WHERE log = ?')
@@ -29,6 +30,12 @@ export async function loadHead(db: D1Database, log: string, emptyCheckpoint: str
   if (!row) throw new Error(`the head of ${log} vanished as it was created`);
   return { frontier: { size: row.size, hashes: (JSON.parse(row.frontier) as string[]).map(hexToBytes) }, checkpoint: row.checkpoint };
 }
+
+/** The head of a new log, at size 0 under the signed checkpoint of the empty tree; nothing if the log has a head already. */
+export const emptyHeadWrite = (log: string, emptyCheckpoint: string): WriteStatement => ({
+  sql: 'INSERT INTO audit_logs (log, size, root, frontier, checkpoint, updated_at) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  params: [log, hexOf(EMPTY_ROOT), '[]', emptyCheckpoint, new Date().toISOString()],
+});
 
 export const sameFrontier = (a: Frontier, b: Frontier): boolean =>
   a.size === b.size && a.hashes.length === b.hashes.length && a.hashes.every((h, i) => equalHashes(h, b.hashes[i]!));

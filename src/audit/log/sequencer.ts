@@ -18,8 +18,8 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../env';
-import { rejection, type CommitResult, type SequencerTimings } from './commit';
-import { headStatements, loadHead, recordStatements, sameFrontier } from './log-store';
+import { rejection, type CommitResult, type SequencerTimings, type WriteStatement } from './commit';
+import { emptyHeadWrite, headStatements, loadHead, recordStatements, sameFrontier } from './log-store';
 import type { AppendEntry, DraftedEntry, LogExtension, Published, SequencerHost, SignedCheckpoint } from './extensions';
 import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier } from '../format/merkle';
 import { signCheckpoint } from '../format/checkpoint';
@@ -102,8 +102,23 @@ export class LogSequencer extends DurableObject<Env> {
     this.#frontier = null;
     this.#checkpoint = null;
     for (const extension of this.#extensions) await extension.reset?.();
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+    await Promise.all([this.ctx.storage.deleteAlarm(), this.ctx.storage.deleteAll()]);
+  }
+
+  /**
+   * Emulator mode only (src/emulator/reset.ts): `clearing` empties the store, and this log starts again at index 0
+   * with `entries` — all in ONE D1 batch, so a reset is all or nothing and costs one round trip where forgetting,
+   * re-creating the head and appending took four. The first entry's rows begin with what `clearing` returned.
+   */
+  async restart(log: string, clearing: WriteStatement[], entries: AppendEntry[]): Promise<CommitResult[]> {
+    const [first, ...rest] = entries;
+    if (!first) throw new Error('a restarted log begins with a record');
+    await this.reset();
+    this.#log = log;
+    const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
+    const head = emptyHeadWrite(log, await signCheckpoint(log, 0, EMPTY_ROOT, key));
+    this.#frontier = { size: 0, hashes: [] };
+    return this.appendAll(log, [{ ...first, writes: [...clearing, head, ...first.writes] }, ...rest]);
   }
 
   async #drain(): Promise<void> {

@@ -11,7 +11,6 @@
 import type { AuditedAction } from '../actions';
 import type { Env } from '../../env';
 import { appendAllToLog } from '../log/append';
-import type { CommitResult } from '../log/commit';
 import type { AppendEntry } from '../log/extensions';
 import { expectChanges } from '../log/commit';
 import { PROVIDER_LOG } from '../log/logs';
@@ -97,14 +96,14 @@ export async function ensureSigningKeyRegistered(env: Env, cause: Cause): Promis
 }
 
 /**
- * The provider log's first records after an emulator reset, in one call and one batch: the key's activation — the
- * registry was just emptied, so there is nothing to read, retire or hand over — then `after` (the reset's own record).
- * Two records, one Durable Object call and one D1 batch, where reading the registry and appending each took five.
+ * The provider log's first records after an emulator reset: the key's activation — the registry was just emptied, so
+ * there is nothing to read, retire or hand over — then `after` (the reset's own record), for the caller to commit in
+ * one batch; `committed` tells the registry the activation landed.
  */
-export async function appendWithFirstKey(env: Env, cause: Cause, after: AppendEntry): Promise<CommitResult> {
+export async function withFirstKey(env: Env, cause: Cause, after: AppendEntry): Promise<{ entries: AppendEntry[]; committed(): void }> {
   const key = await auditSigningKey(env.AUDIT_SIGNING_JWK);
-  const first = registered.has(key.kid) ? [] : [activation(key, cause, { retired: [], approved: false, handover: null })];
-  const results = await appendAllToLog(env, PROVIDER_LOG, [...first, after]);
-  if (first.length > 0 && results[0]!.ok) registered.add(key.kid);
-  return results.at(-1)!;
+  return {
+    entries: [activation(key, cause, { retired: [], approved: false, handover: null }), after],
+    committed: () => registered.add(key.kid),
+  };
 }

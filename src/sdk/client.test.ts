@@ -29,9 +29,10 @@ const host = {
 };
 
 /** A client whose fetch answers from `script` in turn and remembers each request. */
-function scripted(script: (() => Response)[], retry = { retries: 2, baseDelayMs: 1 }) {
+function scripted(script: (() => Response)[], retry = { retries: 2, baseDelayMs: 1 }, baseUrl?: string) {
   const seen: Request[] = [];
   const api = createApiClient({
+    ...(baseUrl ? { baseUrl } : {}),
     key,
     principal: 'adm_x',
     retry,
@@ -103,6 +104,18 @@ describe('SDK client', () => {
     const keys = seen.map((r) => r.headers.get('Idempotency-Key'));
     expect(keys[0]).toBe('mine-1');
     expect(keys[1]).not.toBe(keys[2]);
+  });
+
+  it('asks a server on this machine for uncompressed answers, and leaves the encoding to fetch elsewhere or when the caller names one', async () => {
+    const answers = () => Array.from({ length: 2 }, () => () => Response.json(host));
+    const encodings: (string | null)[] = [];
+    for (const baseUrl of ['http://127.0.0.1:8787', 'http://localhost:9', 'http://[::1]:8787', 'https://custodes.example.com', 'http://127.example.com']) {
+      const { api, seen } = scripted(answers(), undefined, baseUrl);
+      await api.GET('/v1/admin/hosts/{host}', { params: { path: { host: 'hst_1' } } });
+      await api.GET('/v1/admin/hosts/{host}', { params: { path: { host: 'hst_1' } }, headers: { 'Accept-Encoding': 'gzip' } });
+      encodings.push(...seen.map((r) => r.headers.get('Accept-Encoding')));
+    }
+    expect(encodings).toEqual(['identity', 'gzip', 'identity', 'gzip', 'identity', 'gzip', null, 'gzip', null, 'gzip']);
   });
 
   it('does not retry another conflict', async () => {

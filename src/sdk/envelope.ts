@@ -16,6 +16,7 @@
  * opened in well under a millisecond.
  */
 import type * as NodeCrypto from 'node:crypto';
+import { hexOf } from '../lib/bytes.ts';
 import { ENVELOPE_BYTES, ENVELOPE_VERSION, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, TAG_BYTES, type Space } from '../lib/envelope-format.ts';
 
 export { ENVELOPE_BYTES, ENVELOPE_VERSION, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, type Space };
@@ -67,13 +68,20 @@ export class EnvelopeError extends Error {
   }
 }
 
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+export const keyIdHex = (id: Uint8Array): string => hexOf(id);
 
-export const keyIdHex = (id: Uint8Array): string => hex(id);
+const encoder = new TextEncoder();
 
 export function additionalData(address: PageAddress, keyId: Uint8Array): Uint8Array {
   const { tenant, resource, space, index } = address;
-  return new TextEncoder().encode(['custodes/v1', tenant, resource, space, String(index), hex(keyId)].join('|'));
+  return encoder.encode(`custodes/v1|${tenant}|${resource}|${space}|${index}|${hexOf(keyId)}`);
+}
+
+/** Same key id: compared byte by byte (once per page opened; no strings made). */
+function sameKeyId(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export async function newDataKey(): Promise<DataKey & { raw: Uint8Array }> {
@@ -118,7 +126,7 @@ export function envelopeKeyId(envelope: Uint8Array): Uint8Array {
 /** Decrypts and authenticates; throws EnvelopeError if the page was altered, moved or sealed under another key. */
 export async function decryptPage(envelope: Uint8Array, address: PageAddress, dataKey: DataKey): Promise<Uint8Array> {
   const keyId = envelopeKeyId(envelope);
-  if (hex(keyId) !== hex(dataKey.id)) throw new EnvelopeError(`sealed under data key ${hex(keyId)}, not ${hex(dataKey.id)}`);
+  if (!sameKeyId(keyId, dataKey.id)) throw new EnvelopeError(`sealed under data key ${hexOf(keyId)}, not ${hexOf(dataKey.id)}`);
   const nonce = envelope.subarray(1 + KEY_ID_BYTES, HEADER_BYTES);
   const aad = additionalData(address, keyId);
   try {
@@ -126,10 +134,10 @@ export async function decryptPage(envelope: Uint8Array, address: PageAddress, da
       const decipher = nodeCrypto.createDecipheriv('aes-256-gcm', keyObject(nodeCrypto, dataKey.key), nonce, { authTagLength: TAG_BYTES });
       decipher.setAAD(aad);
       decipher.setAuthTag(envelope.subarray(HEADER_BYTES + PAGE_BYTES));
-      const page = new Uint8Array(PAGE_BYTES);
-      page.set(decipher.update(envelope.subarray(HEADER_BYTES, HEADER_BYTES + PAGE_BYTES)));
+      // The cipher's own output, as a plain Uint8Array over it: no second page allocated and copied.
+      const opened = decipher.update(envelope.subarray(HEADER_BYTES, HEADER_BYTES + PAGE_BYTES));
       decipher.final(); // throws when the tag does not authenticate
-      return page;
+      return new Uint8Array(opened.buffer, opened.byteOffset, opened.byteLength);
     }
     const opened = await crypto.subtle.decrypt(
       { name: 'AES-GCM', iv: nonce.slice(), additionalData: aad as Uint8Array<ArrayBuffer>, tagLength: TAG_BYTES * 8 },

@@ -108,7 +108,7 @@ export class LogSequencer extends DurableObject<Env> {
   /**
    * Emulator mode only (src/emulator/reset.ts): `clearing` empties the store, and this log starts again at index 0
    * with `entries` — all in ONE D1 batch, so a reset is all or nothing and costs one round trip where forgetting,
-   * re-creating the head and appending took four. The first entry's rows begin with what `clearing` returned.
+   * re-creating the head and appending took four.
    */
   async restart(log: string, clearing: WriteStatement[], entries: AppendEntry[]): Promise<CommitResult[]> {
     const [first, ...rest] = entries;

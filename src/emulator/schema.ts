@@ -21,6 +21,7 @@ import { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../env';
 import { problemResponse } from '../platform/http/problem';
 import { applyMigrations, type SchemaAnswer } from '../platform/db/migrations';
+import { clearIsolateCaches } from '../platform/isolate-caches';
 
 const SchemaRequest = z.strictObject({
   migrations: z.array(z.strictObject({ name: z.string().min(1).max(200), sql: z.string() })).max(1000),
@@ -43,6 +44,7 @@ export async function applySchema(c: Context<AppEnv>): Promise<Response> {
   const answers = await db.batch<{ clockOffsetMs: number; faults: string }>(
     parsed.data.keepControls ? [read] : [db.prepare("UPDATE emulator_state SET clock_offset_ms = 0, faults = '[]' WHERE id = 1"), read],
   );
+  clearIsolateCaches(); // nothing read before the schema (the emulator's state among it) outlives it
   const row = answers.at(-1)!.results[0];
   const controls = { clockOffsetMs: row?.clockOffsetMs ?? 0, faults: row ? (JSON.parse(row.faults) as unknown[]).length : 0 };
   return c.json({ applied, controls } satisfies SchemaAnswer);

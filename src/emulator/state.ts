@@ -1,8 +1,15 @@
 /**
  * The emulator's controls as stored (platform/db/schema/emulator.ts): one row,
- * read once per request in emulator mode, so every isolate and the log's
- * sequencer agree on the clock and the faults.
+ * the source of truth for the clock and the faults.
+ *
+ * Why an isolate cache (issue 34): every request in emulator mode needs the
+ * row, and reading it cost ~2 ms of a request that does nothing else. Every
+ * write of the row goes through this module (or clears the isolate's caches:
+ * a start's schema, a reset, an import), so the cache is never older than the
+ * row as this isolate wrote it; spending a rule (a compare-and-set) drops the
+ * cache, and the next request reads the row again.
  */
+import { registerIsolateCache } from '../platform/isolate-caches';
 import { FaultRulesSchema, type FaultRule } from './faults';
 
 declare module '../env' {
@@ -19,24 +26,39 @@ export interface EmulatorState {
   faultsText: string;
 }
 
+let cached: EmulatorState | null = null;
+registerIsolateCache(() => {
+  cached = null;
+});
+
+const stateOf = (clockOffsetMs: number, faultsText: string): EmulatorState => {
+  const faults = FaultRulesSchema.safeParse(JSON.parse(faultsText));
+  return { clockOffsetMs, faults: faults.success ? faults.data : [], faultsText };
+};
+
 export async function loadEmulatorState(db: D1Database): Promise<EmulatorState> {
+  if (cached) return cached;
   const row = await db
     .prepare('SELECT clock_offset_ms AS clockOffsetMs, faults FROM emulator_state WHERE id = 1')
     .first<{ clockOffsetMs: number; faults: string }>();
-  if (!row) return { clockOffsetMs: 0, faults: [], faultsText: '[]' };
-  const faults = FaultRulesSchema.safeParse(JSON.parse(row.faults));
-  return { clockOffsetMs: row.clockOffsetMs, faults: faults.success ? faults.data : [], faultsText: row.faults };
+  cached = row ? stateOf(row.clockOffsetMs, row.faults) : stateOf(0, '[]');
+  return cached;
 }
 
 const UPSERT =
   'INSERT INTO emulator_state (id, clock_offset_ms, faults) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET clock_offset_ms = excluded.clock_offset_ms, faults = excluded.faults';
 
 export async function saveEmulatorState(db: D1Database, state: Pick<EmulatorState, 'clockOffsetMs' | 'faults'>): Promise<void> {
-  await db.prepare(UPSERT).bind(state.clockOffsetMs, JSON.stringify(state.faults)).run();
+  const faultsText = JSON.stringify(state.faults);
+  cached = null; // not served while the write is in flight
+  await db.prepare(UPSERT).bind(state.clockOffsetMs, faultsText).run();
+  cached = stateOf(state.clockOffsetMs, faultsText);
 }
 
 /** Replaces the faults only if nobody changed them since `read` (so a `times: 1` rule fires once under concurrency). */
 export async function replaceFaults(db: D1Database, read: EmulatorState, faults: FaultRule[]): Promise<boolean> {
   const result = await db.prepare('UPDATE emulator_state SET faults = ? WHERE id = 1 AND faults = ?').bind(JSON.stringify(faults), read.faultsText).run();
+  // Read again by the next request either way: `read`'s clock may be older than the row's.
+  cached = null;
   return result.meta.changes === 1;
 }

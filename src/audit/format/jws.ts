@@ -11,8 +11,9 @@ export const jwsPayload = <T>(jws: string): T => JSON.parse(fromUtf8(jwsPayloadB
 /**
  * Whether a JWS's payload may hold `text`, judged on its base64url form without decoding it: `text` begins at one
  * of three byte offsets modulo 3 and, at each, encodes to a fixed run of characters once the edges that mix in
- * neighbouring bytes are dropped (RFC 4648 §4), so each run stands for `text` less up to two bytes at either end. A
- * payload that holds `text` always matches one run; a match is a "maybe" (decode to be sure). Scanning 10,000 records for one action this way costs a fraction of parsing them.
+ * neighbouring bytes are dropped (RFC 4648 §4), so each run stands for `text` less up to two bytes at either end.
+ * A payload that holds `text` always matches one run; a match is a "maybe" (decode to be sure). Scanning 10,000
+ * records for one action this way costs a fraction of parsing them.
  */
 export function payloadMayHold(text: string): (jws: string) => boolean {
   const bytes = utf8(text);

@@ -146,6 +146,20 @@ describe('custodes/testing', () => {
     );
   });
 
+  it('a reset forgets the controls the requests before it were served under: no fault fires, the clock is real again', async () => {
+    const admin = emu.client(emu.admins[0], { retry: { retries: 0 } });
+    await emu.clock.advance(3 * 3600);
+    await emu.faults.set([{ kind: 'problem', route: 'GET /v1/admin/hosts', status: 503 }]);
+    // Served under both (the isolate now holds them): the fault fires, and /v1/info tells the moved clock.
+    await assert.rejects(admin.GET('/v1/admin/hosts'), (e: unknown) => e instanceof CustodesApiError && e.problem.status === 503);
+    const moved = Date.parse((await admin.GET('/v1/info')).data!.time as string);
+    assert.ok(moved - Date.now() > 2 * 3600_000, 'the clock was moved');
+    await emu.reset();
+    assert.ok(Array.isArray((await admin.GET('/v1/admin/hosts')).data!.hosts), 'no fault outlives the reset');
+    const real = Date.parse((await admin.GET('/v1/info')).data!.time as string);
+    assert.ok(Math.abs(real - Date.now()) < 60_000, 'the clock is real again');
+  });
+
   it('injects latency, and problem answers the SDK retries (429, 500, 503), reporting one that persists', async () => {
     await emu.reset();
     const admin = emu.client(emu.admins[0], { retry: { retries: 2, baseDelayMs: 10 } });

@@ -23,17 +23,12 @@ import type { RequestHooks } from '../platform/request-hooks';
 import { actingPrincipal } from './acting-as';
 import type { AppendEffects } from '../audit/log/extensions';
 
-const RESET_PATH = '/_emulator/reset';
-
 /** Bodies larger than this are not copied for the recorder. */
 const MAX_RECORDED_REQUEST_BYTES = 2 * 1024 * 1024;
 
 export function emulatorRuntime(): MiddlewareHandler<AppEnv> {
   return async function emulatorRuntimeMiddleware(c, next) {
     if (!emulatorEnabled(c.env)) return next();
-    // A reset clears the state this would read — its clock, its rules — and the recorder skips the controls: a
-    // tenant's suite resets between tests, so its one read is saved (issue 34).
-    if (c.req.method === 'POST' && requestPath(c) === RESET_PATH) return next();
     let state = await loadEmulatorState(c.env.DB);
     // A rollback-store rule that fires: the provider restores its backup before this request is served.
     const rollback = firingRules(

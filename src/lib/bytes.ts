@@ -97,6 +97,14 @@ const bytesOfBinary = (binary: string): Uint8Array => Uint8Array.from(binary, (c
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** Same bytes. It reads every byte whatever it finds (no early exit), so a hash or key id compared with it leaks no position. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
 export const utf8 = (text: string): Uint8Array => encoder.encode(text);
 /** UTF-8 to text; refuses bytes that are not UTF-8. */
 export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);

@@ -16,7 +16,7 @@
  * opened in well under a millisecond.
  */
 import type * as NodeCrypto from 'node:crypto';
-import { hexOf } from '../lib/bytes.ts';
+import { equalBytes, hexOf } from '../lib/bytes.ts';
 import { ENVELOPE_BYTES, ENVELOPE_VERSION, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, TAG_BYTES, type Space } from '../lib/envelope-format.ts';
 
 export { ENVELOPE_BYTES, ENVELOPE_VERSION, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, type Space };
@@ -77,13 +77,6 @@ export function additionalData(address: PageAddress, keyId: Uint8Array): Uint8Ar
   return encoder.encode(`custodes/v1|${tenant}|${resource}|${space}|${index}|${hexOf(keyId)}`);
 }
 
-/** Same key id: compared byte by byte (once per page opened; no strings made). */
-function sameKeyId(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 export async function newDataKey(): Promise<DataKey & { raw: Uint8Array }> {
   const raw = crypto.getRandomValues(new Uint8Array(32));
   return { id: crypto.getRandomValues(new Uint8Array(KEY_ID_BYTES)), key: await importDataKey(raw), raw };
@@ -126,7 +119,7 @@ export function envelopeKeyId(envelope: Uint8Array): Uint8Array {
 /** Decrypts and authenticates; throws EnvelopeError if the page was altered, moved or sealed under another key. */
 export async function decryptPage(envelope: Uint8Array, address: PageAddress, dataKey: DataKey): Promise<Uint8Array> {
   const keyId = envelopeKeyId(envelope);
-  if (!sameKeyId(keyId, dataKey.id)) throw new EnvelopeError(`sealed under data key ${hexOf(keyId)}, not ${hexOf(dataKey.id)}`);
+  if (!equalBytes(keyId, dataKey.id)) throw new EnvelopeError(`sealed under data key ${hexOf(keyId)}, not ${hexOf(dataKey.id)}`);
   const nonce = envelope.subarray(1 + KEY_ID_BYTES, HEADER_BYTES);
   const aad = additionalData(address, keyId);
   try {

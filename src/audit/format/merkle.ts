@@ -12,6 +12,7 @@
  * up to 2^53 leaves.
  */
 import { createHash } from 'node:crypto';
+import { equalBytes } from '../../lib/bytes.ts';
 
 export type Hash = Uint8Array;
 
@@ -39,12 +40,7 @@ const isPowerOfTwo = (n: number): boolean => n > 0 && Math.log2(n) % 1 === 0;
 const odd = (n: number): boolean => n % 2 === 1;
 const half = (n: number): number => Math.floor(n / 2);
 
-export function equalHashes(a: Hash, b: Hash): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
+export const equalHashes: (a: Hash, b: Hash) => boolean = equalBytes;
 
 /** MTH over a whole list of leaf hashes (verifiers and tests). */
 export function rootOf(leaves: readonly Hash[]): Hash {

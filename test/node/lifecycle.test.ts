@@ -202,6 +202,35 @@ describe('issue 34: a reset is one batch', () => {
       await emu.close();
     }
   });
+
+  it("clears what a log's sequencer kept in its own storage (a refusal window), and only then: nothing of it reaches the log after a restart", async () => {
+    const persist = join(dir, 'reset-sequencer-storage');
+    // One refusal in full per one-second window, the rest counted in the provider log's sequencer's storage.
+    const bindings = { AUDIT_REFUSAL_SAMPLE: '1', AUDIT_REFUSAL_WINDOW_SECONDS: '1' };
+    const refusedAnonymously = async (emu: Custodes) => assert.equal((await fetch(`${emu.url}/v1/admin/hosts`)).status, 401);
+    let emu = await startCustodes({ persist, bindings });
+    try {
+      // A first reset finds the storage empty and says so: from here the sequencer clears it only once something was kept.
+      await emu.reset();
+      for (let i = 0; i < 3; i++) await refusedAnonymously(emu); // the 2nd and 3rd are counted: a window kept, an alarm set
+      await emu.reset();
+    } finally {
+      await emu.close();
+    }
+    // The same store in a new process: a window the reset left behind would be read back and summarized into the new log.
+    emu = await startCustodes({ persist, bindings });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // past any window of the first process
+      await refusedAnonymously(emu); // a refusal in a new window: an old one still kept would be summarized first
+      const admin = emu.client(emu.admins[0]);
+      const records = (await admin.GET('/v1/admin/audit/records', { params: { query: { from: 0 } } })).data!.records;
+      const actions = records.map((r) => JSON.parse(Buffer.from(r.jws.split('.')[1]!, 'base64url').toString()).action as string);
+      assert.ok(!actions.includes('audit.refusals.summarize'), `no summary of a window from before the reset: ${actions.join(', ')}`);
+      assert.deepEqual(actions.slice(0, 2), ['audit.key.activate', 'emulator.reset']);
+    } finally {
+      await emu.close();
+    }
+  });
 });
 
 describe('issue 31: a clock and faults the user controls', () => {

@@ -46,11 +46,25 @@ export class LogSequencer extends DurableObject<Env> {
   #checkpoint: SignedCheckpoint | null = null;
   #log = '';
   readonly #extensions: LogExtension[] = [];
+  /**
+   * Whether this object's storage may hold anything: unknown until a reset looks (it may outlive an
+   * eviction), none once a reset found or made it empty, yes again from an extension's first `put`
+   * or alarm. Clearing storage that holds nothing took ~13 ms of a 30 ms emulator reset here
+   * (issue 34), and between a tenant's tests it almost always holds nothing.
+   */
+  #storageMayHold: boolean | 'unknown' = 'unknown';
 
   /** What extensions see of this sequencer. */
   protected readonly host: SequencerHost = ((sequencer) => ({
     env: sequencer.env,
-    storage: sequencer.ctx.storage,
+    // The object's own storage, noting whether anything is kept in it (a put, an alarm) so a reset knows.
+    storage: new Proxy(sequencer.ctx.storage, {
+      get(storage, name) {
+        if (name === 'put' || name === 'setAlarm') sequencer.#storageMayHold = true;
+        const member = Reflect.get(storage, name, storage);
+        return typeof member === 'function' ? member.bind(storage) : member;
+      },
+    }),
     get log() {
       return sequencer.#log;
     },
@@ -102,7 +116,16 @@ export class LogSequencer extends DurableObject<Env> {
     this.#frontier = null;
     this.#checkpoint = null;
     for (const extension of this.#extensions) await extension.reset?.();
-    await Promise.all([this.ctx.storage.deleteAlarm(), this.ctx.storage.deleteAll()]);
+    if (this.#storageMayHold === 'unknown') {
+      const [kept, alarm] = await Promise.all([this.ctx.storage.list({ limit: 1 }), this.ctx.storage.getAlarm()]);
+      if (this.#storageMayHold === 'unknown' && kept.size === 0 && alarm === null) this.#storageMayHold = false;
+    }
+    if (this.#storageMayHold === false) return;
+    this.#storageMayHold = false; // before the awaits: a put meanwhile marks it again
+    await Promise.all([this.ctx.storage.deleteAlarm(), this.ctx.storage.deleteAll()]).catch((error: unknown) => {
+      this.#storageMayHold = true; // not cleared after all
+      throw error;
+    });
   }
 
   /**

@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { serialize } from 'node:v8';
+import { asciiNote } from '../audit/log/commit.ts';
 
 import * as bytesModule from './bytes.ts';
 
-const { utf8, fromUtf8 } = bytesModule;
+const { utf8, fromUtf8, oneByteString } = bytesModule;
 const native = { ...bytesModule.bytesCodecs(Buffer), utf8, fromUtf8 };
 const portable = { ...bytesModule.bytesCodecs(undefined), utf8, fromUtf8 };
 
@@ -58,3 +60,38 @@ for (const [name, bytes] of [
     });
   });
 }
+
+describe('oneByteString', () => {
+  // V8's own serializer names a string's form after its two header bytes (and any padding, 0x00): '"' (0x22) one byte a character, 'c' (0x63) two.
+  const form = (text: string) => {
+    const bytes = serialize(text);
+    let at = 2;
+    while (bytes[at] === 0) at++;
+    return ({ 34: 'one-byte', 99: 'two-byte' } as Record<number, string>)[bytes[at]!] ?? 'other';
+  };
+  // ASCII text in two-byte form: a slice of a string that held a wider character keeps its form.
+  const twoByteAscii = `custodes/tenants/t_1\n42\n${'A'.repeat(43)}=\n\u2014`.slice(0, -1);
+
+  it('makes Latin-1 text one byte a character, whatever form it came in, and keeps every character', () => {
+    assert.equal(form(twoByteAscii), 'two-byte', 'the case this exists for: ASCII text V8 holds two bytes a character');
+    assert.equal(form(oneByteString(twoByteAscii)), 'one-byte');
+    assert.equal(oneByteString(twoByteAscii), twoByteAscii);
+    const latin1 = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i))
+      .join('')
+      .repeat(40); // past one fromCharCode call
+    assert.equal(oneByteString(latin1), latin1);
+    assert.equal(oneByteString(''), '');
+  });
+
+  it('refuses a character beyond Latin-1 rather than changing it', () => {
+    assert.throws(() => oneByteString('note \u2014 key'), /U\+2014 at 5 is beyond Latin-1/);
+  });
+
+  it("is what a signed note is bound as: its dash escaped, one byte a character (D1's batch JSON stays one-byte)", () => {
+    const note = `${twoByteAscii}\n\n\u2014 custodes.example/log ${'B'.repeat(88)}\n`;
+    const bound = asciiNote(note);
+    assert.equal(form(bound), 'one-byte');
+    assert.equal(bound, note.replace('\u2014', '\\u2014'));
+    assert.equal(form(asciiNote(twoByteAscii)), 'one-byte', 'a note with nothing to escape keeps no two-byte form either');
+  });
+});

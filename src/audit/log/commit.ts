@@ -16,6 +16,7 @@ export type { CommitResult } from './commit-result';
 
 export { expectChanges, onUnique, write, type WriteStatement } from '../../platform/db/statements';
 import { uniqueReason } from '../../platform/db/statements';
+import { oneByteString } from '../../lib/bytes';
 export type { SequencerTimings } from '../../platform/middleware/server-timing/timings';
 
 /**
@@ -24,9 +25,12 @@ export type { SequencerTimings } from '../../platform/middleware/server-timing/t
  * Why: D1's client sends a batch as one JSON text, and one string beyond
  * Latin-1 makes V8 encode all of it two bytes a character — every envelope of
  * a page write with it (perf on workerd found the UTF-8 re-encoding and the
- * two-byte JSON parse among a page write's largest costs).
+ * two-byte JSON parse among a page write's largest costs). Replacing the dash
+ * is not enough: the result can keep the two-byte form of the note it came
+ * from (perf on workerd still found V8's `ChangeEncoding` in every batch's
+ * JSON, from this parameter), hence `oneByteString`.
  */
-export const asciiNote = (note: string): string => note.replaceAll('\u2014', '\\u2014');
+export const asciiNote = (note: string): string => oneByteString(note.replaceAll('\u2014', '\\u2014'));
 export const ASCII_NOTE_SQL = "replace(?, '\\u2014', char(8212))";
 /**
  * What a service says of its commit: how the record reads (all optional, the

@@ -32,4 +32,13 @@ describe('envelopes on Node', () => {
     await assert.rejects(decryptPage(envelope, address, key), EnvelopeError);
     await assert.rejects(decryptPage(sealedHere, { ...address, index: 10 }, key), EnvelopeError);
   });
+
+  it('gives every envelope its own nonce, across the draws nonces are taken from', async () => {
+    const key = await newDataKey();
+    const page = new Uint8Array(PAGE_BYTES);
+    const seen = new Set<string>();
+    // Past several draws of the nonce pool (256 a draw): a nonce handed out twice would be a repeated (key, IV) pair.
+    for (let i = 0; i < 1000; i++) seen.add(Buffer.from((await encryptPage(page, address, key)).subarray(17, 29)).toString('hex'));
+    assert.equal(seen.size, 1000);
+  });
 });

@@ -92,11 +92,11 @@ export const importDataKey = (raw: Uint8Array): Promise<CryptoKey> =>
  * every nonce is as random as one drawn alone (NIST SP 800-38D §8.2.2, random IVs).
  */
 const NONCES_PER_DRAW = 256;
-let nonces = new Uint8Array(0);
+let nonces = new Uint8Array(new ArrayBuffer(0));
 let nextNonce = 0;
-function freshNonce(): Uint8Array {
+function freshNonce(): Uint8Array<ArrayBuffer> {
   if (nextNonce === nonces.length) {
-    nonces = crypto.getRandomValues(new Uint8Array(NONCE_BYTES * NONCES_PER_DRAW));
+    nonces = crypto.getRandomValues(new Uint8Array(new ArrayBuffer(NONCE_BYTES * NONCES_PER_DRAW)));
     nextNonce = 0;
   }
   nextNonce += NONCE_BYTES;

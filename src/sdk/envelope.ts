@@ -17,23 +17,10 @@
  */
 import type * as NodeCrypto from 'node:crypto';
 import { equalBytes, hexOf } from '../lib/bytes.ts';
+import { nodeCrypto } from './native-crypto.ts';
 import { ENVELOPE_BYTES, ENVELOPE_VERSION, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, TAG_BYTES, type Space } from '../lib/envelope-format.ts';
 
 export { ENVELOPE_BYTES, ENVELOPE_VERSION, KEY_ID_BYTES, NONCE_BYTES, PAGE_BYTES, type Space };
-
-/** node:crypto when this is Node itself (not workerd or a browser), else null. */
-const nodeCrypto: typeof NodeCrypto | null = await (async () => {
-  const isNode =
-    typeof process !== 'undefined' &&
-    !!process.versions?.node &&
-    ((globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? '') !== 'Cloudflare-Workers';
-  if (!isNode) return null;
-  try {
-    return await import('node:crypto');
-  } catch {
-    return null;
-  }
-})();
 
 /** Each data key as a node:crypto KeyObject, converted once. */
 const keyObjects = new WeakMap<CryptoKey, NodeCrypto.KeyObject>();

@@ -93,5 +93,10 @@ describe('oneByteString', () => {
     assert.equal(form(bound), 'one-byte');
     assert.equal(bound, note.replace('\u2014', '\\u2014'));
     assert.equal(form(asciiNote(twoByteAscii)), 'one-byte', 'a note with nothing to escape keeps no two-byte form either');
+    assert.equal(
+      asciiNote('origin \u00e9\u2192\n\u2014 k sig\n'),
+      'origin \u00e9\u2192\n\\u2014 k sig\n',
+      'another wide character is bound as it is, never refused',
+    );
   });
 });

@@ -30,7 +30,12 @@ export type { SequencerTimings } from '../../platform/middleware/server-timing/t
  * from (perf on workerd still found V8's `ChangeEncoding` in every batch's
  * JSON, from this parameter), hence `oneByteString`.
  */
-export const asciiNote = (note: string): string => oneByteString(note.replaceAll('\u2014', '\\u2014'));
+export function asciiNote(note: string): string {
+  const escaped = note.replaceAll('\u2014', '\\u2014');
+  // Any other wide character (none in the notes Custodes signs today) is bound as it is: correct, only slower.
+  return WIDE.test(escaped) ? escaped : oneByteString(escaped);
+}
+const WIDE = /[\u0100-\uffff]/;
 export const ASCII_NOTE_SQL = "replace(?, '\\u2014', char(8212))";
 /**
  * What a service says of its commit: how the record reads (all optional, the

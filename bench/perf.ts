@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { workerdProcesses } from './workers';
 
 const workload = (process.argv[2] ?? 'write') as 'write' | 'read' | 'create';
 const seconds = Number(process.argv[3] ?? 10);
@@ -72,11 +73,9 @@ try {
         ),
       ),
   }[workload];
-  // The workerd Miniflare started for this process (its direct child).
-  workerd = execFileSync('pgrep', ['-P', String(process.pid), 'workerd'], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .at(-1)!;
+  // The workerd Miniflare started for this process.
+  workerd = String(workerdProcesses().at(-1)?.pid ?? '');
+  if (!workerd) throw new Error('no workerd under this process to sample');
   const perf = spawn('perf', ['record', '-F', '999', '-g', '-p', workerd, '-o', data, '--', 'sleep', String(seconds + 1)], { stdio: 'ignore' });
   const recorded = new Promise((resolve) => perf.on('exit', resolve));
   const end = Date.now() + seconds * 1000;

@@ -111,28 +111,21 @@ export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);
 
 export const { hexOf, hexToBytes, base64Of, base64ToBytes, base64urlOf, base64urlToBytes } = bytesCodecs((globalThis as { Buffer?: NodeBufferClass }).Buffer);
 
-/** Characters per `String.fromCharCode` call in `oneByteString` (well under any engine's argument limit). */
-const CHAR_CODES_PER_CALL = 4096;
-
 /**
  * `text` (Latin-1 only: every character below U+0100) as a string V8 stores one byte a character.
  * Why: a string that once held a wider character can stay two bytes a character after `replace`,
  * `slice` or concatenation took it out, and `JSON.stringify` meeting such a string switches its whole
  * output to two bytes a character (V8's `ChangeEncoding` copies everything written so far). D1's
  * client sends each batch as one `JSON.stringify` — a page write's is ~530 KB of envelopes — so one
- * such parameter doubles the text the batch becomes. `String.fromCharCode` over codes below 256
- * builds a one-byte string.
+ * such parameter doubles the text the batch becomes. `binaryOf` builds its string with
+ * `String.fromCharCode` over codes below 256: one byte a character.
  */
 export function oneByteString(text: string): string {
-  let out = '';
-  for (let at = 0; at < text.length; at += CHAR_CODES_PER_CALL) {
-    const codes = new Array<number>(Math.min(CHAR_CODES_PER_CALL, text.length - at));
-    for (let i = 0; i < codes.length; i++) {
-      const code = text.charCodeAt(at + i);
-      if (code > 0xff) throw new RangeError(`oneByteString: U+${code.toString(16).toUpperCase().padStart(4, '0')} at ${at + i} is beyond Latin-1`);
-      codes[i] = code;
-    }
-    out += String.fromCharCode(...codes);
+  const codes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff) throw new RangeError(`oneByteString: U+${code.toString(16).toUpperCase().padStart(4, '0')} at ${i} is beyond Latin-1`);
+    codes[i] = code;
   }
-  return out;
+  return binaryOf(codes);
 }

@@ -91,12 +91,21 @@ export async function mintToken(request: TokenRequest): Promise<string> {
   const { key, principal, audience = 'custodes', scope = [], vms, ttlSeconds = 300, session, clock = Date.now } = request;
   const alg = isImported(key) ? key.alg : algorithmOf(key);
   const now = Math.floor(clock() / 1000);
-  const claims = { scope: scope.join(' '), ...(vms?.length ? { vms } : {}), ...(session ? { sid: session } : {}) };
+  const claims = {
+    scope: scope.join(' '),
+    ...(vms?.length ? { vms } : {}),
+    ...(session ? { sid: session } : {}),
+    iss: principal,
+    sub: principal,
+    aud: audience,
+    iat: now,
+    exp: now + ttlSeconds,
+    jti: crypto.randomUUID(),
+  };
   if (nodeCrypto && !isImported(key)) {
     // The compact JWS (RFC 7515 §7.1) jose would make, signed by node:crypto: EdDSA over the input, ES256 as r‖s (RFC 7518 §3.4).
     const signer = await nodeSignerOf(nodeCrypto, key);
-    const payload = { ...claims, iss: principal, sub: principal, aud: audience, iat: now, exp: now + ttlSeconds, jti: crypto.randomUUID() };
-    const input = `${base64urlJson({ alg, kid: signer.kid, typ: 'JWT' })}.${base64urlJson(payload)}`;
+    const input = `${base64urlJson({ alg, kid: signer.kid, typ: 'JWT' })}.${base64urlJson(claims)}`;
     const signature =
       alg === 'EdDSA'
         ? nodeCrypto.sign(null, Buffer.from(input), signer.key)
@@ -104,13 +113,5 @@ export async function mintToken(request: TokenRequest): Promise<string> {
     return `${input}.${base64urlOf(signature)}`;
   }
   const signer = isImported(key) ? { kid: key.kid, key: key.cryptoKey } : await signerOf(key, alg);
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg, kid: signer.kid, typ: 'JWT' })
-    .setIssuer(principal)
-    .setSubject(principal)
-    .setAudience(audience)
-    .setIssuedAt(now)
-    .setExpirationTime(now + ttlSeconds)
-    .setJti(crypto.randomUUID())
-    .sign(signer.key);
+  return new SignJWT(claims).setProtectedHeader({ alg, kid: signer.kid, typ: 'JWT' }).sign(signer.key);
 }

@@ -35,44 +35,57 @@ const WORKER_EXEC_ARGV = WORKER_MODULE.pathname.endsWith('.ts') ? ['--import', '
 /**
  * Worker threads kept for the life of the process: starting one costs 70–100 ms
  * here, as much as checking a thousand records. They are unreferenced while
- * idle, so they never keep a CLI from exiting; jobs run one at a time.
+ * idle, so they never keep a CLI from exiting.
+ *
+ * Jobs overlap: each is posted to every worker at once, so a worker done with
+ * its chunks of one job goes on to the next instead of waiting for the slowest
+ * (a barrier per job cost up to a chunk's time, ~25 ms, at each of a log's
+ * segments). A worker answers its jobs in the order it was sent them. This
+ * thread joins in when told to (`here`), taking what is left of every job.
  */
 class CheckerPool {
-  private readonly workers: Worker[];
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly workers: { thread: Worker; waiting: { resolve: () => void; reject: (error: Error) => void }[] }[];
+  /** Jobs some worker has not finished yet, oldest first. */
+  private readonly unfinished = new Set<SharedJob>();
 
   constructor(readonly size: number) {
-    this.workers = Array.from({ length: size }, () => new Worker(WORKER_MODULE, { execArgv: WORKER_EXEC_ARGV }));
-    for (const worker of this.workers) worker.unref();
+    this.workers = Array.from({ length: size }, () => {
+      const worker = { thread: new Worker(WORKER_MODULE, { execArgv: WORKER_EXEC_ARGV }), waiting: [] as CheckerPool['workers'][number]['waiting'] };
+      worker.thread
+        .on('message', () => {
+          worker.waiting.shift()?.resolve();
+          if (worker.waiting.length === 0) worker.thread.unref();
+        })
+        .on('error', (error: Error) => {
+          pools.delete(this.size); // a broken pool is not reused
+          for (const job of worker.waiting.splice(0)) job.reject(error);
+          worker.thread.unref();
+        })
+        .unref();
+      return worker;
+    });
   }
 
-  /** Runs `job` on this thread and every worker at once; resolves when all are done. */
-  run(job: SharedJob): Promise<void> {
-    const run = this.queue.then(async () => {
-      const done = this.workers.map((worker) => this.dispatch(worker, job));
-      checkChunks(job);
+  /**
+   * Runs `job` on every worker; resolves when all are done with it. With `here`, this thread takes its share too,
+   * of this job and of every one still unfinished (their chunks come from each job's own counter).
+   */
+  async run(job: SharedJob, here: boolean): Promise<void> {
+    this.unfinished.add(job);
+    const done = this.workers.map(
+      (worker) =>
+        new Promise<void>((resolve, reject) => {
+          worker.waiting.push({ resolve, reject });
+          worker.thread.ref();
+          worker.thread.postMessage(job);
+        }),
+    );
+    if (here) for (const unfinished of this.unfinished) checkChunks(unfinished);
+    try {
       await Promise.all(done);
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private dispatch(worker: Worker, job: SharedJob): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const settle = (error?: Error) => {
-        worker.off('message', onMessage).off('error', onError).unref();
-        if (error) reject(error);
-        else resolve();
-      };
-      const onMessage = () => settle();
-      const onError = (error: Error) => {
-        pools.delete(this.size); // a broken pool is not reused
-        settle(error);
-      };
-      worker.ref();
-      worker.on('message', onMessage).on('error', onError);
-      worker.postMessage(job);
-    });
+    } finally {
+      this.unfinished.delete(job);
+    }
   }
 }
 
@@ -103,9 +116,13 @@ function pack(jwsList: string[]): { bytes: SharedArrayBuffer; offsets: SharedArr
 }
 
 export function parallelRecordChecker(threads = availableParallelism()): RecordChecker {
-  return async function checkRecordsInParallel(jwsList, options): Promise<RecordCheck> {
+  const parallel = (records: number) => records >= PARALLEL_THRESHOLD && threads >= 2;
+  /** How many records the verifier said are coming, if it said. */
+  let expected: number | null = null;
+  const checkRecordsInParallel: RecordChecker = async (jwsList, options): Promise<RecordCheck> => {
     const { log, jwks, offset = 0 } = options;
-    if (!jwks || jwsList.length < PARALLEL_THRESHOLD || threads < 2) return checkRecordsHere(jwsList, options);
+    // A log's short last segment too goes to the pool: this thread then helps with what the workers still have.
+    if (!jwks || !parallel(expected ?? jwsList.length)) return checkRecordsHere(jwsList, options);
     const n = jwsList.length;
     const job: SharedJob = {
       ...pack(jwsList),
@@ -117,7 +134,9 @@ export function parallelRecordChecker(threads = availableParallelism()): RecordC
       log,
       offset,
     };
-    await poolOf(threads - 1).run(job);
+    // While more records are on their way, this thread has them to fetch and parse (a page it is slow to take delays
+    // the pages after it): the workers check until the last records are here, then this thread joins them.
+    await poolOf(threads - 1).run(job, expected === null || offset + n >= expected);
 
     const status = new Uint8Array(job.status);
     const leafBytes = new Uint8Array(job.leaves);
@@ -139,4 +158,10 @@ export function parallelRecordChecker(threads = availableParallelism()): RecordC
     const hashes = Array.from({ length: subtreeBytes.length / 32 }, (_, i) => subtreeBytes.subarray(i * 32, i * 32 + 32));
     return { leaves, claimError, badSignatures, ...(offset % CHUNK === 0 ? { subtrees: { level: Math.log2(CHUNK), hashes } } : {}) };
   };
+  // Threads start while the records are still on their way, not when the first of them is here.
+  checkRecordsInParallel.expect = (records) => {
+    expected = records;
+    if (parallel(records)) poolOf(threads - 1);
+  };
+  return checkRecordsInParallel;
 }

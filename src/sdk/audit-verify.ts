@@ -84,8 +84,15 @@ export interface RecordCheck {
   subtrees?: { level: number; hashes: Hash[] };
 }
 
-/** Checks records; `jwks` null means skip signatures. `offset` is the position of jws[0]. */
-export type RecordChecker = (jws: string[], options: { log: string; jwks: PublicJwk[] | null; offset?: number }) => Promise<RecordCheck>;
+/**
+ * Checks records; `jwks` null means skip signatures. `offset` is the position of jws[0]. The verifier may call it
+ * for the next records before the last call has settled (a checker on several threads overlaps them).
+ */
+export interface RecordChecker {
+  (jws: string[], options: { log: string; jwks: PublicJwk[] | null; offset?: number }): Promise<RecordCheck>;
+  /** Told how many records are coming as soon as the checkpoint says (before they are fetched): a checker with threads starts them now. */
+  expect?(records: number): void;
+}
 
 export type VerifyResult =
   | {
@@ -336,8 +343,26 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   const failure = (error: string): VerifyResult => ({ ok: false, error });
   if (state && state.log !== log) return failure(`the saved state is for ${state.log}, not ${log}`);
 
+  // The witnesses' keys and quorum (1b below) need no network: refuse bad ones before asking anything.
+  let witnesses: VerifierKey[] = [];
+  try {
+    witnesses = (options.witnesses ?? []).map(parseCosignerVkey);
+  } catch (error) {
+    return failure(`bad witness key: ${(error as Error).message}`);
+  }
+  const quorum = options.quorum ?? (witnesses.length > 0 ? 1 : 0);
+  if (quorum > witnesses.length) return failure(`a quorum of ${quorum} needs at least ${quorum} witness keys (${witnesses.length} given)`);
+  if (quorum > 0 && !source.cosignedCheckpoint) return failure('this source serves no cosigned checkpoints');
+  // The log key, the checkpoint and the record keys in one round trip's time, not three (issue 34): each is checked
+  // below in the order the argument needs them, whatever order they arrive in.
+  const [servedKey, note, jwks] = await Promise.all([
+    source.logKey(),
+    quorum > 0 ? source.cosignedCheckpoint!(quorum) : source.checkpoint(),
+    checkSignatures ? source.jwks().then(({ keys }) => keys) : null,
+  ]);
+
   // 1. The checkpoint, under a pinned key when we have one — or under its successor, through signed hand-overs.
-  const serverKey = (await source.logKey()).trim();
+  const serverKey = servedKey.trim();
   const trusted = options.vkey ?? state?.vkey ?? serverKey;
   let trustedKey: VerifierKey;
   let vkey: VerifierKey;
@@ -354,19 +379,9 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
     if (!followed.ok) return failure(followed.error);
     handovers = followed.chain;
   }
-  // 1b. With witnesses: a checkpoint they cosigned, enough of them.
-  let witnesses: VerifierKey[] = [];
-  try {
-    witnesses = (options.witnesses ?? []).map(parseCosignerVkey);
-  } catch (error) {
-    return failure(`bad witness key: ${(error as Error).message}`);
-  }
-  const quorum = options.quorum ?? (witnesses.length > 0 ? 1 : 0);
-  if (quorum > witnesses.length) return failure(`a quorum of ${quorum} needs at least ${quorum} witness keys (${witnesses.length} given)`);
-  if (quorum > 0 && !source.cosignedCheckpoint) return failure('this source serves no cosigned checkpoints');
-  const note = quorum > 0 ? await source.cosignedCheckpoint!(quorum) : await source.checkpoint();
   const checkpoint = openCheckpoint(note, vkey, origin);
   if (typeof checkpoint === 'string') return failure(checkpoint);
+  // 1b. With witnesses: a checkpoint they cosigned, enough of them.
   const cosignedBy = witnesses.length > 0 ? cosignersOf(note, witnesses) : [];
   if (cosignedBy.length < quorum) {
     return failure(
@@ -388,18 +403,17 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   // 2. Every record up to the checkpoint's size, in order, each checked (signature, claim, leaf) as soon as the
   // records before it are here: pages are asked for a few at a time (their number is known from the checkpoint),
   // and each run of SEGMENT contiguous records goes to the checker while the next pages are on their way.
-  const jwks = checkSignatures ? (await source.jwks()).keys : null;
   const check = options.checkRecords ?? checkRecordsHere;
+  check.expect?.(checkpoint.size);
   const jwsList: string[] = [];
   const segments: Promise<RecordCheck>[] = [];
   let handed = 0; // records handed to the checker
-  let checking: Promise<unknown> = Promise.resolve();
   const handOn = (final: boolean) => {
     while (jwsList.length - handed >= SEGMENT || (final && jwsList.length > handed)) {
       const [from, to] = [handed, final ? jwsList.length : handed + SEGMENT];
-      // One at a time, in order: a checker may use every core for one segment (the CLI's does).
-      const segment = checking.then(() => check(jwsList.slice(from, to), { log, jwks, offset: from }));
-      checking = segment.catch(() => undefined);
+      // At once, not after the segment before: a checker on several threads overlaps them (the CLI's does).
+      const segment = check(jwsList.slice(from, to), { log, jwks, offset: from });
+      segment.catch(() => undefined); // awaited with the others below; not an unhandled rejection meanwhile
       segments.push(segment);
       handed = to;
     }

@@ -13,7 +13,7 @@ import { signCheckpoint } from '../../src/audit/format/checkpoint';
 import { appendLeaf, EMPTY_FRONTIER, frontierRoot, leafHash, rootOf, type Frontier } from '../../src/audit/format/merkle';
 import { signRecord, type AuditRecord } from '../../src/audit/format/record';
 import { auditSigningKey } from '../../src/audit/signing/signing-key';
-import { checkRecordsHere, verifyAuditLog, type AuditSource } from '../../src/sdk/audit-verify';
+import { checkRecordsHere, verifyAuditLog, type AuditSource, type RecordChecker } from '../../src/sdk/audit-verify';
 import { main } from '../../src/cli/main';
 import { parallelRecordChecker } from '../../src/cli/parallel-verify';
 
@@ -168,6 +168,92 @@ describe('verifying while the pages arrive (issue 34)', () => {
       const reordered = await verifyAuditLog(sourceOf(swapped.map((r, index) => ({ ...r, index }))), { log, checkRecords });
       assert.match(reordered.ok ? '' : reordered.error, /record 2100: it says it is record 2101/);
     }
+  });
+});
+
+describe('what a first verify waits for (issue 34)', () => {
+  it('asks for the log key, the checkpoint and the record keys at once, not one after another', async () => {
+    const built = await makeLog(3);
+    const asked = new Set<string>();
+    let bothAsked: () => void = () => undefined;
+    const othersAsked = new Promise<void>((resolve) => {
+      bothAsked = resolve;
+    });
+    const note = (what: string) => {
+      asked.add(what);
+      if (asked.has('checkpoint') && asked.has('jwks')) bothAsked();
+    };
+    const source: AuditSource = {
+      // The key answers only once the other two were asked for: one after another, this would never answer.
+      logKey: async () => {
+        await Promise.race([othersAsked, new Promise((_, reject) => setTimeout(() => reject(new Error('asked for one thing at a time')), 2000))]);
+        return built.key.vkey;
+      },
+      checkpoint: async () => {
+        note('checkpoint');
+        return built.checkpoint;
+      },
+      jwks: async () => {
+        note('jwks');
+        return { keys: [built.key.publicJwk] };
+      },
+      records: async (from, limit) => ({ records: built.records.slice(from, from + limit) }),
+    };
+    const result = await verifyAuditLog(source, { log });
+    assert.equal(result.ok, true, result.ok ? '' : result.error);
+  });
+
+  it('tells the record checker how many records are coming before it asks for the first', async () => {
+    const built = await makeLog(1200);
+    const events: string[] = [];
+    const checker = parallelRecordChecker(2);
+    const checkRecords: RecordChecker = Object.assign((jws: string[], options: Parameters<RecordChecker>[1]) => checker(jws, options), {
+      expect: (records: number) => {
+        events.push(`expect ${records}`);
+        checker.expect?.(records);
+      },
+    });
+    const source: AuditSource = {
+      logKey: async () => built.key.vkey,
+      checkpoint: async () => built.checkpoint,
+      jwks: async () => ({ keys: [built.key.publicJwk] }),
+      records: async (from, limit) => {
+        events.push(`records ${from}`);
+        return { records: built.records.slice(from, from + limit) };
+      },
+    };
+    const result = await verifyAuditLog(source, { log, checkRecords });
+    assert.equal(result.ok, true, result.ok ? '' : result.error);
+    assert.equal(events[0], 'expect 1200', events.join(', '));
+  });
+
+  it('gives the reference answers when segments are checked at once, the workers alone until the last', async () => {
+    const built = await makeLog(2600);
+    const jws = built.records.map((r) => r.jws);
+    const [h, p, s] = jws[300]!.split('.');
+    jws[300] = `${h}.${p}.${s!.startsWith('A') ? 'B' : 'A'}${s!.slice(1)}`;
+    const checker = parallelRecordChecker(2);
+    checker.expect?.(jws.length);
+    const jwks = [built.key.publicJwk];
+    // Three segments in flight together, as the verifier hands them while pages arrive.
+    const parts = await Promise.all([
+      checker(jws.slice(0, 1024), { log, jwks, offset: 0 }),
+      checker(jws.slice(1024, 2048), { log, jwks, offset: 1024 }),
+      checker(jws.slice(2048), { log, jwks, offset: 2048 }),
+    ]);
+    const reference = await checkRecordsHere(jws, { log, jwks });
+    assert.deepEqual(
+      parts.flatMap((part) => part.badSignatures),
+      reference.badSignatures,
+    );
+    assert.deepEqual(
+      parts.flatMap((part) => part.leaves.map((l) => Buffer.from(l).toString('hex'))),
+      reference.leaves.map((l) => Buffer.from(l).toString('hex')),
+    );
+    assert.equal(
+      parts.every((part) => part.claimError === null),
+      true,
+    );
   });
 });
 

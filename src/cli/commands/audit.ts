@@ -51,10 +51,14 @@ type SavedState = VerifierState & { deployment?: { index: number } };
  * put in words. Answers the lines to print, the newest statement, and an
  * error when a statement does not verify.
  */
-async function deploymentReport(api: AuditLogApi, jwks: Awaited<ReturnType<AuditLogApi['jwks']>>, saved: SavedState | undefined) {
+async function deploymentReport(
+  onRecord: Promise<[Awaited<ReturnType<AuditLogApi['deployments']>>, Awaited<ReturnType<AuditLogApi['jwks']>>]>,
+  saved: SavedState | undefined,
+) {
+  const [served, jwks] = await onRecord;
   const keys = keyMap(jwks);
   const statements: { index: number; statement: DeploymentStatement }[] = [];
-  for (const { index, jws } of await api.deployments()) {
+  for (const { index, jws } of served) {
     if (!verifyJws(jws, keys)) return { error: `deployment statement ${index} does not verify under the audit keys` };
     const record = jwsPayload<AuditRecord & { details: DeploymentStatement }>(jws);
     if (record.log !== 'provider' || record.index !== index || record.action !== 'deployment.statement')
@@ -154,6 +158,9 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
     const error = `no log key is pinned for ${log} (no saved state at ${statePath}): pass --log-key <vkey>, the key your provider published out of band, or --trust-on-first-use to take the server's own key this once`;
     return { ok: false, json: { ok: false, log, error }, text: `REFUSED: ${error}.` };
   }
+  // The deployment statements and their keys are fetched while the log is verified, and checked after it.
+  const onRecord = ctx.api ? Promise.all([ctx.api.deployments(), ctx.api.jwks()]) : null;
+  onRecord?.catch(() => undefined); // awaited below, unless the verification fails first
   const result = await verifyAuditLog(source, {
     log,
     state,
@@ -167,7 +174,7 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
     return { ok: false, json: { ok: false, log, error: result.error }, text: `FAILED: ${log}: ${result.error}` };
   }
   // Which deployment serves the log, and what changed since the saved state (online only: a bundle has no statements).
-  const deployments = ctx.api ? await deploymentReport(ctx.api, await ctx.api.jwks(), state) : null;
+  const deployments = onRecord ? await deploymentReport(onRecord, state) : null;
   if (deployments && 'error' in deployments)
     return { ok: false, json: { ok: false, log, error: deployments.error }, text: `FAILED: ${log}: ${deployments.error}` };
   // Sealed records (docs/design.md §7): every reveal matches its commitment, and no seal is past its date unrevealed.

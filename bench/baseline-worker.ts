@@ -15,9 +15,26 @@
  * node and the guarded head update. No token, no signing, no envelope, no
  * Durable Object hop, no second round trip: nothing that keeps the rule
  * "the record commits before the answer" can be faster on this runtime.
+ *
+ * And the floor under the design's own rules (`/design-floor/:vm/pages`):
+ * the floor, plus what docs/design.md requires of every content request and
+ * the floor leaves out — a fresh signed token verified, its `jti` spent in the
+ * batch (§3), each page's ciphertext SHA-256 in the record, the record and a
+ * checkpoint signed (Ed25519) before the answer, appends to a log serialized
+ * through one Durable Object that holds the Merkle frontier (§5) — with the
+ * API's own code for each (authenticate, signRecord, appendLeaf,
+ * signCheckpoint, recordStatements, headStatements). Nothing else of the API:
+ * no versions, heads, guards, extensions, emulator middleware or rate limit.
  */
+import { createHash } from 'node:crypto';
+import { DurableObject } from 'cloudflare:workers';
 import { Hono, type Context } from 'hono';
-import { hexOf, hexToBytes } from '../src/lib/bytes';
+import { signCheckpoint } from '../src/audit/format/checkpoint';
+import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier } from '../src/audit/format/merkle';
+import { signRecord, type AuditRecord, type Region } from '../src/audit/format/record';
+import { headStatements, loadHead, recordStatements } from '../src/audit/log/log-store';
+import { auditSigningKey } from '../src/audit/signing/signing-key';
+import { bytesOfStoredHex, hexOf } from '../src/lib/bytes';
 import { authenticate } from '../src/auth/middleware';
 import { rejection, type Commit } from '../src/audit/log/commit';
 import { createDb } from '../src/platform/db/client';
@@ -33,12 +50,13 @@ app.use('*', async (c, next) => {
 });
 
 app.post('/seed', async (c) => {
-  const { host, tenant } = await c.req.json<{ host: string; tenant: string }>();
+  // `owner`: the tenant's owner key (kid and public JWK), for the design floor's tokens.
+  const { host, tenant, owner } = await c.req.json<{ host: string; tenant: string; owner?: { kid: string; jwk: object } }>();
   await c.env.DB.batch([
     c.env.DB.prepare('INSERT INTO hosts (id, name, vcpus, memory_mib, disk_gib) VALUES (?, ?, 1000000, 1000000000, 1000)').bind(host, host),
     c.env.DB.prepare(
-      "INSERT INTO tenants (id, name, owner_kid, owner_jwk, quota_vcpus, quota_memory_mib, quota_disk_gib) VALUES (?, ?, ?, '{}', 1000000, 1000000000, 1000)",
-    ).bind(tenant, tenant, tenant),
+      'INSERT INTO tenants (id, name, owner_kid, owner_jwk, quota_vcpus, quota_memory_mib, quota_disk_gib) VALUES (?, ?, ?, ?, 1000000, 1000000000, 1000)',
+    ).bind(tenant, tenant, owner?.kid ?? tenant, JSON.stringify(owner?.jwk ?? {})),
     c.env.DB.prepare('CREATE TABLE IF NOT EXISTS bench_pages (vm TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (vm, idx))'),
   ]);
   return c.body(null, 204);
@@ -86,7 +104,7 @@ function pagesFrame(rows: { index: number; data: string }[]): Uint8Array<ArrayBu
   view.setUint32(0, rows.length);
   rows.forEach((row, i) => {
     view.setBigUint64(4 + i * ENTRY, BigInt(row.index));
-    frame.set(hexToBytes(row.data), 4 + i * ENTRY + 8);
+    frame.set(bytesOfStoredHex(row.data), 4 + i * ENTRY + 8); // as the API decodes its pages (lib/bytes)
   });
   return frame;
 }
@@ -202,6 +220,111 @@ app.get('/floor/:vm/pages', async (c) => {
     ),
   ]);
   return framed(c, read!.results);
+});
+
+/** A design-floor batch as the Worker hands it to the log's sequencer: the pages (hex, with their SHA-256) or the range, and the token spent. */
+interface FloorAppend {
+  kind: 'read' | 'write';
+  vm: string;
+  pages?: { index: number; hex: string; digest: string }[];
+  range?: { start: number; count: number };
+  actor: { id: string; kid: string; jti: string; expiresAt: number };
+}
+
+/**
+ * The design floor's sequencer: one per log, appends one at a time in arrival order (a promise chain), each
+ * signed, put in the tree, covered by a signed checkpoint and committed with its pages in ONE D1 batch.
+ */
+export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_SIGNING_JWK: string }> {
+  #log = `design-floor-${crypto.randomUUID().slice(0, 8)}`;
+  #frontier: Frontier | null = null;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  append(op: FloorAppend): Promise<{ index: number; rows: { index: number; data: string }[] }> {
+    const run = this.#tail.then(() => this.#commit(op));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #commit({ kind, vm, pages, range, actor }: FloorAppend): Promise<{ index: number; rows: { index: number; data: string }[] }> {
+    const db = this.env.DB;
+    const log = this.#log;
+    const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
+    this.#frontier ??= (await loadHead(db, log, await signCheckpoint(log, 0, EMPTY_ROOT, key))).frontier;
+    const head = this.#frontier;
+    const time = new Date().toISOString();
+    const indexes = pages ? pages.map((p) => p.index) : Array.from({ length: range!.count }, (_, i) => range!.start + i);
+    // A read names the versions it serves, as the API's sequencer does from the heads it follows (here: version 1).
+    const regions: Region[] = indexes.map((index, i) => ({
+      space: 'memory',
+      resource: vm,
+      index,
+      version: 1,
+      digest: `sha256:${pages ? pages[i]!.digest : 'ab'.repeat(32)}`,
+      access: kind,
+    }));
+    const record: AuditRecord = {
+      v: 1,
+      log,
+      index: head.size,
+      time,
+      requestId: `req_${crypto.randomUUID()}`,
+      actor: { type: 'tenant', id: actor.id, kid: actor.kid, jti: actor.jti, ip: null },
+      action: `vm.memory.${kind}`,
+      target: { type: 'vm', id: vm },
+      outcome: 'allowed',
+      reason: null,
+      request: { method: kind === 'write' ? 'PUT' : 'GET', path: `/design-floor/${vm}/pages` },
+      regions,
+    };
+    const { jws, payload } = await signRecord(record, key);
+    const step = appendLeaf(head, leafHash(payload));
+    const root = frontierRoot(step.frontier);
+    const checkpoint = await signCheckpoint(log, step.frontier.size, root, key);
+    const flows = JSON.stringify(indexes.map((i) => [kind, 'memory', vm, i, 1, null]));
+    const results = await db.batch<{ index: number; data: string }>(
+      [
+        pages ? pageInserts(db, vm, pages) : [pagesQuery(db, vm, range!.start, range!.count)],
+        db.prepare('INSERT INTO token_replays (principal_id, jti, expires_at) VALUES (?, ?, ?)').bind(actor.id, actor.jti, actor.expiresAt),
+        recordStatements(db, record, jws, step.completed),
+        db
+          .prepare(
+            `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)
+           SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?, 'tenant', ?, ? FROM json_each(?)`,
+          )
+          .bind(log, record.index, actor.jti, actor.jti, actor.id, time, flows),
+        headStatements(db, log, head.size, step.frontier, root, checkpoint, time),
+      ].flat(),
+    );
+    this.#frontier = step.frontier;
+    return { index: record.index, rows: pages ? [] : results[0]!.results };
+  }
+}
+
+type FloorEnv = AppEnv & { Bindings: { DESIGN_FLOOR: DurableObjectNamespace<DesignFloorSequencer> } };
+const designFloorLog = (c: Context<FloorEnv>) => c.env.DESIGN_FLOOR.get(c.env.DESIGN_FLOOR.idFromName('tenants/ten_baseline'));
+const spentToken = (c: Context<FloorEnv>): FloorAppend['actor'] => {
+  const { id, kid, jti, expiresAt } = c.get('principal');
+  return { id, kid, jti, expiresAt };
+};
+const floorApp = app as unknown as Hono<FloorEnv>;
+
+floorApp.put('/design-floor/:vm/pages', authenticate({ consumeJti: 'with-audit-record' }), async (c) => {
+  const frame = new Uint8Array(await c.req.arrayBuffer());
+  const pages = framedPages(frame).map((page, i) => ({
+    ...page,
+    digest: createHash('sha256')
+      .update(frame.subarray(4 + i * ENTRY + 8, 4 + (i + 1) * ENTRY))
+      .digest('hex'),
+  }));
+  const { index } = await designFloorLog(c).append({ kind: 'write', vm: c.req.param('vm'), pages, actor: spentToken(c) });
+  return c.json({ pages: pages.length, auditIndex: index });
+});
+
+floorApp.get('/design-floor/:vm/pages', authenticate({ consumeJti: 'with-audit-record' }), async (c) => {
+  const range = { start: Number(c.req.query('start')), count: Number(c.req.query('count')) };
+  const { rows } = await designFloorLog(c).append({ kind: 'read', vm: c.req.param('vm'), range, actor: spentToken(c) });
+  return framed(c as unknown as Context<AppEnv>, rows);
 });
 
 export default app;

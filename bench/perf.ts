@@ -25,7 +25,7 @@ import { workerdProcesses } from './workers';
 
 const workload = (process.argv[2] ?? 'write') as 'write' | 'read' | 'create';
 const seconds = Number(process.argv[3] ?? 10);
-const ROWS = 20;
+const ROWS = Number(process.env.PERF_ROWS ?? 20);
 
 /** The Worker bundle's source map (the bundle is minified, names kept): a frame `index.js:L:C` becomes `src/…:line`. */
 const bundleMap = new SourceMap(JSON.parse(readFileSync(new URL('../dist/worker/index.js.map', import.meta.url), 'utf8')));

@@ -100,3 +100,14 @@ describe('oneByteString', () => {
     );
   });
 });
+
+describe('bytesOfStoredHex', () => {
+  it("decodes SQLite's hex() (upper case) and lower case alike, every byte value, as Buffer does", () => {
+    const every = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const random = crypto.getRandomValues(new Uint8Array(4141));
+    for (const bytes of [every, random, new Uint8Array(0)]) {
+      const hex = Buffer.from(bytes).toString('hex');
+      for (const text of [hex.toUpperCase(), hex]) assert.deepEqual(bytesModule.bytesOfStoredHex(text), new Uint8Array(bytes));
+    }
+  });
+});

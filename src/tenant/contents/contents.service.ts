@@ -21,7 +21,7 @@ import type { ReadEvidence, SignedRecord } from '../../audit/format/evidence';
 import type { Database } from '../../platform/db/client';
 import { ENVELOPE_BASE64_LENGTH, ENVELOPE_BYTES, ENVELOPE_VERSION, PAGE_BYTES, type Space } from '../../lib/envelope-format';
 import { NOT_YOURS } from '../../lib/problems';
-import { hexOf } from '../../lib/bytes';
+import { bytesOfStoredHex, hexOf } from '../../lib/bytes';
 import { fail, ok, type Result } from '../../lib/result';
 import {
   PAGES_PER_GIB,
@@ -63,7 +63,7 @@ export interface StoredPage {
 }
 
 /** Envelopes come out of D1 as hex (content-statements.ts says why); SQLite's own `hex()`, so decoded without a strictness check. */
-const storedPage = ({ envelopeHex, ...page }: StoredPageRow): StoredPage => ({ ...page, envelope: Buffer.from(envelopeHex, 'hex') });
+const storedPage = ({ envelopeHex, ...page }: StoredPageRow): StoredPage => ({ ...page, envelope: bytesOfStoredHex(envelopeHex) });
 
 export interface PageVersion {
   index: number;

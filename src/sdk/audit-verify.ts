@@ -355,6 +355,10 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   if (quorum > 0 && !source.cosignedCheckpoint) return failure('this source serves no cosigned checkpoints');
   // The log key, the checkpoint and the record keys in one round trip's time, not three (issue 34): each is checked
   // below in the order the argument needs them, whatever order they arrive in.
+  // And the first page of records: a verification reads the log from its start, so the server serves that page while
+  // the checkpoint is checked; its size then says how many more pages to ask for.
+  const firstPage = source.records(0, pageSize);
+  firstPage.catch(() => undefined); // awaited below, unless the checkpoint is refused first
   const [servedKey, note, jwks] = await Promise.all([
     source.logKey(),
     quorum > 0 ? source.cosignedCheckpoint!(quorum) : source.checkpoint(),
@@ -423,7 +427,7 @@ export async function verifyAuditLog(source: AuditSource, options: VerifyOptions
   let next = 0; // the next page to take in order; past a gap, the loop below asks again from where the records stop
   let contiguous = true;
   await inParallel(starts, PAGES_IN_FLIGHT, async (from) => {
-    arrived.set(from, await source.records(from, Math.min(pageSize, checkpoint.size - from)));
+    arrived.set(from, await (from === 0 ? firstPage : source.records(from, Math.min(pageSize, checkpoint.size - from))));
     while (contiguous && next < starts.length && arrived.has(starts[next]!)) {
       const page = arrived.get(starts[next]!)!;
       arrived.delete(starts[next++]!);

@@ -88,14 +88,14 @@ app.post('/v1/admin/tenants/:tenant/vms', authenticate({ consumeJti: 'now' }), a
 const PAGE = 4096;
 const ENTRY = 8 + PAGE;
 
-function framedPages(frame: Uint8Array): { index: number; hex: string }[] {
+function framedPages(frame: Uint8Array): { index: number; bytes: Uint8Array; hex: string }[] {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const count = view.getUint32(0);
   if (frame.length !== 4 + count * ENTRY) throw new Error('not a page frame');
-  return Array.from({ length: count }, (_, i) => ({
-    index: Number(view.getBigUint64(4 + i * ENTRY)),
-    hex: hexOf(frame.subarray(4 + i * ENTRY + 8, 4 + (i + 1) * ENTRY)),
-  }));
+  return Array.from({ length: count }, (_, i) => {
+    const bytes = frame.subarray(4 + i * ENTRY + 8, 4 + (i + 1) * ENTRY);
+    return { index: Number(view.getBigUint64(4 + i * ENTRY)), bytes, hex: hexOf(bytes) };
+  });
 }
 
 function pagesFrame(rows: { index: number; data: string }[]): Uint8Array<ArrayBuffer> {
@@ -151,6 +151,29 @@ let next = 0;
 /** One log per isolate, so its indexes count from 0 (random values are not allowed at global scope). */
 let floorLog = '';
 
+/** The flow index's rows of a page batch (one per page, version 1), as the API's flow index writes them. */
+function flowRows(
+  db: D1Database,
+  f: {
+    log: string;
+    index: number;
+    kind: 'read' | 'write';
+    vm: string;
+    indexes: number[];
+    jti: string;
+    session: string;
+    actor: { type: string; id: string };
+    time: string;
+  },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)
+       SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?, ?, ?, ? FROM json_each(?)`,
+    )
+    .bind(f.log, f.index, f.jti, f.session, f.actor.type, f.actor.id, f.time, JSON.stringify(f.indexes.map((i) => [f.kind, 'memory', f.vm, i, 1, null])));
+}
+
 /** The statements an audited page batch adds to its data statement (see the header). */
 function auditFloor(db: D1Database, vm: string, indexes: number[], kind: 'read' | 'write', flows: boolean): D1PreparedStatement[] {
   const index = next++;
@@ -159,19 +182,23 @@ function auditFloor(db: D1Database, vm: string, indexes: number[], kind: 'read' 
   // The JWS of a record naming these pages: its regions, base64url-encoded, as the real one carries them.
   const regions = indexes.map((i) => ({ space: 'memory', resource: vm, index: i, version: 1, digest: `sha256:${'ab'.repeat(32)}`, access: kind }));
   const jws = `eyJhbGciOiJFZERTQSJ9.${Buffer.from(JSON.stringify({ v: 1, log: floorLog, index, time, regions, pad: 'x'.repeat(700) })).toString('base64url')}.${'s'.repeat(86)}`;
-  const rows = JSON.stringify(indexes.map((i) => [kind, 'memory', vm, i, 1, null]));
   return [
     db
       .prepare('INSERT INTO audit_records (log, idx, jws, time, action, actor_id, outcome, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .bind(floorLog, index, jws, time, `memory.${kind}`, 'tk_floor', 'allowed', 'floor'),
     ...(flows
       ? [
-          db
-            .prepare(
-              `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)
-               SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, 'floor', 'toolstack', 'tk_floor', ? FROM json_each(?)`,
-            )
-            .bind(floorLog, index, crypto.randomUUID(), time, rows),
+          flowRows(db, {
+            log: floorLog,
+            index,
+            kind,
+            vm,
+            indexes,
+            jti: crypto.randomUUID(),
+            session: 'floor',
+            actor: { type: 'toolstack', id: 'tk_floor' },
+            time,
+          }),
         ]
       : []),
     db.prepare('INSERT INTO audit_nodes (log, level, idx, hash) VALUES (?, 0, ?, ?)').bind(floorLog, index, 'ab'.repeat(32)),
@@ -281,18 +308,12 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
     const step = appendLeaf(head, leafHash(payload));
     const root = frontierRoot(step.frontier);
     const checkpoint = await signCheckpoint(log, step.frontier.size, root, key);
-    const flows = JSON.stringify(indexes.map((i) => [kind, 'memory', vm, i, 1, null]));
     const results = await db.batch<{ index: number; data: string }>(
       [
         pages ? pageInserts(db, vm, pages) : [pagesQuery(db, vm, range!.start, range!.count)],
         db.prepare('INSERT INTO token_replays (principal_id, jti, expires_at) VALUES (?, ?, ?)').bind(actor.id, actor.jti, actor.expiresAt),
         recordStatements(db, record, jws, step.completed),
-        db
-          .prepare(
-            `INSERT INTO content_flows (log, audit_index, kind, space, resource_id, idx, version, copy_of, jti, session, actor_type, actor_id, time)
-           SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?, 'tenant', ?, ? FROM json_each(?)`,
-          )
-          .bind(log, record.index, actor.jti, actor.jti, actor.id, time, flows),
+        flowRows(db, { log, index: record.index, kind, vm, indexes, jti: actor.jti, session: actor.jti, actor: { type: 'tenant', id: actor.id }, time }),
         headStatements(db, log, head.size, step.frontier, root, checkpoint, time),
       ].flat(),
     );
@@ -302,7 +323,7 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
 }
 
 type FloorEnv = AppEnv & { Bindings: { DESIGN_FLOOR: DurableObjectNamespace<DesignFloorSequencer> } };
-const designFloorLog = (c: Context<FloorEnv>) => c.env.DESIGN_FLOOR.get(c.env.DESIGN_FLOOR.idFromName('tenants/ten_baseline'));
+const designFloorLog = (c: Context<FloorEnv>) => c.env.DESIGN_FLOOR.get(c.env.DESIGN_FLOOR.idFromName('design-floor'));
 const spentToken = (c: Context<FloorEnv>): FloorAppend['actor'] => {
   const { id, kid, jti, expiresAt } = c.get('principal');
   return { id, kid, jti, expiresAt };
@@ -310,12 +331,10 @@ const spentToken = (c: Context<FloorEnv>): FloorAppend['actor'] => {
 const floorApp = app as unknown as Hono<FloorEnv>;
 
 floorApp.put('/design-floor/:vm/pages', authenticate({ consumeJti: 'with-audit-record' }), async (c) => {
-  const frame = new Uint8Array(await c.req.arrayBuffer());
-  const pages = framedPages(frame).map((page, i) => ({
-    ...page,
-    digest: createHash('sha256')
-      .update(frame.subarray(4 + i * ENTRY + 8, 4 + (i + 1) * ENTRY))
-      .digest('hex'),
+  const pages = framedPages(new Uint8Array(await c.req.arrayBuffer())).map(({ index, bytes, hex }) => ({
+    index,
+    hex,
+    digest: createHash('sha256').update(bytes).digest('hex'),
   }));
   const { index } = await designFloorLog(c).append({ kind: 'write', vm: c.req.param('vm'), pages, actor: spentToken(c) });
   return c.json({ pages: pages.length, auditIndex: index });

@@ -142,7 +142,7 @@ export function storedPageBytes(stateDir: string): StoredBytes {
 export const storedReport = ({ versions, envelope, onDisk }: StoredBytes): string =>
   `Stored: ${versions} page versions in the API's D1 file, ${envelope.toFixed(0)} bytes of envelope each (a BLOB; 5,524 characters as base64 text before), ${onDisk.toFixed(0)} bytes a version on disk with its row and key index (SQLite dbstat).`;
 
-/** Rounds of the four paths, alternating, so the machine's drift touches each alike; ratios are the median of the rounds' own. */
+/** Rounds of the five paths, alternating, so the machine's drift touches each alike; ratios are the median of the rounds' own. */
 export const CONTENT_ROUNDS = Number(process.env.BENCH_CONTENT_ROUNDS ?? 5);
 
 type ContentPath = 'encrypted' | 'plain' | 'floor' | 'floorNoFlows' | 'designFloor';

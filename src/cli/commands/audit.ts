@@ -111,13 +111,15 @@ function bundleSource(dir: string): AuditSource & { log: string } {
 /** Wraps an online source so that what was fetched can be written out as a bundle. */
 function recording(source: AuditLogApi) {
   const seen = { logKey: '', jwks: '', checkpoint: '', handovers: '', records: [] as { index: number; jws: string }[] };
+  // Asked for once: the verifier checks records under these keys, and the deployment report its statements.
+  let jwks: ReturnType<AuditLogApi['jwks']> | undefined;
   const wrapped: AuditSource = {
     logKey: async () => (seen.logKey = await source.logKey()),
-    jwks: async () => {
-      const jwks = await source.jwks();
-      seen.jwks = JSON.stringify(jwks, null, 2);
-      return jwks;
-    },
+    jwks: () =>
+      (jwks ??= source.jwks().then((keys) => {
+        seen.jwks = JSON.stringify(keys, null, 2);
+        return keys;
+      })),
     checkpoint: async () => (seen.checkpoint = await source.checkpoint()),
     cosignedCheckpoint: async (cosignatures) => (seen.checkpoint = await source.cosignedCheckpoint(cosignatures)),
     keyHandovers: async () => {
@@ -159,7 +161,7 @@ async function auditVerify(ctx: AuditCommandContext): Promise<{ json: unknown; t
     return { ok: false, json: { ok: false, log, error }, text: `REFUSED: ${error}.` };
   }
   // The deployment statements and their keys are fetched while the log is verified, and checked after it.
-  const onRecord = ctx.api ? Promise.all([ctx.api.deployments(), ctx.api.jwks()]) : null;
+  const onRecord = ctx.api ? Promise.all([ctx.api.deployments(), source.jwks()]) : null;
   onRecord?.catch(() => undefined); // awaited below, unless the verification fails first
   const result = await verifyAuditLog(source, {
     log,

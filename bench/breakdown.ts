@@ -33,7 +33,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.lengt
 const PARTS: [string, (s: Spans) => number][] = [
   ['token parse and verify (Ed25519, claims)', (s) => (s.token ?? 0) - (s.key ?? 0)],
   ['key lookup (isolate cache; D1 on a miss)', (s) => s.key ?? 0],
-  ['rate limit (binding; one call per 8 requests of a principal)', (s) => s.ratelimit ?? 0],
+  ['rate limit (binding; one call per 40 requests of a principal)', (s) => s.ratelimit ?? 0],
   ['route and guard reads in D1 (log routing, jti pruning, role re-check)', (s) => (s['d1.pre'] ?? 0) + (s['d1.guards'] ?? 0)],
   ['handler reads in D1', (s) => s['d1.handler'] ?? 0],
   ['Worker → sequencer call, as a whole', (s) => s.sequencer ?? 0],

@@ -116,7 +116,7 @@ async function measureReferenceCpu(port: number): Promise<ReferenceCpu[]> {
     for (const [title, route] of [
       ['trivial Worker doing one D1 INSERT', '/insert'],
       ['design floor (group-committed batch, Ed25519 verify, signatures)', '/design-floor'],
-      ['design floor + the rate limiter as the API calls it (once per 8 requests)', '/design-floor-limited'],
+      ['design floor + the rate limiter as the API calls it (once per 40 requests)', '/design-floor-limited'],
     ] as const) {
       const before = workerdCpuMs(reference.child.pid!);
       const f = await load(title, 16, { url: `${reference.url}${route}`, method: 'POST', body, amount: PROFILED_REQUESTS });

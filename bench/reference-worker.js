@@ -21,7 +21,7 @@
  * each record and signs one checkpoint per batch (docs/design.md §5).
  * `POST /design-floor-limited` adds the one control the API keeps beyond the
  * design: the Workers Rate Limiting binding, called as the API calls it —
- * once per 8 requests of a principal (src/platform/middleware/rate-limit).
+ * once per 40 requests of a principal (src/platform/middleware/rate-limit).
  */
 import { DurableObject } from 'cloudflare:workers';
 
@@ -161,8 +161,8 @@ export default {
         const { keys, token, signature } = await floorCrypto();
         if (!(await crypto.subtle.verify('Ed25519', keys.publicKey, signature, token))) return new Response(null, { status: 401 });
       }
-      // As the API calls it: once per 8 requests of a principal (src/platform/middleware/rate-limit/block-counter.ts).
-      if (pathname === '/design-floor-limited' && limitedCalls++ % 8 === 0 && !(await env.LIMIT.limit({ key: 'principal:floor' })).success)
+      // As the API calls it: once per 40 requests of a principal (src/platform/middleware/rate-limit/block-counter.ts).
+      if (pathname === '/design-floor-limited' && limitedCalls++ % 40 === 0 && !(await env.LIMIT.limit({ key: 'principal:floor' })).success)
         return new Response(null, { status: 429 });
       // `-do` and design: the same batch, committed by a Durable Object (the log's sequencer in the API) one RPC away.
       if (pathname === '/audited-floor') await commitFloor(env.DB, body);

@@ -22,7 +22,7 @@ export const SCENARIOS = {
   insert: 'trivial Worker doing one D1 INSERT',
   floor: "floor: an audited create's one D1 batch, nothing else",
   design: 'design floor: that batch from a group-committing Durable Object, with the Ed25519 verify and signatures',
-  limited: 'design floor + the rate limiter as the API calls it (once per 8 requests)',
+  limited: 'design floor + the rate limiter as the API calls it (once per 40 requests)',
   audited: 'audited VM create, one tenant',
 } as const;
 export type Scenario = keyof typeof SCENARIOS;
@@ -36,7 +36,7 @@ export type RuntimeCeiling = Record<Scenario, Record<16 | 64, RuntimeRow>>;
 
 const ROUNDS = 3;
 
-async function referenceOnMiniflare(): Promise<{ mf: Miniflare; url: string }> {
+export async function referenceOnMiniflare(): Promise<{ mf: Miniflare; url: string }> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: '127.0.0.1',

@@ -307,7 +307,7 @@ describe('custodes/testing', () => {
     const api = emu.client(owner, { fetch: (async (input: RequestInfo | URL, init?: RequestInit) => (seen = await fetch(input, init))) as typeof fetch });
     await api.POST('/v1/tenants/{tenant}/disks', { params: { path: { tenant } }, body: { name: 'timed', sizeGiB: 8 } });
     const created = spans(seen!);
-    // No `ratelimit` here: a principal's requests are counted in blocks of 8, so most make no binding call.
+    // No `ratelimit` here: a principal's requests are counted in blocks of 40, so most make no binding call.
     for (const name of ['token', 'key', 'd1.handler', 'sequencer', 'seq.queue', 'seq.sign', 'seq.checkpoint', 'seq.batch', 'total']) {
       assert.ok(Number.isFinite(created[name]), `${name} in ${seen!.headers.get('Server-Timing')}`);
     }

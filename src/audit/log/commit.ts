@@ -14,7 +14,7 @@ import type { CommitResult } from './commit-result';
 
 export type { CommitResult } from './commit-result';
 
-export { expectChanges, onUnique, write, type WriteStatement } from '../../platform/db/statements';
+export { compiledWrite, expectChanges, onUnique, write, type Placeholders, type WriteStatement } from '../../platform/db/statements';
 import { uniqueReason } from '../../platform/db/statements';
 import { oneByteString } from '../../lib/bytes';
 export type { SequencerTimings } from '../../platform/middleware/server-timing/timings';

@@ -5,7 +5,7 @@
  * which triggers on `vms` keep equal to the VMs' sum (platform/db/schema,
  * drizzle/0015): a guard costs the same with ten VMs or ten thousand.
  */
-import { eq, sql, type SQL } from 'drizzle-orm';
+import { eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { vmAllocations } from '../../platform/db/schema';
 
@@ -24,10 +24,15 @@ export interface Resources {
   memoryMiB: number;
 }
 
+/** A value bound into a fragment: itself, or a placeholder of a statement built once (platform/db/statements `compiledWrite`). */
+type Bound<T> = T | Placeholder;
+/** Resources as a guard binds them. */
+export type Demand = { [K in keyof Resources]: Bound<Resources[K]> };
+
 type Column = 'vcpus' | 'memory_mib';
 
 /** `column` summed over the VMs whose `owner` column is `id` (the counter), optionally not counting VM `exceptVm`. */
-const summed = (owner: 'host_id' | 'tenant_id', column: Column, id: SQL | string, exceptVm?: string): SQL => {
+const summed = (owner: 'host_id' | 'tenant_id', column: Column, id: SQL | Bound<string>, exceptVm?: string): SQL => {
   const counter = sql`coalesce((SELECT ${sql.raw(column)} FROM vm_allocations WHERE owner = ${owner === 'host_id' ? 'host:' : 'tenant:'} || ${id}), 0)`;
   if (!exceptVm) return sql`(${counter})`;
   return sql`(${counter} - coalesce((SELECT ${sql.raw(column)} FROM vms WHERE id = ${exceptVm} AND ${sql.raw(owner)} = ${id}), 0))`;
@@ -47,7 +52,7 @@ export interface FitOptions {
 }
 
 /** True (as SQL) when host `hostId` has room for `demand`. */
-export function hostFits(hostId: string, demand: Resources, options: FitOptions = {}): SQL {
+export function hostFits(hostId: Bound<string>, demand: Demand, options: FitOptions = {}): SQL {
   const { exceptVm, requireActive = true } = options;
   return sql`EXISTS (
   SELECT 1 FROM hosts h WHERE h.id = ${hostId}${requireActive ? sql` AND h.state = 'active'` : sql``}
@@ -56,7 +61,7 @@ export function hostFits(hostId: string, demand: Resources, options: FitOptions 
 }
 
 /** True (as SQL) when tenant `tenantId` is active and its quota covers `demand` (besides VM `exceptVm`). */
-export const tenantFits = (tenantId: string, demand: Resources, exceptVm?: string): SQL => sql`EXISTS (
+export const tenantFits = (tenantId: Bound<string>, demand: Demand, exceptVm?: string): SQL => sql`EXISTS (
   SELECT 1 FROM tenants t WHERE t.id = ${tenantId} AND t.state = 'active'
     AND ${tenantUsed('vcpus', sql`t.id`, exceptVm)} + ${demand.vcpus} <= t.quota_vcpus
     AND ${tenantUsed('memory_mib', sql`t.id`, exceptVm)} + ${demand.memoryMiB} <= t.quota_memory_mib)`;

@@ -11,8 +11,8 @@
  * tenant's power control is tenant/vms/power.service.ts.
  */
 import { firstOf, keysetPage } from '../../platform/db/queries';
-import { and, eq, sql } from 'drizzle-orm';
-import { expectChanges, write, type Commit } from '../../audit/log/commit';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { compiledWrite, expectChanges, write, type Commit, type Placeholders } from '../../audit/log/commit';
 import { nextRevision, type Database } from '../../platform/db/client';
 import { vmColumnInReach, type VmReach } from '../../auth/vm-reach';
 import { vms } from '../../platform/db/schema';
@@ -47,6 +47,24 @@ export interface VmView extends VmInput {
 const VM_VIEW_COLUMNS = sql.raw(
   'id, tenant_id AS tenant, host_id AS host, name, vcpus, memory_mib AS memoryMiB, state, revision, created_at AS createdAt, updated_at AS updatedAt',
 );
+
+export interface NewVm {
+  id: string;
+  tenantId: string;
+  hostId: string;
+  name: string;
+  vcpus: number;
+  memoryMiB: number;
+}
+
+/** A VM placed on its host, if the host has room and the tenant's slice covers it: the create's guarded INSERT. */
+export const insertVmSql = (vm: Placeholders<NewVm>): SQL => sql`
+      INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib)
+      SELECT ${vm.id}, ${vm.tenantId}, ${vm.hostId}, ${vm.name}, ${vm.vcpus}, ${vm.memoryMiB}
+      WHERE ${hostFits(vm.hostId, vm)} AND ${tenantFits(vm.tenantId, vm)}
+      RETURNING ${VM_VIEW_COLUMNS}`;
+/** `insertVmSql`, built once (the hot path of every create). */
+const insertVm = compiledWrite(insertVmSql);
 
 function toView(row: typeof vms.$inferSelect): VmView {
   const { tenantId, hostId, ...rest } = row;
@@ -121,12 +139,8 @@ export async function createVm(
       return quota.ok ? noCapacity(demand) : quota;
     }
     const id = newId('vm');
-    const insert = sql`
-      INSERT INTO vms (id, tenant_id, host_id, name, vcpus, memory_mib)
-      SELECT ${id}, ${tenantId}, ${host.id}, ${input.name}, ${input.vcpus}, ${input.memoryMiB}
-      WHERE ${hostFits(host.id, demand)} AND ${tenantFits(tenantId, demand)}
-      RETURNING ${VM_VIEW_COLUMNS}`;
-    const committed = await commit([write(insert), expectChanges('vm.create')], { target: { type: 'vm', id }, details: { host: host.id } });
+    const insert = insertVm({ id, tenantId, hostId: host.id, name: input.name, vcpus: input.vcpus, memoryMiB: input.memoryMiB });
+    const committed = await commit([insert, expectChanges('vm.create')], { target: { type: 'vm', id }, details: { host: host.id } });
     if (committed.ok) {
       placedOnHost(host.id, demand);
       // The insert's RETURNING row is the VM view's columns (the statement above names them).

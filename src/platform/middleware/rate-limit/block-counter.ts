@@ -6,8 +6,11 @@
  * has a cost of its own (locally, Miniflare's emulation writes SQLite in a
  * Durable Object per call: with one call per request, the design floor of an
  * audited create fell from 0.78× to 0.55× of a one-INSERT Worker; bench
- * `/design-floor-limited`). The binding's limit is configured in blocks
- * (wrangler.toml: 625 blocks of 8 = 5000 requests per 10 s).
+ * `/design-floor-limited`). One call costs workerd ~0.55 ms of CPU on
+ * Miniflare (measured in a loop), so even one call per 8 requests was ~70 µs
+ * of every audited request; blocks of 40 took a create's Worker side from
+ * ~580 to ~500 µs (issue 34, A/B in one isolate). The binding's limit is
+ * configured in blocks (wrangler.toml: 125 blocks of 40 = 5000 requests per 10 s).
  *
  * Exactness: one binding call pays for the request that makes it and the
  * next `block − 1` of its key in this isolate. Requests that arrive while a
@@ -16,8 +19,8 @@
  * refuses its I/O). So a key gets at most `block − 1` requests beyond its
  * limit per refused call (a refusal is remembered until the window ends, so
  * there are few), and at most `block − 1` fewer per isolate (credits bought
- * and not used when the window ends). With blocks of 8 and a limit of 5000,
- * both bounds are 7 per isolate, 0.14%: Cloudflare's own binding is
+ * and not used when the window ends). With blocks of 40 and a limit of 5000,
+ * both bounds are 39 per isolate, 0.8%: Cloudflare's own binding is
  * approximate on that order (its counts are cached and eventually consistent).
  *
  * Windows are the binding's own: fixed, aligned to the wall clock

@@ -4,7 +4,7 @@
  * request without a valid token by its client address. Over the limit the
  * answer is 429 `rate_limited` with `Retry-After` (RFC 9110 §10.2.3).
  *
- * A principal's requests are counted in blocks of 8 per binding call
+ * A principal's requests are counted in blocks of 40 per binding call
  * (./block-counter.ts): at most 7 over the limit per refused call, at most 7
  * under it per isolate.
  *

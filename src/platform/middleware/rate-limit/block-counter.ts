@@ -9,7 +9,7 @@
  * `/design-floor-limited`). One call costs workerd ~0.55 ms of CPU on
  * Miniflare (measured in a loop), so even one call per 8 requests was ~70 µs
  * of every audited request; blocks of 40 took a create's Worker side from
- * ~580 to ~500 µs (issue 34, A/B in one isolate). The binding's limit is
+ * ~480 to ~405 µs (issue 34, A/B in one isolate). The binding's limit is
  * configured in blocks (wrangler.toml: 125 blocks of 40 = 5000 requests per 10 s).
  *
  * Exactness: one binding call pays for the request that makes it and the

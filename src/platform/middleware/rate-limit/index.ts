@@ -5,7 +5,7 @@
  * answer is 429 `rate_limited` with `Retry-After` (RFC 9110 §10.2.3).
  *
  * A principal's requests are counted in blocks of 40 per binding call
- * (./block-counter.ts): at most 7 over the limit per refused call, at most 7
+ * (./block-counter.ts): at most 39 over the limit per refused call, at most 39
  * under it per isolate.
  *
  * Limits bound what one source costs; what outsiders add to a tenant's log is

@@ -2,7 +2,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../src/platform/db/client';
-import { claimIdempotencyKey, commitStatements } from '../src/platform/middleware/idempotency/idempotency.store';
+import { answerOf, commitStatements } from '../src/platform/middleware/idempotency/idempotency.store';
 import { call, createHost, createTenant, expectStatus, unique } from './support/api';
 
 describe('pagination', () => {
@@ -104,20 +104,34 @@ describe('Idempotency-Key', () => {
     expect(row).toEqual({ state: 'complete', request_id: created.headers.get('X-Request-Id') });
   });
 
-  it("a claim that expired and was taken by a retry cannot commit: its batch aborts, the retry's stands", async () => {
+  it('a key is taken in the batch that commits: a live key refuses a second commit, an expired one is taken anew', async () => {
     const db = createDb(env.DB);
     const times = (now: number) => ({ now, ttlSeconds: 86_400, pendingSeconds: 60 });
-    const first = await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_000));
-    const retry = await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_061)); // the first claim's window has passed
-    if (first.kind !== 'claimed' || retry.kind !== 'claimed') throw new Error('both claims should succeed');
-    const run = (claim: string, requestId: string) =>
-      env.DB.batch(commitStatements('adm_x', 'k-lost', claim, requestId, times(1_070)).map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
-    await expect(run(first.claim, 'req_first')).rejects.toThrow(/idempotency claim lost/);
-    await run(retry.claim, 'req_retry');
-    expect(await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_080))).toEqual({ kind: 'in_progress' });
-    expect(await claimIdempotencyKey(db, 'adm_x', 'k-lost', 'fp', times(1_200))).toEqual({ kind: 'response_lost', requestId: 'req_retry' });
-    // Committing twice is refused too: a request commits its key once.
-    await expect(run(retry.claim, 'req_retry')).rejects.toThrow(/idempotency claim lost/);
+    const run = (requestId: string, now: number) =>
+      env.DB.batch(commitStatements('adm_x', 'k-taken', 'fp', requestId, times(now)).map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
+    expect(await answerOf(db, 'adm_x', 'k-taken', 'fp', times(999))).toEqual({ kind: 'free' });
+    await run('req_first', 1_000);
+    // A retry (or a request racing the first) cannot commit under the key: its whole batch aborts.
+    await expect(run('req_retry', 1_010)).rejects.toThrow(/idempotency claim lost/);
+    // What the key then says: in flight while the first one's answer may still be stored, then lost; another body is a mismatch.
+    expect(await answerOf(db, 'adm_x', 'k-taken', 'fp', times(1_020))).toEqual({ kind: 'in_progress' });
+    expect(await answerOf(db, 'adm_x', 'k-taken', 'fp', times(1_100))).toEqual({ kind: 'response_lost', requestId: 'req_first' });
+    expect(await answerOf(db, 'adm_x', 'k-taken', 'other', times(1_020))).toEqual({ kind: 'mismatch' });
+    // Past its TTL the row no longer holds the key: the next commit takes it.
+    expect(await answerOf(db, 'adm_x', 'k-taken', 'fp', times(87_400))).toEqual({ kind: 'free' });
+    await run('req_later', 87_400);
+    expect(await answerOf(db, 'adm_x', 'k-taken', 'fp', times(87_500))).toEqual({ kind: 'response_lost', requestId: 'req_later' });
+  });
+
+  it('a retry racing the original runs, but only one of them commits; the other gets the first answer or 409', async () => {
+    const b = body();
+    const [one, two] = await Promise.all([
+      call('POST', '/v1/admin/hosts', { body: b, headers: { 'Idempotency-Key': 'k-race' } }),
+      call('POST', '/v1/admin/hosts', { body: b, headers: { 'Idempotency-Key': 'k-race' } }),
+    ]);
+    expect([one.status, two.status].sort()).toSatisfy((s: number[]) => s[0] === 201 && (s[1] === 201 || s[1] === 409));
+    const list = await expectStatus(call('GET', '/v1/admin/hosts'), 200);
+    expect(list.hosts.filter((h: { name: string }) => h.name === b.name)).toHaveLength(1); // executed once
   });
 
   it('rejects an invalid key', async () => {

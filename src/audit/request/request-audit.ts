@@ -68,6 +68,7 @@ export class AuditedRequest implements RequestAudit {
   log = PROVIDER_LOG;
   regions: Region[] | null = null;
   recorded: Recorded | null = null;
+  committed = false;
   /** Whether the token's jti has been consumed (or found already used). */
   #tokenSettled = false;
   /** Run by the commit besides the handler's writes (`alsoOnCommit`). */
@@ -143,6 +144,7 @@ export class AuditedRequest implements RequestAudit {
     if (isLateRefusal(result)) throw new TokenRefused(result.rejected);
     if (!result.ok && result.rejected === 'idempotency') throw new IdempotencyClaimLost();
     if (!result.ok) return result;
+    this.committed = true;
     // The fault strikes between the record's batch and its notices: the outbox rows it left are what a restart finishes.
     this.c.get('hooks')?.afterCommit();
     // Notices: the same record in each other log concerned, naming the primary one (audit/log/notices.ts).

@@ -26,6 +26,8 @@ export interface RequestAudit {
   regions: Region[] | null;
   /** Set once the request's record is in a log (or counted into a refusal summary). */
   readonly recorded: Recorded | null;
+  /** Whether the handler's commit landed, and with it the statements given to `alsoOnCommit`. */
+  readonly committed: boolean;
   /** Commits writes together with the request's record (outcome `allowed`); at most once. */
   readonly commit: Commit;
   /**

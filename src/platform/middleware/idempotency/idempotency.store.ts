@@ -1,18 +1,25 @@
 /**
  * Idempotency-Key bookkeeping (draft-ietf-httpapi-idempotency-key-header-06).
- * A key is scoped to the principal that sent it. The first request claims the
- * key (`pending`, under a fresh claim id). If the request changes anything,
- * its audit batch — the one with its writes and record — also marks the key
- * `committed` (`commitStatements`), so no crash can leave an effect without
- * its key or a key without its effect. The response is stored afterwards
- * (`complete`) and replayed for retries with the same fingerprint.
+ * A key is scoped to the principal that sent it.
  *
- * A claim that outlives `pendingSeconds` is therefore one whose request never
- * committed (it crashed, or refused): it is deleted, and the key may be
- * claimed anew, safely. A key committed whose response was never stored (the
- * request crashed between its commit and its answer) is not run again: the
- * retry learns which request carried it out — at once when the server lived
- * to see its own failure (`lost`), after `pendingSeconds` when it died.
+ * The key is taken in the request's own audit batch — the one with its writes
+ * and record (`commitStatements`): the row is written `committed`, and the
+ * batch aborts (`idempotency claim lost`) if a live row holds the key already.
+ * So no crash can leave an effect without its key or a key without its
+ * effect, and a first request pays no round trip of its own for the key (a
+ * claim batch before the handler cost an SDK create half its CPU: issue 34).
+ * The response is stored afterwards (`complete`) and replayed for retries.
+ *
+ * A request that commits nothing stores its answer under the key once it has
+ * one (`storeAnswer`): a failure is replayed like a success, so a retry cannot
+ * change the outcome. When the key is live already — a retry, or a request
+ * that lost the race for the key — the row answers instead (`answerOf`): the
+ * stored response, a mismatch, a request still in flight, or one whose
+ * response was lost (it crashed between its commit and its answer; it is not
+ * run again: the retry learns which request carried it out — at once when the
+ * server lived to see its own failure (`lost`), after `pendingSeconds` when it
+ * died). Rows expire after the TTL; an expired row is replaced by the next
+ * request that takes its key.
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
@@ -25,106 +32,123 @@ export interface StoredResponse {
   body: string;
 }
 
-export type ClaimOutcome =
-  | { kind: 'claimed'; claim: string }
+/** What a live row says to a request that did not take the key itself. */
+export type KeyAnswer =
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'mismatch' }
   | { kind: 'in_progress' }
   /** Carried out by `requestId`, whose response was lost (it crashed after committing). */
-  | { kind: 'response_lost'; requestId: string };
+  | { kind: 'response_lost'; requestId: string }
+  /** No live row: the key is free (the row expired, or its request never committed). */
+  | { kind: 'free' };
 
 export interface IdempotencyTimes {
   now: number;
   ttlSeconds: number;
+  /** How long a committed key's response may take to be stored before it is taken as lost. */
   pendingSeconds: number;
 }
 
-export async function claimIdempotencyKey(
+/**
+ * The key taken by `requestId` unless a live row holds it: a new row, or one replacing an expired row. `committed`
+ * (its response stored later), or `complete` with `response`.
+ */
+function takeKey(principalId: string, key: string, fingerprint: string, requestId: string, now: number, ttlSeconds: number, response?: StoredResponse) {
+  const [state, status, headers, body] = response
+    ? ['complete', response.status, JSON.stringify(response.headers), response.body]
+    : ['committed', null, null, null];
+  return sql`INSERT INTO ${idempotencyRecords} (principal_id, key, fingerprint, state, claim, request_id, committed_at, status, headers, body, expires_at)
+      VALUES (${principalId}, ${key}, ${fingerprint}, ${state}, ${requestId}, ${requestId}, ${now}, ${status}, ${headers}, ${body}, ${now + ttlSeconds})
+      ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = excluded.state, claim = excluded.claim,
+        request_id = excluded.request_id, committed_at = excluded.committed_at, status = excluded.status, headers = excluded.headers,
+        body = excluded.body, expires_at = excluded.expires_at
+      WHERE ${idempotencyRecords.expiresAt} <= ${now}`;
+}
+
+/**
+ * For the request's audit batch: takes the key for `requestId`, `committed`, kept for the TTL; aborts the batch
+ * (`idempotency claim lost`) when a live row holds it — a retry, or another request with the key that committed first.
+ */
+export function commitStatements(
+  principalId: string,
+  key: string,
+  fingerprint: string,
+  requestId: string,
+  { now, ttlSeconds }: IdempotencyTimes,
+): WriteStatement[] {
+  return [
+    write(takeKey(principalId, key, fingerprint, requestId, now, ttlSeconds)),
+    write(sql`INSERT INTO ${idempotencyAssertions} (actual) VALUES (changes())`),
+  ];
+}
+
+/** This request's row, once its batch committed it. */
+const ownRow = (principalId: string, key: string, requestId: string) =>
+  and(eq(idempotencyRecords.principalId, principalId), eq(idempotencyRecords.key, key), eq(idempotencyRecords.requestId, requestId));
+
+/** Stores the response of the request whose batch took the key; expired rows go in the same batch. */
+export async function completeIdempotencyKey(
+  db: Database,
+  principalId: string,
+  key: string,
+  requestId: string,
+  response: StoredResponse,
+  { now, ttlSeconds }: IdempotencyTimes,
+): Promise<void> {
+  await db.batch([
+    db
+      .update(idempotencyRecords)
+      .set({ state: 'complete', status: response.status, headers: JSON.stringify(response.headers), body: response.body, expiresAt: now + ttlSeconds })
+      .where(and(ownRow(principalId, key, requestId), eq(idempotencyRecords.state, 'committed'))),
+    db.delete(idempotencyRecords).where(lt(idempotencyRecords.expiresAt, now)),
+  ]);
+}
+
+/**
+ * The answer of a request that committed nothing, stored under the key unless a live row holds it; `stored: false`
+ * then, and the row answers (`answerOf`).
+ */
+export async function storeAnswer(
+  db: Database,
+  principalId: string,
+  key: string,
+  fingerprint: string,
+  requestId: string,
+  response: StoredResponse,
+  times: IdempotencyTimes,
+): Promise<{ stored: true } | { stored: false; answer: KeyAnswer }> {
+  const { now, ttlSeconds } = times;
+  const taken = await db.run(takeKey(principalId, key, fingerprint, requestId, now, ttlSeconds, response));
+  if (taken.meta.changes === 1) return { stored: true };
+  return { stored: false, answer: await answerOf(db, principalId, key, fingerprint, times) };
+}
+
+/** What the key's live row says to a request with `fingerprint` that did not take the key. */
+export async function answerOf(
   db: Database,
   principalId: string,
   key: string,
   fingerprint: string,
   { now, pendingSeconds }: IdempotencyTimes,
-): Promise<ClaimOutcome> {
-  // Expired records go first, in the same atomic batch: a stale claim never blocks its key.
-  const claimId = crypto.randomUUID();
-  const [, claim] = await db.batch([
-    db.delete(idempotencyRecords).where(lt(idempotencyRecords.expiresAt, now)),
-    db
-      .insert(idempotencyRecords)
-      .values({ principalId, key, fingerprint, state: 'pending', claim: claimId, expiresAt: now + pendingSeconds })
-      .onConflictDoNothing(),
-  ]);
-  if (claim.meta.changes === 1) return { kind: 'claimed', claim: claimId };
-
-  const [existing] = await db
+): Promise<KeyAnswer> {
+  const [row] = await db
     .select()
     .from(idempotencyRecords)
     .where(and(eq(idempotencyRecords.principalId, principalId), eq(idempotencyRecords.key, key)));
-  if (!existing) return { kind: 'in_progress' }; // expired and removed between the two statements: rare, retryable
-  if (existing.fingerprint !== fingerprint) return { kind: 'mismatch' };
-  if (existing.state === 'pending') return { kind: 'in_progress' };
-  if (existing.state === 'lost') return { kind: 'response_lost', requestId: existing.requestId ?? 'unknown' };
-  if (existing.state === 'committed') {
+  if (!row || row.expiresAt <= now) return { kind: 'free' };
+  if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
+  if (row.state === 'lost') return { kind: 'response_lost', requestId: row.requestId ?? 'unknown' };
+  if (row.state === 'committed' || row.state === 'pending' || row.status === null) {
     // Committed moments ago: its response is on its way. Long ago: the request crashed before answering.
-    return now - (existing.committedAt ?? 0) < pendingSeconds ? { kind: 'in_progress' } : { kind: 'response_lost', requestId: existing.requestId ?? 'unknown' };
+    return now - (row.committedAt ?? 0) < pendingSeconds ? { kind: 'in_progress' } : { kind: 'response_lost', requestId: row.requestId ?? 'unknown' };
   }
-  return {
-    kind: 'replay',
-    response: { status: existing.status!, headers: JSON.parse(existing.headers ?? '{}'), body: existing.body ?? '' },
-  };
+  return { kind: 'replay', response: { status: row.status, headers: JSON.parse(row.headers ?? '{}'), body: row.body ?? '' } };
 }
 
-/** A claim: the key's row as long as it is still this request's. */
-const claimed = (principalId: string, key: string, claim: string) =>
-  and(eq(idempotencyRecords.principalId, principalId), eq(idempotencyRecords.key, key), eq(idempotencyRecords.claim, claim));
-
-/**
- * For the request's audit batch: marks the claim committed by `requestId`,
- * kept for the TTL, and aborts the batch (`idempotency claim lost`) unless
- * the claim was still pending and still this request's.
- */
-export function commitStatements(principalId: string, key: string, claim: string, requestId: string, { now, ttlSeconds }: IdempotencyTimes): WriteStatement[] {
-  return [
-    write(
-      sql`UPDATE ${idempotencyRecords} SET state = 'committed', request_id = ${requestId}, committed_at = ${now}, expires_at = ${now + ttlSeconds}
-          WHERE principal_id = ${principalId} AND key = ${key} AND claim = ${claim} AND state = 'pending'`,
-    ),
-    write(sql`INSERT INTO ${idempotencyAssertions} (actual) VALUES (changes())`),
-  ];
-}
-
-export async function completeIdempotencyKey(
-  db: Database,
-  principalId: string,
-  key: string,
-  claim: string,
-  response: StoredResponse,
-  { now, ttlSeconds }: IdempotencyTimes,
-): Promise<void> {
+/** After a request that failed on the server side after its batch took the key: the key is marked `lost`, so a retry learns at once that it was done. */
+export async function markKeyLost(db: Database, principalId: string, key: string, requestId: string): Promise<void> {
   await db
     .update(idempotencyRecords)
-    .set({
-      state: 'complete',
-      status: response.status,
-      headers: JSON.stringify(response.headers),
-      body: response.body,
-      expiresAt: now + ttlSeconds,
-    })
-    .where(claimed(principalId, key, claim));
-}
-
-/**
- * After a request that failed on the server side: frees its claim if nothing
- * committed, so the client may retry; if its batch did commit (it failed
- * after), marks the key `lost`, so a retry learns at once that it was done.
- */
-export async function settleFailedIdempotencyKey(db: Database, principalId: string, key: string, claim: string): Promise<void> {
-  await db.batch([
-    db.delete(idempotencyRecords).where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'pending'))),
-    db
-      .update(idempotencyRecords)
-      .set({ state: 'lost' })
-      .where(and(claimed(principalId, key, claim), eq(idempotencyRecords.state, 'committed'))),
-  ]);
+    .set({ state: 'lost' })
+    .where(and(ownRow(principalId, key, requestId), eq(idempotencyRecords.state, 'committed')));
 }

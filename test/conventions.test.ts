@@ -3,7 +3,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../src/platform/db/client';
 import { answerOf, commitStatements } from '../src/platform/middleware/idempotency/idempotency.store';
-import { call, createHost, createTenant, expectStatus, unique } from './support/api';
+import { call, createHost, createTenant, expectStatus, recordOf, unique } from './support/api';
 
 describe('pagination', () => {
   it('walks more than two pages without gaps or repeats', async () => {
@@ -71,6 +71,9 @@ describe('Idempotency-Key', () => {
     expect(await again.json()).toEqual(created);
     const list = await expectStatus(call('GET', '/v1/admin/hosts'), 200);
     expect(list.hosts).toHaveLength(1); // executed once
+    // The retry's record is of the replay it answered, not of the key's refusal its own batch met on the way.
+    const { record } = await recordOf(again);
+    expect(record).toMatchObject({ outcome: 'allowed', reason: null, status: 201 });
   });
 
   it('answers 422 when the key is reused with another body', async () => {

@@ -59,6 +59,8 @@ function answerResponse(c: Context<AppEnv>, answer: KeyAnswer): Response | null 
       });
     case 'replay': {
       const { status, headers, body } = answer.response;
+      // The record is of the replay, as when a replay was answered before the handler: not of the refusal its batch met on the way.
+      c.set('problemCode', undefined as never);
       return new Response(body, { status, headers: { ...headers, 'Idempotent-Replayed': 'true' } });
     }
     case 'response_lost':

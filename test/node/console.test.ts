@@ -106,7 +106,9 @@ describe('the web console', () => {
     const loaded = (path: RegExp) => page.sent.filter((r) => r.method === 'GET' && path.test(new URL(r.url).pathname)).length;
     assert.equal(loaded(/\/audit\/checkpoint$/), 1, 'the checkpoint, once');
     assert.equal(loaded(/\/audit\/stream$/), 1, 'the stream, once');
-    // Live: a new attempt appears in the open timeline without a reload.
+    // Live: a new attempt appears in the open timeline without a reload. The stream's own record first: it commits once
+    // the stream is subscribed, and the note shows the latest record only, so an attempt made before it would be overwritten.
+    await waitForText(page.page, ['(audit.stream.open, allowed) just committed']);
     await assert.rejects(admin.GET('/v1/tenants/{tenant}/vms', { params: { path: { tenant: tenant.tenant } } }), (e: unknown) => e instanceof CustodesApiError);
     await waitForText(page.page, ['(vm.list, denied) just committed']);
 

@@ -16,17 +16,15 @@
  * Each build gets its own workerd, its own D1 and its own CPU count (/proc).
  *   AB_ROUNDS (6), AB_REQUESTS a round (2000), AB_CLIENTS (64).
  */
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { launchWorker } from '../src/testing/runtime';
 import { load, signedRequests } from './load';
-import { referenceOnMiniflare } from './runtimes';
-import { api, enrolInstanceAdmin, instanceSecrets, median, mintTokens, newPrincipal, publicOf, type Principal, workerdProcesses } from './workers';
+import { referenceOnMiniflare, unlimitedCopy } from './runtimes';
+import { cpuMsOf, enrolInstanceAdmin, instanceSecrets, median, mintTokens, type Principal, roomForCreates, workerdProcesses } from './workers';
 
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 6);
 const REQUESTS = Number(process.env.AB_REQUESTS ?? 2000);
 const CLIENTS = Number(process.env.AB_CLIENTS ?? 64);
-const QUOTA = { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100_000 };
 
 interface Build {
   label: string;
@@ -37,13 +35,6 @@ interface Build {
   pid: number;
   cpuMs: number[];
   dispose: () => Promise<void>;
-}
-
-/** CPU ms process `pid` has used so far (user + system, /proc). */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** What `launch` started, with the pid of the workerd it started. */
@@ -57,21 +48,11 @@ async function withOwnWorkerd<T>(launch: () => Promise<T>): Promise<T & { pid: n
 
 /** One build, its rate limits out of reach, with hosts and a tenant a round to create VMs in. */
 async function start(dir: string, index: number): Promise<Build> {
-  const copy = resolve('.bench', `ab-${index}`);
-  rmSync(copy, { recursive: true, force: true });
-  cpSync(dir, copy, { recursive: true });
-  const manifest = join(copy, 'manifest.json');
-  writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/"limit":\s*\d+/g, '"limit": 100000000'));
+  const copy = unlimitedCopy(dir, `ab-${index}`);
   const { admin, vars } = await instanceSecrets();
   const { mf, url, pid } = await withOwnWorkerd(() => launchWorker({ workerDir: copy, bindings: vars }));
   await enrolInstanceAdmin(url.origin, vars);
-  const setup = await mintTokens(admin, 10 + ROUNDS + 1);
-  for (let i = 0; i < 4; i++) await api(url.origin, setup, 'POST', '/v1/admin/hosts', { name: `ab-${i}`, ...QUOTA });
-  const tenants: string[] = [];
-  for (let i = 0; i <= ROUNDS; i++) {
-    const owner = await newPrincipal('pending');
-    tenants.push((await api(url.origin, setup, 'POST', '/v1/admin/tenants', { name: `ab-${i}`, ownerKey: publicOf(owner.jwk), quota: QUOTA })).id);
-  }
+  const tenants = await roomForCreates(url.origin, admin, { hosts: 4, tenants: ROUNDS + 1, name: 'ab' });
   return { label: basename(dir), url: url.origin, admin, tenants, pid, cpuMs: [], dispose: () => mf.dispose() };
 }
 

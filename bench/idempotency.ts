@@ -7,58 +7,39 @@
  * now taken in the request's audit batch (src/platform/middleware/idempotency).
  *   IDEMPOTENCY_ROUNDS (5), IDEMPOTENCY_CLIENTS (16), BENCH_REQUESTS a round (1500).
  */
-import autocannon from 'autocannon';
-import { buildWorker } from '../scripts/build-worker';
 import { launchWorker } from '../src/testing/runtime';
+import { load, signedRequests } from './load';
 import { unlimitedBundle } from './runtimes';
-import { api, enrolInstanceAdmin, instanceSecrets, median, mintTokens, newPrincipal, publicOf, workerdCpuMs } from './workers';
+import { enrolInstanceAdmin, instanceSecrets, median, mintTokens, roomForCreates, workerdCpuMs } from './workers';
 
 const ROUNDS = Number(process.env.IDEMPOTENCY_ROUNDS ?? 5);
 const CLIENTS = Number(process.env.IDEMPOTENCY_CLIENTS ?? 16);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1500);
-const QUOTA = { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100_000 };
 
-await buildWorker();
 const { admin, vars } = await instanceSecrets();
 const { mf, url } = await launchWorker({ workerDir: await unlimitedBundle(), bindings: vars });
 try {
   const base = url.origin;
   await enrolInstanceAdmin(base, vars);
-  const setup = await mintTokens(admin, 10 + 2 * ROUNDS);
-  for (let i = 0; i < 4; i++) await api(base, setup, 'POST', '/v1/admin/hosts', { name: `idem-${i}`, ...QUOTA });
-  const tenants: string[] = [];
-  for (let i = 0; i < 2 * ROUNDS; i++) {
-    const owner = await newPrincipal('pending');
-    tenants.push((await api(base, setup, 'POST', '/v1/admin/tenants', { name: `idem-${i}`, ownerKey: publicOf(owner.jwk), quota: QUOTA })).id);
-  }
+  const tenants = await roomForCreates(base, admin, { hosts: 4, tenants: 2 * ROUNDS, name: 'idem' });
 
   /** `REQUESTS` creates into `tenant`, each with a fresh token and, when `keyed`, a fresh Idempotency-Key. */
   async function creates(tenant: string, keyed: boolean): Promise<{ cpuMs: number; p50: number }> {
     const tokens = await mintTokens(admin, REQUESTS + 100);
-    let n = 0;
     const before = workerdCpuMs();
-    const result = await autocannon({
+    const figures = await load('idempotency', CLIENTS, {
       url: base,
-      connections: CLIENTS,
       amount: REQUESTS,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (request) => ({
-            ...request,
-            path: `/v1/admin/tenants/${tenant}/vms`,
-            headers: {
-              authorization: `Bearer ${tokens.pop()}`,
-              'content-type': 'application/json',
-              ...(keyed ? { 'idempotency-key': crypto.randomUUID() } : {}),
-            },
-            body: JSON.stringify({ name: `idem-${n++}`, vcpus: 1, memoryMiB: 128 }),
-          }),
-        },
-      ],
+      requests: signedRequests(
+        tokens,
+        'POST',
+        () => `/v1/admin/tenants/${tenant}/vms`,
+        (n) => ({ name: `idem-${n}`, vcpus: 1, memoryMiB: 128 }),
+        (): Record<string, string> => (keyed ? { 'idempotency-key': crypto.randomUUID() } : {}),
+      ),
     });
-    if (result.non2xx + result.errors > 0) throw new Error(`${result.non2xx + result.errors} creates failed`);
-    return { cpuMs: (workerdCpuMs() - before) / result.requests.total, p50: result.latency.p50 };
+    if (figures.unexpected > 0) throw new Error(`${figures.unexpected} creates failed`);
+    return { cpuMs: (workerdCpuMs() - before) / figures.requests, p50: figures.p50 };
   }
 
   const runs = { plain: [] as { cpuMs: number; p50: number }[], keyed: [] as { cpuMs: number; p50: number }[] };

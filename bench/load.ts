@@ -37,8 +37,14 @@ export function load(title: string, connections: number, options: autocannon.Opt
   });
 }
 
-/** autocannon requests that each carry a fresh token; `body(n)` gives the n-th JSON body. */
-export function signedRequests(tokens: string[], method: string, path: (n: number) => string, body?: (n: number) => unknown): autocannon.Request[] {
+/** autocannon requests that each carry a fresh token; `body(n)` gives the n-th JSON body, `headers(n)` any more headers. */
+export function signedRequests(
+  tokens: string[],
+  method: string,
+  path: (n: number) => string,
+  body?: (n: number) => unknown,
+  headers?: (n: number) => Record<string, string>,
+): autocannon.Request[] {
   let n = 0;
   return [
     {
@@ -48,7 +54,7 @@ export function signedRequests(tokens: string[], method: string, path: (n: numbe
         return {
           ...req,
           path: path(i),
-          headers: { ...req.headers, authorization: `Bearer ${tokens.pop()}`, 'content-type': 'application/json' },
+          headers: { ...req.headers, authorization: `Bearer ${tokens.pop()}`, 'content-type': 'application/json', ...headers?.(i) },
           ...(body ? { body: JSON.stringify(body(i)) } : {}),
         };
       },

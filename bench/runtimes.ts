@@ -15,7 +15,7 @@ import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { buildWorker } from '../scripts/build-worker';
 import { applyMigrations, launchWorker, readMigrations } from '../src/testing/runtime';
 import { load, REQUESTS, signedRequests, type Figures } from './load';
-import { api, DIR, enrolInstanceAdmin, instanceSecrets, median, mintTokens, newPrincipal, publicOf, workerdCpuMs, type Principal } from './workers';
+import { DIR, enrolInstanceAdmin, instanceSecrets, median, mintTokens, roomForCreates, workerdCpuMs, type Principal } from './workers';
 
 export const SCENARIOS = {
   ok: 'trivial Worker answering ok',
@@ -66,16 +66,18 @@ export async function referenceOnMiniflare(): Promise<{ mf: Miniflare; url: stri
   return { mf, url };
 }
 
-/** The bundle in a directory of its own, its manifest's rate limits out of reach. */
-export async function unlimitedBundle(): Promise<string> {
-  const { dir } = await buildWorker();
-  const copy = resolve(DIR, 'miniflare-worker');
+/** The built worker at `dir` copied to .bench/`name`, its manifest's rate limits out of reach. */
+export function unlimitedCopy(dir: string, name: string): string {
+  const copy = resolve(DIR, name);
   rmSync(copy, { recursive: true, force: true });
   cpSync(dir, copy, { recursive: true });
   const manifestFile = join(copy, 'manifest.json');
   writeFileSync(manifestFile, readFileSync(manifestFile, 'utf8').replace(/"limit":\s*\d+/g, '"limit": 100000000'));
   return copy;
 }
+
+/** The bundle in a directory of its own, its manifest's rate limits out of reach. */
+export const unlimitedBundle = async (): Promise<string> => unlimitedCopy((await buildWorker()).dir, 'miniflare-worker');
 
 /** The reference Worker and the Custodes bundle on Miniflare, with hosts and `tenantCount` tenants (4096 one-vCPU VMs each) to create VMs in. */
 export async function miniflareInstances(
@@ -87,22 +89,7 @@ export async function miniflareInstances(
   const custodes = await launchWorker({ workerDir: await unlimitedBundle(), bindings: vars });
   const url = custodes.url.origin;
   await enrolInstanceAdmin(url, vars); // the bootstrap ceremony: a bootstrap key only enrols
-  const setup = await mintTokens(admin, 20 + tenantCount * 2);
-  for (let i = 0; i < tenantCount * 2; i++)
-    await api(url, setup, 'POST', '/v1/admin/hosts', { name: `mf-host-${i}`, vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 });
-  const tenants: string[] = [];
-  for (let i = 0; i < tenantCount; i++) {
-    const owner = await newPrincipal('pending');
-    tenants.push(
-      (
-        await api(url, setup, 'POST', '/v1/admin/tenants', {
-          name: `mf-${i}`,
-          ownerKey: publicOf(owner.jwk),
-          quota: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100000 },
-        })
-      ).id,
-    );
-  }
+  const tenants = await roomForCreates(url, admin, { hosts: tenantCount * 2, tenants: tenantCount, name: 'mf' });
   return {
     reference: reference.url,
     custodes: url,

@@ -190,11 +190,34 @@ export function workerdProcesses(root = process.pid): { pid: number; stat: strin
   return stats.filter((s) => s.comm === 'workerd' && under(s)).map(({ pid, stat }) => ({ pid, stat }));
 }
 
-/** CPU ms (user + system) of the workerd processes under `root`, from /proc. */
-export function workerdCpuMs(root = process.pid): number {
+/** CPU ms (user + system) a process has used, from its /proc stat line. */
+function cpuMsOfStat(stat: string): number {
   const hz = 100; // USER_HZ on Linux
-  return workerdProcesses(root).reduce((sum, { stat }) => {
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / hz;
-  }, 0);
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / hz;
+}
+
+/** CPU ms (user + system) of the workerd processes under `root`, from /proc. */
+export const workerdCpuMs = (root = process.pid): number => workerdProcesses(root).reduce((sum, { stat }) => sum + cpuMsOfStat(stat), 0);
+
+/** CPU ms (user + system) process `pid` has used so far: one instance's workerd alone when several run. */
+export const cpuMsOf = (pid: number): number => cpuMsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+/** A tenant slice and a host size that a bench's thousands of one-vCPU creates never fill. */
+export const ROOMY = { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 100_000 };
+
+/** `hosts` roomy hosts and `tenants` roomy tenants on the instance at `url`, for a bench to create VMs in; answers the tenants' ids. */
+export async function roomForCreates(
+  url: string,
+  admin: Principal,
+  { hosts, tenants, name }: { hosts: number; tenants: number; name: string },
+): Promise<string[]> {
+  const setup = await mintTokens(admin, hosts + tenants);
+  for (let i = 0; i < hosts; i++) await api(url, setup, 'POST', '/v1/admin/hosts', { name: `${name}-host-${i}`, ...ROOMY });
+  const ids: string[] = [];
+  for (let i = 0; i < tenants; i++) {
+    const owner = await newPrincipal('pending');
+    ids.push((await api(url, setup, 'POST', '/v1/admin/tenants', { name: `${name}-${i}`, ownerKey: publicOf(owner.jwk), quota: ROOMY })).id);
+  }
+  return ids;
 }

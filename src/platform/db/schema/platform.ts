@@ -14,11 +14,11 @@ export const tokenReplays = sqliteTable(
 
 /**
  * Stored responses for `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header).
- * A row is claimed (`state = 'pending'`, with a fresh `claim` id) before the
- * handler runs so that a concurrent duplicate gets 409 instead of executing
- * twice. The request's audit batch turns it `committed` (with the request
- * id), so the effect and the key's record land together; the response is
- * stored afterwards (`complete`).
+ * The request's audit batch writes the row `committed` (with the request id)
+ * and is refused if a live row holds the key, so the effect and the key's row
+ * land together and a concurrent duplicate changes nothing; the response is
+ * stored afterwards (`complete`). A request that commits nothing writes its
+ * answer `complete` at once (platform/middleware/idempotency).
  */
 export const idempotencyRecords = sqliteTable(
   'idempotency_records',
@@ -27,7 +27,7 @@ export const idempotencyRecords = sqliteTable(
     key: text('key').notNull(),
     fingerprint: text('fingerprint').notNull(),
     state: text('state', { enum: ['pending', 'committed', 'complete', 'lost'] }).notNull(),
-    /** Which claim of the key this is: a claim that expired and was taken anew is another. */
+    /** Unused since issue 34 (the request id names who took the key); an earlier version's claim id. */
     claim: text('claim'),
     /** The request whose audit batch committed under this key. */
     requestId: text('request_id'),

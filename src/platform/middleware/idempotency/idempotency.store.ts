@@ -58,8 +58,8 @@ function takeKey(principalId: string, key: string, fingerprint: string, requestI
     ? ['complete', response.status, JSON.stringify(response.headers), response.body]
     : ['committed', null, null, null];
   return sql`INSERT INTO ${idempotencyRecords} (principal_id, key, fingerprint, state, claim, request_id, committed_at, status, headers, body, expires_at)
-      VALUES (${principalId}, ${key}, ${fingerprint}, ${state}, ${requestId}, ${requestId}, ${now}, ${status}, ${headers}, ${body}, ${now + ttlSeconds})
-      ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = excluded.state, claim = excluded.claim,
+      VALUES (${principalId}, ${key}, ${fingerprint}, ${state}, NULL, ${requestId}, ${now}, ${status}, ${headers}, ${body}, ${now + ttlSeconds})
+      ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = excluded.state, claim = NULL,
         request_id = excluded.request_id, committed_at = excluded.committed_at, status = excluded.status, headers = excluded.headers,
         body = excluded.body, expires_at = excluded.expires_at
       WHERE ${idempotencyRecords.expiresAt} <= ${now}`;
@@ -138,6 +138,7 @@ export async function answerOf(
   if (!row || row.expiresAt <= now) return { kind: 'free' };
   if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
   if (row.state === 'lost') return { kind: 'response_lost', requestId: row.requestId ?? 'unknown' };
+  // `pending` is an earlier version's claim, live for at most `pendingSeconds` after an upgrade.
   if (row.state === 'committed' || row.state === 'pending' || row.status === null) {
     // Committed moments ago: its response is on its way. Long ago: the request crashed before answering.
     return now - (row.committedAt ?? 0) < pendingSeconds ? { kind: 'in_progress' } : { kind: 'response_lost', requestId: row.requestId ?? 'unknown' };

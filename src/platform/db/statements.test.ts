@@ -1,19 +1,20 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { compiledWrite, write, type Placeholders } from './statements';
-import { insertVmSql, type NewVm } from '../../provider/vms/vms.service';
 
-const vm: NewVm = { id: 'vm_01', tenantId: 'ten_01', hostId: 'hst_01', name: 'web', vcpus: 2, memoryMiB: 512 };
+type Rename = { id: string; name: string; limit: number };
+/** A value used twice and one inside a nested fragment, as guards bind them. */
+const renameSql = (v: Placeholders<Rename>): SQL =>
+  sql`UPDATE vms SET name = ${v.name} WHERE id = ${v.id} AND ${sql`(SELECT count(*) FROM vms WHERE name = ${v.name}) < ${v.limit}`}`;
 
 describe('a write built once (compiledWrite)', () => {
-  it('is the statement drizzle builds for the same values, text and parameters', () => {
-    // The values in place of the placeholders: what the create built on every call before.
-    const builtEachTime = write(insertVmSql(vm as unknown as Placeholders<NewVm>));
-    expect(compiledWrite(insertVmSql)(vm)).toEqual(builtEachTime);
-    expect(builtEachTime.params).toContain('hst_01');
-    // Another VM through the same compiled statement gets its own parameters, not the first one's.
-    const other = { ...vm, id: 'vm_02', vcpus: 4 };
-    expect(compiledWrite(insertVmSql)(other)).toEqual(write(insertVmSql(other as unknown as Placeholders<NewVm>)));
+  it('is the statement drizzle builds for the same values, text and parameters, and shares no values between calls', () => {
+    const values: Rename = { id: 'vm_01', name: 'web', limit: 2 };
+    // The values in place of the placeholders: what building on every call gives.
+    expect(compiledWrite(renameSql)(values)).toEqual(write(renameSql(values as unknown as Placeholders<Rename>)));
+    const rename = compiledWrite(renameSql);
+    rename(values);
+    expect(rename({ id: 'vm_02', name: 'db', limit: 3 }).params).toEqual(['db', 'vm_02', 'db', 3]);
   });
 
   it('refuses a call that leaves a placeholder without its value', () => {

@@ -23,8 +23,12 @@
  * checkpoint signed (Ed25519) before the answer, appends to a log serialized
  * through one Durable Object that holds the Merkle frontier (§5) — with the
  * API's own code for each (authenticate, signRecord, appendLeaf,
- * signCheckpoint, recordStatements, headStatements). Nothing else of the API:
- * no versions, heads, guards, extensions, emulator middleware or rate limit.
+ * signCheckpoint, recordStatements, headStatements). Its pages are envelopes
+ * sealed by its client (§4: contents are encrypted client-side), and a read
+ * answers with its own signed record, whose digests its client checks every
+ * envelope against before decrypting (§4) — the client's half of the floor is
+ * in bench/contents.ts. Nothing else of the API: no versions, heads, guards,
+ * extensions, write records served with reads, emulator middleware or rate limit.
  */
 import { createHash } from 'node:crypto';
 import { DurableObject } from 'cloudflare:workers';
@@ -83,29 +87,37 @@ app.post('/v1/admin/tenants/:tenant/vms', authenticate({ consumeJti: 'now' }), a
  * (`unhex(?)`, rows bound as plain parameters as content-statements.ts does), read as hex and sent
  * back as bytes — the same path, with the plaintext page (4096 bytes) where the API has an envelope.
  *
- *     request:  count u32 | count × (index u64 | page (4096))      answer (read): the same layout
+ *     request:  count u32 | count × (index u64 | page)      answer (read): the same layout [| length u32 | record JWS]
+ *
+ * A page is 4096 bytes of plaintext (/raw, /floor) or a 4141-byte envelope (/design-floor); the frame's length says which.
  */
-const PAGE = 4096;
-const ENTRY = 8 + PAGE;
-
 function framedPages(frame: Uint8Array): { index: number; bytes: Uint8Array; hex: string }[] {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const count = view.getUint32(0);
-  if (frame.length !== 4 + count * ENTRY) throw new Error('not a page frame');
+  const entry = count > 0 ? (frame.length - 4) / count : 0;
+  if (!Number.isInteger(entry) || entry <= 8) throw new Error('not a page frame');
   return Array.from({ length: count }, (_, i) => {
-    const bytes = frame.subarray(4 + i * ENTRY + 8, 4 + (i + 1) * ENTRY);
-    return { index: Number(view.getBigUint64(4 + i * ENTRY)), bytes, hex: hexOf(bytes) };
+    const bytes = frame.subarray(4 + i * entry + 8, 4 + (i + 1) * entry);
+    return { index: Number(view.getBigUint64(4 + i * entry)), bytes, hex: hexOf(bytes) };
   });
 }
 
-function pagesFrame(rows: { index: number; data: string }[]): Uint8Array<ArrayBuffer> {
-  const frame = new Uint8Array(4 + rows.length * ENTRY);
+/** The rows' pages as a frame; `record`, the design floor's signed record of the read, after them. */
+function pagesFrame(rows: { index: number; data: string }[], record?: string): Uint8Array<ArrayBuffer> {
+  const entry = 8 + (rows[0]?.data.length ?? 0) / 2;
+  const trailer = record === undefined ? null : new TextEncoder().encode(record);
+  const end = 4 + rows.length * entry;
+  const frame = new Uint8Array(end + (trailer ? 4 + trailer.length : 0));
   const view = new DataView(frame.buffer);
   view.setUint32(0, rows.length);
   rows.forEach((row, i) => {
-    view.setBigUint64(4 + i * ENTRY, BigInt(row.index));
-    frame.set(bytesOfStoredHex(row.data), 4 + i * ENTRY + 8); // as the API decodes its pages (lib/bytes)
+    view.setBigUint64(4 + i * entry, BigInt(row.index));
+    frame.set(bytesOfStoredHex(row.data), 4 + i * entry + 8); // as the API decodes its pages (lib/bytes)
   });
+  if (trailer) {
+    view.setUint32(end, trailer.length);
+    frame.set(trailer, end + 4);
+  }
   return frame;
 }
 
@@ -131,7 +143,8 @@ function pageInserts(db: D1Database, vm: string, pages: { index: number; hex: st
 const pagesQuery = (db: D1Database, vm: string, start: number, count: number) =>
   db.prepare('SELECT idx AS "index", hex(data) AS data FROM bench_pages WHERE vm = ? AND idx >= ? AND idx < ? ORDER BY idx').bind(vm, start, start + count);
 
-const framed = (c: Context<AppEnv>, rows: { index: number; data: string }[]) => c.body(pagesFrame(rows), 200, { 'Content-Type': 'application/octet-stream' });
+const framed = (c: Context<AppEnv>, rows: { index: number; data: string }[], record?: string) =>
+  c.body(pagesFrame(rows, record), 200, { 'Content-Type': 'application/octet-stream' });
 
 app.put('/raw/:vm/pages', async (c) => {
   const pages = framedPages(new Uint8Array(await c.req.arrayBuffer()));
@@ -266,14 +279,16 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
   #log = `design-floor-${crypto.randomUUID().slice(0, 8)}`;
   #frontier: Frontier | null = null;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Each page's digest as last written (`vm:index`): what a read's record names, as the API's sequencer knows it from its heads. */
+  #digests = new Map<string, string>();
 
-  append(op: FloorAppend): Promise<{ index: number; rows: { index: number; data: string }[] }> {
+  append(op: FloorAppend): Promise<{ index: number; jws: string; rows: { index: number; data: string }[] }> {
     const run = this.#tail.then(() => this.#commit(op));
     this.#tail = run.catch(() => undefined);
     return run;
   }
 
-  async #commit({ kind, vm, pages, range, actor }: FloorAppend): Promise<{ index: number; rows: { index: number; data: string }[] }> {
+  async #commit({ kind, vm, pages, range, actor }: FloorAppend): Promise<{ index: number; jws: string; rows: { index: number; data: string }[] }> {
     const db = this.env.DB;
     const log = this.#log;
     const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
@@ -281,13 +296,13 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
     const head = this.#frontier;
     const time = new Date().toISOString();
     const indexes = pages ? pages.map((p) => p.index) : Array.from({ length: range!.count }, (_, i) => range!.start + i);
-    // A read names the versions it serves, as the API's sequencer does from the heads it follows (here: version 1).
+    // A read names the versions it serves and their digests, as the API's sequencer does from the heads it follows (here: version 1).
     const regions: Region[] = indexes.map((index, i) => ({
       space: 'memory',
       resource: vm,
       index,
       version: 1,
-      digest: `sha256:${pages ? pages[i]!.digest : 'ab'.repeat(32)}`,
+      digest: `sha256:${pages ? pages[i]!.digest : (this.#digests.get(`${vm}:${index}`) ?? 'ab'.repeat(32))}`,
       access: kind,
     }));
     const record: AuditRecord = {
@@ -318,7 +333,8 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
       ].flat(),
     );
     this.#frontier = step.frontier;
-    return { index: record.index, rows: pages ? [] : results[0]!.results };
+    for (const p of pages ?? []) this.#digests.set(`${vm}:${p.index}`, p.digest);
+    return { index: record.index, jws, rows: pages ? [] : results[0]!.results };
   }
 }
 
@@ -342,8 +358,8 @@ floorApp.put('/design-floor/:vm/pages', authenticate({ consumeJti: 'with-audit-r
 
 floorApp.get('/design-floor/:vm/pages', authenticate({ consumeJti: 'with-audit-record' }), async (c) => {
   const range = { start: Number(c.req.query('start')), count: Number(c.req.query('count')) };
-  const { rows } = await designFloorLog(c).append({ kind: 'read', vm: c.req.param('vm'), range, actor: spentToken(c) });
-  return framed(c as unknown as Context<AppEnv>, rows);
+  const { rows, jws } = await designFloorLog(c).append({ kind: 'read', vm: c.req.param('vm'), range, actor: spentToken(c) });
+  return framed(c as unknown as Context<AppEnv>, rows, jws);
 });
 
 export default app;

@@ -54,6 +54,8 @@ export async function startWorker(
   vars: Record<string, string>,
   config?: string,
   extraArgs: string[] = [],
+  /** The D1 bindings to migrate (each gets every migration). */
+  databases: string[] = ['DB'],
 ): Promise<{ url: string; child: ChildProcess }> {
   // Absolute: wrangler resolves some paths against the config file's folder.
   const state = resolve(DIR, name);
@@ -65,8 +67,13 @@ export async function startWorker(
       .join('\n')}\n`,
   );
   const configArgs = config ? ['--config', config] : [];
-  const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...configArgs], { env: ENV, encoding: 'utf8' });
-  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}`);
+  for (const database of databases) {
+    const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', database, '--local', '--persist-to', state, ...configArgs], {
+      env: ENV,
+      encoding: 'utf8',
+    });
+    if (migrate.status !== 0) throw new Error(`migrations of ${database} failed:\n${migrate.stdout}${migrate.stderr}`);
+  }
   const child = spawn(
     wrangler,
     [

@@ -33,11 +33,10 @@
 import { createHash } from 'node:crypto';
 import { DurableObject } from 'cloudflare:workers';
 import { Hono, type Context } from 'hono';
-import { signCheckpoint } from '../src/audit/format/checkpoint';
-import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier } from '../src/audit/format/merkle';
-import { signRecord, type AuditRecord, type Region } from '../src/audit/format/record';
-import { headStatements, loadHead, recordStatements } from '../src/audit/log/log-store';
+import type { Frontier } from '../src/audit/format/merkle';
+import type { AuditRecord, Region } from '../src/audit/format/record';
 import { auditSigningKey } from '../src/audit/signing/signing-key';
+import { commitFloorRecord, floorHead } from './floor-log';
 import { bytesOfStoredHex, hexOf } from '../src/lib/bytes';
 import { authenticate } from '../src/auth/middleware';
 import { rejection, type Commit } from '../src/audit/log/commit';
@@ -292,7 +291,7 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
     const db = this.env.DB;
     const log = this.#log;
     const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
-    this.#frontier ??= (await loadHead(db, log, await signCheckpoint(log, 0, EMPTY_ROOT, key))).frontier;
+    this.#frontier ??= await floorHead(db, log, key);
     const head = this.#frontier;
     const time = new Date().toISOString();
     const indexes = pages ? pages.map((p) => p.index) : Array.from({ length: range!.count }, (_, i) => range!.start + i);
@@ -319,20 +318,18 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
       request: { method: kind === 'write' ? 'PUT' : 'GET', path: `/design-floor/${vm}/pages` },
       regions,
     };
-    const { jws, payload } = await signRecord(record, key);
-    const step = appendLeaf(head, leafHash(payload));
-    const root = frontierRoot(step.frontier);
-    const checkpoint = await signCheckpoint(log, step.frontier.size, root, key);
-    const results = await db.batch<{ index: number; data: string }>(
+    const { jws, frontier, results } = await commitFloorRecord<{ index: number; data: string }>(
+      db,
+      key,
+      head,
+      record,
       [
         pages ? pageInserts(db, vm, pages) : [pagesQuery(db, vm, range!.start, range!.count)],
         db.prepare('INSERT INTO token_replays (principal_id, jti, expires_at) VALUES (?, ?, ?)').bind(actor.id, actor.jti, actor.expiresAt),
-        recordStatements(db, record, jws, step.completed),
-        flowRows(db, { log, index: record.index, kind, vm, indexes, jti: actor.jti, session: actor.jti, actor: { type: 'tenant', id: actor.id }, time }),
-        headStatements(db, log, head.size, step.frontier, root, checkpoint, time),
       ].flat(),
+      [flowRows(db, { log, index: record.index, kind, vm, indexes, jti: actor.jti, session: actor.jti, actor: { type: 'tenant', id: actor.id }, time })],
     );
-    this.#frontier = step.frontier;
+    this.#frontier = frontier;
     for (const p of pages ?? []) this.#digests.set(`${vm}:${p.index}`, p.digest);
     return { index: record.index, jws, rows: pages ? [] : results[0]!.results };
   }

@@ -22,11 +22,10 @@
  * scenario starts its logs at index 0 in the database it is measured on.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { signCheckpoint } from '../src/audit/format/checkpoint';
-import { appendLeaf, EMPTY_ROOT, frontierRoot, leafHash, type Frontier } from '../src/audit/format/merkle';
-import { signRecord, type AuditRecord } from '../src/audit/format/record';
-import { headStatements, loadHead, recordStatements } from '../src/audit/log/log-store';
+import type { Frontier } from '../src/audit/format/merkle';
+import type { AuditRecord } from '../src/audit/format/record';
 import { auditSigningKey } from '../src/audit/signing/signing-key';
+import { commitFloorRecord, floorHead } from './floor-log';
 
 interface ShardEnv {
   DB: D1Database;
@@ -62,7 +61,7 @@ export class ShardFloorSequencer extends DurableObject<ShardEnv> {
   async #commit({ database, log, action, target, writes }: Append): Promise<number> {
     const db = this.env[database];
     const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
-    this.#frontier ??= (await loadHead(db, log, await signCheckpoint(log, 0, EMPTY_ROOT, key))).frontier;
+    this.#frontier ??= await floorHead(db, log, key);
     const head = this.#frontier;
     const time = new Date().toISOString();
     const record: AuditRecord = {
@@ -78,17 +77,8 @@ export class ShardFloorSequencer extends DurableObject<ShardEnv> {
       reason: null,
       request: { method: 'POST', path: `/${action}` },
     };
-    const { jws, payload } = await signRecord(record, key);
-    const step = appendLeaf(head, leafHash(payload));
-    const root = frontierRoot(step.frontier);
-    const checkpoint = await signCheckpoint(log, step.frontier.size, root, key);
     const bound = (w: Write) => db.prepare(w.sql.replaceAll(':index', String(record.index))).bind(...w.params);
-    await db.batch([
-      ...writes.map(bound),
-      ...recordStatements(db, record, jws, step.completed),
-      ...headStatements(db, log, head.size, step.frontier, root, checkpoint, time),
-    ]);
-    this.#frontier = step.frontier;
+    this.#frontier = (await commitFloorRecord(db, key, head, record, writes.map(bound))).frontier;
     return record.index;
   }
 }

@@ -21,6 +21,7 @@ import { cors } from './platform/middleware/cors';
 import { conditionalGet } from './platform/middleware/conditional-get';
 import { auditRouter, wellKnownRouter } from './audit/api/audit.index';
 import { hostsRouter } from './provider/hosts/hosts.index';
+import { databasesRouter } from './provider/databases/databases.index';
 import { API_VERSION, healthRouter } from './http/health/health.index';
 import { tenantsRouter } from './provider/tenants/tenants.index';
 import { vmsRouter } from './provider/vms/vms.index';
@@ -84,6 +85,7 @@ export function createApp() {
     .route('/', healthRouter)
     .route('/', infoRouter)
     .route('/', hostsRouter)
+    .route('/', databasesRouter)
     .route('/', tenantsRouter)
     .route('/', vmsRouter)
     .route('/', toolstacksRouter)
@@ -224,6 +226,7 @@ export function openApiDocument(app: App) {
     tags: [
       { name: 'health', description: 'Liveness.' },
       { name: 'hosts', description: 'Provider capacity (admin).' },
+      { name: 'databases', description: "How full the provider's D1 databases are (admin)." },
       { name: 'tenants', description: 'Tenants, their owner keys and quota slices (admin).' },
       { name: 'vms', description: 'VM provisioning: placement, resize, migration (admin). No route reaches guest contents.' },
       { name: 'toolstacks', description: 'Tenant-held keys with a scope ceiling: the only way to guest contents (tenant owner).' },

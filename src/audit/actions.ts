@@ -15,6 +15,7 @@ export const AUDITED_ACTIONS = [
   'host.update',
   'host.delete',
   'host.drain',
+  'database.list',
   'tenant.create',
   'tenant.list',
   'tenant.read',

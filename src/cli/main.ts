@@ -16,7 +16,7 @@ import { emulatorCommands } from './commands/emulator';
 import { witnessCommands } from './commands/witness';
 import { alertCommands } from './commands/alerts';
 import { keyCommands } from './commands/keys';
-import { hostCommands, tenantAdminCommands, vmAdminCommands } from './commands/provider';
+import { databaseCommands, hostCommands, tenantAdminCommands, vmAdminCommands } from './commands/provider';
 import { exposureCommand, labelCommands, recoverCommands } from './commands/recovery';
 import { diskCommands, keystoreCommands, memoryCommands, snapshotCommands, toolstackCommands, vmCommands } from './commands/tenant';
 import { DEFAULT_URL, LOCAL_ADMIN_KEY, sessionId, UsageError, type GlobalOptions, type Output } from './context';
@@ -61,6 +61,7 @@ export function buildProgram(io: Io, emit: (output: Output) => void): Command {
   keyCommands(program, emit);
   const admin = program.command('admin').description('provider administration (an admin key)');
   hostCommands(admin, emit);
+  databaseCommands(admin, emit);
   tenantAdminCommands(admin, emit);
   vmAdminCommands(admin, emit);
   changeCommands(admin, emit);

@@ -118,6 +118,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/databases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How full the provider's D1 databases are
+         * @description Each D1 database this deployment writes: what it holds, its tenants and VMs, and its size against D1's 10 GB limit per database. One database holds everything today; docs/decisions.md says how tenants will move to shards.
+         *
+         *     Requires an admin token with role `provisioner` or `operator` or `auditor`. Audited as `database.list`.
+         */
+        get: operations["listDatabases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/tenants": {
         parameters: {
             query?: never;
@@ -2111,6 +2133,29 @@ export interface components {
             createdAt: string;
             updatedAt: string;
         };
+        DatabaseList: {
+            databases: components["schemas"]["Database"][];
+            /** @description D1's size limit per database (10 GB; it cannot be raised). */
+            limitBytes: number;
+        };
+        Database: {
+            /**
+             * @description The Worker's D1 binding.
+             * @example DB
+             */
+            binding: string;
+            /** @description What it holds: the provider's tables and log (`provider`), tenants' rows and logs (`tenants`). */
+            holds: ("provider" | "tenants")[];
+            tenants: number;
+            vms: number;
+            /** @description Its size as D1 reports it (`meta.size_after`). */
+            sizeBytes: number;
+            /**
+             * @description `sizeBytes` ÷ `limitBytes`.
+             * @example 0.0123
+             */
+            used: number;
+        };
         Tenant: {
             /** @example ten_01JD6Z8Q2W4VJ3M9K7T5XQ1B8C */
             id: string;
@@ -3973,6 +4018,106 @@ export interface operations {
             };
             /** @description Problem: `idempotency_key_reused`. */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `rate_limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `audit_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDatabases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every database, the provider's first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatabaseList"];
+                };
+            };
+            /** @description Problem: `body_not_allowed`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `token_missing`, `token_malformed`, `token_algorithm_not_allowed`, `token_key_unknown`, `token_signature_invalid`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long`, `token_audience_invalid`, `token_claims_invalid`, `token_replayed`, `token_scope_exceeds_ceiling`, `token_too_large`, `control_token_missing`, `control_token_invalid`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `origin_not_allowed`, `principal_type_not_allowed`, `missing_role`, `bootstrap_retired`, `bootstrap_limited`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Custodes-Audit": components["headers"]["CustodesAudit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: `uri_too_long`. */
+            414: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     "Custodes-Audit": components["headers"]["CustodesAudit"];

@@ -270,6 +270,10 @@ describe('issue 31: a clock and faults the user controls', () => {
       writeFileSync(keyFile, JSON.stringify(emu.admins[0].key));
       const listed = await runCli(emu.url, ['admin', 'hosts', 'list', '--key', keyFile, '--iss', emu.admins[0].id]);
       assert.equal(listed.code, 0, listed.err);
+      // How full its one D1 database is, against D1's 10 GB limit (issue 35).
+      const databases = await runCli(emu.url, ['admin', 'databases', '--key', keyFile, '--iss', emu.admins[0].id]);
+      assert.equal(databases.code, 0, databases.err);
+      assert.match(databases.out, /^BINDING\s+HOLDS\s+TENANTS\s+VMS\s+SIZE MB\s+OF 10 GB\nDB\s+provider\+tenants\s+\d+\s+\d+\s+\d+\.\d\s+\d+\.\d\d%$/m);
     } finally {
       await emu.close();
     }

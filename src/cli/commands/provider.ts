@@ -1,5 +1,5 @@
 /**
- * `custodes admin hosts|tenants|vms`: provisioning, the provider's side
+ * `custodes admin hosts|tenants|vms|databases`: provisioning, the provider's side
  * (docs/design.md §1). Significant operations answer a pending change request, which
  * a second admin approves (`custodes admin changes`).
  */
@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { components } from '../../sdk/client';
 import { publicKeyOf } from '../../sdk/keys';
 import { action, adminClient, defined, listOutput, numberOption, one, readPublicJwk, withPaging, type Emit } from '../context';
-import type { Column } from '../table';
+import { table, type Column } from '../table';
 import { isPendingChange, pendingChange } from './governance';
 
 type Schemas = components['schemas'];
@@ -98,6 +98,23 @@ export function hostCommands(admin: Command, emit: Emit): void {
   action(hosts.command('delete').description('remove an empty host').argument('<host>'), emit, async ([host], o) => {
     await adminClient(o).DELETE('/v1/admin/hosts/{host}', { params: { path: { host: host! } } });
     return { json: { deleted: host }, text: `Deleted host ${host}.` };
+  });
+}
+
+const DATABASE_COLUMNS: Column<Schemas['Database']>[] = [
+  ['BINDING', (d) => d.binding],
+  ['HOLDS', (d) => d.holds.join('+')],
+  ['TENANTS', (d) => d.tenants],
+  ['VMS', (d) => d.vms],
+  ['SIZE MB', (d) => (d.sizeBytes / 1e6).toFixed(1)],
+  ['OF 10 GB', (d) => `${(100 * d.used).toFixed(2)}%`],
+];
+
+/** `custodes admin databases`: each D1 database's size against D1's 10 GB limit, and what it holds. */
+export function databaseCommands(admin: Command, emit: Emit): void {
+  action(admin.command('databases').description("how full the provider's D1 databases are (10 GB each at most)"), emit, async (_, o) => {
+    const answer = (await adminClient(o).GET('/v1/admin/databases')).data!;
+    return { json: answer, text: table(answer.databases, DATABASE_COLUMNS) };
   });
 }
 

@@ -16,9 +16,10 @@
  *    log's record, the provider-side row and an outbox row in one batch in `DB`;
  *    then the request itself delivers the notice as src/audit/log/notices.ts
  *    does — the notice record, its receipt and the tenant-side row in one batch
- *    in the tenant's shard — and clears the outbox row in `DB`.
+ *    in the tenant's shard — and clears the outbox row in `DB` (with `lazyClear`,
+ *    a later provider batch clears it: one round trip fewer).
  *
- * Body: `{ run, tenant, shards }`; `run` names this round's logs, so each
+ * Body: `{ run, tenant, shards, lazyClear? }`; `run` names this round's logs, so each
  * scenario starts its logs at index 0 in the database it is measured on.
  */
 import { DurableObject } from 'cloudflare:workers';
@@ -103,7 +104,7 @@ export default {
       return new Response(null, { status: 204 });
     }
     if (path === '/v1/health') return new Response('ok');
-    const { run, tenant, shards } = await request.json<{ run: string; tenant: string; shards: number }>();
+    const { run, tenant, shards, lazyClear = false } = await request.json<{ run: string; tenant: string; shards: number; lazyClear?: boolean }>();
     const shard = shardOf(tenant, shards);
     const tenantLog = `tenants/${run}-${tenant}`;
     if (path === '/tenant-change') {
@@ -122,12 +123,15 @@ export default {
         sql: 'INSERT INTO audit_notice_outbox (log, idx, target_log, draft) VALUES (?, :index, ?, ?)',
         params: [providerLog, tenantLog, '{"action":"bench.change"}'],
       };
+      // `lazyClear`: delivered rows are cleared by a later provider batch, not in a round trip of their own (here the rows
+      // 32 appends back, long delivered by their own requests: the floor of a sequencer told of each delivery).
+      const cleared: Write[] = lazyClear ? [{ sql: 'DELETE FROM audit_notice_outbox WHERE log = ? AND idx < :index - 32', params: [providerLog] }] : [];
       const index = await appendTo(env, {
         database: 'DB',
         log: providerLog,
         action: 'bench.change',
         target: { type: 'tenant', id: tenant },
-        writes: [row(tenant, 'provider'), outbox],
+        writes: [row(tenant, 'provider'), outbox, ...cleared],
       });
       const receipt: Write = {
         sql: 'INSERT INTO audit_notice_receipts (primary_log, primary_idx, target_log) VALUES (?, ?, ?)',
@@ -140,7 +144,8 @@ export default {
         target: { type: 'tenant', id: tenant },
         writes: [receipt, row(tenant, 'tenant')],
       });
-      await env.DB.prepare('DELETE FROM audit_notice_outbox WHERE log = ? AND idx = ? AND target_log = ?').bind(providerLog, index, tenantLog).run();
+      if (!lazyClear)
+        await env.DB.prepare('DELETE FROM audit_notice_outbox WHERE log = ? AND idx = ? AND target_log = ?').bind(providerLog, index, tenantLog).run();
       return Response.json({ index }, { status: 201 });
     }
     return new Response('not found', { status: 404 });

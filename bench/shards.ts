@@ -21,12 +21,18 @@ const REQUESTS = Number(process.env.SHARD_REQUESTS ?? 1500);
 const CLIENTS = Number(process.env.SHARD_CLIENTS ?? 16);
 export const SHARD_TENANTS = 8;
 
-type Scenario = { label: string; route: '/tenant-change' | '/provider-change'; shards: 1 | 2 };
+type Scenario = { label: string; route: '/tenant-change' | '/provider-change'; shards: 1 | 2; lazyClear?: boolean };
 const SCENARIOS: Scenario[] = [
   { label: 'tenant-primary, 8 tenants on 1 database', route: '/tenant-change', shards: 1 },
   { label: 'tenant-primary, 8 tenants on 2 databases', route: '/tenant-change', shards: 2 },
   { label: 'provider-primary with the notice hop, 8 tenants on 1 database', route: '/provider-change', shards: 1 },
   { label: 'provider-primary with the notice hop, 8 tenants on 2 databases', route: '/provider-change', shards: 2 },
+  {
+    label: 'the same, the outbox row cleared by a later provider batch (one round trip fewer)',
+    route: '/provider-change',
+    shards: 2,
+    lazyClear: true,
+  },
 ];
 
 interface Measured {
@@ -51,7 +57,10 @@ export async function measureShards(port = 8795): Promise<Map<Scenario, Measured
         const requests = [
           {
             method: 'POST' as const,
-            setupRequest: (req: object) => ({ ...req, body: JSON.stringify({ run, tenant: `t${n++ % SHARD_TENANTS}`, shards: scenario.shards }) }),
+            setupRequest: (req: object) => ({
+              ...req,
+              body: JSON.stringify({ run, tenant: `t${n++ % SHARD_TENANTS}`, shards: scenario.shards, lazyClear: scenario.lazyClear }),
+            }),
           },
         ];
         // A few changes first, so every log's head exists before the measurement.

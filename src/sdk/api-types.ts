@@ -2135,7 +2135,7 @@ export interface components {
         };
         DatabaseList: {
             databases: components["schemas"]["Database"][];
-            /** @description D1's size limit per database (10 GB; it cannot be raised). */
+            /** @description D1's size limit per database on Workers Paid, which Custodes's Durable Objects need (10 GB; it cannot be raised). */
             limitBytes: number;
         };
         Database: {

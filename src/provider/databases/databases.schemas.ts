@@ -18,7 +18,10 @@ export const DatabaseSchema = z
 export const DatabaseListSchema = z
   .object({
     databases: z.array(DatabaseSchema),
-    limitBytes: z.number().int().openapi({ description: "D1's size limit per database (10 GB; it cannot be raised)." }),
+    limitBytes: z
+      .number()
+      .int()
+      .openapi({ description: "D1's size limit per database on Workers Paid, which Custodes's Durable Objects need (10 GB; it cannot be raised)." }),
   })
   .openapi('DatabaseList');
 

@@ -11,7 +11,7 @@
  */
 import type { Env } from '../../env';
 
-/** D1's size limit per database: 10 GB (decimal, as Cloudflare states it), the same on every plan that has D1 at this size. */
+/** D1's size limit per database on Workers Paid, the plan Custodes's Durable Objects need: 10 GB (decimal, as Cloudflare states it; 500 MB on Free). */
 export const D1_DATABASE_LIMIT_BYTES = 10 * 1000 ** 3;
 
 export type DatabaseRole = 'provider' | 'tenants';

@@ -41,7 +41,7 @@ interface Measured {
   unexpected: number;
 }
 
-export async function measureShards(port = 8795): Promise<Map<Scenario, Measured>> {
+export async function measureShards(port = 8790): Promise<Map<Scenario, Measured>> {
   rmSync(`${DIR}/shards`, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   // The audit signing key only: a copy of the vars, so no admin is enrolled (this Worker has no API).

@@ -18,7 +18,7 @@
  */
 import { basename } from 'node:path';
 import { launchWorker } from '../src/testing/runtime';
-import { load, signedRequests } from './load';
+import { load, vmCreates } from './load';
 import { referenceOnMiniflare, unlimitedCopy } from './runtimes';
 import { cpuMsOf, enrolInstanceAdmin, instanceSecrets, median, mintTokens, type Principal, roomForCreates, workerdProcesses } from './workers';
 
@@ -63,12 +63,7 @@ async function creates(build: Build, tenant: string, requests: number): Promise<
   const figures = await load('ab', CLIENTS, {
     url: build.url,
     amount: requests,
-    requests: signedRequests(
-      tokens,
-      'POST',
-      () => `/v1/admin/tenants/${tenant}/vms`,
-      (n) => ({ name: `ab-${n}`, vcpus: 1, memoryMiB: 128 }),
-    ),
+    requests: vmCreates(tokens, tenant, { prefix: 'ab' }),
   });
   if (figures.unexpected > 0) throw new Error(`${build.label}: ${figures.unexpected} creates failed`);
   return (cpuMsOf(build.pid) - before) / figures.requests;

@@ -34,9 +34,9 @@ import { createHash } from 'node:crypto';
 import { DurableObject } from 'cloudflare:workers';
 import { Hono, type Context } from 'hono';
 import type { Frontier } from '../src/audit/format/merkle';
-import type { AuditRecord, Region } from '../src/audit/format/record';
+import type { Region } from '../src/audit/format/record';
 import { auditSigningKey } from '../src/audit/signing/signing-key';
-import { commitFloorRecord, floorHead } from './floor-log';
+import { commitFloorRecord, floorHead, floorRecord } from './floor-log';
 import { bytesOfStoredHex, hexOf } from '../src/lib/bytes';
 import { authenticate } from '../src/auth/middleware';
 import { rejection, type Commit } from '../src/audit/log/commit';
@@ -293,7 +293,6 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
     const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
     this.#frontier ??= await floorHead(db, log, key);
     const head = this.#frontier;
-    const time = new Date().toISOString();
     const indexes = pages ? pages.map((p) => p.index) : Array.from({ length: range!.count }, (_, i) => range!.start + i);
     // A read names the versions it serves and their digests, as the API's sequencer does from the heads it follows (here: version 1).
     const regions: Region[] = indexes.map((index, i) => ({
@@ -304,20 +303,13 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
       digest: `sha256:${pages ? pages[i]!.digest : (this.#digests.get(`${vm}:${index}`) ?? 'ab'.repeat(32))}`,
       access: kind,
     }));
-    const record: AuditRecord = {
-      v: 1,
-      log,
-      index: head.size,
-      time,
-      requestId: `req_${crypto.randomUUID()}`,
+    const record = floorRecord(log, head, {
       actor: { type: 'tenant', id: actor.id, kid: actor.kid, jti: actor.jti, ip: null },
       action: `vm.memory.${kind}`,
       target: { type: 'vm', id: vm },
-      outcome: 'allowed',
-      reason: null,
       request: { method: kind === 'write' ? 'PUT' : 'GET', path: `/design-floor/${vm}/pages` },
       regions,
-    };
+    });
     const { jws, frontier, results } = await commitFloorRecord<{ index: number; data: string }>(
       db,
       key,
@@ -327,7 +319,19 @@ export class DesignFloorSequencer extends DurableObject<{ DB: D1Database; AUDIT_
         pages ? pageInserts(db, vm, pages) : [pagesQuery(db, vm, range!.start, range!.count)],
         db.prepare('INSERT INTO token_replays (principal_id, jti, expires_at) VALUES (?, ?, ?)').bind(actor.id, actor.jti, actor.expiresAt),
       ].flat(),
-      [flowRows(db, { log, index: record.index, kind, vm, indexes, jti: actor.jti, session: actor.jti, actor: { type: 'tenant', id: actor.id }, time })],
+      [
+        flowRows(db, {
+          log,
+          index: record.index,
+          kind,
+          vm,
+          indexes,
+          jti: actor.jti,
+          session: actor.jti,
+          actor: { type: 'tenant', id: actor.id },
+          time: record.time,
+        }),
+      ],
     );
     this.#frontier = frontier;
     for (const p of pages ?? []) this.#digests.set(`${vm}:${p.index}`, p.digest);

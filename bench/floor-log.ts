@@ -12,6 +12,20 @@ import { signRecord, type AuditRecord } from '../src/audit/format/record';
 import { headStatements, loadHead, recordStatements } from '../src/audit/log/log-store';
 import type { AuditSigningKey } from '../src/audit/signing/signing-key';
 
+/** An allowed request's record at `head`'s next index of `log`, timed now with a fresh request id: what a floor signs. */
+export function floorRecord(log: string, head: Frontier, fields: Pick<AuditRecord, 'actor' | 'action' | 'target' | 'request' | 'regions'>): AuditRecord {
+  return {
+    v: 1,
+    log,
+    index: head.size,
+    time: new Date().toISOString(),
+    requestId: `req_${crypto.randomUUID()}`,
+    outcome: 'allowed',
+    reason: null,
+    ...fields,
+  };
+}
+
 /** The frontier of `log` as its D1 rows hold it (its head created if the log is new). */
 export async function floorHead(db: D1Database, log: string, key: AuditSigningKey): Promise<Frontier> {
   return (await loadHead(db, log, await signCheckpoint(log, 0, EMPTY_ROOT, key))).frontier;

@@ -8,7 +8,7 @@
  *   IDEMPOTENCY_ROUNDS (5), IDEMPOTENCY_CLIENTS (16), BENCH_REQUESTS a round (1500).
  */
 import { launchWorker } from '../src/testing/runtime';
-import { load, signedRequests } from './load';
+import { load, vmCreates } from './load';
 import { unlimitedBundle } from './runtimes';
 import { enrolInstanceAdmin, instanceSecrets, median, mintTokens, roomForCreates, workerdCpuMs } from './workers';
 
@@ -30,13 +30,10 @@ try {
     const figures = await load('idempotency', CLIENTS, {
       url: base,
       amount: REQUESTS,
-      requests: signedRequests(
-        tokens,
-        'POST',
-        () => `/v1/admin/tenants/${tenant}/vms`,
-        (n) => ({ name: `idem-${n}`, vcpus: 1, memoryMiB: 128 }),
-        (): Record<string, string> => (keyed ? { 'idempotency-key': crypto.randomUUID() } : {}),
-      ),
+      requests: vmCreates(tokens, tenant, {
+        prefix: 'idem',
+        headers: (): Record<string, string> => (keyed ? { 'idempotency-key': crypto.randomUUID() } : {}),
+      }),
     });
     if (figures.unexpected > 0) throw new Error(`${figures.unexpected} creates failed`);
     return { cpuMs: (workerdCpuMs() - before) / figures.requests, p50: figures.p50 };

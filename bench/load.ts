@@ -37,6 +37,24 @@ export function load(title: string, connections: number, options: autocannon.Opt
   });
 }
 
+/**
+ * The audited VM create the benches measure, as autocannon requests: each with a fresh token, into `tenant`
+ * (or the n-th request's tenant), 1 vCPU and 128 MiB, named `${prefix}-${n + offset}` (names are unique per tenant).
+ */
+export function vmCreates(
+  tokens: string[],
+  tenant: string | ((n: number) => string),
+  { prefix = 'vm', offset = 0, headers }: { prefix?: string; offset?: number; headers?: (n: number) => Record<string, string> } = {},
+): autocannon.Request[] {
+  return signedRequests(
+    tokens,
+    'POST',
+    (n) => `/v1/admin/tenants/${typeof tenant === 'string' ? tenant : tenant(n)}/vms`,
+    (n) => ({ name: `${prefix}-${n + offset}`, vcpus: 1, memoryMiB: 128 }),
+    headers,
+  );
+}
+
 /** autocannon requests that each carry a fresh token; `body(n)` gives the n-th JSON body, `headers(n)` any more headers. */
 export function signedRequests(
   tokens: string[],

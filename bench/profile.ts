@@ -18,7 +18,7 @@ import { PAGE_BYTES } from '../src/sdk/envelope';
 import { BATCH_PAGES, GuestContents, IN_FLIGHT } from '../src/sdk/guest-contents';
 import { newKeystore } from '../src/sdk/keystore';
 import { CONTENT_MIB } from './contents';
-import { load, signedRequests } from './load';
+import { load, vmCreates } from './load';
 import { api, DIR, instanceSecrets, mintTokens, newPrincipal, publicOf, startWorker, stopWorker, unlimitedConfig, workerdCpuMs } from './workers';
 
 interface ProfileNode {
@@ -147,12 +147,7 @@ export async function measureProfile(port = 8789, inspectorPort = 9339): Promise
       load(title, 16, {
         url: worker.url,
         amount,
-        requests: signedRequests(
-          await mintTokens(admin, amount + 50),
-          'POST',
-          () => `/v1/admin/tenants/${tenant.id}/vms`,
-          (n) => ({ name: `vm-${n + offset}`, vcpus: 1, memoryMiB: 128 }),
-        ),
+        requests: vmCreates(await mintTokens(admin, amount + 50), tenant.id, { offset }),
       });
     const vm = await api(worker.url, setup, 'POST', `/v1/admin/tenants/${tenant.id}/vms`, {
       name: 'profiled-guest',

@@ -26,7 +26,7 @@ import { resolve } from 'node:path';
 import { appendLeaf, consistencyProof, EMPTY_FRONTIER, inclusionProof, leafHash, type Frontier, type Hash } from '../src/audit/format/merkle';
 import type { AuditSource } from '../src/sdk/audit-verify';
 import { breakdownReport } from './breakdown';
-import { load, REQUESTS, signedRequests, type Figures } from './load';
+import { load, REQUESTS, signedRequests, vmCreates, type Figures } from './load';
 import { miniflareCeiling, runtimeTable } from './runtimes';
 import { contentsReport, measureContents, storedPageBytes, storedReport } from './contents';
 import { measureProfile, profileTable } from './profile';
@@ -132,18 +132,12 @@ try {
   await fetch(`${baseline.url}/seed`, { method: 'POST', body: JSON.stringify({ host: 'hst_baseline', tenant: 'ten_baseline' }) });
   await api(baseline.url, setup, 'POST', '/v1/admin/tenants/ten_baseline/vms', { name: 'probe', vcpus: 1, memoryMiB: 128 }); // fails loudly if misconfigured
 
-  const vmBody = (n: number) => ({ name: `vm-${n}`, vcpus: 1, memoryMiB: 128 });
   // Warm up both Workers (compilation, first Durable Object instances) before measuring.
   await load('warm-up', 16, { url: `${main.url}/v1/health`, amount: 300 });
   await load('warm-up', 16, {
     url: baseline.url,
     amount: 100,
-    requests: signedRequests(
-      await mintTokens(admin, 300),
-      'POST',
-      () => '/v1/admin/tenants/ten_baseline/vms',
-      (n) => vmBody(n + 900000),
-    ),
+    requests: vmCreates(await mintTokens(admin, 300), 'ten_baseline', { offset: 900000 }),
   });
   const apiRuns: Figures[] = [];
   apiRuns.push(await load('GET /v1/health', 16, { url: `${main.url}/v1/health` }));
@@ -153,7 +147,7 @@ try {
   apiRuns.push(
     await load('POST VM create', 16, {
       url: main.url,
-      requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[0]!.id}/vms`, vmBody),
+      requests: vmCreates(await mintTokens(admin, REQUESTS + 200), tenants[0]!.id),
     }),
   );
 
@@ -189,24 +183,19 @@ try {
   auditRuns.push(
     await load('unaudited baseline VM create', 16, {
       url: baseline.url,
-      requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => '/v1/admin/tenants/ten_baseline/vms', vmBody),
+      requests: vmCreates(await mintTokens(admin, REQUESTS + 200), 'ten_baseline'),
     }),
   );
   auditRuns.push(
     await load('audited VM create, one tenant', 16, {
       url: main.url,
-      requests: signedRequests(await mintTokens(admin, REQUESTS + 200), 'POST', () => `/v1/admin/tenants/${tenants[1]!.id}/vms`, vmBody),
+      requests: vmCreates(await mintTokens(admin, REQUESTS + 200), tenants[1]!.id),
     }),
   );
   auditRuns.push(
     await load('audited VM create, one tenant', 64, {
       url: main.url,
-      requests: signedRequests(
-        await mintTokens(admin, REQUESTS + 400),
-        'POST',
-        () => `/v1/admin/tenants/${tenants[2]!.id}/vms`,
-        (n) => vmBody(n + 100000),
-      ),
+      requests: vmCreates(await mintTokens(admin, REQUESTS + 400), tenants[2]!.id, { offset: 100000 }),
     }),
   );
   // Several tenants' logs at once, on the one database (issue 17): each log has its own sequencer, D1 is shared.
@@ -221,24 +210,16 @@ try {
       scale[which][clients] = await cpuDuring(main.child.pid!, async () =>
         load(`audited VM create, ${count} tenant${count > 1 ? 's' : ''}`, clients, {
           url: main.url,
-          requests: signedRequests(
-            await mintTokens(admin, REQUESTS + 400),
-            'POST',
-            (n) => `/v1/admin/tenants/${pool[n % pool.length]!.id}/vms`,
-            (n) => vmBody(n + 300000 + clients * 10000 + count * 1000),
-          ),
+          requests: vmCreates(await mintTokens(admin, REQUESTS + 400), (n) => pool[n % pool.length]!.id, {
+            offset: 300000 + clients * 10000 + count * 1000,
+          }),
         }),
       );
     }
   }
   const base64 = await load('unaudited baseline VM create', 64, {
     url: baseline.url,
-    requests: signedRequests(
-      await mintTokens(admin, REQUESTS + 400),
-      'POST',
-      () => '/v1/admin/tenants/ten_baseline/vms',
-      (n) => vmBody(n + 200000),
-    ),
+    requests: vmCreates(await mintTokens(admin, REQUESTS + 400), 'ten_baseline', { offset: 200000 }),
   });
 
   // Encrypted, audited memory vs the baseline's plaintext pages in D1 (sequential, one client).

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { buildWorker } from '../scripts/build-worker';
 import { applyMigrations, launchWorker, readMigrations } from '../src/testing/runtime';
-import { load, REQUESTS, signedRequests, type Figures } from './load';
+import { load, REQUESTS, vmCreates, type Figures } from './load';
 import { DIR, enrolInstanceAdmin, instanceSecrets, median, mintTokens, roomForCreates, workerdCpuMs, type Principal } from './workers';
 
 export const SCENARIOS = {
@@ -102,14 +102,13 @@ export async function miniflareInstances(
 export async function miniflareCeiling(): Promise<RuntimeCeiling> {
   const { reference, custodes: url, admin, tenants, dispose } = await miniflareInstances(2 * ROUNDS + 1);
   try {
-    const vmBody = (offset: number) => (n: number) => ({ name: `vm-${n + offset}`, vcpus: 1, memoryMiB: 128 });
     const body = JSON.stringify({ name: 'vm', vcpus: 1, memoryMiB: 128 });
     await load('warm-up', 16, { url: `${reference}/ok`, amount: 300 });
     await load('warm-up', 16, { url: `${reference}/design-floor-limited`, method: 'POST', body, amount: 300 });
     await load('warm-up', 16, {
       url,
       amount: 200,
-      requests: signedRequests(await mintTokens(admin, 300), 'POST', () => `/v1/admin/tenants/${tenants[0]}/vms`, vmBody(900_000)),
+      requests: vmCreates(await mintTokens(admin, 300), tenants[0]!, { offset: 900_000 }),
     });
     const runs: { scenario: Scenario; clients: 16 | 64; figures: Figures; cpuMs: number }[] = [];
     const measured = async (scenario: Scenario, clients: 16 | 64, options: Parameters<typeof load>[2]) => {
@@ -128,7 +127,7 @@ export async function miniflareCeiling(): Promise<RuntimeCeiling> {
         const tokens = await mintTokens(admin, REQUESTS + 400);
         await measured('audited', clients, {
           url,
-          requests: signedRequests(tokens, 'POST', () => `/v1/admin/tenants/${tenants[1 + 2 * round + i]}/vms`, vmBody(round * 100_000)),
+          requests: vmCreates(tokens, tenants[1 + 2 * round + i]!, { offset: round * 100_000 }),
         });
       }
     }

@@ -24,9 +24,8 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Frontier } from '../src/audit/format/merkle';
-import type { AuditRecord } from '../src/audit/format/record';
 import { auditSigningKey } from '../src/audit/signing/signing-key';
-import { commitFloorRecord, floorHead } from './floor-log';
+import { commitFloorRecord, floorHead, floorRecord } from './floor-log';
 
 interface ShardEnv {
   DB: D1Database;
@@ -64,20 +63,12 @@ export class ShardFloorSequencer extends DurableObject<ShardEnv> {
     const key = await auditSigningKey(this.env.AUDIT_SIGNING_JWK);
     this.#frontier ??= await floorHead(db, log, key);
     const head = this.#frontier;
-    const time = new Date().toISOString();
-    const record: AuditRecord = {
-      v: 1,
-      log,
-      index: head.size,
-      time,
-      requestId: `req_${crypto.randomUUID()}`,
+    const record = floorRecord(log, head, {
       actor: { type: 'admin', id: 'adm_shard_floor', kid: 'k', jti: crypto.randomUUID(), ip: null },
       action,
       target,
-      outcome: 'allowed',
-      reason: null,
       request: { method: 'POST', path: `/${action}` },
-    };
+    });
     const bound = (w: Write) => db.prepare(w.sql.replaceAll(':index', String(record.index))).bind(...w.params);
     this.#frontier = (await commitFloorRecord(db, key, head, record, writes.map(bound))).frontier;
     return record.index;
